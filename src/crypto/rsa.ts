@@ -1,0 +1,93 @@
+// RSA helpers for quorum approvals and 2FA. CloudHSM uses RSASSA-PKCS1-v1_5 with SHA-256 and
+// RSA-2048 keys everywhere (facts file §9), so the scheme is pinned here and nowhere else.
+import {
+  createHash,
+  createPublicKey,
+  publicDecrypt,
+  sign as nodeSign,
+  timingSafeEqual,
+  verify as nodeVerify,
+  constants,
+  type KeyObject,
+} from "node:crypto";
+
+/** DER prefix of the SHA-256 DigestInfo that PKCS#1 v1.5 wraps around a 32-byte digest. */
+const SHA256_DIGEST_INFO = Buffer.from("3031300d060960864801650304020105000420", "hex");
+
+export const RSA_BITS = 2048;
+export const SIGNATURE_BYTES = RSA_BITS / 8;
+
+export type PublicKeyResult =
+  | { readonly ok: true; readonly key: KeyObject; readonly pem: string; readonly fingerprint: string }
+  | { readonly ok: false; readonly reason: "not_a_public_key" | "not_rsa" | "wrong_key_size" };
+
+/**
+ * Parses an RSA-2048 public key (SPKI or PKCS#1 PEM). Lenient about line wrapping, because the
+ * 2FA authdata file carries PEM with `\n` escapes and users paste it in many shapes.
+ */
+export function parsePublicKey(text: string): PublicKeyResult {
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: normalizePem(text), format: "pem" });
+  } catch {
+    return { ok: false, reason: "not_a_public_key" };
+  }
+  if (key.asymmetricKeyType !== "rsa") return { ok: false, reason: "not_rsa" };
+  if (key.asymmetricKeyDetails?.modulusLength !== RSA_BITS) return { ok: false, reason: "wrong_key_size" };
+  const pem = key.export({ type: "spki", format: "pem" }).toString();
+  return { ok: true, key, pem, fingerprint: fingerprint(key) };
+}
+
+/** SHA-256 over the DER SubjectPublicKeyInfo, hex: the stable name of a key in logs and evidence. */
+export function fingerprint(key: KeyObject): string {
+  return sha256(key.export({ type: "spki", format: "der" })).toString("hex");
+}
+
+export function sha256(data: Uint8Array): Buffer {
+  return createHash("sha256").update(data).digest();
+}
+
+/** What `openssl dgst -sha256 -verify` checks: a signature over SHA-256(message). */
+export function verifyMessage(message: Uint8Array, key: KeyObject, signature: Uint8Array): boolean {
+  if (signature.length !== SIGNATURE_BYTES) return false;
+  try {
+    return nodeVerify("sha256", message, key, signature);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What `openssl pkeyutl -verify -pkeyopt digest:sha256` checks: a signature over a 32-byte digest
+ * that the signer did not hash again (2FA digests, CLI `unsigned` values).
+ */
+export function verifyDigest(digest: Uint8Array, key: KeyObject, signature: Uint8Array): boolean {
+  if (digest.length !== 32 || signature.length !== SIGNATURE_BYTES) return false;
+  let recovered: Buffer;
+  try {
+    recovered = publicDecrypt({ key, padding: constants.RSA_PKCS1_PADDING }, signature);
+  } catch {
+    return false;
+  }
+  const expected = Buffer.concat([SHA256_DIGEST_INFO, digest]);
+  return recovered.length === expected.length && timingSafeEqual(recovered, expected);
+}
+
+/** Signs like `openssl dgst -sha256 -sign`; used by the operator CLI and by tests. */
+export function signMessage(message: Uint8Array, privateKey: KeyObject | string): Buffer {
+  return nodeSign("sha256", message, privateKey);
+}
+
+/**
+ * Accepts PEM with literal `\n` escapes, CRLF, stray spaces, or a body on one line, and rebuilds a
+ * canonical PEM that OpenSSL will parse.
+ */
+export function normalizePem(text: string): string {
+  const unescaped = text.replace(/\\n/g, "\n").replace(/\r/g, "");
+  const match = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/.exec(unescaped);
+  if (!match) return unescaped;
+  const label = match[1] ?? "";
+  const body = (match[2] ?? "").replace(/\s+/g, "");
+  const lines = body.match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
+}

@@ -1,0 +1,57 @@
+// The port through which the core reads and writes one node's state. Calls are synchronous: the
+// SQLite adapter runs a whole command inside one transaction, so a command is atomic and commands
+// on one node never interleave. An in-memory implementation serves the unit tests.
+import type { AuditEntry, Challenge, NodeIdentity, Session, Token, User } from "./model.ts";
+
+export type NewUser = Omit<User, "id">;
+export type NewToken = Omit<Token, "id">;
+
+export interface StoredOutcome {
+  /** hex SHA-256 of the canonical request, to refuse a key reused for a different operation. */
+  readonly requestHash: string;
+  /** JSON of the outcome returned the first time. */
+  readonly outcomeJson: string;
+}
+
+export interface NodeRepository {
+  identity(): NodeIdentity;
+  /** PKCS#8 PEM of the cluster sealing key; only the node ever sees it. */
+  sealingPrivateKeyPem(): string;
+
+  getUser(name: string): User | null;
+  listUsers(): readonly User[];
+  /** Assigns the next user id (highest id + 1). */
+  insertUser(user: NewUser): User;
+  updateUser(user: User): void;
+  deleteUser(name: string): void;
+
+  /** Quorum minimum per service; 1 (off) when never set. */
+  getMValue(service: number): number;
+  setMValue(service: number, value: number): void;
+
+  listTokens(): readonly Token[];
+  getToken(id: number): Token | null;
+  /** Assigns the next token id from a counter that never goes back, so ids are never reused. */
+  insertToken(token: NewToken): Token;
+  setTokenApprovers(id: number, approvers: readonly string[]): void;
+  deleteToken(id: number): void;
+
+  getSession(id: string): Session | null;
+  insertSession(session: Session): void;
+  touchSession(id: string, at: number): void;
+  deleteSession(id: string): void;
+  listSessions(): readonly Session[];
+
+  getChallenge(id: string): Challenge | null;
+  insertChallenge(challenge: Challenge): void;
+  deleteChallenge(id: string): void;
+
+  getOutcome(idempotencyKey: string): StoredOutcome | null;
+  putOutcome(idempotencyKey: string, outcome: StoredOutcome): void;
+
+  getSetting(key: string): string | null;
+  setSetting(key: string, value: string): void;
+
+  appendAudit(entry: Omit<AuditEntry, "seq">): void;
+  listAudit(limit: number): readonly AuditEntry[];
+}

@@ -1,0 +1,137 @@
+// The node protocol: HTTP/1.1 + JSON. Every command is `POST /v1/<op>` with a JSON object body;
+// commands that need a login carry the session id in the `x-session` header. Binary values are
+// base64 strings. Every answer is an envelope (see `Envelope`). docs/node-protocol.md explains it.
+import type { ErrorCode } from "../hsm/ret-codes.ts";
+import type { UserType } from "../hsm/model.ts";
+
+export const PROTOCOL_VERSION = "v1";
+export const SESSION_HEADER = "x-session";
+/** Bodies above this are refused with RET_BAD_REQUEST before they are parsed. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export type Envelope<T> =
+  | { readonly ok: true; readonly data: T }
+  | { readonly ok: false; readonly error: { readonly code: ErrorCode; readonly message: string } };
+
+// ---- shared shapes --------------------------------------------------------------------------
+
+export interface UserView {
+  readonly id: number;
+  readonly type: UserType;
+  readonly name: string;
+  readonly mofnPubKey: boolean;
+  readonly loginFailureCnt: number;
+  readonly twoFactor: boolean;
+}
+
+export interface TokenView {
+  readonly id: number;
+  readonly service: number;
+  readonly nodeId: number;
+  readonly keyHandle: string; // decimal
+  readonly userName: string;
+  /** Seconds the token is still guaranteed to persist (never negative). */
+  readonly validitySeconds: number;
+  /** M of the token's service now. */
+  readonly required: number;
+  readonly approvers: readonly string[];
+  readonly persisted: boolean; // token-sign token rather than a session token
+  readonly bound: boolean;
+}
+
+/** A privileged operation, as the gate replays it. Passwords are sealed to the cluster key. */
+export type Operation =
+  | { readonly kind: "createUser"; readonly userType: "CO" | "CU"; readonly userName: string; readonly sealedPassword: string }
+  | { readonly kind: "deleteUser"; readonly userType: "CO" | "CU"; readonly userName: string }
+  | { readonly kind: "changePassword"; readonly userType: UserType; readonly userName: string; readonly sealedPassword: string }
+  | { readonly kind: "setMValue"; readonly service: number; readonly value: number };
+
+/** Where an operation comes from; hashed with the operation into the token's binding digest. */
+export interface BindingContext {
+  readonly repository: string;
+  readonly pullRequest: number;
+  readonly requestDigest: string; // hex SHA-256 of the request file
+}
+
+export interface TwoFactorProof {
+  readonly challengeId: string;
+  /** Only for enrolment (createUser / changePswd -2fa): the key being registered. */
+  readonly publicKeyPem?: string;
+  /** base64 PKCS#1 v1.5 signature over the challenge digest (openssl pkeyutl -pkeyopt digest:sha256). */
+  readonly signature: string;
+}
+
+// ---- requests and responses, by op ---------------------------------------------------------
+
+export interface Ops {
+  /** No session. Identity and status of the node. */
+  hello: { req: Record<string, never>; res: { clusterId: string; nodeId: number; hsmId: string; activated: boolean; users: number; tokens: number; firmware: string } };
+
+  login: { req: { userType: UserType; userName: string; password: string }; res: { sessionId: string } | { challenge: { id: string; digest: string } } };
+  "login-2fa": { req: { challengeId: string; signature: string }; res: { sessionId: string } };
+  /** Session. Ends the session and deletes every token it holds. */
+  logout: { req: Record<string, never>; res: Record<string, never> };
+
+  "list-users": { req: Record<string, never>; res: { users: readonly UserView[] } };
+  /** Session. A fresh digest to sign with a new 2FA key (createUser / changePswd -2fa). */
+  "enroll-challenge": { req: Record<string, never>; res: { challengeId: string; digest: string } };
+  "create-user": { req: { userType: UserType; userName: string; password?: string; sealedPassword?: string; twoFactor?: TwoFactorProof }; res: { user: UserView } };
+  "delete-user": { req: { userType: UserType; userName: string }; res: Record<string, never> };
+  /** Without `twoFactor` on a 2FA user, 2FA and the MofN key are removed (seed 004). */
+  "change-password": { req: { userType: UserType; userName: string; password?: string; sealedPassword?: string; twoFactor?: TwoFactorProof }; res: { user: UserView } };
+  "register-quorum-key": { req: { userType: UserType; userName: string; registrationToken: string; signature: string; publicKeyPem: string }; res: { fingerprint: string } };
+
+  "get-m-value": { req: { service: number }; res: { service: number; name: string; value: number } };
+  "set-m-value": { req: { service: number; value: number }; res: { service: number; value: number } };
+  /** CloudHSM CLI's list-quorum-values: M of service 3 (`user`) and 4 (`quorum`). */
+  "quorum-values": { req: Record<string, never>; res: { user: number; quorum: number } };
+
+  /** Session. CMU getToken: a token owned by this session. `record` is this node's part of the token file. */
+  "get-token": { req: { service: number; userName: string }; res: { record: string; token: TokenView } };
+  /** Session. CMU approveToken: `tokenData` is the whole token file; signatures cover all of it. */
+  "approve-token": { req: { tokenData: string; approvals: readonly { approverType: number; approverName: string; signature: string }[] }; res: { token: TokenView } };
+  /** No session. Every token on the node, including other users' and persisted ones. */
+  "list-tokens": { req: Record<string, never>; res: { tokens: readonly TokenView[] } };
+  /** Session. Deletes the tokens of `tokenData` (own tokens only), or all own tokens when absent. */
+  "del-token": { req: { tokenData?: string }; res: { deleted: number } };
+
+  /** Session. Token-sign token that persists until its timeout; optionally bound to an operation. */
+  "token-generate": { req: { service: number; binding?: string; timeoutSeconds?: number }; res: { record: string; token: TokenView } };
+  /** Session. scope "user": own tokens; "all": every token (CO only). */
+  "token-delete": { req: { scope: "user" | "all" }; res: { deleted: number } };
+  "token-timeouts": { req: Record<string, never>; res: { generated: number } };
+  /** Session, CO. */
+  "token-set-timeout": { req: { generated: number }; res: { generated: number } };
+
+  /**
+   * Session. Runs `operation` with an approval (token file + signatures), exactly once per
+   * `idempotencyKey`: a repeat returns the recorded outcome with `replayed: true`.
+   */
+  execute: {
+    req: {
+      idempotencyKey: string;
+      operation: Operation;
+      context?: BindingContext;
+      approval: { tokenData: string; signatures: readonly { userName: string; signature: string }[] };
+    };
+    res: { replayed: boolean; approvers: readonly string[]; user?: UserView };
+  };
+
+  "sealing-key": { req: Record<string, never>; res: { publicKeyPem: string; fingerprint: string } };
+  "quorum-keys": { req: Record<string, never>; res: { keys: readonly { userName: string; publicKeyPem: string; fingerprint: string }[] } };
+}
+
+export type OpName = keyof Ops;
+export type OpRequest<K extends OpName> = Ops[K]["req"];
+export type OpResponse<K extends OpName> = Ops[K]["res"];
+
+export const OP_NAMES: readonly OpName[] = [
+  "hello", "login", "login-2fa", "logout", "list-users", "enroll-challenge", "create-user", "delete-user",
+  "change-password", "register-quorum-key", "get-m-value", "set-m-value", "quorum-values", "get-token",
+  "approve-token", "list-tokens", "del-token", "token-generate", "token-delete", "token-timeouts",
+  "token-set-timeout", "execute", "sealing-key", "quorum-keys",
+];
+
+export function isOpName(value: string): value is OpName {
+  return (OP_NAMES as readonly string[]).includes(value);
+}
