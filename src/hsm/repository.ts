@@ -45,6 +45,10 @@ export interface NodeRepository {
   getChallenge(id: string): Challenge | null;
   insertChallenge(challenge: Challenge): void;
   deleteChallenge(id: string): void;
+  /** Drops challenges created before `createdBefore` (Unix seconds); keeps the table bounded. */
+  purgeChallenges(createdBefore: number): void;
+  /** Open challenges of one session, so a client cannot pile them up. */
+  countChallenges(sessionId: string | null): number;
 
   getOutcome(idempotencyKey: string): StoredOutcome | null;
   putOutcome(idempotencyKey: string, outcome: StoredOutcome): void;
