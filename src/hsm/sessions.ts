@@ -23,8 +23,15 @@ export function currentSession(ctx: CoreContext, sessionId: string | null): Sess
     endSession(ctx, session.id);
     return fail("RET_SESSION_INVALID", "the session idled out");
   }
+  // The user's record, not the login, decides what the session may do: activation turns the
+  // PRECO into the PCO mid-session, and a deleted user's session must not live on.
+  const user = ctx.repo.getUser(session.userName);
+  if (user === null) {
+    endSession(ctx, session.id);
+    return fail("RET_SESSION_INVALID", "the user no longer exists");
+  }
   ctx.repo.touchSession(session.id, now);
-  return session;
+  return { ...session, userType: user.type, lastSeenAt: now };
 }
 
 export function endSession(ctx: CoreContext, sessionId: string): void {
