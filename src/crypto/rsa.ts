@@ -38,6 +38,27 @@ export function parsePublicKey(text: string): PublicKeyResult {
   return { ok: true, key, pem, fingerprint: fingerprint(key) };
 }
 
+const KEY_CACHE_LIMIT = 4096;
+const keyCache = new Map<string, KeyObject>();
+
+/**
+ * The KeyObject of a stored (already validated) public key PEM. Parsing a PEM costs about as
+ * much as verifying a signature with it, so verification paths keep the parsed keys; the cache
+ * is bounded and keyed by the PEM text, so a replaced key is simply a new entry.
+ */
+export function storedPublicKey(pem: string): KeyObject | null {
+  const hit = keyCache.get(pem);
+  if (hit !== undefined) return hit;
+  const parsed = parsePublicKey(pem);
+  if (!parsed.ok) return null;
+  if (keyCache.size >= KEY_CACHE_LIMIT) {
+    const oldest = keyCache.keys().next();
+    if (oldest.done !== true) keyCache.delete(oldest.value);
+  }
+  keyCache.set(pem, parsed.key);
+  return parsed.key;
+}
+
 /** SHA-256 over the DER SubjectPublicKeyInfo, hex: the stable name of a key in logs and evidence. */
 export function fingerprint(key: KeyObject): string {
   return sha256(key.export({ type: "spki", format: "der" })).toString("hex");

@@ -1,6 +1,6 @@
 // Logins and sessions. A session stands for CMU's connection to one HSM: its tokens die with it
 // (facts §1 "Session binding"), whether it ends by logout, by idling out, or by a node restart.
-import { parsePublicKey, verifyDigest } from "../crypto/rsa.ts";
+import { storedPublicKey, verifyDigest } from "../crypto/rsa.ts";
 import { audit } from "./audit.ts";
 import type { CoreContext } from "./context.ts";
 import { nowSeconds } from "./env.ts";
@@ -88,8 +88,8 @@ export function loginSecondFactor(ctx: CoreContext, body: unknown): HsmResult<{ 
   if (isError(challenge)) return challenge;
   const user = ctx.repo.getUser(challenge.userName);
   if (user === null || !user.twoFactor || user.quorumKeyPem === null) return fail("RET_2FA_FAILURE", "the user no longer has 2FA");
-  const key = parsePublicKey(user.quorumKeyPem);
-  if (!key.ok || !verifyDigest(Buffer.from(challenge.digest, "hex"), key.key, signature)) {
+  const key = storedPublicKey(user.quorumKeyPem);
+  if (key === null || !verifyDigest(Buffer.from(challenge.digest, "hex"), key, signature)) {
     return audit(ctx, "CN_LOGIN", user.name, "2FA signature", recordFailure(ctx, user, "RET_2FA_FAILURE"));
   }
   return audit(ctx, "CN_LOGIN", user.name, "password+2FA", ok({ sessionId: openSession(ctx, user) }));

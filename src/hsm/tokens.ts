@@ -1,6 +1,6 @@
 // Quorum tokens: CMU session tokens (getToken/approveToken/listTokens/delToken, facts §4.9-4.12)
 // and persisted token-sign tokens (facts §7, with the operation binding of ARCHITECTURE §3).
-import { parsePublicKey, verifyMessage, SIGNATURE_BYTES } from "../crypto/rsa.ts";
+import { storedPublicKey, verifyMessage, SIGNATURE_BYTES } from "../crypto/rsa.ts";
 import type { TokenView } from "../protocol/messages.ts";
 import { audit } from "./audit.ts";
 import type { CoreContext } from "./context.ts";
@@ -160,8 +160,8 @@ export function verifyApprovals(ctx: CoreContext, tokenData: Uint8Array, approva
     if (user === null) return fail("RET_INVALID_USER", name);
     if (!isOfficer(user.type) || approval.approverType === 1) return fail("RET_INVALID_USER_TYPE", `${name}: only crypto officers approve user-management and quorum tokens`);
     if (user.quorumKeyPem === null) return fail("RET_KEY_NOT_REGISTERED", name);
-    const key = parsePublicKey(user.quorumKeyPem);
-    if (!key.ok || !verifyMessage(tokenData, key.key, approval.signature)) return fail("RET_INVALID_SIGNATURE", `approval of ${name}`);
+    const key = storedPublicKey(user.quorumKeyPem);
+    if (key === null || !verifyMessage(tokenData, key, approval.signature)) return fail("RET_INVALID_SIGNATURE", `approval of ${name}`);
     if (!names.includes(name)) names.push(name);
   }
   return names;
