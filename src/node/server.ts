@@ -156,9 +156,14 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     port,
     close() {
       closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Idle keep-alive connections would otherwise hold the server open.
-        server.closeAllConnections();
+        const force = setTimeout(() => server.closeAllConnections(), 1000);
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        // Idle keep-alive connections would hold the server open; a request being answered gets
+        // a moment to finish before its connection is cut.
+        server.closeIdleConnections();
       });
       return closing;
     },

@@ -15,6 +15,9 @@ import type { TransactionalRepository } from "./store.ts";
 
 type Row = Record<string, SQLInputValue>;
 
+/** The database file inside a node's data directory. */
+export const NODE_DB_FILE = "hsm.db";
+
 const IDENTITY_KEYS = ["clusterId", "nodeId", "hsmId", "sealingPublicKeyPem", "sealingPrivateKeyPem"] as const;
 
 /** Opens an existing node database; fails with a clear message when it is missing or foreign. */

@@ -1,0 +1,106 @@
+// The cluster file: where each node of a cluster listens, and the CA that vouches for them when
+// they speak TLS. `cluster start` writes it; the shell, the gate and the tests read it.
+//
+//   { "version": 1, "clusterId": "cluster-...", "ca"?: "PEM",
+//     "nodes": [ { "index": 0, "host": "127.0.0.1", "port": 2225, "hsmId": "hsm-...", "nodeId": 1 }, ... ] }
+import { readFileSync } from "node:fs";
+import { writeFileAtomic } from "./atomic-write.ts";
+import type { NodeEndpoint } from "./node-client.ts";
+
+export const CLUSTER_FILE_VERSION = 1;
+
+export interface ClusterNode {
+  /** Server index as the shell shows it (`server 0`): the order of this list. */
+  readonly index: number;
+  readonly host: string;
+  readonly port: number;
+  readonly hsmId: string;
+  /** The HSM's node id (`Node:1` in getToken output); not the index. */
+  readonly nodeId: number;
+}
+
+export interface ClusterFile {
+  readonly version: typeof CLUSTER_FILE_VERSION;
+  readonly clusterId: string;
+  readonly nodes: readonly ClusterNode[];
+  /** PEM of the cluster CA; present when the nodes speak TLS. */
+  readonly ca?: string;
+}
+
+export type ClusterFileResult = { readonly ok: true; readonly value: ClusterFile } | { readonly ok: false; readonly error: string };
+
+/** Reads and checks a cluster file. Never throws: every problem comes back as one clear sentence. */
+export function readClusterFile(path: string): ClusterFileResult {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return { ok: false, error: code === "ENOENT" ? `no cluster file at ${path}` : `cannot read the cluster file ${path}: ${code ?? "error"}` };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { ok: false, error: `the cluster file ${path} is not valid JSON` };
+  }
+  const problem = validate(parsed);
+  return problem === null ? { ok: true, value: parsed as ClusterFile } : { ok: false, error: `the cluster file ${path} is invalid: ${problem}` };
+}
+
+/** Returns what is wrong with `value`, or null when it is a valid cluster file. */
+export function validate(value: unknown): string | null {
+  if (!isObject(value)) return "it must be a JSON object";
+  const allowed = ["version", "clusterId", "nodes", "ca"];
+  const extra = Object.keys(value).find((k) => !allowed.includes(k));
+  if (extra !== undefined) return `unknown field "${extra}"`;
+  if (value["version"] !== CLUSTER_FILE_VERSION) return `"version" must be ${CLUSTER_FILE_VERSION}`;
+  if (typeof value["clusterId"] !== "string" || value["clusterId"] === "") return `"clusterId" must be a non-empty string`;
+  if (value["ca"] !== undefined && (typeof value["ca"] !== "string" || !value["ca"].includes("-----BEGIN CERTIFICATE-----"))) {
+    return `"ca" must be a PEM certificate`;
+  }
+  const nodes = value["nodes"];
+  if (!Array.isArray(nodes) || nodes.length === 0) return `"nodes" must be a non-empty array`;
+  const seen = new Set<string>();
+  for (const [i, node] of nodes.entries()) {
+    const problem = validateNode(node, i);
+    if (problem !== null) return `nodes[${i}]: ${problem}`;
+    const n = node as ClusterNode;
+    if (seen.has(n.hsmId)) return `nodes[${i}]: hsmId ${n.hsmId} appears twice`;
+    seen.add(n.hsmId);
+  }
+  return null;
+}
+
+function validateNode(node: unknown, i: number): string | null {
+  if (!isObject(node)) return "must be an object";
+  const allowed = ["index", "host", "port", "hsmId", "nodeId"];
+  const extra = Object.keys(node).find((k) => !allowed.includes(k));
+  if (extra !== undefined) return `unknown field "${extra}"`;
+  if (node["index"] !== i) return `"index" must be ${i} (nodes are listed in index order)`;
+  if (typeof node["host"] !== "string" || node["host"] === "") return `"host" must be a non-empty string`;
+  if (!isInt(node["port"], 1, 65535)) return `"port" must be an integer 1..65535`;
+  if (typeof node["hsmId"] !== "string" || !/^hsm-[a-z0-9]{11}$/.test(node["hsmId"])) return `"hsmId" must look like hsm-abcdefghijk`;
+  if (!isInt(node["nodeId"], 0, 0xffffffff)) return `"nodeId" must be an unsigned 32-bit integer`;
+  return null;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function isInt(v: unknown, min: number, max: number): boolean {
+  return typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;
+}
+
+/** Writes the file atomically (see atomic-write.ts), after checking it. */
+export function writeClusterFile(path: string, file: ClusterFile): void {
+  const problem = validate(file);
+  if (problem !== null) throw new Error(`refusing to write an invalid cluster file: ${problem}`);
+  writeFileAtomic(path, `${JSON.stringify(file, null, 2)}\n`);
+}
+
+/** The endpoints a client needs, in server-index order. */
+export function clusterEndpoints(file: ClusterFile): NodeEndpoint[] {
+  return file.nodes.map((n) => (file.ca === undefined ? { host: n.host, port: n.port } : { host: n.host, port: n.port, ca: file.ca }));
+}
