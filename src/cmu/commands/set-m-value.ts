@@ -1,0 +1,26 @@
+// setMValue <service#> <m> (facts §3.3, §4.8): banner, y/n, progress line, per server with R/I/A.
+import { parseSmallInt, printUsage } from "../args.ts";
+import { confirmCritical } from "../ask.ts";
+import type { Command } from "../context.ts";
+import { fanOutMutating } from "../fan-out.ts";
+import { settingMValueLine } from "../render.ts";
+import { callServer } from "../session.ts";
+
+export const setMValue: Command = {
+  name: "setMValue",
+  usage: "setMValue <service#> <m>",
+  summary: "Set the quorum minimum (M) of a service on every HSM; once M is above 1, this needs a service-4 token.",
+  async run(ctx, args) {
+    const [serviceWord, valueWord, ...rest] = args;
+    const service = parseSmallInt(serviceWord);
+    const value = parseSmallInt(valueWord);
+    if (service === null || value === null || rest.length > 0) {
+      printUsage(ctx, this);
+      return "continue";
+    }
+    if (!(await confirmCritical(ctx))) return "continue";
+    ctx.print(settingMValueLine(value, service, ctx.servers.length));
+    await fanOutMutating(ctx, { command: "setMValue", style: "RIA", send: (s) => callServer(s, "set-m-value", { service, value }) });
+    return "continue";
+  },
+};
