@@ -32,10 +32,9 @@ export function acquireRunnerLock(dataDir: string): RunnerLock {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       const owner = readPid(path);
-      if (owner !== null && owner !== process.pid && isAlive(owner)) {
+      if (owner !== null && isAlive(owner)) {
         throw new Error(`the cluster in ${dataDir} is already running (runner pid ${owner}); stop it first`);
       }
-      if (owner === process.pid) throw new Error(`this process already runs the cluster in ${dataDir}`);
       rmSync(path, { force: true }); // stale: its runner is gone
     }
   }
