@@ -53,8 +53,15 @@ function readPid(path: string): number | null {
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0); // signal 0: existence check only
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+  // A killed runner can linger as a zombie until it is reaped, and signal 0 still reaches it.
+  // On Linux, /proc tells a zombie (state Z) from a live process.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true;
   }
 }
