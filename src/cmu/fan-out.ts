@@ -21,6 +21,10 @@ export function failureCodeText(error: Failure): string {
 
 export function printFailure(ctx: ShellContext, command: string, server: Server, error: Failure): void {
   ctx.print(failedCodeLine(command, failureCodeText(error)), failedOnServerLine(command, server));
+  if (error.code === "RET_SESSION_INVALID") {
+    // Happens after a node restart or a dropped connection; only a new login helps.
+    ctx.print(`(server ${server.index} has ended this login session, and its quorum tokens with it: run loginHSM again)`);
+  }
 }
 
 export interface MutatingSpec<T> {

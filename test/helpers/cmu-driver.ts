@@ -32,6 +32,8 @@ export interface CmuChild {
   stderr(): string;
   /** Runs one command and answers its questions in order; returns the transcript of that command. */
   run(command: string, ...answers: Answer[]): Promise<string>;
+  /** Runs one command and answers whatever it asks with `answer(prompt)`. */
+  runAnswering(command: string, answer: (prompt: Prompt) => string): Promise<string>;
   /** quit, and the exit code. */
   quit(): Promise<number>;
   /** Closes stdin (EOF) and returns the exit code. */
@@ -99,7 +101,10 @@ export async function startCmu(clusterFile: string, cwd: string, options: { read
     for (const answer of answers) {
       // The echo of the previous line moves the output on; wait for the next question after it.
       const prompt = await nextPrompt(from + 1);
-      if (prompt === SHELL) throw new Error(`'${command}' finished before all answers were used; transcript:\n${out.slice(start)}`);
+      if (prompt === SHELL) {
+        mark = out.length; // keep later commands' transcripts clean
+        throw new Error(`'${command}' finished before all answers were used; transcript:\n${out.slice(start)}`);
+      }
       const line = typeof answer === "string" ? answer : await answer();
       from = out.length;
       child.stdin.write(`${line}\n`);
@@ -111,10 +116,27 @@ export async function startCmu(clusterFile: string, cwd: string, options: { read
     return transcript;
   }
 
+  async function runAnswering(command: string, answer: (prompt: Prompt) => string): Promise<string> {
+    const start = out.lastIndexOf(SHELL, mark);
+    child.stdin.write(`${command}\n`);
+    let from = mark;
+    for (let asked = 0; ; asked++) {
+      const prompt = await nextPrompt(from + 1);
+      if (prompt === SHELL) break;
+      if (asked > 50) throw new Error(`'${command}' keeps asking; transcript:\n${out.slice(start)}`);
+      from = out.length;
+      child.stdin.write(`${answer(prompt)}\n`);
+    }
+    const transcript = out.slice(start, out.length - SHELL.length);
+    mark = out.length;
+    return transcript;
+  }
+
   return {
     output: () => out,
     stderr: () => err,
     run,
+    runAnswering,
     async quit() {
       child.stdin.write("quit\n");
       return exited;

@@ -50,13 +50,14 @@ async function loadPrivateKey(ctx: ShellContext, path: string): Promise<KeyObjec
   const pem = await readUserText(ctx, path, "the private key", 64 * 1024);
   if (pem === null) return null;
   let key: KeyObject;
-  try {
-    key = createPrivateKey({ key: pem, format: "pem" });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ERR_MISSING_PASSPHRASE") {
+  if (!isEncryptedPem(pem)) {
+    try {
+      key = createPrivateKey({ key: pem, format: "pem" });
+    } catch {
       ctx.print(`The private key "${path}" cannot be read: it is not a PEM private key`);
       return null;
     }
+  } else {
     const passphrase = await ctx.prompter.ask(PASSPHRASE_PROMPT, { hidden: true });
     if (passphrase === null) return null;
     try {
@@ -71,4 +72,9 @@ async function loadPrivateKey(ctx: ShellContext, path: string): Promise<KeyObjec
     return null;
   }
   return key;
+}
+
+/** PKCS#8 (`BEGIN ENCRYPTED PRIVATE KEY`) and traditional (`Proc-Type: 4,ENCRYPTED`) encrypted PEM. */
+function isEncryptedPem(pem: string): boolean {
+  return pem.includes("-----BEGIN ENCRYPTED PRIVATE KEY-----") || /^Proc-Type:\s*4,ENCRYPTED/m.test(pem);
 }
