@@ -124,6 +124,8 @@ export interface StartClusterOptions extends NodeProcessEvents {
   readonly basePort: number;
   /** Speak TLS even on loopback (TLS is always on for any other address). */
   readonly tls?: boolean;
+  /** Nodes do not keep this process alive (test helpers; see NodeProcessSpec.unref). */
+  readonly unref?: boolean;
 }
 
 export interface RunningCluster {
@@ -163,7 +165,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
       ...(options.onUnexpectedExit ? { onUnexpectedExit: options.onUnexpectedExit } : {}),
     };
     const spawnAt = (n: ClusterNodeInfo, port: number): Promise<RunningNode> =>
-      spawnNode({ index: n.index, hsmId: n.hsmId, dataDir: n.dir, host, port, tls: tlsFor(n.index) }, events);
+      spawnNode({ index: n.index, hsmId: n.hsmId, dataDir: n.dir, host, port, tls: tlsFor(n.index), unref: options.unref === true }, events);
 
     const started = await Promise.allSettled(info.nodes.map((n) => spawnAt(n, options.basePort === 0 ? 0 : options.basePort + n.index)));
     for (const s of started) running.push(s.status === "fulfilled" ? s.value : null);

@@ -12,6 +12,12 @@ const STDERR_TAIL = 20;
 
 export interface NodeProcessSpec {
   readonly index: number;
+  /**
+   * When true, a running node does not keep this process's event loop alive. For test helpers:
+   * a test that forgets to stop its cluster then ends anyway, and its nodes follow (their stdin
+   * closes). Never for the foreground runner, which must stay up while its nodes run.
+   */
+  readonly unref?: boolean;
   readonly hsmId: string;
   readonly dataDir: string;
   readonly host: string;
@@ -85,6 +91,10 @@ export function spawnNode(spec: NodeProcessSpec, events: NodeProcessEvents = {},
       if (ready || m === null || m[2] === undefined) return;
       ready = true;
       clearTimeout(timer);
+      if (spec.unref === true) {
+        child.unref();
+        for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
+      }
       resolve({
         index: spec.index,
         pid: child.pid!,

@@ -46,6 +46,8 @@ export async function startTestCluster(options: { nodes?: number; tls?: boolean 
       host: "127.0.0.1",
       basePort: 0,
       tls: options.tls ?? false,
+      // A test that forgets stop() must not hang its file: the nodes die with the test process.
+      unref: true,
       onLog: (i, line) => logs.push(`[server ${i}] ${line}`),
       onUnexpectedExit: (i, how) => crashes.push(`${i}: ${how}`),
     });
