@@ -124,6 +124,10 @@ describe("seed: 2FA for crypto officers", () => {
     await shell.run("logoutHSM");
     const login = await shell.run(`loginHSM CO ${USER} user-pass3`);
     assert.deepEqual(bodyOf(login).map(normalize), ["loginHSM success on server 0(IP)", "loginHSM success on server 1(IP)"]);
+    // -2fa for a user without 2FA still runs the file exchange, and the (missing) signatures are ignored.
+    await shell.run("logoutHSM");
+    const ignored = await shell.run(`loginHSM CO ${USER} user-pass3 -2fa unused-authdata`, "");
+    assertLinesInOrder(ignored, ['Authentication data written to: "unused-authdata"', "Enter filename:", "loginHSM success on server 0(IP)", "loginHSM success on server 1(IP)"]);
     assert.equal(await shell.eof(), 0);
     assert.ok(shell.output().endsWith("disconnecting from servers, please wait...\n"));
     assert.deepEqual(cluster.crashes, []);
