@@ -3,7 +3,7 @@
 // to sign; with -2fa those go through the authdata file, and servers that did not ask still get an
 // entry whose signature is ignored, as CMU does for users without 2FA.
 import { randomBytes } from "node:crypto";
-import { USER_TYPES, type UserType } from "../../hsm/model.ts";
+import { USER_TYPES } from "../../hsm/model.ts";
 import { parsePasswordTail, parseUserType, printUsage } from "../args.ts";
 import { askPassword } from "../ask.ts";
 import type { Command, ShellContext } from "../context.ts";
@@ -50,7 +50,7 @@ export const loginHsm: Command = {
       const state = pending.get(server);
       if (state?.kind === "session") {
         server.sessionId = state.sessionId;
-        server.login = { name, type: type as UserType };
+        server.login = { name, type };
         ctx.print(successLine("loginHSM", server));
       } else if (state?.kind === "failed") {
         printFailure(ctx, "loginHSM", server, state);
