@@ -1,0 +1,65 @@
+// Routes `quorum-gate <command> ...` to the module that implements it.
+
+export interface CliIo {
+  readonly stdin: NodeJS.ReadableStream;
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly isTTY: boolean;
+  readonly version: string;
+}
+
+interface Command {
+  readonly summary: string;
+  readonly run: (argv: string[], io: CliIo) => Promise<number>;
+}
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  "cluster start": {
+    summary: "create (first time) and run an emulated CloudHSM cluster on this machine",
+    run: async (argv, io) => (await import("../cluster/start.ts")).runClusterStart(argv, io),
+  },
+  cmu: {
+    summary: "the aws-cloudhsm> management shell, connected to every node of a cluster",
+    run: async (argv, io) => (await import("../cmu/main.ts")).runCmu(argv, io),
+  },
+  keygen: {
+    summary: "make an RSA-2048 key pair for a crypto officer (quorum and 2FA key)",
+    run: async (argv, io) => (await import("./keygen.ts")).runKeygen(argv, io),
+  },
+};
+
+export function usage(version: string): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return [
+    `quorum-gate ${version}: M-of-N approval of privileged HSM operations, with an emulated CloudHSM cluster.`,
+    "",
+    "Usage: quorum-gate <command> [options]",
+    "",
+    "Commands:",
+    ...lines,
+    "",
+    "Run 'quorum-gate <command> --help' for the options of a command.",
+    "",
+  ].join("\n");
+}
+
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [first, second] = argv;
+  if (first === undefined || first === "help" || first === "--help" || first === "-h") {
+    io.stdout.write(usage(io.version));
+    return first === undefined ? 2 : 0;
+  }
+  if (first === "--version" || first === "-V") {
+    io.stdout.write(`${io.version}\n`);
+    return 0;
+  }
+  const two = second === undefined ? undefined : `${first} ${second}`;
+  if (two !== undefined && COMMANDS[two] !== undefined) return COMMANDS[two].run(argv.slice(2), io);
+  const one = COMMANDS[first];
+  if (one !== undefined) return one.run(argv.slice(1), io);
+  const family = Object.keys(COMMANDS).filter((name) => name.startsWith(`${first} `));
+  const hint = family.length > 0 ? `did you mean: ${family.map((f) => `quorum-gate ${f}`).join(", ")}?` : "run 'quorum-gate --help' for the list";
+  io.stderr.write(`quorum-gate: unknown command '${argv.join(" ")}': ${hint}\n`);
+  return 2;
+}
