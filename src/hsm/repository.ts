@@ -1,6 +1,14 @@
 // The port through which the core reads and writes one node's state. Calls are synchronous: the
 // SQLite adapter runs a whole command inside one transaction, so a command is atomic and commands
 // on one node never interleave. An in-memory implementation serves the unit tests.
+//
+// Rules both implementations keep (test/unit/repository-contract.test.ts checks them):
+// - users are listed by id, tokens by id, sessions by id (byte order), audit oldest first;
+// - updating a row that does not exist (updateUser, setTokenApprovers, touchSession) throws, as
+//   does inserting a duplicate (user name, session, challenge, outcome key): both are bugs in the
+//   caller; deleting a missing row does nothing;
+// - listAudit(limit) returns the newest `limit` entries, oldest first;
+// - purgeChallenges(t) drops challenges with createdAt < t.
 import type { AuditEntry, Challenge, NodeIdentity, Session, Token, User } from "./model.ts";
 
 export type NewUser = Omit<User, "id">;

@@ -30,7 +30,8 @@ export function currentSession(ctx: CoreContext, sessionId: string | null): Sess
     endSession(ctx, session.id);
     return fail("RET_SESSION_INVALID", "the user no longer exists");
   }
-  ctx.repo.touchSession(session.id, now);
+  // Idle time is counted in whole seconds, so a second write within the same second says nothing.
+  if (session.lastSeenAt !== now) ctx.repo.touchSession(session.id, now);
   return { ...session, userType: user.type, lastSeenAt: now };
 }
 
