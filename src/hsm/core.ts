@@ -9,6 +9,8 @@ import { asBody, isError } from "./input.ts";
 import { getMValue, quorumValues, sessionAuthorizer, setMValue } from "./quorum.ts";
 import { fail, ok, type HsmResult } from "./ret-codes.ts";
 import { currentSession, login, loginSecondFactor, logout } from "./sessions.ts";
+import { exportUser, importUser } from "./sync-user.ts";
+import { rollback } from "./undo.ts";
 import { approveToken, deleteTokens, generateToken, getToken, listTokens, setTokenTimeout, tokenSignDelete, tokenTimeout } from "./tokens.ts";
 import { changePasswordCommand, createUserCommand, deleteUserCommand, enrollChallenge, listUsers, registerQuorumKey } from "./users.ts";
 import { createPublicKey } from "node:crypto";
@@ -72,6 +74,12 @@ export function handleCommand(ctx: CoreContext, op: OpName, sessionId: string | 
       return setTokenTimeout(ctx, session, body);
     case "execute":
       return execute(ctx, session, body);
+    case "rollback":
+      return rollback(ctx, session, body);
+    case "export-user":
+      return exportUser(ctx, session, body);
+    case "import-user":
+      return importUser(ctx, session, body, sessionAuthorizer(ctx, session));
     default:
       return fail("RET_BAD_REQUEST", `unknown command ${op}`);
   }

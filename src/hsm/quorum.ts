@@ -5,6 +5,7 @@ import type { CoreContext } from "./context.ts";
 import { asBody, isError, reqInt } from "./input.ts";
 import { LIMITS, SERVICES, SERVICE_MISC_CO, SERVICE_USER_MGMT, isOfficer, type Session, type Token } from "./model.ts";
 import { fail, ok, type HsmError, type HsmResult } from "./ret-codes.ts";
+import { recordMValueUndo } from "./undo.ts";
 
 /**
  * Decides whether a gated command may run and names the token it then consumes. The CMU shell
@@ -67,7 +68,7 @@ export function quorumValues(ctx: CoreContext): HsmResult<{ user: number; quorum
   return ok({ user: ctx.repo.getMValue(SERVICE_USER_MGMT), quorum: ctx.repo.getMValue(SERVICE_MISC_CO) });
 }
 
-export function setMValue(ctx: CoreContext, session: Session, body: unknown, authorize: Authorizer): HsmResult<{ service: number; value: number }> {
+export function setMValue(ctx: CoreContext, session: Session, body: unknown, authorize: Authorizer): HsmResult<{ service: number; value: number; undoId: string }> {
   const b = asBody(body, ["service", "value"]);
   if (isError(b)) return b;
   const service = parseService(b);
@@ -77,9 +78,9 @@ export function setMValue(ctx: CoreContext, session: Session, body: unknown, aut
   return applyMValue(ctx, session, service, value, authorize);
 }
 
-export function applyMValue(ctx: CoreContext, session: Session, service: number, value: number, authorize: Authorizer): HsmResult<{ service: number; value: number }> {
+export function applyMValue(ctx: CoreContext, session: Session, service: number, value: number, authorize: Authorizer): HsmResult<{ service: number; value: number; undoId: string }> {
   const detail = `service ${service} to ${value}`;
-  const done = (r: HsmResult<{ service: number; value: number }>) => audit(ctx, "CN_SET_M_VALUE", session.userName, detail, r);
+  const done = (r: HsmResult<{ service: number; value: number; undoId: string }>) => audit(ctx, "CN_SET_M_VALUE", session.userName, detail, r);
   if (session.userType === "PRECO") return done(fail("RET_CLUSTER_NOT_ACTIVATED"));
   if (!isOfficer(session.userType)) return done(fail("RET_PERMISSION_DENIED"));
   if (service !== SERVICE_USER_MGMT && service !== SERVICE_MISC_CO) {
@@ -89,12 +90,12 @@ export function applyMValue(ctx: CoreContext, session: Session, service: number,
   if (value < LIMITS.minQuorum || value > LIMITS.maxQuorum) return done(fail("RET_INVALID_M_VALUE", `M must be between ${LIMITS.minQuorum} and ${LIMITS.maxQuorum}`));
   const officers = countOfficers(ctx);
   if (value > officers) return done(fail("RET_INVALID_M_VALUE", `M cannot exceed the ${officers} crypto officers`));
-  if (value === current) return done(ok({ service, value }));
+  if (value === current) return done(ok({ service, value, undoId: recordMValueUndo(ctx, session, service, current, value) }));
 
   const need = setMValueQuorum(ctx, service);
   const token = authorize(need.service, need.required);
   if (isError(token)) return done(token);
   ctx.repo.setMValue(service, value);
   if (token !== null) ctx.repo.deleteToken(token.id);
-  return done(ok({ service, value }));
+  return done(ok({ service, value, undoId: recordMValueUndo(ctx, session, service, current, value) }));
 }

@@ -21,6 +21,22 @@ export interface StoredOutcome {
   readonly outcomeJson: string;
 }
 
+/**
+ * One change a session made on this node, kept for a short while so that the shell can roll it
+ * back on the nodes where it succeeded when it failed on another (CMU's rollBack).
+ */
+export interface UndoEntry {
+  readonly id: string;
+  readonly sessionId: string;
+  readonly createdAt: number;
+  /** What the change touched: `user:<name>` or `mvalue:<service>`. */
+  readonly subject: string;
+  /** JSON of the state before: the User record or null (it did not exist), or the M value. */
+  readonly beforeJson: string;
+  /** JSON of the state the change left; a rollback only runs while the state is still this. */
+  readonly afterJson: string;
+}
+
 export interface NodeRepository {
   identity(): NodeIdentity;
   /** PKCS#8 PEM of the cluster sealing key; only the node ever sees it. */
@@ -30,6 +46,8 @@ export interface NodeRepository {
   listUsers(): readonly User[];
   /** Assigns the next user id (highest id + 1). */
   insertUser(user: NewUser): User;
+  /** Inserts a user with the id it carries (a restored or imported user); throws if id or name is taken. */
+  putUser(user: User): void;
   updateUser(user: User): void;
   deleteUser(name: string): void;
 
@@ -60,6 +78,12 @@ export interface NodeRepository {
 
   getOutcome(idempotencyKey: string): StoredOutcome | null;
   putOutcome(idempotencyKey: string, outcome: StoredOutcome): void;
+
+  insertUndo(entry: UndoEntry): void;
+  getUndo(id: string): UndoEntry | null;
+  deleteUndo(id: string): void;
+  /** Drops undo entries created before `createdBefore` (Unix seconds). */
+  purgeUndo(createdBefore: number): void;
 
   getSetting(key: string): string | null;
   setSetting(key: string, value: string): void;

@@ -27,6 +27,7 @@ export const RET_CODES = {
   RET_INVALID_KEY: { documented: false, message: "the public key is not an RSA-2048 key" },
   RET_2FA_FAILURE: { documented: false, message: "two-factor authentication failed" },
   RET_SEALED_SECRET_INVALID: { documented: false, message: "the sealed password cannot be opened with this cluster's sealing key" },
+  RET_UNDO_UNAVAILABLE: { documented: false, message: "nothing to roll back: the change is unknown, already rolled back, too old, made by another session, or changed since" },
   RET_SESSION_INVALID: { documented: false, message: "the session is unknown or has expired" },
   RET_BAD_REQUEST: { documented: false, message: "the request is malformed" },
   RET_INTERNAL: { documented: false, message: "internal error" },

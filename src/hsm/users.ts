@@ -12,6 +12,7 @@ import { userManagementQuorum, type Authorizer } from "./quorum.ts";
 import { fail, ok, type HsmError, type HsmResult } from "./ret-codes.ts";
 import { checkPassword, checkUserName } from "./rules.ts";
 import { isLoggedIn, newChallenge, takeChallenge, typeMatches } from "./sessions.ts";
+import { recordUserUndo } from "./undo.ts";
 import { userView } from "./views.ts";
 
 export function listUsers(ctx: CoreContext): HsmResult<{ users: readonly UserView[] }> {
@@ -85,7 +86,7 @@ export interface CreateUserArgs {
   readonly twoFactor?: TwoFactorProof | undefined;
 }
 
-export function createUserCommand(ctx: CoreContext, session: Session, body: unknown, authorize: Authorizer): HsmResult<{ user: UserView }> {
+export function createUserCommand(ctx: CoreContext, session: Session, body: unknown, authorize: Authorizer): HsmResult<{ user: UserView; undoId: string }> {
   const b = asBody(body, ["userType", "userName", "password", "sealedPassword", "twoFactor"]);
   if (isError(b)) return b;
   const userType = reqUserType(b);
@@ -99,8 +100,8 @@ export function createUserCommand(ctx: CoreContext, session: Session, body: unkn
   return createUser(ctx, session, { userType, userName, password, twoFactor }, authorize);
 }
 
-export function createUser(ctx: CoreContext, session: Session, args: CreateUserArgs, authorize: Authorizer): HsmResult<{ user: UserView }> {
-  const done = (r: HsmResult<{ user: UserView }>) => audit(ctx, "CN_CREATE_USER", session.userName, `${args.userName}(${args.userType})`, r);
+export function createUser(ctx: CoreContext, session: Session, args: CreateUserArgs, authorize: Authorizer): HsmResult<{ user: UserView; undoId: string }> {
+  const done = (r: HsmResult<{ user: UserView; undoId: string }>) => audit(ctx, "CN_CREATE_USER", session.userName, `${args.userName}(${args.userType})`, r);
   const denied = requireOfficer(session);
   if (denied) return done(denied);
   if (args.userType !== "CO" && args.userType !== "CU") return done(fail("RET_INVALID_USER_TYPE", "createUser makes CO or CU users"));
@@ -129,12 +130,12 @@ export function createUser(ctx: CoreContext, session: Session, args: CreateUserA
     twoFactor: keyPem !== null,
   });
   if (token !== null) ctx.repo.deleteToken(token.id);
-  return done(ok({ user: userView(user) }));
+  return done(ok({ user: userView(user), undoId: recordUserUndo(ctx, session, name, null, user) }));
 }
 
 // ---- deleteUser ---------------------------------------------------------------------------
 
-export function deleteUserCommand(ctx: CoreContext, session: Session, body: unknown, authorize: Authorizer): HsmResult<Record<string, never>> {
+export function deleteUserCommand(ctx: CoreContext, session: Session, body: unknown, authorize: Authorizer): HsmResult<{ undoId: string }> {
   const b = asBody(body, ["userType", "userName"]);
   if (isError(b)) return b;
   const userType = reqUserType(b);
@@ -144,8 +145,8 @@ export function deleteUserCommand(ctx: CoreContext, session: Session, body: unkn
   return deleteUser(ctx, session, userType, userName, authorize);
 }
 
-export function deleteUser(ctx: CoreContext, session: Session, userType: UserType, userName: string, authorize: Authorizer): HsmResult<Record<string, never>> {
-  const done = (r: HsmResult<Record<string, never>>) => audit(ctx, "CN_DELETE_USER", session.userName, `${userName}(${userType})`, r);
+export function deleteUser(ctx: CoreContext, session: Session, userType: UserType, userName: string, authorize: Authorizer): HsmResult<{ undoId: string }> {
+  const done = (r: HsmResult<{ undoId: string }>) => audit(ctx, "CN_DELETE_USER", session.userName, `${userName}(${userType})`, r);
   const denied = requireOfficer(session);
   if (denied) return done(denied);
   const name = checkUserName(userName);
@@ -164,7 +165,7 @@ export function deleteUser(ctx: CoreContext, session: Session, userType: UserTyp
   }
   ctx.repo.deleteUser(name);
   if (token !== null) ctx.repo.deleteToken(token.id);
-  return done(ok({}));
+  return done(ok({ undoId: recordUserUndo(ctx, session, name, target, null) }));
 }
 
 // ---- changePswd ---------------------------------------------------------------------------
@@ -176,7 +177,7 @@ export interface ChangePasswordArgs {
   readonly twoFactor?: TwoFactorProof | undefined;
 }
 
-export function changePasswordCommand(ctx: CoreContext, session: Session, body: unknown, authorize: Authorizer): HsmResult<{ user: UserView }> {
+export function changePasswordCommand(ctx: CoreContext, session: Session, body: unknown, authorize: Authorizer): HsmResult<{ user: UserView; undoId: string }> {
   const b = asBody(body, ["userType", "userName", "password", "sealedPassword", "twoFactor"]);
   if (isError(b)) return b;
   const userType = reqUserType(b);
@@ -195,8 +196,8 @@ export function changePasswordCommand(ctx: CoreContext, session: Session, body: 
  * USER_MGMT quorum. The PRECO's own change activates the HSM (facts §2.3). A change without
  * 2FA on a 2FA user removes 2FA and the MofN registration with it (seed 004).
  */
-export function changePassword(ctx: CoreContext, session: Session, args: ChangePasswordArgs, authorize: Authorizer): HsmResult<{ user: UserView }> {
-  const done = (r: HsmResult<{ user: UserView }>) => audit(ctx, "CN_CHANGE_PSWD", session.userName, `${args.userName}(${args.userType})`, r);
+export function changePassword(ctx: CoreContext, session: Session, args: ChangePasswordArgs, authorize: Authorizer): HsmResult<{ user: UserView; undoId: string }> {
+  const done = (r: HsmResult<{ user: UserView; undoId: string }>) => audit(ctx, "CN_CHANGE_PSWD", session.userName, `${args.userName}(${args.userType})`, r);
   const name = checkUserName(args.userName);
   if (isError(name)) return done(name);
   const target = ctx.repo.getUser(name);
@@ -231,13 +232,13 @@ export function changePassword(ctx: CoreContext, session: Session, args: ChangeP
   if (target.type === "PRECO") next = { ...next, type: "PCO" };
   ctx.repo.updateUser(next);
   if (token !== null) ctx.repo.deleteToken(token.id);
-  return done(ok({ user: userView(next) }));
+  return done(ok({ user: userView(next), undoId: recordUserUndo(ctx, session, name, target, next) }));
 }
 
 // ---- registerQuorumPubKey -----------------------------------------------------------------
 
 /** Proof of possession: the key must verify a signature over the registration token. */
-export function registerQuorumKey(ctx: CoreContext, session: Session, body: unknown): HsmResult<{ fingerprint: string }> {
+export function registerQuorumKey(ctx: CoreContext, session: Session, body: unknown): HsmResult<{ fingerprint: string; undoId: string }> {
   const b = asBody(body, ["userType", "userName", "registrationToken", "signature", "publicKeyPem"]);
   if (isError(b)) return b;
   const userType = reqUserType(b);
@@ -250,7 +251,7 @@ export function registerQuorumKey(ctx: CoreContext, session: Session, body: unkn
   if (isError(tokenBytes)) return tokenBytes;
   if (isError(signature)) return signature;
   if (isError(pem)) return pem;
-  const done = (r: HsmResult<{ fingerprint: string }>) => audit(ctx, "CN_REGISTER_QUORUM_PUBKEY", session.userName, userName, r);
+  const done = (r: HsmResult<{ fingerprint: string; undoId: string }>) => audit(ctx, "CN_REGISTER_QUORUM_PUBKEY", session.userName, userName, r);
 
   const denied = requireOfficer(session);
   if (denied) return done(denied);
@@ -267,6 +268,7 @@ export function registerQuorumKey(ctx: CoreContext, session: Session, body: unkn
   const key = parsePublicKey(pem);
   if (!key.ok) return done(fail("RET_INVALID_KEY", key.reason));
   if (!verifyMessage(tokenBytes, key.key, signature)) return done(fail("RET_INVALID_SIGNATURE", "the signed registration token does not verify with this public key"));
-  ctx.repo.updateUser({ ...user, quorumKeyPem: key.pem });
-  return done(ok({ fingerprint: key.fingerprint }));
+  const next = { ...user, quorumKeyPem: key.pem };
+  ctx.repo.updateUser(next);
+  return done(ok({ fingerprint: key.fingerprint, undoId: recordUserUndo(ctx, session, name, user, next) }));
 }

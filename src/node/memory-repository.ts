@@ -10,7 +10,7 @@
 //   because it can only be a bug in the caller; deleting a missing row is a no-op;
 // - values go in and come out as copies, so a caller never shares an object with the store.
 import type { AuditEntry, Challenge, NodeIdentity, Session, Token, User } from "../hsm/model.ts";
-import type { NewToken, NewUser, StoredOutcome } from "../hsm/repository.ts";
+import type { NewToken, NewUser, StoredOutcome, UndoEntry } from "../hsm/repository.ts";
 import { compareBytes, type TransactionalRepository } from "./store.ts";
 
 interface State {
@@ -21,6 +21,7 @@ interface State {
   sessions: Map<string, Session>;
   challenges: Map<string, Challenge>;
   outcomes: Map<string, StoredOutcome>;
+  undo: Map<string, UndoEntry>;
   settings: Map<string, string>;
   audit: AuditEntry[];
   lastAuditSeq: number;
@@ -35,6 +36,7 @@ function emptyState(): State {
     sessions: new Map(),
     challenges: new Map(),
     outcomes: new Map(),
+    undo: new Map(),
     settings: new Map(),
     audit: [],
     lastAuditSeq: 0,
@@ -93,6 +95,14 @@ export class MemoryNodeRepository implements TransactionalRepository {
     const stored: User = { ...user, id: max + 1 };
     this.#state.users.set(stored.name, stored);
     return { ...stored };
+  }
+
+  putUser(user: User): void {
+    if (this.#state.users.has(user.name)) throw new Error(`putUser: a user named "${user.name}" already exists`);
+    for (const u of this.#state.users.values()) {
+      if (u.id === user.id) throw new Error(`putUser: user id ${user.id} is taken`);
+    }
+    this.#state.users.set(user.name, { ...user });
   }
 
   updateUser(user: User): void {
@@ -202,6 +212,26 @@ export class MemoryNodeRepository implements TransactionalRepository {
     // An outcome is recorded once; a second write for the same key is a bug in the caller.
     if (this.#state.outcomes.has(idempotencyKey)) throw new Error("putOutcome: an outcome is already recorded for this key");
     this.#state.outcomes.set(idempotencyKey, { ...outcome });
+  }
+
+  insertUndo(entry: UndoEntry): void {
+    if (this.#state.undo.has(entry.id)) throw new Error(`insertUndo: entry ${entry.id} exists`);
+    this.#state.undo.set(entry.id, { ...entry });
+  }
+
+  getUndo(id: string): UndoEntry | null {
+    const e = this.#state.undo.get(id);
+    return e === undefined ? null : { ...e };
+  }
+
+  deleteUndo(id: string): void {
+    this.#state.undo.delete(id);
+  }
+
+  purgeUndo(createdBefore: number): void {
+    for (const [id, e] of this.#state.undo) {
+      if (e.createdAt < createdBefore) this.#state.undo.delete(id);
+    }
   }
 
   getSetting(key: string): string | null {

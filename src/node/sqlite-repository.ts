@@ -9,8 +9,8 @@
 import { closeSync, existsSync, openSync, rmSync } from "node:fs";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { isUserType, type AuditEntry, type Challenge, type NodeIdentity, type Session, type Token, type User, type UserType } from "../hsm/model.ts";
-import type { NewToken, NewUser, StoredOutcome } from "../hsm/repository.ts";
-import { SCHEMA_SQL, SCHEMA_VERSION } from "./sqlite-schema.ts";
+import type { NewToken, NewUser, StoredOutcome, UndoEntry } from "../hsm/repository.ts";
+import { MIGRATIONS, SCHEMA_SQL, SCHEMA_VERSION, UNDO_TABLE_SQL } from "./sqlite-schema.ts";
 import type { TransactionalRepository } from "./store.ts";
 
 type Row = Record<string, SQLInputValue>;
@@ -26,6 +26,7 @@ export function openNodeDatabase(path: string): SqliteNodeRepository {
   const db = new DatabaseSync(path);
   try {
     configure(db);
+    migrate(db, readUserVersion(db));
     const version = readUserVersion(db);
     if (version !== SCHEMA_VERSION) {
       throw new Error(`${path} has schema version ${version}, this build reads version ${SCHEMA_VERSION}`);
@@ -59,6 +60,7 @@ export function createNodeDatabase(path: string, identity: NodeIdentity, sealing
     const schemaDb = db;
     inTransaction(schemaDb, () => {
       schemaDb.exec(SCHEMA_SQL);
+      schemaDb.exec(UNDO_TABLE_SQL);
       const put = schemaDb.prepare("INSERT INTO identity (key, value) VALUES (?, ?)");
       for (const key of IDENTITY_KEYS) put.run(key, values[key]);
       schemaDb.prepare("INSERT INTO counters (name, value) VALUES ('token_id', 0)").run();
@@ -80,6 +82,18 @@ function configure(db: DatabaseSync): void {
   db.exec("PRAGMA foreign_keys = OFF");
   // One process owns the file; a short wait covers a checkpoint by a stray reader (sqlite3 CLI).
   db.exec("PRAGMA busy_timeout = 2000");
+}
+
+/** Upgrades an older database one version at a time, each step in its own transaction. */
+function migrate(db: DatabaseSync, from: number): void {
+  for (let version = from; version > 0 && version < SCHEMA_VERSION; version += 1) {
+    const step = MIGRATIONS[version];
+    if (step === undefined) return;
+    inTransaction(db, () => {
+      db.exec(step);
+      db.exec(`PRAGMA user_version = ${version + 1}`);
+    });
+  }
 }
 
 function readUserVersion(db: DatabaseSync): number {
@@ -228,6 +242,10 @@ function prepareStatements(db: DatabaseSync) {
     setSetting: p("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
     appendAudit: p("INSERT INTO audit (at, opcode, user_name, detail, result) VALUES (?, ?, ?, ?, ?)"),
     listAudit: p("SELECT * FROM (SELECT * FROM audit ORDER BY seq DESC LIMIT ?) ORDER BY seq"),
+    insertUndo: p("INSERT INTO undo (id, session_id, created_at, subject, before_json, after_json) VALUES (?, ?, ?, ?, ?, ?)"),
+    getUndo: p("SELECT * FROM undo WHERE id = ?"),
+    deleteUndo: p("DELETE FROM undo WHERE id = ?"),
+    purgeUndo: p("DELETE FROM undo WHERE created_at < ?"),
   };
 }
 
@@ -295,6 +313,10 @@ export class SqliteNodeRepository implements TransactionalRepository {
     const id = int(this.#s.nextUserId.get() as Row, "id");
     this.#s.insertUser.run(id, user.type, user.name, user.passwordSalt, user.passwordHash, user.loginFailures, user.quorumKeyPem, user.twoFactor ? 1 : 0);
     return { ...user, id };
+  }
+
+  putUser(user: User): void {
+    this.#s.insertUser.run(user.id, user.type, user.name, user.passwordSalt, user.passwordHash, user.loginFailures, user.quorumKeyPem, user.twoFactor ? 1 : 0);
   }
 
   updateUser(user: User): void {
@@ -400,6 +422,24 @@ export class SqliteNodeRepository implements TransactionalRepository {
 
   putOutcome(idempotencyKey: string, outcome: StoredOutcome): void {
     this.#s.putOutcome.run(idempotencyKey, outcome.requestHash, outcome.outcomeJson);
+  }
+
+  insertUndo(e: UndoEntry): void {
+    this.#s.insertUndo.run(e.id, e.sessionId, e.createdAt, e.subject, e.beforeJson, e.afterJson);
+  }
+
+  getUndo(id: string): UndoEntry | null {
+    const row = this.#s.getUndo.get(id) as Row | undefined;
+    if (row === undefined) return null;
+    return { id: str(row, "id"), sessionId: str(row, "session_id"), createdAt: int(row, "created_at"), subject: str(row, "subject"), beforeJson: str(row, "before_json"), afterJson: str(row, "after_json") };
+  }
+
+  deleteUndo(id: string): void {
+    this.#s.deleteUndo.run(id);
+  }
+
+  purgeUndo(createdBefore: number): void {
+    this.#s.purgeUndo.run(createdBefore);
   }
 
   getSetting(key: string): string | null {

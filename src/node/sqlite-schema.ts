@@ -1,7 +1,7 @@
 // The on-disk schema of one node. STRICT tables so that a wrong type fails loudly instead of being
 // coerced; no foreign keys, because the core already keeps the rows consistent inside one
 // transaction and cascades would hide its mistakes. `PRAGMA user_version` carries the version.
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA_SQL = `
 CREATE TABLE identity (
@@ -83,3 +83,20 @@ CREATE TABLE audit (
   result    TEXT NOT NULL
 ) STRICT;
 `;
+
+/** Version 2: the undo journal behind CMU's rollBack. */
+export const UNDO_TABLE_SQL = `
+CREATE TABLE undo (
+  id          TEXT PRIMARY KEY,
+  session_id  TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  subject     TEXT NOT NULL,
+  before_json TEXT NOT NULL,
+  after_json  TEXT NOT NULL
+) STRICT;
+`;
+
+/** Steps that bring an older database to SCHEMA_VERSION, keyed by the version they start from. */
+export const MIGRATIONS: Readonly<Record<number, string>> = {
+  1: UNDO_TABLE_SQL,
+};

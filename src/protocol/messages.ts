@@ -75,14 +75,14 @@ export interface Ops {
   "list-users": { req: Record<string, never>; res: { users: readonly UserView[] } };
   /** Session. A fresh digest to sign with a new 2FA key (createUser / changePswd -2fa). */
   "enroll-challenge": { req: Record<string, never>; res: { challengeId: string; digest: string } };
-  "create-user": { req: { userType: UserType; userName: string; password?: string; sealedPassword?: string; twoFactor?: TwoFactorProof }; res: { user: UserView } };
-  "delete-user": { req: { userType: UserType; userName: string }; res: Record<string, never> };
+  "create-user": { req: { userType: UserType; userName: string; password?: string; sealedPassword?: string; twoFactor?: TwoFactorProof }; res: { user: UserView; undoId: string } };
+  "delete-user": { req: { userType: UserType; userName: string }; res: { undoId: string } };
   /** Without `twoFactor` on a 2FA user, 2FA and the MofN key are removed (seed 004). */
-  "change-password": { req: { userType: UserType; userName: string; password?: string; sealedPassword?: string; twoFactor?: TwoFactorProof }; res: { user: UserView } };
-  "register-quorum-key": { req: { userType: UserType; userName: string; registrationToken: string; signature: string; publicKeyPem: string }; res: { fingerprint: string } };
+  "change-password": { req: { userType: UserType; userName: string; password?: string; sealedPassword?: string; twoFactor?: TwoFactorProof }; res: { user: UserView; undoId: string } };
+  "register-quorum-key": { req: { userType: UserType; userName: string; registrationToken: string; signature: string; publicKeyPem: string }; res: { fingerprint: string; undoId: string } };
 
   "get-m-value": { req: { service: number }; res: { service: number; name: string; value: number } };
-  "set-m-value": { req: { service: number; value: number }; res: { service: number; value: number } };
+  "set-m-value": { req: { service: number; value: number }; res: { service: number; value: number; undoId: string } };
   /** CloudHSM CLI's list-quorum-values: M of service 3 (`user`) and 4 (`quorum`). */
   "quorum-values": { req: Record<string, never>; res: { user: number; quorum: number } };
 
@@ -117,6 +117,25 @@ export interface Ops {
     res: { replayed: boolean; approvers: readonly string[]; user?: UserView };
   };
 
+  /**
+   * Session. Undoes one change this session made on this node (the `undoId` of a create-user,
+   * delete-user, change-password, register-quorum-key or set-m-value answer), once, within the
+   * undo window. It is how the shell's rollBack puts back the nodes where an operation already
+   * succeeded when it failed on another. The consumed quorum token is not given back.
+   */
+  rollback: { req: { undoId: string }; res: { undone: string } };
+  /**
+   * Session, CO. CMU syncUser, first half (ExtractMaskedObject): the user's whole record
+   * (password verifier, keys, 2FA) encrypted under the cluster's masking key, so only nodes of
+   * this cluster can read it.
+   */
+  "export-user": { req: { userName: string }; res: { masked: string; user: UserView } };
+  /**
+   * Session, CO, USER_MGMT quorum like createUser. syncUser's second half (InsertMaskedObject):
+   * writes the exported record on this node, replacing a user of the same name.
+   */
+  "import-user": { req: { masked: string }; res: { user: UserView; undoId: string } };
+
   "sealing-key": { req: Record<string, never>; res: { publicKeyPem: string; fingerprint: string } };
   "quorum-keys": { req: Record<string, never>; res: { keys: readonly { userName: string; publicKeyPem: string; fingerprint: string }[] } };
 }
@@ -129,7 +148,7 @@ export const OP_NAMES: readonly OpName[] = [
   "hello", "login", "login-2fa", "logout", "list-users", "enroll-challenge", "create-user", "delete-user",
   "change-password", "register-quorum-key", "get-m-value", "set-m-value", "quorum-values", "get-token",
   "approve-token", "list-tokens", "del-token", "token-generate", "token-delete", "token-timeouts",
-  "token-set-timeout", "execute", "sealing-key", "quorum-keys",
+  "token-set-timeout", "execute", "rollback", "export-user", "import-user", "sealing-key", "quorum-keys",
 ];
 
 export function isOpName(value: string): value is OpName {
