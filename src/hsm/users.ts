@@ -79,14 +79,15 @@ function requireOfficer(session: Session): HsmError | null {
 
 // ---- createUser ---------------------------------------------------------------------------
 
-export interface CreateUserArgs {
+/** The arguments of createUser and changePswd, which take the same four fields. */
+export interface UserArgs {
   readonly userType: UserType;
   readonly userName: string;
   readonly password: string;
   readonly twoFactor?: TwoFactorProof | undefined;
 }
 
-export function createUserCommand(ctx: CoreContext, session: Session, body: unknown, authorize: Authorizer): HsmResult<{ user: UserView; undoId: string }> {
+function readUserArgs(ctx: CoreContext, body: unknown): UserArgs | HsmError {
   const b = asBody(body, ["userType", "userName", "password", "sealedPassword", "twoFactor"]);
   if (isError(b)) return b;
   const userType = reqUserType(b);
@@ -97,10 +98,15 @@ export function createUserCommand(ctx: CoreContext, session: Session, body: unkn
   if (isError(userName)) return userName;
   if (isError(password)) return password;
   if (isError(twoFactor)) return twoFactor;
-  return createUser(ctx, session, { userType, userName, password, twoFactor }, authorize);
+  return { userType, userName, password, twoFactor };
 }
 
-export function createUser(ctx: CoreContext, session: Session, args: CreateUserArgs, authorize: Authorizer): HsmResult<{ user: UserView; undoId: string }> {
+export function createUserCommand(ctx: CoreContext, session: Session, body: unknown, authorize: Authorizer): HsmResult<{ user: UserView; undoId: string }> {
+  const args = readUserArgs(ctx, body);
+  return isError(args) ? args : createUser(ctx, session, args, authorize);
+}
+
+export function createUser(ctx: CoreContext, session: Session, args: UserArgs, authorize: Authorizer): HsmResult<{ user: UserView; undoId: string }> {
   const done = (r: HsmResult<{ user: UserView; undoId: string }>) => audit(ctx, "CN_CREATE_USER", session.userName, `${args.userName}(${args.userType})`, r);
   const denied = requireOfficer(session);
   if (denied) return done(denied);
@@ -170,25 +176,9 @@ export function deleteUser(ctx: CoreContext, session: Session, userType: UserTyp
 
 // ---- changePswd ---------------------------------------------------------------------------
 
-export interface ChangePasswordArgs {
-  readonly userType: UserType;
-  readonly userName: string;
-  readonly password: string;
-  readonly twoFactor?: TwoFactorProof | undefined;
-}
-
 export function changePasswordCommand(ctx: CoreContext, session: Session, body: unknown, authorize: Authorizer): HsmResult<{ user: UserView; undoId: string }> {
-  const b = asBody(body, ["userType", "userName", "password", "sealedPassword", "twoFactor"]);
-  if (isError(b)) return b;
-  const userType = reqUserType(b);
-  const userName = reqString(b, "userName", 64);
-  const password = readPassword(ctx, b);
-  const twoFactor = readTwoFactor(b);
-  if (isError(userType)) return userType;
-  if (isError(userName)) return userName;
-  if (isError(password)) return password;
-  if (isError(twoFactor)) return twoFactor;
-  return changePassword(ctx, session, { userType, userName, password, twoFactor }, authorize);
+  const args = readUserArgs(ctx, body);
+  return isError(args) ? args : changePassword(ctx, session, args, authorize);
 }
 
 /**
@@ -196,7 +186,7 @@ export function changePasswordCommand(ctx: CoreContext, session: Session, body: 
  * USER_MGMT quorum. The PRECO's own change activates the HSM (facts §2.3). A change without
  * 2FA on a 2FA user removes 2FA and the MofN registration with it (seed 004).
  */
-export function changePassword(ctx: CoreContext, session: Session, args: ChangePasswordArgs, authorize: Authorizer): HsmResult<{ user: UserView; undoId: string }> {
+export function changePassword(ctx: CoreContext, session: Session, args: UserArgs, authorize: Authorizer): HsmResult<{ user: UserView; undoId: string }> {
   const done = (r: HsmResult<{ user: UserView; undoId: string }>) => audit(ctx, "CN_CHANGE_PSWD", session.userName, `${args.userName}(${args.userType})`, r);
   const name = checkUserName(args.userName);
   if (isError(name)) return done(name);

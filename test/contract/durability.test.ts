@@ -8,23 +8,13 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createNodeClient, type NodeClient } from "../../src/cluster/node-client.ts";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";
+import { prng } from "../helpers/prng.ts";
 
 const ROUNDS = 20;
 const WRITERS = 4;
 const TIME_BUDGET_MS = 60_000;
 const MIN_ROUNDS = 5;
 
-/** mulberry32: a tiny seeded PRNG, so a failing schedule can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const passwordOf = (name: string): string => `Pw${name}`;
 

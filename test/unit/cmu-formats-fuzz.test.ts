@@ -9,21 +9,11 @@ import { parseLine } from "../../src/cmu/line-parser.ts";
 import { parseApprovalFile, renderApprovalFile } from "../../src/formats/approval-file.ts";
 import { parseAuthData, renderAuthData } from "../../src/formats/authdata.ts";
 import { SEED_APPROVAL_FILE } from "../helpers/cmu-seeds.ts";
+import { prng } from "../helpers/prng.ts";
 
 const SEED = 0x5eed_c0de;
 const ROUNDS = 4000;
 
-/** mulberry32: small, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = <T>(rnd: () => number, items: readonly T[]): T => items[Math.floor(rnd() * items.length)] as T;
 

@@ -6,18 +6,8 @@ import { signMessage } from "../../src/crypto/rsa.ts";
 import { OP_NAMES, type OpName } from "../../src/protocol/messages.ts";
 import { loginAs, makeNode, type TestNode } from "../helpers/core.ts";
 import { testKey } from "../helpers/keys.ts";
+import { prng } from "../helpers/prng.ts";
 
-/** Small deterministic PRNG (mulberry32), so a failure can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FIELDS = ["userType", "userName", "password", "sealedPassword", "service", "value", "tokenData", "approvals", "signature", "challengeId",
   "registrationToken", "publicKeyPem", "binding", "timeoutSeconds", "scope", "generated", "idempotencyKey", "operation", "context", "approval", "twoFactor", "kind"];
