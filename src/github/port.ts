@@ -1,0 +1,82 @@
+// What the gate needs from GitHub, as narrow as the gate uses it. The App (Probot's octokit) and
+// the Action (@actions/github's octokit) both provide it through `createGitHubPort`, so the two
+// share every line of GitHub logic; tests use the same implementation against a fake API.
+
+export interface RepoRef {
+  readonly owner: string;
+  readonly repo: string;
+}
+
+export interface PullRequestInfo {
+  readonly number: number;
+  readonly state: "open" | "closed";
+  readonly merged: boolean;
+  /** The merge commit once merged (what the gate replays from), else null. */
+  readonly mergeCommitSha: string | null;
+  readonly headSha: string;
+  readonly headRef: string;
+  /** `owner/repo` of the head branch; differs from the base repository for a fork. */
+  readonly headRepoFullName: string;
+  readonly baseSha: string;
+  readonly baseRef: string;
+  readonly author: string;
+  readonly fork: boolean;
+}
+
+export interface ChangedFile {
+  readonly path: string;
+  readonly status: "added" | "modified" | "removed" | "renamed" | "copied" | "changed" | "unchanged";
+  /** For a rename: where the file came from (a rename out of the policy path changes policy). */
+  readonly previousPath?: string;
+}
+
+/** Issue comments, review bodies and review comments, normalised into one kind of thing. */
+export interface ApprovalCandidate {
+  /** Stable across events: `issue_comment:<id>`, `review:<id>`, `review_comment:<id>`. */
+  readonly id: string;
+  readonly kind: "issue_comment" | "review" | "review_comment";
+  readonly author: string;
+  readonly authorIsBot: boolean;
+  readonly body: string;
+  /** ISO 8601. */
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** The body changed after it was posted (comments only; GitHub does not date review edits). */
+  readonly edited: boolean;
+  readonly url: string;
+}
+
+export interface CheckRunReport {
+  readonly name: string;
+  readonly headSha: string;
+  readonly status: "queued" | "in_progress" | "completed";
+  readonly conclusion?: "success" | "failure" | "neutral" | "action_required" | "cancelled";
+  readonly title: string;
+  readonly summary: string;
+  readonly text?: string;
+}
+
+export type CommitResult =
+  | { readonly ok: true; readonly sha: string }
+  | { readonly ok: false; readonly reason: "forbidden" | "conflict" | "not_found" };
+
+export interface GitHubPort {
+  getPullRequest(repo: RepoRef, number: number): Promise<PullRequestInfo>;
+  /** Every changed file (paginated). */
+  listChangedFiles(repo: RepoRef, number: number): Promise<readonly ChangedFile[]>;
+  /** A file's bytes at a ref, or null when it does not exist there. */
+  readFile(repo: RepoRef, path: string, ref: string): Promise<Uint8Array | null>;
+  /** Every issue comment, review and review comment of the pull request, oldest first. */
+  listCandidates(repo: RepoRef, number: number): Promise<readonly ApprovalCandidate[]>;
+  /**
+   * The app's own sticky comment: authored by `botLogin` and carrying `marker`. A comment with
+   * the marker by anyone else is a look-alike and is never returned.
+   */
+  findStickyComment(repo: RepoRef, number: number, marker: string, botLogin: string): Promise<{ readonly id: number; readonly body: string } | null>;
+  /** Updates the sticky comment in place, or creates it the first time. */
+  upsertStickyComment(repo: RepoRef, number: number, marker: string, botLogin: string, body: string): Promise<{ readonly id: number }>;
+  /** Updates this app's check run of that name on that commit, or creates it. */
+  upsertCheckRun(repo: RepoRef, appId: number | null, report: CheckRunReport): Promise<{ readonly id: number }>;
+  /** Adds or replaces one file on a branch with one commit; a fork or a protected branch refuses. */
+  commitFile(repo: RepoRef, branch: string, path: string, content: Uint8Array, message: string): Promise<CommitResult>;
+}
