@@ -154,3 +154,5 @@ export const OP_NAMES: readonly OpName[] = [
 export function isOpName(value: string): value is OpName {
   return (OP_NAMES as readonly string[]).includes(value);
 }
+
+export type ExecuteRequestBody = OpRequest<"execute">;

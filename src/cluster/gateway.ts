@@ -1,0 +1,176 @@
+// The gate's side of the cluster: what the App and the Action ask of the HSMs. The gate holds a
+// crypto officer account of its own (a service account without 2FA); every call logs in on the
+// nodes it needs, does its work and logs out, so no session outlives a webhook delivery.
+// Tokens it issues are token-sign tokens (they persist without a session) bound to one operation.
+import type { ClusterFile, ClusterNode } from "./cluster-file.ts";
+import { createNodeClient, type NodeClient } from "./node-client.ts";
+import type { BindingContext, ExecuteRequestBody, Operation, OpName, OpRequest, OpResponse } from "../protocol/messages.ts";
+import { decodeRecords } from "../hsm/token-record.ts";
+
+export interface GateCredentials {
+  readonly userName: string;
+  readonly password: string;
+}
+
+export type NodeOutcome<T> =
+  | { readonly index: number; readonly hsmId: string; readonly ok: true; readonly value: T }
+  | { readonly index: number; readonly hsmId: string; readonly ok: false; readonly code: string; readonly message: string };
+
+export type Failure = Extract<NodeOutcome<unknown>, { ok: false }>;
+
+export interface IssuedToken {
+  /** The token file: every node's record in server order, what officers sign. */
+  readonly tokenData: Buffer;
+  /** Seconds until the first node's record expires. */
+  readonly validitySeconds: number;
+}
+
+export interface ClusterGateway {
+  readonly clusterId: string;
+  readonly nodes: readonly ClusterNode[];
+  /**
+   * Officer keys registered on every node, by officer name. A key that is missing on a node or
+   * differs between nodes is left out and named in `drift`: an approval must verify on every
+   * HSM that will check it.
+   */
+  officerKeys(): Promise<{ readonly keys: ReadonlyMap<string, string>; readonly drift: readonly string[] } | { readonly failures: readonly Failure[] }>;
+  /** M of services 3 and 4, the strictest value any node holds. */
+  quorumValues(): Promise<{ readonly user: number; readonly quorum: number } | { readonly failures: readonly Failure[] }>;
+  /** The cluster's password-sealing public key (PEM), identical on every node. */
+  sealingKey(): Promise<{ readonly publicKeyPem: string } | { readonly failures: readonly Failure[] }>;
+  /** Issues one operation-bound token on every node, or none: a partial token is deleted again. */
+  issueToken(service: number, binding: string, timeoutSeconds?: number): Promise<({ readonly ok: true } & IssuedToken) | { readonly ok: false; readonly failures: readonly Failure[] }>;
+  /** Runs an approved operation on every node (or on `only`); each node answers for itself. */
+  execute(request: GateExecuteRequest, only?: readonly number[]): Promise<readonly NodeOutcome<OpResponse<"execute">>[]>;
+  /** Deletes the gate's token on every node that still holds it. */
+  deleteToken(tokenData: Uint8Array): Promise<readonly NodeOutcome<{ deleted: number }>[]>;
+  close(): void;
+}
+
+export interface GateExecuteRequest {
+  readonly idempotencyKey: string;
+  readonly operation: Operation;
+  readonly context: BindingContext;
+  readonly tokenData: Uint8Array;
+  readonly signatures: readonly { readonly userName: string; readonly signature: Uint8Array }[];
+}
+
+export function createClusterGateway(file: ClusterFile, credentials: GateCredentials, options: { timeoutMs?: number } = {}): ClusterGateway {
+  const clients: NodeClient[] = file.nodes.map((n) => createNodeClient(file.ca === undefined ? { host: n.host, port: n.port } : { host: n.host, port: n.port, ca: file.ca }, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }));
+
+  const failure = (node: ClusterNode, code: string, message: string): Failure => ({ index: node.index, hsmId: node.hsmId, ok: false, code, message });
+
+  /** Calls one node without a session. */
+  async function plain<K extends OpName>(i: number, op: K, body: OpRequest<K>): Promise<NodeOutcome<OpResponse<K>>> {
+    const node = file.nodes[i] as ClusterNode;
+    const r = await (clients[i] as NodeClient).call(op, body);
+    return r.ok ? { index: node.index, hsmId: node.hsmId, ok: true, value: r.data } : failure(node, r.error.code, r.error.message);
+  }
+
+  /** Logs in on node i, runs `work` with the session, and always logs out. */
+  async function withSession<T>(i: number, work: (session: string) => Promise<NodeOutcome<T>>): Promise<NodeOutcome<T>> {
+    const node = file.nodes[i] as ClusterNode;
+    const client = clients[i] as NodeClient;
+    const login = await client.call("login", { userType: "CO", userName: credentials.userName, password: credentials.password });
+    if (!login.ok) return failure(node, login.error.code, `gate login: ${login.error.message}`);
+    if (!("sessionId" in login.data)) return failure(node, "RET_2FA_FAILURE", "the gate's account must not use 2FA");
+    const session = login.data.sessionId;
+    try {
+      return await work(session);
+    } finally {
+      await client.call("logout", {}, session);
+    }
+  }
+
+  async function sessionCall<K extends OpName>(i: number, op: K, body: OpRequest<K>): Promise<NodeOutcome<OpResponse<K>>> {
+    return withSession(i, async (session) => {
+      const node = file.nodes[i] as ClusterNode;
+      const r = await (clients[i] as NodeClient).call(op, body, session);
+      return r.ok ? { index: node.index, hsmId: node.hsmId, ok: true, value: r.data } : failure(node, r.error.code, r.error.message);
+    });
+  }
+
+  const everyNode = <T>(fn: (i: number) => Promise<T>): Promise<T[]> => Promise.all(file.nodes.map((_, i) => fn(i)));
+  const failuresOf = <T>(outcomes: readonly NodeOutcome<T>[]): Failure[] => outcomes.filter((o): o is Failure => !o.ok);
+  const valuesOf = <T>(outcomes: readonly NodeOutcome<T>[]): T[] => outcomes.flatMap((o) => (o.ok ? [o.value] : []));
+
+  return {
+    clusterId: file.clusterId,
+    nodes: file.nodes,
+
+    async officerKeys() {
+      const outcomes = await everyNode((i) => plain(i, "quorum-keys", {}));
+      const failures = failuresOf(outcomes);
+      if (failures.length > 0) return { failures };
+      const perNode = valuesOf(outcomes).map((v) => new Map(v.keys.map((k) => [k.userName, k.publicKeyPem])));
+      const names = new Set(perNode.flatMap((m) => [...m.keys()]));
+      const keys = new Map<string, string>();
+      const drift: string[] = [];
+      for (const name of [...names].sort()) {
+        const pems = perNode.map((m) => m.get(name));
+        const first = pems[0];
+        if (first !== undefined && pems.every((p) => p === first)) keys.set(name, first);
+        else drift.push(name);
+      }
+      return { keys, drift };
+    },
+
+    async quorumValues() {
+      const outcomes = await everyNode((i) => plain(i, "quorum-values", {}));
+      const failures = failuresOf(outcomes);
+      if (failures.length > 0) return { failures };
+      const values = valuesOf(outcomes);
+      return { user: Math.max(...values.map((v) => v.user)), quorum: Math.max(...values.map((v) => v.quorum)) };
+    },
+
+    async sealingKey() {
+      const outcomes = await everyNode((i) => plain(i, "sealing-key", {}));
+      const failures = failuresOf(outcomes);
+      if (failures.length > 0) return { failures };
+      const pems = new Set(valuesOf(outcomes).map((v) => v.publicKeyPem));
+      if (pems.size !== 1) return { failures: file.nodes.map((n) => failure(n, "RET_CLUSTER_DRIFT", "the nodes disagree on the sealing key")) };
+      return { publicKeyPem: [...pems][0] as string };
+    },
+
+    async issueToken(service, binding, timeoutSeconds) {
+      const body = timeoutSeconds === undefined ? { service, binding } : { service, binding, timeoutSeconds };
+      const outcomes = await everyNode((i) => sessionCall(i, "token-generate", body));
+      const failures = failuresOf(outcomes);
+      const records = valuesOf(outcomes).map((v) => Buffer.from(v.record, "base64"));
+      if (failures.length > 0) {
+        // All or nothing: a token that some HSMs do not hold can never be used, so take it back.
+        const partial = Buffer.concat(records);
+        if (partial.length > 0) await this.deleteToken(partial);
+        return { ok: false, failures };
+      }
+      const validitySeconds = Math.min(...valuesOf(outcomes).map((v) => v.token.validitySeconds));
+      return { ok: true, tokenData: Buffer.concat(records), validitySeconds };
+    },
+
+    async execute(request, only) {
+      const body: ExecuteRequestBody = {
+        idempotencyKey: request.idempotencyKey,
+        operation: request.operation,
+        context: request.context,
+        approval: {
+          tokenData: Buffer.from(request.tokenData).toString("base64"),
+          signatures: request.signatures.map((s) => ({ userName: s.userName, signature: Buffer.from(s.signature).toString("base64") })),
+        },
+      };
+      const targets = file.nodes.map((_, i) => i).filter((i) => only === undefined || only.includes(i));
+      return Promise.all(targets.map((i) => sessionCall(i, "execute", body)));
+    },
+
+    async deleteToken(tokenData) {
+      const decoded = decodeRecords(tokenData);
+      const holders = decoded.ok ? new Set(decoded.records.map((r) => r.nodeId)) : new Set<number>();
+      const targets = file.nodes.map((n, i) => ({ n, i })).filter(({ n }) => holders.has(n.nodeId));
+      const body = { tokenData: Buffer.from(tokenData).toString("base64") };
+      return Promise.all(targets.map(({ i }) => sessionCall(i, "del-token", body)));
+    },
+
+    close() {
+      for (const c of clients) c.close();
+    },
+  };
+}
