@@ -2,10 +2,12 @@
 // passes integrity_check, holds every write acknowledged before the backup started and none sent
 // after it ended, and a cluster started on the copy serves those users.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, copyFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { runClusterBackup } from "../../src/cluster/backup.ts";
 import { clusterEndpoints } from "../../src/cluster/cluster-file.ts";
@@ -207,5 +209,15 @@ describe("cluster backup", () => {
     const missing = capture();
     assert.equal(await runClusterBackup([], missing.io), 2);
     assert.match(missing.err(), /--out DIR2 is required/);
+  });
+
+  it("is routed by the CLI, which lists it", () => {
+    const cli = (...args: string[]) => spawnSync(process.execPath, ["src/cli/main.ts", ...args], { cwd: fileURLToPath(new URL("../../", import.meta.url)), encoding: "utf8" });
+    const bogus = cli("cluster", "backup", "--bogus");
+    assert.equal(bogus.status, 2);
+    assert.match(bogus.stderr, /^quorum-gate cluster backup: Unknown option '--bogus'/);
+    const usage = cli("--help");
+    assert.match(usage.stdout, /^  cluster backup +copy every node's database/m);
+    assert.match(usage.stdout, /^  cluster status +ask every node/m);
   });
 });
