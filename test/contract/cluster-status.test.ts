@@ -225,3 +225,19 @@ describe("cluster status on a real cluster", () => {
 function pick(n: { index: number; host: string; port: number; hsmId: string; nodeId: number }) {
   return { server: n.index, host: n.host, port: n.port, hsmId: n.hsmId, nodeId: n.nodeId };
 }
+
+describe("cluster status on a TLS cluster", () => {
+  let cluster: TestCluster;
+  before(async () => {
+    cluster = await startTestCluster({ nodes: 2, tls: true });
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it("verifies the nodes with the CA of the cluster file, and finds them consistent", async () => {
+    const { code, report } = await statusJson(cluster.clusterFile);
+    assert.equal(code, 0, JSON.stringify(report.nodes));
+    assert.equal(report.verdict.summary, "CONSISTENT: all 2 servers answered, nothing differs");
+  });
+});

@@ -1,9 +1,10 @@
-// compareNodes: per-node snapshots in, typed findings out. Table-driven: each case builds a small
+// compareNodes: per-node snapshots in, typed findings out; renderStatus: findings to text. Table-driven: each case builds a small
 // cluster from a base state and one change per node, and states exactly what must be found.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ClusterNode } from "../../src/cluster/cluster-file.ts";
 import { compareNodes, serverList, UNLISTED_KEY, type NodeSnapshot, type NodeState, type UserAspect } from "../../src/cluster/drift.ts";
+import { renderStatus } from "../../src/cluster/status-render.ts";
 import type { UserView } from "../../src/protocol/messages.ts";
 
 const CLUSTER = "cluster-aaaaaaaaaaa";
@@ -256,4 +257,29 @@ describe("serverList", () => {
   ] as const) {
     it(text, () => assert.equal(serverList(servers), text));
   }
+});
+
+describe("renderStatus", () => {
+  it("shows cells compactly: type, id, short key, 2FA, LOCKED, and - for missing", () => {
+    const report = compareNodes(
+      CLUSTER,
+      snapshots([
+        (s) => ({ ...editUser("officer1", { twoFactor: true })(s), activated: false }),
+        (s) => ({ ...editUser("officer1", { loginFailureCnt: 5 })(s), keyFingerprints: {} }),
+        addUser(user(4, "alice")),
+      ]),
+    );
+    const lines = renderStatus(report, "c.json");
+    assert.equal(lines[0], `cluster ${CLUSTER}: 3 servers (cluster file c.json)`);
+    assert.match(lines.find((l) => l.startsWith("     0"))!, /  ok, not activated$/);
+    assert.ok(lines.includes("officer1  CO #3 key 11111111 2FA  CO #3 key ? LOCKED  CO #3 key 11111111  quorum key, 2FA, locked"), lines.join("\n"));
+    assert.ok(lines.includes("alice     -                       -                   CU #4               missing on servers 0 and 1"), lines.join("\n"));
+    assert.equal(lines.at(-1), report.verdict.summary);
+  });
+
+  it("prints no drift tables when nothing could be compared", () => {
+    const lines = renderStatus(compareNodes(CLUSTER, snapshots([same, unreachable])), "c.json");
+    assert.ok(!lines.some((l) => l.startsWith("compared on") || l.startsWith("users that differ")));
+    assert.match(lines.find((l) => l.startsWith("     1"))!, / +- +- +- +- +-  UNREACHABLE \(connection refused\)$/);
+  });
 });
