@@ -25,22 +25,31 @@ export async function confirmCritical(ctx: ShellContext): Promise<boolean> {
 export type Recovery = "retry" | "ignore" | "abort" | "rollback";
 export type RecoveryStyle = "RIA" | "RBI";
 
-const CHOICES: Readonly<Record<RecoveryStyle, Readonly<Record<string, Recovery>>>> = {
-  RIA: { R: "retry", I: "ignore", A: "abort" },
-  RBI: { R: "retry", B: "rollback", I: "ignore" },
-};
+/**
+ * The prompts show the seeds' letters (createUser R/I/A, deleteUser R/B/I), but every answer means
+ * the same everywhere and all four are accepted at both: `B` at R/I/A rolls back too, `A` at
+ * R/B/I stops too. CMU documents neither extra letter; they cost nothing and save a divergent
+ * cluster when the wrong prompt comes up.
+ */
+const ANSWERS: Readonly<Record<string, Recovery>> = { R: "retry", I: "ignore", A: "abort", B: "rollback" };
+
+const SHOWN: Readonly<Record<RecoveryStyle, readonly string[]>> = { RIA: ["R", "I", "A"], RBI: ["R", "B", "I"] };
+
+export function recoveryPrompt(style: RecoveryStyle): string {
+  return style === "RIA" ? RETRY_IGNORE_ABORT_PROMPT : RETRY_ROLLBACK_IGNORE_PROMPT;
+}
 
 /** Asks what to do about a failed server; end of input stops the command ("abort") whatever the style. */
 export async function askRecovery(ctx: ShellContext, style: RecoveryStyle): Promise<Recovery> {
-  const prompt = style === "RIA" ? RETRY_IGNORE_ABORT_PROMPT : RETRY_ROLLBACK_IGNORE_PROMPT;
-  const letters = Object.keys(CHOICES[style]);
+  const prompt = recoveryPrompt(style);
   for (;;) {
     const answer = await ctx.prompter.ask(prompt);
     if (answer === null) return "abort";
-    const choice = CHOICES[style][answer.trim().toUpperCase()];
+    const choice = ANSWERS[answer.trim().toUpperCase()];
     if (choice !== undefined) return choice;
-    const quoted = letters.map((l) => `'${l}'`);
-    ctx.print(`Invalid option, please type ${quoted.slice(0, -1).join(", ")} or ${quoted.at(-1) ?? ""}`, "");
+    const quoted = SHOWN[style].map((l) => `'${l}'`);
+    const extra = style === "RIA" ? "'B' rolls back the servers that already have the change" : "'A' stops without undoing anything";
+    ctx.print(`Invalid option, please type ${quoted.slice(0, -1).join(", ")} or ${quoted.at(-1) ?? ""} (${extra})`, "");
   }
 }
 

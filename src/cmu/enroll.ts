@@ -9,6 +9,8 @@ import { exchangeAuthData, type DigestRequest } from "./two-factor.ts";
 export interface Enrolment {
   /** Servers to run the command on: those that gave a digest (the user may have ignored others). */
   readonly servers: readonly Server[];
+  /** Servers in scope that gave no digest and are left out. */
+  readonly skipped: readonly Server[];
   readonly proofs: ReadonlyMap<Server, TwoFactorProof>;
 }
 
@@ -18,6 +20,7 @@ export async function enrolTwoFactor(ctx: ShellContext, command: string, path: s
   const asked = await fanOutMutating(ctx, {
     command,
     style: "RIA",
+    changes: false,
     send: (server) => callServer(server, "enroll-challenge", {}),
     onSuccess: (server, data) => requests.push({ server, challengeId: data.challengeId, digest: data.digest }),
   });
@@ -28,5 +31,6 @@ export async function enrolTwoFactor(ctx: ShellContext, command: string, path: s
   for (const proof of answers.proofs) {
     proofs.set(proof.server, { challengeId: proof.challengeId, publicKeyPem: answers.publicKeyPem, signature: proof.signature });
   }
-  return { servers: requests.map((r) => r.server), proofs };
+  const servers = requests.map((r) => r.server);
+  return { servers, skipped: ctx.servers.filter((s) => !servers.includes(s)), proofs };
 }

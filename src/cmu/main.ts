@@ -1,10 +1,12 @@
 // `quorum-gate cmu --cluster FILE [--timeout-ms N]`: the cloudhsm_mgmt_util-compatible shell.
 // Connects to every node of the cluster file (printing CMU's connecting lines), then runs the
-// aws-cloudhsm> loop on stdin. Exit codes: 0 after quit or end of input, 1 when the cluster file
-// cannot be used, 2 for bad command-line arguments.
+// aws-cloudhsm> loop on stdin. Exit codes: 0 after quit, end of input, or when whoever reads the
+// output goes away (EPIPE: the shell then stops asking, logs out and ends quietly); 1 when the
+// cluster file cannot be used; 2 for bad command-line arguments.
+import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import { readClusterFile } from "../cluster/cluster-file.ts";
-import type { ShellContext } from "./context.ts";
+import { createShellContext, type ShellContext } from "./context.ts";
 import { createPrompter } from "./prompt.ts";
 import { CONNECTING_HEADER, connectedLine, connectingLine } from "./render.ts";
 import { callServer, closeServers, openServers, type Server } from "./session.ts";
@@ -19,6 +21,11 @@ export interface CmuIo {
 
 export const DEFAULT_CLUSTER_FILE = ".data/cluster/cluster.json";
 
+/** Bounds of --timeout-ms: below 100 ms a busy but healthy node looks dead; above 2 minutes a dead one hangs the shell. */
+export const MIN_TIMEOUT_MS = 100;
+export const MAX_TIMEOUT_MS = 120_000;
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
 const HELP = `Usage: quorum-gate cmu [--cluster FILE] [--timeout-ms N]
 
 The aws-cloudhsm> management shell (compatible with cloudhsm_mgmt_util). Every command runs on
@@ -26,7 +33,8 @@ each node of the cluster file in turn and reports per server. Type 'help' inside
 
 Options:
   --cluster FILE    cluster file written by 'quorum-gate cluster start' (default ${DEFAULT_CLUSTER_FILE})
-  --timeout-ms N    give up on a node that does not answer within N ms (default 10000)
+  --timeout-ms N    give up on a node that does not answer within N ms
+                    (${MIN_TIMEOUT_MS} to ${MAX_TIMEOUT_MS}, default ${DEFAULT_TIMEOUT_MS})
   -h, --help        show this help
 
 With piped stdin the shell echoes each command and answer, so the output reads like a session.
@@ -49,12 +57,12 @@ export async function runCmu(argv: readonly string[], io: CmuIo): Promise<number
     io.stdout.write(HELP);
     return 0;
   }
-  let timeoutMs: number | undefined;
+  let timeoutMs = DEFAULT_TIMEOUT_MS;
   const timeoutText = values["timeout-ms"];
   if (timeoutText !== undefined) {
-    timeoutMs = /^[0-9]{1,7}$/.test(timeoutText) ? Number.parseInt(timeoutText, 10) : Number.NaN;
-    if (!(timeoutMs >= 1)) {
-      io.stderr.write(`quorum-gate cmu: --timeout-ms must be a whole number of milliseconds (1 to 9999999), got '${timeoutText}'\n`);
+    timeoutMs = /^[0-9]{1,9}$/.test(timeoutText) ? Number.parseInt(timeoutText, 10) : Number.NaN;
+    if (!(timeoutMs >= MIN_TIMEOUT_MS && timeoutMs <= MAX_TIMEOUT_MS)) {
+      io.stderr.write(`quorum-gate cmu: --timeout-ms must be a whole number of milliseconds from ${MIN_TIMEOUT_MS} to ${MAX_TIMEOUT_MS}, got '${timeoutText}'\n`);
       return 2;
     }
   }
@@ -65,19 +73,21 @@ export async function runCmu(argv: readonly string[], io: CmuIo): Promise<number
     return 1;
   }
 
-  const servers = openServers(cluster.value.nodes, {
-    ...(cluster.value.ca === undefined ? {} : { ca: cluster.value.ca }),
-    ...(timeoutMs === undefined ? {} : { timeoutMs }),
-  });
-  const prompter = createPrompter(io);
-  const ctx: ShellContext = {
-    servers,
+  const servers = openServers(cluster.value.nodes, { ...(cluster.value.ca === undefined ? {} : { ca: cluster.value.ca }), timeoutMs });
+  // If the reader of our output goes away (`quorum-gate cmu | head`), stop asking: the shell then
+  // ends as at end of input, logging out of every server, instead of dying on EPIPE.
+  let prompter: ReturnType<typeof createPrompter> | null = null;
+  const stdout = guardOutput(io.stdout, () => prompter?.close());
+  io.stderr.on("error", () => {}); // nowhere left to report it
+  prompter = createPrompter({ stdin: io.stdin, stdout, isTTY: io.isTTY });
+  const ctx: ShellContext = createShellContext({
+    allServers: servers,
     prompter,
     print: (...lines) => {
-      for (const line of lines) io.stdout.write(`${line}\n`);
+      for (const line of lines) stdout.write(`${line}\n`);
     },
     cwd: process.cwd(),
-  };
+  });
   try {
     await connect(ctx, servers, cluster.value.clusterId);
     await runShell(ctx);
@@ -103,4 +113,32 @@ async function connect(ctx: ShellContext, servers: readonly Server[], clusterId:
       ctx.print(`Warning: server ${server.index} answers as ${hello.data.hsmId} of ${hello.data.clusterId}, but the cluster file lists ${server.hsmId} of ${clusterId}`);
     }
   }
+}
+
+/**
+ * Passes writes through to `out` until it fails (EPIPE when the reading end closed, or any other
+ * write error); then calls `onClosed` once and drops everything written after.
+ */
+export function guardOutput(out: NodeJS.WritableStream, onClosed: () => void): Writable {
+  let closed = false;
+  const fail = (): void => {
+    if (closed) return;
+    closed = true;
+    onClosed();
+  };
+  out.on("error", fail);
+  return new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      if (!closed) {
+        try {
+          out.write(chunk, (err?: Error | null) => {
+            if (err) fail();
+          });
+        } catch {
+          fail();
+        }
+      }
+      done();
+    },
+  });
 }

@@ -19,6 +19,19 @@ export const PASSWORD_PROMPT = "Enter password:";
 export const PASSPHRASE_PROMPT = "Enter PEM pass phrase:";
 export const DISCONNECTING = "disconnecting from servers, please wait...";
 
+// ---- server mode and syncUser (facts §4.1, §4.13) ----------------------------------------------
+
+export const SERVER_MODE_LINE = "Server is in 'E2' mode...";
+
+/** The prompt of server mode, e.g. `server0>`. */
+export function serverModePrompt(index: number): string {
+  return `server${index}>`;
+}
+
+export const EXTRACT_OK = "ExtractMaskedObject: 0x0 !";
+export const INSERT_OK = "InsertMaskedObject: 0x0 !";
+export const SYNC_USER_SUCCESS = "syncUser success";
+
 /** The CRITICAL-operation banner (facts §4.1), followed by the blank line before the y/n prompt. */
 export const CRITICAL_BANNER: readonly string[] = [
   "*************************CAUTION********************************",

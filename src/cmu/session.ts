@@ -29,7 +29,12 @@ export interface Server extends ServerName {
   login: Login | null;
   /** Whether the last call reached the node (shown by `info server`). */
   reachable: boolean;
+  /** Set when the shell forgot the session because the node went down; cleared once reported. */
+  sessionDropped: boolean;
 }
+
+/** The node-client's wording for a connection that was never made: nothing listens on the port. */
+export const CONNECTION_REFUSED = "connection refused";
 
 /** Codes after which the node no longer knows our session: forget it so the state stays truthful. */
 const SESSION_GONE = new Set(["RET_SESSION_INVALID", "RET_NOT_LOGGED_IN"]);
@@ -38,7 +43,7 @@ export function openServers(configs: readonly ServerConfig[], options: { readonl
   return configs.map((c) => {
     const endpoint: NodeEndpoint = options.ca === undefined ? { host: c.host, port: c.port } : { host: c.host, port: c.port, ca: options.ca };
     const client = createNodeClient(endpoint, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
-    return { index: c.index, host: c.host, port: c.port, hsmId: c.hsmId, nodeId: c.nodeId, client, sessionId: null, login: null, reachable: true };
+    return { index: c.index, host: c.host, port: c.port, hsmId: c.hsmId, nodeId: c.nodeId, client, sessionId: null, login: null, reachable: true, sessionDropped: false };
   });
 }
 
@@ -55,6 +60,14 @@ export async function callServer<K extends OpName>(server: Server, op: K, body: 
   if (!result.ok && withSession && SESSION_GONE.has(result.error.code)) {
     server.sessionId = null;
     server.login = null;
+  }
+  if (!result.ok && result.error.code === "RET_NODE_UNREACHABLE" && result.error.message === CONNECTION_REFUSED && server.sessionId !== null) {
+    // Nothing listens: the node is down, and a node's sessions (with their tokens) end when it
+    // stops, as a dropped connection ends a CMU session. Forget it so loginHSM works once it is back.
+    // (A timeout is different: a slow node keeps the session, so Retry can still use it.)
+    server.sessionId = null;
+    server.login = null;
+    server.sessionDropped = true;
   }
   return result;
 }

@@ -1,15 +1,15 @@
 // The aws-cloudhsm> loop: read a line, run the command it names, repeat until quit or end of
-// input, then log out everywhere. No input line can end the shell early: parse problems are
+// input, then log out everywhere. In server mode the prompt is `server<n>>` (facts §4.1). No input line can end the shell early: parse problems are
 // printed, and an unexpected exception in a command is reported and the loop goes on.
 import { COMMANDS, COMMAND_NAMES } from "./commands/index.ts";
 import { logoutAll } from "./commands/logout-hsm.ts";
 import type { ShellContext } from "./context.ts";
 import { parseLine } from "./line-parser.ts";
-import { DISCONNECTING, SHELL_PROMPT } from "./render.ts";
+import { DISCONNECTING, SHELL_PROMPT, serverModePrompt } from "./render.ts";
 
 export async function runShell(ctx: ShellContext): Promise<void> {
   for (;;) {
-    const line = await ctx.prompter.ask(SHELL_PROMPT);
+    const line = await ctx.prompter.ask(ctx.serverMode === null ? SHELL_PROMPT : serverModePrompt(ctx.serverMode.index));
     if (line === null) break;
     const parsed = parseLine(line, COMMAND_NAMES);
     if (parsed.kind === "empty") continue;
@@ -27,6 +27,7 @@ export async function runShell(ctx: ShellContext): Promise<void> {
     }
     if (next === "quit") break;
   }
+  ctx.setServerMode(null); // log out of every server, not only the one of server mode
   ctx.print(DISCONNECTING);
   await logoutAll(ctx, true);
 }

@@ -5,9 +5,12 @@
 // seed transcript's lines appear in order in the shell output.
 import assert from "node:assert/strict";
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { constants, createSign, privateEncrypt, type KeyObject } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const CLI = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+export const CLI = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 
 /** Every question the shell can end its output with while waiting for a line. */
 const PROMPTS = [
@@ -22,6 +25,16 @@ const PROMPTS = [
 ] as const;
 export type Prompt = (typeof PROMPTS)[number];
 const SHELL: Prompt = "aws-cloudhsm>";
+/** Server mode's prompt (`server0>`) ends a command like the shell prompt; the driver reports it as SHELL. */
+const SERVER_MODE_PROMPT = /server\d+>$/;
+
+/** Where the prompt that `text` ends with starts, and which it is (server mode counts as SHELL). */
+function endingPrompt(text: string): { readonly prompt: Prompt; readonly length: number } | null {
+  const prompt = PROMPTS.find((p) => text.endsWith(p));
+  if (prompt !== undefined) return { prompt, length: prompt.length };
+  const mode = SERVER_MODE_PROMPT.exec(text);
+  return mode === null ? null : { prompt: SHELL, length: mode[0].length };
+}
 
 /** An answer, or a function that prepares files and then gives the answer. */
 export type Answer = string | (() => string | Promise<string>);
@@ -69,13 +82,20 @@ export async function startCmu(clusterFile: string, cwd: string, options: { read
     }),
   );
 
+  /** Where the last shell prompt (aws-cloudhsm> or server mode's) began. */
+  let shellPromptAt = 0;
+
   /** Waits until the output (past `from`) ends with a prompt; returns which. */
   function nextPrompt(from: number, timeoutMs = 30_000): Promise<Prompt> {
     return new Promise((resolve, reject) => {
       const check = (): void => {
         const tail = out.slice(from);
-        const prompt = PROMPTS.find((p) => tail.endsWith(p));
-        if (prompt !== undefined) finish(() => resolve(prompt));
+        const ending = endingPrompt(tail);
+        if (ending !== null) {
+          if (ending.prompt === SHELL) shellPromptAt = out.length - ending.length;
+          const prompt = ending.prompt;
+          finish(() => resolve(prompt));
+        }
         else if (exitCode !== null) finish(() => reject(new Error(`the shell exited (${exitCode}) while a prompt was expected; output:\n${out.slice(-3000)}\nstderr:\n${err}`)));
       };
       const timer = setTimeout(() => finish(() => reject(new Error(`no prompt within ${timeoutMs} ms; output so far:\n${out.slice(-3000)}\nstderr:\n${err}`))), timeoutMs);
@@ -95,7 +115,7 @@ export async function startCmu(clusterFile: string, cwd: string, options: { read
   mark = out.length;
 
   async function run(command: string, ...answers: Answer[]): Promise<string> {
-    const start = out.lastIndexOf(SHELL, mark);
+    const start = shellPromptAt;
     child.stdin.write(`${command}\n`);
     let from = mark;
     for (const answer of answers) {
@@ -111,13 +131,13 @@ export async function startCmu(clusterFile: string, cwd: string, options: { read
     }
     const last = await nextPrompt(from + 1);
     if (last !== SHELL) throw new Error(`'${command}' asked '${last}' but no answer was given; transcript:\n${out.slice(start)}`);
-    const transcript = out.slice(start, out.length - SHELL.length);
+    const transcript = out.slice(start, shellPromptAt);
     mark = out.length;
     return transcript;
   }
 
   async function runAnswering(command: string, answer: (prompt: Prompt) => string): Promise<string> {
-    const start = out.lastIndexOf(SHELL, mark);
+    const start = shellPromptAt;
     child.stdin.write(`${command}\n`);
     let from = mark;
     for (let asked = 0; ; asked++) {
@@ -127,7 +147,7 @@ export async function startCmu(clusterFile: string, cwd: string, options: { read
       from = out.length;
       child.stdin.write(`${answer(prompt)}\n`);
     }
-    const transcript = out.slice(start, out.length - SHELL.length);
+    const transcript = out.slice(start, shellPromptAt);
     mark = out.length;
     return transcript;
   }
@@ -184,4 +204,33 @@ export function bodyOf(transcript: string): string[] {
   const lines = transcript.split("\n");
   if (lines.at(-1) === "") lines.pop();
   return lines.slice(1);
+}
+
+/**
+ * Fills in an authdata file the shell wrote (2FA), as an officer would with openssl pkeyutl, but
+ * with node:crypto for speed: each Digest signed with `key`, and the public key when enrolling.
+ */
+export function fillAuthData(path: string, key: { readonly privateKey: KeyObject; readonly publicPem: string }, withPublicKey: boolean): void {
+  const doc = JSON.parse(readFileSync(path, "utf8")) as { Version: string; PublicKey: string; Data: { HsmId: string; Digest: string; Signature: string }[] };
+  for (const entry of doc.Data) {
+    const digest = Buffer.from(entry.Digest, "base64");
+    entry.Signature = privateEncrypt({ key: key.privateKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([SHA256_DIGEST_INFO, digest])).toString("base64");
+  }
+  doc.PublicKey = withPublicKey ? key.publicPem : "";
+  writeFileSync(path, JSON.stringify(doc, null, 4));
+}
+
+const SHA256_DIGEST_INFO = Buffer.from("3031300d060960864801650304020105000420", "hex");
+
+/** `openssl dgst -sha256 -sign key -out sig file`, with node:crypto. */
+export function signFile(dir: string, file: string, key: KeyObject, out: string): void {
+  writeFileSync(join(dir, out), createSign("sha256").update(readFileSync(join(dir, file))).sign(key));
+}
+
+/** The registration files of registerQuorumPubKey for `name`: NAME.reg, NAME.reg.sig, NAME.pub. */
+export function writeRegistrationFiles(dir: string, name: string, key: { readonly privateKey: KeyObject; readonly publicPem: string }): string {
+  writeFileSync(join(dir, `${name}.reg`), "token to be signed\n");
+  signFile(dir, `${name}.reg`, key.privateKey, `${name}.reg.sig`);
+  writeFileSync(join(dir, `${name}.pub`), key.publicPem);
+  return `${name}.reg ${name}.reg.sig ${name}.pub`;
 }

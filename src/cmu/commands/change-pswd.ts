@@ -37,6 +37,7 @@ export const changePswd: Command = {
       command: "changePswd",
       style: "RIA",
       servers: enrolment?.servers ?? ctx.servers,
+      skipped: enrolment?.skipped ?? [],
       send: (server) => {
         const twoFactor = enrolment?.proofs.get(server);
         return callServer(server, "change-password", twoFactor === undefined ? { userType: type, userName: name, password } : { userType: type, userName: name, password, twoFactor });

@@ -7,6 +7,7 @@ import type { Command } from "../context.ts";
 import { enrolTwoFactor } from "../enroll.ts";
 import { fanOutMutating } from "../fan-out.ts";
 import { creatingUserLine } from "../render.ts";
+import { hasUser } from "../probes.ts";
 import { callServer } from "../session.ts";
 
 /** CO and CU are the usual types; PCO and PRECO are accepted as CMU does ("rarely used"). */
@@ -39,6 +40,8 @@ export const createUser: Command = {
       command: "createUser",
       style: "RIA",
       servers: enrolment?.servers ?? ctx.servers,
+      skipped: enrolment?.skipped ?? [],
+      landed: (server) => hasUser(server, name),
       send: (server) => {
         const twoFactor = enrolment?.proofs.get(server);
         return callServer(server, "create-user", twoFactor === undefined ? { userType: type, userName: name, password } : { userType: type, userName: name, password, twoFactor });

@@ -4,6 +4,7 @@ import { parseUserType, printUsage } from "../args.ts";
 import type { Command } from "../context.ts";
 import { fanOutMutating } from "../fan-out.ts";
 import { deletingUserLine } from "../render.ts";
+import { lacksUser } from "../probes.ts";
 import { callServer } from "../session.ts";
 
 export const deleteUser: Command = {
@@ -22,6 +23,11 @@ export const deleteUser: Command = {
       command: "deleteUser",
       style: "RBI",
       send: (server) => callServer(server, "delete-user", { userType: type, userName: name }),
+      landed: (server) => lacksUser(server, name),
+      repair: [
+        "run deleteUser again in server mode ('server <n>') on the servers that still have the user;",
+        "or copy it back where it is gone: 'server <n>' on a server that has it, then 'syncUser <user ID> <server ID>'.",
+      ],
     });
     return "continue";
   },

@@ -17,7 +17,9 @@ import { logoutHsm } from "./logout-hsm.ts";
 import { quit } from "./quit.ts";
 import { registerMofnPubKey } from "./register-mofn-pub-key.ts";
 import { registerQuorumPubKey } from "./register-quorum-pub-key.ts";
+import { exit, server } from "./server-mode.ts";
 import { setMValue } from "./set-m-value.ts";
+import { syncUser } from "./sync-user.ts";
 
 export const COMMANDS: readonly Command[] = [
   loginHsm,
@@ -36,6 +38,9 @@ export const COMMANDS: readonly Command[] = [
   setMValue,
   info,
   getHsmInfo,
+  server,
+  syncUser,
+  exit,
   makeHelp(() => COMMANDS),
   quit,
 ];

@@ -10,17 +10,17 @@ export const info: Command = {
   usage: "info server <server-id> | info",
   summary: "Show a server's address, connection state, HSM id and who is logged in (all servers without arguments).",
   async run(ctx, args) {
-    let chosen: readonly Server[] = ctx.servers;
+    let chosen: readonly Server[] = ctx.allServers;
     if (args.length > 0) {
       const [word, idWord, ...rest] = args;
       const id = parseSmallInt(idWord);
-      const server = ctx.servers.find((s) => s.index === id);
+      const server = ctx.allServers.find((s) => s.index === id);
       if (word !== "server" || id === null || rest.length > 0) {
         printUsage(ctx, this);
         return "continue";
       }
       if (server === undefined) {
-        ctx.print(`No server ${id}: the cluster has servers 0 to ${ctx.servers.length - 1}`);
+        ctx.print(`No server ${id}: the cluster has servers 0 to ${ctx.allServers.length - 1}`);
         return "continue";
       }
       chosen = [server];

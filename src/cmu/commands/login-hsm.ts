@@ -35,7 +35,7 @@ export const loginHsm: Command = {
     const pending = new Map<Server, Pending>();
     for (const server of ctx.servers) {
       if (server.sessionId !== null) {
-        pending.set(server, { kind: "failed", code: "RET_ALREADY_LOGGED_IN", message: "already logged in on this server; log out first" });
+        pending.set(server, { kind: "failed", code: "RET_ALREADY_LOGGED_IN", message: "already logged in on this server; log out first, which also clears a session the node lost in a restart" });
         continue;
       }
       const result = await callServer(server, "login", { userType: type, userName: name, password }, false);

@@ -4,6 +4,7 @@ import { confirmCritical } from "../ask.ts";
 import type { Command } from "../context.ts";
 import { fanOutMutating } from "../fan-out.ts";
 import { settingMValueLine } from "../render.ts";
+import { hasMValue } from "../probes.ts";
 import { callServer } from "../session.ts";
 
 export const setMValue: Command = {
@@ -20,7 +21,13 @@ export const setMValue: Command = {
     }
     if (!(await confirmCritical(ctx))) return "continue";
     ctx.print(settingMValueLine(value, service, ctx.servers.length));
-    await fanOutMutating(ctx, { command: "setMValue", style: "RIA", send: (s) => callServer(s, "set-m-value", { service, value }) });
+    await fanOutMutating(ctx, {
+      command: "setMValue",
+      style: "RIA",
+      send: (s) => callServer(s, "set-m-value", { service, value }),
+      landed: (s) => hasMValue(s, service, value),
+      repair: ["run setMValue again in server mode ('server <n>') on the servers without the change", "(syncUser copies users, not M values)."],
+    });
     return "continue";
   },
 };
