@@ -87,11 +87,10 @@ export interface FanOutOutcome {
   readonly unknown: readonly Server[];
 }
 
-interface Applied {
-  readonly server: Server;
-  /** The node's undo id, or null when the success was inferred after a lost answer. */
-  readonly undoId: string | null;
-}
+type Applied =
+  | { readonly server: Server; readonly undoId: string }
+  /** No undo id: the success was inferred after a lost answer, or the node gave none. */
+  | { readonly server: Server; readonly undoId: null; readonly why: string };
 
 export const DEFAULT_REPAIR: readonly string[] = [
   "copy the user from a server that is right: 'server <n>', then 'syncUser <user ID> <server ID>';",
@@ -114,14 +113,15 @@ export async function fanOutMutating<T>(ctx: ShellContext, spec: MutatingSpec<T>
       if (result.ok) {
         if (spec.onSuccess) spec.onSuccess(server, result.data);
         else ctx.print(successLine(spec.command, server));
-        applied.push({ server, undoId: undoIdOf(result.data) });
+        const undoId = undoIdOf(result.data);
+        applied.push(undoId === null ? { server, undoId, why: "the server's answer carried no undo id" } : { server, undoId });
         break;
       }
       if (uncertain && !answerLost(result.error) && spec.landed !== undefined) {
         if (await spec.landed(server)) {
           ctx.print(`(${serverRef(server)} had applied the earlier attempt after all; only its answer was lost)`);
           ctx.print(successLine(spec.command, server));
-          applied.push({ server, undoId: null });
+          applied.push({ server, undoId: null, why: "the server's answer was lost, so the shell holds no undo id for it" });
           break;
         }
         uncertain = false;
@@ -162,13 +162,13 @@ async function rollBack(ctx: ShellContext, command: string, applied: Applied[], 
   }
   const kept: Applied[] = [];
   for (const entry of [...applied].reverse()) {
-    const { server, undoId } = entry;
-    if (undoId === null) {
-      printFailure(ctx, "rollBack", server, { code: "RET_UNDO_UNAVAILABLE", message: "the server's answer was lost, so the shell holds no undo id for it" });
+    const { server } = entry;
+    if (entry.undoId === null) {
+      printFailure(ctx, "rollBack", server, { code: "RET_UNDO_UNAVAILABLE", message: entry.why });
       kept.push(entry);
       continue;
     }
-    const result = await callServer(server, "rollback", { undoId });
+    const result = await callServer(server, "rollback", { undoId: entry.undoId });
     if (result.ok) {
       ctx.print(successLine("rollBack", server));
       missing.push(server);
