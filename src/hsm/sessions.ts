@@ -47,8 +47,19 @@ export function typeMatches(requested: UserType, actual: UserType): boolean {
   return requested === actual || (requested === "CO" && actual === "PCO");
 }
 
+/**
+ * Whether the user holds a live session on this node. A session idle past the limit stands for a
+ * dropped connection: it is ended here, so it cannot block a delete or a password reset forever.
+ */
 export function isLoggedIn(ctx: CoreContext, userName: string): boolean {
-  return ctx.repo.listSessions().some((s) => s.userName === userName);
+  const oldest = nowSeconds(ctx.env) - ctx.config.sessionIdleSeconds;
+  let live = false;
+  for (const s of ctx.repo.listSessions()) {
+    if (s.userName !== userName) continue;
+    if (s.lastSeenAt < oldest) endSession(ctx, s.id);
+    else live = true;
+  }
+  return live;
 }
 
 export function login(ctx: CoreContext, body: unknown): HsmResult<{ sessionId: string } | { challenge: { id: string; digest: string } }> {

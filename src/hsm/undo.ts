@@ -4,6 +4,7 @@
 // `rollback` restores it for the same session, once, within a short window, and only while
 // nothing else has changed the same user or M value since (so it never clobbers a newer change).
 import { audit } from "./audit.ts";
+import { canonicalJson } from "./binding.ts";
 import type { CoreContext } from "./context.ts";
 import { nowSeconds } from "./env.ts";
 import { asBody, isError, reqString } from "./input.ts";
@@ -14,11 +15,11 @@ import { isLoggedIn } from "./sessions.ts";
 export const UNDO_WINDOW_SECONDS = 600;
 
 export function recordUserUndo(ctx: CoreContext, session: Session, name: string, before: User | null, after: User | null): string {
-  return record(ctx, session, `user:${name}`, JSON.stringify(before), JSON.stringify(after));
+  return record(ctx, session, `user:${name}`, canonicalJson(before), canonicalJson(after));
 }
 
 export function recordMValueUndo(ctx: CoreContext, session: Session, service: number, before: number, after: number): string {
-  return record(ctx, session, `mvalue:${service}`, JSON.stringify(before), JSON.stringify(after));
+  return record(ctx, session, `mvalue:${service}`, canonicalJson(before), canonicalJson(after));
 }
 
 function record(ctx: CoreContext, session: Session, subject: string, beforeJson: string, afterJson: string): string {
@@ -48,7 +49,8 @@ export function rollback(ctx: CoreContext, session: Session, body: unknown): Hsm
     const before = JSON.parse(entry.beforeJson) as User | null;
     const after = JSON.parse(entry.afterJson) as User | null;
     const current = ctx.repo.getUser(subject);
-    if (JSON.stringify(current) !== JSON.stringify(after)) return done(fail("RET_UNDO_UNAVAILABLE", "the user changed since"));
+    // Canonical JSON: the same record must compare equal whatever order its fields were built in.
+    if (canonicalJson(current) !== canonicalJson(after)) return done(fail("RET_UNDO_UNAVAILABLE", "the user changed since"));
     if (current !== null && current.name !== session.userName && isLoggedIn(ctx, current.name)) return done(fail("RET_USER_IN_USE"));
     if (before === null) {
       for (const t of ctx.repo.listTokens()) {

@@ -6,6 +6,7 @@ import { handleCommand } from "../../src/hsm/core.ts";
 import { initNode, bootNode } from "../../src/hsm/init.ts";
 import type { HsmResult } from "../../src/hsm/ret-codes.ts";
 import { MemoryNodeRepository } from "../../src/node/memory-repository.ts";
+import type { TransactionalRepository } from "../../src/node/store.ts";
 import type { OpName, OpRequest, OpResponse } from "../../src/protocol/messages.ts";
 
 let sealing: { publicPem: string; privatePem: string } | null = null;
@@ -20,7 +21,7 @@ export function sealingKeys(): { publicPem: string; privatePem: string } {
 
 export interface TestNode {
   readonly ctx: CoreContext;
-  readonly repo: MemoryNodeRepository;
+  readonly repo: TransactionalRepository;
   /** Advances the clock by whole seconds. */
   advance(seconds: number): void;
   raw(op: OpName, body: unknown, session?: string | null): HsmResult<unknown>;
@@ -30,10 +31,11 @@ export interface TestNode {
   reboot(): void;
 }
 
-export function makeNode(options: { nodeId?: number; clusterId?: string; config?: Partial<CoreConfig> } = {}): TestNode {
+/** A node on the in-memory repository, or on `repo` (a fresh SQLite one, say) when given. */
+export function makeNode(options: { nodeId?: number; clusterId?: string; config?: Partial<CoreConfig>; repo?: TransactionalRepository } = {}): TestNode {
   let nowMs = Date.UTC(2026, 10, 22, 12, 0, 0);
   const keys = sealingKeys();
-  const repo = new MemoryNodeRepository(
+  const repo = options.repo ?? new MemoryNodeRepository(
     { clusterId: options.clusterId ?? "cluster-test", nodeId: options.nodeId ?? 0, hsmId: `hsm-test${options.nodeId ?? 0}`, sealingPublicKeyPem: keys.publicPem },
     keys.privatePem,
   );

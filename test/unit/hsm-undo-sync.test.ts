@@ -116,3 +116,22 @@ describe("node database schema", () => {
     check.close();
   });
 });
+
+describe("rollback on the SQLite repository", () => {
+  it("compares records whatever order their fields were built in", () => {
+    const dir = mkdtempSync(join(tmpdir(), "qg-undo-sqlite-"));
+    try {
+      const keys = sealingKeys();
+      const repo = createNodeDatabase(join(dir, "hsm.db"), { clusterId: "c", nodeId: 0, hsmId: "hsm-x", sealingPublicKeyPem: keys.publicPem }, keys.privatePem);
+      const node = makeNode({ repo });
+      const admin = loginAs(node, "PRECO", "admin", "password");
+      node.must("change-password", { userType: "PRECO", userName: "admin", password: "admin-pass-1" }, admin);
+      const { undoId } = node.must("create-user", { userType: "CU", userName: "gina", password: "gina-pass" }, admin);
+      node.must("rollback", { undoId }, admin);
+      assert.equal(node.must("list-users", {}).users.some((u) => u.name === "gina"), false);
+      repo.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
