@@ -1,0 +1,172 @@
+// The gate's policy, `.github/quorum-gate.yml` (docs/requests.md, "Policy"). Adapters read it
+// from the pull request's *base* branch only: a PR cannot loosen the rules it is judged by.
+// Parsed like requests: a readonly value or a list of issues, never an exception.
+import { LIMITS } from "../hsm/model.ts";
+import { checkUserName } from "../hsm/rules.ts";
+import { fieldsOf, join, parseDecimal, type Fields } from "./fields.ts";
+import { byLine, type GateIssue } from "./issues.ts";
+import { isGithubLogin, normalizeLogin } from "./login.ts";
+import { readCluster } from "./request.ts";
+import { parseYamlTree } from "./yaml-tree.ts";
+
+export const POLICY_PATH = ".github/quorum-gate.yml";
+export const POLICY_VERSION = 1;
+export const MAX_POLICY_BYTES = 64 * 1024;
+export const DEFAULT_REQUEST_FOLDER = "hsm-requests/";
+/** A day: officers sign at their own pace; nodes accept up to a week (src/hsm/tokens.ts). */
+export const DEFAULT_TOKEN_LIFETIME_SECONDS = 24 * 3600;
+export const MIN_TOKEN_LIFETIME_SECONDS = 60;
+export const MAX_TOKEN_LIFETIME_SECONDS = 7 * 24 * 3600;
+/** No more officers than one approval file (and one `execute`) can carry. */
+export const MAX_OFFICERS = LIMITS.maxApprovals;
+
+export interface OfficerMapping {
+  /** Lower-case GitHub login. */
+  readonly login: string;
+  /** Lower-case HSM officer (CO) name. */
+  readonly officer: string;
+  /** Hex SHA-256 of the officer key's SPKI; when set, any other registered key is refused. */
+  readonly keyFingerprint?: string;
+}
+
+export interface Policy {
+  readonly version: typeof POLICY_VERSION;
+  readonly cluster: string;
+  /** Relative folder with a trailing slash, e.g. `hsm-requests/`. */
+  readonly requestFolder: string;
+  readonly allowSelfApproval: boolean;
+  readonly tokenLifetimeSeconds: number;
+  readonly officers: readonly OfficerMapping[];
+}
+
+export type PolicyResult = { readonly ok: true; readonly policy: Policy } | { readonly ok: false; readonly issues: readonly GateIssue[] };
+
+const TOP_FIELDS = ["version", "cluster", "request_folder", "allow_self_approval", "token_lifetime_seconds", "officers"] as const;
+const OFFICER_FIELDS = ["officer", "key_fingerprint"] as const;
+const FOLDER_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+
+export function parsePolicy(bytes: Uint8Array): PolicyResult {
+  const tree = parseYamlTree(bytes, MAX_POLICY_BYTES, "the policy file");
+  if (!tree.ok) return tree;
+  const issues: GateIssue[] = [];
+  const top = fieldsOf(tree.root, "", "the policy file", issues);
+  if (top === null) return { ok: false, issues };
+  top.rejectUnknown(TOP_FIELDS);
+
+  const version = top.scalar("version", true);
+  if (version !== null && version.text !== String(POLICY_VERSION)) {
+    top.report("unsupported_version", version.path, `version must be ${POLICY_VERSION}`, version.line);
+  }
+  const cluster = readCluster(top);
+  const requestFolder = readFolder(top);
+  const allowSelfApproval = readBoolean(top, "allow_self_approval", true);
+  const tokenLifetimeSeconds = readLifetime(top);
+  const officers = readOfficers(top);
+  issues.sort(byLine);
+  if (issues.length > 0 || cluster === null || requestFolder === null || allowSelfApproval === null || tokenLifetimeSeconds === null || officers === null) {
+    return { ok: false, issues };
+  }
+  return { ok: true, policy: { version: POLICY_VERSION, cluster, requestFolder, allowSelfApproval, tokenLifetimeSeconds, officers } };
+}
+
+/** The mapping of a GitHub login, compared case-insensitively. */
+export function officerOfLogin(policy: Policy, login: string): OfficerMapping | undefined {
+  const wanted = normalizeLogin(login);
+  return policy.officers.find((o) => o.login === wanted);
+}
+
+/** Whether `path` (repository-relative, `/`-separated) is a request file under the policy's folder. */
+export function isRequestPath(policy: Policy, path: string): boolean {
+  return path.startsWith(policy.requestFolder) && /\.ya?ml$/.test(path) && !path.slice(policy.requestFolder.length).includes("/");
+}
+
+function readFolder(top: Fields): string | null {
+  const f = top.scalar("request_folder", false);
+  if (f === null) return DEFAULT_REQUEST_FOLDER;
+  const segments = f.text.replace(/\/+$/, "").split("/");
+  if (f.text.startsWith("/") || segments.some((s) => !FOLDER_SEGMENT.test(s) || s === "." || s === "..")) {
+    top.report("bad_folder", f.path, "request_folder must be a relative folder such as hsm-requests/ (no leading '/', no '.' or '..')", f.line);
+    return null;
+  }
+  return `${segments.join("/")}/`;
+}
+
+function readBoolean(top: Fields, key: string, fallback: boolean): boolean | null {
+  const b = top.scalar(key, false);
+  if (b === null) return fallback;
+  if (b.text === "true") return true;
+  if (b.text === "false") return false;
+  top.report("bad_boolean", b.path, `${key} must be true or false`, b.line);
+  return null;
+}
+
+function readLifetime(top: Fields): number | null {
+  const t = top.scalar("token_lifetime_seconds", false);
+  if (t === null) return DEFAULT_TOKEN_LIFETIME_SECONDS;
+  const n = parseDecimal(t.text, 7);
+  if (n !== null && n >= MIN_TOKEN_LIFETIME_SECONDS && n <= MAX_TOKEN_LIFETIME_SECONDS) return n;
+  top.report("bad_lifetime", t.path, `token_lifetime_seconds must be a whole number from ${MIN_TOKEN_LIFETIME_SECONDS} to ${MAX_TOKEN_LIFETIME_SECONDS}`, t.line);
+  return null;
+}
+
+function readOfficers(top: Fields): readonly OfficerMapping[] | null {
+  const officers = top.map("officers", true);
+  if (officers === null) return null;
+  const out: OfficerMapping[] = [];
+  const byOfficer = new Map<string, string>();
+  for (const key of officers.keys()) {
+    const path = join(officers.path, key);
+    const line = officers.entry(key)?.line;
+    if (!isGithubLogin(key)) {
+      officers.report("bad_login", path, "each key under officers must be a GitHub login", line);
+      continue;
+    }
+    const login = normalizeLogin(key);
+    if (out.some((o) => o.login === login)) {
+      officers.report("duplicate_login", path, `GitHub login ${key} is listed twice (logins are not case-sensitive)`, line);
+      continue;
+    }
+    const mapping = readOfficer(officers, key, login);
+    if (mapping === null) continue;
+    const holder = byOfficer.get(mapping.officer);
+    if (holder !== undefined) {
+      officers.report("duplicate_officer", path, `officer ${mapping.officer} is already mapped to ${holder}; one officer has one GitHub account`, line);
+      continue;
+    }
+    byOfficer.set(mapping.officer, login);
+    out.push(mapping);
+  }
+  if (officers.keys().length === 0) officers.report("no_officers", officers.path, "officers must map at least one GitHub login to an HSM officer", officers.line);
+  if (out.length > MAX_OFFICERS) officers.report("too_many_officers", officers.path, `at most ${MAX_OFFICERS} officers`, officers.line);
+  return out;
+}
+
+/** `login: officer1`, or `login: {officer: officer1, key_fingerprint: <hex>}`. */
+function readOfficer(officers: Fields, key: string, login: string): OfficerMapping | null {
+  const entry = officers.entry(key);
+  const path = join(officers.path, key);
+  if (entry === undefined) return null;
+  if (entry.value.kind === "scalar") return officerName(officers, entry.value.text.trim(), path, entry.line, login, undefined);
+  const fields = officers.map(key, true);
+  if (fields === null) return null;
+  fields.rejectUnknown(OFFICER_FIELDS);
+  const name = fields.scalar("officer", true);
+  const fp = fields.scalar("key_fingerprint", false);
+  let keyFingerprint: string | undefined;
+  if (fp !== null) {
+    const hex = fp.text.toLowerCase().replace(/^sha256:/, "").replace(/:/g, "");
+    if (/^[0-9a-f]{64}$/.test(hex)) keyFingerprint = hex;
+    else fields.report("bad_fingerprint", fp.path, "key_fingerprint must be the SHA-256 of the key's SPKI in hex (64 digits)", fp.line);
+  }
+  if (name === null) return null;
+  return officerName(fields, name.text, name.path, name.line, login, keyFingerprint);
+}
+
+function officerName(at: Fields, text: string, path: string, line: number, login: string, keyFingerprint: string | undefined): OfficerMapping | null {
+  const checked = checkUserName(text);
+  if (typeof checked !== "string") {
+    at.report("bad_name", path, `officer must be an HSM user name: 1 to ${LIMITS.nameMax} letters, digits or underscores`, line);
+    return null;
+  }
+  return keyFingerprint === undefined ? { login, officer: checked } : { login, officer: checked, keyFingerprint };
+}

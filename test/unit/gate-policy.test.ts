@@ -1,0 +1,120 @@
+// The policy file (.github/quorum-gate.yml): defaults, both officer forms, and a stable code for
+// every mistake.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { IssueCode } from "../../src/gate/issues.ts";
+import {
+  DEFAULT_REQUEST_FOLDER,
+  DEFAULT_TOKEN_LIFETIME_SECONDS,
+  MAX_OFFICERS,
+  isRequestPath,
+  officerOfLogin,
+  parsePolicy,
+  type Policy,
+} from "../../src/gate/policy.ts";
+
+const FP = "ab".repeat(32);
+const bytes = (text: string): Buffer => Buffer.from(text, "utf8");
+
+function codesOf(text: string): IssueCode[] {
+  const r = parsePolicy(bytes(text));
+  assert.equal(r.ok, false, `expected issues for:\n${text}`);
+  return r.ok ? [] : r.issues.map((i) => i.code);
+}
+
+function policyOf(text: string): Policy {
+  const r = parsePolicy(bytes(text));
+  assert.ok(r.ok, r.ok ? "" : JSON.stringify(r.issues));
+  return r.policy;
+}
+
+const MINIMAL = "version: 1\ncluster: cluster-abc123\nofficers:\n  alice: officer1\n";
+
+describe("policy: valid files", () => {
+  it("fills the defaults", () => {
+    assert.deepEqual(policyOf(MINIMAL), {
+      version: 1,
+      cluster: "cluster-abc123",
+      requestFolder: DEFAULT_REQUEST_FOLDER,
+      allowSelfApproval: true,
+      tokenLifetimeSeconds: DEFAULT_TOKEN_LIFETIME_SECONDS,
+      officers: [{ login: "alice", officer: "officer1" }],
+    });
+  });
+
+  it("reads every field, both officer forms, and normalises case", () => {
+    const p = policyOf(
+      `version: 1\ncluster: cluster-abc123\nrequest_folder: ops/hsm\nallow_self_approval: false\ntoken_lifetime_seconds: 3600\nofficers:\n  Alice: Officer1\n  bob:\n    officer: officer2\n    key_fingerprint: SHA256:${FP.toUpperCase()}\n`,
+    );
+    assert.deepEqual(p, {
+      version: 1,
+      cluster: "cluster-abc123",
+      requestFolder: "ops/hsm/",
+      allowSelfApproval: false,
+      tokenLifetimeSeconds: 3600,
+      officers: [
+        { login: "alice", officer: "officer1" },
+        { login: "bob", officer: "officer2", keyFingerprint: FP },
+      ],
+    });
+  });
+
+  it("accepts a colon-separated fingerprint", () => {
+    const colons = FP.match(/../g)?.join(":") ?? "";
+    const p = policyOf(`version: 1\ncluster: c\nofficers:\n  bob: {officer: officer2, key_fingerprint: "${colons}"}\n`);
+    assert.equal(p.officers[0]?.keyFingerprint, FP);
+  });
+
+  it("finds officers by login, case-insensitively", () => {
+    const p = policyOf(MINIMAL);
+    assert.equal(officerOfLogin(p, "ALICE")?.officer, "officer1");
+    assert.equal(officerOfLogin(p, "mallory"), undefined);
+  });
+
+  it("knows which paths are request files", () => {
+    const p = policyOf(MINIMAL);
+    const table: [string, boolean][] = [
+      ["hsm-requests/app7.yml", true],
+      ["hsm-requests/app7.yaml", true],
+      ["hsm-requests/app7.yml.txt", false],
+      ["hsm-requests/sub/app7.yml", false],
+      ["other/app7.yml", false],
+      ["hsm-requests/app7.evidence/evidence.json", false],
+    ];
+    for (const [path, expected] of table) assert.equal(isRequestPath(p, path), expected, path);
+  });
+});
+
+describe("policy: bad files get stable codes", () => {
+  const cases: { name: string; text: string; codes: IssueCode[] }[] = [
+    { name: "not YAML", text: "officers: [\n", codes: ["invalid_yaml"] },
+    { name: "unknown field", text: `${MINIMAL}quorum: 1\n`, codes: ["unknown_field"] },
+    { name: "no officers field", text: "version: 1\ncluster: c\n", codes: ["missing_field"] },
+    { name: "empty officers", text: "version: 1\ncluster: c\nofficers: {}\n", codes: ["no_officers"] },
+    { name: "officers as a list", text: "version: 1\ncluster: c\nofficers:\n  - alice\n", codes: ["wrong_type"] },
+    { name: "version 2", text: MINIMAL.replace("version: 1", "version: 2"), codes: ["unsupported_version"] },
+    { name: "missing cluster", text: "version: 1\nofficers:\n  alice: officer1\n", codes: ["missing_field"] },
+    { name: "bad request folder", text: `${MINIMAL}request_folder: ../secrets\n`, codes: ["bad_folder"] },
+    { name: "absolute request folder", text: `${MINIMAL}request_folder: /etc\n`, codes: ["bad_folder"] },
+    { name: "bad boolean", text: `${MINIMAL}allow_self_approval: yes\n`, codes: ["bad_boolean"] },
+    { name: "lifetime too short", text: `${MINIMAL}token_lifetime_seconds: 59\n`, codes: ["bad_lifetime"] },
+    { name: "lifetime too long", text: `${MINIMAL}token_lifetime_seconds: 604801\n`, codes: ["bad_lifetime"] },
+    { name: "lifetime not a number", text: `${MINIMAL}token_lifetime_seconds: 1h\n`, codes: ["bad_lifetime"] },
+    { name: "bad login", text: `${MINIMAL}  -bad-: officer2\n`, codes: ["bad_login"] },
+    { name: "login twice, other case", text: `${MINIMAL}  ALICE: officer2\n`, codes: ["duplicate_login"] },
+    { name: "officer twice", text: `${MINIMAL}  bob: OFFICER1\n`, codes: ["duplicate_officer"] },
+    { name: "bad officer name", text: `${MINIMAL}  bob: officer-2\n`, codes: ["bad_name"] },
+    { name: "empty officer", text: `${MINIMAL}  bob:\n`, codes: ["bad_name"] },
+    { name: "bad fingerprint", text: `${MINIMAL}  bob: {officer: officer2, key_fingerprint: abc}\n`, codes: ["bad_fingerprint"] },
+    { name: "unknown officer field", text: `${MINIMAL}  bob: {officer: officer2, admin: true}\n`, codes: ["unknown_field"] },
+    { name: "officer form without officer", text: `${MINIMAL}  bob: {key_fingerprint: ${FP}}\n`, codes: ["missing_field"] },
+    {
+      name: "too many officers",
+      text: `version: 1\ncluster: c\nofficers:\n${Array.from({ length: MAX_OFFICERS + 1 }, (_, i) => `  user${i}: officer${i}\n`).join("")}`,
+      codes: ["too_many_officers"],
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => assert.deepEqual(codesOf(c.text), c.codes));
+  }
+});
