@@ -5,6 +5,7 @@ import { cpus } from "node:os";
 const BENCHES: Record<string, () => Promise<{ run: () => Promise<string[]> }>> = {
   "verify-scaling": () => import("./verify-scaling.ts"),
   "quorum-flow": () => import("./quorum-flow.ts"),
+  load: () => import("./load.ts"),
 };
 
 const filter = process.argv[2];
