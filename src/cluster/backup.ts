@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 import { NODE_DB_FILE } from "../node/sqlite-repository.ts";
 import { writeFileAtomic } from "./atomic-write.ts";
 import { copyNodeDatabase, type NodeCopy } from "./backup-node.ts";
-import { CLUSTER_FILE, nodeDir } from "./cluster.ts";
+import { CLUSTER_FILE, DEFAULT_DATA_DIR, LAYOUT_FILE, nodeDir } from "./cluster.ts";
 
 export interface ClusterBackupIo {
   readonly stdout: { write(text: string): unknown };
@@ -24,7 +24,6 @@ export interface ClusterBackupIo {
 }
 
 /** Written by createCluster (cluster.ts) when a cluster is complete: `{ version, clusterId, nodes }`. */
-const LAYOUT_FILE = "layout.json";
 const MANIFEST_FILE = "backup.json";
 const TLS_DIR = "tls";
 
@@ -38,7 +37,7 @@ DIR2 becomes a cluster data directory of its own: 'quorum-gate cluster start --d
 the backed-up state (with the same --nodes). See docs/operations.md for restoring in place.
 
 Options:
-  --data DIR    data directory of the cluster (default .data/cluster)
+  --data DIR    data directory of the cluster (default ${DEFAULT_DATA_DIR})
   --out DIR2    where to write the backup; must not exist or be empty
   -h, --help    show this help
 
@@ -58,7 +57,7 @@ function parseBackupArgs(argv: readonly string[]): BackupArgs | "help" {
     strict: true,
     allowPositionals: false,
     options: {
-      data: { type: "string", default: ".data/cluster" },
+      data: { type: "string", default: DEFAULT_DATA_DIR },
       out: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },

@@ -23,7 +23,11 @@ import { acquireRunnerLock } from "./runner-lock.ts";
 import { ensureClusterTls, type NodeTlsFiles } from "./tls.ts";
 
 export const CLUSTER_FILE = "cluster.json";
-const LAYOUT_FILE = "layout.json";
+export const LAYOUT_FILE = "layout.json";
+/** Where `cluster start` keeps a cluster unless told otherwise, relative to the working directory. */
+export const DEFAULT_DATA_DIR = ".data/cluster";
+/** The cluster file clients read by default: the one `cluster start` writes without --data. */
+export const DEFAULT_CLUSTER_FILE = `${DEFAULT_DATA_DIR}/${CLUSTER_FILE}`;
 /** A token file holds at most 32 records, one per node (facts §4.10). */
 export const MAX_NODES = 32;
 export const DEFAULT_BASE_PORT = 2225;

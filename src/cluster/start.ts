@@ -3,7 +3,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { hostPort } from "../node/loopback.ts";
-import { DEFAULT_BASE_PORT, MAX_NODES, startCluster, type RunningCluster } from "./cluster.ts";
+import { DEFAULT_BASE_PORT, DEFAULT_DATA_DIR, MAX_NODES, startCluster, type RunningCluster } from "./cluster.ts";
 
 export interface ClusterStartIo {
   readonly stdout: { write(text: string): unknown };
@@ -20,7 +20,7 @@ CloudHSM); later starts reuse it with all its state. Runs in the foreground unti
 
 Options:
   --nodes N        number of nodes (1-${MAX_NODES}; default 2; must match an existing cluster)
-  --data DIR       data directory (default .data/cluster)
+  --data DIR       data directory (default ${DEFAULT_DATA_DIR})
   --host H         address the nodes listen on (default 127.0.0.1). Any address other than
                    loopback turns TLS on: the nodes get certificates from a cluster CA
   --base-port P    node i listens on P+i (default ${DEFAULT_BASE_PORT}, like CloudHSM); 0 picks free ports
@@ -45,7 +45,7 @@ function parseStartArgs(argv: readonly string[]): StartArgs | "help" {
     allowPositionals: false,
     options: {
       nodes: { type: "string", default: "2" },
-      data: { type: "string", default: ".data/cluster" },
+      data: { type: "string", default: DEFAULT_DATA_DIR },
       host: { type: "string", default: "127.0.0.1" },
       "base-port": { type: "string", default: String(DEFAULT_BASE_PORT) },
       tls: { type: "boolean", default: false },

@@ -5,6 +5,7 @@
 // Exit codes: 0 every node answered as itself and nothing differs; 1 drift, an unreachable or
 // wrong node, or a cluster file that cannot be used (as `cmu`); 2 bad arguments.
 import { parseArgs } from "node:util";
+import { DEFAULT_CLUSTER_FILE } from "./cluster.ts";
 import { clusterEndpoints, readClusterFile, type ClusterFile } from "./cluster-file.ts";
 import { compareNodes, type DriftReport } from "./drift.ts";
 import { createNodeClient } from "./node-client.ts";
@@ -16,7 +17,6 @@ export interface ClusterStatusIo {
   readonly stderr: { write(text: string): unknown };
 }
 
-export const DEFAULT_CLUSTER_FILE = ".data/cluster/cluster.json";
 const DEFAULT_TIMEOUT_MS = 5000;
 const JSON_REPORT_VERSION = 1;
 
