@@ -18,7 +18,7 @@ import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";
 import { assertLinesInOrder, CLI, fillAuthData, startCmu, type CmuChild } from "../helpers/cmu-driver.ts";
 import { testKey } from "../helpers/keys.ts";
 
-const TIMEOUT_MS = 1500;
+const TIMEOUT_MS = 2000;
 const ADMIN = "loginHSM CO admin admin-pass1";
 
 describe("cmu shell: faults, divergence and rollBack", () => {
@@ -296,6 +296,7 @@ describe("cmu shell: faults, divergence and rollBack", () => {
     const child = spawn(process.execPath, [CLI, "cmu", "--cluster", cluster.clusterFile], { cwd: work, stdio: ["pipe", "pipe", "pipe"] });
     let err = "";
     child.stderr.setEncoding("utf8").on("data", (c: string) => (err += c));
+    child.stdin.on("error", () => {}); // the shell may be gone before our last write
     const exited = new Promise<number | string>((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal ?? -1)));
     try {
       await new Promise<void>((resolve, reject) => {

@@ -18,8 +18,9 @@ export function makeHelp(all: () => readonly Command[]): Command {
         return "continue";
       }
       ctx.print(
-        "Commands run on every server of the cluster file, in server order. A unique prefix of a",
-        "command name is enough (listU = listUsers). Type 'help <command>' for its usage.",
+        "Commands run on every server of the cluster file, in server order, or on one server after",
+        "'server <n>' (server mode, left with 'exit'). A unique prefix of a command name is enough",
+        "(listU = listUsers). Type 'help <command>' for its usage.",
         "",
         ...commands.map((c) => `  ${c.name.padEnd(22)}${c.summary}`),
       );
