@@ -1,0 +1,135 @@
+// First pass of the evaluation: one candidate on its own. Is it a command, who posted it, does
+// the author map to an officer, does the signature verify under that officer's key over this
+// token? Rules that need the other candidates (withdrawals, duplicates) come in `tally.ts`.
+import { parseApprovalComment, type ApprovalCommand } from "./approval-command.ts";
+import type { ApprovalCandidate } from "./candidate.ts";
+import { normalizeLogin } from "./login.ts";
+import type { KeyRing, OfficerKey } from "./officer-keys.ts";
+import { officerOfLogin, type OfficerMapping, type Policy } from "./policy.ts";
+import type { TokenCheck } from "./token.ts";
+import { checkSignature, identifySigner } from "./verify-signature.ts";
+import type { Verdict, VerdictKind, VerdictReason } from "./verdict.ts";
+
+export interface JudgeContext {
+  readonly policy: Policy;
+  readonly ring: KeyRing;
+  readonly token: TokenCheck;
+  readonly tokenBytes: Uint8Array | null;
+  readonly prAuthor: string;
+}
+
+/** A verdict plus what the tally needs: when it was posted and, for approvals, the signer's key. */
+export interface Judgement {
+  readonly verdict: Verdict;
+  /** As the candidate gave it, and parsed (milliseconds). */
+  readonly createdAt: string;
+  readonly time: number;
+  readonly order: number;
+  readonly command: ApprovalCommand | null;
+  readonly mapping?: OfficerMapping;
+  readonly key?: OfficerKey;
+  readonly edited: boolean;
+}
+
+/** Null when the candidate holds no command at all: ordinary discussion is not shown. */
+export function judgeCandidate(c: ApprovalCandidate, order: number, ctx: JudgeContext): Judgement | null {
+  const parsed = parseApprovalComment(c.body);
+  if (!parsed.ok && parsed.reason === "not_a_command") return null;
+  const failure = parsed.ok || parsed.reason === "not_a_command" ? null : { reason: parsed.reason, message: parsed.message };
+  const command = parsed.ok ? parsed.command : null;
+  const mapping = officerOfLogin(ctx.policy, c.author);
+  const time = Date.parse(c.createdAt);
+  const edited = c.edited === true;
+  const base = { candidate: c, command, mapping };
+  const out = (verdict: VerdictKind, reason: VerdictReason, message: string, key?: OfficerKey): Judgement => ({
+    verdict: toVerdict(base, verdict, reason, message),
+    createdAt: c.createdAt,
+    time,
+    order,
+    command,
+    edited,
+    ...(mapping === undefined ? {} : { mapping }),
+    ...(key === undefined ? {} : { key }),
+  });
+
+  if (Number.isNaN(time)) return out("rejected", "invalid_candidate", "the comment has no valid creation time");
+  if (c.deleted === true) return out("rejected", "deleted", "the comment was deleted; it counts for nothing");
+  if (c.authorIsBot) return out("rejected", "bot_author", "posted by a bot; only officers' own accounts approve");
+  if (failure !== null) return out("rejected", failure.reason, failure.message);
+  if (!parsed.ok) return null;
+  const verb = parsed.command.verb;
+  // An edit or a dismissal can only take away: a withdraw still withdraws, nothing else counts.
+  if (c.dismissed === true && verb !== "withdraw") return out("rejected", "dismissed", "the review was dismissed; post the approval again if it still stands");
+  if (edited && verb !== "withdraw") return out("rejected", "edited", "the comment was edited after it was posted; post a new comment instead");
+  if (mapping === undefined) return out("rejected", "unknown_officer", unknownOfficerMessage(c, parsed.command, ctx));
+  if (parsed.command.verb !== "approve") return out("noted", parsed.command.verb, notedMessage(parsed.command.verb, mapping.officer));
+
+  if (!ctx.policy.allowSelfApproval && normalizeLogin(c.author) === normalizeLogin(ctx.prAuthor)) {
+    return out("rejected", "self_approval", "the pull request's author may not approve it (allow_self_approval is false)");
+  }
+  const key = ctx.ring.get(mapping.officer);
+  if (key === undefined) return out("rejected", "revoked_key", `officer ${mapping.officer} has no registered quorum key on the cluster`);
+  if (mapping.keyFingerprint !== undefined && mapping.keyFingerprint !== key.fingerprint) {
+    return out("rejected", "revoked_key", `officer ${mapping.officer}'s registered key (${short(key.fingerprint)}) is not the key the policy pins (${short(mapping.keyFingerprint)})`);
+  }
+  if (!ctx.token.ok || ctx.tokenBytes === null) return out("rejected", "no_token", "there is no valid token to check the signature against");
+  const check = checkSignature(ctx.tokenBytes, Buffer.from(parsed.command.signature, "base64"), key, ctx.ring);
+  switch (check.result) {
+    case "valid":
+      return out("counted", "valid", `signed by officer ${mapping.officer}`, key);
+    case "stale_token":
+      return out("rejected", "stale_token", `made with ${mapping.officer}'s key, but over another token (an older one, or another pull request's): sign the current token`);
+    case "not_the_officer":
+      return out("rejected", "not_the_officer", `the signature is officer ${check.signer}'s, but ${c.author} is mapped to ${mapping.officer}`);
+    case "bad_signature":
+      return out("rejected", "bad_signature", `the signature does not verify under ${mapping.officer}'s registered key (${short(key.fingerprint)})`);
+  }
+}
+
+function toVerdict(
+  base: { candidate: ApprovalCandidate; command: ApprovalCommand | null; mapping: OfficerMapping | undefined },
+  verdict: VerdictKind,
+  reason: VerdictReason,
+  message: string,
+): Verdict {
+  const c = base.candidate;
+  return {
+    candidateId: c.id,
+    kind: c.kind,
+    author: c.author,
+    ...(base.mapping === undefined ? {} : { officer: base.mapping.officer }),
+    command: base.command?.verb ?? null,
+    verdict,
+    reason,
+    message,
+    ...(c.url !== undefined && isPlainHttpsUrl(c.url) ? { url: c.url } : {}),
+  };
+}
+
+function unknownOfficerMessage(c: ApprovalCandidate, command: ApprovalCommand, ctx: JudgeContext): string {
+  const base = `${c.author} is not an officer in the policy`;
+  if (command.verb !== "approve" || !ctx.token.ok || ctx.tokenBytes === null) return base;
+  const signer = identifySigner(ctx.tokenBytes, Buffer.from(command.signature, "base64"), ctx.ring);
+  return signer === null ? base : `${base}; the signature is officer ${signer}'s, and only ${signer}'s own mapped account can post it`;
+}
+
+function notedMessage(verb: "withdraw" | "retry" | "renew", officer: string): string {
+  switch (verb) {
+    case "withdraw":
+      return `officer ${officer} withdraws every earlier approval`;
+    case "retry":
+      return `officer ${officer} asks to retry the nodes that failed`;
+    case "renew":
+      return `officer ${officer} asks for a new token`;
+  }
+}
+
+/** Only URLs that cannot break out of a Markdown link: https, no blanks, brackets or quotes. */
+function isPlainHttpsUrl(url: string): boolean {
+  return /^https:\/\/[^\s()<>\[\]"'`|]+$/.test(url) && url.length <= 512;
+}
+
+/** First 16 hex digits of a fingerprint, enough to tell keys apart in a message. */
+export function short(fp: string): string {
+  return `${fp.slice(0, 16)}…`;
+}

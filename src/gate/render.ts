@@ -1,0 +1,178 @@
+// What the gate shows: the one sticky comment it keeps on the pull request, and the `quorum`
+// check run. Pure text from a decision. No secret is ever printed: a sealed password appears
+// only as the SHA-256 of its ciphertext.
+import { SERVICES } from "../hsm/model.ts";
+import type { Decision, DecisionState } from "./evaluate.ts";
+import { formatIssue, type GateIssue } from "./issues.ts";
+import { escapeText, fencedBlock, inlineCode, wrap } from "./markdown.ts";
+import { describeOperation, sealedPasswordFingerprint, serviceOf } from "./operation.ts";
+import type { Policy } from "./policy.ts";
+import type { GateRequest } from "./request.ts";
+
+/** First line of every sticky comment. Adapters find the comment by it, among the app's own comments only. */
+export const STICKY_MARKER = "<!-- quorum-gate:sticky v1 -->";
+export const CHECK_RUN_NAME = "quorum";
+
+export interface StickyInput {
+  readonly decision: Decision;
+  readonly request: GateRequest;
+  readonly requestPath: string;
+  readonly policy: Policy;
+}
+
+export interface CheckRunOutput {
+  readonly name: typeof CHECK_RUN_NAME;
+  readonly status: "in_progress" | "completed";
+  readonly conclusion?: "success" | "failure";
+  readonly title: string;
+  readonly summary: string;
+  readonly text: string;
+}
+
+const AUTHORITY_NOTE =
+  "_Only this comment, written and updated by the quorum-gate app, is authoritative. A copy of it posted by anyone else counts for nothing; approvals count only from the officers' own accounts._";
+
+export function renderStickyComment(input: StickyInput): string {
+  const { decision } = input;
+  return [
+    STICKY_MARKER,
+    `## HSM quorum: ${headline(decision)}`,
+    "",
+    AUTHORITY_NOTE,
+    "",
+    ...problemsSection(decision),
+    ...requestSection(input),
+    ...tokenSection(decision),
+    ...tallySection(decision),
+    "### Commands",
+    "",
+    "Post a new comment (or review) whose first line is the command: `/quorum approve <signature>`, `/quorum withdraw` (takes back your earlier approvals), `/quorum renew` (asks for a new token; everyone signs again), `/quorum retry` (after a merge, retries the nodes that failed). Edited comments do not approve. See docs/approvals.md.",
+    "",
+  ].join("\n");
+}
+
+/** The sticky comment when the request (or the policy) cannot be read: what to fix, nothing else. */
+export function renderIssuesComment(what: string, path: string, issues: readonly GateIssue[]): string {
+  return [STICKY_MARKER, `## HSM quorum: ${escapeText(what)} is not valid`, "", AUTHORITY_NOTE, "", `${inlineCode(path)} has ${issues.length} problem${issues.length === 1 ? "" : "s"}:`, "", ...issueLines(issues), ""].join("\n");
+}
+
+export function renderCheckRun(input: StickyInput): CheckRunOutput {
+  const { decision } = input;
+  const summary = [
+    `**${escapeText(describeOperation(input.request.operation))}** on cluster ${inlineCode(input.request.cluster)}: ${headline(decision)}.`,
+    "",
+    ...decision.problems.map((p) => `- ${inlineCode(p.code)}: ${escapeText(p.message)}`),
+  ].join("\n");
+  return withState(decision.state, {
+    title: titleOf(decision),
+    summary,
+    text: [...requestSection(input), ...tallySection(decision)].join("\n"),
+  });
+}
+
+export function renderIssuesCheckRun(what: string, path: string, issues: readonly GateIssue[]): CheckRunOutput {
+  return withState("rejected", {
+    title: `${what} is not valid`,
+    summary: `${inlineCode(path)} has ${issues.length} problem${issues.length === 1 ? "" : "s"}.`,
+    text: issueLines(issues).join("\n"),
+  });
+}
+
+function withState(state: DecisionState, body: { title: string; summary: string; text: string }): CheckRunOutput {
+  if (state === "pending") return { name: CHECK_RUN_NAME, status: "in_progress", ...body };
+  return { name: CHECK_RUN_NAME, status: "completed", conclusion: state === "approved" ? "success" : "failure", ...body };
+}
+
+function issueLines(issues: readonly GateIssue[]): string[] {
+  return issues.map((i) => `- ${inlineCode(i.code)} ${escapeText(formatIssue(i))}`);
+}
+
+function headline(d: Decision): string {
+  const count = `${d.approvers.length} of ${d.required} officer${d.required === 1 ? "" : "s"}`;
+  if (d.state === "approved") return `approved (${count})`;
+  if (d.state === "rejected") return `rejected (${d.problems.map((p) => p.code).join(", ")})`;
+  return `pending (${count})`;
+}
+
+function titleOf(d: Decision): string {
+  if (d.state === "approved") return `Approved by ${d.approvers.length} of ${d.required} officers`;
+  if (d.state === "rejected") return `Rejected: ${d.problems.map((p) => p.code).join(", ")}`;
+  if (d.token === null || d.token.expired) return `Waiting for a token (${d.approvers.length} of ${d.required})`;
+  return `Waiting for ${d.missing} more officer${d.missing === 1 ? "" : "s"} (${d.approvers.length} of ${d.required})`;
+}
+
+function problemsSection(d: Decision): string[] {
+  if (d.problems.length === 0) return [];
+  return ["### Problems", "", ...d.problems.map((p) => `- ${inlineCode(p.code)}: ${escapeText(p.message)}`), ""];
+}
+
+function requestSection({ decision, request, requestPath, policy }: StickyInput): string[] {
+  const op = request.operation;
+  const rows: [string, string][] = [
+    ["Operation", inlineCode(describeOperation(op))],
+    ["Cluster", inlineCode(request.cluster)],
+    ["Quorum service", `${serviceOf(op)} (${SERVICES[serviceOf(op)] ?? "?"})`],
+    ["Approvals required (M)", `${decision.required} distinct crypto officer${decision.required === 1 ? "" : "s"}`],
+    ["Self-approval", policy.allowSelfApproval ? "allowed (as on the HSM)" : "not allowed"],
+    ["Request file", `${inlineCode(requestPath)}, SHA-256 ${inlineCode(decision.requestDigest)}`],
+    ["Binding digest", inlineCode(decision.bindingDigest)],
+  ];
+  if (op.kind === "createUser" || op.kind === "changePswd") {
+    rows.splice(1, 0, ["Password", `sealed to the cluster key; ciphertext SHA-256 ${inlineCode(sealedPasswordFingerprint(op.sealedPassword))}`]);
+  }
+  if (request.requestedBy !== undefined) rows.push(["Requested by (as stated)", inlineCode(request.requestedBy)]);
+  return ["### What will run", "", "| | |", "|---|---|", ...rows.map(([k, v]) => `| ${k} | ${v} |`), "", "Reason, as written in the request:", "", fencedBlock(request.reason, "text"), ""];
+}
+
+function tokenSection(d: Decision): string[] {
+  const t = d.token;
+  if (t === null) return ["### Token", "", "No valid token yet: the gate asks the cluster for one bound to this request.", ""];
+  const nodes = t.records.map((r) => `node ${r.nodeId} token ${r.tokenId}`).join(", ");
+  const expiry = `${new Date(t.expiresAt * 1000).toISOString()}${t.expired ? " (expired: post `/quorum renew`)" : ""}`;
+  return [
+    "### Token to sign",
+    "",
+    `${t.bytes} bytes, ${t.records.length} record${t.records.length === 1 ? "" : "s"} (${escapeText(nodes)}); SHA-256 ${inlineCode(t.sha256)}; valid until ${expiry}.`,
+    "",
+    "Sign it with your officer key; the key never leaves your machine:",
+    "",
+    fencedBlock(
+      [
+        "base64 -d > token.bin <<'EOF'",
+        wrap(t.base64),
+        "EOF",
+        `sha256sum token.bin   # must print ${t.sha256}`,
+        "openssl dgst -sha256 -sign officer.key -out officer.sig token.bin",
+        "base64 -w0 officer.sig   # macOS: openssl base64 -A -in officer.sig",
+      ].join("\n"),
+      "sh",
+    ),
+    "",
+    "Then post a comment whose first line is `/quorum approve ` followed by that base64 (one line). Or let the CLI print the whole comment:",
+    "",
+    fencedBlock("quorum-gate sign --key officer.key --token token.bin", "sh"),
+    "",
+  ];
+}
+
+function tallySection(d: Decision): string[] {
+  const rows = [
+    ...d.approvers.map((a) => `| ${inlineCode(a.officer)} | ${inlineCode(a.login)} | signed (${linked(a.candidateId, a.url)}, key ${inlineCode(a.keyFingerprint.slice(0, 16))}) |`),
+    ...d.waitingFor.map((o) => `| ${inlineCode(o.officer)} | ${inlineCode(o.login)} | waiting |`),
+  ];
+  const rejected = d.verdicts.filter((v) => v.verdict === "rejected");
+  const noted = d.verdicts.filter((v) => v.verdict === "noted");
+  const out = ["### Tally", "", `${d.approvers.length} of ${d.required} counted; ${d.missing} missing.`, ""];
+  if (rows.length > 0) out.push("| Officer | GitHub | Status |", "|---|---|---|", ...rows, "");
+  if (rejected.length > 0) {
+    out.push("Not counted:", "", "| Comment | Author | Reason |", "|---|---|---|");
+    out.push(...rejected.map((v) => `| ${linked(v.candidateId, v.url)} | ${inlineCode(v.author)} | ${inlineCode(v.reason)} ${escapeText(v.message)} |`), "");
+  }
+  if (noted.length > 0) out.push("Commands:", "", ...noted.map((v) => `- ${linked(v.candidateId, v.url)} ${inlineCode(v.author)}: ${escapeText(v.message)}`), "");
+  return out;
+}
+
+/** The candidate id, linked to the comment when the adapter gave a URL (checked when judged). */
+function linked(candidateId: string, url: string | undefined): string {
+  return url === undefined ? inlineCode(candidateId) : `[${inlineCode(candidateId)}](${url})`;
+}

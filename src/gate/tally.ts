@@ -1,0 +1,82 @@
+// Second pass: the candidates against each other, in the order they were posted. A withdrawal
+// cancels the officer's approvals posted at or before it (an edited withdrawal cancels them all);
+// an expired token counts nothing; each officer counts once, with their earliest valid approval.
+import type { CandidateKind } from "./candidate.ts";
+import type { Judgement } from "./judge-candidate.ts";
+import type { Verdict, VerdictReason } from "./verdict.ts";
+
+export interface Approver {
+  readonly officer: string;
+  readonly login: string;
+  readonly candidateId: string;
+  readonly kind: CandidateKind;
+  readonly createdAt: string;
+  /** Canonical base64 of the signature. */
+  readonly signature: string;
+  readonly keyFingerprint: string;
+  readonly url?: string;
+}
+
+export interface AcceptedCommand {
+  readonly verb: "retry" | "renew";
+  readonly candidateId: string;
+  readonly officer: string;
+  readonly login: string;
+}
+
+export interface Tally {
+  /** In posting order. */
+  readonly verdicts: readonly Verdict[];
+  readonly approvers: readonly Approver[];
+  readonly commands: readonly AcceptedCommand[];
+}
+
+export function byPostingOrder(a: Judgement, b: Judgement): number {
+  return a.time - b.time || a.order - b.order;
+}
+
+export function tally(judgements: readonly Judgement[], tokenExpired: boolean): Tally {
+  const sorted = [...judgements].sort(byPostingOrder);
+  const withdrawnUntil = new Map<string, number>();
+  for (const j of sorted) {
+    if (j.verdict.verdict !== "noted" || j.command?.verb !== "withdraw" || j.mapping === undefined) continue;
+    const until = j.edited ? Number.POSITIVE_INFINITY : j.time;
+    withdrawnUntil.set(j.mapping.officer, Math.max(until, withdrawnUntil.get(j.mapping.officer) ?? Number.NEGATIVE_INFINITY));
+  }
+
+  const verdicts: Verdict[] = [];
+  const approvers: Approver[] = [];
+  const commands: AcceptedCommand[] = [];
+  for (const j of sorted) {
+    const v = j.verdict;
+    if (v.verdict === "noted" && j.mapping !== undefined && (j.command?.verb === "retry" || j.command?.verb === "renew")) {
+      commands.push({ verb: j.command.verb, candidateId: v.candidateId, officer: j.mapping.officer, login: v.author });
+    }
+    if (v.verdict !== "counted" || j.mapping === undefined || j.key === undefined || j.command?.verb !== "approve") {
+      verdicts.push(v);
+      continue;
+    }
+    const officer = j.mapping.officer;
+    const reject = (reason: VerdictReason, message: string) => verdicts.push({ ...v, verdict: "rejected", reason, message });
+    if ((withdrawnUntil.get(officer) ?? Number.NEGATIVE_INFINITY) >= j.time) {
+      reject("withdrawn", `officer ${officer} withdrew this approval`);
+    } else if (tokenExpired) {
+      reject("expired", "the token has expired: an officer posts /quorum renew, then everyone signs the new token");
+    } else if (approvers.some((a) => a.officer === officer)) {
+      reject("duplicate", `officer ${officer} is already counted once`);
+    } else {
+      verdicts.push(v);
+      approvers.push({
+        officer,
+        login: v.author,
+        candidateId: v.candidateId,
+        kind: v.kind,
+        createdAt: j.createdAt,
+        signature: j.command.signature,
+        keyFingerprint: j.key.fingerprint,
+        ...(v.url === undefined ? {} : { url: v.url }),
+      });
+    }
+  }
+  return { verdicts, approvers, commands };
+}
