@@ -1,0 +1,165 @@
+// The evidence the gate adds to an approved pull request, so that the merge carries the whole
+// approval into git history: the token file, one signature file per officer, the CMU approval
+// file that names them (a CMU user can run `approveToken approval.txt` from that folder), and
+// a JSON document that ties request, token, keys, signatures and decision together. Nothing in
+// it is secret; the sealed password appears only as the SHA-256 of its ciphertext.
+import { renderApprovalFile, APPROVER_TYPE_CO } from "../formats/approval-file.ts";
+import type { Decision } from "./evaluate.ts";
+import { describeOperation, sealedPasswordFingerprint } from "./operation.ts";
+import type { GateRequest, RequestOperation } from "./request.ts";
+import type { TokenRecordSummary } from "./token.ts";
+
+export const EVIDENCE_FORMAT = "quorum-gate-evidence";
+export const EVIDENCE_VERSION = 1;
+export const TOKEN_FILE_NAME = "token.bin";
+export const APPROVAL_FILE_NAME = "approval.txt";
+export const EVIDENCE_FILE_NAME = "evidence.json";
+
+export interface EvidenceInput {
+  readonly decision: Decision;
+  readonly request: GateRequest;
+  readonly requestPath: string;
+  readonly repository: string;
+  readonly pullRequest: number;
+  /** The exact token file the decision was made over. */
+  readonly tokenFile: Uint8Array;
+  /** Unix seconds. */
+  readonly now: number;
+}
+
+export interface EvidenceFile {
+  /** Repository-relative, `/`-separated. */
+  readonly path: string;
+  readonly content: Uint8Array;
+}
+
+export type EvidenceResult =
+  | { readonly ok: true; readonly folder: string; readonly files: readonly EvidenceFile[]; readonly document: EvidenceDocument }
+  | { readonly ok: false; readonly reason: "not_approved" | "token_mismatch"; readonly message: string };
+
+export interface EvidenceDocument {
+  readonly format: typeof EVIDENCE_FORMAT;
+  readonly version: typeof EVIDENCE_VERSION;
+  readonly repository: string;
+  readonly pullRequest: number;
+  readonly cluster: string;
+  readonly request: {
+    readonly path: string;
+    readonly sha256: string;
+    readonly summary: string;
+    readonly operation: Readonly<Record<string, string | number>>;
+    readonly reason: string;
+    readonly requestedBy?: string;
+  };
+  readonly bindingDigest: string;
+  readonly token: { readonly file: string; readonly base64: string; readonly sha256: string; readonly expiresAt: string; readonly records: readonly TokenRecordSummary[] };
+  readonly required: number;
+  readonly approvals: readonly {
+    readonly officer: string;
+    readonly githubLogin: string;
+    readonly candidateId: string;
+    readonly kind: string;
+    readonly createdAt: string;
+    readonly keyFingerprint: string;
+    readonly signatureFile: string;
+    readonly signature: string;
+  }[];
+  readonly decision: {
+    readonly state: string;
+    readonly missing: number;
+    readonly verdicts: readonly { readonly candidateId: string; readonly author: string; readonly officer?: string; readonly verdict: string; readonly reason: string }[];
+  };
+  readonly evaluatedAt: string;
+}
+
+/** `hsm-requests/app7.yml` → `hsm-requests/app7.evidence/`. */
+export function evidenceFolder(requestPath: string): string {
+  return `${requestPath.replace(/\.ya?ml$/, "")}.evidence/`;
+}
+
+/** Whether `path` is one of the evidence files of the request at `requestPath`. */
+export function isEvidencePath(requestPath: string, path: string): boolean {
+  const folder = evidenceFolder(requestPath);
+  return path.startsWith(folder) && !path.slice(folder.length).includes("/") && path.length > folder.length;
+}
+
+export function buildEvidence(input: EvidenceInput): EvidenceResult {
+  const { decision, request } = input;
+  if (decision.state !== "approved") return { ok: false, reason: "not_approved", message: `the decision is ${decision.state}, not approved` };
+  const token = decision.token;
+  if (token === null || Buffer.from(input.tokenFile).toString("base64") !== token.base64) {
+    return { ok: false, reason: "token_mismatch", message: "the token file is not the one the decision was made over" };
+  }
+  const folder = evidenceFolder(input.requestPath);
+  const sigFile = (officer: string): string => `${officer}.sig`;
+  const approvalFile = renderApprovalFile({
+    multiTokenFilePath: TOKEN_FILE_NAME,
+    tokenFilePath: "",
+    approvals: decision.approvers.map((a) => ({ approverType: APPROVER_TYPE_CO, approverName: a.officer, approvalFile: sigFile(a.officer) })),
+  });
+  const document: EvidenceDocument = {
+    format: EVIDENCE_FORMAT,
+    version: EVIDENCE_VERSION,
+    repository: input.repository,
+    pullRequest: input.pullRequest,
+    cluster: request.cluster,
+    request: {
+      path: input.requestPath,
+      sha256: decision.requestDigest,
+      summary: describeOperation(request.operation),
+      operation: publicOperation(request.operation),
+      reason: request.reason,
+      ...(request.requestedBy === undefined ? {} : { requestedBy: request.requestedBy }),
+    },
+    bindingDigest: decision.bindingDigest,
+    token: { file: TOKEN_FILE_NAME, base64: token.base64, sha256: token.sha256, expiresAt: iso(token.expiresAt), records: token.records },
+    required: decision.required,
+    approvals: decision.approvers.map((a) => ({
+      officer: a.officer,
+      githubLogin: a.login,
+      candidateId: a.candidateId,
+      kind: a.kind,
+      createdAt: a.createdAt,
+      keyFingerprint: a.keyFingerprint,
+      signatureFile: sigFile(a.officer),
+      signature: a.signature,
+    })),
+    decision: {
+      state: decision.state,
+      missing: decision.missing,
+      verdicts: decision.verdicts.map((v) => ({
+        candidateId: v.candidateId,
+        author: v.author,
+        ...(v.officer === undefined ? {} : { officer: v.officer }),
+        verdict: v.verdict,
+        reason: v.reason,
+      })),
+    },
+    evaluatedAt: iso(input.now),
+  };
+  const text = (s: string): Uint8Array => Buffer.from(s, "utf8");
+  const files: EvidenceFile[] = [
+    { path: `${folder}${TOKEN_FILE_NAME}`, content: Buffer.from(input.tokenFile) },
+    ...decision.approvers.map((a) => ({ path: `${folder}${sigFile(a.officer)}`, content: Buffer.from(a.signature, "base64") })),
+    { path: `${folder}${APPROVAL_FILE_NAME}`, content: text(approvalFile) },
+    { path: `${folder}${EVIDENCE_FILE_NAME}`, content: text(`${JSON.stringify(document, null, 2)}\n`) },
+  ];
+  return { ok: true, folder, files, document };
+}
+
+/** The operation without the sealed password, which is replaced by its ciphertext's SHA-256. */
+function publicOperation(op: RequestOperation): Readonly<Record<string, string | number>> {
+  switch (op.kind) {
+    case "createUser":
+    case "changePswd":
+      return { kind: op.kind, type: op.userType, name: op.userName, sealedPasswordSha256: sealedPasswordFingerprint(op.sealedPassword) };
+    case "deleteUser":
+      return { kind: op.kind, type: op.userType, name: op.userName };
+    case "setMValue":
+      return { kind: op.kind, service: op.service, value: op.value };
+  }
+}
+
+function iso(unixSeconds: number): string {
+  return new Date(unixSeconds * 1000).toISOString();
+}

@@ -1,0 +1,14 @@
+// The gate engine's public surface, for the App, the Action and the CLI. Everything here is
+// pure: no I/O, no clock, no GitHub SDK; time and data are passed in.
+export { parseRequest, requestDigest, REQUEST_KINDS, MAX_REQUEST_BYTES, type GateRequest, type RequestOperation, type RequestResult } from "./request.ts";
+export { parsePolicy, officerOfLogin, isRequestPath, POLICY_PATH, DEFAULT_REQUEST_FOLDER, type Policy, type OfficerMapping, type PolicyResult } from "./policy.ts";
+export { ISSUE_CODES, formatIssue, type GateIssue, type IssueCode } from "./issues.ts";
+export { toOperation, toBindingContext, requestBindingDigest, requiredApprovals, serviceOf, describeOperation, sealedPasswordFingerprint, type QuorumValues } from "./operation.ts";
+export { parseApprovalComment, renderApprovalComment, renderCommand, COMMAND_VERBS, COMMAND_REASONS, type ApprovalCommand, type CommandResult, type CommandReason } from "./approval-command.ts";
+export { CANDIDATE_KINDS, type ApprovalCandidate, type CandidateKind } from "./candidate.ts";
+export { VERDICT_REASONS, type Verdict, type VerdictKind, type VerdictReason } from "./verdict.ts";
+export { evaluateQuorum, PROBLEM_CODES, type Decision, type DecisionState, type EvaluationInput, type Problem, type ProblemCode } from "./evaluate.ts";
+export type { Approver, AcceptedCommand } from "./tally.ts";
+export type { TokenSummary, TokenRecordSummary } from "./token.ts";
+export { renderStickyComment, renderIssuesComment, renderCheckRun, renderIssuesCheckRun, STICKY_MARKER, CHECK_RUN_NAME, type CheckRunOutput, type StickyInput } from "./render.ts";
+export { buildEvidence, evidenceFolder, isEvidencePath, type EvidenceDocument, type EvidenceFile, type EvidenceInput, type EvidenceResult } from "./evidence.ts";
