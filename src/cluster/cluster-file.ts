@@ -9,6 +9,13 @@ import type { NodeEndpoint } from "./node-client.ts";
 
 export const CLUSTER_FILE_VERSION = 1;
 
+/** The cluster file's name inside a data directory. */
+export const CLUSTER_FILE = "cluster.json";
+/** Where `cluster start` keeps a cluster unless told otherwise, relative to the working directory. */
+export const DEFAULT_DATA_DIR = ".data/cluster";
+/** The cluster file clients read by default: the one `cluster start` writes without --data. */
+export const DEFAULT_CLUSTER_FILE = `${DEFAULT_DATA_DIR}/${CLUSTER_FILE}`;
+
 export interface ClusterNode {
   /** Server index as the shell shows it (`server 0`): the order of this list. */
   readonly index: number;

@@ -17,17 +17,13 @@ import { isLoopbackHost } from "../node/loopback.ts";
 import { createNodeDatabase, NODE_DB_FILE, openNodeDatabase } from "../node/sqlite-repository.ts";
 import { systemEnv } from "../node/system-env.ts";
 import { writeFileAtomic } from "./atomic-write.ts";
-import { writeClusterFile, type ClusterFile } from "./cluster-file.ts";
+import { CLUSTER_FILE, writeClusterFile, type ClusterFile } from "./cluster-file.ts";
 import { spawnNode, type NodeProcessEvents, type RunningNode } from "./node-process.ts";
 import { acquireRunnerLock } from "./runner-lock.ts";
 import { ensureClusterTls, type NodeTlsFiles } from "./tls.ts";
 
-export const CLUSTER_FILE = "cluster.json";
+export { CLUSTER_FILE, DEFAULT_CLUSTER_FILE, DEFAULT_DATA_DIR } from "./cluster-file.ts";
 export const LAYOUT_FILE = "layout.json";
-/** Where `cluster start` keeps a cluster unless told otherwise, relative to the working directory. */
-export const DEFAULT_DATA_DIR = ".data/cluster";
-/** The cluster file clients read by default: the one `cluster start` writes without --data. */
-export const DEFAULT_CLUSTER_FILE = `${DEFAULT_DATA_DIR}/${CLUSTER_FILE}`;
 /** A token file holds at most 32 records, one per node (facts §4.10). */
 export const MAX_NODES = 32;
 export const DEFAULT_BASE_PORT = 2225;

@@ -5,7 +5,7 @@
 // Exit codes: 0 every node answered as itself and nothing differs; 1 drift, an unreachable or
 // wrong node, or a cluster file that cannot be used (as `cmu`); 2 bad arguments.
 import { parseArgs } from "node:util";
-import { DEFAULT_CLUSTER_FILE } from "./cluster.ts";
+import { DEFAULT_CLUSTER_FILE } from "./cluster-file.ts";
 import { clusterEndpoints, readClusterFile, type ClusterFile } from "./cluster-file.ts";
 import { compareNodes, type DriftReport } from "./drift.ts";
 import { createNodeClient } from "./node-client.ts";

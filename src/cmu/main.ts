@@ -11,6 +11,7 @@ import { createPrompter } from "./prompt.ts";
 import { CONNECTING_HEADER, connectedLine, connectingLine } from "./render.ts";
 import { callServer, closeServers, openServers, type Server } from "./session.ts";
 import { runShell } from "./shell.ts";
+import { DEFAULT_CLUSTER_FILE } from "../cluster/cluster-file.ts";
 
 export interface CmuIo {
   readonly stdin: NodeJS.ReadableStream;
@@ -19,7 +20,6 @@ export interface CmuIo {
   readonly isTTY: boolean;
 }
 
-export const DEFAULT_CLUSTER_FILE = ".data/cluster/cluster.json";
 
 /** Bounds of --timeout-ms: below 100 ms a busy but healthy node looks dead; above 2 minutes a dead one hangs the shell. */
 export const MIN_TIMEOUT_MS = 100;
