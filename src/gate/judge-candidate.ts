@@ -1,7 +1,7 @@
 // First pass of the evaluation: one candidate on its own. Is it a command, who posted it, does
 // the author map to an officer, does the signature verify under that officer's key over this
 // token? Rules that need the other candidates (withdrawals, duplicates) come in `tally.ts`.
-import { parseApprovalComment, type ApprovalCommand } from "./approval-command.ts";
+import { parseApprovalComment, type ApprovalCommand, type CommandResult } from "./approval-command.ts";
 import type { ApprovalCandidate } from "./candidate.ts";
 import { normalizeLogin } from "./login.ts";
 import type { KeyRing, OfficerKey } from "./officer-keys.ts";
@@ -31,77 +31,84 @@ export interface Judgement {
   readonly edited: boolean;
 }
 
+/** What one rule decided; the key only for a counted approval. */
+interface Outcome {
+  readonly verdict: VerdictKind;
+  readonly reason: VerdictReason;
+  readonly message: string;
+  readonly key?: OfficerKey;
+}
+
+const reject = (reason: VerdictReason, message: string): Outcome => ({ verdict: "rejected", reason, message });
+
 /** Null when the candidate holds no command at all: ordinary discussion is not shown. */
 export function judgeCandidate(c: ApprovalCandidate, order: number, ctx: JudgeContext): Judgement | null {
   const parsed = parseApprovalComment(c.body);
   if (!parsed.ok && parsed.reason === "not_a_command") return null;
-  const failure = parsed.ok || parsed.reason === "not_a_command" ? null : { reason: parsed.reason, message: parsed.message };
   const command = parsed.ok ? parsed.command : null;
   const mapping = officerOfLogin(ctx.policy, c.author);
   const time = Date.parse(c.createdAt);
-  const edited = c.edited === true;
-  const base = { candidate: c, command, mapping };
-  const out = (verdict: VerdictKind, reason: VerdictReason, message: string, key?: OfficerKey): Judgement => ({
-    verdict: toVerdict(base, verdict, reason, message),
+  const outcome = Number.isNaN(time) ? reject("invalid_candidate", "the comment has no valid creation time") : judge(c, parsed, mapping, ctx);
+  return {
+    verdict: toVerdict(c, command, mapping, outcome),
     createdAt: c.createdAt,
     time,
     order,
     command,
-    edited,
+    edited: c.edited === true,
     ...(mapping === undefined ? {} : { mapping }),
-    ...(key === undefined ? {} : { key }),
-  });
+    ...(outcome.key === undefined ? {} : { key: outcome.key }),
+  };
+}
 
-  if (Number.isNaN(time)) return out("rejected", "invalid_candidate", "the comment has no valid creation time");
-  if (c.deleted === true) return out("rejected", "deleted", "the comment was deleted; it counts for nothing");
-  if (c.authorIsBot) return out("rejected", "bot_author", "posted by a bot; only officers' own accounts approve");
-  if (failure !== null) return out("rejected", failure.reason, failure.message);
-  if (!parsed.ok) return null;
-  const verb = parsed.command.verb;
+function judge(c: ApprovalCandidate, parsed: CommandResult, mapping: OfficerMapping | undefined, ctx: JudgeContext): Outcome {
+  if (c.deleted === true) return reject("deleted", "the comment was deleted; it counts for nothing");
+  if (c.authorIsBot) return reject("bot_author", "posted by a bot; only officers' own accounts approve");
+  if (!parsed.ok) return reject(parsed.reason === "not_a_command" ? "unknown_command" : parsed.reason, parsed.message);
+  const command = parsed.command;
   // An edit or a dismissal can only take away: a withdraw still withdraws, nothing else counts.
-  if (c.dismissed === true && verb !== "withdraw") return out("rejected", "dismissed", "the review was dismissed; post the approval again if it still stands");
-  if (edited && verb !== "withdraw") return out("rejected", "edited", "the comment was edited after it was posted; post a new comment instead");
-  if (mapping === undefined) return out("rejected", "unknown_officer", unknownOfficerMessage(c, parsed.command, ctx));
-  if (parsed.command.verb !== "approve") return out("noted", parsed.command.verb, notedMessage(parsed.command.verb, mapping.officer));
+  if (c.dismissed === true && command.verb !== "withdraw") return reject("dismissed", "the review was dismissed; post the approval again if it still stands");
+  if (c.edited === true && command.verb !== "withdraw") return reject("edited", "the comment was edited after it was posted; post a new comment instead");
+  if (mapping === undefined) return reject("unknown_officer", unknownOfficerMessage(c, command, ctx));
+  if (command.verb !== "approve") return { verdict: "noted", reason: command.verb, message: notedMessage(command.verb, mapping.officer) };
+  return judgeApproval(c, command.signature, mapping, ctx);
+}
 
+/** An approval from a mapped officer's account: self-approval, the officer's key, the signature. */
+function judgeApproval(c: ApprovalCandidate, signature: string, mapping: OfficerMapping, ctx: JudgeContext): Outcome {
+  const officer = mapping.officer;
   if (!ctx.policy.allowSelfApproval && normalizeLogin(c.author) === normalizeLogin(ctx.prAuthor)) {
-    return out("rejected", "self_approval", "the pull request's author may not approve it (allow_self_approval is false)");
+    return reject("self_approval", "the pull request's author may not approve it (allow_self_approval is false)");
   }
-  const key = ctx.ring.get(mapping.officer);
-  if (key === undefined) return out("rejected", "revoked_key", `officer ${mapping.officer} has no registered quorum key on the cluster`);
+  const key = ctx.ring.get(officer);
+  if (key === undefined) return reject("revoked_key", `officer ${officer} has no registered quorum key on the cluster`);
   if (mapping.keyFingerprint !== undefined && mapping.keyFingerprint !== key.fingerprint) {
-    return out("rejected", "revoked_key", `officer ${mapping.officer}'s registered key (${short(key.fingerprint)}) is not the key the policy pins (${short(mapping.keyFingerprint)})`);
+    return reject("revoked_key", `officer ${officer}'s registered key (${short(key.fingerprint)}) is not the key the policy pins (${short(mapping.keyFingerprint)})`);
   }
-  if (!ctx.token.ok || ctx.tokenBytes === null) return out("rejected", "no_token", "there is no valid token to check the signature against");
-  const check = checkSignature(ctx.tokenBytes, Buffer.from(parsed.command.signature, "base64"), key, ctx.ring);
+  if (!ctx.token.ok || ctx.tokenBytes === null) return reject("no_token", "there is no valid token to check the signature against");
+  const check = checkSignature(ctx.tokenBytes, Buffer.from(signature, "base64"), key, ctx.ring);
   switch (check.result) {
     case "valid":
-      return out("counted", "valid", `signed by officer ${mapping.officer}`, key);
+      return { verdict: "counted", reason: "valid", message: `signed by officer ${officer}`, key };
     case "stale_token":
-      return out("rejected", "stale_token", `made with ${mapping.officer}'s key, but over another token (an older one, or another pull request's): sign the current token`);
+      return reject("stale_token", `made with ${officer}'s key, but over another token (an older one, or another pull request's): sign the current token`);
     case "not_the_officer":
-      return out("rejected", "not_the_officer", `the signature is officer ${check.signer}'s, but ${c.author} is mapped to ${mapping.officer}`);
+      return reject("not_the_officer", `the signature is officer ${check.signer}'s, but ${c.author} is mapped to ${officer}`);
     case "bad_signature":
-      return out("rejected", "bad_signature", `the signature does not verify under ${mapping.officer}'s registered key (${short(key.fingerprint)})`);
+      return reject("bad_signature", `the signature does not verify under ${officer}'s registered key (${short(key.fingerprint)})`);
   }
 }
 
-function toVerdict(
-  base: { candidate: ApprovalCandidate; command: ApprovalCommand | null; mapping: OfficerMapping | undefined },
-  verdict: VerdictKind,
-  reason: VerdictReason,
-  message: string,
-): Verdict {
-  const c = base.candidate;
+function toVerdict(c: ApprovalCandidate, command: ApprovalCommand | null, mapping: OfficerMapping | undefined, outcome: Outcome): Verdict {
   return {
     candidateId: c.id,
     kind: c.kind,
     author: c.author,
-    ...(base.mapping === undefined ? {} : { officer: base.mapping.officer }),
-    command: base.command?.verb ?? null,
-    verdict,
-    reason,
-    message,
+    ...(mapping === undefined ? {} : { officer: mapping.officer }),
+    command: command?.verb ?? null,
+    verdict: outcome.verdict,
+    reason: outcome.reason,
+    message: outcome.message,
     ...(c.url !== undefined && isPlainHttpsUrl(c.url) ? { url: c.url } : {}),
   };
 }
