@@ -166,10 +166,24 @@ function tallySection(d: Decision): string[] {
   if (rows.length > 0) out.push("| Officer | GitHub | Status |", "|---|---|---|", ...rows, "");
   if (rejected.length > 0) {
     out.push("Not counted:", "", "| Comment | Author | Reason |", "|---|---|---|");
-    out.push(...rejected.map((v) => `| ${linked(v.candidateId, v.url)} | ${inlineCode(v.author)} | ${inlineCode(v.reason)} ${escapeText(v.message)} |`), "");
+    out.push(...latest(rejected).map((v) => `| ${linked(v.candidateId, v.url)} | ${inlineCode(v.author)} | ${inlineCode(v.reason)} ${escapeText(v.message)} |`), "");
+    if (rejected.length > MAX_LISTED) out.push(`…and ${rejected.length - MAX_LISTED} earlier ones.`, "");
   }
-  if (noted.length > 0) out.push("Commands:", "", ...noted.map((v) => `- ${linked(v.candidateId, v.url)} ${inlineCode(v.author)}: ${escapeText(v.message)}`), "");
+  if (noted.length > 0) {
+    out.push("Commands:", "", ...latest(noted).map((v) => `- ${linked(v.candidateId, v.url)} ${inlineCode(v.author)}: ${escapeText(v.message)}`), "");
+    if (noted.length > MAX_LISTED) out.push(`…and ${noted.length - MAX_LISTED} earlier ones.`, "");
+  }
   return out;
+}
+
+/**
+ * Rows listed per table. GitHub caps a comment at 65,536 characters, and anyone can post many
+ * bad commands; the newest ones are the ones people look for.
+ */
+export const MAX_LISTED = 40;
+
+function latest<T>(items: readonly T[]): readonly T[] {
+  return items.slice(-MAX_LISTED);
 }
 
 /** The candidate id, linked to the comment when the adapter gave a URL (checked when judged). */

@@ -176,3 +176,14 @@ describe("markdown helpers", () => {
     assert.equal(wrap(""), "");
   });
 });
+
+describe("size", () => {
+  it("stays under GitHub's comment limit when many bad commands are posted", () => {
+    const spam = Array.from({ length: 1000 }, (_, i) => cand(i + 1, `user${i}`, `/quorum approve ${Buffer.alloc(256, i & 0xff).toString("base64")}`));
+    const body = renderStickyComment(view(decide(spam)));
+    assert.ok(body.length < 65536, `${body.length} characters`);
+    assert.match(body, /…and 960 earlier ones\./);
+    assert.ok(body.includes("`user999`"));
+    assert.ok(!body.includes("`user0`"));
+  });
+});
