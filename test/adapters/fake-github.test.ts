@@ -1,0 +1,149 @@
+// The fake GitHub itself, over plain fetch: the app JWT buys a token only when it is the app's,
+// repository routes want a token, and the parts other tests lean on (/api/v3, Link pages,
+// one-shot faults, merges, fork writes) behave as GitHub's do.
+import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
+import { after, before, describe, test } from "node:test";
+import { signAppJwt, startFakeGitHub, type FakeGitHub } from "../helpers/fake-github.ts";
+
+let gh: FakeGitHub;
+
+before(async () => {
+  gh = await startFakeGitHub();
+  gh.createRepo("acme/hsm", { files: { "quorum/policy.yml": "m: 2\n" } });
+});
+after(async () => {
+  await gh.close();
+});
+
+async function call(method: string, path: string, auth?: string, body?: unknown): Promise<{ status: number; json: unknown; link: string | null }> {
+  const headers: Record<string, string> = { accept: "application/vnd.github+json" };
+  if (auth !== undefined) headers["authorization"] = auth;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(`${gh.url}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const text = await res.text();
+  return { status: res.status, json: text === "" ? undefined : JSON.parse(text), link: res.headers.get("link") };
+}
+
+function field(json: unknown, key: string): unknown {
+  return typeof json === "object" && json !== null && key in json ? Object.fromEntries(Object.entries(json))[key] : undefined;
+}
+
+describe("app authentication", () => {
+  test("the app's JWT buys an installation token, which then opens repository routes", async () => {
+    const issued = await call("POST", `/app/installations/${gh.app.installationId}/access_tokens`, `Bearer ${gh.appJwt()}`);
+    assert.equal(issued.status, 201);
+    const token = field(issued.json, "token");
+    assert.ok(typeof token === "string" && /^ghs_[A-Za-z0-9]{36}$/.test(token));
+    assert.ok(Date.parse(String(field(issued.json, "expires_at"))) > Date.now());
+    assert.equal((await call("GET", "/repos/acme/hsm", `token ${token}`)).status, 200);
+    assert.equal((await call("GET", "/repos/acme/hsm", `Bearer ${token}`)).status, 200);
+  });
+
+  test("GET /app answers the app, whose bot login comes from the slug", async () => {
+    const app = await call("GET", "/app", `Bearer ${gh.appJwt()}`);
+    assert.equal(app.status, 200);
+    assert.equal(field(app.json, "slug"), "quorum-gate-test");
+    assert.equal(field(app.json, "id"), gh.app.id);
+    assert.equal(gh.app.botLogin, "quorum-gate-test[bot]");
+  });
+
+  test("a JWT signed with another key is refused", async () => {
+    const stranger = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
+    const res = await call("POST", `/app/installations/${gh.app.installationId}/access_tokens`, `Bearer ${signAppJwt(gh.app.id, stranger)}`);
+    assert.equal(res.status, 401);
+    assert.match(String(field(res.json, "message")), /does not verify/);
+  });
+
+  test("an expired JWT, or one for another app, is refused", async () => {
+    const old = signAppJwt(gh.app.id, gh.app.privateKeyPem, Math.floor(Date.now() / 1000) - 3600);
+    assert.equal((await call("POST", `/app/installations/${gh.app.installationId}/access_tokens`, `Bearer ${old}`)).status, 401);
+    const otherApp = signAppJwt(gh.app.id + 1, gh.app.privateKeyPem);
+    assert.equal((await call("POST", `/app/installations/${gh.app.installationId}/access_tokens`, `Bearer ${otherApp}`)).status, 401);
+  });
+
+  test("a token on an app route, and a JWT for another installation, are refused", async () => {
+    assert.equal((await call("GET", "/app", `token ${gh.issueToken()}`)).status, 401);
+    assert.equal((await call("POST", "/app/installations/999/access_tokens", `Bearer ${gh.appJwt()}`)).status, 404);
+  });
+
+  test("a repository route without credentials, with an unknown token or with a JWT is refused", async () => {
+    assert.deepEqual((await call("GET", "/repos/acme/hsm")).json, { message: "Requires authentication" });
+    assert.equal((await call("GET", "/repos/acme/hsm")).status, 401);
+    assert.deepEqual((await call("GET", "/repos/acme/hsm", "token ghs_notissued")).json, { message: "Bad credentials" });
+    assert.equal((await call("GET", "/repos/acme/hsm", "token ghs_notissued")).status, 401);
+    assert.equal((await call("GET", "/repos/acme/hsm", `Bearer ${gh.appJwt()}`)).status, 401);
+  });
+
+  test("the call log records the kind of credential, never the credential", async () => {
+    gh.clearCalls();
+    const token = gh.issueToken();
+    await call("GET", "/repos/acme/hsm", `token ${token}`);
+    assert.deepEqual(gh.calls, [{ method: "GET", path: "/repos/acme/hsm", query: {}, status: 200, auth: "token", body: undefined }]);
+    assert.ok(!JSON.stringify(gh.calls).includes(token));
+  });
+});
+
+describe("API behaviour the adapters rely on", () => {
+  test("/api/v3 is stripped, and Link pages keep it", async () => {
+    const repo = gh.createRepo("acme/paged");
+    const n = repo.openPullRequest({ head: "req", files: { "a.txt": "x\n" } });
+    for (let i = 0; i < 250; i++) repo.addComment(n, `u${i}`, `c${i}`);
+    const auth = `token ${gh.issueToken()}`;
+    const first = await call("GET", `/api/v3/repos/acme/paged/issues/${n}/comments?per_page=100`, auth);
+    assert.equal(first.status, 200);
+    assert.ok(Array.isArray(first.json) && first.json.length === 100);
+    assert.equal(
+      first.link,
+      `<${gh.url}/api/v3/repos/acme/paged/issues/${n}/comments?per_page=100&page=2>; rel="next", <${gh.url}/api/v3/repos/acme/paged/issues/${n}/comments?per_page=100&page=3>; rel="last"`,
+    );
+    const last = await call("GET", `/api/v3/repos/acme/paged/issues/${n}/comments?per_page=100&page=3`, auth);
+    assert.ok(Array.isArray(last.json) && last.json.length === 50);
+    assert.doesNotMatch(last.link ?? "", /rel="next"/);
+  });
+
+  test("failNext answers once, then the route answers normally", async () => {
+    const auth = `token ${gh.issueToken()}`;
+    gh.failNext("GET", /^\/repos\/acme\/hsm$/, 503, { message: "try later" });
+    assert.deepEqual(await call("GET", "/repos/acme/hsm", auth), { status: 503, json: { message: "try later" }, link: null });
+    assert.equal((await call("GET", "/repos/acme/hsm", auth)).status, 200);
+  });
+
+  test("merge makes a two-parent commit on the base with the head's changes and the base's own", async () => {
+    const repo = gh.createRepo("acme/merge", { files: { "keep.txt": "base\n", "quorum/policy.yml": "m: 2\n" } });
+    const n = repo.openPullRequest({ head: "req", files: { "requests/1.yml": "op\n" } });
+    const baseMoved = repo.commit("main", { "other.txt": "landed meanwhile\n" });
+    const headSha = repo.branchSha("req");
+    const mergeSha = repo.merge(n);
+    assert.equal(repo.branchSha("main"), mergeSha);
+    assert.deepEqual(repo.commitInfo(mergeSha).parents, [baseMoved, headSha]);
+    assert.equal(repo.readText(mergeSha, "requests/1.yml"), "op\n");
+    assert.equal(repo.readText(mergeSha, "other.txt"), "landed meanwhile\n");
+    const pr = repo.pullRequestPayload(n);
+    assert.deepEqual([pr["merged"], pr["state"], pr["merge_commit_sha"], field(pr["head"], "sha"), field(pr["base"], "sha")], [true, "closed", mergeSha, headSha, baseMoved]);
+    const files = await call("GET", `/repos/acme/merge/pulls/${n}/files`, `token ${gh.issueToken()}`);
+    assert.deepEqual(Array.isArray(files.json) ? files.json.map((f) => field(f, "filename")) : null, ["requests/1.yml"]);
+  });
+
+  test("the app may not write to a fork: PUT contents answers 403 and the branch stays", async () => {
+    const repo = gh.createRepo("acme/forked");
+    const { fork } = repo.forkPullRequest({ forkOwner: "mallory", head: "sneaky", files: { "a.txt": "x\n" } });
+    const before = fork.branchSha("sneaky");
+    const res = await call("PUT", "/repos/mallory/forked/contents/evidence.json", `token ${gh.issueToken()}`, { message: "m", content: "e30=", branch: "sneaky" });
+    assert.equal(res.status, 403);
+    assert.equal(fork.branchSha("sneaky"), before);
+    assert.equal((await call("GET", "/repos/mallory/forked/contents/a.txt?ref=sneaky", `token ${gh.issueToken()}`)).status, 200);
+  });
+
+  test("check runs need a GitHub App token, and only the creating app may update one", async () => {
+    const repo = gh.createRepo("acme/checks");
+    const head = repo.branchSha("main");
+    const user = `token ${gh.issueToken({ user: "alice", appId: null })}`;
+    assert.equal((await call("POST", "/repos/acme/checks/check-runs", user, { name: "quorum", head_sha: head })).status, 403);
+    const created = await call("POST", "/repos/acme/checks/check-runs", `token ${gh.issueToken()}`, { name: "quorum", head_sha: head, status: "in_progress" });
+    assert.equal(created.status, 201);
+    const other = `token ${gh.issueToken({ user: "other[bot]", appId: 99 })}`;
+    assert.equal((await call("PATCH", `/repos/acme/checks/check-runs/${String(field(created.json, "id"))}`, other, { status: "completed", conclusion: "success" })).status, 403);
+    assert.equal(field(repo.checkRuns(head)[0], "status"), "in_progress");
+  });
+});

@@ -1,0 +1,215 @@
+// A fake GitHub REST API on 127.0.0.1 for end-to-end tests of the App and the Action: an app
+// whose JWT buys installation tokens, repositories with real commits, pull requests, comments,
+// reviews and check runs, pages with Link headers, a log of every call and one-shot faults.
+//
+//   const gh = await startFakeGitHub();
+//   const repo = gh.createRepo("acme/hsm", { files: { "quorum/policy.yml": "..." } });
+//   const n = repo.openPullRequest({ head: "req-1", files: { "requests/1.yml": "..." } });
+//   const octokit = new Octokit({ baseUrl: gh.url, auth: gh.issueToken() });
+//   ...
+//   await gh.close();
+//
+// Probot: `Probot.defaults({ appId: gh.app.id, privateKey: gh.app.privateKeyPem, baseUrl: gh.url })`
+// or GHE_HOST=gh.host GHE_PROTOCOL=http (requests then carry /api/v3, which the fake strips).
+// Action: GITHUB_API_URL=gh.url and a token from `gh.issueToken({ login: "github-actions[bot]", ... })`.
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createApp, jwtProblem, newToken, signAppJwt, type FakeApp } from "./fake-github/auth.ts";
+import { createRepoState, fakeRepo, type FakeRepo } from "./fake-github/fake-repo.ts";
+import type { FileChanges } from "./fake-github/git.ts";
+import { HttpFailure, readBody, sendReply, type Reply } from "./fake-github/http-io.ts";
+import { asUser, newState, repoKey, type FakeState, type FakeUser, type Identity, type RepoState } from "./fake-github/model.ts";
+import type { Route } from "./fake-github/router.ts";
+import { appRoutes } from "./fake-github/routes/app.ts";
+import { checkRoutes } from "./fake-github/routes/checks.ts";
+import { commentRoutes } from "./fake-github/routes/comments.ts";
+import { contentsRoutes } from "./fake-github/routes/contents.ts";
+import { pullRoutes } from "./fake-github/routes/pulls.ts";
+
+export type { Created, FakeRepo, ForkPullRequest, OpenPullRequest } from "./fake-github/fake-repo.ts";
+export type { FileChanges } from "./fake-github/git.ts";
+export type { FakeUser, ReviewStateName } from "./fake-github/model.ts";
+export { signAppJwt } from "./fake-github/auth.ts";
+
+export interface FakeGitHubOptions {
+  readonly appId?: number;
+  /** The app slug; the bot login is `<slug>[bot]`. Default "quorum-gate-test". */
+  readonly slug?: string;
+  readonly installationId?: number;
+  /** Reuse a key (PEM); by default a fresh RSA-2048 pair is generated. */
+  readonly privateKeyPem?: string;
+  /** Start of the fake clock that dates comments, reviews and commits. */
+  readonly startTime?: Date;
+}
+
+/** One request as the fake saw it (never the credentials, only their kind). */
+export interface FakeCall {
+  readonly method: string;
+  /** Decoded, without /api/v3 and without the query. */
+  readonly path: string;
+  readonly query: Readonly<Record<string, string>>;
+  readonly status: number;
+  readonly auth: "none" | "jwt" | "token";
+  /** The parsed JSON body, or undefined. */
+  readonly body: unknown;
+}
+
+export interface FakeGitHub {
+  /** http://127.0.0.1:<port>: Octokit's baseUrl, GITHUB_API_URL. */
+  readonly url: string;
+  /** 127.0.0.1:<port>: Probot's GHE_HOST (with GHE_PROTOCOL=http). */
+  readonly host: string;
+  readonly app: FakeApp & { readonly botLogin: string };
+  /** Every request so far, oldest first. */
+  readonly calls: readonly FakeCall[];
+  clearCalls(): void;
+  createRepo(fullName: string, options?: { readonly defaultBranch?: string; readonly files?: FileChanges }): FakeRepo;
+  repo(fullName: string): FakeRepo;
+  /**
+   * A token without the JWT exchange. Default: an installation token of the app (its bot, its app
+   * id). `appId: null` makes a user token (no check runs); another app id stands for another app,
+   * e.g. `{ user: "github-actions[bot]", appId: 15368, appSlug: "github-actions" }` for GITHUB_TOKEN.
+   */
+  issueToken(identity?: { readonly user?: string | FakeUser; readonly appId?: number | null; readonly appSlug?: string | null }): string;
+  /** A JWT of the app, as @octokit/auth-app would sign it. */
+  appJwt(): string;
+  /** The next request matching method and path (no /api/v3) gets this status and body instead. */
+  failNext(method: string, path: RegExp, status: number, body?: unknown): void;
+  close(): Promise<void>;
+}
+
+const ROUTES: readonly Route[] = [...appRoutes, ...contentsRoutes, ...pullRoutes, ...commentRoutes, ...checkRoutes];
+const BODY_LIMIT = 20 * 1024 * 1024;
+
+type Credential = { readonly kind: "none" } | { readonly kind: "jwt"; readonly problem: string | null } | { readonly kind: "token"; readonly identity: Identity | null };
+
+function credentialOf(req: IncomingMessage, state: FakeState, app: FakeApp): Credential {
+  const m = /^(?:token|bearer)\s+(\S+)$/i.exec(req.headers.authorization ?? "");
+  const secret = m?.[1];
+  if (secret === undefined) return { kind: "none" };
+  if (secret.split(".").length === 3) return { kind: "jwt", problem: jwtProblem(secret, app) };
+  return { kind: "token", identity: state.tokens.get(secret) ?? null };
+}
+
+function refusal(route: Route, cred: Credential): Reply | null {
+  if (route.auth === "jwt") {
+    if (cred.kind !== "jwt") return { status: 401, body: { message: "A JSON web token could not be decoded" } };
+    return cred.problem === null ? null : { status: 401, body: { message: cred.problem } };
+  }
+  if (cred.kind === "none") return { status: 401, body: { message: "Requires authentication" } };
+  if (cred.kind !== "token" || cred.identity === null) return { status: 401, body: { message: "Bad credentials" } };
+  return null;
+}
+
+function parseJson(raw: Buffer): unknown {
+  if (raw.length === 0) return undefined;
+  try {
+    return JSON.parse(raw.toString("utf8"));
+  } catch {
+    throw new HttpFailure(400, "Problems parsing JSON");
+  }
+}
+
+export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<FakeGitHub> {
+  const state = newState(options.startTime ?? new Date("2026-01-01T00:00:00Z"));
+  const app = createApp(options.appId ?? 424242, options.slug ?? "quorum-gate-test", options.installationId ?? 1, options.privateKeyPem);
+  const calls: FakeCall[] = [];
+  const faults: { method: string; path: RegExp; reply: Reply }[] = [];
+  const handles = new Map<RepoState, FakeRepo>();
+  const handleOf = (repo: RepoState): FakeRepo => {
+    let h = handles.get(repo);
+    if (h === undefined) {
+      h = fakeRepo(state, repo, handleOf);
+      handles.set(repo, h);
+    }
+    return h;
+  };
+
+  async function answer(req: IncomingMessage, url: URL, path: string): Promise<{ reply: Reply; auth: FakeCall["auth"]; body: unknown }> {
+    const cred = credentialOf(req, state, app);
+    const auth = cred.kind;
+    let body: unknown;
+    try {
+      body = parseJson(await readBody(req, BODY_LIMIT));
+      const fault = faults.findIndex((f) => f.method === req.method && f.path.test(path));
+      const injected = faults.splice(fault, fault === -1 ? 0 : 1)[0];
+      if (injected !== undefined) return { reply: injected.reply, auth, body };
+      for (const r of ROUTES) {
+        const m = r.method === req.method ? r.pattern.exec(path) : null;
+        if (m === null) continue;
+        const refused = refusal(r, cred);
+        if (refused !== null) return { reply: refused, auth, body };
+        const params = Object.fromEntries(Object.entries(m.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)]));
+        const identity = cred.kind === "token" ? cred.identity : null;
+        return { reply: r.handle({ state, app, params, url, body, identity }), auth, body };
+      }
+      return { reply: { status: 404, body: { message: "Not Found" } }, auth, body };
+    } catch (err) {
+      if (err instanceof HttpFailure) return { reply: { status: err.status, body: { message: err.message } }, auth, body };
+      // A bug in the fake or a test: say so loudly instead of hiding it behind a plausible answer.
+      return { reply: { status: 500, body: { message: `[fake-github] ${err instanceof Error ? err.message : String(err)}` } }, auth, body };
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", `http://${req.headers.host ?? "127.0.0.1"}`);
+    const path = url.pathname.replace(/^\/api\/v3(?=\/)/, "");
+    const { reply, auth, body } = await answer(req, url, path);
+    const query = Object.fromEntries(url.searchParams);
+    calls.push({ method: req.method ?? "GET", path: safeDecode(path), query, status: reply.status, auth, body });
+    sendReply(res, reply);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      res.statusCode = 500;
+      res.end(String(err));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo; // listen() on a TCP port always yields AddressInfo
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    host: `127.0.0.1:${port}`,
+    app: { ...app, botLogin: app.bot.login },
+    calls,
+    clearCalls: () => void calls.splice(0),
+    createRepo(fullName, o = {}) {
+      const repo = createRepoState(state, fullName, { defaultBranch: o.defaultBranch ?? "main", installed: true, forkOf: null });
+      const handle = handleOf(repo);
+      handle.commit(repo.defaultBranch, o.files ?? { "README.md": `# ${fullName}\n` }, { message: "Initial commit" });
+      return handle;
+    },
+    repo(fullName) {
+      const repo = state.repos.get(repoKey(fullName));
+      if (repo === undefined) throw new Error(`[fake-github] no repository ${fullName}`);
+      return handleOf(repo);
+    },
+    issueToken(identity = {}) {
+      const token = newToken();
+      const user = identity.user === undefined ? app.bot : asUser(identity.user);
+      const appId = identity.appId === undefined ? app.id : identity.appId;
+      const defaultSlug = appId === null ? null : appId === app.id ? app.slug : `app-${appId}`;
+      state.tokens.set(token, { user, appId, appSlug: identity.appSlug === undefined ? defaultSlug : identity.appSlug });
+      return token;
+    },
+    appJwt: () => signAppJwt(app.id, app.privateKeyPem),
+    failNext(method, path, status, body = { message: `injected HTTP ${status}` }) {
+      faults.push({ method: method.toUpperCase(), path, reply: { status, body } });
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err === undefined ? resolve() : reject(err)));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function safeDecode(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
