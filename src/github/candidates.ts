@@ -1,0 +1,75 @@
+// Issue comments, reviews and review comments of a pull request, normalised into one list of
+// approval candidates, oldest first. The gate re-evaluates from this list on every event, so it
+// must be complete (every page of all three lists) and its order must not depend on the API's.
+import type { OctokitLike } from "./octokit-like.ts";
+import { parseComments, parseReviews, type ParsedComment } from "./parse.ts";
+import type { ApprovalCandidate, RepoRef } from "./port.ts";
+import { describe, sendPaged } from "./send.ts";
+
+export interface GitHubApprovalCandidate extends ApprovalCandidate {
+  /**
+   * A review that a maintainer dismissed. It stays a candidate, so the gate can show it, but the
+   * gate should not count it the way it counts a standing review. Always false for comments.
+   */
+  readonly dismissed: boolean;
+}
+
+const KIND_ORDER = { issue_comment: 0, review: 1, review_comment: 2 } as const;
+
+async function paged(octokit: OctokitLike, route: string, params: Record<string, unknown>): Promise<{ list: unknown[]; where: string }> {
+  return { list: await sendPaged(octokit, route, params), where: describe(route, params) };
+}
+
+function fromComment(kind: "issue_comment" | "review_comment", c: ParsedComment): GitHubApprovalCandidate {
+  return {
+    id: `${kind}:${c.id}`,
+    kind,
+    author: c.login,
+    authorIsBot: c.isBot,
+    body: c.body,
+    createdAt: c.createdAt,
+    updatedAt: c.updatedAt,
+    edited: Date.parse(c.updatedAt) > Date.parse(c.createdAt),
+    url: c.url,
+    dismissed: false,
+  };
+}
+
+export async function listCandidates(octokit: OctokitLike, repo: RepoRef, number: number): Promise<readonly GitHubApprovalCandidate[]> {
+  const base = { owner: repo.owner, repo: repo.repo };
+  const [issueComments, reviews, reviewComments] = await Promise.all([
+    paged(octokit, "GET /repos/{owner}/{repo}/issues/{issue_number}/comments", { ...base, issue_number: number }),
+    paged(octokit, "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews", { ...base, pull_number: number }),
+    paged(octokit, "GET /repos/{owner}/{repo}/pulls/{pull_number}/comments", { ...base, pull_number: number }),
+  ]);
+  const candidates: GitHubApprovalCandidate[] = [
+    ...parseComments(issueComments.list, issueComments.where).map((c) => fromComment("issue_comment", c)),
+    ...parseComments(reviewComments.list, reviewComments.where).map((c) => fromComment("review_comment", c)),
+  ];
+  for (const r of parseReviews(reviews.list, reviews.where)) {
+    // A pending review is a draft only its author can see; it has not been posted.
+    if (r.state === "PENDING" || r.submittedAt === null) continue;
+    candidates.push({
+      id: `review:${r.id}`,
+      kind: "review",
+      author: r.login,
+      authorIsBot: r.isBot,
+      body: r.body,
+      createdAt: r.submittedAt,
+      updatedAt: r.submittedAt,
+      // GitHub does not date a review body's edits, so a review never reads as edited.
+      edited: false,
+      url: r.url,
+      dismissed: r.state === "DISMISSED",
+    });
+  }
+  return candidates.sort(oldestFirst);
+}
+
+function oldestFirst(a: GitHubApprovalCandidate, b: GitHubApprovalCandidate): number {
+  return Date.parse(a.createdAt) - Date.parse(b.createdAt) || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || numericId(a) - numericId(b);
+}
+
+function numericId(c: ApprovalCandidate): number {
+  return Number(c.id.slice(c.id.indexOf(":") + 1));
+}

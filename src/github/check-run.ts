@@ -1,0 +1,38 @@
+// This app's check run of one name on one commit: updated in place, created the first time.
+// The lookup filters by app when the id is known, so another app's (or a workflow's) check run
+// with the same name is never taken for ours.
+import { clip } from "./clip.ts";
+import type { OctokitLike } from "./octokit-like.ts";
+import { parseCheckRuns, parseId } from "./parse.ts";
+import type { CheckRunReport, RepoRef } from "./port.ts";
+import { describe, sendData, sendPaged } from "./send.ts";
+
+/** The fields GitHub takes for both create and update. */
+function reportBody(report: CheckRunReport): Record<string, unknown> {
+  const completed = report.status === "completed";
+  // GitHub completes a run that is given a conclusion, and refuses a completed run without one:
+  // either mismatch is a bug in the caller, not something to send and see.
+  if (completed !== (report.conclusion !== undefined)) {
+    throw new Error(`[github] check run ${JSON.stringify(report.name)}: a conclusion goes with status "completed" and only with it`);
+  }
+  const output = { title: report.title, summary: clip(report.summary), ...(report.text === undefined ? {} : { text: clip(report.text) }) };
+  return { status: report.status, ...(report.conclusion === undefined ? {} : { conclusion: report.conclusion }), output };
+}
+
+export async function upsertCheckRun(octokit: OctokitLike, repo: RepoRef, appId: number | null, report: CheckRunReport): Promise<{ readonly id: number }> {
+  const body = reportBody(report);
+  const base = { owner: repo.owner, repo: repo.repo };
+  const listRoute = "GET /repos/{owner}/{repo}/commits/{ref}/check-runs";
+  const listParams = { ...base, ref: report.headSha, check_name: report.name, ...(appId === null ? {} : { app_id: appId }) };
+  const runs = parseCheckRuns(await sendPaged(octokit, listRoute, listParams), describe(listRoute, listParams));
+  // The query already filters; checking again costs nothing and does not trust the filter.
+  const ours = runs.find((r) => r.name === report.name && (appId === null || r.appId === appId));
+  if (ours !== undefined) {
+    const route = "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}";
+    const params = { ...base, check_run_id: ours.id, ...body };
+    return { id: parseId(await sendData(octokit, route, params), describe(route, params)) };
+  }
+  const route = "POST /repos/{owner}/{repo}/check-runs";
+  const params = { ...base, name: report.name, head_sha: report.headSha, ...body };
+  return { id: parseId(await sendData(octokit, route, params), describe(route, params)) };
+}

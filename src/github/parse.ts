@@ -1,0 +1,257 @@
+// The trust boundary between GitHub's REST answers and the port's types. Every response body and
+// every thrown HTTP error is `unknown` until it passes through here; nothing else in src/github
+// casts. A malformed answer throws one clear error that names the route and the field
+// ("[github] GET /repos/o/r/pulls/1: malformed response: head.sha is not a commit SHA"), because
+// a gate that guesses at a half-read pull request is worse than one that stops.
+import type { ChangedFile, PullRequestInfo } from "./port.ts";
+
+const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
+const FILE_STATUSES = ["added", "modified", "removed", "renamed", "copied", "changed", "unchanged"] as const;
+const REVIEW_STATES = ["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"] as const;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+export function malformed(where: string, what: string): Error {
+  return new Error(`[github] ${where}: malformed response: ${what}`);
+}
+
+/** Reads the fields of one untrusted JSON object; every error names the field's path. */
+interface Reader {
+  str(key: string): string;
+  /** Absent or null reads as null (GitHub omits or nulls optional fields inconsistently). */
+  optStr(key: string): string | null;
+  int(key: string): number;
+  bool(key: string): boolean;
+  sha(key: string): string;
+  date(key: string): string;
+  oneOf<T extends string>(key: string, allowed: readonly T[]): T;
+  obj(key: string): Reader;
+  optObj(key: string): Reader | null;
+}
+
+function reader(value: unknown, where: string, path: string): Reader {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw malformed(where, `${path || "the body"} is not an object`);
+  }
+  const o: Readonly<Record<string, unknown>> = value as Readonly<Record<string, unknown>>; // checked just above
+  const at = (key: string): string => (path ? `${path}.${key}` : key);
+  const str = (key: string): string => {
+    const v = o[key];
+    if (typeof v !== "string") throw malformed(where, `${at(key)} is not a string`);
+    return v;
+  };
+  return {
+    str,
+    optStr(key) {
+      const v = o[key];
+      if (v === undefined || v === null) return null;
+      if (typeof v !== "string") throw malformed(where, `${at(key)} is not a string`);
+      return v;
+    },
+    int(key) {
+      const v = o[key];
+      if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw malformed(where, `${at(key)} is not a non-negative integer`);
+      return v;
+    },
+    bool(key) {
+      const v = o[key];
+      if (typeof v !== "boolean") throw malformed(where, `${at(key)} is not a boolean`);
+      return v;
+    },
+    sha(key) {
+      const v = str(key);
+      if (!SHA.test(v)) throw malformed(where, `${at(key)} is not a commit SHA`);
+      return v;
+    },
+    date(key) {
+      const v = str(key);
+      if (!ISO_DATE.test(v) || Number.isNaN(Date.parse(v))) throw malformed(where, `${at(key)} is not an ISO 8601 date`);
+      return v;
+    },
+    oneOf(key, allowed) {
+      const v = str(key);
+      const hit = allowed.find((a) => a === v);
+      if (hit === undefined) throw malformed(where, `${at(key)} is ${JSON.stringify(v.slice(0, 40))}, not one of ${allowed.join("/")}`);
+      return hit;
+    },
+    obj: (key) => reader(o[key], where, at(key)),
+    optObj: (key) => (o[key] === null || o[key] === undefined ? null : reader(o[key], where, at(key))),
+  };
+}
+
+function items(list: unknown, where: string): readonly unknown[] {
+  if (!Array.isArray(list)) throw malformed(where, "the body is not a list");
+  return list;
+}
+
+/** GitHub shows a deleted account as "ghost"; the REST schema allows `user: null` for it. */
+function author(r: Reader): { readonly login: string; readonly isBot: boolean } {
+  const user = r.optObj("user");
+  if (user === null) return { login: "ghost", isBot: false };
+  return { login: user.str("login"), isBot: user.str("type") === "Bot" };
+}
+
+export function parsePullRequest(data: unknown, where: string): PullRequestInfo {
+  const r = reader(data, where, "");
+  const head = r.obj("head");
+  const base = r.obj("base");
+  const baseRepo = base.obj("repo");
+  // The head repository is null when the fork was deleted; such a pull request is still a fork.
+  const headRepo = head.optObj("repo");
+  const merged = r.bool("merged");
+  // GitHub fills merge_commit_sha with a test merge while the PR is open; only a merged PR's
+  // merge commit is something the gate may replay from.
+  const mergeCommitSha = merged ? r.sha("merge_commit_sha") : null;
+  return {
+    number: r.int("number"),
+    state: r.oneOf("state", ["open", "closed"] as const),
+    merged,
+    mergeCommitSha,
+    headSha: head.sha("sha"),
+    headRef: head.str("ref"),
+    headRepoFullName: headRepo === null ? "" : headRepo.str("full_name"),
+    baseSha: base.sha("sha"),
+    baseRef: base.str("ref"),
+    author: author(r).login,
+    fork: headRepo === null || headRepo.int("id") !== baseRepo.int("id"),
+  };
+}
+
+export function parseChangedFiles(list: unknown, where: string): ChangedFile[] {
+  return items(list, where).map((item, i) => {
+    const r = reader(item, where, `[${i}]`);
+    const path = r.str("filename");
+    const status = r.oneOf("status", FILE_STATUSES);
+    const previousPath = r.optStr("previous_filename");
+    return previousPath === null ? { path, status } : { path, status, previousPath };
+  });
+}
+
+export type ContentsEntry =
+  | { readonly kind: "file"; readonly sha: string; readonly size: number; readonly content: string | null }
+  | { readonly kind: "directory" }
+  | { readonly kind: "other"; readonly type: string };
+
+/** GET contents: a list for a directory, an object with `type` otherwise. */
+export function parseContents(data: unknown, where: string): ContentsEntry {
+  if (Array.isArray(data)) return { kind: "directory" };
+  const r = reader(data, where, "");
+  const type = r.str("type");
+  if (type === "dir") return { kind: "directory" };
+  if (type !== "file") return { kind: "other", type };
+  // Files over 1 MB come back with `encoding: "none"` and empty content: the caller fetches the blob.
+  const content = r.optStr("encoding") === "base64" ? r.str("content") : null;
+  return { kind: "file", sha: r.sha("sha"), size: r.int("size"), content };
+}
+
+/** GET git/blobs/{sha}: base64 content of any size the API serves. */
+export function parseBlob(data: unknown, where: string): { readonly size: number; readonly content: string } {
+  const r = reader(data, where, "");
+  if (r.str("encoding") !== "base64") throw malformed(where, "encoding is not base64");
+  return { size: r.int("size"), content: r.str("content") };
+}
+
+/** Strict base64 (GitHub wraps lines at 60 characters), checked against the announced size. */
+export function decodeBase64(text: string, size: number, where: string): Uint8Array {
+  const compact = text.replace(/[\r\n]/g, "");
+  if (compact.length % 4 !== 0 || !BASE64.test(compact)) throw malformed(where, "content is not base64");
+  const bytes = Buffer.from(compact, "base64");
+  if (bytes.length !== size) throw malformed(where, `content has ${bytes.length} bytes, size says ${size}`);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+/** An issue comment or a review comment: same fields, different ids and URLs. */
+export interface ParsedComment {
+  readonly id: number;
+  readonly login: string;
+  readonly isBot: boolean;
+  readonly body: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly url: string;
+}
+
+export function parseComments(list: unknown, where: string): ParsedComment[] {
+  return items(list, where).map((item, i) => {
+    const r = reader(item, where, `[${i}]`);
+    const who = author(r);
+    return {
+      id: r.int("id"),
+      login: who.login,
+      isBot: who.isBot,
+      body: r.optStr("body") ?? "",
+      createdAt: r.date("created_at"),
+      updatedAt: r.date("updated_at"),
+      url: r.str("html_url"),
+    };
+  });
+}
+
+export interface ParsedReview {
+  readonly id: number;
+  readonly login: string;
+  readonly isBot: boolean;
+  readonly body: string;
+  readonly state: (typeof REVIEW_STATES)[number];
+  /** Null only for a pending (unsubmitted) review. */
+  readonly submittedAt: string | null;
+  readonly url: string;
+}
+
+export function parseReviews(list: unknown, where: string): ParsedReview[] {
+  return items(list, where).map((item, i) => {
+    const r = reader(item, where, `[${i}]`);
+    const who = author(r);
+    const state = r.oneOf("state", REVIEW_STATES);
+    return {
+      id: r.int("id"),
+      login: who.login,
+      isBot: who.isBot,
+      body: r.optStr("body") ?? "",
+      state,
+      submittedAt: r.optStr("submitted_at") === null ? null : r.date("submitted_at"),
+      url: r.str("html_url"),
+    };
+  });
+}
+
+export interface ParsedCheckRun {
+  readonly id: number;
+  readonly name: string;
+  readonly appId: number | null;
+}
+
+export function parseCheckRuns(list: unknown, where: string): ParsedCheckRun[] {
+  return items(list, where).map((item, i) => {
+    const r = reader(item, where, `[${i}]`);
+    const app = r.optObj("app");
+    return { id: r.int("id"), name: r.str("name"), appId: app === null ? null : app.int("id") };
+  });
+}
+
+/** The `id` of a created or updated comment or check run. */
+export function parseId(data: unknown, where: string): number {
+  return reader(data, where, "").int("id");
+}
+
+/** PUT contents answers `{ content, commit }`; the new commit is what the caller needs. */
+export function parseCommitSha(data: unknown, where: string): string {
+  return reader(data, where, "").obj("commit").sha("sha");
+}
+
+/**
+ * Octokit throws a RequestError carrying `status` and `response.data.message`. Anything thrown
+ * without a numeric status (a network error, a bug) is not an HTTP answer and yields null.
+ */
+export function httpFailure(err: unknown): { readonly status: number; readonly message: string } | null {
+  if (typeof err !== "object" || err === null || !("status" in err)) return null;
+  const status = err.status;
+  if (typeof status !== "number" || !Number.isInteger(status)) return null;
+  let message = "";
+  const response = "response" in err ? err.response : undefined;
+  if (typeof response === "object" && response !== null && "data" in response) {
+    const data = response.data;
+    if (typeof data === "object" && data !== null && "message" in data && typeof data.message === "string") message = data.message;
+  }
+  return { status, message };
+}

@@ -1,0 +1,452 @@
+// The GitHub port through a real @octokit/rest client against the fake GitHub API: every method,
+// pagination past 100, the look-alike sticky comment, check runs, commits to a branch and a fork,
+// and malformed answers.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { Octokit } from "@octokit/rest";
+import { ProbotOctokit } from "probot";
+import { createGitHubPort, type OctokitGitHubPort, type OctokitLike } from "../../src/github/octokit-port.ts";
+import { startFakeGitHub, type FakeGitHub, type FakeRepo, type FileChanges } from "../helpers/fake-github.ts";
+
+// Passing the real clients where an OctokitLike is wanted must typecheck without a cast.
+const probotFits: (o: ProbotOctokit) => OctokitLike = (o) => o;
+const restFits: (o: Octokit) => OctokitLike = (o) => o;
+void probotFits;
+void restFits;
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+const MARKER = "<!-- quorum-gate:sticky -->";
+
+let gh: FakeGitHub;
+let port: OctokitGitHubPort;
+let repoCount = 0;
+
+before(async () => {
+  gh = await startFakeGitHub();
+  port = createGitHubPort(new Octokit({ baseUrl: gh.url, auth: gh.issueToken(), log: quiet }));
+});
+after(async () => {
+  await gh.close();
+});
+
+function freshRepo(files?: FileChanges): { repo: FakeRepo; ref: { owner: string; repo: string } } {
+  repoCount += 1;
+  const repo = gh.createRepo(`acme/hsm-${repoCount}`, files === undefined ? {} : { files });
+  return { repo, ref: { owner: repo.owner, repo: repo.name } };
+}
+
+const text = (bytes: Uint8Array | null): string | null => (bytes === null ? null : Buffer.from(bytes).toString("utf8"));
+const callsTo = (method: string, path: RegExp): number => gh.calls.filter((c) => c.method === method && path.test(c.path)).length;
+
+describe("getPullRequest", () => {
+  test("an open pull request; the open PR's test-merge SHA is not reported as a merge commit", async () => {
+    const { repo, ref } = freshRepo();
+    const n = repo.openPullRequest({ head: "req-1", author: "olivia", files: { "requests/1.yml": "op: createUser\n" } });
+    const pr = await port.getPullRequest(ref, n);
+    assert.deepEqual(pr, {
+      number: n,
+      state: "open",
+      merged: false,
+      mergeCommitSha: null,
+      headSha: repo.branchSha("req-1"),
+      headRef: "req-1",
+      headRepoFullName: repo.fullName,
+      baseSha: repo.branchSha("main"),
+      baseRef: "main",
+      author: "olivia",
+      fork: false,
+    });
+    assert.match(String(repo.pullRequestPayload(n)["merge_commit_sha"]), /^[0-9a-f]{40}$/);
+  });
+
+  test("a merged pull request names its merge commit, which holds the request file", async () => {
+    const { repo, ref } = freshRepo();
+    const n = repo.openPullRequest({ head: "req-1", files: { "requests/1.yml": "op: createUser\n" } });
+    const mergeSha = repo.merge(n);
+    const pr = await port.getPullRequest(ref, n);
+    assert.equal(pr.merged, true);
+    assert.equal(pr.state, "closed");
+    assert.equal(pr.mergeCommitSha, mergeSha);
+    assert.equal(repo.branchSha("main"), mergeSha);
+    assert.equal(text(await port.readFile(ref, "requests/1.yml", mergeSha)), "op: createUser\n");
+  });
+
+  test("a pull request from a fork", async () => {
+    const { repo, ref } = freshRepo();
+    const { number } = repo.forkPullRequest({ forkOwner: "mallory", head: "sneaky", files: { "requests/2.yml": "x\n" } });
+    const pr = await port.getPullRequest(ref, number);
+    assert.equal(pr.fork, true);
+    assert.equal(pr.headRepoFullName, `mallory/${repo.name}`);
+    assert.equal(pr.author, "mallory");
+  });
+
+  test("a missing pull request is an error naming the request", async () => {
+    const { ref } = freshRepo();
+    await assert.rejects(port.getPullRequest(ref, 99), { message: `[github] GET /repos/acme/${ref.repo}/pulls/99 failed: HTTP 404 (Not Found)` });
+  });
+});
+
+describe("listChangedFiles", () => {
+  test("every file across pages, with renames and removals", async () => {
+    const initial: Record<string, string> = { "quorum/policy.yml": "m: 2\n", "old/name.yml": "moved\n", "gone.txt": "bye\n", "keep.txt": "v1\n" };
+    const { repo, ref } = freshRepo(initial);
+    const changes: Record<string, string | null> = { "old/name.yml": null, "new/name.yml": "moved\n", "gone.txt": null, "keep.txt": "v2\n" };
+    for (let i = 0; i < 150; i++) changes[`requests/r${String(i).padStart(3, "0")}.yml`] = `n: ${i}\n`;
+    const n = repo.openPullRequest({ head: "many", files: changes });
+    gh.clearCalls();
+    const files = await port.listChangedFiles(ref, n);
+    assert.equal(files.length, 153);
+    assert.deepEqual(files.find((f) => f.path === "new/name.yml"), { path: "new/name.yml", status: "renamed", previousPath: "old/name.yml" });
+    assert.deepEqual(files.find((f) => f.path === "gone.txt"), { path: "gone.txt", status: "removed" });
+    assert.deepEqual(files.find((f) => f.path === "keep.txt"), { path: "keep.txt", status: "modified" });
+    assert.equal(callsTo("GET", /\/pulls\/\d+\/files$/), 2);
+  });
+
+  test("a pull request at GitHub's 3000-file listing cap is refused, not half-read", async () => {
+    const { repo, ref } = freshRepo();
+    const changes: Record<string, string> = {};
+    for (let i = 0; i < 3001; i++) changes[`f/${i}.txt`] = `${i}\n`;
+    const n = repo.openPullRequest({ head: "huge", files: changes });
+    await assert.rejects(port.listChangedFiles(ref, n), /\[github\] pull request #1 changes 3000 files or more/);
+  });
+});
+
+describe("readFile", () => {
+  test("at a branch, at a SHA, and a file that is not there", async () => {
+    const { repo, ref } = freshRepo({ "quorum/policy.yml": "m: 2\n" });
+    const firstSha = repo.branchSha("main") ?? "";
+    repo.commit("main", { "quorum/policy.yml": "m: 3\n" });
+    assert.equal(text(await port.readFile(ref, "quorum/policy.yml", "main")), "m: 3\n");
+    assert.equal(text(await port.readFile(ref, "quorum/policy.yml", firstSha)), "m: 2\n");
+    assert.equal(await port.readFile(ref, "quorum/officers.yml", "main"), null);
+  });
+
+  test("bytes come back exactly, all 256 values", async () => {
+    const bytes = Uint8Array.from({ length: 512 }, (_, i) => i % 256);
+    const { ref } = freshRepo({ "blob.bin": bytes });
+    assert.deepEqual(await port.readFile(ref, "blob.bin", "main"), bytes);
+  });
+
+  test("a ref that does not exist is an error, not a missing file", async () => {
+    const { ref } = freshRepo({ "quorum/policy.yml": "m: 2\n" });
+    await assert.rejects(port.readFile(ref, "quorum/policy.yml", "no-such-branch"), /\[github\] .*contents\/quorum%2Fpolicy\.yml\?ref=no-such-branch: no commit found for ref "no-such-branch"/);
+  });
+
+  test("a directory is an error", async () => {
+    const { ref } = freshRepo({ "quorum/policy.yml": "m: 2\n" });
+    await assert.rejects(port.readFile(ref, "quorum", "main"), /\[github\] .*: quorum is a directory, not a file/);
+  });
+
+  test("a file over 1 MB and under 1 MiB comes through the blob API", async () => {
+    const big = Buffer.alloc(1_040_000, "a");
+    const { ref } = freshRepo({ "big.txt": big });
+    gh.clearCalls();
+    assert.deepEqual(Buffer.from((await port.readFile(ref, "big.txt", "main")) ?? []), big);
+    assert.equal(callsTo("GET", /\/git\/blobs\/[0-9a-f]{40}$/), 1);
+  });
+
+  test("a file over 1 MiB is refused with its size", async () => {
+    const { ref } = freshRepo({ "huge.txt": Buffer.alloc(1024 * 1024 + 1, "a") });
+    await assert.rejects(port.readFile(ref, "huge.txt", "main"), { message: "[github] huge.txt at main is 1048577 bytes; the gate reads files of at most 1048576 bytes" });
+  });
+
+  test("a path that escapes the repository is a bug, refused before any request", async () => {
+    const { ref } = freshRepo();
+    gh.clearCalls();
+    await assert.rejects(port.readFile(ref, "../secrets", "main"), /is not a repository file path/);
+    await assert.rejects(port.readFile(ref, "/etc/passwd", "main"), /is not a repository file path/);
+    assert.equal(gh.calls.length, 0);
+  });
+});
+
+describe("listCandidates", () => {
+  test("issue comments, reviews and review comments, every page, oldest first", async () => {
+    const { repo, ref } = freshRepo();
+    const n = repo.openPullRequest({ head: "req", files: { "requests/1.yml": "x\n" } });
+    const first = repo.addComment(n, "alice", "/quorum approve AAAA");
+    const approved = repo.addReview(n, "bob", "/quorum approve BBBB", "APPROVED");
+    const inline = repo.addReviewComment(n, "carol", "/quorum approve CCCC");
+    const dismissed = repo.addReview(n, "dave", "/quorum approve DDDD", "APPROVED");
+    repo.dismissReview(dismissed.id);
+    repo.addReview(n, "erin", "draft", "PENDING");
+    for (let i = 0; i < 120; i++) repo.addComment(n, `user${i}`, `comment ${i}`);
+    repo.addComment(n, gh.app.botLogin, "status");
+    repo.editComment(first.id, "/quorum approve AAAB");
+
+    const list = await port.listCandidates(ref, n);
+    assert.equal(list.length, 1 + 1 + 1 + 1 + 120 + 1, "all pages of all three lists, without the pending review");
+    assert.deepEqual(
+      list.slice(0, 4).map((c) => [c.id, c.kind, c.author, c.edited, c.dismissed]),
+      [
+        [`issue_comment:${first.id}`, "issue_comment", "alice", true, false],
+        [`review:${approved.id}`, "review", "bob", false, false],
+        [`review_comment:${inline.id}`, "review_comment", "carol", false, false],
+        [`review:${dismissed.id}`, "review", "dave", false, true],
+      ],
+    );
+    const a = list[0];
+    assert.ok(a !== undefined && a.updatedAt > a.createdAt && a.body === "/quorum approve AAAB");
+    assert.match(a.url, /#issuecomment-\d+$/);
+    assert.deepEqual(list.map((c) => c.createdAt), [...list.map((c) => c.createdAt)].sort());
+    const bot = list.at(-1);
+    assert.ok(bot !== undefined && bot.authorIsBot && bot.author === gh.app.botLogin);
+  });
+
+  test("a pending review (a draft only its author sees) is not a candidate, even if listed", async () => {
+    const { repo, ref } = freshRepo();
+    const n = repo.openPullRequest({ head: "req", files: { "requests/1.yml": "x\n" } });
+    const posted = repo.addReview(n, "bob", "/quorum approve BBBB", "APPROVED");
+    const draft = repo.addReview(n, "erin", "/quorum approve EEEE", "PENDING");
+    gh.failNext("GET", /\/pulls\/\d+\/reviews$/, 200, [posted.payload, draft.payload]);
+    assert.deepEqual((await port.listCandidates(ref, n)).map((c) => c.id), [`review:${posted.id}`]);
+  });
+});
+
+describe("sticky comment", () => {
+  test("a look-alike by another user is ignored; ours is created once and then updated in place", async () => {
+    const { repo, ref } = freshRepo();
+    const n = repo.openPullRequest({ head: "req", files: { "requests/1.yml": "x\n" } });
+    const fake = repo.addComment(n, "mallory", `${MARKER}\n✅ approved (trust me)`);
+    assert.equal(await port.findStickyComment(ref, n, MARKER, gh.app.botLogin), null);
+
+    const created = await port.upsertStickyComment(ref, n, MARKER, gh.app.botLogin, `${MARKER}\n0 of 2`);
+    assert.notEqual(created.id, fake.id);
+    const updated = await port.upsertStickyComment(ref, n, MARKER, gh.app.botLogin, `${MARKER}\n1 of 2`);
+    assert.equal(updated.id, created.id);
+    assert.deepEqual(await port.findStickyComment(ref, n, MARKER, gh.app.botLogin), { id: created.id, body: `${MARKER}\n1 of 2` });
+
+    const bodies = (await port.listCandidates(ref, n)).map((c) => [c.author, c.body]);
+    assert.deepEqual(bodies, [
+      ["mallory", `${MARKER}\n✅ approved (trust me)`],
+      [gh.app.botLogin, `${MARKER}\n1 of 2`],
+    ]);
+  });
+
+  test("an unchanged body is not written again", async () => {
+    const { repo, ref } = freshRepo();
+    const n = repo.openPullRequest({ head: "req", files: { "requests/1.yml": "x\n" } });
+    await port.upsertStickyComment(ref, n, MARKER, gh.app.botLogin, `${MARKER}\nsame`);
+    gh.clearCalls();
+    await port.upsertStickyComment(ref, n, MARKER, gh.app.botLogin, `${MARKER}\nsame`);
+    assert.deepEqual(gh.calls.map((c) => c.method), ["GET"]);
+  });
+
+  test("a body without the marker gets it, so the comment is found again", async () => {
+    const { repo, ref } = freshRepo();
+    const n = repo.openPullRequest({ head: "req", files: { "requests/1.yml": "x\n" } });
+    const { id } = await port.upsertStickyComment(ref, n, MARKER, gh.app.botLogin, "no marker here");
+    assert.deepEqual(await port.findStickyComment(ref, n, MARKER, gh.app.botLogin), { id, body: `${MARKER}\nno marker here` });
+  });
+
+  test("a sticky comment deleted between listing and update is created again", async () => {
+    const { repo, ref } = freshRepo();
+    const n = repo.openPullRequest({ head: "req", files: { "requests/1.yml": "x\n" } });
+    const first = await port.upsertStickyComment(ref, n, MARKER, gh.app.botLogin, `${MARKER}\nv1`);
+    gh.failNext("PATCH", /\/issues\/comments\/\d+$/, 404, { message: "Not Found" });
+    const second = await port.upsertStickyComment(ref, n, MARKER, gh.app.botLogin, `${MARKER}\nv2`);
+    assert.notEqual(second.id, first.id);
+    assert.deepEqual(await port.findStickyComment(ref, n, MARKER, gh.app.botLogin), { id: first.id, body: `${MARKER}\nv1` });
+  });
+});
+
+describe("upsertCheckRun", () => {
+  test("created, then updated in place (same id), while another app's run of the same name is left alone", async () => {
+    const { repo, ref } = freshRepo();
+    const n = repo.openPullRequest({ head: "req", files: { "requests/1.yml": "x\n" } });
+    const head = repo.branchSha("req") ?? "";
+    const other = createGitHubPort(new Octokit({ baseUrl: gh.url, auth: gh.issueToken({ user: "spoof[bot]", appId: 777 }), log: quiet }));
+    const spoof = await other.upsertCheckRun(ref, 777, { name: "quorum", headSha: head, status: "completed", conclusion: "success", title: "fake", summary: "fake" });
+
+    const created = await port.upsertCheckRun(ref, gh.app.id, { name: "quorum", headSha: head, status: "in_progress", title: "0 of 2", summary: "waiting" });
+    assert.notEqual(created.id, spoof.id);
+    const done = await port.upsertCheckRun(ref, gh.app.id, { name: "quorum", headSha: head, status: "completed", conclusion: "success", title: "2 of 2", summary: "approved", text: "details" });
+    assert.equal(done.id, created.id);
+
+    const ours = repo.checkRuns(head).filter((c) => c["id"] === created.id);
+    assert.deepEqual(
+      ours.map((c) => [c["status"], c["conclusion"], c["output"]]),
+      [["completed", "success", { title: "2 of 2", summary: "approved", text: "details", annotations_count: 0 }]],
+    );
+    assert.equal(repo.checkRuns(head).length, 2);
+    void n;
+  });
+
+  test("asks GitHub for this app's runs only, and does not trust the answer to be filtered", async () => {
+    const { repo, ref } = freshRepo();
+    const head = repo.branchSha("main") ?? "";
+    const other = createGitHubPort(new Octokit({ baseUrl: gh.url, auth: gh.issueToken({ user: "spoof[bot]", appId: 777 }), log: quiet }));
+    const spoof = await other.upsertCheckRun(ref, 777, { name: "quorum", headSha: head, status: "queued", title: "fake", summary: "fake" });
+    // An answer that ignores the app_id filter and lists the other app's run.
+    gh.failNext("GET", /\/check-runs$/, 200, { total_count: 1, check_runs: repo.checkRuns(head) });
+    gh.clearCalls();
+    const ours = await port.upsertCheckRun(ref, gh.app.id, { name: "quorum", headSha: head, status: "queued", title: "t", summary: "s" });
+    assert.notEqual(ours.id, spoof.id);
+    assert.deepEqual(
+      gh.calls.map((c) => [c.method, c.path, c.query]),
+      [
+        ["GET", `/repos/${repo.fullName}/commits/${head}/check-runs`, { check_name: "quorum", app_id: String(gh.app.id), per_page: "100" }],
+        ["POST", `/repos/${repo.fullName}/check-runs`, {}],
+      ],
+    );
+  });
+
+  test("a conclusion without status completed is a bug, refused before any request", async () => {
+    const { ref } = freshRepo();
+    gh.clearCalls();
+    await assert.rejects(
+      port.upsertCheckRun(ref, gh.app.id, { name: "quorum", headSha: "0".repeat(40), status: "in_progress", conclusion: "success", title: "t", summary: "s" }),
+      /a conclusion goes with status "completed" and only with it/,
+    );
+    assert.equal(gh.calls.length, 0);
+  });
+
+  test("a summary over GitHub's limit is cut, visibly, instead of failing", async () => {
+    const { repo, ref } = freshRepo();
+    const head = repo.branchSha("main") ?? "";
+    await port.upsertCheckRun(ref, gh.app.id, { name: "quorum", headSha: head, status: "queued", title: "t", summary: "x".repeat(70_000) });
+    const output = repo.checkRuns(head)[0]?.["output"];
+    assert.ok(typeof output === "object" && output !== null && "summary" in output && typeof output.summary === "string");
+    assert.equal(output.summary.length, 65535);
+    assert.match(output.summary, /cut here/);
+  });
+});
+
+describe("commitFile", () => {
+  test("adds a file to a branch with one commit, then replaces it", async () => {
+    const { repo, ref } = freshRepo();
+    const n = repo.openPullRequest({ head: "req", files: { "requests/1.yml": "x\n" } });
+    const added = await port.commitFile(ref, "req", "evidence/1.json", new TextEncoder().encode('{"v":1}\n'), "Add evidence");
+    assert.ok(added.ok);
+    assert.equal(repo.branchSha("req"), added.sha);
+    assert.equal(text(await port.readFile(ref, "evidence/1.json", "req")), '{"v":1}\n');
+    assert.equal((await port.getPullRequest(ref, n)).headSha, added.sha);
+
+    const replaced = await port.commitFile(ref, "req", "evidence/1.json", new TextEncoder().encode('{"v":2}\n'), "Update evidence");
+    assert.ok(replaced.ok);
+    assert.notEqual(replaced.sha, added.sha);
+    assert.equal(text(await port.readFile(ref, "evidence/1.json", "req")), '{"v":2}\n');
+    assert.deepEqual(
+      (await port.listChangedFiles(ref, n)).map((f) => f.path),
+      ["evidence/1.json", "requests/1.yml"],
+    );
+  });
+
+  test("a fork's branch refuses: forbidden, and nothing changes", async () => {
+    const { repo } = freshRepo();
+    const { number, fork } = repo.forkPullRequest({ forkOwner: "mallory", head: "sneaky", files: { "requests/2.yml": "x\n" } });
+    const before = fork.branchSha("sneaky");
+    const result = await port.commitFile({ owner: fork.owner, repo: fork.name }, "sneaky", "evidence/2.json", new Uint8Array([1]), "Add evidence");
+    assert.deepEqual(result, { ok: false, reason: "forbidden" });
+    assert.equal(fork.branchSha("sneaky"), before);
+    void number;
+  });
+
+  test("a protected branch is a conflict, a missing branch is not_found, a stale blob SHA is a conflict", async () => {
+    const { repo, ref } = freshRepo();
+    repo.protectBranch("main");
+    assert.deepEqual(await port.commitFile(ref, "main", "x.txt", new Uint8Array([1]), "m"), { ok: false, reason: "conflict" });
+    assert.deepEqual(await port.commitFile(ref, "no-such-branch", "x.txt", new Uint8Array([1]), "m"), { ok: false, reason: "not_found" });
+    gh.failNext("PUT", /\/contents\//, 422, { message: "sha does not match" });
+    repo.commit("dev", { "y.txt": "1\n" });
+    assert.deepEqual(await port.commitFile(ref, "dev", "y.txt", new Uint8Array([2]), "m"), { ok: false, reason: "conflict" });
+    assert.equal(repo.readText("dev", "y.txt"), "1\n");
+  });
+
+  test("a server error is an error, not a refusal", async () => {
+    const { ref } = freshRepo();
+    gh.failNext("PUT", /\/contents\//, 502);
+    await assert.rejects(port.commitFile(ref, "main", "x.txt", new Uint8Array([1]), "m"), /\[github\] PUT \/repos\/acme\/hsm-\d+\/contents\/x\.txt failed: HTTP 502/);
+  });
+});
+
+describe("malformed answers are clear errors", () => {
+  test("a pull request with a field of the wrong type", async () => {
+    const { repo, ref } = freshRepo();
+    const n = repo.openPullRequest({ head: "req", files: { "a.txt": "x\n" } });
+    const junk = { ...repo.pullRequestPayload(n), head: { ref: "req", sha: "not-a-sha", repo: null } };
+    gh.failNext("GET", /\/pulls\/\d+$/, 200, junk);
+    await assert.rejects(port.getPullRequest(ref, n), {
+      message: `[github] GET /repos/acme/${ref.repo}/pulls/${n}: malformed response: head.sha is not a commit SHA`,
+    });
+  });
+
+  test("an answer for another pull request", async () => {
+    const { repo, ref } = freshRepo();
+    const n = repo.openPullRequest({ head: "req", files: { "a.txt": "x\n" } });
+    gh.failNext("GET", /\/pulls\/\d+$/, 200, { ...repo.pullRequestPayload(n), number: n + 1 });
+    await assert.rejects(port.getPullRequest(ref, n), /malformed response: number is 2, asked for 1/);
+  });
+
+  test("a body that is not JSON", async () => {
+    const { repo, ref } = freshRepo();
+    const n = repo.openPullRequest({ head: "req", files: { "a.txt": "x\n" } });
+    gh.failNext("GET", /\/pulls\/\d+$/, 200, "<html>oops</html>");
+    await assert.rejects(port.getPullRequest(ref, n), /\[github\] GET .*pulls\/1: malformed response: the body is not an object/);
+  });
+
+  test("a comment with a date that is not a date", async () => {
+    const { repo, ref } = freshRepo();
+    const n = repo.openPullRequest({ head: "req", files: { "a.txt": "x\n" } });
+    const c = repo.addComment(n, "alice", "hi");
+    gh.failNext("GET", /\/issues\/\d+\/comments$/, 200, [{ ...c.payload, created_at: "yesterday" }]);
+    await assert.rejects(port.listCandidates(ref, n), /\[github\] GET .*issues\/1\/comments: malformed response: \[0\]\.created_at is not an ISO 8601 date/);
+  });
+
+  test("a review with an unknown state", async () => {
+    const { repo, ref } = freshRepo();
+    const n = repo.openPullRequest({ head: "req", files: { "a.txt": "x\n" } });
+    const r = repo.addReview(n, "bob", "ok", "APPROVED");
+    gh.failNext("GET", /\/pulls\/\d+\/reviews$/, 200, [{ ...r.payload, state: "SUPER_APPROVED" }]);
+    await assert.rejects(port.listCandidates(ref, n), /\[0\]\.state is "SUPER_APPROVED", not one of APPROVED\/CHANGES_REQUESTED/);
+  });
+
+  test("file content that is not base64, or not the announced size", async () => {
+    const { ref } = freshRepo({ "a.txt": "hello\n" });
+    const file = { type: "file", sha: "a".repeat(40), size: 6, encoding: "base64", content: "aGVsbG8K" };
+    gh.failNext("GET", /\/contents\//, 200, { ...file, content: "!!not base64!!" });
+    await assert.rejects(port.readFile(ref, "a.txt", "main"), /malformed response: content is not base64/);
+    gh.failNext("GET", /\/contents\//, 200, { ...file, size: 7 });
+    await assert.rejects(port.readFile(ref, "a.txt", "main"), /malformed response: content has 6 bytes, size says 7/);
+  });
+
+  test("a check-run list without ids", async () => {
+    const { repo, ref } = freshRepo();
+    gh.failNext("GET", /\/check-runs$/, 200, { total_count: 1, check_runs: [{ name: "quorum" }] });
+    await assert.rejects(
+      port.upsertCheckRun(ref, gh.app.id, { name: "quorum", headSha: repo.branchSha("main") ?? "", status: "queued", title: "t", summary: "s" }),
+      /check-runs: malformed response: \[0\]\.id is not a non-negative integer/,
+    );
+  });
+
+  test("a server error names the request and its status", async () => {
+    const { repo, ref } = freshRepo();
+    const n = repo.openPullRequest({ head: "req", files: { "a.txt": "x\n" } });
+    gh.failNext("GET", /\/pulls\/\d+\/reviews$/, 500, { message: "boom" });
+    await assert.rejects(port.listCandidates(ref, n), { message: `[github] GET /repos/acme/${ref.repo}/pulls/${n}/reviews failed: HTTP 500 (boom)` });
+  });
+});
+
+describe("other clients and URLs", () => {
+  test("Probot's octokit, authenticated as the installation through the app JWT exchange, under /api/v3", async () => {
+    const { repo, ref } = freshRepo();
+    const n = repo.openPullRequest({ head: "req", files: { "a.txt": "x\n" } });
+    const octokit = new ProbotOctokit({
+      auth: { appId: gh.app.id, privateKey: gh.app.privateKeyPem, installationId: gh.app.installationId },
+      baseUrl: `${gh.url}/api/v3`,
+      retry: { enabled: false },
+      throttle: { enabled: false },
+      log: quiet,
+    });
+    gh.clearCalls();
+    const sticky = await createGitHubPort(octokit).upsertStickyComment(ref, n, MARKER, gh.app.botLogin, `${MARKER}\nhello`);
+    assert.deepEqual(
+      gh.calls.map((c) => `${c.method} ${c.path} ${c.auth} ${c.status}`),
+      [
+        `POST /app/installations/${gh.app.installationId}/access_tokens jwt 201`,
+        `GET /repos/${repo.fullName}/issues/${n}/comments token 200`,
+        `POST /repos/${repo.fullName}/issues/${n}/comments token 201`,
+      ],
+    );
+    assert.deepEqual(await port.findStickyComment(ref, n, MARKER, gh.app.botLogin), { id: sticky.id, body: `${MARKER}\nhello` });
+  });
+});
