@@ -31,8 +31,11 @@ export interface Tally {
   readonly commands: readonly AcceptedCommand[];
 }
 
+/** By creation time, then by id, so the answer never depends on the order the adapter listed them in. */
 export function byPostingOrder(a: Judgement, b: Judgement): number {
-  return a.time - b.time || a.order - b.order;
+  const ia = a.verdict.candidateId;
+  const ib = b.verdict.candidateId;
+  return a.time - b.time || (ia < ib ? -1 : ia > ib ? 1 : 0) || a.order - b.order;
 }
 
 export function tally(judgements: readonly Judgement[], tokenExpired: boolean): Tally {

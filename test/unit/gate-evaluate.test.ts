@@ -99,6 +99,14 @@ describe("evaluate: the ordinary flow", () => {
     assert.deepEqual(evaluateQuorum(input([...list].reverse())), first);
   });
 
+  it("does not depend on the adapter's order even for comments posted in the same second", () => {
+    const at = new Date(NOW * 1000 - 500_000).toISOString();
+    const list = [cand("alice", approve("officer1"), { createdAt: at }), cand("alice", approve("officer1"), { createdAt: at, kind: "review" }), cand("bob", approve("officer2"), { createdAt: at })];
+    const first = evaluateQuorum(input(list));
+    assert.deepEqual(evaluateQuorum(input([...list].reverse())), first);
+    assert.deepEqual(first.approvers.map((a) => a.candidateId), [list[0]?.id, list[2]?.id]);
+  });
+
   it("the quorum values decide M (setMValue: max of M(s) and M(4))", () => {
     const bytes = Buffer.from("version: 1\ncluster: cluster-abc\noperation: {kind: setMValue, service: 3, value: 3}\nreason: more officers\n");
     const r = parseRequest(bytes);
