@@ -68,8 +68,13 @@ export interface Decision {
   /** One per candidate that holds a command, in posting order. */
   readonly verdicts: readonly Verdict[];
   readonly problems: readonly Problem[];
-  /** Accepted `/quorum retry` and `/quorum renew` requests, for the adapter to act on. */
+  /** Accepted `/quorum retry` and `/quorum renew` requests, in posting order. */
   readonly commands: readonly AcceptedCommand[];
+  /**
+   * An officer asked for a new token after the current one was issued (or there is no usable
+   * token): the adapter should get a new one. Older `renew` comments were already served.
+   */
+  readonly renewRequested: boolean;
   readonly token: TokenSummary | null;
   readonly bindingDigest: string;
   readonly requestDigest: string;
@@ -127,10 +132,16 @@ export function evaluateQuorum(input: EvaluationInput): Decision {
     verdicts: counted.verdicts,
     problems,
     commands: counted.commands,
+    renewRequested: counted.commands.some((c) => c.verb === "renew" && (!token.ok || Date.parse(c.createdAt) / 1000 > issuedAt(token.token))),
     token: token.ok ? token.token : null,
     bindingDigest: binding,
     requestDigest: input.requestDigest,
   };
+}
+
+/** When the token was issued: its oldest record. */
+function issuedAt(token: TokenSummary): number {
+  return Math.min(...token.records.map((r) => r.createdAt));
 }
 
 function canApprove(o: OfficerMapping, ring: KeyRing, policy: Policy, prAuthor: string): boolean {

@@ -22,6 +22,8 @@ export interface AcceptedCommand {
   readonly candidateId: string;
   readonly officer: string;
   readonly login: string;
+  /** ISO 8601: commands stay in the thread, so the adapter acts only on ones newer than its last action. */
+  readonly createdAt: string;
 }
 
 export interface Tally {
@@ -53,7 +55,7 @@ export function tally(judgements: readonly Judgement[], tokenExpired: boolean): 
   for (const j of sorted) {
     const v = j.verdict;
     if (v.verdict === "noted" && j.mapping !== undefined && (j.command?.verb === "retry" || j.command?.verb === "renew")) {
-      commands.push({ verb: j.command.verb, candidateId: v.candidateId, officer: j.mapping.officer, login: v.author });
+      commands.push({ verb: j.command.verb, candidateId: v.candidateId, officer: j.mapping.officer, login: v.author, createdAt: j.createdAt });
     }
     if (v.verdict !== "counted" || j.mapping === undefined || j.key === undefined || j.command?.verb !== "approve") {
       verdicts.push(v);

@@ -119,10 +119,27 @@ describe("evaluate: the ordinary flow", () => {
   });
 
   it("lists accepted retry and renew requests for the adapter", () => {
-    const d = evaluateQuorum(input([cand("alice", "/quorum renew"), cand("mallory", "/quorum retry"), cand("bob", "/quorum retry")]));
+    const list = [cand("alice", "/quorum renew"), cand("mallory", "/quorum retry"), cand("bob", "/quorum retry")];
+    const d = evaluateQuorum(input(list));
     assert.deepEqual(d.commands.map((c) => [c.verb, c.officer]), [["renew", "officer1"], ["retry", "officer2"]]);
+    assert.deepEqual(d.commands.map((c) => c.createdAt), [list[0]?.createdAt, list[2]?.createdAt]);
     assert.deepEqual(d.verdicts.map((v) => [v.verdict, v.reason]), [["noted", "renew"], ["rejected", "unknown_officer"], ["noted", "retry"]]);
   });
+});
+
+describe("evaluate: renew requests", () => {
+  const at = (unix: number): Partial<ApprovalCandidate> => ({ createdAt: new Date(unix * 1000).toISOString() });
+  const table: { name: string; candidates: () => ApprovalCandidate[]; over?: Partial<EvaluationInput>; renew: boolean }[] = [
+    { name: "none", candidates: () => [], renew: false },
+    { name: "a renew older than the current token was already served", candidates: () => [cand("alice", "/quorum renew", at(NOW - 200))], renew: false },
+    { name: "a renew after the token was issued", candidates: () => [cand("alice", "/quorum renew", at(NOW - 50))], renew: true },
+    { name: "a renew by someone outside the policy", candidates: () => [cand("mallory", "/quorum renew", at(NOW - 50))], renew: false },
+    { name: "an edited renew", candidates: () => [cand("alice", "/quorum renew", { ...at(NOW - 50), edited: true })], renew: false },
+    { name: "any renew while there is no usable token", candidates: () => [cand("alice", "/quorum renew", at(NOW - 5000))], over: { tokenFile: null }, renew: true },
+  ];
+  for (const c of table) {
+    it(c.name, () => assert.equal(evaluateQuorum(input(c.candidates(), c.over ?? {})).renewRequested, c.renew));
+  }
 });
 
 describe("evaluate: attacks and rejections", () => {
