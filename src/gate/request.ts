@@ -57,12 +57,12 @@ export function requestDigest(bytes: Uint8Array): string {
 export function parseRequest(bytes: Uint8Array): RequestResult {
   const digest = requestDigest(bytes);
   const tree = parseYamlTree(bytes, MAX_REQUEST_BYTES, "the request file");
-  if (!tree.ok) return { ok: false, issues: tree.issues, digest };
+  if (!tree.ok) return { ok: false, issues: [...passwordLines(bytes, tree.issues), ...tree.issues], digest };
   const issues: GateIssue[] = [];
+  findPlaintextPasswords(tree.root, "", issues);
   const top = fieldsOf(tree.root, "", "a request file", issues);
   if (top === null) return { ok: false, issues, digest };
 
-  findPlaintextPasswords(tree.root, "", issues);
   top.rejectUnknown(TOP_FIELDS, isPasswordKey);
   const version = readVersion(top);
   const cluster = readCluster(top);
@@ -98,6 +98,20 @@ function findPlaintextPasswords(node: YamlNode, path: string, issues: GateIssue[
       findPlaintextPasswords(entry.value, p, issues);
     }
   }
+}
+
+/**
+ * The same warning for a file that is not even valid YAML, from its lines: a password must not
+ * wait for a syntax fix to be noticed. Skipped for files too large or not text.
+ */
+function passwordLines(bytes: Uint8Array, yamlIssues: readonly GateIssue[]): GateIssue[] {
+  if (yamlIssues.some((i) => i.code !== "invalid_yaml")) return [];
+  const found: GateIssue[] = [];
+  Buffer.from(bytes).toString("utf8").split(/\r\n|\r|\n/).forEach((line, i) => {
+    const key = /^[\s\-{,]*["']?([A-Za-z_][\w\- ]*?)["']?\s*:/.exec(line)?.[1];
+    if (key !== undefined && isPasswordKey(key)) found.push(issue("plaintext_password", key, PLAINTEXT_MESSAGE, i + 1));
+  });
+  return found;
 }
 
 const PLAINTEXT_MESSAGE =

@@ -137,6 +137,18 @@ describe("request: bad files get stable codes", () => {
     );
   });
 
+  it("warns about a plaintext password even when the YAML is broken or not a mapping", () => {
+    const broken = parseRequest(bytes("version: 1\noperation:\n  password: hunter2hunter2\nreason: 'unclosed\n"));
+    assert.ok(!broken.ok);
+    assert.deepEqual(broken.issues.map((i) => [i.code, i.line]).slice(0, 1), [["plaintext_password", 3]]);
+    assert.ok(broken.issues.some((i) => i.code === "invalid_yaml"));
+    const list = parseRequest(bytes("- password: hunter2hunter2\n"));
+    assert.ok(!list.ok);
+    assert.deepEqual(list.issues.map((i) => i.code), ["plaintext_password", "wrong_type"]);
+    const sealedOnly = parseRequest(bytes(`sealed_password: x\nreason: 'unclosed\n`));
+    assert.ok(!sealedOnly.ok && sealedOnly.issues.every((i) => i.code === "invalid_yaml"));
+  });
+
   it("never echoes a sealed or plaintext password in a message", () => {
     const secret = "CorrectHorseBattery";
     for (const text of [
