@@ -10,5 +10,5 @@ export { VERDICT_REASONS, type Verdict, type VerdictKind, type VerdictReason } f
 export { evaluateQuorum, PROBLEM_CODES, type Decision, type DecisionState, type EvaluationInput, type Problem, type ProblemCode } from "./evaluate.ts";
 export type { Approver, AcceptedCommand } from "./tally.ts";
 export type { TokenSummary, TokenRecordSummary } from "./token.ts";
-export { renderStickyComment, renderIssuesComment, renderCheckRun, renderIssuesCheckRun, STICKY_MARKER, CHECK_RUN_NAME, type CheckRunOutput, type StickyInput } from "./render.ts";
+export { renderStickyComment, readStickyToken, renderIssuesComment, renderCheckRun, renderIssuesCheckRun, STICKY_MARKER, CHECK_RUN_NAME, type CheckRunOutput, type StickyInput } from "./render.ts";
 export { buildEvidence, evidenceFolder, isEvidencePath, type EvidenceDocument, type EvidenceFile, type EvidenceInput, type EvidenceResult } from "./evidence.ts";

@@ -32,10 +32,17 @@ export interface CheckRunOutput {
 const AUTHORITY_NOTE =
   "_Only this comment, written and updated by the quorum-gate app, is authoritative. A copy of it posted by anyone else counts for nothing; approvals count only from the officers' own accounts._";
 
+/**
+ * Second line of the sticky comment while there is a token: the token file, so that a gate with
+ * no database finds it again on the next event (`readStickyToken`). Not secret.
+ */
+const TOKEN_LINE = /^<!-- quorum-gate:token ([A-Za-z0-9+/]+={0,2}) -->$/;
+
 export function renderStickyComment(input: StickyInput): string {
   const { decision } = input;
   return [
     STICKY_MARKER,
+    ...(decision.token === null ? [] : [`<!-- quorum-gate:token ${decision.token.base64} -->`]),
     `## HSM quorum: ${headline(decision)}`,
     "",
     AUTHORITY_NOTE,
@@ -49,6 +56,18 @@ export function renderStickyComment(input: StickyInput): string {
     "Post a new comment (or review) whose first line is the command: `/quorum approve <signature>`, `/quorum withdraw` (takes back your earlier approvals), `/quorum renew` (asks for a new token; everyone signs again), `/quorum retry` (after a merge, retries the nodes that failed). Edited comments do not approve. See docs/approvals.md.",
     "",
   ].join("\n");
+}
+
+/**
+ * The token file recorded in a sticky comment, or null. Only the second line is read, so nothing
+ * quoted further down (a request's reason) can plant one. Callers pass only the app's own
+ * comment, never a look-alike; the token is checked against the request anyway (`inspectToken`).
+ */
+export function readStickyToken(body: string): Uint8Array | null {
+  const lines = body.split(/\r\n|\n/, 3);
+  if (lines[0] !== STICKY_MARKER) return null;
+  const m = TOKEN_LINE.exec(lines[1] ?? "");
+  return m?.[1] === undefined ? null : Buffer.from(m[1], "base64");
 }
 
 /** The sticky comment when the request (or the policy) cannot be read: what to fix, nothing else. */

@@ -11,7 +11,7 @@ import { escapeText, fencedBlock, inlineCode, wrap } from "../../src/gate/markdo
 import { requestBindingDigest, sealedPasswordFingerprint, toBindingContext } from "../../src/gate/operation.ts";
 import { parsePolicy, type Policy } from "../../src/gate/policy.ts";
 import { parseRequest } from "../../src/gate/request.ts";
-import { STICKY_MARKER, renderCheckRun, renderIssuesCheckRun, renderIssuesComment, renderStickyComment, type StickyInput } from "../../src/gate/render.ts";
+import { STICKY_MARKER, readStickyToken, renderCheckRun, renderIssuesCheckRun, renderIssuesComment, renderStickyComment, type StickyInput } from "../../src/gate/render.ts";
 import { encodeRecord } from "../../src/hsm/token-record.ts";
 import { testKey } from "../helpers/keys.ts";
 
@@ -106,6 +106,16 @@ describe("sticky comment", () => {
 
   it("holds no command: a copy of it approves nothing", () => {
     assert.deepEqual(parseApprovalComment(body), { ok: false, reason: "not_a_command", message: "no /quorum command at the start of a line" });
+  });
+
+  it("records the token on its second line, for the next event to read back", () => {
+    assert.equal(Buffer.from(readStickyToken(body) ?? []).toString("base64"), TOKEN.toString("base64"));
+    assert.equal(body.split("\n")[1], `<!-- quorum-gate:token ${TOKEN.toString("base64")} -->`);
+    assert.equal(readStickyToken(renderStickyComment(view(decide([], null)))), null);
+    assert.equal(readStickyToken(body.replace(STICKY_MARKER, "hello")), null);
+    const planted = `${STICKY_MARKER}\n## x\n<!-- quorum-gate:token ${TOKEN.toString("base64")} -->`;
+    assert.equal(readStickyToken(planted), null, "only the second line counts");
+    assert.equal(readStickyToken(`${STICKY_MARKER}\n<!-- quorum-gate:token not*base64 -->`), null);
   });
 
   it("explains a missing or expired token", () => {
