@@ -83,15 +83,27 @@ export function verifyMessage(message: Uint8Array, key: KeyObject, signature: Ui
  * that the signer did not hash again (2FA digests, CLI `unsigned` values).
  */
 export function verifyDigest(digest: Uint8Array, key: KeyObject, signature: Uint8Array): boolean {
-  if (digest.length !== 32 || signature.length !== SIGNATURE_BYTES) return false;
+  if (digest.length !== 32) return false;
+  const signed = signedDigestOf(key, signature);
+  return signed !== null && timingSafeEqual(signed, digest);
+}
+
+/**
+ * The 32-byte SHA-256 digest a PKCS#1 v1.5 signature carries under `key`, or null when it is no
+ * SHA-256 signature by that key. The gate uses it to tell a stale approval (the officer's key,
+ * but another token) from a signature that is simply wrong.
+ */
+export function signedDigestOf(key: KeyObject, signature: Uint8Array): Buffer | null {
+  if (signature.length !== SIGNATURE_BYTES) return null;
   let recovered: Buffer;
   try {
     recovered = publicDecrypt({ key, padding: constants.RSA_PKCS1_PADDING }, signature);
   } catch {
-    return false;
+    return null;
   }
-  const expected = Buffer.concat([SHA256_DIGEST_INFO, digest]);
-  return recovered.length === expected.length && timingSafeEqual(recovered, expected);
+  if (recovered.length !== SHA256_DIGEST_INFO.length + 32) return null;
+  if (!recovered.subarray(0, SHA256_DIGEST_INFO.length).equals(SHA256_DIGEST_INFO)) return null;
+  return recovered.subarray(SHA256_DIGEST_INFO.length);
 }
 
 /** Signs like `openssl dgst -sha256 -sign`; used by the operator CLI and by tests. */

@@ -1,9 +1,8 @@
 // One approval signature against the token file: valid, made with the right key over something
 // else (stale), made with another officer's key, or neither. Signatures are RSASSA-PKCS1-v1_5
 // with SHA-256 over the whole token file, exactly `openssl dgst -sha256 -sign`.
-import { verifyMessage } from "../crypto/rsa.ts";
+import { signedDigestOf, verifyMessage } from "../crypto/rsa.ts";
 import type { KeyRing, OfficerKey } from "./officer-keys.ts";
-import { signedDigestOf } from "./signed-digest.ts";
 
 export type SignatureCheck =
   | { readonly result: "valid" }

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import { fingerprint, signMessage } from "../../src/crypto/rsa.ts";
 import { buildKeyRing, type OfficerKey } from "../../src/gate/officer-keys.ts";
-import { signedDigestOf } from "../../src/gate/signed-digest.ts";
+import { signedDigestOf } from "../../src/crypto/rsa.ts";
 import { checkSignature, identifySigner } from "../../src/gate/verify-signature.ts";
 import { signDigest, testKey } from "../helpers/keys.ts";
 
