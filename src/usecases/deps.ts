@@ -1,0 +1,51 @@
+// What the gate's use cases need from the world. The App and the Action build the same deps from
+// their own context (Probot's octokit or the workflow token; a cluster file and the gate's
+// officer credentials from their configuration), then call the same use cases.
+import type { ClusterGateway } from "../cluster/gateway.ts";
+import type { GitHubPort, RepoRef } from "../github/port.ts";
+
+export interface GateDeps {
+  readonly github: GitHubPort;
+  readonly cluster: ClusterGateway;
+  /** Unix seconds. */
+  now(): number;
+  /** The login the app comments as (`<slug>[bot]`), to find its own sticky comment. */
+  readonly botLogin: string;
+  /** The app's id, to find its own check runs; null in the Action (the workflow's token). */
+  readonly appId: number | null;
+  /** Operational messages; never secrets. */
+  log(line: string): void;
+}
+
+/** What woke the gate up. Replays happen only on a merge or an officer's `/quorum retry`. */
+export type Trigger =
+  | { readonly kind: "pull_request"; readonly action: string }
+  | { readonly kind: "comment"; readonly action: string }
+  | { readonly kind: "review"; readonly action: string };
+
+export interface PullRequestEvent {
+  readonly repo: RepoRef;
+  readonly number: number;
+  readonly trigger: Trigger;
+}
+
+/** What the gate did, as data with a stable code, for logs, outputs and tests. */
+export type GateOutcome =
+  | { readonly code: "unconfigured"; readonly message: string }
+  | { readonly code: "not_a_request"; readonly message: string }
+  | { readonly code: "invalid"; readonly message: string }
+  | { readonly code: "cluster_unavailable"; readonly message: string }
+  | { readonly code: "evaluated"; readonly state: "approved" | "pending" | "rejected"; readonly approvals: number; readonly required: number; readonly evidence: "committed" | "present" | "check_run_only" | "none" }
+  | { readonly code: "replayed"; readonly nodes: readonly ReplayNodeResult[] }
+  | { readonly code: "not_replayed"; readonly message: string }
+  | { readonly code: "token_deleted"; readonly message: string }
+  | { readonly code: "ignored"; readonly message: string };
+
+export interface ReplayNodeResult {
+  readonly index: number;
+  readonly hsmId: string;
+  readonly ok: boolean;
+  /** `applied`, `already_applied` (an earlier delivery did it), or the node's RET_ code. */
+  readonly result: string;
+  readonly message: string;
+}
