@@ -6,12 +6,13 @@ import { parseComments, parseReviews, type ParsedComment } from "./parse.ts";
 import type { ApprovalCandidate, RepoRef } from "./port.ts";
 import { describe, sendPaged } from "./send.ts";
 
+/** The engine's candidate, with every optional field GitHub can tell set explicitly. */
 export interface GitHubApprovalCandidate extends ApprovalCandidate {
-  /**
-   * A review that a maintainer dismissed. It stays a candidate, so the gate can show it, but the
-   * gate should not count it the way it counts a standing review. Always false for comments.
-   */
+  readonly updatedAt: string;
+  readonly edited: boolean;
+  /** A review a maintainer dismissed: shown by the gate, never counted. False for comments. */
   readonly dismissed: boolean;
+  readonly url: string;
 }
 
 const KIND_ORDER = { issue_comment: 0, review: 1, review_comment: 2 } as const;

@@ -2,6 +2,8 @@
 // the Action (@actions/github's octokit) both provide it through `createGitHubPort`, so the two
 // share every line of GitHub logic; tests use the same implementation against a fake API.
 
+import type { ApprovalCandidate } from "../gate/candidate.ts";
+
 export interface RepoRef {
   readonly owner: string;
   readonly repo: string;
@@ -15,7 +17,7 @@ export interface PullRequestInfo {
   readonly mergeCommitSha: string | null;
   readonly headSha: string;
   readonly headRef: string;
-  /** `owner/repo` of the head branch; differs from the base repository for a fork. */
+  /** `owner/repo` of the head branch; differs from the base repository for a fork; "" once the fork is deleted. */
   readonly headRepoFullName: string;
   readonly baseSha: string;
   readonly baseRef: string;
@@ -30,21 +32,11 @@ export interface ChangedFile {
   readonly previousPath?: string;
 }
 
-/** Issue comments, review bodies and review comments, normalised into one kind of thing. */
-export interface ApprovalCandidate {
-  /** Stable across events: `issue_comment:<id>`, `review:<id>`, `review_comment:<id>`. */
-  readonly id: string;
-  readonly kind: "issue_comment" | "review" | "review_comment";
-  readonly author: string;
-  readonly authorIsBot: boolean;
-  readonly body: string;
-  /** ISO 8601. */
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  /** The body changed after it was posted (comments only; GitHub does not date review edits). */
-  readonly edited: boolean;
-  readonly url: string;
-}
+/**
+ * Issue comments, review bodies and review comments, normalised into the engine's one kind of
+ * candidate (ids like `issue_comment:<id>`; `edited` and `dismissed` set where GitHub says so).
+ */
+export type { ApprovalCandidate };
 
 export interface CheckRunReport {
   readonly name: string;

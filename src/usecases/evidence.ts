@@ -1,0 +1,32 @@
+// Puts the evidence of an approved request on the pull request's branch, so that the merge carries
+// it into git history. Signatures bind the request digest, not the head commit, so these commits
+// never invalidate an approval; and nothing is committed when the same evidence is already there,
+// so the synchronize event they cause settles at once.
+import { buildEvidence, type Decision, type GateRequest } from "../gate/index.ts";
+import type { PullRequestInfo, RepoRef } from "../github/port.ts";
+import type { GateDeps } from "./deps.ts";
+
+export type EvidenceState = "committed" | "present" | "check_run_only" | "none";
+
+export async function placeEvidence(
+  deps: GateDeps,
+  repo: RepoRef,
+  pr: PullRequestInfo,
+  input: { readonly decision: Decision; readonly request: GateRequest; readonly requestPath: string; readonly tokenFile: Uint8Array },
+): Promise<{ readonly state: EvidenceState; readonly note: string }> {
+  const built = buildEvidence({ ...input, repository: `${repo.owner}/${repo.repo}`, pullRequest: pr.number, now: deps.now() });
+  if (!built.ok) return { state: "none", note: built.message };
+  // evidence.json records when it was made; the other files are what must not change.
+  const stable = built.files.filter((f) => !f.path.endsWith("/evidence.json"));
+  const present = await Promise.all(stable.map(async (f) => {
+    const there = await deps.github.readFile(repo, f.path, pr.headSha);
+    return there !== null && Buffer.from(there).equals(Buffer.from(f.content));
+  }));
+  if (present.every(Boolean) && (await deps.github.readFile(repo, `${built.folder}evidence.json`, pr.headSha)) !== null) return { state: "present", note: "" };
+  if (pr.fork) return { state: "check_run_only", note: "the pull request comes from a fork, which the app may not write to" };
+  for (const file of built.files) {
+    const r = await deps.github.commitFile(repo, pr.headRef, file.path, file.content, `quorum-gate: evidence for ${input.requestPath}`);
+    if (!r.ok) return { state: "check_run_only", note: `the branch refused the evidence commit (${r.reason})` };
+  }
+  return { state: "committed", note: "" };
+}

@@ -1,0 +1,31 @@
+// The replay section of the sticky comment and its check run. The last line records when the
+// gate last replayed, so a later `/quorum retry` is told from one that was already served.
+import type { ReplayNodeResult } from "./deps.ts";
+
+const REPLAYED_AT = /^<!-- quorum-gate:replayed-at (\d{1,12}) -->$/m;
+
+export function renderReplaySection(nodes: readonly ReplayNodeResult[], at: number): string {
+  const done = nodes.filter((n) => n.ok).length;
+  const rows = nodes.map((n) => `| ${n.index} | \`${n.hsmId}\` | ${n.ok ? "✅" : "❌"} \`${n.result}\` | ${n.ok ? "" : escapeCell(n.message)} |`);
+  return [
+    "",
+    `### Replay: applied on ${done} of ${nodes.length} nodes`,
+    "",
+    "| server | HSM | result | detail |",
+    "|---|---|---|---|",
+    ...rows,
+    "",
+    done === nodes.length ? "Every node holds the change." : "An officer posts `/quorum retry` to replay on the nodes that failed; nodes that already applied it answer with their recorded result, so nothing is applied twice.",
+    "",
+    `<!-- quorum-gate:replayed-at ${at} -->`,
+  ].join("\n");
+}
+
+export function readReplayedAt(stickyBody: string): number | null {
+  const m = REPLAYED_AT.exec(stickyBody);
+  return m?.[1] === undefined ? null : Number(m[1]);
+}
+
+function escapeCell(text: string): string {
+  return text.replace(/[|\r\n<>`]/g, " ").slice(0, 200);
+}

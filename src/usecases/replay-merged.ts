@@ -1,0 +1,70 @@
+// A merged request pull request: replay the operation to every node, once. The request is read
+// from the merge commit and re-judged against the cluster's current keys and M, so a key revoked
+// since the approval no longer counts; each node verifies the signatures again itself. The
+// idempotency key is derived from the token, so a redelivered webhook or a second replica gets
+// the nodes' recorded results instead of a second application.
+import { sha256 } from "../crypto/rsa.ts";
+import { evaluateQuorum, readStickyToken, renderStickyComment, STICKY_MARKER, toBindingContext, toOperation } from "../gate/index.ts";
+import type { PullRequestInfo, RepoRef } from "../github/port.ts";
+import type { GateDeps, GateOutcome, ReplayNodeResult, Trigger } from "./deps.ts";
+import type { OpenRequest } from "./evaluate-open.ts";
+import { gatherCluster } from "./gather-cluster.ts";
+import { readReplayedAt, renderReplaySection } from "./render-replay.ts";
+import { plainCheck, report } from "./report.ts";
+
+export async function replayMerged(deps: GateDeps, repo: RepoRef, pr: PullRequestInfo, merged: OpenRequest, trigger: Trigger): Promise<GateOutcome> {
+  const sticky = await deps.github.findStickyComment(repo, pr.number, STICKY_MARKER, deps.botLogin);
+  const tokenFile = sticky === null ? null : readStickyToken(sticky.body);
+  if (sticky === null || tokenFile === null) return { code: "not_replayed", message: "the pull request was merged without a token from the gate" };
+  const isMerge = trigger.kind === "pull_request" && trigger.action === "closed";
+  if (trigger.kind === "pull_request" && !isMerge) return { code: "ignored", message: `pull_request.${trigger.action} on a merged pull request` };
+
+  const cluster = await gatherCluster(deps);
+  if (!cluster.ok) {
+    await report(deps, repo, pr, null, plainCheck("completed", "failure", "Merged, but the HSM cluster cannot be reached", `${cluster.message}. Post \`/quorum retry\` once it is back.`));
+    return { code: "cluster_unavailable", message: cluster.message };
+  }
+  const repository = `${repo.owner}/${repo.repo}`;
+  const decision = evaluateQuorum({
+    policy: merged.policy,
+    request: merged.request,
+    requestDigest: merged.digest,
+    repository,
+    pullRequest: pr.number,
+    tokenFile,
+    officerKeys: cluster.keys,
+    quorumValues: cluster.quorumValues,
+    prAuthor: pr.author,
+    candidates: await deps.github.listCandidates(repo, pr.number),
+    now: deps.now(),
+  });
+  if (!isMerge) {
+    const last = readReplayedAt(sticky.body) ?? 0;
+    const retry = decision.commands.some((c) => c.verb === "retry" && Date.parse(c.createdAt) / 1000 > last);
+    if (!retry) return { code: "ignored", message: "no new /quorum retry on a merged pull request" };
+  }
+  const stickyInput = { decision, request: merged.request, requestPath: merged.path, policy: merged.policy };
+  if (decision.state !== "approved") {
+    const why = decision.problems.map((p) => p.message).join("; ") || `${decision.approvers.length} of ${decision.required} approvals hold now`;
+    await report(deps, repo, pr, `${renderStickyComment(stickyInput)}\n\n### Merged without a valid quorum: nothing was replayed\n\n${why}\n`, plainCheck("completed", "failure", "Merged without a valid quorum: nothing replayed", why));
+    return { code: "not_replayed", message: why };
+  }
+
+  const results = await deps.cluster.execute({
+    idempotencyKey: `qg-${sha256(tokenFile).toString("hex").slice(0, 48)}`,
+    operation: toOperation(merged.request.operation),
+    context: toBindingContext(repository, pr.number, merged.digest),
+    tokenData: tokenFile,
+    signatures: decision.approvers.map((a) => ({ userName: a.officer, signature: Buffer.from(a.signature, "base64") })),
+  });
+  const nodes: ReplayNodeResult[] = results.map((r) =>
+    r.ok
+      ? { index: r.index, hsmId: r.hsmId, ok: true, result: r.value.replayed ? "already_applied" : "applied", message: "" }
+      : { index: r.index, hsmId: r.hsmId, ok: false, result: r.code, message: r.message },
+  );
+  const applied = nodes.filter((n) => n.ok).length;
+  const title = applied === nodes.length ? `Replayed on all ${nodes.length} nodes` : `Replayed on ${applied} of ${nodes.length} nodes: /quorum retry for the rest`;
+  await report(deps, repo, pr, `${renderStickyComment(stickyInput)}\n${renderReplaySection(nodes, deps.now())}`, plainCheck("completed", applied === nodes.length ? "success" : "failure", title, nodes.map((n) => `server ${n.index}: ${n.result}`).join(", ")));
+  deps.log(`replayed ${repository}#${pr.number}: ${applied}/${nodes.length} nodes`);
+  return { code: "replayed", nodes };
+}

@@ -1,0 +1,158 @@
+// The gate's use case end to end, without Probot: the real GitHub port over @octokit/rest against
+// the fake GitHub API, and a real 3-node cluster. What the App and the Action both run.
+import assert from "node:assert/strict";
+import { createPublicKey } from "node:crypto";
+import { Octokit } from "@octokit/rest";
+import { after, before, describe, it } from "node:test";
+import { createClusterGateway, type ClusterGateway } from "../../src/cluster/gateway.ts";
+import { createNodeClient, type NodeClient } from "../../src/cluster/node-client.ts";
+import { signMessage } from "../../src/crypto/rsa.ts";
+import { sealSecret } from "../../src/crypto/seal.ts";
+import { readStickyToken, renderApprovalComment, STICKY_MARKER } from "../../src/gate/index.ts";
+import { createGitHubPort } from "../../src/github/octokit-port.ts";
+import type { GateDeps, PullRequestEvent } from "../../src/usecases/deps.ts";
+import { handlePullRequest } from "../../src/usecases/handle-pull-request.ts";
+import type { OpName, OpRequest, OpResponse } from "../../src/protocol/messages.ts";
+import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";
+import { startFakeGitHub, type FakeGitHub, type FakeRepo } from "../helpers/fake-github.ts";
+import { testKey } from "../helpers/keys.ts";
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+const OFFICERS: Record<string, string> = { alice: "officer1", bob: "officer2", carol: "officer3" };
+
+describe("the gate's pull-request flow (use case, fake GitHub, real cluster)", () => {
+  let cluster: TestCluster;
+  let clients: NodeClient[];
+  let gateway: ClusterGateway;
+  let gh: FakeGitHub;
+  let repo: FakeRepo;
+  let deps: GateDeps;
+  let sealingPem: string;
+  const logs: string[] = [];
+
+  async function all<K extends OpName>(op: K, body: OpRequest<K>, sessions: readonly string[] = []): Promise<OpResponse<K>[]> {
+    return Promise.all(clients.map(async (c, i) => {
+      const r = await c.call(op, body, sessions[i] ?? null);
+      if (!r.ok) throw new Error(`${op} on ${i}: ${r.error.code} ${r.error.message}`);
+      return r.data;
+    }));
+  }
+  const sessionsOf = (rs: readonly OpResponse<"login">[]): string[] => rs.map((r) => ("sessionId" in r ? r.sessionId : ""));
+
+  before(async () => {
+    cluster = await startTestCluster({ nodes: 3 });
+    clients = cluster.endpoints.map((e) => createNodeClient(e));
+    const admin = sessionsOf(await all("login", { userType: "PRECO", userName: "admin", password: "password" }));
+    await all("change-password", { userType: "PRECO", userName: "admin", password: "admin-pass-1" }, admin);
+    for (const name of ["gate", ...Object.values(OFFICERS)]) await all("create-user", { userType: "CO", userName: name, password: `${name}-pass` }, admin);
+    for (const name of Object.values(OFFICERS)) {
+      const s = sessionsOf(await all("login", { userType: "CO", userName: name, password: `${name}-pass` }));
+      const reg = Buffer.from("registration");
+      await all("register-quorum-key", { userType: "CO", userName: name, registrationToken: reg.toString("base64"), signature: signMessage(reg, testKey(name).privateKey).toString("base64"), publicKeyPem: testKey(name).publicPem }, s);
+      await all("logout", {}, s);
+    }
+    await all("set-m-value", { service: 3, value: 2 }, admin);
+    await all("logout", {}, admin);
+    sealingPem = (await all("sealing-key", {}))[0]?.publicKeyPem ?? "";
+
+    gh = await startFakeGitHub();
+    const policy = [`version: 1`, `cluster: ${cluster.file.clusterId}`, `officers:`, ...Object.entries(OFFICERS).map(([login, officer]) => `  ${login}: ${officer}`), ""].join("\n");
+    repo = gh.createRepo("acme/hsm", { files: { ".github/quorum-gate.yml": policy, "README.md": "HSM requests\n" } });
+    gateway = createClusterGateway(cluster.file, { userName: "gate", password: "gate-pass" });
+    deps = {
+      github: createGitHubPort(new Octokit({ baseUrl: gh.url, auth: gh.issueToken(), log: quiet })),
+      cluster: gateway,
+      now: () => Math.floor(Date.now() / 1000),
+      botLogin: gh.app.botLogin,
+      appId: gh.app.id,
+      log: (line) => logs.push(line),
+    };
+  });
+  after(async () => {
+    gateway?.close();
+    for (const c of clients ?? []) c.close();
+    await gh?.close();
+    await cluster?.stop();
+  });
+
+  function requestYaml(name: string, password: string): string {
+    const sealed = sealSecret(createPublicKey(sealingPem), password).toString("base64");
+    return [`version: 1`, `cluster: ${cluster.file.clusterId}`, `operation:`, `  kind: createUser`, `  type: CU`, `  name: ${name}`, `  sealed_password: ${sealed}`, `reason: payments service`, ""].join("\n");
+  }
+  const event = (number: number, kind: "pull_request" | "comment" = "comment", action = "created"): PullRequestEvent => ({ repo: { owner: "acme", repo: "hsm" }, number, trigger: { kind, action } });
+  const sticky = (number: number): string => {
+    const comments = gh.calls.length >= 0 ? repo.pullRequestPayload(number) : null;
+    void comments;
+    const body = stickyBody(number);
+    assert.ok(body !== null, "the app wrote its sticky comment");
+    return body;
+  };
+  function stickyBody(number: number): string | null {
+    const found = [...gh.calls].reverse().find((c) => (c.method === "POST" || c.method === "PATCH") && c.path.includes("/comments") && typeof (c.body as { body?: unknown } | null)?.body === "string" && ((c.body as { body: string }).body.startsWith(STICKY_MARKER)) && (c.method === "PATCH" || c.path.endsWith(`/issues/${number}/comments`)));
+    return found === undefined ? null : (found.body as { body: string }).body;
+  }
+  const approve = (number: number, login: string, token: Uint8Array, officer = OFFICERS[login] ?? "") => repo.addComment(number, login, renderApprovalComment(signMessage(token, testKey(officer).privateKey)));
+
+  it("asks for a token, counts distinct officers, commits evidence at M, and replays once on merge", async () => {
+    const number = repo.openPullRequest({ head: "req-app7", author: "alice", files: { "hsm-requests/app7.yml": requestYaml("app7", "app7-pass-1") } });
+    const opened = await handlePullRequest(deps, event(number, "pull_request", "opened"));
+    assert.equal(opened.code, "evaluated");
+    assert.ok(opened.code === "evaluated" && opened.state === "pending" && opened.required === 2);
+    const token = readStickyToken(sticky(number));
+    assert.ok(token !== null, "the sticky comment carries the token");
+
+    approve(number, "alice", token);
+    approve(number, "alice", token); // the same officer again counts once
+    const one = await handlePullRequest(deps, event(number));
+    assert.ok(one.code === "evaluated" && one.state === "pending" && one.approvals === 1);
+
+    approve(number, "bob", token);
+    const two = await handlePullRequest(deps, event(number));
+    assert.ok(two.code === "evaluated" && two.state === "approved" && two.evidence === "committed", JSON.stringify(two));
+    assert.match(repo.readText("req-app7", "hsm-requests/app7.evidence/approval.txt") ?? "", /Number of Approvals = 2;/);
+    const again = await handlePullRequest(deps, event(number, "pull_request", "synchronize"));
+    assert.ok(again.code === "evaluated" && again.state === "approved" && again.evidence === "present", "the evidence commit does not invalidate the approvals");
+
+    repo.merge(number);
+    const replay = await handlePullRequest(deps, event(number, "pull_request", "closed"));
+    assert.ok(replay.code === "replayed", JSON.stringify(replay));
+    assert.deepEqual(replay.nodes.map((n) => n.result), ["applied", "applied", "applied"]);
+    const redelivered = await handlePullRequest(deps, event(number, "pull_request", "closed"));
+    assert.ok(redelivered.code === "replayed" && redelivered.nodes.every((n) => n.result === "already_applied"), "a redelivery applies nothing twice");
+    for (const users of await all("list-users", {})) assert.equal(users.users.filter((u) => u.name === "app7").length, 1);
+  });
+
+  it("never counts a signature posted by someone else, by an unmapped login, or over another token", async () => {
+    const a = repo.openPullRequest({ head: "req-app8", author: "carol", files: { "hsm-requests/app8.yml": requestYaml("app8", "app8-pass-1") } });
+    const b = repo.openPullRequest({ head: "req-app9", author: "carol", files: { "hsm-requests/app9.yml": requestYaml("app9", "app9-pass-1") } });
+    await handlePullRequest(deps, event(a, "pull_request", "opened"));
+    await handlePullRequest(deps, event(b, "pull_request", "opened"));
+    const tokenA = readStickyToken(sticky(a));
+    const tokenB = readStickyToken(sticky(b));
+    assert.ok(tokenA !== null && tokenB !== null);
+    approve(a, "mallory", tokenA, "officer1"); // officer1's real signature, posted by another account
+    approve(a, "bob", tokenB); // bob's signature, but over PR b's token
+    repo.addComment(a, "dave", `${STICKY_MARKER}\n## HSM quorum: approved`); // a look-alike sticky comment
+    const r = await handlePullRequest(deps, event(a));
+    assert.ok(r.code === "evaluated" && r.state === "pending" && r.approvals === 0, JSON.stringify(r));
+    const body = sticky(a);
+    assert.match(body, /stale_token/);
+    assert.match(body, /unknown_officer/);
+  });
+
+  it("refuses a pull request that changes anything but the request, and takes the token back when closed", async () => {
+    const bad = repo.openPullRequest({ head: "req-extra", author: "carol", files: { "hsm-requests/app10.yml": requestYaml("app10", "app10-pass-1"), "README.md": "changed\n" } });
+    const r = await handlePullRequest(deps, event(bad, "pull_request", "opened"));
+    assert.equal(r.code, "invalid");
+    const policy = repo.openPullRequest({ head: "policy-change", author: "carol", files: { ".github/quorum-gate.yml": "version: 1\n" } });
+    assert.equal((await handlePullRequest(deps, event(policy, "pull_request", "opened"))).code, "invalid");
+
+    const closing = repo.openPullRequest({ head: "req-app11", author: "carol", files: { "hsm-requests/app11.yml": requestYaml("app11", "app11-pass-1") } });
+    await handlePullRequest(deps, event(closing, "pull_request", "opened"));
+    const before = (await all("list-tokens", {}))[0]?.tokens.length ?? 0;
+    repo.closePullRequest(closing);
+    const closed = await handlePullRequest(deps, event(closing, "pull_request", "closed"));
+    assert.equal(closed.code, "token_deleted");
+    assert.equal((await all("list-tokens", {}))[0]?.tokens.length, before - 1);
+  });
+});
