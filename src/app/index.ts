@@ -1,0 +1,48 @@
+// The quorum-gate GitHub App (Probot): `probot run ./src/app/index.ts`. It only routes webhooks to
+// the gate's one use case; see docs/github-app.md for the event table and the security notes.
+import type { ApplicationFunction, Probot } from "probot";
+import { appIdentityCache } from "./app-identity.ts";
+import { readAppConfig } from "./config.ts";
+import { createGateRunner } from "./run-gate.ts";
+
+/** The app, reading its configuration from `env` when Probot loads it (tests pass their own). */
+export function createQuorumGateApp(env: Readonly<Record<string, string | undefined>>): ApplicationFunction {
+  return async (app: Probot) => {
+    const config = readAppConfig(env);
+    // Refuse to start half-configured: every delivery would fail the same way.
+    if (!config.ok) throw new Error(`[quorum-gate] configuration: ${config.errors.join("; ")}`);
+
+    const identity = appIdentityCache(app);
+    try {
+      const me = await identity.get();
+      app.log.info({ appId: me.appId, botLogin: me.botLogin }, "quorum-gate: ready");
+    } catch (err) {
+      // GitHub unreachable at start-up should not stop the server; the first delivery asks again.
+      app.log.warn({ error: err instanceof Error ? err.message : String(err) }, "quorum-gate: GET /app failed; will retry on the first delivery");
+    }
+    const runGate = createGateRunner(config.value, identity);
+
+    app.on(["pull_request.opened", "pull_request.synchronize", "pull_request.reopened", "pull_request.closed", "pull_request.edited"], (context) =>
+      runGate(context, context.payload.pull_request.number, { kind: "pull_request", action: context.payload.action }),
+    );
+
+    app.on(["issue_comment.created", "issue_comment.edited", "issue_comment.deleted"], async (context) => {
+      // Issues and pull requests share the comment API; only a pull request can hold a request.
+      if (!context.payload.issue.pull_request) {
+        context.log.debug({ outcome: "not_a_pull_request" }, "quorum-gate: ignored a comment on an issue");
+        return;
+      }
+      await runGate(context, context.payload.issue.number, { kind: "comment", action: context.payload.action });
+    });
+
+    app.on(["pull_request_review.submitted", "pull_request_review.edited", "pull_request_review.dismissed"], (context) =>
+      runGate(context, context.payload.pull_request.number, { kind: "review", action: context.payload.action }),
+    );
+
+    app.on(["pull_request_review_comment.created", "pull_request_review_comment.edited", "pull_request_review_comment.deleted"], (context) =>
+      runGate(context, context.payload.pull_request.number, { kind: "comment", action: context.payload.action }),
+    );
+  };
+}
+
+export default createQuorumGateApp(process.env);

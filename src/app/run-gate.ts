@@ -1,0 +1,77 @@
+// One delivery, end to end, for every event the app listens to: drop the comment events the app's
+// own writes cause, build the gate's dependencies from this delivery, call the use case, log what it
+// did. The use case does all the deciding; this file only translates.
+import type { Logger } from "probot";
+import { readClusterFile } from "../cluster/cluster-file.ts";
+import { createClusterGateway } from "../cluster/gateway.ts";
+import type { OctokitLike } from "../github/octokit-like.ts";
+import { createGitHubPort } from "../github/octokit-port.ts";
+import type { RepoRef } from "../github/port.ts";
+import type { GateOutcome, Trigger } from "../usecases/deps.ts";
+import { handlePullRequest } from "../usecases/handle-pull-request.ts";
+import type { AppIdentityCache } from "./app-identity.ts";
+import type { AppConfig } from "./config.ts";
+
+/** The part of a Probot context the gate reads; every event's context has it. */
+export interface DeliveryContext {
+  readonly octokit: OctokitLike;
+  readonly log: Logger;
+  readonly payload: {
+    readonly sender?: { readonly login: string } | null;
+    readonly repository: { readonly name: string; readonly owner: { readonly login: string } };
+  };
+}
+
+export type RunGate = (context: DeliveryContext, number: number, trigger: Trigger) => Promise<void>;
+
+export function createGateRunner(config: AppConfig, identity: AppIdentityCache, now: () => number = () => Math.floor(Date.now() / 1000)): RunGate {
+  return async (context, number, trigger) => {
+    const { log, payload } = context;
+    try {
+      const me = await identity.get();
+      // The app's own sticky comment comes back as comment events sent by its bot; evaluating
+      // them would rewrite the comment and loop. Its own pull_request events are kept: the
+      // evidence commit moves the head, the new head needs its `quorum` check run, and that
+      // evaluation finds the evidence present and commits nothing, so it settles.
+      if (trigger.kind !== "pull_request" && payload.sender?.login.toLowerCase() === me.botLogin.toLowerCase()) {
+        log.debug({ outcome: "own_event" }, "quorum-gate: ignored an event caused by the app itself");
+        return;
+      }
+      // Re-read on every delivery, so a cluster restarted on new ports needs no app restart.
+      const cluster = readClusterFile(config.clusterFile);
+      if (!cluster.ok) throw new Error(cluster.error);
+      const gateway = createClusterGateway(cluster.value, config.gate);
+      try {
+        const repo: RepoRef = { owner: payload.repository.owner.login, repo: payload.repository.name };
+        const deps = { github: createGitHubPort(context.octokit), cluster: gateway, now, botLogin: me.botLogin, appId: me.appId, log: (line: string) => log.info(line) };
+        const outcome = await handlePullRequest(deps, { repo, number, trigger });
+        log.info({ outcome: outcome.code, pullRequest: `${repo.owner}/${repo.repo}#${number}`, ...detailsOf(outcome) }, `quorum-gate: ${outcome.code}`);
+      } finally {
+        gateway.close();
+      }
+    } catch (err) {
+      log.error({ outcome: "unexpected_error", error: describeError(err) }, "quorum-gate: unexpected_error");
+      // A fresh error with a fixed message: the delivery shows as failed on GitHub (and can be
+      // redelivered), while nothing from the original error object reaches Probot's own logging.
+      throw new Error("[quorum-gate] unexpected_error (logged above)");
+    }
+  };
+}
+
+function detailsOf(outcome: GateOutcome): Record<string, unknown> {
+  switch (outcome.code) {
+    case "evaluated":
+      return { state: outcome.state, approvals: outcome.approvals, required: outcome.required, evidence: outcome.evidence };
+    case "replayed":
+      return { nodes: outcome.nodes.map((n) => `${n.index}:${n.result}`).join(" ") };
+    default:
+      return { message: outcome.message };
+  }
+}
+
+/** Name, status and message only: an error object can carry request options we must not log. */
+function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return `non-error thrown: ${typeof err}`;
+  const status = "status" in err && typeof err.status === "number" ? ` (HTTP ${err.status})` : "";
+  return `${err.name}${status}: ${err.message}`.slice(0, 500);
+}

@@ -1,0 +1,243 @@
+// The Probot app's handlers at the HTTP edge: real Probot, deliveries through `probot.receive`
+// with payloads from @octokit/webhooks-examples (adapted by field), GitHub mocked with nock (the
+// network is closed, so an unexpected API call fails the test), and a real cluster on loopback.
+// Every interceptor must be used. The app's key is generated here, per run.
+import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, afterEach, before, describe, test } from "node:test";
+import nock from "nock";
+import { Probot, ProbotOctokit } from "probot";
+import { createQuorumGateApp } from "../../src/app/index.ts";
+import { readAppConfig } from "../../src/app/config.ts";
+import { createNodeClient, type NodeClient } from "../../src/cluster/node-client.ts";
+import { readStickyToken, STICKY_MARKER } from "../../src/gate/index.ts";
+import { decodeRecords } from "../../src/hsm/token-record.ts";
+import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";
+import { passwordOf, setUpQuorumCluster, type QuorumCluster } from "../helpers/quorum-cluster.ts";
+
+const API = "https://api.github.com";
+const APP_ID = 4242;
+const SLUG = "quorum-gate-test";
+const BOT = `${SLUG}[bot]`;
+const WEBHOOK_SECRET = `test-${process.pid}-${Date.now()}`;
+const REPO = "/repos/Codertocat/Hello-World";
+
+type Payload = Record<string, unknown> & { action: string };
+interface Example {
+  readonly name: string;
+  readonly examples: Payload[];
+}
+const EXAMPLES = createRequire(import.meta.url)("@octokit/webhooks-examples") as Example[];
+
+/** A deep copy of the first example of `event` with `action`, so tests can change fields freely. */
+function example(event: string, action: string, pick = 0): Payload {
+  const found = EXAMPLES.find((e) => e.name === event)?.examples.filter((p) => p.action === action)[pick];
+  assert.ok(found !== undefined, `no ${event}.${action} example`);
+  return structuredClone(found);
+}
+
+/** Each test uses its own installation, so Probot's token cache never hides the token request. */
+function tokenFor(installation: number): void {
+  nock(API).post(`/app/installations/${installation}/access_tokens`).reply(201, { token: `ghs_test${installation}`, expires_at: new Date(Date.now() + 3600_000).toISOString() });
+}
+
+const fileBody = (text: string, path: string) => ({ type: "file", encoding: "base64", content: Buffer.from(text).toString("base64"), size: Buffer.byteLength(text), sha: "1".repeat(40), name: path.split("/").pop(), path });
+
+describe("the GitHub App's handlers", () => {
+  let cluster: TestCluster;
+  let clients: NodeClient[];
+  let quorum: QuorumCluster;
+  let probot: Probot;
+  let unmatched: string[] = [];
+  // nock reports every request it did not answer, the cluster's (allowed, on loopback) included.
+  const onNoMatch = (req: { method: string; url: string }): void => {
+    if (new URL(req.url).hostname !== "127.0.0.1") unmatched.push(`${req.method} ${req.url}`);
+  };
+
+  before(async () => {
+    nock.disableNetConnect();
+    // The cluster's nodes are real servers on loopback.
+    nock.enableNetConnect((host) => host.startsWith("127.0.0.1"));
+    nock.emitter.on("no match", onNoMatch);
+    cluster = await startTestCluster({ nodes: 2 });
+    clients = cluster.endpoints.map((e) => createNodeClient(e));
+    quorum = await setUpQuorumCluster(clients, { signers: ["officer1", "officer2"], members: ["gate"], m: 2 });
+
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
+    probot = new Probot({
+      appId: APP_ID,
+      privateKey,
+      secret: WEBHOOK_SECRET,
+      logLevel: "fatal",
+      Octokit: ProbotOctokit.defaults((options: object) => ({ ...options, retry: { enabled: false }, throttle: { enabled: false } })),
+    });
+    // Learned once at start-up, with the app's JWT.
+    nock(API, { reqheaders: { authorization: /^bearer [\w-]+\.[\w-]+\.[\w-]+$/i } }).get("/app").reply(200, { id: APP_ID, slug: SLUG, name: "quorum-gate" });
+    await probot.load(createQuorumGateApp({ QG_CLUSTER_FILE: cluster.clusterFile, QG_GATE_USER: "gate", QG_GATE_PASSWORD: passwordOf("gate"), WEBHOOK_SECRET }));
+    assert.deepEqual(nock.pendingMocks(), []);
+  });
+  afterEach(() => {
+    const pending = nock.pendingMocks();
+    const extra = unmatched;
+    nock.cleanAll();
+    unmatched = [];
+    assert.deepEqual(pending, [], "every expected API call was made");
+    assert.deepEqual(extra, [], "no unexpected API call was made");
+  });
+  after(async () => {
+    nock.emitter.removeListener("no match", onNoMatch);
+    nock.cleanAll();
+    nock.enableNetConnect();
+    for (const c of clients ?? []) c.close();
+    await cluster?.stop();
+  });
+
+  test("the app's own comment events are ignored without a single API call", async () => {
+    // The sticky comment's own edit, as GitHub delivers it back to the app.
+    const payload = example("issue_comment", "edited");
+    payload["issue"] = { ...(payload["issue"] as object), pull_request: { url: `https://api.github.com${REPO}/pulls/1` } };
+    payload["sender"] = { login: BOT, type: "Bot", id: 1 };
+    payload["comment"] = { ...(payload["comment"] as object), user: { login: BOT, type: "Bot", id: 1 }, body: `${STICKY_MARKER}\n## HSM quorum` };
+    payload["installation"] = { id: 11 };
+    await probot.receive({ name: "issue_comment", id: "own-1", payload } as never);
+    for (const [name, action] of [["pull_request_review", "submitted"], ["pull_request_review_comment", "created"]] as const) {
+      const own = example(name, action);
+      own["sender"] = { login: BOT, type: "Bot", id: 1 };
+      own["installation"] = { id: 11 };
+      await probot.receive({ name, id: `own-${name}`, payload: own } as never);
+    }
+  });
+
+  test("a comment on an issue that is not a pull request is ignored without a single API call", async () => {
+    const payload = example("issue_comment", "created", 3);
+    assert.equal((payload["issue"] as Record<string, unknown>)["pull_request"], undefined, "the example is a plain issue");
+    payload["comment"] = { ...(payload["comment"] as object), body: "/quorum approve AAAA" };
+    await probot.receive({ name: "issue_comment", id: "issue-1", payload } as never);
+  });
+
+  test("an opened pull request with a request file gets a sticky comment with a token, and a quorum check run", async () => {
+    const payload = example("pull_request", "opened");
+    payload["installation"] = { id: 12 };
+    const pr = payload["pull_request"] as { number: number; head: { sha: string }; base: { sha: string } };
+    const policy = `version: 1\ncluster: ${quorum.clusterId}\nofficers:\n  alice: officer1\n  bob: officer2\n`;
+    const request = [`version: 1`, `cluster: ${quorum.clusterId}`, `operation:`, `  kind: createUser`, `  type: CU`, `  name: app7`, `  sealed_password: ${quorum.seal("app7-pass-1")}`, `reason: payments service`, ""].join("\n");
+    let sticky = "";
+    let check: Record<string, unknown> = {};
+    tokenFor(12);
+    nock(API, { reqheaders: { authorization: "token ghs_test12" } })
+      .get(`${REPO}/pulls/${pr.number}`)
+      .reply(200, payload["pull_request"] as object)
+      .get(`${REPO}/contents/.github%2Fquorum-gate.yml`)
+      .query({ ref: pr.base.sha })
+      .reply(200, fileBody(policy, ".github/quorum-gate.yml"))
+      .get(`${REPO}/pulls/${pr.number}/files`)
+      .query({ per_page: "100" })
+      .reply(200, [{ filename: "hsm-requests/app7.yml", status: "added" }])
+      .get(`${REPO}/contents/hsm-requests%2Fapp7.yml`)
+      .query({ ref: pr.head.sha })
+      .reply(200, fileBody(request, "hsm-requests/app7.yml"))
+      .post(`${REPO}/issues/${pr.number}/comments`, (body: { body: string }) => ((sticky = body.body), true))
+      .reply(201, { id: 901 })
+      .get(`${REPO}/commits/${pr.head.sha}/check-runs`)
+      .query({ check_name: "quorum", app_id: String(APP_ID), per_page: "100" })
+      .reply(200, { total_count: 0, check_runs: [] })
+      .post(`${REPO}/check-runs`, (body: Record<string, unknown>) => ((check = body), true))
+      .reply(201, { id: 902 });
+    // The lists the gate may read as often as it likes (nobody has commented yet); each must be read.
+    const lists = nock(API).persist();
+    for (const path of [`issues/${pr.number}/comments`, `pulls/${pr.number}/reviews`, `pulls/${pr.number}/comments`]) lists.get(`${REPO}/${path}`).query({ per_page: "100" }).reply(200, []);
+
+    await probot.receive({ name: "pull_request", id: "opened-1", payload } as never);
+
+    assert.ok(sticky.startsWith(STICKY_MARKER), "the sticky comment carries the marker");
+    const token = readStickyToken(sticky);
+    assert.ok(token !== null, "the sticky comment carries the token");
+    const records = decodeRecords(token);
+    assert.ok(records.ok && records.records.length === 2, "one record per node");
+    assert.doesNotMatch(sticky, /app7-pass-1/);
+    assert.equal(check["name"], "quorum");
+    assert.equal(check["head_sha"], pr.head.sha);
+    assert.equal(check["status"], "in_progress");
+    assert.match(String((check["output"] as { title: string }).title), /0 of 2/);
+  });
+
+  test("the app's own pull_request events still reach the gate (its evidence commit needs a check run)", async () => {
+    const payload = example("pull_request", "closed");
+    payload["installation"] = { id: 13 };
+    payload["sender"] = { login: BOT, type: "Bot", id: 1 };
+    const pr = payload["pull_request"] as { number: number; merged: boolean };
+    assert.equal(pr.merged, false);
+    tokenFor(13);
+    // Closed without merge and without a token: the gate looks for its sticky comment, finds none.
+    nock(API).get(`${REPO}/pulls/${pr.number}`).reply(200, pr).get(`${REPO}/issues/${pr.number}/comments`).query({ per_page: "100" }).reply(200, []);
+    await probot.receive({ name: "pull_request", id: "closed-1", payload } as never);
+  });
+
+  test("an unexpected failure is logged and rethrown as a fixed message, with nothing of the original error", async () => {
+    const payload = example("pull_request_review", "submitted", 1);
+    payload["installation"] = { id: 14 };
+    const pr = payload["pull_request"] as { number: number };
+    tokenFor(14);
+    nock(API).get(`${REPO}/pulls/${pr.number}`).reply(500, { message: "boom with ghs_secretlooking" });
+    await assert.rejects(probot.receive({ name: "pull_request_review", id: "review-1", payload } as never), (err: unknown) => {
+      const errors = err instanceof AggregateError ? err.errors : [err];
+      assert.deepEqual(errors.map((e: unknown) => (e instanceof Error ? e.message : String(e))), ["[quorum-gate] unexpected_error (logged above)"]);
+      return true;
+    });
+  });
+});
+
+describe("the app's configuration", () => {
+  const dir = mkdtempSync(join(tmpdir(), "qg-app-config-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const clusterFile = join(dir, "cluster.json");
+  writeFileSync(clusterFile, JSON.stringify({ version: 1, clusterId: "cluster-test", nodes: [{ index: 0, host: "127.0.0.1", port: 1, hsmId: "hsm-abcdefghijk", nodeId: 1 }] }));
+  const base = { QG_CLUSTER_FILE: clusterFile, QG_GATE_USER: "gate", WEBHOOK_SECRET: "s3cret-for-tests" };
+
+  test("names every missing variable at once", () => {
+    const r = readAppConfig({});
+    assert.ok(!r.ok);
+    const text = r.errors.join("\n");
+    for (const name of ["QG_CLUSTER_FILE", "QG_GATE_USER", "QG_GATE_PASSWORD", "WEBHOOK_SECRET"]) assert.match(text, new RegExp(`^${name}`, "m"));
+  });
+
+  test("refuses Probot's default webhook secret and a cluster file that is not there", () => {
+    const r = readAppConfig({ ...base, QG_CLUSTER_FILE: join(dir, "nope.json"), WEBHOOK_SECRET: "development", QG_GATE_PASSWORD: "pw-1" });
+    assert.ok(!r.ok);
+    assert.match(r.errors.join("\n"), /WEBHOOK_SECRET.*"development"/);
+    assert.match(r.errors.join("\n"), /QG_CLUSTER_FILE: no cluster file at .*nope\.json/);
+  });
+
+  test("reads the password from a file without its final newline, and never repeats a password", () => {
+    const file = join(dir, "gate-password");
+    writeFileSync(file, "gate-pw-from-file\n", { mode: 0o600 });
+    const r = readAppConfig({ ...base, QG_GATE_PASSWORD_FILE: file });
+    assert.ok(r.ok);
+    assert.deepEqual(r.value.gate, { userName: "gate", password: "gate-pw-from-file" });
+
+    const both = readAppConfig({ ...base, QG_GATE_PASSWORD: "inline-pw-123", QG_GATE_PASSWORD_FILE: file });
+    assert.ok(!both.ok);
+    assert.match(both.errors.join("\n"), /both set/);
+    const missing = readAppConfig({ ...base, QG_GATE_USER: "", QG_GATE_PASSWORD: "inline-pw-123" });
+    assert.ok(!missing.ok);
+    assert.doesNotMatch(missing.errors.join("\n"), /inline-pw-123/);
+    const unreadable = readAppConfig({ ...base, QG_GATE_PASSWORD_FILE: join(dir, "absent") });
+    assert.ok(!unreadable.ok);
+    assert.match(unreadable.errors.join("\n"), /QG_GATE_PASSWORD_FILE: cannot read .*absent \(ENOENT\)/);
+  });
+
+  test("the app refuses to load half-configured", async () => {
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
+    const probot = new Probot({ appId: APP_ID, privateKey, secret: "x", logLevel: "fatal" });
+    await assert.rejects(probot.load(createQuorumGateApp({ ...base, QG_GATE_PASSWORD: "pw-not-echoed", QG_GATE_USER: " " })), (err: unknown) => {
+      assert.ok(err instanceof Error);
+      assert.match(err.message, /^\[quorum-gate\] configuration: QG_GATE_USER is not set/);
+      assert.doesNotMatch(err.message, /pw-not-echoed/);
+      return true;
+    });
+  });
+});
