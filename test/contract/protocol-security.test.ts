@@ -444,7 +444,7 @@ function open(port: number): Promise<Socket> {
   });
 }
 
-describe("idle sessions (on the core, with a hand-driven clock)", () => {
+describe("idle sessions (on the core, with a hand-driven clock)", { timeout: 30_000 }, () => {
   // The node process has no setting for sessionIdleSeconds (src/node/main.ts serves with
   // DEFAULT_CORE_CONFIG, 30 minutes), so expiry is checked on the core with a short idle time.
   // test/unit/hsm-core.test.ts already checks that an idle session ends with its tokens.
@@ -490,7 +490,7 @@ describe("idle sessions (on the core, with a hand-driven clock)", () => {
   });
 });
 
-describe("the node process off loopback", () => {
+describe("the node process off loopback", { timeout: 120_000 }, () => {
   const NODE_MAIN = fileURLToPath(new URL("../../src/node/main.ts", import.meta.url));
   const NO_LISTEN = fileURLToPath(new URL("../helpers/no-listen.ts", import.meta.url));
   const root = mkdtempSync(join(tmpdir(), "qg-offloopback-"));
