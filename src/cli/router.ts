@@ -34,6 +34,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "make an RSA-2048 key pair for a crypto officer (quorum and 2FA key)",
     run: async (argv, io) => (await import("./keygen.ts")).runKeygen(argv, io),
   },
+  request: {
+    summary: "write a request file for a pull request: create, delete or re-key a user, or change M",
+    run: async (argv, io) => (await import("./request.ts")).runRequest(argv, io),
+  },
 };
 
 export function usage(version: string): string {
