@@ -80,25 +80,59 @@ export interface Decision {
   readonly requestDigest: string;
 }
 
+/**
+ * What a decision is about, whatever it is: the binding digest every record of its token must
+ * carry, the quorum service the token is for, how many distinct officers must approve, the digest
+ * of the file they approve, and what is wrong with it before any token or approval is looked at.
+ * A request (`evaluateQuorum`) and a governance request (`evaluateGovernance`) differ only here.
+ */
+export interface QuorumSubject {
+  /** Hex SHA-256 the token's records must carry. */
+  readonly binding: string;
+  readonly service: number;
+  readonly required: number;
+  /** Hex SHA-256 of the file the officers approve; `Decision.requestDigest`. */
+  readonly digest: string;
+  readonly problems: readonly Problem[];
+}
+
+/** Everything the decision needs besides its subject: policy, token, cluster facts, comments, time. */
+export type QuorumInput = Omit<EvaluationInput, "request" | "requestDigest">;
+
 export function evaluateQuorum(input: EvaluationInput): Decision {
   const { policy, request } = input;
   const problems: Problem[] = [];
-
-  // 1. The request must be for the cluster this repository governs.
+  // The request must be for the cluster this repository governs.
   if (request.cluster !== policy.cluster) {
     problems.push({ code: "cluster_mismatch", message: `the request is for cluster ${request.cluster}, but this repository governs ${policy.cluster}` });
   }
-
-  // 2. The token must be this request's token, and still alive.
   const context = toBindingContext(input.repository, input.pullRequest, input.requestDigest);
-  const binding = requestBindingDigest(request, context);
-  const token = inspectToken(input.tokenFile, { binding, service: serviceOf(request.operation), lifetimeSeconds: policy.tokenLifetimeSeconds, now: input.now });
+  return decideQuorum(input, {
+    binding: requestBindingDigest(request, context),
+    service: serviceOf(request.operation),
+    required: requiredApprovals(request.operation, input.quorumValues),
+    digest: input.requestDigest,
+    problems,
+  });
+}
+
+/**
+ * The decision over any subject: the token must be the subject's and alive, enough officers of
+ * `input.policy` must be able to approve, and each candidate is judged against that policy and
+ * that token. Pure; the same rules for every kind of request.
+ */
+export function decideQuorum(input: QuorumInput, subject: QuorumSubject): Decision {
+  const { policy } = input;
+  const problems: Problem[] = [...subject.problems];
+  const { binding, required } = subject;
+
+  // 1. The token must be this subject's token, and still alive.
+  const token = inspectToken(input.tokenFile, { binding, service: subject.service, lifetimeSeconds: policy.tokenLifetimeSeconds, now: input.now });
   if (!token.ok) problems.push({ code: token.problem, message: token.message });
   else if (token.token.expired) problems.push({ code: "token_expired", message: "the token has expired: an officer posts /quorum renew for a new one" });
 
-  // 3. Who could approve at all, and is that enough?
+  // 2. Who could approve at all, and is that enough?
   const ring = buildKeyRing(input.officerKeys);
-  const required = requiredApprovals(request.operation, input.quorumValues);
   const eligible = policy.officers.filter((o) => canApprove(o, ring, policy, input.prAuthor));
   if (eligible.length < required) {
     problems.push({
@@ -107,7 +141,7 @@ export function evaluateQuorum(input: EvaluationInput): Decision {
     });
   }
 
-  // 4. Each candidate on its own, then all of them together.
+  // 3. Each candidate on its own, then all of them together.
   const ctx: JudgeContext = { policy, ring, token, tokenBytes: token.ok ? input.tokenFile : null, prAuthor: input.prAuthor };
   const judgements: Judgement[] = [];
   input.candidates.forEach((c, i) => {
@@ -116,7 +150,7 @@ export function evaluateQuorum(input: EvaluationInput): Decision {
   });
   const counted = tally(judgements, token.ok && token.token.expired);
 
-  // 5. The decision.
+  // 4. The decision.
   const approvers = counted.approvers;
   const state: DecisionState = problems.some((p) => BLOCKING.includes(p.code))
     ? "rejected"
@@ -135,7 +169,7 @@ export function evaluateQuorum(input: EvaluationInput): Decision {
     renewRequested: counted.commands.some((c) => c.verb === "renew" && (!token.ok || Date.parse(c.createdAt) / 1000 > issuedAt(token.token))),
     token: token.ok ? token.token : null,
     bindingDigest: binding,
-    requestDigest: input.requestDigest,
+    requestDigest: subject.digest,
   };
 }
 

@@ -39,16 +39,24 @@ const AUTHORITY_NOTE =
 const TOKEN_LINE = /^<!-- quorum-gate:token ([A-Za-z0-9+/]+={0,2}) -->$/;
 
 export function renderStickyComment(input: StickyInput): string {
-  const { decision } = input;
+  return renderStickyFrame(input.decision, "HSM quorum", requestSection(input));
+}
+
+/**
+ * The sticky comment around what is being approved (`subject`, a section of its own): the marker
+ * and token lines, the headline, the problems, then the subject, the token to sign, the tally and
+ * the commands. Requests and governance requests share everything but the subject.
+ */
+export function renderStickyFrame(decision: Decision, heading: string, subject: readonly string[]): string {
   return [
     STICKY_MARKER,
     ...(decision.token === null ? [] : [`<!-- quorum-gate:token ${decision.token.base64} -->`]),
-    `## HSM quorum: ${headline(decision)}`,
+    `## ${escapeText(heading)}: ${headline(decision)}`,
     "",
     AUTHORITY_NOTE,
     "",
     ...problemsSection(decision),
-    ...requestSection(input),
+    ...subject,
     ...tokenSection(decision),
     ...tallySection(decision),
     "### Commands",
@@ -76,16 +84,17 @@ export function renderIssuesComment(what: string, path: string, issues: readonly
 }
 
 export function renderCheckRun(input: StickyInput): CheckRunOutput {
-  const { decision } = input;
-  const summary = [
-    `**${escapeText(describeOperation(input.request.operation))}** on cluster ${inlineCode(input.request.cluster)}: ${headline(decision)}.`,
-    "",
-    ...decision.problems.map((p) => `- ${inlineCode(p.code)}: ${escapeText(p.message)}`),
-  ].join("\n");
+  const lead = `**${escapeText(describeOperation(input.request.operation))}** on cluster ${inlineCode(input.request.cluster)}`;
+  return renderCheckRunFrame(input.decision, lead, requestSection(input));
+}
+
+/** The check run of a decision: `lead` (Markdown) names what is approved; `subject` is its section. */
+export function renderCheckRunFrame(decision: Decision, lead: string, subject: readonly string[]): CheckRunOutput {
+  const summary = [`${lead}: ${headline(decision)}.`, "", ...decision.problems.map((p) => `- ${inlineCode(p.code)}: ${escapeText(p.message)}`)].join("\n");
   return withState(decision.state, {
     title: titleOf(decision),
     summary,
-    text: [...requestSection(input), ...tallySection(decision)].join("\n"),
+    text: [...subject, ...tallySection(decision)].join("\n"),
   });
 }
 
