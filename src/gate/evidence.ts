@@ -5,7 +5,9 @@
 // it is secret; the sealed password appears only as the SHA-256 of its ciphertext.
 import { renderApprovalFile, APPROVER_TYPE_CO } from "../formats/approval-file.ts";
 import type { Decision } from "./evaluate.ts";
+import { describePolicyDiff, diffPolicies, governanceEvidenceFolder, governanceOperation, type GovernanceRequest } from "./governance.ts";
 import { describeOperation, sealedPasswordFingerprint } from "./operation.ts";
+import { POLICY_PATH, type Policy } from "./policy.ts";
 import type { GateRequest, RequestOperation } from "./request.ts";
 import type { TokenRecordSummary } from "./token.ts";
 
@@ -22,6 +24,19 @@ export interface EvidenceInput {
   readonly repository: string;
   readonly pullRequest: number;
   /** The exact token file the decision was made over. */
+  readonly tokenFile: Uint8Array;
+  /** Unix seconds. */
+  readonly now: number;
+}
+
+/** A governance request's evidence: the same files, in `.github/quorum-gate.evidence/pr-<n>/`. */
+export interface GovernanceEvidenceInput {
+  readonly decision: Decision;
+  readonly change: GovernanceRequest;
+  /** The current policy (base branch): its officers approved. */
+  readonly policy: Policy;
+  readonly repository: string;
+  readonly pullRequest: number;
   readonly tokenFile: Uint8Array;
   /** Unix seconds. */
   readonly now: number;
@@ -48,8 +63,11 @@ export interface EvidenceDocument {
     readonly sha256: string;
     readonly summary: string;
     readonly operation: Readonly<Record<string, string | number>>;
-    readonly reason: string;
+    /** A request's reason; a governance request has none. */
+    readonly reason?: string;
     readonly requestedBy?: string;
+    /** A governance request: what the new policy changes, one sentence each. */
+    readonly policyChanges?: readonly string[];
   };
   readonly bindingDigest: string;
   readonly token: { readonly file: string; readonly base64: string; readonly sha256: string; readonly expiresAt: string; readonly records: readonly TokenRecordSummary[] };
@@ -85,12 +103,37 @@ export function isEvidencePath(requestPath: string, path: string): boolean {
 
 export function buildEvidence(input: EvidenceInput): EvidenceResult {
   const { decision, request } = input;
+  return assemble(input, evidenceFolder(input.requestPath), request.cluster, {
+    path: input.requestPath,
+    sha256: decision.requestDigest,
+    summary: describeOperation(request.operation),
+    operation: publicOperation(request.operation),
+    reason: request.reason,
+    ...(request.requestedBy === undefined ? {} : { requestedBy: request.requestedBy }),
+  });
+}
+
+/** The evidence of an approved governance request; the document names the policy digest and the changes. */
+export function buildGovernanceEvidence(input: GovernanceEvidenceInput): EvidenceResult {
+  const { change } = input;
+  return assemble(input, governanceEvidenceFolder(input.pullRequest), input.policy.cluster, {
+    path: POLICY_PATH,
+    sha256: change.policyDigest,
+    summary: change.kind === "policyChange" ? "policyChange: who may approve and how many" : "policyDeletion: the gate is turned off",
+    operation: { ...governanceOperation(change) },
+    policyChanges: change.kind === "policyChange" ? describePolicyDiff(diffPolicies(input.policy, change.policy)) : [`${POLICY_PATH} deleted`],
+  });
+}
+
+type EvidenceCommon = Pick<EvidenceInput, "decision" | "repository" | "pullRequest" | "tokenFile" | "now">;
+
+function assemble(input: EvidenceCommon, folder: string, cluster: string, subject: EvidenceDocument["request"]): EvidenceResult {
+  const { decision } = input;
   if (decision.state !== "approved") return { ok: false, reason: "not_approved", message: `the decision is ${decision.state}, not approved` };
   const token = decision.token;
   if (token === null || Buffer.from(input.tokenFile).toString("base64") !== token.base64) {
     return { ok: false, reason: "token_mismatch", message: "the token file is not the one the decision was made over" };
   }
-  const folder = evidenceFolder(input.requestPath);
   const sigFile = (officer: string): string => `${officer}.sig`;
   const approvalFile = renderApprovalFile({
     multiTokenFilePath: TOKEN_FILE_NAME,
@@ -102,15 +145,8 @@ export function buildEvidence(input: EvidenceInput): EvidenceResult {
     version: EVIDENCE_VERSION,
     repository: input.repository,
     pullRequest: input.pullRequest,
-    cluster: request.cluster,
-    request: {
-      path: input.requestPath,
-      sha256: decision.requestDigest,
-      summary: describeOperation(request.operation),
-      operation: publicOperation(request.operation),
-      reason: request.reason,
-      ...(request.requestedBy === undefined ? {} : { requestedBy: request.requestedBy }),
-    },
+    cluster,
+    request: subject,
     bindingDigest: decision.bindingDigest,
     token: { file: TOKEN_FILE_NAME, base64: token.base64, sha256: token.sha256, expiresAt: iso(token.expiresAt), records: token.records },
     required: decision.required,

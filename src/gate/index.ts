@@ -7,8 +7,31 @@ export { toOperation, toBindingContext, requestBindingDigest, requiredApprovals,
 export { parseApprovalComment, renderApprovalComment, renderCommand, COMMAND_VERBS, COMMAND_REASONS, type ApprovalCommand, type CommandResult, type CommandReason } from "./approval-command.ts";
 export { CANDIDATE_KINDS, type ApprovalCandidate, type CandidateKind } from "./candidate.ts";
 export { VERDICT_REASONS, type Verdict, type VerdictKind, type VerdictReason } from "./verdict.ts";
-export { evaluateQuorum, PROBLEM_CODES, type Decision, type DecisionState, type EvaluationInput, type Problem, type ProblemCode } from "./evaluate.ts";
+export { evaluateQuorum, decideQuorum, PROBLEM_CODES, type Decision, type DecisionState, type EvaluationInput, type Problem, type ProblemCode, type QuorumInput, type QuorumSubject } from "./evaluate.ts";
+export {
+  parseGovernanceRequest,
+  evaluateGovernance,
+  governanceBindingDigest,
+  governanceOperation,
+  governanceRequiredApprovals,
+  governanceWarnings,
+  diffPolicies,
+  describePolicyDiff,
+  isEmptyDiff,
+  governanceEvidenceFolder,
+  isGovernanceEvidencePath,
+  GOVERNANCE_EVIDENCE_ROOT,
+  GOVERNANCE_KINDS,
+  GOVERNANCE_SERVICE,
+  type GovernanceRequest,
+  type GovernanceResult,
+  type GovernanceKind,
+  type GovernanceOperation,
+  type GovernanceEvaluationInput,
+  type PolicyDiff,
+} from "./governance.ts";
 export type { Approver, AcceptedCommand } from "./tally.ts";
 export type { TokenSummary, TokenRecordSummary } from "./token.ts";
 export { renderStickyComment, readStickyToken, renderIssuesComment, renderCheckRun, renderIssuesCheckRun, STICKY_MARKER, CHECK_RUN_NAME, type CheckRunOutput, type StickyInput } from "./render.ts";
-export { buildEvidence, evidenceFolder, isEvidencePath, type EvidenceDocument, type EvidenceFile, type EvidenceInput, type EvidenceResult } from "./evidence.ts";
+export { renderGovernanceComment, renderGovernanceCheckRun, GOVERNANCE_HEADING, type GovernanceStickyInput } from "./render-governance.ts";
+export { buildEvidence, buildGovernanceEvidence, evidenceFolder, isEvidencePath, type EvidenceDocument, type EvidenceFile, type EvidenceInput, type EvidenceResult, type GovernanceEvidenceInput } from "./evidence.ts";
