@@ -15,6 +15,8 @@ export type ArgsResult<V> =
 /** `--password`, `--pass`, `--passphrase`, `--pswd`, `--pin`... in any case, and `-p`. */
 const SECRET_OPTION = /^(?:-p|--(?:pass|passwd|password|passphrase|pass-phrase|pswd|pin|secret)(?:$|=))/i;
 
+const UNEXPECTED = "unexpected argument (not shown, in case it is a secret)";
+
 export function parseCommandArgs<const O extends ParseArgsOptionsConfig>(
   argv: readonly string[],
   options: O,
@@ -31,13 +33,9 @@ export function parseCommandArgs<const O extends ParseArgsOptionsConfig>(
   try {
     parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
   } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") return { ok: false, message: "unexpected argument (not shown, in case it is a secret)" };
-    // The remaining parseArgs errors name only the option, never a value.
+    // With positionals allowed, parseArgs only complains about options, and names only the option.
     return { ok: false, message: err instanceof Error ? err.message : String(err) };
   }
-  if (parsed.positionals.length > maxPositionals) {
-    return { ok: false, message: `unexpected argument #${maxPositionals + 1} (not shown, in case it is a secret)` };
-  }
+  if (parsed.positionals.length > maxPositionals) return { ok: false, message: UNEXPECTED };
   return { ok: true, values: parsed.values, positionals: parsed.positionals };
 }

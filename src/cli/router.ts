@@ -38,6 +38,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "write a request file for a pull request: create, delete or re-key a user, or change M",
     run: async (argv, io) => (await import("./request.ts")).runRequest(argv, io),
   },
+  sign: {
+    summary: "sign a quorum token with an officer key and print the approval comment to post",
+    run: async (argv, io) => (await import("./sign.ts")).runSign(argv, io),
+  },
 };
 
 export function usage(version: string): string {
