@@ -27,6 +27,7 @@ import type { BindingContext, OpName, OpRequest, Operation } from "../src/protoc
 import { startTestCluster } from "../test/helpers/cluster.ts";
 import { approvals, concatRecords, fanOut, loginAll, passwordOf, setUpQuorumCluster, signatures, type QuorumCluster } from "../test/helpers/quorum-cluster.ts";
 import { percentile } from "./lib.ts";
+import { prng } from "../test/helpers/prng.ts";
 
 const NODES = 3;
 const CLIENTS = 8;
@@ -51,16 +52,6 @@ const MIX: readonly [Kind, number][] = [
   ["execute (bound)", 20],
 ];
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString("base64");
 

@@ -10,6 +10,7 @@ import { decodeRecords } from "../../src/hsm/token-record.ts";
 import type { BindingContext, Operation, OpName, OpRequest, OpResponse } from "../../src/protocol/messages.ts";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";
 import { testKey } from "../helpers/keys.ts";
+import { must, passwordOf, setUpQuorumCluster } from "../helpers/quorum-cluster.ts";
 
 const CONTEXT: BindingContext = { repository: "acme/hsm", pullRequest: 12, requestDigest: "cd".repeat(32) };
 
@@ -18,30 +19,13 @@ describe("the gate's cluster gateway", () => {
   let clients: NodeClient[];
   let gateway: ClusterGateway;
 
-  async function all<K extends OpName>(op: K, body: OpRequest<K>, sessions: readonly string[] = []): Promise<OpResponse<K>[]> {
-    return Promise.all(clients.map(async (c, i) => {
-      const r = await c.call(op, body, sessions[i] ?? null);
-      if (!r.ok) throw new Error(`${op} on ${i}: ${r.error.code} ${r.error.message}`);
-      return r.data;
-    }));
-  }
-  const sessionsOf = (rs: readonly OpResponse<"login">[]): string[] => rs.map((r) => ("sessionId" in r ? r.sessionId : ""));
+  const all = <K extends OpName>(op: K, body: OpRequest<K>, sessions: readonly string[] = []): Promise<OpResponse<K>[]> => must(clients, op, () => body, sessions);
 
   before(async () => {
     cluster = await startTestCluster({ nodes: 3 });
     clients = cluster.endpoints.map((e) => createNodeClient(e));
-    const admin = sessionsOf(await all("login", { userType: "PRECO", userName: "admin", password: "password" }));
-    await all("change-password", { userType: "PRECO", userName: "admin", password: "admin-pass-1" }, admin);
-    for (const name of ["gate", "officer1", "officer2"]) await all("create-user", { userType: "CO", userName: name, password: `${name}-pass` }, admin);
-    for (const name of ["officer1", "officer2"]) {
-      const s = sessionsOf(await all("login", { userType: "CO", userName: name, password: `${name}-pass` }));
-      const reg = Buffer.from("registration");
-      await all("register-quorum-key", { userType: "CO", userName: name, registrationToken: reg.toString("base64"), signature: signMessage(reg, testKey(name).privateKey).toString("base64"), publicKeyPem: testKey(name).publicPem }, s);
-      await all("logout", {}, s);
-    }
-    await all("set-m-value", { service: 3, value: 2 }, admin);
-    await all("logout", {}, admin);
-    gateway = createClusterGateway(cluster.file, { userName: "gate", password: "gate-pass" });
+    await setUpQuorumCluster(clients, { signers: ["officer1", "officer2"], members: ["gate"], m: 2 });
+    gateway = createClusterGateway(cluster.file, { userName: "gate", password: passwordOf("gate") });
   });
   after(async () => {
     gateway?.close();

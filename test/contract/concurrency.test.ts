@@ -22,6 +22,7 @@ import type { ErrorCode } from "../../src/hsm/ret-codes.ts";
 import type { BindingContext, Operation, UserView } from "../../src/protocol/messages.ts";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";
 import { approvals, concatRecords, fanOut, loginAll, must, passwordOf, setUpQuorumCluster, signatures, type QuorumCluster } from "../helpers/quorum-cluster.ts";
+import { prng } from "../helpers/prng.ts";
 
 const NODES = 3;
 const WORKERS = 12;
@@ -34,17 +35,6 @@ const GATE = "gate";
 const LOCK_TARGET = "lockme";
 const workerName = (w: number): string => `worker${w}`;
 
-/** mulberry32: a tiny seeded PRNG, so the workers' choices can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const code = (r: CallResult<unknown>): string => (r.ok ? "ok" : r.error.code);
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString("base64");
