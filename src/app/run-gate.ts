@@ -58,15 +58,10 @@ export function createGateRunner(config: AppConfig, identity: AppIdentityCache, 
   };
 }
 
+/** The outcome's fields for the log line, whatever its code: they are plain values, no secrets. */
 function detailsOf(outcome: GateOutcome): Record<string, unknown> {
-  switch (outcome.code) {
-    case "evaluated":
-      return { state: outcome.state, approvals: outcome.approvals, required: outcome.required, evidence: outcome.evidence };
-    case "replayed":
-      return { nodes: outcome.nodes.map((n) => `${n.index}:${n.result}`).join(" ") };
-    default:
-      return { message: outcome.message };
-  }
+  const { code: _code, ...fields } = outcome;
+  return "nodes" in fields ? { ...fields, nodes: fields.nodes.map((n) => `${n.index}:${n.result}`).join(" ") } : fields;
 }
 
 /** Name, status and message only: an error object can carry request options we must not log. */
