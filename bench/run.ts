@@ -6,6 +6,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<string[]> }>> =
   "verify-scaling": () => import("./verify-scaling.ts"),
   "quorum-flow": () => import("./quorum-flow.ts"),
   load: () => import("./load.ts"),
+  "gate-verify": () => import("./gate-verify.ts"),
 };
 
 const filter = process.argv[2];
