@@ -7,6 +7,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<string[]> }>> =
   "quorum-flow": () => import("./quorum-flow.ts"),
   load: () => import("./load.ts"),
   "gate-verify": () => import("./gate-verify.ts"),
+  "gate-evaluate": () => import("./gate-evaluate.ts"),
 };
 
 const filter = process.argv[2];
