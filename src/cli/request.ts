@@ -17,7 +17,7 @@ import { isRefusal, refuse, type Refusal } from "./refusal.ts";
 import { fetchClusterSealingKey } from "./cluster-sealing-key.ts";
 import { PLACEHOLDER_SEALED_PASSWORD, renderRequestDocument, renderRequestFile, type RequestDocument } from "./request-file.ts";
 import type { CliIo } from "./router.ts";
-import { createHiddenPrompter, readFirstLine } from "./secret-input.ts";
+import { createHiddenPrompter, readSecretLine } from "./secret-input.ts";
 
 const KINDS = {
   "create-user": "createUser",
@@ -50,7 +50,8 @@ Options:
   --value M             new M for set-m-value, 2 to 8
   --reason TEXT         why; shown to the approving officers (required, at most 1,000 characters)
   --requested-by LOGIN  GitHub login of who asked (optional, informational)
-  --password-stdin      read the password from the first line of stdin
+  --password-stdin      read the password from the first line of stdin (on a terminal: asked
+                        once, without echo)
   --out FILE            where to write (default ${DEFAULT_REQUEST_FOLDER}<yyyy-mm-dd>-<kind>-<name or service>.yml)
   --force               overwrite FILE if it exists
   --timeout-ms N        a node that does not answer within N ms counts as unreachable (default ${DEFAULT_TIMEOUT_MS})
@@ -225,8 +226,8 @@ export function defaultFileName(cliKind: string, op: RequestOperation, date: Dat
 async function readNewPassword(io: CliIo, fromStdin: boolean): Promise<string | Refusal> {
   let password: string;
   if (fromStdin) {
-    const line = await readFirstLine(io.stdin);
-    if (!line.ok) return refuse(2, line.reason === "empty" ? "no password on stdin; nothing was written" : "the first line of stdin is too long for a password; nothing was written");
+    const line = await readSecretLine(io, "Password: ");
+    if (!line.ok) return line.reason === "cancelled" ? refuse(1, "cancelled; nothing was written") : refuse(2, line.reason === "empty" ? "no password on stdin; nothing was written" : "the first line of stdin is too long for a password; nothing was written");
     password = line.line;
   } else {
     const prompter = createHiddenPrompter(io.stdin, io.stderr);

@@ -8,7 +8,7 @@ import { Writable } from "node:stream";
 /** A line longer than this is not a password; stop reading instead of buffering forever. */
 export const MAX_SECRET_LINE_BYTES = 4096;
 
-export type LineResult = { readonly ok: true; readonly line: string } | { readonly ok: false; readonly reason: "empty" | "too_long" };
+export type LineResult = { readonly ok: true; readonly line: string } | { readonly ok: false; readonly reason: "empty" | "too_long" | "cancelled" };
 
 /**
  * The first line of `stream` (without its `\n` or `\r\n`), or the whole input when it has no
@@ -91,4 +91,16 @@ export function createHiddenPrompter(stdin: NodeJS.ReadableStream, stderr: NodeJ
   }
 
   return { ask, close: () => rl.close() };
+}
+
+/**
+ * The secret of a `--…-stdin` option: the first line of piped stdin, or, when stdin is a
+ * terminal (someone typing it), one line read without echo after `prompt`.
+ */
+export async function readSecretLine(io: { readonly stdin: NodeJS.ReadableStream; readonly stderr: NodeJS.WritableStream; readonly isTTY: boolean }, prompt: string): Promise<LineResult> {
+  if (!io.isTTY) return readFirstLine(io.stdin);
+  const prompter = createHiddenPrompter(io.stdin, io.stderr);
+  const line = await prompter.ask(prompt);
+  prompter.close();
+  return line === null ? { ok: false, reason: "cancelled" } : { ok: true, line };
 }

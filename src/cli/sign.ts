@@ -15,7 +15,7 @@ import { decodeRecords, type TokenRecord } from "../hsm/token-record.ts";
 import { parseCommandArgs } from "./args.ts";
 import { isRefusal, refuse, type Refusal } from "./refusal.ts";
 import type { CliIo } from "./router.ts";
-import { createHiddenPrompter, readFirstLine } from "./secret-input.ts";
+import { readSecretLine } from "./secret-input.ts";
 
 const HELP = `Usage: quorum-gate sign --key FILE (--token-file FILE | --token BASE64)
                         [--request FILE --repository OWNER/NAME --pr N] [--passphrase-stdin]
@@ -32,7 +32,8 @@ Options:
   --request FILE         with --repository and --pr: refuse to sign unless every record of the
   --repository O/N       token is bound to this request file in this pull request
   --pr N
-  --passphrase-stdin     read the key's pass phrase from the first line of stdin
+  --passphrase-stdin     read the key's pass phrase from the first line of stdin (on a
+                         terminal: asked for without echo)
   -h, --help             show this help
 
 Exit status: 0 signed; 1 unreadable or wrong key, token or request, or a token bound to
@@ -219,16 +220,11 @@ async function loadPrivateKey(path: string, passphraseFromStdin: boolean, io: Cl
 }
 
 async function readPassphrase(path: string, fromStdin: boolean, io: CliIo): Promise<string | Refusal> {
-  if (fromStdin) {
-    const line = await readFirstLine(io.stdin);
-    if (!line.ok) return refuse(1, line.reason === "empty" ? "no pass phrase on stdin; nothing was signed" : "the first line of stdin is too long for a pass phrase");
-    return line.line;
-  }
-  if (!io.isTTY) return refuse(2, `${path} is encrypted and stdin is not a terminal: give the pass phrase with --passphrase-stdin`);
-  const prompter = createHiddenPrompter(io.stdin, io.stderr);
-  const answer = await prompter.ask(`Enter pass phrase for ${path}:`);
-  prompter.close();
-  return answer ?? refuse(1, "cancelled; nothing was signed");
+  if (!fromStdin && !io.isTTY) return refuse(2, `${path} is encrypted and stdin is not a terminal: give the pass phrase with --passphrase-stdin`);
+  const line = await readSecretLine(io, `Enter pass phrase for ${path}:`);
+  if (line.ok) return line.line;
+  if (line.reason === "cancelled") return refuse(1, "cancelled; nothing was signed");
+  return refuse(1, line.reason === "empty" ? "no pass phrase on stdin; nothing was signed" : "the first line of stdin is too long for a pass phrase");
 }
 
 function describeToken(token: Uint8Array, records: readonly TokenRecord[]): string {

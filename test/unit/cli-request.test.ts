@@ -264,6 +264,10 @@ describe("quorum-gate request", () => {
     assert.equal(same.err(), "Password: \nAgain: \n");
     assert.ok(!same.out().includes(PASSWORD) && !same.err().includes(PASSWORD));
     assert.ok(parseRequest(readFileSync(out)).ok);
+
+    const typed = fakeTerminal([PASSWORD]);
+    assert.equal(await runRequest([...args, "--force", "--password-stdin"], typed.io), 0, typed.err());
+    assert.equal(typed.err(), "Password: \n", "--password-stdin typed on a terminal: one line, without echo");
   });
 });
 

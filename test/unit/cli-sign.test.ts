@@ -12,8 +12,13 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { CliIo } from "../../src/cli/router.ts";
 import { runSign } from "../../src/cli/sign.ts";
-import { parseApprovalComment, parseRequest, requestBindingDigest, toBindingContext } from "../../src/gate/index.ts";
+import { createClusterGateway } from "../../src/cluster/gateway.ts";
+import { createNodeClient } from "../../src/cluster/node-client.ts";
+import { parseApprovalComment, parseRequest, requestBindingDigest, serviceOf, toBindingContext, toOperation } from "../../src/gate/index.ts";
 import { encodeRecord } from "../../src/hsm/token-record.ts";
+import { startTestCluster } from "../helpers/cluster.ts";
+import { testKey } from "../helpers/keys.ts";
+import { fanOut, passwordOf, setUpQuorumCluster } from "../helpers/quorum-cluster.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/quorum-gate.js", import.meta.url));
 const REPOSITORY = "acme/hsm-requests";
@@ -226,6 +231,50 @@ describe("quorum-gate sign", () => {
     assert.match(help.out, /^Usage: quorum-gate sign --key FILE/);
     const listed = spawnSync(process.execPath, [BIN, "--help"], { encoding: "utf8" });
     assert.match(listed.stdout, /^  sign +sign a quorum token/m, "the command is in the CLI's list");
+  });
+});
+
+describe("request and sign from the command line, replayed by the gate's gateway", () => {
+  it("a request file and two CLI approvals create the user on every node, with the typed password", async (t) => {
+    const cluster = await startTestCluster({ nodes: 2 });
+    const dir = mkdtempSync(join(tmpdir(), "qg-cli-flow-"));
+    const clients = cluster.endpoints.map((e) => createNodeClient(e));
+    const gateway = createClusterGateway(cluster.file, { userName: "gate", password: passwordOf("gate") });
+    t.after(async () => {
+      gateway.close();
+      for (const c of clients) c.close();
+      await cluster.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    await setUpQuorumCluster(clients, { signers: ["officer1", "officer2"], members: ["gate"], m: 2 });
+    const run = (args: readonly string[], input: string) => spawnSync(process.execPath, [BIN, ...args], { cwd: dir, input, encoding: "utf8", timeout: 60_000 });
+
+    const made = run(["request", "create-user", "--cluster", cluster.clusterFile, "--type", "CU", "--name", "app7", "--reason", "Payments.", "--password-stdin", "--out", "app7.yml"], "app7-Secret-1\n");
+    assert.equal(made.status, 0, made.stderr);
+    const parsed = parseRequest(readFileSync(join(dir, "app7.yml")));
+    assert.ok(parsed.ok);
+    const context = toBindingContext(REPOSITORY, PR, parsed.digest);
+    const issued = await gateway.issueToken(serviceOf(parsed.request.operation), requestBindingDigest(parsed.request, context));
+    assert.ok(issued.ok);
+    writeFileSync(join(dir, "token.bin"), issued.tokenData);
+
+    const signatures: { userName: string; signature: Buffer }[] = [];
+    for (const officer of ["officer1", "officer2"]) {
+      writeFileSync(join(dir, `${officer}.key`), testKey(officer).privatePem, { mode: 0o600 });
+      const signed = run(["sign", "--key", `${officer}.key`, "--token", issued.tokenData.toString("base64"), "--request", "app7.yml", "--repository", REPOSITORY, "--pr", String(PR)], "");
+      assert.equal(signed.status, 0, signed.stderr);
+      const comment = parseApprovalComment(signed.stdout);
+      assert.ok(comment.ok && comment.command.verb === "approve");
+      signatures.push({ userName: officer, signature: Buffer.from(comment.command.signature, "base64") });
+    }
+    const other = run(["sign", "--key", "officer1.key", "--token-file", "token.bin", "--request", "app7.yml", "--repository", REPOSITORY, "--pr", String(PR + 1)], "");
+    assert.equal(other.status, 1, "the real token is refused for another pull request");
+    assert.equal(other.stdout, "");
+
+    const outcomes = await gateway.execute({ idempotencyKey: "pr-12", operation: toOperation(parsed.request.operation), context, tokenData: issued.tokenData, signatures });
+    assert.deepEqual(outcomes.map((o) => o.ok), [true, true], JSON.stringify(outcomes));
+    const login = await fanOut(clients, "login", () => ({ userType: "CU", userName: "app7", password: "app7-Secret-1" }));
+    assert.ok(login.every((l) => l.ok), "the nodes opened the sealed password: the user logs in with what was typed");
   });
 });
 
