@@ -19,10 +19,13 @@ export interface GovernanceStickyInput {
   readonly prAuthor: string;
   /** From `governanceWarnings`: consequences of the new policy, shown before anyone signs. */
   readonly warnings: readonly string[];
+  /** After the merge: a heading of its own and what happened, shown before the change (Markdown the gate wrote). */
+  readonly merged?: { readonly heading: string; readonly lines: readonly string[] };
 }
 
 export function renderGovernanceComment(input: GovernanceStickyInput): string {
-  return renderStickyFrame(input.decision, GOVERNANCE_HEADING, governanceSection(input));
+  const merged = input.merged === undefined ? [] : [...input.merged.lines, ""];
+  return renderStickyFrame(input.decision, input.merged?.heading ?? GOVERNANCE_HEADING, [...merged, ...governanceSection(input)]);
 }
 
 export function renderGovernanceCheckRun(input: GovernanceStickyInput): CheckRunOutput {

@@ -38,6 +38,8 @@ export type GateOutcome =
   | { readonly code: "evaluated"; readonly state: "approved" | "pending" | "rejected"; readonly approvals: number; readonly required: number; readonly evidence: "committed" | "present" | "check_run_only" | "none" }
   | { readonly code: "replayed"; readonly nodes: readonly ReplayNodeResult[] }
   | { readonly code: "not_replayed"; readonly message: string }
+  /** A governance request (policy change or deletion) was merged: nothing is replayed; `approved` says whether the current quorum had approved it. */
+  | { readonly code: "policy_merged"; readonly approved: boolean; readonly approvals: number; readonly required: number; readonly message: string }
   | { readonly code: "token_deleted"; readonly message: string }
   | { readonly code: "ignored"; readonly message: string };
 

@@ -1,17 +1,21 @@
-// An open pull request with a valid request: gather the inputs, decide from scratch, make sure a
-// token exists for exactly this request, and report. Nothing is counted between events: the
-// token lives in the app's sticky comment and the cluster, the approvals in the PR's comments.
+// An open pull request with a valid request (or governance request): gather the inputs, decide
+// from scratch, make sure a token exists for exactly what is being approved, and report. Nothing
+// is counted between events: the token lives in the app's sticky comment and the cluster, the
+// approvals in the PR's comments.
 import {
+  buildEvidence,
   evaluateQuorum,
   readStickyToken,
   renderCheckRun,
   renderStickyComment,
   serviceOf,
   STICKY_MARKER,
+  type CheckRunOutput,
   type Decision,
-  type EvaluationInput,
+  type EvidenceResult,
   type GateRequest,
   type Policy,
+  type QuorumInput,
 } from "../gate/index.ts";
 import type { PullRequestInfo, RepoRef } from "../github/port.ts";
 import type { GateDeps, GateOutcome } from "./deps.ts";
@@ -26,12 +30,43 @@ export interface OpenRequest {
   readonly digest: string;
 }
 
-/** Problems a new token cures: none yet, a broken one, or one bound to another version of the request. */
+/**
+ * What the open flow needs to know about what is being approved; everything else (token,
+ * renewals, evidence, reporting) is the same for a request and a governance request.
+ */
+export interface OpenSubject {
+  /** The current policy, from the base branch: its officers approve. */
+  readonly policy: Policy;
+  /** The quorum service of the token to ask for. */
+  readonly service: number;
+  /** Names the subject in evidence commits and logs, e.g. the request file's path. */
+  readonly label: string;
+  decide(input: QuorumInput): Decision;
+  render(decision: Decision, input: QuorumInput): { readonly sticky: string; readonly check: CheckRunOutput };
+  evidence(decision: Decision, tokenFile: Uint8Array, now: number): EvidenceResult;
+}
+
+/** Problems a new token cures: none yet, a broken one, or one bound to another version of the subject. */
 function needsNewToken(decision: Decision): boolean {
   return decision.renewRequested || decision.problems.some((p) => p.code === "no_token" || p.code === "bad_token_file" || p.code === "token_binding_mismatch" || p.code === "token_service_mismatch");
 }
 
 export async function evaluateOpen(deps: GateDeps, repo: RepoRef, pr: PullRequestInfo, open: OpenRequest): Promise<GateOutcome> {
+  const repository = `${repo.owner}/${repo.repo}`;
+  return runOpen(deps, repo, pr, {
+    policy: open.policy,
+    service: serviceOf(open.request.operation),
+    label: open.path,
+    decide: (input) => evaluateQuorum({ ...input, request: open.request, requestDigest: open.digest }),
+    render: (decision) => {
+      const view = { decision, request: open.request, requestPath: open.path, policy: open.policy };
+      return { sticky: renderStickyComment(view), check: renderCheckRun(view) };
+    },
+    evidence: (decision, tokenFile, now) => buildEvidence({ decision, request: open.request, requestPath: open.path, repository, pullRequest: pr.number, tokenFile, now }),
+  });
+}
+
+export async function runOpen(deps: GateDeps, repo: RepoRef, pr: PullRequestInfo, subject: OpenSubject): Promise<GateOutcome> {
   const sticky = await deps.github.findStickyComment(repo, pr.number, STICKY_MARKER, deps.botLogin);
   let tokenFile = sticky === null ? null : readStickyToken(sticky.body);
   const cluster = await gatherCluster(deps);
@@ -39,10 +74,8 @@ export async function evaluateOpen(deps: GateDeps, repo: RepoRef, pr: PullReques
     await report(deps, repo, pr, null, plainCheck("completed", "failure", "The HSM cluster cannot be reached", cluster.message, "The gate re-evaluates on the next event; an officer's comment is enough to trigger it."));
     return { code: "cluster_unavailable", message: cluster.message };
   }
-  const input: EvaluationInput = {
-    policy: open.policy,
-    request: open.request,
-    requestDigest: open.digest,
+  const input: QuorumInput = {
+    policy: subject.policy,
     repository: `${repo.owner}/${repo.repo}`,
     pullRequest: pr.number,
     tokenFile,
@@ -52,10 +85,10 @@ export async function evaluateOpen(deps: GateDeps, repo: RepoRef, pr: PullReques
     candidates: await deps.github.listCandidates(repo, pr.number),
     now: deps.now(),
   };
-  let decision = evaluateQuorum(input);
+  let decision = subject.decide(input);
 
   if (needsNewToken(decision) && !decision.problems.some((p) => p.code === "cluster_mismatch")) {
-    const issued = await deps.cluster.issueToken(serviceOf(open.request.operation), decision.bindingDigest, open.policy.tokenLifetimeSeconds);
+    const issued = await deps.cluster.issueToken(subject.service, decision.bindingDigest, subject.policy.tokenLifetimeSeconds);
     if (!issued.ok) {
       const message = issued.failures.map((f) => `server ${f.index}: ${f.code}`).join(", ");
       await report(deps, repo, pr, null, plainCheck("completed", "failure", "No token could be issued for this request", `The cluster refused or did not answer: ${message}.`));
@@ -64,17 +97,17 @@ export async function evaluateOpen(deps: GateDeps, repo: RepoRef, pr: PullReques
     // The old token can no longer authorize anything useful; take it off the nodes.
     if (tokenFile !== null) await deps.cluster.deleteToken(tokenFile);
     tokenFile = issued.tokenData;
-    decision = evaluateQuorum({ ...input, tokenFile });
+    decision = subject.decide({ ...input, tokenFile });
     deps.log(`issued a token for ${repo.owner}/${repo.repo}#${pr.number}`);
   }
 
   let evidence: { state: EvidenceState; note: string } = { state: "none", note: "" };
   if (decision.state === "approved" && tokenFile !== null) {
-    evidence = await placeEvidence(deps, repo, pr, { decision, request: open.request, requestPath: open.path, tokenFile });
+    evidence = await placeEvidence(deps, repo, pr, subject.evidence(decision, tokenFile, deps.now()), subject.label);
   }
-  const stickyInput = { decision, request: open.request, requestPath: open.path, policy: open.policy };
-  const check = renderCheckRun(stickyInput);
-  const withEvidence = evidence.state === "check_run_only" ? { ...check, text: `${check.text}\n\nEvidence could not be committed: ${evidence.note}. The approvals above are the evidence; the merge replays them.` } : check;
-  await report(deps, repo, pr, renderStickyComment(stickyInput), withEvidence);
+  const rendered = subject.render(decision, { ...input, tokenFile });
+  const check = rendered.check;
+  const withEvidence = evidence.state === "check_run_only" ? { ...check, text: `${check.text}\n\nEvidence could not be committed: ${evidence.note}. The approvals above are the evidence; on merge the gate judges them again.` } : check;
+  await report(deps, repo, pr, rendered.sticky, withEvidence);
   return { code: "evaluated", state: decision.state, approvals: decision.approvers.length, required: decision.required, evidence: evidence.state };
 }

@@ -2,19 +2,14 @@
 // it into git history. Signatures bind the request digest, not the head commit, so these commits
 // never invalidate an approval; and nothing is committed when the same evidence is already there,
 // so the synchronize event they cause settles at once.
-import { buildEvidence, type Decision, type GateRequest } from "../gate/index.ts";
+import type { EvidenceResult } from "../gate/index.ts";
 import type { PullRequestInfo, RepoRef } from "../github/port.ts";
 import type { GateDeps } from "./deps.ts";
 
 export type EvidenceState = "committed" | "present" | "check_run_only" | "none";
 
-export async function placeEvidence(
-  deps: GateDeps,
-  repo: RepoRef,
-  pr: PullRequestInfo,
-  input: { readonly decision: Decision; readonly request: GateRequest; readonly requestPath: string; readonly tokenFile: Uint8Array },
-): Promise<{ readonly state: EvidenceState; readonly note: string }> {
-  const built = buildEvidence({ ...input, repository: `${repo.owner}/${repo.repo}`, pullRequest: pr.number, now: deps.now() });
+/** Commits `built` (a request's or a governance request's evidence); `label` names it in the commit message. */
+export async function placeEvidence(deps: GateDeps, repo: RepoRef, pr: PullRequestInfo, built: EvidenceResult, label: string): Promise<{ readonly state: EvidenceState; readonly note: string }> {
   if (!built.ok) return { state: "none", note: built.message };
   // evidence.json records when it was made; the other files are what must not change.
   const stable = built.files.filter((f) => !f.path.endsWith("/evidence.json"));
@@ -25,7 +20,7 @@ export async function placeEvidence(
   if (present.every(Boolean) && (await deps.github.readFile(repo, `${built.folder}evidence.json`, pr.headSha)) !== null) return { state: "present", note: "" };
   if (pr.fork) return { state: "check_run_only", note: "the pull request comes from a fork, which the app may not write to" };
   for (const file of built.files) {
-    const r = await deps.github.commitFile(repo, pr.headRef, file.path, file.content, `quorum-gate: evidence for ${input.requestPath}`);
+    const r = await deps.github.commitFile(repo, pr.headRef, file.path, file.content, `quorum-gate: evidence for ${label}`);
     if (!r.ok) return { state: "check_run_only", note: `the branch refused the evidence commit (${r.reason})` };
   }
   return { state: "committed", note: "" };

@@ -1,12 +1,15 @@
 // The gate's one entry point: every relevant webhook (or workflow run) calls this with the pull
 // request it concerns, and the gate re-evaluates that pull request from scratch. The steps:
-// 1. read the pull request; 2. read the policy (base branch) and the request (head, or the merge
-// commit once merged); 3. open: decide and report; merged: replay; closed: take the token back.
-import { readStickyToken, renderIssuesCheckRun, renderIssuesComment, STICKY_MARKER } from "../gate/index.ts";
+// 1. read the pull request; 2. read the policy (base branch) and the request or the policy change
+// (head, or the merge commit once merged); 3. open: decide and report; merged: replay a request,
+// or confirm a governance request (nothing to replay); closed: take the token back.
+import { POLICY_PATH, readStickyToken, renderIssuesCheckRun, renderIssuesComment, STICKY_MARKER } from "../gate/index.ts";
 import type { PullRequestInfo, RepoRef } from "../github/port.ts";
 import type { GateDeps, GateOutcome, PullRequestEvent } from "./deps.ts";
+import { evaluateGovernanceOpen } from "./evaluate-governance.ts";
 import { evaluateOpen } from "./evaluate-open.ts";
 import { loadRequest } from "./load-request.ts";
+import { mergeGovernance, mergeInvalidPolicy } from "./merge-governance.ts";
 import { replayMerged } from "./replay-merged.ts";
 import { plainCheck, report } from "./report.ts";
 
@@ -36,6 +39,14 @@ export async function handlePullRequest(deps: GateDeps, event: PullRequestEvent)
     case "invalid_request":
       await report(deps, repo, pr, renderIssuesComment("the request file", loaded.path, loaded.issues), renderIssuesCheckRun("The request file", loaded.path, loaded.issues));
       return { code: "invalid", message: `${loaded.path} is not a valid request` };
+    case "invalid_policy_change":
+      if (pr.merged) return mergeInvalidPolicy(deps, repo, pr, loaded.issues, trigger);
+      await report(deps, repo, pr, renderIssuesComment("the new policy", POLICY_PATH, loaded.issues), renderIssuesCheckRun("The new policy", POLICY_PATH, loaded.issues));
+      return { code: "invalid", message: `${POLICY_PATH} in this pull request is not a valid policy` };
+    case "governance": {
+      const gov = { policy: loaded.policy, change: loaded.change };
+      return pr.merged ? mergeGovernance(deps, repo, pr, gov, trigger) : evaluateGovernanceOpen(deps, repo, pr, gov);
+    }
     case "request": {
       const request = { policy: loaded.policy, path: loaded.path, request: loaded.request, digest: loaded.digest };
       return pr.merged ? replayMerged(deps, repo, pr, request, trigger) : evaluateOpen(deps, repo, pr, request);

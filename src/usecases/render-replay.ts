@@ -17,8 +17,13 @@ export function renderReplaySection(nodes: readonly ReplayNodeResult[], at: numb
     "",
     done === nodes.length ? "Every node holds the change." : "An officer posts `/quorum retry` to replay on the nodes that failed; nodes that already applied it answer with their recorded result, so nothing is applied twice.",
     "",
-    `<!-- quorum-gate:replayed-at ${at} -->`,
+    replayedAtMarker(at),
   ].join("\n");
+}
+
+/** The hidden last line that records when the gate last acted on a merged pull request. */
+export function replayedAtMarker(at: number): string {
+  return `<!-- quorum-gate:replayed-at ${at} -->`;
 }
 
 export function readReplayedAt(stickyBody: string): number | null {
