@@ -197,6 +197,8 @@ describe("governance requests: policy changes approved by the current quorum (us
     assert.match(await sticky(governance), /## Policy change merged: approved \(2 of 2 officers\)[\s\S]*Nothing is replayed to the cluster/);
     const redelivered = await handle(governance, "pull_request", "closed");
     assert.ok(redelivered.code === "policy_merged" && redelivered.approved, "a redelivery says the same");
+    repo.addComment(governance, "alice", "thanks all");
+    assert.equal((await handle(governance)).code, "ignored", "a comment on the merged pull request changes nothing");
 
     // dave is an officer now: his approval counts on the request that was waiting.
     const requestToken = await tokenOf(request);
@@ -258,5 +260,17 @@ describe("governance requests: policy changes approved by the current quorum (us
 
     const after = repo.openPullRequest({ head: "req-app8", author: "carol", files: { "hsm-requests/app8.yml": requestYaml("app8") } });
     assert.equal((await handle(after, "pull_request", "opened")).code, "unconfigured");
+  });
+
+  it("a merged policy that is not even valid is reported as merged without approval", async () => {
+    const other = gh.createRepo("acme/other", { files: { [POLICY]: policyYaml(CURRENT) } });
+    const n = other.openPullRequest({ head: "broken", author: "carol", files: { [POLICY]: "version: 1\nofficers:\n  alice: officer1\n" } });
+    const at = (action: string): PullRequestEvent => ({ repo: { owner: "acme", repo: "other" }, number: n, trigger: { kind: "pull_request", action } });
+    assert.equal((await handlePullRequest(deps, at("opened"))).code, "invalid");
+    other.merge(n);
+    const merged = await handlePullRequest(deps, at("closed"));
+    assert.ok(merged.code === "policy_merged" && !merged.approved, JSON.stringify(merged));
+    const body = (await deps.github.findStickyComment({ owner: "acme", repo: "other" }, n, STICKY_MARKER, deps.botLogin))?.body ?? "";
+    assert.match(body, /^<!-- quorum-gate:sticky v1 -->\n## ⚠️ Policy change merged WITHOUT approval\n\nthe new \.github\/quorum-gate\.yml is not valid[\s\S]*missing_field/);
   });
 });
