@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<string[]> }>> =
   load: () => import("./load.ts"),
   "gate-verify": () => import("./gate-verify.ts"),
   "gate-evaluate": () => import("./gate-evaluate.ts"),
+  "app-deliveries": () => import("./app-deliveries.ts"),
 };
 
 const filter = process.argv[2];
