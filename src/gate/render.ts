@@ -178,7 +178,7 @@ function tokenSection(d: Decision): string[] {
     "",
     "Then post a comment whose first line is `/quorum approve ` followed by that base64 (one line). Or let the CLI print the whole comment:",
     "",
-    fencedBlock("quorum-gate sign --key officer.key --token token.bin", "sh"),
+    fencedBlock("quorum-gate sign --key officer.key --token-file token.bin", "sh"),
     "",
   ];
 }

@@ -78,7 +78,7 @@ describe("sticky comment", () => {
       `sha256sum token.bin   # must print ${pending.token.sha256}`,
       "openssl dgst -sha256 -sign officer.key -out officer.sig token.bin",
       "base64 -w0 officer.sig",
-      "quorum-gate sign --key officer.key --token token.bin",
+      "quorum-gate sign --key officer.key --token-file token.bin",
     ]) {
       assert.ok(body.includes(command), command);
     }
