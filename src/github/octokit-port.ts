@@ -2,7 +2,7 @@
 // the Action, @octokit/rest's in tests. Each method lives in its own file; this one only wires.
 import { listCandidates, type GitHubApprovalCandidate } from "./candidates.ts";
 import { upsertCheckRun } from "./check-run.ts";
-import { commitFile } from "./commit-file.ts";
+import { commitFiles } from "./commit-files.ts";
 import type { OctokitLike } from "./octokit-like.ts";
 import type { GitHubPort, RepoRef } from "./port.ts";
 import { getPullRequest, listChangedFiles } from "./pull-request.ts";
@@ -26,6 +26,6 @@ export function createGitHubPort(octokit: OctokitLike): OctokitGitHubPort {
     findStickyComment: (repo, number, marker, botLogin) => findStickyComment(octokit, repo, number, marker, botLogin),
     upsertStickyComment: (repo, number, marker, botLogin, body) => upsertStickyComment(octokit, repo, number, marker, botLogin, body),
     upsertCheckRun: (repo, appId, report) => upsertCheckRun(octokit, repo, appId, report),
-    commitFile: (repo, branch, path, content, message) => commitFile(octokit, repo, branch, path, content, message),
+    commitFiles: (repo, branch, files, message) => commitFiles(octokit, repo, branch, files, message),
   };
 }

@@ -234,9 +234,21 @@ export function parseId(data: unknown, where: string): number {
   return reader(data, where, "").int("id");
 }
 
-/** PUT contents answers `{ content, commit }`; the new commit is what the caller needs. */
-export function parseCommitSha(data: unknown, where: string): string {
-  return reader(data, where, "").obj("commit").sha("sha");
+/** The `sha` of a created git object (blob, tree, commit). */
+export function parseSha(data: unknown, where: string): string {
+  return reader(data, where, "").sha("sha");
+}
+
+/** GET or PATCH a git ref: `{ ref, object: { type, sha } }`; a branch points at a commit. */
+export function parseGitRef(data: unknown, where: string): string {
+  const object = reader(data, where, "").obj("object");
+  if (object.str("type") !== "commit") throw malformed(where, "object.type is not commit");
+  return object.sha("sha");
+}
+
+/** GET git/commits/{sha}: the commit's tree, which a new tree builds on. */
+export function parseGitCommitTree(data: unknown, where: string): string {
+  return reader(data, where, "").obj("tree").sha("sha");
 }
 
 /**

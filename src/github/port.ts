@@ -48,6 +48,13 @@ export interface CheckRunReport {
   readonly text?: string;
 }
 
+/** One file of a commit: its path in the repository and its bytes. */
+export interface FileToCommit {
+  readonly path: string;
+  readonly content: Uint8Array;
+}
+
+/** `sha`: the new commit, now the branch's head. */
 export type CommitResult =
   | { readonly ok: true; readonly sha: string }
   | { readonly ok: false; readonly reason: "forbidden" | "conflict" | "not_found" };
@@ -69,6 +76,9 @@ export interface GitHubPort {
   upsertStickyComment(repo: RepoRef, number: number, marker: string, botLogin: string, body: string): Promise<{ readonly id: number }>;
   /** Updates this app's check run of that name on that commit, or creates it. */
   upsertCheckRun(repo: RepoRef, appId: number | null, report: CheckRunReport): Promise<{ readonly id: number }>;
-  /** Adds or replaces one file on a branch with one commit; a fork or a protected branch refuses. */
-  commitFile(repo: RepoRef, branch: string, path: string, content: Uint8Array, message: string): Promise<CommitResult>;
+  /**
+   * Adds or replaces files on a branch with one commit on top of its head. A fork or a protected
+   * branch refuses; a push that lands meanwhile makes it a `conflict` (the branch is never forced).
+   */
+  commitFiles(repo: RepoRef, branch: string, files: readonly FileToCommit[], message: string): Promise<CommitResult>;
 }

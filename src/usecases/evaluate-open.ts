@@ -19,7 +19,7 @@ import {
 } from "../gate/index.ts";
 import type { PullRequestInfo, RepoRef } from "../github/port.ts";
 import type { GateDeps, GateOutcome } from "./deps.ts";
-import { placeEvidence, type EvidenceState } from "./evidence.ts";
+import { placeEvidence, type PlacedEvidence } from "./evidence.ts";
 import { gatherCluster } from "./gather-cluster.ts";
 import { plainCheck, report } from "./report.ts";
 
@@ -101,13 +101,17 @@ export async function runOpen(deps: GateDeps, repo: RepoRef, pr: PullRequestInfo
     deps.log(`issued a token for ${repo.owner}/${repo.repo}#${pr.number}`);
   }
 
-  let evidence: { state: EvidenceState; note: string } = { state: "none", note: "" };
+  let evidence: PlacedEvidence = { state: "none", note: "" };
   if (decision.state === "approved" && tokenFile !== null) {
     evidence = await placeEvidence(deps, repo, pr, subject.evidence(decision, tokenFile, deps.now()), subject.label);
   }
   const rendered = subject.render(decision, { ...input, tokenFile });
   const check = rendered.check;
   const withEvidence = evidence.state === "check_run_only" ? { ...check, text: `${check.text}\n\nEvidence could not be committed: ${evidence.note}. The approvals above are the evidence; on merge the gate judges them again.` } : check;
-  await report(deps, repo, pr, rendered.sticky, withEvidence);
+  // The evidence commit is the new head. The App's own push comes back as a `synchronize` that
+  // reports on it (and in the App every write costs a second of Probot's write pacing); in the
+  // Action (no app id) a push with the workflow's token starts no workflow, so the check goes there now.
+  const newHead = evidence.state === "committed" && deps.appId === null ? evidence.newHead : null;
+  await report(deps, repo, pr, rendered.sticky, withEvidence, newHead);
   return { code: "evaluated", state: decision.state, approvals: decision.approvers.length, required: decision.required, evidence: evidence.state };
 }

@@ -1,5 +1,6 @@
 // Writes what the gate has to say: the one sticky comment (updated in place) and the `quorum`
-// check run on the pull request's head commit. Only these two are ever written for a decision.
+// check run on the pull request's head commit (and on the evidence commit when the gate just pushed
+// one). Only these are ever written for a decision.
 import { CHECK_RUN_NAME, STICKY_MARKER, type CheckRunOutput } from "../gate/index.ts";
 import type { CheckRunReport, PullRequestInfo, RepoRef } from "../github/port.ts";
 import type { GateDeps } from "./deps.ts";
@@ -7,17 +8,25 @@ import type { GateDeps } from "./deps.ts";
 /** The engine's check-run output, or one of ours, which may also be `neutral`. */
 export type CheckOutput = Omit<CheckRunOutput, "conclusion"> & { readonly conclusion?: CheckRunReport["conclusion"] };
 
-export async function report(deps: GateDeps, repo: RepoRef, pr: PullRequestInfo, sticky: string | null, check: CheckOutput): Promise<void> {
+/**
+ * `newHead`: a commit the gate itself just pushed on top of `pr.headSha` (the evidence commit) that
+ * no event will bring back, so it gets the same check run now; otherwise a required `quorum` check
+ * would never report there and would block the merge.
+ */
+export async function report(deps: GateDeps, repo: RepoRef, pr: PullRequestInfo, sticky: string | null, check: CheckOutput, newHead: string | null = null): Promise<void> {
   if (sticky !== null) await deps.github.upsertStickyComment(repo, pr.number, STICKY_MARKER, deps.botLogin, sticky);
-  await deps.github.upsertCheckRun(repo, deps.appId, {
-    name: check.name,
-    headSha: pr.headSha,
-    status: check.status,
-    ...(check.conclusion === undefined ? {} : { conclusion: check.conclusion }),
-    title: check.title,
-    summary: check.summary,
-    text: check.text,
-  });
+  const heads = newHead === null || newHead === pr.headSha ? [pr.headSha] : [pr.headSha, newHead];
+  for (const headSha of heads) {
+    await deps.github.upsertCheckRun(repo, deps.appId, {
+      name: check.name,
+      headSha,
+      status: check.status,
+      ...(check.conclusion === undefined ? {} : { conclusion: check.conclusion }),
+      title: check.title,
+      summary: check.summary,
+      text: check.text,
+    });
+  }
 }
 
 /** A check run for situations the engine does not render: no policy, the cluster down, a replay. */

@@ -1,6 +1,6 @@
 // The fake GitHub itself, over plain fetch: the app JWT buys a token only when it is the app's,
 // repository routes want a token, and the parts other tests lean on (/api/v3, Link pages,
-// one-shot faults, merges, fork writes) behave as GitHub's do.
+// one-shot faults, merges, git data writes, fork writes) behave as GitHub's do.
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { after, before, describe, test } from "node:test";
@@ -125,14 +125,69 @@ describe("API behaviour the adapters rely on", () => {
     assert.deepEqual(Array.isArray(files.json) ? files.json.map((f) => field(f, "filename")) : null, ["requests/1.yml"]);
   });
 
-  test("the app may not write to a fork: PUT contents answers 403 and the branch stays", async () => {
+  test("the git data API: a blob, a tree on the head's tree, a commit and a fast-forward make one commit on the branch", async () => {
+    const repo = gh.createRepo("acme/gitdata", { files: { "keep.txt": "kept\n", "old.txt": "old\n" } });
+    const auth = `token ${gh.issueToken()}`;
+    const head = repo.branchSha("main") ?? "";
+    const ref = await call("GET", "/repos/acme/gitdata/git/ref/heads/main", auth);
+    assert.deepEqual(field(ref.json, "object"), { type: "commit", sha: head, url: `https://api.github.com/repos/acme/gitdata/git/commits/${head}` });
+    const baseTree = field(field((await call("GET", `/repos/acme/gitdata/git/commits/${head}`, auth)).json, "tree"), "sha");
+    const blob = await call("POST", "/repos/acme/gitdata/git/blobs", auth, { content: Buffer.from([0, 1, 255]).toString("base64"), encoding: "base64" });
+    assert.equal(blob.status, 201);
+    const tree = await call("POST", "/repos/acme/gitdata/git/trees", auth, {
+      base_tree: baseTree,
+      tree: [
+        { path: "e/bin", mode: "100644", type: "blob", sha: field(blob.json, "sha") },
+        { path: "e/text", mode: "100644", type: "blob", content: "hello\n" },
+        { path: "old.txt", mode: "100644", type: "blob", sha: null },
+      ],
+    });
+    assert.equal(tree.status, 201);
+    const commit = await call("POST", "/repos/acme/gitdata/git/commits", auth, { message: "evidence", tree: field(tree.json, "sha"), parents: [head] });
+    assert.equal(commit.status, 201);
+    const sha = String(field(commit.json, "sha"));
+    assert.equal(repo.branchSha("main"), head, "a commit alone does not move the branch");
+    const moved = await call("PATCH", "/repos/acme/gitdata/git/refs/heads/main", auth, { sha, force: false });
+    assert.equal(moved.status, 200);
+    assert.equal(repo.branchSha("main"), sha);
+    assert.deepEqual(repo.commitInfo(sha), { parents: [head], message: "evidence" });
+    assert.deepEqual(repo.readBytes("main", "e/bin"), Buffer.from([0, 1, 255]));
+    assert.equal(repo.readText("main", "e/text"), "hello\n");
+    assert.equal(repo.readText("main", "keep.txt"), "kept\n");
+    assert.equal(repo.readText("main", "old.txt"), null);
+    assert.equal(field(field((await call("GET", `/repos/acme/gitdata/git/commits/${sha}`, auth)).json, "tree"), "sha"), field(tree.json, "sha"));
+  });
+
+  test("a branch update must be a fast forward unless forced; a protected branch refuses; a missing ref is 404", async () => {
+    const repo = gh.createRepo("acme/refs");
+    const auth = `token ${gh.issueToken()}`;
+    const first = repo.branchSha("main") ?? "";
+    const side = repo.commit("side", { "s.txt": "s\n" });
+    const ahead = repo.commit("main", { "a.txt": "a\n" });
+    const stale = await call("PATCH", "/repos/acme/refs/git/refs/heads/main", auth, { sha: side, force: false });
+    assert.deepEqual([stale.status, field(stale.json, "message")], [422, "Update is not a fast forward"]);
+    assert.equal(repo.branchSha("main"), ahead);
+    assert.equal((await call("PATCH", "/repos/acme/refs/git/refs/heads/main", auth, { sha: first, force: true })).status, 200);
+    assert.equal(repo.branchSha("main"), first);
+    repo.protectBranch("main");
+    assert.equal((await call("PATCH", "/repos/acme/refs/git/refs/heads/main", auth, { sha: ahead })).status, 409);
+    assert.equal(repo.branchSha("main"), first);
+    assert.equal((await call("GET", "/repos/acme/refs/git/ref/heads/nope", auth)).status, 404);
+    assert.equal((await call("PATCH", "/repos/acme/refs/git/refs/heads/nope", auth, { sha: first })).status, 422);
+    assert.equal((await call("POST", "/repos/acme/refs/git/trees", auth, { base_tree: "f".repeat(40), tree: [] })).status, 422);
+  });
+
+  test("the app may not write to a fork: git data writes answer 403 and the branch stays", async () => {
     const repo = gh.createRepo("acme/forked");
     const { fork } = repo.forkPullRequest({ forkOwner: "mallory", head: "sneaky", files: { "a.txt": "x\n" } });
-    const before = fork.branchSha("sneaky");
-    const res = await call("PUT", "/repos/mallory/forked/contents/evidence.json", `token ${gh.issueToken()}`, { message: "m", content: "e30=", branch: "sneaky" });
-    assert.equal(res.status, 403);
+    const before = fork.branchSha("sneaky") ?? "";
+    const auth = `token ${gh.issueToken()}`;
+    assert.equal((await call("GET", "/repos/mallory/forked/git/ref/heads/sneaky", auth)).status, 200, "reading is allowed");
+    assert.equal((await call("POST", "/repos/mallory/forked/git/blobs", auth, { content: "e30=", encoding: "base64" })).status, 403);
+    assert.equal((await call("POST", "/repos/mallory/forked/git/commits", auth, { message: "m", tree: "0".repeat(40), parents: [before] })).status, 403);
+    const own = repo.commit("x", { "b.txt": "y\n" }, { from: "main" });
+    assert.equal((await call("PATCH", "/repos/mallory/forked/git/refs/heads/sneaky", auth, { sha: own, force: true })).status, 403);
     assert.equal(fork.branchSha("sneaky"), before);
-    assert.equal((await call("GET", "/repos/mallory/forked/contents/a.txt?ref=sneaky", `token ${gh.issueToken()}`)).status, 200);
   });
 
   test("check runs need a GitHub App token, and only the creating app may update one", async () => {

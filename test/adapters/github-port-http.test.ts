@@ -65,14 +65,35 @@ test("upsertCheckRun: the list asks for this app's run by name, then the create 
   assert.deepEqual(nock.pendingMocks(), []);
 });
 
-test("commitFile: reads the branch for the blob SHA, then PUTs base64 content with branch and sha", async () => {
-  const blob = "b".repeat(40);
+test("commitFiles: the git data API, a blob per binary file (base64), text inline in a tree on the head's tree, one commit, a fast-forward of the branch", async () => {
+  const [parent, baseTree, blobB, blobC, tree, commit] = ["1", "2", "3", "4", "5", "6"].map((c) => c.repeat(40));
   nock(API)
-    .get("/repos/acme/hsm/contents/evidence%2F7.json")
-    .query({ ref: "req-7" })
-    .reply(200, { type: "file", sha: blob, size: 3, encoding: "base64", content: "b2xk\n" })
-    .put("/repos/acme/hsm/contents/evidence%2F7.json", { message: "Add evidence", content: Buffer.from("new").toString("base64"), branch: "req-7", sha: blob })
-    .reply(200, { content: { sha: "c".repeat(40) }, commit: { sha: "d".repeat(40) } });
-  assert.deepEqual(await port.commitFile(repo, "req-7", "evidence/7.json", new TextEncoder().encode("new"), "Add evidence"), { ok: true, sha: "d".repeat(40) });
+    .get("/repos/acme/hsm/git/ref/heads/req-7")
+    .reply(200, { ref: "refs/heads/req-7", object: { type: "commit", sha: parent } })
+    .get(`/repos/acme/hsm/git/commits/${parent}`)
+    .reply(200, { sha: parent, tree: { sha: baseTree }, parents: [] })
+    .post("/repos/acme/hsm/git/blobs", { content: Buffer.from([0, 255]).toString("base64"), encoding: "base64" })
+    .reply(201, { sha: blobB })
+    .post("/repos/acme/hsm/git/blobs", { content: Buffer.from("bell\u0007\n").toString("base64"), encoding: "base64" })
+    .reply(201, { sha: blobC })
+    .post("/repos/acme/hsm/git/trees", {
+      base_tree: baseTree,
+      tree: [
+        { path: "evidence/7.json", mode: "100644", type: "blob", content: "{\"ü\": \"new\"}\r\n\t" },
+        { path: "evidence/7.bin", mode: "100644", type: "blob", sha: blobB },
+        { path: "evidence/7.txt", mode: "100644", type: "blob", sha: blobC },
+      ],
+    })
+    .reply(201, { sha: tree, tree: [] })
+    .post("/repos/acme/hsm/git/commits", { message: "Add evidence", tree, parents: [parent] })
+    .reply(201, { sha: commit, tree: { sha: tree }, parents: [{ sha: parent }] })
+    .patch("/repos/acme/hsm/git/refs/heads/req-7", { sha: commit, force: false })
+    .reply(200, { ref: "refs/heads/req-7", object: { type: "commit", sha: commit } });
+  const files = [
+    { path: "evidence/7.json", content: new TextEncoder().encode('{"ü": "new"}\r\n\t') },
+    { path: "evidence/7.bin", content: new Uint8Array([0, 255]) },
+    { path: "evidence/7.txt", content: new TextEncoder().encode("bell\u0007\n") },
+  ];
+  assert.deepEqual(await port.commitFiles(repo, "req-7", files, "Add evidence"), { ok: true, sha: commit });
   assert.deepEqual(nock.pendingMocks(), []);
 });

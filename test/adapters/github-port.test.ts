@@ -311,51 +311,110 @@ describe("upsertCheckRun", () => {
   });
 });
 
-describe("commitFile", () => {
-  test("adds a file to a branch with one commit, then replaces it", async () => {
+describe("commitFiles", () => {
+  const bytes = (t: string): Uint8Array => new TextEncoder().encode(t);
+
+  test("adds files to a branch with one commit on its head, then replaces one with one more commit", async () => {
     const { repo, ref } = freshRepo();
     const n = repo.openPullRequest({ head: "req", files: { "requests/1.yml": "x\n" } });
-    const added = await port.commitFile(ref, "req", "evidence/1.json", new TextEncoder().encode('{"v":1}\n'), "Add evidence");
+    const head = repo.branchSha("req") ?? "";
+    gh.clearCalls();
+    const binary = new Uint8Array([0, 255, 1, 254, 10, 13]);
+    const added = await port.commitFiles(ref, "req", [{ path: "evidence/1.json", content: bytes('{"v":1}\n') }, { path: "evidence/token.bin", content: binary }], "Add evidence");
     assert.ok(added.ok);
     assert.equal(repo.branchSha("req"), added.sha);
+    assert.deepEqual(repo.commitInfo(added.sha), { parents: [head], message: "Add evidence" });
     assert.equal(text(await port.readFile(ref, "evidence/1.json", "req")), '{"v":1}\n');
+    assert.deepEqual(await port.readFile(ref, "evidence/token.bin", "req"), binary);
+    assert.equal(text(await port.readFile(ref, "requests/1.yml", "req")), "x\n", "the head's own files stay");
     assert.equal((await port.getPullRequest(ref, n)).headSha, added.sha);
+    assert.deepEqual(
+      gh.calls.slice(0, 6).map((c) => `${c.method} ${c.path} ${c.status}`),
+      [
+        `GET /repos/${repo.fullName}/git/ref/heads/req 200`,
+        `GET /repos/${repo.fullName}/git/commits/${head} 200`,
+        `POST /repos/${repo.fullName}/git/blobs 201`, // the binary file; the text goes inline
+        `POST /repos/${repo.fullName}/git/trees 201`,
+        `POST /repos/${repo.fullName}/git/commits 201`,
+        `PATCH /repos/${repo.fullName}/git/refs/heads/req 200`,
+      ],
+    );
+    assert.deepEqual(gh.calls[5]?.body, { sha: added.sha, force: false }, "the branch is never forced");
 
-    const replaced = await port.commitFile(ref, "req", "evidence/1.json", new TextEncoder().encode('{"v":2}\n'), "Update evidence");
+    const replaced = await port.commitFiles(ref, "req", [{ path: "evidence/1.json", content: bytes('{"v":2}\n') }], "Update evidence");
     assert.ok(replaced.ok);
-    assert.notEqual(replaced.sha, added.sha);
+    assert.deepEqual(repo.commitInfo(replaced.sha).parents, [added.sha]);
     assert.equal(text(await port.readFile(ref, "evidence/1.json", "req")), '{"v":2}\n');
+    assert.deepEqual(await port.readFile(ref, "evidence/token.bin", "req"), binary);
     assert.deepEqual(
       (await port.listChangedFiles(ref, n)).map((f) => f.path),
-      ["evidence/1.json", "requests/1.yml"],
+      ["evidence/1.json", "evidence/token.bin", "requests/1.yml"],
     );
+  });
+
+  test("a branch name with a slash", async () => {
+    const { repo, ref } = freshRepo();
+    repo.commit("quorum/req-2", { "requests/2.yml": "x\n" });
+    const r = await port.commitFiles(ref, "quorum/req-2", [{ path: "evidence/2.json", content: bytes("{}\n") }], "Add evidence");
+    assert.ok(r.ok);
+    assert.equal(repo.branchSha("quorum/req-2"), r.sha);
+    assert.equal(repo.readText("quorum/req-2", "evidence/2.json"), "{}\n");
   });
 
   test("a fork's branch refuses: forbidden, and nothing changes", async () => {
     const { repo } = freshRepo();
-    const { number, fork } = repo.forkPullRequest({ forkOwner: "mallory", head: "sneaky", files: { "requests/2.yml": "x\n" } });
+    const { fork } = repo.forkPullRequest({ forkOwner: "mallory", head: "sneaky", files: { "requests/2.yml": "x\n" } });
     const before = fork.branchSha("sneaky");
-    const result = await port.commitFile({ owner: fork.owner, repo: fork.name }, "sneaky", "evidence/2.json", new Uint8Array([1]), "Add evidence");
+    const result = await port.commitFiles({ owner: fork.owner, repo: fork.name }, "sneaky", [{ path: "evidence/2.json", content: new Uint8Array([1]) }], "Add evidence");
     assert.deepEqual(result, { ok: false, reason: "forbidden" });
     assert.equal(fork.branchSha("sneaky"), before);
-    void number;
   });
 
-  test("a protected branch is a conflict, a missing branch is not_found, a stale blob SHA is a conflict", async () => {
+  test("a protected branch is a conflict, a missing branch is not_found, and nothing moves", async () => {
     const { repo, ref } = freshRepo();
+    const main = repo.branchSha("main");
     repo.protectBranch("main");
-    assert.deepEqual(await port.commitFile(ref, "main", "x.txt", new Uint8Array([1]), "m"), { ok: false, reason: "conflict" });
-    assert.deepEqual(await port.commitFile(ref, "no-such-branch", "x.txt", new Uint8Array([1]), "m"), { ok: false, reason: "not_found" });
-    gh.failNext("PUT", /\/contents\//, 422, { message: "sha does not match" });
-    repo.commit("dev", { "y.txt": "1\n" });
-    assert.deepEqual(await port.commitFile(ref, "dev", "y.txt", new Uint8Array([2]), "m"), { ok: false, reason: "conflict" });
-    assert.equal(repo.readText("dev", "y.txt"), "1\n");
+    assert.deepEqual(await port.commitFiles(ref, "main", [{ path: "x.txt", content: new Uint8Array([1]) }], "m"), { ok: false, reason: "conflict" });
+    assert.equal(repo.branchSha("main"), main);
+    assert.equal(repo.readText("main", "x.txt"), null);
+    assert.deepEqual(await port.commitFiles(ref, "no-such-branch", [{ path: "x.txt", content: new Uint8Array([1]) }], "m"), { ok: false, reason: "not_found" });
   });
 
-  test("a server error is an error, not a refusal", async () => {
+  test("a push that lands while the commit is being made: conflict, and the push is kept", async () => {
+    const { repo, ref } = freshRepo();
+    repo.commit("dev", { "y.txt": "1\n" });
+    const inner = new Octokit({ baseUrl: gh.url, auth: gh.issueToken(), log: quiet });
+    let pushed = "";
+    const racing: OctokitLike = {
+      async request(route, params) {
+        if (route.startsWith("PATCH ")) pushed = repo.commit("dev", { "y.txt": "2\n" }, { message: "a concurrent push" });
+        return inner.request(route, params);
+      },
+      paginate: (route, params) => inner.paginate(route, params),
+    };
+    const result = await createGitHubPort(racing).commitFiles(ref, "dev", [{ path: "evidence.json", content: bytes("{}\n") }], "m");
+    assert.deepEqual(result, { ok: false, reason: "conflict" });
+    assert.equal(repo.branchSha("dev"), pushed);
+    assert.equal(repo.readText("dev", "y.txt"), "2\n");
+    assert.equal(repo.readText("dev", "evidence.json"), null);
+  });
+
+  test("refusals at any step are outcomes; a server error is an error naming the request", async () => {
     const { ref } = freshRepo();
-    gh.failNext("PUT", /\/contents\//, 502);
-    await assert.rejects(port.commitFile(ref, "main", "x.txt", new Uint8Array([1]), "m"), /\[github\] PUT \/repos\/acme\/hsm-\d+\/contents\/x\.txt failed: HTTP 502/);
+    gh.failNext("POST", /\/git\/blobs$/, 403, { message: "Resource not accessible by integration" });
+    assert.deepEqual(await port.commitFiles(ref, "main", [{ path: "x.txt", content: new Uint8Array([1]) }], "m"), { ok: false, reason: "forbidden" });
+    gh.failNext("POST", /\/git\/commits$/, 409, { message: "Git Repository is empty." });
+    assert.deepEqual(await port.commitFiles(ref, "main", [{ path: "x.txt", content: new Uint8Array([1]) }], "m"), { ok: false, reason: "conflict" });
+    gh.failNext("POST", /\/git\/trees$/, 502);
+    await assert.rejects(port.commitFiles(ref, "main", [{ path: "x.txt", content: new Uint8Array([1]) }], "m"), /\[github\] POST \/repos\/acme\/hsm-\d+\/git\/trees failed: HTTP 502/);
+  });
+
+  test("a malformed answer, a bad path or no files at all are clear errors", async () => {
+    const { ref } = freshRepo();
+    gh.failNext("GET", /\/git\/ref\//, 200, { ref: "refs/heads/main", object: { type: "commit", sha: "nope" } });
+    await assert.rejects(port.commitFiles(ref, "main", [{ path: "x.txt", content: new Uint8Array([1]) }], "m"), /git\/ref\/heads\/main: malformed response: object\.sha is not a commit SHA/);
+    await assert.rejects(port.commitFiles(ref, "main", [{ path: "../x.txt", content: new Uint8Array([1]) }], "m"), /is not a repository file path/);
+    await assert.rejects(port.commitFiles(ref, "main", [], "m"), /at least one file/);
   });
 });
 

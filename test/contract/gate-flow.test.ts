@@ -55,14 +55,16 @@ describe("the gate's pull-request flow (use case, fake GitHub, real cluster)", (
     await all("logout", {}, admin);
     sealingPem = (await all("sealing-key", {}))[0]?.publicKeyPem ?? "";
 
-    gh = await startFakeGitHub();
+    // The fake dates comments by its own clock; starting it now and reading it as the gate's clock
+    // keeps "a /quorum retry newer than the last replay" meaningful.
+    gh = await startFakeGitHub({ startTime: new Date() });
     const policy = [`version: 1`, `cluster: ${cluster.file.clusterId}`, `officers:`, ...Object.entries(OFFICERS).map(([login, officer]) => `  ${login}: ${officer}`), ""].join("\n");
     repo = gh.createRepo("acme/hsm", { files: { ".github/quorum-gate.yml": policy, "README.md": "HSM requests\n" } });
     gateway = createClusterGateway(cluster.file, { userName: "gate", password: "gate-pass" });
     deps = {
       github: createGitHubPort(new Octokit({ baseUrl: gh.url, auth: gh.issueToken(), log: quiet })),
       cluster: gateway,
-      now: () => Math.floor(Date.now() / 1000),
+      now: () => Math.floor(gh.now().getTime() / 1000),
       botLogin: gh.app.botLogin,
       appId: gh.app.id,
       log: (line) => logs.push(line),
@@ -91,6 +93,7 @@ describe("the gate's pull-request flow (use case, fake GitHub, real cluster)", (
     const found = [...gh.calls].reverse().find((c) => (c.method === "POST" || c.method === "PATCH") && c.path.includes("/comments") && typeof (c.body as { body?: unknown } | null)?.body === "string" && ((c.body as { body: string }).body.startsWith(STICKY_MARKER)) && (c.method === "PATCH" || c.path.endsWith(`/issues/${number}/comments`)));
     return found === undefined ? null : (found.body as { body: string }).body;
   }
+  const quorumChecks = (sha: string): unknown[][] => repo.checkRuns(sha).filter((c) => c["name"] === "quorum").map((c) => [c["status"], c["conclusion"]]);
   const approve = (number: number, login: string, token: Uint8Array, officer = OFFICERS[login] ?? "") => repo.addComment(number, login, renderApprovalComment(signMessage(token, testKey(officer).privateKey)));
 
   it("asks for a token, counts distinct officers, commits evidence at M, and replays once on merge", async () => {
@@ -107,11 +110,18 @@ describe("the gate's pull-request flow (use case, fake GitHub, real cluster)", (
     assert.ok(one.code === "evaluated" && one.state === "pending" && one.approvals === 1);
 
     approve(number, "bob", token);
+    const approvedHead = repo.branchSha("req-app7") ?? "";
     const two = await handlePullRequest(deps, event(number));
     assert.ok(two.code === "evaluated" && two.state === "approved" && two.evidence === "committed", JSON.stringify(two));
     assert.match(repo.readText("req-app7", "hsm-requests/app7.evidence/approval.txt") ?? "", /Number of Approvals = 2;/);
+    const evidenceHead = repo.branchSha("req-app7") ?? "";
+    assert.deepEqual(repo.commitInfo(evidenceHead).parents, [approvedHead], "every evidence file in one commit");
+    assert.deepEqual(quorumChecks(approvedHead), [["completed", "success"]]);
+    // The App's own push comes back as a synchronize, which reports on the new head.
     const again = await handlePullRequest(deps, event(number, "pull_request", "synchronize"));
     assert.ok(again.code === "evaluated" && again.state === "approved" && again.evidence === "present", "the evidence commit does not invalidate the approvals");
+    assert.deepEqual(quorumChecks(evidenceHead), [["completed", "success"]]);
+    assert.equal(repo.branchSha("req-app7"), evidenceHead, "nothing is committed again");
 
     repo.merge(number);
     const replay = await handlePullRequest(deps, event(number, "pull_request", "closed"));
@@ -120,6 +130,69 @@ describe("the gate's pull-request flow (use case, fake GitHub, real cluster)", (
     const redelivered = await handlePullRequest(deps, event(number, "pull_request", "closed"));
     assert.ok(redelivered.code === "replayed" && redelivered.nodes.every((n) => n.result === "already_applied"), "a redelivery applies nothing twice");
     for (const users of await all("list-users", {})) assert.equal(users.users.filter((u) => u.name === "app7").length, 1);
+  });
+
+  it("as the Action (no app id): the evidence commit's head gets the same green check at once, since the gate's own push starts no workflow", async () => {
+    const action: GateDeps = {
+      ...deps,
+      github: createGitHubPort(new Octokit({ baseUrl: gh.url, auth: gh.issueToken({ user: "github-actions[bot]", appId: 15368, appSlug: "github-actions" }), log: quiet })),
+      botLogin: "github-actions[bot]",
+      appId: null,
+    };
+    const number = repo.openPullRequest({ head: "req-app13", author: "carol", files: { "hsm-requests/app13.yml": requestYaml("app13", "app13-pass-1") } });
+    await handlePullRequest(action, event(number, "pull_request", "opened"));
+    const token = readStickyToken(sticky(number));
+    assert.ok(token !== null);
+    approve(number, "alice", token);
+    approve(number, "bob", token);
+    const approvedHead = repo.branchSha("req-app13") ?? "";
+    const approved = await handlePullRequest(action, event(number));
+    assert.ok(approved.code === "evaluated" && approved.state === "approved" && approved.evidence === "committed", JSON.stringify(approved));
+    const evidenceHead = repo.branchSha("req-app13") ?? "";
+    assert.deepEqual(repo.commitInfo(evidenceHead).parents, [approvedHead], "every evidence file in one commit");
+    for (const sha of [approvedHead, evidenceHead]) assert.deepEqual(quorumChecks(sha), [["completed", "success"]], `the quorum check on ${sha}`);
+  });
+
+  it("a node that failed the replay gets it on /quorum retry; the same retry delivered again does nothing", async () => {
+    const number = repo.openPullRequest({ head: "req-app12", author: "carol", files: { "hsm-requests/app12.yml": requestYaml("app12", "app12-pass-1") } });
+    await handlePullRequest(deps, event(number, "pull_request", "opened"));
+    const token = readStickyToken(sticky(number));
+    assert.ok(token !== null);
+    approve(number, "alice", token);
+    approve(number, "bob", token);
+    const approved = await handlePullRequest(deps, event(number));
+    assert.ok(approved.code === "evaluated" && approved.state === "approved", JSON.stringify(approved));
+
+    // Server 2 crashes after the gate has read the cluster and before the replay reaches it.
+    let crash: number | null = 2;
+    const crashing: GateDeps = {
+      ...deps,
+      cluster: {
+        ...gateway,
+        async execute(request, only) {
+          if (crash !== null) await cluster.kill(crash);
+          crash = null;
+          return gateway.execute(request, only);
+        },
+      },
+    };
+    repo.merge(number);
+    const first = await handlePullRequest(crashing, event(number, "pull_request", "closed"));
+    assert.ok(first.code === "replayed", JSON.stringify(first));
+    assert.deepEqual(first.nodes.map((n) => [n.index, n.ok]), [[0, true], [1, true], [2, false]]);
+    assert.deepEqual(first.nodes.slice(0, 2).map((n) => n.result), ["applied", "applied"]);
+    assert.match(sticky(number), /Replay: applied on 2 of 3 nodes/);
+    await cluster.restart(2);
+
+    repo.addComment(number, "alice", "/quorum retry");
+    const second = await handlePullRequest(deps, event(number));
+    assert.ok(second.code === "replayed", JSON.stringify(second));
+    assert.deepEqual(second.nodes.map((n) => n.result), ["already_applied", "already_applied", "applied"]);
+    assert.match(sticky(number), /Replay: applied on 3 of 3 nodes/);
+    for (const users of await all("list-users", {})) assert.equal(users.users.filter((u) => u.name === "app12").length, 1);
+
+    const redelivered = await handlePullRequest(deps, event(number));
+    assert.equal(redelivered.code, "ignored", "the retry was served already");
   });
 
   it("never counts a signature posted by someone else, by an unmapped login, or over another token", async () => {

@@ -24,6 +24,7 @@ import { appRoutes } from "./fake-github/routes/app.ts";
 import { checkRoutes } from "./fake-github/routes/checks.ts";
 import { commentRoutes } from "./fake-github/routes/comments.ts";
 import { contentsRoutes } from "./fake-github/routes/contents.ts";
+import { gitDataRoutes } from "./fake-github/routes/git-data.ts";
 import { pullRoutes } from "./fake-github/routes/pulls.ts";
 
 export type { Created, FakeRepo, ForkPullRequest, OpenPullRequest } from "./fake-github/fake-repo.ts";
@@ -73,12 +74,17 @@ export interface FakeGitHub {
   issueToken(identity?: { readonly user?: string | FakeUser; readonly appId?: number | null; readonly appSlug?: string | null }): string;
   /** A JWT of the app, as @octokit/auth-app would sign it. */
   appJwt(): string;
+  /**
+   * The fake clock, which dates comments, reviews and commits: it starts at `startTime` and moves
+   * one second per write. A use case under test whose `now()` reads it agrees with those dates.
+   */
+  now(): Date;
   /** The next request matching method and path (no /api/v3) gets this status and body instead. */
   failNext(method: string, path: RegExp, status: number, body?: unknown): void;
   close(): Promise<void>;
 }
 
-const ROUTES: readonly Route[] = [...appRoutes, ...contentsRoutes, ...pullRoutes, ...commentRoutes, ...checkRoutes];
+const ROUTES: readonly Route[] = [...appRoutes, ...contentsRoutes, ...gitDataRoutes, ...pullRoutes, ...commentRoutes, ...checkRoutes];
 const BODY_LIMIT = 20 * 1024 * 1024;
 
 type Credential = { readonly kind: "none" } | { readonly kind: "jwt"; readonly problem: string | null } | { readonly kind: "token"; readonly identity: Identity | null };
@@ -195,6 +201,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       return token;
     },
     appJwt: () => signAppJwt(app.id, app.privateKeyPem),
+    now: () => new Date(state.clockMs),
     failNext(method, path, status, body = { message: `injected HTTP ${status}` }) {
       faults.push({ method: method.toUpperCase(), path, reply: { status, body } });
     },

@@ -42,7 +42,7 @@ export interface FakeRepo {
   /** A file's bytes at a branch or SHA, or null. */
   readBytes(ref: string, path: string): Buffer | null;
   readText(ref: string, path: string): string | null;
-  /** Contents API writes to this branch answer 409 from now on. */
+  /** Updates of this branch through the git refs API answer 409 from now on. */
   protectBranch(branch: string): void;
   openPullRequest(options: OpenPullRequest): number;
   /** A pull request whose head lives in a fork; API writes to the fork answer 403. */

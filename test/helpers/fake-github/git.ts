@@ -40,6 +40,23 @@ export function makeCommit(state: FakeState, parents: readonly string[], tree: R
   return commit;
 }
 
+/**
+ * The SHA the git data API shows for a flat tree, registered so that a new tree can build on it
+ * (`base_tree`). Not git's own tree hash (the fake has no tree objects), but as stable: the same
+ * paths and blobs always give the same SHA.
+ */
+export function treeSha(state: FakeState, tree: ReadonlyMap<string, string>): string {
+  const entries = [...tree.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const sha = createHash("sha1").update(`tree ${JSON.stringify(entries)}`).digest("hex");
+  if (!state.trees.has(sha)) state.trees.set(sha, new Map(entries));
+  return sha;
+}
+
+/** Whether `ancestor` is `sha` or one of its ancestors (a fast forward from it to `sha`). */
+export function isAncestor(state: FakeState, ancestor: string, sha: string): boolean {
+  return ancestors(state, sha).includes(ancestor);
+}
+
 /** A branch name (or refs/heads/…) of this repository, or a full commit SHA. */
 export function resolveRef(state: FakeState, repo: RepoState, ref: string): Commit | null {
   const branch = repo.branches.get(ref.replace(/^refs\/heads\//, ""));

@@ -92,7 +92,7 @@ export interface RepoState {
   readonly fullName: string;
   readonly defaultBranch: string;
   readonly branches: Map<string, string>;
-  /** Writes through the contents API to these branches answer 409, as a protected branch does. */
+  /** Updates of these branches through the git refs API answer 409, as a protected branch does. */
   readonly protectedBranches: Set<string>;
   /** The app is installed here, so its tokens may write. A fork is not. */
   readonly installed: boolean;
@@ -113,6 +113,8 @@ export interface FakeState {
   readonly pulls: Map<string, Map<number, PullState>>;
   readonly commits: Map<string, Commit>;
   readonly blobs: Map<string, Buffer>;
+  /** Tree SHA → flat tree, for every tree the git data API has shown or made. */
+  readonly trees: Map<string, ReadonlyMap<string, string>>;
   readonly tokens: Map<string, Identity>;
   /** Ids of every object (repos, PRs, comments, reviews, check runs) come from one counter. */
   nextId: number;
@@ -121,7 +123,7 @@ export interface FakeState {
 }
 
 export function newState(startTime: Date): FakeState {
-  return { repos: new Map(), pulls: new Map(), commits: new Map(), blobs: new Map(), tokens: new Map(), nextId: 1000, clockMs: startTime.getTime() };
+  return { repos: new Map(), pulls: new Map(), commits: new Map(), blobs: new Map(), trees: new Map(), tokens: new Map(), nextId: 1000, clockMs: startTime.getTime() };
 }
 
 export function nextId(state: FakeState): number {

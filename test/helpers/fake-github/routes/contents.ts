@@ -1,9 +1,10 @@
-// Repository, contents (read at any branch or SHA, write as one new commit on a branch) and blobs.
-import { applyChanges, commitOf, makeCommit, resolveRef } from "../git.ts";
+// Repository, contents (read at any branch or SHA) and blobs. Writes go through the git data API
+// (routes/git-data.ts), as the gate's evidence commit does.
+import { resolveRef } from "../git.ts";
 import { fail, type Reply } from "../http-io.ts";
 import type { FakeState, RepoState } from "../model.ts";
 import { repoJson } from "../rest-shapes.ts";
-import { bodyObject, bodyString, param, repoOf, requireWrite, route, type Route } from "../router.ts";
+import { param, repoOf, route, type Route } from "../router.ts";
 
 /** Above this the contents API sends no content (`encoding: "none"`); the blob API still does. */
 export const INLINE_CONTENT_LIMIT = 1_000_000;
@@ -41,37 +42,11 @@ function getContents(state: FakeState, repo: RepoState, path: string, ref: strin
   return { status: 200, body: [...children.values()] };
 }
 
-function putContents(state: FakeState, repo: RepoState, path: string, body: Readonly<Record<string, unknown>>): Reply {
-  const message = bodyString(body, "message") ?? "";
-  const content = bodyString(body, "content") ?? "";
-  const branch = bodyString(body, "branch", false) ?? repo.defaultBranch;
-  const given = bodyString(body, "sha", false);
-  if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(content)) fail(422, "content is not valid Base64");
-  const tip = repo.branches.get(branch) ?? fail(404, `Branch ${branch} not found`);
-  if (repo.protectedBranches.has(branch)) fail(409, "Repository rule violations found\n\nChanges must be made through a pull request.");
-  const tree = commitOf(state, tip).tree;
-  const existing = tree.get(path);
-  if (existing !== undefined && given === undefined) fail(422, 'Invalid request.\n\n"sha" wasn\'t supplied.');
-  if (given !== undefined && given !== existing) fail(409, `${path} does not match ${given}`);
-  const commit = makeCommit(state, [tip], applyChanges(state, tree, { [path]: Buffer.from(content, "base64") }), message);
-  repo.branches.set(branch, commit.sha);
-  const blob = commit.tree.get(path) ?? "";
-  return {
-    status: existing === undefined ? 201 : 200,
-    body: { content: fileJson(state, repo, path, blob, false), commit: { sha: commit.sha, message, parents: [{ sha: tip }], author: { date: commit.date } } },
-  };
-}
-
 export const contentsRoutes: readonly Route[] = [
   route("GET", "/repos/:owner/:repo", "token", (ctx) => ({ status: 200, body: repoJson(repoOf(ctx)) })),
   route("GET", "/repos/:owner/:repo/contents/*path", "token", (ctx) => {
     const repo = repoOf(ctx);
     return getContents(ctx.state, repo, param(ctx, "path"), ctx.url.searchParams.get("ref") ?? repo.defaultBranch);
-  }),
-  route("PUT", "/repos/:owner/:repo/contents/*path", "token", (ctx) => {
-    const repo = repoOf(ctx);
-    requireWrite(ctx, repo);
-    return putContents(ctx.state, repo, param(ctx, "path"), bodyObject(ctx));
   }),
   route("GET", "/repos/:owner/:repo/git/blobs/:sha", "token", (ctx) => {
     repoOf(ctx);
