@@ -59,9 +59,17 @@ export function storedPublicKey(pem: string): KeyObject | null {
   return parsed.key;
 }
 
+/** Fingerprints already computed; a KeyObject never changes, and exporting it costs about as much as a verify. */
+const fingerprints = new WeakMap<KeyObject, string>();
+
 /** SHA-256 over the DER SubjectPublicKeyInfo, hex: the stable name of a key in logs and evidence. */
 export function fingerprint(key: KeyObject): string {
-  return sha256(key.export({ type: "spki", format: "der" })).toString("hex");
+  let known = fingerprints.get(key);
+  if (known === undefined) {
+    known = sha256(key.export({ type: "spki", format: "der" })).toString("hex");
+    fingerprints.set(key, known);
+  }
+  return known;
 }
 
 export function sha256(data: Uint8Array): Buffer {

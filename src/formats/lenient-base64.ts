@@ -5,7 +5,8 @@
 export type Base64Result = { readonly ok: true; readonly bytes: Buffer } | { readonly ok: false; readonly error: string };
 
 export function decodeLenientBase64(text: string): Base64Result {
-  const compact = text.replace(/\s+/g, "");
+  // Most signatures arrive on one line: skip the copy when there is nothing to strip.
+  const compact = /\s/.test(text) ? text.replace(/\s+/g, "") : text;
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) return { ok: false, error: "not base64 (only A-Z, a-z, 0-9, +, / and = padding are allowed)" };
   const body = compact.replace(/=+$/, "");
   if (body.length % 4 === 1) return { ok: false, error: "not base64 (truncated)" };
