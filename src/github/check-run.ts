@@ -3,12 +3,18 @@
 // with the same name is never taken for ours.
 import { clip } from "./clip.ts";
 import type { OctokitLike } from "./octokit-like.ts";
-import { parseCheckRuns, parseId } from "./parse.ts";
+import { parseCheckRuns, parseId, type ParsedCheckRun } from "./parse.ts";
 import type { CheckRunReport, RepoRef } from "./port.ts";
 import { describe, sendData, sendPaged } from "./send.ts";
 
+interface CheckRunBody {
+  readonly status: CheckRunReport["status"];
+  readonly conclusion?: NonNullable<CheckRunReport["conclusion"]>;
+  readonly output: { readonly title: string; readonly summary: string; readonly text?: string };
+}
+
 /** The fields GitHub takes for both create and update. */
-function reportBody(report: CheckRunReport): Record<string, unknown> {
+function reportBody(report: CheckRunReport): CheckRunBody {
   const completed = report.status === "completed";
   // GitHub completes a run that is given a conclusion, and refuses a completed run without one:
   // either mismatch is a bug in the caller, not something to send and see.
@@ -28,6 +34,9 @@ export async function upsertCheckRun(octokit: OctokitLike, repo: RepoRef, appId:
   // The query already filters; checking again costs nothing and does not trust the filter.
   const ours = runs.find((r) => r.name === report.name && (appId === null || r.appId === appId));
   if (ours !== undefined) {
+    // Probot paces writes to one a second, so an update that changes nothing costs a whole second
+    // of every delivery (most events leave the decision as it was).
+    if (unchanged(ours, body)) return { id: ours.id };
     const route = "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}";
     const params = { ...base, check_run_id: ours.id, ...body };
     return { id: parseId(await sendData(octokit, route, params), describe(route, params)) };
@@ -35,4 +44,10 @@ export async function upsertCheckRun(octokit: OctokitLike, repo: RepoRef, appId:
   const route = "POST /repos/{owner}/{repo}/check-runs";
   const params = { ...base, name: report.name, head_sha: report.headSha, ...body };
   return { id: parseId(await sendData(octokit, route, params), describe(route, params)) };
+}
+
+function unchanged(run: ParsedCheckRun, body: CheckRunBody): boolean {
+  const { output } = body;
+  return run.status === body.status && run.conclusion === (body.conclusion ?? null)
+    && run.output !== null && run.output.title === output.title && run.output.summary === output.summary && run.output.text === (output.text ?? null);
 }

@@ -219,13 +219,25 @@ export interface ParsedCheckRun {
   readonly id: number;
   readonly name: string;
   readonly appId: number | null;
+  /** What the run shows now, to skip an update that would change nothing. */
+  readonly status: string | null;
+  readonly conclusion: string | null;
+  readonly output: { readonly title: string | null; readonly summary: string | null; readonly text: string | null } | null;
 }
 
 export function parseCheckRuns(list: unknown, where: string): ParsedCheckRun[] {
   return items(list, where).map((item, i) => {
     const r = reader(item, where, `[${i}]`);
     const app = r.optObj("app");
-    return { id: r.int("id"), name: r.str("name"), appId: app === null ? null : app.int("id") };
+    const output = r.optObj("output");
+    return {
+      id: r.int("id"),
+      name: r.str("name"),
+      appId: app === null ? null : app.int("id"),
+      status: r.optStr("status"),
+      conclusion: r.optStr("conclusion"),
+      output: output === null ? null : { title: output.optStr("title"), summary: output.optStr("summary"), text: output.optStr("text") },
+    };
   });
 }
 

@@ -271,6 +271,20 @@ describe("upsertCheckRun", () => {
     void n;
   });
 
+  test("sends no update when the run already shows exactly this report", async () => {
+    const { repo, ref } = freshRepo();
+    repo.openPullRequest({ head: "req", files: { "requests/1.yml": "x\n" } });
+    const head = repo.branchSha("req") ?? "";
+    const report = { name: "quorum", headSha: head, status: "completed", conclusion: "success", title: "2 of 2", summary: "approved", text: "details" } as const;
+    const first = await port.upsertCheckRun(ref, gh.app.id, report);
+    gh.clearCalls();
+    const again = await port.upsertCheckRun(ref, gh.app.id, report);
+    assert.equal(again.id, first.id);
+    assert.deepEqual(gh.calls.map((c) => c.method), ["GET"], "only the lookup, no PATCH");
+    await port.upsertCheckRun(ref, gh.app.id, { ...report, summary: "approved again" });
+    assert.ok(gh.calls.some((c) => c.method === "PATCH"), "a real change is still written");
+  });
+
   test("asks GitHub for this app's runs only, and does not trust the answer to be filtered", async () => {
     const { repo, ref } = freshRepo();
     const head = repo.branchSha("main") ?? "";
