@@ -53,7 +53,7 @@ export async function run(): Promise<string[]> {
   const candidates = fx.officers.map((o, i) => comment(i + 1, o.login, approvalBody(token, o.key)));
   const binding = requestBindingDigest(fx.request, toBindingContext(REPO, PR, fx.requestDigest));
   const tokenCheck = inspectToken(token, { binding, service: serviceOf(fx.request.operation), lifetimeSeconds: fx.policy.tokenLifetimeSeconds, now: NOW });
-  const ctx: JudgeContext = { policy: fx.policy, ring, token: tokenCheck, tokenBytes: token, prAuthor: "requester" };
+  const ctx: JudgeContext = { policy: fx.policy, ring, token: tokenCheck, tokenBytes: token, prAuthor: "requester", signerLookups: { remaining: 8 } };
   const evaluation = fx.input(candidates);
   const forgeKeys = fx.officers.map((o) => forge.pki.publicKeyFromPem(o.key.publicPem));
   const forgeToken = token.toString("binary");

@@ -16,7 +16,16 @@ export interface JudgeContext {
   readonly token: TokenCheck;
   readonly tokenBytes: Uint8Array | null;
   readonly prAuthor: string;
+  /**
+   * How many approvals from unmapped accounts may still be traced to an officer's key (one RSA
+   * check per key each) only to say whose signature was reposted. Anyone can comment, so this
+   * courtesy is bounded per evaluation; past it the verdict stays `unknown_officer`, unexplained.
+   */
+  readonly signerLookups: { remaining: number };
 }
+
+/** The bound of `signerLookups` per evaluation. */
+export const MAX_SIGNER_LOOKUPS = 8;
 
 /** A verdict plus what the tally needs: when it was posted and, for approvals, the signer's key. */
 export interface Judgement {
@@ -115,7 +124,8 @@ function toVerdict(c: ApprovalCandidate, command: ApprovalCommand | null, mappin
 
 function unknownOfficerMessage(c: ApprovalCandidate, command: ApprovalCommand, ctx: JudgeContext): string {
   const base = `${c.author} is not an officer in the policy`;
-  if (command.verb !== "approve" || !ctx.token.ok || ctx.tokenBytes === null) return base;
+  if (command.verb !== "approve" || !ctx.token.ok || ctx.tokenBytes === null || ctx.signerLookups.remaining <= 0) return base;
+  ctx.signerLookups.remaining -= 1;
   const signer = identifySigner(ctx.tokenBytes, Buffer.from(command.signature, "base64"), ctx.ring);
   return signer === null ? base : `${base}; the signature is officer ${signer}'s, and only ${signer}'s own mapped account can post it`;
 }

@@ -358,3 +358,15 @@ describe("evaluate: attacks and rejections", () => {
     assert.equal(expired.state, "pending");
   });
 });
+
+describe("reposted signatures from accounts outside the policy", () => {
+  it("traces only a bounded number to their officer per evaluation, so spam cannot multiply the RSA work", async () => {
+    const { MAX_SIGNER_LOOKUPS } = await import("../../src/gate/judge-candidate.ts");
+    const spam = Array.from({ length: MAX_SIGNER_LOOKUPS + 4 }, (_, i) => cand(`stranger${i}`, approve("officer1")));
+    const d = evaluateQuorum(input(spam));
+    assert.deepEqual(new Set(reasons(d)), new Set(["unknown_officer"]));
+    const traced = d.verdicts.filter((v) => v.message.includes("officer1's"));
+    assert.equal(traced.length, MAX_SIGNER_LOOKUPS);
+    assert.equal(d.approvers.length, 0);
+  });
+});
