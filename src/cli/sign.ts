@@ -8,7 +8,7 @@
 // Exit codes: 0 signed; 1 a file, the key, the token or the binding is the problem; 2 bad arguments.
 import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
-import { RSA_BITS, fingerprint, sha256, signMessage, verifyMessage } from "../crypto/rsa.ts";
+import { RSA_BITS, fingerprint, isEncryptedPrivateKeyPem, sha256, signMessage, verifyMessage } from "../crypto/rsa.ts";
 import { decodeLenientBase64 } from "../formats/lenient-base64.ts";
 import { describeOperation, formatIssue, parseRequest, renderApprovalComment, requestBindingDigest, serviceOf, toBindingContext } from "../gate/index.ts";
 import { decodeRecords, type TokenRecord } from "../hsm/token-record.ts";
@@ -53,8 +53,6 @@ const OPTIONS = {
 
 /** Token files hold at most a few hundred bytes; request files 16 KiB; PEM keys a few KiB. */
 const MAX_INPUT_BYTES = 64 * 1024;
-/** PKCS#8 (`openssl genpkey -aes256`) and traditional (`openssl genrsa -aes256` in OpenSSL 1.x) encryption. */
-const ENCRYPTED_PEM = /-----BEGIN ENCRYPTED PRIVATE KEY-----|^Proc-Type:[ \t]*4,ENCRYPTED/m;
 const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}\/[A-Za-z0-9._-]{1,100}$/;
 
 
@@ -198,7 +196,7 @@ async function loadPrivateKey(path: string, passphraseFromStdin: boolean, io: Cl
   const pem = readSmallFile(path, "key file");
   if (isRefusal(pem)) return pem;
   let key: KeyObject;
-  if (ENCRYPTED_PEM.test(pem.toString("latin1"))) {
+  if (isEncryptedPrivateKeyPem(pem.toString("latin1"))) {
     const passphrase = await readPassphrase(path, passphraseFromStdin, io);
     if (isRefusal(passphrase)) return passphrase;
     try {

@@ -4,7 +4,7 @@
 // register through the same node command as registerQuorumPubKey. The private key never leaves
 // this process.
 import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
-import { RSA_BITS, signMessage } from "../../crypto/rsa.ts";
+import { RSA_BITS, isEncryptedPrivateKeyPem, signMessage } from "../../crypto/rsa.ts";
 import { LIMITS } from "../../hsm/model.ts";
 import { parseUserType, printUsage } from "../args.ts";
 import { confirmCritical } from "../ask.ts";
@@ -50,7 +50,7 @@ async function loadPrivateKey(ctx: ShellContext, path: string): Promise<KeyObjec
   const pem = await readUserText(ctx, path, "the private key", 64 * 1024);
   if (pem === null) return null;
   let key: KeyObject;
-  if (!isEncryptedPem(pem)) {
+  if (!isEncryptedPrivateKeyPem(pem)) {
     try {
       key = createPrivateKey({ key: pem, format: "pem" });
     } catch {
@@ -74,7 +74,3 @@ async function loadPrivateKey(ctx: ShellContext, path: string): Promise<KeyObjec
   return key;
 }
 
-/** PKCS#8 (`BEGIN ENCRYPTED PRIVATE KEY`) and traditional (`Proc-Type: 4,ENCRYPTED`) encrypted PEM. */
-function isEncryptedPem(pem: string): boolean {
-  return pem.includes("-----BEGIN ENCRYPTED PRIVATE KEY-----") || /^Proc-Type:\s*4,ENCRYPTED/m.test(pem);
-}
