@@ -21,6 +21,7 @@ import type { PullRequestInfo, RepoRef } from "../github/port.ts";
 import type { GateDeps, GateOutcome } from "./deps.ts";
 import { placeEvidence, type PlacedEvidence } from "./evidence.ts";
 import { gatherCluster } from "./gather-cluster.ts";
+import { quorumInput } from "./quorum-input.ts";
 import { plainCheck, report } from "./report.ts";
 
 export interface OpenRequest {
@@ -74,17 +75,7 @@ export async function runOpen(deps: GateDeps, repo: RepoRef, pr: PullRequestInfo
     await report(deps, repo, pr, null, plainCheck("completed", "failure", "The HSM cluster cannot be reached", cluster.message, "The gate re-evaluates on the next event; an officer's comment is enough to trigger it."));
     return { code: "cluster_unavailable", message: cluster.message };
   }
-  const input: QuorumInput = {
-    policy: subject.policy,
-    repository: `${repo.owner}/${repo.repo}`,
-    pullRequest: pr.number,
-    tokenFile,
-    officerKeys: cluster.keys,
-    quorumValues: cluster.quorumValues,
-    prAuthor: pr.author,
-    candidates: await deps.github.listCandidates(repo, pr.number),
-    now: deps.now(),
-  };
+  const input = await quorumInput(deps, repo, pr, subject.policy, tokenFile, cluster);
   let decision = subject.decide(input);
 
   if (needsNewToken(decision) && !decision.problems.some((p) => p.code === "cluster_mismatch")) {

@@ -19,7 +19,8 @@ import type { PullRequestInfo, RepoRef } from "../github/port.ts";
 import type { GateDeps, GateOutcome, Trigger } from "./deps.ts";
 import type { OpenGovernance } from "./evaluate-governance.ts";
 import { gatherCluster } from "./gather-cluster.ts";
-import { readReplayedAt, replayedAtMarker } from "./render-replay.ts";
+import { quorumInput } from "./quorum-input.ts";
+import { hasNewRetry, replayedAtMarker } from "./render-replay.ts";
 import { plainCheck, report } from "./report.ts";
 
 const WHAT_NOW =
@@ -50,23 +51,11 @@ export async function mergeGovernance(deps: GateDeps, repo: RepoRef, pr: PullReq
     await report(deps, repo, pr, null, plainCheck("completed", "failure", `${what} merged, but the HSM cluster cannot be reached to confirm the approvals`, `${cluster.message}. Post \`/quorum retry\` once it is back.`));
     return { code: "cluster_unavailable", message: cluster.message };
   }
-  const decision = evaluateGovernance({
-    policy: gov.policy,
-    change: gov.change,
-    repository: `${repo.owner}/${repo.repo}`,
-    pullRequest: pr.number,
-    tokenFile,
-    officerKeys: cluster.keys,
-    quorumValues: cluster.quorumValues,
-    prAuthor: pr.author,
-    candidates: await deps.github.listCandidates(repo, pr.number),
-    now: deps.now(),
-  });
+  const decision = evaluateGovernance({ ...(await quorumInput(deps, repo, pr, gov.policy, tokenFile, cluster)), change: gov.change });
   if (!isMerge) {
     // A comment on the merged pull request: only an officer's new `/quorum retry` re-checks it
     // (e.g. when the cluster was down at the merge).
-    const last = sticky === null ? 0 : (readReplayedAt(sticky.body) ?? 0);
-    if (!decision.commands.some((c) => c.verb === "retry" && Date.parse(c.createdAt) / 1000 > last)) return { code: "ignored", message: "no new /quorum retry on a merged pull request" };
+    if (!hasNewRetry(decision.commands, sticky?.body ?? null)) return { code: "ignored", message: "no new /quorum retry on a merged pull request" };
   }
 
   // Approved or not, the token has nothing left to authorize.

@@ -34,3 +34,9 @@ export function readReplayedAt(stickyBody: string): number | null {
 function escapeCell(text: string): string {
   return text.replace(/[|\r\n<>`]/g, " ").slice(0, 200);
 }
+
+/** Whether an officer asked for `/quorum retry` after the gate last replayed (or re-checked). */
+export function hasNewRetry(commands: readonly { readonly verb: string; readonly createdAt: string }[], stickyBody: string | null): boolean {
+  const last = stickyBody === null ? 0 : (readReplayedAt(stickyBody) ?? 0);
+  return commands.some((c) => c.verb === "retry" && Date.parse(c.createdAt) / 1000 > last);
+}

@@ -9,7 +9,8 @@ import type { PullRequestInfo, RepoRef } from "../github/port.ts";
 import type { GateDeps, GateOutcome, ReplayNodeResult, Trigger } from "./deps.ts";
 import type { OpenRequest } from "./evaluate-open.ts";
 import { gatherCluster } from "./gather-cluster.ts";
-import { readReplayedAt, renderReplaySection } from "./render-replay.ts";
+import { quorumInput } from "./quorum-input.ts";
+import { hasNewRetry, renderReplaySection } from "./render-replay.ts";
 import { plainCheck, report } from "./report.ts";
 
 export async function replayMerged(deps: GateDeps, repo: RepoRef, pr: PullRequestInfo, merged: OpenRequest, trigger: Trigger): Promise<GateOutcome> {
@@ -25,24 +26,8 @@ export async function replayMerged(deps: GateDeps, repo: RepoRef, pr: PullReques
     return { code: "cluster_unavailable", message: cluster.message };
   }
   const repository = `${repo.owner}/${repo.repo}`;
-  const decision = evaluateQuorum({
-    policy: merged.policy,
-    request: merged.request,
-    requestDigest: merged.digest,
-    repository,
-    pullRequest: pr.number,
-    tokenFile,
-    officerKeys: cluster.keys,
-    quorumValues: cluster.quorumValues,
-    prAuthor: pr.author,
-    candidates: await deps.github.listCandidates(repo, pr.number),
-    now: deps.now(),
-  });
-  if (!isMerge) {
-    const last = readReplayedAt(sticky.body) ?? 0;
-    const retry = decision.commands.some((c) => c.verb === "retry" && Date.parse(c.createdAt) / 1000 > last);
-    if (!retry) return { code: "ignored", message: "no new /quorum retry on a merged pull request" };
-  }
+  const decision = evaluateQuorum({ ...(await quorumInput(deps, repo, pr, merged.policy, tokenFile, cluster)), request: merged.request, requestDigest: merged.digest });
+  if (!isMerge && !hasNewRetry(decision.commands, sticky.body)) return { code: "ignored", message: "no new /quorum retry on a merged pull request" };
   const stickyInput = { decision, request: merged.request, requestPath: merged.path, policy: merged.policy };
   if (decision.state !== "approved") {
     const why = decision.problems.map((p) => p.message).join("; ") || `${decision.approvers.length} of ${decision.required} approvals hold now`;
