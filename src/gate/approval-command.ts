@@ -20,7 +20,14 @@ export type CommandVerb = (typeof COMMAND_VERBS)[number];
 export const MAX_COMMENT_CHARS = 65536;
 
 export type ApprovalCommand =
-  | { readonly verb: "approve"; /** canonical base64, 256 bytes decoded */ readonly signature: string; readonly line: number }
+  | {
+      readonly verb: "approve";
+      /** canonical base64, 256 bytes decoded */
+      readonly signature: string;
+      /** The same signature decoded, so the judge does not decode it again. */
+      readonly bytes: Buffer;
+      readonly line: number;
+    }
   | { readonly verb: "withdraw" | "retry" | "renew"; readonly line: number };
 
 export const COMMAND_REASONS = ["not_a_command", "unknown_command", "unexpected_argument", "malformed_signature", "multiple_commands", "too_long"] as const;
@@ -186,7 +193,7 @@ function decodeSignature(text: string, line: number): CommandResult {
   if (decoded.bytes.length !== SIGNATURE_BYTES) {
     return refuse("malformed_signature", `the signature is ${decoded.bytes.length} bytes; an RSA-2048 signature is ${SIGNATURE_BYTES}`, line);
   }
-  return { ok: true, command: { verb: "approve", signature: decoded.bytes.toString("base64"), line } };
+  return { ok: true, command: { verb: "approve", signature: decoded.bytes.toString("base64"), bytes: decoded.bytes, line } };
 }
 
 function refuse(reason: CommandReason, message: string, line: number): CommandResult {

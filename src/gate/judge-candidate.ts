@@ -80,11 +80,11 @@ function judge(c: ApprovalCandidate, parsed: CommandResult, mapping: OfficerMapp
   if (c.edited === true && command.verb !== "withdraw") return reject("edited", "the comment was edited after it was posted; post a new comment instead");
   if (mapping === undefined) return reject("unknown_officer", unknownOfficerMessage(c, command, ctx));
   if (command.verb !== "approve") return { verdict: "noted", reason: command.verb, message: notedMessage(command.verb, mapping.officer) };
-  return judgeApproval(c, command.signature, mapping, ctx);
+  return judgeApproval(c, command.bytes, mapping, ctx);
 }
 
 /** An approval from a mapped officer's account: self-approval, the officer's key, the signature. */
-function judgeApproval(c: ApprovalCandidate, signature: string, mapping: OfficerMapping, ctx: JudgeContext): Outcome {
+function judgeApproval(c: ApprovalCandidate, signature: Buffer, mapping: OfficerMapping, ctx: JudgeContext): Outcome {
   const officer = mapping.officer;
   if (!ctx.policy.allowSelfApproval && normalizeLogin(c.author) === normalizeLogin(ctx.prAuthor)) {
     return reject("self_approval", "the pull request's author may not approve it (allow_self_approval is false)");
@@ -95,7 +95,7 @@ function judgeApproval(c: ApprovalCandidate, signature: string, mapping: Officer
     return reject("revoked_key", `officer ${officer}'s registered key (${short(key.fingerprint)}) is not the key the policy pins (${short(mapping.keyFingerprint)})`);
   }
   if (!ctx.token.ok || ctx.tokenBytes === null) return reject("no_token", "there is no valid token to check the signature against");
-  const check = checkSignature(ctx.tokenBytes, Buffer.from(signature, "base64"), key, ctx.ring);
+  const check = checkSignature(ctx.tokenBytes, signature, key, ctx.ring);
   switch (check.result) {
     case "valid":
       return { verdict: "counted", reason: "valid", message: `signed by officer ${officer}`, key };
@@ -126,7 +126,7 @@ function unknownOfficerMessage(c: ApprovalCandidate, command: ApprovalCommand, c
   const base = `${c.author} is not an officer in the policy`;
   if (command.verb !== "approve" || !ctx.token.ok || ctx.tokenBytes === null || ctx.signerLookups.remaining <= 0) return base;
   ctx.signerLookups.remaining -= 1;
-  const signer = identifySigner(ctx.tokenBytes, Buffer.from(command.signature, "base64"), ctx.ring);
+  const signer = identifySigner(ctx.tokenBytes, command.bytes, ctx.ring);
   return signer === null ? base : `${base}; the signature is officer ${signer}'s, and only ${signer}'s own mapped account can post it`;
 }
 
