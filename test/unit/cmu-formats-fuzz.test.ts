@@ -10,12 +10,12 @@ import { parseApprovalFile, renderApprovalFile } from "../../src/formats/approva
 import { parseAuthData, renderAuthData } from "../../src/formats/authdata.ts";
 import { SEED_APPROVAL_FILE } from "../helpers/cmu-seeds.ts";
 import { prng } from "../helpers/prng.ts";
+import { mutate, pick } from "../helpers/mutate.ts";
 
 const SEED = 0x5eed_c0de;
 const ROUNDS = 4000;
 
 
-const pick = <T>(rnd: () => number, items: readonly T[]): T => items[Math.floor(rnd() * items.length)] as T;
 
 const FRAGMENTS = [
   "Multi Token File Path", "Token File Path", "Number of Approvals", "Approver Type", "Approver Name", "Approval File",
@@ -23,35 +23,6 @@ const FRAGMENTS = [
   '"', "\\", "{", "}", "[", "]", ",", "Version", "PublicKey", "Data", "HsmId", "Digest", "Signature", "1.0", "null", "true", "-----BEGIN PUBLIC KEY-----",
   "\\n", "AAAA", "====", "\u201c", "\u201d", "createUser", "-2fa", "-hpswd", "listU", "get",
 ];
-
-/** One random edit of `text`: insert a fragment, delete a span, duplicate a line, flip a character, or truncate. */
-function mutate(rnd: () => number, text: string): string {
-  const at = Math.floor(rnd() * (text.length + 1));
-  switch (Math.floor(rnd() * 6)) {
-    case 0:
-      return text.slice(0, at) + pick(rnd, FRAGMENTS) + text.slice(at);
-    case 1:
-      return text.slice(0, at) + text.slice(at + Math.floor(rnd() * 40));
-    case 2: {
-      const lines = text.split("\n");
-      const i = Math.floor(rnd() * lines.length);
-      lines.splice(i, 0, lines[i] ?? "");
-      return lines.join("\n");
-    }
-    case 3:
-      return text.slice(0, at) + String.fromCharCode(Math.floor(rnd() * 0x3000)) + text.slice(at + 1);
-    case 4:
-      return text.slice(0, at);
-    default: {
-      const lines = text.split("\n");
-      for (let i = lines.length - 1; i > 0; i--) {
-        const j = Math.floor(rnd() * (i + 1));
-        [lines[i], lines[j]] = [lines[j] ?? "", lines[i] ?? ""];
-      }
-      return lines.join("\n");
-    }
-  }
-}
 
 function randomText(rnd: () => number): string {
   let s = "";
@@ -77,7 +48,7 @@ describe("fuzz: user-input parsers never throw", () => {
     for (let i = 0; i < ROUNDS; i++) {
       let text = i % 5 === 0 ? randomText(rnd) : rnd() < 0.5 ? SEED_APPROVAL_FILE : rendered;
       const edits = 1 + Math.floor(rnd() * 4);
-      for (let e = 0; e < edits; e++) text = mutate(rnd, text);
+      for (let e = 0; e < edits; e++) text = mutate(rnd, text, FRAGMENTS);
       const r = parseApprovalFile(text);
       assertResult(r, text);
       if (r.ok) {
@@ -98,7 +69,7 @@ describe("fuzz: user-input parsers never throw", () => {
     for (let i = 0; i < ROUNDS; i++) {
       let text = i % 5 === 0 ? randomText(rnd) : base;
       const edits = 1 + Math.floor(rnd() * 3);
-      for (let e = 0; e < edits; e++) text = mutate(rnd, text);
+      for (let e = 0; e < edits; e++) text = mutate(rnd, text, FRAGMENTS);
       const r = parseAuthData(text);
       assertResult(r, text);
       if (r.ok) {
@@ -113,7 +84,7 @@ describe("fuzz: user-input parsers never throw", () => {
     const rnd = prng(SEED + 2);
     for (let i = 0; i < ROUNDS; i++) {
       let line = `${pick(rnd, [...COMMAND_NAMES, "", "x"])} ${randomText(rnd)}`;
-      if (rnd() < 0.5) line = mutate(rnd, line);
+      if (rnd() < 0.5) line = mutate(rnd, line, FRAGMENTS);
       const r = parseLine(line, COMMAND_NAMES);
       assert.ok(r.kind === "empty" || r.kind === "command" || (r.kind === "error" && r.message.length > 0), JSON.stringify(line));
       if (r.kind === "command") assert.ok(COMMAND_NAMES.includes(r.name));

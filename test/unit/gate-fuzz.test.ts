@@ -9,11 +9,11 @@ import { ISSUE_CODES } from "../../src/gate/issues.ts";
 import { parsePolicy } from "../../src/gate/policy.ts";
 import { parseRequest } from "../../src/gate/request.ts";
 import { prng } from "../helpers/prng.ts";
+import { mutate, pick } from "../helpers/mutate.ts";
 
 const SEED = 0x9a7e_5eed;
 const ROUNDS = 3000;
 
-const pick = <T>(rnd: () => number, items: readonly T[]): T => items[Math.floor(rnd() * items.length)] as T;
 const SIG = Buffer.from(Array.from({ length: 256 }, (_, i) => (i * 131 + 7) & 0xff)).toString("base64");
 
 const COMMENT_FRAGMENTS = [
@@ -29,28 +29,6 @@ const YAML_FRAGMENTS = [
   ": ", ":", "\n", "  ", "\t", "- ", "[", "]", "{", "}", ",", "&a ", "*a", "!!binary ", "!tag ", "'", '"', "|", ">-", "#", "---", "...", "? ", "~", "null", "true",
   "1", "3", "8", "0x10", "-1", "1e3", "\u0000", "\u00e9", "\ud83d\ude00", "\u202e", "__proto__", "constructor", SEALED, "%YAML 1.2\n", "<<: ",
 ];
-
-function mutate(rnd: () => number, text: string, fragments: readonly string[]): string {
-  const at = Math.floor(rnd() * (text.length + 1));
-  switch (Math.floor(rnd() * 6)) {
-    case 0:
-      return text.slice(0, at) + pick(rnd, fragments) + text.slice(at);
-    case 1:
-      return text.slice(0, at) + text.slice(at + 1 + Math.floor(rnd() * 12));
-    case 2: {
-      const lines = text.split("\n");
-      const i = Math.floor(rnd() * lines.length);
-      lines.splice(i, 0, lines[i] ?? "");
-      return lines.join("\n");
-    }
-    case 3:
-      return text.slice(0, at) + String.fromCharCode(Math.floor(rnd() * 0x3000)) + text.slice(at + 1);
-    case 4:
-      return text.slice(0, at);
-    default:
-      return Array.from({ length: 1 + Math.floor(rnd() * 12) }, () => pick(rnd, fragments)).join("");
-  }
-}
 
 function generate(rnd: () => number, seedText: string, fragments: readonly string[]): string {
   let text = rnd() < 0.2 ? "" : seedText;
