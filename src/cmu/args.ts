@@ -33,3 +33,25 @@ export function printUsage(ctx: ShellContext, command: Command, why?: string): v
   if (why !== undefined) ctx.print(why);
   ctx.print(`Usage: ${command.usage}`);
 }
+
+export interface UserCommandArgs {
+  readonly type: UserType;
+  readonly name: string;
+  readonly password: string | null;
+  readonly twoFactorPath: string | null;
+}
+
+/**
+ * `<type> <name> <password | -hpswd> [-2fa <file>]`, the arguments of loginHSM, createUser and
+ * changePswd. On a bad argument it prints the command's usage (naming a bad type) and returns null.
+ */
+export function readUserCommandArgs(ctx: ShellContext, command: Command, args: readonly string[], allowed: readonly UserType[]): UserCommandArgs | null {
+  const [typeWord, name, ...rest] = args;
+  const type = parseUserType(typeWord, allowed);
+  const tail = parsePasswordTail(rest);
+  if (type === null || name === undefined || tail === null) {
+    printUsage(ctx, command, type === null && typeWord !== undefined ? `Invalid user type '${typeWord}'` : undefined);
+    return null;
+  }
+  return { type, name, ...tail };
+}

@@ -2,7 +2,7 @@
 // With -2fa the user's 2FA key is set or rotated; without it, a 2FA user loses 2FA (and the HSM
 // drops the MofN key with it, seed 004). Activation is `changePswd PRECO admin <new>`.
 import { USER_TYPES } from "../../hsm/model.ts";
-import { parsePasswordTail, parseUserType, printUsage } from "../args.ts";
+import { readUserCommandArgs } from "../args.ts";
 import { askNewPassword, confirmCritical } from "../ask.ts";
 import type { Command } from "../context.ts";
 import { enrolTwoFactor } from "../enroll.ts";
@@ -15,24 +15,20 @@ export const changePswd: Command = {
   usage: "changePswd <CO|CU|PCO|PRECO> <user-name> <new-password | -hpswd> [-2fa <authdata-file>]",
   summary: "Change a user's password on every HSM, and set, rotate or remove a crypto officer's 2FA key.",
   async run(ctx, args) {
-    const [typeWord, name, ...rest] = args;
-    const type = parseUserType(typeWord, USER_TYPES);
-    const tail = parsePasswordTail(rest);
-    if (type === null || name === undefined || tail === null) {
-      printUsage(ctx, this, type === null && typeWord !== undefined ? `Invalid user type '${typeWord}'` : undefined);
-      return "continue";
-    }
-    if (tail.twoFactorPath !== null && type !== "CO" && type !== "PCO") {
+    const parsed = readUserCommandArgs(ctx, this, args, USER_TYPES);
+    if (parsed === null) return "continue";
+    const { type, name } = parsed;
+    if (parsed.twoFactorPath !== null && type !== "CO" && type !== "PCO") {
       ctx.print("2FA is available for crypto officers (CO) only; nothing was sent.");
       return "continue";
     }
-    const password = tail.password ?? (await askNewPassword(ctx));
+    const password = parsed.password ?? (await askNewPassword(ctx));
     if (password === null) return "continue";
     if (!(await confirmCritical(ctx))) return "continue";
     ctx.print(changingPasswordLine(name, type, ctx.servers.length));
 
-    const enrolment = tail.twoFactorPath === null ? null : await enrolTwoFactor(ctx, "changePswd", tail.twoFactorPath);
-    if (tail.twoFactorPath !== null && enrolment === null) return "continue";
+    const enrolment = parsed.twoFactorPath === null ? null : await enrolTwoFactor(ctx, "changePswd", parsed.twoFactorPath);
+    if (parsed.twoFactorPath !== null && enrolment === null) return "continue";
     await fanOutMutating(ctx, {
       command: "changePswd",
       style: "RIA",

@@ -1,7 +1,7 @@
 // createUser <user-type> <user-name> <password | -hpswd> [-2fa <authdata-file>] (facts §4.4).
 // CRITICAL banner, y/n, progress line, then per server; a failed server asks R/I/A (seed 000).
 import type { UserType } from "../../hsm/model.ts";
-import { parsePasswordTail, parseUserType, printUsage } from "../args.ts";
+import { readUserCommandArgs } from "../args.ts";
 import { askNewPassword, confirmCritical } from "../ask.ts";
 import type { Command } from "../context.ts";
 import { enrolTwoFactor } from "../enroll.ts";
@@ -18,24 +18,20 @@ export const createUser: Command = {
   usage: "createUser <CO|CU> <user-name> <password | -hpswd> [-2fa <authdata-file>]",
   summary: "Create a user on every HSM (needs an approved quorum token when M of service 3 is above 1).",
   async run(ctx, args) {
-    const [typeWord, name, ...rest] = args;
-    const type = parseUserType(typeWord, CREATABLE);
-    const tail = parsePasswordTail(rest);
-    if (type === null || name === undefined || tail === null) {
-      printUsage(ctx, this, type === null && typeWord !== undefined ? `Invalid user type '${typeWord}'` : undefined);
-      return "continue";
-    }
-    if (tail.twoFactorPath !== null && type !== "CO") {
+    const parsed = readUserCommandArgs(ctx, this, args, CREATABLE);
+    if (parsed === null) return "continue";
+    const { type, name } = parsed;
+    if (parsed.twoFactorPath !== null && type !== "CO") {
       ctx.print("2FA is available for crypto officers (CO) only; nothing was sent.");
       return "continue";
     }
-    const password = tail.password ?? (await askNewPassword(ctx));
+    const password = parsed.password ?? (await askNewPassword(ctx));
     if (password === null) return "continue";
     if (!(await confirmCritical(ctx))) return "continue";
     ctx.print(creatingUserLine(name, type, ctx.servers.length));
 
-    const enrolment = tail.twoFactorPath === null ? null : await enrolTwoFactor(ctx, "createUser", tail.twoFactorPath);
-    if (tail.twoFactorPath !== null && enrolment === null) return "continue";
+    const enrolment = parsed.twoFactorPath === null ? null : await enrolTwoFactor(ctx, "createUser", parsed.twoFactorPath);
+    if (parsed.twoFactorPath !== null && enrolment === null) return "continue";
     await fanOutMutating(ctx, {
       command: "createUser",
       style: "RIA",

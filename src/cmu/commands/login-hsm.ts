@@ -4,7 +4,7 @@
 // entry whose signature is ignored, as CMU does for users without 2FA.
 import { randomBytes } from "node:crypto";
 import { USER_TYPES } from "../../hsm/model.ts";
-import { parsePasswordTail, parseUserType, printUsage } from "../args.ts";
+import { readUserCommandArgs } from "../args.ts";
 import { askPassword } from "../ask.ts";
 import type { Command, ShellContext } from "../context.ts";
 import { printFailure } from "../fan-out.ts";
@@ -22,14 +22,10 @@ export const loginHsm: Command = {
   usage: "loginHSM <user-type> <user-name> <password | -hpswd> [-2fa <authdata-file>]",
   summary: "Log in to every HSM of the cluster as a crypto officer (CO), crypto user (CU) or pre-CO (PRECO).",
   async run(ctx, args) {
-    const [typeWord, name, ...rest] = args;
-    const type = parseUserType(typeWord, USER_TYPES);
-    const tail = parsePasswordTail(rest);
-    if (type === null || name === undefined || tail === null) {
-      printUsage(ctx, this, type === null && typeWord !== undefined ? `Invalid user type '${typeWord}'` : undefined);
-      return "continue";
-    }
-    const password = tail.password ?? (await askPassword(ctx));
+    const parsed = readUserCommandArgs(ctx, this, args, USER_TYPES);
+    if (parsed === null) return "continue";
+    const { type, name } = parsed;
+    const password = parsed.password ?? (await askPassword(ctx));
     if (password === null) return "continue";
 
     const pending = new Map<Server, Pending>();
@@ -44,7 +40,7 @@ export const loginHsm: Command = {
       else pending.set(server, { kind: "challenge", challengeId: result.data.challenge.id, digest: result.data.challenge.digest });
     }
 
-    await answerChallenges(ctx, pending, tail.twoFactorPath);
+    await answerChallenges(ctx, pending, parsed.twoFactorPath);
 
     for (const server of ctx.servers) {
       const state = pending.get(server);
