@@ -1,59 +1,37 @@
 // Attacks on the gate that need the whole use case (fake GitHub + a real cluster): approvals that
 // outlive the request they were given for, and a key revoked between approval and merge.
 import assert from "node:assert/strict";
-import { Octokit } from "@octokit/rest";
 import { after, before, describe, it } from "node:test";
-import { createClusterGateway, type ClusterGateway } from "../../src/cluster/gateway.ts";
-import { createNodeClient, type NodeClient } from "../../src/cluster/node-client.ts";
+import type { NodeClient } from "../../src/cluster/node-client.ts";
 import { signMessage } from "../../src/crypto/rsa.ts";
 import { readStickyToken, renderApprovalComment, STICKY_MARKER } from "../../src/gate/index.ts";
-import { createGitHubPort } from "../../src/github/octokit-port.ts";
-import type { GateDeps, PullRequestEvent } from "../../src/usecases/deps.ts";
+import type { GateDeps } from "../../src/usecases/deps.ts";
 import { handlePullRequest } from "../../src/usecases/handle-pull-request.ts";
-import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";
-import { startFakeGitHub, type FakeGitHub, type FakeRepo } from "../helpers/fake-github.ts";
+import type { FakeGitHub, FakeRepo } from "../helpers/fake-github.ts";
+import { startGateHarness, type GateHarness } from "../helpers/gate-harness.ts";
 import { testKey } from "../helpers/keys.ts";
-import { approvals, concatRecords, loginAll, must, passwordOf, setUpQuorumCluster, type QuorumCluster } from "../helpers/quorum-cluster.ts";
+import { approvals, concatRecords, loginAll, must } from "../helpers/quorum-cluster.ts";
 
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const OFFICERS: Record<string, string> = { alice: "officer1", bob: "officer2", carol: "officer3" };
 
 describe("attacks on the gate's flow", () => {
-  let cluster: TestCluster;
-  let clients: NodeClient[];
-  let q: QuorumCluster;
-  let gateway: ClusterGateway;
+  let h: GateHarness;
+  let clients: readonly NodeClient[];
   let gh: FakeGitHub;
   let repo: FakeRepo;
   let deps: GateDeps;
+  let request: (name: string) => string;
+  let event: GateHarness["event"];
 
   before(async () => {
-    cluster = await startTestCluster({ nodes: 2 });
-    clients = cluster.endpoints.map((e) => createNodeClient(e));
-    q = await setUpQuorumCluster(clients, { signers: Object.values(OFFICERS), members: ["gate"], m: 2 });
-    gh = await startFakeGitHub();
-    const policy = [`version: 1`, `cluster: ${q.clusterId}`, `officers:`, ...Object.entries(OFFICERS).map(([login, officer]) => `  ${login}: ${officer}`), ""].join("\n");
-    repo = gh.createRepo("acme/hsm", { files: { ".github/quorum-gate.yml": policy } });
-    gateway = createClusterGateway(cluster.file, { userName: "gate", password: passwordOf("gate") });
-    deps = {
-      github: createGitHubPort(new Octokit({ baseUrl: gh.url, auth: gh.issueToken(), log: quiet })),
-      cluster: gateway,
-      now: () => Math.floor(Date.now() / 1000),
-      botLogin: gh.app.botLogin,
-      appId: gh.app.id,
-      log: () => {},
-    };
+    h = await startGateHarness({ nodes: 2, officers: OFFICERS });
+    ({ clients, gh, repo, deps, event } = h);
+    request = (name) => h.requestYaml(name);
   });
   after(async () => {
-    gateway?.close();
-    for (const c of clients ?? []) c.close();
-    await gh?.close();
-    await cluster?.stop();
+    await h?.stop();
   });
 
-  const request = (name: string): string =>
-    [`version: 1`, `cluster: ${q.clusterId}`, `operation:`, `  kind: createUser`, `  type: CU`, `  name: ${name}`, `  sealed_password: ${q.seal(`${name}-pass-1`)}`, `reason: test`, ""].join("\n");
-  const event = (number: number, kind: "pull_request" | "comment" = "comment", action = "created"): PullRequestEvent => ({ repo: { owner: "acme", repo: "hsm" }, number, trigger: { kind, action } });
   async function token(number: number): Promise<Uint8Array> {
     const sticky = await deps.github.findStickyComment({ owner: "acme", repo: "hsm" }, number, STICKY_MARKER, gh.app.botLogin);
     const t = sticky === null ? null : readStickyToken(sticky.body);

@@ -1,90 +1,41 @@
 // The gate's use case end to end, without Probot: the real GitHub port over @octokit/rest against
 // the fake GitHub API, and a real 3-node cluster. What the App and the Action both run.
 import assert from "node:assert/strict";
-import { createPublicKey } from "node:crypto";
 import { Octokit } from "@octokit/rest";
 import { after, before, describe, it } from "node:test";
-import { createClusterGateway, type ClusterGateway } from "../../src/cluster/gateway.ts";
-import { createNodeClient, type NodeClient } from "../../src/cluster/node-client.ts";
+import type { ClusterGateway } from "../../src/cluster/gateway.ts";
 import { signMessage } from "../../src/crypto/rsa.ts";
-import { sealSecret } from "../../src/crypto/seal.ts";
 import { readStickyToken, renderApprovalComment, STICKY_MARKER } from "../../src/gate/index.ts";
+import type { GateDeps } from "../../src/usecases/deps.ts";
 import { createGitHubPort } from "../../src/github/octokit-port.ts";
-import type { GateDeps, PullRequestEvent } from "../../src/usecases/deps.ts";
 import { handlePullRequest } from "../../src/usecases/handle-pull-request.ts";
-import type { OpName, OpRequest, OpResponse } from "../../src/protocol/messages.ts";
-import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";
-import { startFakeGitHub, type FakeGitHub, type FakeRepo } from "../helpers/fake-github.ts";
+import type { TestCluster } from "../helpers/cluster.ts";
+import type { FakeGitHub, FakeRepo } from "../helpers/fake-github.ts";
+import { startGateHarness, type GateHarness } from "../helpers/gate-harness.ts";
 import { testKey } from "../helpers/keys.ts";
 
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const OFFICERS: Record<string, string> = { alice: "officer1", bob: "officer2", carol: "officer3" };
 
 describe("the gate's pull-request flow (use case, fake GitHub, real cluster)", () => {
+  let h: GateHarness;
   let cluster: TestCluster;
-  let clients: NodeClient[];
   let gateway: ClusterGateway;
   let gh: FakeGitHub;
   let repo: FakeRepo;
   let deps: GateDeps;
-  let sealingPem: string;
-  const logs: string[] = [];
-
-  async function all<K extends OpName>(op: K, body: OpRequest<K>, sessions: readonly string[] = []): Promise<OpResponse<K>[]> {
-    return Promise.all(clients.map(async (c, i) => {
-      const r = await c.call(op, body, sessions[i] ?? null);
-      if (!r.ok) throw new Error(`${op} on ${i}: ${r.error.code} ${r.error.message}`);
-      return r.data;
-    }));
-  }
-  const sessionsOf = (rs: readonly OpResponse<"login">[]): string[] => rs.map((r) => ("sessionId" in r ? r.sessionId : ""));
+  let all: GateHarness["all"];
+  let requestYaml: GateHarness["requestYaml"];
+  let event: GateHarness["event"];
 
   before(async () => {
-    cluster = await startTestCluster({ nodes: 3 });
-    clients = cluster.endpoints.map((e) => createNodeClient(e));
-    const admin = sessionsOf(await all("login", { userType: "PRECO", userName: "admin", password: "password" }));
-    await all("change-password", { userType: "PRECO", userName: "admin", password: "admin-pass-1" }, admin);
-    for (const name of ["gate", ...Object.values(OFFICERS)]) await all("create-user", { userType: "CO", userName: name, password: `${name}-pass` }, admin);
-    for (const name of Object.values(OFFICERS)) {
-      const s = sessionsOf(await all("login", { userType: "CO", userName: name, password: `${name}-pass` }));
-      const reg = Buffer.from("registration");
-      await all("register-quorum-key", { userType: "CO", userName: name, registrationToken: reg.toString("base64"), signature: signMessage(reg, testKey(name).privateKey).toString("base64"), publicKeyPem: testKey(name).publicPem }, s);
-      await all("logout", {}, s);
-    }
-    await all("set-m-value", { service: 3, value: 2 }, admin);
-    await all("logout", {}, admin);
-    sealingPem = (await all("sealing-key", {}))[0]?.publicKeyPem ?? "";
-
-    // The fake dates comments by its own clock; starting it now and reading it as the gate's clock
-    // keeps "a /quorum retry newer than the last replay" meaningful.
-    gh = await startFakeGitHub({ startTime: new Date() });
-    const policy = [`version: 1`, `cluster: ${cluster.file.clusterId}`, `officers:`, ...Object.entries(OFFICERS).map(([login, officer]) => `  ${login}: ${officer}`), ""].join("\n");
-    repo = gh.createRepo("acme/hsm", { files: { ".github/quorum-gate.yml": policy, "README.md": "HSM requests\n" } });
-    gateway = createClusterGateway(cluster.file, { userName: "gate", password: "gate-pass" });
-    deps = {
-      github: createGitHubPort(new Octokit({ baseUrl: gh.url, auth: gh.issueToken(), log: quiet })),
-      cluster: gateway,
-      now: () => Math.floor(gh.now().getTime() / 1000),
-      botLogin: gh.app.botLogin,
-      appId: gh.app.id,
-      log: (line) => logs.push(line),
-    };
+    h = await startGateHarness({ officers: OFFICERS });
+    ({ cluster, gateway, gh, repo, deps, all, requestYaml, event } = h);
   });
   after(async () => {
-    gateway?.close();
-    for (const c of clients ?? []) c.close();
-    await gh?.close();
-    await cluster?.stop();
+    await h?.stop();
   });
 
-  function requestYaml(name: string, password: string): string {
-    const sealed = sealSecret(createPublicKey(sealingPem), password).toString("base64");
-    return [`version: 1`, `cluster: ${cluster.file.clusterId}`, `operation:`, `  kind: createUser`, `  type: CU`, `  name: ${name}`, `  sealed_password: ${sealed}`, `reason: payments service`, ""].join("\n");
-  }
-  const event = (number: number, kind: "pull_request" | "comment" = "comment", action = "created"): PullRequestEvent => ({ repo: { owner: "acme", repo: "hsm" }, number, trigger: { kind, action } });
   const sticky = (number: number): string => {
-    const comments = gh.calls.length >= 0 ? repo.pullRequestPayload(number) : null;
-    void comments;
     const body = stickyBody(number);
     assert.ok(body !== null, "the app wrote its sticky comment");
     return body;
@@ -135,7 +86,7 @@ describe("the gate's pull-request flow (use case, fake GitHub, real cluster)", (
   it("as the Action (no app id): the evidence commit's head gets the same green check at once, since the gate's own push starts no workflow", async () => {
     const action: GateDeps = {
       ...deps,
-      github: createGitHubPort(new Octokit({ baseUrl: gh.url, auth: gh.issueToken({ user: "github-actions[bot]", appId: 15368, appSlug: "github-actions" }), log: quiet })),
+      github: createGitHubPort(new Octokit({ baseUrl: gh.url, auth: gh.issueToken({ user: "github-actions[bot]", appId: 15368, appSlug: "github-actions" }), log: { debug() {}, info() {}, warn() {}, error() {} } })),
       botLogin: "github-actions[bot]",
       appId: null,
     };

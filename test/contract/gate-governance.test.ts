@@ -4,90 +4,40 @@
 // policy change; nothing is replayed, the token is deleted after the merge, and the new policy is
 // in force from then on. The tests share one repository and run in order.
 import assert from "node:assert/strict";
-import { createPublicKey } from "node:crypto";
-import { Octokit } from "@octokit/rest";
 import { after, before, describe, it } from "node:test";
-import { createClusterGateway, type ClusterGateway } from "../../src/cluster/gateway.ts";
-import { createNodeClient, type NodeClient } from "../../src/cluster/node-client.ts";
 import { signMessage } from "../../src/crypto/rsa.ts";
-import { sealSecret } from "../../src/crypto/seal.ts";
 import { readStickyToken, renderApprovalComment, STICKY_MARKER } from "../../src/gate/index.ts";
-import { createGitHubPort } from "../../src/github/octokit-port.ts";
 import { decodeRecords } from "../../src/hsm/token-record.ts";
-import type { OpName, OpRequest, OpResponse } from "../../src/protocol/messages.ts";
 import type { GateDeps, GateOutcome, PullRequestEvent } from "../../src/usecases/deps.ts";
 import { handlePullRequest } from "../../src/usecases/handle-pull-request.ts";
-import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";
-import { startFakeGitHub, type FakeGitHub, type FakeRepo } from "../helpers/fake-github.ts";
+import type { FakeGitHub, FakeRepo } from "../helpers/fake-github.ts";
+import { POLICY_FILE, startGateHarness, type GateHarness } from "../helpers/gate-harness.ts";
 import { testKey } from "../helpers/keys.ts";
 
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
-const POLICY = ".github/quorum-gate.yml";
+const POLICY = POLICY_FILE;
 /** Login → officer. dave has an officer account and a registered key, but is not in the policy yet. */
 const OFFICERS: Record<string, string> = { alice: "officer1", bob: "officer2", carol: "officer3", dave: "officer4" };
 const CURRENT = ["alice", "bob", "carol"];
 
 describe("governance requests: policy changes approved by the current quorum (use case, fake GitHub, real cluster)", () => {
-  let cluster: TestCluster;
-  let clients: NodeClient[];
-  let gateway: ClusterGateway;
+  let h: GateHarness;
   let gh: FakeGitHub;
   let repo: FakeRepo;
   let deps: GateDeps;
-  let sealingPem: string;
-
-  async function all<K extends OpName>(op: K, body: OpRequest<K>, sessions: readonly string[] = []): Promise<OpResponse<K>[]> {
-    return Promise.all(clients.map(async (c, i) => {
-      const r = await c.call(op, body, sessions[i] ?? null);
-      if (!r.ok) throw new Error(`${op} on ${i}: ${r.error.code} ${r.error.message}`);
-      return r.data;
-    }));
-  }
-  const sessionsOf = (rs: readonly OpResponse<"login">[]): string[] => rs.map((r) => ("sessionId" in r ? r.sessionId : ""));
-
-  const policyYaml = (logins: readonly string[], extra = ""): string =>
-    [`version: 1`, `cluster: ${cluster.file.clusterId}`, ...(extra === "" ? [] : [extra]), `officers:`, ...logins.map((l) => `  ${l}: ${OFFICERS[l] ?? ""}`), ""].join("\n");
+  let all: GateHarness["all"];
+  let policyYaml: GateHarness["policyYaml"];
+  let requestYaml: (name: string) => string;
+  let event: GateHarness["event"];
 
   before(async () => {
-    cluster = await startTestCluster({ nodes: 3 });
-    clients = cluster.endpoints.map((e) => createNodeClient(e));
-    const admin = sessionsOf(await all("login", { userType: "PRECO", userName: "admin", password: "password" }));
-    await all("change-password", { userType: "PRECO", userName: "admin", password: "admin-pass-1" }, admin);
-    for (const name of ["gate", ...Object.values(OFFICERS)]) await all("create-user", { userType: "CO", userName: name, password: `${name}-pass` }, admin);
-    for (const name of Object.values(OFFICERS)) {
-      const s = sessionsOf(await all("login", { userType: "CO", userName: name, password: `${name}-pass` }));
-      const reg = Buffer.from("registration");
-      await all("register-quorum-key", { userType: "CO", userName: name, registrationToken: reg.toString("base64"), signature: signMessage(reg, testKey(name).privateKey).toString("base64"), publicKeyPem: testKey(name).publicPem }, s);
-      await all("logout", {}, s);
-    }
-    await all("set-m-value", { service: 3, value: 2 }, admin);
-    await all("logout", {}, admin);
-    sealingPem = (await all("sealing-key", {}))[0]?.publicKeyPem ?? "";
-
-    gh = await startFakeGitHub();
-    repo = gh.createRepo("acme/hsm", { files: { [POLICY]: policyYaml(CURRENT), "README.md": "HSM requests\n" } });
-    gateway = createClusterGateway(cluster.file, { userName: "gate", password: "gate-pass" });
-    deps = {
-      github: createGitHubPort(new Octokit({ baseUrl: gh.url, auth: gh.issueToken(), log: quiet })),
-      cluster: gateway,
-      now: () => Math.floor(Date.now() / 1000),
-      botLogin: gh.app.botLogin,
-      appId: gh.app.id,
-      log: () => {},
-    };
+    h = await startGateHarness({ officers: OFFICERS, policyLogins: CURRENT });
+    ({ gh, repo, deps, all, policyYaml, event } = h);
+    requestYaml = (name) => h.requestYaml(name);
   });
   after(async () => {
-    gateway?.close();
-    for (const c of clients ?? []) c.close();
-    await gh?.close();
-    await cluster?.stop();
+    await h?.stop();
   });
 
-  function requestYaml(name: string): string {
-    const sealed = sealSecret(createPublicKey(sealingPem), `${name}-pass-1`).toString("base64");
-    return [`version: 1`, `cluster: ${cluster.file.clusterId}`, `operation:`, `  kind: createUser`, `  type: CU`, `  name: ${name}`, `  sealed_password: ${sealed}`, `reason: payments service`, ""].join("\n");
-  }
-  const event = (number: number, kind: "pull_request" | "comment" = "comment", action = "created"): PullRequestEvent => ({ repo: { owner: "acme", repo: "hsm" }, number, trigger: { kind, action } });
   const handle = (number: number, kind: "pull_request" | "comment" = "comment", action = "created"): Promise<GateOutcome> => handlePullRequest(deps, event(number, kind, action));
   /** The app's own sticky comment on that pull request, as the API shows it now. */
   async function sticky(number: number): Promise<string> {
