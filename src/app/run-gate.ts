@@ -58,8 +58,15 @@ export function createGateRunner(config: AppConfig, identity: AppIdentityCache, 
   };
 }
 
-/** The outcome's fields for the log line, whatever its code: they are plain values, no secrets. */
+/**
+ * The outcome's fields for the log line: plain values, no secrets. An evaluation's per-comment
+ * detail (verdicts, approvers) stays out of the log; the sticky comment and check run show it.
+ */
 function detailsOf(outcome: GateOutcome): Record<string, unknown> {
+  if (outcome.code === "evaluated") {
+    const { state, approvals, required, missing, evidence, requestDigest } = outcome;
+    return { state, approvals, required, missing, evidence, requestDigest };
+  }
   const { code: _code, ...fields } = outcome;
   return "nodes" in fields ? { ...fields, nodes: fields.nodes.map((n) => `${n.index}:${n.result}`).join(" ") } : fields;
 }

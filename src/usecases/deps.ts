@@ -35,13 +35,30 @@ export type GateOutcome =
   | { readonly code: "not_a_request"; readonly message: string }
   | { readonly code: "invalid"; readonly message: string }
   | { readonly code: "cluster_unavailable"; readonly message: string }
-  | { readonly code: "evaluated"; readonly state: "approved" | "pending" | "rejected"; readonly approvals: number; readonly required: number; readonly evidence: "committed" | "present" | "check_run_only" | "none" }
+  | ({ readonly code: "evaluated"; readonly state: "approved" | "pending" | "rejected"; readonly approvals: number; readonly required: number; readonly evidence: "committed" | "present" | "check_run_only" | "none" } & EvaluationDetail)
   | { readonly code: "replayed"; readonly nodes: readonly ReplayNodeResult[] }
   | { readonly code: "not_replayed"; readonly message: string }
   /** A governance request (policy change or deletion) was merged: nothing is replayed; `approved` says whether the current quorum had approved it. */
   | { readonly code: "policy_merged"; readonly approved: boolean; readonly approvals: number; readonly required: number; readonly message: string }
   | { readonly code: "token_deleted"; readonly message: string }
   | { readonly code: "ignored"; readonly message: string };
+
+/**
+ * What an evaluation found, beyond the counts: what the Action puts in its outputs and job summary.
+ * Plain values only (logins, officer names, reason codes, digests); never a signature or a secret.
+ */
+export interface EvaluationDetail {
+  /** Approvals still needed: `required` minus those counted, never negative. */
+  readonly missing: number;
+  /** SHA-256 of the request file (or of the proposed policy) the approvals are for. */
+  readonly requestDigest: string;
+  /** What will run, in one line, e.g. `createUser CU app7`. */
+  readonly subject: string;
+  readonly approvers: readonly { readonly officer: string; readonly login: string; readonly createdAt: string }[];
+  readonly verdicts: readonly { readonly author: string; readonly officer?: string; readonly verdict: string; readonly reason: string; readonly message: string }[];
+  /** Why the request cannot be approved as it stands (no token, expired, ...), one sentence each. */
+  readonly problems: readonly string[];
+}
 
 export interface ReplayNodeResult {
   readonly index: number;

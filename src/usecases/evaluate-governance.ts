@@ -31,6 +31,7 @@ export async function evaluateGovernanceOpen(deps: GateDeps, repo: RepoRef, pr: 
     policy,
     service: GOVERNANCE_SERVICE,
     label: POLICY_PATH,
+    summary: change.kind === "policyChange" ? `policyChange: ${POLICY_PATH} replaced` : `policyDeletion: ${POLICY_PATH} deleted`,
     decide: (input) => evaluateGovernance({ ...input, change }),
     render: (decision, input) => {
       const warnings = change.kind === "policyChange" ? governanceWarnings(policy, change.policy, input.officerKeys, input.quorumValues) : [];

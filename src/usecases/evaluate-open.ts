@@ -4,6 +4,7 @@
 // approvals in the PR's comments.
 import {
   buildEvidence,
+  describeOperation,
   evaluateQuorum,
   readStickyToken,
   renderCheckRun,
@@ -18,7 +19,7 @@ import {
   type QuorumInput,
 } from "../gate/index.ts";
 import type { PullRequestInfo, RepoRef } from "../github/port.ts";
-import type { GateDeps, GateOutcome } from "./deps.ts";
+import type { EvaluationDetail, GateDeps, GateOutcome } from "./deps.ts";
 import { placeEvidence, type PlacedEvidence } from "./evidence.ts";
 import { gatherCluster } from "./gather-cluster.ts";
 import { quorumInput } from "./quorum-input.ts";
@@ -42,6 +43,8 @@ export interface OpenSubject {
   readonly service: number;
   /** Names the subject in evidence commits and logs, e.g. the request file's path. */
   readonly label: string;
+  /** What will run, in one line, for outputs and summaries. */
+  readonly summary: string;
   decide(input: QuorumInput): Decision;
   render(decision: Decision, input: QuorumInput): { readonly sticky: string; readonly check: CheckRunOutput };
   evidence(decision: Decision, tokenFile: Uint8Array, now: number): EvidenceResult;
@@ -58,6 +61,7 @@ export async function evaluateOpen(deps: GateDeps, repo: RepoRef, pr: PullReques
     policy: open.policy,
     service: serviceOf(open.request.operation),
     label: open.path,
+    summary: describeOperation(open.request.operation),
     decide: (input) => evaluateQuorum({ ...input, request: open.request, requestDigest: open.digest }),
     render: (decision) => {
       const view = { decision, request: open.request, requestPath: open.path, policy: open.policy };
@@ -104,5 +108,16 @@ export async function runOpen(deps: GateDeps, repo: RepoRef, pr: PullRequestInfo
   // Action (no app id) a push with the workflow's token starts no workflow, so the check goes there now.
   const newHead = evidence.state === "committed" && deps.appId === null ? evidence.newHead : null;
   await report(deps, repo, pr, rendered.sticky, withEvidence, newHead);
-  return { code: "evaluated", state: decision.state, approvals: decision.approvers.length, required: decision.required, evidence: evidence.state };
+  return { code: "evaluated", state: decision.state, approvals: decision.approvers.length, required: decision.required, evidence: evidence.state, ...detailOf(decision, subject.summary) };
+}
+
+function detailOf(decision: Decision, subject: string): EvaluationDetail {
+  return {
+    missing: decision.missing,
+    requestDigest: decision.requestDigest,
+    subject,
+    approvers: decision.approvers.map((a) => ({ officer: a.officer, login: a.login, createdAt: a.createdAt })),
+    verdicts: decision.verdicts.map((v) => ({ author: v.author, ...(v.officer === undefined ? {} : { officer: v.officer }), verdict: v.verdict, reason: v.reason, message: v.message })),
+    problems: decision.problems.map((p) => p.message),
+  };
 }
