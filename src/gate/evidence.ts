@@ -3,6 +3,12 @@
 // file that names them (a CMU user can run `approveToken approval.txt` from that folder), and
 // a JSON document that ties request, token, keys, signatures and decision together. Nothing in
 // it is secret; the sealed password appears only as the SHA-256 of its ciphertext.
+//
+// The document also carries what an offline audit needs and git does not otherwise hold: each
+// approving officer's public key, as the cluster had it registered (keys live on the HSMs, not
+// in the repository), and the pull request's author (who may not approve when self-approval is
+// off). `quorum-gate verify` re-runs the engine from these (docs/audit.md).
+import { fingerprint, storedPublicKey } from "../crypto/rsa.ts";
 import { renderApprovalFile, APPROVER_TYPE_CO } from "../formats/approval-file.ts";
 import type { Decision } from "./evaluate.ts";
 import { describePolicyDiff, diffPolicies, governanceEvidenceFolder, governanceOperation, type GovernanceRequest } from "./governance.ts";
@@ -25,6 +31,10 @@ export interface EvidenceInput {
   readonly pullRequest: number;
   /** The exact token file the decision was made over. */
   readonly tokenFile: Uint8Array;
+  /** The officer keys the decision was made with (officer name → SPKI PEM, the cluster's `quorum-keys`). */
+  readonly officerKeys: ReadonlyMap<string, string>;
+  /** The pull request's author, as the decision saw it. */
+  readonly pullRequestAuthor: string;
   /** Unix seconds. */
   readonly now: number;
 }
@@ -38,6 +48,10 @@ export interface GovernanceEvidenceInput {
   readonly repository: string;
   readonly pullRequest: number;
   readonly tokenFile: Uint8Array;
+  /** The officer keys the decision was made with (officer name → SPKI PEM, the cluster's `quorum-keys`). */
+  readonly officerKeys: ReadonlyMap<string, string>;
+  /** The pull request's author, as the decision saw it. */
+  readonly pullRequestAuthor: string;
   /** Unix seconds. */
   readonly now: number;
 }
@@ -50,13 +64,15 @@ export interface EvidenceFile {
 
 export type EvidenceResult =
   | { readonly ok: true; readonly folder: string; readonly files: readonly EvidenceFile[]; readonly document: EvidenceDocument }
-  | { readonly ok: false; readonly reason: "not_approved" | "token_mismatch"; readonly message: string };
+  | { readonly ok: false; readonly reason: "not_approved" | "token_mismatch" | "key_mismatch"; readonly message: string };
 
 export interface EvidenceDocument {
   readonly format: typeof EVIDENCE_FORMAT;
   readonly version: typeof EVIDENCE_VERSION;
   readonly repository: string;
   readonly pullRequest: number;
+  /** The pull request's author: with `allow_self_approval: false`, whose approval never counts. */
+  readonly pullRequestAuthor: string;
   readonly cluster: string;
   readonly request: {
     readonly path: string;
@@ -79,6 +95,8 @@ export interface EvidenceDocument {
     readonly kind: string;
     readonly createdAt: string;
     readonly keyFingerprint: string;
+    /** The officer's quorum key as the cluster had it registered (SPKI PEM); its SHA-256 is `keyFingerprint`. */
+    readonly publicKey: string;
     readonly signatureFile: string;
     readonly signature: string;
   }[];
@@ -125,7 +143,7 @@ export function buildGovernanceEvidence(input: GovernanceEvidenceInput): Evidenc
   });
 }
 
-type EvidenceCommon = Pick<EvidenceInput, "decision" | "repository" | "pullRequest" | "tokenFile" | "now">;
+type EvidenceCommon = Pick<EvidenceInput, "decision" | "repository" | "pullRequest" | "tokenFile" | "officerKeys" | "pullRequestAuthor" | "now">;
 
 function assemble(input: EvidenceCommon, folder: string, cluster: string, subject: EvidenceDocument["request"]): EvidenceResult {
   const { decision } = input;
@@ -133,6 +151,12 @@ function assemble(input: EvidenceCommon, folder: string, cluster: string, subjec
   const token = decision.token;
   if (token === null || Buffer.from(input.tokenFile).toString("base64") !== token.base64) {
     return { ok: false, reason: "token_mismatch", message: "the token file is not the one the decision was made over" };
+  }
+  const publicKeys = new Map<string, string>();
+  for (const a of decision.approvers) {
+    const pem = registeredKey(input.officerKeys, a.officer, a.keyFingerprint);
+    if (pem === null) return { ok: false, reason: "key_mismatch", message: `the officer keys hold no key of officer ${a.officer} with the fingerprint the decision counted` };
+    publicKeys.set(a.officer, pem);
   }
   const sigFile = (officer: string): string => `${officer}.sig`;
   const approvalFile = renderApprovalFile({
@@ -145,6 +169,7 @@ function assemble(input: EvidenceCommon, folder: string, cluster: string, subjec
     version: EVIDENCE_VERSION,
     repository: input.repository,
     pullRequest: input.pullRequest,
+    pullRequestAuthor: input.pullRequestAuthor,
     cluster,
     request: subject,
     bindingDigest: decision.bindingDigest,
@@ -157,6 +182,7 @@ function assemble(input: EvidenceCommon, folder: string, cluster: string, subjec
       kind: a.kind,
       createdAt: a.createdAt,
       keyFingerprint: a.keyFingerprint,
+      publicKey: publicKeys.get(a.officer) ?? "",
       signatureFile: sigFile(a.officer),
       signature: a.signature,
     })),
@@ -181,6 +207,16 @@ function assemble(input: EvidenceCommon, folder: string, cluster: string, subjec
     { path: `${folder}${EVIDENCE_FILE_NAME}`, content: text(`${JSON.stringify(document, null, 2)}\n`) },
   ];
   return { ok: true, folder, files, document };
+}
+
+/** The PEM of `officer` (names compare without case, as on the HSM), if it is the key with `keyFingerprint`. */
+function registeredKey(keys: ReadonlyMap<string, string>, officer: string, keyFingerprint: string): string | null {
+  for (const [name, pem] of keys) {
+    if (name.toLowerCase() !== officer) continue;
+    const key = storedPublicKey(pem);
+    if (key !== null && fingerprint(key) === keyFingerprint) return pem;
+  }
+  return null;
 }
 
 /** The operation without the sealed password, which is replaced by its ciphertext's SHA-256. */

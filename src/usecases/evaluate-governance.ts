@@ -38,6 +38,7 @@ export async function evaluateGovernanceOpen(deps: GateDeps, repo: RepoRef, pr: 
       const view = { decision, change, policy, pullRequest: pr.number, prAuthor: pr.author, warnings };
       return { sticky: renderGovernanceComment(view), check: renderGovernanceCheckRun(view) };
     },
-    evidence: (decision, tokenFile, now) => buildGovernanceEvidence({ decision, change, policy, repository, pullRequest: pr.number, tokenFile, now }),
+    evidence: (decision, input, tokenFile, now) =>
+      buildGovernanceEvidence({ decision, change, policy, repository, pullRequest: pr.number, tokenFile, officerKeys: input.officerKeys, pullRequestAuthor: input.prAuthor, now }),
   });
 }

@@ -47,7 +47,8 @@ export interface OpenSubject {
   readonly summary: string;
   decide(input: QuorumInput): Decision;
   render(decision: Decision, input: QuorumInput): { readonly sticky: string; readonly check: CheckRunOutput };
-  evidence(decision: Decision, tokenFile: Uint8Array, now: number): EvidenceResult;
+  /** `input` is what the decision was made from: its officer keys and author go into the evidence. */
+  evidence(decision: Decision, input: QuorumInput, tokenFile: Uint8Array, now: number): EvidenceResult;
 }
 
 /** Problems a new token cures: none yet, a broken one, or one bound to another version of the subject. */
@@ -67,7 +68,8 @@ export async function evaluateOpen(deps: GateDeps, repo: RepoRef, pr: PullReques
       const view = { decision, request: open.request, requestPath: open.path, policy: open.policy };
       return { sticky: renderStickyComment(view), check: renderCheckRun(view) };
     },
-    evidence: (decision, tokenFile, now) => buildEvidence({ decision, request: open.request, requestPath: open.path, repository, pullRequest: pr.number, tokenFile, now }),
+    evidence: (decision, input, tokenFile, now) =>
+      buildEvidence({ decision, request: open.request, requestPath: open.path, repository, pullRequest: pr.number, tokenFile, officerKeys: input.officerKeys, pullRequestAuthor: input.prAuthor, now }),
   });
 }
 
@@ -98,15 +100,15 @@ export async function runOpen(deps: GateDeps, repo: RepoRef, pr: PullRequestInfo
 
   let evidence: PlacedEvidence = { state: "none", note: "" };
   if (decision.state === "approved" && tokenFile !== null) {
-    evidence = await placeEvidence(deps, repo, pr, subject.evidence(decision, tokenFile, deps.now()), subject.label);
+    evidence = await placeEvidence(deps, repo, pr, subject.evidence(decision, input, tokenFile, deps.now()), subject.label);
   }
   const rendered = subject.render(decision, { ...input, tokenFile });
   const check = rendered.check;
   const withEvidence = evidence.state === "check_run_only" ? { ...check, text: `${check.text}\n\nEvidence could not be committed: ${evidence.note}. The approvals above are the evidence; on merge the gate judges them again.` } : check;
   // The evidence commit is the new head. The App's own push comes back as a `synchronize` that
   // reports on it (and in the App every write costs a second of Probot's write pacing); in the
-  // Action (no app id) a push with the workflow's token starts no workflow, so the check goes there now.
-  const newHead = evidence.state === "committed" && deps.appId === null ? evidence.newHead : null;
+  // Action a push with the workflow's token starts no workflow, so the check goes there now.
+  const newHead = evidence.state === "committed" && !deps.ownPushesNotify ? evidence.newHead : null;
   await report(deps, repo, pr, rendered.sticky, withEvidence, newHead);
   return { code: "evaluated", state: decision.state, approvals: decision.approvers.length, required: decision.required, evidence: evidence.state, ...detailOf(decision, subject.summary) };
 }

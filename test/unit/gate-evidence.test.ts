@@ -2,7 +2,7 @@
 // a CMU approval file that reads back (and names those files), and the JSON document.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { signMessage, verifyMessage } from "../../src/crypto/rsa.ts";
+import { fingerprint, signMessage, verifyMessage } from "../../src/crypto/rsa.ts";
 import type { ApprovalCandidate } from "../../src/gate/candidate.ts";
 import { evaluateQuorum, type Decision } from "../../src/gate/evaluate.ts";
 import { buildEvidence, evidenceFolder, isEvidencePath, type EvidenceDocument, type EvidenceInput } from "../../src/gate/evidence.ts";
@@ -25,6 +25,8 @@ assert.ok(policy.ok && request.ok);
 const binding = requestBindingDigest(request.request, toBindingContext("acme/ops", 7, request.digest));
 const TOKEN = Buffer.concat([1, 2].map((nodeId) => encodeRecord({ service: 3, tokenId: nodeId, keyHandle: 0n, nonce: "cd".repeat(16), userName: "gate", nodeId, createdAt: NOW - 60, binding })));
 
+const OFFICER_KEYS: ReadonlyMap<string, string> = new Map([["officer1", alice.publicPem], ["officer2", bob.publicPem]]);
+
 function cand(id: number, author: string, key: typeof alice): ApprovalCandidate {
   return { id: `review:${id}`, kind: "review", author, authorIsBot: false, body: `/quorum approve ${signMessage(TOKEN, key.privateKey).toString("base64")}`, createdAt: new Date((NOW - 30 + id) * 1000).toISOString() };
 }
@@ -38,7 +40,7 @@ function decide(candidates: readonly ApprovalCandidate[]): Decision {
     repository: "acme/ops",
     pullRequest: 7,
     tokenFile: TOKEN,
-    officerKeys: new Map([["officer1", alice.publicPem], ["officer2", bob.publicPem]]),
+    officerKeys: OFFICER_KEYS,
     quorumValues: { user: 2, quorum: 2 },
     prAuthor: "dave",
     candidates,
@@ -48,7 +50,7 @@ function decide(candidates: readonly ApprovalCandidate[]): Decision {
 
 function evidenceInput(decision: Decision, tokenFile: Uint8Array = TOKEN): EvidenceInput {
   assert.ok(request.ok);
-  return { decision, request: request.request, requestPath: PATH, repository: "acme/ops", pullRequest: 7, tokenFile, now: NOW };
+  return { decision, request: request.request, requestPath: PATH, repository: "acme/ops", pullRequest: 7, tokenFile, officerKeys: OFFICER_KEYS, pullRequestAuthor: "dave", now: NOW };
 }
 
 describe("evidence", () => {
@@ -92,6 +94,9 @@ describe("evidence", () => {
     assert.equal(doc.bindingDigest, binding);
     assert.equal(doc.token.base64, TOKEN.toString("base64"));
     assert.deepEqual(doc.approvals.map((a) => [a.officer, a.githubLogin, a.candidateId, a.keyFingerprint]), approved.approvers.map((a) => [a.officer, a.login, a.candidateId, a.keyFingerprint]));
+    assert.deepEqual(doc.approvals.map((a) => a.publicKey), [alice.publicPem, bob.publicPem], "each officer's key as the cluster registered it");
+    assert.equal(doc.approvals[0]?.keyFingerprint, fingerprint(alice.publicKey));
+    assert.equal(doc.pullRequestAuthor, "dave");
     assert.equal(doc.decision.state, "approved");
     assert.equal(doc.evaluatedAt, new Date(NOW * 1000).toISOString());
     assert.ok(!file("evidence.json").toString("utf8").includes(SEALED));
@@ -111,6 +116,16 @@ describe("evidence", () => {
     const r = buildEvidence(evidenceInput(approved, Buffer.concat([TOKEN, Buffer.alloc(1)])));
     assert.ok(!r.ok);
     assert.equal(r.reason, "token_mismatch");
+  });
+
+  it("refuses officer keys that do not hold the key each approver was counted with", () => {
+    const keys = new Map([["OFFICER1", alice.publicPem], ["officer2", alice.publicPem]]);
+    const r = buildEvidence({ ...evidenceInput(approved), officerKeys: keys });
+    assert.ok(!r.ok);
+    assert.equal(r.reason, "key_mismatch");
+    assert.match(r.message, /officer2/);
+    const upper = buildEvidence({ ...evidenceInput(approved), officerKeys: new Map([["OFFICER1", alice.publicPem], ["officer2", bob.publicPem]]) });
+    assert.ok(upper.ok, "officer names compare without case, as on the HSM");
   });
 
   it("knows its paths", () => {

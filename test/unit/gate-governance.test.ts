@@ -300,7 +300,8 @@ describe("governance: the sticky comment and the check run", () => {
 
 describe("governance: evidence", () => {
   const approved = evaluateGovernance(govInput([cand("alice", sign("officer1", GOV_TOKEN)), cand("bob", sign("officer2", GOV_TOKEN))]));
-  const result = buildGovernanceEvidence({ decision: approved, change: CHANGE, policy: CURRENT, repository: REPO, pullRequest: PR, tokenFile: GOV_TOKEN, now: NOW });
+  const evidenceFacts = { officerKeys: govInput([]).officerKeys, pullRequestAuthor: "dave" };
+  const result = buildGovernanceEvidence({ decision: approved, change: CHANGE, policy: CURRENT, repository: REPO, pullRequest: PR, tokenFile: GOV_TOKEN, ...evidenceFacts, now: NOW });
 
   it("writes the request's files into the pull request's own folder beside the policy", () => {
     assert.ok(result.ok);
@@ -320,10 +321,12 @@ describe("governance: evidence", () => {
     assert.ok(doc.request.policyChanges?.includes("officer added: dave → officer officer4"));
     assert.equal(doc.bindingDigest, approved.bindingDigest);
     assert.equal(doc.cluster, CLUSTER);
+    assert.equal(doc.pullRequestAuthor, "dave");
+    assert.deepEqual(doc.approvals.map((a) => [a.officer, a.publicKey]), [["officer1", KEYS["officer1"]?.publicPem], ["officer2", KEYS["officer2"]?.publicPem]]);
   });
 
   it("refuses a decision that is not approved", () => {
-    const r = buildGovernanceEvidence({ decision: evaluateGovernance(govInput([])), change: CHANGE, policy: CURRENT, repository: REPO, pullRequest: PR, tokenFile: GOV_TOKEN, now: NOW });
+    const r = buildGovernanceEvidence({ decision: evaluateGovernance(govInput([])), change: CHANGE, policy: CURRENT, repository: REPO, pullRequest: PR, tokenFile: GOV_TOKEN, ...evidenceFacts, now: NOW });
     assert.ok(!r.ok && r.reason === "not_approved");
   });
 
