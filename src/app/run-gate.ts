@@ -8,6 +8,7 @@ import type { OctokitLike } from "../github/octokit-like.ts";
 import { createGitHubPort } from "../github/octokit-port.ts";
 import type { RepoRef } from "../github/port.ts";
 import type { GateOutcome, Trigger } from "../usecases/deps.ts";
+import { describeError } from "../usecases/describe-error.ts";
 import { handlePullRequest } from "../usecases/handle-pull-request.ts";
 import type { AppIdentityCache } from "./app-identity.ts";
 import type { AppConfig } from "./config.ts";
@@ -43,7 +44,7 @@ export function createGateRunner(config: AppConfig, identity: AppIdentityCache, 
       const gateway = createClusterGateway(cluster.value, config.gate);
       try {
         const repo: RepoRef = { owner: payload.repository.owner.login, repo: payload.repository.name };
-        const deps = { github: createGitHubPort(context.octokit), cluster: gateway, now, botLogin: me.botLogin, appId: me.appId, log: (line: string) => log.info(line) };
+        const deps = { github: createGitHubPort(context.octokit), cluster: gateway, now, botLogin: me.botLogin, appId: me.appId, ownPushesNotify: true, log: (line: string) => log.info(line) };
         const outcome = await handlePullRequest(deps, { repo, number, trigger });
         log.info({ outcome: outcome.code, pullRequest: `${repo.owner}/${repo.repo}#${number}`, ...detailsOf(outcome) }, `quorum-gate: ${outcome.code}`);
       } finally {
@@ -69,11 +70,4 @@ function detailsOf(outcome: GateOutcome): Record<string, unknown> {
   }
   const { code: _code, ...fields } = outcome;
   return "nodes" in fields ? { ...fields, nodes: fields.nodes.map((n) => `${n.index}:${n.result}`).join(" ") } : fields;
-}
-
-/** Name, status and message only: an error object can carry request options we must not log. */
-function describeError(err: unknown): string {
-  if (!(err instanceof Error)) return `non-error thrown: ${typeof err}`;
-  const status = "status" in err && typeof err.status === "number" ? ` (HTTP ${err.status})` : "";
-  return `${err.name}${status}: ${err.message}`.slice(0, 500);
 }

@@ -45,14 +45,22 @@ export function readClusterFile(path: string): ClusterFileResult {
     const code = (err as NodeJS.ErrnoException).code;
     return { ok: false, error: code === "ENOENT" ? `no cluster file at ${path}` : `cannot read the cluster file ${path}: ${code ?? "error"}` };
   }
+  return parseClusterFile(text, `the cluster file ${path}`);
+}
+
+/**
+ * Checks a cluster file's text (the Action takes it from a secret rather than a path); `source`
+ * names it in the error, e.g. "the cluster input".
+ */
+export function parseClusterFile(text: string, source: string): ClusterFileResult {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    return { ok: false, error: `the cluster file ${path} is not valid JSON` };
+    return { ok: false, error: `${source} is not valid JSON` };
   }
   const problem = validate(parsed);
-  return problem === null ? { ok: true, value: parsed as ClusterFile } : { ok: false, error: `the cluster file ${path} is invalid: ${problem}` };
+  return problem === null ? { ok: true, value: parsed as ClusterFile } : { ok: false, error: `${source} is invalid: ${problem}` };
 }
 
 /** Returns what is wrong with `value`, or null when it is a valid cluster file. */

@@ -5,7 +5,7 @@ import { upsertCheckRun } from "./check-run.ts";
 import { commitFiles } from "./commit-files.ts";
 import type { OctokitLike } from "./octokit-like.ts";
 import type { GitHubPort, RepoRef } from "./port.ts";
-import { getPullRequest, listChangedFiles } from "./pull-request.ts";
+import { getPullRequest, listChangedFiles, pullRequestsMergedBy } from "./pull-request.ts";
 import { readFile } from "./read-file.ts";
 import { findStickyComment, upsertStickyComment } from "./sticky-comment.ts";
 
@@ -21,6 +21,7 @@ export function createGitHubPort(octokit: OctokitLike): OctokitGitHubPort {
   return {
     getPullRequest: (repo, number) => getPullRequest(octokit, repo, number),
     listChangedFiles: (repo, number) => listChangedFiles(octokit, repo, number),
+    pullRequestsMergedBy: (repo, sha) => pullRequestsMergedBy(octokit, repo, sha),
     readFile: (repo, path, ref) => readFile(octokit, repo, path, ref),
     listCandidates: (repo, number) => listCandidates(octokit, repo, number),
     findStickyComment: (repo, number, marker, botLogin) => findStickyComment(octokit, repo, number, marker, botLogin),

@@ -117,6 +117,21 @@ export function parsePullRequest(data: unknown, where: string): PullRequestInfo 
   };
 }
 
+/**
+ * The pull requests merged by a commit, from GitHub's list of the pull requests a commit belongs
+ * to. That list has the short shape (no `merged` field): a merged one has `merged_at` set and its
+ * `merge_commit_sha` is the commit itself (an open PR's is a test merge, never the commit asked about).
+ */
+export function parseMergedBy(list: unknown, sha: string, where: string): number[] {
+  const numbers: number[] = [];
+  for (const [i, item] of items(list, where).entries()) {
+    const r = reader(item, where, `[${i}]`);
+    const mergedAt = r.optStr("merged_at");
+    if (mergedAt !== null && r.optStr("merge_commit_sha") === sha) numbers.push(r.int("number"));
+  }
+  return numbers;
+}
+
 export function parseChangedFiles(list: unknown, where: string): ChangedFile[] {
   return items(list, where).map((item, i) => {
     const r = reader(item, where, `[${i}]`);

@@ -61,6 +61,8 @@ export type CommitResult =
 
 export interface GitHubPort {
   getPullRequest(repo: RepoRef, number: number): Promise<PullRequestInfo>;
+  /** The pull requests a commit merged (a push to the default branch: which requests to replay). */
+  pullRequestsMergedBy(repo: RepoRef, sha: string): Promise<readonly number[]>;
   /** Every changed file (paginated). */
   listChangedFiles(repo: RepoRef, number: number): Promise<readonly ChangedFile[]>;
   /** A file's bytes at a ref, or null when it does not exist there. */

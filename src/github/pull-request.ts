@@ -1,6 +1,6 @@
 // The pull request and the files it changes, as the gate sees them.
 import type { OctokitLike } from "./octokit-like.ts";
-import { malformed, parseChangedFiles, parsePullRequest } from "./parse.ts";
+import { malformed, parseChangedFiles, parseMergedBy, parsePullRequest } from "./parse.ts";
 import type { ChangedFile, PullRequestInfo, RepoRef } from "./port.ts";
 import { describe, sendData, sendPaged } from "./send.ts";
 
@@ -27,4 +27,11 @@ export async function listChangedFiles(octokit: OctokitLike, repo: RepoRef, numb
     throw new Error(`[github] pull request #${number} changes ${MAX_LISTED_FILES} files or more; GitHub lists only the first ${MAX_LISTED_FILES}, so the gate cannot see the whole change`);
   }
   return files;
+}
+
+/** The numbers of the pull requests that `sha` merged (usually one; none for a direct push). */
+export async function pullRequestsMergedBy(octokit: OctokitLike, repo: RepoRef, sha: string): Promise<readonly number[]> {
+  const route = "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls";
+  const params = { owner: repo.owner, repo: repo.repo, commit_sha: sha };
+  return parseMergedBy(await sendPaged(octokit, route, params), sha, describe(route, params));
 }

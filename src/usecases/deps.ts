@@ -11,8 +11,14 @@ export interface GateDeps {
   now(): number;
   /** The login the app comments as (`<slug>[bot]`), to find its own sticky comment. */
   readonly botLogin: string;
-  /** The app's id, to find its own check runs; null in the Action (the workflow's token). */
+  /** The id of the app that writes the check runs (the Action: GitHub Actions'), to find its own; null: any app. */
   readonly appId: number | null;
+  /**
+   * Whether the gate's own push (the evidence commit) comes back as a `synchronize` event. The
+   * App's does; one made with a workflow's token starts no workflow, so the Action reports on the
+   * new head at once.
+   */
+  readonly ownPushesNotify: boolean;
   /** Operational messages; never secrets. */
   log(line: string): void;
 }
@@ -27,6 +33,11 @@ export interface PullRequestEvent {
   readonly repo: RepoRef;
   readonly number: number;
   readonly trigger: Trigger;
+  /**
+   * Whether this run may replay a merged request (the App: yes). The Action's `evaluate` mode
+   * says no: it runs on pull request events, and only `apply`, on the default branch, replays.
+   */
+  readonly replay?: boolean;
 }
 
 /** What the gate did, as data with a stable code, for logs, outputs and tests. */

@@ -18,6 +18,7 @@ export async function handlePullRequest(deps: GateDeps, event: PullRequestEvent)
   const pr = await deps.github.getPullRequest(repo, number);
   if (pr.state === "closed" && !pr.merged) return closeWithoutMerge(deps, repo, pr);
   if (pr.merged && pr.mergeCommitSha === null) return { code: "ignored", message: "merged, but GitHub has not reported the merge commit yet" };
+  if (pr.merged && event.replay === false) return { code: "ignored", message: "merged: replays are left to the run on the default branch" };
 
   const ref = pr.merged ? (pr.mergeCommitSha as string) : pr.headSha;
   const loaded = await loadRequest(deps.github, repo, pr, ref);

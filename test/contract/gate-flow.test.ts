@@ -83,12 +83,13 @@ describe("the gate's pull-request flow (use case, fake GitHub, real cluster)", (
     for (const users of await all("list-users", {})) assert.equal(users.users.filter((u) => u.name === "app7").length, 1);
   });
 
-  it("as the Action (no app id): the evidence commit's head gets the same green check at once, since the gate's own push starts no workflow", async () => {
+  it("as the Action (GitHub Actions' app id): the evidence commit's head gets the same green check at once, since the gate's own push starts no workflow", async () => {
     const action: GateDeps = {
       ...deps,
       github: createGitHubPort(new Octokit({ baseUrl: gh.url, auth: gh.issueToken({ user: "github-actions[bot]", appId: 15368, appSlug: "github-actions" }), log: { debug() {}, info() {}, warn() {}, error() {} } })),
       botLogin: "github-actions[bot]",
-      appId: null,
+      appId: 15368,
+      ownPushesNotify: false,
     };
     const number = repo.openPullRequest({ head: "req-app13", author: "carol", files: { "hsm-requests/app13.yml": requestYaml("app13", "app13-pass-1") } });
     await handlePullRequest(action, event(number, "pull_request", "opened"));

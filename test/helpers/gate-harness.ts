@@ -51,6 +51,7 @@ export async function startGateHarness(options: { readonly nodes?: number; reado
     now: () => Math.floor(gh.now().getTime() / 1000),
     botLogin: gh.app.botLogin,
     appId: gh.app.id,
+    ownPushesNotify: true,
     log: (line) => logs.push(line),
   };
   return {

@@ -45,6 +45,10 @@ export const pullRoutes: readonly Route[] = [
     const sha = param(ctx, "sha");
     const pulls = [...(ctx.state.pulls.get(repoKey(repo.fullName))?.values() ?? [])];
     const hits = pulls.filter((pr) => headSha(pr) === sha || pr.mergeCommitSha === sha);
-    return page(hits.map((pr) => pullJson(ctx.state, pr)), ctx.url);
+    // GitHub answers this list with the short pull request shape, which has no `merged` field.
+    return page(hits.map((pr) => {
+      const { merged: _merged, merged_by: _by, changed_files: _files, comments: _c, review_comments: _rc, ...simple } = pullJson(ctx.state, pr);
+      return simple;
+    }), ctx.url);
   }),
 ];
