@@ -4,7 +4,7 @@
 // Tokens it issues are token-sign tokens (they persist without a session) bound to one operation.
 import type { ClusterFile, ClusterNode } from "./cluster-file.ts";
 import { createNodeClient, type NodeClient } from "./node-client.ts";
-import type { BindingContext, ExecuteRequestBody, Operation, OpName, OpRequest, OpResponse } from "../protocol/messages.ts";
+import type { BindingContext, ExecuteRequestBody, Operation, OpName, OpRequest, OpResponse, RecordedOutcome } from "../protocol/messages.ts";
 import { decodeRecords } from "../hsm/token-record.ts";
 
 export interface GateCredentials {
@@ -47,6 +47,37 @@ export interface ClusterGateway {
   close(): void;
 }
 
+/**
+ * The read-only view of a cluster that needs no account: for an auditor, who holds the cluster
+ * file but not the gate's password. (Separate from ClusterGateway, whose every method the gate
+ * needs, so the gateway's other implementations do not grow a method they never use.)
+ */
+export interface ClusterReader {
+  readonly clusterId: string;
+  readonly nodes: readonly ClusterNode[];
+  /** What each node recorded for `execute` under this idempotency key, in server order; applies nothing. */
+  outcome(idempotencyKey: string): Promise<readonly NodeOutcome<RecordedOutcome>[]>;
+  close(): void;
+}
+
+export function createClusterReader(file: ClusterFile, options: { timeoutMs?: number } = {}): ClusterReader {
+  const clients: NodeClient[] = file.nodes.map((n) => createNodeClient(file.ca === undefined ? { host: n.host, port: n.port } : { host: n.host, port: n.port, ca: file.ca }, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }));
+  return {
+    clusterId: file.clusterId,
+    nodes: file.nodes,
+    outcome: (idempotencyKey) => Promise.all(file.nodes.map((node, i) => askNode(node, clients[i] as NodeClient, "outcome", { idempotencyKey }))),
+    close() {
+      for (const c of clients) c.close();
+    },
+  };
+}
+
+/** One command on one node without a session; a refusal or an unreachable node comes back as data. */
+async function askNode<K extends OpName>(node: ClusterNode, client: NodeClient, op: K, body: OpRequest<K>): Promise<NodeOutcome<OpResponse<K>>> {
+  const r = await client.call(op, body);
+  return r.ok ? { index: node.index, hsmId: node.hsmId, ok: true, value: r.data } : { index: node.index, hsmId: node.hsmId, ok: false, code: r.error.code, message: r.error.message };
+}
+
 export interface GateExecuteRequest {
   readonly idempotencyKey: string;
   readonly operation: Operation;
@@ -61,11 +92,7 @@ export function createClusterGateway(file: ClusterFile, credentials: GateCredent
   const failure = (node: ClusterNode, code: string, message: string): Failure => ({ index: node.index, hsmId: node.hsmId, ok: false, code, message });
 
   /** Calls one node without a session. */
-  async function plain<K extends OpName>(i: number, op: K, body: OpRequest<K>): Promise<NodeOutcome<OpResponse<K>>> {
-    const node = file.nodes[i] as ClusterNode;
-    const r = await (clients[i] as NodeClient).call(op, body);
-    return r.ok ? { index: node.index, hsmId: node.hsmId, ok: true, value: r.data } : failure(node, r.error.code, r.error.message);
-  }
+  const plain = <K extends OpName>(i: number, op: K, body: OpRequest<K>): Promise<NodeOutcome<OpResponse<K>>> => askNode(file.nodes[i] as ClusterNode, clients[i] as NodeClient, op, body);
 
   /** Logs in on node i, runs `work` with the session, and always logs out. */
   async function withSession<T>(i: number, work: (session: string) => Promise<NodeOutcome<T>>): Promise<NodeOutcome<T>> {

@@ -6,6 +6,7 @@ import type { OpName } from "../protocol/messages.ts";
 import type { CoreContext } from "./context.ts";
 import { execute } from "./execute.ts";
 import { asBody, isError } from "./input.ts";
+import { recordedOutcome } from "./outcome.ts";
 import { getMValue, quorumValues, sessionAuthorizer, setMValue } from "./quorum.ts";
 import { fail, ok, type HsmResult } from "./ret-codes.ts";
 import { currentSession, login, loginSecondFactor, logout } from "./sessions.ts";
@@ -42,6 +43,8 @@ export function handleCommand(ctx: CoreContext, op: OpName, sessionId: string | 
       return noFields(body, () => sealingKey(ctx));
     case "quorum-keys":
       return noFields(body, () => quorumKeys(ctx));
+    case "outcome":
+      return recordedOutcome(ctx, body);
     default:
       break;
   }

@@ -19,6 +19,23 @@ import { changePassword, createUser, deleteUser, openSealed } from "./users.ts";
 type ExecuteResult = OpResponse<"execute">;
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:@/-]{1,128}$/;
 
+/** The `idempotencyKey` field of a body: 1 to 128 characters of `[A-Za-z0-9._:@/-]`. */
+export function readIdempotencyKey(b: Body): string | HsmError {
+  const key = reqString(b, "idempotencyKey", 128);
+  if (isError(key)) return key;
+  if (!IDEMPOTENCY_KEY.test(key)) return fail("RET_BAD_REQUEST", '"idempotencyKey" must be 1-128 characters of [A-Za-z0-9._:@/-]');
+  return key;
+}
+
+/**
+ * What an outcome is stored with: SHA-256 (hex) over the canonical JSON of the operation, its
+ * context (or null) and the token file (base64). A repeat must match it; an auditor who holds the
+ * request file and the token can recompute it.
+ */
+export function executeRequestHash(operation: Operation, context: BindingContext | undefined, tokenData: Uint8Array): string {
+  return sha256(Buffer.from(canonicalJson({ operation, context: context ?? null, tokenData: Buffer.from(tokenData).toString("base64") }))).toString("hex");
+}
+
 export function parseOperation(value: unknown): Operation | HsmError {
   const b = asBody(value, ["kind", "userType", "userName", "sealedPassword", "service", "value"]);
   if (isError(b)) return b;
@@ -88,9 +105,8 @@ export function operationService(operation: Operation): number {
 export function execute(ctx: CoreContext, session: Session, body: unknown): HsmResult<ExecuteResult> {
   const b = asBody(body, ["idempotencyKey", "operation", "context", "approval"]);
   if (isError(b)) return b;
-  const key = reqString(b, "idempotencyKey", 128);
+  const key = readIdempotencyKey(b);
   if (isError(key)) return key;
-  if (!IDEMPOTENCY_KEY.test(key)) return fail("RET_BAD_REQUEST", '"idempotencyKey" must be 1-128 characters of [A-Za-z0-9._:@/-]');
   const operation = parseOperation(b["operation"]);
   if (isError(operation)) return operation;
   const context = parseContext(b["context"]);
@@ -102,7 +118,7 @@ export function execute(ctx: CoreContext, session: Session, body: unknown): HsmR
   const signatures = readSignatures(approval);
   if (isError(signatures)) return signatures;
 
-  const requestHash = sha256(Buffer.from(canonicalJson({ operation, context: context ?? null, tokenData: tokenData.toString("base64") }))).toString("hex");
+  const requestHash = executeRequestHash(operation, context, tokenData);
   const done = (r: HsmResult<ExecuteResult>) => audit(ctx, "CN_EXECUTE", session.userName, `${operation.kind} key ${key}`, r);
   const previous = ctx.repo.getOutcome(key);
   if (previous !== null) {

@@ -61,6 +61,15 @@ export interface TwoFactorProof {
   readonly signature: string;
 }
 
+/**
+ * An `execute` outcome as the node stored it. `requestHash` is SHA-256 over the canonical JSON of
+ * `{operation, context, tokenData}` (src/hsm/execute.ts, `executeRequestHash`): which request the
+ * key was used for, so an auditor holding the request file can tell it was this one.
+ */
+export type RecordedOutcome =
+  | { readonly state: "recorded"; readonly requestHash: string; readonly approvers: readonly string[]; readonly user?: UserView }
+  | { readonly state: "not_recorded" };
+
 // ---- requests and responses, by op ---------------------------------------------------------
 
 export interface Ops {
@@ -136,6 +145,12 @@ export interface Ops {
    */
   "import-user": { req: { masked: string }; res: { user: UserView; undoId: string } };
 
+  /**
+   * No session. Read-only: what `execute` recorded under `idempotencyKey` on this node, or
+   * `not_recorded`. Never applies, consumes or changes anything; the audit's replay column.
+   */
+  outcome: { req: { idempotencyKey: string }; res: RecordedOutcome };
+
   "sealing-key": { req: Record<string, never>; res: { publicKeyPem: string; fingerprint: string } };
   "quorum-keys": { req: Record<string, never>; res: { keys: readonly { userName: string; publicKeyPem: string; fingerprint: string }[] } };
 }
@@ -148,7 +163,7 @@ export const OP_NAMES: readonly OpName[] = [
   "hello", "login", "login-2fa", "logout", "list-users", "enroll-challenge", "create-user", "delete-user",
   "change-password", "register-quorum-key", "get-m-value", "set-m-value", "quorum-values", "get-token",
   "approve-token", "list-tokens", "del-token", "token-generate", "token-delete", "token-timeouts",
-  "token-set-timeout", "execute", "rollback", "export-user", "import-user", "sealing-key", "quorum-keys",
+  "token-set-timeout", "execute", "outcome", "rollback", "export-user", "import-user", "sealing-key", "quorum-keys",
 ];
 
 export function isOpName(value: string): value is OpName {
