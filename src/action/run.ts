@@ -129,8 +129,8 @@ function missingCluster(): ClusterGateway {
 
 function noClusterMessage(plan: ActionPlan, eventName: string): string {
   const why = "this pull request holds a request, and judging it needs the cluster inputs (cluster or cluster-file, gate-user, gate-password), which are empty";
-  if (plan.kind === "pull_request" && plan.fromFork && eventName === "pull_request") {
-    return `${why}: GitHub gives no secrets to pull_request runs from forks. Evaluate on pull_request_target instead (this action reads the pull request through the API and never runs its code; see docs/action.md)`;
+  if (plan.kind === "pull_request" && plan.fromFork && eventName !== "pull_request_target") {
+    return `${why}: GitHub gives no secrets to ${eventName} runs from forks. Evaluate on pull_request_target instead (this action reads the pull request through the API and never runs its code; see docs/action.md)`;
   }
   return `${why}: pass them from secrets`;
 }
