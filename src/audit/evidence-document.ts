@@ -1,0 +1,131 @@
+// Reading an evidence.json back (src/gate/evidence.ts writes it). Everything in it is a claim to be
+// checked, so it is parsed field by field into what the verifier needs, and anything malformed is
+// one sentence, never an exception.
+import { CANDIDATE_KINDS, type CandidateKind } from "../gate/candidate.ts";
+import { EVIDENCE_FORMAT, EVIDENCE_VERSION } from "../gate/evidence.ts";
+import { MAX_OFFICERS } from "../gate/policy.ts";
+
+export interface EvidenceApproval {
+  readonly officer: string;
+  readonly githubLogin: string;
+  readonly candidateId: string;
+  readonly kind: CandidateKind;
+  readonly createdAt: string;
+  readonly keyFingerprint: string;
+  /** SPKI PEM; absent in evidence made before the gate recorded keys. */
+  readonly publicKey?: string;
+  readonly signatureFile: string;
+  /** base64. */
+  readonly signature: string;
+}
+
+export interface EvidenceRecord {
+  readonly repository: string;
+  readonly pullRequest: number;
+  readonly pullRequestAuthor: string;
+  readonly cluster: string;
+  readonly request: {
+    readonly path: string;
+    readonly sha256: string;
+    readonly summary: string;
+    readonly operation: Readonly<Record<string, string | number>>;
+    readonly requestedBy?: string;
+  };
+  readonly bindingDigest: string;
+  readonly token: { readonly file: string; readonly base64: string; readonly sha256: string };
+  /** M as the gate read it from the cluster when it decided. */
+  readonly required: number;
+  readonly approvals: readonly EvidenceApproval[];
+  readonly evaluatedAt: string;
+}
+
+export type EvidenceParse = { readonly ok: true; readonly evidence: EvidenceRecord } | { readonly ok: false; readonly message: string };
+
+/** evidence.json is a few KB; anything far larger is not the gate's. */
+export const MAX_EVIDENCE_BYTES = 1024 * 1024;
+
+type Json = Record<string, unknown>;
+
+class Malformed extends Error {}
+
+const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+function field<T>(o: Json, key: string, where: string, check: (v: unknown) => v is T, what: string): T {
+  const v = o[key];
+  if (!check(v)) throw new Malformed(`${where}${key} must be ${what}`);
+  return v;
+}
+
+const isString = (v: unknown): v is string => typeof v === "string";
+const isHex64 = (v: unknown): v is string => typeof v === "string" && /^[0-9a-f]{64}$/.test(v);
+const isPositiveInt = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 1;
+const isKind = (v: unknown): v is CandidateKind => typeof v === "string" && (CANDIDATE_KINDS as readonly string[]).includes(v);
+const isScalarRecord = (v: unknown): v is Record<string, string | number> => isObject(v) && Object.values(v).every((x) => typeof x === "string" || typeof x === "number");
+
+export function parseEvidenceDocument(bytes: Uint8Array): EvidenceParse {
+  if (bytes.byteLength > MAX_EVIDENCE_BYTES) return { ok: false, message: `evidence.json is ${bytes.byteLength} bytes, more than the gate ever writes` };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch {
+    return { ok: false, message: "evidence.json is not UTF-8 JSON" };
+  }
+  try {
+    return { ok: true, evidence: read(doc) };
+  } catch (err) {
+    if (err instanceof Malformed) return { ok: false, message: `evidence.json: ${err.message}` };
+    throw err;
+  }
+}
+
+function read(doc: unknown): EvidenceRecord {
+  if (!isObject(doc)) throw new Malformed("it must be a JSON object");
+  if (doc["format"] !== EVIDENCE_FORMAT) throw new Malformed(`format must be "${EVIDENCE_FORMAT}"`);
+  if (doc["version"] !== EVIDENCE_VERSION) throw new Malformed(`version ${JSON.stringify(doc["version"])} is not supported (this audit reads version ${EVIDENCE_VERSION})`);
+  const request = field(doc, "request", "", isObject, "an object");
+  const token = field(doc, "token", "", isObject, "an object");
+  const approvals = field(doc, "approvals", "", (v): v is unknown[] => Array.isArray(v), "an array");
+  if (approvals.length > MAX_OFFICERS) throw new Malformed(`approvals has ${approvals.length} entries, more than ${MAX_OFFICERS}`);
+  const required = field(doc, "required", "", isPositiveInt, "a whole number of at least 1");
+  if (required > MAX_OFFICERS) throw new Malformed(`required must be at most ${MAX_OFFICERS}`);
+  const requestedBy = request["requestedBy"];
+  return {
+    repository: field(doc, "repository", "", isString, "a string"),
+    pullRequest: field(doc, "pullRequest", "", isPositiveInt, "a pull request number"),
+    pullRequestAuthor: field(doc, "pullRequestAuthor", "", isString, "the pull request's author (evidence made before the gate recorded it cannot be re-judged)"),
+    cluster: field(doc, "cluster", "", isString, "a string"),
+    request: {
+      path: field(request, "path", "request.", isString, "a string"),
+      sha256: field(request, "sha256", "request.", isHex64, "a SHA-256 in lower-case hex"),
+      summary: field(request, "summary", "request.", isString, "a string"),
+      operation: field(request, "operation", "request.", isScalarRecord, "an object of strings and numbers"),
+      ...(typeof requestedBy === "string" ? { requestedBy } : {}),
+    },
+    bindingDigest: field(doc, "bindingDigest", "", isHex64, "a SHA-256 in lower-case hex"),
+    token: {
+      file: field(token, "file", "token.", isString, "a string"),
+      base64: field(token, "base64", "token.", isString, "a string"),
+      sha256: field(token, "sha256", "token.", isHex64, "a SHA-256 in lower-case hex"),
+    },
+    required,
+    approvals: approvals.map((a, i) => readApproval(a, `approvals[${i}].`)),
+    evaluatedAt: field(doc, "evaluatedAt", "", isString, "a string"),
+  };
+}
+
+function readApproval(a: unknown, where: string): EvidenceApproval {
+  if (!isObject(a)) throw new Malformed(`${where.slice(0, -1)} must be an object`);
+  const publicKey = a["publicKey"];
+  if (publicKey !== undefined && typeof publicKey !== "string") throw new Malformed(`${where}publicKey must be a PEM string`);
+  return {
+    officer: field(a, "officer", where, isString, "a string"),
+    githubLogin: field(a, "githubLogin", where, isString, "a string"),
+    candidateId: field(a, "candidateId", where, isString, "a string"),
+    kind: field(a, "kind", where, isKind, `one of ${CANDIDATE_KINDS.join(", ")}`),
+    createdAt: field(a, "createdAt", where, isString, "a string"),
+    keyFingerprint: field(a, "keyFingerprint", where, isString, "a string"),
+    ...(publicKey === undefined ? {} : { publicKey }),
+    signatureFile: field(a, "signatureFile", where, isString, "a string"),
+    signature: field(a, "signature", where, isString, "a string"),
+  };
+}
