@@ -9,6 +9,7 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { RSA_BITS, fingerprint, isEncryptedPrivateKeyPem, sha256, signMessage, verifyMessage } from "../crypto/rsa.ts";
+import { looksLikeJson, parseCliTokenFile } from "../formats/cli-token-file.ts";
 import { decodeLenientBase64 } from "../formats/lenient-base64.ts";
 import { describeOperation, formatIssue, parseRequest, renderApprovalComment, requestBindingDigest, serviceOf, toBindingContext } from "../gate/index.ts";
 import { decodeRecords, type TokenRecord } from "../hsm/token-record.ts";
@@ -27,7 +28,8 @@ pull request (/quorum approve <signature>). The signature is the one
 Options:
   --key FILE             the officer's private key (PEM); if it is encrypted, the pass phrase is
                          asked for on a terminal, or read with --passphrase-stdin
-  --token-file FILE      the token file (raw bytes: the sticky comment's 'base64 -d > token.bin')
+  --token-file FILE      the token file (raw bytes: the sticky comment's 'base64 -d > token.bin'),
+                         or a CloudHSM CLI token file (JSON, "version": "2.0"): its approval_data
   --token BASE64         the token as the sticky comment shows it (line breaks allowed)
   --request FILE         with --repository and --pr: refuse to sign unless every record of the
   --repository O/N       token is bound to this request file in this pull request
@@ -145,15 +147,28 @@ function readSmallFile(path: string, what: string): Buffer | Refusal {
  * `--token token.bin`, so a value that is no token in base64 but names a file is read as a file.
  */
 function readToken(source: Plan["token"], io: CliIo): Buffer | Refusal {
-  if ("file" in source) return readSmallFile(source.file, "token file");
+  if ("file" in source) return readTokenFile(source.file, io);
   const decoded = decodeLenientBase64(source.base64);
   if (decoded.ok && decoded.bytes.length > 0 && decodeRecords(decoded.bytes).ok) return decoded.bytes;
   if (isFile(source.base64)) {
     io.stderr.write(`note: --token names a file; reading ${source.base64} as the raw token (--token-file says so explicitly)\n`);
-    return readSmallFile(source.base64, "token file");
+    return readTokenFile(source.base64, io);
   }
   if (!decoded.ok) return refuse(1, `--token is not base64: ${decoded.error}; nothing was signed`);
   return refuse(1, "--token is not the base64 of a quorum token file; nothing was signed");
+}
+
+/**
+ * A CMU token file (the raw records), or a CloudHSM CLI token file (JSON, version 2.0), whose
+ * approval_data is the same records: either way the bytes to sign.
+ */
+function readTokenFile(path: string, io: CliIo): Buffer | Refusal {
+  const bytes = readSmallFile(path, "token file");
+  if (isRefusal(bytes) || !looksLikeJson(bytes)) return bytes;
+  const parsed = parseCliTokenFile(bytes);
+  if (!parsed.ok) return refuse(1, `${path} is not a usable CloudHSM CLI token file: ${parsed.reason}; nothing was signed`);
+  io.stderr.write(`note: ${path} is a CloudHSM CLI token file; signing its approval_data (the same bytes as a CMU token file)\n`);
+  return parsed.approvalData;
 }
 
 function isFile(path: string): boolean {

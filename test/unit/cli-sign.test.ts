@@ -125,6 +125,34 @@ describe("quorum-gate sign", () => {
     assert.match(cmuToken.err, /not bound to an operation/);
   });
 
+  it("reads a CloudHSM CLI token file (JSON 2.0): the signature is the CMU one, and openssl pkeyutl over its token gives the same bytes", () => {
+    const approvalData = readFileSync(path("token.bin"));
+    const hash = execFileSync("openssl", ["dgst", "-sha256", "-binary", "token.bin"], { cwd: dir });
+    writeFileSync(path("cli-token.json"), `${JSON.stringify({ version: "2.0", approval_data: approvalData.toString("base64"), token: hash.toString("base64"), signatures: [] }, null, 2)}\n`);
+    const r = cli(["--key", "officer1.key", "--token-file", "cli-token.json"]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, expectedComment("officer1.sig"), "the same signature as over the CMU token file");
+    assert.match(r.err, /CloudHSM CLI token file/);
+    // What the CloudHSM CLI documentation has an approver do with the `token` field.
+    writeFileSync(path("cli-token.hash"), hash);
+    openssl("pkeyutl", "-sign", "-inkey", "officer1.key", "-pkeyopt", "digest:sha256", "-in", "cli-token.hash", "-out", "cli-token.sig");
+    assert.equal(r.out, expectedComment("cli-token.sig"), "pkeyutl over the hash = dgst over approval_data");
+
+    const refused = (doc: unknown, reason: RegExp): void => {
+      writeFileSync(path("bad-token.json"), JSON.stringify(doc));
+      const bad = cli(["--key", "officer1.key", "--token-file", "bad-token.json"]);
+      assert.equal(bad.code, 1);
+      assert.equal(bad.out, "", "nothing signed");
+      assert.match(bad.err, reason);
+    };
+    refused({ version: "2.0", approval_data: approvalData.toString("base64"), token: Buffer.alloc(32).toString("base64"), signatures: [] }, /"token" is not the SHA-256 of "approval_data"/);
+    refused({ version: "1.0", approval_data: approvalData.toString("base64"), token: hash.toString("base64") }, /"version" is not "2.0"/);
+    refused({ version: "2.0", tokens: [{ unsigned: hash.toString("base64"), signed: "" }] }, /registration or MFA token file/);
+    refused({ version: "2.0", approval_data: "not base64!", token: hash.toString("base64") }, /"approval_data" is not base64/);
+    writeFileSync(path("bad-token.json"), "{ not json");
+    assert.match(cli(["--key", "officer1.key", "--token-file", "bad-token.json"]).err, /not valid JSON/);
+  });
+
   it("reads an encrypted key's pass phrase from stdin, as openssl -passin does", () => {
     const r = cli(["--key", "officer2.key", "--token-file", "token.bin", "--passphrase-stdin"], "correct horse 42\n");
     assert.equal(r.code, 0, r.err);
