@@ -15,6 +15,7 @@ import { checkPassword } from "../hsm/rules.ts";
 import { parseCommandArgs } from "./args.ts";
 import { isRefusal, refuse, type Refusal } from "./refusal.ts";
 import { fetchClusterSealingKey } from "./cluster-sealing-key.ts";
+import { findRepoPolicy } from "./repo-policy.ts";
 import { PLACEHOLDER_SEALED_PASSWORD, renderRequestDocument, renderRequestFile, type RequestDocument } from "./request-file.ts";
 import type { CliIo } from "./router.ts";
 import { createHiddenPrompter, readSecretLine } from "./secret-input.ts";
@@ -52,7 +53,9 @@ Options:
   --requested-by LOGIN  GitHub login of who asked (optional, informational)
   --password-stdin      read the password from the first line of stdin (on a terminal: asked
                         once, without echo)
-  --out FILE            where to write (default ${DEFAULT_REQUEST_FOLDER}<yyyy-mm-dd>-<kind>-<name or service>.yml)
+  --out FILE            where to write (default: <yyyy-mm-dd>-<kind>-<name or service>.yml in the
+                        request folder of the repository's .github/quorum-gate.yml, else in
+                        ${DEFAULT_REQUEST_FOLDER})
   --force               overwrite FILE if it exists
   --timeout-ms N        a node that does not answer within N ms counts as unreachable (default ${DEFAULT_TIMEOUT_MS})
   -h, --help            show this help
@@ -123,7 +126,9 @@ async function request(argv: string[], io: CliIo, now: () => Date): Promise<Refu
   const probe = parseRequest(Buffer.from(renderRequestDocument(draft), "utf8"));
   if (!probe.ok) return refuse(2, `the gate would refuse this request:\n${probe.issues.map((i) => `  ${describeIssue(i)}`).join("\n")}`);
 
-  const outPath = plan.out ?? join(DEFAULT_REQUEST_FOLDER, defaultFileName(plan.cliKind, probe.request.operation, now()));
+  const folder = requestFolder(plan, clusterFile.value.clusterId);
+  if (isRefusal(folder)) return folder;
+  const outPath = plan.out ?? join(folder, defaultFileName(plan.cliKind, probe.request.operation, now()));
   if (!plan.force && existsSync(outPath)) return refuse(1, `${outPath} exists; use --force to overwrite it`);
   if (plan.out !== undefined && !existsSync(dirname(outPath))) return refuse(1, `the folder of ${outPath} does not exist`);
 
@@ -153,6 +158,23 @@ async function request(argv: string[], io: CliIo, now: () => Date): Promise<Refu
     ].join("\n"),
   );
   return "done";
+}
+
+/**
+ * Where a request goes without --out: the request folder of the repository's policy (checked to
+ * govern this cluster), or hsm-requests/ outside a governed repository.
+ */
+function requestFolder(plan: Plan, clusterId: string): string | Refusal {
+  const found = findRepoPolicy(process.cwd());
+  if (found.kind === "invalid") {
+    if (plan.out !== undefined) return DEFAULT_REQUEST_FOLDER;
+    return refuse(1, `the repository's policy ${found.path} is not valid, so its request folder is unknown (give --out):\n${found.problems.map((p) => `  ${p}`).join("\n")}`);
+  }
+  if (found.kind === "none") return DEFAULT_REQUEST_FOLDER;
+  if (found.policy.cluster !== clusterId) {
+    return refuse(1, `the repository's policy governs cluster ${found.policy.cluster}, but the cluster file names ${clusterId}: the gate would refuse this request (use --cluster for the right cluster file)`);
+  }
+  return join(found.root, found.policy.requestFolder);
 }
 
 /** Arguments to a plan, or the usage error. Nothing is read or asked yet. */

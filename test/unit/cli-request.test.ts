@@ -222,6 +222,33 @@ describe("quorum-gate request", () => {
     assert.match(listed.stdout, /^  request +write a request file/m, "the command is in the CLI's list");
   });
 
+  it("inside a governed repository, writes into the policy's request folder and refuses a cluster the policy does not govern", () => {
+    const repo = join(dir, "governed");
+    const policyFile = join(repo, ".github", "quorum-gate.yml");
+    mkdirSync(join(repo, ".git"), { recursive: true });
+    mkdirSync(join(repo, ".github"), { recursive: true });
+    const policy = (clusterId: string): string => `version: 1\ncluster: ${clusterId}\nrequest_folder: ops/hsm/\nofficers:\n  alice: officer1\n`;
+    writeFileSync(policyFile, policy(cluster.file.clusterId));
+    const args = ["delete-user", "--cluster", cluster.clusterFile, "--type", "CU", "--name", "app11", "--reason", "r"];
+    const r = cli(args, "", join(repo, "docs", "deep"));
+    assert.equal(r.code, 0, r.err);
+    const written = readdirSync(join(repo, "ops", "hsm"));
+    assert.equal(written.length, 1);
+    assert.match(written[0] ?? "", /^\d{4}-\d{2}-\d{2}-delete-user-app11\.yml$/);
+    assert.deepEqual(files(join(repo, "docs", "deep")), [], "nothing in the working directory");
+
+    writeFileSync(policyFile, policy("cluster-elsewhere1"));
+    const foreign = cli(args, "", join(repo, "docs"));
+    assert.equal(foreign.code, 1);
+    assert.match(foreign.err, /policy governs cluster cluster-elsewhere1, but the cluster file names cluster-/);
+
+    writeFileSync(policyFile, "version: 1\nofficers: [\n");
+    const invalid = cli(args, "", join(repo, "docs"));
+    assert.equal(invalid.code, 1);
+    assert.match(invalid.err, /quorum-gate\.yml is not valid, so its request folder is unknown \(give --out\)/);
+    assert.equal(cli([...args, "--out", "x.yml"], "", join(repo, "docs")).code, 0, "--out needs no policy");
+  });
+
   it("refuses a cluster file that is missing, invalid, or names another cluster", () => {
     const wrongId = join(dir, "wrong-id.json");
     writeFileSync(wrongId, JSON.stringify({ ...cluster.file, clusterId: "cluster-elsewhere1" }));
