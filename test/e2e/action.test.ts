@@ -112,6 +112,7 @@ describe("the GitHub Action, end to end (bundled dist/index.js, fake GitHub, rea
     // The password reaches the log only in the mask command, which the runner consumes and never shows.
     const leaks = [log.replace(`::add-mask::${gatePassword}`, ""), result.summary, JSON.stringify(result.outputs)].filter((t) => t.includes(gatePassword));
     assert.deepEqual(leaks, [], "the gate's password appears nowhere but in ::add-mask::");
+    assert.ok(!log.includes(workflowToken) && !result.summary.includes(workflowToken), "the workflow token appears nowhere");
     return result;
   }
 
@@ -263,6 +264,13 @@ describe("the GitHub Action, end to end (bundled dist/index.js, fake GitHub, rea
     assert.equal(r.code, 0, r.log);
     assert.equal(r.outputs["outcome"], "skipped");
     assert.match(r.summary, /nothing to replay/);
+  });
+
+  it("a GitHub API failure fails the step with the request named, and nothing else of the error", async () => {
+    h.gh.failNext("GET", /^\/repos\/acme\/hsm\/pulls\/\d+$/, 502, { message: "Server Error" });
+    const r = await step("pull_request", pullRequestEvent(number, "synchronize"), secrets());
+    assert.equal(r.code, 1);
+    assert.match(r.log, /::error::\[quorum-gate\] unexpected_error: .*GET \/repos\/acme\/hsm\/pulls\/\d+ failed: HTTP 502/);
   });
 
   it("bad inputs fail with every problem named, before any API call", async () => {
