@@ -3,8 +3,9 @@
 // evidence.json records. (Whether the signatures are valid is the engine's question.)
 import { posix } from "node:path";
 import { parseApprovalFile, tokenPathOf, APPROVER_TYPE_CO } from "../formats/approval-file.ts";
+import { sha256 } from "../crypto/rsa.ts";
 import { TOKEN_FILE_NAME } from "../gate/evidence.ts";
-import type { EvidenceApproval } from "./evidence-document.ts";
+import type { EvidenceApproval, EvidenceRecord } from "./evidence-document.ts";
 import { failure, pass, type Check } from "./findings.ts";
 
 const SIG_SUFFIX = ".sig";
@@ -33,6 +34,17 @@ export function checkApprovalFile(approvalText: string | null, approvals: readon
     return failure("approval_file", "approval_file_mismatch", `the folder holds the signature files ${describe(sigFiles)}, but approval.txt names ${describe(namedFiles)}`);
   }
   return pass("approval_file", `approval.txt names ${TOKEN_FILE_NAME} and the ${namedFiles.length} signature file${namedFiles.length === 1 ? "" : "s"} of the approvals`);
+}
+
+/** token.bin (null when absent) is the token evidence.json records, by name, bytes and SHA-256. */
+export function checkTokenFile(token: Uint8Array | null, evidence: EvidenceRecord): Check {
+  if (token === null) return failure("token", "token_missing", `there is no ${TOKEN_FILE_NAME}`);
+  const digest = sha256(token).toString("hex");
+  if (evidence.token.file !== TOKEN_FILE_NAME || digest !== evidence.token.sha256 || Buffer.from(token).toString("base64") !== evidence.token.base64) {
+    const where = evidence.token.file === TOKEN_FILE_NAME ? "" : ` in ${JSON.stringify(evidence.token.file)}`;
+    return failure("token", "token_digest_mismatch", `${TOKEN_FILE_NAME} has SHA-256 ${digest}, but evidence.json records ${evidence.token.sha256}${where}`);
+  }
+  return pass("token", `${TOKEN_FILE_NAME} SHA-256 ${digest}, as recorded`);
 }
 
 /** Each approval's .sig file holds exactly the signature evidence.json records. */

@@ -3,7 +3,7 @@
 import type { VerdictReason } from "../gate/verdict.ts";
 
 /** The checks, in the order they are reported. */
-export const CHECK_NAMES = ["evidence", "policy", "request", "token", "approval_file", "signature_files", "binding", "quorum"] as const;
+export const CHECK_NAMES = ["evidence", "policy", "request", "token", "approval_file", "signature_files", "binding", "approvals", "quorum"] as const;
 export type CheckName = (typeof CHECK_NAMES)[number];
 
 export const FAILURE_CODES = [
@@ -28,7 +28,9 @@ export const FAILURE_CODES = [
   "signature_file_mismatch",
   /** The binding digest recomputed from the request differs from evidence.bindingDigest. */
   "binding_digest_mismatch",
-  /** The engine, re-run on the evidence, does not approve. */
+  /** A CMU approval file that approveToken would refuse as a whole: one of its approvals does not verify. */
+  "approval_rejected",
+  /** The engine, re-run on the evidence (or, for a CMU approval file, the count of valid officers), does not reach the quorum. */
   "quorum_not_met",
 ] as const;
 export type FailureCode = (typeof FAILURE_CODES)[number];
@@ -54,6 +56,11 @@ export const OFFLINE_REASONS = [
   "no_public_key",
   /** The engine could not run (no policy, no request): nothing was judged. */
   "not_judged",
+  // A CMU approval file (`verify --approval-file`), checked as approveToken checks it:
+  /** No key was given for this approver. */
+  "no_key",
+  /** Approver type 1 (CU): only crypto officers approve these tokens. */
+  "not_a_crypto_officer",
 ] as const;
 export type OfflineReason = (typeof OFFLINE_REASONS)[number];
 

@@ -5,7 +5,6 @@
 // the evidence was made) and handed to evaluateQuorum or evaluateGovernance unchanged. Around it,
 // the checks only offline can make: the request file, token and signature files are the ones the
 // evidence names, and the binding digest recomputed is the one recorded.
-import { sha256 } from "../crypto/rsa.ts";
 import type { ApprovalCandidate } from "../gate/candidate.ts";
 import { renderApprovalComment } from "../gate/approval-command.ts";
 import { evaluateQuorum, type Decision, type QuorumInput } from "../gate/evaluate.ts";
@@ -15,7 +14,7 @@ import { formatIssue } from "../gate/issues.ts";
 import { parsePolicy, POLICY_PATH, type Policy } from "../gate/policy.ts";
 import { parseRequest } from "../gate/request.ts";
 import { parseEvidenceDocument, type EvidenceApproval, type EvidenceRecord } from "./evidence-document.ts";
-import { checkApprovalFile, checkSignatureFiles } from "./evidence-files.ts";
+import { checkApprovalFile, checkSignatureFiles, checkTokenFile } from "./evidence-files.ts";
 import { CHECK_NAMES, failure, pass, type Check, type SignatureVerdict } from "./findings.ts";
 import { isGovernanceFolder } from "./history.ts";
 import { pinnedKeys, type PinResult } from "./pinned-keys.ts";
@@ -123,13 +122,7 @@ export function verifyEvidence(input: VerifyInput): Verification {
   } else checks.push(failure("request", "request_missing", "without the policy it replaced, the policy change cannot be identified"));
 
   // The token, the approval file and the signature files against evidence.json.
-  if (token === null) checks.push(failure("token", "token_missing", `the folder has no ${TOKEN_FILE_NAME}`));
-  else {
-    const digest = sha256(token).toString("hex");
-    if (evidence.token.file !== TOKEN_FILE_NAME || digest !== evidence.token.sha256 || Buffer.from(token).toString("base64") !== evidence.token.base64) {
-      checks.push(failure("token", "token_digest_mismatch", `${TOKEN_FILE_NAME} has SHA-256 ${digest}, but evidence.json records ${evidence.token.sha256}${evidence.token.file === TOKEN_FILE_NAME ? "" : ` in ${JSON.stringify(evidence.token.file)}`}`));
-    } else checks.push(pass("token", `${TOKEN_FILE_NAME} SHA-256 ${digest}, as recorded`));
-  }
+  checks.push(checkTokenFile(token, evidence));
   const approvalText = input.files.get(APPROVAL_FILE_NAME);
   checks.push(checkApprovalFile(approvalText === undefined ? null : Buffer.from(approvalText).toString("utf8"), evidence.approvals, [...input.files.keys()]));
   checks.push(checkSignatureFiles(input.files, evidence.approvals));

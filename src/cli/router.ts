@@ -42,6 +42,14 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "sign a quorum token with an officer key and print the approval comment to post",
     run: async (argv, io) => (await import("./sign.ts")).runSign(argv, io),
   },
+  verify: {
+    summary: "check an approved operation from git alone (or a CMU approval file): evidence, signatures, quorum",
+    run: async (argv, io) => (await import("./verify.ts")).runVerify(argv, io),
+  },
+  audit: {
+    summary: "list every operation in a repository's history, whether it still verifies, and each node's replay",
+    run: async (argv, io) => (await import("./audit.ts")).runAudit(argv, io),
+  },
 };
 
 export function usage(version: string): string {
