@@ -187,6 +187,7 @@ function verifyApprovalFileMode(approvalPath: string, options: CmuOptions, json:
       if (given.has(officer)) return refuse(2, `--key gives officer ${officer} twice`);
       const pem = readFile(spec.slice(eq + 1), `public key of ${officer}`);
       if (isRefusal(pem)) return pem;
+      if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem.toString("latin1"))) return refuse(2, `${spec.slice(eq + 1)} is a private key: verify needs only the public key (openssl rsa -in KEY -pubout)`);
       const key = parsePublicKey(pem.toString("utf8"));
       if (!key.ok) return refuse(2, `${spec.slice(eq + 1)} is not an RSA-2048 public key (${key.reason})`);
       given.set(officer, key.pem);
