@@ -11,7 +11,7 @@
 // lines right after a quoted line). A comment with two commands is ambiguous and is refused as a
 // whole. Nothing here throws for any input.
 import { SIGNATURE_BYTES } from "../crypto/rsa.ts";
-import { decodeLenientBase64 } from "../formats/lenient-base64.ts";
+import { decodeCanonicalBase64, decodeLenientBase64 } from "../formats/lenient-base64.ts";
 
 export const COMMAND_PREFIX = "/quorum";
 export const COMMAND_VERBS = ["approve", "withdraw", "retry", "renew"] as const;
@@ -188,12 +188,20 @@ function readSignature(lines: readonly string[], index: number, inline: string):
 }
 
 function decodeSignature(text: string, line: number): CommandResult {
+  // The usual paste (`quorum-gate sign`, `base64 -w0`) is canonical already: it is then its own
+  // canonical form, and needs no second encoding.
+  const exact = decodeCanonicalBase64(text);
+  if (exact !== null && exact.length === SIGNATURE_BYTES) return approve(text, exact, line);
   const decoded = decodeLenientBase64(text);
   if (!decoded.ok) return refuse("malformed_signature", `the signature is ${decoded.error}`, line);
   if (decoded.bytes.length !== SIGNATURE_BYTES) {
     return refuse("malformed_signature", `the signature is ${decoded.bytes.length} bytes; an RSA-2048 signature is ${SIGNATURE_BYTES}`, line);
   }
-  return { ok: true, command: { verb: "approve", signature: decoded.bytes.toString("base64"), bytes: decoded.bytes, line } };
+  return approve(decoded.bytes.toString("base64"), decoded.bytes, line);
+}
+
+function approve(signature: string, bytes: Buffer, line: number): CommandResult {
+  return { ok: true, command: { verb: "approve", signature, bytes, line } };
 }
 
 function refuse(reason: CommandReason, message: string, line: number): CommandResult {
