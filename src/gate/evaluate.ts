@@ -4,7 +4,7 @@
 // cluster, the candidates from GitHub) and report the decision; the App and the Action call this
 // same function.
 import type { ApprovalCandidate } from "./candidate.ts";
-import { judgeCandidate, MAX_SIGNER_LOOKUPS, type JudgeContext, type Judgement } from "./judge-candidate.ts";
+import { concludeExaminations, examineCandidate, MAX_SIGNER_LOOKUPS, type Examination, type JudgeContext } from "./judge-candidate.ts";
 import { normalizeLogin } from "./login.ts";
 import { buildKeyRing, type KeyRing } from "./officer-keys.ts";
 import { requestBindingDigest, requiredApprovals, serviceOf, toBindingContext, type QuorumValues } from "./operation.ts";
@@ -143,11 +143,13 @@ export function decideQuorum(input: QuorumInput, subject: QuorumSubject): Decisi
 
   // 3. Each candidate on its own, then all of them together.
   const ctx: JudgeContext = { policy, ring, token, tokenBytes: token.ok ? input.tokenFile : null, prAuthor: input.prAuthor, signerLookups: { remaining: MAX_SIGNER_LOOKUPS } };
-  const judgements: Judgement[] = [];
+  // The rules of every candidate first, then all their RSA checks in a row (judge-candidate.ts).
+  const examinations: Examination[] = [];
   input.candidates.forEach((c, i) => {
-    const j = judgeCandidate(c, i, ctx);
-    if (j !== null) judgements.push(j);
+    const e = examineCandidate(c, i, ctx);
+    if (e !== null) examinations.push(e);
   });
+  const judgements = concludeExaminations(examinations);
   const counted = tally(judgements, token.ok && token.token.expired);
 
   // 4. The decision.

@@ -3,10 +3,22 @@
 //     decoder must answer exactly as the pattern-first version it replaced, kept here verbatim.
 // (2) An approve command takes its canonical signature text from the comment when that text is
 //     canonical already, instead of encoding the decoded bytes again.
+// (3) An evaluation examines every candidate before running the RSA checks back to back: the
+//     judgements must be those of judging each candidate whole, in order, as before.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { decodeCanonicalBase64, decodeLenientBase64, type Base64Result } from "../../src/formats/lenient-base64.ts";
 import { parseApprovalComment } from "../../src/gate/approval-command.ts";
+import type { ApprovalCandidate } from "../../src/gate/candidate.ts";
+import { concludeExaminations, examineCandidate, judgeCandidate, MAX_SIGNER_LOOKUPS, type JudgeContext } from "../../src/gate/judge-candidate.ts";
+import { buildKeyRing } from "../../src/gate/officer-keys.ts";
+import { requestBindingDigest, serviceOf, toBindingContext } from "../../src/gate/operation.ts";
+import { parsePolicy } from "../../src/gate/policy.ts";
+import { parseRequest } from "../../src/gate/request.ts";
+import { inspectToken } from "../../src/gate/token.ts";
+import { signMessage } from "../../src/crypto/rsa.ts";
+import { encodeRecord } from "../../src/hsm/token-record.ts";
+import { testKey } from "../helpers/keys.ts";
 import { mutate, pick } from "../helpers/mutate.ts";
 import { prng } from "../helpers/prng.ts";
 
@@ -68,4 +80,85 @@ describe("approve commands: the signature's canonical text", () => {
       assert.deepEqual(r.command.bytes, sig);
     }
   });
+});
+
+describe("an evaluation's RSA checks run after every candidate is examined", () => {
+  const officers = ["officer1", "officer2", "officer3"];
+  const keys = Object.fromEntries(officers.map((o) => [o, testKey(`perf-eq-${o}`)]));
+  const outsider = testKey("perf-eq-outsider");
+  const policy = (() => {
+    const r = parsePolicy(Buffer.from("version: 1\ncluster: cluster-eq\ntoken_lifetime_seconds: 3600\nofficers:\n  alice: officer1\n  bob: officer2\n  carol: officer3\n  erin: officer4\n"));
+    assert.ok(r.ok);
+    return r.policy;
+  })();
+  const request = (() => {
+    const r = parseRequest(Buffer.from(`version: 1\ncluster: cluster-eq\noperation:\n  kind: createUser\n  type: CU\n  name: app9\n  sealed_password: ${Buffer.alloc(256, 3).toString("base64")}\nreason: equivalence\n`));
+    assert.ok(r.ok);
+    return r;
+  })();
+  const now = 1_800_000_000;
+  const binding = requestBindingDigest(request.request, toBindingContext("acme/ops", 9, request.digest));
+  const tokenAt = (tokenId: number) =>
+    Buffer.concat([1, 2].map((nodeId) => encodeRecord({ service: 3, tokenId, keyHandle: 0n, nonce: `${nodeId}${tokenId}`.padEnd(32, "n"), userName: "gate", nodeId, createdAt: now - 100, binding })));
+  const token = tokenAt(2);
+  const oldToken = tokenAt(1);
+  // officer4 is mapped but has no registered key.
+  const ring = buildKeyRing(new Map(officers.map((o) => [o, keys[o]!.publicPem])));
+  const tokenCheck = inspectToken(token, { binding, service: serviceOf(request.request.operation), lifetimeSeconds: 3600, now });
+  assert.ok(tokenCheck.ok);
+
+  const sign = (who: string, over: Uint8Array = token) => `/quorum approve ${signMessage(over, (keys[who] ?? outsider).privateKey).toString("base64")}`;
+  let seq = 0;
+  const cand = (author: string, body: string, extra: Partial<ApprovalCandidate> = {}): ApprovalCandidate => {
+    seq += 1;
+    return { id: `issue_comment:${seq}`, kind: "issue_comment", author, authorIsBot: false, body, createdAt: new Date((now - 500 + seq) * 1000).toISOString(), url: `https://github.com/acme/ops/pull/9#c${seq}`, ...extra };
+  };
+  const candidates: ApprovalCandidate[] = [
+    cand("alice", sign("officer1")),
+    cand("bob", sign("officer1")), // not_the_officer
+    cand("carol", sign("officer3", oldToken)), // stale_token
+    cand("carol", `/quorum approve ${Buffer.alloc(256, 1).toString("base64")}`), // bad_signature
+    cand("erin", sign("officer2")), // revoked_key: no registered key
+    cand("dave", sign("officer2")), // self-approval is off, but dave is no officer
+    cand("alice", sign("officer1"), { edited: true }),
+    cand("bob", sign("officer2"), { deleted: true }),
+    cand("dependabot[bot]", sign("officer2"), { authorIsBot: true }),
+    cand("bob", sign("officer2"), { createdAt: "yesterday" }),
+    cand("bob", "/quorum withdraw"),
+    cand("carol", "/quorum renew"),
+    cand("alice", "Looks good"),
+    cand("alice", "/quorum aprove"),
+    ...Array.from({ length: MAX_SIGNER_LOOKUPS + 3 }, (_, i) => cand(`stranger${i}`, sign(i % 2 === 0 ? "officer3" : "outsider"))),
+    cand("stranger-late", "/quorum withdraw"),
+    cand("bob", sign("officer2")),
+    cand("carol", sign("officer3")),
+  ];
+  const context = (prAuthor: string, tokenOk = true): JudgeContext => ({
+    policy,
+    ring,
+    token: tokenOk ? tokenCheck : { ok: false, problem: "no_token", message: "none" },
+    tokenBytes: tokenOk ? token : null,
+    prAuthor,
+    signerLookups: { remaining: MAX_SIGNER_LOOKUPS },
+  });
+
+  for (const [name, prAuthor, tokenOk] of [["with a token", "dave", true], ["the author is an officer", "alice", true], ["without a token", "dave", false]] as const) {
+    it(`gives each candidate's judgement as judging it whole does (${name})`, () => {
+      // One context each, as one evaluation has: both paths spend the signer lookups in order.
+      const wholeCtx = context(prAuthor, tokenOk);
+      const whole = candidates.flatMap((c, i) => judgeCandidate(c, i, wholeCtx) ?? []);
+      const batchedCtx = context(prAuthor, tokenOk);
+      const batched = concludeExaminations(candidates.flatMap((c, i) => examineCandidate(c, i, batchedCtx) ?? []));
+      assert.deepEqual(batched, whole);
+      assert.equal(batchedCtx.signerLookups.remaining, wholeCtx.signerLookups.remaining);
+      if (tokenOk) {
+        const reasons = new Set(batched.map((j) => j.verdict.reason));
+        for (const r of ["valid", "not_the_officer", "stale_token", "bad_signature", "revoked_key", "unknown_officer", "edited", "deleted", "bot_author", "invalid_candidate", "withdraw", "renew", "unknown_command"]) {
+          assert.ok(reasons.has(r as never), `the mix covers ${r}`);
+        }
+        const traced = batched.filter((j) => j.verdict.reason === "unknown_officer" && j.verdict.message.includes("'s own mapped account"));
+        assert.ok(traced.length > 0 && traced.length <= MAX_SIGNER_LOOKUPS);
+      }
+    });
+  }
 });
