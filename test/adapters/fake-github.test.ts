@@ -1,6 +1,7 @@
 // The fake GitHub itself, over plain fetch: the app JWT buys a token only when it is the app's,
 // repository routes want a token, and the parts other tests lean on (/api/v3, Link pages,
-// one-shot faults, merges, git data writes, fork writes) behave as GitHub's do.
+// one-shot faults, merges, git data writes, fork writes, the createCommitOnBranch mutation)
+// behave as GitHub's do.
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { after, before, describe, test } from "node:test";
@@ -188,6 +189,112 @@ describe("API behaviour the adapters rely on", () => {
     const own = repo.commit("x", { "b.txt": "y\n" }, { from: "main" });
     assert.equal((await call("PATCH", "/repos/mallory/forked/git/refs/heads/sneaky", auth, { sha: own, force: true })).status, 403);
     assert.equal(fork.branchSha("sneaky"), before);
+  });
+
+  const MUTATION = "mutation ($input: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $input) { commit { oid } } }";
+  const commitInput = (repo: string, branch: string, expectedHeadOid: string, additions: { path: string; contents: string }[], more: { message?: Record<string, string>; deletions?: { path: string }[] } = {}) => ({
+    query: MUTATION,
+    variables: {
+      input: {
+        branch: { repositoryNameWithOwner: repo, branchName: branch },
+        message: more.message ?? { headline: "evidence" },
+        expectedHeadOid,
+        fileChanges: more.deletions === undefined ? { additions } : { additions, deletions: more.deletions },
+      },
+    },
+  });
+  const b64 = (bytes: Uint8Array | string): string => Buffer.from(bytes).toString("base64");
+  /** The one error of a refused mutation, as [type, message]; data.createCommitOnBranch must be null. */
+  function refusalOf(answer: { status: number; json: unknown }): [unknown, unknown] {
+    assert.equal(answer.status, 200, "GraphQL errors come with HTTP 200");
+    assert.deepEqual(field(answer.json, "data"), { createCommitOnBranch: null });
+    const errors = field(answer.json, "errors");
+    assert.ok(Array.isArray(errors) && errors.length === 1);
+    assert.deepEqual(field(errors[0], "path"), ["createCommitOnBranch"]);
+    return [field(errors[0], "type"), field(errors[0], "message")];
+  }
+
+  test("createCommitOnBranch: one commit on the branch's tip with the files (base64) added, deleted or replaced; the branch moves", async () => {
+    const repo = gh.createRepo("acme/gql", { files: { "keep.txt": "kept\n", "old.txt": "old\n" } });
+    const auth = `token ${gh.issueToken()}`;
+    const head = repo.branchSha("main") ?? "";
+    gh.clearCalls();
+    const additions = [
+      { path: "e/bin", contents: b64(new Uint8Array([0, 1, 255])) },
+      { path: "e/text", contents: b64("hello\n") },
+    ];
+    const body = commitInput("acme/gql", "main", head, additions, { message: { headline: "evidence", body: "for request 1" }, deletions: [{ path: "old.txt" }] });
+    const answer = await call("POST", "/graphql", auth, body);
+    assert.equal(answer.status, 200);
+    const sha = repo.branchSha("main") ?? "";
+    assert.deepEqual(answer.json, { data: { createCommitOnBranch: { commit: { oid: sha } } } });
+    assert.notEqual(sha, head);
+    assert.deepEqual(repo.commitInfo(sha), { parents: [head], message: "evidence\n\nfor request 1" });
+    assert.deepEqual(repo.readBytes("main", "e/bin"), Buffer.from([0, 1, 255]));
+    assert.equal(repo.readText("main", "e/text"), "hello\n");
+    assert.equal(repo.readText("main", "keep.txt"), "kept\n");
+    assert.equal(repo.readText("main", "old.txt"), null);
+    assert.deepEqual(gh.calls.map((c) => [c.method, c.path, c.status, c.auth]), [["POST", "/graphql", 200, "token"]]);
+    assert.deepEqual(gh.calls[0]?.body, body, "the call log keeps the request like any other");
+
+    // GitHub Enterprise Server's endpoint is /api/graphql; /api/v3/graphql is none.
+    const tip = repo.branchSha("main") ?? "";
+    gh.clearCalls();
+    const ghe = await call("POST", "/api/graphql", auth, commitInput("acme/gql", "refs/heads/main", tip, [{ path: "e/text", contents: b64("again\n") }]));
+    assert.deepEqual(field(field(field(ghe.json, "data"), "createCommitOnBranch"), "commit"), { oid: repo.branchSha("main") });
+    assert.equal(repo.readText("main", "e/text"), "again\n");
+    assert.equal((await call("POST", "/api/v3/graphql", auth, commitInput("acme/gql", "main", tip, []))).status, 404);
+    assert.deepEqual(gh.calls.map((c) => `${c.method} ${c.path} ${c.status}`), ["POST /graphql 200", "POST /api/v3/graphql 404"]);
+  });
+
+  test("createCommitOnBranch refusals: a fork is FORBIDDEN, a protected branch UNPROCESSABLE, a stale head STALE_DATA, no branch or repository NOT_FOUND", async () => {
+    const repo = gh.createRepo("acme/gqlrefuse");
+    const auth = `token ${gh.issueToken()}`;
+    const head = repo.branchSha("main") ?? "";
+    const add = [{ path: "x.txt", contents: b64("x\n") }];
+
+    const { fork } = repo.forkPullRequest({ forkOwner: "mallory", head: "sneaky", files: { "a.txt": "x\n" } });
+    const forkHead = fork.branchSha("sneaky") ?? "";
+    assert.deepEqual(refusalOf(await call("POST", "/graphql", auth, commitInput("mallory/gqlrefuse", "sneaky", forkHead, add))), ["FORBIDDEN", "Resource not accessible by integration"]);
+    assert.equal(fork.branchSha("sneaky"), forkHead);
+
+    const moved = repo.commit("main", { "m.txt": "pushed meanwhile\n" });
+    assert.deepEqual(refusalOf(await call("POST", "/graphql", auth, commitInput("acme/gqlrefuse", "main", head, add))), ["STALE_DATA", `Expected branch to point to "${head}" but it did not.  Pull and try again.`]);
+    assert.equal(repo.branchSha("main"), moved);
+
+    repo.protectBranch("main");
+    const [type, message] = refusalOf(await call("POST", "/graphql", auth, commitInput("acme/gqlrefuse", "main", moved, add)));
+    assert.equal(type, "UNPROCESSABLE");
+    assert.match(String(message), /Repository rule violations found/);
+    assert.equal(repo.branchSha("main"), moved);
+
+    assert.equal(refusalOf(await call("POST", "/graphql", auth, commitInput("acme/gqlrefuse", "nope", moved, add)))[0], "NOT_FOUND");
+    assert.equal(refusalOf(await call("POST", "/graphql", auth, commitInput("acme/nothere", "main", moved, add)))[0], "NOT_FOUND");
+    assert.equal(repo.readText("main", "x.txt"), null);
+  });
+
+  test("the GraphQL endpoint wants a token; input the schema refuses, and any other query, are errors without a type", async () => {
+    gh.createRepo("acme/gqlinput");
+    const head = gh.repo("acme/gqlinput").branchSha("main") ?? "";
+    const auth = `token ${gh.issueToken()}`;
+    const body = commitInput("acme/gqlinput", "main", head, [{ path: "x.txt", contents: b64("x") }]);
+    assert.deepEqual(await call("POST", "/graphql", undefined, body), { status: 401, json: { message: "Requires authentication" }, link: null });
+    assert.equal((await call("POST", "/graphql", "token ghs_notissued", body)).status, 401);
+
+    const untyped = async (b: unknown): Promise<string> => {
+      const answer = await call("POST", "/graphql", auth, b);
+      assert.equal(answer.status, 200);
+      assert.equal(field(answer.json, "data"), undefined);
+      const errors = field(answer.json, "errors");
+      assert.ok(Array.isArray(errors) && errors.length === 1 && field(errors[0], "type") === undefined);
+      return String(field(errors[0], "message"));
+    };
+    assert.match(await untyped(commitInput("acme/gqlinput", "main", head, [{ path: "x.txt", contents: "not base64!" }])), /invalid value for fileChanges\.additions\.0\.contents/);
+    assert.match(await untyped(commitInput("acme/gqlinput", "main", "abc", [])), /invalid value for expectedHeadOid/);
+    assert.match(await untyped(commitInput("acme/gqlinput", "main", head, [{ path: "../x", contents: "eA==" }])), /invalid value for fileChanges\.additions\.0\.path/);
+    assert.match(await untyped({ ...body, query: "query { viewer { login } }" }), /fake GraphQL API supports only/);
+    assert.match(await untyped({ ...body, query: MUTATION.replace("commit { oid }", "commit { oid url }") }), /supports only/);
+    assert.equal(gh.repo("acme/gqlinput").branchSha("main"), head, "nothing moved");
   });
 
   test("check runs need a GitHub App token, and only the creating app may update one", async () => {

@@ -1,6 +1,7 @@
 // A fake GitHub REST API on 127.0.0.1 for end-to-end tests of the App and the Action: an app
 // whose JWT buys installation tokens, repositories with real commits, pull requests, comments,
-// reviews and check runs, pages with Link headers, a log of every call and one-shot faults.
+// reviews and check runs, pages with Link headers, a log of every call and one-shot faults; and
+// the one GraphQL mutation the port sends, createCommitOnBranch (fake-github/routes/graphql.ts).
 //
 //   const gh = await startFakeGitHub();
 //   const repo = gh.createRepo("acme/hsm", { files: { "quorum/policy.yml": "..." } });
@@ -10,7 +11,8 @@
 //   await gh.close();
 //
 // Probot: `Probot.defaults({ appId: gh.app.id, privateKey: gh.app.privateKeyPem, baseUrl: gh.url })`
-// or GHE_HOST=gh.host GHE_PROTOCOL=http (requests then carry /api/v3, which the fake strips).
+// or GHE_HOST=gh.host GHE_PROTOCOL=http (requests then carry /api/v3, which the fake strips, and
+// GraphQL goes to /api/graphql, which the fake reads as /graphql).
 // Action: GITHUB_API_URL=gh.url and a token from `gh.issueToken({ login: "github-actions[bot]", ... })`.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -25,6 +27,7 @@ import { checkRoutes } from "./fake-github/routes/checks.ts";
 import { commentRoutes } from "./fake-github/routes/comments.ts";
 import { contentsRoutes } from "./fake-github/routes/contents.ts";
 import { gitDataRoutes } from "./fake-github/routes/git-data.ts";
+import { graphqlRoutes } from "./fake-github/routes/graphql.ts";
 import { pullRoutes } from "./fake-github/routes/pulls.ts";
 
 export type { Created, FakeRepo, ForkPullRequest, OpenPullRequest } from "./fake-github/fake-repo.ts";
@@ -46,7 +49,7 @@ export interface FakeGitHubOptions {
 /** One request as the fake saw it (never the credentials, only their kind). */
 export interface FakeCall {
   readonly method: string;
-  /** Decoded, without /api/v3 and without the query. */
+  /** Decoded, without /api/v3 and without the query; GHE's /api/graphql reads /graphql. */
   readonly path: string;
   readonly query: Readonly<Record<string, string>>;
   readonly status: number;
@@ -79,12 +82,15 @@ export interface FakeGitHub {
    * one second per write. A use case under test whose `now()` reads it agrees with those dates.
    */
   now(): Date;
-  /** The next request matching method and path (no /api/v3) gets this status and body instead. */
+  /**
+   * The next request matching method and path (no /api/v3; GraphQL is /graphql) gets this status
+   * and body instead.
+   */
   failNext(method: string, path: RegExp, status: number, body?: unknown): void;
   close(): Promise<void>;
 }
 
-const ROUTES: readonly Route[] = [...appRoutes, ...contentsRoutes, ...gitDataRoutes, ...pullRoutes, ...commentRoutes, ...checkRoutes];
+const ROUTES: readonly Route[] = [...appRoutes, ...contentsRoutes, ...gitDataRoutes, ...pullRoutes, ...commentRoutes, ...checkRoutes, ...graphqlRoutes];
 const BODY_LIMIT = 20 * 1024 * 1024;
 
 type Credential = { readonly kind: "none" } | { readonly kind: "jwt"; readonly problem: string | null } | { readonly kind: "token"; readonly identity: Identity | null };
@@ -159,7 +165,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", `http://${req.headers.host ?? "127.0.0.1"}`);
-    const path = url.pathname.replace(/^\/api\/v3(?=\/)/, "");
+    const path = apiPath(url.pathname);
     const { reply, auth, body } = await answer(req, url, path);
     const query = Object.fromEntries(url.searchParams);
     calls.push({ method: req.method ?? "GET", path: safeDecode(path), query, status: reply.status, auth, body });
@@ -211,6 +217,16 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * The path a route matches. A GitHub Enterprise Server serves REST under /api/v3 and GraphQL at
+ * /api/graphql; /api/v3/graphql is no endpoint there, so it is left alone (and answers 404).
+ */
+function apiPath(pathname: string): string {
+  if (pathname === "/api/graphql") return "/graphql";
+  if (/^\/api\/v3\/graphql\/?$/.test(pathname)) return pathname;
+  return pathname.replace(/^\/api\/v3(?=\/)/, "");
 }
 
 function safeDecode(path: string): string {

@@ -42,10 +42,13 @@ export interface FakeRepo {
   /** A file's bytes at a branch or SHA, or null. */
   readBytes(ref: string, path: string): Buffer | null;
   readText(ref: string, path: string): string | null;
-  /** Updates of this branch through the git refs API answer 409 from now on. */
+  /**
+   * Updates of this branch are refused from now on: 409 from the git refs API, an UNPROCESSABLE
+   * error from the createCommitOnBranch mutation.
+   */
   protectBranch(branch: string): void;
   openPullRequest(options: OpenPullRequest): number;
-  /** A pull request whose head lives in a fork; API writes to the fork answer 403. */
+  /** A pull request whose head lives in a fork; API writes to the fork answer 403 (FORBIDDEN in GraphQL). */
   forkPullRequest(options: ForkPullRequest): { readonly number: number; readonly fork: FakeRepo };
   /** The REST pull request object (what `pull_request` webhook payloads carry). */
   pullRequestPayload(number: number): Record<string, unknown>;

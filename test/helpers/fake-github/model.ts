@@ -92,7 +92,10 @@ export interface RepoState {
   readonly fullName: string;
   readonly defaultBranch: string;
   readonly branches: Map<string, string>;
-  /** Updates of these branches through the git refs API answer 409, as a protected branch does. */
+  /**
+   * Updates of these branches are refused, as a protected branch's are: 409 from the git refs API,
+   * an UNPROCESSABLE error from the createCommitOnBranch mutation.
+   */
   readonly protectedBranches: Set<string>;
   /** The app is installed here, so its tokens may write. A fork is not. */
   readonly installed: boolean;
