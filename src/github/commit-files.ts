@@ -1,42 +1,93 @@
-// Files added or replaced on a branch with one commit (the evidence of an approved request),
-// through the git data API: the branch's commit, a blob per binary file, a tree on top of the
-// commit's tree (text files inline), a commit with that one parent, and a fast-forward of the
-// branch. One commit means one `synchronize` event, however many files. The branch moves only if nobody pushed
-// meanwhile (`force: false`): a concurrent push makes this a `conflict`, never a lost commit.
+// Files added or replaced on a branch with one commit (the evidence of an approved request), made
+// by one GraphQL mutation, `createCommitOnBranch`: the branch's head is read first (a REST GET),
+// then the mutation carries every file (base64) and that head as `expectedHeadOid`. GitHub makes
+// the commit on top of the head and moves the branch only if it still points there, so a push
+// that lands meanwhile makes this a `conflict`, never a lost commit (the branch is never forced).
+// One commit means one `synchronize` event, however many files.
+//
+// Why GraphQL and not the git data API: Probot's Octokit paces every write (and every GraphQL
+// request) to one a second per process, and the git data API needs a blob per binary file, a
+// tree, a commit and a ref update, 5 paced writes and more. The mutation is one, which is what
+// keeps the delivery that reaches M well inside GitHub's 10-second webhook timeout. A commit made
+// this way by an App or by the workflow token is also signed by GitHub.
+//
 // A branch the app may not write (a fork, a protected branch) is an outcome for the caller, not
-// an exception.
+// an exception. GraphQL answers such refusals with HTTP 200 and an `errors` list whose `type`
+// says which: FORBIDDEN, NOT_FOUND, STALE_DATA (the head moved: "Expected branch to point to
+// ..."), UNPROCESSABLE (a ruleset refused) or BRANCH_PROTECTION_RULE_VIOLATION (classic branch
+// protection). Anything else is one `[github]` error naming the mutation and the branch; it never
+// carries the request (the files) nor the token.
 import type { OctokitLike } from "./octokit-like.ts";
-import { parseGitCommitTree, parseGitRef, parseSha } from "./parse.ts";
+import { graphqlErrors, httpFailure, parseCommitOnBranch, parseGitRef } from "./parse.ts";
 import type { CommitResult, FileToCommit, RepoRef } from "./port.ts";
 import { checkRepoPath } from "./read-file.ts";
 import { describe, send } from "./send.ts";
 
 const REFUSED = [403, 404, 409, 422] as const;
 
+const MUTATION = "mutation ($input: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $input) { commit { oid } } }";
+
 type Refusal = Extract<CommitResult, { ok: false }>["reason"];
 
 function refusal(status: number): Refusal {
   if (status === 403) return "forbidden";
   if (status === 404) return "not_found";
-  // 409: a protected branch, a ruleset or an empty repository said no. 422: the branch moved since
-  // we read it (not a fast forward), or a protected branch refused the update. Both mean "not now,
-  // not like this".
+  // 409: a protected branch, a ruleset or an empty repository said no. 422: the branch moved, or
+  // a rule refused the update. Both mean "not now, not like this".
   return "conflict";
 }
 
+/** The refusal one GraphQL error stands for, or null when it is not a refusal. */
+function graphqlRefusal(type: string | null, message: string): Refusal | null {
+  if (type === "FORBIDDEN") return "forbidden";
+  if (type === "NOT_FOUND") return "not_found";
+  if (type === "STALE_DATA" || type === "UNPROCESSABLE" || type === "BRANCH_PROTECTION_RULE_VIOLATION") return "conflict";
+  // The expectedHeadOid mismatch, should it ever come without its type.
+  if (/\bexpected branch to point to\b/i.test(message)) return "conflict";
+  return null;
+}
+
+const RANK: readonly Refusal[] = ["forbidden", "not_found", "conflict"];
+
 /**
- * The bytes as a string when they are UTF-8 text that survives JSON both ways exactly (no control
- * characters but tab, newline and carriage return), else null: those go through a base64 blob.
+ * What a failed mutation means: a refusal when every GraphQL error is one (the most basic wins:
+ * forbidden, then not_found, then conflict), a refusing HTTP status as for REST, else null.
  */
-function plainText(content: Uint8Array): string | null {
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(content);
-  } catch {
-    return null;
-  }
-  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text)) return null;
-  return Buffer.from(text, "utf8").equals(Buffer.from(content)) ? text : null;
+function refusalOf(err: unknown): Refusal | null {
+  const http = httpFailure(err);
+  if (http !== null) return REFUSED.some((s) => s === http.status) ? refusal(http.status) : null;
+  const errors = graphqlErrors(err);
+  if (errors === null) return null;
+  const reasons = errors.map((e) => graphqlRefusal(e.type, e.message));
+  if (reasons.some((r) => r === null)) return null;
+  return RANK.find((r) => reasons.includes(r)) ?? null;
+}
+
+/**
+ * GitHub's words, clipped; long base64 runs (what file contents look like, should an error ever
+ * echo an input) are cut out.
+ */
+function quote(message: string): string {
+  return message.replace(/[A-Za-z0-9+/]{64,}={0,2}/g, "[...]").replace(/\s+/g, " ").trim().slice(0, 200);
+}
+
+function failure(where: string, err: unknown): Error {
+  const http = httpFailure(err);
+  if (http !== null) return new Error(`[github] ${where} failed: HTTP ${http.status}${http.message ? ` (${quote(http.message)})` : ""}`);
+  const errors = graphqlErrors(err);
+  if (errors !== null) return new Error(`[github] ${where} failed: ${errors.map((e) => `${e.type ?? "error"}: ${quote(e.message)}`).join("; ")}`);
+  // Not an answer from GitHub (a network error, a bug). The cause is not attached: Octokit's
+  // errors carry the request, and this request carries the files.
+  return new Error(`[github] ${where} failed: ${quote(err instanceof Error ? err.message : String(err))}`);
+}
+
+/** A commit message as the mutation takes it: the first line, then the rest as the body. */
+function messageInput(message: string): { headline: string; body?: string } {
+  const [first = "", ...rest] = message.split("\n");
+  const headline = first.replace(/\r$/, "");
+  if (headline.trim() === "") throw new Error("[github] commitFiles needs a commit message whose first line is not empty");
+  const body = rest.join("\n").replace(/^(?:\r?\n)+/, "");
+  return body.trim() === "" ? { headline } : { headline, body };
 }
 
 export async function commitFiles(octokit: OctokitLike, repo: RepoRef, branch: string, files: readonly FileToCommit[], message: string): Promise<CommitResult> {
@@ -48,39 +99,29 @@ export async function commitFiles(octokit: OctokitLike, repo: RepoRef, branch: s
     if (seen.has(f.path)) throw new Error(`[github] commitFiles: ${JSON.stringify(f.path)} is given twice`);
     seen.add(f.path);
   }
-  const base = { owner: repo.owner, repo: repo.repo };
-  /** One request; a refusal ends the commit with its reason, anything else unexpected throws. */
-  const step = async <T>(route: string, params: Record<string, unknown>, parse: (data: unknown, where: string) => T): Promise<{ readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: Refusal }> => {
-    const full = { ...base, ...params };
-    const answer = await send(octokit, route, full, REFUSED);
-    return answer.ok ? { ok: true, value: parse(answer.data, describe(route, full)) } : { ok: false, reason: refusal(answer.status) };
-  };
+  const commitMessage = messageInput(message);
 
-  const parent = await step("GET /repos/{owner}/{repo}/git/ref/heads/{branch}", { branch }, parseGitRef);
-  if (!parent.ok) return parent;
-  const baseTree = await step("GET /repos/{owner}/{repo}/git/commits/{commit_sha}", { commit_sha: parent.value }, parseGitCommitTree);
-  if (!baseTree.ok) return baseTree;
-  const entries: ({ path: string; mode: "100644"; type: "blob" } & ({ sha: string } | { content: string }))[] = [];
-  // Text goes into the tree itself; other bytes need a blob first, one after the other, as GitHub
-  // asks of writes (concurrent ones meet secondary rate limits). Every request here is a write that
-  // Probot's throttling paces to one a second, so each blob saved is a second of the delivery.
-  for (const f of files) {
-    const text = plainText(f.content);
-    if (text !== null) {
-      entries.push({ path: f.path, mode: "100644", type: "blob", content: text });
-      continue;
-    }
-    const blob = await step("POST /repos/{owner}/{repo}/git/blobs", { content: Buffer.from(f.content).toString("base64"), encoding: "base64" }, parseSha);
-    if (!blob.ok) return blob;
-    entries.push({ path: f.path, mode: "100644", type: "blob", sha: blob.value });
+  // The head to build on. A read: Probot's throttling does not pace it.
+  const refRoute = "GET /repos/{owner}/{repo}/git/ref/heads/{branch}";
+  const refParams = { owner: repo.owner, repo: repo.repo, branch };
+  const ref = await send(octokit, refRoute, refParams, REFUSED);
+  if (!ref.ok) return { ok: false, reason: refusal(ref.status) };
+  const head = parseGitRef(ref.data, describe(refRoute, refParams));
+
+  const where = `createCommitOnBranch ${repo.owner}/${repo.repo}:${branch}`;
+  const input = {
+    branch: { repositoryNameWithOwner: `${repo.owner}/${repo.repo}`, branchName: branch },
+    message: commitMessage,
+    expectedHeadOid: head,
+    fileChanges: { additions: files.map((f) => ({ path: f.path, contents: Buffer.from(f.content).toString("base64") })) },
+  };
+  let data: unknown;
+  try {
+    data = await octokit.graphql(MUTATION, { input });
+  } catch (err) {
+    const reason = refusalOf(err);
+    if (reason !== null) return { ok: false, reason };
+    throw failure(where, err);
   }
-  const tree = await step("POST /repos/{owner}/{repo}/git/trees", { base_tree: baseTree.value, tree: entries }, parseSha);
-  if (!tree.ok) return tree;
-  const commit = await step("POST /repos/{owner}/{repo}/git/commits", { message, tree: tree.value, parents: [parent.value] }, parseSha);
-  if (!commit.ok) return commit;
-  const refRoute = "PATCH /repos/{owner}/{repo}/git/refs/heads/{branch}";
-  const moved = await step(refRoute, { branch, sha: commit.value, force: false }, parseGitRef);
-  if (!moved.ok) return moved;
-  if (moved.value !== commit.value) throw new Error(`[github] ${describe(refRoute, { ...base, branch })}: the branch points at ${moved.value}, not at the new commit ${commit.value}`);
-  return { ok: true, sha: commit.value };
+  return { ok: true, sha: parseCommitOnBranch(data, where) };
 }

@@ -294,3 +294,33 @@ export function httpFailure(err: unknown): { readonly status: number; readonly m
   }
   return { status, message };
 }
+
+/** The `data` of a `createCommitOnBranch { commit { oid } }` answer: the new commit's SHA. */
+export function parseCommitOnBranch(data: unknown, where: string): string {
+  return reader(data, where, "").obj("createCommitOnBranch").obj("commit").sha("oid");
+}
+
+/** One entry of a GraphQL answer's `errors`: GitHub's `type` (FORBIDDEN, STALE_DATA...) if any. */
+export interface GraphqlError {
+  readonly type: string | null;
+  readonly message: string;
+}
+
+/**
+ * The `errors` of a GraphQL answer, as Octokit's `graphql()` throws them (a GraphqlResponseError
+ * carrying the list); null for anything else thrown (an HTTP failure, a network error, a bug).
+ * GitHub puts the kind of error in `type`; `extensions.code` is read when `type` is absent.
+ */
+export function graphqlErrors(err: unknown): readonly GraphqlError[] | null {
+  if (typeof err !== "object" || err === null || !("errors" in err)) return null;
+  const list: unknown = err.errors;
+  if (!Array.isArray(list) || list.length === 0) return null;
+  return list.map((e: unknown): GraphqlError => {
+    if (typeof e !== "object" || e === null) return { type: null, message: "" };
+    const message = "message" in e && typeof e.message === "string" ? e.message : "";
+    if ("type" in e && typeof e.type === "string") return { type: e.type, message };
+    const ext = "extensions" in e ? e.extensions : undefined;
+    const code = typeof ext === "object" && ext !== null && "code" in ext && typeof ext.code === "string" ? ext.code : null;
+    return { type: code, message };
+  });
+}

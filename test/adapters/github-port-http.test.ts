@@ -65,35 +65,98 @@ test("upsertCheckRun: the list asks for this app's run by name, then the create 
   assert.deepEqual(nock.pendingMocks(), []);
 });
 
-test("commitFiles: the git data API, a blob per binary file (base64), text inline in a tree on the head's tree, one commit, a fast-forward of the branch", async () => {
-  const [parent, baseTree, blobB, blobC, tree, commit] = ["1", "2", "3", "4", "5", "6"].map((c) => c.repeat(40));
-  nock(API)
-    .get("/repos/acme/hsm/git/ref/heads/req-7")
-    .reply(200, { ref: "refs/heads/req-7", object: { type: "commit", sha: parent } })
-    .get(`/repos/acme/hsm/git/commits/${parent}`)
-    .reply(200, { sha: parent, tree: { sha: baseTree }, parents: [] })
-    .post("/repos/acme/hsm/git/blobs", { content: Buffer.from([0, 255]).toString("base64"), encoding: "base64" })
-    .reply(201, { sha: blobB })
-    .post("/repos/acme/hsm/git/blobs", { content: Buffer.from("bell\u0007\n").toString("base64"), encoding: "base64" })
-    .reply(201, { sha: blobC })
-    .post("/repos/acme/hsm/git/trees", {
-      base_tree: baseTree,
-      tree: [
-        { path: "evidence/7.json", mode: "100644", type: "blob", content: "{\"ü\": \"new\"}\r\n\t" },
-        { path: "evidence/7.bin", mode: "100644", type: "blob", sha: blobB },
-        { path: "evidence/7.txt", mode: "100644", type: "blob", sha: blobC },
-      ],
+const MUTATION = "mutation ($input: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $input) { commit { oid } } }";
+const PARENT = "1".repeat(40);
+const one = [{ path: "evidence/7.bin", content: new Uint8Array([0, 255]) }];
+
+/** GET of the branch's head, then the one mutation with exactly this input; its answer is `reply`. */
+function commitScope(reply: Record<string, unknown>, base = API, graphqlPath = "/graphql", files = one, message: Record<string, string> = { headline: "Add evidence" }): nock.Scope {
+  const refPath = base === API ? "/repos/acme/hsm/git/ref/heads/req-7" : "/api/v3/repos/acme/hsm/git/ref/heads/req-7";
+  return nock(base, { reqheaders: { authorization: "token ghs_test" } })
+    .get(refPath)
+    .reply(200, { ref: "refs/heads/req-7", object: { type: "commit", sha: PARENT } })
+    .post(graphqlPath, {
+      query: MUTATION,
+      variables: {
+        input: {
+          branch: { repositoryNameWithOwner: "acme/hsm", branchName: "req-7" },
+          message,
+          expectedHeadOid: PARENT,
+          fileChanges: { additions: files.map((f) => ({ path: f.path, contents: Buffer.from(f.content).toString("base64") })) },
+        },
+      },
     })
-    .reply(201, { sha: tree, tree: [] })
-    .post("/repos/acme/hsm/git/commits", { message: "Add evidence", tree, parents: [parent] })
-    .reply(201, { sha: commit, tree: { sha: tree }, parents: [{ sha: parent }] })
-    .patch("/repos/acme/hsm/git/refs/heads/req-7", { sha: commit, force: false })
-    .reply(200, { ref: "refs/heads/req-7", object: { type: "commit", sha: commit } });
+    .reply(200, reply);
+}
+
+/** How GitHub refuses a mutation: HTTP 200, `data` with the field null, one typed error. */
+const refused = (type: string | undefined, message: string): Record<string, unknown> => ({
+  data: { createCommitOnBranch: null },
+  errors: [{ ...(type === undefined ? {} : { type }), path: ["createCommitOnBranch"], locations: [{ line: 1, column: 48 }], message }],
+});
+
+test("commitFiles: a GET of the branch's head, then one createCommitOnBranch mutation with every file in base64 and that head as expectedHeadOid", async () => {
+  const commit = "6".repeat(40);
   const files = [
     { path: "evidence/7.json", content: new TextEncoder().encode('{"ü": "new"}\r\n\t') },
     { path: "evidence/7.bin", content: new Uint8Array([0, 255]) },
     { path: "evidence/7.txt", content: new TextEncoder().encode("bell\u0007\n") },
   ];
-  assert.deepEqual(await port.commitFiles(repo, "req-7", files, "Add evidence"), { ok: true, sha: commit });
+  commitScope({ data: { createCommitOnBranch: { commit: { oid: commit } } } }, API, "/graphql", files, { headline: "Add evidence", body: "For request 7.\n" });
+  assert.deepEqual(await port.commitFiles(repo, "req-7", files, "Add evidence\n\nFor request 7.\n"), { ok: true, sha: commit });
+  assert.deepEqual(nock.pendingMocks(), []);
+});
+
+test("commitFiles on GitHub Enterprise Server: REST under /api/v3, the mutation to /api/graphql", async () => {
+  const ghe = "https://ghe.example.com";
+  commitScope({ data: { createCommitOnBranch: { commit: { oid: "6".repeat(40) } } } }, ghe, "/api/graphql");
+  const gheport = createGitHubPort(new Octokit({ auth: "ghs_test", baseUrl: `${ghe}/api/v3`, log: quiet }));
+  assert.deepEqual(await gheport.commitFiles(repo, "req-7", one, "Add evidence"), { ok: true, sha: "6".repeat(40) });
+  assert.deepEqual(nock.pendingMocks(), []);
+});
+
+test("commitFiles: GitHub's refusals are outcomes (a fork, a moved branch, a protected branch, a vanished branch)", async () => {
+  const cases: [string, Record<string, unknown>, string][] = [
+    ["a fork where the app is not installed", refused("FORBIDDEN", "Resource not accessible by integration"), "forbidden"],
+    ["a push landed after the head was read", refused("STALE_DATA", `Expected branch to point to "${PARENT}" but it did not.  Pull and try again.`), "conflict"],
+    ["the same, without a type", refused(undefined, `Expected branch to point to "${PARENT}" but it did not.  Pull and try again.`), "conflict"],
+    ["a ruleset", refused("UNPROCESSABLE", "Repository rule violations found\n\nChanges must be made through a pull request.\n"), "conflict"],
+    ["classic branch protection", refused("BRANCH_PROTECTION_RULE_VIOLATION", "Changes must be made through a pull request."), "conflict"],
+    ["the branch was deleted after it was read", refused("NOT_FOUND", "Could not resolve to a Ref with the name 'refs/heads/req-7'."), "not_found"],
+  ];
+  for (const [what, reply, reason] of cases) {
+    commitScope(reply);
+    assert.deepEqual(await port.commitFiles(repo, "req-7", one, "Add evidence"), { ok: false, reason }, what);
+    assert.deepEqual(nock.pendingMocks(), [], what);
+  }
+});
+
+test("commitFiles: an unknown error type, or a refusal mixed with one, throws one error naming the mutation, without the token or the files", async () => {
+  const secret = new Uint8Array(96).fill(7);
+  const contents = Buffer.from(secret).toString("base64");
+  commitScope(refused("SOMETHING_NEW", `Could not commit ${contents}`), API, "/graphql", [{ path: "evidence/7.bin", content: secret }]);
+  const err = await port.commitFiles(repo, "req-7", [{ path: "evidence/7.bin", content: secret }], "Add evidence").then(
+    () => assert.fail("no error"),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof Error);
+  assert.equal(err.message, "[github] createCommitOnBranch acme/hsm:req-7 failed: SOMETHING_NEW: Could not commit [...]");
+  assert.equal(err.cause, undefined, "Octokit's error carries the request, and the request carries the files");
+  assert.deepEqual(nock.pendingMocks(), []);
+
+  commitScope({ data: { createCommitOnBranch: null }, errors: [...(refused("STALE_DATA", "Expected branch to point to x").errors as unknown[]), { type: "RATE_LIMITED", message: "API rate limit exceeded" }] });
+  await assert.rejects(port.commitFiles(repo, "req-7", one, "Add evidence"), {
+    message: "[github] createCommitOnBranch acme/hsm:req-7 failed: STALE_DATA: Expected branch to point to x; RATE_LIMITED: API rate limit exceeded",
+  });
+  assert.deepEqual(nock.pendingMocks(), []);
+});
+
+test("commitFiles: HTTP statuses of the GraphQL endpoint are read as for REST", async () => {
+  nock(API).get("/repos/acme/hsm/git/ref/heads/req-7").reply(200, { ref: "refs/heads/req-7", object: { type: "commit", sha: PARENT } }).post("/graphql").reply(403, { message: "Resource not accessible by integration" });
+  assert.deepEqual(await port.commitFiles(repo, "req-7", one, "Add evidence"), { ok: false, reason: "forbidden" });
+  nock(API).get("/repos/acme/hsm/git/ref/heads/req-7").reply(200, { ref: "refs/heads/req-7", object: { type: "commit", sha: PARENT } }).post("/graphql").reply(401, { message: "Bad credentials" });
+  await assert.rejects(port.commitFiles(repo, "req-7", one, "Add evidence"), { message: "[github] createCommitOnBranch acme/hsm:req-7 failed: HTTP 401 (Bad credentials)" });
+  nock(API).get("/repos/acme/hsm/git/ref/heads/req-7").reply(404, { message: "Not Found" });
+  assert.deepEqual(await port.commitFiles(repo, "req-7", one, "Add evidence"), { ok: false, reason: "not_found" }, "no mutation for a branch that is not there");
   assert.deepEqual(nock.pendingMocks(), []);
 });

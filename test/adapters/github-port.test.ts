@@ -1,6 +1,6 @@
 // The GitHub port through a real @octokit/rest client against the fake GitHub API: every method,
-// pagination past 100, the look-alike sticky comment, check runs, commits to a branch and a fork,
-// and malformed answers.
+// pagination past 100, the look-alike sticky comment, check runs, commits to a branch (GraphQL
+// createCommitOnBranch) and a fork, and malformed answers.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Octokit } from "@octokit/rest";
@@ -327,8 +327,9 @@ describe("upsertCheckRun", () => {
 
 describe("commitFiles", () => {
   const bytes = (t: string): Uint8Array => new TextEncoder().encode(t);
+  const one = [{ path: "x.txt", content: new Uint8Array([1]) }];
 
-  test("adds files to a branch with one commit on its head, then replaces one with one more commit", async () => {
+  test("adds files to a branch with one commit on its head (one GraphQL mutation), then replaces one with one more commit", async () => {
     const { repo, ref } = freshRepo();
     const n = repo.openPullRequest({ head: "req", files: { "requests/1.yml": "x\n" } });
     const head = repo.branchSha("req") ?? "";
@@ -338,32 +339,47 @@ describe("commitFiles", () => {
     assert.ok(added.ok);
     assert.equal(repo.branchSha("req"), added.sha);
     assert.deepEqual(repo.commitInfo(added.sha), { parents: [head], message: "Add evidence" });
+    assert.deepEqual(
+      gh.calls.map((c) => `${c.method} ${c.path} ${c.status}`),
+      [`GET /repos/${repo.fullName}/git/ref/heads/req 200`, "POST /graphql 200"],
+      "a read of the head, then one write",
+    );
+    const sent = gh.calls[1]?.body as { query: string; variables: { input: Record<string, unknown> } };
+    assert.match(sent.query, /^mutation \(\$input: CreateCommitOnBranchInput!\) \{ createCommitOnBranch\(input: \$input\) \{ commit \{ oid \} \} \}$/);
+    assert.deepEqual(sent.variables.input, {
+      branch: { repositoryNameWithOwner: repo.fullName, branchName: "req" },
+      message: { headline: "Add evidence" },
+      expectedHeadOid: head,
+      fileChanges: {
+        additions: [
+          { path: "evidence/1.json", contents: Buffer.from('{"v":1}\n').toString("base64") },
+          { path: "evidence/token.bin", contents: Buffer.from(binary).toString("base64") },
+        ],
+      },
+    });
     assert.equal(text(await port.readFile(ref, "evidence/1.json", "req")), '{"v":1}\n');
     assert.deepEqual(await port.readFile(ref, "evidence/token.bin", "req"), binary);
     assert.equal(text(await port.readFile(ref, "requests/1.yml", "req")), "x\n", "the head's own files stay");
     assert.equal((await port.getPullRequest(ref, n)).headSha, added.sha);
-    assert.deepEqual(
-      gh.calls.slice(0, 6).map((c) => `${c.method} ${c.path} ${c.status}`),
-      [
-        `GET /repos/${repo.fullName}/git/ref/heads/req 200`,
-        `GET /repos/${repo.fullName}/git/commits/${head} 200`,
-        `POST /repos/${repo.fullName}/git/blobs 201`, // the binary file; the text goes inline
-        `POST /repos/${repo.fullName}/git/trees 201`,
-        `POST /repos/${repo.fullName}/git/commits 201`,
-        `PATCH /repos/${repo.fullName}/git/refs/heads/req 200`,
-      ],
-    );
-    assert.deepEqual(gh.calls[5]?.body, { sha: added.sha, force: false }, "the branch is never forced");
 
-    const replaced = await port.commitFiles(ref, "req", [{ path: "evidence/1.json", content: bytes('{"v":2}\n') }], "Update evidence");
+    const replaced = await port.commitFiles(ref, "req", [{ path: "evidence/1.json", content: bytes('{"v":2}\n') }], "Update evidence\n\nWhy it changed.\n");
     assert.ok(replaced.ok);
-    assert.deepEqual(repo.commitInfo(replaced.sha).parents, [added.sha]);
+    assert.deepEqual(repo.commitInfo(replaced.sha), { parents: [added.sha], message: "Update evidence\n\nWhy it changed.\n" });
     assert.equal(text(await port.readFile(ref, "evidence/1.json", "req")), '{"v":2}\n');
     assert.deepEqual(await port.readFile(ref, "evidence/token.bin", "req"), binary);
     assert.deepEqual(
       (await port.listChangedFiles(ref, n)).map((f) => f.path),
       ["evidence/1.json", "evidence/token.bin", "requests/1.yml"],
     );
+  });
+
+  test("every byte value survives, whatever the file", async () => {
+    const { repo, ref } = freshRepo();
+    const all = new Uint8Array(256).map((_, i) => i);
+    const r = await port.commitFiles(ref, "main", [{ path: "e/all.bin", content: all }, { path: "e/crlf.txt", content: bytes("a\r\nb\u0007\n") }], "m");
+    assert.ok(r.ok);
+    assert.deepEqual(repo.readBytes("main", "e/all.bin"), Buffer.from(all));
+    assert.equal(repo.readText("main", "e/crlf.txt"), "a\r\nb\u0007\n");
   });
 
   test("a branch name with a slash", async () => {
@@ -375,12 +391,14 @@ describe("commitFiles", () => {
     assert.equal(repo.readText("quorum/req-2", "evidence/2.json"), "{}\n");
   });
 
-  test("a fork's branch refuses: forbidden, and nothing changes", async () => {
+  test("a fork's branch refuses: forbidden (GraphQL FORBIDDEN), and nothing changes", async () => {
     const { repo } = freshRepo();
     const { fork } = repo.forkPullRequest({ forkOwner: "mallory", head: "sneaky", files: { "requests/2.yml": "x\n" } });
     const before = fork.branchSha("sneaky");
+    gh.clearCalls();
     const result = await port.commitFiles({ owner: fork.owner, repo: fork.name }, "sneaky", [{ path: "evidence/2.json", content: new Uint8Array([1]) }], "Add evidence");
     assert.deepEqual(result, { ok: false, reason: "forbidden" });
+    assert.deepEqual(gh.calls.map((c) => `${c.method} ${c.path} ${c.status}`), [`GET /repos/${fork.fullName}/git/ref/heads/sneaky 200`, "POST /graphql 200"]);
     assert.equal(fork.branchSha("sneaky"), before);
   });
 
@@ -388,23 +406,24 @@ describe("commitFiles", () => {
     const { repo, ref } = freshRepo();
     const main = repo.branchSha("main");
     repo.protectBranch("main");
-    assert.deepEqual(await port.commitFiles(ref, "main", [{ path: "x.txt", content: new Uint8Array([1]) }], "m"), { ok: false, reason: "conflict" });
+    assert.deepEqual(await port.commitFiles(ref, "main", one, "m"), { ok: false, reason: "conflict" });
     assert.equal(repo.branchSha("main"), main);
     assert.equal(repo.readText("main", "x.txt"), null);
-    assert.deepEqual(await port.commitFiles(ref, "no-such-branch", [{ path: "x.txt", content: new Uint8Array([1]) }], "m"), { ok: false, reason: "not_found" });
+    assert.deepEqual(await port.commitFiles(ref, "no-such-branch", one, "m"), { ok: false, reason: "not_found" });
   });
 
-  test("a push that lands while the commit is being made: conflict, and the push is kept", async () => {
+  test("a push that lands while the commit is being made: conflict (STALE_DATA), and the push is kept", async () => {
     const { repo, ref } = freshRepo();
     repo.commit("dev", { "y.txt": "1\n" });
     const inner = new Octokit({ baseUrl: gh.url, auth: gh.issueToken(), log: quiet });
     let pushed = "";
     const racing: OctokitLike = {
-      async request(route, params) {
-        if (route.startsWith("PATCH ")) pushed = repo.commit("dev", { "y.txt": "2\n" }, { message: "a concurrent push" });
-        return inner.request(route, params);
-      },
+      request: (route, params) => inner.request(route, params),
       paginate: (route, params) => inner.paginate(route, params),
+      async graphql(query, variables) {
+        pushed = repo.commit("dev", { "y.txt": "2\n" }, { message: "a concurrent push" });
+        return inner.graphql(query, variables);
+      },
     };
     const result = await createGitHubPort(racing).commitFiles(ref, "dev", [{ path: "evidence.json", content: bytes("{}\n") }], "m");
     assert.deepEqual(result, { ok: false, reason: "conflict" });
@@ -413,22 +432,34 @@ describe("commitFiles", () => {
     assert.equal(repo.readText("dev", "evidence.json"), null);
   });
 
-  test("refusals at any step are outcomes; a server error is an error naming the request", async () => {
+  test("refusals, as HTTP statuses or GraphQL error types, are outcomes; anything else is an error naming the mutation", async () => {
     const { ref } = freshRepo();
-    gh.failNext("POST", /\/git\/blobs$/, 403, { message: "Resource not accessible by integration" });
-    assert.deepEqual(await port.commitFiles(ref, "main", [{ path: "x.txt", content: new Uint8Array([1]) }], "m"), { ok: false, reason: "forbidden" });
-    gh.failNext("POST", /\/git\/commits$/, 409, { message: "Git Repository is empty." });
-    assert.deepEqual(await port.commitFiles(ref, "main", [{ path: "x.txt", content: new Uint8Array([1]) }], "m"), { ok: false, reason: "conflict" });
-    gh.failNext("POST", /\/git\/trees$/, 502);
-    await assert.rejects(port.commitFiles(ref, "main", [{ path: "x.txt", content: new Uint8Array([1]) }], "m"), /\[github\] POST \/repos\/acme\/hsm-\d+\/git\/trees failed: HTTP 502/);
+    const refused = (type: string, message: string) => ({ data: { createCommitOnBranch: null }, errors: [{ type, path: ["createCommitOnBranch"], message }] });
+    gh.failNext("POST", /^\/graphql$/, 403, { message: "Resource not accessible by integration" });
+    assert.deepEqual(await port.commitFiles(ref, "main", one, "m"), { ok: false, reason: "forbidden" });
+    gh.failNext("POST", /^\/graphql$/, 200, refused("NOT_FOUND", "Could not resolve to a Ref with the name 'refs/heads/main'."));
+    assert.deepEqual(await port.commitFiles(ref, "main", one, "m"), { ok: false, reason: "not_found" });
+    gh.failNext("POST", /^\/graphql$/, 200, refused("BRANCH_PROTECTION_RULE_VIOLATION", "Changes must be made through a pull request."));
+    assert.deepEqual(await port.commitFiles(ref, "main", one, "m"), { ok: false, reason: "conflict" });
+    gh.failNext("GET", /\/git\/ref\//, 409, { message: "Git Repository is empty." });
+    assert.deepEqual(await port.commitFiles(ref, "main", one, "m"), { ok: false, reason: "conflict" });
+    gh.failNext("POST", /^\/graphql$/, 502);
+    await assert.rejects(port.commitFiles(ref, "main", one, "m"), { message: `[github] createCommitOnBranch acme/${ref.repo}:main failed: HTTP 502 (injected HTTP 502)` });
+    gh.failNext("POST", /^\/graphql$/, 200, refused("INTERNAL", "Something went wrong while executing your query."));
+    await assert.rejects(port.commitFiles(ref, "main", one, "m"), { message: `[github] createCommitOnBranch acme/${ref.repo}:main failed: INTERNAL: Something went wrong while executing your query.` });
   });
 
-  test("a malformed answer, a bad path or no files at all are clear errors", async () => {
+  test("a malformed answer, a bad path, no files or no message are clear errors", async () => {
     const { ref } = freshRepo();
     gh.failNext("GET", /\/git\/ref\//, 200, { ref: "refs/heads/main", object: { type: "commit", sha: "nope" } });
-    await assert.rejects(port.commitFiles(ref, "main", [{ path: "x.txt", content: new Uint8Array([1]) }], "m"), /git\/ref\/heads\/main: malformed response: object\.sha is not a commit SHA/);
+    await assert.rejects(port.commitFiles(ref, "main", one, "m"), /git\/ref\/heads\/main: malformed response: object\.sha is not a commit SHA/);
+    gh.failNext("POST", /^\/graphql$/, 200, { data: { createCommitOnBranch: { commit: { oid: "nope" } } } });
+    await assert.rejects(port.commitFiles(ref, "main", one, "m"), { message: `[github] createCommitOnBranch acme/${ref.repo}:main: malformed response: createCommitOnBranch.commit.oid is not a commit SHA` });
+    gh.failNext("POST", /^\/graphql$/, 200, { data: { createCommitOnBranch: null } });
+    await assert.rejects(port.commitFiles(ref, "main", one, "m"), /malformed response: createCommitOnBranch is not an object/);
     await assert.rejects(port.commitFiles(ref, "main", [{ path: "../x.txt", content: new Uint8Array([1]) }], "m"), /is not a repository file path/);
     await assert.rejects(port.commitFiles(ref, "main", [], "m"), /at least one file/);
+    await assert.rejects(port.commitFiles(ref, "main", one, "\nbody only"), /needs a commit message/);
   });
 });
 
@@ -521,5 +552,29 @@ describe("other clients and URLs", () => {
       ],
     );
     assert.deepEqual(await port.findStickyComment(ref, n, MARKER, gh.app.botLogin), { id: sticky.id, body: `${MARKER}\nhello` });
+  });
+
+  test("Probot's octokit under /api/v3 sends the commit's mutation to GitHub Enterprise Server's /api/graphql", async () => {
+    const { repo, ref } = freshRepo();
+    const octokit = new ProbotOctokit({
+      auth: { appId: gh.app.id, privateKey: gh.app.privateKeyPem, installationId: gh.app.installationId },
+      baseUrl: `${gh.url}/api/v3`,
+      retry: { enabled: false },
+      throttle: { enabled: false },
+      log: quiet,
+    });
+    gh.clearCalls();
+    const r = await createGitHubPort(octokit).commitFiles(ref, "main", [{ path: "e.txt", content: new TextEncoder().encode("e\n") }], "m");
+    assert.ok(r.ok);
+    assert.equal(repo.readText("main", "e.txt"), "e\n");
+    // The fake answers /api/v3/graphql with 404, so this one went to /api/graphql.
+    assert.deepEqual(
+      gh.calls.map((c) => `${c.method} ${c.path} ${c.auth} ${c.status}`),
+      [
+        `POST /app/installations/${gh.app.installationId}/access_tokens jwt 201`,
+        `GET /repos/${repo.fullName}/git/ref/heads/main token 200`,
+        "POST /graphql token 200",
+      ],
+    );
   });
 });
