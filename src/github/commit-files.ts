@@ -90,7 +90,15 @@ function messageInput(message: string): { headline: string; body?: string } {
   return body.trim() === "" ? { headline } : { headline, body };
 }
 
-export async function commitFiles(octokit: OctokitLike, repo: RepoRef, branch: string, files: readonly FileToCommit[], message: string): Promise<CommitResult> {
+export interface CommitOptions {
+  /**
+   * The commit the new one must sit on. The gate passes the head it judged, so a push that lands
+   * after the judgement makes the commit a `conflict` instead of evidence on top of unjudged changes.
+   */
+  readonly expectedHead?: string;
+}
+
+export async function commitFiles(octokit: OctokitLike, repo: RepoRef, branch: string, files: readonly FileToCommit[], message: string, options: CommitOptions = {}): Promise<CommitResult> {
   if (branch === "") throw new Error("[github] commitFiles needs a branch");
   if (files.length === 0) throw new Error("[github] commitFiles needs at least one file");
   const seen = new Set<string>();
@@ -101,12 +109,16 @@ export async function commitFiles(octokit: OctokitLike, repo: RepoRef, branch: s
   }
   const commitMessage = messageInput(message);
 
-  // The head to build on. A read: Probot's throttling does not pace it.
-  const refRoute = "GET /repos/{owner}/{repo}/git/ref/heads/{branch}";
-  const refParams = { owner: repo.owner, repo: repo.repo, branch };
-  const ref = await send(octokit, refRoute, refParams, REFUSED);
-  if (!ref.ok) return { ok: false, reason: refusal(ref.status) };
-  const head = parseGitRef(ref.data, describe(refRoute, refParams));
+  // The head to build on: the one the caller judged, or else the branch's current one (a read:
+  // Probot's throttling does not pace it).
+  let head = options.expectedHead;
+  if (head === undefined) {
+    const refRoute = "GET /repos/{owner}/{repo}/git/ref/heads/{branch}";
+    const refParams = { owner: repo.owner, repo: repo.repo, branch };
+    const ref = await send(octokit, refRoute, refParams, REFUSED);
+    if (!ref.ok) return { ok: false, reason: refusal(ref.status) };
+    head = parseGitRef(ref.data, describe(refRoute, refParams));
+  }
 
   const where = `createCommitOnBranch ${repo.owner}/${repo.repo}:${branch}`;
   const input = {

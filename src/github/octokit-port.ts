@@ -27,6 +27,6 @@ export function createGitHubPort(octokit: OctokitLike): OctokitGitHubPort {
     findStickyComment: (repo, number, marker, botLogin) => findStickyComment(octokit, repo, number, marker, botLogin),
     upsertStickyComment: (repo, number, marker, botLogin, body) => upsertStickyComment(octokit, repo, number, marker, botLogin, body),
     upsertCheckRun: (repo, appId, report) => upsertCheckRun(octokit, repo, appId, report),
-    commitFiles: (repo, branch, files, message) => commitFiles(octokit, repo, branch, files, message),
+    commitFiles: (repo, branch, files, message, options) => commitFiles(octokit, repo, branch, files, message, options),
   };
 }

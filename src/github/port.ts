@@ -82,5 +82,5 @@ export interface GitHubPort {
    * Adds or replaces files on a branch with one commit on top of its head. A fork or a protected
    * branch refuses; a push that lands meanwhile makes it a `conflict` (the branch is never forced).
    */
-  commitFiles(repo: RepoRef, branch: string, files: readonly FileToCommit[], message: string): Promise<CommitResult>;
+  commitFiles(repo: RepoRef, branch: string, files: readonly FileToCommit[], message: string, options?: { readonly expectedHead?: string }): Promise<CommitResult>;
 }

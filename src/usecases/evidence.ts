@@ -26,7 +26,9 @@ export async function placeEvidence(deps: GateDeps, repo: RepoRef, pr: PullReque
   }));
   if (present.every(Boolean) && (await deps.github.readFile(repo, `${built.folder}evidence.json`, pr.headSha)) !== null) return { state: "present", note: "" };
   if (pr.fork) return { state: "check_run_only", note: "the pull request comes from a fork, which the app may not write to" };
-  const r = await deps.github.commitFiles(repo, pr.headRef, built.files, `quorum-gate: evidence for ${label}`);
+  // On the head that was judged: if the branch moved since, the commit is refused and the push's
+  // own event judges the new head.
+  const r = await deps.github.commitFiles(repo, pr.headRef, built.files, `quorum-gate: evidence for ${label}`, { expectedHead: pr.headSha });
   if (!r.ok) return { state: "check_run_only", note: `the branch refused the evidence commit (${r.reason})` };
   return { state: "committed", note: "", newHead: r.sha };
 }

@@ -412,6 +412,19 @@ describe("commitFiles", () => {
     assert.deepEqual(await port.commitFiles(ref, "no-such-branch", one, "m"), { ok: false, reason: "not_found" });
   });
 
+  test("with expectedHead, builds on the judged commit without reading the branch, and refuses a branch that moved since", async () => {
+    const { repo, ref } = freshRepo();
+    const judged = repo.commit("dev", { "y.txt": "1\n" });
+    gh.clearCalls();
+    const ok = await port.commitFiles(ref, "dev", one, "m", { expectedHead: judged });
+    assert.ok(ok.ok);
+    assert.deepEqual(repo.commitInfo(ok.sha).parents, [judged]);
+    assert.deepEqual(gh.calls.map((c) => `${c.method} ${c.path}`), ["POST /graphql"], "one paced write, no read");
+    const moved = repo.commit("dev", { "y.txt": "2\n" }, { message: "pushed after the judgement" });
+    assert.deepEqual(await port.commitFiles(ref, "dev", one, "m", { expectedHead: judged }), { ok: false, reason: "conflict" });
+    assert.equal(repo.branchSha("dev"), moved, "the later push stays, with no evidence on top of it");
+  });
+
   test("a push that lands while the commit is being made: conflict (STALE_DATA), and the push is kept", async () => {
     const { repo, ref } = freshRepo();
     repo.commit("dev", { "y.txt": "1\n" });
