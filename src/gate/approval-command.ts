@@ -49,6 +49,29 @@ const BLANK = /^[ \t]*$/;
 export function parseApprovalComment(body: string): CommandResult {
   if (typeof body !== "string") return notACommand();
   if (body.length > MAX_COMMENT_CHARS) return { ok: false, reason: "too_long", message: `the comment is longer than ${MAX_COMMENT_CHARS} characters` };
+  return parseSignedLine(body) ?? parseApprovalCommentLines(body);
+}
+
+/** What `quorum-gate sign` prints (`renderApprovalComment`): the approve command on one line. */
+const SIGNED_LINE_PREFIX = `${COMMAND_PREFIX} approve `;
+
+/**
+ * The comment `renderApprovalComment` makes, recognised without the line-by-line grammar: the
+ * prefix, a canonical base64 signature of the right size, at most a final newline. Canonical
+ * base64 holds no blank and no line break, so such a comment is one command line and the grammar
+ * would give exactly this result; anything else (wrapped, fenced, with text around it) is null
+ * and goes through the grammar. This is the shape nearly every approval has, and the grammar's
+ * line splitting and patterns cost more than the base64 check.
+ */
+function parseSignedLine(body: string): CommandResult | null {
+  if (!body.startsWith(SIGNED_LINE_PREFIX)) return null;
+  const text = body.slice(SIGNED_LINE_PREFIX.length, body.endsWith("\n") ? -1 : body.length);
+  const bytes = decodeCanonicalBase64(text);
+  return bytes !== null && bytes.length === SIGNATURE_BYTES ? approve(text, bytes, 1) : null;
+}
+
+/** The grammar, line by line; `parseApprovalComment` without its shortcut (exported for tests). */
+export function parseApprovalCommentLines(body: string): CommandResult {
   const lines = body.split(/\r\n|\r|\n/);
   const found: CommandResult[] = [];
   let fence: Fence | null = null;

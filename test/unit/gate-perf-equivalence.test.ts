@@ -3,12 +3,14 @@
 //     decoder must answer exactly as the pattern-first version it replaced, kept here verbatim.
 // (2) An approve command takes its canonical signature text from the comment when that text is
 //     canonical already, instead of encoding the decoded bytes again.
-// (3) An evaluation examines every candidate before running the RSA checks back to back: the
+// (3) The comment `quorum-gate sign` prints is recognised without the line-by-line grammar: the
+//     result must be the grammar's for every comment, that shape or not.
+// (4) An evaluation examines every candidate before running the RSA checks back to back: the
 //     judgements must be those of judging each candidate whole, in order, as before.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { decodeCanonicalBase64, decodeLenientBase64, type Base64Result } from "../../src/formats/lenient-base64.ts";
-import { parseApprovalComment } from "../../src/gate/approval-command.ts";
+import { parseApprovalComment, parseApprovalCommentLines, renderApprovalComment } from "../../src/gate/approval-command.ts";
 import type { ApprovalCandidate } from "../../src/gate/candidate.ts";
 import { concludeExaminations, examineCandidate, judgeCandidate, MAX_SIGNER_LOOKUPS, type JudgeContext } from "../../src/gate/judge-candidate.ts";
 import { buildKeyRing } from "../../src/gate/officer-keys.ts";
@@ -79,6 +81,26 @@ describe("approve commands: the signature's canonical text", () => {
       assert.equal(r.command.signature, b64);
       assert.deepEqual(r.command.bytes, sig);
     }
+  });
+});
+
+describe("approve commands: the one-line shortcut", () => {
+  it("gives the grammar's result for every comment, in the signed shape or near it", () => {
+    const rnd = prng(0x1e57);
+    const fragments = ["\n", "\r\n", "\r", " ", "\t", "=", "==", "A", "-", "_", "> ", "```\n", "<!--", "/quorum withdraw\n", "/quorum approve ", "\u00a0", "\u200b"];
+    let shortcut = 0;
+    for (let i = 0; i < 4000; i++) {
+      const size = pick(rnd, [256, 256, 256, 255, 257, 0, 1]);
+      const sig = Buffer.from(Array.from({ length: size }, () => Math.floor(rnd() * 256)));
+      const rendered = renderApprovalComment(sig);
+      const shapes = [rendered, rendered.trimEnd(), `${rendered}\n`, rendered.replace("\n", "\r\n"), rendered.replace(/=+\n$/, "\n"), rendered.replace("approve ", "approve  "), rendered.replace(" approve", "\tapprove"), `${rendered}thanks!`, ` ${rendered}`];
+      const shaped = pick(rnd, shapes);
+      const body = rnd() < 0.5 ? shaped : mutate(rnd, shaped, fragments);
+      const fast = parseApprovalComment(body);
+      assert.deepEqual(fast, parseApprovalCommentLines(body), JSON.stringify(body));
+      if (fast.ok && size === 256 && (body === rendered || body === rendered.trimEnd())) shortcut += 1;
+    }
+    assert.ok(shortcut > 100, `the corpus holds the signed shape itself often enough (${shortcut})`);
   });
 });
 
