@@ -1,8 +1,8 @@
 // RSA helpers for quorum approvals and 2FA. CloudHSM uses RSASSA-PKCS1-v1_5 with SHA-256 and
 // RSA-2048 keys everywhere (facts file §9), so the scheme is pinned here and nowhere else.
 import {
-  createHash,
   createPublicKey,
+  hash,
   publicDecrypt,
   sign as nodeSign,
   timingSafeEqual,
@@ -66,14 +66,20 @@ const fingerprints = new WeakMap<KeyObject, string>();
 export function fingerprint(key: KeyObject): string {
   let known = fingerprints.get(key);
   if (known === undefined) {
-    known = sha256(key.export({ type: "spki", format: "der" })).toString("hex");
+    known = sha256Hex(key.export({ type: "spki", format: "der" }));
     fingerprints.set(key, known);
   }
   return known;
 }
 
+// Both one-shot (`crypto.hash`): for the small inputs hashed here a Hash object cost more than the
+// hashing. Hex straight from the digest also skips a Buffer, which costs as much as the hashing.
 export function sha256(data: Uint8Array): Buffer {
-  return createHash("sha256").update(data).digest();
+  return hash("sha256", data, "buffer");
+}
+
+export function sha256Hex(data: Uint8Array): string {
+  return hash("sha256", data, "hex");
 }
 
 /** What `openssl dgst -sha256 -verify` checks: a signature over SHA-256(message). */

@@ -1,7 +1,7 @@
 // The token file the gate obtained from the cluster for one pull request: is it the token of
 // *this* request (every record bound to the request's binding digest, for the right service),
 // and until when will the nodes accept it? Approvals are checked against these exact bytes.
-import { sha256 } from "../crypto/rsa.ts";
+import { sha256Hex } from "../crypto/rsa.ts";
 import { decodeRecords } from "../hsm/token-record.ts";
 
 export interface TokenRecordSummary {
@@ -55,8 +55,8 @@ export function inspectToken(tokenFile: Uint8Array | null, expect: TokenExpectat
   return {
     ok: true,
     token: {
-      base64: Buffer.from(tokenFile).toString("base64"),
-      sha256: sha256(tokenFile).toString("hex"),
+      base64: Buffer.from(tokenFile.buffer, tokenFile.byteOffset, tokenFile.byteLength).toString("base64"),
+      sha256: sha256Hex(tokenFile),
       bytes: tokenFile.byteLength,
       records: records.map((r) => ({ nodeId: r.nodeId, tokenId: r.tokenId, service: r.service, userName: r.userName, createdAt: r.createdAt })),
       expiresAt,
