@@ -51,6 +51,8 @@ export function handleCommand(ctx: CoreContext, op: OpName, sessionId: string | 
   const session = currentSession(ctx, sessionId);
   if (isError(session)) return session;
   switch (op) {
+    case "session":
+      return noFields(body, () => ok({ userName: session.userName, userType: session.userType }));
     case "enroll-challenge":
       return noFields(body, () => enrollChallenge(ctx, session));
     case "create-user":

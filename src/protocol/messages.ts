@@ -80,6 +80,8 @@ export interface Ops {
   "login-2fa": { req: { challengeId: string; signature: string }; res: { sessionId: string } };
   /** Session. Ends the session and deletes every token it holds. */
   logout: { req: Record<string, never>; res: Record<string, never> };
+  /** Session. Who it is logged in as; RET_SESSION_INVALID once the node has forgotten it (a restart, idling out). */
+  session: { req: Record<string, never>; res: { userName: string; userType: UserType } };
 
   "list-users": { req: Record<string, never>; res: { users: readonly UserView[] } };
   /** Session. A fresh digest to sign with a new 2FA key (createUser / changePswd -2fa). */
@@ -160,7 +162,7 @@ export type OpRequest<K extends OpName> = Ops[K]["req"];
 export type OpResponse<K extends OpName> = Ops[K]["res"];
 
 export const OP_NAMES: readonly OpName[] = [
-  "hello", "login", "login-2fa", "logout", "list-users", "enroll-challenge", "create-user", "delete-user",
+  "hello", "login", "login-2fa", "logout", "session", "list-users", "enroll-challenge", "create-user", "delete-user",
   "change-password", "register-quorum-key", "get-m-value", "set-m-value", "quorum-values", "get-token",
   "approve-token", "list-tokens", "del-token", "token-generate", "token-delete", "token-timeouts",
   "token-set-timeout", "execute", "outcome", "rollback", "export-user", "import-user", "sealing-key", "quorum-keys",

@@ -292,6 +292,17 @@ describe("cmu shell: faults, divergence and rollBack", () => {
     assert.ok((await names(0)).includes("only0"));
   });
 
+  it("loginHSM right after a node restart logs in there: the shell asks the node and forgets the session it lost", async () => {
+    await cluster.kill(1);
+    await cluster.restart(1);
+    const login = await shell.run(ADMIN);
+    assertLinesInOrder(login, ["loginHSM success on server 1(IP)"]);
+    assert.match(login, /^loginHSM failed: RET_ALREADY_LOGGED_IN /m, "servers 0 and 2 keep their live sessions");
+    assert.ok(!login.includes("loginHSM success on server 0("), login);
+    const list = await shell.run("listUsers");
+    assert.ok(!/failed/.test(list), list);
+  });
+
   it("exits cleanly, without a stack trace, when its output pipe is closed (EPIPE)", async () => {
     const child = spawn(process.execPath, [CLI, "cmu", "--cluster", cluster.clusterFile], { cwd: work, stdio: ["pipe", "pipe", "pipe"] });
     let err = "";

@@ -1,5 +1,5 @@
 // loginHSM <user-type> <user-name> <password | -hpswd> [-2fa <authdata-file>] (facts §4.2, §6).
-// Logs in on every server that has no session yet. A 2FA officer's servers answer with a digest
+// Logs in on every server that has no live session yet. A 2FA officer's servers answer with a digest
 // to sign; with -2fa those go through the authdata file, and servers that did not ask still get an
 // entry whose signature is ignored, as CMU does for users without 2FA.
 import { randomBytes } from "node:crypto";
@@ -30,8 +30,11 @@ export const loginHsm: Command = {
 
     const pending = new Map<Server, Pending>();
     for (const server of ctx.servers) {
+      // A session the node forgot (it restarted, or the session idled out) is no reason to refuse:
+      // asking the node about it makes the shell forget it too, and the login goes ahead.
+      if (server.sessionId !== null) await callServer(server, "session", {});
       if (server.sessionId !== null) {
-        pending.set(server, { kind: "failed", code: "RET_ALREADY_LOGGED_IN", message: "already logged in on this server; log out first, which also clears a session the node lost in a restart" });
+        pending.set(server, { kind: "failed", code: "RET_ALREADY_LOGGED_IN", message: "already logged in on this server; log out first" });
         continue;
       }
       const result = await callServer(server, "login", { userType: type, userName: name, password }, false);
