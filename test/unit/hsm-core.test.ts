@@ -73,6 +73,17 @@ describe("a new node", () => {
 });
 
 describe("logins", () => {
+  it("session says who a live session belongs to, and RET_SESSION_INVALID once it has ended", () => {
+    const node = makeNode();
+    const admin = activate(node);
+    assert.deepEqual(node.must("session", {}, admin), { userName: "admin", userType: "PCO" });
+    node.must("logout", {}, admin);
+    const ended = node.call("session", {}, admin);
+    assert.equal(ended.ok ? "ok" : ended.code, "RET_SESSION_INVALID");
+    const none = node.call("session", {});
+    assert.equal(none.ok ? "ok" : none.code, "RET_NOT_LOGGED_IN");
+  });
+
   it("locks a user after five wrong passwords and counts per node", () => {
     const node = makeNode();
     const admin = activate(node);
