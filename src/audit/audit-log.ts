@@ -20,7 +20,6 @@ const NODE_IN_FLIGHT = 8;
 
 export async function auditHistory(repo: GitRepo, rev: string, cluster: ClusterReader | null): Promise<AuditEntry[]> {
   const [landings, made] = await Promise.all([findLandings(repo, rev, { kind: "all" }), evidenceCommits(repo, rev, { kind: "all" })]);
-  landings.reverse();
   const reader = new ObjectReader(repo);
   let verified: LandedVerification[];
   try {

@@ -68,15 +68,9 @@ export interface GitObject {
   readonly content: Buffer;
 }
 
-export interface TreeEntry {
-  readonly mode: string;
-  readonly name: string;
-  readonly oid: string;
-}
-
 /**
- * One `git cat-file --batch` process: `read("<commit>:<path>")` answers with the object, or null
- * when there is none. Requests are pipelined: any number may be in flight, answered in order.
+ * One `git cat-file --batch` process: `read(oid)` (or any name git resolves, such as
+ * `<commit>:<path>`) answers with the object, or null when there is none. Requests are pipelined: any number may be in flight, answered in order.
  */
 export class ObjectReader {
   readonly #proc: ChildProcessWithoutNullStreams;
@@ -85,6 +79,7 @@ export class ObjectReader {
   #buffered = 0;
   #header: { oid: string; type: string; size: number } | null = null;
   #failed: Error | null = null;
+  #pending: string[] = [];
 
   constructor(repo: GitRepo) {
     this.#proc = spawn("git", ["-C", repo.dir, "cat-file", "--batch"], { env: gitEnv(), stdio: ["pipe", "pipe", "pipe"] });
@@ -107,24 +102,16 @@ export class ObjectReader {
     if (spec.includes("\n")) return Promise.resolve(null);
     return new Promise((resolve, reject) => {
       this.#waiting.push({ resolve, reject });
-      this.#proc.stdin.write(`${spec}\n`);
+      // Names asked for in the same tick go to git in one write.
+      if (this.#pending.length === 0) queueMicrotask(() => this.#flush());
+      this.#pending.push(spec);
     });
   }
 
-  /** The entries of a tree object (`read("<commit>:<folder>")`), as git stores them. */
-  static entries(tree: GitObject): TreeEntry[] {
-    const out: TreeEntry[] = [];
-    const oidBytes = tree.oid.length / 2;
-    const c = tree.content;
-    let at = 0;
-    while (at < c.length) {
-      const space = c.indexOf(0x20, at);
-      const nul = c.indexOf(0, space + 1);
-      if (space < 0 || nul < 0 || nul + 1 + oidBytes > c.length) break;
-      out.push({ mode: c.toString("latin1", at, space), name: c.toString("utf8", space + 1, nul), oid: c.toString("hex", nul + 1, nul + 1 + oidBytes) });
-      at = nul + 1 + oidBytes;
-    }
-    return out;
+  #flush(): void {
+    const names = this.#pending;
+    this.#pending = [];
+    if (names.length > 0) this.#proc.stdin.write(`${names.join("\n")}\n`);
   }
 
   close(): void {

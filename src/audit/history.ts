@@ -7,10 +7,16 @@
 //
 // The token's expiry is judged at the time the evidence was made: the committer time of the
 // commit that introduced that exact evidence.json (the gate's evidence commit on the pull
-// request's branch for a merge; C itself for a squash). Both come from two `git log` runs over the
-// whole history, so finding them costs the same for one operation as for ten thousand.
+// request's branch for a merge; C itself for a squash).
+//
+// Two `git log` runs serve any number of operations. The first-parent one also lists every change
+// to the YAML files (requests, the policy) and the evidence folders, oldest first, so replaying
+// those changes gives the blob of each file at every landing commit and of the policy at its
+// first parent. The audit then reads blobs by id and never resolves a path through a tree: the
+// gate keeps every request in one folder, whose tree grows with the history.
 import { GOVERNANCE_EVIDENCE_ROOT } from "../gate/governance.ts";
 import { EVIDENCE_FILE_NAME } from "../gate/evidence.ts";
+import { POLICY_PATH } from "../gate/policy.ts";
 import { runGit, type GitRepo } from "./git.ts";
 
 export interface Landing {
@@ -23,6 +29,12 @@ export interface Landing {
   readonly committedAt: number;
   /** Repository-relative, ending in `/`: `hsm-requests/app7.evidence/` or `.github/quorum-gate.evidence/pr-12/`. */
   readonly folder: string;
+  /** The folder's files at `commit`: name → blob id. */
+  readonly files: ReadonlyMap<string, string>;
+  /** Blob ids at `commit` of the files the evidence can be about (`<folder>.yml`, `.yaml`, the policy); absent ones are left out. */
+  readonly subjects: ReadonlyMap<string, string>;
+  /** The policy's blob at the first parent; null when there was none. */
+  readonly policyBlob: string | null;
 }
 
 export interface EvidenceCommit {
@@ -46,25 +58,43 @@ export function isGovernanceFolder(folder: string): boolean {
   return GOVERNANCE_FOLDER.test(folder);
 }
 
-/** Every file of the evidence folders in scope, or only their evidence.json. */
-function pathspecs(scope: Scope, file: "*" | typeof EVIDENCE_FILE_NAME): string[] {
-  if (scope.kind === "folder") return [file === "*" ? `:(literal)${scope.folder}` : `:(literal)${scope.folder}${file}`];
-  return [`:(glob)**/*.evidence/${file}`, `:(glob)${GOVERNANCE_EVIDENCE_ROOT}pr-*/${file}`];
+/** The files an evidence folder can be about: the request beside it, and the policy. */
+function subjectPaths(folder: string): string[] {
+  const base = folder.slice(0, -".evidence/".length);
+  return isGovernanceFolder(folder) ? [POLICY_PATH] : [`${base}.yml`, `${base}.yaml`, POLICY_PATH];
+}
+
+/**
+ * For one folder: literal paths, which git prunes trees by. For the whole history: none, and the
+ * output is filtered here: with glob pathspecs git matches every entry of every tree it compares,
+ * which on a history of 1,000 operations took ten times as long as listing every change.
+ */
+function pathspecs(scope: Scope, what: "landings" | "evidence"): string[] {
+  if (scope.kind === "all") return [];
+  if (what === "evidence") return ["--", `:(literal)${scope.folder}${EVIDENCE_FILE_NAME}`];
+  return ["--", `:(literal)${scope.folder.slice(0, -1)}`, ...subjectPaths(scope.folder).map((p) => `:(literal)${p}`)];
+}
+
+/** The paths the walk keeps: the evidence folders' files and every YAML file (requests, the policy). */
+function followed(path: string): boolean {
+  return /\.ya?ml$/.test(path) || isEvidenceFolder(path.slice(0, path.lastIndexOf("/") + 1));
 }
 
 interface LoggedCommit {
   readonly commit: string;
   readonly parents: readonly string[];
   readonly committedAt: number;
-  /** path → new blob, for added or modified files (deletions are left out). */
-  readonly changes: readonly { readonly path: string; readonly blob: string }[];
+  /** Each changed path with its new blob, or null when it is gone (deleted, or no longer a regular file). */
+  readonly changes: readonly { readonly path: string; readonly blob: string | null }[];
 }
+
+const REGULAR_FILE = /^100(644|755)$/;
 
 /** Parses `git log -z --format=%x01%H %P %ct --raw --no-abbrev --no-renames`. */
 function parseLog(out: Buffer): LoggedCommit[] {
   const commits: LoggedCommit[] = [];
   const tokens = out.toString("utf8").split("\0");
-  let current: { commit: string; parents: string[]; committedAt: number; changes: { path: string; blob: string }[] } | null = null;
+  let current: { commit: string; parents: string[]; committedAt: number; changes: { path: string; blob: string | null }[] } | null = null;
   for (let i = 0; i < tokens.length; i++) {
     const token = (tokens[i] ?? "").replace(/^\n+/, "");
     if (token.startsWith("\x01")) {
@@ -74,12 +104,10 @@ function parseLog(out: Buffer): LoggedCommit[] {
       commits.push(current);
     } else if (token.startsWith(":") && current !== null) {
       // :<old mode> <new mode> <old blob> <new blob> <status>, then the path as the next token.
-      const fields = token.slice(1).split(" ");
-      const blob = fields[3] ?? "";
-      const status = fields[4] ?? "";
+      const [, newMode = "", , blob = "", status = ""] = token.slice(1).split(" ");
       const path = tokens[i + 1] ?? "";
       i += 1;
-      if (status !== "D" && !/^0+$/.test(blob)) current.changes.push({ path, blob });
+      current.changes.push({ path, blob: status === "D" || !REGULAR_FILE.test(newMode) ? null : blob });
     }
   }
   return commits;
@@ -87,17 +115,41 @@ function parseLog(out: Buffer): LoggedCommit[] {
 
 const LOG_FORMAT = ["-z", "--format=%x01%H %P %ct", "--raw", "--no-abbrev", "--no-renames"];
 
-/** Evidence landings on the first-parent history of `rev`, newest first. */
+/** Evidence landings on the first-parent history of `rev`, oldest first. */
 export async function findLandings(repo: GitRepo, rev: string, scope: Scope): Promise<Landing[]> {
-  const out = await runGit(repo, ["log", "--first-parent", "--diff-merges=first-parent", ...LOG_FORMAT, rev, "--", ...pathspecs(scope, "*")]);
+  const out = await runGit(repo, ["log", "--first-parent", "--diff-merges=first-parent", "--root", ...LOG_FORMAT, rev, ...pathspecs(scope, "landings")]);
+  const commits = parseLog(out).reverse();
+  // Every file the log follows, as the mainline holds it after each commit in turn.
+  const files = new Map<string, string>();
+  const folders = new Map<string, Map<string, string>>();
   const landings: Landing[] = [];
-  for (const c of parseLog(out)) {
-    const folders = new Set<string>();
-    for (const change of c.changes) {
-      const folder = change.path.slice(0, change.path.lastIndexOf("/") + 1);
-      if (isEvidenceFolder(folder) && (scope.kind === "all" || folder === scope.folder)) folders.add(folder);
+  for (const c of commits) {
+    const policyBlob = files.get(POLICY_PATH) ?? null;
+    const touched = new Set<string>();
+    for (const { path, blob } of c.changes) {
+      if (!followed(path)) continue;
+      if (blob === null) files.delete(path);
+      else files.set(path, blob);
+      const slash = path.lastIndexOf("/");
+      const folder = path.slice(0, slash + 1);
+      if (!isEvidenceFolder(folder)) continue;
+      let inFolder = folders.get(folder);
+      if (inFolder === undefined) folders.set(folder, (inFolder = new Map()));
+      if (blob === null) inFolder.delete(path.slice(slash + 1));
+      else inFolder.set(path.slice(slash + 1), blob);
+      touched.add(folder);
     }
-    for (const folder of [...folders].sort()) landings.push({ commit: c.commit, firstParent: c.parents[0] ?? null, isMerge: c.parents.length > 1, committedAt: c.committedAt, folder });
+    for (const folder of [...touched].sort()) {
+      const inFolder = folders.get(folder);
+      // A commit that removes the whole folder lands nothing.
+      if (inFolder === undefined || inFolder.size === 0 || (scope.kind === "folder" && folder !== scope.folder)) continue;
+      const subjects = new Map<string, string>();
+      for (const p of subjectPaths(folder)) {
+        const blob = files.get(p);
+        if (blob !== undefined) subjects.set(p, blob);
+      }
+      landings.push({ commit: c.commit, firstParent: c.parents[0] ?? null, isMerge: c.parents.length > 1, committedAt: c.committedAt, folder, files: new Map(inFolder), subjects, policyBlob });
+    }
   }
   return landings;
 }
@@ -107,11 +159,12 @@ export async function findLandings(repo: GitRepo, rev: string, scope: Scope): Pr
  * `rev` (all of history, not only the mainline) that wrote that blob at that path.
  */
 export async function evidenceCommits(repo: GitRepo, rev: string, scope: Scope): Promise<ReadonlyMap<string, EvidenceCommit>> {
-  const out = await runGit(repo, ["log", "--full-history", ...LOG_FORMAT, rev, "--", ...pathspecs(scope, EVIDENCE_FILE_NAME)]);
+  const out = await runGit(repo, ["log", "--full-history", ...LOG_FORMAT, rev, ...pathspecs(scope, "evidence")]);
   const made = new Map<string, EvidenceCommit>();
   for (const c of parseLog(out)) {
-    for (const change of c.changes) {
-      const key = introductionKey(change.path, change.blob);
+    for (const { path, blob } of c.changes) {
+      if (blob === null || !path.endsWith(`/${EVIDENCE_FILE_NAME}`) || !isEvidenceFolder(path.slice(0, -EVIDENCE_FILE_NAME.length))) continue;
+      const key = introductionKey(path, blob);
       const known = made.get(key);
       if (known === undefined || c.committedAt < known.committedAt) made.set(key, { commit: c.commit, committedAt: c.committedAt });
     }
@@ -125,13 +178,14 @@ function introductionKey(path: string, blob: string): string {
 
 /**
  * The commit whose time judges the token of `landing`: the earliest commit that wrote the
- * evidence.json it lands (`evidenceBlob`, as the landing commit holds it). For a merge it is the gate's evidence commit on the merged branch; for a squash
- * commit it is C itself (the branch is not in the history any more), so the token is judged at
- * the squash; C as well when only a merge wrote it.
+ * evidence.json it lands. For a merge it is the gate's evidence commit on the merged branch; for
+ * a squash commit it is C itself (the branch is not in the history any more), so the token is
+ * judged at the squash; C as well when only a merge wrote it, or when it has no evidence.json.
  */
-export function evidenceCommitOf(landing: Landing, evidenceBlob: string, made: ReadonlyMap<string, EvidenceCommit>): EvidenceCommit {
+export function evidenceCommitOf(landing: Landing, made: ReadonlyMap<string, EvidenceCommit>): EvidenceCommit {
   const own = { commit: landing.commit, committedAt: landing.committedAt };
-  const first = made.get(introductionKey(`${landing.folder}${EVIDENCE_FILE_NAME}`, evidenceBlob));
+  const blob = landing.files.get(EVIDENCE_FILE_NAME);
+  const first = blob === undefined ? undefined : made.get(introductionKey(`${landing.folder}${EVIDENCE_FILE_NAME}`, blob));
   return first === undefined || first.committedAt > own.committedAt ? own : first;
 }
 

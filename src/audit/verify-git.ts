@@ -30,15 +30,14 @@ export async function verifyFromGit(repo: GitRepo, request: GitVerifyRequest): P
   const what = request.target === null ? "no evidence" : request.target.kind === "governance" ? `no governance evidence (${POLICY_PATH})` : `no evidence in ${request.target.folder}`;
 
   let landings: Landing[];
+  const newest = all.at(-1);
   if (request.commit !== null) {
     landings = all.filter((l) => l.commit === rev);
     if (landings.length === 0) {
-      const newest = all[0];
       const hint = newest === undefined ? "" : `; it landed in ${newest.commit.slice(0, 12)}`;
       return { ok: false, exitCode: 2, message: `commit ${request.commit} lands ${what} (it changes no such evidence file against its first parent)${hint}` };
     }
   } else {
-    const newest = all[0];
     if (newest === undefined) return notLanded(repo, request, rev, what);
     landings = [newest];
   }

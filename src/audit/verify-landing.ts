@@ -1,10 +1,11 @@
 // One landed evidence folder, read from git objects and verified: the folder's files and the
-// approved file as the landing commit holds them, the policy from its first parent, and the time
-// the evidence was made. Nothing is read from the working tree.
+// approved file as the landing commit holds them, the policy as its first parent holds it, and the
+// time the evidence was made. Blobs are read by id (the history walk found them); nothing is read
+// from the working tree.
 import { EVIDENCE_FILE_NAME } from "../gate/evidence.ts";
 import { POLICY_PATH } from "../gate/policy.ts";
 import { parseEvidenceDocument } from "./evidence-document.ts";
-import { ObjectReader } from "./git.ts";
+import type { ObjectReader } from "./git.ts";
 import { evidenceCommitOf, isGovernanceFolder, type EvidenceCommit, type Landing } from "./history.ts";
 import { subjectPath, verifyEvidence, type Verification } from "./verify-evidence.ts";
 
@@ -14,35 +15,27 @@ export interface LandedVerification extends Verification {
   readonly evidenceCommit: EvidenceCommit;
 }
 
-/** File modes of a regular file or an executable one in a git tree. */
-const BLOB_MODES = new Set(["100644", "100755"]);
-
 export async function verifyLanding(reader: ObjectReader, landing: Landing, made: ReadonlyMap<string, EvidenceCommit>): Promise<LandedVerification> {
-  const { commit, folder } = landing;
-  const tree = await reader.read(`${commit}:${folder}`);
-  const entries = tree !== null && tree.type === "tree" ? ObjectReader.entries(tree).filter((e) => BLOB_MODES.has(e.mode)) : [];
-  const blobs = await Promise.all(entries.map((e) => reader.read(e.oid)));
+  const { folder } = landing;
+  const names = [...landing.files.keys()];
+  const blobs = await Promise.all(names.map((name) => blob(reader, landing.files.get(name) ?? null)));
   const files = new Map<string, Uint8Array>();
-  entries.forEach((e, i) => {
-    const blob = blobs[i];
-    if (blob !== null && blob !== undefined) files.set(e.name, blob.content);
+  names.forEach((name, i) => {
+    const content = blobs[i];
+    if (content !== null && content !== undefined) files.set(name, content);
   });
 
-  const evidenceEntry = entries.find((e) => e.name === EVIDENCE_FILE_NAME);
-  const evidenceCommit = evidenceEntry === undefined ? { commit, committedAt: landing.committedAt } : evidenceCommitOf(landing, evidenceEntry.oid, made);
   const doc = files.get(EVIDENCE_FILE_NAME);
   const parsed = doc === undefined ? null : parseEvidenceDocument(doc);
   const path = isGovernanceFolder(folder) ? POLICY_PATH : parsed?.ok === true ? subjectPath(folder, parsed.evidence) : null;
-  const [subject, policy] = await Promise.all([
-    path === null ? null : reader.read(`${commit}:${path}`),
-    landing.firstParent === null ? null : reader.read(`${landing.firstParent}:${POLICY_PATH}`),
-  ]);
-  const verification = verifyEvidence({
-    folder,
-    files,
-    subject: subject?.type === "blob" ? subject.content : null,
-    policy: policy?.type === "blob" ? policy.content : null,
-    now: evidenceCommit.committedAt,
-  });
+  const [subject, policy] = await Promise.all([blob(reader, path === null ? null : (landing.subjects.get(path) ?? null)), blob(reader, landing.policyBlob)]);
+  const evidenceCommit = evidenceCommitOf(landing, made);
+  const verification = verifyEvidence({ folder, files, subject, policy, now: evidenceCommit.committedAt });
   return { ...verification, landing, evidenceCommit };
+}
+
+async function blob(reader: ObjectReader, oid: string | null): Promise<Uint8Array | null> {
+  if (oid === null) return null;
+  const object = await reader.read(oid);
+  return object !== null && object.type === "blob" ? object.content : null;
 }
