@@ -19,7 +19,7 @@ const IN_FLIGHT = 64;
 const NODE_IN_FLIGHT = 8;
 
 export async function auditHistory(repo: GitRepo, rev: string, cluster: ClusterReader | null): Promise<AuditEntry[]> {
-  const [landings, made] = await Promise.all([findLandings(repo, rev, { kind: "all" }), evidenceCommits(repo, rev, { kind: "all" })]);
+  const [landings, made] = await Promise.all([findLandings(repo, rev), evidenceCommits(repo, rev)]);
   const reader = new ObjectReader(repo);
   let verified: LandedVerification[];
   try {

@@ -9,11 +9,13 @@
 // commit that introduced that exact evidence.json (the gate's evidence commit on the pull
 // request's branch for a merge; C itself for a squash).
 //
-// Two `git log` runs serve any number of operations. The first-parent one also lists every change
-// to the YAML files (requests, the policy) and the evidence folders, oldest first, so replaying
-// those changes gives the blob of each file at every landing commit and of the policy at its
-// first parent. The audit then reads blobs by id and never resolves a path through a tree: the
-// gate keeps every request in one folder, whose tree grows with the history.
+// Two `git log` runs, side by side, serve any number of operations; `verify` uses the same walk as
+// `audit` and keeps the landings it was asked about. The first-parent log lists every change,
+// oldest first once reversed, so replaying the changes to YAML files (requests, the policy) and
+// evidence folders gives the blob of each at every landing commit and of the policy at its first
+// parent. The whole-history log says which commit wrote each evidence.json. Blobs are then read
+// by id, never by resolving a path through a tree: the gate keeps every request in one folder,
+// whose tree grows with the history.
 import { GOVERNANCE_EVIDENCE_ROOT } from "../gate/governance.ts";
 import { EVIDENCE_FILE_NAME } from "../gate/evidence.ts";
 import { POLICY_PATH } from "../gate/policy.ts";
@@ -43,9 +45,6 @@ export interface EvidenceCommit {
   readonly committedAt: number;
 }
 
-/** What the history walk looks at: every evidence folder, or one. */
-export type Scope = { readonly kind: "all" } | { readonly kind: "folder"; readonly folder: string };
-
 const GOVERNANCE_FOLDER = new RegExp(`^${escapeRegExp(GOVERNANCE_EVIDENCE_ROOT)}pr-[1-9][0-9]{0,9}/$`);
 
 /** Whether `folder` (ending in `/`) is where the gate writes an operation's evidence. */
@@ -65,17 +64,11 @@ function subjectPaths(folder: string): string[] {
 }
 
 /**
- * For one folder: literal paths, which git prunes trees by. For the whole history: none, and the
- * output is filtered here: with glob pathspecs git matches every entry of every tree it compares,
- * which on a history of 1,000 operations took ten times as long as listing every change.
+ * The paths the walk keeps: the evidence folders' files and every YAML file (requests, the
+ * policy). Git is given no pathspec: with one, it matches every entry of every tree it compares,
+ * and on a history of 10,000 operations in one request folder even a literal path took longer
+ * than listing every change.
  */
-function pathspecs(scope: Scope, what: "landings" | "evidence"): string[] {
-  if (scope.kind === "all") return [];
-  if (what === "evidence") return ["--", `:(literal)${scope.folder}${EVIDENCE_FILE_NAME}`];
-  return ["--", `:(literal)${scope.folder.slice(0, -1)}`, ...subjectPaths(scope.folder).map((p) => `:(literal)${p}`)];
-}
-
-/** The paths the walk keeps: the evidence folders' files and every YAML file (requests, the policy). */
 function followed(path: string): boolean {
   return /\.ya?ml$/.test(path) || isEvidenceFolder(path.slice(0, path.lastIndexOf("/") + 1));
 }
@@ -90,8 +83,8 @@ interface LoggedCommit {
 
 const REGULAR_FILE = /^100(644|755)$/;
 
-/** Parses `git log -z --format=%x01%H %P %ct --raw --no-abbrev --no-renames`. */
-function parseLog(out: Buffer): LoggedCommit[] {
+/** Parses `git log -z --format=%x01%H %P %ct --raw --no-abbrev --no-renames`, keeping the changes of paths `keep` accepts. */
+function parseLog(out: Buffer, keep: (path: string) => boolean): LoggedCommit[] {
   const commits: LoggedCommit[] = [];
   const tokens = out.toString("utf8").split("\0");
   let current: { commit: string; parents: string[]; committedAt: number; changes: { path: string; blob: string | null }[] } | null = null;
@@ -107,7 +100,7 @@ function parseLog(out: Buffer): LoggedCommit[] {
       const [, newMode = "", , blob = "", status = ""] = token.slice(1).split(" ");
       const path = tokens[i + 1] ?? "";
       i += 1;
-      current.changes.push({ path, blob: status === "D" || !REGULAR_FILE.test(newMode) ? null : blob });
+      if (keep(path)) current.changes.push({ path, blob: status === "D" || !REGULAR_FILE.test(newMode) ? null : blob });
     }
   }
   return commits;
@@ -116,9 +109,9 @@ function parseLog(out: Buffer): LoggedCommit[] {
 const LOG_FORMAT = ["-z", "--format=%x01%H %P %ct", "--raw", "--no-abbrev", "--no-renames"];
 
 /** Evidence landings on the first-parent history of `rev`, oldest first. */
-export async function findLandings(repo: GitRepo, rev: string, scope: Scope): Promise<Landing[]> {
-  const out = await runGit(repo, ["log", "--first-parent", "--diff-merges=first-parent", "--root", ...LOG_FORMAT, rev, ...pathspecs(scope, "landings")]);
-  const commits = parseLog(out).reverse();
+export async function findLandings(repo: GitRepo, rev: string): Promise<Landing[]> {
+  const out = await runGit(repo, ["log", "--first-parent", "--diff-merges=first-parent", "--root", ...LOG_FORMAT, rev]);
+  const commits = parseLog(out, followed).reverse();
   // Every file the log follows, as the mainline holds it after each commit in turn.
   const files = new Map<string, string>();
   const folders = new Map<string, Map<string, string>>();
@@ -127,7 +120,6 @@ export async function findLandings(repo: GitRepo, rev: string, scope: Scope): Pr
     const policyBlob = files.get(POLICY_PATH) ?? null;
     const touched = new Set<string>();
     for (const { path, blob } of c.changes) {
-      if (!followed(path)) continue;
       if (blob === null) files.delete(path);
       else files.set(path, blob);
       const slash = path.lastIndexOf("/");
@@ -142,7 +134,7 @@ export async function findLandings(repo: GitRepo, rev: string, scope: Scope): Pr
     for (const folder of [...touched].sort()) {
       const inFolder = folders.get(folder);
       // A commit that removes the whole folder lands nothing.
-      if (inFolder === undefined || inFolder.size === 0 || (scope.kind === "folder" && folder !== scope.folder)) continue;
+      if (inFolder === undefined || inFolder.size === 0) continue;
       const subjects = new Map<string, string>();
       for (const p of subjectPaths(folder)) {
         const blob = files.get(p);
@@ -158,12 +150,13 @@ export async function findLandings(repo: GitRepo, rev: string, scope: Scope): Pr
  * Which commit made each evidence.json: for every (path, blob), the earliest commit reachable from
  * `rev` (all of history, not only the mainline) that wrote that blob at that path.
  */
-export async function evidenceCommits(repo: GitRepo, rev: string, scope: Scope): Promise<ReadonlyMap<string, EvidenceCommit>> {
-  const out = await runGit(repo, ["log", "--full-history", ...LOG_FORMAT, rev, ...pathspecs(scope, "evidence")]);
+export async function evidenceCommits(repo: GitRepo, rev: string): Promise<ReadonlyMap<string, EvidenceCommit>> {
+  const out = await runGit(repo, ["log", ...LOG_FORMAT, rev]);
   const made = new Map<string, EvidenceCommit>();
-  for (const c of parseLog(out)) {
+  const isEvidenceJson = (path: string): boolean => path.endsWith(`/${EVIDENCE_FILE_NAME}`) && isEvidenceFolder(path.slice(0, -EVIDENCE_FILE_NAME.length));
+  for (const c of parseLog(out, isEvidenceJson)) {
     for (const { path, blob } of c.changes) {
-      if (blob === null || !path.endsWith(`/${EVIDENCE_FILE_NAME}`) || !isEvidenceFolder(path.slice(0, -EVIDENCE_FILE_NAME.length))) continue;
+      if (blob === null) continue;
       const key = introductionKey(path, blob);
       const known = made.get(key);
       if (known === undefined || c.committedAt < known.committedAt) made.set(key, { commit: c.commit, committedAt: c.committedAt });

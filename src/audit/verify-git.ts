@@ -3,7 +3,7 @@
 // 2 for what the user asked that does not exist, 1 for an operation that exists without evidence.
 import { POLICY_PATH } from "../gate/policy.ts";
 import { ObjectReader, resolveCommit, type GitRepo } from "./git.ts";
-import { evidenceCommits, findLandings, isGovernanceFolder, type Landing, type Scope } from "./history.ts";
+import { evidenceCommits, findLandings, isGovernanceFolder, type Landing } from "./history.ts";
 import type { Target } from "./locate.ts";
 import { verifyLanding, type LandedVerification } from "./verify-landing.ts";
 
@@ -24,9 +24,10 @@ export async function verifyFromGit(repo: GitRepo, request: GitVerifyRequest): P
   const revName = request.commit ?? request.rev;
   const rev = await resolveCommit(repo, revName);
   if (rev === null) return { ok: false, exitCode: 2, message: `${revName} is not a commit in ${repo.dir}` };
-  const scope: Scope = request.target?.kind === "folder" ? { kind: "folder", folder: request.target.folder } : { kind: "all" };
-  const wanted = (l: Landing): boolean => request.target?.kind !== "governance" || isGovernanceFolder(l.folder);
-  const all = (await findLandings(repo, rev, scope)).filter(wanted);
+  const target = request.target;
+  const wanted = (l: Landing): boolean => (target === null ? true : target.kind === "governance" ? isGovernanceFolder(l.folder) : l.folder === target.folder);
+  const [landed, made] = await Promise.all([findLandings(repo, rev), evidenceCommits(repo, rev)]);
+  const all = landed.filter(wanted);
   const what = request.target === null ? "no evidence" : request.target.kind === "governance" ? `no governance evidence (${POLICY_PATH})` : `no evidence in ${request.target.folder}`;
 
   let landings: Landing[];
@@ -42,7 +43,6 @@ export async function verifyFromGit(repo: GitRepo, request: GitVerifyRequest): P
     landings = [newest];
   }
 
-  const made = await evidenceCommits(repo, rev, scope);
   const reader = new ObjectReader(repo);
   try {
     return { ok: true, results: await Promise.all(landings.map((l) => verifyLanding(reader, l, made))) };
