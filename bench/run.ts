@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<{ run: () => Promise<string[]> }>> =
   "gate-verify": () => import("./gate-verify.ts"),
   "gate-evaluate": () => import("./gate-evaluate.ts"),
   "app-deliveries": () => import("./app-deliveries.ts"),
+  audit: () => import("./audit.ts"),
   action: () => import("./action.ts"),
 };
 
