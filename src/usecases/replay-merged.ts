@@ -3,7 +3,7 @@
 // since the approval no longer counts; each node verifies the signatures again itself. The
 // idempotency key is derived from the token, so a redelivered webhook or a second replica gets
 // the nodes' recorded results instead of a second application.
-import { sha256 } from "../crypto/rsa.ts";
+import { replayIdempotencyKey } from "../gate/replay-key.ts";
 import { evaluateQuorum, readStickyToken, renderStickyComment, STICKY_MARKER, toBindingContext, toOperation } from "../gate/index.ts";
 import type { PullRequestInfo, RepoRef } from "../github/port.ts";
 import type { GateDeps, GateOutcome, ReplayNodeResult, Trigger } from "./deps.ts";
@@ -36,7 +36,7 @@ export async function replayMerged(deps: GateDeps, repo: RepoRef, pr: PullReques
   }
 
   const results = await deps.cluster.execute({
-    idempotencyKey: `qg-${sha256(tokenFile).toString("hex").slice(0, 48)}`,
+    idempotencyKey: replayIdempotencyKey(tokenFile),
     operation: toOperation(merged.request.operation),
     context: toBindingContext(repository, pr.number, merged.digest),
     tokenData: tokenFile,
