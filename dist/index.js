@@ -4092,7 +4092,7 @@ var require_util2 = __commonJS({
     try {
       crypto2 = __require("node:crypto");
       const possibleRelevantHashes = ["sha256", "sha384", "sha512"];
-      supportedHashes = crypto2.getHashes().filter((hash) => possibleRelevantHashes.includes(hash));
+      supportedHashes = crypto2.getHashes().filter((hash2) => possibleRelevantHashes.includes(hash2));
     } catch {
     }
     function responseURL(response) {
@@ -25927,9 +25927,9 @@ var require_lexer = __commonJS({
         }
       }
       *parseQuotedScalar() {
-        const quote = this.charAt(0);
-        let end = this.buffer.indexOf(quote, this.pos + 1);
-        if (quote === "'") {
+        const quote2 = this.charAt(0);
+        let end = this.buffer.indexOf(quote2, this.pos + 1);
+        if (quote2 === "'") {
           while (end !== -1 && this.buffer[end + 1] === "'")
             end = this.buffer.indexOf("'", end + 2);
         } else {
@@ -32035,14 +32035,14 @@ async function askNode(node, client, op, body) {
 }
 function createClusterGateway(file, credentials, options = {}) {
   const clients = file.nodes.map((n) => createNodeClient(file.ca === void 0 ? { host: n.host, port: n.port } : { host: n.host, port: n.port, ca: file.ca }, options.timeoutMs === void 0 ? {} : { timeoutMs: options.timeoutMs }));
-  const failure2 = (node, code, message) => ({ index: node.index, hsmId: node.hsmId, ok: false, code, message });
+  const failure3 = (node, code, message) => ({ index: node.index, hsmId: node.hsmId, ok: false, code, message });
   const plain = (i, op, body) => askNode(file.nodes[i], clients[i], op, body);
   async function withSession(i, work) {
     const node = file.nodes[i];
     const client = clients[i];
     const login = await client.call("login", { userType: "CO", userName: credentials.userName, password: credentials.password });
-    if (!login.ok) return failure2(node, login.error.code, `gate login: ${login.error.message}`);
-    if (!("sessionId" in login.data)) return failure2(node, "RET_2FA_FAILURE", "the gate's account must not use 2FA");
+    if (!login.ok) return failure3(node, login.error.code, `gate login: ${login.error.message}`);
+    if (!("sessionId" in login.data)) return failure3(node, "RET_2FA_FAILURE", "the gate's account must not use 2FA");
     const session = login.data.sessionId;
     try {
       return await work(session);
@@ -32054,7 +32054,7 @@ function createClusterGateway(file, credentials, options = {}) {
     return withSession(i, async (session) => {
       const node = file.nodes[i];
       const r = await clients[i].call(op, body, session);
-      return r.ok ? { index: node.index, hsmId: node.hsmId, ok: true, value: r.data } : failure2(node, r.error.code, r.error.message);
+      return r.ok ? { index: node.index, hsmId: node.hsmId, ok: true, value: r.data } : failure3(node, r.error.code, r.error.message);
     });
   }
   const everyNode = (fn) => Promise.all(file.nodes.map((_, i) => fn(i)));
@@ -32091,7 +32091,7 @@ function createClusterGateway(file, credentials, options = {}) {
       const failures = failuresOf(outcomes);
       if (failures.length > 0) return { failures };
       const pems = new Set(valuesOf(outcomes).map((v) => v.publicKeyPem));
-      if (pems.size !== 1) return { failures: file.nodes.map((n) => failure2(n, "RET_CLUSTER_DRIFT", "the nodes disagree on the sealing key")) };
+      if (pems.size !== 1) return { failures: file.nodes.map((n) => failure3(n, "RET_CLUSTER_DRIFT", "the nodes disagree on the sealing key")) };
       return { publicKeyPem: [...pems][0] };
     },
     async issueToken(service, binding, timeoutSeconds) {
@@ -32310,16 +32310,10 @@ function parseCheckRuns(list, where) {
 function parseId(data, where) {
   return reader(data, where, "").int("id");
 }
-function parseSha(data, where) {
-  return reader(data, where, "").sha("sha");
-}
 function parseGitRef(data, where) {
   const object = reader(data, where, "").obj("object");
   if (object.str("type") !== "commit") throw malformed(where, "object.type is not commit");
   return object.sha("sha");
-}
-function parseGitCommitTree(data, where) {
-  return reader(data, where, "").obj("tree").sha("sha");
 }
 function httpFailure(err) {
   if (typeof err !== "object" || err === null || !("status" in err)) return null;
@@ -32332,6 +32326,22 @@ function httpFailure(err) {
     if (typeof data === "object" && data !== null && "message" in data && typeof data.message === "string") message = data.message;
   }
   return { status, message };
+}
+function parseCommitOnBranch(data, where) {
+  return reader(data, where, "").obj("createCommitOnBranch").obj("commit").sha("oid");
+}
+function graphqlErrors(err) {
+  if (typeof err !== "object" || err === null || !("errors" in err)) return null;
+  const list = err.errors;
+  if (!Array.isArray(list) || list.length === 0) return null;
+  return list.map((e) => {
+    if (typeof e !== "object" || e === null) return { type: null, message: "" };
+    const message = "message" in e && typeof e.message === "string" ? e.message : "";
+    if ("type" in e && typeof e.type === "string") return { type: e.type, message };
+    const ext = "extensions" in e ? e.extensions : void 0;
+    const code = typeof ext === "object" && ext !== null && "code" in ext && typeof ext.code === "string" ? ext.code : null;
+    return { type: code, message };
+  });
 }
 
 // src/github/send.ts
@@ -32510,22 +32520,47 @@ async function readFile(octokit, repo, path, ref) {
 
 // src/github/commit-files.ts
 var REFUSED = [403, 404, 409, 422];
+var MUTATION = "mutation ($input: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $input) { commit { oid } } }";
 function refusal(status) {
   if (status === 403) return "forbidden";
   if (status === 404) return "not_found";
   return "conflict";
 }
-function plainText(content) {
-  let text;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(content);
-  } catch {
-    return null;
-  }
-  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text)) return null;
-  return Buffer.from(text, "utf8").equals(Buffer.from(content)) ? text : null;
+function graphqlRefusal(type, message) {
+  if (type === "FORBIDDEN") return "forbidden";
+  if (type === "NOT_FOUND") return "not_found";
+  if (type === "STALE_DATA" || type === "UNPROCESSABLE" || type === "BRANCH_PROTECTION_RULE_VIOLATION") return "conflict";
+  if (/\bexpected branch to point to\b/i.test(message)) return "conflict";
+  return null;
 }
-async function commitFiles(octokit, repo, branch, files, message) {
+var RANK = ["forbidden", "not_found", "conflict"];
+function refusalOf(err) {
+  const http = httpFailure(err);
+  if (http !== null) return REFUSED.some((s) => s === http.status) ? refusal(http.status) : null;
+  const errors = graphqlErrors(err);
+  if (errors === null) return null;
+  const reasons = errors.map((e) => graphqlRefusal(e.type, e.message));
+  if (reasons.some((r) => r === null)) return null;
+  return RANK.find((r) => reasons.includes(r)) ?? null;
+}
+function quote(message) {
+  return message.replace(/[A-Za-z0-9+/]{64,}={0,2}/g, "[...]").replace(/\s+/g, " ").trim().slice(0, 200);
+}
+function failure2(where, err) {
+  const http = httpFailure(err);
+  if (http !== null) return new Error(`[github] ${where} failed: HTTP ${http.status}${http.message ? ` (${quote(http.message)})` : ""}`);
+  const errors = graphqlErrors(err);
+  if (errors !== null) return new Error(`[github] ${where} failed: ${errors.map((e) => `${e.type ?? "error"}: ${quote(e.message)}`).join("; ")}`);
+  return new Error(`[github] ${where} failed: ${quote(err instanceof Error ? err.message : String(err))}`);
+}
+function messageInput(message) {
+  const [first = "", ...rest] = message.split("\n");
+  const headline2 = first.replace(/\r$/, "");
+  if (headline2.trim() === "") throw new Error("[github] commitFiles needs a commit message whose first line is not empty");
+  const body = rest.join("\n").replace(/^(?:\r?\n)+/, "");
+  return body.trim() === "" ? { headline: headline2 } : { headline: headline2, body };
+}
+async function commitFiles(octokit, repo, branch, files, message, options = {}) {
   if (branch === "") throw new Error("[github] commitFiles needs a branch");
   if (files.length === 0) throw new Error("[github] commitFiles needs at least one file");
   const seen = /* @__PURE__ */ new Set();
@@ -32534,36 +32569,31 @@ async function commitFiles(octokit, repo, branch, files, message) {
     if (seen.has(f.path)) throw new Error(`[github] commitFiles: ${JSON.stringify(f.path)} is given twice`);
     seen.add(f.path);
   }
-  const base = { owner: repo.owner, repo: repo.repo };
-  const step = async (route, params, parse3) => {
-    const full = { ...base, ...params };
-    const answer = await send(octokit, route, full, REFUSED);
-    return answer.ok ? { ok: true, value: parse3(answer.data, describe(route, full)) } : { ok: false, reason: refusal(answer.status) };
-  };
-  const parent = await step("GET /repos/{owner}/{repo}/git/ref/heads/{branch}", { branch }, parseGitRef);
-  if (!parent.ok) return parent;
-  const baseTree = await step("GET /repos/{owner}/{repo}/git/commits/{commit_sha}", { commit_sha: parent.value }, parseGitCommitTree);
-  if (!baseTree.ok) return baseTree;
-  const entries = [];
-  for (const f of files) {
-    const text = plainText(f.content);
-    if (text !== null) {
-      entries.push({ path: f.path, mode: "100644", type: "blob", content: text });
-      continue;
-    }
-    const blob = await step("POST /repos/{owner}/{repo}/git/blobs", { content: Buffer.from(f.content).toString("base64"), encoding: "base64" }, parseSha);
-    if (!blob.ok) return blob;
-    entries.push({ path: f.path, mode: "100644", type: "blob", sha: blob.value });
+  const commitMessage = messageInput(message);
+  let head = options.expectedHead;
+  if (head === void 0) {
+    const refRoute = "GET /repos/{owner}/{repo}/git/ref/heads/{branch}";
+    const refParams = { owner: repo.owner, repo: repo.repo, branch };
+    const ref = await send(octokit, refRoute, refParams, REFUSED);
+    if (!ref.ok) return { ok: false, reason: refusal(ref.status) };
+    head = parseGitRef(ref.data, describe(refRoute, refParams));
   }
-  const tree = await step("POST /repos/{owner}/{repo}/git/trees", { base_tree: baseTree.value, tree: entries }, parseSha);
-  if (!tree.ok) return tree;
-  const commit = await step("POST /repos/{owner}/{repo}/git/commits", { message, tree: tree.value, parents: [parent.value] }, parseSha);
-  if (!commit.ok) return commit;
-  const refRoute = "PATCH /repos/{owner}/{repo}/git/refs/heads/{branch}";
-  const moved = await step(refRoute, { branch, sha: commit.value, force: false }, parseGitRef);
-  if (!moved.ok) return moved;
-  if (moved.value !== commit.value) throw new Error(`[github] ${describe(refRoute, { ...base, branch })}: the branch points at ${moved.value}, not at the new commit ${commit.value}`);
-  return { ok: true, sha: commit.value };
+  const where = `createCommitOnBranch ${repo.owner}/${repo.repo}:${branch}`;
+  const input2 = {
+    branch: { repositoryNameWithOwner: `${repo.owner}/${repo.repo}`, branchName: branch },
+    message: commitMessage,
+    expectedHeadOid: head,
+    fileChanges: { additions: files.map((f) => ({ path: f.path, contents: Buffer.from(f.content).toString("base64") })) }
+  };
+  let data;
+  try {
+    data = await octokit.graphql(MUTATION, { input: input2 });
+  } catch (err) {
+    const reason = refusalOf(err);
+    if (reason !== null) return { ok: false, reason };
+    throw failure2(where, err);
+  }
+  return { ok: true, sha: parseCommitOnBranch(data, where) };
 }
 
 // src/github/pull-request.ts
@@ -32628,7 +32658,7 @@ function createGitHubPort(octokit) {
     findStickyComment: (repo, number, marker, botLogin) => findStickyComment(octokit, repo, number, marker, botLogin),
     upsertStickyComment: (repo, number, marker, botLogin, body) => upsertStickyComment(octokit, repo, number, marker, botLogin, body),
     upsertCheckRun: (repo, appId, report2) => upsertCheckRun(octokit, repo, appId, report2),
-    commitFiles: (repo, branch, files, message) => commitFiles(octokit, repo, branch, files, message)
+    commitFiles: (repo, branch, files, message, options) => commitFiles(octokit, repo, branch, files, message, options)
   };
 }
 
@@ -32641,8 +32671,8 @@ function describeError(err) {
 
 // src/crypto/rsa.ts
 import {
-  createHash,
   createPublicKey,
+  hash,
   publicDecrypt,
   sign as nodeSign,
   timingSafeEqual,
@@ -32682,13 +32712,16 @@ var fingerprints = /* @__PURE__ */ new WeakMap();
 function fingerprint(key) {
   let known = fingerprints.get(key);
   if (known === void 0) {
-    known = sha256(key.export({ type: "spki", format: "der" })).toString("hex");
+    known = sha256Hex(key.export({ type: "spki", format: "der" }));
     fingerprints.set(key, known);
   }
   return known;
 }
 function sha256(data) {
-  return createHash("sha256").update(data).digest();
+  return hash("sha256", data, "buffer");
+}
+function sha256Hex(data) {
+  return hash("sha256", data, "hex");
 }
 function verifyMessage(message, key, signature) {
   if (signature.length !== SIGNATURE_BYTES) return false;
@@ -33322,6 +33355,16 @@ var BLANK = /^[ \t]*$/;
 function parseApprovalComment(body) {
   if (typeof body !== "string") return notACommand();
   if (body.length > MAX_COMMENT_CHARS) return { ok: false, reason: "too_long", message: `the comment is longer than ${MAX_COMMENT_CHARS} characters` };
+  return parseSignedLine(body) ?? parseApprovalCommentLines(body);
+}
+var SIGNED_LINE_PREFIX = `${COMMAND_PREFIX} approve `;
+function parseSignedLine(body) {
+  if (!body.startsWith(SIGNED_LINE_PREFIX)) return null;
+  const text = body.slice(SIGNED_LINE_PREFIX.length, body.endsWith("\n") ? -1 : body.length);
+  const bytes = decodeCanonicalBase64(text);
+  return bytes !== null && bytes.length === SIGNATURE_BYTES ? approve(text, bytes, 1) : null;
+}
+function parseApprovalCommentLines(body) {
   const lines = body.split(/\r\n|\r|\n/);
   const found = [];
   let fence = null;
@@ -33470,18 +33513,25 @@ function identifySigner(token, signature, ring, except) {
 // src/gate/judge-candidate.ts
 var MAX_SIGNER_LOOKUPS = 8;
 var reject = (reason, message) => ({ verdict: "rejected", reason, message });
-function judgeCandidate(c, order, ctx) {
+function examineCandidate(c, order, ctx) {
   const parsed = parseApprovalComment(c.body);
   if (!parsed.ok && parsed.reason === "not_a_command") return null;
-  const command = parsed.ok ? parsed.command : null;
   const mapping = officerOfLogin(ctx.policy, c.author);
   const time = Date.parse(c.createdAt);
-  const outcome = Number.isNaN(time) ? reject("invalid_candidate", "the comment has no valid creation time") : judge(c, parsed, mapping, ctx);
+  const ruling = Number.isNaN(time) ? reject("invalid_candidate", "the comment has no valid creation time") : judge(c, parsed, mapping, ctx);
+  return { candidate: c, order, command: parsed.ok ? parsed.command : null, mapping, time, ruling };
+}
+function concludeExaminations(examinations) {
+  const outcomes = examinations.map((e) => typeof e.ruling === "function" ? e.ruling() : e.ruling);
+  return examinations.map((e, i) => toJudgement(e, outcomes[i]));
+}
+function toJudgement(e, outcome) {
+  const { candidate: c, command, mapping } = e;
   return {
     verdict: toVerdict(c, command, mapping, outcome),
     createdAt: c.createdAt,
-    time,
-    order,
+    time: e.time,
+    order: e.order,
     command,
     edited: c.edited === true,
     ...mapping === void 0 ? {} : { mapping },
@@ -33495,7 +33545,7 @@ function judge(c, parsed, mapping, ctx) {
   const command = parsed.command;
   if (c.dismissed === true && command.verb !== "withdraw") return reject("dismissed", "the review was dismissed; post the approval again if it still stands");
   if (c.edited === true && command.verb !== "withdraw") return reject("edited", "the comment was edited after it was posted; post a new comment instead");
-  if (mapping === void 0) return reject("unknown_officer", unknownOfficerMessage(c, command, ctx));
+  if (mapping === void 0) return unknownOfficer(c, command, ctx);
   if (command.verb !== "approve") return { verdict: "noted", reason: command.verb, message: notedMessage(command.verb, mapping.officer) };
   return judgeApproval(c, command.bytes, mapping, ctx);
 }
@@ -33509,8 +33559,12 @@ function judgeApproval(c, signature, mapping, ctx) {
   if (mapping.keyFingerprint !== void 0 && mapping.keyFingerprint !== key.fingerprint) {
     return reject("revoked_key", `officer ${officer}'s registered key (${short(key.fingerprint)}) is not the key the policy pins (${short(mapping.keyFingerprint)})`);
   }
-  if (!ctx.token.ok || ctx.tokenBytes === null) return reject("no_token", "there is no valid token to check the signature against");
-  const check = checkSignature(ctx.tokenBytes, signature, key, ctx.ring);
+  const token = ctx.tokenBytes;
+  if (!ctx.token.ok || token === null) return reject("no_token", "there is no valid token to check the signature against");
+  return () => signatureOutcome(c, checkSignature(token, signature, key, ctx.ring), mapping, key);
+}
+function signatureOutcome(c, check, mapping, key) {
+  const officer = mapping.officer;
   switch (check.result) {
     case "valid":
       return { verdict: "counted", reason: "valid", message: `signed by officer ${officer}`, key };
@@ -33535,12 +33589,15 @@ function toVerdict(c, command, mapping, outcome) {
     ...c.url !== void 0 && isPlainHttpsUrl(c.url) ? { url: c.url } : {}
   };
 }
-function unknownOfficerMessage(c, command, ctx) {
+function unknownOfficer(c, command, ctx) {
   const base = `${c.author} is not an officer in the policy`;
-  if (command.verb !== "approve" || !ctx.token.ok || ctx.tokenBytes === null || ctx.signerLookups.remaining <= 0) return base;
+  const token = ctx.tokenBytes;
+  if (command.verb !== "approve" || !ctx.token.ok || token === null || ctx.signerLookups.remaining <= 0) return reject("unknown_officer", base);
   ctx.signerLookups.remaining -= 1;
-  const signer = identifySigner(ctx.tokenBytes, command.bytes, ctx.ring);
-  return signer === null ? base : `${base}; the signature is officer ${signer}'s, and only ${signer}'s own mapped account can post it`;
+  return () => {
+    const signer = identifySigner(token, command.bytes, ctx.ring);
+    return reject("unknown_officer", signer === null ? base : `${base}; the signature is officer ${signer}'s, and only ${signer}'s own mapped account can post it`);
+  };
 }
 function notedMessage(verb, officer) {
   switch (verb) {
@@ -33639,8 +33696,8 @@ function inspectToken(tokenFile, expect) {
   return {
     ok: true,
     token: {
-      base64: Buffer.from(tokenFile).toString("base64"),
-      sha256: sha256(tokenFile).toString("hex"),
+      base64: Buffer.from(tokenFile.buffer, tokenFile.byteOffset, tokenFile.byteLength).toString("base64"),
+      sha256: sha256Hex(tokenFile),
       bytes: tokenFile.byteLength,
       records: records.map((r) => ({ nodeId: r.nodeId, tokenId: r.tokenId, service: r.service, userName: r.userName, createdAt: r.createdAt })),
       expiresAt,
@@ -33682,11 +33739,12 @@ function decideQuorum(input2, subject) {
     });
   }
   const ctx = { policy, ring, token, tokenBytes: token.ok ? input2.tokenFile : null, prAuthor: input2.prAuthor, signerLookups: { remaining: MAX_SIGNER_LOOKUPS } };
-  const judgements = [];
+  const examinations = [];
   input2.candidates.forEach((c, i) => {
-    const j = judgeCandidate(c, i, ctx);
-    if (j !== null) judgements.push(j);
+    const e = examineCandidate(c, i, ctx);
+    if (e !== null) examinations.push(e);
   });
+  const judgements = concludeExaminations(examinations);
   const counted = tally(judgements, token.ok && token.token.expired);
   const approvers = counted.approvers;
   const state = problems.some((p) => BLOCKING.includes(p.code)) ? "rejected" : !token.ok || token.token.expired || approvers.length < required ? "pending" : "approved";
@@ -34201,7 +34259,7 @@ async function placeEvidence(deps, repo, pr, built, label) {
   }));
   if (present.every(Boolean) && await deps.github.readFile(repo, `${built.folder}evidence.json`, pr.headSha) !== null) return { state: "present", note: "" };
   if (pr.fork) return { state: "check_run_only", note: "the pull request comes from a fork, which the app may not write to" };
-  const r = await deps.github.commitFiles(repo, pr.headRef, built.files, `quorum-gate: evidence for ${label}`);
+  const r = await deps.github.commitFiles(repo, pr.headRef, built.files, `quorum-gate: evidence for ${label}`, { expectedHead: pr.headSha });
   if (!r.ok) return { state: "check_run_only", note: `the branch refused the evidence commit (${r.reason})` };
   return { state: "committed", note: "", newHead: r.sha };
 }
@@ -34508,6 +34566,11 @@ function whyNot(d) {
   return problems === "" ? tally2 : `${tally2}: ${problems}`;
 }
 
+// src/gate/replay-key.ts
+function replayIdempotencyKey(tokenFile) {
+  return `qg-${sha256(tokenFile).toString("hex").slice(0, 48)}`;
+}
+
 // src/usecases/replay-merged.ts
 async function replayMerged(deps, repo, pr, merged, trigger) {
   const sticky = await deps.github.findStickyComment(repo, pr.number, STICKY_MARKER, deps.botLogin);
@@ -34535,7 +34598,7 @@ ${why}
     return { code: "not_replayed", message: why };
   }
   const results = await deps.cluster.execute({
-    idempotencyKey: `qg-${sha256(tokenFile).toString("hex").slice(0, 48)}`,
+    idempotencyKey: replayIdempotencyKey(tokenFile),
     operation: toOperation(merged.request.operation),
     context: toBindingContext(repository, pr.number, merged.digest),
     tokenData: tokenFile,
@@ -34988,8 +35051,8 @@ function missingCluster() {
 }
 function noClusterMessage(plan, eventName) {
   const why = "this pull request holds a request, and judging it needs the cluster inputs (cluster or cluster-file, gate-user, gate-password), which are empty";
-  if (plan.kind === "pull_request" && plan.fromFork && eventName === "pull_request") {
-    return `${why}: GitHub gives no secrets to pull_request runs from forks. Evaluate on pull_request_target instead (this action reads the pull request through the API and never runs its code; see docs/action.md)`;
+  if (plan.kind === "pull_request" && plan.fromFork && eventName !== "pull_request_target") {
+    return `${why}: GitHub gives no secrets to ${eventName} runs from forks. Evaluate on pull_request_target instead (this action reads the pull request through the API and never runs its code; see docs/action.md)`;
   }
   return `${why}: pass them from secrets`;
 }
