@@ -5,7 +5,7 @@
 // (GITHUB_API_URL) with a GITHUB_TOKEN-like token and to a real 3-node cluster. Officers sign with
 // the openssl binary. Keys and the gate's password are made per run.
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -18,6 +18,7 @@ import { readStickyToken, STICKY_MARKER } from "../../src/gate/index.ts";
 import type { Created } from "../helpers/fake-github.ts";
 import { startGateHarness, type GateHarness } from "../helpers/gate-harness.ts";
 import { testKey } from "../helpers/keys.ts";
+import { opensslSign as signWithOpenssl } from "../helpers/openssl-sign.ts";
 import { loginAll, must, passwordOf } from "../helpers/quorum-cluster.ts";
 
 const DIST = fileURLToPath(new URL("../../dist/index.js", import.meta.url));
@@ -145,13 +146,7 @@ describe("the GitHub Action, end to end (bundled dist/index.js, fake GitHub, rea
     return found === undefined ? null : { author: found.user.login, body: found.body };
   }
   const quorumChecks = (sha: string): Payload[] => h.repo.checkRuns(sha).filter((c) => c["name"] === "quorum");
-  function opensslSign(officer: string, token: Uint8Array): string {
-    const tokenFile = join(dir, `token-${officer}.bin`);
-    const sigFile = join(dir, `${officer}.sig`);
-    writeFileSync(tokenFile, token);
-    execFileSync("openssl", ["dgst", "-sha256", "-sign", join(dir, `${officer}.key`), "-out", sigFile, tokenFile]);
-    return readFileSync(sigFile).toString("base64");
-  }
+  const opensslSign = (officer: string, token: Uint8Array): string => signWithOpenssl(dir, officer, token);
   async function usersNamed(name: string): Promise<number[]> {
     return (await h.all("list-users", {})).map((r) => r.users.filter((u) => u.name === name).length);
   }

@@ -4,9 +4,9 @@
 // signed as GitHub signs them (HMAC-SHA256 of the exact body); officers sign the token with the
 // real openssl binary. The App key, the webhook secret and the officers' keys are made per run.
 import assert from "node:assert/strict";
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +17,7 @@ import { readStickyToken, STICKY_MARKER } from "../../src/gate/index.ts";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";
 import { startFakeGitHub, type Created, type FakeGitHub, type FakeRepo } from "../helpers/fake-github.ts";
 import { testKey } from "../helpers/keys.ts";
+import { opensslSign as signWithOpenssl } from "../helpers/openssl-sign.ts";
 import { loginAll, must, setUpQuorumCluster, type QuorumCluster } from "../helpers/quorum-cluster.ts";
 
 const PROBOT = fileURLToPath(new URL("../../node_modules/probot/bin/probot.js", import.meta.url));
@@ -176,14 +177,7 @@ describe("the GitHub App, end to end (probot run, fake GitHub, real cluster, ope
   async function usersNamed(name: string): Promise<number[]> {
     return (await must(clients, "list-users", () => ({}))).map((r) => r.users.filter((u) => u.name === name).length);
   }
-  /** What an officer does: decode the token, sign it with openssl, paste the base64. */
-  function opensslSign(officer: string, token: Uint8Array): string {
-    const tokenFile = join(dir, `token-${officer}.bin`);
-    const sigFile = join(dir, `${officer}.sig`);
-    writeFileSync(tokenFile, token);
-    execFileSync("openssl", ["dgst", "-sha256", "-sign", join(dir, `${officer}.key`), "-out", sigFile, tokenFile]);
-    return readFileSync(sigFile).toString("base64");
-  }
+  const opensslSign = (officer: string, token: Uint8Array): string => signWithOpenssl(dir, officer, token);
 
   let token: Uint8Array | null = null;
   let approvedHead = "";
