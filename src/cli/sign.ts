@@ -7,13 +7,14 @@
 // stdout carries the comment and nothing else, so it can be piped; notes go to stderr.
 // Exit codes: 0 signed; 1 a file, the key, the token or the binding is the problem; 2 bad arguments.
 import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { RSA_BITS, fingerprint, isEncryptedPrivateKeyPem, sha256, signMessage, verifyMessage } from "../crypto/rsa.ts";
 import { looksLikeJson, parseCliTokenFile } from "../formats/cli-token-file.ts";
 import { decodeLenientBase64 } from "../formats/lenient-base64.ts";
 import { describeOperation, formatIssue, parseRequest, renderApprovalComment, requestBindingDigest, serviceOf, toBindingContext } from "../gate/index.ts";
 import { decodeRecords, type TokenRecord } from "../hsm/token-record.ts";
 import { parseCommandArgs } from "./args.ts";
+import { readInputFile } from "./input-file.ts";
 import { isRefusal, refuse, type Refusal } from "./refusal.ts";
 import type { CliIo } from "./router.ts";
 import { readSecretLine } from "./secret-input.ts";
@@ -132,14 +133,7 @@ function planSign(argv: string[]): Plan | Refusal | "help" {
 }
 
 function readSmallFile(path: string, what: string): Buffer | Refusal {
-  try {
-    const size = statSync(path).size;
-    if (size > MAX_INPUT_BYTES) return refuse(1, `${path} is ${size} bytes, too large for ${what}`);
-    return readFileSync(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return refuse(1, code === "ENOENT" ? `no ${what} at ${path}` : `cannot read ${what} ${path}: ${code ?? "error"}`);
-  }
+  return readInputFile(path, what, { maxBytes: MAX_INPUT_BYTES, unreadableExit: 1 });
 }
 
 /**

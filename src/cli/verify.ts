@@ -6,7 +6,7 @@
 //
 // Exit codes: 0 the quorum holds; 1 it does not, or the evidence is inconsistent; 2 bad arguments,
 // not a git repository, or a file that is not there.
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseEvidenceDocument, type EvidenceRecord } from "../audit/evidence-document.ts";
 import { GitError, openRepository } from "../audit/git.ts";
@@ -20,6 +20,7 @@ import { EVIDENCE_FILE_NAME } from "../gate/evidence.ts";
 import { formatIssue } from "../gate/issues.ts";
 import { MAX_OFFICERS, parsePolicy } from "../gate/policy.ts";
 import { parseCommandArgs } from "./args.ts";
+import { readInputFile } from "./input-file.ts";
 import { isRefusal, refuse, type Refusal } from "./refusal.ts";
 import type { CliIo } from "./router.ts";
 
@@ -207,12 +208,5 @@ function verifyApprovalFileMode(approvalPath: string, options: CmuOptions, json:
 }
 
 function readFile(path: string, what: string): Buffer | Refusal {
-  try {
-    const size = statSync(path).size;
-    if (size > MAX_FILE_BYTES) return refuse(1, `${path} is ${size} bytes, too large for ${what}`);
-    return readFileSync(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return refuse(2, code === "ENOENT" ? `no ${what} at ${path}` : `cannot read ${what} ${path}: ${code ?? "error"}`);
-  }
+  return readInputFile(path, what, { maxBytes: MAX_FILE_BYTES, unreadableExit: 2 });
 }
