@@ -42,7 +42,7 @@ function timedSpawn(args: readonly string[], env: Record<string, string>): { sta
   return { started, exited: new Promise((resolve) => child.on("close", () => resolve(performance.now()))) };
 }
 
-async function startUp(dir: string): Promise<string[]> {
+async function startUp(dir: string): Promise<{ readonly rows: string[]; readonly bareMs: number }> {
   let firstAt: number | null = null;
   const server = createServer((req, res) => {
     firstAt ??= performance.now();
@@ -80,10 +80,11 @@ async function startUp(dir: string): Promise<string[]> {
   server.close();
   const b = median(bare);
   const a = median(action);
-  return [
+  const rows = [
     `| bare \`node -e\` (one fetch) | ${b.toFixed(0)} ms | 1.00x |`,
     `| Action, dist/index.js | ${a.toFixed(0)} ms | ${(a / b).toFixed(2)}x |`,
   ];
+  return { rows, bareMs: b };
 }
 
 async function busyPullRequest(dir: string, bareMs: number): Promise<string[]> {
@@ -140,8 +141,7 @@ export async function run(): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), "qg-bench-action-"));
   try {
     const start = await startUp(dir);
-    const bareMs = Number(/\| (\d+) ms/.exec(start[0] ?? "")?.[1] ?? Number.NaN);
-    const busy = await busyPullRequest(dir, bareMs);
+    const busy = await busyPullRequest(dir, start.bareMs);
     return [
       "## GitHub Action",
       "",
@@ -149,7 +149,7 @@ export async function run(): Promise<string[]> {
       "",
       "| start-up | spawn to first request | vs bare node |",
       "|---|---|---|",
-      ...start,
+      ...start.rows,
       "",
       "| evaluate step on a pull request with | total | vs bare node start | growth |",
       "|---|---|---|---|",

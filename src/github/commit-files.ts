@@ -1,8 +1,9 @@
 // Files added or replaced on a branch with one commit (the evidence of an approved request), made
-// by one GraphQL mutation, `createCommitOnBranch`: the branch's head is read first (a REST GET),
-// then the mutation carries every file (base64) and that head as `expectedHeadOid`. GitHub makes
-// the commit on top of the head and moves the branch only if it still points there, so a push
-// that lands meanwhile makes this a `conflict`, never a lost commit (the branch is never forced).
+// by one GraphQL mutation, `createCommitOnBranch`: the mutation carries every file (base64) and
+// the head to build on as `expectedHeadOid`, the one the caller judged (else the branch's head,
+// read first with a REST GET). GitHub makes the commit on top of that head and moves the branch
+// only if it still points there, so a push that lands meanwhile makes this a `conflict`, never a
+// lost commit (the branch is never forced).
 // One commit means one `synchronize` event, however many files.
 //
 // Why GraphQL and not the git data API: Probot's Octokit paces every write (and every GraphQL
