@@ -33167,8 +33167,11 @@ var DEFAULT_REQUEST_FOLDER = "hsm-requests/";
 var DEFAULT_TOKEN_LIFETIME_SECONDS = 24 * 3600;
 var MIN_TOKEN_LIFETIME_SECONDS = 60;
 var MAX_TOKEN_LIFETIME_SECONDS = 7 * 24 * 3600;
+var DEFAULT_APPROVAL_LIFETIME_SECONDS = 7 * 24 * 3600;
+var MIN_APPROVAL_LIFETIME_SECONDS = 300;
+var MAX_APPROVAL_LIFETIME_SECONDS = 30 * 24 * 3600;
 var MAX_OFFICERS = LIMITS.maxApprovals;
-var TOP_FIELDS2 = ["version", "cluster", "request_folder", "allow_self_approval", "token_lifetime_seconds", "officers"];
+var TOP_FIELDS2 = ["version", "cluster", "request_folder", "allow_self_approval", "token_lifetime_seconds", "approval_lifetime_seconds", "officers"];
 var OFFICER_FIELDS = ["officer", "key_fingerprint"];
 var FOLDER_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 function parsePolicy(bytes) {
@@ -33185,13 +33188,14 @@ function parsePolicy(bytes) {
   const cluster = readCluster(top);
   const requestFolder = readFolder(top);
   const allowSelfApproval = readBoolean(top, "allow_self_approval", true);
-  const tokenLifetimeSeconds = readLifetime(top);
+  const tokenLifetimeSeconds = readLifetime(top, "token_lifetime_seconds", DEFAULT_TOKEN_LIFETIME_SECONDS, MIN_TOKEN_LIFETIME_SECONDS, MAX_TOKEN_LIFETIME_SECONDS);
+  const approvalLifetimeSeconds = readLifetime(top, "approval_lifetime_seconds", DEFAULT_APPROVAL_LIFETIME_SECONDS, MIN_APPROVAL_LIFETIME_SECONDS, MAX_APPROVAL_LIFETIME_SECONDS);
   const officers = readOfficers(top);
   issues.sort(byLine);
-  if (issues.length > 0 || cluster === null || requestFolder === null || allowSelfApproval === null || tokenLifetimeSeconds === null || officers === null) {
+  if (issues.length > 0 || cluster === null || requestFolder === null || allowSelfApproval === null || tokenLifetimeSeconds === null || approvalLifetimeSeconds === null || officers === null) {
     return { ok: false, issues };
   }
-  return { ok: true, policy: { version: POLICY_VERSION, cluster, requestFolder, allowSelfApproval, tokenLifetimeSeconds, officers } };
+  return { ok: true, policy: { version: POLICY_VERSION, cluster, requestFolder, allowSelfApproval, tokenLifetimeSeconds, approvalLifetimeSeconds, officers } };
 }
 function officerOfLogin(policy, login) {
   const wanted = normalizeLogin(login);
@@ -33218,12 +33222,12 @@ function readBoolean(top, key, fallback) {
   top.report("bad_boolean", b.path, `${key} must be true or false`, b.line);
   return null;
 }
-function readLifetime(top) {
-  const t = top.scalar("token_lifetime_seconds", false);
-  if (t === null) return DEFAULT_TOKEN_LIFETIME_SECONDS;
+function readLifetime(top, key, fallback, min, max) {
+  const t = top.scalar(key, false);
+  if (t === null) return fallback;
   const n = parseDecimal(t.text, 7);
-  if (n !== null && n >= MIN_TOKEN_LIFETIME_SECONDS && n <= MAX_TOKEN_LIFETIME_SECONDS) return n;
-  top.report("bad_lifetime", t.path, `token_lifetime_seconds must be a whole number from ${MIN_TOKEN_LIFETIME_SECONDS} to ${MAX_TOKEN_LIFETIME_SECONDS}`, t.line);
+  if (n !== null && n >= min && n <= max) return n;
+  top.report("bad_lifetime", t.path, `${key} must be a whole number from ${min} to ${max}`, t.line);
   return null;
 }
 function readOfficers(top) {
@@ -33347,7 +33351,7 @@ function describeOperation(op) {
 
 // src/gate/approval-command.ts
 var COMMAND_PREFIX = "/quorum";
-var COMMAND_VERBS = ["approve", "withdraw", "retry", "renew"];
+var COMMAND_VERBS = ["approve", "reject", "countersign", "withdraw", "retry", "renew", "execute"];
 var MAX_COMMENT_CHARS = 65536;
 var OPEN_FENCE = /^ {0,3}(`{3,}|~{3,})(.*)$/;
 var QUOTE = /^ {0,3}>/;
@@ -33362,7 +33366,7 @@ function parseSignedLine(body) {
   if (!body.startsWith(SIGNED_LINE_PREFIX)) return null;
   const text = body.slice(SIGNED_LINE_PREFIX.length, body.endsWith("\n") ? -1 : body.length);
   const bytes = decodeCanonicalBase64(text);
-  return bytes !== null && bytes.length === SIGNATURE_BYTES ? approve(text, bytes, 1) : null;
+  return bytes !== null && bytes.length === SIGNATURE_BYTES ? signed("approve", text, bytes, 1, void 0) : null;
 }
 function parseApprovalCommentLines(body) {
   const lines = body.split(/\r\n|\r|\n/);
@@ -33446,14 +33450,27 @@ function readCommand(lines, index) {
   const [verb = "", ...args] = rest === "" ? [] : rest.split(/[ \t]+/);
   const once = (result) => ({ result, lastLine: index });
   if (verb === "") return once(refuse("unknown_command", `${COMMAND_PREFIX} needs a command: ${COMMAND_VERBS.join(", ")}`, lineNo));
-  if (verb === "withdraw" || verb === "retry" || verb === "renew") {
+  if (verb === "withdraw" || verb === "retry" || verb === "renew" || verb === "execute") {
     if (args.length > 0) return once(refuse("unexpected_argument", `${COMMAND_PREFIX} ${verb} takes no arguments`, lineNo));
     return once({ ok: true, command: { verb, line: lineNo } });
   }
-  if (verb !== "approve") return once(refuse("unknown_command", `unknown command "${verb.slice(0, 20)}"; use one of ${COMMAND_VERBS.join(", ")}`, lineNo));
-  return readSignature(lines, index, args.join(""));
+  if (verb !== "approve" && verb !== "reject" && verb !== "countersign") {
+    return once(refuse("unknown_command", `unknown command "${verb.slice(0, 20)}"; use one of ${COMMAND_VERBS.join(", ")}`, lineNo));
+  }
+  let until;
+  const first = args[0] ?? "";
+  if (first.startsWith("until=")) {
+    if (verb === "countersign") return once(refuse("unexpected_argument", `${COMMAND_PREFIX} countersign signs the HSM's token and takes no until=`, lineNo));
+    until = first.slice("until=".length);
+    if (!UNTIL.test(until)) return once(refuse("malformed_until", "until= must be a UTC time to the second, e.g. until=2026-12-13T03:00:00Z", lineNo));
+    args.shift();
+  } else if (verb === "reject") {
+    return once(refuse("malformed_until", `${COMMAND_PREFIX} reject needs until=<UTC time> before the signature: the expires-at of the payload you signed`, lineNo));
+  }
+  return readSignature(lines, index, args.join(""), verb, until);
 }
-function readSignature(lines, index, inline) {
+var UNTIL = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$/;
+function readSignature(lines, index, inline, verb, until) {
   const lineNo = index + 1;
   let text = inline;
   let last = index;
@@ -33465,36 +33482,39 @@ function readSignature(lines, index, inline) {
       const body = [];
       for (let j = next + 1; j < lines.length; j++) {
         const l = lines[j] ?? "";
-        if (closesFence(l, fence)) return { result: decodeSignature(body.join(""), lineNo), lastLine: j };
+        if (closesFence(l, fence)) return { result: decodeSignature(body.join(""), lineNo, verb, until), lastLine: j };
         body.push(l);
       }
       return { result: refuse("malformed_signature", "the code block with the signature is not closed", lineNo), lastLine: lines.length - 1 };
     }
-    if (next !== index + 1) return { result: refuse("malformed_signature", "no signature after /quorum approve", lineNo), lastLine: index };
+    if (next !== index + 1) return { result: refuse("malformed_signature", `no signature after ${COMMAND_PREFIX} ${verb}`, lineNo), lastLine: index };
   }
   for (; next < lines.length && !BLANK.test(lines[next] ?? ""); next++) {
     text += lines[next] ?? "";
     last = next;
   }
-  if (text === "") return { result: refuse("malformed_signature", "no signature after /quorum approve", lineNo), lastLine: last };
-  return { result: decodeSignature(text, lineNo), lastLine: last };
+  if (text === "") return { result: refuse("malformed_signature", `no signature after ${COMMAND_PREFIX} ${verb}`, lineNo), lastLine: last };
+  return { result: decodeSignature(text, lineNo, verb, until), lastLine: last };
 }
-function decodeSignature(text, line) {
+function decodeSignature(text, line, verb, until) {
   const exact = decodeCanonicalBase64(text);
-  if (exact !== null && exact.length === SIGNATURE_BYTES) return approve(text, exact, line);
+  if (exact !== null && exact.length === SIGNATURE_BYTES) return signed(verb, text, exact, line, until);
   const decoded = decodeLenientBase64(text);
   if (!decoded.ok) return refuse("malformed_signature", `the signature is ${decoded.error}`, line);
   if (decoded.bytes.length !== SIGNATURE_BYTES) {
     return refuse("malformed_signature", `the signature is ${decoded.bytes.length} bytes; an RSA-2048 signature is ${SIGNATURE_BYTES}`, line);
   }
-  return approve(decoded.bytes.toString("base64"), decoded.bytes, line);
+  return signed(verb, decoded.bytes.toString("base64"), decoded.bytes, line, until);
 }
-function approve(signature, bytes, line) {
-  return { ok: true, command: { verb: "approve", signature, bytes, line } };
+function signed(verb, signature, bytes, line, until) {
+  return { ok: true, command: until === void 0 ? { verb, signature, bytes, line } : { verb, signature, bytes, line, until } };
 }
 function refuse(reason, message, line) {
   return { ok: false, reason, message, line };
 }
+
+// src/gate/approval-payload.ts
+var MAX_PAYLOAD_BYTES = 16 * 1024;
 
 // src/gate/verify-signature.ts
 function checkSignature(token, signature, expected, ring) {
@@ -33546,7 +33566,12 @@ function judge(c, parsed, mapping, ctx) {
   if (c.dismissed === true && command.verb !== "withdraw") return reject("dismissed", "the review was dismissed; post the approval again if it still stands");
   if (c.edited === true && command.verb !== "withdraw") return reject("edited", "the comment was edited after it was posted; post a new comment instead");
   if (mapping === void 0) return unknownOfficer(c, command, ctx);
-  if (command.verb !== "approve") return { verdict: "noted", reason: command.verb, message: notedMessage(command.verb, mapping.officer) };
+  if (command.verb === "withdraw" || command.verb === "retry" || command.verb === "renew") {
+    return { verdict: "noted", reason: command.verb, message: notedMessage(command.verb, mapping.officer) };
+  }
+  if (command.verb !== "approve" || command.until !== void 0) {
+    return reject("not_applicable", `/quorum ${command.verb}${command.verb === "approve" ? " until=" : ""} does not apply to this request`);
+  }
   return judgeApproval(c, command.bytes, mapping, ctx);
 }
 function judgeApproval(c, signature, mapping, ctx) {

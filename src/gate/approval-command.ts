@@ -4,7 +4,15 @@
 //   /quorum approve <base64 signature>   the signature may wrap onto the following lines, up to a
 //                                        blank line; or `/quorum approve` alone, followed by a
 //                                        fenced code block that holds the signature
-//   /quorum withdraw | retry | renew     no arguments
+//   /quorum approve until=<UTC> <sig>    a signature over the approval payload with that
+//                                        `expires-at` (docs/approvals.md, "The approval payload")
+//   /quorum reject until=<UTC> <sig>     the same payload with `verdict: reject`: a veto
+//   /quorum countersign <sig>            a signature over the HSM's own token in the execution
+//                                        window of a real cluster
+//   /quorum withdraw | retry | renew | execute     no arguments
+//
+// `<UTC>` is a time to the second, `2026-12-13T03:00:00Z`. The signature verbs share one reader,
+// so wrapping and fenced blocks work the same for all of them.
 //
 // Lines that Markdown hides or attributes to someone else are never commands: lines inside a
 // fenced code block, inside an HTML comment, or in a block quote (including the lazy continuation
@@ -14,23 +22,29 @@ import { SIGNATURE_BYTES } from "../crypto/rsa.ts";
 import { decodeCanonicalBase64, decodeLenientBase64 } from "../formats/lenient-base64.ts";
 
 export const COMMAND_PREFIX = "/quorum";
-export const COMMAND_VERBS = ["approve", "withdraw", "retry", "renew"] as const;
+export const COMMAND_VERBS = ["approve", "reject", "countersign", "withdraw", "retry", "renew", "execute"] as const;
 export type CommandVerb = (typeof COMMAND_VERBS)[number];
+/** Verbs that carry a signature. */
+export type SignatureVerb = "approve" | "reject" | "countersign";
+/** Verbs without arguments. */
+export type BareVerb = "withdraw" | "retry" | "renew" | "execute";
 /** GitHub's own limit on a comment body. */
 export const MAX_COMMENT_CHARS = 65536;
 
 export type ApprovalCommand =
   | {
-      readonly verb: "approve";
+      readonly verb: SignatureVerb;
       /** canonical base64, 256 bytes decoded */
       readonly signature: string;
       /** The same signature decoded, so the judge does not decode it again. */
       readonly bytes: Buffer;
       readonly line: number;
+      /** `until=` of a payload approval or a reject: the payload's `expires-at`. */
+      readonly until?: string;
     }
-  | { readonly verb: "withdraw" | "retry" | "renew"; readonly line: number };
+  | { readonly verb: BareVerb; readonly line: number };
 
-export const COMMAND_REASONS = ["not_a_command", "unknown_command", "unexpected_argument", "malformed_signature", "multiple_commands", "too_long"] as const;
+export const COMMAND_REASONS = ["not_a_command", "unknown_command", "unexpected_argument", "malformed_signature", "malformed_until", "multiple_commands", "too_long"] as const;
 export type CommandReason = (typeof COMMAND_REASONS)[number];
 
 export type CommandResult =
@@ -67,7 +81,7 @@ function parseSignedLine(body: string): CommandResult | null {
   if (!body.startsWith(SIGNED_LINE_PREFIX)) return null;
   const text = body.slice(SIGNED_LINE_PREFIX.length, body.endsWith("\n") ? -1 : body.length);
   const bytes = decodeCanonicalBase64(text);
-  return bytes !== null && bytes.length === SIGNATURE_BYTES ? approve(text, bytes, 1) : null;
+  return bytes !== null && bytes.length === SIGNATURE_BYTES ? signed("approve", text, bytes, 1, undefined) : null;
 }
 
 /** The grammar, line by line; `parseApprovalComment` without its shortcut (exported for tests). */
@@ -120,7 +134,17 @@ export function renderApprovalComment(signature: Uint8Array): string {
   return `${COMMAND_PREFIX} approve ${Buffer.from(signature).toString("base64")}\n`;
 }
 
-export function renderCommand(verb: "withdraw" | "retry" | "renew"): string {
+/** A payload approval or a reject: the verb, `until=` and the signature on one line. */
+export function renderPayloadComment(verb: "approve" | "reject", until: string, signature: Uint8Array): string {
+  return `${COMMAND_PREFIX} ${verb} until=${until} ${Buffer.from(signature).toString("base64")}\n`;
+}
+
+/** A countersignature over the HSM's token in the execution window. */
+export function renderCountersignComment(signature: Uint8Array): string {
+  return `${COMMAND_PREFIX} countersign ${Buffer.from(signature).toString("base64")}\n`;
+}
+
+export function renderCommand(verb: BareVerb): string {
   return `${COMMAND_PREFIX} ${verb}\n`;
 }
 
@@ -174,16 +198,30 @@ function readCommand(lines: readonly string[], index: number): { result: Command
   const [verb = "", ...args] = rest === "" ? [] : rest.split(/[ \t]+/);
   const once = (result: CommandResult) => ({ result, lastLine: index });
   if (verb === "") return once(refuse("unknown_command", `${COMMAND_PREFIX} needs a command: ${COMMAND_VERBS.join(", ")}`, lineNo));
-  if (verb === "withdraw" || verb === "retry" || verb === "renew") {
+  if (verb === "withdraw" || verb === "retry" || verb === "renew" || verb === "execute") {
     if (args.length > 0) return once(refuse("unexpected_argument", `${COMMAND_PREFIX} ${verb} takes no arguments`, lineNo));
     return once({ ok: true, command: { verb, line: lineNo } });
   }
-  if (verb !== "approve") return once(refuse("unknown_command", `unknown command "${verb.slice(0, 20)}"; use one of ${COMMAND_VERBS.join(", ")}`, lineNo));
-  return readSignature(lines, index, args.join(""));
+  if (verb !== "approve" && verb !== "reject" && verb !== "countersign") {
+    return once(refuse("unknown_command", `unknown command "${verb.slice(0, 20)}"; use one of ${COMMAND_VERBS.join(", ")}`, lineNo));
+  }
+  let until: string | undefined;
+  const first = args[0] ?? "";
+  if (first.startsWith("until=")) {
+    if (verb === "countersign") return once(refuse("unexpected_argument", `${COMMAND_PREFIX} countersign signs the HSM's token and takes no until=`, lineNo));
+    until = first.slice("until=".length);
+    if (!UNTIL.test(until)) return once(refuse("malformed_until", "until= must be a UTC time to the second, e.g. until=2026-12-13T03:00:00Z", lineNo));
+    args.shift();
+  } else if (verb === "reject") {
+    return once(refuse("malformed_until", `${COMMAND_PREFIX} reject needs until=<UTC time> before the signature: the expires-at of the payload you signed`, lineNo));
+  }
+  return readSignature(lines, index, args.join(""), verb, until);
 }
 
-/** The signature after `/quorum approve`: inline and wrapped, or in the fenced block that follows. */
-function readSignature(lines: readonly string[], index: number, inline: string): { result: CommandResult; lastLine: number } {
+const UNTIL = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$/;
+
+/** The signature after the verb: inline and wrapped, or in the fenced block that follows. */
+function readSignature(lines: readonly string[], index: number, inline: string, verb: SignatureVerb, until: string | undefined): { result: CommandResult; lastLine: number } {
   const lineNo = index + 1;
   let text = inline;
   let last = index;
@@ -195,36 +233,36 @@ function readSignature(lines: readonly string[], index: number, inline: string):
       const body: string[] = [];
       for (let j = next + 1; j < lines.length; j++) {
         const l = lines[j] ?? "";
-        if (closesFence(l, fence)) return { result: decodeSignature(body.join(""), lineNo), lastLine: j };
+        if (closesFence(l, fence)) return { result: decodeSignature(body.join(""), lineNo, verb, until), lastLine: j };
         body.push(l);
       }
       return { result: refuse("malformed_signature", "the code block with the signature is not closed", lineNo), lastLine: lines.length - 1 };
     }
-    if (next !== index + 1) return { result: refuse("malformed_signature", "no signature after /quorum approve", lineNo), lastLine: index };
+    if (next !== index + 1) return { result: refuse("malformed_signature", `no signature after ${COMMAND_PREFIX} ${verb}`, lineNo), lastLine: index };
   }
   for (; next < lines.length && !BLANK.test(lines[next] ?? ""); next++) {
     text += lines[next] ?? "";
     last = next;
   }
-  if (text === "") return { result: refuse("malformed_signature", "no signature after /quorum approve", lineNo), lastLine: last };
-  return { result: decodeSignature(text, lineNo), lastLine: last };
+  if (text === "") return { result: refuse("malformed_signature", `no signature after ${COMMAND_PREFIX} ${verb}`, lineNo), lastLine: last };
+  return { result: decodeSignature(text, lineNo, verb, until), lastLine: last };
 }
 
-function decodeSignature(text: string, line: number): CommandResult {
+function decodeSignature(text: string, line: number, verb: SignatureVerb, until: string | undefined): CommandResult {
   // The usual paste (`quorum-gate sign`, `base64 -w0`) is canonical already: it is then its own
   // canonical form, and needs no second encoding.
   const exact = decodeCanonicalBase64(text);
-  if (exact !== null && exact.length === SIGNATURE_BYTES) return approve(text, exact, line);
+  if (exact !== null && exact.length === SIGNATURE_BYTES) return signed(verb, text, exact, line, until);
   const decoded = decodeLenientBase64(text);
   if (!decoded.ok) return refuse("malformed_signature", `the signature is ${decoded.error}`, line);
   if (decoded.bytes.length !== SIGNATURE_BYTES) {
     return refuse("malformed_signature", `the signature is ${decoded.bytes.length} bytes; an RSA-2048 signature is ${SIGNATURE_BYTES}`, line);
   }
-  return approve(decoded.bytes.toString("base64"), decoded.bytes, line);
+  return signed(verb, decoded.bytes.toString("base64"), decoded.bytes, line, until);
 }
 
-function approve(signature: string, bytes: Buffer, line: number): CommandResult {
-  return { ok: true, command: { verb: "approve", signature, bytes, line } };
+function signed(verb: SignatureVerb, signature: string, bytes: Buffer, line: number, until: string | undefined): CommandResult {
+  return { ok: true, command: until === undefined ? { verb, signature, bytes, line } : { verb, signature, bytes, line, until } };
 }
 
 function refuse(reason: CommandReason, message: string, line: number): CommandResult {

@@ -4,7 +4,8 @@ export { parseRequest, requestDigest, REQUEST_KINDS, MAX_REQUEST_BYTES, type Gat
 export { parsePolicy, officerOfLogin, isRequestPath, POLICY_PATH, DEFAULT_REQUEST_FOLDER, type Policy, type OfficerMapping, type PolicyResult } from "./policy.ts";
 export { ISSUE_CODES, formatIssue, type GateIssue, type IssueCode } from "./issues.ts";
 export { toOperation, toBindingContext, requestBindingDigest, requiredApprovals, serviceOf, describeOperation, sealedPasswordFingerprint, type QuorumValues } from "./operation.ts";
-export { parseApprovalComment, renderApprovalComment, renderCommand, COMMAND_VERBS, COMMAND_REASONS, type ApprovalCommand, type CommandResult, type CommandReason } from "./approval-command.ts";
+export { parseApprovalComment, renderApprovalComment, renderCommand, renderCountersignComment, renderPayloadComment, COMMAND_VERBS, COMMAND_REASONS, type ApprovalCommand, type CommandResult, type CommandReason } from "./approval-command.ts";
+export { approvalPayloadOf, checkPayloadExpiry, parseApprovalPayload, payloadExpiry, renderApprovalPayload, APPROVAL_PAYLOAD_TITLE, type ApprovalPayload, type Verdict as PayloadVerdict } from "./approval-payload.ts";
 export { CANDIDATE_KINDS, type ApprovalCandidate, type CandidateKind } from "./candidate.ts";
 export { VERDICT_REASONS, type Verdict, type VerdictKind, type VerdictReason } from "./verdict.ts";
 export { evaluateQuorum, decideQuorum, PROBLEM_CODES, type Decision, type DecisionState, type EvaluationInput, type Problem, type ProblemCode, type QuorumInput, type QuorumSubject } from "./evaluate.ts";

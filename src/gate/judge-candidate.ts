@@ -118,7 +118,14 @@ function judge(c: ApprovalCandidate, parsed: CommandResult, mapping: OfficerMapp
   if (c.dismissed === true && command.verb !== "withdraw") return reject("dismissed", "the review was dismissed; post the approval again if it still stands");
   if (c.edited === true && command.verb !== "withdraw") return reject("edited", "the comment was edited after it was posted; post a new comment instead");
   if (mapping === undefined) return unknownOfficer(c, command, ctx);
-  if (command.verb !== "approve") return { verdict: "noted", reason: command.verb, message: notedMessage(command.verb, mapping.officer) };
+  if (command.verb === "withdraw" || command.verb === "retry" || command.verb === "renew") {
+    return { verdict: "noted", reason: command.verb, message: notedMessage(command.verb, mapping.officer) };
+  }
+  // Payload approvals, vetoes, countersignatures and `execute` belong to rules and backends that
+  // judge them elsewhere; against the emulator's token they would only fail as bad signatures.
+  if (command.verb !== "approve" || command.until !== undefined) {
+    return reject("not_applicable", `/quorum ${command.verb}${command.verb === "approve" ? " until=" : ""} does not apply to this request`);
+  }
   return judgeApproval(c, command.bytes, mapping, ctx);
 }
 

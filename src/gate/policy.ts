@@ -17,6 +17,10 @@ export const DEFAULT_REQUEST_FOLDER = "hsm-requests/";
 export const DEFAULT_TOKEN_LIFETIME_SECONDS = 24 * 3600;
 export const MIN_TOKEN_LIFETIME_SECONDS = 60;
 export const MAX_TOKEN_LIFETIME_SECONDS = 7 * 24 * 3600;
+/** How long a signed approval payload may hold (docs/approvals.md, "The approval payload"). */
+export const DEFAULT_APPROVAL_LIFETIME_SECONDS = 7 * 24 * 3600;
+export const MIN_APPROVAL_LIFETIME_SECONDS = 300;
+export const MAX_APPROVAL_LIFETIME_SECONDS = 30 * 24 * 3600;
 /** No more officers than one approval file (and one `execute`) can carry. */
 export const MAX_OFFICERS = LIMITS.maxApprovals;
 
@@ -36,12 +40,14 @@ export interface Policy {
   readonly requestFolder: string;
   readonly allowSelfApproval: boolean;
   readonly tokenLifetimeSeconds: number;
+  /** The longest an approval payload's `expires-at` may lie ahead of the time it is counted. */
+  readonly approvalLifetimeSeconds: number;
   readonly officers: readonly OfficerMapping[];
 }
 
 export type PolicyResult = { readonly ok: true; readonly policy: Policy } | { readonly ok: false; readonly issues: readonly GateIssue[] };
 
-const TOP_FIELDS = ["version", "cluster", "request_folder", "allow_self_approval", "token_lifetime_seconds", "officers"] as const;
+const TOP_FIELDS = ["version", "cluster", "request_folder", "allow_self_approval", "token_lifetime_seconds", "approval_lifetime_seconds", "officers"] as const;
 const OFFICER_FIELDS = ["officer", "key_fingerprint"] as const;
 const FOLDER_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 
@@ -60,13 +66,14 @@ export function parsePolicy(bytes: Uint8Array): PolicyResult {
   const cluster = readCluster(top);
   const requestFolder = readFolder(top);
   const allowSelfApproval = readBoolean(top, "allow_self_approval", true);
-  const tokenLifetimeSeconds = readLifetime(top);
+  const tokenLifetimeSeconds = readLifetime(top, "token_lifetime_seconds", DEFAULT_TOKEN_LIFETIME_SECONDS, MIN_TOKEN_LIFETIME_SECONDS, MAX_TOKEN_LIFETIME_SECONDS);
+  const approvalLifetimeSeconds = readLifetime(top, "approval_lifetime_seconds", DEFAULT_APPROVAL_LIFETIME_SECONDS, MIN_APPROVAL_LIFETIME_SECONDS, MAX_APPROVAL_LIFETIME_SECONDS);
   const officers = readOfficers(top);
   issues.sort(byLine);
-  if (issues.length > 0 || cluster === null || requestFolder === null || allowSelfApproval === null || tokenLifetimeSeconds === null || officers === null) {
+  if (issues.length > 0 || cluster === null || requestFolder === null || allowSelfApproval === null || tokenLifetimeSeconds === null || approvalLifetimeSeconds === null || officers === null) {
     return { ok: false, issues };
   }
-  return { ok: true, policy: { version: POLICY_VERSION, cluster, requestFolder, allowSelfApproval, tokenLifetimeSeconds, officers } };
+  return { ok: true, policy: { version: POLICY_VERSION, cluster, requestFolder, allowSelfApproval, tokenLifetimeSeconds, approvalLifetimeSeconds, officers } };
 }
 
 /** The mapping of a GitHub login, compared case-insensitively. */
@@ -100,12 +107,12 @@ function readBoolean(top: Fields, key: string, fallback: boolean): boolean | nul
   return null;
 }
 
-function readLifetime(top: Fields): number | null {
-  const t = top.scalar("token_lifetime_seconds", false);
-  if (t === null) return DEFAULT_TOKEN_LIFETIME_SECONDS;
+function readLifetime(top: Fields, key: string, fallback: number, min: number, max: number): number | null {
+  const t = top.scalar(key, false);
+  if (t === null) return fallback;
   const n = parseDecimal(t.text, 7);
-  if (n !== null && n >= MIN_TOKEN_LIFETIME_SECONDS && n <= MAX_TOKEN_LIFETIME_SECONDS) return n;
-  top.report("bad_lifetime", t.path, `token_lifetime_seconds must be a whole number from ${MIN_TOKEN_LIFETIME_SECONDS} to ${MAX_TOKEN_LIFETIME_SECONDS}`, t.line);
+  if (n !== null && n >= min && n <= max) return n;
+  top.report("bad_lifetime", t.path, `${key} must be a whole number from ${min} to ${max}`, t.line);
   return null;
 }
 

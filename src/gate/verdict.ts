@@ -10,10 +10,16 @@ export const VERDICT_REASONS = [
   "withdraw",
   "retry",
   "renew",
+  "execute",
+  // the verbs judged by the rules that own them (vetoes, countersignatures)
+  "reject",
+  "countersign",
   // rejected: the comment is not a usable command
   "unknown_command",
   "unexpected_argument",
   "malformed_signature",
+  "malformed_until",
+  "not_applicable",
   "multiple_commands",
   "too_long",
   "invalid_candidate",

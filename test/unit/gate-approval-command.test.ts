@@ -2,14 +2,15 @@
 // reason for each refusal. The signature here is any 256 bytes: checking it is evaluate's job.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseApprovalComment, renderApprovalComment, renderCommand, type CommandReason } from "../../src/gate/approval-command.ts";
+import { parseApprovalComment, renderApprovalComment, renderCommand, renderCountersignComment, renderPayloadComment, type CommandReason, type CommandVerb } from "../../src/gate/approval-command.ts";
 
 const SIG = Buffer.from(Array.from({ length: 256 }, (_, i) => (i * 37 + 11) & 0xff));
 const B64 = SIG.toString("base64");
 const WRAPPED = (B64.match(/.{1,76}/g) ?? []).join("\n");
 const FENCE = "```";
 
-type Expect = { verb: "approve" | "withdraw" | "retry" | "renew"; line?: number } | { reason: CommandReason };
+type Expect = { verb: CommandVerb; line?: number; until?: string } | { reason: CommandReason };
+const UNTIL = "2026-12-13T03:00:00Z";
 
 const CASES: { name: string; body: string; expect: Expect }[] = [
   // approvals
@@ -30,6 +31,13 @@ const CASES: { name: string; body: string; expect: Expect }[] = [
   { name: "withdraw", body: "/quorum withdraw", expect: { verb: "withdraw" } },
   { name: "retry, tab separated", body: "/quorum\tretry\n", expect: { verb: "retry" } },
   { name: "renew with text after it", body: "/quorum renew\n\nThe token expired over the weekend.", expect: { verb: "renew" } },
+  { name: "execute", body: "/quorum execute", expect: { verb: "execute" } },
+  // payload approvals, vetoes and countersignatures
+  { name: "payload approval", body: `/quorum approve until=${UNTIL} ${B64}`, expect: { verb: "approve", until: UNTIL } },
+  { name: "payload approval, wrapped", body: `/quorum approve until=${UNTIL}\n${WRAPPED}`, expect: { verb: "approve", until: UNTIL } },
+  { name: "reject", body: `/quorum reject until=${UNTIL} ${B64}`, expect: { verb: "reject", until: UNTIL } },
+  { name: "reject, signature in a fence", body: `/quorum reject until=${UNTIL}\n${FENCE}\n${WRAPPED}\n${FENCE}`, expect: { verb: "reject", until: UNTIL } },
+  { name: "countersign", body: `/quorum countersign ${WRAPPED}`, expect: { verb: "countersign" } },
   // not commands
   { name: "empty", body: "", expect: { reason: "not_a_command" } },
   { name: "plain text", body: "Looks good to me", expect: { reason: "not_a_command" } },
@@ -64,6 +72,14 @@ const CASES: { name: string; body: string; expect: Expect }[] = [
   { name: "two approvals", body: `/quorum approve ${B64}\n\n/quorum approve ${B64}`, expect: { reason: "multiple_commands" } },
   { name: "approve and withdraw", body: `/quorum approve ${B64}\n\n/quorum withdraw`, expect: { reason: "multiple_commands" } },
   { name: "a broken command and a good one", body: `/quorum aprove\n/quorum withdraw`, expect: { reason: "multiple_commands" } },
+  { name: "reject without until", body: `/quorum reject ${B64}`, expect: { reason: "malformed_until" } },
+  { name: "until without seconds", body: `/quorum reject until=2026-12-13T03:00Z ${B64}`, expect: { reason: "malformed_until" } },
+  { name: "until in local time", body: `/quorum approve until=2026-12-13T03:00:00+01:00 ${B64}`, expect: { reason: "malformed_until" } },
+  { name: "until with month 13", body: `/quorum approve until=2026-13-01T03:00:00Z ${B64}`, expect: { reason: "malformed_until" } },
+  { name: "countersign with until", body: `/quorum countersign until=${UNTIL} ${B64}`, expect: { reason: "unexpected_argument" } },
+  { name: "reject without a signature", body: `/quorum reject until=${UNTIL}`, expect: { reason: "malformed_signature" } },
+  { name: "execute with an argument", body: "/quorum execute now", expect: { reason: "unexpected_argument" } },
+  { name: "approve and reject", body: `/quorum approve ${B64}\n\n/quorum reject until=${UNTIL} ${B64}`, expect: { reason: "multiple_commands" } },
   { name: "longer than GitHub allows", body: `/quorum withdraw\n${"x".repeat(65536)}`, expect: { reason: "too_long" } },
 ];
 
@@ -82,7 +98,10 @@ describe("approval comments: the grammar", () => {
       assert.ok(r.ok, r.ok ? "" : `${r.reason}: ${r.message}`);
       assert.equal(r.command.verb, c.expect.verb);
       if (c.expect.line !== undefined) assert.equal(r.command.line, c.expect.line);
-      if (r.command.verb === "approve") assert.equal(r.command.signature, B64);
+      if (r.command.verb === "approve" || r.command.verb === "reject" || r.command.verb === "countersign") {
+        assert.equal(r.command.signature, B64);
+        assert.equal(r.command.until, c.expect.until);
+      }
     });
   }
 });
@@ -96,10 +115,21 @@ describe("approval comments: rendering", () => {
   });
 
   it("renders the other commands", () => {
-    for (const verb of ["withdraw", "retry", "renew"] as const) {
+    for (const verb of ["withdraw", "retry", "renew", "execute"] as const) {
       const r = parseApprovalComment(renderCommand(verb));
       assert.ok(r.ok && r.command.verb === verb);
     }
+  });
+
+  it("renders payload approvals, vetoes and countersignatures as one line each", () => {
+    for (const verb of ["approve", "reject"] as const) {
+      const text = renderPayloadComment(verb, UNTIL, SIG);
+      assert.equal(text, `/quorum ${verb} until=${UNTIL} ${B64}\n`);
+      const r = parseApprovalComment(text);
+      assert.ok(r.ok && r.command.verb === verb && "until" in r.command && r.command.until === UNTIL);
+    }
+    const r = parseApprovalComment(renderCountersignComment(SIG));
+    assert.ok(r.ok && r.command.verb === "countersign" && r.command.signature === B64);
   });
 
   it("never throws on a non-string body", () => {

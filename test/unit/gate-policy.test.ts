@@ -38,13 +38,14 @@ describe("policy: valid files", () => {
       requestFolder: DEFAULT_REQUEST_FOLDER,
       allowSelfApproval: true,
       tokenLifetimeSeconds: DEFAULT_TOKEN_LIFETIME_SECONDS,
+      approvalLifetimeSeconds: 7 * 24 * 3600,
       officers: [{ login: "alice", officer: "officer1" }],
     });
   });
 
   it("reads every field, both officer forms, and normalises case", () => {
     const p = policyOf(
-      `version: 1\ncluster: cluster-abc123\nrequest_folder: ops/hsm\nallow_self_approval: false\ntoken_lifetime_seconds: 3600\nofficers:\n  Alice: Officer1\n  bob:\n    officer: officer2\n    key_fingerprint: SHA256:${FP.toUpperCase()}\n`,
+      `version: 1\ncluster: cluster-abc123\nrequest_folder: ops/hsm\nallow_self_approval: false\ntoken_lifetime_seconds: 3600\napproval_lifetime_seconds: 86400\nofficers:\n  Alice: Officer1\n  bob:\n    officer: officer2\n    key_fingerprint: SHA256:${FP.toUpperCase()}\n`,
     );
     assert.deepEqual(p, {
       version: 1,
@@ -52,6 +53,7 @@ describe("policy: valid files", () => {
       requestFolder: "ops/hsm/",
       allowSelfApproval: false,
       tokenLifetimeSeconds: 3600,
+      approvalLifetimeSeconds: 86400,
       officers: [
         { login: "alice", officer: "officer1" },
         { login: "bob", officer: "officer2", keyFingerprint: FP },
@@ -100,6 +102,8 @@ describe("policy: bad files get stable codes", () => {
     { name: "lifetime too short", text: `${MINIMAL}token_lifetime_seconds: 59\n`, codes: ["bad_lifetime"] },
     { name: "lifetime too long", text: `${MINIMAL}token_lifetime_seconds: 604801\n`, codes: ["bad_lifetime"] },
     { name: "lifetime not a number", text: `${MINIMAL}token_lifetime_seconds: 1h\n`, codes: ["bad_lifetime"] },
+    { name: "approval lifetime under 5 minutes", text: `${MINIMAL}approval_lifetime_seconds: 299\n`, codes: ["bad_lifetime"] },
+    { name: "approval lifetime over 30 days", text: `${MINIMAL}approval_lifetime_seconds: 2592001\n`, codes: ["bad_lifetime"] },
     { name: "bad login", text: `${MINIMAL}  -bad-: officer2\n`, codes: ["bad_login"] },
     { name: "login twice, other case", text: `${MINIMAL}  ALICE: officer2\n`, codes: ["duplicate_login"] },
     { name: "officer twice", text: `${MINIMAL}  bob: OFFICER1\n`, codes: ["duplicate_officer"] },
