@@ -34153,12 +34153,15 @@ function renderApprovalFile(file) {
 `;
 }
 
-// src/gate/evidence.ts
+// src/gate/evidence-document.ts
 var EVIDENCE_FORMAT = "quorum-gate-evidence";
 var EVIDENCE_VERSION = 1;
 var TOKEN_FILE_NAME = "token.bin";
 var APPROVAL_FILE_NAME = "approval.txt";
 var EVIDENCE_FILE_NAME = "evidence.json";
+var MAX_EVIDENCE_BYTES = 1024 * 1024;
+
+// src/gate/evidence.ts
 function evidenceFolder(requestPath) {
   return `${requestPath.replace(/\.ya?ml$/, "")}.evidence/`;
 }

@@ -5,7 +5,7 @@ import { posix } from "node:path";
 import { parseApprovalFile, tokenPathOf, APPROVER_TYPE_CO } from "../formats/approval-file.ts";
 import { sha256 } from "../crypto/rsa.ts";
 import { TOKEN_FILE_NAME } from "../gate/evidence.ts";
-import type { EvidenceApproval, EvidenceRecord } from "./evidence-document.ts";
+import type { EvidenceApproval, EvidenceRecord } from "../gate/evidence-document.ts";
 import { failure, pass, type Check } from "./findings.ts";
 
 const SIG_SUFFIX = ".sig";

@@ -8,7 +8,7 @@ import { fingerprint, storedPublicKey, verifyMessage } from "../crypto/rsa.ts";
 import { APPROVER_TYPE_CO, type Approver } from "../formats/approval-file.ts";
 import type { Policy } from "../gate/policy.ts";
 import type { VerdictReason } from "../gate/verdict.ts";
-import type { EvidenceRecord } from "./evidence-document.ts";
+import type { EvidenceRecord } from "../gate/evidence-document.ts";
 import { checkApprovalFile, checkSignatureFiles, checkTokenFile } from "./evidence-files.ts";
 import { failure, pass, type Check, type OfflineReason } from "./findings.ts";
 import { pinKey } from "./pinned-keys.ts";

@@ -13,7 +13,7 @@ import { evaluateGovernance, governanceEvidenceFolder, parseGovernanceRequest } 
 import { formatIssue } from "../gate/issues.ts";
 import { parsePolicy, POLICY_PATH, type Policy } from "../gate/policy.ts";
 import { parseRequest } from "../gate/request.ts";
-import { parseEvidenceDocument, type EvidenceApproval, type EvidenceRecord } from "./evidence-document.ts";
+import { parseEvidenceDocument, type EvidenceApproval, type EvidenceRecord } from "../gate/evidence-document.ts";
 import { checkApprovalFile, checkSignatureFiles, checkTokenFile } from "./evidence-files.ts";
 import { CHECK_NAMES, failure, pass, type Check, type SignatureVerdict } from "./findings.ts";
 import { isGovernanceFolder } from "./history.ts";

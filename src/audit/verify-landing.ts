@@ -4,7 +4,7 @@
 // from the working tree.
 import { EVIDENCE_FILE_NAME } from "../gate/evidence.ts";
 import { POLICY_PATH } from "../gate/policy.ts";
-import { parseEvidenceDocument } from "./evidence-document.ts";
+import { parseEvidenceDocument } from "../gate/evidence-document.ts";
 import type { ObjectReader } from "./git.ts";
 import { evidenceCommitOf, isGovernanceFolder, type EvidenceCommit, type Landing } from "./history.ts";
 import { subjectPath, verifyEvidence, type Verification } from "./verify-evidence.ts";

@@ -8,7 +8,7 @@
 // not a git repository, or a file that is not there.
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { parseEvidenceDocument, type EvidenceRecord } from "../audit/evidence-document.ts";
+import { parseEvidenceDocument, type EvidenceRecord } from "../gate/evidence-document.ts";
 import { GitError, openRepository } from "../audit/git.ts";
 import { targetOf } from "../audit/locate.ts";
 import { REQUIRED_NOTE, renderApprovalFileVerification, renderVerification, verificationJson } from "../audit/render.ts";

@@ -7,7 +7,8 @@
 // The document also carries what an offline audit needs and git does not otherwise hold: each
 // approving officer's public key, as the cluster had it registered (keys live on the HSMs, not
 // in the repository), and the pull request's author (who may not approve when self-approval is
-// off). `quorum-gate verify` re-runs the engine from these (docs/audit.md).
+// off). `quorum-gate verify` re-runs the engine from these (docs/audit.md). The document's type and
+// its validating reader live in evidence-document.ts, so the gate and the audit share one definition.
 import { fingerprint, storedPublicKey } from "../crypto/rsa.ts";
 import { renderApprovalFile, APPROVER_TYPE_CO } from "../formats/approval-file.ts";
 import type { Decision } from "./evaluate.ts";
@@ -15,13 +16,9 @@ import { describePolicyDiff, diffPolicies, governanceEvidenceFolder, governanceO
 import { describeOperation, sealedPasswordFingerprint } from "./operation.ts";
 import { POLICY_PATH, type Policy } from "./policy.ts";
 import type { GateRequest, RequestOperation } from "./request.ts";
-import type { TokenRecordSummary } from "./token.ts";
+import { APPROVAL_FILE_NAME, EVIDENCE_FILE_NAME, EVIDENCE_FORMAT, EVIDENCE_VERSION, TOKEN_FILE_NAME, type EvidenceDocument } from "./evidence-document.ts";
 
-export const EVIDENCE_FORMAT = "quorum-gate-evidence";
-export const EVIDENCE_VERSION = 1;
-export const TOKEN_FILE_NAME = "token.bin";
-export const APPROVAL_FILE_NAME = "approval.txt";
-export const EVIDENCE_FILE_NAME = "evidence.json";
+export { APPROVAL_FILE_NAME, EVIDENCE_FILE_NAME, EVIDENCE_FORMAT, EVIDENCE_VERSION, TOKEN_FILE_NAME, type EvidenceDocument } from "./evidence-document.ts";
 
 export interface EvidenceInput {
   readonly decision: Decision;
@@ -65,48 +62,6 @@ export interface EvidenceFile {
 export type EvidenceResult =
   | { readonly ok: true; readonly folder: string; readonly files: readonly EvidenceFile[]; readonly document: EvidenceDocument }
   | { readonly ok: false; readonly reason: "not_approved" | "token_mismatch" | "key_mismatch"; readonly message: string };
-
-export interface EvidenceDocument {
-  readonly format: typeof EVIDENCE_FORMAT;
-  readonly version: typeof EVIDENCE_VERSION;
-  readonly repository: string;
-  readonly pullRequest: number;
-  /** The pull request's author: with `allow_self_approval: false`, whose approval never counts. */
-  readonly pullRequestAuthor: string;
-  readonly cluster: string;
-  readonly request: {
-    readonly path: string;
-    readonly sha256: string;
-    readonly summary: string;
-    readonly operation: Readonly<Record<string, string | number>>;
-    /** A request's reason; a governance request has none. */
-    readonly reason?: string;
-    readonly requestedBy?: string;
-    /** A governance request: what the new policy changes, one sentence each. */
-    readonly policyChanges?: readonly string[];
-  };
-  readonly bindingDigest: string;
-  readonly token: { readonly file: string; readonly base64: string; readonly sha256: string; readonly expiresAt: string; readonly records: readonly TokenRecordSummary[] };
-  readonly required: number;
-  readonly approvals: readonly {
-    readonly officer: string;
-    readonly githubLogin: string;
-    readonly candidateId: string;
-    readonly kind: string;
-    readonly createdAt: string;
-    readonly keyFingerprint: string;
-    /** The officer's quorum key as the cluster had it registered (SPKI PEM); its SHA-256 is `keyFingerprint`. */
-    readonly publicKey: string;
-    readonly signatureFile: string;
-    readonly signature: string;
-  }[];
-  readonly decision: {
-    readonly state: string;
-    readonly missing: number;
-    readonly verdicts: readonly { readonly candidateId: string; readonly author: string; readonly officer?: string; readonly verdict: string; readonly reason: string }[];
-  };
-  readonly evaluatedAt: string;
-}
 
 /** `hsm-requests/app7.yml` → `hsm-requests/app7.evidence/`. */
 export function evidenceFolder(requestPath: string): string {

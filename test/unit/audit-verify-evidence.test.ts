@@ -7,7 +7,7 @@ import { fingerprint } from "../../src/crypto/rsa.ts";
 import { renderApprovalFile } from "../../src/formats/approval-file.ts";
 import { subjectPath, verifyEvidence, type VerifyInput } from "../../src/audit/verify-evidence.ts";
 import { replayIdempotencyKey } from "../../src/audit/replay-key.ts";
-import { parseEvidenceDocument } from "../../src/audit/evidence-document.ts";
+import { parseEvidenceDocument } from "../../src/gate/evidence-document.ts";
 import { approveGovernance, approveRequest, clusterFacts, policyText, requestText, type Approved, type Officer } from "../helpers/git-repo.ts";
 import { testKey } from "../helpers/keys.ts";
 

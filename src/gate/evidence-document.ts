@@ -1,10 +1,18 @@
-// Reading an evidence.json back (src/gate/evidence.ts writes it). Everything in it is a claim to be
-// checked, so it is parsed field by field into what the verifier needs, and anything malformed is
-// one sentence, never an exception.
-import { CANDIDATE_KINDS, type CandidateKind } from "../gate/candidate.ts";
-import { EVIDENCE_FORMAT, EVIDENCE_VERSION } from "../gate/evidence.ts";
-import { MAX_OFFICERS } from "../gate/policy.ts";
+// evidence.json (docs/audit.md): the one definition of the document the gate writes beside an
+// approved request (src/gate/evidence.ts builds it) and of the validating reader the audit uses.
+// Everything read back is a claim to be checked, so it is parsed field by field into what the
+// verifier needs, and anything malformed is one sentence, never an exception.
+import { CANDIDATE_KINDS, type CandidateKind } from "./candidate.ts";
+import { MAX_OFFICERS } from "./policy.ts";
+import type { TokenRecordSummary } from "./token.ts";
 
+export const EVIDENCE_FORMAT = "quorum-gate-evidence";
+export const EVIDENCE_VERSION = 1;
+export const TOKEN_FILE_NAME = "token.bin";
+export const APPROVAL_FILE_NAME = "approval.txt";
+export const EVIDENCE_FILE_NAME = "evidence.json";
+
+/** One counted approval as the document records it. */
 export interface EvidenceApproval {
   readonly officer: string;
   readonly githubLogin: string;
@@ -12,16 +20,19 @@ export interface EvidenceApproval {
   readonly kind: CandidateKind;
   readonly createdAt: string;
   readonly keyFingerprint: string;
-  /** SPKI PEM; absent in evidence made before the gate recorded keys. */
+  /** SPKI PEM; the gate always writes it, but evidence made before it recorded keys has none. */
   readonly publicKey?: string;
   readonly signatureFile: string;
   /** base64. */
   readonly signature: string;
 }
 
-export interface EvidenceRecord {
+export interface EvidenceDocument {
+  readonly format: typeof EVIDENCE_FORMAT;
+  readonly version: typeof EVIDENCE_VERSION;
   readonly repository: string;
   readonly pullRequest: number;
+  /** The pull request's author: with `allow_self_approval: false`, whose approval never counts. */
   readonly pullRequestAuthor: string;
   readonly cluster: string;
   readonly request: {
@@ -29,15 +40,33 @@ export interface EvidenceRecord {
     readonly sha256: string;
     readonly summary: string;
     readonly operation: Readonly<Record<string, string | number>>;
+    /** A request's reason; a governance request has none. */
+    readonly reason?: string;
     readonly requestedBy?: string;
+    /** A governance request: what the new policy changes, one sentence each. */
+    readonly policyChanges?: readonly string[];
   };
   readonly bindingDigest: string;
-  readonly token: { readonly file: string; readonly base64: string; readonly sha256: string };
-  /** M as the gate read it from the cluster when it decided. */
+  readonly token: { readonly file: string; readonly base64: string; readonly sha256: string; readonly expiresAt: string; readonly records: readonly TokenRecordSummary[] };
   readonly required: number;
-  readonly approvals: readonly EvidenceApproval[];
+  readonly approvals: readonly (EvidenceApproval & {
+    /** The officer's quorum key as the cluster had it registered (SPKI PEM); its SHA-256 is `keyFingerprint`. */
+    readonly publicKey: string;
+  })[];
+  readonly decision: {
+    readonly state: string;
+    readonly missing: number;
+    readonly verdicts: readonly { readonly candidateId: string; readonly author: string; readonly officer?: string; readonly verdict: string; readonly reason: string }[];
+  };
   readonly evaluatedAt: string;
 }
+
+/** What the audit reads back and checks: the document without the parts it recomputes itself. */
+export type EvidenceRecord = Omit<EvidenceDocument, "format" | "version" | "request" | "token" | "approvals" | "decision"> & {
+  readonly request: Omit<EvidenceDocument["request"], "reason" | "policyChanges">;
+  readonly token: Pick<EvidenceDocument["token"], "file" | "base64" | "sha256">;
+  readonly approvals: readonly EvidenceApproval[];
+};
 
 export type EvidenceParse = { readonly ok: true; readonly evidence: EvidenceRecord } | { readonly ok: false; readonly message: string };
 
