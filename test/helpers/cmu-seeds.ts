@@ -1,4 +1,4 @@
-// Excerpts of the seed documents (/work/shared/seeds) that the CMU tests check against: the
+// Excerpts of the seed documents the project comes from (kept beside the repository) that the CMU tests check against: the
 // approval file of quorum-crypto-officers.md and the machine-readable lines of its transcripts.
 // They are the acceptance criteria, so they are kept verbatim.
 
