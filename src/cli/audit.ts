@@ -11,7 +11,7 @@ import { readClusterFile } from "../cluster/cluster-file.ts";
 import { createClusterReader, type ClusterReader } from "../cluster/gateway.ts";
 import { parseCommandArgs } from "./args.ts";
 import { isRefusal, refuse, type Refusal } from "./refusal.ts";
-import type { CliIo } from "./router.ts";
+import type { CliIo } from "./io.ts";
 
 const HELP = `Usage: quorum-gate audit [--repo DIR] [--rev REV] [--cluster FILE] [--timeout-ms N] [--json]
 

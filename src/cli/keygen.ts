@@ -4,7 +4,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { fingerprint } from "../crypto/rsa.ts";
-import type { CliIo } from "./router.ts";
+import type { CliIo } from "./io.ts";
 
 const HELP = `Usage: quorum-gate keygen --out NAME [--force]
 

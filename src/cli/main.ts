@@ -1,7 +1,8 @@
 // `quorum-gate`: the operator CLI. This file only routes to the command modules, loaded on
 // demand so that `quorum-gate cmu` does not pay for the cluster runner and the other way round.
 import { readFileSync } from "node:fs";
-import { runCli, type CliIo } from "./router.ts";
+import type { CliIo } from "./io.ts";
+import { runCli } from "./router.ts";
 
 const io: CliIo = {
   stdin: process.stdin,

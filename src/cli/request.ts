@@ -17,7 +17,7 @@ import { isRefusal, refuse, type Refusal } from "./refusal.ts";
 import { fetchClusterSealingKey } from "./cluster-sealing-key.ts";
 import { findRepoPolicy } from "./repo-policy.ts";
 import { PLACEHOLDER_SEALED_PASSWORD, renderRequestDocument, renderRequestFile, type RequestDocument } from "./request-file.ts";
-import type { CliIo } from "./router.ts";
+import type { CliIo } from "./io.ts";
 import { createHiddenPrompter, readSecretLine } from "./secret-input.ts";
 
 const KINDS = {

@@ -1,12 +1,5 @@
 // Routes `quorum-gate <command> ...` to the module that implements it.
-
-export interface CliIo {
-  readonly stdin: NodeJS.ReadableStream;
-  readonly stdout: NodeJS.WritableStream;
-  readonly stderr: NodeJS.WritableStream;
-  readonly isTTY: boolean;
-  readonly version: string;
-}
+import type { CliIo } from "./io.ts";
 
 interface Command {
   readonly summary: string;

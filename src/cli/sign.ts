@@ -16,7 +16,7 @@ import { decodeRecords, type TokenRecord } from "../hsm/token-record.ts";
 import { parseCommandArgs } from "./args.ts";
 import { readInputFile } from "./input-file.ts";
 import { isRefusal, refuse, type Refusal } from "./refusal.ts";
-import type { CliIo } from "./router.ts";
+import type { CliIo } from "./io.ts";
 import { readSecretLine } from "./secret-input.ts";
 
 const HELP = `Usage: quorum-gate sign --key FILE (--token-file FILE | --token BASE64)

@@ -22,7 +22,7 @@ import { MAX_OFFICERS, parsePolicy } from "../gate/policy.ts";
 import { parseCommandArgs } from "./args.ts";
 import { readInputFile } from "./input-file.ts";
 import { isRefusal, refuse, type Refusal } from "./refusal.ts";
-import type { CliIo } from "./router.ts";
+import type { CliIo } from "./io.ts";
 
 const HELP = `Usage: quorum-gate verify [--repo DIR] [--rev REV] [--commit C] [PATH] [--json]
        quorum-gate verify --approval-file FILE (--key OFFICER=PEM ... | --policy FILE)

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import type { CliIo } from "../../src/cli/router.ts";
+import type { CliIo } from "../../src/cli/io.ts";
 import { runSign } from "../../src/cli/sign.ts";
 import { createClusterGateway } from "../../src/cluster/gateway.ts";
 import { createNodeClient } from "../../src/cluster/node-client.ts";
