@@ -34277,6 +34277,26 @@ function iso(unixSeconds) {
   return new Date(unixSeconds * 1e3).toISOString();
 }
 
+// src/gate/render-notice.ts
+function renderNoticeComment(heading, text) {
+  return `${STICKY_MARKER}
+## HSM quorum: ${heading}
+
+${escapeText(text)}
+`;
+}
+function renderNoticeSummary(text) {
+  return escapeText(text);
+}
+function renderNoticeSection(heading, text) {
+  return `
+
+### ${heading}
+
+${escapeText(text)}
+`;
+}
+
 // src/usecases/evidence.ts
 async function placeEvidence(deps, repo, pr, built, label) {
   if (!built.ok) return { state: "none", note: built.message };
@@ -34486,11 +34506,11 @@ function governanceShape(files, pullRequest2) {
   return { kind: "governance" };
 }
 
-// src/usecases/render-replay.ts
+// src/gate/render-replay.ts
 var REPLAYED_AT = /^<!-- quorum-gate:replayed-at (\d{1,12}) -->$/m;
 function renderReplaySection(nodes, at) {
   const done = nodes.filter((n) => n.ok).length;
-  const rows = nodes.map((n) => `| ${n.index} | \`${n.hsmId}\` | ${n.ok ? "\u2705" : "\u274C"} \`${n.result}\` | ${n.ok ? "" : escapeCell(n.message)} |`);
+  const rows = nodes.map((n) => `| ${n.index} | ${inlineCode(n.hsmId)} | ${n.ok ? "\u2705" : "\u274C"} ${inlineCode(n.result)} | ${n.ok ? "" : escapeCell(n.message)} |`);
   return [
     "",
     `### Replay: applied on ${done} of ${nodes.length} nodes`,
@@ -34512,7 +34532,7 @@ function readReplayedAt(stickyBody) {
   return m?.[1] === void 0 ? null : Number(m[1]);
 }
 function escapeCell(text) {
-  return text.replace(/[|\r\n<>`]/g, " ").slice(0, 200);
+  return escapeText(text.slice(0, 200));
 }
 function hasNewRetry(commands, stickyBody) {
   const last = stickyBody === null ? 0 : readReplayedAt(stickyBody) ?? 0;
@@ -34617,12 +34637,7 @@ async function replayMerged(deps, repo, pr, merged, trigger) {
   const stickyInput = { decision, request: merged.request, requestPath: merged.path, policy: merged.policy };
   if (decision.state !== "approved") {
     const why = decision.problems.map((p) => p.message).join("; ") || `${decision.approvers.length} of ${decision.required} approvals hold now`;
-    await report(deps, repo, pr, `${renderStickyComment(stickyInput)}
-
-### Merged without a valid quorum: nothing was replayed
-
-${why}
-`, plainCheck("completed", "failure", "Merged without a valid quorum: nothing replayed", why));
+    await report(deps, repo, pr, `${renderStickyComment(stickyInput)}${renderNoticeSection("Merged without a valid quorum: nothing was replayed", why)}`, plainCheck("completed", "failure", "Merged without a valid quorum: nothing replayed", renderNoticeSummary(why)));
     return { code: "not_replayed", message: why };
   }
   const results = await deps.cluster.execute({
@@ -34663,11 +34678,7 @@ async function handlePullRequest(deps, event) {
       await report(deps, repo, pr, null, plainCheck("completed", "success", "No HSM request in this pull request", `Nothing under ${loaded.policy.requestFolder} changes.`));
       return { code: "not_a_request", message: "no request file" };
     case "invalid_pull_request":
-      await report(deps, repo, pr, `${STICKY_MARKER}
-## HSM quorum: this pull request cannot be approved
-
-${loaded.message}
-`, plainCheck("completed", "failure", "This pull request cannot be approved", loaded.message));
+      await report(deps, repo, pr, renderNoticeComment("this pull request cannot be approved", loaded.message), plainCheck("completed", "failure", "This pull request cannot be approved", renderNoticeSummary(loaded.message)));
       return { code: "invalid", message: loaded.message };
     case "invalid_request":
       await report(deps, repo, pr, renderIssuesComment("the request file", loaded.path, loaded.issues), renderIssuesCheckRun("The request file", loaded.path, loaded.issues));
@@ -34693,11 +34704,7 @@ async function closeWithoutMerge(deps, repo, pr) {
   const results = await deps.cluster.deleteToken(tokenFile);
   const failed = results.filter((r) => !r.ok).map((r) => `server ${r.index}`);
   const note = failed.length === 0 ? "The token was deleted from every node." : `The token could not be deleted on ${failed.join(", ")}; it expires on its own and is bound to this request only.`;
-  await report(deps, repo, pr, `${STICKY_MARKER}
-## HSM quorum: closed without merge
-
-Nothing was replayed. ${note}
-`, plainCheck("completed", "neutral", "Closed without merge", note));
+  await report(deps, repo, pr, renderNoticeComment("closed without merge", `Nothing was replayed. ${note}`), plainCheck("completed", "neutral", "Closed without merge", renderNoticeSummary(note)));
   return { code: "token_deleted", message: note };
 }
 

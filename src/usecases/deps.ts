@@ -3,6 +3,8 @@
 // officer credentials from their configuration), then call the same use cases.
 import type { ClusterGateway } from "../cluster/gateway.ts";
 import type { GitHubPort, RepoRef } from "../github/port.ts";
+import type { ReplayNodeResult } from "../gate/render-replay.ts";
+export type { ReplayNodeResult };
 
 export interface GateDeps {
   readonly github: GitHubPort;
@@ -71,11 +73,3 @@ export interface EvaluationDetail {
   readonly problems: readonly string[];
 }
 
-export interface ReplayNodeResult {
-  readonly index: number;
-  readonly hsmId: string;
-  readonly ok: boolean;
-  /** `applied`, `already_applied` (an earlier delivery did it), or the node's RET_ code. */
-  readonly result: string;
-  readonly message: string;
-}

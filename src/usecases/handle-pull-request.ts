@@ -4,6 +4,7 @@
 // (head, or the merge commit once merged); 3. open: decide and report; merged: replay a request,
 // or confirm a governance request (nothing to replay); closed: take the token back.
 import { POLICY_PATH, readStickyToken, renderIssuesCheckRun, renderIssuesComment, STICKY_MARKER } from "../gate/index.ts";
+import { renderNoticeComment, renderNoticeSummary } from "../gate/render-notice.ts";
 import type { PullRequestInfo, RepoRef } from "../github/port.ts";
 import type { GateDeps, GateOutcome, PullRequestEvent } from "./deps.ts";
 import { evaluateGovernanceOpen } from "./evaluate-governance.ts";
@@ -35,7 +36,7 @@ export async function handlePullRequest(deps: GateDeps, event: PullRequestEvent)
       await report(deps, repo, pr, null, plainCheck("completed", "success", "No HSM request in this pull request", `Nothing under ${loaded.policy.requestFolder} changes.`));
       return { code: "not_a_request", message: "no request file" };
     case "invalid_pull_request":
-      await report(deps, repo, pr, `${STICKY_MARKER}\n## HSM quorum: this pull request cannot be approved\n\n${loaded.message}\n`, plainCheck("completed", "failure", "This pull request cannot be approved", loaded.message));
+      await report(deps, repo, pr, renderNoticeComment("this pull request cannot be approved", loaded.message), plainCheck("completed", "failure", "This pull request cannot be approved", renderNoticeSummary(loaded.message)));
       return { code: "invalid", message: loaded.message };
     case "invalid_request":
       await report(deps, repo, pr, renderIssuesComment("the request file", loaded.path, loaded.issues), renderIssuesCheckRun("The request file", loaded.path, loaded.issues));
@@ -63,6 +64,6 @@ async function closeWithoutMerge(deps: GateDeps, repo: RepoRef, pr: PullRequestI
   const results = await deps.cluster.deleteToken(tokenFile);
   const failed = results.filter((r) => !r.ok).map((r) => `server ${r.index}`);
   const note = failed.length === 0 ? "The token was deleted from every node." : `The token could not be deleted on ${failed.join(", ")}; it expires on its own and is bound to this request only.`;
-  await report(deps, repo, pr, `${STICKY_MARKER}\n## HSM quorum: closed without merge\n\nNothing was replayed. ${note}\n`, plainCheck("completed", "neutral", "Closed without merge", note));
+  await report(deps, repo, pr, renderNoticeComment("closed without merge", `Nothing was replayed. ${note}`), plainCheck("completed", "neutral", "Closed without merge", renderNoticeSummary(note)));
   return { code: "token_deleted", message: note };
 }

@@ -20,7 +20,7 @@ import type { GateDeps, GateOutcome, Trigger } from "./deps.ts";
 import type { OpenGovernance } from "./evaluate-governance.ts";
 import { gatherCluster } from "./gather-cluster.ts";
 import { quorumInput } from "./quorum-input.ts";
-import { hasNewRetry, replayedAtMarker } from "./render-replay.ts";
+import { hasNewRetry, replayedAtMarker } from "../gate/render-replay.ts";
 import { plainCheck, report } from "./report.ts";
 
 const WHAT_NOW =

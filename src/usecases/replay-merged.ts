@@ -10,7 +10,8 @@ import type { GateDeps, GateOutcome, ReplayNodeResult, Trigger } from "./deps.ts
 import type { OpenRequest } from "./evaluate-open.ts";
 import { gatherCluster } from "./gather-cluster.ts";
 import { quorumInput } from "./quorum-input.ts";
-import { hasNewRetry, renderReplaySection } from "./render-replay.ts";
+import { renderNoticeSection, renderNoticeSummary } from "../gate/render-notice.ts";
+import { hasNewRetry, renderReplaySection } from "../gate/render-replay.ts";
 import { plainCheck, report } from "./report.ts";
 
 export async function replayMerged(deps: GateDeps, repo: RepoRef, pr: PullRequestInfo, merged: OpenRequest, trigger: Trigger): Promise<GateOutcome> {
@@ -31,7 +32,7 @@ export async function replayMerged(deps: GateDeps, repo: RepoRef, pr: PullReques
   const stickyInput = { decision, request: merged.request, requestPath: merged.path, policy: merged.policy };
   if (decision.state !== "approved") {
     const why = decision.problems.map((p) => p.message).join("; ") || `${decision.approvers.length} of ${decision.required} approvals hold now`;
-    await report(deps, repo, pr, `${renderStickyComment(stickyInput)}\n\n### Merged without a valid quorum: nothing was replayed\n\n${why}\n`, plainCheck("completed", "failure", "Merged without a valid quorum: nothing replayed", why));
+    await report(deps, repo, pr, `${renderStickyComment(stickyInput)}${renderNoticeSection("Merged without a valid quorum: nothing was replayed", why)}`, plainCheck("completed", "failure", "Merged without a valid quorum: nothing replayed", renderNoticeSummary(why)));
     return { code: "not_replayed", message: why };
   }
 

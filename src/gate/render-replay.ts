@@ -1,12 +1,23 @@
 // The replay section of the sticky comment and its check run. The last line records when the
 // gate last replayed, so a later `/quorum retry` is told from one that was already served.
-import type { ReplayNodeResult } from "./deps.ts";
+// Node answers are not the gate's own text: they are escaped like anything a pull request brings.
+import { escapeText, inlineCode } from "./markdown.ts";
+
+/** What one node answered to a replay. */
+export interface ReplayNodeResult {
+  readonly index: number;
+  readonly hsmId: string;
+  readonly ok: boolean;
+  /** `applied`, `already_applied` (an earlier delivery did it), or the node's RET_ code. */
+  readonly result: string;
+  readonly message: string;
+}
 
 const REPLAYED_AT = /^<!-- quorum-gate:replayed-at (\d{1,12}) -->$/m;
 
 export function renderReplaySection(nodes: readonly ReplayNodeResult[], at: number): string {
   const done = nodes.filter((n) => n.ok).length;
-  const rows = nodes.map((n) => `| ${n.index} | \`${n.hsmId}\` | ${n.ok ? "✅" : "❌"} \`${n.result}\` | ${n.ok ? "" : escapeCell(n.message)} |`);
+  const rows = nodes.map((n) => `| ${n.index} | ${inlineCode(n.hsmId)} | ${n.ok ? "✅" : "❌"} ${inlineCode(n.result)} | ${n.ok ? "" : escapeCell(n.message)} |`);
   return [
     "",
     `### Replay: applied on ${done} of ${nodes.length} nodes`,
@@ -32,7 +43,7 @@ export function readReplayedAt(stickyBody: string): number | null {
 }
 
 function escapeCell(text: string): string {
-  return text.replace(/[|\r\n<>`]/g, " ").slice(0, 200);
+  return escapeText(text.slice(0, 200));
 }
 
 /** Whether an officer asked for `/quorum retry` after the gate last replayed (or re-checked). */
