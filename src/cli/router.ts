@@ -9,15 +9,15 @@ interface Command {
 const COMMANDS: Readonly<Record<string, Command>> = {
   "cluster start": {
     summary: "create (first time) and run an emulated CloudHSM cluster on this machine",
-    run: async (argv, io) => (await import("../cluster/start.ts")).runClusterStart(argv, io),
+    run: async (argv, io) => (await import("./cluster-start.ts")).runClusterStart(argv, io),
   },
   "cluster status": {
     summary: "ask every node what it holds and show where the nodes disagree (drift)",
-    run: async (argv, io) => (await import("../cluster/status.ts")).runClusterStatus(argv, io),
+    run: async (argv, io) => (await import("./cluster-status.ts")).runClusterStatus(argv, io),
   },
   "cluster backup": {
     summary: "copy every node's database while the cluster runs, and check each copy",
-    run: async (argv, io) => (await import("../cluster/backup.ts")).runClusterBackup(argv, io),
+    run: async (argv, io) => (await import("./cluster-backup.ts")).runClusterBackup(argv, io),
   },
   cmu: {
     summary: "the aws-cloudhsm> management shell, connected to every node of a cluster",

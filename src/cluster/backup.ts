@@ -1,4 +1,4 @@
-// `quorum-gate cluster backup [--data DIR] --out DIR2`: a consistent copy of every node's
+// The backup behind `quorum-gate cluster backup` (src/cli/cluster-backup.ts): a consistent copy of every node's
 // database while the cluster keeps running (backup-node.ts), each copy checked with
 // `PRAGMA integrity_check`, plus the files a cluster directory needs to start again.
 //
@@ -11,62 +11,17 @@
 // Without layout.json `cluster start` refuses the directory, so a half backup cannot be started by
 // mistake. Restoring is done with the cluster stopped; docs/operations.md describes it.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { join } from "node:path";
 import { NODE_DB_FILE } from "../node/sqlite-repository.ts";
 import { writeFileAtomic } from "./atomic-write.ts";
 import { copyNodeDatabase, type NodeCopy } from "./backup-node.ts";
-import { CLUSTER_FILE, DEFAULT_DATA_DIR, LAYOUT_FILE, nodeDir } from "./cluster.ts";
+import { CLUSTER_FILE, LAYOUT_FILE, nodeDir } from "./cluster.ts";
 
-export interface ClusterBackupIo {
-  readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
-}
 
 /** Written by createCluster (cluster.ts) when a cluster is complete: `{ version, clusterId, nodes }`. */
 const MANIFEST_FILE = "backup.json";
 const TLS_DIR = "tls";
 
-const HELP = `Usage: quorum-gate cluster backup [--data DIR] --out DIR2
-
-Copies every node's database while the cluster runs, with SQLite's online backup: each copy is
-the node's state as of one commit, with every write acknowledged before the copy began. Each copy
-is checked with PRAGMA integrity_check. The cluster file and TLS material are copied too.
-
-DIR2 becomes a cluster data directory of its own: 'quorum-gate cluster start --data DIR2' runs
-the backed-up state (with the same --nodes). See docs/operations.md for restoring in place.
-
-Options:
-  --data DIR    data directory of the cluster (default ${DEFAULT_DATA_DIR})
-  --out DIR2    where to write the backup; must not exist or be empty
-  -h, --help    show this help
-
-The backup holds the cluster's sealing private key and password verifiers: keep it as safe as
-the data directory itself. Exit status: 0 every node copied and checked; 1 otherwise; 2 bad
-arguments.
-`;
-
-interface BackupArgs {
-  readonly dataDir: string;
-  readonly outDir: string;
-}
-
-function parseBackupArgs(argv: readonly string[]): BackupArgs | "help" {
-  const { values } = parseArgs({
-    args: [...argv],
-    strict: true,
-    allowPositionals: false,
-    options: {
-      data: { type: "string", default: DEFAULT_DATA_DIR },
-      out: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
-  if (values.help) return "help";
-  if (values.out === undefined || values.out === "") throw new Error("--out DIR2 is required");
-  if (values.data === "") throw new Error("--data must not be empty");
-  return { dataDir: resolve(values.data), outDir: resolve(values.out) };
-}
 
 interface Layout {
   readonly clusterId: string;
@@ -96,55 +51,47 @@ function prepareOut(outDir: string): string | null {
   return null;
 }
 
-type NodeOutcome = { readonly index: number; readonly copiedAt: string } & ({ readonly ok: true; readonly copy: NodeCopy } | { readonly ok: false; readonly error: string });
+export type NodeOutcome = { readonly index: number; readonly copiedAt: string } & ({ readonly ok: true; readonly copy: NodeCopy } | { readonly ok: false; readonly error: string });
 
-export async function runClusterBackup(argv: readonly string[], io: ClusterBackupIo): Promise<number> {
-  let args: BackupArgs | "help";
-  try {
-    args = parseBackupArgs(argv);
-  } catch (err) {
-    io.stderr.write(`quorum-gate cluster backup: ${(err as Error).message}\nRun 'quorum-gate cluster backup --help' for the options.\n`);
-    return 2;
-  }
-  if (args === "help") {
-    io.stdout.write(HELP);
-    return 0;
-  }
-  const fail = (message: string): number => {
-    io.stderr.write(`quorum-gate cluster backup: ${message}\n`);
-    return 1;
-  };
-  const { dataDir, outDir } = args;
+/** What a backup reports as it goes, so that the command can print progress. */
+export type BackupProgress =
+  | { readonly kind: "started"; readonly clusterId: string; readonly nodes: number; readonly dataDir: string; readonly outDir: string }
+  | { readonly kind: "node"; readonly outcome: NodeOutcome }
+  | { readonly kind: "extras"; readonly copied: readonly string[] };
+
+export type BackupResult = { readonly ok: true } | { readonly ok: false; readonly message: string };
+
+/**
+ * Copies every node of the cluster in `dataDir` into `outDir` (see the top of this file for the
+ * layout). A failure before any copy leaves nothing behind but an empty `outDir`; a failed node
+ * leaves a backup without layout.json, which `cluster start` refuses.
+ */
+export async function backupCluster(dataDir: string, outDir: string, progress: (p: BackupProgress) => void = () => {}): Promise<BackupResult> {
   const layout = readLayout(dataDir);
-  if (typeof layout === "string") return fail(layout);
+  if (typeof layout === "string") return { ok: false, message: layout };
   const outProblem = prepareOut(outDir);
-  if (outProblem !== null) return fail(outProblem);
+  if (outProblem !== null) return { ok: false, message: outProblem };
 
   const startedAt = new Date().toISOString();
-  io.stdout.write(`backing up cluster ${layout.clusterId} (${layout.nodes} ${layout.nodes === 1 ? "node" : "nodes"}) from ${dataDir} to ${outDir}\n`);
+  progress({ kind: "started", clusterId: layout.clusterId, nodes: layout.nodes, dataDir, outDir });
   const outcomes: NodeOutcome[] = [];
   for (let index = 0; index < layout.nodes; index++) {
     const outcome = await backupNode(dataDir, outDir, index, layout.clusterId);
     outcomes.push(outcome);
-    io.stdout.write(
-      outcome.ok
-        ? `server ${index} (${outcome.copy.hsmId}): ${outcome.copy.pages} pages, integrity ok, ${outcome.copy.users} users\n`
-        : `server ${index}: FAILED: ${outcome.error}\n`,
-    );
+    progress({ kind: "node", outcome });
   }
 
   const extras = copyExtras(dataDir, outDir);
-  if (extras.length > 0) io.stdout.write(`copied ${extras.join(", ")}\n`);
+  if (extras.length > 0) progress({ kind: "extras", copied: extras });
   const complete = outcomes.every((o) => o.ok);
   writeFileAtomic(join(outDir, MANIFEST_FILE), `${JSON.stringify(manifest(layout, dataDir, startedAt, complete, outcomes), null, 2)}\n`, 0o600);
   if (!complete) {
     const failed = outcomes.filter((o) => !o.ok).map((o) => o.index);
-    return fail(`backup INCOMPLETE: server${failed.length === 1 ? "" : "s"} ${failed.join(", ")} could not be copied; ${outDir} is kept for inspection but cannot be started`);
+    return { ok: false, message: `backup INCOMPLETE: server${failed.length === 1 ? "" : "s"} ${failed.join(", ")} could not be copied; ${outDir} is kept for inspection but cannot be started` };
   }
   // Last: its presence is what makes DIR2 a complete cluster directory (see cluster.ts).
   copyFileSync(join(dataDir, LAYOUT_FILE), join(outDir, LAYOUT_FILE));
-  io.stdout.write(`backup complete: ${outDir}\n`);
-  return 0;
+  return { ok: true };
 }
 
 async function backupNode(dataDir: string, outDir: string, index: number, clusterId: string): Promise<NodeOutcome> {

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
-import { runClusterBackup } from "../../src/cluster/backup.ts";
+import { runClusterBackup } from "../../src/cli/cluster-backup.ts";
 import { clusterEndpoints } from "../../src/cluster/cluster-file.ts";
 import { startCluster, type RunningCluster } from "../../src/cluster/cluster.ts";
 import { createNodeClient, type NodeClient } from "../../src/cluster/node-client.ts";

@@ -8,7 +8,7 @@ import { after, describe, it } from "node:test";
 import { clusterEndpoints, readClusterFile } from "../../src/cluster/cluster-file.ts";
 import { createCluster, startCluster, type RunningCluster } from "../../src/cluster/cluster.ts";
 import { createNodeClient } from "../../src/cluster/node-client.ts";
-import { runClusterStart } from "../../src/cluster/start.ts";
+import { runClusterStart } from "../../src/cli/cluster-start.ts";
 import { sealSecret, unsealSecret } from "../../src/crypto/seal.ts";
 import { NODE_DB_FILE, openNodeDatabase } from "../../src/node/sqlite-repository.ts";
 
@@ -225,7 +225,7 @@ describe("quorum-gate cluster start", () => {
     [["--nodes", "0"], /--nodes must be an integer from 1 to 32/],
     [["--nodes", "two"], /--nodes must be an integer/],
     [["--base-port", "65535", "--nodes", "2"], /no room for 2 nodes/],
-    [["extra"], /positional/i],
+    [["extra"], /unexpected argument/],
   ] as const) {
     it(`exits 2 on bad usage: ${args.join(" ")}`, async () => {
       const { err, io } = fakeIo();

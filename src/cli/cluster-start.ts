@@ -1,9 +1,9 @@
 // `quorum-gate cluster start`: creates the cluster on first use, runs its nodes in the foreground,
 // and stops them on Ctrl-C / SIGTERM.
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { DEFAULT_BASE_PORT, DEFAULT_DATA_DIR, MAX_NODES, startCluster, type RunningCluster } from "../cluster/cluster.ts";
 import { hostPort } from "../node/loopback.ts";
-import { DEFAULT_BASE_PORT, DEFAULT_DATA_DIR, MAX_NODES, startCluster, type RunningCluster } from "./cluster.ts";
+import { parseCommandArgs } from "./args.ts";
 
 export interface ClusterStartIo {
   readonly stdout: { write(text: string): unknown };
@@ -39,11 +39,9 @@ interface StartArgs {
 }
 
 function parseStartArgs(argv: readonly string[]): StartArgs | "help" {
-  const { values } = parseArgs({
-    args: [...argv],
-    strict: true,
-    allowPositionals: false,
-    options: {
+  const parsed = parseCommandArgs(
+    argv,
+    {
       nodes: { type: "string", default: "2" },
       data: { type: "string", default: DEFAULT_DATA_DIR },
       host: { type: "string", default: "127.0.0.1" },
@@ -51,7 +49,11 @@ function parseStartArgs(argv: readonly string[]): StartArgs | "help" {
       tls: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
-  });
+    0,
+    "cluster start takes no secrets",
+  );
+  if (!parsed.ok) throw new Error(parsed.message);
+  const { values } = parsed;
   if (values.help) return "help";
   const nodes = intArg("--nodes", values.nodes, 1, MAX_NODES);
   const basePort = intArg("--base-port", values["base-port"], 0, 65535);

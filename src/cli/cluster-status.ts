@@ -1,16 +1,13 @@
 // `quorum-gate cluster status`: asks every node of the cluster file what it holds, and shows where
-// the nodes disagree. This file only parses arguments, fetches (snapshot.ts) and prints
-// (status-render.ts or JSON); the comparison is drift.ts.
+// the nodes disagree. This file only parses arguments and prints (src/cluster/status-render.ts or
+// JSON); asking the nodes is src/cluster/status-report.ts, the comparison src/cluster/drift.ts.
 //
 // Exit codes: 0 every node answered as itself and nothing differs; 1 drift, an unreachable or
 // wrong node, or a cluster file that cannot be used (as `cmu`); 2 bad arguments.
-import { parseArgs } from "node:util";
-import { DEFAULT_CLUSTER_FILE } from "./cluster-file.ts";
-import { clusterEndpoints, readClusterFile, type ClusterFile } from "./cluster-file.ts";
-import { compareNodes, type DriftReport } from "./drift.ts";
-import { createNodeClient } from "./node-client.ts";
-import { fetchSnapshot } from "./snapshot.ts";
-import { renderStatus } from "./status-render.ts";
+import { DEFAULT_CLUSTER_FILE, readClusterFile } from "../cluster/cluster-file.ts";
+import { gatherReport } from "../cluster/status-report.ts";
+import { renderStatus } from "../cluster/status-render.ts";
+import { parseCommandArgs } from "./args.ts";
 
 export interface ClusterStatusIo {
   readonly stdout: { write(text: string): unknown };
@@ -48,17 +45,19 @@ interface StatusArgs {
 }
 
 function parseStatusArgs(argv: readonly string[]): StatusArgs | "help" {
-  const { values } = parseArgs({
-    args: [...argv],
-    strict: true,
-    allowPositionals: false,
-    options: {
+  const parsed = parseCommandArgs(
+    argv,
+    {
       cluster: { type: "string", default: DEFAULT_CLUSTER_FILE },
       json: { type: "boolean", default: false },
       "timeout-ms": { type: "string", default: String(DEFAULT_TIMEOUT_MS) },
       help: { type: "boolean", short: "h", default: false },
     },
-  });
+    0,
+    "cluster status takes no secrets",
+  );
+  if (!parsed.ok) throw new Error(parsed.message);
+  const { values } = parsed;
   if (values.help) return "help";
   const t = values["timeout-ms"];
   if (!/^[0-9]{1,7}$/.test(t) || Number(t) < 1) throw new Error(`--timeout-ms must be a whole number of milliseconds (1 to 9999999), not "${t}"`);
@@ -88,15 +87,4 @@ export async function runClusterStatus(argv: readonly string[], io: ClusterStatu
   if (args.json) io.stdout.write(`${JSON.stringify({ version: JSON_REPORT_VERSION, clusterFile: args.clusterFile, ...report }, null, 2)}\n`);
   else io.stdout.write(`${renderStatus(report, args.clusterFile).join("\n")}\n`);
   return report.verdict.ok ? 0 : 1;
-}
-
-/** Asks all nodes at once, so a dead node costs one timeout, not one per node. */
-export async function gatherReport(file: ClusterFile, timeoutMs: number): Promise<DriftReport> {
-  const clients = clusterEndpoints(file).map((e) => createNodeClient(e, { timeoutMs }));
-  try {
-    const snapshots = await Promise.all(file.nodes.map((node, i) => fetchSnapshot(node, clients[i]!)));
-    return compareNodes(file.clusterId, snapshots);
-  } finally {
-    for (const c of clients) c.close();
-  }
 }
