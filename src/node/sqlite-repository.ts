@@ -4,7 +4,7 @@
 // a node killed with SIGKILL right after answering still has the write. The server runs each
 // command in `transaction()` (BEGIN IMMEDIATE ... COMMIT), so a command is all-or-nothing.
 //
-// Behaviour is kept identical to memory-repository.ts (see the rules listed there); the contract
+// Behaviour is kept identical to test/helpers/memory-repository.ts (see the rules listed there); the contract
 // test runs the same cases against both.
 import { closeSync, existsSync, openSync, rmSync } from "node:fs";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";

@@ -5,7 +5,7 @@ import { DEFAULT_CORE_CONFIG, type CoreConfig, type CoreContext } from "../../sr
 import { handleCommand } from "../../src/hsm/core.ts";
 import { initNode, bootNode } from "../../src/hsm/init.ts";
 import type { HsmResult } from "../../src/hsm/ret-codes.ts";
-import { MemoryNodeRepository } from "../../src/node/memory-repository.ts";
+import { MemoryNodeRepository } from "./memory-repository.ts";
 import type { TransactionalRepository } from "../../src/node/store.ts";
 import type { OpName, OpRequest, OpResponse } from "../../src/protocol/messages.ts";
 

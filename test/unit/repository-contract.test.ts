@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import type { Token, User } from "../../src/hsm/model.ts";
 import type { NewToken, NewUser } from "../../src/hsm/repository.ts";
-import { MemoryNodeRepository } from "../../src/node/memory-repository.ts";
+import { MemoryNodeRepository } from "../helpers/memory-repository.ts";
 import { createNodeDatabase } from "../../src/node/sqlite-repository.ts";
 import type { TransactionalRepository } from "../../src/node/store.ts";
 import { testIdentity } from "../helpers/node-identity.ts";

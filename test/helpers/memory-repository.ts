@@ -9,9 +9,9 @@
 // - updating a row that does not exist (updateUser, setTokenApprovers, touchSession) throws,
 //   because it can only be a bug in the caller; deleting a missing row is a no-op;
 // - values go in and come out as copies, so a caller never shares an object with the store.
-import type { AuditEntry, Challenge, NodeIdentity, Session, Token, User } from "../hsm/model.ts";
-import type { NewToken, NewUser, StoredOutcome, UndoEntry } from "../hsm/repository.ts";
-import { compareBytes, type TransactionalRepository } from "./store.ts";
+import type { AuditEntry, Challenge, NodeIdentity, Session, Token, User } from "../../src/hsm/model.ts";
+import type { NewToken, NewUser, StoredOutcome, UndoEntry } from "../../src/hsm/repository.ts";
+import { compareBytes, type TransactionalRepository } from "../../src/node/store.ts";
 
 interface State {
   users: Map<string, User>;
