@@ -19,6 +19,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "copy every node's database while the cluster runs, and check each copy",
     run: async (argv, io) => (await import("./cluster-backup.ts")).runClusterBackup(argv, io),
   },
+  "cloudhsm-cli": {
+    summary: "the CloudHSM CLI shell (Client SDK 5) on the emulated cluster: interactive or one command",
+    run: async (argv, io) => (await import("../cloudhsm-cli/main.ts")).runCloudhsmCli(argv, io),
+  },
   cmu: {
     summary: "the aws-cloudhsm> management shell, connected to every node of a cluster",
     run: async (argv, io) => (await import("../cmu/main.ts")).runCmu(argv, io),

@@ -1,0 +1,325 @@
+// The commands of the emulated CloudHSM CLI (docs/cloudhsm-cli.md, "Commands"). Each translates
+// to node-protocol calls on every HSM and answers with one envelope; the HSMs check passwords,
+// permissions, quorum and every approval signature themselves.
+import { readFileSync, writeFileSync } from "node:fs";
+import { sha256 } from "../crypto/rsa.ts";
+import { APPROVER_TYPE_CO } from "../formats/approval-file.ts";
+import { checkUserName } from "../hsm/rules.ts";
+import type { UserView } from "../protocol/messages.ts";
+import type { Server } from "../cmu/session.ts";
+import { parseApprovalFile, renderTokenFile, type CliApproval } from "./approval-file.ts";
+import { agreed, describeFailures, everyHsm, type NodeAnswer } from "./cluster-session.ts";
+import { fail, MESSAGES, ok, type Envelope } from "./envelope.ts";
+import { isRole, roleOf, serviceNumber, typeForNewUser, type Role } from "./roles.ts";
+import { flag, parseFlags, type Flags } from "./words.ts";
+
+export interface CliLogin {
+  readonly username: string;
+  readonly role: Role;
+}
+
+export interface CliState {
+  readonly servers: readonly Server[];
+  login: CliLogin | null;
+  /** Asks for a secret (the password), one line, never echoed. */
+  askSecret(prompt: string): Promise<string | null>;
+}
+
+type Handler = (state: CliState, flags: Flags) => Promise<Envelope>;
+
+interface CommandSpec {
+  readonly summary: string;
+  readonly valued: readonly string[];
+  readonly booleans?: readonly string[];
+  readonly run: Handler;
+}
+
+export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
+  login: { summary: "log in to every HSM of the cluster", valued: ["username", "role", "password"], run: login },
+  logout: { summary: "log out of every HSM", valued: [], run: logout },
+  "user list": { summary: "list the users of the cluster", valued: [], run: userList },
+  "user create": { summary: "create a user", valued: ["username", "role", "password", "approval"], run: userCreate },
+  "user delete": { summary: "delete a user", valued: ["username", "role", "approval"], run: userDelete },
+  "user change-password": { summary: "change a user's password", valued: ["username", "role", "password", "approval"], run: userChangePassword },
+  "quorum token-sign generate": { summary: "write an unsigned quorum token file for a service", valued: ["service", "token"], run: tokenGenerate },
+  "quorum token-sign list": { summary: "list the quorum tokens of every HSM", valued: [], run: tokenList },
+  "quorum token-sign delete": { summary: "delete quorum tokens", valued: ["scope"], run: tokenDelete },
+  "quorum token-sign list-quorum-values": { summary: "show the quorum value of each service", valued: [], run: listQuorumValues },
+  "quorum token-sign set-quorum-value": { summary: "set the quorum value of a service", valued: ["service", "value", "approval"], run: setQuorumValue },
+};
+
+/** The longest command name that `words` start with. */
+export function findCommand(words: readonly string[]): { readonly name: string; readonly spec: CommandSpec; readonly rest: readonly string[] } | null {
+  for (let n = Math.min(3, words.length); n >= 1; n--) {
+    const name = words.slice(0, n).join(" ");
+    const spec = COMMANDS[name];
+    if (spec !== undefined) return { name, spec, rest: words.slice(n) };
+  }
+  return null;
+}
+
+export async function runCommand(state: CliState, args: readonly string[]): Promise<Envelope> {
+  const words: string[] = [];
+  for (const a of args) {
+    if (a.startsWith("--")) break;
+    words.push(a);
+  }
+  const found = findCommand(words);
+  if (found === null) return fail(`unrecognized command '${words.join(" ").slice(0, 60)}'; type 'help' for the commands`);
+  const parsed = parseFlags(args.slice(found.name.split(" ").length), found.spec.valued, found.spec.booleans ?? []);
+  if (!parsed.ok) return fail(parsed.message);
+  if (parsed.words.length > 0) return fail(`unexpected argument '${(parsed.words[0] ?? "").slice(0, 40)}' found`);
+  return found.spec.run(state, parsed.flags);
+}
+
+// ---- login / logout ----------------------------------------------------------------------------
+
+async function login(state: CliState, flags: Flags): Promise<Envelope> {
+  const username = flag(flags, "username");
+  const role = flag(flags, "role");
+  if (username === undefined || role === undefined) return fail("login needs --username and --role");
+  if (!isRole(role) || role === "appliance") return fail(`invalid role '${role.slice(0, 20)}': use admin or crypto-user`);
+  if (state.login !== null) return fail("A user is already logged in; log out first");
+  const name = checkUserName(username);
+  if (typeof name !== "string") return fail("Invalid username");
+  // The password is asked first, as the real tool does, so that the answer never tells whether
+  // a user name exists.
+  const password = flag(flags, "password") ?? (await state.askSecret("Enter password:"));
+  if (password === null) return fail("no password given");
+  const users = await everyHsm(state.servers, "list-users", () => ({}), false);
+  const type = userTypeOn(users, name);
+  if (type === null || roleOf(type) !== role) return fail("Invalid username or password");
+  const answers = await everyHsm(state.servers, "login", () => ({ userType: type, userName: name, password }), false);
+  const failed = answers.filter((a) => !a.ok || a.value === undefined || !("sessionId" in a.value));
+  if (failed.length > 0) {
+    for (const a of answers) if (a.ok && a.value !== undefined && "sessionId" in a.value) await everyHsm([a.server], "logout", () => ({}), false);
+    return fail(failed.every((a) => a.code === "RET_USER_LOGIN_FAILURE" || a.code === "RET_INVALID_PASSWORD") ? "Invalid username or password" : `login failed: ${describeFailures(failed)}`);
+  }
+  for (const a of answers) {
+    a.server.sessionId = a.value !== undefined && "sessionId" in a.value ? a.value.sessionId : null;
+    a.server.login = { name, type };
+  }
+  state.login = { username: name, role };
+  return ok({ username: name, role });
+}
+
+async function logout(state: CliState): Promise<Envelope> {
+  if (state.login === null) return fail("No user is logged in");
+  await everyHsm(state.servers, "logout", () => ({}));
+  for (const s of state.servers) {
+    s.sessionId = null;
+    s.login = null;
+  }
+  state.login = null;
+  return ok(MESSAGES.logoutOk);
+}
+
+// ---- users -------------------------------------------------------------------------------------
+
+function userTypeOn(answers: readonly NodeAnswer<{ users: readonly UserView[] }>[], name: string): UserView["type"] | null {
+  for (const a of answers) {
+    const u = a.value?.users.find((x) => x.name === name);
+    if (u !== undefined) return u.type;
+  }
+  return null;
+}
+
+async function userList(state: CliState): Promise<Envelope> {
+  const answers = await everyHsm(state.servers, "list-users", () => ({}), false);
+  const reachable = answers.filter((a) => a.ok && a.value !== undefined);
+  if (reachable.length === 0) return fail(`no HSM answered: ${describeFailures(answers)}`);
+  const names = [...new Set(reachable.flatMap((a) => a.value?.users.map((u) => u.name) ?? []))];
+  const users = names.map((name) => {
+    const views = reachable.map((a) => a.value?.users.find((u) => u.name === name));
+    const present = views.filter((v): v is UserView => v !== undefined);
+    const everywhere = present.length === answers.length;
+    const key = (v: UserView | undefined) => (v?.mofnPubKey ? [{ strategy: "token-sign", status: "enabled" }] : []);
+    const mfa = (v: UserView | undefined) => (v?.twoFactor ? [{ strategy: "token-sign", status: "enabled" }] : []);
+    return {
+      username: name,
+      role: agreed(present.map((v) => roleOf(v.type))),
+      locked: agreed(present.map((v) => (v.loginFailureCnt >= 5 ? "true" : "false"))),
+      mfa: agreed(present.map(mfa)),
+      quorum: agreed(present.map(key)),
+      "cluster-coverage": everywhere ? "full" : "partial",
+    };
+  });
+  return ok({ users });
+}
+
+async function readApproval(path: string | undefined): Promise<{ approval: CliApproval | null } | { error: Envelope }> {
+  if (path === undefined) return { approval: null };
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    return { error: fail(`cannot read the approval file ${path}: ${(err as NodeJS.ErrnoException).code ?? "error"}`) };
+  }
+  const parsed = parseApprovalFile(bytes);
+  return parsed.ok ? { approval: parsed.approval } : { error: fail(parsed.message) };
+}
+
+/**
+ * Hands each HSM the approval (its token and the signatures); each checks the signatures against
+ * the approvers' registered keys itself. Null when every HSM accepted it, else the envelope to show.
+ */
+async function presentApproval(state: CliState, approval: CliApproval): Promise<Envelope | null> {
+  const tokenData = approval.approvalData.toString("base64");
+  const approvals = approval.signatures.map((s) => ({ approverType: APPROVER_TYPE_CO, approverName: s.username, signature: s.signature.toString("base64") }));
+  const answers = await everyHsm(state.servers, "approve-token", () => ({ tokenData, approvals }));
+  const failed = answers.filter((a) => !a.ok);
+  if (failed.length === 0) return null;
+  if (failed.every((a) => a.code === "RET_INVALID_SIGNATURE" || a.code === "RET_INVALID_USER_TYPE" || a.code === "RET_USER_NOT_FOUND")) {
+    return fail("Invalid username-signature pair for quorum authorization");
+  }
+  if (failed.every((a) => a.code === "RET_TOKEN_NOT_FOUND" || a.code === "RET_TOKEN_EXPIRED")) {
+    return fail("The quorum token is not valid: it was used, deleted or expired, or it was generated in another login session");
+  }
+  return fail(`the approval was refused: ${describeFailures(failed)}`);
+}
+
+/** Runs one change on every HSM; success only when every HSM made it. */
+async function change<K extends "create-user" | "delete-user" | "change-password" | "set-m-value">(
+  state: CliState,
+  op: K,
+  body: Parameters<typeof everyHsm<K>>[2],
+  approvalPath: string | undefined,
+  data: unknown,
+): Promise<Envelope> {
+  if (state.login === null) return fail("No user is logged in");
+  const read = await readApproval(approvalPath);
+  if ("error" in read) return read.error;
+  if (read.approval !== null) {
+    const refused = await presentApproval(state, read.approval);
+    if (refused !== null) return refused;
+  }
+  const answers = await everyHsm(state.servers, op, body);
+  const failed = answers.filter((a) => !a.ok);
+  if (failed.length === 0) return ok(data);
+  if (failed.length === answers.length && failed.every((a) => a.code === "RET_MXN_AUTH_FAILED")) {
+    return fail(read.approval === null ? MESSAGES.approvalRequired : MESSAGES.quorumFailed);
+  }
+  if (failed.length < answers.length) return fail(`the change was made on ${answers.length - failed.length} of ${answers.length} HSMs only; the cluster is inconsistent: ${describeFailures(failed)}`);
+  return fail(describeFailures(failed));
+}
+
+function userArgs(flags: Flags): { name: string; role: Role; type: "CO" | "CU" } | Envelope {
+  const username = flag(flags, "username");
+  const role = flag(flags, "role");
+  if (username === undefined || role === undefined) return fail("--username and --role are required");
+  if (!isRole(role)) return fail(`invalid role '${role.slice(0, 20)}': use admin or crypto-user`);
+  const type = typeForNewUser(role);
+  if (type === null) return fail("appliance users belong to the HSM and cannot be managed");
+  const name = checkUserName(username);
+  if (typeof name !== "string") return fail("Invalid username: 1 to 31 letters, digits or underscores");
+  return { name, role, type };
+}
+
+async function newPassword(state: CliState, flags: Flags): Promise<string | Envelope> {
+  const given = flag(flags, "password");
+  if (given !== undefined) return given;
+  const first = await state.askSecret("Enter password:");
+  const again = first === null ? null : await state.askSecret("Confirm password:");
+  if (first === null || again === null) return fail("no password given");
+  if (first !== again) return fail("Passwords do not match");
+  return first;
+}
+
+async function userCreate(state: CliState, flags: Flags): Promise<Envelope> {
+  const u = userArgs(flags);
+  if ("error_code" in u) return u;
+  if (state.login === null) return fail("No user is logged in");
+  const password = await newPassword(state, flags);
+  if (typeof password !== "string") return password;
+  return change(state, "create-user", () => ({ userType: u.type, userName: u.name, password }), flag(flags, "approval"), { username: u.name, role: u.role });
+}
+
+async function userDelete(state: CliState, flags: Flags): Promise<Envelope> {
+  const u = userArgs(flags);
+  if ("error_code" in u) return u;
+  return change(state, "delete-user", () => ({ userType: u.type, userName: u.name }), flag(flags, "approval"), { username: u.name, role: u.role });
+}
+
+async function userChangePassword(state: CliState, flags: Flags): Promise<Envelope> {
+  const u = userArgs(flags);
+  if ("error_code" in u) return u;
+  if (state.login === null) return fail("No user is logged in");
+  const users = await everyHsm(state.servers, "list-users", () => ({}), false);
+  const type = userTypeOn(users, u.name);
+  const password = await newPassword(state, flags);
+  if (typeof password !== "string") return password;
+  return change(state, "change-password", () => ({ userType: type ?? u.type, userName: u.name, password }), flag(flags, "approval"), { username: u.name, role: u.role });
+}
+
+// ---- quorum tokens and values --------------------------------------------------------------------
+
+async function tokenGenerate(state: CliState, flags: Flags): Promise<Envelope> {
+  const service = flag(flags, "service");
+  const path = flag(flags, "token");
+  if (service === undefined || path === undefined) return fail("--service and --token are required");
+  const number = serviceNumber(service);
+  if (number === null) return fail(`the ${service.slice(0, 20)} service is not emulated: use user or quorum (key-usage and key-management need a key store, docs/emulator-fidelity.md)`);
+  if (state.login === null) return fail("No user is logged in");
+  const userName = state.login.username;
+  const answers = await everyHsm(state.servers, "get-token", () => ({ service: number, userName }));
+  const failed = answers.filter((a) => !a.ok);
+  if (failed.length > 0) {
+    // A token on some HSMs only could never gather approvals for all: take it back.
+    const issued = answers.filter((a) => a.ok && a.value !== undefined);
+    if (issued.length > 0) {
+      const tokenData = Buffer.concat(issued.map((a) => Buffer.from(a.value?.record ?? "", "base64"))).toString("base64");
+      await everyHsm(issued.map((a) => a.server), "del-token", () => ({ tokenData }));
+    }
+    return fail(`no token was generated: ${describeFailures(failed)}`);
+  }
+  const approvalData = Buffer.concat(answers.map((a) => Buffer.from(a.value?.record ?? "", "base64")));
+  try {
+    writeFileSync(path, renderTokenFile(approvalData, sha256(approvalData)), { flag: "wx" });
+  } catch (err) {
+    return fail(`cannot write ${path}: ${(err as NodeJS.ErrnoException).code === "EEXIST" ? "the file exists" : ((err as NodeJS.ErrnoException).code ?? "error")}`);
+  }
+  return ok({ filepath: path });
+}
+
+async function tokenList(state: CliState): Promise<Envelope> {
+  const answers = await everyHsm(state.servers, "list-tokens", () => ({}), false);
+  const failed = answers.filter((a) => !a.ok);
+  if (failed.length === answers.length) return fail(describeFailures(failed));
+  const rows = new Map<string, { username: string; service: string; "approvals-required": number; "number-of-approvals": number; "token-timeout-seconds": number; hsms: number }>();
+  for (const a of answers) {
+    for (const t of a.value?.tokens ?? []) {
+      const key = `${t.userName}/${t.service}/${t.approvers.length}`;
+      const row = rows.get(key) ?? { username: t.userName, service: t.service === 3 ? "user" : t.service === 4 ? "quorum" : String(t.service), "approvals-required": t.required, "number-of-approvals": t.approvers.length, "token-timeout-seconds": t.validitySeconds, hsms: 0 };
+      row.hsms++;
+      rows.set(key, row);
+    }
+  }
+  const tokens = [...rows.values()].map(({ hsms, ...t }) => ({ ...t, "cluster-coverage": hsms === answers.length ? "full" : "partial" }));
+  return ok({ tokens });
+}
+
+async function tokenDelete(state: CliState, flags: Flags): Promise<Envelope> {
+  const scope = flag(flags, "scope");
+  if (scope !== "user" && scope !== "all") return fail("--scope must be user or all");
+  if (state.login === null) return fail("No user is logged in");
+  const answers = await everyHsm(state.servers, "token-delete", () => ({ scope }));
+  const sessionTokens = await everyHsm(state.servers, "del-token", () => ({}));
+  const failed = [...answers, ...sessionTokens].filter((a) => !a.ok && a.code !== "RET_TOKEN_NOT_FOUND");
+  return failed.length === 0 ? ok(MESSAGES.deleteTokensOk) : fail(describeFailures(failed));
+}
+
+async function listQuorumValues(state: CliState): Promise<Envelope> {
+  const answers = await everyHsm(state.servers, "quorum-values", () => ({}), false);
+  const failed = answers.filter((a) => !a.ok);
+  if (failed.length > 0) return fail(`not every HSM answered: ${describeFailures(failed)}`);
+  return ok({ user: agreed(answers.map((a) => a.value?.user ?? 0)), quorum: agreed(answers.map((a) => a.value?.quorum ?? 0)) });
+}
+
+async function setQuorumValue(state: CliState, flags: Flags): Promise<Envelope> {
+  const service = serviceNumber(flag(flags, "service") ?? "");
+  const text = flag(flags, "value") ?? "";
+  if (service === null) return fail("--service must be user or quorum");
+  if (!/^[0-9]{1,2}$/.test(text) || Number(text) < 1 || Number(text) > 8) return fail("--value must be a whole number from 1 to 8");
+  const value = Number(text);
+  return change(state, "set-m-value", () => ({ service, value }), flag(flags, "approval"), MESSAGES.setQuorumOk);
+}
