@@ -119,12 +119,14 @@ function headline(d: Decision): string {
   const count = `${d.approvers.length} of ${d.required} officer${d.required === 1 ? "" : "s"}`;
   if (d.state === "approved") return `approved (${count})`;
   if (d.state === "rejected") return `rejected (${d.problems.map((p) => p.code).join(", ")})`;
+  if (d.coolingOffUntil !== null) return `cooling off until ${d.coolingOffUntil} (${count})`;
   return `pending (${count})`;
 }
 
 function titleOf(d: Decision): string {
   if (d.state === "approved") return `Approved by ${d.approvers.length} of ${d.required} officers`;
   if (d.state === "rejected") return `Rejected: ${d.problems.map((p) => p.code).join(", ")}`;
+  if (d.coolingOffUntil !== null) return `Cooling off: may go at ${d.coolingOffUntil} (${d.approvers.length} of ${d.required})`;
   if (d.token === null || d.token.expired) return `Waiting for a token (${d.approvers.length} of ${d.required})`;
   return `Waiting for ${d.missing} more officer${d.missing === 1 ? "" : "s"} (${d.approvers.length} of ${d.required})`;
 }
@@ -191,6 +193,15 @@ function tallySection(d: Decision): string[] {
   const rejected = d.verdicts.filter((v) => v.verdict === "rejected");
   const noted = d.verdicts.filter((v) => v.verdict === "noted");
   const out = ["### Tally", "", `${d.approvers.length} of ${d.required} counted; ${d.missing} missing.`, ""];
+  if (d.groups.length > 0) {
+    out.push("Groups (each must be met as well as the count):", "", "| Group | Needed | Counted | Can still approve |", "|---|---|---|---|");
+    out.push(...d.groups.map((g) => `| ${inlineCode(g.group)} | ${g.count} | ${g.have} | ${g.canStill} |`), "");
+  }
+  if (d.vetoes.length > 0) {
+    out.push(`Vetoes: ${d.vetoes.length} (${d.rejectionsToBlock} block${d.rejectionsToBlock === 1 ? "s" : ""} the request):`, "");
+    out.push(...d.vetoes.map((v) => `- ${inlineCode(v.officer)} (${inlineCode(v.login)}) rejected, ${linked(v.candidateId, v.url)}`), "");
+  }
+  if (d.coolingOffUntil !== null) out.push(`Cooling-off: the quorum is met; the request may go at ${d.coolingOffUntil}, not before.`, "");
   if (rows.length > 0) out.push("| Officer | GitHub | Status |", "|---|---|---|", ...rows, "");
   if (rejected.length > 0) {
     out.push("Not counted:", "", "| Comment | Author | Reason |", "|---|---|---|");
