@@ -132,7 +132,8 @@ describe("rules: vetoes", () => {
     const d = evaluateQuorum(input([veto("carol", "dan"), veto("dan", "dan", payloadExpiry((NOW - 7200) * 1000, 3600)), approve("alice"), approve("bob")]));
     assert.deepEqual(d.verdicts.filter((v) => v.command === "reject").map((v) => v.reason), ["bad_signature", "expired"]);
     assert.equal(d.state, "approved");
-    const noPath = evaluateQuorum(input([veto("carol")], { requestPath: undefined }));
+    const { requestPath: _path, ...withoutPath } = input([veto("carol")]);
+    const noPath = evaluateQuorum(withoutPath);
     assert.deepEqual(noPath.verdicts.map((v) => v.reason), ["not_applicable"]);
   });
 
