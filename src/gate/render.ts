@@ -2,7 +2,7 @@
 // check run. Pure text from a decision. No secret is ever printed: a sealed password appears
 // only as the SHA-256 of its ciphertext.
 import { SERVICES } from "../hsm/model.ts";
-import type { Decision, DecisionState } from "./evaluate.ts";
+import { REFUSED_BEFORE_TOKEN, type Decision, type DecisionState } from "./evaluate.ts";
 import { formatIssue, type GateIssue } from "./issues.ts";
 import { escapeText, fencedBlock, inlineCode, wrap } from "./markdown.ts";
 import { describeOperation, sealedPasswordFingerprint, serviceOf } from "./operation.ts";
@@ -156,6 +156,7 @@ function requestSection({ decision, request, requestPath, policy }: StickyInput)
 
 function tokenSection(d: Decision): string[] {
   const t = d.token;
+  if (t === null && d.problems.some((p) => REFUSED_BEFORE_TOKEN.includes(p.code))) return ["### Token", "", "No token: the request is refused as it stands (see Problems), so there is nothing to sign.", ""];
   if (t === null) return ["### Token", "", "No valid token yet: the gate asks the cluster for one bound to this request.", ""];
   const nodes = t.records.map((r) => `node ${r.nodeId} token ${r.tokenId}`).join(", ");
   const expiry = `${new Date(t.expiresAt * 1000).toISOString()}${t.expired ? " (expired: post `/quorum renew`)" : ""}`;
