@@ -26,7 +26,7 @@ describe("governance rules through the use case", () => {
     return (found.body as { body: string }).body;
   };
   const approve = (number: number, login: string, token: Uint8Array) => h.repo.addComment(number, login, renderApprovalComment(signMessage(token, testKey(OFFICERS[login] ?? "").privateKey)));
-  const quorumCheck = (number: number, branch: string) => h.repo.checkRuns(h.repo.branchSha(branch)).filter((c) => c["name"] === "quorum").map((c) => [c["status"], c["conclusion"], (c["output"] as { title?: string } | undefined)?.title]).at(-1);
+  const quorumCheck = (_number: number, branch: string) => h.repo.checkRuns(h.repo.branchSha(branch)).filter((c) => c["name"] === "quorum").map((c) => [c["status"], c["conclusion"], (c["output"] as { title?: string } | undefined)?.title]).at(-1);
   const withPolicy = (extra: string) => h.repo.commit("main", { [POLICY_FILE]: h.policyYaml(Object.keys(OFFICERS), extra) }, { message: "policy" });
 
   it("the reason is signed: editing it after approval makes the approvals stale", async () => {
