@@ -84,6 +84,11 @@ describe("governance rules through the use case", () => {
     assert.ok(out.verdicts.some((v) => v.officer === "officer3" && v.reason === "reject"));
     assert.match(stickyOf(number), /`vetoed`: 1 officer rejected this request \(officer3\); 1 block it/);
     assert.deepEqual(quorumCheck(number, "req-veto")?.slice(0, 2), ["completed", "failure"]);
+
+    // Merged anyway (the check was not required): the replay judges the veto too, and runs nothing.
+    h.repo.merge(number);
+    const merged = await handlePullRequest(h.deps, h.event(number, "pull_request", "closed"));
+    assert.equal(merged.code, "not_replayed", JSON.stringify(merged));
   });
 
   it("cooling-off and an AND group: pending until both are met, then approved", async () => {
