@@ -20281,7 +20281,7 @@ var require_directives = __commonJS({
         return tag[0] === "!" ? tag : `!<${tag}>`;
       }
       toString(doc) {
-        const lines = this.yaml.explicit ? [`%YAML ${this.yaml.version || "1.2"}`] : [];
+        const lines2 = this.yaml.explicit ? [`%YAML ${this.yaml.version || "1.2"}`] : [];
         const tagEntries = Object.entries(this.tags);
         let tagNames;
         if (doc && tagEntries.length > 0 && identity.isNode(doc.contents)) {
@@ -20297,9 +20297,9 @@ var require_directives = __commonJS({
           if (handle === "!!" && prefix === "tag:yaml.org,2002:")
             continue;
           if (!doc || tagNames.some((tn) => tn.startsWith(prefix)))
-            lines.push(`%TAG ${handle} ${prefix}`);
+            lines2.push(`%TAG ${handle} ${prefix}`);
         }
-        return lines.join("\n");
+        return lines2.join("\n");
       }
     };
     Directives.defaultYaml = { explicit: false, version: "1.2" };
@@ -21760,22 +21760,22 @@ var require_stringifyCollection = __commonJS({
       const { indent, options: { commentString } } = ctx;
       const itemCtx = Object.assign({}, ctx, { indent: itemIndent, type: null });
       let chompKeep = false;
-      const lines = [];
+      const lines2 = [];
       for (let i = 0; i < items2.length; ++i) {
         const item = items2[i];
         let comment2 = null;
         if (identity.isNode(item)) {
           if (!chompKeep && item.spaceBefore)
-            lines.push("");
-          addCommentBefore(ctx, lines, item.commentBefore, chompKeep);
+            lines2.push("");
+          addCommentBefore(ctx, lines2, item.commentBefore, chompKeep);
           if (item.comment)
             comment2 = item.comment;
         } else if (identity.isPair(item)) {
           const ik = identity.isNode(item.key) ? item.key : null;
           if (ik) {
             if (!chompKeep && ik.spaceBefore)
-              lines.push("");
-            addCommentBefore(ctx, lines, ik.commentBefore, chompKeep);
+              lines2.push("");
+            addCommentBefore(ctx, lines2, ik.commentBefore, chompKeep);
           }
         }
         chompKeep = false;
@@ -21784,15 +21784,15 @@ var require_stringifyCollection = __commonJS({
           str3 += stringifyComment.lineComment(str3, itemIndent, commentString(comment2));
         if (chompKeep && comment2)
           chompKeep = false;
-        lines.push(blockItemPrefix + str3);
+        lines2.push(blockItemPrefix + str3);
       }
       let str2;
-      if (lines.length === 0) {
+      if (lines2.length === 0) {
         str2 = flowChars.start + flowChars.end;
       } else {
-        str2 = lines[0];
-        for (let i = 1; i < lines.length; ++i) {
-          const line = lines[i];
+        str2 = lines2[0];
+        for (let i = 1; i < lines2.length; ++i) {
+          const line = lines2[i];
           str2 += line ? `
 ${indent}${line}` : "\n";
         }
@@ -21815,22 +21815,22 @@ ${indent}${line}` : "\n";
       });
       let reqNewline = false;
       let linesAtValue = 0;
-      const lines = [];
+      const lines2 = [];
       for (let i = 0; i < items2.length; ++i) {
         const item = items2[i];
         let comment = null;
         if (identity.isNode(item)) {
           if (item.spaceBefore)
-            lines.push("");
-          addCommentBefore(ctx, lines, item.commentBefore, false);
+            lines2.push("");
+          addCommentBefore(ctx, lines2, item.commentBefore, false);
           if (item.comment)
             comment = item.comment;
         } else if (identity.isPair(item)) {
           const ik = identity.isNode(item.key) ? item.key : null;
           if (ik) {
             if (ik.spaceBefore)
-              lines.push("");
-            addCommentBefore(ctx, lines, ik.commentBefore, false);
+              lines2.push("");
+            addCommentBefore(ctx, lines2, ik.commentBefore, false);
             if (ik.comment)
               reqNewline = true;
           }
@@ -21847,12 +21847,12 @@ ${indent}${line}` : "\n";
         if (comment)
           reqNewline = true;
         let str2 = stringify.stringify(item, itemCtx, () => comment = null);
-        reqNewline || (reqNewline = lines.length > linesAtValue || str2.includes("\n"));
+        reqNewline || (reqNewline = lines2.length > linesAtValue || str2.includes("\n"));
         if (i < items2.length - 1) {
           str2 += ",";
         } else if (ctx.options.trailingComma) {
           if (ctx.options.lineWidth > 0) {
-            reqNewline || (reqNewline = lines.reduce((sum, line) => sum + line.length + 2, 2) + (str2.length + 2) > ctx.options.lineWidth);
+            reqNewline || (reqNewline = lines2.reduce((sum, line) => sum + line.length + 2, 2) + (str2.length + 2) > ctx.options.lineWidth);
           }
           if (reqNewline) {
             str2 += ",";
@@ -21860,35 +21860,35 @@ ${indent}${line}` : "\n";
         }
         if (comment)
           str2 += stringifyComment.lineComment(str2, itemIndent, commentString(comment));
-        lines.push(str2);
-        linesAtValue = lines.length;
+        lines2.push(str2);
+        linesAtValue = lines2.length;
       }
       const { start, end } = flowChars;
-      if (lines.length === 0) {
+      if (lines2.length === 0) {
         return start + end;
       } else {
         if (!reqNewline) {
-          const len = lines.reduce((sum, line) => sum + line.length + 2, 2);
+          const len = lines2.reduce((sum, line) => sum + line.length + 2, 2);
           reqNewline = ctx.options.lineWidth > 0 && len > ctx.options.lineWidth;
         }
         if (reqNewline) {
           let str2 = start;
-          for (const line of lines)
+          for (const line of lines2)
             str2 += line ? `
 ${indentStep}${indent}${line}` : "\n";
           return `${str2}
 ${indent}${end}`;
         } else {
-          return `${start}${fcPadding}${lines.join(" ")}${fcPadding}${end}`;
+          return `${start}${fcPadding}${lines2.join(" ")}${fcPadding}${end}`;
         }
       }
     }
-    function addCommentBefore({ indent, options: { commentString } }, lines, comment, chompKeep) {
+    function addCommentBefore({ indent, options: { commentString } }, lines2, comment, chompKeep) {
       if (comment && chompKeep)
         comment = comment.replace(/^\n+/, "");
       if (comment) {
         const ic = stringifyComment.indentComment(commentString(comment), indent);
-        lines.push(ic.trimStart());
+        lines2.push(ic.trimStart());
       }
     }
     exports.stringifyCollection = stringifyCollection;
@@ -22526,11 +22526,11 @@ var require_binary = __commonJS({
         if (type !== Scalar.Scalar.QUOTE_DOUBLE) {
           const lineWidth = Math.max(ctx.options.lineWidth - ctx.indent.length, ctx.options.minContentWidth);
           const n = Math.ceil(str2.length / lineWidth);
-          const lines = new Array(n);
+          const lines2 = new Array(n);
           for (let i = 0, o = 0; i < n; ++i, o += lineWidth) {
-            lines[i] = str2.substr(o, lineWidth);
+            lines2[i] = str2.substr(o, lineWidth);
           }
-          str2 = lines.join(type === Scalar.Scalar.BLOCK_LITERAL ? "\n" : " ");
+          str2 = lines2.join(type === Scalar.Scalar.BLOCK_LITERAL ? "\n" : " ");
         }
         return stringifyString.stringifyString({ comment, type, value: str2 }, ctx, onComment, onChompKeep);
       }
@@ -23210,35 +23210,35 @@ var require_stringifyDocument = __commonJS({
     var stringify = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyDocument(doc, options) {
-      const lines = [];
+      const lines2 = [];
       let hasDirectives = options.directives === true;
       if (options.directives !== false && doc.directives) {
         const dir = doc.directives.toString(doc);
         if (dir) {
-          lines.push(dir);
+          lines2.push(dir);
           hasDirectives = true;
         } else if (doc.directives.docStart)
           hasDirectives = true;
       }
       if (hasDirectives)
-        lines.push("---");
+        lines2.push("---");
       const ctx = stringify.createStringifyContext(doc, options);
       const { commentString } = ctx.options;
       if (doc.commentBefore) {
-        if (lines.length !== 1)
-          lines.unshift("");
+        if (lines2.length !== 1)
+          lines2.unshift("");
         const cs = commentString(doc.commentBefore);
-        lines.unshift(stringifyComment.indentComment(cs, ""));
+        lines2.unshift(stringifyComment.indentComment(cs, ""));
       }
       let chompKeep = false;
       let contentComment = null;
       if (doc.contents) {
         if (identity.isNode(doc.contents)) {
           if (doc.contents.spaceBefore && hasDirectives)
-            lines.push("");
+            lines2.push("");
           if (doc.contents.commentBefore) {
             const cs = commentString(doc.contents.commentBefore);
-            lines.push(stringifyComment.indentComment(cs, ""));
+            lines2.push(stringifyComment.indentComment(cs, ""));
           }
           ctx.forceBlockIndent = !!doc.comment;
           contentComment = doc.contents.comment;
@@ -23247,36 +23247,36 @@ var require_stringifyDocument = __commonJS({
         let body = stringify.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
         if (contentComment)
           body += stringifyComment.lineComment(body, "", commentString(contentComment));
-        if ((body[0] === "|" || body[0] === ">") && lines[lines.length - 1] === "---") {
-          lines[lines.length - 1] = `--- ${body}`;
+        if ((body[0] === "|" || body[0] === ">") && lines2[lines2.length - 1] === "---") {
+          lines2[lines2.length - 1] = `--- ${body}`;
         } else
-          lines.push(body);
+          lines2.push(body);
       } else {
-        lines.push(stringify.stringify(doc.contents, ctx));
+        lines2.push(stringify.stringify(doc.contents, ctx));
       }
       if (doc.directives?.docEnd) {
         if (doc.comment) {
           const cs = commentString(doc.comment);
           if (cs.includes("\n")) {
-            lines.push("...");
-            lines.push(stringifyComment.indentComment(cs, ""));
+            lines2.push("...");
+            lines2.push(stringifyComment.indentComment(cs, ""));
           } else {
-            lines.push(`... ${cs}`);
+            lines2.push(`... ${cs}`);
           }
         } else {
-          lines.push("...");
+          lines2.push("...");
         }
       } else {
         let dc = doc.comment;
         if (dc && chompKeep)
           dc = dc.replace(/^\n+/, "");
         if (dc) {
-          if ((!chompKeep || contentComment) && lines[lines.length - 1] !== "")
-            lines.push("");
-          lines.push(stringifyComment.indentComment(commentString(dc), ""));
+          if ((!chompKeep || contentComment) && lines2[lines2.length - 1] !== "")
+            lines2.push("");
+          lines2.push(stringifyComment.indentComment(commentString(dc), ""));
         }
       }
-      return lines.join("\n") + "\n";
+      return lines2.join("\n") + "\n";
     }
     exports.stringifyDocument = stringifyDocument;
   }
@@ -24338,17 +24338,17 @@ var require_resolve_block_scalar = __commonJS({
       if (!header)
         return { value: "", type: null, comment: "", range: [start, start, start] };
       const type = header.mode === ">" ? Scalar.Scalar.BLOCK_FOLDED : Scalar.Scalar.BLOCK_LITERAL;
-      const lines = scalar.source ? splitLines(scalar.source) : [];
-      let chompStart = lines.length;
-      for (let i = lines.length - 1; i >= 0; --i) {
-        const content = lines[i][1];
+      const lines2 = scalar.source ? splitLines(scalar.source) : [];
+      let chompStart = lines2.length;
+      for (let i = lines2.length - 1; i >= 0; --i) {
+        const content = lines2[i][1];
         if (content === "" || content === "\r")
           chompStart = i;
         else
           break;
       }
       if (chompStart === 0) {
-        const value2 = header.chomp === "+" && lines.length > 0 ? "\n".repeat(Math.max(1, lines.length - 1)) : "";
+        const value2 = header.chomp === "+" && lines2.length > 0 ? "\n".repeat(Math.max(1, lines2.length - 1)) : "";
         let end2 = start + header.length;
         if (scalar.source)
           end2 += scalar.source.length;
@@ -24358,7 +24358,7 @@ var require_resolve_block_scalar = __commonJS({
       let offset = scalar.offset + header.length;
       let contentStart = 0;
       for (let i = 0; i < chompStart; ++i) {
-        const [indent, content] = lines[i];
+        const [indent, content] = lines2[i];
         if (content === "" || content === "\r") {
           if (header.indent === 0 && indent.length > trimIndent)
             trimIndent = indent.length;
@@ -24378,17 +24378,17 @@ var require_resolve_block_scalar = __commonJS({
         }
         offset += indent.length + content.length + 1;
       }
-      for (let i = lines.length - 1; i >= chompStart; --i) {
-        if (lines[i][0].length > trimIndent)
+      for (let i = lines2.length - 1; i >= chompStart; --i) {
+        if (lines2[i][0].length > trimIndent)
           chompStart = i + 1;
       }
       let value = "";
       let sep2 = "";
       let prevMoreIndented = false;
       for (let i = 0; i < contentStart; ++i)
-        value += lines[i][0].slice(trimIndent) + "\n";
+        value += lines2[i][0].slice(trimIndent) + "\n";
       for (let i = contentStart; i < chompStart; ++i) {
-        let [indent, content] = lines[i];
+        let [indent, content] = lines2[i];
         offset += indent.length + content.length + 1;
         const crlf = content[content.length - 1] === "\r";
         if (crlf)
@@ -24425,8 +24425,8 @@ var require_resolve_block_scalar = __commonJS({
         case "-":
           break;
         case "+":
-          for (let i = chompStart; i < lines.length; ++i)
-            value += "\n" + lines[i][0].slice(trimIndent);
+          for (let i = chompStart; i < lines2.length; ++i)
+            value += "\n" + lines2[i][0].slice(trimIndent);
           if (value[value.length - 1] !== "\n")
             value += "\n";
           break;
@@ -24501,10 +24501,10 @@ var require_resolve_block_scalar = __commonJS({
       const first = split[0];
       const m = first.match(/^( *)/);
       const line0 = m?.[1] ? [m[1], first.slice(m[1].length)] : ["", first];
-      const lines = [line0];
+      const lines2 = [line0];
       for (let i = 1; i < split.length; i += 2)
-        lines.push([split[i], split[i + 1]]);
-      return lines;
+        lines2.push([split[i], split[i + 1]]);
+      return lines2;
     }
     exports.resolveBlockScalar = resolveBlockScalar;
   }
@@ -32749,9 +32749,9 @@ function normalizePem(text) {
   if (!match) return unescaped;
   const label = match[1] ?? "";
   const body = (match[2] ?? "").replace(/\s+/g, "");
-  const lines = body.match(/.{1,64}/g) ?? [];
+  const lines2 = body.match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----
-${lines.join("\n")}
+${lines2.join("\n")}
 -----END ${label}-----
 `;
 }
@@ -32914,14 +32914,14 @@ function parseYamlTree(bytes, maxBytes, what) {
     return fail2(issue2("not_text", "", `${what} is not UTF-8 text`));
   }
   if (text.includes("\0")) return fail2(issue2("not_text", "", `${what} holds a NUL character`));
-  const lines = new import_yaml.LineCounter();
+  const lines2 = new import_yaml.LineCounter();
   let doc;
   try {
-    doc = (0, import_yaml.parseDocument)(text, { schema: "failsafe", lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true });
+    doc = (0, import_yaml.parseDocument)(text, { schema: "failsafe", lineCounter: lines2, uniqueKeys: true, prettyErrors: false, strict: true });
   } catch {
     return fail2(issue2("invalid_yaml", "", `${what} could not be read as YAML`));
   }
-  const lineAt = (offset) => lines.linePos(offset ?? 0).line;
+  const lineAt = (offset) => lines2.linePos(offset ?? 0).line;
   const problems = [...doc.errors, ...doc.warnings].map((e) => issue2("invalid_yaml", "", yamlMessage(e.code, e.message), lineAt(e.pos[0])));
   if (problems.length > 0) return { ok: false, issues: problems };
   const issues = [];
@@ -33159,6 +33159,50 @@ function readMValue(op) {
   return null;
 }
 
+// src/gate/lockout-guard.ts
+var DEFAULT_LOCKOUT_MARGIN = 1;
+var OFFICER_TYPES = ["CO", "PCO", "PRECO"];
+function isSigner(u) {
+  return u.hasQuorumKey && OFFICER_TYPES.includes(u.type.toUpperCase());
+}
+function sameUser(u, type, name) {
+  return u.name.toLowerCase() === name.toLowerCase() && u.type.toUpperCase() === type.toUpperCase();
+}
+function checkLockout(input2) {
+  const margin = input2.margin ?? DEFAULT_LOCKOUT_MARGIN;
+  const before = input2.users.filter(isSigner);
+  const op = input2.operation;
+  let after = before;
+  let reason = null;
+  const mAfter = { ...input2.mValues };
+  if (op.kind === "deleteUser") {
+    after = before.filter((u) => !sameUser(u, op.userType, op.userName));
+    reason = "lockout_delete_officer";
+  } else if (op.kind === "changePswd") {
+    const target = before.find((u) => sameUser(u, op.userType, op.userName));
+    if (target !== void 0 && op.keepsQuorumKey !== true && target.twoFactor !== false) after = before.filter((u) => u !== target);
+    reason = "lockout_drop_quorum_key";
+  } else if (op.kind === "setMValue") {
+    if (op.value > (input2.mValues[op.service] ?? 1)) reason = "lockout_raise_m";
+    mAfter[op.service] = op.value;
+  }
+  const ok = { ok: true, signersBefore: before.length, signersAfter: after.length };
+  if (reason === null || after.length === before.length && reason !== "lockout_raise_m") return ok;
+  for (const service of Object.keys(mAfter).map(Number).sort((a, b) => a - b)) {
+    const m = mAfter[service] ?? 1;
+    if (m < 2) continue;
+    if (op.kind === "setMValue" && op.service !== service) continue;
+    const needed = m + margin;
+    if (after.length >= needed) continue;
+    return { ok: false, reason, service, m, margin, needed, signersBefore: before.length, signersAfter: after.length, message: lockoutMessage(reason, service, m, needed, before.length, after.length) };
+  }
+  return ok;
+}
+function lockoutMessage(reason, service, m, needed, before, after) {
+  const cause = reason === "lockout_delete_officer" ? "deleting this officer" : reason === "lockout_drop_quorum_key" ? "this password change (it removes the officer's quorum key)" : `raising M of service ${service} to ${m}`;
+  return `${cause} would leave ${after} officer${after === 1 ? "" : "s"} able to sign for service ${service} (now ${before}), but M is ${m} and the lock-out guard needs at least ${needed} (M + ${needed - m}); register more quorum keys first`;
+}
+
 // src/gate/policy.ts
 var POLICY_PATH = ".github/quorum-gate.yml";
 var POLICY_VERSION = 1;
@@ -33171,7 +33215,11 @@ var DEFAULT_APPROVAL_LIFETIME_SECONDS = 7 * 24 * 3600;
 var MIN_APPROVAL_LIFETIME_SECONDS = 300;
 var MAX_APPROVAL_LIFETIME_SECONDS = 30 * 24 * 3600;
 var MAX_OFFICERS = LIMITS.maxApprovals;
-var TOP_FIELDS2 = ["version", "cluster", "request_folder", "allow_self_approval", "token_lifetime_seconds", "approval_lifetime_seconds", "officers"];
+var DEFAULT_REJECTIONS_TO_BLOCK = 1;
+var MAX_DELAY_SECONDS = MAX_APPROVAL_LIFETIME_SECONDS;
+var TOP_FIELDS2 = ["version", "cluster", "request_folder", "allow_self_approval", "token_lifetime_seconds", "approval_lifetime_seconds", "officers", "lockout_margin", "rejections_to_block", "groups", "operations"];
+var OPERATION_RULE_FIELDS = ["required", "groups", "delay_seconds"];
+var GROUP_NAME = /^[a-z][a-z0-9_-]{0,39}$/;
 var OFFICER_FIELDS = ["officer", "key_fingerprint"];
 var FOLDER_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 function parsePolicy(bytes) {
@@ -33191,11 +33239,104 @@ function parsePolicy(bytes) {
   const tokenLifetimeSeconds = readLifetime(top, "token_lifetime_seconds", DEFAULT_TOKEN_LIFETIME_SECONDS, MIN_TOKEN_LIFETIME_SECONDS, MAX_TOKEN_LIFETIME_SECONDS);
   const approvalLifetimeSeconds = readLifetime(top, "approval_lifetime_seconds", DEFAULT_APPROVAL_LIFETIME_SECONDS, MIN_APPROVAL_LIFETIME_SECONDS, MAX_APPROVAL_LIFETIME_SECONDS);
   const officers = readOfficers(top);
+  const lockoutMargin = readCount(top, "lockout_margin", DEFAULT_LOCKOUT_MARGIN, 0, MAX_OFFICERS);
+  const rejectionsToBlock = readCount(top, "rejections_to_block", DEFAULT_REJECTIONS_TO_BLOCK, 1, MAX_OFFICERS);
+  const groups = readGroups(top, officers ?? []);
+  const operations = readOperations(top, groups);
   issues.sort(byLine);
-  if (issues.length > 0 || cluster === null || requestFolder === null || allowSelfApproval === null || tokenLifetimeSeconds === null || approvalLifetimeSeconds === null || officers === null) {
+  if (issues.length > 0 || cluster === null || requestFolder === null || allowSelfApproval === null || tokenLifetimeSeconds === null || approvalLifetimeSeconds === null || officers === null || lockoutMargin === null || rejectionsToBlock === null) {
     return { ok: false, issues };
   }
-  return { ok: true, policy: { version: POLICY_VERSION, cluster, requestFolder, allowSelfApproval, tokenLifetimeSeconds, approvalLifetimeSeconds, officers } };
+  return {
+    ok: true,
+    policy: {
+      version: POLICY_VERSION,
+      cluster,
+      requestFolder,
+      allowSelfApproval,
+      tokenLifetimeSeconds,
+      approvalLifetimeSeconds,
+      officers,
+      ...top.entry("lockout_margin") === void 0 ? {} : { lockoutMargin },
+      ...top.entry("rejections_to_block") === void 0 ? {} : { rejectionsToBlock },
+      ...groups.size === 0 ? {} : { groups },
+      ...Object.keys(operations).length === 0 ? {} : { operations }
+    }
+  };
+}
+function operationRule(policy, kind) {
+  return policy.operations?.[kind] ?? { groups: [], delaySeconds: 0 };
+}
+function readCount(at, key, fallback, min, max) {
+  const t = at.scalar(key, false);
+  if (t === null) return fallback;
+  const n = parseDecimal(t.text, 4);
+  if (n !== null && n >= min && n <= max) return n;
+  at.report("bad_count", t.path, `${key} must be a whole number from ${min} to ${max}`, t.line);
+  return null;
+}
+function readGroups(top, officers) {
+  const out = /* @__PURE__ */ new Map();
+  const groups = top.map("groups", false);
+  if (groups === null) return out;
+  for (const name of groups.keys()) {
+    const entry = groups.entry(name);
+    const path = join(groups.path, name);
+    if (!GROUP_NAME.test(name)) {
+      groups.report("bad_group", path, "a group name is 1 to 40 lower-case letters, digits, '_' or '-', starting with a letter", entry?.line);
+      continue;
+    }
+    if (entry === void 0 || entry.value.kind !== "seq") {
+      groups.report("bad_group", path, `group ${name} must be a list of GitHub logins from officers, e.g. [alice, bob]`, entry?.line);
+      continue;
+    }
+    const members = [];
+    for (const item of entry.value.items) {
+      const login = item.kind === "scalar" ? normalizeLogin(item.text.trim()) : "";
+      if (!officers.some((o) => o.login === login)) {
+        groups.report("bad_group", path, `group ${name}: every member must be a GitHub login listed under officers`, item.line);
+        continue;
+      }
+      if (!members.includes(login)) members.push(login);
+    }
+    if (members.length === 0) groups.report("bad_group", path, `group ${name} has no members`, entry.line);
+    out.set(name, members);
+  }
+  return out;
+}
+function readOperations(top, groups) {
+  const out = {};
+  const ops = top.map("operations", false);
+  if (ops === null) return out;
+  ops.rejectUnknown(REQUEST_KINDS);
+  for (const kind of REQUEST_KINDS) {
+    if (ops.entry(kind) === void 0) continue;
+    const rule = ops.map(kind, true);
+    if (rule === null) continue;
+    rule.rejectUnknown(OPERATION_RULE_FIELDS);
+    const required = readCount(rule, "required", 0, 1, MAX_OFFICERS);
+    const delaySeconds = readCount(rule, "delay_seconds", 0, 0, MAX_DELAY_SECONDS);
+    const groupRules = [];
+    const g = rule.map("groups", false);
+    if (g !== null) {
+      for (const group of g.keys()) {
+        const members = groups.get(group);
+        if (members === void 0) {
+          g.report("unknown_group", join(g.path, group), `group ${group} is not defined under groups`, g.entry(group)?.line);
+          continue;
+        }
+        const count = readCount(g, group, 1, 1, MAX_OFFICERS);
+        if (count === null) continue;
+        if (count > members.length) {
+          g.report("bad_count", join(g.path, group), `group ${group} has ${members.length} member${members.length === 1 ? "" : "s"}, fewer than ${count}`, g.entry(group)?.line);
+          continue;
+        }
+        groupRules.push({ group, count });
+      }
+    }
+    out[kind] = { ...required === null || required === 0 ? {} : { required }, groups: groupRules, delaySeconds: delaySeconds ?? 0 };
+  }
+  return out;
 }
 function officerOfLogin(policy, login) {
   const wanted = normalizeLogin(login);
@@ -33369,13 +33510,13 @@ function parseSignedLine(body) {
   return bytes !== null && bytes.length === SIGNATURE_BYTES ? signed("approve", text, bytes, 1, void 0) : null;
 }
 function parseApprovalCommentLines(body) {
-  const lines = body.split(/\r\n|\r|\n/);
+  const lines2 = body.split(/\r\n|\r|\n/);
   const found = [];
   let fence = null;
   let inHtmlComment = false;
   let inQuote = false;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] ?? "";
+  for (let i = 0; i < lines2.length; i++) {
+    const line = lines2[i] ?? "";
     if (fence !== null) {
       if (closesFence(line, fence)) fence = null;
       continue;
@@ -33396,7 +33537,7 @@ function parseApprovalCommentLines(body) {
     }
     if (QUOTE.test(line)) inQuote = true;
     if (!inQuote && isCommandLine(line)) {
-      const parsed = readCommand(lines, i);
+      const parsed = readCommand(lines2, i);
       found.push(parsed.result);
       i = parsed.lastLine;
       continue;
@@ -33444,9 +33585,9 @@ function opensHtmlComment(line, alreadyOpen) {
     open2 = !open2;
   }
 }
-function readCommand(lines, index) {
+function readCommand(lines2, index) {
   const lineNo = index + 1;
-  const rest = (lines[index] ?? "").slice(COMMAND_PREFIX.length).trim();
+  const rest = (lines2[index] ?? "").slice(COMMAND_PREFIX.length).trim();
   const [verb = "", ...args] = rest === "" ? [] : rest.split(/[ \t]+/);
   const once = (result) => ({ result, lastLine: index });
   if (verb === "") return once(refuse("unknown_command", `${COMMAND_PREFIX} needs a command: ${COMMAND_VERBS.join(", ")}`, lineNo));
@@ -33467,30 +33608,30 @@ function readCommand(lines, index) {
   } else if (verb === "reject") {
     return once(refuse("malformed_until", `${COMMAND_PREFIX} reject needs until=<UTC time> before the signature: the expires-at of the payload you signed`, lineNo));
   }
-  return readSignature(lines, index, args.join(""), verb, until);
+  return readSignature(lines2, index, args.join(""), verb, until);
 }
 var UNTIL = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$/;
-function readSignature(lines, index, inline, verb, until) {
+function readSignature(lines2, index, inline, verb, until) {
   const lineNo = index + 1;
   let text = inline;
   let last = index;
   let next = index + 1;
   if (inline === "") {
-    while (next < lines.length && BLANK.test(lines[next] ?? "")) next++;
-    const fence = openFence(lines[next] ?? "");
+    while (next < lines2.length && BLANK.test(lines2[next] ?? "")) next++;
+    const fence = openFence(lines2[next] ?? "");
     if (fence !== null) {
       const body = [];
-      for (let j = next + 1; j < lines.length; j++) {
-        const l = lines[j] ?? "";
+      for (let j = next + 1; j < lines2.length; j++) {
+        const l = lines2[j] ?? "";
         if (closesFence(l, fence)) return { result: decodeSignature(body.join(""), lineNo, verb, until), lastLine: j };
         body.push(l);
       }
-      return { result: refuse("malformed_signature", "the code block with the signature is not closed", lineNo), lastLine: lines.length - 1 };
+      return { result: refuse("malformed_signature", "the code block with the signature is not closed", lineNo), lastLine: lines2.length - 1 };
     }
     if (next !== index + 1) return { result: refuse("malformed_signature", `no signature after ${COMMAND_PREFIX} ${verb}`, lineNo), lastLine: index };
   }
-  for (; next < lines.length && !BLANK.test(lines[next] ?? ""); next++) {
-    text += lines[next] ?? "";
+  for (; next < lines2.length && !BLANK.test(lines2[next] ?? ""); next++) {
+    text += lines2[next] ?? "";
     last = next;
   }
   if (text === "") return { result: refuse("malformed_signature", `no signature after ${COMMAND_PREFIX} ${verb}`, lineNo), lastLine: last };
@@ -33514,7 +33655,73 @@ function refuse(reason, message, line) {
 }
 
 // src/gate/approval-payload.ts
+var APPROVAL_PAYLOAD_TITLE = "quorum-gate approval payload v1";
 var MAX_PAYLOAD_BYTES = 16 * 1024;
+var ISO_SECOND = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+function approvalPayloadOf(input2) {
+  const context3 = toBindingContext(input2.repository, input2.pullRequest, input2.requestDigest);
+  return {
+    verdict: input2.verdict,
+    clusterId: input2.request.cluster,
+    repository: input2.repository,
+    pullRequest: input2.pullRequest,
+    requestPath: input2.requestPath,
+    requestSha256: input2.requestDigest,
+    bindingSha256: requestBindingDigest(input2.request, context3),
+    operation: payloadOperation(input2.request.operation),
+    reason: input2.request.reason,
+    expiresAt: input2.expiresAt
+  };
+}
+function payloadOperation(op) {
+  switch (op.kind) {
+    case "createUser":
+    case "changePswd":
+      return { kind: op.kind, userType: op.userType, userName: op.userName, sealedPasswordSha256: sha256Hex(Buffer.from(op.sealedPassword, "base64")) };
+    case "deleteUser":
+      return { kind: op.kind, userType: op.userType, userName: op.userName };
+    case "setMValue":
+      return { kind: op.kind, service: op.service, value: op.value };
+  }
+}
+function renderApprovalPayload(p) {
+  return Buffer.from(`${lines(p).join("\n")}
+`, "utf8");
+}
+function lines(p) {
+  const out = [
+    APPROVAL_PAYLOAD_TITLE,
+    `verdict: ${p.verdict}`,
+    `cluster: ${JSON.stringify(p.clusterId)}`,
+    `repository: ${JSON.stringify(p.repository)}`,
+    `pull-request: ${p.pullRequest}`,
+    `request-file: ${JSON.stringify(p.requestPath)}`,
+    `request-sha256: ${p.requestSha256}`,
+    `binding-sha256: ${p.bindingSha256}`,
+    `operation: ${p.operation.kind}`
+  ];
+  const op = p.operation;
+  if (op.kind === "setMValue") {
+    out.push(`service: ${op.service}`, `value: ${op.value}`);
+  } else {
+    out.push(`user-type: ${op.userType}`, `user-name: ${JSON.stringify(op.userName)}`);
+    if (op.kind !== "deleteUser") out.push(`sealed-password-sha256: ${op.sealedPasswordSha256}`);
+  }
+  out.push(`reason: ${JSON.stringify(p.reason)}`, `expires-at: ${p.expiresAt}`);
+  return out;
+}
+function isIsoSecond(text) {
+  if (!ISO_SECOND.test(text)) return false;
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) && new Date(ms).toISOString().replace(".000Z", "Z") === text;
+}
+function checkPayloadExpiry(expiresAt, nowMs, maxLifetimeSeconds) {
+  if (!isIsoSecond(expiresAt)) return "malformed";
+  const at = Date.parse(expiresAt);
+  if (at <= nowMs) return "expired";
+  if (at > nowMs + maxLifetimeSeconds * 1e3) return "too_far";
+  return "valid";
+}
 
 // src/gate/verify-signature.ts
 function checkSignature(token, signature, expected, ring) {
@@ -33569,6 +33776,7 @@ function judge(c, parsed, mapping, ctx) {
   if (command.verb === "withdraw" || command.verb === "retry" || command.verb === "renew") {
     return { verdict: "noted", reason: command.verb, message: notedMessage(command.verb, mapping.officer) };
   }
+  if (command.verb === "reject" && command.until !== void 0 && ctx.rejectPayload !== void 0) return judgeVeto(command.bytes, command.until, mapping, ctx);
   if (command.verb !== "approve" || command.until !== void 0) {
     return reject("not_applicable", `/quorum ${command.verb}${command.verb === "approve" ? " until=" : ""} does not apply to this request`);
   }
@@ -33587,6 +33795,19 @@ function judgeApproval(c, signature, mapping, ctx) {
   const token = ctx.tokenBytes;
   if (!ctx.token.ok || token === null) return reject("no_token", "there is no valid token to check the signature against");
   return () => signatureOutcome(c, checkSignature(token, signature, key, ctx.ring), mapping, key);
+}
+function judgeVeto(signature, until, mapping, ctx) {
+  const officer = mapping.officer;
+  const key = ctx.ring.get(officer);
+  if (key === void 0) return reject("revoked_key", `officer ${officer} has no registered quorum key on the cluster`);
+  if (mapping.keyFingerprint !== void 0 && mapping.keyFingerprint !== key.fingerprint) {
+    return reject("revoked_key", `officer ${officer}'s registered key (${short(key.fingerprint)}) is not the key the policy pins (${short(mapping.keyFingerprint)})`);
+  }
+  const expiry = checkPayloadExpiry(until, (ctx.now ?? 0) * 1e3, ctx.policy.approvalLifetimeSeconds);
+  if (expiry === "expired") return reject("expired", `the veto's until=${until} has passed`);
+  if (expiry !== "valid") return reject("malformed_until", `until=${until} lies more than approval_lifetime_seconds (${ctx.policy.approvalLifetimeSeconds}) ahead`);
+  const payload = ctx.rejectPayload(until);
+  return () => verifyMessage(payload, key.key, signature) ? { verdict: "noted", reason: "reject", message: `officer ${officer} vetoes this request`, key } : reject("bad_signature", `the veto does not verify under ${officer}'s registered key (${short(key.fingerprint)}) over this request's reject payload`);
 }
 function signatureOutcome(c, check, mapping, key) {
   const officer = mapping.officer;
@@ -33670,8 +33891,21 @@ function tally(judgements, tokenExpired) {
   const verdicts = [];
   const approvers = [];
   const commands = [];
+  const vetoes = [];
   for (const j of sorted) {
     const v = j.verdict;
+    if (v.verdict === "noted" && j.mapping !== void 0 && j.command?.verb === "reject") {
+      const officer2 = j.mapping.officer;
+      if ((withdrawnUntil.get(officer2) ?? Number.NEGATIVE_INFINITY) >= j.time) {
+        verdicts.push({ ...v, verdict: "rejected", reason: "withdrawn", message: `officer ${officer2} withdrew this veto` });
+      } else if (vetoes.some((x) => x.officer === officer2)) {
+        verdicts.push({ ...v, verdict: "rejected", reason: "duplicate", message: `officer ${officer2}'s veto is already counted once` });
+      } else {
+        verdicts.push(v);
+        vetoes.push({ officer: officer2, login: v.author, candidateId: v.candidateId, createdAt: j.createdAt, ...v.url === void 0 ? {} : { url: v.url } });
+      }
+      continue;
+    }
     if (v.verdict === "noted" && j.mapping !== void 0 && (j.command?.verb === "retry" || j.command?.verb === "renew")) {
       commands.push({ verb: j.command.verb, candidateId: v.candidateId, officer: j.mapping.officer, login: v.author, createdAt: j.createdAt });
     }
@@ -33701,7 +33935,7 @@ function tally(judgements, tokenExpired) {
       });
     }
   }
-  return { verdicts, approvers, commands };
+  return { verdicts, approvers, vetoes, commands };
 }
 
 // src/gate/token.ts
@@ -33732,21 +33966,36 @@ function inspectToken(tokenFile, expect) {
 }
 
 // src/gate/evaluate.ts
-var BLOCKING = ["cluster_mismatch", "bad_token_file", "token_binding_mismatch", "token_service_mismatch", "quorum_unreachable"];
+var BLOCKING = ["cluster_mismatch", "bad_token_file", "token_binding_mismatch", "token_service_mismatch", "quorum_unreachable", "lockout", "vetoed"];
+var REFUSED_BEFORE_TOKEN = ["cluster_mismatch", "lockout"];
 function evaluateQuorum(input2) {
   const { policy, request: request2 } = input2;
   const problems = [];
   if (request2.cluster !== policy.cluster) {
     problems.push({ code: "cluster_mismatch", message: `the request is for cluster ${request2.cluster}, but this repository governs ${policy.cluster}` });
   }
+  const lockout = lockoutOf(request2.operation, input2);
+  if (!lockout.ok) problems.push({ code: "lockout", message: `${lockout.reason}: ${lockout.message}` });
   const context3 = toBindingContext(input2.repository, input2.pullRequest, input2.requestDigest);
+  const rule = operationRule(policy, request2.operation.kind);
+  const { requestPath } = input2;
   return decideQuorum(input2, {
     binding: requestBindingDigest(request2, context3),
     service: serviceOf(request2.operation),
-    required: requiredApprovals(request2.operation, input2.quorumValues),
+    // The HSM's M is the floor; the policy may only ask for more.
+    required: Math.max(requiredApprovals(request2.operation, input2.quorumValues), rule.required ?? 0),
     digest: input2.requestDigest,
-    problems
+    problems,
+    rule,
+    ...requestPath === void 0 ? {} : {
+      rejectPayload: (until) => renderApprovalPayload(approvalPayloadOf({ verdict: "reject", request: request2, requestDigest: input2.requestDigest, requestPath, repository: input2.repository, pullRequest: input2.pullRequest, expiresAt: until }))
+    }
   });
+}
+function lockoutOf(op, input2) {
+  const users = [...input2.officerKeys.keys()].map((name) => ({ name, type: "CO", hasQuorumKey: true }));
+  const operation = op.kind === "deleteUser" || op.kind === "changePswd" ? { kind: op.kind, userType: op.userType, userName: op.userName } : op.kind === "setMValue" ? { kind: "setMValue", service: op.service, value: op.value } : { kind: "other" };
+  return checkLockout({ users, mValues: { 3: input2.quorumValues.user, 4: input2.quorumValues.quorum }, operation, ...input2.policy.lockoutMargin === void 0 ? {} : { margin: input2.policy.lockoutMargin } });
 }
 function decideQuorum(input2, subject) {
   const { policy } = input2;
@@ -33756,14 +34005,16 @@ function decideQuorum(input2, subject) {
   if (!token.ok) problems.push({ code: token.problem, message: token.message });
   else if (token.token.expired) problems.push({ code: "token_expired", message: "the token has expired: an officer posts /quorum renew for a new one" });
   const ring = buildKeyRing(input2.officerKeys);
-  const eligible = policy.officers.filter((o) => canApprove(o, ring, policy, input2.prAuthor));
-  if (eligible.length < required) {
-    problems.push({
-      code: "quorum_unreachable",
-      message: `${required} officers must approve, but only ${eligible.length} can (mapped in the policy, with a registered key${policy.allowSelfApproval ? "" : ", and not the author"})`
-    });
-  }
-  const ctx = { policy, ring, token, tokenBytes: token.ok ? input2.tokenFile : null, prAuthor: input2.prAuthor, signerLookups: { remaining: MAX_SIGNER_LOOKUPS } };
+  const ctx = {
+    policy,
+    ring,
+    token,
+    tokenBytes: token.ok ? input2.tokenFile : null,
+    prAuthor: input2.prAuthor,
+    signerLookups: { remaining: MAX_SIGNER_LOOKUPS },
+    now: input2.now,
+    ...subject.rejectPayload === void 0 ? {} : { rejectPayload: subject.rejectPayload }
+  };
   const examinations = [];
   input2.candidates.forEach((c, i) => {
     const e = examineCandidate(c, i, ctx);
@@ -33771,14 +34022,41 @@ function decideQuorum(input2, subject) {
   });
   const judgements = concludeExaminations(examinations);
   const counted = tally(judgements, token.ok && token.token.expired);
-  const approvers = counted.approvers;
-  const state = problems.some((p) => BLOCKING.includes(p.code)) ? "rejected" : !token.ok || token.token.expired || approvers.length < required ? "pending" : "approved";
+  const vetoes = counted.vetoes;
+  const vetoed = (officer) => vetoes.some((v) => v.officer === officer);
+  const rejectionsToBlock = policy.rejectionsToBlock ?? DEFAULT_REJECTIONS_TO_BLOCK;
+  if (vetoes.length >= rejectionsToBlock) {
+    problems.push({ code: "vetoed", message: `${vetoes.length} officer${vetoes.length === 1 ? "" : "s"} rejected this request (${vetoes.map((v) => v.officer).join(", ")}); ${rejectionsToBlock} block it` });
+  }
+  const approvers = counted.approvers.filter((a) => !vetoed(a.officer));
+  const eligible = policy.officers.filter((o) => canApprove(o, ring, policy, input2.prAuthor) && !vetoed(o.officer));
+  const unreachable = [];
+  if (eligible.length < required) {
+    unreachable.push(`${required} officers must approve, but only ${eligible.length} can (mapped in the policy, with a registered key${policy.allowSelfApproval ? "" : ", not the author"}${vetoes.length > 0 ? ", not vetoing" : ""})`);
+  }
+  const inGroup = (group, login) => policy.groups?.get(group)?.includes(login) === true;
+  const groups = (subject.rule?.groups ?? []).map((g) => {
+    const have = approvers.filter((a) => inGroup(g.group, normalizeLogin(a.login))).length;
+    const canStill = eligible.filter((o) => inGroup(g.group, o.login) && !approvers.some((a) => a.officer === o.officer)).length;
+    if (have + canStill < g.count) unreachable.push(`group ${g.group} needs ${g.count} approval${g.count === 1 ? "" : "s"}, but only ${have + canStill} of its officers can give one`);
+    return { ...g, have, canStill };
+  });
+  if (unreachable.length > 0) problems.push({ code: "quorum_unreachable", message: unreachable.join("; ") });
+  const metAt = firstMet(approvers, required, groups, inGroup);
+  const delay = subject.rule?.delaySeconds ?? 0;
+  const goAt = metAt === null || delay === 0 ? null : Math.floor(Date.parse(metAt) / 1e3) + delay;
+  const cooling = goAt !== null && input2.now < goAt;
+  const state = problems.some((p) => BLOCKING.includes(p.code)) ? "rejected" : !token.ok || token.token.expired || metAt === null || cooling ? "pending" : "approved";
   return {
     state,
     required,
     approvers,
     missing: Math.max(0, required - approvers.length),
     waitingFor: eligible.filter((o) => !approvers.some((a) => a.officer === o.officer)),
+    groups,
+    vetoes,
+    rejectionsToBlock,
+    coolingOffUntil: cooling && goAt !== null ? new Date(goAt * 1e3).toISOString().replace(".000Z", "Z") : null,
     verdicts: counted.verdicts,
     problems,
     commands: counted.commands,
@@ -33787,6 +34065,13 @@ function decideQuorum(input2, subject) {
     bindingDigest: binding,
     requestDigest: subject.digest
   };
+}
+function firstMet(approvers, required, groups, inGroup) {
+  for (let n = required; n <= approvers.length; n++) {
+    const prefix = approvers.slice(0, n);
+    if (groups.every((g) => prefix.filter((a) => inGroup(g.group, normalizeLogin(a.login))).length >= g.count)) return approvers[n - 1]?.createdAt ?? null;
+  }
+  return null;
 }
 function issuedAt(token) {
   return Math.min(...token.records.map((r) => r.createdAt));
@@ -33844,6 +34129,11 @@ function diffPolicies(current, next) {
   field("request_folder", current.requestFolder, next.requestFolder);
   field("allow_self_approval", String(current.allowSelfApproval), String(next.allowSelfApproval));
   field("token_lifetime_seconds", String(current.tokenLifetimeSeconds), String(next.tokenLifetimeSeconds));
+  field("approval_lifetime_seconds", String(current.approvalLifetimeSeconds), String(next.approvalLifetimeSeconds));
+  field("lockout_margin", String(current.lockoutMargin ?? DEFAULT_LOCKOUT_MARGIN), String(next.lockoutMargin ?? DEFAULT_LOCKOUT_MARGIN));
+  field("rejections_to_block", String(current.rejectionsToBlock ?? DEFAULT_REJECTIONS_TO_BLOCK), String(next.rejectionsToBlock ?? DEFAULT_REJECTIONS_TO_BLOCK));
+  field("groups", groupsText(current), groupsText(next));
+  field("operations", operationsText(current), operationsText(next));
   return {
     officersAdded: next.officers.filter((o) => !before.has(o.login)),
     officersRemoved: current.officers.filter((o) => !after.has(o.login)),
@@ -33853,6 +34143,12 @@ function diffPolicies(current, next) {
     }),
     fields
   };
+}
+function groupsText(p) {
+  return [...p.groups ?? /* @__PURE__ */ new Map()].sort(([a], [b]) => a < b ? -1 : 1).map(([g, m]) => `${g}: [${[...m].sort().join(", ")}]`).join("; ") || "(none)";
+}
+function operationsText(p) {
+  return Object.entries(p.operations ?? {}).sort(([a], [b]) => a < b ? -1 : 1).map(([kind, r]) => `${kind}: required ${r.required ?? "M"}, groups {${r.groups.map((g) => `${g.group}: ${g.count}`).join(", ")}}, delay_seconds ${r.delaySeconds}`).join("; ") || "(none)";
 }
 function isEmptyDiff(d) {
   return d.officersAdded.length + d.officersRemoved.length + d.officersChanged.length + d.fields.length === 0;
@@ -33960,9 +34256,9 @@ function renderStickyFrame(decision, heading, subject) {
   ].join("\n");
 }
 function readStickyToken(body) {
-  const lines = body.split(/\r\n|\n/, 3);
-  if (lines[0] !== STICKY_MARKER) return null;
-  const m = TOKEN_LINE.exec(lines[1] ?? "");
+  const lines2 = body.split(/\r\n|\n/, 3);
+  if (lines2[0] !== STICKY_MARKER) return null;
+  const m = TOKEN_LINE.exec(lines2[1] ?? "");
   return m?.[1] === void 0 ? null : Buffer.from(m[1], "base64");
 }
 function renderIssuesComment(what, path, issues) {
@@ -33998,11 +34294,13 @@ function headline(d) {
   const count = `${d.approvers.length} of ${d.required} officer${d.required === 1 ? "" : "s"}`;
   if (d.state === "approved") return `approved (${count})`;
   if (d.state === "rejected") return `rejected (${d.problems.map((p) => p.code).join(", ")})`;
+  if (d.coolingOffUntil !== null) return `cooling off until ${d.coolingOffUntil} (${count})`;
   return `pending (${count})`;
 }
 function titleOf(d) {
   if (d.state === "approved") return `Approved by ${d.approvers.length} of ${d.required} officers`;
   if (d.state === "rejected") return `Rejected: ${d.problems.map((p) => p.code).join(", ")}`;
+  if (d.coolingOffUntil !== null) return `Cooling off: may go at ${d.coolingOffUntil} (${d.approvers.length} of ${d.required})`;
   if (d.token === null || d.token.expired) return `Waiting for a token (${d.approvers.length} of ${d.required})`;
   return `Waiting for ${d.missing} more officer${d.missing === 1 ? "" : "s"} (${d.approvers.length} of ${d.required})`;
 }
@@ -34029,6 +34327,7 @@ function requestSection({ decision, request: request2, requestPath, policy }) {
 }
 function tokenSection(d) {
   const t = d.token;
+  if (t === null && d.problems.some((p) => REFUSED_BEFORE_TOKEN.includes(p.code))) return ["### Token", "", "No token: the request is refused as it stands (see Problems), so there is nothing to sign.", ""];
   if (t === null) return ["### Token", "", "No valid token yet: the gate asks the cluster for one bound to this request.", ""];
   const nodes = t.records.map((r) => `node ${r.nodeId} token ${r.tokenId}`).join(", ");
   const expiry = `${new Date(t.expiresAt * 1e3).toISOString()}${t.expired ? " (expired: post `/quorum renew`)" : ""}`;
@@ -34065,6 +34364,15 @@ function tallySection(d) {
   const rejected = d.verdicts.filter((v) => v.verdict === "rejected");
   const noted = d.verdicts.filter((v) => v.verdict === "noted");
   const out = ["### Tally", "", `${d.approvers.length} of ${d.required} counted; ${d.missing} missing.`, ""];
+  if (d.groups.length > 0) {
+    out.push("Groups (each must be met as well as the count):", "", "| Group | Needed | Counted | Can still approve |", "|---|---|---|---|");
+    out.push(...d.groups.map((g) => `| ${inlineCode(g.group)} | ${g.count} | ${g.have} | ${g.canStill} |`), "");
+  }
+  if (d.vetoes.length > 0) {
+    out.push(`Vetoes: ${d.vetoes.length} (${d.rejectionsToBlock} block${d.rejectionsToBlock === 1 ? "s" : ""} the request):`, "");
+    out.push(...d.vetoes.map((v) => `- ${inlineCode(v.officer)} (${inlineCode(v.login)}) rejected, ${linked(v.candidateId, v.url)}`), "");
+  }
+  if (d.coolingOffUntil !== null) out.push(`Cooling-off: the quorum is met; the request may go at ${d.coolingOffUntil}, not before.`, "");
   if (rows.length > 0) out.push("| Officer | GitHub | Status |", "|---|---|---|", ...rows, "");
   if (rejected.length > 0) {
     out.push("Not counted:", "", "| Comment | Author | Reason |", "|---|---|---|");
@@ -34130,7 +34438,7 @@ var TYPE = "Approver Type";
 var NAME = "Approver Name";
 var FILE = "Approval File";
 function renderApprovalFile(file) {
-  const lines = [
+  const lines2 = [
     "# Token approval file for approveToken.",
     "# The token file holds one token record per HSM (written by getToken).",
     '# The "Token File Path" line must be present even when it is empty.',
@@ -34141,7 +34449,7 @@ function renderApprovalFile(file) {
     `${COUNT} = ${file.approvals.length};`
   ];
   file.approvals.forEach((a, i) => {
-    lines.push(
+    lines2.push(
       "",
       `# Approver ${i + 1}: type, user name, and the file holding the signature`,
       `${TYPE} = ${a.approverType}; # 2 for CO, 1 for CU`,
@@ -34149,7 +34457,7 @@ function renderApprovalFile(file) {
       `${FILE} = ${a.approvalFile};`
     );
   });
-  return `${lines.join("\n")}
+  return `${lines2.join("\n")}
 `;
 }
 
@@ -34371,7 +34679,7 @@ async function evaluateOpen(deps, repo, pr, open2) {
     service: serviceOf(open2.request.operation),
     label: open2.path,
     summary: describeOperation(open2.request.operation),
-    decide: (input2) => evaluateQuorum({ ...input2, request: open2.request, requestDigest: open2.digest }),
+    decide: (input2) => evaluateQuorum({ ...input2, request: open2.request, requestDigest: open2.digest, requestPath: open2.path }),
     render: (decision) => {
       const view = { decision, request: open2.request, requestPath: open2.path, policy: open2.policy };
       return { sticky: renderStickyComment(view), check: renderCheckRun(view) };
@@ -34389,7 +34697,7 @@ async function runOpen(deps, repo, pr, subject) {
   }
   const input2 = await quorumInput(deps, repo, pr, subject.policy, tokenFile, cluster);
   let decision = subject.decide(input2);
-  if (needsNewToken(decision) && !decision.problems.some((p) => p.code === "cluster_mismatch")) {
+  if (needsNewToken(decision) && !decision.problems.some((p) => REFUSED_BEFORE_TOKEN.includes(p.code))) {
     const issued = await deps.cluster.issueToken(subject.service, decision.bindingDigest, subject.policy.tokenLifetimeSeconds);
     if (!issued.ok) {
       const message = issued.failures.map((f) => `server ${f.index}: ${f.code}`).join(", ");
@@ -34583,15 +34891,15 @@ ${WHAT_NOW}
   const marker = replayedAtMarker(deps.now());
   if (approved) {
     const effect = gov.change.kind === "policyChange" ? "the new policy judges every pull request evaluated from now on" : "the gate no longer guards this repository";
-    const lines2 = [`### Merged: ${what.toLowerCase()} merged with ${count}`, "", `Nothing is replayed to the cluster: the gate reads the policy from the base branch, so ${effect}. ${tokenNote}`];
-    await report(deps, repo, pr, `${renderGovernanceComment({ ...view, merged: { heading: `${what} merged`, lines: lines2 } })}
+    const lines3 = [`### Merged: ${what.toLowerCase()} merged with ${count}`, "", `Nothing is replayed to the cluster: the gate reads the policy from the base branch, so ${effect}. ${tokenNote}`];
+    await report(deps, repo, pr, `${renderGovernanceComment({ ...view, merged: { heading: `${what} merged`, lines: lines3 } })}
 ${marker}`, plainCheck("completed", "success", `${what} merged with ${count}`, `${effect}. ${tokenNote}`));
     deps.log(`governance request ${repo.owner}/${repo.repo}#${pr.number} merged with ${decision.approvers.length}/${decision.required} approvals`);
     return { code: "policy_merged", approved: true, approvals: decision.approvers.length, required: decision.required, message: `${what.toLowerCase()} merged with ${count}` };
   }
   const why = whyNot(decision);
-  const lines = [`### \u26A0\uFE0F Merged WITHOUT the approval of the current officers`, "", `${why}.`, "", WHAT_NOW, "", tokenNote];
-  await report(deps, repo, pr, `${renderGovernanceComment({ ...view, merged: { heading: `${what} merged WITHOUT approval`, lines } })}
+  const lines2 = [`### \u26A0\uFE0F Merged WITHOUT the approval of the current officers`, "", `${why}.`, "", WHAT_NOW, "", tokenNote];
+  await report(deps, repo, pr, `${renderGovernanceComment({ ...view, merged: { heading: `${what} merged WITHOUT approval`, lines: lines2 } })}
 ${marker}`, plainCheck("completed", "failure", `${what} merged WITHOUT approval`, `${why}. ${WHAT_NOW}`));
   deps.log(`governance request ${repo.owner}/${repo.repo}#${pr.number} merged WITHOUT approval: ${why}`);
   return { code: "policy_merged", approved: false, approvals: decision.approvers.length, required: decision.required, message: why };
@@ -34632,7 +34940,7 @@ async function replayMerged(deps, repo, pr, merged, trigger) {
     return { code: "cluster_unavailable", message: cluster.message };
   }
   const repository = `${repo.owner}/${repo.repo}`;
-  const decision = evaluateQuorum({ ...await quorumInput(deps, repo, pr, merged.policy, tokenFile, cluster), request: merged.request, requestDigest: merged.digest });
+  const decision = evaluateQuorum({ ...await quorumInput(deps, repo, pr, merged.policy, tokenFile, cluster), request: merged.request, requestDigest: merged.digest, requestPath: merged.path });
   if (!isMerge && !hasNewRetry(decision.commands, sticky.body)) return { code: "ignored", message: "no new /quorum retry on a merged pull request" };
   const stickyInput = { decision, request: merged.request, requestPath: merged.path, policy: merged.policy };
   if (decision.state !== "approved") {
@@ -34977,7 +35285,7 @@ function renderResult({ number, outcome: o }) {
   }
 }
 function renderEvaluation(o) {
-  const lines = [
+  const lines2 = [
     `What will run: ${inlineCode(o.subject)}`,
     "",
     `Request SHA-256: ${inlineCode(o.requestDigest)}`,
@@ -34985,14 +35293,14 @@ function renderEvaluation(o) {
     o.state === "approved" ? `Approved by ${o.approvers.map((a) => `${escapeText(a.officer)} (${escapeText(a.login)})`).join(", ")}.` : `${o.missing} more officer approval${o.missing === 1 ? "" : "s"} needed${o.state === "rejected" ? ", and the problems below solved" : ""}.`,
     ""
   ];
-  for (const p of o.problems) lines.push(`- ${escapeText(p)}`);
-  if (o.problems.length > 0) lines.push("");
+  for (const p of o.problems) lines2.push(`- ${escapeText(p)}`);
+  if (o.problems.length > 0) lines2.push("");
   if (o.verdicts.length > 0) {
-    lines.push("| GitHub user | Officer | Verdict | Reason | Detail |", "|---|---|---|---|---|");
-    for (const v of o.verdicts) lines.push(`| ${escapeText(v.author)} | ${escapeText(v.officer ?? "")} | ${v.verdict} | ${inlineCode(v.reason)} | ${escapeText(v.message)} |`);
-    lines.push("");
+    lines2.push("| GitHub user | Officer | Verdict | Reason | Detail |", "|---|---|---|---|---|");
+    for (const v of o.verdicts) lines2.push(`| ${escapeText(v.author)} | ${escapeText(v.officer ?? "")} | ${v.verdict} | ${inlineCode(v.reason)} | ${escapeText(v.message)} |`);
+    lines2.push("");
   }
-  return `${lines.join("\n")}`;
+  return `${lines2.join("\n")}`;
 }
 function renderNodes(nodes) {
   const rows = nodes.map((n) => `| ${n.index} | ${inlineCode(n.hsmId)} | ${inlineCode(n.result)} | ${escapeText(n.message)} |`);

@@ -43,6 +43,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "check an approved operation from git alone (or a CMU approval file): evidence, signatures, quorum",
     run: async (argv, io) => (await import("./verify.ts")).runVerify(argv, io),
   },
+  drill: {
+    summary: "open a quorum drill (a fresh challenge officers sign) and check who can still sign, against M and M + 1",
+    run: async (argv, io) => (await import("./drill.ts")).runDrill(argv, io),
+  },
   audit: {
     summary: "list every operation in a repository's history, whether it still verifies, and each node's replay",
     run: async (argv, io) => (await import("./audit.ts")).runAudit(argv, io),

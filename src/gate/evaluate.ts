@@ -3,14 +3,16 @@
 // branch, the request and its digest, the token file and the keys and M values from the
 // cluster, the candidates from GitHub) and report the decision; the App and the Action call this
 // same function.
+import { approvalPayloadOf, renderApprovalPayload } from "./approval-payload.ts";
 import type { ApprovalCandidate } from "./candidate.ts";
 import { concludeExaminations, examineCandidate, MAX_SIGNER_LOOKUPS, type Examination, type JudgeContext } from "./judge-candidate.ts";
 import { normalizeLogin } from "./login.ts";
 import { buildKeyRing, type KeyRing } from "./officer-keys.ts";
 import { requestBindingDigest, requiredApprovals, serviceOf, toBindingContext, type QuorumValues } from "./operation.ts";
-import type { OfficerMapping, Policy } from "./policy.ts";
-import type { GateRequest } from "./request.ts";
-import { tally, type AcceptedCommand, type Approver } from "./tally.ts";
+import { checkLockout, type GuardOperation, type LockoutResult } from "./lockout-guard.ts";
+import { DEFAULT_REJECTIONS_TO_BLOCK, operationRule, type GroupRule, type OfficerMapping, type OperationRule, type Policy } from "./policy.ts";
+import type { GateRequest, RequestOperation } from "./request.ts";
+import { tally, type AcceptedCommand, type Approver, type Veto } from "./tally.ts";
 import { inspectToken, type TokenSummary } from "./token.ts";
 import type { Verdict } from "./verdict.ts";
 
@@ -23,6 +25,8 @@ export interface EvaluationInput {
   /** `owner/name`. */
   readonly repository: string;
   readonly pullRequest: number;
+  /** The request file's path: with it, vetoes (`/quorum reject`) over the approval payload are judged. */
+  readonly requestPath?: string;
   /** The token file the cluster issued for this request (records concatenated in node order), or null. */
   readonly tokenFile: Uint8Array | null;
   /** Officer name → SPKI PEM of the registered quorum key, from the cluster's `quorum-keys`. */
@@ -45,6 +49,8 @@ export const PROBLEM_CODES = [
   "token_service_mismatch",
   "token_expired",
   "quorum_unreachable",
+  "lockout",
+  "vetoed",
 ] as const;
 export type ProblemCode = (typeof PROBLEM_CODES)[number];
 
@@ -54,7 +60,18 @@ export interface Problem {
 }
 
 /** Problems that no approval can fix: the decision is `rejected` while one of them holds. */
-const BLOCKING: readonly ProblemCode[] = ["cluster_mismatch", "bad_token_file", "token_binding_mismatch", "token_service_mismatch", "quorum_unreachable"];
+const BLOCKING: readonly ProblemCode[] = ["cluster_mismatch", "bad_token_file", "token_binding_mismatch", "token_service_mismatch", "quorum_unreachable", "lockout", "vetoed"];
+
+/** Problems that mean no token should be asked for at all: the request is refused as it stands. */
+export const REFUSED_BEFORE_TOKEN: readonly ProblemCode[] = ["cluster_mismatch", "lockout"];
+
+/** One AND group of the policy's rule for this request, as counted. */
+export interface GroupTally extends GroupRule {
+  /** Counted approvers in the group. */
+  readonly have: number;
+  /** Members who could still approve (eligible, not yet counted, not vetoing). */
+  readonly canStill: number;
+}
 
 export interface Decision {
   readonly state: DecisionState;
@@ -78,6 +95,13 @@ export interface Decision {
   readonly token: TokenSummary | null;
   readonly bindingDigest: string;
   readonly requestDigest: string;
+  /** The AND groups of the policy's rule, each with its count (empty without groups). */
+  readonly groups: readonly GroupTally[];
+  /** Counted vetoes and how many block the request. */
+  readonly vetoes: readonly Veto[];
+  readonly rejectionsToBlock: number;
+  /** Cooling-off: the quorum was reached, and the request may go at this time (ISO), not before. */
+  readonly coolingOffUntil: string | null;
 }
 
 /**
@@ -94,6 +118,10 @@ export interface QuorumSubject {
   /** Hex SHA-256 of the file the officers approve; `Decision.requestDigest`. */
   readonly digest: string;
   readonly problems: readonly Problem[];
+  /** Extra rules from the policy for this kind of request: groups and cooling-off (`required` is already in `required`). */
+  readonly rule?: OperationRule;
+  /** The bytes a veto signs, for a given `until=`; without it `/quorum reject` does not apply. */
+  readonly rejectPayload?: (until: string) => Uint8Array;
 }
 
 /** Everything the decision needs besides its subject: policy, token, cluster facts, comments, time. */
@@ -106,14 +134,39 @@ export function evaluateQuorum(input: EvaluationInput): Decision {
   if (request.cluster !== policy.cluster) {
     problems.push({ code: "cluster_mismatch", message: `the request is for cluster ${request.cluster}, but this repository governs ${policy.cluster}` });
   }
+  // The lock-out guard, before any token is asked for (docs/governance.md, "Lock-out guard").
+  const lockout = lockoutOf(request.operation, input);
+  if (!lockout.ok) problems.push({ code: "lockout", message: `${lockout.reason}: ${lockout.message}` });
   const context = toBindingContext(input.repository, input.pullRequest, input.requestDigest);
+  const rule = operationRule(policy, request.operation.kind);
+  const { requestPath } = input;
   return decideQuorum(input, {
     binding: requestBindingDigest(request, context),
     service: serviceOf(request.operation),
-    required: requiredApprovals(request.operation, input.quorumValues),
+    // The HSM's M is the floor; the policy may only ask for more.
+    required: Math.max(requiredApprovals(request.operation, input.quorumValues), rule.required ?? 0),
     digest: input.requestDigest,
     problems,
+    rule,
+    ...(requestPath === undefined
+      ? {}
+      : {
+          rejectPayload: (until: string) =>
+            renderApprovalPayload(approvalPayloadOf({ verdict: "reject", request, requestDigest: input.requestDigest, requestPath, repository: input.repository, pullRequest: input.pullRequest, expiresAt: until })),
+        }),
   });
+}
+
+/**
+ * The guard over what the gate knows of the cluster: every officer with a registered quorum key
+ * can sign. The gate does not know who has 2FA, so a password change of such an officer counts
+ * as dropping the key (the guard errs towards refusing).
+ */
+export function lockoutOf(op: RequestOperation, input: Pick<EvaluationInput, "officerKeys" | "quorumValues" | "policy">): LockoutResult {
+  const users = [...input.officerKeys.keys()].map((name) => ({ name, type: "CO", hasQuorumKey: true }));
+  const operation: GuardOperation =
+    op.kind === "deleteUser" || op.kind === "changePswd" ? { kind: op.kind, userType: op.userType, userName: op.userName } : op.kind === "setMValue" ? { kind: "setMValue", service: op.service, value: op.value } : { kind: "other" };
+  return checkLockout({ users, mValues: { 3: input.quorumValues.user, 4: input.quorumValues.quorum }, operation, ...(input.policy.lockoutMargin === undefined ? {} : { margin: input.policy.lockoutMargin }) });
 }
 
 /**
@@ -131,18 +184,18 @@ export function decideQuorum(input: QuorumInput, subject: QuorumSubject): Decisi
   if (!token.ok) problems.push({ code: token.problem, message: token.message });
   else if (token.token.expired) problems.push({ code: "token_expired", message: "the token has expired: an officer posts /quorum renew for a new one" });
 
-  // 2. Who could approve at all, and is that enough?
+  // 2. Each candidate on its own, then all of them together.
   const ring = buildKeyRing(input.officerKeys);
-  const eligible = policy.officers.filter((o) => canApprove(o, ring, policy, input.prAuthor));
-  if (eligible.length < required) {
-    problems.push({
-      code: "quorum_unreachable",
-      message: `${required} officers must approve, but only ${eligible.length} can (mapped in the policy, with a registered key${policy.allowSelfApproval ? "" : ", and not the author"})`,
-    });
-  }
-
-  // 3. Each candidate on its own, then all of them together.
-  const ctx: JudgeContext = { policy, ring, token, tokenBytes: token.ok ? input.tokenFile : null, prAuthor: input.prAuthor, signerLookups: { remaining: MAX_SIGNER_LOOKUPS } };
+  const ctx: JudgeContext = {
+    policy,
+    ring,
+    token,
+    tokenBytes: token.ok ? input.tokenFile : null,
+    prAuthor: input.prAuthor,
+    signerLookups: { remaining: MAX_SIGNER_LOOKUPS },
+    now: input.now,
+    ...(subject.rejectPayload === undefined ? {} : { rejectPayload: subject.rejectPayload }),
+  };
   // The rules of every candidate first, then all their RSA checks in a row (judge-candidate.ts).
   const examinations: Examination[] = [];
   input.candidates.forEach((c, i) => {
@@ -152,11 +205,40 @@ export function decideQuorum(input: QuorumInput, subject: QuorumSubject): Decisi
   const judgements = concludeExaminations(examinations);
   const counted = tally(judgements, token.ok && token.token.expired);
 
-  // 4. The decision.
-  const approvers = counted.approvers;
+  // 3. Vetoes: an officer who rejects is not counted as approving; enough vetoes block for good.
+  const vetoes = counted.vetoes;
+  const vetoed = (officer: string) => vetoes.some((v) => v.officer === officer);
+  const rejectionsToBlock = policy.rejectionsToBlock ?? DEFAULT_REJECTIONS_TO_BLOCK;
+  if (vetoes.length >= rejectionsToBlock) {
+    problems.push({ code: "vetoed", message: `${vetoes.length} officer${vetoes.length === 1 ? "" : "s"} rejected this request (${vetoes.map((v) => v.officer).join(", ")}); ${rejectionsToBlock} block it` });
+  }
+  const approvers = counted.approvers.filter((a) => !vetoed(a.officer));
+
+  // 4. Early refusal: who could still approve, and is that enough for M and for every group?
+  const eligible = policy.officers.filter((o) => canApprove(o, ring, policy, input.prAuthor) && !vetoed(o.officer));
+  const unreachable: string[] = [];
+  if (eligible.length < required) {
+    unreachable.push(`${required} officers must approve, but only ${eligible.length} can (mapped in the policy, with a registered key${policy.allowSelfApproval ? "" : ", not the author"}${vetoes.length > 0 ? ", not vetoing" : ""})`);
+  }
+  const inGroup = (group: string, login: string) => policy.groups?.get(group)?.includes(login) === true;
+  const groups: GroupTally[] = (subject.rule?.groups ?? []).map((g) => {
+    const have = approvers.filter((a) => inGroup(g.group, normalizeLogin(a.login))).length;
+    const canStill = eligible.filter((o) => inGroup(g.group, o.login) && !approvers.some((a) => a.officer === o.officer)).length;
+    if (have + canStill < g.count) unreachable.push(`group ${g.group} needs ${g.count} approval${g.count === 1 ? "" : "s"}, but only ${have + canStill} of its officers can give one`);
+    return { ...g, have, canStill };
+  });
+  if (unreachable.length > 0) problems.push({ code: "quorum_unreachable", message: unreachable.join("; ") });
+
+  // 5. Cooling-off: the time the rule was first met, plus the delay.
+  const metAt = firstMet(approvers, required, groups, inGroup);
+  const delay = subject.rule?.delaySeconds ?? 0;
+  const goAt = metAt === null || delay === 0 ? null : Math.floor(Date.parse(metAt) / 1000) + delay;
+  const cooling = goAt !== null && input.now < goAt;
+
+  // 6. The decision.
   const state: DecisionState = problems.some((p) => BLOCKING.includes(p.code))
     ? "rejected"
-    : !token.ok || token.token.expired || approvers.length < required
+    : !token.ok || token.token.expired || metAt === null || cooling
       ? "pending"
       : "approved";
   return {
@@ -165,6 +247,10 @@ export function decideQuorum(input: QuorumInput, subject: QuorumSubject): Decisi
     approvers,
     missing: Math.max(0, required - approvers.length),
     waitingFor: eligible.filter((o) => !approvers.some((a) => a.officer === o.officer)),
+    groups,
+    vetoes,
+    rejectionsToBlock,
+    coolingOffUntil: cooling && goAt !== null ? new Date(goAt * 1000).toISOString().replace(".000Z", "Z") : null,
     verdicts: counted.verdicts,
     problems,
     commands: counted.commands,
@@ -173,6 +259,18 @@ export function decideQuorum(input: QuorumInput, subject: QuorumSubject): Decisi
     bindingDigest: binding,
     requestDigest: subject.digest,
   };
+}
+
+/**
+ * When the counted approvals (in posting order) first met the count and every group; null when
+ * they do not yet. The cooling-off runs from there.
+ */
+function firstMet(approvers: readonly Approver[], required: number, groups: readonly GroupRule[], inGroup: (group: string, login: string) => boolean): string | null {
+  for (let n = required; n <= approvers.length; n++) {
+    const prefix = approvers.slice(0, n);
+    if (groups.every((g) => prefix.filter((a) => inGroup(g.group, normalizeLogin(a.login))).length >= g.count)) return approvers[n - 1]?.createdAt ?? null;
+  }
+  return null;
 }
 
 /** When the token was issued: its oldest record. */

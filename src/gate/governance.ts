@@ -14,7 +14,8 @@ import type { GateIssue } from "./issues.ts";
 import { normalizeLogin } from "./login.ts";
 import { buildKeyRing } from "./officer-keys.ts";
 import type { QuorumValues } from "./operation.ts";
-import { parsePolicy, POLICY_PATH, type OfficerMapping, type Policy } from "./policy.ts";
+import { DEFAULT_LOCKOUT_MARGIN } from "./lockout-guard.ts";
+import { DEFAULT_REJECTIONS_TO_BLOCK, parsePolicy, POLICY_PATH, type OfficerMapping, type Policy } from "./policy.ts";
 
 export const GOVERNANCE_KINDS = ["policyChange", "policyDeletion"] as const;
 export type GovernanceKind = (typeof GOVERNANCE_KINDS)[number];
@@ -138,6 +139,12 @@ export function diffPolicies(current: Policy, next: Policy): PolicyDiff {
   field("request_folder", current.requestFolder, next.requestFolder);
   field("allow_self_approval", String(current.allowSelfApproval), String(next.allowSelfApproval));
   field("token_lifetime_seconds", String(current.tokenLifetimeSeconds), String(next.tokenLifetimeSeconds));
+  field("approval_lifetime_seconds", String(current.approvalLifetimeSeconds), String(next.approvalLifetimeSeconds));
+  // The governance rules (docs/governance.md): a loosened rule is a policy change like any other.
+  field("lockout_margin", String(current.lockoutMargin ?? DEFAULT_LOCKOUT_MARGIN), String(next.lockoutMargin ?? DEFAULT_LOCKOUT_MARGIN));
+  field("rejections_to_block", String(current.rejectionsToBlock ?? DEFAULT_REJECTIONS_TO_BLOCK), String(next.rejectionsToBlock ?? DEFAULT_REJECTIONS_TO_BLOCK));
+  field("groups", groupsText(current), groupsText(next));
+  field("operations", operationsText(current), operationsText(next));
   return {
     officersAdded: next.officers.filter((o) => !before.has(o.login)),
     officersRemoved: current.officers.filter((o) => !after.has(o.login)),
@@ -147,6 +154,14 @@ export function diffPolicies(current: Policy, next: Policy): PolicyDiff {
     }),
     fields,
   };
+}
+
+function groupsText(p: Policy): string {
+  return [...(p.groups ?? new Map<string, readonly string[]>())].sort(([a], [b]) => (a < b ? -1 : 1)).map(([g, m]) => `${g}: [${[...m].sort().join(", ")}]`).join("; ") || "(none)";
+}
+
+function operationsText(p: Policy): string {
+  return Object.entries(p.operations ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)).map(([kind, r]) => `${kind}: required ${r.required ?? "M"}, groups {${r.groups.map((g) => `${g.group}: ${g.count}`).join(", ")}}, delay_seconds ${r.delaySeconds}`).join("; ") || "(none)";
 }
 
 export function isEmptyDiff(d: PolicyDiff): boolean {

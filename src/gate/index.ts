@@ -8,7 +8,8 @@ export { parseApprovalComment, renderApprovalComment, renderCommand, renderCount
 export { approvalPayloadOf, checkPayloadExpiry, parseApprovalPayload, payloadExpiry, renderApprovalPayload, APPROVAL_PAYLOAD_TITLE, type ApprovalPayload, type Verdict as PayloadVerdict } from "./approval-payload.ts";
 export { CANDIDATE_KINDS, type ApprovalCandidate, type CandidateKind } from "./candidate.ts";
 export { VERDICT_REASONS, type Verdict, type VerdictKind, type VerdictReason } from "./verdict.ts";
-export { evaluateQuorum, decideQuorum, PROBLEM_CODES, type Decision, type DecisionState, type EvaluationInput, type Problem, type ProblemCode, type QuorumInput, type QuorumSubject } from "./evaluate.ts";
+export { checkLockout, DEFAULT_LOCKOUT_MARGIN, LOCKOUT_REASONS, type GuardOperation, type GuardUser, type LockoutInput, type LockoutReason, type LockoutResult } from "./lockout-guard.ts";
+export { evaluateQuorum, decideQuorum, lockoutOf, PROBLEM_CODES, REFUSED_BEFORE_TOKEN, type GroupTally, type Decision, type DecisionState, type EvaluationInput, type Problem, type ProblemCode, type QuorumInput, type QuorumSubject } from "./evaluate.ts";
 export {
   parseGovernanceRequest,
   evaluateGovernance,
@@ -31,7 +32,7 @@ export {
   type GovernanceEvaluationInput,
   type PolicyDiff,
 } from "./governance.ts";
-export type { Approver, AcceptedCommand } from "./tally.ts";
+export type { Approver, AcceptedCommand, Veto } from "./tally.ts";
 export type { TokenSummary, TokenRecordSummary } from "./token.ts";
 export { renderStickyComment, readStickyToken, renderIssuesComment, renderCheckRun, renderIssuesCheckRun, STICKY_MARKER, CHECK_RUN_NAME, type CheckRunOutput, type StickyInput } from "./render.ts";
 export { renderGovernanceComment, renderGovernanceCheckRun, GOVERNANCE_HEADING, type GovernanceStickyInput } from "./render-governance.ts";

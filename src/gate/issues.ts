@@ -29,6 +29,9 @@ export const ISSUE_CODES = [
   "duplicate_officer",
   "no_officers",
   "too_many_officers",
+  "bad_count",
+  "bad_group",
+  "unknown_group",
 ] as const;
 export type IssueCode = (typeof ISSUE_CODES)[number];
 

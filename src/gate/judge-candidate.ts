@@ -1,6 +1,8 @@
 // First pass of the evaluation: one candidate on its own. Is it a command, who posted it, does
 // the author map to an officer, does the signature verify under that officer's key over this
 // token? Rules that need the other candidates (withdrawals, duplicates) come in `tally.ts`.
+import { verifyMessage } from "../crypto/rsa.ts";
+import { checkPayloadExpiry } from "./approval-payload.ts";
 import { parseApprovalComment, type ApprovalCommand, type CommandResult } from "./approval-command.ts";
 import type { ApprovalCandidate } from "./candidate.ts";
 import { normalizeLogin } from "./login.ts";
@@ -22,6 +24,13 @@ export interface JudgeContext {
    * courtesy is bounded per evaluation; past it the verdict stays `unknown_officer`, unexplained.
    */
   readonly signerLookups: { remaining: number };
+  /**
+   * The approval payload with `verdict: reject` and the given `expires-at`, the bytes a veto signs
+   * (docs/governance.md, "Veto"); absent where vetoes do not apply.
+   */
+  readonly rejectPayload?: (until: string) => Uint8Array;
+  /** Unix seconds, to check a veto's `until=`. */
+  readonly now?: number;
 }
 
 /** The bound of `signerLookups` per evaluation. */
@@ -121,6 +130,7 @@ function judge(c: ApprovalCandidate, parsed: CommandResult, mapping: OfficerMapp
   if (command.verb === "withdraw" || command.verb === "retry" || command.verb === "renew") {
     return { verdict: "noted", reason: command.verb, message: notedMessage(command.verb, mapping.officer) };
   }
+  if (command.verb === "reject" && command.until !== undefined && ctx.rejectPayload !== undefined) return judgeVeto(command.bytes, command.until, mapping, ctx);
   // Payload approvals, vetoes, countersignatures and `execute` belong to rules and backends that
   // judge them elsewhere; against the emulator's token they would only fail as bad signatures.
   if (command.verb !== "approve" || command.until !== undefined) {
@@ -143,6 +153,27 @@ function judgeApproval(c: ApprovalCandidate, signature: Buffer, mapping: Officer
   const token = ctx.tokenBytes;
   if (!ctx.token.ok || token === null) return reject("no_token", "there is no valid token to check the signature against");
   return () => signatureOutcome(c, checkSignature(token, signature, key, ctx.ring), mapping, key);
+}
+
+/**
+ * A veto: the officer's registered key over the reject payload. Self-approval does not matter
+ * (an author may always stop their own request); an expired or too-distant `until=` does.
+ */
+function judgeVeto(signature: Buffer, until: string, mapping: OfficerMapping, ctx: JudgeContext): Ruling {
+  const officer = mapping.officer;
+  const key = ctx.ring.get(officer);
+  if (key === undefined) return reject("revoked_key", `officer ${officer} has no registered quorum key on the cluster`);
+  if (mapping.keyFingerprint !== undefined && mapping.keyFingerprint !== key.fingerprint) {
+    return reject("revoked_key", `officer ${officer}'s registered key (${short(key.fingerprint)}) is not the key the policy pins (${short(mapping.keyFingerprint)})`);
+  }
+  const expiry = checkPayloadExpiry(until, (ctx.now ?? 0) * 1000, ctx.policy.approvalLifetimeSeconds);
+  if (expiry === "expired") return reject("expired", `the veto's until=${until} has passed`);
+  if (expiry !== "valid") return reject("malformed_until", `until=${until} lies more than approval_lifetime_seconds (${ctx.policy.approvalLifetimeSeconds}) ahead`);
+  const payload = ctx.rejectPayload!(until);
+  return () =>
+    verifyMessage(payload, key.key, signature)
+      ? { verdict: "noted", reason: "reject", message: `officer ${officer} vetoes this request`, key }
+      : reject("bad_signature", `the veto does not verify under ${officer}'s registered key (${short(key.fingerprint)}) over this request's reject payload`);
 }
 
 function signatureOutcome(c: ApprovalCandidate, check: SignatureCheck, mapping: OfficerMapping, key: OfficerKey): Outcome {

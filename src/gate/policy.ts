@@ -6,7 +6,8 @@ import { checkUserName } from "../hsm/rules.ts";
 import { fieldsOf, join, parseDecimal, type Fields } from "./fields.ts";
 import { byLine, type GateIssue } from "./issues.ts";
 import { isGithubLogin, normalizeLogin } from "./login.ts";
-import { readCluster } from "./request.ts";
+import { DEFAULT_LOCKOUT_MARGIN } from "./lockout-guard.ts";
+import { readCluster, REQUEST_KINDS, type RequestKind } from "./request.ts";
 import { parseYamlTree } from "./yaml-tree.ts";
 
 export const POLICY_PATH = ".github/quorum-gate.yml";
@@ -33,6 +34,26 @@ export interface OfficerMapping {
   readonly keyFingerprint?: string;
 }
 
+/** How many vetoes block a request unless the policy says otherwise (docs/governance.md). */
+export const DEFAULT_REJECTIONS_TO_BLOCK = 1;
+/** The longest cooling-off the policy may ask for: longer than any approval can live. */
+export const MAX_DELAY_SECONDS = MAX_APPROVAL_LIFETIME_SECONDS;
+
+/** At least `count` of the counted approvers must be in `group` (docs/governance.md, "AND groups"). */
+export interface GroupRule {
+  readonly group: string;
+  readonly count: number;
+}
+
+/** What the policy asks of one kind of request on top of the HSM's M (which stays the floor). */
+export interface OperationRule {
+  /** Distinct officers needed; the gate asks for max(M, required). */
+  readonly required?: number;
+  readonly groups: readonly GroupRule[];
+  /** Seconds after the last needed approval before the request may go (cooling-off). */
+  readonly delaySeconds: number;
+}
+
 export interface Policy {
   readonly version: typeof POLICY_VERSION;
   readonly cluster: string;
@@ -43,11 +64,21 @@ export interface Policy {
   /** The longest an approval payload's `expires-at` may lie ahead of the time it is counted. */
   readonly approvalLifetimeSeconds: number;
   readonly officers: readonly OfficerMapping[];
+  /** Signers beyond M that must remain after an operation (lock-out guard); default 1. */
+  readonly lockoutMargin?: number;
+  /** Distinct officers whose `/quorum reject` blocks a request; default 1. */
+  readonly rejectionsToBlock?: number;
+  /** Group name → lower-case GitHub logins of officers in it. */
+  readonly groups?: ReadonlyMap<string, readonly string[]>;
+  /** Rules per request kind. */
+  readonly operations?: Readonly<Partial<Record<RequestKind, OperationRule>>>;
 }
 
 export type PolicyResult = { readonly ok: true; readonly policy: Policy } | { readonly ok: false; readonly issues: readonly GateIssue[] };
 
-const TOP_FIELDS = ["version", "cluster", "request_folder", "allow_self_approval", "token_lifetime_seconds", "approval_lifetime_seconds", "officers"] as const;
+const TOP_FIELDS = ["version", "cluster", "request_folder", "allow_self_approval", "token_lifetime_seconds", "approval_lifetime_seconds", "officers", "lockout_margin", "rejections_to_block", "groups", "operations"] as const;
+const OPERATION_RULE_FIELDS = ["required", "groups", "delay_seconds"] as const;
+const GROUP_NAME = /^[a-z][a-z0-9_-]{0,39}$/;
 const OFFICER_FIELDS = ["officer", "key_fingerprint"] as const;
 const FOLDER_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 
@@ -69,11 +100,112 @@ export function parsePolicy(bytes: Uint8Array): PolicyResult {
   const tokenLifetimeSeconds = readLifetime(top, "token_lifetime_seconds", DEFAULT_TOKEN_LIFETIME_SECONDS, MIN_TOKEN_LIFETIME_SECONDS, MAX_TOKEN_LIFETIME_SECONDS);
   const approvalLifetimeSeconds = readLifetime(top, "approval_lifetime_seconds", DEFAULT_APPROVAL_LIFETIME_SECONDS, MIN_APPROVAL_LIFETIME_SECONDS, MAX_APPROVAL_LIFETIME_SECONDS);
   const officers = readOfficers(top);
+  const lockoutMargin = readCount(top, "lockout_margin", DEFAULT_LOCKOUT_MARGIN, 0, MAX_OFFICERS);
+  const rejectionsToBlock = readCount(top, "rejections_to_block", DEFAULT_REJECTIONS_TO_BLOCK, 1, MAX_OFFICERS);
+  const groups = readGroups(top, officers ?? []);
+  const operations = readOperations(top, groups);
   issues.sort(byLine);
-  if (issues.length > 0 || cluster === null || requestFolder === null || allowSelfApproval === null || tokenLifetimeSeconds === null || approvalLifetimeSeconds === null || officers === null) {
+  if (issues.length > 0 || cluster === null || requestFolder === null || allowSelfApproval === null || tokenLifetimeSeconds === null || approvalLifetimeSeconds === null || officers === null || lockoutMargin === null || rejectionsToBlock === null) {
     return { ok: false, issues };
   }
-  return { ok: true, policy: { version: POLICY_VERSION, cluster, requestFolder, allowSelfApproval, tokenLifetimeSeconds, approvalLifetimeSeconds, officers } };
+  // The governance keys appear only when the file sets them, so a policy without them is the same value as before them.
+  return {
+    ok: true,
+    policy: {
+      version: POLICY_VERSION,
+      cluster,
+      requestFolder,
+      allowSelfApproval,
+      tokenLifetimeSeconds,
+      approvalLifetimeSeconds,
+      officers,
+      ...(top.entry("lockout_margin") === undefined ? {} : { lockoutMargin }),
+      ...(top.entry("rejections_to_block") === undefined ? {} : { rejectionsToBlock }),
+      ...(groups.size === 0 ? {} : { groups }),
+      ...(Object.keys(operations).length === 0 ? {} : { operations }),
+    },
+  };
+}
+
+/** What the policy asks of this kind of request, or no extra rule. */
+export function operationRule(policy: Policy, kind: RequestKind): OperationRule {
+  return policy.operations?.[kind] ?? { groups: [], delaySeconds: 0 };
+}
+
+function readCount(at: Fields, key: string, fallback: number, min: number, max: number): number | null {
+  const t = at.scalar(key, false);
+  if (t === null) return fallback;
+  const n = parseDecimal(t.text, 4);
+  if (n !== null && n >= min && n <= max) return n;
+  at.report("bad_count", t.path, `${key} must be a whole number from ${min} to ${max}`, t.line);
+  return null;
+}
+
+/** `groups: {security: [alice, bob], platform: [carol]}`: each member a login under `officers`. */
+function readGroups(top: Fields, officers: readonly OfficerMapping[]): ReadonlyMap<string, readonly string[]> {
+  const out = new Map<string, readonly string[]>();
+  const groups = top.map("groups", false);
+  if (groups === null) return out;
+  for (const name of groups.keys()) {
+    const entry = groups.entry(name);
+    const path = join(groups.path, name);
+    if (!GROUP_NAME.test(name)) {
+      groups.report("bad_group", path, "a group name is 1 to 40 lower-case letters, digits, '_' or '-', starting with a letter", entry?.line);
+      continue;
+    }
+    if (entry === undefined || entry.value.kind !== "seq") {
+      groups.report("bad_group", path, `group ${name} must be a list of GitHub logins from officers, e.g. [alice, bob]`, entry?.line);
+      continue;
+    }
+    const members: string[] = [];
+    for (const item of entry.value.items) {
+      const login = item.kind === "scalar" ? normalizeLogin(item.text.trim()) : "";
+      if (!officers.some((o) => o.login === login)) {
+        groups.report("bad_group", path, `group ${name}: every member must be a GitHub login listed under officers`, item.line);
+        continue;
+      }
+      if (!members.includes(login)) members.push(login);
+    }
+    if (members.length === 0) groups.report("bad_group", path, `group ${name} has no members`, entry.line);
+    out.set(name, members);
+  }
+  return out;
+}
+
+/** `operations: {deleteUser: {required: 3, groups: {security: 1}, delay_seconds: 3600}}`. */
+function readOperations(top: Fields, groups: ReadonlyMap<string, readonly string[]>): Partial<Record<RequestKind, OperationRule>> {
+  const out: Partial<Record<RequestKind, OperationRule>> = {};
+  const ops = top.map("operations", false);
+  if (ops === null) return out;
+  ops.rejectUnknown(REQUEST_KINDS);
+  for (const kind of REQUEST_KINDS) {
+    if (ops.entry(kind) === undefined) continue;
+    const rule = ops.map(kind, true);
+    if (rule === null) continue;
+    rule.rejectUnknown(OPERATION_RULE_FIELDS);
+    const required = readCount(rule, "required", 0, 1, MAX_OFFICERS);
+    const delaySeconds = readCount(rule, "delay_seconds", 0, 0, MAX_DELAY_SECONDS);
+    const groupRules: GroupRule[] = [];
+    const g = rule.map("groups", false);
+    if (g !== null) {
+      for (const group of g.keys()) {
+        const members = groups.get(group);
+        if (members === undefined) {
+          g.report("unknown_group", join(g.path, group), `group ${group} is not defined under groups`, g.entry(group)?.line);
+          continue;
+        }
+        const count = readCount(g, group, 1, 1, MAX_OFFICERS);
+        if (count === null) continue;
+        if (count > members.length) {
+          g.report("bad_count", join(g.path, group), `group ${group} has ${members.length} member${members.length === 1 ? "" : "s"}, fewer than ${count}`, g.entry(group)?.line);
+          continue;
+        }
+        groupRules.push({ group, count });
+      }
+    }
+    out[kind] = { ...(required === null || required === 0 ? {} : { required }), groups: groupRules, delaySeconds: delaySeconds ?? 0 };
+  }
+  return out;
 }
 
 /** The mapping of a GitHub login, compared case-insensitively. */

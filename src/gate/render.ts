@@ -2,7 +2,7 @@
 // check run. Pure text from a decision. No secret is ever printed: a sealed password appears
 // only as the SHA-256 of its ciphertext.
 import { SERVICES } from "../hsm/model.ts";
-import type { Decision, DecisionState } from "./evaluate.ts";
+import { REFUSED_BEFORE_TOKEN, type Decision, type DecisionState } from "./evaluate.ts";
 import { formatIssue, type GateIssue } from "./issues.ts";
 import { escapeText, fencedBlock, inlineCode, wrap } from "./markdown.ts";
 import { describeOperation, sealedPasswordFingerprint, serviceOf } from "./operation.ts";
@@ -119,12 +119,14 @@ function headline(d: Decision): string {
   const count = `${d.approvers.length} of ${d.required} officer${d.required === 1 ? "" : "s"}`;
   if (d.state === "approved") return `approved (${count})`;
   if (d.state === "rejected") return `rejected (${d.problems.map((p) => p.code).join(", ")})`;
+  if (d.coolingOffUntil !== null) return `cooling off until ${d.coolingOffUntil} (${count})`;
   return `pending (${count})`;
 }
 
 function titleOf(d: Decision): string {
   if (d.state === "approved") return `Approved by ${d.approvers.length} of ${d.required} officers`;
   if (d.state === "rejected") return `Rejected: ${d.problems.map((p) => p.code).join(", ")}`;
+  if (d.coolingOffUntil !== null) return `Cooling off: may go at ${d.coolingOffUntil} (${d.approvers.length} of ${d.required})`;
   if (d.token === null || d.token.expired) return `Waiting for a token (${d.approvers.length} of ${d.required})`;
   return `Waiting for ${d.missing} more officer${d.missing === 1 ? "" : "s"} (${d.approvers.length} of ${d.required})`;
 }
@@ -154,6 +156,7 @@ function requestSection({ decision, request, requestPath, policy }: StickyInput)
 
 function tokenSection(d: Decision): string[] {
   const t = d.token;
+  if (t === null && d.problems.some((p) => REFUSED_BEFORE_TOKEN.includes(p.code))) return ["### Token", "", "No token: the request is refused as it stands (see Problems), so there is nothing to sign.", ""];
   if (t === null) return ["### Token", "", "No valid token yet: the gate asks the cluster for one bound to this request.", ""];
   const nodes = t.records.map((r) => `node ${r.nodeId} token ${r.tokenId}`).join(", ");
   const expiry = `${new Date(t.expiresAt * 1000).toISOString()}${t.expired ? " (expired: post `/quorum renew`)" : ""}`;
@@ -191,6 +194,15 @@ function tallySection(d: Decision): string[] {
   const rejected = d.verdicts.filter((v) => v.verdict === "rejected");
   const noted = d.verdicts.filter((v) => v.verdict === "noted");
   const out = ["### Tally", "", `${d.approvers.length} of ${d.required} counted; ${d.missing} missing.`, ""];
+  if (d.groups.length > 0) {
+    out.push("Groups (each must be met as well as the count):", "", "| Group | Needed | Counted | Can still approve |", "|---|---|---|---|");
+    out.push(...d.groups.map((g) => `| ${inlineCode(g.group)} | ${g.count} | ${g.have} | ${g.canStill} |`), "");
+  }
+  if (d.vetoes.length > 0) {
+    out.push(`Vetoes: ${d.vetoes.length} (${d.rejectionsToBlock} block${d.rejectionsToBlock === 1 ? "s" : ""} the request):`, "");
+    out.push(...d.vetoes.map((v) => `- ${inlineCode(v.officer)} (${inlineCode(v.login)}) rejected, ${linked(v.candidateId, v.url)}`), "");
+  }
+  if (d.coolingOffUntil !== null) out.push(`Cooling-off: the quorum is met; the request may go at ${d.coolingOffUntil}, not before.`, "");
   if (rows.length > 0) out.push("| Officer | GitHub | Status |", "|---|---|---|", ...rows, "");
   if (rejected.length > 0) {
     out.push("Not counted:", "", "| Comment | Author | Reason |", "|---|---|---|");

@@ -26,10 +26,21 @@ export interface AcceptedCommand {
   readonly createdAt: string;
 }
 
+/** A valid `/quorum reject`: the officer vetoes the request (docs/governance.md, "Veto"). */
+export interface Veto {
+  readonly officer: string;
+  readonly login: string;
+  readonly candidateId: string;
+  readonly createdAt: string;
+  readonly url?: string;
+}
+
 export interface Tally {
   /** In posting order. */
   readonly verdicts: readonly Verdict[];
   readonly approvers: readonly Approver[];
+  /** One per officer, earliest first; a later `/quorum withdraw` lifts the officer's veto. */
+  readonly vetoes: readonly Veto[];
   readonly commands: readonly AcceptedCommand[];
 }
 
@@ -52,8 +63,21 @@ export function tally(judgements: readonly Judgement[], tokenExpired: boolean): 
   const verdicts: Verdict[] = [];
   const approvers: Approver[] = [];
   const commands: AcceptedCommand[] = [];
+  const vetoes: Veto[] = [];
   for (const j of sorted) {
     const v = j.verdict;
+    if (v.verdict === "noted" && j.mapping !== undefined && j.command?.verb === "reject") {
+      const officer = j.mapping.officer;
+      if ((withdrawnUntil.get(officer) ?? Number.NEGATIVE_INFINITY) >= j.time) {
+        verdicts.push({ ...v, verdict: "rejected", reason: "withdrawn", message: `officer ${officer} withdrew this veto` });
+      } else if (vetoes.some((x) => x.officer === officer)) {
+        verdicts.push({ ...v, verdict: "rejected", reason: "duplicate", message: `officer ${officer}'s veto is already counted once` });
+      } else {
+        verdicts.push(v);
+        vetoes.push({ officer, login: v.author, candidateId: v.candidateId, createdAt: j.createdAt, ...(v.url === undefined ? {} : { url: v.url }) });
+      }
+      continue;
+    }
     if (v.verdict === "noted" && j.mapping !== undefined && (j.command?.verb === "retry" || j.command?.verb === "renew")) {
       commands.push({ verb: j.command.verb, candidateId: v.candidateId, officer: j.mapping.officer, login: v.author, createdAt: j.createdAt });
     }
@@ -83,5 +107,5 @@ export function tally(judgements: readonly Judgement[], tokenExpired: boolean): 
       });
     }
   }
-  return { verdicts, approvers, commands };
+  return { verdicts, approvers, vetoes, commands };
 }

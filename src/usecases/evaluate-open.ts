@@ -8,6 +8,7 @@ import {
   evaluateQuorum,
   readStickyToken,
   renderCheckRun,
+  REFUSED_BEFORE_TOKEN,
   renderStickyComment,
   serviceOf,
   STICKY_MARKER,
@@ -63,7 +64,7 @@ export async function evaluateOpen(deps: GateDeps, repo: RepoRef, pr: PullReques
     service: serviceOf(open.request.operation),
     label: open.path,
     summary: describeOperation(open.request.operation),
-    decide: (input) => evaluateQuorum({ ...input, request: open.request, requestDigest: open.digest }),
+    decide: (input) => evaluateQuorum({ ...input, request: open.request, requestDigest: open.digest, requestPath: open.path }),
     render: (decision) => {
       const view = { decision, request: open.request, requestPath: open.path, policy: open.policy };
       return { sticky: renderStickyComment(view), check: renderCheckRun(view) };
@@ -84,7 +85,8 @@ export async function runOpen(deps: GateDeps, repo: RepoRef, pr: PullRequestInfo
   const input = await quorumInput(deps, repo, pr, subject.policy, tokenFile, cluster);
   let decision = subject.decide(input);
 
-  if (needsNewToken(decision) && !decision.problems.some((p) => p.code === "cluster_mismatch")) {
+  // A request refused as it stands (another cluster, a lock-out) gets no token: nothing to sign.
+  if (needsNewToken(decision) && !decision.problems.some((p) => REFUSED_BEFORE_TOKEN.includes(p.code))) {
     const issued = await deps.cluster.issueToken(subject.service, decision.bindingDigest, subject.policy.tokenLifetimeSeconds);
     if (!issued.ok) {
       const message = issued.failures.map((f) => `server ${f.index}: ${f.code}`).join(", ");

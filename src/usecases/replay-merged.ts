@@ -27,7 +27,7 @@ export async function replayMerged(deps: GateDeps, repo: RepoRef, pr: PullReques
     return { code: "cluster_unavailable", message: cluster.message };
   }
   const repository = `${repo.owner}/${repo.repo}`;
-  const decision = evaluateQuorum({ ...(await quorumInput(deps, repo, pr, merged.policy, tokenFile, cluster)), request: merged.request, requestDigest: merged.digest });
+  const decision = evaluateQuorum({ ...(await quorumInput(deps, repo, pr, merged.policy, tokenFile, cluster)), request: merged.request, requestDigest: merged.digest, requestPath: merged.path });
   if (!isMerge && !hasNewRetry(decision.commands, sticky.body)) return { code: "ignored", message: "no new /quorum retry on a merged pull request" };
   const stickyInput = { decision, request: merged.request, requestPath: merged.path, policy: merged.policy };
   if (decision.state !== "approved") {

@@ -112,7 +112,8 @@ describe("evaluate: the ordinary flow", () => {
     const r = parseRequest(bytes);
     assert.ok(r.ok);
     const token = Buffer.concat([1, 2].map((nodeId) => encodeRecord({ service: 4, tokenId: 1, keyHandle: 0n, nonce: "ab".repeat(16), userName: "gate", nodeId, createdAt: NOW, binding: requestBindingDigest(r.request, toBindingContext(REPO, PR, r.digest)) })));
-    const d = evaluateQuorum(input([cand("alice", approve("officer1", token)), cand("bob", approve("officer2", token))], { request: r.request, requestDigest: r.digest, tokenFile: token, quorumValues: { user: 2, quorum: 3 } }));
+    const d = evaluateQuorum(input([cand("alice", approve("officer1", token)), cand("bob", approve("officer2", token))], { request: r.request, requestDigest: r.digest, tokenFile: token, quorumValues: { user: 2, quorum: 3 }, policy: { ...policyOf(), lockoutMargin: 0 } }));
+    // Three officers hold keys: M = 3 leaves no spare signer, so only a margin of 0 lets it through the lock-out guard.
     assert.equal(d.required, 3);
     assert.equal(d.state, "pending");
     assert.deepEqual(approvers(d), ["officer1", "officer2"]);

@@ -112,3 +112,69 @@ describe("gate parsers never throw (seeded property test)", () => {
     });
   }
 });
+
+// The veto's grammar (docs/governance.md, "Veto") and the governance keys of the policy, with
+// their own seeds so the streams above stay as they were.
+const UNTIL = "2026-12-13T03:00:00Z";
+const VETO_FRAGMENTS = [...COMMENT_FRAGMENTS, " reject", " until=", UNTIL, "2026-13-40T99:00:00Z", "until=", "T", "Z", "+00:00"];
+const GOVERNANCE_POLICY =
+  "version: 1\ncluster: cluster-abc\nlockout_margin: 1\nrejections_to_block: 2\nofficers:\n  alice: officer1\n  bob: officer2\n  carol: officer3\ngroups:\n  security: [alice, bob]\n  platform: [carol]\noperations:\n  deleteUser:\n    required: 3\n    groups:\n      security: 1\n      platform: 1\n    delay_seconds: 3600\n";
+const GOVERNANCE_FRAGMENTS = [...YAML_FRAGMENTS, "lockout_margin", "rejections_to_block", "groups", "operations", "required", "delay_seconds", "security", "platform", "[alice, bob]", "99999999"];
+
+describe("governance grammar never throws (seeded property test)", () => {
+  it(`vetoes: ${ROUNDS} inputs`, () => {
+    const seed = SEED + 13;
+    const rnd = prng(seed);
+    let vetoes = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const command = `/quorum reject until=${UNTIL} ${SIG}`;
+      const noise = (): string => Array.from({ length: Math.floor(rnd() * 4) }, () => pick(rnd, VETO_FRAGMENTS)).join("");
+      const body = rnd() < 0.5 ? generate(rnd, command, VETO_FRAGMENTS) : `${noise()}\n\n${command}\n\n${noise()}`;
+      const where = `seed ${seed.toString(16)} round ${round}: ${JSON.stringify(body).slice(0, 200)}`;
+      let r: ReturnType<typeof parseApprovalComment>;
+      try {
+        r = parseApprovalComment(body);
+      } catch (error) {
+        assert.fail(`threw ${String(error)} at ${where}`);
+      }
+      if (!r.ok) {
+        assert.ok((COMMAND_REASONS as readonly string[]).includes(r.reason) && r.message.length > 0, where);
+        continue;
+      }
+      if (r.command.verb !== "reject") continue;
+      vetoes++;
+      // A veto always carries a well-formed until= and a whole signature.
+      assert.ok(r.command.until !== undefined && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(r.command.until), where);
+      assert.equal(Buffer.from(r.command.signature, "base64").length, 256, where);
+      assert.equal(parseApprovalComment(body.split(/\r\n|\r|\n/).map((l) => `> ${l}`).join("\n")).ok, false, `quoted: ${where}`);
+    }
+    assert.ok(vetoes > ROUNDS / 10, `only ${vetoes} inputs were vetoes`);
+  });
+
+  it(`governance policy files: ${ROUNDS} inputs`, () => {
+    const seed = SEED + 17;
+    const rnd = prng(seed);
+    let accepted = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const text = generate(rnd, GOVERNANCE_POLICY, GOVERNANCE_FRAGMENTS);
+      const where = `seed ${seed.toString(16)} round ${round}: ${JSON.stringify(text).slice(0, 300)}`;
+      let r: ReturnType<typeof parsePolicy>;
+      try {
+        r = parsePolicy(Buffer.from(text, "utf8"));
+      } catch (error) {
+        assert.fail(`threw ${String(error)} at ${where}`);
+      }
+      if (r.ok) {
+        accepted++;
+        // Whatever was accepted keeps M as the floor and stays within the documented bounds.
+        for (const rule of Object.values(r.policy.operations ?? {})) {
+          assert.ok(rule.required === undefined || (rule.required >= 1 && rule.required <= 20), where);
+          for (const g of rule.groups) assert.ok((r.policy.groups?.get(g.group)?.length ?? 0) >= g.count, where);
+        }
+        continue;
+      }
+      for (const i of r.issues) assert.ok((ISSUE_CODES as readonly string[]).includes(i.code) && i.message.length > 0, where);
+    }
+    assert.ok(accepted > 0, "some mutations keep the file valid");
+  });
+});

@@ -7,6 +7,7 @@ import { askNewPassword, confirmCritical } from "../ask.ts";
 import type { Command } from "../context.ts";
 import { enrolTwoFactor } from "../enroll.ts";
 import { fanOutMutating } from "../fan-out.ts";
+import { warnOnLockout } from "../lockout-warning.ts";
 import { changingPasswordLine, successLine } from "../render.ts";
 import { callServer } from "../session.ts";
 
@@ -24,6 +25,7 @@ export const changePswd: Command = {
     }
     const password = parsed.password ?? (await askNewPassword(ctx));
     if (password === null) return "continue";
+    await warnOnLockout(ctx, { kind: "changePswd", userType: type, userName: name, keepsQuorumKey: parsed.twoFactorPath !== null });
     if (!(await confirmCritical(ctx))) return "continue";
     ctx.print(changingPasswordLine(name, type, ctx.servers.length));
 

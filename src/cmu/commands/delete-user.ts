@@ -4,6 +4,7 @@ import { parseUserType, printUsage } from "../args.ts";
 import type { Command } from "../context.ts";
 import { fanOutMutating } from "../fan-out.ts";
 import { deletingUserLine } from "../render.ts";
+import { warnOnLockout } from "../lockout-warning.ts";
 import { lacksUser } from "../probes.ts";
 import { callServer } from "../session.ts";
 
@@ -18,6 +19,7 @@ export const deleteUser: Command = {
       printUsage(ctx, this, type === null && typeWord !== undefined ? `Invalid user type '${typeWord}'` : undefined);
       return "continue";
     }
+    await warnOnLockout(ctx, { kind: "deleteUser", userType: type, userName: name });
     ctx.print(deletingUserLine(name, type, ctx.servers.length));
     await fanOutMutating(ctx, {
       command: "deleteUser",

@@ -4,6 +4,7 @@ import { confirmCritical } from "../ask.ts";
 import type { Command } from "../context.ts";
 import { fanOutMutating } from "../fan-out.ts";
 import { settingMValueLine } from "../render.ts";
+import { warnOnLockout } from "../lockout-warning.ts";
 import { hasMValue } from "../probes.ts";
 import { callServer } from "../session.ts";
 
@@ -19,6 +20,7 @@ export const setMValue: Command = {
       printUsage(ctx, this);
       return "continue";
     }
+    await warnOnLockout(ctx, { kind: "setMValue", service, value });
     if (!(await confirmCritical(ctx))) return "continue";
     ctx.print(settingMValueLine(value, service, ctx.servers.length));
     await fanOutMutating(ctx, {
