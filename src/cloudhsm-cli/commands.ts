@@ -4,6 +4,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { sha256 } from "../crypto/rsa.ts";
 import { APPROVER_TYPE_CO } from "../formats/approval-file.ts";
+import { checkLockout, type GuardOperation } from "../gate/lockout-guard.ts";
 import { checkUserName } from "../hsm/rules.ts";
 import type { UserView } from "../protocol/messages.ts";
 import type { Server } from "../cmu/session.ts";
@@ -23,6 +24,8 @@ export interface CliState {
   login: CliLogin | null;
   /** Asks for a secret (the password), one line, never echoed. */
   askSecret(prompt: string): Promise<string | null>;
+  /** A line for people that is not part of any answer (stderr, so the JSON framing stays intact). */
+  warn(line: string): void;
 }
 
 type Handler = (state: CliState, flags: Flags) => Promise<Envelope>;
@@ -178,6 +181,21 @@ async function presentApproval(state: CliState, approval: CliApproval): Promise<
   return fail(`the approval was refused: ${describeFailures(failed)}`);
 }
 
+/**
+ * Our extension (docs/emulator-fidelity.md): before a change that would leave fewer officers able
+ * to sign than M + 1, say so with the numbers, as the gate's lock-out guard refuses it
+ * (docs/governance.md). The HSM still decides; CloudHSM CLI itself warns of nothing.
+ */
+async function warnOnLockout(state: CliState, operation: GuardOperation): Promise<void> {
+  const first = state.servers.slice(0, 1);
+  const [users, values] = await Promise.all([everyHsm(first, "list-users", () => ({}), false), everyHsm(first, "quorum-values", () => ({}), false)]);
+  const u = users[0]?.value;
+  const v = values[0]?.value;
+  if (u === undefined || v === undefined) return;
+  const result = checkLockout({ users: u.users.map((x) => ({ name: x.name, type: x.type, hasQuorumKey: x.mofnPubKey, twoFactor: x.twoFactor })), mValues: { 3: v.user, 4: v.quorum }, operation });
+  if (!result.ok) state.warn(`Warning: lock-out risk (${result.reason}): ${result.message}.`);
+}
+
 /** Runs one change on every HSM; success only when every HSM made it. */
 async function change<K extends "create-user" | "delete-user" | "change-password" | "set-m-value">(
   state: CliState,
@@ -237,6 +255,7 @@ async function userCreate(state: CliState, flags: Flags): Promise<Envelope> {
 async function userDelete(state: CliState, flags: Flags): Promise<Envelope> {
   const u = userArgs(flags);
   if ("error_code" in u) return u;
+  if (state.login !== null) await warnOnLockout(state, { kind: "deleteUser", userType: u.type, userName: u.name });
   return change(state, "delete-user", () => ({ userType: u.type, userName: u.name }), flag(flags, "approval"), { username: u.name, role: u.role });
 }
 
@@ -248,6 +267,7 @@ async function userChangePassword(state: CliState, flags: Flags): Promise<Envelo
   const type = userTypeOn(users, u.name);
   const password = await newPassword(state, flags);
   if (typeof password !== "string") return password;
+  await warnOnLockout(state, { kind: "changePswd", userType: type ?? u.type, userName: u.name });
   return change(state, "change-password", () => ({ userType: type ?? u.type, userName: u.name, password }), flag(flags, "approval"), { username: u.name, role: u.role });
 }
 
@@ -321,5 +341,6 @@ async function setQuorumValue(state: CliState, flags: Flags): Promise<Envelope> 
   if (service === null) return fail("--service must be user or quorum");
   if (!/^[0-9]{1,2}$/.test(text) || Number(text) < 1 || Number(text) > 8) return fail("--value must be a whole number from 1 to 8");
   const value = Number(text);
+  if (state.login !== null) await warnOnLockout(state, { kind: "setMValue", service, value });
   return change(state, "set-m-value", () => ({ service, value }), flag(flags, "approval"), MESSAGES.setQuorumOk);
 }

@@ -62,7 +62,7 @@ export async function runCloudhsmCli(argv: readonly string[], io: CloudhsmCliIo)
   }
   const servers = openServers(cluster.value.nodes, { ...(cluster.value.ca === undefined ? {} : { ca: cluster.value.ca }), timeoutMs: TIMEOUT_MS });
   const prompter = createPrompter({ stdin: io.stdin, stdout: io.stdout, isTTY: io.isTTY });
-  const state: CliState = { servers, login: null, askSecret: (prompt) => prompter.ask(`${prompt}`, { hidden: true }) };
+  const state: CliState = { servers, login: null, askSecret: (prompt) => prompter.ask(`${prompt}`, { hidden: true }), warn: (line) => io.stderr.write(`${line}\n`) };
   try {
     return args[0] === "interactive" && args.length === 1 ? await interactive(state, prompter, io) : await single(state, args, io);
   } finally {

@@ -128,6 +128,8 @@ describe("quorum-gate cloudhsm-cli", () => {
     approve("quorum.token", "quorum.approved", [["officer1"], ["officer2"]]);
     assert.deepEqual(await shell.send("quorum token-sign set-quorum-value --service user --value 3 --approval quorum.approved"), { error_code: 0, data: "Set Quorum Value successful" });
     assert.deepEqual(await shell.send("quorum token-sign list-quorum-values"), { error_code: 0, data: { user: 3, quorum: 1 } });
+    // Three officers hold keys: M = 3 leaves no spare signer (M + 1), which the shell warns of on stderr.
+    assert.match(shell.transcript(), /Warning: lock-out risk \(lockout_raise_m\)/);
   });
 
   it("single command mode: credentials from the environment, exit 1 on error_code 1", async () => {
