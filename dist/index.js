@@ -33677,7 +33677,7 @@ function payloadOperation(op) {
   switch (op.kind) {
     case "createUser":
     case "changePswd":
-      return { kind: op.kind, userType: op.userType, userName: op.userName, sealedPasswordSha256: sha256Hex(Buffer.from(op.sealedPassword, "base64")) };
+      return { kind: op.kind, userType: op.userType, userName: op.userName, sealedPasswordSha256: sealedPasswordFingerprint(op.sealedPassword) };
     case "deleteUser":
       return { kind: op.kind, userType: op.userType, userName: op.userName };
     case "setMValue":

@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { sha256 } from "../crypto/rsa.ts";
 import { APPROVER_TYPE_CO } from "../formats/approval-file.ts";
 import { checkLockout, type GuardOperation } from "../gate/lockout-guard.ts";
+import { LIMITS } from "../hsm/model.ts";
 import { checkUserName } from "../hsm/rules.ts";
 import type { UserView } from "../protocol/messages.ts";
 import type { Server } from "../cmu/session.ts";
@@ -32,6 +33,8 @@ type Handler = (state: CliState, flags: Flags) => Promise<Envelope>;
 
 interface CommandSpec {
   readonly summary: string;
+  /** Runs without a login (single command mode then logs in with no credentials). */
+  readonly noLogin?: true;
   readonly valued: readonly string[];
   readonly booleans?: readonly string[];
   readonly run: Handler;
@@ -40,16 +43,21 @@ interface CommandSpec {
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   login: { summary: "log in to every HSM of the cluster", valued: ["username", "role", "password"], run: login },
   logout: { summary: "log out of every HSM", valued: [], run: logout },
-  "user list": { summary: "list the users of the cluster", valued: [], run: userList },
+  "user list": { summary: "list the users of the cluster", valued: [], noLogin: true, run: userList },
   "user create": { summary: "create a user", valued: ["username", "role", "password", "approval"], run: userCreate },
   "user delete": { summary: "delete a user", valued: ["username", "role", "approval"], run: userDelete },
   "user change-password": { summary: "change a user's password", valued: ["username", "role", "password", "approval"], run: userChangePassword },
   "quorum token-sign generate": { summary: "write an unsigned quorum token file for a service", valued: ["service", "token"], run: tokenGenerate },
-  "quorum token-sign list": { summary: "list the quorum tokens of every HSM", valued: [], run: tokenList },
+  "quorum token-sign list": { summary: "list the quorum tokens of every HSM", valued: [], noLogin: true, run: tokenList },
   "quorum token-sign delete": { summary: "delete quorum tokens", valued: ["scope"], run: tokenDelete },
-  "quorum token-sign list-quorum-values": { summary: "show the quorum value of each service", valued: [], run: listQuorumValues },
+  "quorum token-sign list-quorum-values": { summary: "show the quorum value of each service", valued: [], noLogin: true, run: listQuorumValues },
   "quorum token-sign set-quorum-value": { summary: "set the quorum value of a service", valued: ["service", "value", "approval"], run: setQuorumValue },
 };
+
+/** One line per command, for `--help` and the shell's `help`. */
+export function commandList(): string {
+  return Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(38)}${c.summary}`).join("\n");
+}
 
 /** The longest command name that `words` start with. */
 export function findCommand(words: readonly string[]): { readonly name: string; readonly spec: CommandSpec; readonly rest: readonly string[] } | null {
@@ -141,7 +149,7 @@ async function userList(state: CliState): Promise<Envelope> {
     return {
       username: name,
       role: agreed(present.map((v) => roleOf(v.type))),
-      locked: agreed(present.map((v) => (v.loginFailureCnt >= 5 ? "true" : "false"))),
+      locked: agreed(present.map((v) => (v.loginFailureCnt >= LIMITS.lockoutAfter ? "true" : "false"))),
       mfa: agreed(present.map(mfa)),
       quorum: agreed(present.map(key)),
       "cluster-coverage": everywhere ? "full" : "partial",
@@ -150,7 +158,7 @@ async function userList(state: CliState): Promise<Envelope> {
   return ok({ users });
 }
 
-async function readApproval(path: string | undefined): Promise<{ approval: CliApproval | null } | { error: Envelope }> {
+function readApproval(path: string | undefined): { approval: CliApproval | null } | { error: Envelope } {
   if (path === undefined) return { approval: null };
   let bytes: Buffer;
   try {
@@ -205,7 +213,7 @@ async function change<K extends "create-user" | "delete-user" | "change-password
   data: unknown,
 ): Promise<Envelope> {
   if (state.login === null) return fail("No user is logged in");
-  const read = await readApproval(approvalPath);
+  const read = readApproval(approvalPath);
   if ("error" in read) return read.error;
   if (read.approval !== null) {
     const refused = await presentApproval(state, read.approval);

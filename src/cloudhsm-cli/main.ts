@@ -10,7 +10,7 @@
 import { readClusterFile, DEFAULT_CLUSTER_FILE } from "../cluster/cluster-file.ts";
 import { createPrompter } from "../cmu/prompt.ts";
 import { closeServers, openServers } from "../cmu/session.ts";
-import { COMMANDS, runCommand, type CliState } from "./commands.ts";
+import { commandList, findCommand, runCommand, type CliState } from "./commands.ts";
 import { fail, renderEnvelope, type Envelope } from "./envelope.ts";
 import { splitLine } from "./words.ts";
 
@@ -38,7 +38,7 @@ Options:
   -h, --help       show this help
 
 Commands:
-${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(38)}${c.summary}`).join("\n")}
+${commandList()}
 
 See docs/cloudhsm-cli.md for each command's flags and a walk-through.
 `;
@@ -89,7 +89,7 @@ async function interactive(state: CliState, prompter: ReturnType<typeof createPr
     if (words.length === 0) continue;
     if (words[0] === "quit" || words[0] === "exit") return 0;
     if (words[0] === "help") {
-      io.stdout.write(`${Object.entries(COMMANDS).map(([name, c]) => `${name.padEnd(38)}${c.summary}`).join("\n")}\nquit${" ".repeat(34)}leave the shell\n`);
+      io.stdout.write(`${commandList()}\n  ${"quit".padEnd(38)}leave the shell\n`);
       continue;
     }
     io.stdout.write(renderEnvelope(await runCommand(state, words)));
@@ -105,8 +105,7 @@ async function single(state: CliState, args: readonly string[], io: CloudhsmCliI
     return write(fail(`'${args[0]}' is for interactive mode; in single command mode set CLOUDHSM_ROLE and CLOUDHSM_PIN`));
   }
   const env = io.env ?? process.env;
-  const needsLogin = !(args[0] === "user" && args[1] === "list") && !(args[0] === "quorum" && args[2] === "list-quorum-values") && !(args[0] === "quorum" && args[2] === "list");
-  if (needsLogin) {
+  if (findCommand(args.filter((a, i) => i < 3 && !a.startsWith("--")))?.spec.noLogin !== true) {
     const role = env["CLOUDHSM_ROLE"];
     const pin = env["CLOUDHSM_PIN"];
     if (role === undefined || role === "" || pin === undefined || !pin.includes(":")) {

@@ -11,8 +11,7 @@
 // character escaped the same way), LF line ends and a final LF. Parsing is strict: the bytes must
 // be exactly what `renderApprovalPayload` makes of the parsed fields, so two different byte
 // strings never mean the same approval.
-import { sha256Hex } from "../crypto/rsa.ts";
-import { requestBindingDigest, toBindingContext } from "./operation.ts";
+import { requestBindingDigest, sealedPasswordFingerprint, toBindingContext } from "./operation.ts";
 import { REQUEST_KINDS, type GateRequest, type RequestOperation } from "./request.ts";
 
 export const APPROVAL_PAYLOAD_TITLE = "quorum-gate approval payload v1";
@@ -85,7 +84,7 @@ function payloadOperation(op: RequestOperation): PayloadOperation {
   switch (op.kind) {
     case "createUser":
     case "changePswd":
-      return { kind: op.kind, userType: op.userType, userName: op.userName, sealedPasswordSha256: sha256Hex(Buffer.from(op.sealedPassword, "base64")) };
+      return { kind: op.kind, userType: op.userType, userName: op.userName, sealedPasswordSha256: sealedPasswordFingerprint(op.sealedPassword) };
     case "deleteUser":
       return { kind: op.kind, userType: op.userType, userName: op.userName };
     case "setMValue":

@@ -151,6 +151,10 @@ describe("quorum-gate cloudhsm-cli", () => {
   });
 
   it("logs out", async () => {
+    assert.equal((await shell.send("quorum token-sign generate --service user --token spare.token")).error_code, 0);
+    assert.deepEqual(await shell.send("quorum token-sign delete --scope user"), { error_code: 0, data: "Deletion of quorum token(s) successful" });
+    const listed = await shell.send("quorum token-sign list");
+    assert.deepEqual((listed.data as { tokens: { username: string }[] }).tokens.filter((t) => t.username === "operator"), [], "the session's tokens are gone");
     assert.deepEqual(await shell.send("logout"), { error_code: 0, data: "Logout successful" });
     assert.deepEqual(await shell.send("user create --username app3 --role crypto-user --password app3-pass-1"), { error_code: 1, data: "No user is logged in" });
   });
