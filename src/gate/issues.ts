@@ -22,6 +22,7 @@ export const ISSUE_CODES = [
   "bad_reason",
   "bad_login",
   "bad_folder",
+  "bad_backend",
   "bad_boolean",
   "bad_lifetime",
   "bad_fingerprint",

@@ -22,6 +22,16 @@ export const MAX_TOKEN_LIFETIME_SECONDS = 7 * 24 * 3600;
 export const DEFAULT_APPROVAL_LIFETIME_SECONDS = 7 * 24 * 3600;
 export const MIN_APPROVAL_LIFETIME_SECONDS = 300;
 export const MAX_APPROVAL_LIFETIME_SECONDS = 30 * 24 * 3600;
+/**
+ * How the gate reaches the cluster, and so which ceremony officers follow (docs/real-cluster.md):
+ * `emulator`, one clock, officers sign the HSM's operation-bound token; `cloudhsm-cli`, two clocks,
+ * officers sign the approval payload, then countersign the HSM's short-lived token at execution.
+ * The policy says it, not only the gate's cluster file, because officers read the policy to know
+ * what they sign.
+ */
+export const BACKENDS = ["emulator", "cloudhsm-cli"] as const;
+export type Backend = (typeof BACKENDS)[number];
+export const DEFAULT_BACKEND: Backend = "emulator";
 /** No more officers than one approval file (and one `execute`) can carry. */
 export const MAX_OFFICERS = LIMITS.maxApprovals;
 
@@ -57,6 +67,7 @@ export interface OperationRule {
 export interface Policy {
   readonly version: typeof POLICY_VERSION;
   readonly cluster: string;
+  readonly backend: Backend;
   /** Relative folder with a trailing slash, e.g. `hsm-requests/`. */
   readonly requestFolder: string;
   readonly allowSelfApproval: boolean;
@@ -76,7 +87,7 @@ export interface Policy {
 
 export type PolicyResult = { readonly ok: true; readonly policy: Policy } | { readonly ok: false; readonly issues: readonly GateIssue[] };
 
-const TOP_FIELDS = ["version", "cluster", "request_folder", "allow_self_approval", "token_lifetime_seconds", "approval_lifetime_seconds", "officers", "lockout_margin", "rejections_to_block", "groups", "operations"] as const;
+const TOP_FIELDS = ["version", "cluster", "backend", "request_folder", "allow_self_approval", "token_lifetime_seconds", "approval_lifetime_seconds", "officers", "lockout_margin", "rejections_to_block", "groups", "operations"] as const;
 const OPERATION_RULE_FIELDS = ["required", "groups", "delay_seconds"] as const;
 const GROUP_NAME = /^[a-z][a-z0-9_-]{0,39}$/;
 const OFFICER_FIELDS = ["officer", "key_fingerprint"] as const;
@@ -95,6 +106,7 @@ export function parsePolicy(bytes: Uint8Array): PolicyResult {
     top.report("unsupported_version", version.path, `version must be ${POLICY_VERSION}`, version.line);
   }
   const cluster = readCluster(top);
+  const backend = readBackend(top);
   const requestFolder = readFolder(top);
   const allowSelfApproval = readBoolean(top, "allow_self_approval", true);
   const tokenLifetimeSeconds = readLifetime(top, "token_lifetime_seconds", DEFAULT_TOKEN_LIFETIME_SECONDS, MIN_TOKEN_LIFETIME_SECONDS, MAX_TOKEN_LIFETIME_SECONDS);
@@ -105,7 +117,7 @@ export function parsePolicy(bytes: Uint8Array): PolicyResult {
   const groups = readGroups(top, officers ?? []);
   const operations = readOperations(top, groups);
   issues.sort(byLine);
-  if (issues.length > 0 || cluster === null || requestFolder === null || allowSelfApproval === null || tokenLifetimeSeconds === null || approvalLifetimeSeconds === null || officers === null || lockoutMargin === null || rejectionsToBlock === null) {
+  if (issues.length > 0 || cluster === null || backend === null || requestFolder === null || allowSelfApproval === null || tokenLifetimeSeconds === null || approvalLifetimeSeconds === null || officers === null || lockoutMargin === null || rejectionsToBlock === null) {
     return { ok: false, issues };
   }
   // The governance keys appear only when the file sets them, so a policy without them is the same value as before them.
@@ -114,6 +126,7 @@ export function parsePolicy(bytes: Uint8Array): PolicyResult {
     policy: {
       version: POLICY_VERSION,
       cluster,
+      backend,
       requestFolder,
       allowSelfApproval,
       tokenLifetimeSeconds,
@@ -228,6 +241,15 @@ function readFolder(top: Fields): string | null {
     return null;
   }
   return `${segments.join("/")}/`;
+}
+
+function readBackend(top: Fields): Backend | null {
+  const b = top.scalar("backend", false);
+  if (b === null) return DEFAULT_BACKEND;
+  const found = BACKENDS.find((name) => name === b.text);
+  if (found !== undefined) return found;
+  top.report("bad_backend", b.path, `backend must be one of ${BACKENDS.join(", ")}`, b.line);
+  return null;
 }
 
 function readBoolean(top: Fields, key: string, fallback: boolean): boolean | null {

@@ -35,6 +35,7 @@ describe("policy: valid files", () => {
     assert.deepEqual(policyOf(MINIMAL), {
       version: 1,
       cluster: "cluster-abc123",
+      backend: "emulator",
       requestFolder: DEFAULT_REQUEST_FOLDER,
       allowSelfApproval: true,
       tokenLifetimeSeconds: DEFAULT_TOKEN_LIFETIME_SECONDS,
@@ -50,6 +51,7 @@ describe("policy: valid files", () => {
     assert.deepEqual(p, {
       version: 1,
       cluster: "cluster-abc123",
+      backend: "emulator",
       requestFolder: "ops/hsm/",
       allowSelfApproval: false,
       tokenLifetimeSeconds: 3600,
@@ -59,6 +61,12 @@ describe("policy: valid files", () => {
         { login: "bob", officer: "officer2", keyFingerprint: FP },
       ],
     });
+  });
+
+  it("reads the backend, the emulator by default", () => {
+    assert.equal(policyOf(MINIMAL).backend, "emulator");
+    assert.equal(policyOf(`${MINIMAL}backend: cloudhsm-cli\n`).backend, "cloudhsm-cli");
+    assert.equal(policyOf(`${MINIMAL}backend: emulator\n`).backend, "emulator");
   });
 
   it("accepts a colon-separated fingerprint", () => {
@@ -102,6 +110,7 @@ describe("policy: bad files get stable codes", () => {
     { name: "lifetime too short", text: `${MINIMAL}token_lifetime_seconds: 59\n`, codes: ["bad_lifetime"] },
     { name: "lifetime too long", text: `${MINIMAL}token_lifetime_seconds: 604801\n`, codes: ["bad_lifetime"] },
     { name: "lifetime not a number", text: `${MINIMAL}token_lifetime_seconds: 1h\n`, codes: ["bad_lifetime"] },
+    { name: "unknown backend", text: `${MINIMAL}backend: cloudhsm\n`, codes: ["bad_backend"] },
     { name: "approval lifetime under 5 minutes", text: `${MINIMAL}approval_lifetime_seconds: 299\n`, codes: ["bad_lifetime"] },
     { name: "approval lifetime over 30 days", text: `${MINIMAL}approval_lifetime_seconds: 2592001\n`, codes: ["bad_lifetime"] },
     { name: "bad login", text: `${MINIMAL}  -bad-: officer2\n`, codes: ["bad_login"] },
