@@ -2,7 +2,7 @@
 // document naming the cluster, the operation and where it was requested. The gate computes it
 // when it asks for a token; every node recomputes it before it lets the token authorize anything.
 import { sha256 } from "../crypto/rsa.ts";
-import type { BindingContext, Operation } from "../protocol/messages.ts";
+import type { BindingContext, Operation } from "./commands.ts";
 
 export const BINDING_VERSION = 1;
 

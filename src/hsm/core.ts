@@ -2,7 +2,7 @@
 // The adapter runs each call inside one database transaction and commits whatever the command
 // wrote, including on an error result (a failed login must still count).
 import { fingerprint, parsePublicKey } from "../crypto/rsa.ts";
-import type { OpName } from "../protocol/messages.ts";
+import type { OpName } from "./commands.ts";
 import type { CoreContext } from "./context.ts";
 import { execute } from "./execute.ts";
 import { asBody, isError } from "./input.ts";

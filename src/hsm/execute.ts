@@ -4,7 +4,7 @@
 // in one transaction. The outcome is kept under the idempotency key, so a retry after a lost
 // answer returns the first result and applies nothing (ARCHITECTURE §4 step 6).
 import { SIGNATURE_BYTES, sha256 } from "../crypto/rsa.ts";
-import type { BindingContext, Operation, OpResponse } from "../protocol/messages.ts";
+import type { BindingContext, Operation, OpResponse } from "./commands.ts";
 import { audit } from "./audit.ts";
 import { bindingDigest, canonicalJson } from "./binding.ts";
 import type { CoreContext } from "./context.ts";

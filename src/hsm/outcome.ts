@@ -6,7 +6,7 @@
 // approvers' names, the request hash and, for user operations, the user's public view, all of
 // which those reads (or `list-users`) already show without a session. A caller learns only
 // whether an operation ran under a key it already knows (the key is derived from the token).
-import type { RecordedOutcome, UserView } from "../protocol/messages.ts";
+import type { RecordedOutcome, UserView } from "./commands.ts";
 import type { CoreContext } from "./context.ts";
 import { readIdempotencyKey } from "./execute.ts";
 import { asBody, isError } from "./input.ts";

@@ -3,7 +3,7 @@
 // a masking key from the cluster's sealing private key (which every node of the cluster has and
 // nothing else does) and encrypts with AES-256-GCM, bound to the cluster id.
 import { createCipheriv, createDecipheriv, hkdfSync } from "node:crypto";
-import type { UserView } from "../protocol/messages.ts";
+import type { UserView } from "./commands.ts";
 import { audit } from "./audit.ts";
 import type { CoreContext } from "./context.ts";
 import { asBody, decodeBase64, isError, reqString } from "./input.ts";

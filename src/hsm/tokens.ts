@@ -1,7 +1,7 @@
 // Quorum tokens: CMU session tokens (getToken/approveToken/listTokens/delToken, facts §4.9-4.12)
 // and persisted token-sign tokens (facts §7, with the operation binding of ARCHITECTURE §3).
 import { storedPublicKey, verifyMessage, SIGNATURE_BYTES } from "../crypto/rsa.ts";
-import type { TokenView } from "../protocol/messages.ts";
+import type { TokenView } from "./commands.ts";
 import { audit } from "./audit.ts";
 import type { CoreContext } from "./context.ts";
 import { nowSeconds } from "./env.ts";

@@ -2,7 +2,7 @@
 // enrolment challenge (facts §4.4-4.7, §6; seed 004 for the 2FA/MofN coupling).
 import { parsePublicKey, verifyDigest, verifyMessage } from "../crypto/rsa.ts";
 import { unsealSecret } from "../crypto/seal.ts";
-import type { TwoFactorProof, UserView } from "../protocol/messages.ts";
+import type { TwoFactorProof, UserView } from "./commands.ts";
 import { audit } from "./audit.ts";
 import type { CoreContext } from "./context.ts";
 import { asBody, decodeBase64, isError, optString, reqBase64, reqString, reqUserType, type Body } from "./input.ts";

@@ -1,5 +1,5 @@
 // What the node shows of its state: the protocol's views, computed from the stored records.
-import type { TokenView, UserView } from "../protocol/messages.ts";
+import type { TokenView, UserView } from "./commands.ts";
 import type { CoreContext } from "./context.ts";
 import { nowSeconds } from "./env.ts";
 import type { Token, User } from "./model.ts";
