@@ -24,7 +24,7 @@ import { ensureClusterTls, type NodeTlsFiles } from "./tls.ts";
 
 export { CLUSTER_FILE, DEFAULT_CLUSTER_FILE, DEFAULT_DATA_DIR } from "./cluster-file.ts";
 export const LAYOUT_FILE = "layout.json";
-/** A token file holds at most 32 records, one per node (facts §4.10). */
+/** A token file holds at most 32 records, one per node (docs/cloudhsm-behaviour.md, "The approval file"). */
 export const MAX_NODES = 32;
 export const DEFAULT_BASE_PORT = 2225;
 

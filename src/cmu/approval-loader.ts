@@ -1,5 +1,5 @@
 // Loads everything an approval file points at and checks it before anything is sent: the file must
-// parse (facts §4.10 rules), the token file must be a whole number of token records, and each
+// parse (docs/cloudhsm-behaviour.md, "The approval file"), the token file must be a whole number of token records, and each
 // signature file must hold one RSA-2048 signature.
 import { dirname } from "node:path";
 import { SIGNATURE_BYTES } from "../crypto/rsa.ts";

@@ -3,7 +3,7 @@
 import { isUserType, type UserType } from "../hsm/model.ts";
 import type { Command, ShellContext } from "./context.ts";
 
-/** User types are case-sensitive in CMU (facts §2.2); `preCO` is the documented spelling of PRECO. */
+/** User types are case-sensitive in CMU (docs/cloudhsm-behaviour.md, "Users"); `preCO` is the documented spelling of PRECO. */
 export function parseUserType(word: string | undefined, allowed: readonly UserType[]): UserType | null {
   if (word === undefined) return null;
   const type = word === "preCO" ? "PRECO" : word;

@@ -9,7 +9,7 @@ import {
   RETRY_ROLLBACK_IGNORE_PROMPT,
 } from "./render.ts";
 
-/** Prints the CRITICAL banner and asks y/n until it gets one (facts §4.1). */
+/** Prints the CRITICAL banner and asks y/n until it gets one (docs/cloudhsm-behaviour.md, "The CMU shell"). */
 export async function confirmCritical(ctx: ShellContext): Promise<boolean> {
   ctx.print(...CRITICAL_BANNER);
   for (;;) {

@@ -1,7 +1,7 @@
 // What every command gets: the servers in scope, a way to ask the user, a way to print, and the
 // directory that relative file names are resolved against.
 //
-// Global mode and server mode (facts §4.1): in global mode `servers` is every server of the
+// Global mode and server mode (docs/cloudhsm-behaviour.md, "The CMU shell"): in global mode `servers` is every server of the
 // cluster file; after `server <n>` it is that one server, so every command (loginHSM, createUser,
 // listUsers...) runs there only. `allServers` always lists every server in index order, for the
 // commands that name a server by its index (`server`, `info server`, `syncUser`).

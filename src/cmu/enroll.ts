@@ -1,5 +1,5 @@
 // 2FA enrolment for createUser / changePswd -2fa: each HSM hands out a fresh digest, the officer
-// signs them all with the new key and puts its public key in the authdata file (facts §6).
+// signs them all with the new key and puts its public key in the authdata file (docs/cloudhsm-behaviour.md, "Two-factor authentication").
 import type { TwoFactorProof } from "../protocol/messages.ts";
 import type { ShellContext } from "./context.ts";
 import { fanOutMutating } from "./fan-out.ts";

@@ -1,6 +1,6 @@
 // Running one command on every server, in index order, the way CMU reports it: a success line or
 // two failure lines per server. Mutating commands then ask what to do about a failed server
-// (R/I/A or R/B/I, facts §4.1); read-only commands just report and go on.
+// (R/I/A or R/B/I, docs/cloudhsm-behaviour.md, "The CMU shell"); read-only commands just report and go on.
 //
 // CloudHSM does not synchronize its HSMs, so a mutating command that ends on some servers only
 // leaves the cluster divergent. The fan-out therefore keeps track of where the change is:

@@ -1,5 +1,5 @@
 // Every machine-readable line the shell prints, in one place. The formats are those of the seed
-// transcripts and of facts §4 byte for byte (including CMU's literal "on 1 nodes"); anything that
+// transcripts and of docs/cloudhsm-behaviour.md, "CMU commands" byte for byte (including CMU's literal "on 1 nodes"); anything that
 // is only prose lives with the command that prints it.
 import type { TokenView, UserView } from "../protocol/messages.ts";
 import { SERVICES } from "../hsm/model.ts";
@@ -19,7 +19,7 @@ export const PASSWORD_PROMPT = "Enter password:";
 export const PASSPHRASE_PROMPT = "Enter PEM pass phrase:";
 export const DISCONNECTING = "disconnecting from servers, please wait...";
 
-// ---- server mode and syncUser (facts §4.1, §4.13) ----------------------------------------------
+// ---- server mode and syncUser (docs/cloudhsm-behaviour.md, "The CMU shell" and "CMU commands") ----------------------------------------------
 
 export const SERVER_MODE_LINE = "Server is in 'E2' mode...";
 
@@ -32,7 +32,7 @@ export const EXTRACT_OK = "ExtractMaskedObject: 0x0 !";
 export const INSERT_OK = "InsertMaskedObject: 0x0 !";
 export const SYNC_USER_SUCCESS = "syncUser success";
 
-/** The CRITICAL-operation banner (facts §4.1), followed by the blank line before the y/n prompt. */
+/** The CRITICAL-operation banner (docs/cloudhsm-behaviour.md, "The CMU shell"), followed by the blank line before the y/n prompt. */
 export const CRITICAL_BANNER: readonly string[] = [
   "*************************CAUTION********************************",
   "This is a CRITICAL operation, should be done on all nodes in the",
@@ -93,7 +93,7 @@ export function connectedLine(host: string, port: number): string {
   return `Connected to server '${host}': hostname '${host}', port ${port}.`;
 }
 
-// ---- progress lines (facts §4.1: the plural is literal) ----------------------------------------
+// ---- progress lines (docs/cloudhsm-behaviour.md, "The CMU shell": the plural is literal) ----------------------------------------
 
 export function creatingUserLine(name: string, type: string, nodes: number): string {
   return `Creating User ${name}(${type}) on ${nodes} nodes`;
@@ -115,7 +115,7 @@ export function gettingHsmInfoLine(nodes: number): string {
   return `Getting HSM Info on ${nodes} nodes`;
 }
 
-// ---- listUsers (facts §4.3) --------------------------------------------------------------------
+// ---- listUsers (docs/cloudhsm-behaviour.md, "CMU commands") --------------------------------------------------------------------
 
 export const LIST_USERS_HEADER =
   "    User Id             User Type       User Name                          MofnPubKey    LoginFailureCnt         2FA";
@@ -138,7 +138,7 @@ export function listUsersBlock(server: ServerName, users: readonly UserView[]): 
   return [`Users on ${serverRef(server)}:`, `Number of users found:${users.length}`, "", LIST_USERS_HEADER, ...users.map(userRow)];
 }
 
-// ---- tokens (facts §4.9, §4.11) -----------------------------------------------------------------
+// ---- tokens (docs/cloudhsm-behaviour.md, "Tokens") -----------------------------------------------------------------
 
 export function tokenLines(token: TokenView): string[] {
   return ["Token:", `Id:${token.id}`, `Service:${token.service}`, `Node:${token.nodeId}`, `Key Handle:${token.keyHandle}`, `User:${token.userName}`];
@@ -165,7 +165,7 @@ export function listTokensServerBlock(server: ServerName, tokens: readonly Token
   return lines;
 }
 
-// ---- M values (facts §4.8) ---------------------------------------------------------------------
+// ---- M values (docs/cloudhsm-behaviour.md, "CMU commands") ---------------------------------------------------------------------
 
 export function serviceName(service: number): string {
   return SERVICES[service] ?? "UNKNOWN";
@@ -175,7 +175,7 @@ export function mValueLine(service: number, name: string, server: ServerName, va
   return `MValue of service ${service}[${name}] on server ${server.index} : [${value}]`;
 }
 
-// ---- info server (facts §4.13) ------------------------------------------------------------------
+// ---- info server (docs/cloudhsm-behaviour.md, "CMU commands") ------------------------------------------------------------------
 
 export const INFO_HEADER = "Id      Name                    Hostname         Port   State           Partition               LoginState";
 
@@ -202,7 +202,7 @@ export function loginStateText(login: { readonly name: string; readonly type: st
   return login === null ? "Not logged in" : `Logged in as '${login.name}(${login.type})'`;
 }
 
-// ---- 2FA (facts §6) ----------------------------------------------------------------------------
+// ---- 2FA (docs/cloudhsm-behaviour.md, "Two-factor authentication") ----------------------------------------------------------------------------
 
 export function authDataWrittenLine(path: string): string {
   return `Authentication data written to: "${path}"`;

@@ -1,5 +1,5 @@
 // The aws-cloudhsm> loop: read a line, run the command it names, repeat until quit or end of
-// input, then log out everywhere. In server mode the prompt is `server<n>>` (facts §4.1). No input line can end the shell early: parse problems are
+// input, then log out everywhere. In server mode the prompt is `server<n>>` (docs/cloudhsm-behaviour.md, "The CMU shell"). No input line can end the shell early: parse problems are
 // printed, and an unexpected exception in a command is reported and the loop goes on.
 import { COMMANDS, COMMAND_NAMES } from "./commands/index.ts";
 import { logoutAll } from "./commands/logout-hsm.ts";

@@ -1,4 +1,4 @@
-// The authdata exchange of CMU 2FA (facts §6, seed 2fa-crypto-officers.zh.md), shared by
+// The authdata exchange of CMU 2FA (docs/cloudhsm-behaviour.md, "Two-factor authentication", seed 2fa-crypto-officers.zh.md), shared by
 // loginHSM, createUser and changePswd -2fa:
 //   1. write the authdata file with one digest per HSM,
 //   2. print where it is and what to do, ask `Enter filename:` (blank = the same file),
@@ -14,7 +14,7 @@ import type { Server } from "./session.ts";
 
 export interface DigestRequest {
   readonly server: Server;
-  /** Node challenge id; null for an entry CMU shows but the HSM did not ask for (ignored, facts §4.2). */
+  /** Node challenge id; null for an entry CMU shows but the HSM did not ask for (ignored, docs/cloudhsm-behaviour.md, "CMU commands"). */
   readonly challengeId: string | null;
   /** base64 of the 32-byte digest. */
   readonly digest: string;

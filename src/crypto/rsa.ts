@@ -1,5 +1,5 @@
 // RSA helpers for quorum approvals and 2FA. CloudHSM uses RSASSA-PKCS1-v1_5 with SHA-256 and
-// RSA-2048 keys everywhere (facts file §9), so the scheme is pinned here and nowhere else.
+// RSA-2048 keys everywhere (docs/cloudhsm-behaviour.md, "Tokens"), so the scheme is pinned here and nowhere else.
 import {
   createPublicKey,
   hash,

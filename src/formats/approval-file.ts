@@ -1,4 +1,4 @@
-// The CMU token approval file (`approveToken <file>`), facts §4.10.
+// The CMU token approval file (`approveToken <file>`), docs/cloudhsm-behaviour.md, "The approval file"
 //
 // The vendor parser is line based and forgiving in odd ways, and users copy the AWS example, so we
 // follow its rules rather than inventing a stricter grammar:

@@ -1,4 +1,4 @@
-// The 2FA authentication data file of CMU (facts §6, seed 2fa-crypto-officers.zh.md):
+// The 2FA authentication data file of CMU (docs/cloudhsm-behaviour.md, "Two-factor authentication", seed 2fa-crypto-officers.zh.md):
 //   {"Version":"1.0","PublicKey":"","Data":[{"HsmId":"…","Digest":"<b64 32 bytes>","Signature":""}, …]}
 // CMU writes it with empty `PublicKey` and `Signature`; the officer edits it by hand. We are strict
 // about the structure (so a mistake is reported, not guessed around) and lenient about what hand

@@ -1,4 +1,4 @@
-// CloudHSM CLI's token file for the admin services (facts §7.3 B):
+// CloudHSM CLI's token file for the admin services (docs/cloudhsm-behaviour.md, "CloudHSM CLI"):
 //
 //   {"version":"2.0","approval_data":"<b64>","token":"<b64 SHA-256(approval_data)>","signatures":[...]}
 //

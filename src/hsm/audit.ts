@@ -1,5 +1,5 @@
 // The node's audit log: one row per security-relevant command, success or failure. Opcode names
-// follow the CloudHSM audit log (facts §5). Details never hold passwords or signatures.
+// follow the CloudHSM audit log (docs/cloudhsm-behaviour.md, "Return codes and the audit log"). Details never hold passwords or signatures.
 import type { CoreContext } from "./context.ts";
 import type { HsmResult } from "./ret-codes.ts";
 

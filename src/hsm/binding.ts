@@ -1,4 +1,4 @@
-// The binding digest of an operation-bound token (ARCHITECTURE §3): SHA-256 over a canonical JSON
+// The binding digest of an operation-bound token (docs/tokens.md): SHA-256 over a canonical JSON
 // document naming the cluster, the operation and where it was requested. The gate computes it
 // when it asks for a token; every node recomputes it before it lets the token authorize anything.
 import { sha256 } from "../crypto/rsa.ts";

@@ -2,7 +2,7 @@
 // token (its own record, owner, expiry, binding digest), verifies every signature itself,
 // applies the operation through the same code as the CMU commands, and consumes the token, all
 // in one transaction. The outcome is kept under the idempotency key, so a retry after a lost
-// answer returns the first result and applies nothing (ARCHITECTURE §4 step 6).
+// answer returns the first result and applies nothing (docs/architecture.md, "The path of a webhook").
 import { SIGNATURE_BYTES, sha256 } from "../crypto/rsa.ts";
 import type { BindingContext, Operation, OpResponse } from "./commands.ts";
 import { audit } from "./audit.ts";

@@ -4,7 +4,7 @@ import { nowSeconds } from "./env.ts";
 import { makeVerifier } from "./password.ts";
 import { endSession } from "./sessions.ts";
 
-/** The PRECO's factory password (facts §2.1): the first password change activates the HSM. */
+/** The PRECO's factory password (docs/cloudhsm-behaviour.md, "Users"): the first password change activates the HSM. */
 export const DEFAULT_PRECO_PASSWORD = "password";
 
 /** Seeds a brand-new node as a fresh CloudHSM: PRECO `admin` (id 1) and AU `app_user` (id 2). */

@@ -1,7 +1,7 @@
-// The state of one emulated HSM, as plain readonly data. Sources: the facts file §2 (users), §3
-// (services and M values), §4.9-4.12 (tokens), §6 (2FA).
+// The state of one emulated HSM, as plain readonly data. The rules behind it: docs/cloudhsm-behaviour.md
+// ("Users", "Quorum services and M", "Tokens", "Two-factor authentication").
 
-/** CMU user types with their numeric codes (facts §2.1). */
+/** CMU user types with their numeric codes (docs/cloudhsm-behaviour.md, "Users"). */
 export const USER_TYPES = ["CU", "CO", "PCO", "AU", "PRECO"] as const;
 export type UserType = (typeof USER_TYPES)[number];
 export const USER_TYPE_CODE: Readonly<Record<UserType, number>> = { CU: 1, CO: 2, PCO: 3, AU: 5, PRECO: 6 };
@@ -10,7 +10,7 @@ export function isUserType(value: string): value is UserType {
   return (USER_TYPES as readonly string[]).includes(value);
 }
 
-/** A crypto officer in the quorum sense: PCO is functionally a CO (facts §1, "PCO counts as a CO"). */
+/** A crypto officer in the quorum sense: PCO is functionally a CO (docs/cloudhsm-behaviour.md, "Limits and rules", "PCO counts as a CO"). */
 export function isOfficer(type: UserType): boolean {
   return type === "CO" || type === "PCO";
 }
@@ -18,7 +18,7 @@ export function isOfficer(type: UserType): boolean {
 export interface User {
   readonly id: number;
   readonly type: UserType;
-  /** Stored lower-case: CloudHSM user names are not case-sensitive (facts §2.2). */
+  /** Stored lower-case: CloudHSM user names are not case-sensitive (docs/cloudhsm-behaviour.md, "Users"). */
   readonly name: string;
   /** hex salt and hex verifier, see `password.ts`. */
   readonly passwordSalt: string;
@@ -30,7 +30,7 @@ export interface User {
   readonly twoFactor: boolean;
 }
 
-/** Quorum services of CMU (facts §3.1). Only 3 and 4 gate anything in the emulator. */
+/** Quorum services of CMU (docs/cloudhsm-behaviour.md, "Quorum services and M"). Only 3 and 4 gate anything in the emulator. */
 export const SERVICES: Readonly<Record<number, string>> = {
   0: "BACKUP_BY_CU",
   1: "BACKUP_BY_CO",
@@ -43,7 +43,7 @@ export const SERVICES: Readonly<Record<number, string>> = {
 export const SERVICE_USER_MGMT = 3;
 export const SERVICE_MISC_CO = 4;
 
-/** Limits (facts §1, §4.10). */
+/** Limits (docs/cloudhsm-behaviour.md, "Limits and rules" and "The approval file"). */
 export const LIMITS = {
   minQuorum: 2,
   maxQuorum: 8,
@@ -70,7 +70,7 @@ export interface Token {
   readonly timeoutSeconds: number;
   /**
    * The login session that owns the token (CMU getToken), or null for a persisted token-sign token
-   * that lives until its timeout (facts §7, ARCHITECTURE §3).
+   * that lives until its timeout (docs/cloudhsm-behaviour.md, "CloudHSM CLI", docs/tokens.md).
    */
   readonly sessionId: string | null;
   /** hex SHA-256 of the operation the token may authorize, or null for an unbound token. */
@@ -104,7 +104,7 @@ export interface NodeIdentity {
   readonly clusterId: string;
   /** The HSM's node id as shown by getToken (`Node:1`). */
   readonly nodeId: number;
-  /** Like `hsm-lgavqitns2a` (facts §6). */
+  /** Like `hsm-lgavqitns2a` (docs/cloudhsm-behaviour.md, "Two-factor authentication"). */
   readonly hsmId: string;
   /** SPKI PEM of the cluster's password-sealing key. */
   readonly sealingPublicKeyPem: string;

@@ -1,5 +1,5 @@
 // Quorum values (M per service) and the check every gated command makes before it runs.
-// Rules: facts §3.1 (services), §3.3 (changing M), §1 (limits).
+// Rules: docs/cloudhsm-behaviour.md, "Quorum services and M" and "Limits and rules".
 import { audit } from "./audit.ts";
 import type { CoreContext } from "./context.ts";
 import { asBody, isError, reqInt } from "./input.ts";

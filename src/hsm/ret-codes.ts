@@ -1,5 +1,5 @@
 // Every result a node can return, in one table. Names marked `documented` appear in CloudHSM
-// sources (facts §5); the others are the emulator's own and are listed in docs/emulator-fidelity.md.
+// sources (docs/cloudhsm-behaviour.md, "Return codes and the audit log"); the others are the emulator's own and are listed in docs/emulator-fidelity.md.
 
 export const RET_CODES = {
   RET_OK: { documented: true, message: "HSM Return: SUCCESS" },

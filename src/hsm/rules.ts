@@ -1,4 +1,4 @@
-// Name and password rules of CMU (facts §2.2).
+// Name and password rules of CMU (docs/cloudhsm-behaviour.md, "Users").
 import { LIMITS } from "./model.ts";
 import { fail, type HsmError } from "./ret-codes.ts";
 

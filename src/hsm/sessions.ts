@@ -1,5 +1,5 @@
 // Logins and sessions. A session stands for CMU's connection to one HSM: its tokens die with it
-// (facts §1 "Session binding"), whether it ends by logout, by idling out, or by a node restart.
+// (docs/cloudhsm-behaviour.md, "Tokens"), whether it ends by logout, by idling out, or by a node restart.
 import { storedPublicKey, verifyDigest } from "../crypto/rsa.ts";
 import { audit } from "./audit.ts";
 import type { CoreContext } from "./context.ts";

@@ -1,7 +1,7 @@
 // The binary token record. A token file (CMU getToken) and `approval_data` (CloudHSM CLI) are the
 // concatenation of one record per node; approvers sign SHA-256 of that whole blob.
 //
-// Layout, big-endian, from the decoded CLI example (facts §7.3):
+// Layout, big-endian, from the decoded CLI example (docs/cloudhsm-behaviour.md, "CloudHSM CLI"):
 //   0  u16  record version: 1 = plain (80 bytes), 2 = operation-bound (112 bytes, our extension)
 //   2  u16  service
 //   4  u32  token id (per node)

@@ -1,5 +1,5 @@
-// Quorum tokens: CMU session tokens (getToken/approveToken/listTokens/delToken, facts §4.9-4.12)
-// and persisted token-sign tokens (facts §7, with the operation binding of ARCHITECTURE §3).
+// Quorum tokens: CMU session tokens (getToken/approveToken/listTokens/delToken, docs/cloudhsm-behaviour.md, "Tokens")
+// and persisted token-sign tokens (docs/cloudhsm-behaviour.md, "CloudHSM CLI", with the operation binding of docs/tokens.md).
 import { storedPublicKey, verifyMessage, SIGNATURE_BYTES } from "../crypto/rsa.ts";
 import type { TokenView } from "./commands.ts";
 import { audit } from "./audit.ts";
@@ -30,7 +30,7 @@ export function isExpired(ctx: CoreContext, token: Token): boolean {
 }
 
 /**
- * Makes room in the per-node table: when it is full, the oldest expired token goes (facts §1).
+ * Makes room in the per-node table: when it is full, the oldest expired token goes (docs/cloudhsm-behaviour.md, "Tokens").
  * Expired persisted tokens are unusable anyway, so they go first.
  */
 function makeRoom(ctx: CoreContext): HsmError | null {
@@ -47,7 +47,7 @@ function issueToken(ctx: CoreContext, session: Session, service: number, session
   const full = makeRoom(ctx);
   if (full) return full;
   // One active unbound token per user per service (CloudHSM CLI admin services). A bound token
-  // can authorize only its own operation, so it is exempt (ARCHITECTURE §3).
+  // can authorize only its own operation, so it is exempt (docs/tokens.md).
   if (binding === null) {
     const held = ctx.repo.listTokens().find((t) => t.userName === session.userName && t.service === service && t.binding === null && !(t.sessionId === null && isExpired(ctx, t)));
     if (held !== undefined) return fail("RET_TOKEN_EXISTS", `token ${held.id}; delete it with delToken first`);

@@ -1,5 +1,5 @@
 // User management: createUser, deleteUser, changePswd, registerQuorumPubKey and the 2FA
-// enrolment challenge (facts §4.4-4.7, §6; seed 004 for the 2FA/MofN coupling).
+// enrolment challenge (docs/cloudhsm-behaviour.md, "CMU commands" and "Two-factor authentication"; seed 004 for the 2FA/MofN coupling).
 import { parsePublicKey, verifyDigest, verifyMessage } from "../crypto/rsa.ts";
 import { unsealSecret } from "../crypto/seal.ts";
 import type { TwoFactorProof, UserView } from "./commands.ts";
@@ -183,7 +183,7 @@ export function changePasswordCommand(ctx: CoreContext, session: Session, body: 
 
 /**
  * Anyone may change their own password without a token; officers may change anyone's under
- * USER_MGMT quorum. The PRECO's own change activates the HSM (facts §2.3). A change without
+ * USER_MGMT quorum. The PRECO's own change activates the HSM (docs/cloudhsm-behaviour.md, "Users"). A change without
  * 2FA on a 2FA user removes 2FA and the MofN registration with it (seed 004).
  */
 export function changePassword(ctx: CoreContext, session: Session, args: UserArgs, authorize: Authorizer): HsmResult<{ user: UserView; undoId: string }> {

@@ -1,4 +1,4 @@
-// The token approval file (facts §4.10): the seed's example parses as written, the vendor's
+// The token approval file (docs/cloudhsm-behaviour.md, "The approval file"): the seed's example parses as written, the vendor's
 // parsing rules hold, and every malformed file gets a clear error instead of an exception.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";

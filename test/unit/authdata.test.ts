@@ -1,4 +1,4 @@
-// The 2FA authdata file (facts §6): CMU's file round-trips, hand-edited files in the shapes the
+// The 2FA authdata file (docs/cloudhsm-behaviour.md, "Two-factor authentication"): CMU's file round-trips, hand-edited files in the shapes the
 // docs produce are accepted, structural mistakes are reported clearly, and the shell's check of
 // an edited file (checkAuthData) matches answers to HSMs by digest and verifies signatures.
 import assert from "node:assert/strict";

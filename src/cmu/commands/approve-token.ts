@@ -1,4 +1,4 @@
-// approveToken <approval-file> (facts §4.10, seed 000). Reads the approval file, the token file
+// approveToken <approval-file> (docs/cloudhsm-behaviour.md, "The approval file", seed 000). Reads the approval file, the token file
 // and every signature file it names, checks them, and sends the whole set to every HSM, which
 // verifies each signature against the approver's registered key.
 //

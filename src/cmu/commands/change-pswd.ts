@@ -1,4 +1,4 @@
-// changePswd <user-type> <user-name> <new-password | -hpswd> [-2fa <authdata-file>] (facts §4.6).
+// changePswd <user-type> <user-name> <new-password | -hpswd> [-2fa <authdata-file>] (docs/cloudhsm-behaviour.md, "CMU commands").
 // With -2fa the user's 2FA key is set or rotated; without it, a 2FA user loses 2FA (and the HSM
 // drops the MofN key with it, seed 004). Activation is `changePswd PRECO admin <new>`.
 import { USER_TYPES } from "../../hsm/model.ts";

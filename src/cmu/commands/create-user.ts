@@ -1,4 +1,4 @@
-// createUser <user-type> <user-name> <password | -hpswd> [-2fa <authdata-file>] (facts §4.4).
+// createUser <user-type> <user-name> <password | -hpswd> [-2fa <authdata-file>] (docs/cloudhsm-behaviour.md, "CMU commands").
 // CRITICAL banner, y/n, progress line, then per server; a failed server asks R/I/A (seed 000).
 import type { UserType } from "../../hsm/model.ts";
 import { readUserCommandArgs } from "../args.ts";

@@ -1,4 +1,4 @@
-// delToken <token-file> | delToken -all. CMU's syntax is undocumented (facts §4.12); this follows
+// delToken <token-file> | delToken -all. CMU's syntax is undocumented (docs/cloudhsm-behaviour.md, "Tokens"); this follows
 // the vendor tool: delete the tokens of a token file, or every token of the logged-in user.
 import { LIMITS } from "../../hsm/model.ts";
 import { decodeRecords, RECORD_V2_SIZE } from "../../hsm/token-record.ts";

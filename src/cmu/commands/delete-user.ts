@@ -1,4 +1,4 @@
-// deleteUser <user-type> <user-name> (facts §4.5): no banner; a failed server asks R/B/I (seed 000).
+// deleteUser <user-type> <user-name> (docs/cloudhsm-behaviour.md, "CMU commands"): no banner; a failed server asks R/B/I (seed 000).
 import { USER_TYPES } from "../../hsm/model.ts";
 import { parseUserType, printUsage } from "../args.ts";
 import type { Command } from "../context.ts";

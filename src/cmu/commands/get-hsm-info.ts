@@ -1,4 +1,4 @@
-// getHSMInfo: what each node says about itself (facts §4.13). The emulator has no hardware, so the
+// getHSMInfo: what each node says about itself (docs/cloudhsm-behaviour.md, "CMU commands"). The emulator has no hardware, so the
 // block shows the node's identity and counters instead of a vendor's model and serial numbers.
 import { printUsage } from "../args.ts";
 import type { Command } from "../context.ts";

@@ -1,4 +1,4 @@
-// getMValue <service#>: the quorum minimum of a service on every server (facts §4.8, seed 003).
+// getMValue <service#>: the quorum minimum of a service on every server (docs/cloudhsm-behaviour.md, "CMU commands", seed 003).
 import { parseSmallInt, printUsage } from "../args.ts";
 import type { Command } from "../context.ts";
 import { fanOutReadOnly } from "../fan-out.ts";

@@ -1,4 +1,4 @@
-// getToken <service#> <user-name> <token-file> (facts §4.9, seed 000). Each HSM issues a token
+// getToken <service#> <user-name> <token-file> (docs/cloudhsm-behaviour.md, "Tokens", seed 000). Each HSM issues a token
 // bound to this login session; the token file is the concatenation of the HSMs' records in
 // server order, which is exactly what approvers sign (`openssl dgst -sha256 -sign`).
 import { parseSmallInt, printUsage } from "../args.ts";

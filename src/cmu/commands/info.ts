@@ -1,4 +1,4 @@
-// info server <id> (facts §4.13): one row per server with its connection and login state.
+// info server <id> (docs/cloudhsm-behaviour.md, "CMU commands"): one row per server with its connection and login state.
 // `info` alone lists every server (our extension, handy with several nodes).
 import { parseSmallInt, printUsage } from "../args.ts";
 import type { Command } from "../context.ts";

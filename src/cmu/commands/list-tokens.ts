@@ -1,4 +1,4 @@
-// listTokens: every token each HSM holds, framed per server (facts §4.11, seed 000); no login needed.
+// listTokens: every token each HSM holds, framed per server (docs/cloudhsm-behaviour.md, "Tokens", seed 000); no login needed.
 import { printUsage } from "../args.ts";
 import type { Command } from "../context.ts";
 import { printFailure } from "../fan-out.ts";

@@ -1,4 +1,4 @@
-// listUsers: the user table of every server (facts §4.3); no login needed.
+// listUsers: the user table of every server (docs/cloudhsm-behaviour.md, "CMU commands"); no login needed.
 import { printUsage } from "../args.ts";
 import type { Command } from "../context.ts";
 import { fanOutReadOnly } from "../fan-out.ts";

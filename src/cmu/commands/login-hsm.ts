@@ -1,4 +1,4 @@
-// loginHSM <user-type> <user-name> <password | -hpswd> [-2fa <authdata-file>] (facts §4.2, §6).
+// loginHSM <user-type> <user-name> <password | -hpswd> [-2fa <authdata-file>] (docs/cloudhsm-behaviour.md, "CMU commands" and "Two-factor authentication").
 // Logs in on every server that has no live session yet. A 2FA officer's servers answer with a digest
 // to sign; with -2fa those go through the authdata file, and servers that did not ask still get an
 // entry whose signature is ignored, as CMU does for users without 2FA.

@@ -1,4 +1,4 @@
-// logoutHSM: ends the session on every server; the HSMs drop the session's quorum tokens (facts §4.2).
+// logoutHSM: ends the session on every server; the HSMs drop the session's quorum tokens (docs/cloudhsm-behaviour.md, "CMU commands").
 import { printUsage } from "../args.ts";
 import type { Command, ShellContext } from "../context.ts";
 import { printFailure } from "../fan-out.ts";

@@ -1,4 +1,4 @@
-// registerMofnPubKey CO <key_match_string> <user-name> <private-key.pem> (legacy, facts §4.7).
+// registerMofnPubKey CO <key_match_string> <user-name> <private-key.pem> (legacy, docs/cloudhsm-behaviour.md, "CMU commands").
 // The vendor tool signs SHA-256 of the match string with the private key (PKCS#1 v1.5) on the
 // officer's machine and sends the string, the signature and the public key; we do the same and
 // register through the same node command as registerQuorumPubKey. The private key never leaves

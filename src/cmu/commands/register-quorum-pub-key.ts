@@ -1,5 +1,5 @@
 // registerQuorumPubKey <user-type> <user-name> <registration-token> <signed-registration-token> <public-key>
-// (facts §4.7). The officer proves possession of the key by signing the ≤245-byte registration
+// (docs/cloudhsm-behaviour.md, "CMU commands"). The officer proves possession of the key by signing the ≤245-byte registration
 // file (`openssl dgst -sha256 -sign`); each HSM verifies that before it registers the key.
 import { parsePublicKey } from "../../crypto/rsa.ts";
 import { LIMITS } from "../../hsm/model.ts";

@@ -1,4 +1,4 @@
-// Server mode (facts §4.1): `server <n>` prints CMU's `Server is in 'E2' mode...` and the prompt
+// Server mode (docs/cloudhsm-behaviour.md, "The CMU shell"): `server <n>` prints CMU's `Server is in 'E2' mode...` and the prompt
 // becomes `server<n>>`; from then on every command runs on that server only, until `exit` goes
 // back to global mode. syncUser (syncuser.ts) works only here.
 import { parseSmallInt, printUsage } from "../args.ts";

@@ -1,4 +1,4 @@
-// setMValue <service#> <m> (facts §3.3, §4.8): banner, y/n, progress line, per server with R/I/A.
+// setMValue <service#> <m> (docs/cloudhsm-behaviour.md, "Quorum services and M" and "CMU commands"): banner, y/n, progress line, per server with R/I/A.
 import { parseSmallInt, printUsage } from "../args.ts";
 import { confirmCritical } from "../ask.ts";
 import type { Command } from "../context.ts";

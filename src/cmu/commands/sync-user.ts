@@ -1,4 +1,4 @@
-// syncUser <user ID> <server ID> (facts §4.13), in server mode: copies the user with that ID from
+// syncUser <user ID> <server ID> (docs/cloudhsm-behaviour.md, "CMU commands"), in server mode: copies the user with that ID from
 // the current server to another one, as CMU does with a masked object. The source exports the
 // whole user record (password verifier, quorum key, 2FA) encrypted under the cluster's masking
 // key; the target imports it, replacing a user of the same name. On the target this is a user
