@@ -1,4 +1,4 @@
-// The gate's policy, `.github/quorum-gate.yml` (docs/requests.md, "Policy"). Adapters read it
+// The gate's policy, `.github/quorum-gate.yml` (docs/requests.md, "The policy"). Adapters read it
 // from the pull request's *base* branch only: a PR cannot loosen the rules it is judged by.
 // Parsed like requests: a readonly value or a list of issues, never an exception.
 import { LIMITS } from "../hsm/model.ts";
@@ -49,7 +49,7 @@ export const DEFAULT_REJECTIONS_TO_BLOCK = 1;
 /** The longest cooling-off the policy may ask for: longer than any approval can live. */
 export const MAX_DELAY_SECONDS = MAX_APPROVAL_LIFETIME_SECONDS;
 
-/** At least `count` of the counted approvers must be in `group` (docs/governance.md, "AND groups"). */
+/** At least `count` of the counted approvers must be in `group` (docs/governance.md, "Required count and AND groups"). */
 export interface GroupRule {
   readonly group: string;
   readonly count: number;

@@ -10,7 +10,7 @@ export function isUserType(value: string): value is UserType {
   return (USER_TYPES as readonly string[]).includes(value);
 }
 
-/** A crypto officer in the quorum sense: PCO is functionally a CO (docs/cloudhsm-behaviour.md, "Limits and rules", "PCO counts as a CO"). */
+/** A crypto officer in the quorum sense: PCO is functionally a CO (docs/cloudhsm-behaviour.md, "Users"). */
 export function isOfficer(type: UserType): boolean {
   return type === "CO" || type === "PCO";
 }
