@@ -114,7 +114,8 @@ class LoadClient {
       let kind: Kind = "list-users";
       for (const [k, weight] of MIX) {
         kind = k;
-        if ((roll -= weight) < 0) break;
+        roll -= weight;
+        if (roll < 0) break;
       }
       if (kind === "cmu delete-user" && this.mine.length === 0) kind = "cmu create-user";
       const started = performance.now();

@@ -126,7 +126,10 @@ export async function findLandings(repo: GitRepo, rev: string): Promise<Landing[
       const folder = path.slice(0, slash + 1);
       if (!isEvidenceFolder(folder)) continue;
       let inFolder = folders.get(folder);
-      if (inFolder === undefined) folders.set(folder, (inFolder = new Map()));
+      if (inFolder === undefined) {
+        inFolder = new Map();
+        folders.set(folder, inFolder);
+      }
       if (blob === null) inFolder.delete(path.slice(slash + 1));
       else inFolder.set(path.slice(slash + 1), blob);
       touched.add(folder);

@@ -147,7 +147,9 @@ function verdictLine(holds: boolean, checks: readonly Check[], counted: number, 
 function table(rows: readonly (readonly string[])[], indent: string): string[] {
   const clean = rows.map((r) => r.map(printable));
   const widths: number[] = [];
-  for (const r of clean) r.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  for (const r of clean) r.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, cell.length);
+    });
   return clean.map((r) => `${indent}${r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ")}`.trimEnd());
 }
 

@@ -35,7 +35,10 @@ export function readFirstLine(stream: NodeJS.ReadableStream, maxBytes = MAX_SECR
       const newline = bytes.indexOf(0x0a);
       const part = newline === -1 ? bytes : bytes.subarray(0, newline);
       size += part.length;
-      if (size > maxBytes) return finish({ ok: false, reason: "too_long" });
+      if (size > maxBytes) {
+        finish({ ok: false, reason: "too_long" });
+        return;
+      }
       chunks.push(part);
       if (newline !== -1) finish({ ok: true, line: text() });
     };

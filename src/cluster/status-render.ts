@@ -80,7 +80,9 @@ function quorumTable(report: DriftReport): string[] {
 /** Columns two spaces apart; the listed columns right-aligned; no trailing blanks. */
 function table(rows: readonly (readonly string[])[], rightAligned: readonly number[]): string[] {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  for (const row of rows) row.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, cell.length);
+    });
   return rows.map((row) =>
     row
       .map((cell, i) => (rightAligned.includes(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))

@@ -198,7 +198,7 @@ export function reportSpread(ctx: ShellContext, command: string, outcome: FanOut
   if (missing.length > 0) lines.push(`  without it:         ${names(missing)}`);
   if (unknown.length > 0) lines.push(`  unknown (no answer, it may still apply): ${names(unknown)}`);
   lines.push("  Compare the servers with 'quorum-gate cluster status' (or listUsers / getMValue here, per server).");
-  repair.forEach((line, i) => lines.push(`${i === 0 ? "  To repair, " : "    "}${line}`));
+  for (const [i, line] of repair.entries()) lines.push(`${i === 0 ? "  To repair, " : "    "}${line}`);
   ctx.print(...lines);
 }
 

@@ -159,7 +159,7 @@ export function listTokensServerBlock(server: ServerName, tokens: readonly Token
     lines.push(`Token Validity: ${token.validitySeconds} sec`);
     lines.push(`Required num of approvers : ${token.required}`);
     lines.push(`Current num of approvals : ${token.approvers.length}`);
-    token.approvers.forEach((name, j) => lines.push(`Approver-${j}: ${name}`));
+    for (const [j, name] of token.approvers.entries()) lines.push(`Approver-${j}: ${name}`);
   });
   lines.push(`Num of tokens = ${tokens.length}`);
   return lines;

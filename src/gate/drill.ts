@@ -125,7 +125,7 @@ export function renderDrillReport(r: DrillReport): string {
   return [
     `## Quorum drill on cluster \`${r.drill.clusterId}\`: ${r.healthy ? "healthy" : "unhealthy"} (\`${r.reason}\`)`,
     "",
-    r.message + ".",
+    `${r.message}.`,
     "",
     `Challenge \`${r.drill.challenge}\`, opened ${r.drill.openedAt}, closes ${r.drill.closesAt}. Nothing was replayed.`,
     "",

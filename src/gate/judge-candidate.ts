@@ -229,7 +229,7 @@ function notedMessage(verb: "withdraw" | "retry" | "renew", officer: string): st
 
 /** Only URLs that cannot break out of a Markdown link: https, no blanks, brackets or quotes. */
 function isPlainHttpsUrl(url: string): boolean {
-  return /^https:\/\/[^\s()<>\[\]"'`|]+$/.test(url) && url.length <= 512;
+  return /^https:\/\/[^\s()<>[\]"'`|]+$/.test(url) && url.length <= 512;
 }
 
 /** First 16 hex digits of a fingerprint, enough to tell keys apart in a message. */

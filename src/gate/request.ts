@@ -88,7 +88,7 @@ export function isPasswordKey(key: string): boolean {
  * a secret, and the author must hear that before anything else.
  */
 function findPlaintextPasswords(node: YamlNode, path: string, issues: GateIssue[]): void {
-  if (node.kind === "seq") node.items.forEach((item, i) => findPlaintextPasswords(item, `${path}[${i}]`, issues));
+  if (node.kind === "seq") for (const [i, item] of node.items.entries()) findPlaintextPasswords(item, `${path}[${i}]`, issues);
   if (node.kind !== "map") return;
   for (const [key, entry] of node.entries) {
     const p = join(path, key);

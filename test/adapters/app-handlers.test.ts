@@ -140,12 +140,18 @@ describe("the GitHub App's handlers", () => {
       .get(`${REPO}/contents/hsm-requests%2Fapp7.yml`)
       .query({ ref: pr.head.sha })
       .reply(200, fileBody(request, "hsm-requests/app7.yml"))
-      .post(`${REPO}/issues/${pr.number}/comments`, (body: { body: string }) => ((sticky = body.body), true))
+      .post(`${REPO}/issues/${pr.number}/comments`, (body: { body: string }) => {
+        sticky = body.body;
+        return true;
+      })
       .reply(201, { id: 901 })
       .get(`${REPO}/commits/${pr.head.sha}/check-runs`)
       .query({ check_name: "quorum", app_id: String(APP_ID), per_page: "100" })
       .reply(200, { total_count: 0, check_runs: [] })
-      .post(`${REPO}/check-runs`, (body: Record<string, unknown>) => ((check = body), true))
+      .post(`${REPO}/check-runs`, (body: Record<string, unknown>) => {
+        check = body;
+        return true;
+      })
       .reply(201, { id: 902 });
     // The lists the gate may read as often as it likes (nobody has commented yet); each must be read.
     const lists = nock(API).persist();

@@ -189,7 +189,7 @@ describe("listCandidates", () => {
     assert.match(a.url, /#issuecomment-\d+$/);
     assert.deepEqual(list.map((c) => c.createdAt), [...list.map((c) => c.createdAt)].sort());
     const bot = list.at(-1);
-    assert.ok(bot !== undefined && bot.authorIsBot && bot.author === gh.app.botLogin);
+    assert.ok(bot?.authorIsBot && bot.author === gh.app.botLogin);
   });
 
   test("a pending review (a draft only its author sees) is not a candidate, even if listed", async () => {

@@ -217,7 +217,7 @@ describe("cluster backup", () => {
     assert.equal(bogus.status, 2);
     assert.match(bogus.stderr, /^quorum-gate cluster backup: Unknown option '--bogus'/);
     const usage = cli("--help");
-    assert.match(usage.stdout, /^  cluster backup +copy every node's database/m);
-    assert.match(usage.stdout, /^  cluster status +ask every node/m);
+    assert.match(usage.stdout, /^ {2}cluster backup +copy every node's database/m);
+    assert.match(usage.stdout, /^ {2}cluster status +ask every node/m);
   });
 });

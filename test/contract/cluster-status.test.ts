@@ -217,7 +217,7 @@ describe("cluster status on a real cluster", () => {
     assert.deepEqual(report.verdict.unreachable, [2]);
     const text = await runCli(["cluster", "status", "--cluster", cluster.clusterFile]);
     assert.equal(text.code, 1);
-    assert.match(text.stdout, /^ +2  .* +- +- +- +- +-  UNREACHABLE \(connection refused\)$/m);
+    assert.match(text.stdout, /^ +2 {2}.* +- +- +- +- +- {2}UNREACHABLE \(connection refused\)$/m);
     assert.equal(text.stdout.trimEnd().split("\n").at(-1), "DRIFT: 3 users differ between servers 0 and 1; server 2 unreachable");
   });
 });

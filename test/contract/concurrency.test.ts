@@ -227,14 +227,14 @@ describe("a 3-node cluster under many concurrent clients", { timeout: 180_000 },
               const data = expectOk(me, "list-users", i, r);
               if (data !== null) checkList(me, i, data.users);
             });
-            tokens.forEach((r, i) => expectOk(me, "list-tokens", i, r));
+            for (const [i, r] of tokens.entries()) expectOk(me, "list-tokens", i, r);
           } else {
-            (await fanOut(clients, "logout", () => ({}), sessions)).forEach((r, i) => expectOk(me, "logout", i, r));
+            for (const [i, r] of (await fanOut(clients, "logout", () => ({}), sessions)).entries()) expectOk(me, "logout", i, r);
             sessions = await loginAll(clients, "CO", me);
           }
         }
       } finally {
-        (await fanOut(clients, "logout", () => ({}), sessions)).forEach((r, i) => expectOk(me, "final logout", i, r));
+        for (const [i, r] of (await fanOut(clients, "logout", () => ({}), sessions)).entries()) expectOk(me, "final logout", i, r);
       }
     }
 

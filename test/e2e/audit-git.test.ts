@@ -151,7 +151,7 @@ describe("quorum-gate verify and audit on a real git history", () => {
   it("verify a merged request: every check ok, a verdict per signature, exit 0", async () => {
     const r = await cli(["verify", "--repo", repo.dir, "hsm-requests/app7.yml"], scratch);
     assert.equal(r.code, 0, r.err + r.out);
-    assert.match(r.out, /^hsm-requests\/app7\.evidence\/  acme\/hsm#7  createUser CU app7$/m);
+    assert.match(r.out, /^hsm-requests\/app7\.evidence\/ {2}acme\/hsm#7 {2}createUser CU app7$/m);
     assert.match(r.out, new RegExp(`landed in +${commits["merge7"]?.slice(0, 12)} \\(merge,`));
     assert.match(r.out, new RegExp(`at its first parent ${repo.git(["rev-parse", `${commits["merge7"]}^1`]).trim().slice(0, 12)}`));
     assert.match(r.out, new RegExp(`when ${evidenceCommit7.slice(0, 12)} made the evidence`), "the token is judged when the evidence was made");
@@ -276,8 +276,8 @@ describe("quorum-gate verify and audit on a real git history", () => {
     assert.equal(audit.code, 0);
     assert.match(audit.out, /^Usage: quorum-gate audit/);
     const all = await cli(["--help"], scratch);
-    assert.match(all.out, /^  verify +check an approved operation/m);
-    assert.match(all.out, /^  audit +list every operation/m);
+    assert.match(all.out, /^ {2}verify +check an approved operation/m);
+    assert.match(all.out, /^ {2}audit +list every operation/m);
   });
 
   it("the node's outcome read over the protocol: applied under the key, not recorded otherwise, nothing consumed", async () => {

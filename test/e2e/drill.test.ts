@@ -22,7 +22,20 @@ function capture() {
   let out = "";
   let err = "";
   return {
-    io: { stdout: { write: (t: string | Uint8Array) => ((out += Buffer.from(t).toString("utf8")), true) }, stderr: { write: (t: string | Uint8Array) => ((err += Buffer.from(t).toString("utf8")), true) } } as unknown as Parameters<typeof runDrill>[1],
+    io: {
+      stdout: {
+        write: (t: string | Uint8Array) => {
+          out += Buffer.from(t).toString("utf8");
+          return true;
+        },
+      },
+      stderr: {
+        write: (t: string | Uint8Array) => {
+          err += Buffer.from(t).toString("utf8");
+          return true;
+        },
+      },
+    } as unknown as Parameters<typeof runDrill>[1],
     out: () => out,
     err: () => err,
   };

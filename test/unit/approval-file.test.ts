@@ -51,7 +51,7 @@ describe("approval file: the seed example", () => {
 
 describe("approval file: vendor parsing rules", () => {
   it("accepts header fields in any order and values after ':' or '=' runs", () => {
-    const text = "Number of Approvals:1\nToken File Path =: ;\nMulti Token File Path  =  a b.token ; trailing\n" + block(2, "o1", "s1");
+    const text = `Number of Approvals:1\nToken File Path =: ;\nMulti Token File Path  =  a b.token ; trailing\n${block(2, "o1", "s1")}`;
     const r = parseApprovalFile(text);
     assert.ok(r.ok);
     assert.equal(r.value.multiTokenFilePath, "a b.token");
@@ -59,7 +59,7 @@ describe("approval file: vendor parsing rules", () => {
   });
 
   it("accepts approver fields in any order within a block", () => {
-    const text = header(2) + "Approval File = s1;\nApprover Name = o1;\nApprover Type = 2;\n" + "Approver Name = o2\nApprover Type = 1\nApproval File = s2\n";
+    const text = `${header(2)}Approval File = s1;\nApprover Name = o1;\nApprover Type = 2;\nApprover Name = o2\nApprover Type = 1\nApproval File = s2\n`;
     const r = parseApprovalFile(text);
     assert.ok(r.ok);
     assert.deepEqual(r.value.approvals, [
@@ -69,7 +69,7 @@ describe("approval file: vendor parsing rules", () => {
   });
 
   it("ignores a field with leading blanks, comments, and unknown lines", () => {
-    const text = "  Multi Token File Path = wrong;\n" + header(1) + "# Approver Name = nobody;\nSomething = else;\n" + block(2, "o1", "s1");
+    const text = `  Multi Token File Path = wrong;\n${header(1)}# Approver Name = nobody;\nSomething = else;\n${block(2, "o1", "s1")}`;
     const r = parseApprovalFile(text);
     assert.ok(r.ok);
     assert.equal(r.value.multiTokenFilePath, "t.token");
@@ -77,7 +77,7 @@ describe("approval file: vendor parsing rules", () => {
   });
 
   it("requires the Token File Path line even when empty", () => {
-    assert.match(errorOf("Multi Token File Path = t;\nNumber of Approvals = 1;\n" + block(2, "o", "s")), /Token File Path/);
+    assert.match(errorOf(`Multi Token File Path = t;\nNumber of Approvals = 1;\n${block(2, "o", "s")}`), /Token File Path/);
   });
 
   it("reads Number of Approvals in decimal or 0x hex", () => {
@@ -103,7 +103,7 @@ describe("approval file: vendor parsing rules", () => {
 
   it("reports missing approvers as the vendor does", () => {
     assert.equal(errorOf(header(2) + block(2, "o1", "s1")), "Could only read 1/2 approvers info");
-    assert.equal(errorOf(header(1) + "Approver Type = 2;\nApprover Name = o1;\n"), "Could only read 0/1 approvers info");
+    assert.equal(errorOf(`${header(1)}Approver Type = 2;\nApprover Name = o1;\n`), "Could only read 0/1 approvers info");
   });
 
   it("accepts only approver types 1 (CU) and 2 (CO)", () => {
@@ -114,16 +114,16 @@ describe("approval file: vendor parsing rules", () => {
   it("refuses empty names and files, and a field repeated inside a block", () => {
     assert.match(errorOf(header(1) + block(2, "", "s1")), /Failed to read Approver Details: empty "Approver Name"/);
     assert.match(errorOf(header(1) + block(2, "o1", "")), /Failed to read Approver Details: empty "Approval File"/);
-    assert.match(errorOf(header(1) + "Approver Type = 2;\nApprover Type = 2;\nApprover Name = o;\nApproval File = s;\n"), /repeats "Approver Type"/);
+    assert.match(errorOf(`${header(1)}Approver Type = 2;\nApprover Type = 2;\nApprover Name = o;\nApproval File = s;\n`), /repeats "Approver Type"/);
   });
 
   it("refuses a duplicated header field and a file with no token path at all", () => {
-    assert.match(errorOf("Token File Path = ;\nToken File Path = x;\n" + header(1)), /appears twice/);
-    assert.match(errorOf("Multi Token File Path = ;\nToken File Path = ;\nNumber of Approvals = 1;\n" + block(2, "o", "s")), /no token file/);
+    assert.match(errorOf(`Token File Path = ;\nToken File Path = x;\n${header(1)}`), /appears twice/);
+    assert.match(errorOf(`Multi Token File Path = ;\nToken File Path = ;\nNumber of Approvals = 1;\n${block(2, "o", "s")}`), /no token file/);
   });
 
   it("does not take 'Token File Pathology' for 'Token File Path'", () => {
-    assert.match(errorOf("Multi Token File Path = t;\nToken File Pathology = x;\nNumber of Approvals = 1;\n" + block(2, "o", "s")), /Token File Path/);
+    assert.match(errorOf(`Multi Token File Path = t;\nToken File Pathology = x;\nNumber of Approvals = 1;\n${block(2, "o", "s")}`), /Token File Path/);
   });
 
   it("refuses binary input", () => {

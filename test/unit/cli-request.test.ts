@@ -94,7 +94,7 @@ describe("quorum-gate request", () => {
     assert.ok(op.kind === "createUser");
     assert.deepEqual([op.userType, op.userName], ["CU", "app7"]);
     assert.equal(Buffer.from(op.sealedPassword, "base64").length, 256, "one RSA-2048 OAEP block");
-    assert.match(bytes.toString("utf8"), /^version: 1\ncluster: cluster-[a-z0-9]+\noperation:\n  kind: createUser\n  type: CU\n  name: app7\n  sealed_password: [A-Za-z0-9+/=]{344}\nreason: Crypto user for the payments service \(TICKET-1234\)\.\nrequested_by: octocat\n$/);
+    assert.match(bytes.toString("utf8"), /^version: 1\ncluster: cluster-[a-z0-9]+\noperation:\n {2}kind: createUser\n {2}type: CU\n {2}name: app7\n {2}sealed_password: [A-Za-z0-9+/=]{344}\nreason: Crypto user for the payments service \(TICKET-1234\)\.\nrequested_by: octocat\n$/);
 
     // The nodes open it: the user is created from the sealed password and logs in with the plain one.
     const admin = await activate(cluster);
@@ -219,7 +219,7 @@ describe("quorum-gate request", () => {
     assert.equal(await runRequest(["create-user", "--help"], help.io), 0);
     assert.match(help.out(), /quorum-gate request create-user/);
     const listed = spawnSync(process.execPath, [BIN, "--help"], { encoding: "utf8" });
-    assert.match(listed.stdout, /^  request +write a request file/m, "the command is in the CLI's list");
+    assert.match(listed.stdout, /^ {2}request +write a request file/m, "the command is in the CLI's list");
   });
 
   it("inside a governed repository, writes into the policy's request folder and refuses a cluster the policy does not govern", () => {

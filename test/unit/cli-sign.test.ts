@@ -192,7 +192,7 @@ describe("quorum-gate sign", () => {
     assert.match(ok.err, /binding checked: every record is bound to request\.yml in acme\/hsm-requests#12/);
 
     const refusals: [string[], RegExp][] = [
-      [["--token-file", "token.bin", "--request", "request.yml", "--repository", REPOSITORY, "--pr", "13"], /acme\/hsm-requests#13\)\n  record 0 \(node 1, token 7\): bound to [0-9a-f]{64}\n  record 1/],
+      [["--token-file", "token.bin", "--request", "request.yml", "--repository", REPOSITORY, "--pr", "13"], /acme\/hsm-requests#13\)\n {2}record 0 \(node 1, token 7\): bound to [0-9a-f]{64}\n {2}record 1/],
       [["--token-file", "token.bin", "--request", "request.yml", "--repository", "acme/other", "--pr", String(PR)], /acme\/other#12/],
       [["--token-file", "other-pr.bin", ...check], /record 0 \(node 1, token 7\): bound to/],
       [["--token-file", "plain.token", ...check], /not bound to any operation \(a plain getToken token\)/],
@@ -258,7 +258,7 @@ describe("quorum-gate sign", () => {
     assert.equal(help.code, 0);
     assert.match(help.out, /^Usage: quorum-gate sign --key FILE/);
     const listed = spawnSync(process.execPath, [BIN, "--help"], { encoding: "utf8" });
-    assert.match(listed.stdout, /^  sign +sign a quorum token/m, "the command is in the CLI's list");
+    assert.match(listed.stdout, /^ {2}sign +sign a quorum token/m, "the command is in the CLI's list");
   });
 });
 

@@ -271,7 +271,7 @@ describe("renderStatus", () => {
     );
     const lines = renderStatus(report, "c.json");
     assert.equal(lines[0], `cluster ${CLUSTER}: 3 servers (cluster file c.json)`);
-    assert.match(lines.find((l) => l.startsWith("     0"))!, /  ok, not activated$/);
+    assert.match(lines.find((l) => l.startsWith("     0"))!, / {2}ok, not activated$/);
     assert.ok(lines.includes("officer1  CO #3 key 11111111 2FA  CO #3 key ? LOCKED  CO #3 key 11111111  quorum key, 2FA, locked"), lines.join("\n"));
     assert.ok(lines.includes("alice     -                       -                   CU #4               missing on servers 0 and 1"), lines.join("\n"));
     assert.equal(lines.at(-1), report.verdict.summary);
@@ -280,6 +280,6 @@ describe("renderStatus", () => {
   it("prints no drift tables when nothing could be compared", () => {
     const lines = renderStatus(compareNodes(CLUSTER, snapshots([same, unreachable])), "c.json");
     assert.ok(!lines.some((l) => l.startsWith("compared on") || l.startsWith("users that differ")));
-    assert.match(lines.find((l) => l.startsWith("     1"))!, / +- +- +- +- +-  UNREACHABLE \(connection refused\)$/);
+    assert.match(lines.find((l) => l.startsWith("     1"))!, / +- +- +- +- +- {2}UNREACHABLE \(connection refused\)$/);
   });
 });

@@ -22,7 +22,7 @@ const COMMENT_FRAGMENTS = [
 ];
 const SEALED = Buffer.alloc(256, 5).toString("base64");
 const VALID_REQUEST = `version: 1\ncluster: cluster-abc\noperation:\n  kind: createUser\n  type: CU\n  name: app7\n  sealed_password: ${SEALED}\nreason: payments\nrequested_by: dave\n`;
-const VALID_POLICY = "version: 1\ncluster: cluster-abc\nrequest_folder: hsm-requests/\nallow_self_approval: false\ntoken_lifetime_seconds: 3600\nofficers:\n  alice: officer1\n  bob:\n    officer: officer2\n    key_fingerprint: " + "ab".repeat(32) + "\n";
+const VALID_POLICY = `version: 1\ncluster: cluster-abc\nrequest_folder: hsm-requests/\nallow_self_approval: false\ntoken_lifetime_seconds: 3600\nofficers:\n  alice: officer1\n  bob:\n    officer: officer2\n    key_fingerprint: ${"ab".repeat(32)}\n`;
 const YAML_FRAGMENTS = [
   "version", "cluster", "operation", "kind", "type", "name", "sealed_password", "password", "reason", "requested_by", "service", "value", "officers", "officer",
   "key_fingerprint", "request_folder", "allow_self_approval", "token_lifetime_seconds", "createUser", "deleteUser", "changePswd", "setMValue", "CO", "CU",

@@ -17,7 +17,7 @@ import { bindingDigest } from "../../src/hsm/binding.ts";
 import { parseOperation } from "../../src/hsm/execute.ts";
 
 const SEALED = Buffer.alloc(256, 1).toString("base64");
-const DIGEST = "0".repeat(63) + "1";
+const DIGEST = `${"0".repeat(63)}1`;
 
 const OPERATIONS: { op: RequestOperation; protocol: unknown; service: number; text: string }[] = [
   {

@@ -270,7 +270,9 @@ for (const [kind, make] of Object.entries(implementations)) {
       const repo = make();
       const token = repo.insertToken(newToken({ approvers: ["a"] }));
       (token.approvers as string[]).push("b");
-      (repo.getToken(token.id)?.approvers as string[]).push("c");
+      const copy = repo.getToken(token.id);
+      assert.ok(copy);
+      (copy.approvers as string[]).push("c");
       assert.deepEqual(repo.getToken(token.id)?.approvers, ["a"]);
     });
   });

@@ -34,7 +34,7 @@ function applyReport(ctx: RouteContext, run: CheckRunState, body: Readonly<Recor
   if (run.status === "completed" && run.completedAt === null) run.completedAt = tick(ctx.state);
   const output = body["output"];
   if (output !== undefined) {
-    if (typeof output !== "object" || output === null) return fail(422, "Invalid output");
+    if (typeof output !== "object" || output === null) throw fail(422, "Invalid output");
     const o = Object.fromEntries(Object.entries(output));
     const title = optString(o, "title");
     const summary = optString(o, "summary");
