@@ -61,7 +61,7 @@ export function renderStickyFrame(decision: Decision, heading: string, subject: 
     ...tallySection(decision),
     "### Commands",
     "",
-    "Post a new comment (or review) whose first line is the command: `/quorum approve <signature>`, `/quorum withdraw` (takes back your earlier approvals), `/quorum renew` (asks for a new token; everyone signs again), `/quorum retry` (after a merge, retries the nodes that failed). Edited comments do not approve. See docs/approvals.md.",
+    "Post a new comment (or review) whose first line is the command: `/quorum approve <signature>`, `/quorum reject until=<UTC> <signature>` (vetoes the request, signed over its reject payload; see docs/governance.md), `/quorum withdraw` (takes back your earlier approvals and vetoes), `/quorum renew` (asks for a new token; everyone signs again), `/quorum retry` (after a merge, retries the nodes that failed). Edited comments do not approve. See docs/approvals.md.",
     "",
   ].join("\n");
 }
