@@ -54,6 +54,8 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   "quorum token-sign list": { summary: "list the quorum tokens of every HSM", valued: [], noLogin: true, run: tokenList },
   "quorum token-sign delete": { summary: "delete quorum tokens", valued: ["scope"], run: tokenDelete },
   "quorum token-sign list-quorum-values": { summary: "show the quorum value of each service", valued: [], noLogin: true, run: listQuorumValues },
+  "quorum token-sign list-timeouts": { summary: "show how long a token lasts, in seconds", valued: [], noLogin: true, run: listTimeouts },
+  "quorum token-sign set-timeout": { summary: "set how long a generated token lasts, in seconds", valued: ["generated", "approved"], run: setTokenTimeout },
   "quorum token-sign set-quorum-value": { summary: "set the quorum value of a service", valued: ["service", "value", "approval"], run: setQuorumValue },
 };
 
@@ -401,3 +403,32 @@ async function setQuorumValue(state: CliState, flags: Flags): Promise<Envelope> 
   if (state.login !== null) await warnOnLockout(state, { kind: "setMValue", service, value });
   return change(state, "set-m-value", () => ({ service, value }), flag(flags, "approval"), MESSAGES.setQuorumOk);
 }
+
+/**
+ * The emulated HSM keeps one lifetime per token, counted from its generation; approving a token
+ * does not restart it. So `approved` shows the same value (docs/emulator-fidelity.md).
+ */
+async function listTimeouts(state: CliState): Promise<Envelope> {
+  const answers = await everyHsm(state.servers, "token-timeouts", () => ({}), false);
+  const failed = answers.filter((a) => !a.ok);
+  if (failed.length > 0) return fail(`not every HSM answered: ${describeFailures(failed)}`);
+  const generated = agreed(answers.map((a) => a.value?.generated ?? 0));
+  return ok({ generated, approved: generated });
+}
+
+async function setTokenTimeout(state: CliState, flags: Flags): Promise<Envelope> {
+  if (flag(flags, "approved") !== undefined) return fail("--approved is not emulated: a token has one lifetime from its generation; set it with --generated (docs/emulator-fidelity.md)");
+  const text = flag(flags, "generated");
+  if (text === undefined) return fail("--generated is required");
+  if (!/^[0-9]{1,6}$/.test(text) || Number(text) < 1 || Number(text) > MAX_TOKEN_TIMEOUT_SECONDS) return fail(`--generated must be a whole number of seconds from 1 to ${MAX_TOKEN_TIMEOUT_SECONDS}`);
+  if (state.login === null) return fail("No user is logged in");
+  const generated = Number(text);
+  const answers = await everyHsm(state.servers, "token-set-timeout", () => ({ generated }));
+  const failed = answers.filter((a) => !a.ok);
+  if (failed.length === 0) return ok(MESSAGES.setTimeoutOk);
+  if (failed.length < answers.length) return fail(`the timeout was set on ${answers.length - failed.length} of ${answers.length} HSMs only; the cluster is inconsistent: ${describeFailures(failed)}`);
+  return fail(describeFailures(failed));
+}
+
+/** The HSM's own bound (a week); AWS documents none. */
+const MAX_TOKEN_TIMEOUT_SECONDS = 7 * 24 * 3600;

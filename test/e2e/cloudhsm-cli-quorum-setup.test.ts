@@ -1,7 +1,8 @@
 // First-time quorum setup for admins with the CloudHSM CLI shell (docs/cloudhsm-cli.md,
 // "Registering a quorum key"): a real 2-node cluster, the shell as a child process, each admin
 // signing its registration token with real openssl commands. The key registered here must count
-// in CMU's approval path too, and a key registered the CMU way must count here.
+// in CMU's approval path too, and a key registered the CMU way must count here. The token timeout
+// commands close the file, on the same cluster.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -121,5 +122,23 @@ describe("quorum-gate cloudhsm-cli: first-time quorum setup for admins", () => {
     });
     writeFileSync(join(dir, "user.approved"), JSON.stringify({ ...token, signatures }, null, 2));
     assert.deepEqual(await shell.send("user create --username app1 --role crypto-user --password app1-pass-1 --approval user.approved"), { error_code: 0, data: { username: "app1", role: "crypto-user" } });
+  });
+
+  it("lists and sets the token timeout, and refuses what it does not emulate", async () => {
+    assert.deepEqual(await shell.send("quorum token-sign list-timeouts"), { error_code: 0, data: { generated: 600, approved: 600 } });
+    assert.deepEqual(await shell.send("quorum token-sign set-timeout --generated 900"), { error_code: 0, data: "Set token timeout successful" });
+    assert.deepEqual(await shell.send("quorum token-sign list-timeouts"), { error_code: 0, data: { generated: 900, approved: 900 } });
+    assert.equal((await shell.send("quorum token-sign generate --service quorum --token timed.token")).error_code, 0);
+    const listed = (await shell.send("quorum token-sign list")).data as { tokens: { username: string; service: string; "token-timeout-seconds": number }[] };
+    const timed = listed.tokens.find((t) => t.username === "officer2" && t.service === "quorum");
+    assert.ok(timed !== undefined && timed["token-timeout-seconds"] > 600 && timed["token-timeout-seconds"] <= 900, "a new token gets the new timeout");
+    for (const bad of ["--generated 0", "--generated ten", "--generated 604801", "", "--approved 900", "--generated 900 --extra 1"]) {
+      assert.equal((await shell.send(`quorum token-sign set-timeout ${bad}`.trim())).error_code, 1, bad);
+    }
+    assert.deepEqual(await shell.send("quorum token-sign list-timeouts"), { error_code: 0, data: { generated: 900, approved: 900 } }, "nothing changed");
+    const single = await runSingle(cluster.clusterFile, dir, ["quorum", "token-sign", "list-timeouts"]);
+    assert.deepEqual({ code: single.code, answer: single.answer }, { code: 0, answer: { error_code: 0, data: { generated: 900, approved: 900 } } }, "no login needed");
+    const refused = await runSingle(cluster.clusterFile, dir, ["quorum", "token-sign", "set-timeout", "--generated", "0"], { CLOUDHSM_ROLE: "admin", CLOUDHSM_PIN: `officer2:${passwordOf("officer2")}` });
+    assert.equal(refused.code, 1);
   });
 });
