@@ -1,8 +1,9 @@
 // The commands of the emulated CloudHSM CLI (docs/cloudhsm-cli.md, "Commands"). Each translates
 // to node-protocol calls on every HSM and answers with one envelope; the HSMs check passwords,
 // permissions, quorum and every approval signature themselves.
+import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
-import { sha256 } from "../crypto/rsa.ts";
+import { parsePublicKey, sha256 } from "../crypto/rsa.ts";
 import { APPROVER_TYPE_CO } from "../formats/approval-file.ts";
 import { checkLockout, type GuardOperation } from "../gate/lockout-guard.ts";
 import { LIMITS } from "../hsm/model.ts";
@@ -12,6 +13,7 @@ import type { Server } from "../cmu/session.ts";
 import { parseApprovalFile, renderTokenFile, type CliApproval } from "./approval-file.ts";
 import { agreed, describeFailures, everyHsm, type NodeAnswer } from "./cluster-session.ts";
 import { fail, MESSAGES, ok, type Envelope } from "./envelope.ts";
+import { parseSignedRegistration, renderRegistrationToken } from "./registration-token.ts";
 import { isRole, roleOf, serviceNumber, typeForNewUser, type Role } from "./roles.ts";
 import { flag, parseFlags, type Flags } from "./words.ts";
 
@@ -47,10 +49,13 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   "user create": { summary: "create a user", valued: ["username", "role", "password", "approval"], run: userCreate },
   "user delete": { summary: "delete a user", valued: ["username", "role", "approval"], run: userDelete },
   "user change-password": { summary: "change a user's password", valued: ["username", "role", "password", "approval"], run: userChangePassword },
+  "user change-quorum token-sign register": { summary: "register the logged-in user's quorum public key", valued: ["public-key", "signed-token"], run: registerQuorumKey },
   "quorum token-sign generate": { summary: "write an unsigned quorum token file for a service", valued: ["service", "token"], run: tokenGenerate },
   "quorum token-sign list": { summary: "list the quorum tokens of every HSM", valued: [], noLogin: true, run: tokenList },
   "quorum token-sign delete": { summary: "delete quorum tokens", valued: ["scope"], run: tokenDelete },
   "quorum token-sign list-quorum-values": { summary: "show the quorum value of each service", valued: [], noLogin: true, run: listQuorumValues },
+  "quorum token-sign list-timeouts": { summary: "show how long a token lasts, in seconds", valued: [], noLogin: true, run: listTimeouts },
+  "quorum token-sign set-timeout": { summary: "set how long a generated token lasts, in seconds", valued: ["generated", "approved"], run: setTokenTimeout },
   "quorum token-sign set-quorum-value": { summary: "set the quorum value of a service", valued: ["service", "value", "approval"], run: setQuorumValue },
 };
 
@@ -61,7 +66,7 @@ export function commandList(): string {
 
 /** The longest command name that `words` start with. */
 export function findCommand(words: readonly string[]): { readonly name: string; readonly spec: CommandSpec; readonly rest: readonly string[] } | null {
-  for (let n = Math.min(3, words.length); n >= 1; n--) {
+  for (let n = Math.min(4, words.length); n >= 1; n--) {
     const name = words.slice(0, n).join(" ");
     const spec = COMMANDS[name];
     if (spec !== undefined) return { name, spec, rest: words.slice(n) };
@@ -279,12 +284,63 @@ async function userChangePassword(state: CliState, flags: Flags): Promise<Envelo
   return change(state, "change-password", () => ({ userType: type ?? u.type, userName: u.name, password }), flag(flags, "approval"), { username: u.name, role: u.role });
 }
 
+/**
+ * Registers the logged-in user's quorum key on every HSM over the same node command as CMU's
+ * registerQuorumPubKey, so the key counts in both tools. Each HSM verifies the signed registration
+ * token against the key before it stores the key.
+ */
+async function registerQuorumKey(state: CliState, flags: Flags): Promise<Envelope> {
+  const keyPath = flag(flags, "public-key");
+  const signedPath = flag(flags, "signed-token");
+  if (keyPath === undefined || signedPath === undefined) return fail("--public-key and --signed-token are required");
+  if (state.login === null) return fail("No user is logged in");
+  let keyText: string;
+  let signedBytes: Buffer;
+  try {
+    keyText = readFileSync(keyPath, "utf8");
+    signedBytes = readFileSync(signedPath);
+  } catch (err) {
+    return fail(`cannot read ${(err as NodeJS.ErrnoException).path ?? "a file"}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+  }
+  const key = parsePublicKey(keyText);
+  if (!key.ok) return fail(`Invalid public key: ${key.reason.replace(/_/g, " ")}; an RSA-2048 public key in PEM form is required`);
+  const signed = parseSignedRegistration(signedBytes);
+  if (!signed.ok) return fail(signed.message);
+  const userType = state.servers[0]?.login?.type;
+  if (userType === undefined) return fail("No user is logged in");
+  const { username, role } = state.login;
+  const body = { userType, userName: username, registrationToken: signed.registration.approvalData.toString("base64"), signature: signed.registration.signature.toString("base64"), publicKeyPem: key.pem };
+  const answers = await everyHsm(state.servers, "register-quorum-key", () => body);
+  const failed = answers.filter((a) => !a.ok);
+  if (failed.length === 0) return ok({ username, role });
+  if (failed.length === answers.length && failed.every((a) => a.code === "RET_INVALID_SIGNATURE")) return fail(MESSAGES.registrationSignatureInvalid);
+  if (failed.length === answers.length && failed.every((a) => a.code === "RET_INVALID_USER_TYPE")) return fail("only admins register quorum keys in this emulator (docs/emulator-fidelity.md)");
+  if (failed.length < answers.length) return fail(`the key was registered on ${answers.length - failed.length} of ${answers.length} HSMs only; the cluster is inconsistent: ${describeFailures(failed)}`);
+  return fail(describeFailures(failed));
+}
+
 // ---- quorum tokens and values --------------------------------------------------------------------
+
+function writeNewFile(path: string, text: string): Envelope | null {
+  try {
+    writeFileSync(path, text, { flag: "wx" });
+    return null;
+  } catch (err) {
+    return fail(`cannot write ${path}: ${(err as NodeJS.ErrnoException).code === "EEXIST" ? "the file exists" : ((err as NodeJS.ErrnoException).code ?? "error")}`);
+  }
+}
+
+/** Random bytes the officer signs to prove possession of the key; no HSM is asked (any ≤245 bytes will do for them). */
+const REGISTRATION_DATA_BYTES = 64;
 
 async function tokenGenerate(state: CliState, flags: Flags): Promise<Envelope> {
   const service = flag(flags, "service");
   const path = flag(flags, "token");
   if (service === undefined || path === undefined) return fail("--service and --token are required");
+  if (service === "registration") {
+    if (state.login === null) return fail("No user is logged in");
+    return writeNewFile(path, renderRegistrationToken(randomBytes(REGISTRATION_DATA_BYTES))) ?? ok({ filepath: path });
+  }
   const number = serviceNumber(service);
   if (number === null) return fail(`the ${service.slice(0, 20)} service is not emulated: use user or quorum (key-usage and key-management need a key store, docs/emulator-fidelity.md)`);
   if (state.login === null) return fail("No user is logged in");
@@ -301,12 +357,7 @@ async function tokenGenerate(state: CliState, flags: Flags): Promise<Envelope> {
     return fail(`no token was generated: ${describeFailures(failed)}`);
   }
   const approvalData = Buffer.concat(answers.map((a) => Buffer.from(a.value?.record ?? "", "base64")));
-  try {
-    writeFileSync(path, renderTokenFile(approvalData, sha256(approvalData)), { flag: "wx" });
-  } catch (err) {
-    return fail(`cannot write ${path}: ${(err as NodeJS.ErrnoException).code === "EEXIST" ? "the file exists" : ((err as NodeJS.ErrnoException).code ?? "error")}`);
-  }
-  return ok({ filepath: path });
+  return writeNewFile(path, renderTokenFile(approvalData, sha256(approvalData))) ?? ok({ filepath: path });
 }
 
 async function tokenList(state: CliState): Promise<Envelope> {
@@ -352,3 +403,32 @@ async function setQuorumValue(state: CliState, flags: Flags): Promise<Envelope> 
   if (state.login !== null) await warnOnLockout(state, { kind: "setMValue", service, value });
   return change(state, "set-m-value", () => ({ service, value }), flag(flags, "approval"), MESSAGES.setQuorumOk);
 }
+
+/**
+ * The emulated HSM keeps one lifetime per token, counted from its generation; approving a token
+ * does not restart it. So `approved` shows the same value (docs/emulator-fidelity.md).
+ */
+async function listTimeouts(state: CliState): Promise<Envelope> {
+  const answers = await everyHsm(state.servers, "token-timeouts", () => ({}), false);
+  const failed = answers.filter((a) => !a.ok);
+  if (failed.length > 0) return fail(`not every HSM answered: ${describeFailures(failed)}`);
+  const generated = agreed(answers.map((a) => a.value?.generated ?? 0));
+  return ok({ generated, approved: generated });
+}
+
+async function setTokenTimeout(state: CliState, flags: Flags): Promise<Envelope> {
+  if (flag(flags, "approved") !== undefined) return fail("--approved is not emulated: a token has one lifetime from its generation; set it with --generated (docs/emulator-fidelity.md)");
+  const text = flag(flags, "generated");
+  if (text === undefined) return fail("--generated is required");
+  if (!/^[0-9]{1,6}$/.test(text) || Number(text) < 1 || Number(text) > MAX_TOKEN_TIMEOUT_SECONDS) return fail(`--generated must be a whole number of seconds from 1 to ${MAX_TOKEN_TIMEOUT_SECONDS}`);
+  if (state.login === null) return fail("No user is logged in");
+  const generated = Number(text);
+  const answers = await everyHsm(state.servers, "token-set-timeout", () => ({ generated }));
+  const failed = answers.filter((a) => !a.ok);
+  if (failed.length === 0) return ok(MESSAGES.setTimeoutOk);
+  if (failed.length < answers.length) return fail(`the timeout was set on ${answers.length - failed.length} of ${answers.length} HSMs only; the cluster is inconsistent: ${describeFailures(failed)}`);
+  return fail(describeFailures(failed));
+}
+
+/** The HSM's own bound (a week); AWS documents none. */
+const MAX_TOKEN_TIMEOUT_SECONDS = 7 * 24 * 3600;

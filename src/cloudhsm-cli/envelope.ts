@@ -19,4 +19,7 @@ export const MESSAGES = {
   logoutOk: "Logout successful",
   setQuorumOk: "Set Quorum Value successful",
   deleteTokensOk: "Deletion of quorum token(s) successful",
+  setTimeoutOk: "Set token timeout successful",
+  /** Our wording: AWS documents no message for a registration token signed by another key. */
+  registrationSignatureInvalid: "The signed token does not verify with the public key",
 } as const;
