@@ -7,6 +7,7 @@ import { parsePublicKey, sha256 } from "../crypto/rsa.ts";
 import { APPROVER_TYPE_CO } from "../formats/approval-file.ts";
 import { checkLockout, type GuardOperation } from "../gate/lockout-guard.ts";
 import { LIMITS } from "../hsm/model.ts";
+import { decodeRecords } from "../hsm/token-record.ts";
 import { checkUserName } from "../hsm/rules.ts";
 import type { UserView } from "../protocol/messages.ts";
 import type { Server } from "../cmu/session.ts";
@@ -175,12 +176,34 @@ function readApproval(path: string | undefined): { approval: CliApproval | null 
   return parsed.ok ? { approval: parsed.approval } : { error: fail(parsed.message) };
 }
 
+const TOKEN_EXPIRED = "The quorum token has expired: generate a new one with quorum token-sign generate";
+
+/**
+ * A CloudHSM CLI token lives for the token timeout from its generation (600 s unless `set-timeout`
+ * changed it). The emulated HSM keeps session tokens as long as the session, as CMU's "guaranteed
+ * to persist" validity allows, so the shell enforces the CLI's lifetime itself: it asks each HSM
+ * how long the token's record still has and refuses the approval, before presenting it, when any
+ * HSM says none (docs/emulator-fidelity.md, "CloudHSM CLI").
+ */
+async function tokenExpired(state: CliState, approval: CliApproval): Promise<boolean> {
+  const decoded = decodeRecords(approval.approvalData);
+  if (!decoded.ok) return false; // the HSMs refuse a malformed token themselves
+  const answers = await everyHsm(state.servers, "list-tokens", () => ({}));
+  const views = answers.flatMap((a) => a.value?.tokens ?? []);
+  return decoded.records.some((r) => views.some((v) => v.nodeId === r.nodeId && v.id === r.tokenId && v.validitySeconds === 0));
+}
+
 /**
  * Hands each HSM the approval (its token and the signatures); each checks the signatures against
  * the approvers' registered keys itself. Null when every HSM accepted it, else the envelope to show.
  */
 async function presentApproval(state: CliState, approval: CliApproval): Promise<Envelope | null> {
   const tokenData = approval.approvalData.toString("base64");
+  if (await tokenExpired(state, approval)) {
+    // An expired CLI token is gone: it no longer holds the user's one token of its service.
+    await everyHsm(state.servers, "del-token", () => ({ tokenData }));
+    return fail(TOKEN_EXPIRED);
+  }
   const approvals = approval.signatures.map((s) => ({ approverType: APPROVER_TYPE_CO, approverName: s.username, signature: s.signature.toString("base64") }));
   const answers = await everyHsm(state.servers, "approve-token", () => ({ tokenData, approvals }));
   const failed = answers.filter((a) => !a.ok);

@@ -132,6 +132,25 @@ describe("quorum-gate cloudhsm-cli", () => {
     assert.match(shell.transcript(), /Warning: lock-out risk \(lockout_raise_m\)/);
   });
 
+  it("refuses an expired token before presenting it, and changes nothing", async () => {
+    assert.deepEqual(await shell.send("quorum token-sign set-timeout --generated 1"), { error_code: 0, data: "Set token timeout successful" });
+    try {
+      assert.equal((await shell.send("quorum token-sign generate --service user --token late.token")).error_code, 0);
+      approve("late.token", "late.approved", [["officer1"], ["officer2"], ["officer3"]]);
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      assert.deepEqual(await shell.send("user create --username app2 --role crypto-user --password app2-pass-1 --approval late.approved"), {
+        error_code: 1,
+        data: "The quorum token has expired: generate a new one with quorum token-sign generate",
+      });
+      const list = await shell.send("user list");
+      assert.ok(!(list.data as { users: { username: string }[] }).users.some((u) => u.username === "app2"), "nothing was created");
+      assert.equal((await shell.send("user create --username app2 --role crypto-user --password app2-pass-1 --approval late.approved")).error_code, 1, "still refused");
+      assert.deepEqual((await shell.send("quorum token-sign list")).data, { tokens: [] }, "the expired token is gone");
+    } finally {
+      assert.equal((await shell.send("quorum token-sign set-timeout --generated 600")).error_code, 0);
+    }
+  });
+
   it("single command mode: credentials from the environment, exit 1 on error_code 1", async () => {
     const list = await runSingle(cluster.clusterFile, dir, ["user", "list"]);
     assert.equal(list.code, 0);
