@@ -26,6 +26,8 @@ export const ISSUE_CODES = [
   "bad_boolean",
   "bad_lifetime",
   "bad_fingerprint",
+  "bad_public_key",
+  "missing_public_key",
   "duplicate_login",
   "duplicate_officer",
   "no_officers",
