@@ -28,6 +28,7 @@ export const ISSUE_CODES = [
   "bad_fingerprint",
   "bad_public_key",
   "missing_public_key",
+  "backend_mismatch",
   "duplicate_login",
   "duplicate_officer",
   "no_officers",
