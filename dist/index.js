@@ -32062,6 +32062,7 @@ function createClusterGateway(file, credentials, options = {}) {
   const valuesOf = (outcomes) => outcomes.flatMap((o) => o.ok ? [o.value] : []);
   return {
     clusterId: file.clusterId,
+    backend: "emulator",
     nodes: file.nodes,
     async officerKeys() {
       const outcomes = await everyNode((i) => plain(i, "quorum-keys", {}));
@@ -32694,6 +32695,18 @@ function parsePublicKey(text) {
   const pem = key.export({ type: "spki", format: "pem" }).toString();
   return { ok: true, key, pem, fingerprint: fingerprint(key) };
 }
+function parseRsaPublicKeyAtLeast(text, minBits) {
+  let key;
+  try {
+    key = createPublicKey({ key: normalizePem(text), format: "pem" });
+  } catch {
+    return { ok: false, reason: "not_a_public_key" };
+  }
+  if (key.asymmetricKeyType !== "rsa") return { ok: false, reason: "not_rsa" };
+  if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < minBits) return { ok: false, reason: "wrong_key_size" };
+  const pem = key.export({ type: "spki", format: "pem" }).toString();
+  return { ok: true, key, pem, fingerprint: fingerprint(key) };
+}
 var KEY_CACHE_LIMIT = 4096;
 var keyCache = /* @__PURE__ */ new Map();
 function storedPublicKey(pem) {
@@ -33214,13 +33227,15 @@ var MAX_TOKEN_LIFETIME_SECONDS = 7 * 24 * 3600;
 var DEFAULT_APPROVAL_LIFETIME_SECONDS = 7 * 24 * 3600;
 var MIN_APPROVAL_LIFETIME_SECONDS = 300;
 var MAX_APPROVAL_LIFETIME_SECONDS = 30 * 24 * 3600;
+var BACKENDS = ["emulator", "cloudhsm-cli"];
+var DEFAULT_BACKEND = "emulator";
 var MAX_OFFICERS = LIMITS.maxApprovals;
 var DEFAULT_REJECTIONS_TO_BLOCK = 1;
 var MAX_DELAY_SECONDS = MAX_APPROVAL_LIFETIME_SECONDS;
-var TOP_FIELDS2 = ["version", "cluster", "request_folder", "allow_self_approval", "token_lifetime_seconds", "approval_lifetime_seconds", "officers", "lockout_margin", "rejections_to_block", "groups", "operations"];
+var TOP_FIELDS2 = ["version", "cluster", "backend", "request_folder", "allow_self_approval", "token_lifetime_seconds", "approval_lifetime_seconds", "officers", "lockout_margin", "rejections_to_block", "groups", "operations"];
 var OPERATION_RULE_FIELDS = ["required", "groups", "delay_seconds"];
 var GROUP_NAME = /^[a-z][a-z0-9_-]{0,39}$/;
-var OFFICER_FIELDS = ["officer", "key_fingerprint"];
+var OFFICER_FIELDS = ["officer", "key_fingerprint", "public_key"];
 var FOLDER_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 function parsePolicy(bytes) {
   const tree = parseYamlTree(bytes, MAX_POLICY_BYTES, "the policy file");
@@ -33234,17 +33249,18 @@ function parsePolicy(bytes) {
     top.report("unsupported_version", version.path, `version must be ${POLICY_VERSION}`, version.line);
   }
   const cluster = readCluster(top);
+  const backend = readBackend(top);
   const requestFolder = readFolder(top);
   const allowSelfApproval = readBoolean(top, "allow_self_approval", true);
   const tokenLifetimeSeconds = readLifetime(top, "token_lifetime_seconds", DEFAULT_TOKEN_LIFETIME_SECONDS, MIN_TOKEN_LIFETIME_SECONDS, MAX_TOKEN_LIFETIME_SECONDS);
   const approvalLifetimeSeconds = readLifetime(top, "approval_lifetime_seconds", DEFAULT_APPROVAL_LIFETIME_SECONDS, MIN_APPROVAL_LIFETIME_SECONDS, MAX_APPROVAL_LIFETIME_SECONDS);
-  const officers = readOfficers(top);
+  const officers = readOfficers(top, backend);
   const lockoutMargin = readCount(top, "lockout_margin", DEFAULT_LOCKOUT_MARGIN, 0, MAX_OFFICERS);
   const rejectionsToBlock = readCount(top, "rejections_to_block", DEFAULT_REJECTIONS_TO_BLOCK, 1, MAX_OFFICERS);
   const groups = readGroups(top, officers ?? []);
   const operations = readOperations(top, groups);
   issues.sort(byLine);
-  if (issues.length > 0 || cluster === null || requestFolder === null || allowSelfApproval === null || tokenLifetimeSeconds === null || approvalLifetimeSeconds === null || officers === null || lockoutMargin === null || rejectionsToBlock === null) {
+  if (issues.length > 0 || cluster === null || backend === null || requestFolder === null || allowSelfApproval === null || tokenLifetimeSeconds === null || approvalLifetimeSeconds === null || officers === null || lockoutMargin === null || rejectionsToBlock === null) {
     return { ok: false, issues };
   }
   return {
@@ -33252,6 +33268,7 @@ function parsePolicy(bytes) {
     policy: {
       version: POLICY_VERSION,
       cluster,
+      backend,
       requestFolder,
       allowSelfApproval,
       tokenLifetimeSeconds,
@@ -33355,6 +33372,14 @@ function readFolder(top) {
   }
   return `${segments.join("/")}/`;
 }
+function readBackend(top) {
+  const b = top.scalar("backend", false);
+  if (b === null) return DEFAULT_BACKEND;
+  const found = BACKENDS.find((name) => name === b.text);
+  if (found !== void 0) return found;
+  top.report("bad_backend", b.path, `backend must be one of ${BACKENDS.join(", ")}`, b.line);
+  return null;
+}
 function readBoolean(top, key, fallback) {
   const b = top.scalar(key, false);
   if (b === null) return fallback;
@@ -33371,7 +33396,7 @@ function readLifetime(top, key, fallback, min, max) {
   top.report("bad_lifetime", t.path, `${key} must be a whole number from ${min} to ${max}`, t.line);
   return null;
 }
-function readOfficers(top) {
+function readOfficers(top, backend) {
   const officers = top.map("officers", true);
   if (officers === null) return null;
   const out = [];
@@ -33390,6 +33415,9 @@ function readOfficers(top) {
     }
     const mapping = readOfficer(officers, key, login);
     if (mapping === null) continue;
+    if (backend === "cloudhsm-cli" && mapping.publicKeyPem === void 0) {
+      officers.report("missing_public_key", path, `officer ${mapping.officer} needs a public_key: with backend cloudhsm-cli the gate verifies approval payloads against the key the policy pins`, line);
+    }
     const holder = byOfficer.get(mapping.officer);
     if (holder !== void 0) {
       officers.report("duplicate_officer", path, `officer ${mapping.officer} is already mapped to ${holder}; one officer has one GitHub account`, line);
@@ -33418,8 +33446,22 @@ function readOfficer(officers, key, login) {
     if (/^[0-9a-f]{64}$/.test(hex)) keyFingerprint = hex;
     else fields.report("bad_fingerprint", fp.path, "key_fingerprint must be the SHA-256 of the key's SPKI in hex (64 digits)", fp.line);
   }
+  const pk = fields.scalar("public_key", false);
+  let publicKeyPem;
+  if (pk !== null) {
+    const parsed = parseRsaPublicKeyAtLeast(pk.text, RSA_BITS);
+    if (!parsed.ok) {
+      fields.report("bad_public_key", pk.path, `public_key must be an RSA public key of at least ${RSA_BITS} bits in PEM (${parsed.reason})`, pk.line);
+    } else if (keyFingerprint !== void 0 && keyFingerprint !== parsed.fingerprint) {
+      fields.report("bad_public_key", pk.path, "public_key is not the key key_fingerprint names", pk.line);
+    } else {
+      publicKeyPem = parsed.pem;
+      keyFingerprint = parsed.fingerprint;
+    }
+  }
   if (name === null) return null;
-  return officerName(fields, name.text, name.path, name.line, login, keyFingerprint);
+  const mapping = officerName(fields, name.text, name.path, name.line, login, keyFingerprint);
+  return mapping === null || publicKeyPem === void 0 ? mapping : { ...mapping, publicKeyPem };
 }
 function officerName(at, text, path, line, login, keyFingerprint) {
   const checked = checkUserName(text);
@@ -33777,6 +33819,9 @@ function judge(c, parsed, mapping, ctx) {
     return { verdict: "noted", reason: command.verb, message: notedMessage(command.verb, mapping.officer) };
   }
   if (command.verb === "reject" && command.until !== void 0 && ctx.rejectPayload !== void 0) return judgeVeto(command.bytes, command.until, mapping, ctx);
+  if (command.verb === "approve" && command.until !== void 0 && ctx.approvePayload !== void 0 && ctx.policy.backend === "cloudhsm-cli") {
+    return judgePayloadApproval(c, command.bytes, command.until, mapping, ctx);
+  }
   if (command.verb !== "approve" || command.until !== void 0) {
     return reject("not_applicable", `/quorum ${command.verb}${command.verb === "approve" ? " until=" : ""} does not apply to this request`);
   }
@@ -33795,6 +33840,24 @@ function judgeApproval(c, signature, mapping, ctx) {
   const token = ctx.tokenBytes;
   if (!ctx.token.ok || token === null) return reject("no_token", "there is no valid token to check the signature against");
   return () => signatureOutcome(c, checkSignature(token, signature, key, ctx.ring), mapping, key);
+}
+function judgePayloadApproval(c, signature, until, mapping, ctx) {
+  const officer = mapping.officer;
+  if (!ctx.policy.allowSelfApproval && normalizeLogin(c.author) === normalizeLogin(ctx.prAuthor)) {
+    return reject("self_approval", "the pull request's author may not approve it (allow_self_approval is false)");
+  }
+  const pinned = mapping.publicKeyPem === void 0 ? null : parseRsaPublicKeyAtLeast(mapping.publicKeyPem, RSA_BITS);
+  if (pinned === null || !pinned.ok) return reject("revoked_key", `the policy pins no public_key for officer ${officer}`);
+  const registered = ctx.ring.get(officer);
+  if (registered !== void 0 && registered.fingerprint !== pinned.fingerprint) {
+    return reject("revoked_key", `officer ${officer}'s registered key (${short(registered.fingerprint)}) is not the key the policy pins (${short(pinned.fingerprint)})`);
+  }
+  const expiry = checkPayloadExpiry(until, (ctx.now ?? 0) * 1e3, ctx.policy.approvalLifetimeSeconds);
+  if (expiry === "expired") return reject("expired", `the approval's until=${until} has passed`);
+  if (expiry !== "valid") return reject("malformed_until", `until=${until} lies more than approval_lifetime_seconds (${ctx.policy.approvalLifetimeSeconds}) ahead`);
+  const payload = ctx.approvePayload(until);
+  const key = { officer, key: pinned.key, fingerprint: pinned.fingerprint };
+  return () => verifyMessage(payload, key.key, signature) ? { verdict: "counted", reason: "valid", message: `officer ${officer} approves the payload until ${until}`, key } : reject("bad_signature", `the signature does not verify under ${officer}'s pinned key (${short(key.fingerprint)}) over this request's approval payload until=${until}`);
 }
 function judgeVeto(signature, until, mapping, ctx) {
   const officer = mapping.officer;
@@ -33988,7 +34051,10 @@ function evaluateQuorum(input2) {
     problems,
     rule,
     ...requestPath === void 0 ? {} : {
-      rejectPayload: (until) => renderApprovalPayload(approvalPayloadOf({ verdict: "reject", request: request2, requestDigest: input2.requestDigest, requestPath, repository: input2.repository, pullRequest: input2.pullRequest, expiresAt: until }))
+      rejectPayload: (until) => renderApprovalPayload(approvalPayloadOf({ verdict: "reject", request: request2, requestDigest: input2.requestDigest, requestPath, repository: input2.repository, pullRequest: input2.pullRequest, expiresAt: until })),
+      ...policy.backend !== "cloudhsm-cli" ? {} : {
+        approvePayload: (until) => renderApprovalPayload(approvalPayloadOf({ verdict: "approve", request: request2, requestDigest: input2.requestDigest, requestPath, repository: input2.repository, pullRequest: input2.pullRequest, expiresAt: until }))
+      }
     }
   });
 }
@@ -34013,7 +34079,8 @@ function decideQuorum(input2, subject) {
     prAuthor: input2.prAuthor,
     signerLookups: { remaining: MAX_SIGNER_LOOKUPS },
     now: input2.now,
-    ...subject.rejectPayload === void 0 ? {} : { rejectPayload: subject.rejectPayload }
+    ...subject.rejectPayload === void 0 ? {} : { rejectPayload: subject.rejectPayload },
+    ...subject.approvePayload === void 0 ? {} : { approvePayload: subject.approvePayload }
   };
   const examinations = [];
   input2.candidates.forEach((c, i) => {
@@ -34995,6 +35062,18 @@ async function handlePullRequest(deps, event) {
       if (pr.merged) return mergeInvalidPolicy(deps, repo, pr, loaded.issues, trigger);
       await report(deps, repo, pr, renderIssuesComment("the new policy", POLICY_PATH, loaded.issues), renderIssuesCheckRun("The new policy", POLICY_PATH, loaded.issues));
       return { code: "invalid", message: `${POLICY_PATH} in this pull request is not a valid policy` };
+    case "governance":
+    case "request": {
+      const reached = deps.cluster.backend ?? "emulator";
+      if (loaded.policy.backend !== reached) {
+        const issues = [issue2("backend_mismatch", "backend", `the policy says backend ${loaded.policy.backend}, but this gate reaches cluster ${deps.cluster.clusterId} through ${reached}; nothing is judged or applied until they agree`)];
+        await report(deps, repo, pr, renderIssuesComment("the policy on the base branch", POLICY_PATH, issues), renderIssuesCheckRun("The policy on the base branch", POLICY_PATH, issues));
+        return { code: "invalid", message: `backend_mismatch: the policy says ${loaded.policy.backend}, the cluster is reached through ${reached}` };
+      }
+      break;
+    }
+  }
+  switch (loaded.kind) {
     case "governance": {
       const gov = { policy: loaded.policy, change: loaded.change };
       return pr.merged ? mergeGovernance(deps, repo, pr, gov, trigger) : evaluateGovernanceOpen(deps, repo, pr, gov);
@@ -35118,6 +35197,7 @@ var CLUSTER_FILE_VERSION = 1;
 var CLUSTER_FILE = "cluster.json";
 var DEFAULT_DATA_DIR = ".data/cluster";
 var DEFAULT_CLUSTER_FILE = `${DEFAULT_DATA_DIR}/${CLUSTER_FILE}`;
+var BACKEND_KINDS = ["emulator", "cloudhsm-cli"];
 function readClusterFile(path) {
   let text;
   try {
@@ -35140,13 +35220,17 @@ function parseClusterFile(text, source) {
 }
 function validate(value) {
   if (!isObject(value)) return "it must be a JSON object";
-  const allowed = ["version", "clusterId", "nodes", "ca"];
+  const allowed = ["version", "clusterId", "nodes", "ca", "backend"];
   const extra = Object.keys(value).find((k) => !allowed.includes(k));
   if (extra !== void 0) return `unknown field "${extra}"`;
   if (value["version"] !== CLUSTER_FILE_VERSION) return `"version" must be ${CLUSTER_FILE_VERSION}`;
   if (typeof value["clusterId"] !== "string" || value["clusterId"] === "") return `"clusterId" must be a non-empty string`;
   if (value["ca"] !== void 0 && (typeof value["ca"] !== "string" || !value["ca"].includes("-----BEGIN CERTIFICATE-----"))) {
     return `"ca" must be a PEM certificate`;
+  }
+  if (value["backend"] !== void 0) {
+    const problem = validateBackend(value["backend"]);
+    if (problem !== null) return `backend: ${problem}`;
   }
   const nodes = value["nodes"];
   if (!Array.isArray(nodes) || nodes.length === 0) return `"nodes" must be a non-empty array`;
@@ -35170,6 +35254,18 @@ function validateNode(node, i) {
   if (!isInt(node["port"], 1, 65535)) return `"port" must be an integer 1..65535`;
   if (typeof node["hsmId"] !== "string" || !/^hsm-[a-z0-9]{11}$/.test(node["hsmId"])) return `"hsmId" must look like hsm-abcdefghijk`;
   if (!isInt(node["nodeId"], 0, 4294967295)) return `"nodeId" must be an unsigned 32-bit integer`;
+  return null;
+}
+function validateBackend(b) {
+  if (!isObject(b)) return "must be an object";
+  const kind = b["kind"];
+  if (typeof kind !== "string" || !BACKEND_KINDS.includes(kind)) return `"kind" must be one of ${BACKEND_KINDS.join(", ")}`;
+  const allowed = kind === "emulator" ? ["kind"] : ["kind", "binary", "args"];
+  const extra = Object.keys(b).find((k) => !allowed.includes(k));
+  if (extra !== void 0) return `unknown field "${extra}" for kind ${kind}`;
+  if (b["binary"] !== void 0 && (typeof b["binary"] !== "string" || b["binary"] === "" || b["binary"].includes("\0"))) return `"binary" must be a non-empty path`;
+  const args = b["args"];
+  if (args !== void 0 && (!Array.isArray(args) || !args.every((a) => typeof a === "string" && !a.includes("\0")))) return `"args" must be an array of strings`;
   return null;
 }
 function isObject(v) {

@@ -2,7 +2,12 @@
 // they speak TLS. `cluster start` writes it; the shell, the gate and the tests read it.
 //
 //   { "version": 1, "clusterId": "cluster-...", "ca"?: "PEM",
-//     "nodes": [ { "index": 0, "host": "127.0.0.1", "port": 2225, "hsmId": "hsm-...", "nodeId": 1 }, ... ] }
+//     "nodes": [ { "index": 0, "host": "127.0.0.1", "port": 2225, "hsmId": "hsm-...", "nodeId": 1 }, ... ],
+//     "backend"?: { "kind": "emulator" } | { "kind": "cloudhsm-cli", "binary"?: "/path", "args"?: ["..."] } }
+//
+// `backend` says how the gate reaches the cluster (docs/real-cluster.md): the emulator's node
+// protocol (the default, and what a file without the field means), or the `cloudhsm-cli` binary
+// driven in interactive mode (cloudhsm-cli-driver.ts).
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "./atomic-write.ts";
 import type { NodeEndpoint } from "./node-client.ts";
@@ -32,6 +37,30 @@ export interface ClusterFile {
   readonly nodes: readonly ClusterNode[];
   /** PEM of the cluster CA; present when the nodes speak TLS. */
   readonly ca?: string;
+  /** How the gate reaches the cluster; absent means the emulator. Read it through backendOf. */
+  readonly backend?: ClusterBackend;
+}
+
+/** Where Client SDK 5 installs CloudHSM CLI on Linux. */
+export const DEFAULT_CLOUDHSM_CLI_BINARY = "/opt/cloudhsm/bin/cloudhsm-cli";
+
+export type ClusterBackend =
+  | { readonly kind: "emulator" }
+  | {
+      readonly kind: "cloudhsm-cli";
+      /** The binary to run; DEFAULT_CLOUDHSM_CLI_BINARY when absent. */
+      readonly binary?: string;
+      /** Words placed before `interactive` (e.g. a wrapper's own options). */
+      readonly args?: readonly string[];
+    };
+
+export const BACKEND_KINDS = ["emulator", "cloudhsm-cli"] as const;
+
+/** The backend of a (validated) cluster file, with its defaults filled in. */
+export function backendOf(file: ClusterFile): { readonly kind: "emulator" } | { readonly kind: "cloudhsm-cli"; readonly binary: string; readonly args: readonly string[] } {
+  const b = file.backend;
+  if (b === undefined || b.kind === "emulator") return { kind: "emulator" };
+  return { kind: "cloudhsm-cli", binary: b.binary ?? DEFAULT_CLOUDHSM_CLI_BINARY, args: b.args ?? [] };
 }
 
 export type ClusterFileResult = { readonly ok: true; readonly value: ClusterFile } | { readonly ok: false; readonly error: string };
@@ -66,13 +95,17 @@ export function parseClusterFile(text: string, source: string): ClusterFileResul
 /** Returns what is wrong with `value`, or null when it is a valid cluster file. */
 export function validate(value: unknown): string | null {
   if (!isObject(value)) return "it must be a JSON object";
-  const allowed = ["version", "clusterId", "nodes", "ca"];
+  const allowed = ["version", "clusterId", "nodes", "ca", "backend"];
   const extra = Object.keys(value).find((k) => !allowed.includes(k));
   if (extra !== undefined) return `unknown field "${extra}"`;
   if (value["version"] !== CLUSTER_FILE_VERSION) return `"version" must be ${CLUSTER_FILE_VERSION}`;
   if (typeof value["clusterId"] !== "string" || value["clusterId"] === "") return `"clusterId" must be a non-empty string`;
   if (value["ca"] !== undefined && (typeof value["ca"] !== "string" || !value["ca"].includes("-----BEGIN CERTIFICATE-----"))) {
     return `"ca" must be a PEM certificate`;
+  }
+  if (value["backend"] !== undefined) {
+    const problem = validateBackend(value["backend"]);
+    if (problem !== null) return `backend: ${problem}`;
   }
   const nodes = value["nodes"];
   if (!Array.isArray(nodes) || nodes.length === 0) return `"nodes" must be a non-empty array`;
@@ -97,6 +130,19 @@ function validateNode(node: unknown, i: number): string | null {
   if (!isInt(node["port"], 1, 65535)) return `"port" must be an integer 1..65535`;
   if (typeof node["hsmId"] !== "string" || !/^hsm-[a-z0-9]{11}$/.test(node["hsmId"])) return `"hsmId" must look like hsm-abcdefghijk`;
   if (!isInt(node["nodeId"], 0, 0xffffffff)) return `"nodeId" must be an unsigned 32-bit integer`;
+  return null;
+}
+
+function validateBackend(b: unknown): string | null {
+  if (!isObject(b)) return "must be an object";
+  const kind = b["kind"];
+  if (typeof kind !== "string" || !(BACKEND_KINDS as readonly string[]).includes(kind)) return `"kind" must be one of ${BACKEND_KINDS.join(", ")}`;
+  const allowed = kind === "emulator" ? ["kind"] : ["kind", "binary", "args"];
+  const extra = Object.keys(b).find((k) => !allowed.includes(k));
+  if (extra !== undefined) return `unknown field "${extra}" for kind ${kind}`;
+  if (b["binary"] !== undefined && (typeof b["binary"] !== "string" || b["binary"] === "" || b["binary"].includes("\0"))) return `"binary" must be a non-empty path`;
+  const args = b["args"];
+  if (args !== undefined && (!Array.isArray(args) || !args.every((a) => typeof a === "string" && !a.includes("\0")))) return `"args" must be an array of strings`;
   return null;
 }
 

@@ -27,6 +27,11 @@ export interface IssuedToken {
 
 export interface ClusterGateway {
   readonly clusterId: string;
+  /**
+   * How this gateway reaches the HSMs, checked against the policy's `backend` before anything is
+   * judged (docs/real-cluster.md); absent means the emulator's node protocol.
+   */
+  readonly backend?: "emulator" | "cloudhsm-cli";
   readonly nodes: readonly ClusterNode[];
   /**
    * Officer keys registered on every node, by officer name. A key that is missing on a node or
@@ -123,6 +128,7 @@ export function createClusterGateway(file: ClusterFile, credentials: GateCredent
 
   return {
     clusterId: file.clusterId,
+    backend: "emulator",
     nodes: file.nodes,
 
     async officerKeys() {

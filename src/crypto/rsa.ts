@@ -38,6 +38,23 @@ export function parsePublicKey(text: string): PublicKeyResult {
   return { ok: true, key, pem, fingerprint: fingerprint(key) };
 }
 
+/**
+ * Parses an RSA public key of at least `minBits` bits: an officer's key pinned in the policy
+ * (docs/requests.md, "public_key"), which CloudHSM CLI does not limit to 2048 bits.
+ */
+export function parseRsaPublicKeyAtLeast(text: string, minBits: number): PublicKeyResult {
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: normalizePem(text), format: "pem" });
+  } catch {
+    return { ok: false, reason: "not_a_public_key" };
+  }
+  if (key.asymmetricKeyType !== "rsa") return { ok: false, reason: "not_rsa" };
+  if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < minBits) return { ok: false, reason: "wrong_key_size" };
+  const pem = key.export({ type: "spki", format: "pem" }).toString();
+  return { ok: true, key, pem, fingerprint: fingerprint(key) };
+}
+
 const KEY_CACHE_LIMIT = 4096;
 const keyCache = new Map<string, KeyObject>();
 

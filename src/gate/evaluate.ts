@@ -122,6 +122,8 @@ export interface QuorumSubject {
   readonly rule?: OperationRule;
   /** The bytes a veto signs, for a given `until=`; without it `/quorum reject` does not apply. */
   readonly rejectPayload?: (until: string) => Uint8Array;
+  /** The bytes a payload approval signs (backend cloudhsm-cli); without it `/quorum approve until=` does not apply. */
+  readonly approvePayload?: (until: string) => Uint8Array;
 }
 
 /** Everything the decision needs besides its subject: policy, token, cluster facts, comments, time. */
@@ -153,6 +155,12 @@ export function evaluateQuorum(input: EvaluationInput): Decision {
       : {
           rejectPayload: (until: string) =>
             renderApprovalPayload(approvalPayloadOf({ verdict: "reject", request, requestDigest: input.requestDigest, requestPath, repository: input.repository, pullRequest: input.pullRequest, expiresAt: until })),
+          ...(policy.backend !== "cloudhsm-cli"
+            ? {}
+            : {
+                approvePayload: (until: string) =>
+                  renderApprovalPayload(approvalPayloadOf({ verdict: "approve", request, requestDigest: input.requestDigest, requestPath, repository: input.repository, pullRequest: input.pullRequest, expiresAt: until })),
+              }),
         }),
   });
 }
@@ -195,6 +203,7 @@ export function decideQuorum(input: QuorumInput, subject: QuorumSubject): Decisi
     signerLookups: { remaining: MAX_SIGNER_LOOKUPS },
     now: input.now,
     ...(subject.rejectPayload === undefined ? {} : { rejectPayload: subject.rejectPayload }),
+    ...(subject.approvePayload === undefined ? {} : { approvePayload: subject.approvePayload }),
   };
   // The rules of every candidate first, then all their RSA checks in a row (judge-candidate.ts).
   const examinations: Examination[] = [];

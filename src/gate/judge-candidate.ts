@@ -1,7 +1,7 @@
 // First pass of the evaluation: one candidate on its own. Is it a command, who posted it, does
 // the author map to an officer, does the signature verify under that officer's key over this
 // token? Rules that need the other candidates (withdrawals, duplicates) come in `tally.ts`.
-import { verifyMessage } from "../crypto/rsa.ts";
+import { parseRsaPublicKeyAtLeast, RSA_BITS, verifyMessage } from "../crypto/rsa.ts";
 import { checkPayloadExpiry } from "./approval-payload.ts";
 import { parseApprovalComment, type ApprovalCommand, type CommandResult } from "./approval-command.ts";
 import type { ApprovalCandidate } from "./candidate.ts";
@@ -29,6 +29,11 @@ export interface JudgeContext {
    * (docs/governance.md, "Veto"); absent where vetoes do not apply.
    */
   readonly rejectPayload?: (until: string) => Uint8Array;
+  /**
+   * The approval payload with `verdict: approve` and the given `expires-at`, what an officer signs
+   * with `backend: cloudhsm-cli` (docs/real-cluster.md, "The long clock"); absent elsewhere.
+   */
+  readonly approvePayload?: (until: string) => Uint8Array;
   /** Unix seconds, to check a veto's `until=`. */
   readonly now?: number;
 }
@@ -131,6 +136,9 @@ function judge(c: ApprovalCandidate, parsed: CommandResult, mapping: OfficerMapp
     return { verdict: "noted", reason: command.verb, message: notedMessage(command.verb, mapping.officer) };
   }
   if (command.verb === "reject" && command.until !== undefined && ctx.rejectPayload !== undefined) return judgeVeto(command.bytes, command.until, mapping, ctx);
+  if (command.verb === "approve" && command.until !== undefined && ctx.approvePayload !== undefined && ctx.policy.backend === "cloudhsm-cli") {
+    return judgePayloadApproval(c, command.bytes, command.until, mapping, ctx);
+  }
   // Payload approvals, vetoes, countersignatures and `execute` belong to rules and backends that
   // judge them elsewhere; against the emulator's token they would only fail as bad signatures.
   if (command.verb !== "approve" || command.until !== undefined) {
@@ -153,6 +161,34 @@ function judgeApproval(c: ApprovalCandidate, signature: Buffer, mapping: Officer
   const token = ctx.tokenBytes;
   if (!ctx.token.ok || token === null) return reject("no_token", "there is no valid token to check the signature against");
   return () => signatureOutcome(c, checkSignature(token, signature, key, ctx.ring), mapping, key);
+}
+
+/**
+ * An approval of the payload on a real cluster (docs/real-cluster.md, "The long clock"): the HSM
+ * never sees it, so the gate verifies it against the key the policy pins for the officer. Where
+ * the cluster's registered key is known and is another key, the officer could not countersign at
+ * execution, so the approval is refused now rather than at merge.
+ */
+function judgePayloadApproval(c: ApprovalCandidate, signature: Buffer, until: string, mapping: OfficerMapping, ctx: JudgeContext): Ruling {
+  const officer = mapping.officer;
+  if (!ctx.policy.allowSelfApproval && normalizeLogin(c.author) === normalizeLogin(ctx.prAuthor)) {
+    return reject("self_approval", "the pull request's author may not approve it (allow_self_approval is false)");
+  }
+  const pinned = mapping.publicKeyPem === undefined ? null : parseRsaPublicKeyAtLeast(mapping.publicKeyPem, RSA_BITS);
+  if (pinned === null || !pinned.ok) return reject("revoked_key", `the policy pins no public_key for officer ${officer}`);
+  const registered = ctx.ring.get(officer);
+  if (registered !== undefined && registered.fingerprint !== pinned.fingerprint) {
+    return reject("revoked_key", `officer ${officer}'s registered key (${short(registered.fingerprint)}) is not the key the policy pins (${short(pinned.fingerprint)})`);
+  }
+  const expiry = checkPayloadExpiry(until, (ctx.now ?? 0) * 1000, ctx.policy.approvalLifetimeSeconds);
+  if (expiry === "expired") return reject("expired", `the approval's until=${until} has passed`);
+  if (expiry !== "valid") return reject("malformed_until", `until=${until} lies more than approval_lifetime_seconds (${ctx.policy.approvalLifetimeSeconds}) ahead`);
+  const payload = ctx.approvePayload!(until);
+  const key: OfficerKey = { officer, key: pinned.key, fingerprint: pinned.fingerprint };
+  return () =>
+    verifyMessage(payload, key.key, signature)
+      ? { verdict: "counted", reason: "valid", message: `officer ${officer} approves the payload until ${until}`, key }
+      : reject("bad_signature", `the signature does not verify under ${officer}'s pinned key (${short(key.fingerprint)}) over this request's approval payload until=${until}`);
 }
 
 /**

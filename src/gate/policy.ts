@@ -1,6 +1,7 @@
 // The gate's policy, `.github/quorum-gate.yml` (docs/requests.md, "The policy"). Adapters read it
 // from the pull request's *base* branch only: a PR cannot loosen the rules it is judged by.
 // Parsed like requests: a readonly value or a list of issues, never an exception.
+import { parseRsaPublicKeyAtLeast, RSA_BITS } from "../crypto/rsa.ts";
 import { LIMITS } from "../hsm/model.ts";
 import { checkUserName } from "../hsm/rules.ts";
 import { fieldsOf, join, parseDecimal, type Fields } from "./fields.ts";
@@ -42,6 +43,12 @@ export interface OfficerMapping {
   readonly officer: string;
   /** Hex SHA-256 of the officer key's SPKI; when set, any other registered key is refused. */
   readonly keyFingerprint?: string;
+  /**
+   * The officer's public key pinned in the policy (SPKI PEM, RSA of at least 2048 bits), against
+   * which the gate verifies approval payloads (docs/real-cluster.md). When set, `keyFingerprint`
+   * is its fingerprint, so the registered key is pinned too.
+   */
+  readonly publicKeyPem?: string;
 }
 
 /** How many vetoes block a request unless the policy says otherwise (docs/governance.md). */
@@ -90,7 +97,7 @@ export type PolicyResult = { readonly ok: true; readonly policy: Policy } | { re
 const TOP_FIELDS = ["version", "cluster", "backend", "request_folder", "allow_self_approval", "token_lifetime_seconds", "approval_lifetime_seconds", "officers", "lockout_margin", "rejections_to_block", "groups", "operations"] as const;
 const OPERATION_RULE_FIELDS = ["required", "groups", "delay_seconds"] as const;
 const GROUP_NAME = /^[a-z][a-z0-9_-]{0,39}$/;
-const OFFICER_FIELDS = ["officer", "key_fingerprint"] as const;
+const OFFICER_FIELDS = ["officer", "key_fingerprint", "public_key"] as const;
 const FOLDER_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 
 export function parsePolicy(bytes: Uint8Array): PolicyResult {
@@ -111,7 +118,7 @@ export function parsePolicy(bytes: Uint8Array): PolicyResult {
   const allowSelfApproval = readBoolean(top, "allow_self_approval", true);
   const tokenLifetimeSeconds = readLifetime(top, "token_lifetime_seconds", DEFAULT_TOKEN_LIFETIME_SECONDS, MIN_TOKEN_LIFETIME_SECONDS, MAX_TOKEN_LIFETIME_SECONDS);
   const approvalLifetimeSeconds = readLifetime(top, "approval_lifetime_seconds", DEFAULT_APPROVAL_LIFETIME_SECONDS, MIN_APPROVAL_LIFETIME_SECONDS, MAX_APPROVAL_LIFETIME_SECONDS);
-  const officers = readOfficers(top);
+  const officers = readOfficers(top, backend);
   const lockoutMargin = readCount(top, "lockout_margin", DEFAULT_LOCKOUT_MARGIN, 0, MAX_OFFICERS);
   const rejectionsToBlock = readCount(top, "rejections_to_block", DEFAULT_REJECTIONS_TO_BLOCK, 1, MAX_OFFICERS);
   const groups = readGroups(top, officers ?? []);
@@ -270,7 +277,7 @@ function readLifetime(top: Fields, key: string, fallback: number, min: number, m
   return null;
 }
 
-function readOfficers(top: Fields): readonly OfficerMapping[] | null {
+function readOfficers(top: Fields, backend: Backend | null): readonly OfficerMapping[] | null {
   const officers = top.map("officers", true);
   if (officers === null) return null;
   const out: OfficerMapping[] = [];
@@ -289,6 +296,11 @@ function readOfficers(top: Fields): readonly OfficerMapping[] | null {
     }
     const mapping = readOfficer(officers, key, login);
     if (mapping === null) continue;
+    // With the real cluster's ceremony the gate itself verifies the long approval (the HSM sees
+    // only the short countersignature), so it needs each officer's key from the reviewed policy.
+    if (backend === "cloudhsm-cli" && mapping.publicKeyPem === undefined) {
+      officers.report("missing_public_key", path, `officer ${mapping.officer} needs a public_key: with backend cloudhsm-cli the gate verifies approval payloads against the key the policy pins`, line);
+    }
     const holder = byOfficer.get(mapping.officer);
     if (holder !== undefined) {
       officers.report("duplicate_officer", path, `officer ${mapping.officer} is already mapped to ${holder}; one officer has one GitHub account`, line);
@@ -302,7 +314,7 @@ function readOfficers(top: Fields): readonly OfficerMapping[] | null {
   return out;
 }
 
-/** `login: officer1`, or `login: {officer: officer1, key_fingerprint: <hex>}`. */
+/** `login: officer1`, or `login: {officer: officer1, key_fingerprint?: <hex>, public_key?: <PEM>}`. */
 function readOfficer(officers: Fields, key: string, login: string): OfficerMapping | null {
   const entry = officers.entry(key);
   const path = join(officers.path, key);
@@ -319,8 +331,22 @@ function readOfficer(officers: Fields, key: string, login: string): OfficerMappi
     if (/^[0-9a-f]{64}$/.test(hex)) keyFingerprint = hex;
     else fields.report("bad_fingerprint", fp.path, "key_fingerprint must be the SHA-256 of the key's SPKI in hex (64 digits)", fp.line);
   }
+  const pk = fields.scalar("public_key", false);
+  let publicKeyPem: string | undefined;
+  if (pk !== null) {
+    const parsed = parseRsaPublicKeyAtLeast(pk.text, RSA_BITS);
+    if (!parsed.ok) {
+      fields.report("bad_public_key", pk.path, `public_key must be an RSA public key of at least ${RSA_BITS} bits in PEM (${parsed.reason})`, pk.line);
+    } else if (keyFingerprint !== undefined && keyFingerprint !== parsed.fingerprint) {
+      fields.report("bad_public_key", pk.path, "public_key is not the key key_fingerprint names", pk.line);
+    } else {
+      publicKeyPem = parsed.pem;
+      keyFingerprint = parsed.fingerprint;
+    }
+  }
   if (name === null) return null;
-  return officerName(fields, name.text, name.path, name.line, login, keyFingerprint);
+  const mapping = officerName(fields, name.text, name.path, name.line, login, keyFingerprint);
+  return mapping === null || publicKeyPem === undefined ? mapping : { ...mapping, publicKeyPem };
 }
 
 function officerName(at: Fields, text: string, path: string, line: number, login: string, keyFingerprint: string | undefined): OfficerMapping | null {

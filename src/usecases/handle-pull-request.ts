@@ -4,6 +4,7 @@
 // (head, or the merge commit once merged); 3. open: decide and report; merged: replay a request,
 // or confirm a governance request (nothing to replay); closed: take the token back.
 import { POLICY_PATH, readStickyToken, renderIssuesCheckRun, renderIssuesComment, STICKY_MARKER } from "../gate/index.ts";
+import { issue } from "../gate/issues.ts";
 import { renderNoticeComment, renderNoticeSummary } from "../gate/render-notice.ts";
 import type { PullRequestInfo, RepoRef } from "../github/port.ts";
 import type { GateDeps, GateOutcome, PullRequestEvent } from "./deps.ts";
@@ -45,6 +46,20 @@ export async function handlePullRequest(deps: GateDeps, event: PullRequestEvent)
       if (pr.merged) return mergeInvalidPolicy(deps, repo, pr, loaded.issues, trigger);
       await report(deps, repo, pr, renderIssuesComment("the new policy", POLICY_PATH, loaded.issues), renderIssuesCheckRun("The new policy", POLICY_PATH, loaded.issues));
       return { code: "invalid", message: `${POLICY_PATH} in this pull request is not a valid policy` };
+    case "governance":
+    case "request": {
+      // What officers sign depends on the backend (docs/real-cluster.md): judging a policy's
+      // ceremony against a cluster reached another way would count signatures over the wrong bytes.
+      const reached = deps.cluster.backend ?? "emulator";
+      if (loaded.policy.backend !== reached) {
+        const issues = [issue("backend_mismatch", "backend", `the policy says backend ${loaded.policy.backend}, but this gate reaches cluster ${deps.cluster.clusterId} through ${reached}; nothing is judged or applied until they agree`)];
+        await report(deps, repo, pr, renderIssuesComment("the policy on the base branch", POLICY_PATH, issues), renderIssuesCheckRun("The policy on the base branch", POLICY_PATH, issues));
+        return { code: "invalid", message: `backend_mismatch: the policy says ${loaded.policy.backend}, the cluster is reached through ${reached}` };
+      }
+      break;
+    }
+  }
+  switch (loaded.kind) {
     case "governance": {
       const gov = { policy: loaded.policy, change: loaded.change };
       return pr.merged ? mergeGovernance(deps, repo, pr, gov, trigger) : evaluateGovernanceOpen(deps, repo, pr, gov);

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { clusterEndpoints, readClusterFile, writeClusterFile, type ClusterFile } from "../../src/cluster/cluster-file.ts";
+import { backendOf, clusterEndpoints, DEFAULT_CLOUDHSM_CLI_BINARY, readClusterFile, writeClusterFile, type ClusterFile } from "../../src/cluster/cluster-file.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "qg-cluster-file-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -69,6 +69,11 @@ describe("cluster file", () => {
     ["a duplicate hsm id", { ...sample, nodes: [sample.nodes[0], { ...sample.nodes[1], hsmId: "hsm-aaaaaaaaaaa" }] }, /appears twice/],
     ["a negative node id", { ...sample, nodes: [{ ...sample.nodes[0], nodeId: -1 }] }, /"nodeId"/],
     ["a CA that is not PEM", { ...sample, ca: "hello" }, /"ca" must be a PEM certificate/],
+    ["an unknown backend", { ...sample, backend: { kind: "pkcs11" } }, /backend: "kind" must be one of emulator, cloudhsm-cli/],
+    ["a backend that is not an object", { ...sample, backend: "cloudhsm-cli" }, /backend: must be an object/],
+    ["a binary for the emulator", { ...sample, backend: { kind: "emulator", binary: "/bin/x" } }, /backend: unknown field "binary" for kind emulator/],
+    ["an empty binary", { ...sample, backend: { kind: "cloudhsm-cli", binary: "" } }, /backend: "binary" must be a non-empty path/],
+    ["args that are not strings", { ...sample, backend: { kind: "cloudhsm-cli", args: ["--x", 1] } }, /backend: "args" must be an array of strings/],
   ];
   for (const [what, value, pattern] of broken) {
     it(`refuses a file with ${what}`, () => {
@@ -77,6 +82,16 @@ describe("cluster file", () => {
       assert.match(!r.ok ? r.error : "", pattern);
     });
   }
+
+  it("reads the backend: the emulator by default, cloudhsm-cli with its binary's default path", () => {
+    assert.deepEqual(backendOf(sample), { kind: "emulator" });
+    assert.deepEqual(backendOf({ ...sample, backend: { kind: "emulator" } }), { kind: "emulator" });
+    assert.deepEqual(backendOf({ ...sample, backend: { kind: "cloudhsm-cli" } }), { kind: "cloudhsm-cli", binary: DEFAULT_CLOUDHSM_CLI_BINARY, args: [] });
+    assert.equal(DEFAULT_CLOUDHSM_CLI_BINARY, "/opt/cloudhsm/bin/cloudhsm-cli");
+    const r = readText(JSON.stringify({ ...sample, backend: { kind: "cloudhsm-cli", binary: "/usr/local/bin/cli", args: ["--region", "eu-west-1"] } }));
+    assert.ok(r.ok, !r.ok ? r.error : "");
+    assert.deepEqual(backendOf(r.value), { kind: "cloudhsm-cli", binary: "/usr/local/bin/cli", args: ["--region", "eu-west-1"] });
+  });
 
   it("refuses to write an invalid file", () => {
     const path = join(dir, "invalid.json");

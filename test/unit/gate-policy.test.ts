@@ -2,7 +2,10 @@
 // every mistake.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { createPublicKey, generateKeyPairSync } from "node:crypto";
+import { fingerprint } from "../../src/crypto/rsa.ts";
 import type { IssueCode } from "../../src/gate/issues.ts";
+import { testKey } from "../helpers/keys.ts";
 import {
   DEFAULT_REQUEST_FOLDER,
   DEFAULT_TOKEN_LIFETIME_SECONDS,
@@ -27,6 +30,16 @@ function policyOf(text: string): Policy {
   assert.ok(r.ok, r.ok ? "" : JSON.stringify(r.issues));
   return r.policy;
 }
+
+/** A PEM as the body of a YAML block scalar under an officer's fields. */
+const indent = (pem: string): string => pem.trimEnd().split("\n").map((l) => `      ${l}\n`).join("");
+
+const fp = (pem: string): string => fingerprint(createPublicKey(pem));
+const pemOf = (type: "rsa" | "ec", bits: number): string => {
+  const { publicKey } = type === "rsa" ? generateKeyPairSync("rsa", { modulusLength: bits }) : generateKeyPairSync("ec", { namedCurve: "P-256" });
+  return publicKey.export({ type: "spki", format: "pem" }).toString();
+};
+const withKey = (pem: string, extra = ""): string => `version: 1\ncluster: c\nofficers:\n  alice:\n    officer: officer1\n${extra}    public_key: |\n${indent(pem)}`;
 
 const MINIMAL = "version: 1\ncluster: cluster-abc123\nofficers:\n  alice: officer1\n";
 
@@ -65,8 +78,19 @@ describe("policy: valid files", () => {
 
   it("reads the backend, the emulator by default", () => {
     assert.equal(policyOf(MINIMAL).backend, "emulator");
-    assert.equal(policyOf(`${MINIMAL}backend: cloudhsm-cli\n`).backend, "cloudhsm-cli");
+    assert.equal(policyOf(`${withKey(testKey("officer1").publicPem)}backend: cloudhsm-cli\n`).backend, "cloudhsm-cli");
     assert.equal(policyOf(`${MINIMAL}backend: emulator\n`).backend, "emulator");
+  });
+
+  it("reads a pinned public key per officer as a YAML block, pinning the registered key too", () => {
+    const alice = testKey("officer1");
+    const big = testKey("officer2-3072", 3072);
+    const p = policyOf(`version: 1\ncluster: c\nbackend: cloudhsm-cli\nofficers:\n  alice:\n    officer: officer1\n    public_key: |\n${indent(alice.publicPem)}  bob:\n    officer: officer2\n    public_key: |\n${indent(big.publicPem)}`);
+    assert.deepEqual(p.officers[0], { login: "alice", officer: "officer1", keyFingerprint: fp(alice.publicPem), publicKeyPem: alice.publicPem });
+    assert.equal(p.officers[1]?.publicKeyPem, big.publicPem, "RSA above 2048 bits is accepted");
+    assert.equal(p.officers[1]?.keyFingerprint, fp(big.publicPem));
+    const pinned = policyOf(`version: 1\ncluster: c\nofficers:\n  alice:\n    officer: officer1\n    key_fingerprint: ${fp(alice.publicPem)}\n    public_key: |\n${indent(alice.publicPem)}`);
+    assert.equal(pinned.officers[0]?.publicKeyPem, alice.publicPem, "a fingerprint naming the same key is fine");
   });
 
   it("accepts a colon-separated fingerprint", () => {
@@ -119,6 +143,11 @@ describe("policy: bad files get stable codes", () => {
     { name: "bad officer name", text: `${MINIMAL}  bob: officer-2\n`, codes: ["bad_name"] },
     { name: "empty officer", text: `${MINIMAL}  bob:\n`, codes: ["bad_name"] },
     { name: "bad fingerprint", text: `${MINIMAL}  bob: {officer: officer2, key_fingerprint: abc}\n`, codes: ["bad_fingerprint"] },
+    { name: "public key of 1024 bits", text: withKey(pemOf("rsa", 1024)), codes: ["bad_public_key"] },
+    { name: "public key that is not RSA", text: withKey(pemOf("ec", 0)), codes: ["bad_public_key"] },
+    { name: "public key that is not PEM", text: `${MINIMAL}  bob: {officer: officer2, public_key: hello}\n`, codes: ["bad_public_key"] },
+    { name: "public key that another fingerprint names", text: withKey(pemOf("rsa", 2048), `    key_fingerprint: ${FP}\n`), codes: ["bad_public_key"] },
+    { name: "cloudhsm-cli without an officer's public key", text: `${withKey(pemOf("rsa", 2048))}  bob: officer2\nbackend: cloudhsm-cli\n`, codes: ["missing_public_key"] },
     { name: "unknown officer field", text: `${MINIMAL}  bob: {officer: officer2, admin: true}\n`, codes: ["unknown_field"] },
     { name: "officer form without officer", text: `${MINIMAL}  bob: {key_fingerprint: ${FP}}\n`, codes: ["missing_field"] },
     {
