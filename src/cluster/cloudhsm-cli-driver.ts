@@ -37,7 +37,7 @@ export interface CloudhsmCliOptions {
   readonly binary: string;
   /** Words before `interactive`. */
   readonly args?: readonly string[];
-  /** The gate's admin account (docs/real-cluster.md, "The gate's own account"). */
+  /** The gate's admin account (docs/real-cluster.md, "Prerequisites"). */
   readonly credentials: { readonly userName: string; readonly password: string };
   /** Working directory: where relative token and approval file names land. */
   readonly cwd?: string;
