@@ -3,11 +3,11 @@
 // (docs/approvals.md, "Keys in hardware"), so that the private key never has to be a file.
 // Either way the signature is RSASSA-PKCS1-v1_5 with SHA-256, what `openssl dgst -sha256 -sign`
 // makes, and it is checked against the key's public half before anything is posted.
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { RSA_BITS, fingerprint, isEncryptedPrivateKeyPem, signMessage, verifyMessage } from "../crypto/rsa.ts";
 import { readInputFile } from "./input-file.ts";
 import type { CliIo } from "./io.ts";
@@ -134,17 +134,15 @@ async function loadPkcs11Signer(options: SignerOptions, io: CliIo): Promise<Sign
   // list would show it.
   let pinQuery = query;
   if (!queryHasPin) {
-    let pinFile: string;
-    if (options.passphraseFile !== undefined) pinFile = resolve(options.passphraseFile);
-    else {
-      const pin = await secretOf(undefined, io, `Enter PIN for ${label}:`, label);
-      if (isRefusal(pin)) {
-        cleanup();
-        return pin;
-      }
-      pinFile = join(work, "pin");
-      writeFileSync(pinFile, pin, { mode: 0o600 });
+    // openssl reads the whole file as the PIN, line end included: hand it the first line only,
+    // in a file of our own that is removed when the command ends.
+    const pin = await secretOf(options.passphraseFile, io, `Enter PIN for ${label}:`, label);
+    if (isRefusal(pin)) {
+      cleanup();
+      return pin;
     }
+    const pinFile = join(work, "pin");
+    writeFileSync(pinFile, pin, { mode: 0o600 });
     pinQuery = [query, `pin-source=file:${pinFile}`].filter((q) => q !== "").join("&");
   }
   const privateUri = `pkcs11:${path};type=private?${pinQuery}`;
@@ -173,9 +171,17 @@ interface RunResult {
 
 function run(command: string, args: readonly string[]): Promise<RunResult> {
   return new Promise((done) => {
-    execFile(command, [...args], { timeout: 60_000, maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
-      const text = stderr.split("\n").filter((l) => l !== "" && !l.startsWith('Engine "pkcs11" set.')).slice(0, 8).join("\n");
-      done({ ok: err === null, stdout, stderr: text === "" && err !== null ? err.message : text });
+    // stdin is closed: the engine must never wait for a PIN typed into a pipe nobody writes to.
+    const child = spawn(command, [...args], { stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (c: Buffer) => out.push(c));
+    child.stderr.on("data", (c: Buffer) => err.push(c));
+    child.on("error", (e) => done({ ok: false, stdout: "", stderr: e.message }));
+    child.on("close", (code, signal) => {
+      const text = Buffer.concat(err).toString("utf8").split("\n").filter((l) => l !== "" && !l.startsWith('Engine "pkcs11" set.')).slice(0, 8).join("\n");
+      const ok = code === 0;
+      done({ ok, stdout: Buffer.concat(out).toString("utf8"), stderr: text === "" && !ok ? `openssl ended with ${signal ?? `status ${code ?? "?"}`}` : text });
     });
   });
 }
