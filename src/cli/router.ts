@@ -39,6 +39,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "sign a quorum token with an officer key and print the approval comment to post",
     run: async (argv, io) => (await import("./sign.ts")).runSign(argv, io),
   },
+  approve: {
+    summary: "check a pull request's request for yourself, sign it with your officer key (PEM or PKCS#11) and post the approval",
+    run: async (argv, io) => (await import("./approve.ts")).runApprove(argv, io),
+  },
   verify: {
     summary: "check an approved operation from git alone (or a CMU approval file): evidence, signatures, quorum",
     run: async (argv, io) => (await import("./verify.ts")).runVerify(argv, io),

@@ -29,6 +29,7 @@ import { contentsRoutes } from "./fake-github/routes/contents.ts";
 import { gitDataRoutes } from "./fake-github/routes/git-data.ts";
 import { graphqlRoutes } from "./fake-github/routes/graphql.ts";
 import { pullRoutes } from "./fake-github/routes/pulls.ts";
+import { userRoutes } from "./fake-github/routes/user.ts";
 
 export type { Created, FakeRepo, ForkPullRequest, OpenPullRequest } from "./fake-github/fake-repo.ts";
 export type { FileChanges } from "./fake-github/git.ts";
@@ -90,7 +91,7 @@ export interface FakeGitHub {
   close(): Promise<void>;
 }
 
-const ROUTES: readonly Route[] = [...appRoutes, ...contentsRoutes, ...gitDataRoutes, ...pullRoutes, ...commentRoutes, ...checkRoutes, ...graphqlRoutes];
+const ROUTES: readonly Route[] = [...appRoutes, ...contentsRoutes, ...gitDataRoutes, ...pullRoutes, ...commentRoutes, ...checkRoutes, ...graphqlRoutes, ...userRoutes];
 const BODY_LIMIT = 20 * 1024 * 1024;
 
 type Credential = { readonly kind: "none" } | { readonly kind: "jwt"; readonly problem: string | null } | { readonly kind: "token"; readonly identity: Identity | null };
