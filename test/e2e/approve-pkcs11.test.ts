@@ -41,6 +41,9 @@ const REQUEST_PATH = "hsm-requests/2026-12-06-delete-app7.yml";
 const REQUEST = `version: 1\ncluster: ${CLUSTER}\noperation:\n  kind: deleteUser\n  type: CU\n  name: app7\nreason: Moved away.\n`;
 const PIN = "472913";
 
+/** A `public_key:` block for the policy (with `backend: cloudhsm-cli` every officer needs one). */
+const pinned = (pem: string): string => `    public_key: |\n${pem.trim().split("\n").map((l) => `      ${l}`).join("\n")}\n`;
+
 describe("quorum-gate approve with a PKCS#11 key", { skip }, () => {
   let gh: FakeGitHub;
   let dir: string;
@@ -81,7 +84,7 @@ describe("quorum-gate approve with a PKCS#11 key", { skip }, () => {
   it("signs the approval payload inside the token, for an officer pinned to that key, and the signature verifies", async () => {
     const fp = fingerprint(createPublicKey(publicPem));
     const repo = gh.createRepo("acme/hsm-p11", {
-      files: { ".github/quorum-gate.yml": `version: 1\ncluster: ${CLUSTER}\nbackend: cloudhsm-cli\nofficers:\n  alice:\n    officer: officer1\n    key_fingerprint: ${fp}\n` },
+      files: { ".github/quorum-gate.yml": `version: 1\ncluster: ${CLUSTER}\nbackend: cloudhsm-cli\nofficers:\n  alice:\n    officer: officer1\n    key_fingerprint: ${fp}\n${pinned(publicPem)}` },
     });
     const pr = repo.openPullRequest({ head: "req", files: { [REQUEST_PATH]: REQUEST } });
     const r = await run([`acme/hsm-p11#${pr}`, "--key", "pkcs11:token=officer;object=quorum", "--passphrase-file", join(dir, "pin"), "--dry-run"]);
@@ -97,7 +100,7 @@ describe("quorum-gate approve with a PKCS#11 key", { skip }, () => {
   });
 
   it("a wrong PIN signs nothing and says so", async () => {
-    const repo = gh.createRepo("acme/hsm-p11-pin", { files: { ".github/quorum-gate.yml": `version: 1\ncluster: ${CLUSTER}\nbackend: cloudhsm-cli\nofficers:\n  alice: officer1\n` } });
+    const repo = gh.createRepo("acme/hsm-p11-pin", { files: { ".github/quorum-gate.yml": `version: 1\ncluster: ${CLUSTER}\nbackend: cloudhsm-cli\nofficers:\n  alice:\n    officer: officer1\n${pinned(publicPem)}` } });
     const pr = repo.openPullRequest({ head: "req", files: { [REQUEST_PATH]: REQUEST } });
     writeFileSync(join(dir, "bad-pin"), "000000\n", { mode: 0o600 });
     const r = await run([`acme/hsm-p11-pin#${pr}`, "--key", "pkcs11:token=officer;object=quorum", "--passphrase-file", join(dir, "bad-pin"), "--dry-run"]);
@@ -107,7 +110,7 @@ describe("quorum-gate approve with a PKCS#11 key", { skip }, () => {
   });
 
   it("a URI naming no object on the token is refused before any PIN is used", async () => {
-    const repo = gh.createRepo("acme/hsm-p11-none", { files: { ".github/quorum-gate.yml": `version: 1\ncluster: ${CLUSTER}\nbackend: cloudhsm-cli\nofficers:\n  alice: officer1\n` } });
+    const repo = gh.createRepo("acme/hsm-p11-none", { files: { ".github/quorum-gate.yml": `version: 1\ncluster: ${CLUSTER}\nbackend: cloudhsm-cli\nofficers:\n  alice:\n    officer: officer1\n${pinned(publicPem)}` } });
     const pr = repo.openPullRequest({ head: "req", files: { [REQUEST_PATH]: REQUEST } });
     const r = await run([`acme/hsm-p11-none#${pr}`, "--key", "pkcs11:token=officer;object=nothing-here", "--passphrase-file", join(dir, "pin"), "--dry-run"]);
     assert.equal(r.code, 1);

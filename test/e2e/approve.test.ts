@@ -36,17 +36,21 @@ const alice = testKey("approve-alice");
 const bob = testKey("approve-bob");
 const mallory = testKey("approve-mallory");
 
+/** A `public_key:` block for the policy, indented under an officer. */
+const pinned = (pem: string): string => `    public_key: |\n${pem.trim().split("\n").map((l) => `      ${l}`).join("\n")}\n`;
+
+/** With `backend: cloudhsm-cli` the policy must pin every officer's public key. */
 function policyText(backend: "emulator" | "cloudhsm-cli", extra = ""): string {
+  const two = backend === "cloudhsm-cli";
   return `version: 1
 cluster: ${CLUSTER}
 backend: ${backend}
 approval_lifetime_seconds: 86400
 officers:
-  alice: officer1
-  bob:
+${two ? `  alice:\n    officer: officer1\n${pinned(alice.publicPem)}` : "  alice: officer1\n"}  bob:
     officer: officer2
     key_fingerprint: ${fingerprint(bob.publicKey)}
-${extra}`;
+${two ? pinned(bob.publicPem) : ""}${extra}`;
 }
 
 /** The HSM's operation-bound token for `request` in `repository#pr`: one record per node. */
