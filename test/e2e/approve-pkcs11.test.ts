@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { createPublicKey, verify } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
@@ -22,15 +22,15 @@ const PACKAGES = "softhsm2, opensc (pkcs11-tool) and libengine-pkcs11-openssl";
 function missing(): string | null {
   const has = (cmd: string, args: string[]): boolean => spawnSync(cmd, args, { stdio: "ignore" }).status === 0;
   if (!has("softhsm2-util", ["--version"])) return "softhsm2-util not found";
-  if (!has("pkcs11-tool", ["--help"]) && spawnSync("pkcs11-tool", ["--help"]).error !== undefined) return "pkcs11-tool not found";
+  // pkcs11-tool has no --version and exits non-zero on --help: only whether it runs matters.
+  if (spawnSync("pkcs11-tool", ["--help"], { stdio: "ignore" }).error !== undefined) return "pkcs11-tool not found";
   if (!has("openssl", ["engine", "pkcs11", "-t"])) return "openssl has no pkcs11 engine";
   if (moduleOf() === null) return "libsofthsm2.so not found";
   return null;
 }
 
 function moduleOf(): string | null {
-  for (const m of SOFTHSM_MODULES) if (spawnSync("test", ["-f", m]).status === 0) return m;
-  return null;
+  return SOFTHSM_MODULES.find((m) => existsSync(m)) ?? null;
 }
 
 const reason = missing();
@@ -54,7 +54,7 @@ describe("quorum-gate approve with a PKCS#11 key", { skip }, () => {
     dir = mkdtempSync(join(tmpdir(), "approve-p11-"));
     previousConf = process.env.SOFTHSM2_CONF;
     writeFileSync(join(dir, "softhsm2.conf"), `directories.tokendir = ${join(dir, "tokens")}\nobjectstore.backend = file\nlog.level = ERROR\n`);
-    execFileSync("mkdir", [join(dir, "tokens")]);
+    mkdirSync(join(dir, "tokens"));
     // The engine and pkcs11-tool run as child processes and read the token directory from here.
     process.env.SOFTHSM2_CONF = join(dir, "softhsm2.conf");
     execFileSync("softhsm2-util", ["--init-token", "--free", "--label", "officer", "--pin", PIN, "--so-pin", "83749201"], { stdio: "ignore" });
