@@ -1,5 +1,5 @@
-// The officer's own check of a token before signing it (docs/approvals.md, "Signing with
-// `quorum-gate approve`"). The token comes from the gate's sticky comment, but nothing in that
+// The officer's own check of a token before signing it (docs/approvals.md, "Signing with quorum-gate approve").
+// The token comes from the gate's sticky comment, but nothing in that
 // comment is trusted: every record must carry the binding digest the officer computes from the
 // request file at the pull request's head, for the operation's quorum service, on the cluster the
 // policy governs, and the token must still be alive. Pure: the clock is passed in.
