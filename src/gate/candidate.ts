@@ -21,6 +21,8 @@ export interface ApprovalCandidate {
   readonly deleted?: boolean;
   /** A review a maintainer dismissed: shown, never counted. */
   readonly dismissed?: boolean;
+  /** A review whose `state` is none GitHub documents (as GitHub spelled it): shown, never counted. */
+  readonly unknownReviewState?: string;
   /** GitHub's `html_url`, for links in the sticky comment. */
   readonly url?: string;
 }

@@ -130,6 +130,7 @@ function judge(c: ApprovalCandidate, parsed: CommandResult, mapping: OfficerMapp
   const command = parsed.command;
   // An edit or a dismissal can only take away: a withdraw still withdraws, nothing else counts.
   if (c.dismissed === true && command.verb !== "withdraw") return reject("dismissed", "the review was dismissed; post the approval again if it still stands");
+  if (c.unknownReviewState !== undefined && command.verb !== "withdraw") return reject("unknown_review_state", `the review's state ${JSON.stringify(c.unknownReviewState)} is not one the gate knows; it is not counted as an approval`);
   if (c.edited === true && command.verb !== "withdraw") return reject("edited", "the comment was edited after it was posted; post a new comment instead");
   if (mapping === undefined) return unknownOfficer(c, command, ctx);
   if (command.verb === "withdraw" || command.verb === "retry" || command.verb === "renew") {

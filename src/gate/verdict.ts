@@ -26,6 +26,7 @@ export const VERDICT_REASONS = [
   // rejected: who posted it
   "deleted",
   "dismissed",
+  "unknown_review_state",
   "bot_author",
   "edited",
   "unknown_officer",

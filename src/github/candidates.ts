@@ -62,6 +62,7 @@ export async function listCandidates(octokit: OctokitLike, repo: RepoRef, number
       edited: false,
       url: r.url,
       dismissed: r.state === "DISMISSED",
+      ...(r.state === "UNKNOWN" ? { unknownReviewState: r.rawState.slice(0, 40) } : {}),
     });
   }
   return candidates.sort(oldestFirst);

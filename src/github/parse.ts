@@ -207,7 +207,9 @@ export interface ParsedReview {
   readonly login: string;
   readonly isBot: boolean;
   readonly body: string;
-  readonly state: (typeof REVIEW_STATES)[number];
+  /** "UNKNOWN" for a state GitHub may add later; `rawState` then holds what it said. */
+  readonly state: (typeof REVIEW_STATES)[number] | "UNKNOWN";
+  readonly rawState: string;
   /** Null only for a pending (unsubmitted) review. */
   readonly submittedAt: string | null;
   readonly url: string;
@@ -217,13 +219,17 @@ export function parseReviews(list: unknown, where: string): ParsedReview[] {
   return items(list, where).map((item, i) => {
     const r = reader(item, where, `[${i}]`);
     const who = author(r);
-    const state = r.oneOf("state", REVIEW_STATES);
+    // A state outside the documented five must not stop every evaluation of the pull request:
+    // it reads as UNKNOWN and the gate counts no approval from it (docs/approvals.md).
+    const rawState = r.str("state");
+    const state = REVIEW_STATES.find((s) => s === rawState) ?? "UNKNOWN";
     return {
       id: r.int("id"),
       login: who.login,
       isBot: who.isBot,
       body: r.optStr("body") ?? "",
       state,
+      rawState,
       submittedAt: r.optStr("submitted_at") === null ? null : r.date("submitted_at"),
       url: r.str("html_url"),
     };

@@ -509,12 +509,16 @@ describe("malformed answers are clear errors", () => {
     await assert.rejects(port.listCandidates(ref, n), /\[github\] GET .*issues\/1\/comments: malformed response: \[0\]\.created_at is not an ISO 8601 date/);
   });
 
-  test("a review with an unknown state", async () => {
+  test("a review with an unknown state is a candidate marked as such, not a stop of the listing", async () => {
     const { repo, ref } = freshRepo();
     const n = repo.openPullRequest({ head: "req", files: { "a.txt": "x\n" } });
     const r = repo.addReview(n, "bob", "ok", "APPROVED");
-    gh.failNext("GET", /\/pulls\/\d+\/reviews$/, 200, [{ ...r.payload, state: "SUPER_APPROVED" }]);
-    await assert.rejects(port.listCandidates(ref, n), /\[0\]\.state is "SUPER_APPROVED", not one of APPROVED\/CHANGES_REQUESTED/);
+    const known = repo.addReview(n, "carol", "fine", "COMMENTED");
+    gh.failNext("GET", /\/pulls\/\d+\/reviews$/, 200, [{ ...r.payload, state: "SUPER_APPROVED" }, known.payload]);
+    const list = await port.listCandidates(ref, n);
+    assert.deepEqual(list.map((c) => [c.id, c.unknownReviewState]), [[`review:${r.id}`, "SUPER_APPROVED"], [`review:${known.id}`, undefined]]);
+    gh.failNext("GET", /\/pulls\/\d+\/reviews$/, 200, [{ ...r.payload, state: 7 }]);
+    await assert.rejects(port.listCandidates(ref, n), /\[0\]\.state is not a string/);
   });
 
   test("file content that is not base64, or not the announced size", async () => {

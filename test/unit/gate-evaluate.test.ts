@@ -248,6 +248,13 @@ describe("evaluate: attacks and rejections", () => {
       reasons: ["deleted", "dismissed"],
     },
     {
+      name: "a review in a state GitHub does not document approves nothing, and the other approvals still count",
+      candidates: () => [cand("alice", approve("officer1"), { kind: "review", unknownReviewState: "SUPER_APPROVED" }), cand("bob", approve("officer2")), cand("carol", approve("officer3"))],
+      state: "approved",
+      approvers: ["officer2", "officer3"],
+      reasons: ["unknown_review_state", "valid", "valid"],
+    },
+    {
       name: "a bot posting an approval",
       candidates: () => [cand("alice[bot]", approve("officer1"), { authorIsBot: true }), cand("alice", approve("officer1"), { authorIsBot: true })],
       state: "pending",
