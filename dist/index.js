@@ -32281,13 +32281,15 @@ function parseReviews(list, where) {
   return items(list, where).map((item, i) => {
     const r = reader(item, where, `[${i}]`);
     const who = author(r);
-    const state = r.oneOf("state", REVIEW_STATES);
+    const rawState = r.str("state");
+    const state = REVIEW_STATES.find((s) => s === rawState) ?? "UNKNOWN";
     return {
       id: r.int("id"),
       login: who.login,
       isBot: who.isBot,
       body: r.optStr("body") ?? "",
       state,
+      rawState,
       submittedAt: r.optStr("submitted_at") === null ? null : r.date("submitted_at"),
       url: r.str("html_url")
     };
@@ -32425,7 +32427,8 @@ async function listCandidates(octokit, repo, number) {
       // GitHub does not date a review body's edits, so a review never reads as edited.
       edited: false,
       url: r.url,
-      dismissed: r.state === "DISMISSED"
+      dismissed: r.state === "DISMISSED",
+      ...r.state === "UNKNOWN" ? { unknownReviewState: r.rawState.slice(0, 40) } : {}
     });
   }
   return candidates.sort(oldestFirst);
@@ -33033,7 +33036,7 @@ function isPasswordKey(key) {
   return squashed !== "sealedpassword" && /password|passwd|pswd/.test(squashed);
 }
 function findPlaintextPasswords(node, path, issues) {
-  if (node.kind === "seq") node.items.forEach((item, i) => findPlaintextPasswords(item, `${path}[${i}]`, issues));
+  if (node.kind === "seq") for (const [i, item] of node.items.entries()) findPlaintextPasswords(item, `${path}[${i}]`, issues);
   if (node.kind !== "map") return;
   for (const [key, entry] of node.entries) {
     const p = join(path, key);
@@ -33813,6 +33816,7 @@ function judge(c, parsed, mapping, ctx) {
   if (!parsed.ok) return reject(parsed.reason === "not_a_command" ? "unknown_command" : parsed.reason, parsed.message);
   const command = parsed.command;
   if (c.dismissed === true && command.verb !== "withdraw") return reject("dismissed", "the review was dismissed; post the approval again if it still stands");
+  if (c.unknownReviewState !== void 0 && command.verb !== "withdraw") return reject("unknown_review_state", `the review's state ${JSON.stringify(c.unknownReviewState)} is not one the gate knows; it is not counted as an approval`);
   if (c.edited === true && command.verb !== "withdraw") return reject("edited", "the comment was edited after it was posted; post a new comment instead");
   if (mapping === void 0) return unknownOfficer(c, command, ctx);
   if (command.verb === "withdraw" || command.verb === "retry" || command.verb === "renew") {
@@ -33919,7 +33923,7 @@ function notedMessage(verb, officer) {
   }
 }
 function isPlainHttpsUrl(url) {
-  return /^https:\/\/[^\s()<>\[\]"'`|]+$/.test(url) && url.length <= 512;
+  return /^https:\/\/[^\s()<>[\]"'`|]+$/.test(url) && url.length <= 512;
 }
 function short(fp) {
   return `${fp.slice(0, 16)}\u2026`;
@@ -34318,7 +34322,7 @@ function renderStickyFrame(decision, heading, subject) {
     ...tallySection(decision),
     "### Commands",
     "",
-    "Post a new comment (or review) whose first line is the command: `/quorum approve <signature>`, `/quorum withdraw` (takes back your earlier approvals), `/quorum renew` (asks for a new token; everyone signs again), `/quorum retry` (after a merge, retries the nodes that failed). Edited comments do not approve. See docs/approvals.md.",
+    "Post a new comment (or review) whose first line is the command: `/quorum approve <signature>`, `/quorum reject until=<UTC> <signature>` (vetoes the request, signed over its reject payload; see docs/governance.md), `/quorum withdraw` (takes back your earlier approvals and vetoes), `/quorum renew` (asks for a new token; everyone signs again), `/quorum retry` (after a merge, retries the nodes that failed). Edited comments do not approve. See docs/approvals.md.",
     ""
   ].join("\n");
 }
