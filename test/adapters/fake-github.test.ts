@@ -297,6 +297,66 @@ describe("API behaviour the adapters rely on", () => {
     assert.equal(gh.repo("acme/gqlinput").branchSha("main"), head, "nothing moved");
   });
 
+  test("check run output: 65,535 bytes of UTF-8 pass, one byte more is GitHub's 422 naming the field, and nothing changes", async () => {
+    const repo = gh.createRepo("acme/bytes");
+    const head = repo.branchSha("main");
+    const token = `token ${gh.issueToken()}`;
+    const post = (output: Record<string, unknown>) => call("POST", "/repos/acme/bytes/check-runs", token, { name: "quorum", head_sha: head, output: { title: "t", ...output } });
+    assert.equal((await post({ summary: "界".repeat(21845) })).status, 201, "CJK at the limit");
+    assert.equal((await post({ summary: "s", text: "😀".repeat(16383) + "ab" })).status, 201, "emoji one byte under");
+    const refused = await post({ summary: "界".repeat(21845) + "a" });
+    assert.equal(refused.status, 422);
+    assert.deepEqual(refused.json, {
+      message: "Validation Failed",
+      errors: [{ resource: "CheckRun", code: "custom", field: "summary", message: "summary exceeds a maximum bytesize of 65535" }],
+      documentation_url: "https://docs.github.com/rest/checks/runs#create-a-check-run",
+      status: "422",
+    });
+    // 16,384 emoji are 32,768 UTF-16 units: a length check would have let them through.
+    const text = await post({ summary: "s", text: "😀".repeat(16384) });
+    assert.equal(text.status, 422);
+    assert.match(JSON.stringify(field(text.json, "errors")), /"field":"text","message":"text exceeds a maximum bytesize of 65535"/);
+    const id = String(field((await post({ summary: "s" })).json, "id"));
+    const patched = await call("PATCH", `/repos/acme/bytes/check-runs/${id}`, token, { output: { title: "t2", summary: "😀".repeat(16384) } });
+    assert.equal(patched.status, 422);
+    assert.equal(field(patched.json, "documentation_url"), "https://docs.github.com/rest/checks/runs#update-a-check-run");
+    assert.equal(field(field(repo.checkRuns(head).find((c) => String(c["id"]) === id), "output"), "title"), "t", "a refused update changes nothing");
+  });
+
+  test("check run annotations: 50 a request pass and add up; 51 are refused as GitHub refuses them", async () => {
+    const repo = gh.createRepo("acme/annotations");
+    const head = repo.branchSha("main");
+    const token = `token ${gh.issueToken()}`;
+    const annotations = (n: number) => Array.from({ length: n }, (_, i) => ({ path: "README.md", start_line: 1, end_line: 1, annotation_level: "notice", message: `note ${i}` }));
+    const created = await call("POST", "/repos/acme/annotations/check-runs", token, { name: "quorum", head_sha: head, output: { title: "t", summary: "s", annotations: annotations(50) } });
+    assert.equal(created.status, 201);
+    const id = String(field(created.json, "id"));
+    const more = await call("PATCH", `/repos/acme/annotations/check-runs/${id}`, token, { output: { title: "t", summary: "s", annotations: annotations(50) } });
+    assert.equal(field(field(more.json, "output"), "annotations_count"), 100);
+    const tooMany = await call("PATCH", `/repos/acme/annotations/check-runs/${id}`, token, { output: { title: "t", summary: "s", annotations: annotations(51) } });
+    assert.equal(tooMany.status, 422);
+    assert.equal(field(tooMany.json, "message"), "Invalid request.\n\nNo more than 50 items are allowed; 51 were supplied.");
+    const posted = await call("POST", "/repos/acme/annotations/check-runs", token, { name: "other", head_sha: head, output: { title: "t", summary: "s", annotations: annotations(51) } });
+    assert.equal(posted.status, 422);
+    assert.equal(repo.checkRuns(head).length, 1, "the refused create made nothing");
+    assert.equal(field(field(repo.checkRuns(head)[0], "output"), "annotations_count"), 100);
+  });
+
+  test("a comment body: 65,536 code points pass (emoji included), one more is GitHub's 422", async () => {
+    const repo = gh.createRepo("acme/comments");
+    const n = repo.openPullRequest({ head: "req", files: { "requests/1.yml": "x\n" } });
+    const token = `token ${gh.issueToken()}`;
+    const post = (body: string) => call("POST", `/repos/acme/comments/issues/${n}/comments`, token, { body });
+    assert.equal((await post("😀".repeat(65536))).status, 201);
+    assert.equal((await post("界".repeat(65535))).status, 201);
+    const refused = await post("😀".repeat(65536) + "a");
+    assert.equal(refused.status, 422);
+    assert.deepEqual(field(refused.json, "errors"), [{ resource: "IssueComment", code: "custom", field: "body", message: "body is too long (maximum is 65536 characters)" }]);
+    const id = String(field((await post("short")).json, "id"));
+    assert.equal((await call("PATCH", `/repos/acme/comments/issues/comments/${id}`, token, { body: "😀".repeat(65537) })).status, 422);
+    assert.equal(field((await call("GET", `/repos/acme/comments/issues/comments/${id}`, token)).json, "body"), "short");
+  });
+
   test("check runs need a GitHub App token, and only the creating app may update one", async () => {
     const repo = gh.createRepo("acme/checks");
     const head = repo.branchSha("main");

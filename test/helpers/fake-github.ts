@@ -157,7 +157,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       }
       return { reply: { status: 404, body: { message: "Not Found" } }, auth, body };
     } catch (err) {
-      if (err instanceof HttpFailure) return { reply: { status: err.status, body: { message: err.message } }, auth, body };
+      if (err instanceof HttpFailure) return { reply: { status: err.status, body: err.body ?? { message: err.message } }, auth, body };
       // A bug in the fake or a test: say so loudly instead of hiding it behind a plausible answer.
       return { reply: { status: 500, body: { message: `[fake-github] ${err instanceof Error ? err.message : String(err)}` } }, auth, body };
     }

@@ -83,6 +83,8 @@ export interface CheckRunState {
   completedAt: string | null;
   detailsUrl: string | null;
   externalId: string | null;
+  /** Annotations added so far (each create or update appends its own, at most 50 a request). */
+  annotationsCount: number;
 }
 
 export interface RepoState {
