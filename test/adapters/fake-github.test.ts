@@ -4,6 +4,9 @@
 // behave as GitHub's do.
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { signAppJwt, startFakeGitHub, type FakeGitHub } from "../helpers/fake-github.ts";
 
@@ -29,6 +32,44 @@ async function call(method: string, path: string, auth?: string, body?: unknown)
 function field(json: unknown, key: string): unknown {
   return typeof json === "object" && json !== null && key in json ? Object.fromEntries(Object.entries(json))[key] : undefined;
 }
+
+describe("the installation's permissions (app.yml)", () => {
+  test("the app, and each token, hold the manifest's default_permissions, with metadata: read", async () => {
+    const manifest = { metadata: "read", pull_requests: "write", issues: "read", checks: "write", contents: "write" };
+    assert.deepEqual(field((await call("GET", "/app", `Bearer ${gh.appJwt()}`)).json, "permissions"), manifest);
+    const issued = await call("POST", `/app/installations/${gh.app.installationId}/access_tokens`, `Bearer ${gh.appJwt()}`);
+    assert.deepEqual(field(issued.json, "permissions"), manifest);
+  });
+
+  test("a request the permissions do not allow is GitHub's 403, and changes nothing; a user's token is not limited", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "qg-fake-manifest-"));
+    const manifest = join(dir, "app.yml");
+    writeFileSync(manifest, "name: t\ndefault_permissions:\n  checks: read\n  pull_requests: read\n");
+    const narrow = await startFakeGitHub({ manifest });
+    try {
+      const repo = narrow.createRepo("acme/narrow");
+      const n = repo.openPullRequest({ head: "req", files: { "a.txt": "a\n" } });
+      const ask = async (method: string, path: string, auth: string, body?: unknown) => {
+        const res = await fetch(`${narrow.url}${path}`, { method, headers: { authorization: auth, "content-type": "application/json" }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+        return { status: res.status, json: (await res.json()) as unknown };
+      };
+      const app = `token ${narrow.issueToken()}`;
+      const refused = await ask("POST", "/repos/acme/narrow/check-runs", app, { name: "quorum", head_sha: repo.branchSha("main") });
+      assert.deepEqual(refused, { status: 403, json: { message: "Resource not accessible by integration", documentation_url: "https://docs.github.com/rest/checks/runs#create-a-check-run", status: "403" } });
+      assert.equal(repo.checkRuns(repo.branchSha("main") ?? "").length, 0);
+      assert.equal((await ask("GET", `/repos/acme/narrow/pulls/${n}`, app)).status, 200, "read is held");
+      assert.equal((await ask("GET", "/repos/acme/narrow/contents/a.txt?ref=req", app)).status, 403, "contents is not");
+      // Either permission opens a pull request's conversation: pull_requests read lists it, but only write posts.
+      assert.equal((await ask("GET", `/repos/acme/narrow/issues/${n}/comments`, app)).status, 200);
+      assert.equal((await ask("POST", `/repos/acme/narrow/issues/${n}/comments`, app, { body: "hi" })).status, 403);
+      assert.equal((await ask("POST", `/repos/acme/narrow/issues/${n}/comments`, `token ${narrow.issueToken({ user: "alice", appId: null })}`, { body: "hi" })).status, 201);
+      assert.equal((await ask("POST", `/repos/acme/narrow/issues/${n}/comments`, `token ${narrow.issueToken({ permissions: { issues: "write" } })}`, { body: "hi" })).status, 201);
+    } finally {
+      await narrow.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe("app authentication", () => {
   test("the app's JWT buys an installation token, which then opens repository routes", async () => {

@@ -110,6 +110,8 @@ export interface Identity {
   readonly user: FakeUser;
   readonly appId: number | null;
   readonly appSlug: string | null;
+  /** What an App's installation token may do (fake-github/permissions.ts); null: not limited. */
+  readonly permissions: Readonly<Record<string, "read" | "write">> | null;
 }
 
 export interface FakeState {
