@@ -1,7 +1,7 @@
 // This app's check run of one name on one commit: updated in place, created the first time.
 // The lookup filters by app when the id is known, so another app's (or a workflow's) check run
 // with the same name is never taken for ours.
-import { clip } from "./clip.ts";
+import { clipUtf8 } from "./clip.ts";
 import type { OctokitLike } from "./octokit-like.ts";
 import { parseCheckRuns, parseId, type ParsedCheckRun } from "./parse.ts";
 import type { CheckRunReport, RepoRef } from "./port.ts";
@@ -21,7 +21,7 @@ function reportBody(report: CheckRunReport): CheckRunBody {
   if (completed !== (report.conclusion !== undefined)) {
     throw new Error(`[github] check run ${JSON.stringify(report.name)}: a conclusion goes with status "completed" and only with it`);
   }
-  const output = { title: report.title, summary: clip(report.summary), ...(report.text === undefined ? {} : { text: clip(report.text) }) };
+  const output = { title: report.title, summary: clipUtf8(report.summary), ...(report.text === undefined ? {} : { text: clipUtf8(report.text) }) };
   return { status: report.status, ...(report.conclusion === undefined ? {} : { conclusion: report.conclusion }), output };
 }
 

@@ -1,7 +1,7 @@
 // The app's one summary comment per pull request, found again by a marker and by its author.
 // Anyone can paste the marker into a comment; only a comment by the app's own login is the
 // sticky comment, so a look-alike is never updated, returned or trusted.
-import { clip } from "./clip.ts";
+import { clipCodePoints } from "./clip.ts";
 import type { OctokitLike } from "./octokit-like.ts";
 import { parseComments, parseId } from "./parse.ts";
 import type { RepoRef } from "./port.ts";
@@ -34,8 +34,8 @@ export async function upsertStickyComment(
 ): Promise<{ readonly id: number }> {
   // The marker must survive in the body (also when a long body is cut), or the next event would
   // not find the comment again.
-  const clipped = clip(body);
-  const text = clipped.includes(marker) ? clipped : clip(`${marker}\n${body}`);
+  const clipped = clipCodePoints(body);
+  const text = clipped.includes(marker) ? clipped : clipCodePoints(`${marker}\n${body}`);
   const found = await findStickyComment(octokit, repo, number, marker, botLogin);
   if (found !== null && found.body === text) return { id: found.id };
   if (found !== null) {

@@ -4,6 +4,9 @@
 // behave as GitHub's do.
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { signAppJwt, startFakeGitHub, type FakeGitHub } from "../helpers/fake-github.ts";
 
@@ -29,6 +32,44 @@ async function call(method: string, path: string, auth?: string, body?: unknown)
 function field(json: unknown, key: string): unknown {
   return typeof json === "object" && json !== null && key in json ? Object.fromEntries(Object.entries(json))[key] : undefined;
 }
+
+describe("the installation's permissions (app.yml)", () => {
+  test("the app, and each token, hold the manifest's default_permissions, with metadata: read", async () => {
+    const manifest = { metadata: "read", pull_requests: "write", issues: "read", checks: "write", contents: "write" };
+    assert.deepEqual(field((await call("GET", "/app", `Bearer ${gh.appJwt()}`)).json, "permissions"), manifest);
+    const issued = await call("POST", `/app/installations/${gh.app.installationId}/access_tokens`, `Bearer ${gh.appJwt()}`);
+    assert.deepEqual(field(issued.json, "permissions"), manifest);
+  });
+
+  test("a request the permissions do not allow is GitHub's 403, and changes nothing; a user's token is not limited", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "qg-fake-manifest-"));
+    const manifest = join(dir, "app.yml");
+    writeFileSync(manifest, "name: t\ndefault_permissions:\n  checks: read\n  pull_requests: read\n");
+    const narrow = await startFakeGitHub({ manifest });
+    try {
+      const repo = narrow.createRepo("acme/narrow");
+      const n = repo.openPullRequest({ head: "req", files: { "a.txt": "a\n" } });
+      const ask = async (method: string, path: string, auth: string, body?: unknown) => {
+        const res = await fetch(`${narrow.url}${path}`, { method, headers: { authorization: auth, "content-type": "application/json" }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+        return { status: res.status, json: (await res.json()) as unknown };
+      };
+      const app = `token ${narrow.issueToken()}`;
+      const refused = await ask("POST", "/repos/acme/narrow/check-runs", app, { name: "quorum", head_sha: repo.branchSha("main") });
+      assert.deepEqual(refused, { status: 403, json: { message: "Resource not accessible by integration", documentation_url: "https://docs.github.com/rest/checks/runs#create-a-check-run", status: "403" } });
+      assert.equal(repo.checkRuns(repo.branchSha("main") ?? "").length, 0);
+      assert.equal((await ask("GET", `/repos/acme/narrow/pulls/${n}`, app)).status, 200, "read is held");
+      assert.equal((await ask("GET", "/repos/acme/narrow/contents/a.txt?ref=req", app)).status, 403, "contents is not");
+      // Either permission opens a pull request's conversation: pull_requests read lists it, but only write posts.
+      assert.equal((await ask("GET", `/repos/acme/narrow/issues/${n}/comments`, app)).status, 200);
+      assert.equal((await ask("POST", `/repos/acme/narrow/issues/${n}/comments`, app, { body: "hi" })).status, 403);
+      assert.equal((await ask("POST", `/repos/acme/narrow/issues/${n}/comments`, `token ${narrow.issueToken({ user: "alice", appId: null })}`, { body: "hi" })).status, 201);
+      assert.equal((await ask("POST", `/repos/acme/narrow/issues/${n}/comments`, `token ${narrow.issueToken({ permissions: { issues: "write" } })}`, { body: "hi" })).status, 201);
+    } finally {
+      await narrow.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe("app authentication", () => {
   test("the app's JWT buys an installation token, which then opens repository routes", async () => {
@@ -295,6 +336,66 @@ describe("API behaviour the adapters rely on", () => {
     assert.match(await untyped({ ...body, query: "query { viewer { login } }" }), /fake GraphQL API supports only/);
     assert.match(await untyped({ ...body, query: MUTATION.replace("commit { oid }", "commit { oid url }") }), /supports only/);
     assert.equal(gh.repo("acme/gqlinput").branchSha("main"), head, "nothing moved");
+  });
+
+  test("check run output: 65,535 bytes of UTF-8 pass, one byte more is GitHub's 422 naming the field, and nothing changes", async () => {
+    const repo = gh.createRepo("acme/bytes");
+    const head = repo.branchSha("main");
+    const token = `token ${gh.issueToken()}`;
+    const post = (output: Record<string, unknown>) => call("POST", "/repos/acme/bytes/check-runs", token, { name: "quorum", head_sha: head, output: { title: "t", ...output } });
+    assert.equal((await post({ summary: "界".repeat(21845) })).status, 201, "CJK at the limit");
+    assert.equal((await post({ summary: "s", text: "😀".repeat(16383) + "ab" })).status, 201, "emoji one byte under");
+    const refused = await post({ summary: "界".repeat(21845) + "a" });
+    assert.equal(refused.status, 422);
+    assert.deepEqual(refused.json, {
+      message: "Validation Failed",
+      errors: [{ resource: "CheckRun", code: "custom", field: "summary", message: "summary exceeds a maximum bytesize of 65535" }],
+      documentation_url: "https://docs.github.com/rest/checks/runs#create-a-check-run",
+      status: "422",
+    });
+    // 16,384 emoji are 32,768 UTF-16 units: a length check would have let them through.
+    const text = await post({ summary: "s", text: "😀".repeat(16384) });
+    assert.equal(text.status, 422);
+    assert.match(JSON.stringify(field(text.json, "errors")), /"field":"text","message":"text exceeds a maximum bytesize of 65535"/);
+    const id = String(field((await post({ summary: "s" })).json, "id"));
+    const patched = await call("PATCH", `/repos/acme/bytes/check-runs/${id}`, token, { output: { title: "t2", summary: "😀".repeat(16384) } });
+    assert.equal(patched.status, 422);
+    assert.equal(field(patched.json, "documentation_url"), "https://docs.github.com/rest/checks/runs#update-a-check-run");
+    assert.equal(field(field(repo.checkRuns(head).find((c) => String(c["id"]) === id), "output"), "title"), "t", "a refused update changes nothing");
+  });
+
+  test("check run annotations: 50 a request pass and add up; 51 are refused as GitHub refuses them", async () => {
+    const repo = gh.createRepo("acme/annotations");
+    const head = repo.branchSha("main");
+    const token = `token ${gh.issueToken()}`;
+    const annotations = (n: number) => Array.from({ length: n }, (_, i) => ({ path: "README.md", start_line: 1, end_line: 1, annotation_level: "notice", message: `note ${i}` }));
+    const created = await call("POST", "/repos/acme/annotations/check-runs", token, { name: "quorum", head_sha: head, output: { title: "t", summary: "s", annotations: annotations(50) } });
+    assert.equal(created.status, 201);
+    const id = String(field(created.json, "id"));
+    const more = await call("PATCH", `/repos/acme/annotations/check-runs/${id}`, token, { output: { title: "t", summary: "s", annotations: annotations(50) } });
+    assert.equal(field(field(more.json, "output"), "annotations_count"), 100);
+    const tooMany = await call("PATCH", `/repos/acme/annotations/check-runs/${id}`, token, { output: { title: "t", summary: "s", annotations: annotations(51) } });
+    assert.equal(tooMany.status, 422);
+    assert.equal(field(tooMany.json, "message"), "Invalid request.\n\nNo more than 50 items are allowed; 51 were supplied.");
+    const posted = await call("POST", "/repos/acme/annotations/check-runs", token, { name: "other", head_sha: head, output: { title: "t", summary: "s", annotations: annotations(51) } });
+    assert.equal(posted.status, 422);
+    assert.equal(repo.checkRuns(head).length, 1, "the refused create made nothing");
+    assert.equal(field(field(repo.checkRuns(head)[0], "output"), "annotations_count"), 100);
+  });
+
+  test("a comment body: 65,536 code points pass (emoji included), one more is GitHub's 422", async () => {
+    const repo = gh.createRepo("acme/comments");
+    const n = repo.openPullRequest({ head: "req", files: { "requests/1.yml": "x\n" } });
+    const token = `token ${gh.issueToken()}`;
+    const post = (body: string) => call("POST", `/repos/acme/comments/issues/${n}/comments`, token, { body });
+    assert.equal((await post("😀".repeat(65536))).status, 201);
+    assert.equal((await post("界".repeat(65535))).status, 201);
+    const refused = await post("😀".repeat(65536) + "a");
+    assert.equal(refused.status, 422);
+    assert.deepEqual(field(refused.json, "errors"), [{ resource: "IssueComment", code: "custom", field: "body", message: "body is too long (maximum is 65536 characters)" }]);
+    const id = String(field((await post("short")).json, "id"));
+    assert.equal((await call("PATCH", `/repos/acme/comments/issues/comments/${id}`, token, { body: "😀".repeat(65537) })).status, 422);
+    assert.equal(field((await call("GET", `/repos/acme/comments/issues/comments/${id}`, token)).json, "body"), "short");
   });
 
   test("check runs need a GitHub App token, and only the creating app may update one", async () => {

@@ -37,6 +37,7 @@ function freshRepo(files?: FileChanges): { repo: FakeRepo; ref: { owner: string;
 
 const text = (bytes: Uint8Array | null): string | null => (bytes === null ? null : Buffer.from(bytes).toString("utf8"));
 const callsTo = (method: string, path: RegExp): number => gh.calls.filter((c) => c.method === method && path.test(c.path)).length;
+const field = (json: unknown, key: string): unknown => (typeof json === "object" && json !== null && key in json ? Object.fromEntries(Object.entries(json))[key] : undefined);
 
 describe("getPullRequest", () => {
   test("an open pull request; the open PR's test-merge SHA is not reported as a merge commit", async () => {
@@ -247,6 +248,20 @@ describe("sticky comment", () => {
     assert.notEqual(second.id, first.id);
     assert.deepEqual(await port.findStickyComment(ref, n, MARKER, gh.app.botLogin), { id: first.id, body: `${MARKER}\nv1` });
   });
+
+  test("a body is measured in code points, as GitHub counts its 65,536 characters: at the limit it is kept whole, over it cut with the marker kept", async () => {
+    const { repo, ref } = freshRepo();
+    const n = repo.openPullRequest({ head: "req", files: { "requests/1.yml": "x\n" } });
+    const head = `${MARKER}\n`;
+    const atLimit = head + "😀".repeat(65536 - [...head].length); // 131,000-odd UTF-16 units
+    await port.upsertStickyComment(ref, n, MARKER, gh.app.botLogin, atLimit);
+    assert.equal((await port.findStickyComment(ref, n, MARKER, gh.app.botLogin))?.body, atLimit);
+    await port.upsertStickyComment(ref, n, MARKER, gh.app.botLogin, `${atLimit}界`);
+    const cut = (await port.findStickyComment(ref, n, MARKER, gh.app.botLogin))?.body ?? "";
+    assert.equal([...cut].length, 65536);
+    assert.ok(cut.startsWith(MARKER) && cut.isWellFormed());
+    assert.match(cut, /cut here/);
+  });
 });
 
 describe("upsertCheckRun", () => {
@@ -265,7 +280,7 @@ describe("upsertCheckRun", () => {
     const ours = repo.checkRuns(head).filter((c) => c["id"] === created.id);
     assert.deepEqual(
       ours.map((c) => [c["status"], c["conclusion"], c["output"]]),
-      [["completed", "success", { title: "2 of 2", summary: "approved", text: "details", annotations_count: 0 }]],
+      [["completed", "success", { title: "2 of 2", summary: "approved", text: "details", annotations_count: 0, annotations_url: `https://api.github.com/repos/${repo.fullName}/check-runs/${created.id}/annotations` }]],
     );
     assert.equal(repo.checkRuns(head).length, 2);
     void n;
@@ -320,8 +335,45 @@ describe("upsertCheckRun", () => {
     await port.upsertCheckRun(ref, gh.app.id, { name: "quorum", headSha: head, status: "queued", title: "t", summary: "x".repeat(70_000) });
     const output = repo.checkRuns(head)[0]?.["output"];
     assert.ok(typeof output === "object" && output !== null && "summary" in output && typeof output.summary === "string");
-    assert.equal(output.summary.length, 65535);
+    assert.equal(Buffer.byteLength(output.summary), 65535, "the note's ellipsis is three bytes: the limit counts bytes");
     assert.match(output.summary, /cut here/);
+  });
+
+  test("non-ASCII output is measured in UTF-8 bytes, as GitHub measures it: at the limit it is kept whole, over it cut on a code point", async () => {
+    const { repo, ref } = freshRepo();
+    const head = repo.branchSha("main") ?? "";
+    const stored = (): { summary: string; text: string } => {
+      const o = repo.checkRuns(head)[0]?.["output"];
+      assert.ok(typeof o === "object" && o !== null && "summary" in o && "text" in o && typeof o.summary === "string" && typeof o.text === "string");
+      return { summary: o.summary, text: o.text };
+    };
+    const atLimit = "界".repeat(21845); // 65,535 bytes
+    await port.upsertCheckRun(ref, gh.app.id, { name: "quorum", headSha: head, status: "queued", title: "t", summary: atLimit, text: "😀".repeat(16383) + "界" });
+    assert.equal(stored().summary, atLimit);
+    assert.equal(Buffer.byteLength(stored().text), 65535);
+    // 16,384 emoji: 32,768 UTF-16 units (well under a length limit) but 65,536 bytes.
+    await port.upsertCheckRun(ref, gh.app.id, { name: "quorum", headSha: head, status: "in_progress", title: "t", summary: `${atLimit}a`, text: "😀".repeat(16384) });
+    const { summary, text } = stored();
+    for (const v of [summary, text]) {
+      assert.ok(Buffer.byteLength(v) <= 65535 && v.isWellFormed());
+      assert.match(v, /cut here/);
+    }
+    assert.equal(field(repo.checkRuns(head)[0], "status"), "in_progress", "the update was accepted");
+  });
+
+  test("the port sends no annotations (GitHub takes at most 50 a request)", async () => {
+    const { repo, ref } = freshRepo();
+    const head = repo.branchSha("main") ?? "";
+    gh.clearCalls();
+    await port.upsertCheckRun(ref, gh.app.id, { name: "quorum", headSha: head, status: "queued", title: "t", summary: "s" });
+    await port.upsertCheckRun(ref, gh.app.id, { name: "quorum", headSha: head, status: "completed", conclusion: "success", title: "t", summary: "s2" });
+    const writes = gh.calls.filter((c) => c.method !== "GET");
+    assert.equal(writes.length, 2);
+    for (const c of writes) {
+      const output = field(c.body, "output");
+      assert.ok(typeof output === "object" && output !== null);
+      assert.deepEqual(Object.keys(output).sort(), ["summary", "title"]);
+    }
   });
 });
 

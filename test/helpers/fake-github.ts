@@ -18,6 +18,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { createApp, jwtProblem, newToken, signAppJwt, type FakeApp } from "./fake-github/auth.ts";
 import { createRepoState, fakeRepo, type FakeRepo } from "./fake-github/fake-repo.ts";
+import { checkPermissions, readManifestPermissions, repositoryManifestPermissions, type Permissions } from "./fake-github/permissions.ts";
 import type { FileChanges } from "./fake-github/git.ts";
 import { HttpFailure, readBody, sendReply, type Reply } from "./fake-github/http-io.ts";
 import { asUser, newState, repoKey, type FakeState, type FakeUser, type Identity, type RepoState } from "./fake-github/model.ts";
@@ -34,6 +35,7 @@ import { userRoutes } from "./fake-github/routes/user.ts";
 export type { Created, FakeRepo, ForkPullRequest, OpenPullRequest } from "./fake-github/fake-repo.ts";
 export type { FileChanges } from "./fake-github/git.ts";
 export type { FakeUser, ReviewStateName } from "./fake-github/model.ts";
+export type { Permissions } from "./fake-github/permissions.ts";
 export { signAppJwt } from "./fake-github/auth.ts";
 
 export interface FakeGitHubOptions {
@@ -45,6 +47,11 @@ export interface FakeGitHubOptions {
   readonly privateKeyPem?: string;
   /** Start of the fake clock that dates comments, reviews and commits. */
   readonly startTime?: Date;
+  /**
+   * The App manifest whose `default_permissions` the installation holds (its tokens get 403 for
+   * anything else). Default: the repository's own `app.yml`.
+   */
+  readonly manifest?: string;
 }
 
 /** One request as the fake saw it (never the credentials, only their kind). */
@@ -57,6 +64,8 @@ export interface FakeCall {
   readonly auth: "none" | "jwt" | "token";
   /** The parsed JSON body, or undefined. */
   readonly body: unknown;
+  /** GraphQL: the `type` of each error of the answer (HTTP 200), e.g. FORBIDDEN; else absent. */
+  readonly errorTypes?: readonly string[];
 }
 
 export interface FakeGitHub {
@@ -74,8 +83,10 @@ export interface FakeGitHub {
    * A token without the JWT exchange. Default: an installation token of the app (its bot, its app
    * id). `appId: null` makes a user token (no check runs); another app id stands for another app,
    * e.g. `{ user: "github-actions[bot]", appId: 15368, appSlug: "github-actions" }` for GITHUB_TOKEN.
+   * `permissions`: what the token may do; default: the manifest's for the app's own token, not
+   * limited for any other (a user's token, another app's).
    */
-  issueToken(identity?: { readonly user?: string | FakeUser; readonly appId?: number | null; readonly appSlug?: string | null }): string;
+  issueToken(identity?: { readonly user?: string | FakeUser; readonly appId?: number | null; readonly appSlug?: string | null; readonly permissions?: Permissions | null }): string;
   /** A JWT of the app, as @octokit/auth-app would sign it. */
   appJwt(): string;
   /**
@@ -125,7 +136,8 @@ function parseJson(raw: Buffer): unknown {
 
 export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<FakeGitHub> {
   const state = newState(options.startTime ?? new Date("2026-01-01T00:00:00Z"));
-  const app = createApp(options.appId ?? 424242, options.slug ?? "quorum-gate-test", options.installationId ?? 1, options.privateKeyPem);
+  const permissions = options.manifest === undefined ? repositoryManifestPermissions() : readManifestPermissions(options.manifest);
+  const app = createApp(options.appId ?? 424242, options.slug ?? "quorum-gate-test", options.installationId ?? 1, permissions, options.privateKeyPem);
   const calls: FakeCall[] = [];
   const faults: { method: string; path: RegExp; reply: Reply }[] = [];
   const handles = new Map<RepoState, FakeRepo>();
@@ -154,11 +166,12 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         if (refused !== null) return { reply: refused, auth, body };
         const params = Object.fromEntries(Object.entries(m.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)]));
         const identity = cred.kind === "token" ? cred.identity : null;
+        if (r.auth === "token") checkPermissions(identity?.permissions ?? null, r.method, r.template);
         return { reply: r.handle({ state, app, params, url, body, identity }), auth, body };
       }
       return { reply: { status: 404, body: { message: "Not Found" } }, auth, body };
     } catch (err) {
-      if (err instanceof HttpFailure) return { reply: { status: err.status, body: { message: err.message } }, auth, body };
+      if (err instanceof HttpFailure) return { reply: { status: err.status, body: err.body ?? { message: err.message } }, auth, body };
       // A bug in the fake or a test: say so loudly instead of hiding it behind a plausible answer.
       return { reply: { status: 500, body: { message: `[fake-github] ${err instanceof Error ? err.message : String(err)}` } }, auth, body };
     }
@@ -169,7 +182,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const path = apiPath(url.pathname);
     const { reply, auth, body } = await answer(req, url, path);
     const query = Object.fromEntries(url.searchParams);
-    calls.push({ method: req.method ?? "GET", path: safeDecode(path), query, status: reply.status, auth, body });
+    const types = errorTypesOf(reply.body);
+    calls.push({ method: req.method ?? "GET", path: safeDecode(path), query, status: reply.status, auth, body, ...(types === null ? {} : { errorTypes: types }) });
     sendReply(res, reply);
   }
 
@@ -204,7 +218,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       const user = identity.user === undefined ? app.bot : asUser(identity.user);
       const appId = identity.appId === undefined ? app.id : identity.appId;
       const defaultSlug = appId === null ? null : appId === app.id ? app.slug : `app-${appId}`;
-      state.tokens.set(token, { user, appId, appSlug: identity.appSlug === undefined ? defaultSlug : identity.appSlug });
+      const held = identity.permissions === undefined ? (appId === app.id ? app.permissions : null) : identity.permissions;
+      state.tokens.set(token, { user, appId, appSlug: identity.appSlug === undefined ? defaultSlug : identity.appSlug, permissions: held });
       return token;
     },
     appJwt: () => signAppJwt(app.id, app.privateKeyPem),
@@ -228,6 +243,12 @@ function apiPath(pathname: string): string {
   if (pathname === "/api/graphql") return "/graphql";
   if (/^\/api\/v3\/graphql\/?$/.test(pathname)) return pathname;
   return pathname.replace(/^\/api\/v3(?=\/)/, "");
+}
+
+function errorTypesOf(body: unknown): string[] | null {
+  if (typeof body !== "object" || body === null || !("errors" in body) || !Array.isArray(body.errors)) return null;
+  const list: readonly unknown[] = body.errors;
+  return list.map((e) => (typeof e === "object" && e !== null && "type" in e && typeof e.type === "string" ? e.type : ""));
 }
 
 function safeDecode(path: string): string {

@@ -12,15 +12,17 @@ export interface FakeApp {
   readonly privateKeyPem: string;
   readonly publicKey: KeyObject;
   readonly bot: FakeUser;
+  /** The installation's permissions: the manifest's `default_permissions`. */
+  readonly permissions: Readonly<Record<string, "read" | "write">>;
 }
 
-export function createApp(id: number, slug: string, installationId: number, privateKeyPem?: string): FakeApp {
+export function createApp(id: number, slug: string, installationId: number, permissions: FakeApp["permissions"], privateKeyPem?: string): FakeApp {
   let pem = privateKeyPem;
   if (pem === undefined) {
     const pair = generateKeyPairSync("rsa", { modulusLength: 2048 });
     pem = pair.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
   }
-  return { id, slug, installationId, privateKeyPem: pem, publicKey: createPublicKey(pem), bot: { login: `${slug}[bot]`, type: "Bot" } };
+  return { id, slug, installationId, privateKeyPem: pem, publicKey: createPublicKey(pem), bot: { login: `${slug}[bot]`, type: "Bot" }, permissions };
 }
 
 const b64url = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString("base64url");

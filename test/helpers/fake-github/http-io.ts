@@ -11,14 +11,30 @@ export interface Reply {
 /** A route's refusal, thrown from deep inside a handler and turned into a reply by the server. */
 export class HttpFailure extends Error {
   readonly status: number;
-  constructor(status: number, message: string) {
+  /** GitHub's whole answer when it says more than `{ message }` (a 422's `errors`, a 403's `documentation_url`). */
+  readonly body: Readonly<Record<string, unknown>> | undefined;
+  constructor(status: number, message: string, body?: Readonly<Record<string, unknown>>) {
     super(message);
     this.status = status;
+    this.body = body;
   }
 }
 
 export const fail = (status: number, message: string): never => {
   throw new HttpFailure(status, message);
+};
+
+/**
+ * GitHub's 422 for a field its model refuses: "Validation Failed" with one `errors` entry naming
+ * the resource and the field (code "custom" carries GitHub's own sentence).
+ */
+export const validationFailed = (resource: string, field: string, message: string, documentationUrl: string): never => {
+  throw new HttpFailure(422, "Validation Failed", {
+    message: "Validation Failed",
+    errors: [{ resource, code: "custom", field, message }],
+    documentation_url: documentationUrl,
+    status: "422",
+  });
 };
 
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {

@@ -83,6 +83,8 @@ export interface CheckRunState {
   completedAt: string | null;
   detailsUrl: string | null;
   externalId: string | null;
+  /** Annotations added so far (each create or update appends its own, at most 50 a request). */
+  annotationsCount: number;
 }
 
 export interface RepoState {
@@ -108,6 +110,8 @@ export interface Identity {
   readonly user: FakeUser;
   readonly appId: number | null;
   readonly appSlug: string | null;
+  /** What an App's installation token may do (fake-github/permissions.ts); null: not limited. */
+  readonly permissions: Readonly<Record<string, "read" | "write">> | null;
 }
 
 export interface FakeState {

@@ -125,7 +125,7 @@ export function checkRunJson(repo: RepoState, c: CheckRunState): Record<string, 
     completed_at: c.completedAt,
     details_url: c.detailsUrl,
     external_id: c.externalId,
-    output: { ...c.output, annotations_count: 0 },
+    output: { ...c.output, annotations_count: c.annotationsCount, annotations_url: `https://api.github.com/repos/${repo.fullName}/check-runs/${c.id}/annotations` },
     app: { id: c.appId, slug: c.appSlug, name: c.appSlug },
     html_url: `${WEB}/${repo.fullName}/runs/${c.id}`,
   };

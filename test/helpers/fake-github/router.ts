@@ -17,6 +17,8 @@ export interface RouteContext {
 
 export interface Route {
   readonly method: string;
+  /** As written, e.g. `/repos/:owner/:repo/pulls/:number`: the key of its permission rule. */
+  readonly template: string;
   readonly pattern: RegExp;
   /** "jwt": the app's own routes; "token": everything else. */
   readonly auth: "jwt" | "token";
@@ -28,7 +30,7 @@ export function route(method: string, template: string, auth: "jwt" | "token", h
     .split("/")
     .map((part) => (part.startsWith(":") ? `(?<${part.slice(1)}>[^/]+)` : part.startsWith("*") ? `(?<${part.slice(1)}>.+)` : part.replace(/[.]/g, "\\.")))
     .join("/");
-  return { method, pattern: new RegExp(`^${source}$`), auth, handle };
+  return { method, template, pattern: new RegExp(`^${source}$`), auth, handle };
 }
 
 export function param(ctx: RouteContext, name: string): string {

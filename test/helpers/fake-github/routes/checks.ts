@@ -1,13 +1,19 @@
 // Check runs: listed per commit (newest per name and app unless filter=all), created and updated
 // only by a GitHub App, and only by the app that created them.
 import { resolveRef } from "../git.ts";
-import { fail, page } from "../http-io.ts";
+import { fail, page, validationFailed } from "../http-io.ts";
 import { nextId, tick, type CheckRunState, type Identity } from "../model.ts";
 import { checkRunJson } from "../rest-shapes.ts";
 import { bodyObject, intParam, param, repoOf, requireWrite, route, type RouteContext, type Route } from "../router.ts";
 
 const STATUSES = ["queued", "in_progress", "completed"] as const;
 const CONCLUSIONS = ["success", "failure", "neutral", "cancelled", "skipped", "timed_out", "action_required"];
+/** `output.summary` and `output.text`: GitHub counts UTF-8 bytes (docs/testing.md). */
+export const OUTPUT_MAX_BYTES = 65535;
+/** `output.annotations` and `output.images`, per create or update request. */
+export const ITEMS_PER_REQUEST = 50;
+const CREATE_DOCS = "https://docs.github.com/rest/checks/runs#create-a-check-run";
+const UPDATE_DOCS = "https://docs.github.com/rest/checks/runs#update-a-check-run";
 
 function appOf(who: Identity): { id: number; slug: string } {
   if (who.appId === null || who.appSlug === null) return fail(403, "You must authenticate via a GitHub App.");
@@ -21,7 +27,7 @@ function optString(body: Readonly<Record<string, unknown>>, key: string): string
 }
 
 /** Status, conclusion and output of a create or update body, applied onto `run`. */
-function applyReport(ctx: RouteContext, run: CheckRunState, body: Readonly<Record<string, unknown>>): void {
+function applyReport(ctx: RouteContext, run: CheckRunState, body: Readonly<Record<string, unknown>>, docs: string): void {
   const status = optString(body, "status");
   const conclusion = optString(body, "conclusion");
   if (status != null) run.status = STATUSES.find((s) => s === status) ?? fail(422, `Invalid status ${status}`);
@@ -39,8 +45,19 @@ function applyReport(ctx: RouteContext, run: CheckRunState, body: Readonly<Recor
     const title = optString(o, "title");
     const summary = optString(o, "summary");
     if (typeof title !== "string" || typeof summary !== "string") fail(422, "output needs a title and a summary");
-    for (const v of [summary, optString(o, "text")]) if (typeof v === "string" && v.length > 65535) fail(422, "output is too long");
-    run.output = { title: title ?? null, summary: summary ?? null, text: optString(o, "text") ?? null };
+    const text = optString(o, "text");
+    for (const [field, v] of [["summary", summary], ["text", text]] as const) {
+      if (typeof v === "string" && Buffer.byteLength(v, "utf8") > OUTPUT_MAX_BYTES) validationFailed("CheckRun", field, `${field} exceeds a maximum bytesize of ${OUTPUT_MAX_BYTES}`, docs);
+    }
+    // Annotations and images are appended by every update; each request carries at most 50.
+    for (const list of ["annotations", "images"] as const) {
+      const given = o[list];
+      if (given === undefined) continue;
+      if (!Array.isArray(given)) return fail(422, `Invalid request: "${list}" is not an array`);
+      if (given.length > ITEMS_PER_REQUEST) fail(422, `Invalid request.\n\nNo more than ${ITEMS_PER_REQUEST} items are allowed; ${given.length} were supplied.`);
+      if (list === "annotations") run.annotationsCount += given.length;
+    }
+    run.output = { title: title ?? null, summary: summary ?? null, text: text ?? null };
   }
   const details = optString(body, "details_url");
   if (details !== undefined) run.detailsUrl = details;
@@ -94,8 +111,9 @@ export const checkRoutes: readonly Route[] = [
       completedAt: null,
       detailsUrl: null,
       externalId: null,
+      annotationsCount: 0,
     };
-    applyReport(ctx, run, body);
+    applyReport(ctx, run, body, CREATE_DOCS);
     repo.checkRuns.push(run);
     return { status: 201, body: checkRunJson(repo, run) };
   }),
@@ -109,7 +127,7 @@ export const checkRoutes: readonly Route[] = [
     if (app.id !== run.appId) fail(403, "Invalid app_id: this check run belongs to another app");
     // Validate on a copy so that a refused update changes nothing.
     const next: CheckRunState = { ...run, output: { ...run.output } };
-    applyReport(ctx, next, bodyObject(ctx));
+    applyReport(ctx, next, bodyObject(ctx), UPDATE_DOCS);
     Object.assign(run, next);
     return { status: 200, body: checkRunJson(repo, run) };
   }),

@@ -1,16 +1,19 @@
 // Issue comments of pull requests: list, create, read, edit, delete.
-import { fail, page } from "../http-io.ts";
+import { fail, page, validationFailed } from "../http-io.ts";
 import { repoKey, tick, nextId, type CommentState, type PullState, type RepoState } from "../model.ts";
 import { commentJson } from "../rest-shapes.ts";
 import { bodyObject, bodyString, intParam, pullOf, repoOf, requireWrite, route, type RouteContext, type Route } from "../router.ts";
 
-/** GitHub refuses a longer comment body with 422. */
+/**
+ * GitHub refuses a longer comment body with 422. Its "characters" are Unicode code points (Ruby's
+ * String#length): 65,536 emoji pass, where JavaScript's `length` counts 131,072.
+ */
 export const MAX_COMMENT_BODY = 65536;
 
-function commentBody(ctx: RouteContext): string {
+function commentBody(ctx: RouteContext, docs: string): string {
   const body = bodyString(bodyObject(ctx), "body") ?? "";
-  if (body.length === 0) fail(422, "Validation Failed: body is missing");
-  if (body.length > MAX_COMMENT_BODY) fail(422, "Validation Failed: body is too long (maximum is 65536 characters)");
+  if (body.length === 0) validationFailed("IssueComment", "body", "body is missing", docs);
+  if (body.length > MAX_COMMENT_BODY && [...body].length > MAX_COMMENT_BODY) validationFailed("IssueComment", "body", `body is too long (maximum is ${MAX_COMMENT_BODY} characters)`, docs);
   return body;
 }
 
@@ -33,7 +36,7 @@ export const commentRoutes: readonly Route[] = [
     const pr = pullOf(ctx, repo, intParam(ctx, "number"));
     const who = requireWrite(ctx, repo);
     const at = tick(ctx.state);
-    const comment: CommentState = { id: nextId(ctx.state), user: who.user, body: commentBody(ctx), createdAt: at, updatedAt: at };
+    const comment: CommentState = { id: nextId(ctx.state), user: who.user, body: commentBody(ctx, "https://docs.github.com/rest/issues/comments#create-an-issue-comment"), createdAt: at, updatedAt: at };
     pr.comments.push(comment);
     return { status: 201, body: commentJson(pr, comment) };
   }),
@@ -45,7 +48,7 @@ export const commentRoutes: readonly Route[] = [
     const repo = repoOf(ctx);
     const { pr, comment } = findComment(ctx, repo);
     requireWrite(ctx, repo);
-    comment.body = commentBody(ctx);
+    comment.body = commentBody(ctx, "https://docs.github.com/rest/issues/comments#update-an-issue-comment");
     comment.updatedAt = tick(ctx.state);
     return { status: 200, body: commentJson(pr, comment) };
   }),

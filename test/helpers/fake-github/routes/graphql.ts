@@ -12,6 +12,7 @@
 import { applyChanges, commitOf, makeCommit, type FileChanges } from "../git.ts";
 import type { Reply } from "../http-io.ts";
 import { repoKey, type FakeState } from "../model.ts";
+import { COMMIT_ON_BRANCH_NEEDS, holds, type Permissions } from "../permissions.ts";
 import { bodyObject, route, type Route } from "../router.ts";
 
 /** `mutation [Name]($v: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $v) { commit { oid } } }`, any spacing. */
@@ -101,10 +102,11 @@ function parseInput(value: unknown): CommitInput {
 }
 
 /** The mutation on the fake's git model; returns the new commit's SHA or throws a FieldError. */
-function commitOnBranch(state: FakeState, input: CommitInput): string {
+function commitOnBranch(state: FakeState, input: CommitInput, permissions: Permissions | null): string {
   const repo = state.repos.get(repoKey(input.nameWithOwner));
   if (repo === undefined) throw new FieldError("NOT_FOUND", `Could not resolve to a Repository with the name '${input.nameWithOwner}'.`);
-  if (!repo.installed) throw new FieldError("FORBIDDEN", "Resource not accessible by integration");
+  // Not installed there (a fork), or installed without the permission: the same refusal.
+  if (!repo.installed || (permissions !== null && !holds(permissions, COMMIT_ON_BRANCH_NEEDS))) throw new FieldError("FORBIDDEN", "Resource not accessible by integration");
   const tip = repo.branches.get(input.branch);
   if (tip === undefined) throw new FieldError("NOT_FOUND", `Could not resolve to a Ref with the name 'refs/heads/${input.branch}'.`);
   if (repo.protectedBranches.has(input.branch)) throw new FieldError("UNPROCESSABLE", "Repository rule violations found\n\nChanges must be made through a pull request.\n");
@@ -130,7 +132,7 @@ export const graphqlRoutes: readonly Route[] = [
     const variables = body["variables"] === undefined || body["variables"] === null ? {} : body["variables"];
     try {
       const input = parseInput(typeof variables === "object" && !Array.isArray(variables) ? Object.fromEntries(Object.entries(variables))[m[1] ?? ""] : undefined);
-      const oid = commitOnBranch(ctx.state, input);
+      const oid = commitOnBranch(ctx.state, input, ctx.identity?.permissions ?? null);
       return { status: 200, body: { data: { createCommitOnBranch: { commit: { oid } } } } };
     } catch (err) {
       if (err instanceof FieldError) return errors([{ type: err.type, path: ["createCommitOnBranch"], message: err.message }], { createCommitOnBranch: null });
