@@ -36,7 +36,10 @@ function median(values: readonly number[]): number {
 }
 
 /** Spawns a process and resolves when it exits; `firstRequest` resolves at its first HTTP request. */
-function timedSpawn(args: readonly string[], env: Record<string, string>): { started: number; exited: Promise<number> } {
+function timedSpawn(
+  args: readonly string[],
+  env: Record<string, string>,
+): { started: number; exited: Promise<number> } {
   const started = performance.now();
   const child = spawn(process.execPath, args, { env, stdio: "ignore" });
   return { started, exited: new Promise((resolve) => child.on("close", () => resolve(performance.now()))) };
@@ -52,7 +55,16 @@ async function startUp(dir: string): Promise<{ readonly rows: string[]; readonly
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const eventPath = join(dir, "opened.json");
-  writeFileSync(eventPath, JSON.stringify({ action: "opened", number: 1, pull_request: { number: 1, head: { repo: { id: 1 } } }, repository: { id: 1, full_name: "acme/hsm" }, sender: { login: "carol" } }));
+  writeFileSync(
+    eventPath,
+    JSON.stringify({
+      action: "opened",
+      number: 1,
+      pull_request: { number: 1, head: { repo: { id: 1 } } },
+      repository: { id: 1, full_name: "acme/hsm" },
+      sender: { login: "carol" },
+    }),
+  );
   const actionEnv = {
     PATH: process.env["PATH"] ?? "",
     GITHUB_EVENT_NAME: "pull_request",
@@ -115,15 +127,44 @@ async function busyPullRequest(dir: string, bareMs: number): Promise<string[]> {
     };
     let previous = 0;
     for (const size of SIZES) {
-      const number = h.repo.openPullRequest({ head: `req-${size}`, author: "carol", files: { [`hsm-requests/bench${size}.yml`]: h.requestYaml(`bench${size}`) } });
-      const opened = { action: "opened", number, pull_request: h.repo.pullRequestPayload(number), repository: h.repo.repositoryPayload(), sender: { login: "carol", type: "User" } };
+      const number = h.repo.openPullRequest({
+        head: `req-${size}`,
+        author: "carol",
+        files: { [`hsm-requests/bench${size}.yml`]: h.requestYaml(`bench${size}`) },
+      });
+      const opened = {
+        action: "opened",
+        number,
+        pull_request: h.repo.pullRequestPayload(number),
+        repository: h.repo.repositoryPayload(),
+        sender: { login: "carol", type: "User" },
+      };
       await step("pull_request", opened);
-      const sticky = (await (await fetch(`${h.gh.url}/repos/acme/hsm/issues/${number}/comments`, { headers: { authorization: `token ${token}` } })).json()) as { body: string }[];
+      const sticky = (await (
+        await fetch(`${h.gh.url}/repos/acme/hsm/issues/${number}/comments`, {
+          headers: { authorization: `token ${token}` },
+        })
+      ).json()) as { body: string }[];
       const tokenFile = readStickyToken(sticky.find((c) => c.body.startsWith(STICKY_MARKER))?.body ?? "");
       if (tokenFile === null) throw new Error("bench action: no token in the sticky comment");
-      h.repo.addComment(number, "alice", `/quorum approve ${signMessage(tokenFile, testKey(OFFICERS.alice).privateKey).toString("base64")}`);
-      for (let i = 0; i < size; i++) h.repo.addComment(number, i % 3 === 0 ? "bob" : "dave", `Comment ${i}: looked at the request, see the ticket for the details.`);
-      const comment = { action: "created", issue: { number, pull_request: { url: "x" } }, comment: { id: 1, body: "x" }, repository: h.repo.repositoryPayload(), sender: { login: "dave", type: "User" } };
+      h.repo.addComment(
+        number,
+        "alice",
+        `/quorum approve ${signMessage(tokenFile, testKey(OFFICERS.alice).privateKey).toString("base64")}`,
+      );
+      for (let i = 0; i < size; i++)
+        h.repo.addComment(
+          number,
+          i % 3 === 0 ? "bob" : "dave",
+          `Comment ${i}: looked at the request, see the ticket for the details.`,
+        );
+      const comment = {
+        action: "created",
+        issue: { number, pull_request: { url: "x" } },
+        comment: { id: 1, body: "x" },
+        repository: h.repo.repositoryPayload(),
+        sender: { login: "dave", type: "User" },
+      };
       const times: number[] = [];
       for (let r = 0; r < BUSY_ROUNDS; r++) times.push(await step("issue_comment", comment));
       const ms = median(times);

@@ -60,8 +60,10 @@ interface Outcomes {
 function capturingLogger(outcomes: Outcomes, bindings: Record<string, unknown> = {}): Logger {
   const keep = (level: string) => (obj: unknown, msg?: string) => {
     const fields = typeof obj === "object" && obj !== null ? (obj as Record<string, unknown>) : {};
-    if (typeof fields["outcome"] === "string" && typeof bindings["id"] === "string") outcomes.byId.set(bindings["id"], { ...fields });
-    if (level === "error" || level === "fatal") outcomes.errors.push(`${msg ?? (typeof obj === "string" ? obj : "")} ${fields["error"] ?? ""}`.trim());
+    if (typeof fields["outcome"] === "string" && typeof bindings["id"] === "string")
+      outcomes.byId.set(bindings["id"], { ...fields });
+    if (level === "error" || level === "fatal")
+      outcomes.errors.push(`${msg ?? (typeof obj === "string" ? obj : "")} ${fields["error"] ?? ""}`.trim());
   };
   const log = {
     level: "info",
@@ -87,10 +89,26 @@ interface Endpoint {
   close(): Promise<void>;
 }
 
-async function serve(name: string, appFn: ApplicationFunction, options: { gh: FakeGitHub; secret: string; paced: boolean; gate: boolean }): Promise<Endpoint> {
+async function serve(
+  name: string,
+  appFn: ApplicationFunction,
+  options: { gh: FakeGitHub; secret: string; paced: boolean; gate: boolean },
+): Promise<Endpoint> {
   const outcomes: Outcomes = { byId: new Map(), errors: [] };
-  const Octokit = options.paced ? ProbotOctokit : ProbotOctokit.defaults((o: Record<string, unknown>) => ({ ...o, throttle: { ...(o["throttle"] as object), enabled: false } }));
-  const probot = new Probot({ appId: options.gh.app.id, privateKey: options.gh.app.privateKeyPem, secret: options.secret, baseUrl: options.gh.url, log: capturingLogger(outcomes), Octokit });
+  const Octokit = options.paced
+    ? ProbotOctokit
+    : ProbotOctokit.defaults((o: Record<string, unknown>) => ({
+        ...o,
+        throttle: { ...(o["throttle"] as object), enabled: false },
+      }));
+  const probot = new Probot({
+    appId: options.gh.app.id,
+    privateKey: options.gh.app.privateKeyPem,
+    secret: options.secret,
+    baseUrl: options.gh.url,
+    log: capturingLogger(outcomes),
+    Octokit,
+  });
   const middleware = await createNodeMiddleware(appFn, { probot });
   const server: HttpServer = createServer((req: IncomingMessage, res: ServerResponse) => {
     void middleware(req, res, () => res.writeHead(404).end());
@@ -143,9 +161,22 @@ export async function run(): Promise<string[]> {
     gh = await startFakeGitHub();
     const fake = gh;
     const observer = fake.issueToken({ user: "observer", appId: null });
-    const policy = ["version: 1", `cluster: ${quorum.clusterId}`, "officers:", ...Object.entries(OFFICERS).map(([login, officer]) => `  ${login}: ${officer}`), ""].join("\n");
-    const repo: FakeRepo = fake.createRepo("acme/hsm", { files: { ".github/quorum-gate.yml": policy, "README.md": "HSM requests\n" } });
-    const env = { QG_CLUSTER_FILE: cluster.clusterFile, QG_GATE_USER: "gate", QG_GATE_PASSWORD: gatePassword, WEBHOOK_SECRET: secret };
+    const policy = [
+      "version: 1",
+      `cluster: ${quorum.clusterId}`,
+      "officers:",
+      ...Object.entries(OFFICERS).map(([login, officer]) => `  ${login}: ${officer}`),
+      "",
+    ].join("\n");
+    const repo: FakeRepo = fake.createRepo("acme/hsm", {
+      files: { ".github/quorum-gate.yml": policy, "README.md": "HSM requests\n" },
+    });
+    const env = {
+      QG_CLUSTER_FILE: cluster.clusterFile,
+      QG_GATE_USER: "gate",
+      QG_GATE_PASSWORD: gatePassword,
+      WEBHOOK_SECRET: secret,
+    };
     const gateApp = createQuorumGateApp(env);
     const noop: ApplicationFunction = (app) => {
       app.on("issue_comment.created", async () => {});
@@ -156,13 +187,23 @@ export async function run(): Promise<string[]> {
     endpoints.push(paced, unpaced, baseline);
 
     // ---- deliveries, as GitHub sends them ----
-    const common = (login: string) => ({ repository: repo.repositoryPayload(), sender: { login, id: 1000 + login.length, type: "User" }, installation: { id: fake.app.installationId } });
+    const common = (login: string) => ({
+      repository: repo.repositoryPayload(),
+      sender: { login, id: 1000 + login.length, type: "User" },
+      installation: { id: fake.app.installationId },
+    });
     const post = async (to: Endpoint, event: string, payload: unknown): Promise<{ status: number; id: string }> => {
       const body = JSON.stringify(payload);
       const id = randomUUID();
       const res = await fetch(to.url, {
         method: "POST",
-        headers: { "content-type": "application/json", "user-agent": "GitHub-Hookshot/bench", "x-github-event": event, "x-github-delivery": id, "x-hub-signature-256": `sha256=${createHmac("sha256", secret).update(body).digest("hex")}` },
+        headers: {
+          "content-type": "application/json",
+          "user-agent": "GitHub-Hookshot/bench",
+          "x-github-event": event,
+          "x-github-delivery": id,
+          "x-hub-signature-256": `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`,
+        },
         body,
       });
       await res.text();
@@ -171,13 +212,20 @@ export async function run(): Promise<string[]> {
     const commentOn = (number: number, login: string, body: string) => {
       const created = repo.addComment(number, login, body);
       const pr = repo.pullRequestPayload(number);
-      const issue = { number, title: pr["title"], state: pr["state"], user: pr["user"], pull_request: { url: `${fake.url}/repos/acme/hsm/pulls/${number}` } };
+      const issue = {
+        number,
+        title: pr["title"],
+        state: pr["state"],
+        user: pr["user"],
+        pull_request: { url: `${fake.url}/repos/acme/hsm/pulls/${number}` },
+      };
       return { action: "created", issue, comment: created.payload, ...common(login) };
     };
     const expectOutcome = (to: Endpoint, id: string, want: Record<string, unknown>): string | null => {
       const got = to.outcomes.byId.get(id);
       if (got === undefined) return `no outcome for ${id}`;
-      for (const [k, v] of Object.entries(want)) if (got[k] !== v) return `${k}: ${String(got[k])} (wanted ${String(v)})`;
+      for (const [k, v] of Object.entries(want))
+        if (got[k] !== v) return `${k}: ${String(got[k])} (wanted ${String(v)})`;
       return null;
     };
 
@@ -185,18 +233,55 @@ export async function run(): Promise<string[]> {
     const numbers: number[] = [];
     for (let i = 0; i < PRS; i += 1) {
       const name = `bench${i}`;
-      const file = ["version: 1", `cluster: ${quorum.clusterId}`, "operation:", "  kind: createUser", "  type: CU", `  name: ${name}`, `  sealed_password: ${quorum.seal(`${name}-pass-1`)}`, "reason: payments service (TICKET-1234)", ""].join("\n");
-      const number = repo.openPullRequest({ head: `req-${name}`, author: "requester", title: `Create CU ${name}`, files: { [`hsm-requests/${name}.yml`]: file } });
+      const file = [
+        "version: 1",
+        `cluster: ${quorum.clusterId}`,
+        "operation:",
+        "  kind: createUser",
+        "  type: CU",
+        `  name: ${name}`,
+        `  sealed_password: ${quorum.seal(`${name}-pass-1`)}`,
+        "reason: payments service (TICKET-1234)",
+        "",
+      ].join("\n");
+      const number = repo.openPullRequest({
+        head: `req-${name}`,
+        author: "requester",
+        title: `Create CU ${name}`,
+        files: { [`hsm-requests/${name}.yml`]: file },
+      });
       numbers.push(number);
-      const opened = await post(unpaced, "pull_request", { action: "opened", number, pull_request: repo.pullRequestPayload(number), ...common("requester") });
-      const problem = opened.status === 200 ? expectOutcome(unpaced, opened.id, { outcome: "evaluated", state: "pending" }) : `HTTP ${opened.status}`;
-      if (problem !== null) throw new Error(`app-deliveries: opening #${number}: ${problem} ${unpaced.outcomes.errors.join("; ")}`);
-      const res = await fetch(`${fake.url}/repos/acme/hsm/issues/${number}/comments?per_page=100`, { headers: { authorization: `token ${observer}` } });
+      const opened = await post(unpaced, "pull_request", {
+        action: "opened",
+        number,
+        pull_request: repo.pullRequestPayload(number),
+        ...common("requester"),
+      });
+      const problem =
+        opened.status === 200
+          ? expectOutcome(unpaced, opened.id, { outcome: "evaluated", state: "pending" })
+          : `HTTP ${opened.status}`;
+      if (problem !== null)
+        throw new Error(`app-deliveries: opening #${number}: ${problem} ${unpaced.outcomes.errors.join("; ")}`);
+      const res = await fetch(`${fake.url}/repos/acme/hsm/issues/${number}/comments?per_page=100`, {
+        headers: { authorization: `token ${observer}` },
+      });
       const sticky = ((await res.json()) as { body: string }[]).find((c) => c.body.startsWith(STICKY_MARKER));
       const token = sticky === undefined ? null : readStickyToken(sticky.body);
       if (token === null) throw new Error(`app-deliveries: no token in the sticky comment of #${number}`);
-      const approved = await post(unpaced, "issue_comment", commentOn(number, "alice", `/quorum approve ${signMessage(token, testKey(OFFICERS.alice).privateKey).toString("base64")}`));
-      const p2 = approved.status === 200 ? expectOutcome(unpaced, approved.id, { outcome: "evaluated", state: "pending", approvals: 1 }) : `HTTP ${approved.status}`;
+      const approved = await post(
+        unpaced,
+        "issue_comment",
+        commentOn(
+          number,
+          "alice",
+          `/quorum approve ${signMessage(token, testKey(OFFICERS.alice).privateKey).toString("base64")}`,
+        ),
+      );
+      const p2 =
+        approved.status === 200
+          ? expectOutcome(unpaced, approved.id, { outcome: "evaluated", state: "pending", approvals: 1 })
+          : `HTTP ${approved.status}`;
       if (p2 !== null) throw new Error(`app-deliveries: approving #${number}: ${p2}`);
     }
 
@@ -217,7 +302,12 @@ export async function run(): Promise<string[]> {
           const t = performance.now();
           const answer = await post(to, "issue_comment", payload);
           latencies.push(performance.now() - t);
-          const problem = answer.status !== 200 ? `HTTP ${answer.status}` : to.gate ? expectOutcome(to, answer.id, { outcome: "evaluated", state: "pending", approvals: 1 }) : null;
+          const problem =
+            answer.status !== 200
+              ? `HTTP ${answer.status}`
+              : to.gate
+                ? expectOutcome(to, answer.id, { outcome: "evaluated", state: "pending", approvals: 1 })
+                : null;
           if (problem !== null) failures.push(problem);
         }
       };
@@ -253,12 +343,17 @@ export async function run(): Promise<string[]> {
           cpu.deliveries += p.count;
         }
         const calls = fake.calls;
-        apiCalls = { app: apiCalls.app + calls.length, writes: apiCalls.writes + calls.filter((c) => c.method !== "GET").length, deliveries: apiCalls.deliveries + p.count };
+        apiCalls = {
+          app: apiCalls.app + calls.length,
+          writes: apiCalls.writes + calls.filter((c) => c.method !== "GET").length,
+          deliveries: apiCalls.deliveries + p.count,
+        };
         record(`${unpaced.name}/${concurrency}`, p);
         record(`${baseline.name}/${concurrency}`, await phase(baseline, concurrency, MAX_PER_PHASE, PHASE_MS));
       }
     }
-    for (const concurrency of [1, 4]) record(`${paced.name}/${concurrency}`, await phase(paced, concurrency, PACED_MAX, PACED_MS));
+    for (const concurrency of [1, 4])
+      record(`${paced.name}/${concurrency}`, await phase(paced, concurrency, PACED_MAX, PACED_MS));
 
     // ---- report ----
     const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
@@ -270,7 +365,9 @@ export async function run(): Promise<string[]> {
         if (r === undefined) continue;
         const sorted = [...r.latencies].sort((a, b) => a - b);
         const rounds = e === paced ? "1 phase" : `${r.rates.length} rounds`;
-        lines.push(`| ${e.name} | ${concurrency} | ${rateOf(`${e.name}/${concurrency}`).toFixed(1)} | ${percentile(sorted, 50).toFixed(1)} ms | ${percentile(sorted, 99).toFixed(1)} ms | ${r.count} (${rounds}) | ${r.failures.length} |`);
+        lines.push(
+          `| ${e.name} | ${concurrency} | ${rateOf(`${e.name}/${concurrency}`).toFixed(1)} | ${percentile(sorted, 50).toFixed(1)} ms | ${percentile(sorted, 99).toFixed(1)} ms | ${r.count} (${rounds}) | ${r.failures.length} |`,
+        );
       }
     }
     const ratio = (c: number) => ((rateOf(`${unpaced.name}/${c}`) / rateOf(`${baseline.name}/${c}`)) * 100).toFixed(0);

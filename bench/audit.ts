@@ -18,7 +18,14 @@ import { fileURLToPath } from "node:url";
 import { buildEvidence } from "../src/gate/evidence.ts";
 import { parseRequest } from "../src/gate/request.ts";
 import { evidenceCommits, findLandings } from "../src/audit/history.ts";
-import { approveRequest, clusterFacts, gitSync, policyText, requestText, type Officer } from "../test/helpers/git-repo.ts";
+import {
+  approveRequest,
+  clusterFacts,
+  gitSync,
+  policyText,
+  requestText,
+  type Officer,
+} from "../test/helpers/git-repo.ts";
 import { testKey } from "../test/helpers/keys.ts";
 
 const BIN = fileURLToPath(new URL("../bin/quorum-gate.js", import.meta.url));
@@ -35,7 +42,14 @@ function history(operations: number): Buffer {
   ];
   const policy = policyText({ cluster: "cluster-bench", officers });
   const request = requestText("cluster-bench", "app");
-  const approved = approveRequest(policy, "hsm-requests/op-0.yml", request, { repository: REPOSITORY, pullRequest: 1, author: "dave", signers: officers, decidedAt: T0, cluster: clusterFacts(officers, 2) });
+  const approved = approveRequest(policy, "hsm-requests/op-0.yml", request, {
+    repository: REPOSITORY,
+    pullRequest: 1,
+    author: "dave",
+    signers: officers,
+    decidedAt: T0,
+    cluster: clusterFacts(officers, 2),
+  });
   const parsed = parseRequest(Buffer.from(request));
   if (!parsed.ok) throw new Error("bench request");
   const officerKeys = clusterFacts(officers, 2).officerKeys;
@@ -71,11 +85,23 @@ function history(operations: number): Buffer {
     const path = `hsm-requests/op-${i}.yml`;
     const folder = `hsm-requests/op-${i}.evidence/`;
     // The evidence of operation i: the shared decision, its own request path.
-    const built = buildEvidence({ decision: approved.decision, request: parsed.request, requestPath: path, repository: REPOSITORY, pullRequest: 1, tokenFile: approved.token, officerKeys, pullRequestAuthor: "dave", now: T0 });
+    const built = buildEvidence({
+      decision: approved.decision,
+      request: parsed.request,
+      requestPath: path,
+      repository: REPOSITORY,
+      pullRequest: 1,
+      tokenFile: approved.token,
+      officerKeys,
+      pullRequestAuthor: "dave",
+      now: T0,
+    });
     if (!built.ok) throw new Error(built.message);
     const evidence = built.files.find((f) => f.path.endsWith("evidence.json"))?.content ?? new Uint8Array();
     const files = (): void => {
-      text(`M 100644 :2 ${path}\nM 100644 :3 ${folder}token.bin\nM 100644 :4 ${folder}officer1.sig\nM 100644 :5 ${folder}officer2.sig\nM 100644 :6 ${folder}approval.txt\n`);
+      text(
+        `M 100644 :2 ${path}\nM 100644 :3 ${folder}token.bin\nM 100644 :4 ${folder}officer1.sig\nM 100644 :5 ${folder}officer2.sig\nM 100644 :6 ${folder}approval.txt\n`,
+      );
       text(`M 100644 inline ${folder}evidence.json\n`);
       data(evidence);
     };
@@ -133,7 +159,9 @@ export async function run(): Promise<string[]> {
       gitSync(dir, ["fast-import", "--quiet"], undefined, history(ops));
       const generate = performance.now() - started;
       const count = gitSync(dir, ["rev-list", "--count", "main"]).trim();
-      process.stderr.write(`bench audit: ${ops} operations, ${count} commits on main's history, generated in ${(generate / 1000).toFixed(1)} s\n`);
+      process.stderr.write(
+        `bench audit: ${ops} operations, ${count} commits on main's history, generated in ${(generate / 1000).toFixed(1)} s\n`,
+      );
       const git = ["-C", dir, "log", "--first-parent", "--name-only", "main"];
       const audit = [BIN, "audit", "--repo", dir, "--rev", "main"];
       // Interleaved, so load on the machine hits both alike.
@@ -178,4 +206,3 @@ export async function run(): Promise<string[]> {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
 }
-

@@ -7,7 +7,9 @@ import { DatabaseSync } from "node:sqlite";
 const dbPath = process.argv[2];
 if (dbPath === undefined) throw new Error("usage: baseline-server.ts DB");
 const db = new DatabaseSync(dbPath);
-db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, body TEXT NOT NULL) STRICT");
+db.exec(
+  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, body TEXT NOT NULL) STRICT",
+);
 const insert = db.prepare("INSERT INTO t (body) VALUES (?)");
 
 const server = createServer((req, res) => {
@@ -28,4 +30,9 @@ server.listen(0, "127.0.0.1", () => {
   const address = server.address();
   if (address !== null && typeof address === "object") process.stdout.write(`listening 127.0.0.1:${address.port}\n`);
 });
-process.on("SIGTERM", () => server.close(() => { db.close(); process.exit(0); }));
+process.on("SIGTERM", () =>
+  server.close(() => {
+    db.close();
+    process.exit(0);
+  }),
+);

@@ -34,10 +34,13 @@ const SLICES = 4;
 const PLAIN: readonly ((r: () => number) => string)[] = [
   () => "LGTM, thanks.",
   () => "Could you say which service this account is for? The reason only says payments.",
-  (r) => `Ran the checks locally.\n\n\`\`\`\n${Array.from({ length: 20 + Math.floor(r() * 60) }, (_, i) => `2026-11-22T10:${String(i % 60).padStart(2, "0")}:00Z node-${i % 3} ok quorum token verified`).join("\n")}\n\`\`\`\n`,
+  (r) =>
+    `Ran the checks locally.\n\n\`\`\`\n${Array.from({ length: 20 + Math.floor(r() * 60) }, (_, i) => `2026-11-22T10:${String(i % 60).padStart(2, "0")}:00Z node-${i % 3} ok quorum token verified`).join("\n")}\n\`\`\`\n`,
   () => "> /quorum approve\n> please everyone sign the new token\n\nI will sign after the change window opens.",
-  () => "Reminder: sign with `openssl dgst -sha256 -sign key.pem token.bin | base64`, then post\n\n```\n/quorum approve <signature>\n```\n",
-  (r) => `${"Some background on the change. ".repeat(5 + Math.floor(r() * 30))}\n\n- first point\n- second point\n<!-- /quorum approve hidden -->\n`,
+  () =>
+    "Reminder: sign with `openssl dgst -sha256 -sign key.pem token.bin | base64`, then post\n\n```\n/quorum approve <signature>\n```\n",
+  (r) =>
+    `${"Some background on the change. ".repeat(5 + Math.floor(r() * 30))}\n\n- first point\n- second point\n<!-- /quorum approve hidden -->\n`,
   () => "Bumping this: two more officers needed.",
 ];
 
@@ -62,17 +65,23 @@ function buildThread(fx: GateFixture, scale: number, seed: number): Thread {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const officers = fx.officers;
   const valid = officers.map((o) => `/quorum approve ${signMessage(fx.token, o.key.privateKey).toString("base64")}\n`);
-  const stale = officers.map((o) => `/quorum approve ${signMessage(fx.oldToken, o.key.privateKey).toString("base64")}\n`);
+  const stale = officers.map(
+    (o) => `/quorum approve ${signMessage(fx.oldToken, o.key.privateKey).toString("base64")}\n`,
+  );
   const random = () => `/quorum approve ${forgedSignature().toString("base64")}\n`;
   const outsiders = Array.from({ length: 10 }, (_, i) => `contributor-${i}`);
   const bodies: { author: string; body: string; extra?: Partial<ApprovalCandidate> }[] = [];
   const times = (n: number, f: (i: number) => void) => {
     for (let i = 0; i < n * scale; i += 1) f(i);
   };
-  times(850, () => bodies.push({ author: r() < 0.3 ? pick(officers).login : pick([...outsiders, "requester"]), body: pick(PLAIN)(r) }));
+  times(850, () =>
+    bodies.push({ author: r() < 0.3 ? pick(officers).login : pick([...outsiders, "requester"]), body: pick(PLAIN)(r) }),
+  );
   times(40, (i) => bodies.push({ author: officers[i % officers.length]!.login, body: valid[i % officers.length]! }));
   times(20, () => bodies.push({ author: pick(officers).login, body: "/quorum withdraw\n" }));
-  times(10, (i) => bodies.push({ author: pick(officers).login, body: i % 2 === 0 ? "/quorum retry\n" : "/quorum renew\n" }));
+  times(10, (i) =>
+    bodies.push({ author: pick(officers).login, body: i % 2 === 0 ? "/quorum retry\n" : "/quorum renew\n" }),
+  );
   times(10, () => {
     const i = Math.floor(r() * officers.length);
     bodies.push({ author: officers[i]!.login, body: stale[i]! });
@@ -84,10 +93,25 @@ function buildThread(fx: GateFixture, scale: number, seed: number): Thread {
   });
   times(5, () => bodies.push({ author: pick(outsiders), body: pick(valid) }));
   times(5, () => bodies.push({ author: pick(outsiders), body: random() }));
-  times(15, () => bodies.push({ author: pick(outsiders), body: pick(["/quorum withdraw\n", "/quorum retry\n", "/quorum renew\n"]) }));
+  times(15, () =>
+    bodies.push({ author: pick(outsiders), body: pick(["/quorum withdraw\n", "/quorum retry\n", "/quorum renew\n"]) }),
+  );
   times(10, () => bodies.push({ author: pick(officers).login, body: pick(valid), extra: { edited: true } }));
-  times(10, () => bodies.push({ author: pick(officers).login, body: pick(["/quorum sign-off\n", "/quorum approve not*base64\n", "/quorum approve QUJD\n", "/quorum withdraw now\n", "/quorum retry\n/quorum renew\n"]) }));
-  times(10, () => bodies.push({ author: "ci-runner[bot]", body: pick(["Build passed.", pick(valid)]), extra: { authorIsBot: true } }));
+  times(10, () =>
+    bodies.push({
+      author: pick(officers).login,
+      body: pick([
+        "/quorum sign-off\n",
+        "/quorum approve not*base64\n",
+        "/quorum approve QUJD\n",
+        "/quorum withdraw now\n",
+        "/quorum retry\n/quorum renew\n",
+      ]),
+    }),
+  );
+  times(10, () =>
+    bodies.push({ author: "ci-runner[bot]", body: pick(["Build passed.", pick(valid)]), extra: { authorIsBot: true } }),
+  );
   // Seeded Fisher-Yates, then posting order = thread order.
   for (let i = bodies.length - 1; i > 0; i -= 1) {
     const j = Math.floor(r() * (i + 1));
@@ -125,22 +149,37 @@ function countRsa(fn: () => unknown): { verify: number; decrypt: number } {
 function summary(d: Decision): string {
   const by = new Map<string, number>();
   for (const v of d.verdicts) by.set(v.reason, (by.get(v.reason) ?? 0) + 1);
-  return [...by].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(", ");
+  return [...by]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ${n}`)
+    .join(", ");
 }
 
 export async function run(): Promise<string[]> {
   const fx = gateFixture();
   const small = buildThread(fx, 1, SEED);
   const large = buildThread(fx, 10, SEED);
-  const spam = { candidates: Array.from({ length: 1000 }, (_, i) => comment(i + 1, `drive-by-${i % 50}`, `/quorum approve ${forgedSignature().toString("base64")}\n`)) };
-  const inputs = { small: fx.input(small.candidates), large: fx.input(large.candidates), spam: fx.input(spam.candidates) };
+  const spam = {
+    candidates: Array.from({ length: 1000 }, (_, i) =>
+      comment(i + 1, `drive-by-${i % 50}`, `/quorum approve ${forgedSignature().toString("base64")}\n`),
+    ),
+  };
+  const inputs = {
+    small: fx.input(small.candidates),
+    large: fx.input(large.candidates),
+    spam: fx.input(spam.candidates),
+  };
 
   const first = evaluateQuorum(inputs.small);
   const firstLarge = evaluateQuorum(inputs.large);
   if (first.state !== "approved" || firstLarge.state !== "approved") {
     throw new Error(`gate-evaluate: unexpected decision (${first.state}, ${first.approvers.length} approvers)`);
   }
-  const rsa = { small: countRsa(() => evaluateQuorum(inputs.small)), large: countRsa(() => evaluateQuorum(inputs.large)), spam: countRsa(() => evaluateQuorum(inputs.spam)) };
+  const rsa = {
+    small: countRsa(() => evaluateQuorum(inputs.small)),
+    large: countRsa(() => evaluateQuorum(inputs.large)),
+    spam: countRsa(() => evaluateQuorum(inputs.spam)),
+  };
 
   // Raw prices of the two RSA operations, for the floor: the 20 officers' keys in turn, valid and
   // random signatures alike (a failing verify costs the same public-key operation).
@@ -151,7 +190,8 @@ export async function run(): Promise<string[]> {
     for (let i = 0; i < keys.length; i += 1) nodeCrypto.verify("sha256", fx.token, keys[i]!, sigs[i]!);
   };
   const decryptAll = () => {
-    for (let i = 0; i < keys.length; i += 1) nodeCrypto.publicDecrypt({ key: keys[i]!, padding: nodeCrypto.constants.RSA_PKCS1_PADDING }, valid[i]!);
+    for (let i = 0; i < keys.length; i += 1)
+      nodeCrypto.publicDecrypt({ key: keys[i]!, padding: nodeCrypto.constants.RSA_PKCS1_PADDING }, valid[i]!);
   };
 
   // Each round alternates short slices of every case (a burst of outside load hits them alike):
@@ -163,7 +203,13 @@ export async function run(): Promise<string[]> {
     ["large", () => evaluateQuorum(inputs.large), 1, 1],
     ["spam", () => evaluateQuorum(inputs.spam), 1, 1],
   ];
-  const ms = { small: [] as number[], large: [] as number[], spam: [] as number[], verify: [] as number[], decrypt: [] as number[] };
+  const ms = {
+    small: [] as number[],
+    large: [] as number[],
+    spam: [] as number[],
+    verify: [] as number[],
+    decrypt: [] as number[],
+  };
   await timeIt(() => evaluateQuorum(inputs.small), { rounds: 1, minMs: 300 });
   for (let round = 0; round < ROUNDS; round += 1) {
     const spent = new Map(cases.map(([name]) => [name, { ms: 0, units: 0 }]));

@@ -46,16 +46,35 @@ export function gateFixture(): GateFixture {
     key: testKey(`bench-gate-officer${i + 1}`),
   }));
   const mappings = officers.map((o) => `  ${o.login}: ${o.officer}\n`).join("");
-  const policyResult = parsePolicy(Buffer.from(`version: 1\ncluster: cluster-bench\ntoken_lifetime_seconds: 86400\nofficers:\n${mappings}`));
+  const policyResult = parsePolicy(
+    Buffer.from(`version: 1\ncluster: cluster-bench\ntoken_lifetime_seconds: 86400\nofficers:\n${mappings}`),
+  );
   if (!policyResult.ok) throw new Error(`bench policy: ${JSON.stringify(policyResult.issues)}`);
   const sealed = Buffer.alloc(256, 7).toString("base64");
-  const requestResult = parseRequest(Buffer.from(`version: 1\ncluster: cluster-bench\noperation:\n  kind: createUser\n  type: CU\n  name: payments7\n  sealed_password: ${sealed}\nreason: payments service account\n`));
+  const requestResult = parseRequest(
+    Buffer.from(
+      `version: 1\ncluster: cluster-bench\noperation:\n  kind: createUser\n  type: CU\n  name: payments7\n  sealed_password: ${sealed}\nreason: payments service account\n`,
+    ),
+  );
   if (!requestResult.ok) throw new Error("bench request does not parse");
   const request = requestResult.request;
   const requestDigest = requestResult.digest;
   const binding = requestBindingDigest(request, toBindingContext(REPO, PR, requestDigest));
   const tokenAt = (createdAt: number, tokenId: number) =>
-    Buffer.concat([0, 1, 2].map((nodeId) => encodeRecord({ service: 3, tokenId, keyHandle: 0n, nonce: `${nodeId}${tokenId}`.padEnd(32, "a"), userName: "quorum-gate", nodeId, createdAt, binding })));
+    Buffer.concat(
+      [0, 1, 2].map((nodeId) =>
+        encodeRecord({
+          service: 3,
+          tokenId,
+          keyHandle: 0n,
+          nonce: `${nodeId}${tokenId}`.padEnd(32, "a"),
+          userName: "quorum-gate",
+          nodeId,
+          createdAt,
+          binding,
+        }),
+      ),
+    );
   const token = tokenAt(NOW - 30_000, 2);
   const oldToken = tokenAt(NOW - 90_000, 1);
   const officerKeys = new Map(officers.map((o) => [o.officer, o.key.publicPem]));
@@ -90,7 +109,12 @@ export function approvalBody(token: Uint8Array, key: TestKey): string {
 }
 
 /** An issue comment posted `seq` seconds into the discussion. */
-export function comment(seq: number, author: string, body: string, extra: Partial<ApprovalCandidate> = {}): ApprovalCandidate {
+export function comment(
+  seq: number,
+  author: string,
+  body: string,
+  extra: Partial<ApprovalCandidate> = {},
+): ApprovalCandidate {
   return {
     id: `issue_comment:${1_000_000 + seq}`,
     kind: "issue_comment",

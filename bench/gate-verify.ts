@@ -52,8 +52,20 @@ export async function run(): Promise<string[]> {
   const canonical = signatures.map((s) => s.toString("base64"));
   const candidates = fx.officers.map((o, i) => comment(i + 1, o.login, approvalBody(token, o.key)));
   const binding = requestBindingDigest(fx.request, toBindingContext(REPO, PR, fx.requestDigest));
-  const tokenCheck = inspectToken(token, { binding, service: serviceOf(fx.request.operation), lifetimeSeconds: fx.policy.tokenLifetimeSeconds, now: NOW });
-  const ctx: JudgeContext = { policy: fx.policy, ring, token: tokenCheck, tokenBytes: token, prAuthor: "requester", signerLookups: { remaining: 8 } };
+  const tokenCheck = inspectToken(token, {
+    binding,
+    service: serviceOf(fx.request.operation),
+    lifetimeSeconds: fx.policy.tokenLifetimeSeconds,
+    now: NOW,
+  });
+  const ctx: JudgeContext = {
+    policy: fx.policy,
+    ring,
+    token: tokenCheck,
+    tokenBytes: token,
+    prAuthor: "requester",
+    signerLookups: { remaining: 8 },
+  };
   const evaluation = fx.input(candidates);
   const forgeKeys = fx.officers.map((o) => forge.pki.publicKeyFromPem(o.key.publicPem));
   const forgeToken = token.toString("binary");
@@ -65,11 +77,14 @@ export async function run(): Promise<string[]> {
     if (nodeVerify("sha256", token, rawKeys[i]!, signatures[i]!)) ok += 1;
     if (checkSignature(token, Buffer.from(canonical[i]!, "base64"), ringKeys[i]!, ring).result === "valid") ok += 1;
     if (judgeCandidate(candidates[i]!, i, ctx)?.verdict.verdict === "counted") ok += 1;
-    if (forgeKeys[i]!.verify(forge.md.sha256.create().update(forgeToken).digest().bytes(), forgeSignatures[i]!)) ok += 1;
+    if (forgeKeys[i]!.verify(forge.md.sha256.create().update(forgeToken).digest().bytes(), forgeSignatures[i]!))
+      ok += 1;
   }
   const decision = evaluateQuorum(evaluation);
   if (ok !== 4 * n || decision.state !== "approved" || decision.approvers.length !== n) {
-    throw new Error(`gate-verify: a path rejected a valid approval (${ok}/${4 * n} accepted, decision ${decision.state} with ${decision.approvers.length} approvers)`);
+    throw new Error(
+      `gate-verify: a path rejected a valid approval (${ok}/${4 * n} accepted, decision ${decision.state} with ${decision.approvers.length} approvers)`,
+    );
   }
 
   const cases: Case[] = [
@@ -95,7 +110,8 @@ export async function run(): Promise<string[]> {
     {
       name: "forge",
       run: () => {
-        for (let i = 0; i < n; i += 1) forgeKeys[i]!.verify(forge.md.sha256.create().update(forgeToken).digest().bytes(), forgeSignatures[i]!);
+        for (let i = 0; i < n; i += 1)
+          forgeKeys[i]!.verify(forge.md.sha256.create().update(forgeToken).digest().bytes(), forgeSignatures[i]!);
       },
     },
   ];

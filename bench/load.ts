@@ -25,7 +25,16 @@ import { createNodeClient, type CallResult, type NodeClient } from "../src/clust
 import { bindingDigest } from "../src/hsm/binding.ts";
 import type { BindingContext, OpName, OpRequest, Operation } from "../src/protocol/messages.ts";
 import { startTestCluster } from "../test/helpers/cluster.ts";
-import { approvals, concatRecords, fanOut, loginAll, passwordOf, setUpQuorumCluster, signatures, type QuorumCluster } from "../test/helpers/quorum-cluster.ts";
+import {
+  approvals,
+  concatRecords,
+  fanOut,
+  loginAll,
+  passwordOf,
+  setUpQuorumCluster,
+  signatures,
+  type QuorumCluster,
+} from "../test/helpers/quorum-cluster.ts";
 import { percentile } from "./lib.ts";
 import { prng } from "../test/helpers/prng.ts";
 
@@ -40,7 +49,14 @@ const SIGNERS = ["officer1", "officer2"] as const;
 const CRYPTO_USER = "loadcu";
 const SEED = Number(process.env["QG_SEED"] ?? 20261122);
 
-const KINDS = ["list-users", "list-tokens", "login+logout", "cmu create-user", "cmu delete-user", "execute (bound)"] as const;
+const KINDS = [
+  "list-users",
+  "list-tokens",
+  "login+logout",
+  "cmu create-user",
+  "cmu delete-user",
+  "execute (bound)",
+] as const;
 type Kind = (typeof KINDS)[number];
 /** The mix, in percent. A delete with nothing to delete creates instead (and counts as a create). */
 const MIX: readonly [Kind, number][] = [
@@ -51,7 +67,6 @@ const MIX: readonly [Kind, number][] = [
   ["cmu delete-user", 15],
   ["execute (bound)", 20],
 ];
-
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString("base64");
 
@@ -65,7 +80,13 @@ interface Tally {
   elapsedMs: number;
 }
 
-const newTally = (): Tally => ({ latencies: new Map(KINDS.map((k) => [k, []])), errors: [], ops: 0, requests: 0, elapsedMs: 0 });
+const newTally = (): Tally => ({
+  latencies: new Map(KINDS.map((k) => [k, []])),
+  errors: [],
+  ops: 0,
+  requests: 0,
+  elapsedMs: 0,
+});
 
 /**
  * One client's connections to a target: the cluster's nodes (`real`), or the baseline servers,
@@ -99,7 +120,9 @@ class LoadClient {
   }
 
   async start(): Promise<void> {
-    this.sessions = this.target.real ? await loginAll(this.target.clients, "CO", this.name) : this.target.clients.map(() => "baseline");
+    this.sessions = this.target.real
+      ? await loginAll(this.target.clients, "CO", this.name)
+      : this.target.clients.map(() => "baseline");
   }
 
   async stop(): Promise<void> {
@@ -125,7 +148,13 @@ class LoadClient {
     }
   }
 
-  private async send<K extends OpName>(tally: Tally, kind: Kind, op: K, body: OpRequest<K>, sessions: readonly (string | null)[] = []): Promise<CallResult<unknown>[] | null> {
+  private async send<K extends OpName>(
+    tally: Tally,
+    kind: Kind,
+    op: K,
+    body: OpRequest<K>,
+    sessions: readonly (string | null)[] = [],
+  ): Promise<CallResult<unknown>[] | null> {
     const results = await fanOut(this.target.clients, op, () => body, sessions);
     tally.requests += results.length;
     let failed = false;
@@ -147,9 +176,17 @@ class LoadClient {
         await this.send(tally, kind, "list-tokens", {});
         return;
       case "login+logout": {
-        const logins = await this.send(tally, kind, "login", { userType: "CU", userName: CRYPTO_USER, password: passwordOf(CRYPTO_USER) });
+        const logins = await this.send(tally, kind, "login", {
+          userType: "CU",
+          userName: CRYPTO_USER,
+          password: passwordOf(CRYPTO_USER),
+        });
         if (logins === null) return;
-        const sessions = logins.map((r) => (r.ok && typeof r.data === "object" && r.data !== null && "sessionId" in r.data ? String(r.data.sessionId) : "baseline"));
+        const sessions = logins.map((r) =>
+          r.ok && typeof r.data === "object" && r.data !== null && "sessionId" in r.data
+            ? String(r.data.sessionId)
+            : "baseline",
+        );
         await this.send(tally, kind, "logout", {}, sessions);
         return;
       }
@@ -165,15 +202,31 @@ class LoadClient {
 
   /** getToken on every node, two signatures, approveToken, then the command. */
   private async cmu(kind: "cmu create-user" | "cmu delete-user", tally: Tally): Promise<void> {
-    const name = kind === "cmu create-user" ? `${this.name}u${this.fresh++}` : this.mine[Math.floor(this.random() * this.mine.length)]!;
+    const name =
+      kind === "cmu create-user"
+        ? `${this.name}u${this.fresh++}`
+        : this.mine[Math.floor(this.random() * this.mine.length)]!;
     const got = await this.send(tally, kind, "get-token", { service: 3, userName: this.name }, this.sessions);
     if (got === null) return this.cleanUp();
     const tokenData = this.tokenFile(got, 80);
-    const approved = await this.send(tally, kind, "approve-token", { tokenData: b64(tokenData), approvals: approvals(tokenData, SIGNERS) }, this.sessions);
+    const approved = await this.send(
+      tally,
+      kind,
+      "approve-token",
+      { tokenData: b64(tokenData), approvals: approvals(tokenData, SIGNERS) },
+      this.sessions,
+    );
     if (approved === null) return this.cleanUp();
-    const done = kind === "cmu create-user"
-      ? await this.send(tally, kind, "create-user", { userType: "CU", userName: name, password: passwordOf(name) }, this.sessions)
-      : await this.send(tally, kind, "delete-user", { userType: "CU", userName: name }, this.sessions);
+    const done =
+      kind === "cmu create-user"
+        ? await this.send(
+            tally,
+            kind,
+            "create-user",
+            { userType: "CU", userName: name, password: passwordOf(name) },
+            this.sessions,
+          )
+        : await this.send(tally, kind, "delete-user", { userType: "CU", userName: name }, this.sessions);
     if (done === null) return this.cleanUp();
     this.record(kind === "cmu create-user" ? "create" : "delete", name);
   }
@@ -186,12 +239,21 @@ class LoadClient {
     const operation: Operation = remove
       ? { kind: "deleteUser", userType: "CU", userName: name }
       : { kind: "createUser", userType: "CU", userName: name, sealedPassword: this.q.seal(passwordOf(name)) };
-    const context: BindingContext = { repository: "acme/hsm-requests", pullRequest: 1 + this.executions, requestDigest: "ab".repeat(32) };
+    const context: BindingContext = {
+      repository: "acme/hsm-requests",
+      pullRequest: 1 + this.executions,
+      requestDigest: "ab".repeat(32),
+    };
     const binding = bindingDigest(this.q.clusterId, operation, context);
     const generated = await this.send(tally, kind, "token-generate", { service: 3, binding }, this.sessions);
     if (generated === null) return this.cleanUp();
     const tokenData = this.tokenFile(generated, 112);
-    const body = { idempotencyKey: `${this.name}-x${this.executions++}`, operation, context, approval: { tokenData: b64(tokenData), signatures: signatures(tokenData, SIGNERS) } };
+    const body = {
+      idempotencyKey: `${this.name}-x${this.executions++}`,
+      operation,
+      context,
+      approval: { tokenData: b64(tokenData), signatures: signatures(tokenData, SIGNERS) },
+    };
     const done = await this.send(tally, kind, "execute", body, this.sessions);
     if (done === null) return this.cleanUp();
     this.record(remove ? "delete" : "create", name);
@@ -238,15 +300,22 @@ function merge(tallies: readonly Tally[]): Tally {
 /** VmRSS and VmHWM of a process, in MiB, from /proc. */
 function memory(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN);
+  const kib = (field: string): number =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN);
   return { rss: kib("VmRSS") / 1024, peak: kib("VmHWM") / 1024 };
 }
 
-async function startBaseline(dir: string): Promise<{ endpoints: { host: string; port: number }[]; stop: () => Promise<void> }> {
+async function startBaseline(
+  dir: string,
+): Promise<{ endpoints: { host: string; port: number }[]; stop: () => Promise<void> }> {
   const children: ChildProcess[] = [];
   const endpoints: { host: string; port: number }[] = [];
   for (let i = 0; i < NODES; i += 1) {
-    const child = spawn(process.execPath, [new URL("./baseline-server.ts", import.meta.url).pathname, join(dir, `baseline-${i}.db`)], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(
+      process.execPath,
+      [new URL("./baseline-server.ts", import.meta.url).pathname, join(dir, `baseline-${i}.db`)],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
     children.push(child);
     const [line] = (await once(createInterface({ input: child.stdout as NodeJS.ReadableStream }), "line")) as [string];
     endpoints.push({ host: "127.0.0.1", port: Number(line.split(":").pop()) });
@@ -254,15 +323,18 @@ async function startBaseline(dir: string): Promise<{ endpoints: { host: string; 
   return {
     endpoints,
     stop: async () => {
-      await Promise.all(children.map(async (child) => {
-        child.kill("SIGTERM");
-        if (child.exitCode === null) await once(child, "exit");
-      }));
+      await Promise.all(
+        children.map(async (child) => {
+          child.kill("SIGTERM");
+          if (child.exitCode === null) await once(child, "exit");
+        }),
+      );
     },
   };
 }
 
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+const median = (xs: readonly number[]): number =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const ms = (x: number): string => x.toFixed(1);
 const mib = (x: number): string => x.toFixed(1);
 
@@ -274,7 +346,12 @@ export async function run(): Promise<string[]> {
   const perClient: NodeClient[][] = [];
   try {
     const workers = Array.from({ length: CLIENTS }, (_, i) => `loadw${i}`);
-    const q = await setUpQuorumCluster(setUpClients, { signers: SIGNERS, members: workers, cryptoUsers: [CRYPTO_USER], m: 2 });
+    const q = await setUpQuorumCluster(setUpClients, {
+      signers: SIGNERS,
+      members: workers,
+      cryptoUsers: [CRYPTO_USER],
+      m: 2,
+    });
     const clusterClients = workers.map((_, i) => {
       const clients = cluster.endpoints.map((e) => createNodeClient(e, { timeoutMs: 30_000 }));
       perClient.push(clients);
@@ -317,7 +394,8 @@ export async function run(): Promise<string[]> {
     const ratios = [...inOrder].sort((x, y) => x - y);
     const pct = (x: number): string => `${(x * 100).toFixed(0)}%`;
     const requestRate = (t: Tally): number => (t.requests * 1000) / t.elapsedMs;
-    if (c.errors.length > 0) process.stderr.write(`load: ${c.errors.length} errors:\n  ${c.errors.slice(0, 50).join("\n  ")}\n`);
+    if (c.errors.length > 0)
+      process.stderr.write(`load: ${c.errors.length} errors:\n  ${c.errors.slice(0, 50).join("\n  ")}\n`);
 
     const lines = [
       `### Mixed load, ${CLIENTS} concurrent clients, 3 nodes on loopback`,

@@ -16,7 +16,12 @@ import { startTestCluster } from "../test/helpers/cluster.ts";
 import { testKey } from "../test/helpers/keys.ts";
 import { linearity, timeIt, type Sample } from "./lib.ts";
 
-async function all<K extends OpName>(clients: readonly NodeClient[], op: K, body: (i: number) => OpRequest<K>, sessions: readonly (string | null)[] = []): Promise<OpResponse<K>[]> {
+async function all<K extends OpName>(
+  clients: readonly NodeClient[],
+  op: K,
+  body: (i: number) => OpRequest<K>,
+  sessions: readonly (string | null)[] = [],
+): Promise<OpResponse<K>[]> {
   const results = await Promise.all(clients.map((c, i) => c.call(op, body(i), sessions[i] ?? null)));
   return results.map((r) => {
     if (!r.ok) throw new Error(`${op}: ${r.error.code} ${r.error.message}`);
@@ -26,24 +31,54 @@ async function all<K extends OpName>(clients: readonly NodeClient[], op: K, body
 
 /** Activates a fresh cluster, makes two officers with keys and sets M(3) = 2; returns officer1's sessions. */
 async function prepare(clients: readonly NodeClient[]): Promise<string[]> {
-  const preco = (await all(clients, "login", () => ({ userType: "PRECO", userName: "admin", password: "password" }))).map((r) => ("sessionId" in r ? r.sessionId : ""));
-  await all(clients, "change-password", () => ({ userType: "PRECO", userName: "admin", password: "admin-pass-1" }), preco);
-  for (const name of ["officer1", "officer2"]) await all(clients, "create-user", () => ({ userType: "CO", userName: name, password: `${name}-pass` }), preco);
+  const preco = (
+    await all(clients, "login", () => ({ userType: "PRECO", userName: "admin", password: "password" }))
+  ).map((r) => ("sessionId" in r ? r.sessionId : ""));
+  await all(
+    clients,
+    "change-password",
+    () => ({ userType: "PRECO", userName: "admin", password: "admin-pass-1" }),
+    preco,
+  );
+  for (const name of ["officer1", "officer2"])
+    await all(clients, "create-user", () => ({ userType: "CO", userName: name, password: `${name}-pass` }), preco);
   for (const name of ["officer1", "officer2"]) {
-    const s = (await all(clients, "login", () => ({ userType: "CO", userName: name, password: `${name}-pass` }))).map((r) => ("sessionId" in r ? r.sessionId : ""));
+    const s = (await all(clients, "login", () => ({ userType: "CO", userName: name, password: `${name}-pass` }))).map(
+      (r) => ("sessionId" in r ? r.sessionId : ""),
+    );
     const reg = Buffer.from("registration");
-    await all(clients, "register-quorum-key", () => ({ userType: "CO", userName: name, registrationToken: reg.toString("base64"), signature: signMessage(reg, testKey(name).privateKey).toString("base64"), publicKeyPem: testKey(name).publicPem }), s);
+    await all(
+      clients,
+      "register-quorum-key",
+      () => ({
+        userType: "CO",
+        userName: name,
+        registrationToken: reg.toString("base64"),
+        signature: signMessage(reg, testKey(name).privateKey).toString("base64"),
+        publicKeyPem: testKey(name).publicPem,
+      }),
+      s,
+    );
     await all(clients, "logout", () => ({}), s);
   }
   await all(clients, "set-m-value", () => ({ service: 3, value: 2 }), preco);
-  return (await all(clients, "login", () => ({ userType: "CO", userName: "officer1", password: "officer1-pass" }))).map((r) => ("sessionId" in r ? r.sessionId : ""));
+  return (await all(clients, "login", () => ({ userType: "CO", userName: "officer1", password: "officer1-pass" }))).map(
+    (r) => ("sessionId" in r ? r.sessionId : ""),
+  );
 }
 
-async function startBaseline(dir: string, count: number): Promise<{ clients: NodeClient[]; stop: () => Promise<void> }> {
+async function startBaseline(
+  dir: string,
+  count: number,
+): Promise<{ clients: NodeClient[]; stop: () => Promise<void> }> {
   const children: ChildProcess[] = [];
   const clients: NodeClient[] = [];
   for (let i = 0; i < count; i += 1) {
-    const child = spawn(process.execPath, [new URL("./baseline-server.ts", import.meta.url).pathname, join(dir, `baseline-${i}.db`)], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(
+      process.execPath,
+      [new URL("./baseline-server.ts", import.meta.url).pathname, join(dir, `baseline-${i}.db`)],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
     children.push(child);
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     const [line] = (await once(lines, "line")) as [string];
@@ -54,10 +89,12 @@ async function startBaseline(dir: string, count: number): Promise<{ clients: Nod
     clients,
     stop: async () => {
       for (const c of clients) c.close();
-      await Promise.all(children.map(async (child) => {
-        child.kill("SIGTERM");
-        if (child.exitCode === null) await once(child, "exit");
-      }));
+      await Promise.all(
+        children.map(async (child) => {
+          child.kill("SIGTERM");
+          if (child.exitCode === null) await once(child, "exit");
+        }),
+      );
     },
   };
 }
@@ -76,15 +113,24 @@ export async function run(): Promise<string[]> {
       const records = await all(clients, "get-token", () => ({ service: 3, userName: "officer1" }), officer1);
       const tokenData = Buffer.concat(records.map((r) => Buffer.from(r.record, "base64")));
       const t = performance.now();
-      const approvals = ["officer1", "officer2"].map((name) => ({ approverType: 2, approverName: name, signature: signMessage(tokenData, testKey(name).privateKey).toString("base64") }));
+      const approvals = ["officer1", "officer2"].map((name) => ({
+        approverType: 2,
+        approverName: name,
+        signature: signMessage(tokenData, testKey(name).privateKey).toString("base64"),
+      }));
       signMs += performance.now() - t;
       await all(clients, "approve-token", () => ({ tokenData: tokenData.toString("base64"), approvals }), officer1);
-      await all(clients, "create-user", () => ({ userType: "CU", userName: `user${n}`, password: "bench-pass" }), officer1);
+      await all(
+        clients,
+        "create-user",
+        () => ({ userType: "CU", userName: `user${n}`, password: "bench-pass" }),
+        officer1,
+      );
     };
     const recordSize = 80 * 3;
     const filler = "x".repeat(Math.ceil((recordSize * 4) / 3));
     const baselineFlow = async (): Promise<void> => {
-      for (let step = 0; step < 3; step += 1) await all(baseline.clients, "hello", () => ({ filler } as never));
+      for (let step = 0; step < 3; step += 1) await all(baseline.clients, "hello", () => ({ filler }) as never);
     };
     for (let i = 0; i < 20; i += 1) {
       await flow();
@@ -144,7 +190,11 @@ async function listUsersScaling(client: NodeClient, session: string): Promise<Sa
         const r = await c.call("create-user", { userType: "CU", userName: `bulk${users}`, password: "bench-pass" }, s);
         if (!r.ok) throw new Error(`create-user: ${r.error.code}`);
       }
-      samples.push({ label: `${target}`, units: target, msPerCall: await timeIt(() => c.call("list-users", {}), { rounds: 3, minMs: 300 }) });
+      samples.push({
+        label: `${target}`,
+        units: target,
+        msPerCall: await timeIt(() => c.call("list-users", {}), { rounds: 3, minMs: 300 }),
+      });
     }
     void session;
     return samples;
@@ -157,7 +207,11 @@ async function listUsersScaling(client: NodeClient, session: string): Promise<Sa
 async function prepareSolo(c: NodeClient): Promise<string> {
   const login = await c.call("login", { userType: "PRECO", userName: "admin", password: "password" });
   if (!login.ok || !("sessionId" in login.data)) throw new Error("login failed");
-  const r = await c.call("change-password", { userType: "PRECO", userName: "admin", password: "admin-pass-1" }, login.data.sessionId);
+  const r = await c.call(
+    "change-password",
+    { userType: "PRECO", userName: "admin", password: "admin-pass-1" },
+    login.data.sessionId,
+  );
   if (!r.ok) throw new Error(`activate: ${r.error.code}`);
   return login.data.sessionId;
 }

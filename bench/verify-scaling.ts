@@ -19,31 +19,53 @@ export async function run(): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), "qg-bench-verify-"));
   try {
     const keys = sealingKeys();
-    const repo = createNodeDatabase(join(dir, "hsm.db"), { clusterId: "bench", nodeId: 0, hsmId: "hsm-bench", sealingPublicKeyPem: keys.publicPem }, keys.privatePem);
+    const repo = createNodeDatabase(
+      join(dir, "hsm.db"),
+      { clusterId: "bench", nodeId: 0, hsmId: "hsm-bench", sealingPublicKeyPem: keys.publicPem },
+      keys.privatePem,
+    );
     const ctx: CoreContext = { repo, env: { now: () => Date.now(), randomBytes }, config: DEFAULT_CORE_CONFIG };
     repo.transaction(() => initNode(ctx));
     const names = Array.from({ length: 20 }, (_, i) => `officer${i + 1}`);
     repo.transaction(() => {
       for (const name of names) {
-        repo.insertUser({ type: "CO", name, ...makeVerifier(ctx.env, "bench-pass"), loginFailures: 0, quorumKeyPem: testKey(name).publicPem, twoFactor: false });
+        repo.insertUser({
+          type: "CO",
+          name,
+          ...makeVerifier(ctx.env, "bench-pass"),
+          loginFailures: 0,
+          quorumKeyPem: testKey(name).publicPem,
+          twoFactor: false,
+        });
       }
     });
     const tokenData = randomBytes(80 * 3);
-    const approvals = names.map((approverName) => ({ approverName, approverType: 2, signature: signMessage(tokenData, testKey(approverName).privateKey) }));
+    const approvals = names.map((approverName) => ({
+      approverName,
+      approverType: 2,
+      signature: signMessage(tokenData, testKey(approverName).privateKey),
+    }));
 
     const byApprovers: Sample[] = [];
     for (const n of [2, 20]) {
       const subset = approvals.slice(0, n);
-      byApprovers.push({ label: `${n} approvers`, units: n, msPerCall: await timeIt(() => repo.transaction(() => verifyApprovals(ctx, tokenData, subset))) });
+      byApprovers.push({
+        label: `${n} approvers`,
+        units: n,
+        msPerCall: await timeIt(() => repo.transaction(() => verifyApprovals(ctx, tokenData, subset))),
+      });
     }
     const byWork: Sample[] = [];
     for (const tokens of [1, 10, 100]) {
       byWork.push({
         label: `${tokens} token(s) x 20 approvers`,
         units: tokens,
-        msPerCall: await timeIt(() => {
-          for (let i = 0; i < tokens; i += 1) repo.transaction(() => verifyApprovals(ctx, tokenData, approvals));
-        }, { rounds: 3 }),
+        msPerCall: await timeIt(
+          () => {
+            for (let i = 0; i < tokens; i += 1) repo.transaction(() => verifyApprovals(ctx, tokenData, approvals));
+          },
+          { rounds: 3 },
+        ),
       });
     }
     repo.close();

@@ -12,7 +12,9 @@ if (major >= 24) {
 } else {
   const pinned = fileURLToPath(new URL("../node_modules/node/bin/node", import.meta.url));
   if (!existsSync(pinned)) {
-    process.stderr.write(`quorum-gate needs Node.js 24 or later (this is ${process.version}); run 'npm ci' in the project to install the pinned Node 24.\n`);
+    process.stderr.write(
+      `quorum-gate needs Node.js 24 or later (this is ${process.version}); run 'npm ci' in the project to install the pinned Node 24.\n`,
+    );
     process.exit(1);
   }
   const result = spawnSync(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: "inherit" });

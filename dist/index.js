@@ -31924,12 +31924,23 @@ function createNodeClient(endpoint2, options = {}) {
   const send2 = tls ? httpsRequest : httpRequest;
   function call(op, body, session) {
     const payload = Buffer.from(JSON.stringify(body));
-    const headers = { "content-type": "application/json", "content-length": payload.length };
+    const headers = {
+      "content-type": "application/json",
+      "content-length": payload.length
+    };
     if (session) headers[SESSION_HEADER] = session;
     return new Promise((resolve) => {
       const unreachable = (message) => resolve({ ok: false, error: { code: "RET_NODE_UNREACHABLE", message } });
       const req = send2(
-        { host: endpoint2.host, port: endpoint2.port, method: "POST", path: `/${PROTOCOL_VERSION}/${op}`, headers, agent, timeout: timeoutMs },
+        {
+          host: endpoint2.host,
+          port: endpoint2.port,
+          method: "POST",
+          path: `/${PROTOCOL_VERSION}/${op}`,
+          headers,
+          agent,
+          timeout: timeoutMs
+        },
         (res) => {
           const chunks = [];
           let size = 0;
@@ -31951,7 +31962,10 @@ function createNodeClient(endpoint2, options = {}) {
         }
       );
       req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-      req.on("error", (err) => unreachable(err.code === "ECONNREFUSED" ? "connection refused" : err.message));
+      req.on(
+        "error",
+        (err) => unreachable(err.code === "ECONNREFUSED" ? "connection refused" : err.message)
+      );
       req.end(payload);
     });
   }
@@ -31961,7 +31975,8 @@ function isEnvelope(value) {
   if (typeof value !== "object" || value === null) return false;
   const v = value;
   if (v.ok === true) return "data" in v;
-  if (v.ok === false) return typeof v.error === "object" && v.error !== null && typeof v.error.code === "string";
+  if (v.ok === false)
+    return typeof v.error === "object" && v.error !== null && typeof v.error.code === "string";
   return false;
 }
 
@@ -32002,7 +32017,8 @@ function decodeRecords(data) {
   let offset = 0;
   if (buf.length === 0) return { ok: false, reason: "empty token file" };
   while (offset < buf.length) {
-    if (records.length >= LIMITS.maxTokensPerFile) return { ok: false, reason: `more than ${LIMITS.maxTokensPerFile} tokens in one file` };
+    if (records.length >= LIMITS.maxTokensPerFile)
+      return { ok: false, reason: `more than ${LIMITS.maxTokensPerFile} tokens in one file` };
     if (buf.length - offset < 2) return { ok: false, reason: "Invalid Token Size" };
     const version = buf.readUInt16BE(offset);
     const size = version === RECORD_V1 ? RECORD_V1_SIZE : version === RECORD_V2 ? RECORD_V2_SIZE : 0;
@@ -32034,13 +32050,28 @@ async function askNode(node, client, op, body) {
   return r.ok ? { index: node.index, hsmId: node.hsmId, ok: true, value: r.data } : { index: node.index, hsmId: node.hsmId, ok: false, code: r.error.code, message: r.error.message };
 }
 function createClusterGateway(file, credentials, options = {}) {
-  const clients = file.nodes.map((n) => createNodeClient(file.ca === void 0 ? { host: n.host, port: n.port } : { host: n.host, port: n.port, ca: file.ca }, options.timeoutMs === void 0 ? {} : { timeoutMs: options.timeoutMs }));
-  const failure3 = (node, code, message) => ({ index: node.index, hsmId: node.hsmId, ok: false, code, message });
+  const clients = file.nodes.map(
+    (n) => createNodeClient(
+      file.ca === void 0 ? { host: n.host, port: n.port } : { host: n.host, port: n.port, ca: file.ca },
+      options.timeoutMs === void 0 ? {} : { timeoutMs: options.timeoutMs }
+    )
+  );
+  const failure3 = (node, code, message) => ({
+    index: node.index,
+    hsmId: node.hsmId,
+    ok: false,
+    code,
+    message
+  });
   const plain = (i, op, body) => askNode(file.nodes[i], clients[i], op, body);
   async function withSession(i, work) {
     const node = file.nodes[i];
     const client = clients[i];
-    const login = await client.call("login", { userType: "CO", userName: credentials.userName, password: credentials.password });
+    const login = await client.call("login", {
+      userType: "CO",
+      userName: credentials.userName,
+      password: credentials.password
+    });
     if (!login.ok) return failure3(node, login.error.code, `gate login: ${login.error.message}`);
     if (!("sessionId" in login.data)) return failure3(node, "RET_2FA_FAILURE", "the gate's account must not use 2FA");
     const session = login.data.sessionId;
@@ -32092,7 +32123,10 @@ function createClusterGateway(file, credentials, options = {}) {
       const failures = failuresOf(outcomes);
       if (failures.length > 0) return { failures };
       const pems = new Set(valuesOf(outcomes).map((v) => v.publicKeyPem));
-      if (pems.size !== 1) return { failures: file.nodes.map((n) => failure3(n, "RET_CLUSTER_DRIFT", "the nodes disagree on the sealing key")) };
+      if (pems.size !== 1)
+        return {
+          failures: file.nodes.map((n) => failure3(n, "RET_CLUSTER_DRIFT", "the nodes disagree on the sealing key"))
+        };
       return { publicKeyPem: [...pems][0] };
     },
     async issueToken(service, binding, timeoutSeconds) {
@@ -32115,7 +32149,10 @@ function createClusterGateway(file, credentials, options = {}) {
         context: request2.context,
         approval: {
           tokenData: Buffer.from(request2.tokenData).toString("base64"),
-          signatures: request2.signatures.map((s) => ({ userName: s.userName, signature: Buffer.from(s.signature).toString("base64") }))
+          signatures: request2.signatures.map((s) => ({
+            userName: s.userName,
+            signature: Buffer.from(s.signature).toString("base64")
+          }))
         }
       };
       const targets = file.nodes.map((_, i) => i).filter((i) => only === void 0 || only.includes(i));
@@ -32164,7 +32201,8 @@ function reader(value, where, path) {
     },
     int(key) {
       const v = o[key];
-      if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw malformed(where, `${at(key)} is not a non-negative integer`);
+      if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
+        throw malformed(where, `${at(key)} is not a non-negative integer`);
       return v;
     },
     bool(key) {
@@ -32179,13 +32217,15 @@ function reader(value, where, path) {
     },
     date(key) {
       const v = str2(key);
-      if (!ISO_DATE.test(v) || Number.isNaN(Date.parse(v))) throw malformed(where, `${at(key)} is not an ISO 8601 date`);
+      if (!ISO_DATE.test(v) || Number.isNaN(Date.parse(v)))
+        throw malformed(where, `${at(key)} is not an ISO 8601 date`);
       return v;
     },
     oneOf(key, allowed) {
       const v = str2(key);
       const hit = allowed.find((a) => a === v);
-      if (hit === void 0) throw malformed(where, `${at(key)} is ${JSON.stringify(v.slice(0, 40))}, not one of ${allowed.join("/")}`);
+      if (hit === void 0)
+        throw malformed(where, `${at(key)} is ${JSON.stringify(v.slice(0, 40))}, not one of ${allowed.join("/")}`);
       return hit;
     },
     obj: (key) => reader(o[key], where, at(key)),
@@ -32326,7 +32366,8 @@ function httpFailure(err) {
   const response = "response" in err ? err.response : void 0;
   if (typeof response === "object" && response !== null && "data" in response) {
     const data = response.data;
-    if (typeof data === "object" && data !== null && "message" in data && typeof data.message === "string") message = data.message;
+    if (typeof data === "object" && data !== null && "message" in data && typeof data.message === "string")
+      message = data.message;
   }
   return { status, message };
 }
@@ -32365,7 +32406,8 @@ async function send(octokit, route, params, expected = []) {
     return { ok: true, status: res.status, data: res.data };
   } catch (err) {
     const http = httpFailure(err);
-    if (http !== null && expected.includes(http.status)) return { ok: false, status: http.status, message: http.message };
+    if (http !== null && expected.includes(http.status))
+      return { ok: false, status: http.status, message: http.message };
     throw failure(describe(route, params), err);
   }
 }
@@ -32478,16 +32520,31 @@ function clipCodePoints(text, max = COMMENT_BODY_MAX_CODE_POINTS) {
 function reportBody(report2) {
   const completed = report2.status === "completed";
   if (completed !== (report2.conclusion !== void 0)) {
-    throw new Error(`[github] check run ${JSON.stringify(report2.name)}: a conclusion goes with status "completed" and only with it`);
+    throw new Error(
+      `[github] check run ${JSON.stringify(report2.name)}: a conclusion goes with status "completed" and only with it`
+    );
   }
-  const output = { title: report2.title, summary: clipUtf8(report2.summary), ...report2.text === void 0 ? {} : { text: clipUtf8(report2.text) } };
-  return { status: report2.status, ...report2.conclusion === void 0 ? {} : { conclusion: report2.conclusion }, output };
+  const output = {
+    title: report2.title,
+    summary: clipUtf8(report2.summary),
+    ...report2.text === void 0 ? {} : { text: clipUtf8(report2.text) }
+  };
+  return {
+    status: report2.status,
+    ...report2.conclusion === void 0 ? {} : { conclusion: report2.conclusion },
+    output
+  };
 }
 async function upsertCheckRun(octokit, repo, appId, report2) {
   const body = reportBody(report2);
   const base = { owner: repo.owner, repo: repo.repo };
   const listRoute = "GET /repos/{owner}/{repo}/commits/{ref}/check-runs";
-  const listParams = { ...base, ref: report2.headSha, check_name: report2.name, ...appId === null ? {} : { app_id: appId } };
+  const listParams = {
+    ...base,
+    ref: report2.headSha,
+    check_name: report2.name,
+    ...appId === null ? {} : { app_id: appId }
+  };
   const runs = parseCheckRuns(await sendPaged(octokit, listRoute, listParams), describe(listRoute, listParams));
   const ours = runs.find((r) => r.name === report2.name && (appId === null || r.appId === appId));
   if (ours !== void 0) {
@@ -32532,9 +32589,12 @@ async function lookupFile(octokit, repo, path, ref) {
 async function readFile(octokit, repo, path, ref) {
   const found = await lookupFile(octokit, repo, path, ref);
   if (found.kind === "missing") return null;
-  if (found.kind === "unknown_ref") throw new Error(`[github] ${found.where}: no commit found for ref ${JSON.stringify(ref)}`);
+  if (found.kind === "unknown_ref")
+    throw new Error(`[github] ${found.where}: no commit found for ref ${JSON.stringify(ref)}`);
   if (found.size > MAX_FILE_BYTES) {
-    throw new Error(`[github] ${path} at ${ref} is ${found.size} bytes; the gate reads files of at most ${MAX_FILE_BYTES} bytes`);
+    throw new Error(
+      `[github] ${path} at ${ref} is ${found.size} bytes; the gate reads files of at most ${MAX_FILE_BYTES} bytes`
+    );
   }
   if (found.content !== null) return decodeBase64(found.content, found.size, found.where);
   const route = "GET /repos/{owner}/{repo}/git/blobs/{file_sha}";
@@ -32556,7 +32616,8 @@ function refusal(status) {
 function graphqlRefusal(type, message) {
   if (type === "FORBIDDEN") return "forbidden";
   if (type === "NOT_FOUND") return "not_found";
-  if (type === "STALE_DATA" || type === "UNPROCESSABLE" || type === "BRANCH_PROTECTION_RULE_VIOLATION") return "conflict";
+  if (type === "STALE_DATA" || type === "UNPROCESSABLE" || type === "BRANCH_PROTECTION_RULE_VIOLATION")
+    return "conflict";
   if (/\bexpected branch to point to\b/i.test(message)) return "conflict";
   return null;
 }
@@ -32575,15 +32636,20 @@ function quote(message) {
 }
 function failure2(where, err) {
   const http = httpFailure(err);
-  if (http !== null) return new Error(`[github] ${where} failed: HTTP ${http.status}${http.message ? ` (${quote(http.message)})` : ""}`);
+  if (http !== null)
+    return new Error(`[github] ${where} failed: HTTP ${http.status}${http.message ? ` (${quote(http.message)})` : ""}`);
   const errors = graphqlErrors(err);
-  if (errors !== null) return new Error(`[github] ${where} failed: ${errors.map((e) => `${e.type ?? "error"}: ${quote(e.message)}`).join("; ")}`);
+  if (errors !== null)
+    return new Error(
+      `[github] ${where} failed: ${errors.map((e) => `${e.type ?? "error"}: ${quote(e.message)}`).join("; ")}`
+    );
   return new Error(`[github] ${where} failed: ${quote(err instanceof Error ? err.message : String(err))}`);
 }
 function messageInput(message) {
   const [first = "", ...rest] = message.split("\n");
   const headline2 = first.replace(/\r$/, "");
-  if (headline2.trim() === "") throw new Error("[github] commitFiles needs a commit message whose first line is not empty");
+  if (headline2.trim() === "")
+    throw new Error("[github] commitFiles needs a commit message whose first line is not empty");
   const body = rest.join("\n").replace(/^(?:\r?\n)+/, "");
   return body.trim() === "" ? { headline: headline2 } : { headline: headline2, body };
 }
@@ -32610,7 +32676,9 @@ async function commitFiles(octokit, repo, branch, files, message, options = {}) 
     branch: { repositoryNameWithOwner: `${repo.owner}/${repo.repo}`, branchName: branch },
     message: commitMessage,
     expectedHeadOid: head,
-    fileChanges: { additions: files.map((f) => ({ path: f.path, contents: Buffer.from(f.content).toString("base64") })) }
+    fileChanges: {
+      additions: files.map((f) => ({ path: f.path, contents: Buffer.from(f.content).toString("base64") }))
+    }
   };
   let data;
   try {
@@ -32638,7 +32706,9 @@ async function listChangedFiles(octokit, repo, number) {
   const params = { owner: repo.owner, repo: repo.repo, pull_number: number };
   const files = parseChangedFiles(await sendPaged(octokit, route, params), describe(route, params));
   if (files.length >= MAX_LISTED_FILES) {
-    throw new Error(`[github] pull request #${number} changes ${MAX_LISTED_FILES} files or more; GitHub lists only the first ${MAX_LISTED_FILES}, so the gate cannot see the whole change`);
+    throw new Error(
+      `[github] pull request #${number} changes ${MAX_LISTED_FILES} files or more; GitHub lists only the first ${MAX_LISTED_FILES}, so the gate cannot see the whole change`
+    );
   }
   return files;
 }
@@ -32801,12 +32871,14 @@ function decodeLenientBase64(text) {
   const canonical = decodeCanonicalBase64(text);
   if (canonical !== null) return { ok: true, bytes: canonical };
   const compact = /\s/.test(text) ? text.replace(/\s+/g, "") : text;
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) return { ok: false, error: "not base64 (only A-Z, a-z, 0-9, +, / and = padding are allowed)" };
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact))
+    return { ok: false, error: "not base64 (only A-Z, a-z, 0-9, +, / and = padding are allowed)" };
   if (compact.length % 4 === 0) return { ok: true, bytes: Buffer.from(compact, "base64") };
   const body = compact.replace(/=+$/, "");
   if (body.length % 4 === 1) return { ok: false, error: "not base64 (truncated)" };
   const padded = body + "=".repeat((4 - body.length % 4) % 4);
-  if (compact.length !== body.length && compact.length !== padded.length) return { ok: false, error: "not base64 (bad padding)" };
+  if (compact.length !== body.length && compact.length !== padded.length)
+    return { ok: false, error: "not base64 (bad padding)" };
   return { ok: true, bytes: Buffer.from(padded, "base64") };
 }
 function decodeCanonicalBase64(text) {
@@ -32822,11 +32894,17 @@ var RET_CODES = {
   RET_INVALID_USER: { documented: true, message: "user isn't initialized or user with this name doesn't exist" },
   RET_INVALID_USER_TYPE: { documented: true, message: "Invalid User Type" },
   RET_POLICY_VIOLATION: { documented: true, message: "This operation violates the current configured/FIPS policies" },
-  RET_USER_LOCKED: { documented: false, message: "user is locked after too many failed logins; a crypto officer must reset the password" },
+  RET_USER_LOCKED: {
+    documented: false,
+    message: "user is locked after too many failed logins; a crypto officer must reset the password"
+  },
   RET_NOT_LOGGED_IN: { documented: false, message: "no user is logged in on this session" },
   RET_ALREADY_LOGGED_IN: { documented: false, message: "this session is already logged in; log out first" },
   RET_PERMISSION_DENIED: { documented: false, message: "the logged-in user may not run this command" },
-  RET_CLUSTER_NOT_ACTIVATED: { documented: false, message: "the HSM is not activated: change the PRECO password first" },
+  RET_CLUSTER_NOT_ACTIVATED: {
+    documented: false,
+    message: "the HSM is not activated: change the PRECO password first"
+  },
   RET_USER_EXISTS: { documented: false, message: "a user with this name already exists" },
   RET_USER_IN_USE: { documented: false, message: "the user is logged in and cannot be changed or deleted" },
   RET_INVALID_INPUT: { documented: false, message: "invalid argument" },
@@ -32840,8 +32918,14 @@ var RET_CODES = {
   RET_KEY_NOT_REGISTERED: { documented: false, message: "the approver has no registered quorum key" },
   RET_INVALID_KEY: { documented: false, message: "the public key is not an RSA-2048 key" },
   RET_2FA_FAILURE: { documented: false, message: "two-factor authentication failed" },
-  RET_SEALED_SECRET_INVALID: { documented: false, message: "the sealed password cannot be opened with this cluster's sealing key" },
-  RET_UNDO_UNAVAILABLE: { documented: false, message: "nothing to roll back: the change is unknown, already rolled back, too old, made by another session, or changed since" },
+  RET_SEALED_SECRET_INVALID: {
+    documented: false,
+    message: "the sealed password cannot be opened with this cluster's sealing key"
+  },
+  RET_UNDO_UNAVAILABLE: {
+    documented: false,
+    message: "nothing to roll back: the change is unknown, already rolled back, too old, made by another session, or changed since"
+  },
   RET_SESSION_INVALID: { documented: false, message: "the session is unknown or has expired" },
   RET_BAD_REQUEST: { documented: false, message: "the request is malformed" },
   RET_INTERNAL: { documented: false, message: "internal error" }
@@ -32854,8 +32938,10 @@ function fail(code, detail) {
 // src/hsm/rules.ts
 var NAME_PATTERN = /^[A-Za-z0-9_]+$/;
 function checkUserName(name) {
-  if (name.length === 0 || name.length > LIMITS.nameMax) return fail("RET_INVALID_INPUT", `user name must be 1 to ${LIMITS.nameMax} characters`);
-  if (!NAME_PATTERN.test(name)) return fail("RET_INVALID_INPUT", "user name may hold letters, digits and underscore only");
+  if (name.length === 0 || name.length > LIMITS.nameMax)
+    return fail("RET_INVALID_INPUT", `user name must be 1 to ${LIMITS.nameMax} characters`);
+  if (!NAME_PATTERN.test(name))
+    return fail("RET_INVALID_INPUT", "user name may hold letters, digits and underscore only");
   return name.toLowerCase();
 }
 
@@ -32894,7 +32980,14 @@ function fieldsOf(node, path, what, issues, keyLine = node.line) {
         return null;
       }
       if (e.value.kind !== "scalar") {
-        issues.push(issue2("wrong_type", p, `"${key}" must be a single value, not a ${e.value.kind === "map" ? "mapping" : "list"}`, e.line));
+        issues.push(
+          issue2(
+            "wrong_type",
+            p,
+            `"${key}" must be a single value, not a ${e.value.kind === "map" ? "mapping" : "list"}`,
+            e.line
+          )
+        );
         return null;
       }
       const text = e.value.text.trim();
@@ -32919,7 +33012,14 @@ function fieldsOf(node, path, what, issues, keyLine = node.line) {
       for (const [key, e] of entries) {
         if (allowed.includes(key) || skip2?.(key) === true) continue;
         const shown = JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}\u2026` : key);
-        issues.push(issue2("unknown_field", join(path, key), `unknown field ${shown}; allowed here: ${allowed.join(", ")}`, e.line));
+        issues.push(
+          issue2(
+            "unknown_field",
+            join(path, key),
+            `unknown field ${shown}; allowed here: ${allowed.join(", ")}`,
+            e.line
+          )
+        );
       }
     },
     report(code, p, message, line) {
@@ -32945,7 +33045,8 @@ function normalizeLogin(login) {
 var import_yaml = __toESM(require_dist(), 1);
 var MAX_DEPTH = 16;
 function parseYamlTree(bytes, maxBytes, what) {
-  if (bytes.byteLength > maxBytes) return fail2(issue2("too_large", "", `${what} is ${bytes.byteLength} bytes; the limit is ${maxBytes}`));
+  if (bytes.byteLength > maxBytes)
+    return fail2(issue2("too_large", "", `${what} is ${bytes.byteLength} bytes; the limit is ${maxBytes}`));
   let text;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -32956,12 +33057,20 @@ function parseYamlTree(bytes, maxBytes, what) {
   const lines2 = new import_yaml.LineCounter();
   let doc;
   try {
-    doc = (0, import_yaml.parseDocument)(text, { schema: "failsafe", lineCounter: lines2, uniqueKeys: true, prettyErrors: false, strict: true });
+    doc = (0, import_yaml.parseDocument)(text, {
+      schema: "failsafe",
+      lineCounter: lines2,
+      uniqueKeys: true,
+      prettyErrors: false,
+      strict: true
+    });
   } catch {
     return fail2(issue2("invalid_yaml", "", `${what} could not be read as YAML`));
   }
   const lineAt = (offset) => lines2.linePos(offset ?? 0).line;
-  const problems = [...doc.errors, ...doc.warnings].map((e) => issue2("invalid_yaml", "", yamlMessage(e.code, e.message), lineAt(e.pos[0])));
+  const problems = [...doc.errors, ...doc.warnings].map(
+    (e) => issue2("invalid_yaml", "", yamlMessage(e.code, e.message), lineAt(e.pos[0]))
+  );
   if (problems.length > 0) return { ok: false, issues: problems };
   const issues = [];
   const root = convert(doc.contents, "", 0, lineAt, issues);
@@ -32984,7 +33093,9 @@ function convert(node, path, depth, lineAt, issues) {
     return { kind: "scalar", text: "", line };
   }
   if ((0, import_yaml.isAlias)(node) || "anchor" in yn && yn.anchor !== void 0 || "tag" in yn && yn.tag !== void 0) {
-    issues.push(issue2("invalid_yaml", path, `${at} uses a YAML anchor, alias or tag; write the value out plainly`, line));
+    issues.push(
+      issue2("invalid_yaml", path, `${at} uses a YAML anchor, alias or tag; write the value out plainly`, line)
+    );
     return { kind: "scalar", text: "", line };
   }
   if ((0, import_yaml.isScalar)(node)) {
@@ -32995,7 +33106,11 @@ function convert(node, path, depth, lineAt, issues) {
     return { kind: "scalar", text: node.value, line };
   }
   if ((0, import_yaml.isSeq)(node)) {
-    return { kind: "seq", items: node.items.map((item, i) => convert(item, `${path}[${i}]`, depth + 1, lineAt, issues)), line };
+    return {
+      kind: "seq",
+      items: node.items.map((item, i) => convert(item, `${path}[${i}]`, depth + 1, lineAt, issues)),
+      line
+    };
   }
   if ((0, import_yaml.isMap)(node)) {
     const entries = /* @__PURE__ */ new Map();
@@ -33050,7 +33165,8 @@ function parseRequest(bytes) {
   const reason = readReason(top);
   const requestedBy = readRequestedBy(top);
   issues.sort(byLine);
-  if (issues.length > 0 || version === null || cluster === null || operation === null || reason === null) return { ok: false, issues, digest };
+  if (issues.length > 0 || version === null || cluster === null || operation === null || reason === null)
+    return { ok: false, issues, digest };
   const request2 = requestedBy === null ? { version, cluster, operation, reason } : { version, cluster, operation, reason, requestedBy };
   return { ok: true, request: request2, digest };
 }
@@ -33059,7 +33175,8 @@ function isPasswordKey(key) {
   return squashed !== "sealedpassword" && /password|passwd|pswd/.test(squashed);
 }
 function findPlaintextPasswords(node, path, issues) {
-  if (node.kind === "seq") for (const [i, item] of node.items.entries()) findPlaintextPasswords(item, `${path}[${i}]`, issues);
+  if (node.kind === "seq")
+    for (const [i, item] of node.items.entries()) findPlaintextPasswords(item, `${path}[${i}]`, issues);
   if (node.kind !== "map") return;
   for (const [key, entry] of node.entries) {
     const p = join(path, key);
@@ -33075,7 +33192,8 @@ function passwordLines(bytes, yamlIssues) {
   const found = [];
   Buffer.from(bytes).toString("utf8").split(/\r\n|\r|\n/).forEach((line, i) => {
     const key = /^[\s\-{,]*["']?([A-Za-z_][\w\- ]*?)["']?\s*:/.exec(line)?.[1];
-    if (key !== void 0 && isPasswordKey(key)) found.push(issue2("plaintext_password", key, PLAINTEXT_MESSAGE, i + 1));
+    if (key !== void 0 && isPasswordKey(key))
+      found.push(issue2("plaintext_password", key, PLAINTEXT_MESSAGE, i + 1));
   });
   return found;
 }
@@ -33084,7 +33202,12 @@ function readVersion(top) {
   const v = top.scalar("version", true);
   if (v === null) return null;
   if (v.text !== String(REQUEST_VERSION)) {
-    top.report("unsupported_version", v.path, `version must be ${REQUEST_VERSION}; this gate reads request files of version ${REQUEST_VERSION} only`, v.line);
+    top.report(
+      "unsupported_version",
+      v.path,
+      `version must be ${REQUEST_VERSION}; this gate reads request files of version ${REQUEST_VERSION} only`,
+      v.line
+    );
     return null;
   }
   return REQUEST_VERSION;
@@ -33093,7 +33216,12 @@ function readCluster(top) {
   const c = top.scalar("cluster", true);
   if (c === null) return null;
   if (!CLUSTER_ID.test(c.text)) {
-    top.report("bad_cluster", c.path, "cluster must be a cluster id such as cluster-abc123 (letters, digits, '.', '_', '-', at most 64)", c.line);
+    top.report(
+      "bad_cluster",
+      c.path,
+      "cluster must be a cluster id such as cluster-abc123 (letters, digits, '.', '_', '-', at most 64)",
+      c.line
+    );
     return null;
   }
   return c.text;
@@ -33116,7 +33244,12 @@ function readRequestedBy(top) {
   if (r === null) return null;
   const login = r.text.replace(/^@/, "");
   if (!isGithubLogin(login)) {
-    top.report("bad_login", r.path, "requested_by must be a GitHub login (letters, digits and single hyphens, at most 39)", r.line);
+    top.report(
+      "bad_login",
+      r.path,
+      "requested_by must be a GitHub login (letters, digits and single hyphens, at most 39)",
+      r.line
+    );
     return null;
   }
   return login;
@@ -33132,7 +33265,12 @@ function readOperation(top) {
   const kind = REQUEST_KINDS.find((k) => k === kindField.text);
   if (kind === void 0) {
     const shown = JSON.stringify(kindField.text.slice(0, 40));
-    op.report("unknown_operation", kindField.path, `unknown operation kind ${shown}; use one of ${REQUEST_KINDS.join(", ")}`, kindField.line);
+    op.report(
+      "unknown_operation",
+      kindField.path,
+      `unknown operation kind ${shown}; use one of ${REQUEST_KINDS.join(", ")}`,
+      kindField.line
+    );
     op.rejectUnknown(ANY_OPERATION_FIELD, isPasswordKey);
     return null;
   }
@@ -33186,7 +33324,12 @@ function readService(op) {
   if (s === null) return null;
   const n = parseDecimal(s.text, 2);
   if (n === SERVICE_USER_MGMT || n === SERVICE_MISC_CO) return n;
-  op.report("bad_service", s.path, `service must be ${SERVICE_USER_MGMT} (USER_MGMT) or ${SERVICE_MISC_CO} (MISC_CO)`, s.line);
+  op.report(
+    "bad_service",
+    s.path,
+    `service must be ${SERVICE_USER_MGMT} (USER_MGMT) or ${SERVICE_MISC_CO} (MISC_CO)`,
+    s.line
+  );
   return null;
 }
 function readMValue(op) {
@@ -33194,7 +33337,12 @@ function readMValue(op) {
   if (v === null) return null;
   const n = parseDecimal(v.text, 2);
   if (n !== null && n >= LIMITS.minQuorum && n <= LIMITS.maxQuorum) return n;
-  op.report("bad_value", v.path, `value must be a whole number from ${LIMITS.minQuorum} to ${LIMITS.maxQuorum}`, v.line);
+  op.report(
+    "bad_value",
+    v.path,
+    `value must be a whole number from ${LIMITS.minQuorum} to ${LIMITS.maxQuorum}`,
+    v.line
+  );
   return null;
 }
 
@@ -33219,7 +33367,8 @@ function checkLockout(input2) {
     reason = "lockout_delete_officer";
   } else if (op.kind === "changePswd") {
     const target = before.find((u) => sameUser(u, op.userType, op.userName));
-    if (target !== void 0 && op.keepsQuorumKey !== true && target.twoFactor !== false) after = before.filter((u) => u !== target);
+    if (target !== void 0 && op.keepsQuorumKey !== true && target.twoFactor !== false)
+      after = before.filter((u) => u !== target);
     reason = "lockout_drop_quorum_key";
   } else if (op.kind === "setMValue") {
     if (op.value > (input2.mValues[op.service] ?? 1)) reason = "lockout_raise_m";
@@ -33233,7 +33382,17 @@ function checkLockout(input2) {
     if (op.kind === "setMValue" && op.service !== service) continue;
     const needed = m + margin;
     if (after.length >= needed) continue;
-    return { ok: false, reason, service, m, margin, needed, signersBefore: before.length, signersAfter: after.length, message: lockoutMessage(reason, service, m, needed, before.length, after.length) };
+    return {
+      ok: false,
+      reason,
+      service,
+      m,
+      margin,
+      needed,
+      signersBefore: before.length,
+      signersAfter: after.length,
+      message: lockoutMessage(reason, service, m, needed, before.length, after.length)
+    };
   }
   return ok;
 }
@@ -33258,7 +33417,20 @@ var DEFAULT_BACKEND = "emulator";
 var MAX_OFFICERS = LIMITS.maxApprovals;
 var DEFAULT_REJECTIONS_TO_BLOCK = 1;
 var MAX_DELAY_SECONDS = MAX_APPROVAL_LIFETIME_SECONDS;
-var TOP_FIELDS2 = ["version", "cluster", "backend", "request_folder", "allow_self_approval", "token_lifetime_seconds", "approval_lifetime_seconds", "officers", "lockout_margin", "rejections_to_block", "groups", "operations"];
+var TOP_FIELDS2 = [
+  "version",
+  "cluster",
+  "backend",
+  "request_folder",
+  "allow_self_approval",
+  "token_lifetime_seconds",
+  "approval_lifetime_seconds",
+  "officers",
+  "lockout_margin",
+  "rejections_to_block",
+  "groups",
+  "operations"
+];
 var OPERATION_RULE_FIELDS = ["required", "groups", "delay_seconds"];
 var GROUP_NAME = /^[a-z][a-z0-9_-]{0,39}$/;
 var OFFICER_FIELDS = ["officer", "key_fingerprint", "public_key"];
@@ -33278,8 +33450,20 @@ function parsePolicy(bytes) {
   const backend = readBackend(top);
   const requestFolder = readFolder(top);
   const allowSelfApproval = readBoolean(top, "allow_self_approval", true);
-  const tokenLifetimeSeconds = readLifetime(top, "token_lifetime_seconds", DEFAULT_TOKEN_LIFETIME_SECONDS, MIN_TOKEN_LIFETIME_SECONDS, MAX_TOKEN_LIFETIME_SECONDS);
-  const approvalLifetimeSeconds = readLifetime(top, "approval_lifetime_seconds", DEFAULT_APPROVAL_LIFETIME_SECONDS, MIN_APPROVAL_LIFETIME_SECONDS, MAX_APPROVAL_LIFETIME_SECONDS);
+  const tokenLifetimeSeconds = readLifetime(
+    top,
+    "token_lifetime_seconds",
+    DEFAULT_TOKEN_LIFETIME_SECONDS,
+    MIN_TOKEN_LIFETIME_SECONDS,
+    MAX_TOKEN_LIFETIME_SECONDS
+  );
+  const approvalLifetimeSeconds = readLifetime(
+    top,
+    "approval_lifetime_seconds",
+    DEFAULT_APPROVAL_LIFETIME_SECONDS,
+    MIN_APPROVAL_LIFETIME_SECONDS,
+    MAX_APPROVAL_LIFETIME_SECONDS
+  );
   const officers = readOfficers(top, backend);
   const lockoutMargin = readCount(top, "lockout_margin", DEFAULT_LOCKOUT_MARGIN, 0, MAX_OFFICERS);
   const rejectionsToBlock = readCount(top, "rejections_to_block", DEFAULT_REJECTIONS_TO_BLOCK, 1, MAX_OFFICERS);
@@ -33326,18 +33510,33 @@ function readGroups(top, officers) {
     const entry = groups.entry(name);
     const path = join(groups.path, name);
     if (!GROUP_NAME.test(name)) {
-      groups.report("bad_group", path, "a group name is 1 to 40 lower-case letters, digits, '_' or '-', starting with a letter", entry?.line);
+      groups.report(
+        "bad_group",
+        path,
+        "a group name is 1 to 40 lower-case letters, digits, '_' or '-', starting with a letter",
+        entry?.line
+      );
       continue;
     }
     if (entry === void 0 || entry.value.kind !== "seq") {
-      groups.report("bad_group", path, `group ${name} must be a list of GitHub logins from officers, e.g. [alice, bob]`, entry?.line);
+      groups.report(
+        "bad_group",
+        path,
+        `group ${name} must be a list of GitHub logins from officers, e.g. [alice, bob]`,
+        entry?.line
+      );
       continue;
     }
     const members = [];
     for (const item of entry.value.items) {
       const login = item.kind === "scalar" ? normalizeLogin(item.text.trim()) : "";
       if (!officers.some((o) => o.login === login)) {
-        groups.report("bad_group", path, `group ${name}: every member must be a GitHub login listed under officers`, item.line);
+        groups.report(
+          "bad_group",
+          path,
+          `group ${name}: every member must be a GitHub login listed under officers`,
+          item.line
+        );
         continue;
       }
       if (!members.includes(login)) members.push(login);
@@ -33365,19 +33564,33 @@ function readOperations(top, groups) {
       for (const group of g.keys()) {
         const members = groups.get(group);
         if (members === void 0) {
-          g.report("unknown_group", join(g.path, group), `group ${group} is not defined under groups`, g.entry(group)?.line);
+          g.report(
+            "unknown_group",
+            join(g.path, group),
+            `group ${group} is not defined under groups`,
+            g.entry(group)?.line
+          );
           continue;
         }
         const count = readCount(g, group, 1, 1, MAX_OFFICERS);
         if (count === null) continue;
         if (count > members.length) {
-          g.report("bad_count", join(g.path, group), `group ${group} has ${members.length} member${members.length === 1 ? "" : "s"}, fewer than ${count}`, g.entry(group)?.line);
+          g.report(
+            "bad_count",
+            join(g.path, group),
+            `group ${group} has ${members.length} member${members.length === 1 ? "" : "s"}, fewer than ${count}`,
+            g.entry(group)?.line
+          );
           continue;
         }
         groupRules.push({ group, count });
       }
     }
-    out[kind] = { ...required === null || required === 0 ? {} : { required }, groups: groupRules, delaySeconds: delaySeconds ?? 0 };
+    out[kind] = {
+      ...required === null || required === 0 ? {} : { required },
+      groups: groupRules,
+      delaySeconds: delaySeconds ?? 0
+    };
   }
   return out;
 }
@@ -33393,7 +33606,12 @@ function readFolder(top) {
   if (f === null) return DEFAULT_REQUEST_FOLDER;
   const segments = f.text.replace(/\/+$/, "").split("/");
   if (f.text.startsWith("/") || segments.some((s) => !FOLDER_SEGMENT.test(s) || s === "." || s === "..")) {
-    top.report("bad_folder", f.path, "request_folder must be a relative folder such as hsm-requests/ (no leading '/', no '.' or '..')", f.line);
+    top.report(
+      "bad_folder",
+      f.path,
+      "request_folder must be a relative folder such as hsm-requests/ (no leading '/', no '.' or '..')",
+      f.line
+    );
     return null;
   }
   return `${segments.join("/")}/`;
@@ -33436,31 +33654,54 @@ function readOfficers(top, backend) {
     }
     const login = normalizeLogin(key);
     if (out.some((o) => o.login === login)) {
-      officers.report("duplicate_login", path, `GitHub login ${key} is listed twice (logins are not case-sensitive)`, line);
+      officers.report(
+        "duplicate_login",
+        path,
+        `GitHub login ${key} is listed twice (logins are not case-sensitive)`,
+        line
+      );
       continue;
     }
     const mapping = readOfficer(officers, key, login);
     if (mapping === null) continue;
     if (backend === "cloudhsm-cli" && mapping.publicKeyPem === void 0) {
-      officers.report("missing_public_key", path, `officer ${mapping.officer} needs a public_key: with backend cloudhsm-cli the gate verifies approval payloads against the key the policy pins`, line);
+      officers.report(
+        "missing_public_key",
+        path,
+        `officer ${mapping.officer} needs a public_key: with backend cloudhsm-cli the gate verifies approval payloads against the key the policy pins`,
+        line
+      );
     }
     const holder = byOfficer.get(mapping.officer);
     if (holder !== void 0) {
-      officers.report("duplicate_officer", path, `officer ${mapping.officer} is already mapped to ${holder}; one officer has one GitHub account`, line);
+      officers.report(
+        "duplicate_officer",
+        path,
+        `officer ${mapping.officer} is already mapped to ${holder}; one officer has one GitHub account`,
+        line
+      );
       continue;
     }
     byOfficer.set(mapping.officer, login);
     out.push(mapping);
   }
-  if (officers.keys().length === 0) officers.report("no_officers", officers.path, "officers must map at least one GitHub login to an HSM officer", officers.line);
-  if (out.length > MAX_OFFICERS) officers.report("too_many_officers", officers.path, `at most ${MAX_OFFICERS} officers`, officers.line);
+  if (officers.keys().length === 0)
+    officers.report(
+      "no_officers",
+      officers.path,
+      "officers must map at least one GitHub login to an HSM officer",
+      officers.line
+    );
+  if (out.length > MAX_OFFICERS)
+    officers.report("too_many_officers", officers.path, `at most ${MAX_OFFICERS} officers`, officers.line);
   return out;
 }
 function readOfficer(officers, key, login) {
   const entry = officers.entry(key);
   const path = join(officers.path, key);
   if (entry === void 0) return null;
-  if (entry.value.kind === "scalar") return officerName(officers, entry.value.text.trim(), path, entry.line, login, void 0);
+  if (entry.value.kind === "scalar")
+    return officerName(officers, entry.value.text.trim(), path, entry.line, login, void 0);
   const fields = officers.map(key, true);
   if (fields === null) return null;
   fields.rejectUnknown(OFFICER_FIELDS);
@@ -33470,14 +33711,25 @@ function readOfficer(officers, key, login) {
   if (fp !== null) {
     const hex = fp.text.toLowerCase().replace(/^sha256:/, "").replace(/:/g, "");
     if (/^[0-9a-f]{64}$/.test(hex)) keyFingerprint = hex;
-    else fields.report("bad_fingerprint", fp.path, "key_fingerprint must be the SHA-256 of the key's SPKI in hex (64 digits)", fp.line);
+    else
+      fields.report(
+        "bad_fingerprint",
+        fp.path,
+        "key_fingerprint must be the SHA-256 of the key's SPKI in hex (64 digits)",
+        fp.line
+      );
   }
   const pk = fields.scalar("public_key", false);
   let publicKeyPem;
   if (pk !== null) {
     const parsed = parseRsaPublicKeyAtLeast(pk.text, RSA_BITS);
     if (!parsed.ok) {
-      fields.report("bad_public_key", pk.path, `public_key must be an RSA public key of at least ${RSA_BITS} bits in PEM (${parsed.reason})`, pk.line);
+      fields.report(
+        "bad_public_key",
+        pk.path,
+        `public_key must be an RSA public key of at least ${RSA_BITS} bits in PEM (${parsed.reason})`,
+        pk.line
+      );
     } else if (keyFingerprint !== void 0 && keyFingerprint !== parsed.fingerprint) {
       fields.report("bad_public_key", pk.path, "public_key is not the key key_fingerprint names", pk.line);
     } else {
@@ -33492,7 +33744,12 @@ function readOfficer(officers, key, login) {
 function officerName(at, text, path, line, login, keyFingerprint) {
   const checked = checkUserName(text);
   if (typeof checked !== "string") {
-    at.report("bad_name", path, `officer must be an HSM user name: 1 to ${LIMITS.nameMax} letters, digits or underscores`, line);
+    at.report(
+      "bad_name",
+      path,
+      `officer must be an HSM user name: 1 to ${LIMITS.nameMax} letters, digits or underscores`,
+      line
+    );
     return null;
   }
   return keyFingerprint === void 0 ? { login, officer: checked } : { login, officer: checked, keyFingerprint };
@@ -33525,7 +33782,12 @@ function toOperation(op) {
     case "deleteUser":
       return { kind: "deleteUser", userType: op.userType, userName: op.userName };
     case "changePswd":
-      return { kind: "changePassword", userType: op.userType, userName: op.userName, sealedPassword: op.sealedPassword };
+      return {
+        kind: "changePassword",
+        userType: op.userType,
+        userName: op.userName,
+        sealedPassword: op.sealedPassword
+      };
     case "setMValue":
       return { kind: "setMValue", service: op.service, value: op.value };
   }
@@ -33567,7 +33829,8 @@ var QUOTE = /^ {0,3}>/;
 var BLANK = /^[ \t]*$/;
 function parseApprovalComment(body) {
   if (typeof body !== "string") return notACommand();
-  if (body.length > MAX_COMMENT_CHARS) return { ok: false, reason: "too_long", message: `the comment is longer than ${MAX_COMMENT_CHARS} characters` };
+  if (body.length > MAX_COMMENT_CHARS)
+    return { ok: false, reason: "too_long", message: `the comment is longer than ${MAX_COMMENT_CHARS} characters` };
   return parseSignedLine(body) ?? parseApprovalCommentLines(body);
 }
 var SIGNED_LINE_PREFIX = `${COMMAND_PREFIX} approve `;
@@ -33658,23 +33921,47 @@ function readCommand(lines2, index) {
   const rest = (lines2[index] ?? "").slice(COMMAND_PREFIX.length).trim();
   const [verb = "", ...args] = rest === "" ? [] : rest.split(/[ \t]+/);
   const once = (result) => ({ result, lastLine: index });
-  if (verb === "") return once(refuse("unknown_command", `${COMMAND_PREFIX} needs a command: ${COMMAND_VERBS.join(", ")}`, lineNo));
+  if (verb === "")
+    return once(refuse("unknown_command", `${COMMAND_PREFIX} needs a command: ${COMMAND_VERBS.join(", ")}`, lineNo));
   if (verb === "withdraw" || verb === "retry" || verb === "renew" || verb === "execute") {
-    if (args.length > 0) return once(refuse("unexpected_argument", `${COMMAND_PREFIX} ${verb} takes no arguments`, lineNo));
+    if (args.length > 0)
+      return once(refuse("unexpected_argument", `${COMMAND_PREFIX} ${verb} takes no arguments`, lineNo));
     return once({ ok: true, command: { verb, line: lineNo } });
   }
   if (verb !== "approve" && verb !== "reject" && verb !== "countersign") {
-    return once(refuse("unknown_command", `unknown command "${verb.slice(0, 20)}"; use one of ${COMMAND_VERBS.join(", ")}`, lineNo));
+    return once(
+      refuse(
+        "unknown_command",
+        `unknown command "${verb.slice(0, 20)}"; use one of ${COMMAND_VERBS.join(", ")}`,
+        lineNo
+      )
+    );
   }
   let until;
   const first = args[0] ?? "";
   if (first.startsWith("until=")) {
-    if (verb === "countersign") return once(refuse("unexpected_argument", `${COMMAND_PREFIX} countersign signs the HSM's token and takes no until=`, lineNo));
+    if (verb === "countersign")
+      return once(
+        refuse(
+          "unexpected_argument",
+          `${COMMAND_PREFIX} countersign signs the HSM's token and takes no until=`,
+          lineNo
+        )
+      );
     until = first.slice("until=".length);
-    if (!UNTIL.test(until)) return once(refuse("malformed_until", "until= must be a UTC time to the second, e.g. until=2026-12-13T03:00:00Z", lineNo));
+    if (!UNTIL.test(until))
+      return once(
+        refuse("malformed_until", "until= must be a UTC time to the second, e.g. until=2026-12-13T03:00:00Z", lineNo)
+      );
     args.shift();
   } else if (verb === "reject") {
-    return once(refuse("malformed_until", `${COMMAND_PREFIX} reject needs until=<UTC time> before the signature: the expires-at of the payload you signed`, lineNo));
+    return once(
+      refuse(
+        "malformed_until",
+        `${COMMAND_PREFIX} reject needs until=<UTC time> before the signature: the expires-at of the payload you signed`,
+        lineNo
+      )
+    );
   }
   return readSignature(lines2, index, args.join(""), verb, until);
 }
@@ -33694,15 +33981,26 @@ function readSignature(lines2, index, inline, verb, until) {
         if (closesFence(l, fence)) return { result: decodeSignature(body.join(""), lineNo, verb, until), lastLine: j };
         body.push(l);
       }
-      return { result: refuse("malformed_signature", "the code block with the signature is not closed", lineNo), lastLine: lines2.length - 1 };
+      return {
+        result: refuse("malformed_signature", "the code block with the signature is not closed", lineNo),
+        lastLine: lines2.length - 1
+      };
     }
-    if (next !== index + 1) return { result: refuse("malformed_signature", `no signature after ${COMMAND_PREFIX} ${verb}`, lineNo), lastLine: index };
+    if (next !== index + 1)
+      return {
+        result: refuse("malformed_signature", `no signature after ${COMMAND_PREFIX} ${verb}`, lineNo),
+        lastLine: index
+      };
   }
   for (; next < lines2.length && !BLANK.test(lines2[next] ?? ""); next++) {
     text += lines2[next] ?? "";
     last = next;
   }
-  if (text === "") return { result: refuse("malformed_signature", `no signature after ${COMMAND_PREFIX} ${verb}`, lineNo), lastLine: last };
+  if (text === "")
+    return {
+      result: refuse("malformed_signature", `no signature after ${COMMAND_PREFIX} ${verb}`, lineNo),
+      lastLine: last
+    };
   return { result: decodeSignature(text, lineNo, verb, until), lastLine: last };
 }
 function decodeSignature(text, line, verb, until) {
@@ -33711,12 +34009,19 @@ function decodeSignature(text, line, verb, until) {
   const decoded = decodeLenientBase64(text);
   if (!decoded.ok) return refuse("malformed_signature", `the signature is ${decoded.error}`, line);
   if (decoded.bytes.length !== SIGNATURE_BYTES) {
-    return refuse("malformed_signature", `the signature is ${decoded.bytes.length} bytes; an RSA-2048 signature is ${SIGNATURE_BYTES}`, line);
+    return refuse(
+      "malformed_signature",
+      `the signature is ${decoded.bytes.length} bytes; an RSA-2048 signature is ${SIGNATURE_BYTES}`,
+      line
+    );
   }
   return signed(verb, decoded.bytes.toString("base64"), decoded.bytes, line, until);
 }
 function signed(verb, signature, bytes, line, until) {
-  return { ok: true, command: until === void 0 ? { verb, signature, bytes, line } : { verb, signature, bytes, line, until } };
+  return {
+    ok: true,
+    command: until === void 0 ? { verb, signature, bytes, line } : { verb, signature, bytes, line, until }
+  };
 }
 function refuse(reason, message, line) {
   return { ok: false, reason, message, line };
@@ -33745,7 +34050,12 @@ function payloadOperation(op) {
   switch (op.kind) {
     case "createUser":
     case "changePswd":
-      return { kind: op.kind, userType: op.userType, userName: op.userName, sealedPasswordSha256: sealedPasswordFingerprint(op.sealedPassword) };
+      return {
+        kind: op.kind,
+        userType: op.userType,
+        userName: op.userName,
+        sealedPasswordSha256: sealedPasswordFingerprint(op.sealedPassword)
+      };
     case "deleteUser":
       return { kind: op.kind, userType: op.userType, userName: op.userName };
     case "setMValue":
@@ -33838,19 +34148,29 @@ function judge(c, parsed, mapping, ctx) {
   if (c.authorIsBot) return reject("bot_author", "posted by a bot; only officers' own accounts approve");
   if (!parsed.ok) return reject(parsed.reason === "not_a_command" ? "unknown_command" : parsed.reason, parsed.message);
   const command = parsed.command;
-  if (c.dismissed === true && command.verb !== "withdraw") return reject("dismissed", "the review was dismissed; post the approval again if it still stands");
-  if (c.unknownReviewState !== void 0 && command.verb !== "withdraw") return reject("unknown_review_state", `the review's state ${JSON.stringify(c.unknownReviewState)} is not one the gate knows; it is not counted as an approval`);
-  if (c.edited === true && command.verb !== "withdraw") return reject("edited", "the comment was edited after it was posted; post a new comment instead");
+  if (c.dismissed === true && command.verb !== "withdraw")
+    return reject("dismissed", "the review was dismissed; post the approval again if it still stands");
+  if (c.unknownReviewState !== void 0 && command.verb !== "withdraw")
+    return reject(
+      "unknown_review_state",
+      `the review's state ${JSON.stringify(c.unknownReviewState)} is not one the gate knows; it is not counted as an approval`
+    );
+  if (c.edited === true && command.verb !== "withdraw")
+    return reject("edited", "the comment was edited after it was posted; post a new comment instead");
   if (mapping === void 0) return unknownOfficer(c, command, ctx);
   if (command.verb === "withdraw" || command.verb === "retry" || command.verb === "renew") {
     return { verdict: "noted", reason: command.verb, message: notedMessage(command.verb, mapping.officer) };
   }
-  if (command.verb === "reject" && command.until !== void 0 && ctx.rejectPayload !== void 0) return judgeVeto(command.bytes, command.until, mapping, ctx);
+  if (command.verb === "reject" && command.until !== void 0 && ctx.rejectPayload !== void 0)
+    return judgeVeto(command.bytes, command.until, mapping, ctx);
   if (command.verb === "approve" && command.until !== void 0 && ctx.approvePayload !== void 0 && ctx.policy.backend === "cloudhsm-cli") {
     return judgePayloadApproval(c, command.bytes, command.until, mapping, ctx);
   }
   if (command.verb !== "approve" || command.until !== void 0) {
-    return reject("not_applicable", `/quorum ${command.verb}${command.verb === "approve" ? " until=" : ""} does not apply to this request`);
+    return reject(
+      "not_applicable",
+      `/quorum ${command.verb}${command.verb === "approve" ? " until=" : ""} does not apply to this request`
+    );
   }
   return judgeApproval(c, command.bytes, mapping, ctx);
 }
@@ -33862,10 +34182,14 @@ function judgeApproval(c, signature, mapping, ctx) {
   const key = ctx.ring.get(officer);
   if (key === void 0) return reject("revoked_key", `officer ${officer} has no registered quorum key on the cluster`);
   if (mapping.keyFingerprint !== void 0 && mapping.keyFingerprint !== key.fingerprint) {
-    return reject("revoked_key", `officer ${officer}'s registered key (${short(key.fingerprint)}) is not the key the policy pins (${short(mapping.keyFingerprint)})`);
+    return reject(
+      "revoked_key",
+      `officer ${officer}'s registered key (${short(key.fingerprint)}) is not the key the policy pins (${short(mapping.keyFingerprint)})`
+    );
   }
   const token = ctx.tokenBytes;
-  if (!ctx.token.ok || token === null) return reject("no_token", "there is no valid token to check the signature against");
+  if (!ctx.token.ok || token === null)
+    return reject("no_token", "there is no valid token to check the signature against");
   return () => signatureOutcome(c, checkSignature(token, signature, key, ctx.ring), mapping, key);
 }
 function judgePayloadApproval(c, signature, until, mapping, ctx) {
@@ -33874,30 +34198,51 @@ function judgePayloadApproval(c, signature, until, mapping, ctx) {
     return reject("self_approval", "the pull request's author may not approve it (allow_self_approval is false)");
   }
   const pinned = mapping.publicKeyPem === void 0 ? null : parseRsaPublicKeyAtLeast(mapping.publicKeyPem, RSA_BITS);
-  if (pinned === null || !pinned.ok) return reject("revoked_key", `the policy pins no public_key for officer ${officer}`);
+  if (pinned === null || !pinned.ok)
+    return reject("revoked_key", `the policy pins no public_key for officer ${officer}`);
   const registered = ctx.ring.get(officer);
   if (registered !== void 0 && registered.fingerprint !== pinned.fingerprint) {
-    return reject("revoked_key", `officer ${officer}'s registered key (${short(registered.fingerprint)}) is not the key the policy pins (${short(pinned.fingerprint)})`);
+    return reject(
+      "revoked_key",
+      `officer ${officer}'s registered key (${short(registered.fingerprint)}) is not the key the policy pins (${short(pinned.fingerprint)})`
+    );
   }
   const expiry = checkPayloadExpiry(until, (ctx.now ?? 0) * 1e3, ctx.policy.approvalLifetimeSeconds);
   if (expiry === "expired") return reject("expired", `the approval's until=${until} has passed`);
-  if (expiry !== "valid") return reject("malformed_until", `until=${until} lies more than approval_lifetime_seconds (${ctx.policy.approvalLifetimeSeconds}) ahead`);
+  if (expiry !== "valid")
+    return reject(
+      "malformed_until",
+      `until=${until} lies more than approval_lifetime_seconds (${ctx.policy.approvalLifetimeSeconds}) ahead`
+    );
   const payload = ctx.approvePayload(until);
   const key = { officer, key: pinned.key, fingerprint: pinned.fingerprint };
-  return () => verifyMessage(payload, key.key, signature) ? { verdict: "counted", reason: "valid", message: `officer ${officer} approves the payload until ${until}`, key } : reject("bad_signature", `the signature does not verify under ${officer}'s pinned key (${short(key.fingerprint)}) over this request's approval payload until=${until}`);
+  return () => verifyMessage(payload, key.key, signature) ? { verdict: "counted", reason: "valid", message: `officer ${officer} approves the payload until ${until}`, key } : reject(
+    "bad_signature",
+    `the signature does not verify under ${officer}'s pinned key (${short(key.fingerprint)}) over this request's approval payload until=${until}`
+  );
 }
 function judgeVeto(signature, until, mapping, ctx) {
   const officer = mapping.officer;
   const key = ctx.ring.get(officer);
   if (key === void 0) return reject("revoked_key", `officer ${officer} has no registered quorum key on the cluster`);
   if (mapping.keyFingerprint !== void 0 && mapping.keyFingerprint !== key.fingerprint) {
-    return reject("revoked_key", `officer ${officer}'s registered key (${short(key.fingerprint)}) is not the key the policy pins (${short(mapping.keyFingerprint)})`);
+    return reject(
+      "revoked_key",
+      `officer ${officer}'s registered key (${short(key.fingerprint)}) is not the key the policy pins (${short(mapping.keyFingerprint)})`
+    );
   }
   const expiry = checkPayloadExpiry(until, (ctx.now ?? 0) * 1e3, ctx.policy.approvalLifetimeSeconds);
   if (expiry === "expired") return reject("expired", `the veto's until=${until} has passed`);
-  if (expiry !== "valid") return reject("malformed_until", `until=${until} lies more than approval_lifetime_seconds (${ctx.policy.approvalLifetimeSeconds}) ahead`);
+  if (expiry !== "valid")
+    return reject(
+      "malformed_until",
+      `until=${until} lies more than approval_lifetime_seconds (${ctx.policy.approvalLifetimeSeconds}) ahead`
+    );
   const payload = ctx.rejectPayload(until);
-  return () => verifyMessage(payload, key.key, signature) ? { verdict: "noted", reason: "reject", message: `officer ${officer} vetoes this request`, key } : reject("bad_signature", `the veto does not verify under ${officer}'s registered key (${short(key.fingerprint)}) over this request's reject payload`);
+  return () => verifyMessage(payload, key.key, signature) ? { verdict: "noted", reason: "reject", message: `officer ${officer} vetoes this request`, key } : reject(
+    "bad_signature",
+    `the veto does not verify under ${officer}'s registered key (${short(key.fingerprint)}) over this request's reject payload`
+  );
 }
 function signatureOutcome(c, check, mapping, key) {
   const officer = mapping.officer;
@@ -33905,11 +34250,20 @@ function signatureOutcome(c, check, mapping, key) {
     case "valid":
       return { verdict: "counted", reason: "valid", message: `signed by officer ${officer}`, key };
     case "stale_token":
-      return reject("stale_token", `made with ${officer}'s key, but over another token (an older one, or another pull request's): sign the current token`);
+      return reject(
+        "stale_token",
+        `made with ${officer}'s key, but over another token (an older one, or another pull request's): sign the current token`
+      );
     case "not_the_officer":
-      return reject("not_the_officer", `the signature is officer ${check.signer}'s, but ${c.author} is mapped to ${officer}`);
+      return reject(
+        "not_the_officer",
+        `the signature is officer ${check.signer}'s, but ${c.author} is mapped to ${officer}`
+      );
     case "bad_signature":
-      return reject("bad_signature", `the signature does not verify under ${officer}'s registered key (${short(key.fingerprint)})`);
+      return reject(
+        "bad_signature",
+        `the signature does not verify under ${officer}'s registered key (${short(key.fingerprint)})`
+      );
   }
 }
 function toVerdict(c, command, mapping, outcome) {
@@ -33928,11 +34282,15 @@ function toVerdict(c, command, mapping, outcome) {
 function unknownOfficer(c, command, ctx) {
   const base = `${c.author} is not an officer in the policy`;
   const token = ctx.tokenBytes;
-  if (command.verb !== "approve" || !ctx.token.ok || token === null || ctx.signerLookups.remaining <= 0) return reject("unknown_officer", base);
+  if (command.verb !== "approve" || !ctx.token.ok || token === null || ctx.signerLookups.remaining <= 0)
+    return reject("unknown_officer", base);
   ctx.signerLookups.remaining -= 1;
   return () => {
     const signer = identifySigner(token, command.bytes, ctx.ring);
-    return reject("unknown_officer", signer === null ? base : `${base}; the signature is officer ${signer}'s, and only ${signer}'s own mapped account can post it`);
+    return reject(
+      "unknown_officer",
+      signer === null ? base : `${base}; the signature is officer ${signer}'s, and only ${signer}'s own mapped account can post it`
+    );
   };
 }
 function notedMessage(verb, officer) {
@@ -33976,7 +34334,10 @@ function tally(judgements, tokenExpired) {
   for (const j of sorted) {
     if (j.verdict.verdict !== "noted" || j.command?.verb !== "withdraw" || j.mapping === void 0) continue;
     const until = j.edited ? Number.POSITIVE_INFINITY : j.time;
-    withdrawnUntil.set(j.mapping.officer, Math.max(until, withdrawnUntil.get(j.mapping.officer) ?? Number.NEGATIVE_INFINITY));
+    withdrawnUntil.set(
+      j.mapping.officer,
+      Math.max(until, withdrawnUntil.get(j.mapping.officer) ?? Number.NEGATIVE_INFINITY)
+    );
   }
   const verdicts = [];
   const approvers = [];
@@ -33987,17 +34348,39 @@ function tally(judgements, tokenExpired) {
     if (v.verdict === "noted" && j.mapping !== void 0 && j.command?.verb === "reject") {
       const officer2 = j.mapping.officer;
       if ((withdrawnUntil.get(officer2) ?? Number.NEGATIVE_INFINITY) >= j.time) {
-        verdicts.push({ ...v, verdict: "rejected", reason: "withdrawn", message: `officer ${officer2} withdrew this veto` });
+        verdicts.push({
+          ...v,
+          verdict: "rejected",
+          reason: "withdrawn",
+          message: `officer ${officer2} withdrew this veto`
+        });
       } else if (vetoes.some((x) => x.officer === officer2)) {
-        verdicts.push({ ...v, verdict: "rejected", reason: "duplicate", message: `officer ${officer2}'s veto is already counted once` });
+        verdicts.push({
+          ...v,
+          verdict: "rejected",
+          reason: "duplicate",
+          message: `officer ${officer2}'s veto is already counted once`
+        });
       } else {
         verdicts.push(v);
-        vetoes.push({ officer: officer2, login: v.author, candidateId: v.candidateId, createdAt: j.createdAt, ...v.url === void 0 ? {} : { url: v.url } });
+        vetoes.push({
+          officer: officer2,
+          login: v.author,
+          candidateId: v.candidateId,
+          createdAt: j.createdAt,
+          ...v.url === void 0 ? {} : { url: v.url }
+        });
       }
       continue;
     }
     if (v.verdict === "noted" && j.mapping !== void 0 && (j.command?.verb === "retry" || j.command?.verb === "renew")) {
-      commands.push({ verb: j.command.verb, candidateId: v.candidateId, officer: j.mapping.officer, login: v.author, createdAt: j.createdAt });
+      commands.push({
+        verb: j.command.verb,
+        candidateId: v.candidateId,
+        officer: j.mapping.officer,
+        login: v.author,
+        createdAt: j.createdAt
+      });
     }
     if (v.verdict !== "counted" || j.mapping === void 0 || j.key === void 0 || j.command?.verb !== "approve") {
       verdicts.push(v);
@@ -34030,12 +34413,18 @@ function tally(judgements, tokenExpired) {
 
 // src/gate/token.ts
 function inspectToken(tokenFile, expect) {
-  if (tokenFile === null || tokenFile.byteLength === 0) return { ok: false, problem: "no_token", message: "the gate has no token for this request yet" };
+  if (tokenFile === null || tokenFile.byteLength === 0)
+    return { ok: false, problem: "no_token", message: "the gate has no token for this request yet" };
   const decoded = decodeRecords(tokenFile);
-  if (!decoded.ok) return { ok: false, problem: "bad_token_file", message: `the token file is not valid: ${decoded.reason}` };
+  if (!decoded.ok)
+    return { ok: false, problem: "bad_token_file", message: `the token file is not valid: ${decoded.reason}` };
   const records = decoded.records;
   if (records.some((r) => r.binding !== expect.binding)) {
-    return { ok: false, problem: "token_binding_mismatch", message: "the token is not bound to this request (its binding digest differs): renew it" };
+    return {
+      ok: false,
+      problem: "token_binding_mismatch",
+      message: "the token is not bound to this request (its binding digest differs): renew it"
+    };
   }
   if (records.some((r) => r.service !== expect.service)) {
     return { ok: false, problem: "token_service_mismatch", message: `the token is not for service ${expect.service}` };
@@ -34048,7 +34437,13 @@ function inspectToken(tokenFile, expect) {
       base64: Buffer.from(tokenFile.buffer, tokenFile.byteOffset, tokenFile.byteLength).toString("base64"),
       sha256: sha256Hex(tokenFile),
       bytes: tokenFile.byteLength,
-      records: records.map((r) => ({ nodeId: r.nodeId, tokenId: r.tokenId, service: r.service, userName: r.userName, createdAt: r.createdAt })),
+      records: records.map((r) => ({
+        nodeId: r.nodeId,
+        tokenId: r.tokenId,
+        service: r.service,
+        userName: r.userName,
+        createdAt: r.createdAt
+      })),
       expiresAt,
       expired: expect.now >= expiresAt
     }
@@ -34056,13 +34451,24 @@ function inspectToken(tokenFile, expect) {
 }
 
 // src/gate/evaluate.ts
-var BLOCKING = ["cluster_mismatch", "bad_token_file", "token_binding_mismatch", "token_service_mismatch", "quorum_unreachable", "lockout", "vetoed"];
+var BLOCKING = [
+  "cluster_mismatch",
+  "bad_token_file",
+  "token_binding_mismatch",
+  "token_service_mismatch",
+  "quorum_unreachable",
+  "lockout",
+  "vetoed"
+];
 var REFUSED_BEFORE_TOKEN = ["cluster_mismatch", "lockout"];
 function evaluateQuorum(input2) {
   const { policy, request: request2 } = input2;
   const problems = [];
   if (request2.cluster !== policy.cluster) {
-    problems.push({ code: "cluster_mismatch", message: `the request is for cluster ${request2.cluster}, but this repository governs ${policy.cluster}` });
+    problems.push({
+      code: "cluster_mismatch",
+      message: `the request is for cluster ${request2.cluster}, but this repository governs ${policy.cluster}`
+    });
   }
   const lockout = lockoutOf(request2.operation, input2);
   if (!lockout.ok) problems.push({ code: "lockout", message: `${lockout.reason}: ${lockout.message}` });
@@ -34078,9 +34484,29 @@ function evaluateQuorum(input2) {
     problems,
     rule,
     ...requestPath === void 0 ? {} : {
-      rejectPayload: (until) => renderApprovalPayload(approvalPayloadOf({ verdict: "reject", request: request2, requestDigest: input2.requestDigest, requestPath, repository: input2.repository, pullRequest: input2.pullRequest, expiresAt: until })),
+      rejectPayload: (until) => renderApprovalPayload(
+        approvalPayloadOf({
+          verdict: "reject",
+          request: request2,
+          requestDigest: input2.requestDigest,
+          requestPath,
+          repository: input2.repository,
+          pullRequest: input2.pullRequest,
+          expiresAt: until
+        })
+      ),
       ...policy.backend !== "cloudhsm-cli" ? {} : {
-        approvePayload: (until) => renderApprovalPayload(approvalPayloadOf({ verdict: "approve", request: request2, requestDigest: input2.requestDigest, requestPath, repository: input2.repository, pullRequest: input2.pullRequest, expiresAt: until }))
+        approvePayload: (until) => renderApprovalPayload(
+          approvalPayloadOf({
+            verdict: "approve",
+            request: request2,
+            requestDigest: input2.requestDigest,
+            requestPath,
+            repository: input2.repository,
+            pullRequest: input2.pullRequest,
+            expiresAt: until
+          })
+        )
       }
     }
   });
@@ -34088,15 +34514,29 @@ function evaluateQuorum(input2) {
 function lockoutOf(op, input2) {
   const users = [...input2.officerKeys.keys()].map((name) => ({ name, type: "CO", hasQuorumKey: true }));
   const operation = op.kind === "deleteUser" || op.kind === "changePswd" ? { kind: op.kind, userType: op.userType, userName: op.userName } : op.kind === "setMValue" ? { kind: "setMValue", service: op.service, value: op.value } : { kind: "other" };
-  return checkLockout({ users, mValues: { 3: input2.quorumValues.user, 4: input2.quorumValues.quorum }, operation, ...input2.policy.lockoutMargin === void 0 ? {} : { margin: input2.policy.lockoutMargin } });
+  return checkLockout({
+    users,
+    mValues: { 3: input2.quorumValues.user, 4: input2.quorumValues.quorum },
+    operation,
+    ...input2.policy.lockoutMargin === void 0 ? {} : { margin: input2.policy.lockoutMargin }
+  });
 }
 function decideQuorum(input2, subject) {
   const { policy } = input2;
   const problems = [...subject.problems];
   const { binding, required } = subject;
-  const token = inspectToken(input2.tokenFile, { binding, service: subject.service, lifetimeSeconds: policy.tokenLifetimeSeconds, now: input2.now });
+  const token = inspectToken(input2.tokenFile, {
+    binding,
+    service: subject.service,
+    lifetimeSeconds: policy.tokenLifetimeSeconds,
+    now: input2.now
+  });
   if (!token.ok) problems.push({ code: token.problem, message: token.message });
-  else if (token.token.expired) problems.push({ code: "token_expired", message: "the token has expired: an officer posts /quorum renew for a new one" });
+  else if (token.token.expired)
+    problems.push({
+      code: "token_expired",
+      message: "the token has expired: an officer posts /quorum renew for a new one"
+    });
   const ring = buildKeyRing(input2.officerKeys);
   const ctx = {
     policy,
@@ -34120,19 +34560,29 @@ function decideQuorum(input2, subject) {
   const vetoed = (officer) => vetoes.some((v) => v.officer === officer);
   const rejectionsToBlock = policy.rejectionsToBlock ?? DEFAULT_REJECTIONS_TO_BLOCK;
   if (vetoes.length >= rejectionsToBlock) {
-    problems.push({ code: "vetoed", message: `${vetoes.length} officer${vetoes.length === 1 ? "" : "s"} rejected this request (${vetoes.map((v) => v.officer).join(", ")}); ${rejectionsToBlock} block it` });
+    problems.push({
+      code: "vetoed",
+      message: `${vetoes.length} officer${vetoes.length === 1 ? "" : "s"} rejected this request (${vetoes.map((v) => v.officer).join(", ")}); ${rejectionsToBlock} block it`
+    });
   }
   const approvers = counted.approvers.filter((a) => !vetoed(a.officer));
   const eligible = policy.officers.filter((o) => canApprove(o, ring, policy, input2.prAuthor) && !vetoed(o.officer));
   const unreachable = [];
   if (eligible.length < required) {
-    unreachable.push(`${required} officers must approve, but only ${eligible.length} can (mapped in the policy, with a registered key${policy.allowSelfApproval ? "" : ", not the author"}${vetoes.length > 0 ? ", not vetoing" : ""})`);
+    unreachable.push(
+      `${required} officers must approve, but only ${eligible.length} can (mapped in the policy, with a registered key${policy.allowSelfApproval ? "" : ", not the author"}${vetoes.length > 0 ? ", not vetoing" : ""})`
+    );
   }
   const inGroup = (group, login) => policy.groups?.get(group)?.includes(login) === true;
   const groups = (subject.rule?.groups ?? []).map((g) => {
     const have = approvers.filter((a) => inGroup(g.group, normalizeLogin(a.login))).length;
-    const canStill = eligible.filter((o) => inGroup(g.group, o.login) && !approvers.some((a) => a.officer === o.officer)).length;
-    if (have + canStill < g.count) unreachable.push(`group ${g.group} needs ${g.count} approval${g.count === 1 ? "" : "s"}, but only ${have + canStill} of its officers can give one`);
+    const canStill = eligible.filter(
+      (o) => inGroup(g.group, o.login) && !approvers.some((a) => a.officer === o.officer)
+    ).length;
+    if (have + canStill < g.count)
+      unreachable.push(
+        `group ${g.group} needs ${g.count} approval${g.count === 1 ? "" : "s"}, but only ${have + canStill} of its officers can give one`
+      );
     return { ...g, have, canStill };
   });
   if (unreachable.length > 0) problems.push({ code: "quorum_unreachable", message: unreachable.join("; ") });
@@ -34154,7 +34604,9 @@ function decideQuorum(input2, subject) {
     verdicts: counted.verdicts,
     problems,
     commands: counted.commands,
-    renewRequested: counted.commands.some((c) => c.verb === "renew" && (!token.ok || Date.parse(c.createdAt) / 1e3 > issuedAt(token.token))),
+    renewRequested: counted.commands.some(
+      (c) => c.verb === "renew" && (!token.ok || Date.parse(c.createdAt) / 1e3 > issuedAt(token.token))
+    ),
     token: token.ok ? token.token : null,
     bindingDigest: binding,
     requestDigest: subject.digest
@@ -34163,7 +34615,8 @@ function decideQuorum(input2, subject) {
 function firstMet(approvers, required, groups, inGroup) {
   for (let n = required; n <= approvers.length; n++) {
     const prefix2 = approvers.slice(0, n);
-    if (groups.every((g) => prefix2.filter((a) => inGroup(g.group, normalizeLogin(a.login))).length >= g.count)) return approvers[n - 1]?.createdAt ?? null;
+    if (groups.every((g) => prefix2.filter((a) => inGroup(g.group, normalizeLogin(a.login))).length >= g.count))
+      return approvers[n - 1]?.createdAt ?? null;
   }
   return null;
 }
@@ -34180,7 +34633,8 @@ function canApprove(o, ring, policy, prAuthor) {
 // src/gate/governance.ts
 var GOVERNANCE_SERVICE = SERVICE_MISC_CO;
 function parseGovernanceRequest(proposed, current) {
-  if (proposed === null) return { ok: true, request: { kind: "policyDeletion", policyDigest: sha256(current).toString("hex") } };
+  if (proposed === null)
+    return { ok: true, request: { kind: "policyDeletion", policyDigest: sha256(current).toString("hex") } };
   const policyDigest = sha256(proposed).toString("hex");
   const parsed = parsePolicy(proposed);
   if (!parsed.ok) return { ok: false, issues: parsed.issues, digest: policyDigest };
@@ -34224,8 +34678,16 @@ function diffPolicies(current, next) {
   field("allow_self_approval", String(current.allowSelfApproval), String(next.allowSelfApproval));
   field("token_lifetime_seconds", String(current.tokenLifetimeSeconds), String(next.tokenLifetimeSeconds));
   field("approval_lifetime_seconds", String(current.approvalLifetimeSeconds), String(next.approvalLifetimeSeconds));
-  field("lockout_margin", String(current.lockoutMargin ?? DEFAULT_LOCKOUT_MARGIN), String(next.lockoutMargin ?? DEFAULT_LOCKOUT_MARGIN));
-  field("rejections_to_block", String(current.rejectionsToBlock ?? DEFAULT_REJECTIONS_TO_BLOCK), String(next.rejectionsToBlock ?? DEFAULT_REJECTIONS_TO_BLOCK));
+  field(
+    "lockout_margin",
+    String(current.lockoutMargin ?? DEFAULT_LOCKOUT_MARGIN),
+    String(next.lockoutMargin ?? DEFAULT_LOCKOUT_MARGIN)
+  );
+  field(
+    "rejections_to_block",
+    String(current.rejectionsToBlock ?? DEFAULT_REJECTIONS_TO_BLOCK),
+    String(next.rejectionsToBlock ?? DEFAULT_REJECTIONS_TO_BLOCK)
+  );
   field("groups", groupsText(current), groupsText(next));
   field("operations", operationsText(current), operationsText(next));
   return {
@@ -34242,7 +34704,9 @@ function groupsText(p) {
   return [...p.groups ?? /* @__PURE__ */ new Map()].sort(([a], [b]) => a < b ? -1 : 1).map(([g, m]) => `${g}: [${[...m].sort().join(", ")}]`).join("; ") || "(none)";
 }
 function operationsText(p) {
-  return Object.entries(p.operations ?? {}).sort(([a], [b]) => a < b ? -1 : 1).map(([kind, r]) => `${kind}: required ${r.required ?? "M"}, groups {${r.groups.map((g) => `${g.group}: ${g.count}`).join(", ")}}, delay_seconds ${r.delaySeconds}`).join("; ") || "(none)";
+  return Object.entries(p.operations ?? {}).sort(([a], [b]) => a < b ? -1 : 1).map(
+    ([kind, r]) => `${kind}: required ${r.required ?? "M"}, groups {${r.groups.map((g) => `${g.group}: ${g.count}`).join(", ")}}, delay_seconds ${r.delaySeconds}`
+  ).join("; ") || "(none)";
 }
 function isEmptyDiff(d) {
   return d.officersAdded.length + d.officersRemoved.length + d.officersChanged.length + d.fields.length === 0;
@@ -34250,7 +34714,9 @@ function isEmptyDiff(d) {
 function governanceWarnings(current, next, officerKeys, m) {
   const warnings = [];
   if (next.cluster !== current.cluster) {
-    warnings.push(`the new policy governs cluster ${next.cluster}, not ${current.cluster}: the gate must be connected to that cluster, or every request will be rejected (cluster_mismatch)`);
+    warnings.push(
+      `the new policy governs cluster ${next.cluster}, not ${current.cluster}: the gate must be connected to that cluster, or every request will be rejected (cluster_mismatch)`
+    );
     return warnings;
   }
   const ring = buildKeyRing(officerKeys);
@@ -34259,7 +34725,10 @@ function governanceWarnings(current, next, officerKeys, m) {
     return key !== void 0 && (o.keyFingerprint === void 0 || o.keyFingerprint === key.fingerprint);
   });
   const missing = next.officers.filter((o) => !usable.includes(o)).map((o) => o.officer);
-  if (missing.length > 0) warnings.push(`no usable quorum key on the cluster (none registered, or not the pinned one) for: ${missing.join(", ")}; they cannot approve until one is registered`);
+  if (missing.length > 0)
+    warnings.push(
+      `no usable quorum key on the cluster (none registered, or not the pinned one) for: ${missing.join(", ")}; they cannot approve until one is registered`
+    );
   const requestBar = Math.max(1, m.user);
   const governanceBar = governanceRequiredApprovals(m);
   if (usable.length < governanceBar) {
@@ -34356,14 +34825,28 @@ function readStickyToken(body) {
   return m?.[1] === void 0 ? null : Buffer.from(m[1], "base64");
 }
 function renderIssuesComment(what, path, issues) {
-  return [STICKY_MARKER, `## HSM quorum: ${escapeText(what)} is not valid`, "", AUTHORITY_NOTE, "", `${inlineCode(path)} has ${issues.length} problem${issues.length === 1 ? "" : "s"}:`, "", ...issueLines(issues), ""].join("\n");
+  return [
+    STICKY_MARKER,
+    `## HSM quorum: ${escapeText(what)} is not valid`,
+    "",
+    AUTHORITY_NOTE,
+    "",
+    `${inlineCode(path)} has ${issues.length} problem${issues.length === 1 ? "" : "s"}:`,
+    "",
+    ...issueLines(issues),
+    ""
+  ].join("\n");
 }
 function renderCheckRun(input2) {
   const lead = `**${escapeText(describeOperation(input2.request.operation))}** on cluster ${inlineCode(input2.request.cluster)}`;
   return renderCheckRunFrame(input2.decision, lead, requestSection(input2));
 }
 function renderCheckRunFrame(decision, lead, subject) {
-  const summary2 = [`${lead}: ${headline(decision)}.`, "", ...decision.problems.map((p) => `- ${inlineCode(p.code)}: ${escapeText(p.message)}`)].join("\n");
+  const summary2 = [
+    `${lead}: ${headline(decision)}.`,
+    "",
+    ...decision.problems.map((p) => `- ${inlineCode(p.code)}: ${escapeText(p.message)}`)
+  ].join("\n");
   return withState(decision.state, {
     title: titleOf(decision),
     summary: summary2,
@@ -34379,7 +34862,12 @@ function renderIssuesCheckRun(what, path, issues) {
 }
 function withState(state, body) {
   if (state === "pending") return { name: CHECK_RUN_NAME, status: "in_progress", ...body };
-  return { name: CHECK_RUN_NAME, status: "completed", conclusion: state === "approved" ? "success" : "failure", ...body };
+  return {
+    name: CHECK_RUN_NAME,
+    status: "completed",
+    conclusion: state === "approved" ? "success" : "failure",
+    ...body
+  };
 }
 function issueLines(issues) {
   return issues.map((i) => `- ${inlineCode(i.code)} ${escapeText(formatIssue(i))}`);
@@ -34394,7 +34882,8 @@ function headline(d) {
 function titleOf(d) {
   if (d.state === "approved") return `Approved by ${d.approvers.length} of ${d.required} officers`;
   if (d.state === "rejected") return `Rejected: ${d.problems.map((p) => p.code).join(", ")}`;
-  if (d.coolingOffUntil !== null) return `Cooling off: may go at ${d.coolingOffUntil} (${d.approvers.length} of ${d.required})`;
+  if (d.coolingOffUntil !== null)
+    return `Cooling off: may go at ${d.coolingOffUntil} (${d.approvers.length} of ${d.required})`;
   if (d.token === null || d.token.expired) return `Waiting for a token (${d.approvers.length} of ${d.required})`;
   return `Waiting for ${d.missing} more officer${d.missing === 1 ? "" : "s"} (${d.approvers.length} of ${d.required})`;
 }
@@ -34414,15 +34903,36 @@ function requestSection({ decision, request: request2, requestPath, policy }) {
     ["Binding digest", inlineCode(decision.bindingDigest)]
   ];
   if (op.kind === "createUser" || op.kind === "changePswd") {
-    rows.splice(1, 0, ["Password", `sealed to the cluster key; ciphertext SHA-256 ${inlineCode(sealedPasswordFingerprint(op.sealedPassword))}`]);
+    rows.splice(1, 0, [
+      "Password",
+      `sealed to the cluster key; ciphertext SHA-256 ${inlineCode(sealedPasswordFingerprint(op.sealedPassword))}`
+    ]);
   }
   if (request2.requestedBy !== void 0) rows.push(["Requested by (as stated)", inlineCode(request2.requestedBy)]);
-  return ["### What will run", "", "| | |", "|---|---|", ...rows.map(([k, v]) => `| ${k} | ${v} |`), "", "Reason, as written in the request:", "", fencedBlock(request2.reason, "text"), ""];
+  return [
+    "### What will run",
+    "",
+    "| | |",
+    "|---|---|",
+    ...rows.map(([k, v]) => `| ${k} | ${v} |`),
+    "",
+    "Reason, as written in the request:",
+    "",
+    fencedBlock(request2.reason, "text"),
+    ""
+  ];
 }
 function tokenSection(d) {
   const t = d.token;
-  if (t === null && d.problems.some((p) => REFUSED_BEFORE_TOKEN.includes(p.code))) return ["### Token", "", "No token: the request is refused as it stands (see Problems), so there is nothing to sign.", ""];
-  if (t === null) return ["### Token", "", "No valid token yet: the gate asks the cluster for one bound to this request.", ""];
+  if (t === null && d.problems.some((p) => REFUSED_BEFORE_TOKEN.includes(p.code)))
+    return [
+      "### Token",
+      "",
+      "No token: the request is refused as it stands (see Problems), so there is nothing to sign.",
+      ""
+    ];
+  if (t === null)
+    return ["### Token", "", "No valid token yet: the gate asks the cluster for one bound to this request.", ""];
   const nodes = t.records.map((r) => `node ${r.nodeId} token ${r.tokenId}`).join(", ");
   const expiry = `${new Date(t.expiresAt * 1e3).toISOString()}${t.expired ? " (expired: post `/quorum renew`)" : ""}`;
   return [
@@ -34452,29 +34962,57 @@ function tokenSection(d) {
 }
 function tallySection(d) {
   const rows = [
-    ...d.approvers.map((a) => `| ${inlineCode(a.officer)} | ${inlineCode(a.login)} | signed (${linked(a.candidateId, a.url)}, key ${inlineCode(a.keyFingerprint.slice(0, 16))}) |`),
+    ...d.approvers.map(
+      (a) => `| ${inlineCode(a.officer)} | ${inlineCode(a.login)} | signed (${linked(a.candidateId, a.url)}, key ${inlineCode(a.keyFingerprint.slice(0, 16))}) |`
+    ),
     ...d.waitingFor.map((o) => `| ${inlineCode(o.officer)} | ${inlineCode(o.login)} | waiting |`)
   ];
   const rejected = d.verdicts.filter((v) => v.verdict === "rejected");
   const noted = d.verdicts.filter((v) => v.verdict === "noted");
   const out = ["### Tally", "", `${d.approvers.length} of ${d.required} counted; ${d.missing} missing.`, ""];
   if (d.groups.length > 0) {
-    out.push("Groups (each must be met as well as the count):", "", "| Group | Needed | Counted | Can still approve |", "|---|---|---|---|");
+    out.push(
+      "Groups (each must be met as well as the count):",
+      "",
+      "| Group | Needed | Counted | Can still approve |",
+      "|---|---|---|---|"
+    );
     out.push(...d.groups.map((g) => `| ${inlineCode(g.group)} | ${g.count} | ${g.have} | ${g.canStill} |`), "");
   }
   if (d.vetoes.length > 0) {
-    out.push(`Vetoes: ${d.vetoes.length} (${d.rejectionsToBlock} block${d.rejectionsToBlock === 1 ? "s" : ""} the request):`, "");
-    out.push(...d.vetoes.map((v) => `- ${inlineCode(v.officer)} (${inlineCode(v.login)}) rejected, ${linked(v.candidateId, v.url)}`), "");
+    out.push(
+      `Vetoes: ${d.vetoes.length} (${d.rejectionsToBlock} block${d.rejectionsToBlock === 1 ? "s" : ""} the request):`,
+      ""
+    );
+    out.push(
+      ...d.vetoes.map(
+        (v) => `- ${inlineCode(v.officer)} (${inlineCode(v.login)}) rejected, ${linked(v.candidateId, v.url)}`
+      ),
+      ""
+    );
   }
-  if (d.coolingOffUntil !== null) out.push(`Cooling-off: the quorum is met; the request may go at ${d.coolingOffUntil}, not before.`, "");
+  if (d.coolingOffUntil !== null)
+    out.push(`Cooling-off: the quorum is met; the request may go at ${d.coolingOffUntil}, not before.`, "");
   if (rows.length > 0) out.push("| Officer | GitHub | Status |", "|---|---|---|", ...rows, "");
   if (rejected.length > 0) {
     out.push("Not counted:", "", "| Comment | Author | Reason |", "|---|---|---|");
-    out.push(...latest(rejected).map((v) => `| ${linked(v.candidateId, v.url)} | ${inlineCode(v.author)} | ${inlineCode(v.reason)} ${escapeText(v.message)} |`), "");
+    out.push(
+      ...latest(rejected).map(
+        (v) => `| ${linked(v.candidateId, v.url)} | ${inlineCode(v.author)} | ${inlineCode(v.reason)} ${escapeText(v.message)} |`
+      ),
+      ""
+    );
     if (rejected.length > MAX_LISTED) out.push(`\u2026and ${rejected.length - MAX_LISTED} earlier ones.`, "");
   }
   if (noted.length > 0) {
-    out.push("Commands:", "", ...latest(noted).map((v) => `- ${linked(v.candidateId, v.url)} ${inlineCode(v.author)}: ${escapeText(v.message)}`), "");
+    out.push(
+      "Commands:",
+      "",
+      ...latest(noted).map(
+        (v) => `- ${linked(v.candidateId, v.url)} ${inlineCode(v.author)}: ${escapeText(v.message)}`
+      ),
+      ""
+    );
     if (noted.length > MAX_LISTED) out.push(`\u2026and ${noted.length - MAX_LISTED} earlier ones.`, "");
   }
   return out;
@@ -34491,32 +35029,64 @@ function linked(candidateId, url) {
 var GOVERNANCE_HEADING = "Policy change";
 function renderGovernanceComment(input2) {
   const merged = input2.merged === void 0 ? [] : [...input2.merged.lines, ""];
-  return renderStickyFrame(input2.decision, input2.merged?.heading ?? GOVERNANCE_HEADING, [...merged, ...governanceSection(input2)]);
+  return renderStickyFrame(input2.decision, input2.merged?.heading ?? GOVERNANCE_HEADING, [
+    ...merged,
+    ...governanceSection(input2)
+  ]);
 }
 function renderGovernanceCheckRun(input2) {
   const what = input2.change.kind === "policyChange" ? "**Policy change** (who may approve and how many)" : "**Policy deletion** (turns the gate off)";
-  return renderCheckRunFrame(input2.decision, `${what} for cluster ${inlineCode(input2.policy.cluster)}`, governanceSection(input2));
+  return renderCheckRunFrame(
+    input2.decision,
+    `${what} for cluster ${inlineCode(input2.policy.cluster)}`,
+    governanceSection(input2)
+  );
 }
-function governanceSection({ decision, change, policy, pullRequest: pullRequest2, prAuthor, warnings }) {
+function governanceSection({
+  decision,
+  change,
+  policy,
+  pullRequest: pullRequest2,
+  prAuthor,
+  warnings
+}) {
   const intro = change.kind === "policyChange" ? `**This pull request changes the policy: who may approve and how many.** It is a governance request: it merges only with the approval of the officers of the *current* policy (the base branch), under the current rules. The new policy judges the pull requests evaluated after the merge.` : `**This pull request deletes the policy: the gate stops guarding this repository.** Pull requests evaluated after the merge are not gated at all. It is a governance request: it merges only with the approval of the officers of the *current* policy.`;
   const rows = [
-    ["Change", change.kind === "policyChange" ? `${inlineCode(POLICY_PATH)} replaced, new SHA-256 ${inlineCode(change.policyDigest)}` : `${inlineCode(POLICY_PATH)} deleted (its SHA-256 ${inlineCode(change.policyDigest)})`],
+    [
+      "Change",
+      change.kind === "policyChange" ? `${inlineCode(POLICY_PATH)} replaced, new SHA-256 ${inlineCode(change.policyDigest)}` : `${inlineCode(POLICY_PATH)} deleted (its SHA-256 ${inlineCode(change.policyDigest)})`
+    ],
     ["Approved by", "the officers of the current policy (base branch), with their keys registered on the cluster"],
     ["Cluster", inlineCode(policy.cluster)],
     ["Quorum service", `${GOVERNANCE_SERVICE} (MISC_CO); nothing is run on the HSMs`],
-    ["Approvals required (M)", `${decision.required} distinct crypto officer${decision.required === 1 ? "" : "s"}: the higher of M(3) and M(4)`],
+    [
+      "Approvals required (M)",
+      `${decision.required} distinct crypto officer${decision.required === 1 ? "" : "s"}: the higher of M(3) and M(4)`
+    ],
     ["Self-approval", policy.allowSelfApproval ? "allowed (current policy)" : "not allowed (current policy)"],
     ["Binding digest", inlineCode(decision.bindingDigest)],
     ["Evidence folder", inlineCode(governanceEvidenceFolder(pullRequest2))]
   ];
-  const out = ["### What will change", "", intro, "", "| | |", "|---|---|", ...rows.map(([k, v]) => `| ${k} | ${v} |`), ""];
+  const out = [
+    "### What will change",
+    "",
+    intro,
+    "",
+    "| | |",
+    "|---|---|",
+    ...rows.map(([k, v]) => `| ${k} | ${v} |`),
+    ""
+  ];
   if (change.kind === "policyChange") {
     const diff = diffPolicies(policy, change.policy);
     out.push("Changes, as the new policy reads:", "");
     if (isEmptyDiff(diff)) out.push("- none in effect: only layout or comments change", "");
     else out.push(...describePolicyDiff(diff).map((line) => `- ${escapeText(line)}`), "");
     if (addsAuthor(diff, prAuthor)) {
-      out.push(`The new policy maps this pull request's author (${inlineCode(prAuthor)}) to an officer. That counts only from the merge on: here, the current policy decides who approves.`, "");
+      out.push(
+        `The new policy maps this pull request's author (${inlineCode(prAuthor)}) to an officer. That counts only from the merge on: here, the current policy decides who approves.`,
+        ""
+      );
     }
   }
   if (warnings.length > 0) out.push("**Warnings**", "", ...warnings.map((w) => `- \u26A0\uFE0F ${escapeText(w)}`), "");
@@ -34594,7 +35164,8 @@ function buildGovernanceEvidence(input2) {
 }
 function assemble(input2, folder, cluster, subject) {
   const { decision } = input2;
-  if (decision.state !== "approved") return { ok: false, reason: "not_approved", message: `the decision is ${decision.state}, not approved` };
+  if (decision.state !== "approved")
+    return { ok: false, reason: "not_approved", message: `the decision is ${decision.state}, not approved` };
   const token = decision.token;
   if (token === null || Buffer.from(input2.tokenFile).toString("base64") !== token.base64) {
     return { ok: false, reason: "token_mismatch", message: "the token file is not the one the decision was made over" };
@@ -34602,14 +35173,23 @@ function assemble(input2, folder, cluster, subject) {
   const publicKeys = /* @__PURE__ */ new Map();
   for (const a of decision.approvers) {
     const pem = registeredKey(input2.officerKeys, a.officer, a.keyFingerprint);
-    if (pem === null) return { ok: false, reason: "key_mismatch", message: `the officer keys hold no key of officer ${a.officer} with the fingerprint the decision counted` };
+    if (pem === null)
+      return {
+        ok: false,
+        reason: "key_mismatch",
+        message: `the officer keys hold no key of officer ${a.officer} with the fingerprint the decision counted`
+      };
     publicKeys.set(a.officer, pem);
   }
   const sigFile = (officer) => `${officer}.sig`;
   const approvalFile = renderApprovalFile({
     multiTokenFilePath: TOKEN_FILE_NAME,
     tokenFilePath: "",
-    approvals: decision.approvers.map((a) => ({ approverType: APPROVER_TYPE_CO, approverName: a.officer, approvalFile: sigFile(a.officer) }))
+    approvals: decision.approvers.map((a) => ({
+      approverType: APPROVER_TYPE_CO,
+      approverName: a.officer,
+      approvalFile: sigFile(a.officer)
+    }))
   });
   const document = {
     format: EVIDENCE_FORMAT,
@@ -34620,7 +35200,13 @@ function assemble(input2, folder, cluster, subject) {
     cluster,
     request: subject,
     bindingDigest: decision.bindingDigest,
-    token: { file: TOKEN_FILE_NAME, base64: token.base64, sha256: token.sha256, expiresAt: iso(token.expiresAt), records: token.records },
+    token: {
+      file: TOKEN_FILE_NAME,
+      base64: token.base64,
+      sha256: token.sha256,
+      expiresAt: iso(token.expiresAt),
+      records: token.records
+    },
     required: decision.required,
     approvals: decision.approvers.map((a) => ({
       officer: a.officer,
@@ -34649,7 +35235,10 @@ function assemble(input2, folder, cluster, subject) {
   const text = (s) => Buffer.from(s, "utf8");
   const files = [
     { path: `${folder}${TOKEN_FILE_NAME}`, content: Buffer.from(input2.tokenFile) },
-    ...decision.approvers.map((a) => ({ path: `${folder}${sigFile(a.officer)}`, content: Buffer.from(a.signature, "base64") })),
+    ...decision.approvers.map((a) => ({
+      path: `${folder}${sigFile(a.officer)}`,
+      content: Buffer.from(a.signature, "base64")
+    })),
     { path: `${folder}${APPROVAL_FILE_NAME}`, content: text(approvalFile) },
     { path: `${folder}${EVIDENCE_FILE_NAME}`, content: text(`${JSON.stringify(document, null, 2)}
 `) }
@@ -34668,7 +35257,12 @@ function publicOperation(op) {
   switch (op.kind) {
     case "createUser":
     case "changePswd":
-      return { kind: op.kind, type: op.userType, name: op.userName, sealedPasswordSha256: sealedPasswordFingerprint(op.sealedPassword) };
+      return {
+        kind: op.kind,
+        type: op.userType,
+        name: op.userName,
+        sealedPasswordSha256: sealedPasswordFingerprint(op.sealedPassword)
+      };
     case "deleteUser":
       return { kind: op.kind, type: op.userType, name: op.userName };
     case "setMValue":
@@ -34703,13 +35297,19 @@ ${escapeText(text)}
 async function placeEvidence(deps, repo, pr, built, label) {
   if (!built.ok) return { state: "none", note: built.message };
   const stable = built.files.filter((f) => !f.path.endsWith("/evidence.json"));
-  const present = await Promise.all(stable.map(async (f) => {
-    const there = await deps.github.readFile(repo, f.path, pr.headSha);
-    return there !== null && Buffer.from(there).equals(Buffer.from(f.content));
-  }));
-  if (present.every(Boolean) && await deps.github.readFile(repo, `${built.folder}evidence.json`, pr.headSha) !== null) return { state: "present", note: "" };
-  if (pr.fork) return { state: "check_run_only", note: "the pull request comes from a fork, which the app may not write to" };
-  const r = await deps.github.commitFiles(repo, pr.headRef, built.files, `quorum-gate: evidence for ${label}`, { expectedHead: pr.headSha });
+  const present = await Promise.all(
+    stable.map(async (f) => {
+      const there = await deps.github.readFile(repo, f.path, pr.headSha);
+      return there !== null && Buffer.from(there).equals(Buffer.from(f.content));
+    })
+  );
+  if (present.every(Boolean) && await deps.github.readFile(repo, `${built.folder}evidence.json`, pr.headSha) !== null)
+    return { state: "present", note: "" };
+  if (pr.fork)
+    return { state: "check_run_only", note: "the pull request comes from a fork, which the app may not write to" };
+  const r = await deps.github.commitFiles(repo, pr.headRef, built.files, `quorum-gate: evidence for ${label}`, {
+    expectedHead: pr.headSha
+  });
   if (!r.ok) return { state: "check_run_only", note: `the branch refused the evidence commit (${r.reason})` };
   return { state: "committed", note: "", newHead: r.sha };
 }
@@ -34717,7 +35317,10 @@ async function placeEvidence(deps, repo, pr, built, label) {
 // src/usecases/gather-cluster.ts
 async function gatherCluster(deps) {
   const [keys, quorumValues] = await Promise.all([deps.cluster.officerKeys(), deps.cluster.quorumValues()]);
-  const failures = [..."failures" in keys ? keys.failures : [], ..."failures" in quorumValues ? quorumValues.failures : []];
+  const failures = [
+    ..."failures" in keys ? keys.failures : [],
+    ..."failures" in quorumValues ? quorumValues.failures : []
+  ];
   if (failures.length > 0 || "failures" in keys || "failures" in quorumValues) {
     const seen = /* @__PURE__ */ new Set();
     const parts = failures.map((f) => `server ${f.index} (${f.hsmId}): ${f.code}`).filter((p) => !seen.has(p) && seen.add(p) !== void 0);
@@ -34764,7 +35367,9 @@ function plainCheck(status, conclusion, title, summary2, text = "") {
 
 // src/usecases/evaluate-open.ts
 function needsNewToken(decision) {
-  return decision.renewRequested || decision.problems.some((p) => p.code === "no_token" || p.code === "bad_token_file" || p.code === "token_binding_mismatch" || p.code === "token_service_mismatch");
+  return decision.renewRequested || decision.problems.some(
+    (p) => p.code === "no_token" || p.code === "bad_token_file" || p.code === "token_binding_mismatch" || p.code === "token_service_mismatch"
+  );
 }
 async function evaluateOpen(deps, repo, pr, open2) {
   const repository = `${repo.owner}/${repo.repo}`;
@@ -34778,7 +35383,17 @@ async function evaluateOpen(deps, repo, pr, open2) {
       const view = { decision, request: open2.request, requestPath: open2.path, policy: open2.policy };
       return { sticky: renderStickyComment(view), check: renderCheckRun(view) };
     },
-    evidence: (decision, input2, tokenFile, now) => buildEvidence({ decision, request: open2.request, requestPath: open2.path, repository, pullRequest: pr.number, tokenFile, officerKeys: input2.officerKeys, pullRequestAuthor: input2.prAuthor, now })
+    evidence: (decision, input2, tokenFile, now) => buildEvidence({
+      decision,
+      request: open2.request,
+      requestPath: open2.path,
+      repository,
+      pullRequest: pr.number,
+      tokenFile,
+      officerKeys: input2.officerKeys,
+      pullRequestAuthor: input2.prAuthor,
+      now
+    })
   });
 }
 async function runOpen(deps, repo, pr, subject) {
@@ -34786,16 +35401,43 @@ async function runOpen(deps, repo, pr, subject) {
   let tokenFile = sticky === null ? null : readStickyToken(sticky.body);
   const cluster = await gatherCluster(deps);
   if (!cluster.ok) {
-    await report(deps, repo, pr, null, plainCheck("completed", "failure", "The HSM cluster cannot be reached", cluster.message, "The gate re-evaluates on the next event; an officer's comment is enough to trigger it."));
+    await report(
+      deps,
+      repo,
+      pr,
+      null,
+      plainCheck(
+        "completed",
+        "failure",
+        "The HSM cluster cannot be reached",
+        cluster.message,
+        "The gate re-evaluates on the next event; an officer's comment is enough to trigger it."
+      )
+    );
     return { code: "cluster_unavailable", message: cluster.message };
   }
   const input2 = await quorumInput(deps, repo, pr, subject.policy, tokenFile, cluster);
   let decision = subject.decide(input2);
   if (needsNewToken(decision) && !decision.problems.some((p) => REFUSED_BEFORE_TOKEN.includes(p.code))) {
-    const issued = await deps.cluster.issueToken(subject.service, decision.bindingDigest, subject.policy.tokenLifetimeSeconds);
+    const issued = await deps.cluster.issueToken(
+      subject.service,
+      decision.bindingDigest,
+      subject.policy.tokenLifetimeSeconds
+    );
     if (!issued.ok) {
       const message = issued.failures.map((f) => `server ${f.index}: ${f.code}`).join(", ");
-      await report(deps, repo, pr, null, plainCheck("completed", "failure", "No token could be issued for this request", `The cluster refused or did not answer: ${message}.`));
+      await report(
+        deps,
+        repo,
+        pr,
+        null,
+        plainCheck(
+          "completed",
+          "failure",
+          "No token could be issued for this request",
+          `The cluster refused or did not answer: ${message}.`
+        )
+      );
       return { code: "cluster_unavailable", message };
     }
     if (tokenFile !== null) await deps.cluster.deleteToken(tokenFile);
@@ -34805,16 +35447,32 @@ async function runOpen(deps, repo, pr, subject) {
   }
   let evidence = { state: "none", note: "" };
   if (decision.state === "approved" && tokenFile !== null) {
-    evidence = await placeEvidence(deps, repo, pr, subject.evidence(decision, input2, tokenFile, deps.now()), subject.label);
+    evidence = await placeEvidence(
+      deps,
+      repo,
+      pr,
+      subject.evidence(decision, input2, tokenFile, deps.now()),
+      subject.label
+    );
   }
   const rendered = subject.render(decision, { ...input2, tokenFile });
   const check = rendered.check;
-  const withEvidence = evidence.state === "check_run_only" ? { ...check, text: `${check.text}
+  const withEvidence = evidence.state === "check_run_only" ? {
+    ...check,
+    text: `${check.text}
 
-Evidence could not be committed: ${evidence.note}. The approvals above are the evidence; on merge the gate judges them again.` } : check;
+Evidence could not be committed: ${evidence.note}. The approvals above are the evidence; on merge the gate judges them again.`
+  } : check;
   const newHead = evidence.state === "committed" && !deps.ownPushesNotify ? evidence.newHead : null;
   await report(deps, repo, pr, rendered.sticky, withEvidence, newHead);
-  return { code: "evaluated", state: decision.state, approvals: decision.approvers.length, required: decision.required, evidence: evidence.state, ...detailOf(decision, subject.summary) };
+  return {
+    code: "evaluated",
+    state: decision.state,
+    approvals: decision.approvers.length,
+    required: decision.required,
+    evidence: evidence.state,
+    ...detailOf(decision, subject.summary)
+  };
 }
 function detailOf(decision, subject) {
   return {
@@ -34822,7 +35480,13 @@ function detailOf(decision, subject) {
     requestDigest: decision.requestDigest,
     subject,
     approvers: decision.approvers.map((a) => ({ officer: a.officer, login: a.login, createdAt: a.createdAt })),
-    verdicts: decision.verdicts.map((v) => ({ author: v.author, ...v.officer === void 0 ? {} : { officer: v.officer }, verdict: v.verdict, reason: v.reason, message: v.message })),
+    verdicts: decision.verdicts.map((v) => ({
+      author: v.author,
+      ...v.officer === void 0 ? {} : { officer: v.officer },
+      verdict: v.verdict,
+      reason: v.reason,
+      message: v.message
+    })),
     problems: decision.problems.map((p) => p.message)
   };
 }
@@ -34842,7 +35506,17 @@ async function evaluateGovernanceOpen(deps, repo, pr, gov) {
       const view = { decision, change, policy, pullRequest: pr.number, prAuthor: pr.author, warnings };
       return { sticky: renderGovernanceComment(view), check: renderGovernanceCheckRun(view) };
     },
-    evidence: (decision, input2, tokenFile, now) => buildGovernanceEvidence({ decision, change, policy, repository, pullRequest: pr.number, tokenFile, officerKeys: input2.officerKeys, pullRequestAuthor: input2.prAuthor, now })
+    evidence: (decision, input2, tokenFile, now) => buildGovernanceEvidence({
+      decision,
+      change,
+      policy,
+      repository,
+      pullRequest: pr.number,
+      tokenFile,
+      officerKeys: input2.officerKeys,
+      pullRequestAuthor: input2.prAuthor,
+      now
+    })
   });
 }
 
@@ -34863,33 +35537,68 @@ async function loadRequest(github, repo, pr, requestRef) {
     return parsed2.ok ? { kind: "governance", policy, change: parsed2.request } : { kind: "invalid_policy_change", policy, issues: parsed2.issues };
   }
   const bytes = await github.readFile(repo, shape.path, requestRef);
-  if (bytes === null) return { kind: "invalid_pull_request", policy, message: `the request file is missing at ${requestRef}`, path: shape.path };
+  if (bytes === null)
+    return {
+      kind: "invalid_pull_request",
+      policy,
+      message: `the request file is missing at ${requestRef}`,
+      path: shape.path
+    };
   const parsed = parseRequest(bytes);
   if (!parsed.ok) return { kind: "invalid_request", policy, path: shape.path, issues: parsed.issues };
   return { kind: "request", policy, path: shape.path, request: parsed.request, digest: parsed.digest, bytes };
 }
 function checkShape(policy, files, pullRequest2) {
-  if (files.some((f) => f.path === POLICY_PATH || f.previousPath === POLICY_PATH)) return governanceShape(files, pullRequest2);
-  const governanceEvidence = files.find((f) => f.path.startsWith(GOVERNANCE_EVIDENCE_ROOT) || (f.previousPath ?? "").startsWith(GOVERNANCE_EVIDENCE_ROOT));
+  if (files.some((f) => f.path === POLICY_PATH || f.previousPath === POLICY_PATH))
+    return governanceShape(files, pullRequest2);
+  const governanceEvidence = files.find(
+    (f) => f.path.startsWith(GOVERNANCE_EVIDENCE_ROOT) || (f.previousPath ?? "").startsWith(GOVERNANCE_EVIDENCE_ROOT)
+  );
   if (governanceEvidence !== void 0) {
-    return { kind: "bad", path: governanceEvidence.path, message: `files under ${GOVERNANCE_EVIDENCE_ROOT} change, but ${POLICY_PATH} does not; governance evidence is written by the gate, with the policy change it records` };
+    return {
+      kind: "bad",
+      path: governanceEvidence.path,
+      message: `files under ${GOVERNANCE_EVIDENCE_ROOT} change, but ${POLICY_PATH} does not; governance evidence is written by the gate, with the policy change it records`
+    };
   }
   const requests = files.filter((f) => isRequestPath(policy, f.path));
   if (requests.length === 0) {
-    const touchesFolder = files.some((f) => f.path.startsWith(policy.requestFolder) || (f.previousPath ?? "").startsWith(policy.requestFolder));
-    return touchesFolder ? { kind: "bad", path: policy.requestFolder, message: `files under ${policy.requestFolder} change, but none is a request file (one ${policy.requestFolder}<name>.yml per pull request)` } : { kind: "none" };
+    const touchesFolder = files.some(
+      (f) => f.path.startsWith(policy.requestFolder) || (f.previousPath ?? "").startsWith(policy.requestFolder)
+    );
+    return touchesFolder ? {
+      kind: "bad",
+      path: policy.requestFolder,
+      message: `files under ${policy.requestFolder} change, but none is a request file (one ${policy.requestFolder}<name>.yml per pull request)`
+    } : { kind: "none" };
   }
-  if (requests.length > 1) return { kind: "bad", path: policy.requestFolder, message: `one request per pull request; this one holds ${requests.length}: ${requests.map((f) => f.path).join(", ")}` };
+  if (requests.length > 1)
+    return {
+      kind: "bad",
+      path: policy.requestFolder,
+      message: `one request per pull request; this one holds ${requests.length}: ${requests.map((f) => f.path).join(", ")}`
+    };
   const request2 = requests[0];
-  if (request2.status !== "added") return { kind: "bad", path: request2.path, message: `a request file is added once and never changed afterwards (${request2.path} is ${request2.status}); open a new request instead` };
+  if (request2.status !== "added")
+    return {
+      kind: "bad",
+      path: request2.path,
+      message: `a request file is added once and never changed afterwards (${request2.path} is ${request2.status}); open a new request instead`
+    };
   const others = files.filter((f) => f !== request2 && !isEvidencePath(request2.path, f.path));
   if (others.length > 0) {
-    return { kind: "bad", path: request2.path, message: `a request pull request holds only the request file and its evidence (${evidenceFolder(request2.path)}); also changed: ${others.slice(0, 10).map((f) => f.path).join(", ")}` };
+    return {
+      kind: "bad",
+      path: request2.path,
+      message: `a request pull request holds only the request file and its evidence (${evidenceFolder(request2.path)}); also changed: ${others.slice(0, 10).map((f) => f.path).join(", ")}`
+    };
   }
   return { kind: "one_request", path: request2.path };
 }
 function governanceShape(files, pullRequest2) {
-  const renamed = files.find((f) => (f.path === POLICY_PATH || f.previousPath === POLICY_PATH) && f.status === "renamed");
+  const renamed = files.find(
+    (f) => (f.path === POLICY_PATH || f.previousPath === POLICY_PATH) && f.status === "renamed"
+  );
   if (renamed !== void 0) {
     return {
       kind: "bad",
@@ -34912,7 +35621,9 @@ function governanceShape(files, pullRequest2) {
 var REPLAYED_AT = /^<!-- quorum-gate:replayed-at (\d{1,12}) -->$/m;
 function renderReplaySection(nodes, at) {
   const done = nodes.filter((n) => n.ok).length;
-  const rows = nodes.map((n) => `| ${n.index} | ${inlineCode(n.hsmId)} | ${n.ok ? "\u2705" : "\u274C"} ${inlineCode(n.result)} | ${n.ok ? "" : escapeCell(n.message)} |`);
+  const rows = nodes.map(
+    (n) => `| ${n.index} | ${inlineCode(n.hsmId)} | ${n.ok ? "\u2705" : "\u274C"} ${inlineCode(n.result)} | ${n.ok ? "" : escapeCell(n.message)} |`
+  );
   return [
     "",
     `### Replay: applied on ${done} of ${nodes.length} nodes`,
@@ -34945,12 +35656,14 @@ function hasNewRetry(commands, stickyBody) {
 var WHAT_NOW = "The gate cannot undo a merge. The officers should review the policy now on the base branch and revert this change unless they approve it (a revert is itself a governance request). Branch protection must require the `quorum` check, so that a policy change cannot merge before the current officers approve it (docs/security.md).";
 async function mergeGovernance(deps, repo, pr, gov, trigger) {
   const isMerge = trigger.kind === "pull_request" && trigger.action === "closed";
-  if (trigger.kind === "pull_request" && !isMerge) return { code: "ignored", message: `pull_request.${trigger.action} on a merged pull request` };
+  if (trigger.kind === "pull_request" && !isMerge)
+    return { code: "ignored", message: `pull_request.${trigger.action} on a merged pull request` };
   const sticky = await deps.github.findStickyComment(repo, pr.number, STICKY_MARKER, deps.botLogin);
   const tokenFile = sticky === null ? null : readStickyToken(sticky.body);
   const what = gov.change.kind === "policyChange" ? "Policy change" : "Policy deletion";
   if (tokenFile === null) {
-    if (!isMerge) return { code: "ignored", message: "a comment on a merged governance request that never had a token" };
+    if (!isMerge)
+      return { code: "ignored", message: "a comment on a merged governance request that never had a token" };
     const why2 = "the gate never issued a token for it, so no officer can have approved it";
     await report(
       deps,
@@ -34969,45 +35682,115 @@ ${WHAT_NOW}
   }
   const cluster = await gatherCluster(deps);
   if (!cluster.ok) {
-    await report(deps, repo, pr, null, plainCheck("completed", "failure", `${what} merged, but the HSM cluster cannot be reached to confirm the approvals`, `${cluster.message}. Post \`/quorum retry\` once it is back.`));
+    await report(
+      deps,
+      repo,
+      pr,
+      null,
+      plainCheck(
+        "completed",
+        "failure",
+        `${what} merged, but the HSM cluster cannot be reached to confirm the approvals`,
+        `${cluster.message}. Post \`/quorum retry\` once it is back.`
+      )
+    );
     return { code: "cluster_unavailable", message: cluster.message };
   }
-  const decision = evaluateGovernance({ ...await quorumInput(deps, repo, pr, gov.policy, tokenFile, cluster), change: gov.change });
+  const decision = evaluateGovernance({
+    ...await quorumInput(deps, repo, pr, gov.policy, tokenFile, cluster),
+    change: gov.change
+  });
   if (!isMerge) {
-    if (!hasNewRetry(decision.commands, sticky?.body ?? null)) return { code: "ignored", message: "no new /quorum retry on a merged pull request" };
+    if (!hasNewRetry(decision.commands, sticky?.body ?? null))
+      return { code: "ignored", message: "no new /quorum retry on a merged pull request" };
   }
   const deleted = await deps.cluster.deleteToken(tokenFile);
   const kept = deleted.filter((r) => !r.ok && r.code !== "RET_TOKEN_NOT_FOUND").map((r) => `server ${r.index}`);
   const tokenNote = kept.length === 0 ? "The token was deleted from the nodes." : `The token could not be deleted on ${kept.join(", ")}; it expires on its own and can authorize no HSM operation.`;
   const approved = decision.state === "approved";
   const count = `${decision.approvers.length} approval${decision.approvers.length === 1 ? "" : "s"} (${decision.required} required)`;
-  const view = { decision, change: gov.change, policy: gov.policy, pullRequest: pr.number, prAuthor: pr.author, warnings: [] };
+  const view = {
+    decision,
+    change: gov.change,
+    policy: gov.policy,
+    pullRequest: pr.number,
+    prAuthor: pr.author,
+    warnings: []
+  };
   const marker = replayedAtMarker(deps.now());
   if (approved) {
     const effect = gov.change.kind === "policyChange" ? "the new policy judges every pull request evaluated from now on" : "the gate no longer guards this repository";
-    const lines3 = [`### Merged: ${what.toLowerCase()} merged with ${count}`, "", `Nothing is replayed to the cluster: the gate reads the policy from the base branch, so ${effect}. ${tokenNote}`];
-    await report(deps, repo, pr, `${renderGovernanceComment({ ...view, merged: { heading: `${what} merged`, lines: lines3 } })}
-${marker}`, plainCheck("completed", "success", `${what} merged with ${count}`, `${effect}. ${tokenNote}`));
-    deps.log(`governance request ${repo.owner}/${repo.repo}#${pr.number} merged with ${decision.approvers.length}/${decision.required} approvals`);
-    return { code: "policy_merged", approved: true, approvals: decision.approvers.length, required: decision.required, message: `${what.toLowerCase()} merged with ${count}` };
+    const lines3 = [
+      `### Merged: ${what.toLowerCase()} merged with ${count}`,
+      "",
+      `Nothing is replayed to the cluster: the gate reads the policy from the base branch, so ${effect}. ${tokenNote}`
+    ];
+    await report(
+      deps,
+      repo,
+      pr,
+      `${renderGovernanceComment({ ...view, merged: { heading: `${what} merged`, lines: lines3 } })}
+${marker}`,
+      plainCheck("completed", "success", `${what} merged with ${count}`, `${effect}. ${tokenNote}`)
+    );
+    deps.log(
+      `governance request ${repo.owner}/${repo.repo}#${pr.number} merged with ${decision.approvers.length}/${decision.required} approvals`
+    );
+    return {
+      code: "policy_merged",
+      approved: true,
+      approvals: decision.approvers.length,
+      required: decision.required,
+      message: `${what.toLowerCase()} merged with ${count}`
+    };
   }
   const why = whyNot(decision);
-  const lines2 = [`### \u26A0\uFE0F Merged WITHOUT the approval of the current officers`, "", `${why}.`, "", WHAT_NOW, "", tokenNote];
-  await report(deps, repo, pr, `${renderGovernanceComment({ ...view, merged: { heading: `${what} merged WITHOUT approval`, lines: lines2 } })}
-${marker}`, plainCheck("completed", "failure", `${what} merged WITHOUT approval`, `${why}. ${WHAT_NOW}`));
+  const lines2 = [
+    `### \u26A0\uFE0F Merged WITHOUT the approval of the current officers`,
+    "",
+    `${why}.`,
+    "",
+    WHAT_NOW,
+    "",
+    tokenNote
+  ];
+  await report(
+    deps,
+    repo,
+    pr,
+    `${renderGovernanceComment({ ...view, merged: { heading: `${what} merged WITHOUT approval`, lines: lines2 } })}
+${marker}`,
+    plainCheck("completed", "failure", `${what} merged WITHOUT approval`, `${why}. ${WHAT_NOW}`)
+  );
   deps.log(`governance request ${repo.owner}/${repo.repo}#${pr.number} merged WITHOUT approval: ${why}`);
-  return { code: "policy_merged", approved: false, approvals: decision.approvers.length, required: decision.required, message: why };
+  return {
+    code: "policy_merged",
+    approved: false,
+    approvals: decision.approvers.length,
+    required: decision.required,
+    message: why
+  };
 }
 async function mergeInvalidPolicy(deps, repo, pr, issues, trigger) {
-  if (!(trigger.kind === "pull_request" && trigger.action === "closed")) return { code: "ignored", message: "an event on a merged pull request with an invalid policy" };
+  if (!(trigger.kind === "pull_request" && trigger.action === "closed"))
+    return { code: "ignored", message: "an event on a merged pull request with an invalid policy" };
   const sticky = await deps.github.findStickyComment(repo, pr.number, STICKY_MARKER, deps.botLogin);
   const tokenFile = sticky === null ? null : readStickyToken(sticky.body);
   if (tokenFile !== null) await deps.cluster.deleteToken(tokenFile);
   const why = `the new ${POLICY_PATH} is not valid, so it cannot have been approved; until it is fixed, the gate refuses every pull request of this repository`;
-  const body = renderIssuesComment("the merged policy", POLICY_PATH, issues).replace(/^(.*\n)## [^\n]*/, `$1## \u26A0\uFE0F Policy change merged WITHOUT approval
+  const body = renderIssuesComment("the merged policy", POLICY_PATH, issues).replace(
+    /^(.*\n)## [^\n]*/,
+    `$1## \u26A0\uFE0F Policy change merged WITHOUT approval
 
-${why}. ${WHAT_NOW}`);
-  await report(deps, repo, pr, body, plainCheck("completed", "failure", "Policy change merged WITHOUT approval", `${why}. ${WHAT_NOW}`));
+${why}. ${WHAT_NOW}`
+  );
+  await report(
+    deps,
+    repo,
+    pr,
+    body,
+    plainCheck("completed", "failure", "Policy change merged WITHOUT approval", `${why}. ${WHAT_NOW}`)
+  );
   return { code: "policy_merged", approved: false, approvals: 0, required: 0, message: why };
 }
 function whyNot(d) {
@@ -35025,21 +35808,46 @@ function replayIdempotencyKey(tokenFile) {
 async function replayMerged(deps, repo, pr, merged, trigger) {
   const sticky = await deps.github.findStickyComment(repo, pr.number, STICKY_MARKER, deps.botLogin);
   const tokenFile = sticky === null ? null : readStickyToken(sticky.body);
-  if (sticky === null || tokenFile === null) return { code: "not_replayed", message: "the pull request was merged without a token from the gate" };
+  if (sticky === null || tokenFile === null)
+    return { code: "not_replayed", message: "the pull request was merged without a token from the gate" };
   const isMerge = trigger.kind === "pull_request" && trigger.action === "closed";
-  if (trigger.kind === "pull_request" && !isMerge) return { code: "ignored", message: `pull_request.${trigger.action} on a merged pull request` };
+  if (trigger.kind === "pull_request" && !isMerge)
+    return { code: "ignored", message: `pull_request.${trigger.action} on a merged pull request` };
   const cluster = await gatherCluster(deps);
   if (!cluster.ok) {
-    await report(deps, repo, pr, null, plainCheck("completed", "failure", "Merged, but the HSM cluster cannot be reached", `${cluster.message}. Post \`/quorum retry\` once it is back.`));
+    await report(
+      deps,
+      repo,
+      pr,
+      null,
+      plainCheck(
+        "completed",
+        "failure",
+        "Merged, but the HSM cluster cannot be reached",
+        `${cluster.message}. Post \`/quorum retry\` once it is back.`
+      )
+    );
     return { code: "cluster_unavailable", message: cluster.message };
   }
   const repository = `${repo.owner}/${repo.repo}`;
-  const decision = evaluateQuorum({ ...await quorumInput(deps, repo, pr, merged.policy, tokenFile, cluster), request: merged.request, requestDigest: merged.digest, requestPath: merged.path });
-  if (!isMerge && !hasNewRetry(decision.commands, sticky.body)) return { code: "ignored", message: "no new /quorum retry on a merged pull request" };
+  const decision = evaluateQuorum({
+    ...await quorumInput(deps, repo, pr, merged.policy, tokenFile, cluster),
+    request: merged.request,
+    requestDigest: merged.digest,
+    requestPath: merged.path
+  });
+  if (!isMerge && !hasNewRetry(decision.commands, sticky.body))
+    return { code: "ignored", message: "no new /quorum retry on a merged pull request" };
   const stickyInput = { decision, request: merged.request, requestPath: merged.path, policy: merged.policy };
   if (decision.state !== "approved") {
     const why = decision.problems.map((p) => p.message).join("; ") || `${decision.approvers.length} of ${decision.required} approvals hold now`;
-    await report(deps, repo, pr, `${renderStickyComment(stickyInput)}${renderNoticeSection("Merged without a valid quorum: nothing was replayed", why)}`, plainCheck("completed", "failure", "Merged without a valid quorum: nothing replayed", renderNoticeSummary(why)));
+    await report(
+      deps,
+      repo,
+      pr,
+      `${renderStickyComment(stickyInput)}${renderNoticeSection("Merged without a valid quorum: nothing was replayed", why)}`,
+      plainCheck("completed", "failure", "Merged without a valid quorum: nothing replayed", renderNoticeSummary(why))
+    );
     return { code: "not_replayed", message: why };
   }
   const results = await deps.cluster.execute({
@@ -35050,12 +35858,29 @@ async function replayMerged(deps, repo, pr, merged, trigger) {
     signatures: decision.approvers.map((a) => ({ userName: a.officer, signature: Buffer.from(a.signature, "base64") }))
   });
   const nodes = results.map(
-    (r) => r.ok ? { index: r.index, hsmId: r.hsmId, ok: true, result: r.value.replayed ? "already_applied" : "applied", message: "" } : { index: r.index, hsmId: r.hsmId, ok: false, result: r.code, message: r.message }
+    (r) => r.ok ? {
+      index: r.index,
+      hsmId: r.hsmId,
+      ok: true,
+      result: r.value.replayed ? "already_applied" : "applied",
+      message: ""
+    } : { index: r.index, hsmId: r.hsmId, ok: false, result: r.code, message: r.message }
   );
   const applied = nodes.filter((n) => n.ok).length;
   const title = applied === nodes.length ? `Replayed on all ${nodes.length} nodes` : `Replayed on ${applied} of ${nodes.length} nodes: /quorum retry for the rest`;
-  await report(deps, repo, pr, `${renderStickyComment(stickyInput)}
-${renderReplaySection(nodes, deps.now())}`, plainCheck("completed", applied === nodes.length ? "success" : "failure", title, nodes.map((n) => `server ${n.index}: ${n.result}`).join(", ")));
+  await report(
+    deps,
+    repo,
+    pr,
+    `${renderStickyComment(stickyInput)}
+${renderReplaySection(nodes, deps.now())}`,
+    plainCheck(
+      "completed",
+      applied === nodes.length ? "success" : "failure",
+      title,
+      nodes.map((n) => `server ${n.index}: ${n.result}`).join(", ")
+    )
+  );
   deps.log(`replayed ${repository}#${pr.number}: ${applied}/${nodes.length} nodes`);
   return { code: "replayed", nodes };
 }
@@ -35065,37 +35890,100 @@ async function handlePullRequest(deps, event) {
   const { repo, number, trigger } = event;
   const pr = await deps.github.getPullRequest(repo, number);
   if (pr.state === "closed" && !pr.merged) return closeWithoutMerge(deps, repo, pr);
-  if (pr.merged && pr.mergeCommitSha === null) return { code: "ignored", message: "merged, but GitHub has not reported the merge commit yet" };
-  if (pr.merged && event.replay === false) return { code: "ignored", message: "merged: replays are left to the run on the default branch" };
+  if (pr.merged && pr.mergeCommitSha === null)
+    return { code: "ignored", message: "merged, but GitHub has not reported the merge commit yet" };
+  if (pr.merged && event.replay === false)
+    return { code: "ignored", message: "merged: replays are left to the run on the default branch" };
   const ref = pr.merged ? pr.mergeCommitSha : pr.headSha;
   const loaded = await loadRequest(deps.github, repo, pr, ref);
   switch (loaded.kind) {
     case "unconfigured":
-      await report(deps, repo, pr, null, plainCheck("completed", "success", "quorum-gate is not configured here", "The base branch has no .github/quorum-gate.yml, so this pull request is not gated."));
+      await report(
+        deps,
+        repo,
+        pr,
+        null,
+        plainCheck(
+          "completed",
+          "success",
+          "quorum-gate is not configured here",
+          "The base branch has no .github/quorum-gate.yml, so this pull request is not gated."
+        )
+      );
       return { code: "unconfigured", message: "no policy on the base branch" };
     case "invalid_policy":
-      await report(deps, repo, pr, renderIssuesComment("the policy on the base branch", ".github/quorum-gate.yml", loaded.issues), renderIssuesCheckRun("The policy on the base branch", ".github/quorum-gate.yml", loaded.issues));
+      await report(
+        deps,
+        repo,
+        pr,
+        renderIssuesComment("the policy on the base branch", ".github/quorum-gate.yml", loaded.issues),
+        renderIssuesCheckRun("The policy on the base branch", ".github/quorum-gate.yml", loaded.issues)
+      );
       return { code: "invalid", message: "the policy on the base branch is not valid" };
     case "not_a_request":
-      await report(deps, repo, pr, null, plainCheck("completed", "success", "No HSM request in this pull request", `Nothing under ${loaded.policy.requestFolder} changes.`));
+      await report(
+        deps,
+        repo,
+        pr,
+        null,
+        plainCheck(
+          "completed",
+          "success",
+          "No HSM request in this pull request",
+          `Nothing under ${loaded.policy.requestFolder} changes.`
+        )
+      );
       return { code: "not_a_request", message: "no request file" };
     case "invalid_pull_request":
-      await report(deps, repo, pr, renderNoticeComment("this pull request cannot be approved", loaded.message), plainCheck("completed", "failure", "This pull request cannot be approved", renderNoticeSummary(loaded.message)));
+      await report(
+        deps,
+        repo,
+        pr,
+        renderNoticeComment("this pull request cannot be approved", loaded.message),
+        plainCheck("completed", "failure", "This pull request cannot be approved", renderNoticeSummary(loaded.message))
+      );
       return { code: "invalid", message: loaded.message };
     case "invalid_request":
-      await report(deps, repo, pr, renderIssuesComment("the request file", loaded.path, loaded.issues), renderIssuesCheckRun("The request file", loaded.path, loaded.issues));
+      await report(
+        deps,
+        repo,
+        pr,
+        renderIssuesComment("the request file", loaded.path, loaded.issues),
+        renderIssuesCheckRun("The request file", loaded.path, loaded.issues)
+      );
       return { code: "invalid", message: `${loaded.path} is not a valid request` };
     case "invalid_policy_change":
       if (pr.merged) return mergeInvalidPolicy(deps, repo, pr, loaded.issues, trigger);
-      await report(deps, repo, pr, renderIssuesComment("the new policy", POLICY_PATH, loaded.issues), renderIssuesCheckRun("The new policy", POLICY_PATH, loaded.issues));
+      await report(
+        deps,
+        repo,
+        pr,
+        renderIssuesComment("the new policy", POLICY_PATH, loaded.issues),
+        renderIssuesCheckRun("The new policy", POLICY_PATH, loaded.issues)
+      );
       return { code: "invalid", message: `${POLICY_PATH} in this pull request is not a valid policy` };
     case "governance":
     case "request": {
       const reached = deps.cluster.backend ?? "emulator";
       if (loaded.policy.backend !== reached) {
-        const issues = [issue2("backend_mismatch", "backend", `the policy says backend ${loaded.policy.backend}, but this gate reaches cluster ${deps.cluster.clusterId} through ${reached}; nothing is judged or applied until they agree`)];
-        await report(deps, repo, pr, renderIssuesComment("the policy on the base branch", POLICY_PATH, issues), renderIssuesCheckRun("The policy on the base branch", POLICY_PATH, issues));
-        return { code: "invalid", message: `backend_mismatch: the policy says ${loaded.policy.backend}, the cluster is reached through ${reached}` };
+        const issues = [
+          issue2(
+            "backend_mismatch",
+            "backend",
+            `the policy says backend ${loaded.policy.backend}, but this gate reaches cluster ${deps.cluster.clusterId} through ${reached}; nothing is judged or applied until they agree`
+          )
+        ];
+        await report(
+          deps,
+          repo,
+          pr,
+          renderIssuesComment("the policy on the base branch", POLICY_PATH, issues),
+          renderIssuesCheckRun("The policy on the base branch", POLICY_PATH, issues)
+        );
+        return {
+          code: "invalid",
+          message: `backend_mismatch: the policy says ${loaded.policy.backend}, the cluster is reached through ${reached}`
+        };
       }
       break;
     }
@@ -35118,7 +36006,13 @@ async function closeWithoutMerge(deps, repo, pr) {
   const results = await deps.cluster.deleteToken(tokenFile);
   const failed = results.filter((r) => !r.ok).map((r) => `server ${r.index}`);
   const note = failed.length === 0 ? "The token was deleted from every node." : `The token could not be deleted on ${failed.join(", ")}; it expires on its own and is bound to this request only.`;
-  await report(deps, repo, pr, renderNoticeComment("closed without merge", `Nothing was replayed. ${note}`), plainCheck("completed", "neutral", "Closed without merge", renderNoticeSummary(note)));
+  await report(
+    deps,
+    repo,
+    pr,
+    renderNoticeComment("closed without merge", `Nothing was replayed. ${note}`),
+    plainCheck("completed", "neutral", "Closed without merge", renderNoticeSummary(note))
+  );
   return { code: "token_deleted", message: note };
 }
 
@@ -35149,10 +36043,14 @@ function planEvaluate(eventName, p) {
       return ownEvent(p) ?? pullRequest(p, "pull_request", { kind: "comment", action }, false);
     case "issue_comment":
       if (!COMMENT_ACTIONS.includes(action)) return skip(`${eventName}.${action} does not change the verdict`);
-      if (asRecord(asRecord(p["issue"])?.["pull_request"]) === null) return skip("a comment on an issue, not on a pull request");
+      if (asRecord(asRecord(p["issue"])?.["pull_request"]) === null)
+        return skip("a comment on an issue, not on a pull request");
       return ownEvent(p) ?? pullRequest(p, "issue", { kind: "comment", action }, false);
     default:
-      return refuse2("evaluate_wrong_event", `mode evaluate runs on pull_request, pull_request_target, pull_request_review, pull_request_review_comment and issue_comment events, not on ${eventName || "(no event name)"}`);
+      return refuse2(
+        "evaluate_wrong_event",
+        `mode evaluate runs on pull_request, pull_request_target, pull_request_review, pull_request_review_comment and issue_comment events, not on ${eventName || "(no event name)"}`
+      );
   }
 }
 function planApply(eventName, p) {
@@ -35162,27 +36060,41 @@ function planApply(eventName, p) {
     case "issue_comment": {
       const action = str(p, "action");
       if (action !== "created") return skip(`issue_comment.${action} asks for nothing`);
-      if (asRecord(asRecord(p["issue"])?.["pull_request"]) === null) return skip("a comment on an issue, not on a pull request");
+      if (asRecord(asRecord(p["issue"])?.["pull_request"]) === null)
+        return skip("a comment on an issue, not on a pull request");
       return ownEvent(p) ?? pullRequest(p, "issue", { kind: "comment", action }, true);
     }
     case "pull_request":
     case "pull_request_target":
     case "pull_request_review":
     case "pull_request_review_comment":
-      return refuse2("apply_wrong_event", `mode apply never runs on ${eventName}: pull request events run with the proposer's workflow (and, from a fork, its code); run apply on push to the default branch`);
+      return refuse2(
+        "apply_wrong_event",
+        `mode apply never runs on ${eventName}: pull request events run with the proposer's workflow (and, from a fork, its code); run apply on push to the default branch`
+      );
     default:
-      return refuse2("apply_wrong_event", `mode apply runs on push to the default branch (and issue_comment for /quorum retry), not on ${eventName || "(no event name)"}`);
+      return refuse2(
+        "apply_wrong_event",
+        `mode apply runs on push to the default branch (and issue_comment for /quorum retry), not on ${eventName || "(no event name)"}`
+      );
   }
 }
 function planPush(p) {
   const repository = asRecord(p["repository"]);
   const defaultBranch = repository === null ? "" : str(repository, "default_branch");
   const ref = str(p, "ref");
-  if (defaultBranch === "" || ref === "") return refuse2("bad_event", "the push payload has no ref or no repository.default_branch");
-  if (ref !== `refs/heads/${defaultBranch}`) return refuse2("apply_not_default_branch", `mode apply replays only what reaches the default branch (${defaultBranch}); this push is to ${ref}`);
+  if (defaultBranch === "" || ref === "")
+    return refuse2("bad_event", "the push payload has no ref or no repository.default_branch");
+  if (ref !== `refs/heads/${defaultBranch}`)
+    return refuse2(
+      "apply_not_default_branch",
+      `mode apply replays only what reaches the default branch (${defaultBranch}); this push is to ${ref}`
+    );
   if (p["deleted"] === true) return skip("the push deleted the branch");
   const commits = Array.isArray(p["commits"]) ? p["commits"] : [];
-  const shas = [...commits.map((c) => str(asRecord(c) ?? {}, "id")), str(p, "after")].filter((s) => SHA2.test(s) && !ZERO_SHA.test(s));
+  const shas = [...commits.map((c) => str(asRecord(c) ?? {}, "id")), str(p, "after")].filter(
+    (s) => SHA2.test(s) && !ZERO_SHA.test(s)
+  );
   const distinct = [...new Set(shas)];
   if (distinct.length === 0) return skip("the push names no commit");
   return { kind: "push", shas: distinct };
@@ -35193,7 +36105,14 @@ function pullRequest(p, holder, trigger, apply) {
   if (pr === null || typeof number !== "number" || !Number.isSafeInteger(number) || number <= 0) {
     return refuse2("bad_event", `the event payload has no ${holder}.number`);
   }
-  return { kind: "pull_request", number, trigger, replay: apply, onlyIfMerged: apply, fromFork: holder === "pull_request" && isFork(p, pr) };
+  return {
+    kind: "pull_request",
+    number,
+    trigger,
+    replay: apply,
+    onlyIfMerged: apply,
+    fromFork: holder === "pull_request" && isFork(p, pr)
+  };
 }
 function isFork(p, pr) {
   const headRepo = asRecord(asRecord(pr["head"])?.["repo"]);
@@ -35231,7 +36150,10 @@ function readClusterFile(path) {
     text = readFileSync2(path, "utf8");
   } catch (err) {
     const code = err.code;
-    return { ok: false, error: code === "ENOENT" ? `no cluster file at ${path}` : `cannot read the cluster file ${path}: ${code ?? "error"}` };
+    return {
+      ok: false,
+      error: code === "ENOENT" ? `no cluster file at ${path}` : `cannot read the cluster file ${path}: ${code ?? "error"}`
+    };
   }
   return parseClusterFile(text, `the cluster file ${path}`);
 }
@@ -35251,7 +36173,8 @@ function validate(value) {
   const extra = Object.keys(value).find((k) => !allowed.includes(k));
   if (extra !== void 0) return `unknown field "${extra}"`;
   if (value["version"] !== CLUSTER_FILE_VERSION) return `"version" must be ${CLUSTER_FILE_VERSION}`;
-  if (typeof value["clusterId"] !== "string" || value["clusterId"] === "") return `"clusterId" must be a non-empty string`;
+  if (typeof value["clusterId"] !== "string" || value["clusterId"] === "")
+    return `"clusterId" must be a non-empty string`;
   if (value["ca"] !== void 0 && (typeof value["ca"] !== "string" || !value["ca"].includes("-----BEGIN CERTIFICATE-----"))) {
     return `"ca" must be a PEM certificate`;
   }
@@ -35279,20 +36202,24 @@ function validateNode(node, i) {
   if (node["index"] !== i) return `"index" must be ${i} (nodes are listed in index order)`;
   if (typeof node["host"] !== "string" || node["host"] === "") return `"host" must be a non-empty string`;
   if (!isInt(node["port"], 1, 65535)) return `"port" must be an integer 1..65535`;
-  if (typeof node["hsmId"] !== "string" || !/^hsm-[a-z0-9]{11}$/.test(node["hsmId"])) return `"hsmId" must look like hsm-abcdefghijk`;
+  if (typeof node["hsmId"] !== "string" || !/^hsm-[a-z0-9]{11}$/.test(node["hsmId"]))
+    return `"hsmId" must look like hsm-abcdefghijk`;
   if (!isInt(node["nodeId"], 0, 4294967295)) return `"nodeId" must be an unsigned 32-bit integer`;
   return null;
 }
 function validateBackend(b) {
   if (!isObject(b)) return "must be an object";
   const kind = b["kind"];
-  if (typeof kind !== "string" || !BACKEND_KINDS.includes(kind)) return `"kind" must be one of ${BACKEND_KINDS.join(", ")}`;
+  if (typeof kind !== "string" || !BACKEND_KINDS.includes(kind))
+    return `"kind" must be one of ${BACKEND_KINDS.join(", ")}`;
   const allowed = kind === "emulator" ? ["kind"] : ["kind", "binary", "args"];
   const extra = Object.keys(b).find((k) => !allowed.includes(k));
   if (extra !== void 0) return `unknown field "${extra}" for kind ${kind}`;
-  if (b["binary"] !== void 0 && (typeof b["binary"] !== "string" || b["binary"] === "" || b["binary"].includes("\0"))) return `"binary" must be a non-empty path`;
+  if (b["binary"] !== void 0 && (typeof b["binary"] !== "string" || b["binary"] === "" || b["binary"].includes("\0")))
+    return `"binary" must be a non-empty path`;
   const args = b["args"];
-  if (args !== void 0 && (!Array.isArray(args) || !args.every((a) => typeof a === "string" && !a.includes("\0")))) return `"args" must be an array of strings`;
+  if (args !== void 0 && (!Array.isArray(args) || !args.every((a) => typeof a === "string" && !a.includes("\0"))))
+    return `"args" must be an array of strings`;
   return null;
 }
 function isObject(v) {
@@ -35316,7 +36243,8 @@ function readInputs(env) {
   const mode = ACTION_MODES.find((m) => m === modeText);
   if (mode === void 0) errors.push(`mode: "${modeText.slice(0, 40)}" is not one of ${ACTION_MODES.join(", ")}`);
   const token = input(env, "github-token");
-  if (token === "") errors.push("github-token is empty: pass the workflow's token (the default, github.token) or another token");
+  if (token === "")
+    errors.push("github-token is empty: pass the workflow's token (the default, github.token) or another token");
   const cluster = readCluster2(env, errors);
   if (errors.length > 0 || mode === void 0) return { ok: false, errors };
   return { ok: true, value: { mode, token, cluster } };
@@ -35420,13 +36348,18 @@ function renderEvaluation(o) {
   if (o.problems.length > 0) lines2.push("");
   if (o.verdicts.length > 0) {
     lines2.push("| GitHub user | Officer | Verdict | Reason | Detail |", "|---|---|---|---|---|");
-    for (const v of o.verdicts) lines2.push(`| ${escapeText(v.author)} | ${escapeText(v.officer ?? "")} | ${v.verdict} | ${inlineCode(v.reason)} | ${escapeText(v.message)} |`);
+    for (const v of o.verdicts)
+      lines2.push(
+        `| ${escapeText(v.author)} | ${escapeText(v.officer ?? "")} | ${v.verdict} | ${inlineCode(v.reason)} | ${escapeText(v.message)} |`
+      );
     lines2.push("");
   }
   return `${lines2.join("\n")}`;
 }
 function renderNodes(nodes) {
-  const rows = nodes.map((n) => `| ${n.index} | ${inlineCode(n.hsmId)} | ${inlineCode(n.result)} | ${escapeText(n.message)} |`);
+  const rows = nodes.map(
+    (n) => `| ${n.index} | ${inlineCode(n.hsmId)} | ${inlineCode(n.result)} | ${escapeText(n.message)} |`
+  );
   return ["| Server | HSM | Result | Detail |", "|---|---|---|---|", ...rows, ""].join("\n");
 }
 
@@ -35464,10 +36397,14 @@ async function runAction(io) {
     const verdict = stepVerdict(inputs.value.mode, results);
     for (const [name, value] of Object.entries(verdict.outputs)) io.setOutput(name, value);
     await io.writeSummary(verdict.summary);
-    for (const r of results) io.info(`[quorum-gate] #${r.number}: ${r.outcome.code}${"message" in r.outcome ? ` (${r.outcome.message})` : ""}`);
+    for (const r of results)
+      io.info(
+        `[quorum-gate] #${r.number}: ${r.outcome.code}${"message" in r.outcome ? ` (${r.outcome.message})` : ""}`
+      );
     if (verdict.failure !== null) io.fail(`[quorum-gate] ${verdict.failure}`);
   } catch (err) {
-    if (err instanceof NoClusterError) return io.fail(`[quorum-gate] no_cluster: ${noClusterMessage(plan, event.name)}`);
+    if (err instanceof NoClusterError)
+      return io.fail(`[quorum-gate] no_cluster: ${noClusterMessage(plan, event.name)}`);
     io.fail(`[quorum-gate] unexpected_error: ${describeError(err)}`);
   } finally {
     cluster.close();
@@ -35478,20 +36415,43 @@ async function judge2(deps, repo, plan, inputs) {
     const numbers = await mergedBy(deps.github, repo, plan.shas);
     const results = [];
     for (const number of numbers) {
-      results.push({ number, outcome: await handlePullRequest(deps, { repo, number, trigger: { kind: "pull_request", action: "closed" }, replay: true }) });
+      results.push({
+        number,
+        outcome: await handlePullRequest(deps, {
+          repo,
+          number,
+          trigger: { kind: "pull_request", action: "closed" },
+          replay: true
+        })
+      });
     }
     return results;
   }
   if (plan.onlyIfMerged) {
     const pr = await deps.github.getPullRequest(repo, plan.number);
-    if (!pr.merged) return [{ number: plan.number, outcome: { code: "ignored", message: `mode ${inputs.mode} acts only on merged pull requests; this one is ${pr.state}` } }];
+    if (!pr.merged)
+      return [
+        {
+          number: plan.number,
+          outcome: {
+            code: "ignored",
+            message: `mode ${inputs.mode} acts only on merged pull requests; this one is ${pr.state}`
+          }
+        }
+      ];
   }
-  const outcome = await handlePullRequest(deps, { repo, number: plan.number, trigger: plan.trigger, replay: plan.replay });
+  const outcome = await handlePullRequest(deps, {
+    repo,
+    number: plan.number,
+    trigger: plan.trigger,
+    replay: plan.replay
+  });
   return [{ number: plan.number, outcome }];
 }
 async function mergedBy(github, repo, shas) {
   const numbers = [];
-  for (const sha of shas) for (const n of await github.pullRequestsMergedBy(repo, sha)) if (!numbers.includes(n)) numbers.push(n);
+  for (const sha of shas)
+    for (const n of await github.pullRequestsMergedBy(repo, sha)) if (!numbers.includes(n)) numbers.push(n);
   return numbers;
 }
 function readEvent(io) {
@@ -35499,7 +36459,11 @@ function readEvent(io) {
   const path = io.env["GITHUB_EVENT_PATH"] ?? "";
   const full = io.env["GITHUB_REPOSITORY"] ?? "";
   const m = /^([A-Za-z0-9-]+)\/([A-Za-z0-9._-]+)$/.exec(full);
-  if (name === "" || path === "" || m === null) return { ok: false, error: "bad_environment: GITHUB_EVENT_NAME, GITHUB_EVENT_PATH and GITHUB_REPOSITORY must be set (the runner sets them)" };
+  if (name === "" || path === "" || m === null)
+    return {
+      ok: false,
+      error: "bad_environment: GITHUB_EVENT_NAME, GITHUB_EVENT_PATH and GITHUB_REPOSITORY must be set (the runner sets them)"
+    };
   let payload;
   try {
     payload = JSON.parse(io.readFile(path));
@@ -35512,8 +36476,18 @@ function missingCluster() {
   const stop = () => {
     throw new NoClusterError();
   };
-  return { clusterId: "", nodes: [], officerKeys: stop, quorumValues: stop, sealingKey: stop, issueToken: stop, execute: stop, deleteToken: stop, close: () => {
-  } };
+  return {
+    clusterId: "",
+    nodes: [],
+    officerKeys: stop,
+    quorumValues: stop,
+    sealingKey: stop,
+    issueToken: stop,
+    execute: stop,
+    deleteToken: stop,
+    close: () => {
+    }
+  };
 }
 function noClusterMessage(plan, eventName) {
   const why = "this pull request holds a request, and judging it needs the cluster inputs (cluster or cluster-file, gate-user, gate-password), which are empty";

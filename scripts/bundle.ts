@@ -11,7 +11,9 @@ await build({
   target: "node24",
   format: "esm",
   // Some bundled dependencies are CommonJS and call require(); an ES module has none of its own.
-  banner: { js: "import { createRequire as __qgCreateRequire } from \"node:module\";\nconst require = __qgCreateRequire(import.meta.url);" },
+  banner: {
+    js: 'import { createRequire as __qgCreateRequire } from "node:module";\nconst require = __qgCreateRequire(import.meta.url);',
+  },
   legalComments: "eof",
   logLevel: "warning",
 });

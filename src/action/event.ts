@@ -26,7 +26,12 @@ export type ActionPlan =
   | { readonly kind: "skip"; readonly message: string }
   | { readonly kind: "refuse"; readonly reason: RefusalReason; readonly message: string };
 
-export const REFUSAL_REASONS = ["bad_event", "evaluate_wrong_event", "apply_wrong_event", "apply_not_default_branch"] as const;
+export const REFUSAL_REASONS = [
+  "bad_event",
+  "evaluate_wrong_event",
+  "apply_wrong_event",
+  "apply_not_default_branch",
+] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 /** Pull request events whose action can change the verdict; `labeled` and the like cannot. */
@@ -60,10 +65,14 @@ function planEvaluate(eventName: string, p: Rec): ActionPlan {
       return ownEvent(p) ?? pullRequest(p, "pull_request", { kind: "comment", action }, false);
     case "issue_comment":
       if (!COMMENT_ACTIONS.includes(action)) return skip(`${eventName}.${action} does not change the verdict`);
-      if (asRecord(asRecord(p["issue"])?.["pull_request"]) === null) return skip("a comment on an issue, not on a pull request");
+      if (asRecord(asRecord(p["issue"])?.["pull_request"]) === null)
+        return skip("a comment on an issue, not on a pull request");
       return ownEvent(p) ?? pullRequest(p, "issue", { kind: "comment", action }, false);
     default:
-      return refuse("evaluate_wrong_event", `mode evaluate runs on pull_request, pull_request_target, pull_request_review, pull_request_review_comment and issue_comment events, not on ${eventName || "(no event name)"}`);
+      return refuse(
+        "evaluate_wrong_event",
+        `mode evaluate runs on pull_request, pull_request_target, pull_request_review, pull_request_review_comment and issue_comment events, not on ${eventName || "(no event name)"}`,
+      );
   }
 }
 
@@ -75,16 +84,23 @@ function planApply(eventName: string, p: Rec): ActionPlan {
       const action = str(p, "action");
       // A retry is asked for in a new comment; an edit or a deletion asks for nothing new.
       if (action !== "created") return skip(`issue_comment.${action} asks for nothing`);
-      if (asRecord(asRecord(p["issue"])?.["pull_request"]) === null) return skip("a comment on an issue, not on a pull request");
+      if (asRecord(asRecord(p["issue"])?.["pull_request"]) === null)
+        return skip("a comment on an issue, not on a pull request");
       return ownEvent(p) ?? pullRequest(p, "issue", { kind: "comment", action }, true);
     }
     case "pull_request":
     case "pull_request_target":
     case "pull_request_review":
     case "pull_request_review_comment":
-      return refuse("apply_wrong_event", `mode apply never runs on ${eventName}: pull request events run with the proposer's workflow (and, from a fork, its code); run apply on push to the default branch`);
+      return refuse(
+        "apply_wrong_event",
+        `mode apply never runs on ${eventName}: pull request events run with the proposer's workflow (and, from a fork, its code); run apply on push to the default branch`,
+      );
     default:
-      return refuse("apply_wrong_event", `mode apply runs on push to the default branch (and issue_comment for /quorum retry), not on ${eventName || "(no event name)"}`);
+      return refuse(
+        "apply_wrong_event",
+        `mode apply runs on push to the default branch (and issue_comment for /quorum retry), not on ${eventName || "(no event name)"}`,
+      );
   }
 }
 
@@ -92,11 +108,18 @@ function planPush(p: Rec): ActionPlan {
   const repository = asRecord(p["repository"]);
   const defaultBranch = repository === null ? "" : str(repository, "default_branch");
   const ref = str(p, "ref");
-  if (defaultBranch === "" || ref === "") return refuse("bad_event", "the push payload has no ref or no repository.default_branch");
-  if (ref !== `refs/heads/${defaultBranch}`) return refuse("apply_not_default_branch", `mode apply replays only what reaches the default branch (${defaultBranch}); this push is to ${ref}`);
+  if (defaultBranch === "" || ref === "")
+    return refuse("bad_event", "the push payload has no ref or no repository.default_branch");
+  if (ref !== `refs/heads/${defaultBranch}`)
+    return refuse(
+      "apply_not_default_branch",
+      `mode apply replays only what reaches the default branch (${defaultBranch}); this push is to ${ref}`,
+    );
   if (p["deleted"] === true) return skip("the push deleted the branch");
   const commits = Array.isArray(p["commits"]) ? p["commits"] : [];
-  const shas = [...commits.map((c) => str(asRecord(c) ?? {}, "id")), str(p, "after")].filter((s) => SHA.test(s) && !ZERO_SHA.test(s));
+  const shas = [...commits.map((c) => str(asRecord(c) ?? {}, "id")), str(p, "after")].filter(
+    (s) => SHA.test(s) && !ZERO_SHA.test(s),
+  );
   const distinct = [...new Set(shas)];
   if (distinct.length === 0) return skip("the push names no commit");
   return { kind: "push", shas: distinct };
@@ -109,7 +132,14 @@ function pullRequest(p: Rec, holder: "pull_request" | "issue", trigger: Trigger,
   if (pr === null || typeof number !== "number" || !Number.isSafeInteger(number) || number <= 0) {
     return refuse("bad_event", `the event payload has no ${holder}.number`);
   }
-  return { kind: "pull_request", number, trigger, replay: apply, onlyIfMerged: apply, fromFork: holder === "pull_request" && isFork(p, pr) };
+  return {
+    kind: "pull_request",
+    number,
+    trigger,
+    replay: apply,
+    onlyIfMerged: apply,
+    fromFork: holder === "pull_request" && isFork(p, pr),
+  };
 }
 
 function isFork(p: Rec, pr: Rec): boolean {
@@ -122,7 +152,9 @@ function isFork(p: Rec, pr: Rec): boolean {
 /** Comments and reviews made with the workflow's token come back as events; judging them would loop. */
 function ownEvent(p: Rec): ActionPlan | null {
   const sender = asRecord(p["sender"]);
-  return sender !== null && str(sender, "login").toLowerCase() === ACTIONS_BOT_LOGIN ? skip("an event caused by this workflow's own comment") : null;
+  return sender !== null && str(sender, "login").toLowerCase() === ACTIONS_BOT_LOGIN
+    ? skip("an event caused by this workflow's own comment")
+    : null;
 }
 
 type Rec = Readonly<Record<string, unknown>>;

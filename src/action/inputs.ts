@@ -23,7 +23,9 @@ export interface ClusterAccess {
   readonly credentials: GateCredentials;
 }
 
-export type InputsResult = { readonly ok: true; readonly value: ActionInputs } | { readonly ok: false; readonly errors: readonly string[] };
+export type InputsResult =
+  | { readonly ok: true; readonly value: ActionInputs }
+  | { readonly ok: false; readonly errors: readonly string[] };
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -47,7 +49,8 @@ export function readInputs(env: Env): InputsResult {
   const mode = ACTION_MODES.find((m) => m === modeText);
   if (mode === undefined) errors.push(`mode: "${modeText.slice(0, 40)}" is not one of ${ACTION_MODES.join(", ")}`);
   const token = input(env, "github-token");
-  if (token === "") errors.push("github-token is empty: pass the workflow's token (the default, github.token) or another token");
+  if (token === "")
+    errors.push("github-token is empty: pass the workflow's token (the default, github.token) or another token");
   const cluster = readCluster(env, errors);
   if (errors.length > 0 || mode === undefined) return { ok: false, errors };
   return { ok: true, value: { mode, token, cluster } };

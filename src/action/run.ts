@@ -53,7 +53,10 @@ export async function runAction(io: ActionIO): Promise<void> {
   }
 
   const github = createGitHubPort(io.octokit(inputs.value.token));
-  const cluster = inputs.value.cluster === null ? missingCluster() : io.gateway(inputs.value.cluster.file, inputs.value.cluster.credentials);
+  const cluster =
+    inputs.value.cluster === null
+      ? missingCluster()
+      : io.gateway(inputs.value.cluster.file, inputs.value.cluster.credentials);
   try {
     const deps: GateDeps = {
       github,
@@ -61,7 +64,8 @@ export async function runAction(io: ActionIO): Promise<void> {
       now: () => io.now(),
       botLogin: ACTIONS_BOT_LOGIN,
       // Elsewhere (GitHub Enterprise Server) the Actions app has another id: match any app's run.
-      appId: (io.env["GITHUB_SERVER_URL"] ?? "https://github.com") === "https://github.com" ? GITHUB_ACTIONS_APP_ID : null,
+      appId:
+        (io.env["GITHUB_SERVER_URL"] ?? "https://github.com") === "https://github.com" ? GITHUB_ACTIONS_APP_ID : null,
       ownPushesNotify: false,
       log: (line) => io.info(`[quorum-gate] ${line}`),
     };
@@ -69,47 +73,86 @@ export async function runAction(io: ActionIO): Promise<void> {
     const verdict = stepVerdict(inputs.value.mode, results);
     for (const [name, value] of Object.entries(verdict.outputs)) io.setOutput(name, value);
     await io.writeSummary(verdict.summary);
-    for (const r of results) io.info(`[quorum-gate] #${r.number}: ${r.outcome.code}${"message" in r.outcome ? ` (${r.outcome.message})` : ""}`);
+    for (const r of results)
+      io.info(
+        `[quorum-gate] #${r.number}: ${r.outcome.code}${"message" in r.outcome ? ` (${r.outcome.message})` : ""}`,
+      );
     if (verdict.failure !== null) io.fail(`[quorum-gate] ${verdict.failure}`);
   } catch (err) {
-    if (err instanceof NoClusterError) return io.fail(`[quorum-gate] no_cluster: ${noClusterMessage(plan, event.name)}`);
+    if (err instanceof NoClusterError)
+      return io.fail(`[quorum-gate] no_cluster: ${noClusterMessage(plan, event.name)}`);
     io.fail(`[quorum-gate] unexpected_error: ${describeError(err)}`);
   } finally {
     cluster.close();
   }
 }
 
-async function judge(deps: GateDeps, repo: RepoRef, plan: Exclude<ActionPlan, { kind: "skip" | "refuse" }>, inputs: ActionInputs): Promise<PullRequestOutcome[]> {
+async function judge(
+  deps: GateDeps,
+  repo: RepoRef,
+  plan: Exclude<ActionPlan, { kind: "skip" | "refuse" }>,
+  inputs: ActionInputs,
+): Promise<PullRequestOutcome[]> {
   if (plan.kind === "push") {
     const numbers = await mergedBy(deps.github, repo, plan.shas);
     const results: PullRequestOutcome[] = [];
     // One after another: each replay reports on its own pull request, and the nodes see one writer.
     for (const number of numbers) {
-      results.push({ number, outcome: await handlePullRequest(deps, { repo, number, trigger: { kind: "pull_request", action: "closed" }, replay: true }) });
+      results.push({
+        number,
+        outcome: await handlePullRequest(deps, {
+          repo,
+          number,
+          trigger: { kind: "pull_request", action: "closed" },
+          replay: true,
+        }),
+      });
     }
     return results;
   }
   if (plan.onlyIfMerged) {
     const pr = await deps.github.getPullRequest(repo, plan.number);
-    if (!pr.merged) return [{ number: plan.number, outcome: { code: "ignored", message: `mode ${inputs.mode} acts only on merged pull requests; this one is ${pr.state}` } }];
+    if (!pr.merged)
+      return [
+        {
+          number: plan.number,
+          outcome: {
+            code: "ignored",
+            message: `mode ${inputs.mode} acts only on merged pull requests; this one is ${pr.state}`,
+          },
+        },
+      ];
   }
-  const outcome: GateOutcome = await handlePullRequest(deps, { repo, number: plan.number, trigger: plan.trigger, replay: plan.replay });
+  const outcome: GateOutcome = await handlePullRequest(deps, {
+    repo,
+    number: plan.number,
+    trigger: plan.trigger,
+    replay: plan.replay,
+  });
   return [{ number: plan.number, outcome }];
 }
 
 /** The pull requests the pushed commits merged, each once, in push order. */
 async function mergedBy(github: GitHubPort, repo: RepoRef, shas: readonly string[]): Promise<number[]> {
   const numbers: number[] = [];
-  for (const sha of shas) for (const n of await github.pullRequestsMergedBy(repo, sha)) if (!numbers.includes(n)) numbers.push(n);
+  for (const sha of shas)
+    for (const n of await github.pullRequestsMergedBy(repo, sha)) if (!numbers.includes(n)) numbers.push(n);
   return numbers;
 }
 
-function readEvent(io: ActionIO): { ok: true; name: string; payload: unknown; repo: RepoRef } | { ok: false; error: string } {
+function readEvent(
+  io: ActionIO,
+): { ok: true; name: string; payload: unknown; repo: RepoRef } | { ok: false; error: string } {
   const name = io.env["GITHUB_EVENT_NAME"] ?? "";
   const path = io.env["GITHUB_EVENT_PATH"] ?? "";
   const full = io.env["GITHUB_REPOSITORY"] ?? "";
   const m = /^([A-Za-z0-9-]+)\/([A-Za-z0-9._-]+)$/.exec(full);
-  if (name === "" || path === "" || m === null) return { ok: false, error: "bad_environment: GITHUB_EVENT_NAME, GITHUB_EVENT_PATH and GITHUB_REPOSITORY must be set (the runner sets them)" };
+  if (name === "" || path === "" || m === null)
+    return {
+      ok: false,
+      error:
+        "bad_environment: GITHUB_EVENT_NAME, GITHUB_EVENT_PATH and GITHUB_REPOSITORY must be set (the runner sets them)",
+    };
   let payload: unknown;
   try {
     payload = JSON.parse(io.readFile(path));
@@ -124,11 +167,22 @@ function missingCluster(): ClusterGateway {
   const stop = (): never => {
     throw new NoClusterError();
   };
-  return { clusterId: "", nodes: [], officerKeys: stop, quorumValues: stop, sealingKey: stop, issueToken: stop, execute: stop, deleteToken: stop, close: () => {} };
+  return {
+    clusterId: "",
+    nodes: [],
+    officerKeys: stop,
+    quorumValues: stop,
+    sealingKey: stop,
+    issueToken: stop,
+    execute: stop,
+    deleteToken: stop,
+    close: () => {},
+  };
 }
 
 function noClusterMessage(plan: ActionPlan, eventName: string): string {
-  const why = "this pull request holds a request, and judging it needs the cluster inputs (cluster or cluster-file, gate-user, gate-password), which are empty";
+  const why =
+    "this pull request holds a request, and judging it needs the cluster inputs (cluster or cluster-file, gate-user, gate-password), which are empty";
   if (plan.kind === "pull_request" && plan.fromFork && eventName !== "pull_request_target") {
     return `${why}: GitHub gives no secrets to ${eventName} runs from forks. Evaluate on pull_request_target instead (this action reads the pull request through the API and never runs its code; see docs/action.md)`;
   }

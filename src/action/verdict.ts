@@ -6,7 +6,15 @@ import type { GateOutcome, ReplayNodeResult } from "../usecases/deps.ts";
 import type { ActionMode } from "./inputs.ts";
 
 /** Every output the code sets, as action.yml declares it. */
-export const OUTPUT_NAMES = ["outcome", "approved", "approvals", "required", "missing", "request-digest", "nodes"] as const;
+export const OUTPUT_NAMES = [
+  "outcome",
+  "approved",
+  "approvals",
+  "required",
+  "missing",
+  "request-digest",
+  "nodes",
+] as const;
 export type OutputName = (typeof OUTPUT_NAMES)[number];
 
 export interface PullRequestOutcome {
@@ -35,27 +43,38 @@ export function stepVerdict(mode: ActionMode, results: readonly PullRequestOutco
     "request-digest": evaluated === undefined ? "" : evaluated.requestDigest,
     nodes: JSON.stringify(nodes.map((n) => ({ index: n.index, hsmId: n.hsmId, ok: n.ok, result: n.result }))),
   };
-  const summary = results.length === 0 ? "## HSM quorum\n\nNo merged pull request in this push: nothing to replay.\n" : results.map(renderResult).join("\n");
+  const summary =
+    results.length === 0
+      ? "## HSM quorum\n\nNo merged pull request in this push: nothing to replay.\n"
+      : results.map(renderResult).join("\n");
   return { outputs, summary, failure: failures.length === 0 ? null : failures.join("; ") };
 }
 
 /** Quorum holds for what this result is about. */
 function isApproved(o: GateOutcome): boolean {
-  return (o.code === "evaluated" && o.state === "approved") || (o.code === "replayed" && o.nodes.every((n) => n.ok)) || (o.code === "policy_merged" && o.approved);
+  return (
+    (o.code === "evaluated" && o.state === "approved") ||
+    (o.code === "replayed" && o.nodes.every((n) => n.ok)) ||
+    (o.code === "policy_merged" && o.approved)
+  );
 }
 
 function failureOf(mode: ActionMode, { number, outcome: o }: PullRequestOutcome): string | null {
   const pr = `#${number}`;
   switch (o.code) {
     case "evaluated":
-      return o.state === "approved" ? null : `${pr}: quorum not met (${o.approvals} of ${o.required} approvals, ${o.state})`;
+      return o.state === "approved"
+        ? null
+        : `${pr}: quorum not met (${o.approvals} of ${o.required} approvals, ${o.state})`;
     case "invalid":
       return `${pr}: ${o.message}`;
     case "cluster_unavailable":
       return `${pr}: the HSM cluster cannot be reached (${o.message})`;
     case "replayed": {
       const failed = o.nodes.filter((n) => !n.ok);
-      return failed.length === 0 ? null : `${pr}: replay failed on ${failed.map((n) => `server ${n.index} (${n.result})`).join(", ")}; post /quorum retry`;
+      return failed.length === 0
+        ? null
+        : `${pr}: replay failed on ${failed.map((n) => `server ${n.index} (${n.result})`).join(", ")}; post /quorum retry`;
     }
     case "not_replayed":
       // Evaluate never replays, so this can only come from apply: a merge that must not stay silent.
@@ -90,20 +109,27 @@ function renderEvaluation(o: Extract<GateOutcome, { code: "evaluated" }>): strin
     "",
     `Request SHA-256: ${inlineCode(o.requestDigest)}`,
     "",
-    o.state === "approved" ? `Approved by ${o.approvers.map((a) => `${escapeText(a.officer)} (${escapeText(a.login)})`).join(", ")}.` : `${o.missing} more officer approval${o.missing === 1 ? "" : "s"} needed${o.state === "rejected" ? ", and the problems below solved" : ""}.`,
+    o.state === "approved"
+      ? `Approved by ${o.approvers.map((a) => `${escapeText(a.officer)} (${escapeText(a.login)})`).join(", ")}.`
+      : `${o.missing} more officer approval${o.missing === 1 ? "" : "s"} needed${o.state === "rejected" ? ", and the problems below solved" : ""}.`,
     "",
   ];
   for (const p of o.problems) lines.push(`- ${escapeText(p)}`);
   if (o.problems.length > 0) lines.push("");
   if (o.verdicts.length > 0) {
     lines.push("| GitHub user | Officer | Verdict | Reason | Detail |", "|---|---|---|---|---|");
-    for (const v of o.verdicts) lines.push(`| ${escapeText(v.author)} | ${escapeText(v.officer ?? "")} | ${v.verdict} | ${inlineCode(v.reason)} | ${escapeText(v.message)} |`);
+    for (const v of o.verdicts)
+      lines.push(
+        `| ${escapeText(v.author)} | ${escapeText(v.officer ?? "")} | ${v.verdict} | ${inlineCode(v.reason)} | ${escapeText(v.message)} |`,
+      );
     lines.push("");
   }
   return `${lines.join("\n")}`;
 }
 
 function renderNodes(nodes: readonly ReplayNodeResult[]): string {
-  const rows = nodes.map((n) => `| ${n.index} | ${inlineCode(n.hsmId)} | ${inlineCode(n.result)} | ${escapeText(n.message)} |`);
+  const rows = nodes.map(
+    (n) => `| ${n.index} | ${inlineCode(n.hsmId)} | ${inlineCode(n.result)} | ${escapeText(n.message)} |`,
+  );
   return ["| Server | HSM | Result | Detail |", "|---|---|---|---|", ...rows, ""].join("\n");
 }

@@ -15,11 +15,18 @@ export interface AppIdentityCache {
 }
 
 /** `request` is an app-authenticated (JWT) client: `await app.auth()` without an installation id. */
-export async function fetchAppIdentity(request: (route: "GET /app") => Promise<{ readonly data: unknown }>): Promise<AppIdentity> {
+export async function fetchAppIdentity(
+  request: (route: "GET /app") => Promise<{ readonly data: unknown }>,
+): Promise<AppIdentity> {
   const { data } = await request("GET /app");
   const id = field(data, "id");
   const slug = field(data, "slug");
-  if (typeof id !== "number" || !Number.isSafeInteger(id) || typeof slug !== "string" || !/^[a-z0-9][a-z0-9-]*$/i.test(slug)) {
+  if (
+    typeof id !== "number" ||
+    !Number.isSafeInteger(id) ||
+    typeof slug !== "string" ||
+    !/^[a-z0-9][a-z0-9-]*$/i.test(slug)
+  ) {
     throw new Error("[quorum-gate] GET /app did not answer an app id and slug");
   }
   return { appId: id, botLogin: `${slug}[bot]` };

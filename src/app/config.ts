@@ -13,14 +13,24 @@ export interface AppConfig {
   readonly gate: GateCredentials;
 }
 
-export type AppConfigResult = { readonly ok: true; readonly value: AppConfig } | { readonly ok: false; readonly errors: readonly string[] };
+export type AppConfigResult =
+  | { readonly ok: true; readonly value: AppConfig }
+  | { readonly ok: false; readonly errors: readonly string[] };
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** Reads and checks the configuration; never throws, never echoes a password. */
-export function readAppConfig(env: Env, readText: (path: string) => string = (path) => readFileSync(path, "utf8")): AppConfigResult {
+export function readAppConfig(
+  env: Env,
+  readText: (path: string) => string = (path) => readFileSync(path, "utf8"),
+): AppConfigResult {
   const errors: string[] = [];
-  const clusterFile = nonEmpty(env, "QG_CLUSTER_FILE", "the path of the cluster file (cluster.json) the gate talks to", errors);
+  const clusterFile = nonEmpty(
+    env,
+    "QG_CLUSTER_FILE",
+    "the path of the cluster file (cluster.json) the gate talks to",
+    errors,
+  );
   if (clusterFile !== null) {
     // Checked now so that a typo fails at start-up, not at the first webhook.
     const cluster = readClusterFile(clusterFile);
@@ -29,8 +39,16 @@ export function readAppConfig(env: Env, readText: (path: string) => string = (pa
   // Probot falls back to the public secret "development"; deliveries signed with it would be
   // accepted from anyone. (Probot reads the variable itself; this only refuses to start without it.)
   const secret = env["WEBHOOK_SECRET"] ?? "";
-  if (secret === "" || secret === "development") errors.push("WEBHOOK_SECRET is not set: the secret of the App's webhook (Probot's default \"development\" is refused)");
-  const userName = nonEmpty(env, "QG_GATE_USER", "the name of the gate's crypto officer account on the cluster", errors);
+  if (secret === "" || secret === "development")
+    errors.push(
+      "WEBHOOK_SECRET is not set: the secret of the App's webhook (Probot's default \"development\" is refused)",
+    );
+  const userName = nonEmpty(
+    env,
+    "QG_GATE_USER",
+    "the name of the gate's crypto officer account on the cluster",
+    errors,
+  );
   const password = readPassword(env, readText, errors);
   if (errors.length > 0 || clusterFile === null || userName === null || password === null) return { ok: false, errors };
   return { ok: true, value: { clusterFile, gate: { userName, password } } };
@@ -56,7 +74,9 @@ function readPassword(env: Env, readText: (path: string) => string, errors: stri
   }
   if (hasInline) return inline;
   if (!hasFile) {
-    errors.push("QG_GATE_PASSWORD or QG_GATE_PASSWORD_FILE is not set: the gate account's password, or a file holding it");
+    errors.push(
+      "QG_GATE_PASSWORD or QG_GATE_PASSWORD_FILE is not set: the gate account's password, or a file holding it",
+    );
     return null;
   }
   let text: string;

@@ -18,12 +18,23 @@ export function createQuorumGateApp(env: Readonly<Record<string, string | undefi
       app.log.info({ appId: me.appId, botLogin: me.botLogin }, "quorum-gate: ready");
     } catch (err) {
       // GitHub unreachable at start-up should not stop the server; the first delivery asks again.
-      app.log.warn({ error: err instanceof Error ? err.message : String(err) }, "quorum-gate: GET /app failed; will retry on the first delivery");
+      app.log.warn(
+        { error: err instanceof Error ? err.message : String(err) },
+        "quorum-gate: GET /app failed; will retry on the first delivery",
+      );
     }
     const runGate = createGateRunner(config.value, identity);
 
-    app.on(["pull_request.opened", "pull_request.synchronize", "pull_request.reopened", "pull_request.closed", "pull_request.edited"], (context) =>
-      runGate(context, context.payload.pull_request.number, { kind: "pull_request", action: context.payload.action }),
+    app.on(
+      [
+        "pull_request.opened",
+        "pull_request.synchronize",
+        "pull_request.reopened",
+        "pull_request.closed",
+        "pull_request.edited",
+      ],
+      (context) =>
+        runGate(context, context.payload.pull_request.number, { kind: "pull_request", action: context.payload.action }),
     );
 
     app.on(["issue_comment.created", "issue_comment.edited", "issue_comment.deleted"], async (context) => {
@@ -35,12 +46,20 @@ export function createQuorumGateApp(env: Readonly<Record<string, string | undefi
       await runGate(context, context.payload.issue.number, { kind: "comment", action: context.payload.action });
     });
 
-    app.on(["pull_request_review.submitted", "pull_request_review.edited", "pull_request_review.dismissed"], (context) =>
-      runGate(context, context.payload.pull_request.number, { kind: "review", action: context.payload.action }),
+    app.on(
+      ["pull_request_review.submitted", "pull_request_review.edited", "pull_request_review.dismissed"],
+      (context) =>
+        runGate(context, context.payload.pull_request.number, { kind: "review", action: context.payload.action }),
     );
 
-    app.on(["pull_request_review_comment.created", "pull_request_review_comment.edited", "pull_request_review_comment.deleted"], (context) =>
-      runGate(context, context.payload.pull_request.number, { kind: "comment", action: context.payload.action }),
+    app.on(
+      [
+        "pull_request_review_comment.created",
+        "pull_request_review_comment.edited",
+        "pull_request_review_comment.deleted",
+      ],
+      (context) =>
+        runGate(context, context.payload.pull_request.number, { kind: "comment", action: context.payload.action }),
     );
   };
 }

@@ -25,7 +25,11 @@ export interface DeliveryContext {
 
 export type RunGate = (context: DeliveryContext, number: number, trigger: Trigger) => Promise<void>;
 
-export function createGateRunner(config: AppConfig, identity: AppIdentityCache, now: () => number = () => Math.floor(Date.now() / 1000)): RunGate {
+export function createGateRunner(
+  config: AppConfig,
+  identity: AppIdentityCache,
+  now: () => number = () => Math.floor(Date.now() / 1000),
+): RunGate {
   return async (context, number, trigger) => {
     const { log, payload } = context;
     try {
@@ -44,9 +48,20 @@ export function createGateRunner(config: AppConfig, identity: AppIdentityCache, 
       const gateway = createClusterGateway(cluster.value, config.gate);
       try {
         const repo: RepoRef = { owner: payload.repository.owner.login, repo: payload.repository.name };
-        const deps = { github: createGitHubPort(context.octokit), cluster: gateway, now, botLogin: me.botLogin, appId: me.appId, ownPushesNotify: true, log: (line: string) => log.info(line) };
+        const deps = {
+          github: createGitHubPort(context.octokit),
+          cluster: gateway,
+          now,
+          botLogin: me.botLogin,
+          appId: me.appId,
+          ownPushesNotify: true,
+          log: (line: string) => log.info(line),
+        };
         const outcome = await handlePullRequest(deps, { repo, number, trigger });
-        log.info({ outcome: outcome.code, pullRequest: `${repo.owner}/${repo.repo}#${number}`, ...detailsOf(outcome) }, `quorum-gate: ${outcome.code}`);
+        log.info(
+          { outcome: outcome.code, pullRequest: `${repo.owner}/${repo.repo}#${number}`, ...detailsOf(outcome) },
+          `quorum-gate: ${outcome.code}`,
+        );
       } finally {
         gateway.close();
       }

@@ -28,7 +28,10 @@ export async function auditHistory(repo: GitRepo, rev: string, cluster: ClusterR
     reader.close();
   }
   const subject = (v: LandedVerification) => ({ kind: v.kind, cluster: v.evidence?.cluster ?? null, replay: v.replay });
-  const replays = cluster === null ? verified.map((v) => replayNotAsked(subject(v), "no --cluster given")) : await mapLimit(verified, NODE_IN_FLIGHT, (v) => askReplay(cluster, subject(v)));
+  const replays =
+    cluster === null
+      ? verified.map((v) => replayNotAsked(subject(v), "no --cluster given"))
+      : await mapLimit(verified, NODE_IN_FLIGHT, (v) => askReplay(cluster, subject(v)));
   return verified.map((verification, i) => ({ verification, replay: replays[i] as ReplayColumn }));
 }
 

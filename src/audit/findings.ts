@@ -3,7 +3,17 @@
 import type { VerdictReason } from "../gate/verdict.ts";
 
 /** The checks, in the order they are reported. */
-export const CHECK_NAMES = ["evidence", "policy", "request", "token", "approval_file", "signature_files", "binding", "approvals", "quorum"] as const;
+export const CHECK_NAMES = [
+  "evidence",
+  "policy",
+  "request",
+  "token",
+  "approval_file",
+  "signature_files",
+  "binding",
+  "approvals",
+  "quorum",
+] as const;
 export type CheckName = (typeof CHECK_NAMES)[number];
 
 export const FAILURE_CODES = [
@@ -78,4 +88,9 @@ export interface SignatureVerdict {
 }
 
 export const pass = (name: CheckName, message: string): Check => ({ name, ok: true, code: "ok", message });
-export const failure = (name: CheckName, code: FailureCode, message: string): Check => ({ name, ok: false, code, message });
+export const failure = (name: CheckName, code: FailureCode, message: string): Check => ({
+  name,
+  ok: false,
+  code,
+  message,
+});

@@ -24,15 +24,25 @@ const MAX_OUTPUT_BYTES = 1024 * 1024 * 1024;
 /** Runs `git -C dir <args>` and returns stdout as bytes; a non-zero exit is a GitError with git's message. */
 export function runGit(repo: GitRepo, args: readonly string[]): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    execFile("git", ["-C", repo.dir, ...args], { encoding: "buffer", maxBuffer: MAX_OUTPUT_BYTES, env: gitEnv() }, (err, stdout, stderr) => {
-      if (err !== null) {
-        const text = Buffer.from(stderr).toString("utf8").trim();
-        const code = (err as NodeJS.ErrnoException).code;
-        reject(new GitError(code === "ENOENT" ? "the git binary was not found on PATH" : text.split("\n")[0] || err.message, text));
-        return;
-      }
-      resolve(Buffer.from(stdout));
-    });
+    execFile(
+      "git",
+      ["-C", repo.dir, ...args],
+      { encoding: "buffer", maxBuffer: MAX_OUTPUT_BYTES, env: gitEnv() },
+      (err, stdout, stderr) => {
+        if (err !== null) {
+          const text = Buffer.from(stderr).toString("utf8").trim();
+          const code = (err as NodeJS.ErrnoException).code;
+          reject(
+            new GitError(
+              code === "ENOENT" ? "the git binary was not found on PATH" : text.split("\n")[0] || err.message,
+              text,
+            ),
+          );
+          return;
+        }
+        resolve(Buffer.from(stdout));
+      },
+    );
   });
 }
 
@@ -42,13 +52,18 @@ function gitEnv(): NodeJS.ProcessEnv {
 }
 
 /** The repository at `dir`, or a sentence saying why it is not one. */
-export async function openRepository(dir: string): Promise<{ readonly ok: true; readonly repo: GitRepo } | { readonly ok: false; readonly message: string }> {
+export async function openRepository(
+  dir: string,
+): Promise<{ readonly ok: true; readonly repo: GitRepo } | { readonly ok: false; readonly message: string }> {
   const repo = { dir };
   try {
     await runGit(repo, ["rev-parse", "--git-dir"]);
     return { ok: true, repo };
   } catch (err) {
-    return { ok: false, message: err instanceof GitError ? `${dir} is not a git repository (${err.message})` : String(err) };
+    return {
+      ok: false,
+      message: err instanceof GitError ? `${dir} is not a git repository (${err.message})` : String(err),
+    };
   }
 }
 
@@ -56,7 +71,11 @@ export async function openRepository(dir: string): Promise<{ readonly ok: true; 
 export async function resolveCommit(repo: GitRepo, rev: string): Promise<string | null> {
   if (rev.startsWith("-") || rev.includes("\n")) return null;
   try {
-    return (await runGit(repo, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${rev}^{commit}`])).toString("utf8").trim() || null;
+    return (
+      (await runGit(repo, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${rev}^{commit}`]))
+        .toString("utf8")
+        .trim() || null
+    );
   } catch {
     return null;
   }
@@ -82,7 +101,10 @@ export class ObjectReader {
   #pending: string[] = [];
 
   constructor(repo: GitRepo) {
-    this.#proc = spawn("git", ["-C", repo.dir, "cat-file", "--batch"], { env: gitEnv(), stdio: ["pipe", "pipe", "pipe"] });
+    this.#proc = spawn("git", ["-C", repo.dir, "cat-file", "--batch"], {
+      env: gitEnv(),
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     this.#proc.stdout.on("data", (chunk: Buffer) => this.#take(chunk));
     let stderr = "";
     this.#proc.stderr.on("data", (chunk: Buffer) => {
@@ -90,7 +112,8 @@ export class ObjectReader {
     });
     this.#proc.on("error", (err) => this.#fail(new GitError(`git cat-file: ${err.message}`, "")));
     this.#proc.on("close", (code) => {
-      if (this.#waiting.length > 0) this.#fail(new GitError(`git cat-file exited (${code ?? "signal"}) with requests pending`, stderr.trim()));
+      if (this.#waiting.length > 0)
+        this.#fail(new GitError(`git cat-file exited (${code ?? "signal"}) with requests pending`, stderr.trim()));
     });
     // Writes after an early exit must not crash the process; the pending reads are failed above.
     this.#proc.stdin.on("error", () => {});

@@ -87,7 +87,12 @@ const REGULAR_FILE = /^100(644|755)$/;
 function parseLog(out: Buffer, keep: (path: string) => boolean): LoggedCommit[] {
   const commits: LoggedCommit[] = [];
   const tokens = out.toString("utf8").split("\0");
-  let current: { commit: string; parents: string[]; committedAt: number; changes: { path: string; blob: string | null }[] } | null = null;
+  let current: {
+    commit: string;
+    parents: string[];
+    committedAt: number;
+    changes: { path: string; blob: string | null }[];
+  } | null = null;
   for (let i = 0; i < tokens.length; i++) {
     const token = (tokens[i] ?? "").replace(/^\n+/, "");
     if (token.startsWith("\x01")) {
@@ -143,7 +148,16 @@ export async function findLandings(repo: GitRepo, rev: string): Promise<Landing[
         const blob = files.get(p);
         if (blob !== undefined) subjects.set(p, blob);
       }
-      landings.push({ commit: c.commit, firstParent: c.parents[0] ?? null, isMerge: c.parents.length > 1, committedAt: c.committedAt, folder, files: new Map(inFolder), subjects, policyBlob });
+      landings.push({
+        commit: c.commit,
+        firstParent: c.parents[0] ?? null,
+        isMerge: c.parents.length > 1,
+        committedAt: c.committedAt,
+        folder,
+        files: new Map(inFolder),
+        subjects,
+        policyBlob,
+      });
     }
   }
   return landings;
@@ -156,13 +170,15 @@ export async function findLandings(repo: GitRepo, rev: string): Promise<Landing[
 export async function evidenceCommits(repo: GitRepo, rev: string): Promise<ReadonlyMap<string, EvidenceCommit>> {
   const out = await runGit(repo, ["log", ...LOG_FORMAT, rev]);
   const made = new Map<string, EvidenceCommit>();
-  const isEvidenceJson = (path: string): boolean => path.endsWith(`/${EVIDENCE_FILE_NAME}`) && isEvidenceFolder(path.slice(0, -EVIDENCE_FILE_NAME.length));
+  const isEvidenceJson = (path: string): boolean =>
+    path.endsWith(`/${EVIDENCE_FILE_NAME}`) && isEvidenceFolder(path.slice(0, -EVIDENCE_FILE_NAME.length));
   for (const c of parseLog(out, isEvidenceJson)) {
     for (const { path, blob } of c.changes) {
       if (blob === null) continue;
       const key = introductionKey(path, blob);
       const known = made.get(key);
-      if (known === undefined || c.committedAt < known.committedAt) made.set(key, { commit: c.commit, committedAt: c.committedAt });
+      if (known === undefined || c.committedAt < known.committedAt)
+        made.set(key, { commit: c.commit, committedAt: c.committedAt });
     }
   }
   return made;
@@ -181,7 +197,8 @@ function introductionKey(path: string, blob: string): string {
 export function evidenceCommitOf(landing: Landing, made: ReadonlyMap<string, EvidenceCommit>): EvidenceCommit {
   const own = { commit: landing.commit, committedAt: landing.committedAt };
   const blob = landing.files.get(EVIDENCE_FILE_NAME);
-  const first = blob === undefined ? undefined : made.get(introductionKey(`${landing.folder}${EVIDENCE_FILE_NAME}`, blob));
+  const first =
+    blob === undefined ? undefined : made.get(introductionKey(`${landing.folder}${EVIDENCE_FILE_NAME}`, blob));
   return first === undefined || first.committedAt > own.committedAt ? own : first;
 }
 

@@ -8,25 +8,54 @@ import type { Policy } from "../gate/policy.ts";
 
 export type PinResult =
   | { readonly status: "pinned"; readonly pem: string; readonly fingerprint: string }
-  | { readonly status: "key_not_pinned" | "key_pin_mismatch" | "no_public_key"; readonly fingerprint: string | null; readonly message: string };
+  | {
+      readonly status: "key_not_pinned" | "key_pin_mismatch" | "no_public_key";
+      readonly fingerprint: string | null;
+      readonly message: string;
+    };
 
 /** Whether `publicKey` (from evidence) is the key `policy` pins for `officer`. */
 export function pinKey(policy: Policy, officer: string, publicKey: string | undefined): PinResult {
   const key = publicKey === undefined ? null : storedPublicKey(publicKey);
   if (publicKey === undefined || key === null) {
-    return { status: "no_public_key", fingerprint: null, message: publicKey === undefined ? "evidence.json holds no public key for this approval" : "the public key in evidence.json is not an RSA-2048 public key" };
+    return {
+      status: "no_public_key",
+      fingerprint: null,
+      message:
+        publicKey === undefined
+          ? "evidence.json holds no public key for this approval"
+          : "the public key in evidence.json is not an RSA-2048 public key",
+    };
   }
   const fp = fingerprint(key);
   const name = officer.toLowerCase();
   const mapping = policy.officers.find((o) => o.officer === name);
-  if (mapping === undefined) return { status: "key_not_pinned", fingerprint: fp, message: `officer ${name} is not in the policy that judged it, so no key of theirs is pinned` };
-  if (mapping.keyFingerprint === undefined) return { status: "key_not_pinned", fingerprint: fp, message: `the policy that judged it pins no key for officer ${name} (key_fingerprint), so git cannot vouch for the key in evidence.json` };
-  if (mapping.keyFingerprint !== fp) return { status: "key_pin_mismatch", fingerprint: fp, message: `the key in evidence.json (${fp.slice(0, 16)}…) is not the key the policy pins for officer ${name} (${mapping.keyFingerprint.slice(0, 16)}…)` };
+  if (mapping === undefined)
+    return {
+      status: "key_not_pinned",
+      fingerprint: fp,
+      message: `officer ${name} is not in the policy that judged it, so no key of theirs is pinned`,
+    };
+  if (mapping.keyFingerprint === undefined)
+    return {
+      status: "key_not_pinned",
+      fingerprint: fp,
+      message: `the policy that judged it pins no key for officer ${name} (key_fingerprint), so git cannot vouch for the key in evidence.json`,
+    };
+  if (mapping.keyFingerprint !== fp)
+    return {
+      status: "key_pin_mismatch",
+      fingerprint: fp,
+      message: `the key in evidence.json (${fp.slice(0, 16)}…) is not the key the policy pins for officer ${name} (${mapping.keyFingerprint.slice(0, 16)}…)`,
+    };
   return { status: "pinned", pem: publicKey, fingerprint: fp };
 }
 
 /** The officer keys the engine may use: officer name → PEM, for the approvals whose key is pinned. */
-export function pinnedKeys(policy: Policy, approvals: readonly { readonly officer: string; readonly publicKey?: string }[]): { readonly keys: ReadonlyMap<string, string>; readonly pins: readonly PinResult[] } {
+export function pinnedKeys(
+  policy: Policy,
+  approvals: readonly { readonly officer: string; readonly publicKey?: string }[],
+): { readonly keys: ReadonlyMap<string, string>; readonly pins: readonly PinResult[] } {
   const keys = new Map<string, string>();
   const pins = approvals.map((a) => {
     const pin = pinKey(policy, a.officer, a.publicKey);

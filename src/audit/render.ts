@@ -19,10 +19,15 @@ export function renderVerification(v: LandedVerification): string {
   const l = v.landing;
   const lines = [`${v.folder}${e === null ? "" : `  ${e.repository}#${e.pullRequest}  ${e.request.summary}`}`];
   const how = l.isMerge ? "merge" : "single-parent commit (squash or rebase)";
-  lines.push(`  landed in      ${short(l.commit)} (${how}, ${iso(l.committedAt)}); judged by the policy at its first parent ${l.firstParent === null ? "(none: a root commit)" : short(l.firstParent)}`);
-  lines.push(`  token judged   at ${iso(v.judgedAt)}, when ${short(v.evidenceCommit.commit)} made the evidence (committer time)`);
+  lines.push(
+    `  landed in      ${short(l.commit)} (${how}, ${iso(l.committedAt)}); judged by the policy at its first parent ${l.firstParent === null ? "(none: a root commit)" : short(l.firstParent)}`,
+  );
+  lines.push(
+    `  token judged   at ${iso(v.judgedAt)}, when ${short(v.evidenceCommit.commit)} made the evidence (committer time)`,
+  );
   if (e !== null) lines.push(`  requested by   ${requester(e.pullRequestAuthor, e.request.requestedBy)}`);
-  if (v.required !== null) lines.push(`  required       ${v.required} officer${v.required === 1 ? "" : "s"}: ${REQUIRED_NOTE}`);
+  if (v.required !== null)
+    lines.push(`  required       ${v.required} officer${v.required === 1 ? "" : "s"}: ${REQUIRED_NOTE}`);
   lines.push("  checks");
   lines.push(...table(v.checks.map(checkRow), "    "));
   if (v.signatures.length > 0) {
@@ -62,14 +67,37 @@ export function verificationJson(v: LandedVerification): Record<string, unknown>
 
 // ---- verify --approval-file ---------------------------------------------------------------------
 
-export function renderApprovalFileVerification(path: string, v: ApprovalFileVerification, requiredSource: string): string {
-  const lines = [`${path}  (CMU approval file)`, `  required       ${v.required} officer${v.required === 1 ? "" : "s"}: ${requiredSource}`, "  checks", ...table(v.checks.map(checkRow), "    ")];
+export function renderApprovalFileVerification(
+  path: string,
+  v: ApprovalFileVerification,
+  requiredSource: string,
+): string {
+  const lines = [
+    `${path}  (CMU approval file)`,
+    `  required       ${v.required} officer${v.required === 1 ? "" : "s"}: ${requiredSource}`,
+    "  checks",
+    ...table(v.checks.map(checkRow), "    "),
+  ];
   if (v.approvers.length > 0) {
     lines.push("  approvals");
-    lines.push(...table(v.approvers.map((a) => [a.counted ? "counted" : "rejected", a.officer, a.approvalFile, a.reason, keyNote(a.keyFingerprint), a.message]), "    "));
+    lines.push(
+      ...table(
+        v.approvers.map((a) => [
+          a.counted ? "counted" : "rejected",
+          a.officer,
+          a.approvalFile,
+          a.reason,
+          keyNote(a.keyFingerprint),
+          a.message,
+        ]),
+        "    ",
+      ),
+    );
   }
   lines.push(`  verdict        ${verdictLine(v.holds, v.checks, v.counted, v.required)}`);
-  lines.push("  not checked    the token's binding, expiry and request: an approval file alone does not say what the token was for (verify the evidence in git for that)");
+  lines.push(
+    "  not checked    the token's binding, expiry and request: an approval file alone does not say what the token was for (verify the evidence in git for that)",
+  );
   return `${lines.map(printable).join("\n")}\n`;
 }
 
@@ -103,11 +131,15 @@ export function auditJson(entries: readonly AuditEntry[]): Record<string, unknow
 // ---- pieces -------------------------------------------------------------------------------------
 
 function requester(author: string, requestedBy: string | undefined): string {
-  return requestedBy === undefined || requestedBy.toLowerCase() === author.toLowerCase() ? author : `${author} (for ${requestedBy})`;
+  return requestedBy === undefined || requestedBy.toLowerCase() === author.toLowerCase()
+    ? author
+    : `${author} (for ${requestedBy})`;
 }
 
 function approvedBy(s: SignatureVerdict): string {
-  const when = Number.isNaN(Date.parse(s.createdAt)) ? s.createdAt : new Date(s.createdAt).toISOString().slice(0, 16).replace("T", " ");
+  const when = Number.isNaN(Date.parse(s.createdAt))
+    ? s.createdAt
+    : new Date(s.createdAt).toISOString().slice(0, 16).replace("T", " ");
   return `${s.officer} (${s.githubLogin}, ${when})${s.counted ? "" : ` [${s.reason}]`}`;
 }
 
@@ -127,7 +159,15 @@ function checkRow(c: Check): string[] {
 }
 
 function signatureRow(s: SignatureVerdict): string[] {
-  return [s.counted ? "counted" : "rejected", s.officer, s.githubLogin, s.createdAt, s.reason, keyNote(s.keyFingerprint), s.message];
+  return [
+    s.counted ? "counted" : "rejected",
+    s.officer,
+    s.githubLogin,
+    s.createdAt,
+    s.reason,
+    keyNote(s.keyFingerprint),
+    s.message,
+  ];
 }
 
 function keyNote(fp: string | null): string {
@@ -147,13 +187,19 @@ function verdictLine(holds: boolean, checks: readonly Check[], counted: number, 
 function table(rows: readonly (readonly string[])[], indent: string): string[] {
   const clean = rows.map((r) => r.map(printable));
   const widths: number[] = [];
-  for (const r of clean) r.forEach((cell, i) => {
+  for (const r of clean)
+    r.forEach((cell, i) => {
       widths[i] = Math.max(widths[i] ?? 0, cell.length);
     });
-  return clean.map((r) => `${indent}${r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ")}`.trimEnd());
+  return clean.map((r) =>
+    `${indent}${r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ")}`.trimEnd(),
+  );
 }
 
 /** Text from git is data: no terminal escapes, no line breaks inside a cell. */
 function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return text.replace(
+    /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }

@@ -14,9 +14,19 @@ export interface ReplayIdentity {
 
 export { replayIdempotencyKey };
 
-export function replayIdentity(request: GateRequest, repository: string, pullRequest: number, requestDigest: string, tokenFile: Uint8Array): ReplayIdentity {
+export function replayIdentity(
+  request: GateRequest,
+  repository: string,
+  pullRequest: number,
+  requestDigest: string,
+  tokenFile: Uint8Array,
+): ReplayIdentity {
   return {
     idempotencyKey: replayIdempotencyKey(tokenFile),
-    requestHash: executeRequestHash(toOperation(request.operation), toBindingContext(repository, pullRequest, requestDigest), tokenFile),
+    requestHash: executeRequestHash(
+      toOperation(request.operation),
+      toBindingContext(repository, pullRequest, requestDigest),
+      tokenFile,
+    ),
   };
 }

@@ -32,7 +32,9 @@ export interface ReplaySubject {
 
 export function replayNotAsked(subject: ReplaySubject, why: string): ReplayColumn {
   if (subject.kind === "governance") return { state: "not_applicable", reason: "policy change: nothing is replayed" };
-  return subject.replay === null ? { state: "unknown", reason: "no token or request to derive the idempotency key from" } : { state: "unknown", reason: why, idempotencyKey: subject.replay.idempotencyKey };
+  return subject.replay === null
+    ? { state: "unknown", reason: "no token or request to derive the idempotency key from" }
+    : { state: "unknown", reason: why, idempotencyKey: subject.replay.idempotencyKey };
 }
 
 export async function askReplay(reader: ClusterReader, subject: ReplaySubject): Promise<ReplayColumn> {
@@ -46,7 +48,11 @@ export async function askReplay(reader: ClusterReader, subject: ReplaySubject): 
     const at = { index: o.index, hsmId: o.hsmId };
     if (!o.ok) return { ...at, result: o.code === "RET_NODE_UNREACHABLE" ? "unreachable" : o.code };
     if (o.value.state === "not_recorded") return { ...at, result: "not_recorded" };
-    return { ...at, result: o.value.requestHash === requestHash ? "applied" : "other_request", approvers: o.value.approvers };
+    return {
+      ...at,
+      result: o.value.requestHash === requestHash ? "applied" : "other_request",
+      approvers: o.value.approvers,
+    };
   });
   return { state: "asked", idempotencyKey, nodes };
 }

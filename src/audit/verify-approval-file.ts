@@ -28,7 +28,11 @@ export interface ApprovalFileInput {
   readonly keys: KeySource;
   readonly required: number;
   /** An evidence.json beside the approval file, with the folder's files (name → bytes, approval.txt included). */
-  readonly beside: { readonly evidence: EvidenceRecord; readonly approvalText: string; readonly files: ReadonlyMap<string, Uint8Array> } | null;
+  readonly beside: {
+    readonly evidence: EvidenceRecord;
+    readonly approvalText: string;
+    readonly files: ReadonlyMap<string, Uint8Array>;
+  } | null;
 }
 
 export interface ApproverVerdict {
@@ -53,16 +57,43 @@ export function verifyApprovalFile(input: ApprovalFileInput): ApprovalFileVerifi
   const approvers = input.approvers.map((a, i): ApproverVerdict => {
     const officer = a.approverName.toLowerCase();
     const base = { officer, approvalFile: a.approvalFile };
-    if (a.approverType !== APPROVER_TYPE_CO) return { ...base, keyFingerprint: null, counted: false, reason: "not_a_crypto_officer", message: `approver type ${a.approverType}: only crypto officers (type ${APPROVER_TYPE_CO}) approve quorum tokens` };
+    if (a.approverType !== APPROVER_TYPE_CO)
+      return {
+        ...base,
+        keyFingerprint: null,
+        counted: false,
+        reason: "not_a_crypto_officer",
+        message: `approver type ${a.approverType}: only crypto officers (type ${APPROVER_TYPE_CO}) approve quorum tokens`,
+      };
     const key = keyOf(input.keys, officer);
-    if (!key.ok) return { ...base, keyFingerprint: key.fingerprint, counted: false, reason: key.reason, message: key.message };
+    if (!key.ok)
+      return { ...base, keyFingerprint: key.fingerprint, counted: false, reason: key.reason, message: key.message };
     const signature = input.signatures[i] ?? new Uint8Array();
     if (!verifyMessage(input.token, key.key, signature)) {
-      return { ...base, keyFingerprint: key.fingerprint, counted: false, reason: "bad_signature", message: `${a.approvalFile} does not verify over the token file under ${officer}'s key (${key.fingerprint.slice(0, 16)}…)` };
+      return {
+        ...base,
+        keyFingerprint: key.fingerprint,
+        counted: false,
+        reason: "bad_signature",
+        message: `${a.approvalFile} does not verify over the token file under ${officer}'s key (${key.fingerprint.slice(0, 16)}…)`,
+      };
     }
-    if (counted.has(officer)) return { ...base, keyFingerprint: key.fingerprint, counted: false, reason: "duplicate", message: `officer ${officer} is already counted once` };
+    if (counted.has(officer))
+      return {
+        ...base,
+        keyFingerprint: key.fingerprint,
+        counted: false,
+        reason: "duplicate",
+        message: `officer ${officer} is already counted once`,
+      };
     counted.add(officer);
-    return { ...base, keyFingerprint: key.fingerprint, counted: true, reason: "valid", message: `signed by officer ${officer}` };
+    return {
+      ...base,
+      keyFingerprint: key.fingerprint,
+      counted: true,
+      reason: "valid",
+      message: `signed by officer ${officer}`,
+    };
   });
 
   const checks: Check[] = [];
@@ -76,7 +107,11 @@ export function verifyApprovalFile(input: ApprovalFileInput): ApprovalFileVerifi
   checks.push(
     refused === undefined
       ? pass("approvals", `approveToken would accept every approval in the file`)
-      : failure("approvals", "approval_rejected", `approveToken would refuse the whole file: ${refused.officer}: ${refused.reason}`),
+      : failure(
+          "approvals",
+          "approval_rejected",
+          `approveToken would refuse the whole file: ${refused.officer}: ${refused.reason}`,
+        ),
   );
   checks.push(
     counted.size >= input.required
@@ -88,19 +123,43 @@ export function verifyApprovalFile(input: ApprovalFileInput): ApprovalFileVerifi
 
 type KeyLookup =
   | { readonly ok: true; readonly key: NonNullable<ReturnType<typeof storedPublicKey>>; readonly fingerprint: string }
-  | { readonly ok: false; readonly reason: OfflineReason; readonly fingerprint: string | null; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly reason: OfflineReason;
+      readonly fingerprint: string | null;
+      readonly message: string;
+    };
 
 function keyOf(source: KeySource, officer: string): KeyLookup {
   if (source.kind === "given") {
     const pem = [...source.keys].find(([name]) => name.toLowerCase() === officer)?.[1];
     const key = pem === undefined ? null : storedPublicKey(pem);
-    if (key === null) return { ok: false, reason: "no_key", fingerprint: null, message: `no key was given for officer ${officer} (--key ${officer}=FILE)` };
+    if (key === null)
+      return {
+        ok: false,
+        reason: "no_key",
+        fingerprint: null,
+        message: `no key was given for officer ${officer} (--key ${officer}=FILE)`,
+      };
     return { ok: true, key, fingerprint: fingerprint(key) };
   }
   const recorded = source.evidence.approvals.find((a) => a.officer.toLowerCase() === officer);
   const pin = pinKey(source.policy, officer, recorded?.publicKey);
-  if (pin.status !== "pinned") return { ok: false, reason: pin.status, fingerprint: pin.fingerprint, message: recorded === undefined ? `evidence.json records no approval, so no key, of officer ${officer}` : pin.message };
+  if (pin.status !== "pinned")
+    return {
+      ok: false,
+      reason: pin.status,
+      fingerprint: pin.fingerprint,
+      message:
+        recorded === undefined ? `evidence.json records no approval, so no key, of officer ${officer}` : pin.message,
+    };
   const key = storedPublicKey(pin.pem);
-  if (key === null) return { ok: false, reason: "no_public_key", fingerprint: null, message: "the public key in evidence.json is not an RSA-2048 public key" };
+  if (key === null)
+    return {
+      ok: false,
+      reason: "no_public_key",
+      fingerprint: null,
+      message: "the public key in evidence.json is not an RSA-2048 public key",
+    };
   return { ok: true, key, fingerprint: pin.fingerprint };
 }

@@ -58,8 +58,13 @@ export interface Verification {
 
 /** The path of the file the officers approved, as evidence.json names it; null when it does not belong to `folder`. */
 export function subjectPath(folder: string, evidence: EvidenceRecord): string | null {
-  if (isGovernanceFolder(folder)) return evidence.request.path === POLICY_PATH && governanceEvidenceFolder(evidence.pullRequest) === folder ? POLICY_PATH : null;
-  return /\.ya?ml$/.test(evidence.request.path) && evidenceFolder(evidence.request.path) === folder ? evidence.request.path : null;
+  if (isGovernanceFolder(folder))
+    return evidence.request.path === POLICY_PATH && governanceEvidenceFolder(evidence.pullRequest) === folder
+      ? POLICY_PATH
+      : null;
+  return /\.ya?ml$/.test(evidence.request.path) && evidenceFolder(evidence.request.path) === folder
+    ? evidence.request.path
+    : null;
 }
 
 export function verifyEvidence(input: VerifyInput): Verification {
@@ -67,27 +72,61 @@ export function verifyEvidence(input: VerifyInput): Verification {
   const checks: Check[] = [];
   const base = { folder: input.folder, kind, judgedAt: input.now } as const;
   const raw = input.files.get(EVIDENCE_FILE_NAME);
-  const parsed = raw === undefined ? ({ ok: false, message: `the folder has no ${EVIDENCE_FILE_NAME}` } as const) : parseEvidenceDocument(raw);
+  const parsed =
+    raw === undefined
+      ? ({ ok: false, message: `the folder has no ${EVIDENCE_FILE_NAME}` } as const)
+      : parseEvidenceDocument(raw);
   if (!parsed.ok) {
-    return { ...base, holds: false, evidence: null, checks: [failure("evidence", "evidence_unreadable", parsed.message)], signatures: [], counted: 0, required: null, replay: null };
+    return {
+      ...base,
+      holds: false,
+      evidence: null,
+      checks: [failure("evidence", "evidence_unreadable", parsed.message)],
+      signatures: [],
+      counted: 0,
+      required: null,
+      replay: null,
+    };
   }
   const evidence = parsed.evidence;
   const path = subjectPath(input.folder, evidence);
   checks.push(
     path === null
-      ? failure("evidence", "folder_mismatch", `evidence.json is for ${evidence.request.path} in pull request ${evidence.pullRequest}, which does not keep its evidence in ${input.folder}`)
-      : pass("evidence", `evidence.json for ${evidence.repository}#${evidence.pullRequest}: ${evidence.request.summary}`),
+      ? failure(
+          "evidence",
+          "folder_mismatch",
+          `evidence.json is for ${evidence.request.path} in pull request ${evidence.pullRequest}, which does not keep its evidence in ${input.folder}`,
+        )
+      : pass(
+          "evidence",
+          `evidence.json for ${evidence.repository}#${evidence.pullRequest}: ${evidence.request.summary}`,
+        ),
   );
 
   // The policy that judged it.
   let policy: Policy | null = null;
-  if (input.policy === null) checks.push(failure("policy", "no_policy", `there was no ${POLICY_PATH} where the evidence landed: no policy judged it`));
+  if (input.policy === null)
+    checks.push(
+      failure("policy", "no_policy", `there was no ${POLICY_PATH} where the evidence landed: no policy judged it`),
+    );
   else {
     const p = parsePolicy(input.policy);
     if (p.ok) {
       policy = p.policy;
-      checks.push(pass("policy", `${POLICY_PATH} of the base branch, ${policy.officers.length} officer${policy.officers.length === 1 ? "" : "s"}, cluster ${policy.cluster}`));
-    } else checks.push(failure("policy", "invalid_policy", `${POLICY_PATH} where the evidence landed is not a valid policy: ${p.issues.slice(0, 3).map(formatIssue).join("; ")}`));
+      checks.push(
+        pass(
+          "policy",
+          `${POLICY_PATH} of the base branch, ${policy.officers.length} officer${policy.officers.length === 1 ? "" : "s"}, cluster ${policy.cluster}`,
+        ),
+      );
+    } else
+      checks.push(
+        failure(
+          "policy",
+          "invalid_policy",
+          `${POLICY_PATH} where the evidence landed is not a valid policy: ${p.issues.slice(0, 3).map(formatIssue).join("; ")}`,
+        ),
+      );
   }
 
   // What the officers approved, and what runs the engine on it.
@@ -96,35 +135,74 @@ export function verifyEvidence(input: VerifyInput): Verification {
   let replay: ReplayIdentity | null = null;
   const token = input.files.get(TOKEN_FILE_NAME) ?? null;
   if (kind === "request") {
-    if (input.subject === null) checks.push(failure("request", "request_missing", `${subjectName} is not in the commit the evidence landed in`));
+    if (input.subject === null)
+      checks.push(failure("request", "request_missing", `${subjectName} is not in the commit the evidence landed in`));
     else {
       const r = parseRequest(input.subject);
-      if (r.digest !== evidence.request.sha256) checks.push(failure("request", "request_digest_mismatch", `${subjectName} has SHA-256 ${r.digest}, but the officers approved ${evidence.request.sha256}`));
+      if (r.digest !== evidence.request.sha256)
+        checks.push(
+          failure(
+            "request",
+            "request_digest_mismatch",
+            `${subjectName} has SHA-256 ${r.digest}, but the officers approved ${evidence.request.sha256}`,
+          ),
+        );
       else if (r.ok) checks.push(pass("request", `${subjectName} SHA-256 ${r.digest}, as approved`));
-      if (!r.ok) checks.push(failure("request", "invalid_request", `${subjectName} is not a valid request: ${r.issues.slice(0, 3).map(formatIssue).join("; ")}`));
+      if (!r.ok)
+        checks.push(
+          failure(
+            "request",
+            "invalid_request",
+            `${subjectName} is not a valid request: ${r.issues.slice(0, 3).map(formatIssue).join("; ")}`,
+          ),
+        );
       else {
         const request = r.request;
         decide = (q) => evaluateQuorum({ ...q, request, requestDigest: r.digest });
-        if (token !== null) replay = replayIdentity(request, evidence.repository, evidence.pullRequest, r.digest, token);
+        if (token !== null)
+          replay = replayIdentity(request, evidence.repository, evidence.pullRequest, r.digest, token);
       }
     }
   } else if (input.policy !== null) {
     const g = parseGovernanceRequest(input.subject, input.policy);
     const digest = g.ok ? g.request.policyDigest : g.digest;
     const what = input.subject === null ? `the deleted ${POLICY_PATH}` : subjectName;
-    if (digest !== evidence.request.sha256) checks.push(failure("request", "request_digest_mismatch", `${what} has SHA-256 ${digest}, but the officers approved ${evidence.request.sha256}`));
+    if (digest !== evidence.request.sha256)
+      checks.push(
+        failure(
+          "request",
+          "request_digest_mismatch",
+          `${what} has SHA-256 ${digest}, but the officers approved ${evidence.request.sha256}`,
+        ),
+      );
     else if (g.ok) checks.push(pass("request", `${what} SHA-256 ${digest}, as approved`));
-    if (!g.ok) checks.push(failure("request", "invalid_request", `${what} is not a valid policy: ${g.issues.slice(0, 3).map(formatIssue).join("; ")}`));
+    if (!g.ok)
+      checks.push(
+        failure(
+          "request",
+          "invalid_request",
+          `${what} is not a valid policy: ${g.issues.slice(0, 3).map(formatIssue).join("; ")}`,
+        ),
+      );
     else {
       const change = g.request;
       decide = (q) => evaluateGovernance({ ...q, change });
     }
-  } else checks.push(failure("request", "request_missing", "without the policy it replaced, the policy change cannot be identified"));
+  } else
+    checks.push(
+      failure("request", "request_missing", "without the policy it replaced, the policy change cannot be identified"),
+    );
 
   // The token, the approval file and the signature files against evidence.json.
   checks.push(checkTokenFile(token, evidence));
   const approvalText = input.files.get(APPROVAL_FILE_NAME);
-  checks.push(checkApprovalFile(approvalText === undefined ? null : Buffer.from(approvalText).toString("utf8"), evidence.approvals, [...input.files.keys()]));
+  checks.push(
+    checkApprovalFile(
+      approvalText === undefined ? null : Buffer.from(approvalText).toString("utf8"),
+      evidence.approvals,
+      [...input.files.keys()],
+    ),
+  );
   checks.push(checkSignatureFiles(input.files, evidence.approvals));
 
   // The engine.
@@ -133,7 +211,16 @@ export function verifyEvidence(input: VerifyInput): Verification {
     checks.push(failure("binding", "binding_digest_mismatch", `not recomputed: ${why}`));
     checks.push(failure("quorum", "quorum_not_met", `not evaluated: ${why}`));
     const signatures = evidence.approvals.map((a) => notJudged(a, why));
-    return { ...base, holds: false, evidence, checks: ordered(checks), signatures, counted: 0, required: evidence.required, replay };
+    return {
+      ...base,
+      holds: false,
+      evidence,
+      checks: ordered(checks),
+      signatures,
+      counted: 0,
+      required: evidence.required,
+      replay,
+    };
   }
   const { keys, pins } = pinnedKeys(policy, evidence.approvals);
   const decision = decide({
@@ -151,22 +238,46 @@ export function verifyEvidence(input: VerifyInput): Verification {
   checks.push(
     decision.bindingDigest === evidence.bindingDigest
       ? pass("binding", `binding digest ${decision.bindingDigest}, recomputed from ${subjectName}`)
-      : failure("binding", "binding_digest_mismatch", `the binding digest recomputed from ${subjectName} is ${decision.bindingDigest}, but evidence.json records ${evidence.bindingDigest}`),
+      : failure(
+          "binding",
+          "binding_digest_mismatch",
+          `the binding digest recomputed from ${subjectName} is ${decision.bindingDigest}, but evidence.json records ${evidence.bindingDigest}`,
+        ),
   );
   const counted = decision.approvers.length;
   const problems = decision.problems.map((p) => `${p.code}: ${p.message}`);
   checks.push(
     decision.state === "approved" && decision.required === evidence.required
       ? pass("quorum", `${counted} of ${decision.required} required officers approved`)
-      : failure("quorum", "quorum_not_met", `${counted} of ${decision.required} required officers approved${problems.length > 0 ? `; ${problems.join("; ")}` : ""}`),
+      : failure(
+          "quorum",
+          "quorum_not_met",
+          `${counted} of ${decision.required} required officers approved${problems.length > 0 ? `; ${problems.join("; ")}` : ""}`,
+        ),
   );
   const signatures = evidence.approvals.map((a, i) => verdictOf(a, i, decision, pins[i]));
-  return { ...base, holds: checks.every((c) => c.ok), evidence, checks: ordered(checks), signatures, counted, required: evidence.required, replay };
+  return {
+    ...base,
+    holds: checks.every((c) => c.ok),
+    evidence,
+    checks: ordered(checks),
+    signatures,
+    counted,
+    required: evidence.required,
+    replay,
+  };
 }
 
 /** The recorded approval as the engine takes a comment: its command, by its author, when it was posted. */
 function toCandidate(a: EvidenceApproval, index: number): ApprovalCandidate {
-  return { id: candidateId(index), kind: a.kind, author: a.githubLogin, authorIsBot: false, body: renderApprovalComment(Buffer.from(a.signature, "base64")), createdAt: a.createdAt };
+  return {
+    id: candidateId(index),
+    kind: a.kind,
+    author: a.githubLogin,
+    authorIsBot: false,
+    body: renderApprovalComment(Buffer.from(a.signature, "base64")),
+    createdAt: a.createdAt,
+  };
 }
 
 /** Unique per approval, even if evidence.json repeats a candidate id. */
@@ -174,17 +285,44 @@ function candidateId(index: number): string {
   return `evidence:${index}`;
 }
 
-function verdictOf(a: EvidenceApproval, index: number, decision: Decision, pin: PinResult | undefined): SignatureVerdict {
+function verdictOf(
+  a: EvidenceApproval,
+  index: number,
+  decision: Decision,
+  pin: PinResult | undefined,
+): SignatureVerdict {
   const v = decision.verdicts.find((x) => x.candidateId === candidateId(index));
-  const common = { officer: a.officer, githubLogin: a.githubLogin, createdAt: a.createdAt, signatureFile: a.signatureFile, keyFingerprint: pin?.fingerprint ?? null };
-  if (v === undefined) return { ...common, counted: false, reason: "malformed_signature", message: "the recorded signature is not a usable approval" };
+  const common = {
+    officer: a.officer,
+    githubLogin: a.githubLogin,
+    createdAt: a.createdAt,
+    signatureFile: a.signatureFile,
+    keyFingerprint: pin?.fingerprint ?? null,
+  };
+  if (v === undefined)
+    return {
+      ...common,
+      counted: false,
+      reason: "malformed_signature",
+      message: "the recorded signature is not a usable approval",
+    };
   // The engine saw no key for this officer because git cannot vouch for it: say why.
-  if (v.reason === "revoked_key" && pin !== undefined && pin.status !== "pinned") return { ...common, counted: false, reason: pin.status, message: pin.message };
+  if (v.reason === "revoked_key" && pin !== undefined && pin.status !== "pinned")
+    return { ...common, counted: false, reason: pin.status, message: pin.message };
   return { ...common, counted: v.verdict === "counted", reason: v.reason, message: v.message };
 }
 
 function notJudged(a: EvidenceApproval, why: string): SignatureVerdict {
-  return { officer: a.officer, githubLogin: a.githubLogin, createdAt: a.createdAt, signatureFile: a.signatureFile, keyFingerprint: null, counted: false, reason: "not_judged", message: `not judged: ${why}` };
+  return {
+    officer: a.officer,
+    githubLogin: a.githubLogin,
+    createdAt: a.createdAt,
+    signatureFile: a.signatureFile,
+    keyFingerprint: null,
+    counted: false,
+    reason: "not_judged",
+    message: `not judged: ${why}`,
+  };
 }
 
 const ORDER: readonly string[] = CHECK_NAMES;

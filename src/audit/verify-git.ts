@@ -25,10 +25,16 @@ export async function verifyFromGit(repo: GitRepo, request: GitVerifyRequest): P
   const rev = await resolveCommit(repo, revName);
   if (rev === null) return { ok: false, exitCode: 2, message: `${revName} is not a commit in ${repo.dir}` };
   const target = request.target;
-  const wanted = (l: Landing): boolean => (target === null ? true : target.kind === "governance" ? isGovernanceFolder(l.folder) : l.folder === target.folder);
+  const wanted = (l: Landing): boolean =>
+    target === null ? true : target.kind === "governance" ? isGovernanceFolder(l.folder) : l.folder === target.folder;
   const [landed, made] = await Promise.all([findLandings(repo, rev), evidenceCommits(repo, rev)]);
   const all = landed.filter(wanted);
-  const what = request.target === null ? "no evidence" : request.target.kind === "governance" ? `no governance evidence (${POLICY_PATH})` : `no evidence in ${request.target.folder}`;
+  const what =
+    request.target === null
+      ? "no evidence"
+      : request.target.kind === "governance"
+        ? `no governance evidence (${POLICY_PATH})`
+        : `no evidence in ${request.target.folder}`;
 
   let landings: Landing[];
   const newest = all.at(-1);
@@ -36,7 +42,11 @@ export async function verifyFromGit(repo: GitRepo, request: GitVerifyRequest): P
     landings = all.filter((l) => l.commit === rev);
     if (landings.length === 0) {
       const hint = newest === undefined ? "" : `; it landed in ${newest.commit.slice(0, 12)}`;
-      return { ok: false, exitCode: 2, message: `commit ${request.commit} lands ${what} (it changes no such evidence file against its first parent)${hint}` };
+      return {
+        ok: false,
+        exitCode: 2,
+        message: `commit ${request.commit} lands ${what} (it changes no such evidence file against its first parent)${hint}`,
+      };
     }
   } else {
     if (newest === undefined) return notLanded(repo, request, rev, what);
@@ -52,13 +62,23 @@ export async function verifyFromGit(repo: GitRepo, request: GitVerifyRequest): P
 }
 
 /** No evidence ever landed: an operation whose request is there was not approved through the gate (1); otherwise there is nothing to verify (2). */
-async function notLanded(repo: GitRepo, request: GitVerifyRequest, rev: string, what: string): Promise<GitVerifyResult> {
+async function notLanded(
+  repo: GitRepo,
+  request: GitVerifyRequest,
+  rev: string,
+  what: string,
+): Promise<GitVerifyResult> {
   const requestPath = request.target?.kind === "folder" ? request.target.requestPath : null;
   if (requestPath !== null) {
     const reader = new ObjectReader(repo);
     try {
       const there = await reader.read(`${rev}:${requestPath}`);
-      if (there !== null) return { ok: false, exitCode: 1, message: `${requestPath} is in ${request.rev}, but ${what} ever landed on its first-parent history: the operation was not approved through the gate` };
+      if (there !== null)
+        return {
+          ok: false,
+          exitCode: 1,
+          message: `${requestPath} is in ${request.rev}, but ${what} ever landed on its first-parent history: the operation was not approved through the gate`,
+        };
     } finally {
       reader.close();
     }

@@ -15,7 +15,11 @@ export interface LandedVerification extends Verification {
   readonly evidenceCommit: EvidenceCommit;
 }
 
-export async function verifyLanding(reader: ObjectReader, landing: Landing, made: ReadonlyMap<string, EvidenceCommit>): Promise<LandedVerification> {
+export async function verifyLanding(
+  reader: ObjectReader,
+  landing: Landing,
+  made: ReadonlyMap<string, EvidenceCommit>,
+): Promise<LandedVerification> {
   const { folder } = landing;
   const names = [...landing.files.keys()];
   const blobs = await Promise.all(names.map((name) => blob(reader, landing.files.get(name) ?? null)));
@@ -27,8 +31,15 @@ export async function verifyLanding(reader: ObjectReader, landing: Landing, made
 
   const doc = files.get(EVIDENCE_FILE_NAME);
   const parsed = doc === undefined ? null : parseEvidenceDocument(doc);
-  const path = isGovernanceFolder(folder) ? POLICY_PATH : parsed?.ok === true ? subjectPath(folder, parsed.evidence) : null;
-  const [subject, policy] = await Promise.all([blob(reader, path === null ? null : (landing.subjects.get(path) ?? null)), blob(reader, landing.policyBlob)]);
+  const path = isGovernanceFolder(folder)
+    ? POLICY_PATH
+    : parsed?.ok === true
+      ? subjectPath(folder, parsed.evidence)
+      : null;
+  const [subject, policy] = await Promise.all([
+    blob(reader, path === null ? null : (landing.subjects.get(path) ?? null)),
+    blob(reader, landing.policyBlob),
+  ]);
   const evidenceCommit = evidenceCommitOf(landing, made);
   const verification = verifyEvidence({ folder, files, subject, policy, now: evidenceCommit.committedAt });
   return { ...verification, landing, evidenceCommit };

@@ -75,9 +75,14 @@ async function loadPemSigner(options: SignerOptions, io: CliIo): Promise<Signer 
 }
 
 function checkRsa(key: KeyObject, what: string): Refusal | null {
-  if (key.asymmetricKeyType !== "rsa") return refuse(1, `bad_key: ${what} is a ${key.asymmetricKeyType ?? "non-RSA"} key; quorum keys are RSA-${RSA_BITS}`);
+  if (key.asymmetricKeyType !== "rsa")
+    return refuse(
+      1,
+      `bad_key: ${what} is a ${key.asymmetricKeyType ?? "non-RSA"} key; quorum keys are RSA-${RSA_BITS}`,
+    );
   const bits = key.asymmetricKeyDetails?.modulusLength;
-  if (bits !== RSA_BITS) return refuse(1, `bad_key: ${what} is an RSA-${bits ?? "?"} key; quorum keys are RSA-${RSA_BITS}`);
+  if (bits !== RSA_BITS)
+    return refuse(1, `bad_key: ${what} is an RSA-${bits ?? "?"} key; quorum keys are RSA-${RSA_BITS}`);
   return null;
 }
 
@@ -90,7 +95,11 @@ async function secretOf(file: string | undefined, io: CliIo, prompt: string, wha
     if (line === "") return refuse(1, `bad_key: ${file} holds no pass phrase on its first line`);
     return line;
   }
-  if (!io.isTTY) return refuse(2, `bad_arguments: ${what} needs a pass phrase or PIN and stdin is not a terminal: give --passphrase-file FILE`);
+  if (!io.isTTY)
+    return refuse(
+      2,
+      `bad_arguments: ${what} needs a pass phrase or PIN and stdin is not a terminal: give --passphrase-file FILE`,
+    );
   const prompter = createHiddenPrompter(io.stdin, io.stderr);
   const line = await prompter.ask(prompt);
   prompter.close();
@@ -102,7 +111,10 @@ async function secretOf(file: string | undefined, io: CliIo, prompt: string, wha
 function splitUri(uri: string): { readonly path: string; readonly query: string } {
   const body = uri.slice("pkcs11:".length);
   const at = body.indexOf("?");
-  const path = (at === -1 ? body : body.slice(0, at)).split(";").filter((a) => a !== "" && !a.startsWith("type=")).join(";");
+  const path = (at === -1 ? body : body.slice(0, at))
+    .split(";")
+    .filter((a) => a !== "" && !a.startsWith("type="))
+    .join(";");
   return { path, query: at === -1 ? "" : body.slice(at + 1) };
 }
 
@@ -113,10 +125,23 @@ async function loadPkcs11Signer(options: SignerOptions, io: CliIo): Promise<Sign
   const work = mkdtempSync(join(tmpdir(), "quorum-gate-approve-"));
   const cleanup = (): void => rmSync(work, { recursive: true, force: true });
   // The public half needs no PIN: read it first, so a wrong URI fails before any PIN is asked.
-  const pub = await run(options.openssl, ["pkey", "-engine", "pkcs11", "-inform", "engine", "-pubin", "-in", `pkcs11:${path};type=public`, "-pubout"]);
+  const pub = await run(options.openssl, [
+    "pkey",
+    "-engine",
+    "pkcs11",
+    "-inform",
+    "engine",
+    "-pubin",
+    "-in",
+    `pkcs11:${path};type=public`,
+    "-pubout",
+  ]);
   if (!pub.ok) {
     cleanup();
-    return refuse(1, `pkcs11_failed: openssl could not read the public key at ${label} (is the token plugged in, and the engine installed: libengine-pkcs11-openssl?):\n${pub.stderr}`);
+    return refuse(
+      1,
+      `pkcs11_failed: openssl could not read the public key at ${label} (is the token plugged in, and the engine installed: libengine-pkcs11-openssl?):\n${pub.stderr}`,
+    );
   }
   let publicKey: KeyObject;
   try {
@@ -154,10 +179,28 @@ async function loadPkcs11Signer(options: SignerOptions, io: CliIo): Promise<Sign
       const input = join(work, "message");
       const output = join(work, "signature");
       writeFileSync(input, message, { mode: 0o600 });
-      const r = await run(options.openssl, ["dgst", "-sha256", "-engine", "pkcs11", "-keyform", "engine", "-sign", privateUri, "-out", output, input]);
-      if (!r.ok) return refuse(1, `pkcs11_failed: openssl could not sign with ${label} (wrong PIN? a YubiKey locks after a few wrong PINs):\n${r.stderr.replaceAll(privateUri, label)}`);
+      const r = await run(options.openssl, [
+        "dgst",
+        "-sha256",
+        "-engine",
+        "pkcs11",
+        "-keyform",
+        "engine",
+        "-sign",
+        privateUri,
+        "-out",
+        output,
+        input,
+      ]);
+      if (!r.ok)
+        return refuse(
+          1,
+          `pkcs11_failed: openssl could not sign with ${label} (wrong PIN? a YubiKey locks after a few wrong PINs):\n${r.stderr.replaceAll(privateUri, label)}`,
+        );
       const signature = readFileSync(output);
-      return verifyMessage(message, publicKey, signature) ? signature : refuse(1, `pkcs11_failed: the signature from ${label} does not verify under its public key`);
+      return verifyMessage(message, publicKey, signature)
+        ? signature
+        : refuse(1, `pkcs11_failed: the signature from ${label} does not verify under its public key`);
     },
     close: cleanup,
   };
@@ -179,9 +222,18 @@ function run(command: string, args: readonly string[]): Promise<RunResult> {
     child.stderr.on("data", (c: Buffer) => err.push(c));
     child.on("error", (e) => done({ ok: false, stdout: "", stderr: e.message }));
     child.on("close", (code, signal) => {
-      const text = Buffer.concat(err).toString("utf8").split("\n").filter((l) => l !== "" && !l.startsWith('Engine "pkcs11" set.')).slice(0, 8).join("\n");
+      const text = Buffer.concat(err)
+        .toString("utf8")
+        .split("\n")
+        .filter((l) => l !== "" && !l.startsWith('Engine "pkcs11" set.'))
+        .slice(0, 8)
+        .join("\n");
       const ok = code === 0;
-      done({ ok, stdout: Buffer.concat(out).toString("utf8"), stderr: text === "" && !ok ? `openssl ended with ${signal ?? `status ${code ?? "?"}`}` : text });
+      done({
+        ok,
+        stdout: Buffer.concat(out).toString("utf8"),
+        stderr: text === "" && !ok ? `openssl ended with ${signal ?? `status ${code ?? "?"}`}` : text,
+      });
     });
   });
 }

@@ -151,7 +151,9 @@ function defaultDeps(): ApproveDeps {
     now: () => Date.now(),
     ghToken: () =>
       new Promise((done) => {
-        execFile("gh", ["auth", "token"], { timeout: 15_000 }, (err, stdout) => done(err === null && stdout.trim() !== "" ? stdout.trim() : null));
+        execFile("gh", ["auth", "token"], { timeout: 15_000 }, (err, stdout) =>
+          done(err === null && stdout.trim() !== "" ? stdout.trim() : null),
+        );
       }),
     openssl: "openssl",
   };
@@ -159,15 +161,19 @@ function defaultDeps(): ApproveDeps {
 
 function planApprove(argv: string[]): Plan | Refusal | "help" {
   const parsed = parseCommandArgs(argv, OPTIONS, 1, "use --passphrase-file FILE, or answer the prompt on a terminal");
-  if (!parsed.ok) return refuse(2, `bad_arguments: ${parsed.message}\nRun 'quorum-gate approve --help' for the options.`);
+  if (!parsed.ok)
+    return refuse(2, `bad_arguments: ${parsed.message}\nRun 'quorum-gate approve --help' for the options.`);
   const v = parsed.values;
   if (v.help === true) return "help";
   const target = parsed.positionals[0];
   const m = target === undefined ? null : TARGET.exec(target);
   if (m === null) return refuse(2, "bad_arguments: name the pull request as OWNER/REPO#N, e.g. acme/hsm#12");
-  if (v.key === undefined || v.key === "") return refuse(2, "bad_arguments: --key is required (a PEM file or a pkcs11: URI)");
-  if (v.yes === true && v["dry-run"] === true) return refuse(2, "bad_arguments: --yes posts, --dry-run does not: give one of them");
-  if (v.until !== undefined && !ISO_SECOND.test(v.until)) return refuse(2, "bad_until: --until must be a UTC time to the second, e.g. 2026-12-13T03:00:00Z");
+  if (v.key === undefined || v.key === "")
+    return refuse(2, "bad_arguments: --key is required (a PEM file or a pkcs11: URI)");
+  if (v.yes === true && v["dry-run"] === true)
+    return refuse(2, "bad_arguments: --yes posts, --dry-run does not: give one of them");
+  if (v.until !== undefined && !ISO_SECOND.test(v.until))
+    return refuse(2, "bad_until: --until must be a UTC time to the second, e.g. 2026-12-13T03:00:00Z");
   return {
     owner: m[1] ?? "",
     repo: m[2] ?? "",
@@ -188,9 +194,16 @@ async function approve(argv: string[], io: CliIo, deps: ApproveDeps): Promise<Re
     return "done";
   }
   if (isRefusal(plan)) return plan;
-  const token = deps.env.GITHUB_TOKEN !== undefined && deps.env.GITHUB_TOKEN !== "" ? deps.env.GITHUB_TOKEN : await deps.ghToken();
-  if (token === null) return refuse(1, "no_github_token: set GITHUB_TOKEN to your own token, or log in with 'gh auth login'");
-  const octokit = new Octokit({ auth: token, baseUrl: (deps.env.GITHUB_API_URL ?? "https://api.github.com").replace(/\/+$/, ""), userAgent: `quorum-gate/${io.version}`, log: silentLog });
+  const token =
+    deps.env.GITHUB_TOKEN !== undefined && deps.env.GITHUB_TOKEN !== "" ? deps.env.GITHUB_TOKEN : await deps.ghToken();
+  if (token === null)
+    return refuse(1, "no_github_token: set GITHUB_TOKEN to your own token, or log in with 'gh auth login'");
+  const octokit = new Octokit({
+    auth: token,
+    baseUrl: (deps.env.GITHUB_API_URL ?? "https://api.github.com").replace(/\/+$/, ""),
+    userAgent: `quorum-gate/${io.version}`,
+    log: silentLog,
+  });
   const repository = `${plan.owner}/${plan.repo}`;
 
   const me = (await octokit.rest.users.getAuthenticated()).data.login;
@@ -200,23 +213,44 @@ async function approve(argv: string[], io: CliIo, deps: ApproveDeps): Promise<Re
   if (pr.state !== "open") return refuse(1, `pr_closed: ${repository}#${plan.number} is closed; nothing to approve`);
 
   const policyBytes = await readFile(octokit, plan.owner, plan.repo, POLICY_PATH, pr.base.ref);
-  if (policyBytes === null) return refuse(1, `no_policy: ${repository} has no ${POLICY_PATH} on ${pr.base.ref}; the gate does not govern it`);
+  if (policyBytes === null)
+    return refuse(1, `no_policy: ${repository} has no ${POLICY_PATH} on ${pr.base.ref}; the gate does not govern it`);
   const policyResult = parsePolicy(policyBytes);
-  if (!policyResult.ok) return refuse(1, `invalid_policy: ${POLICY_PATH} on ${pr.base.ref} is not valid:\n${policyResult.issues.map((i) => `  ${formatIssue(i)}`).join("\n")}`);
+  if (!policyResult.ok)
+    return refuse(
+      1,
+      `invalid_policy: ${POLICY_PATH} on ${pr.base.ref} is not valid:\n${policyResult.issues.map((i) => `  ${formatIssue(i)}`).join("\n")}`,
+    );
   const policy = policyResult.policy;
   const officer = officerOfLogin(policy, me);
-  if (officer === undefined) return refuse(1, `not_an_officer: your GitHub account ${me} is not mapped to an officer in ${POLICY_PATH} on ${pr.base.ref}; the gate would not count your approval`);
+  if (officer === undefined)
+    return refuse(
+      1,
+      `not_an_officer: your GitHub account ${me} is not mapped to an officer in ${POLICY_PATH} on ${pr.base.ref}; the gate would not count your approval`,
+    );
 
   const found = await readRequest(octokit, plan, policy, pr.head);
   if (isRefusal(found)) return found;
   const { path: requestPath, bytes: requestBytes } = found;
   const parsed = parseRequest(requestBytes);
-  if (!parsed.ok) return refuse(1, `invalid_request: the gate refuses ${requestPath}:\n${parsed.issues.map((i) => `  ${formatIssue(i)}`).join("\n")}`);
+  if (!parsed.ok)
+    return refuse(
+      1,
+      `invalid_request: the gate refuses ${requestPath}:\n${parsed.issues.map((i) => `  ${formatIssue(i)}`).join("\n")}`,
+    );
   const request = parsed.request;
-  if (request.cluster !== policy.cluster) return refuse(1, `wrong_cluster: ${requestPath} names cluster ${request.cluster}, but the policy governs ${policy.cluster}`);
+  if (request.cluster !== policy.cluster)
+    return refuse(
+      1,
+      `wrong_cluster: ${requestPath} names cluster ${request.cluster}, but the policy governs ${policy.cluster}`,
+    );
 
   const payloadCeremony = plan.reject || policy.backend === "cloudhsm-cli";
-  if (!payloadCeremony && plan.until !== undefined) return refuse(2, "bad_arguments: --until is for a payload approval or a veto; this policy's backend (emulator) signs the HSM's token, which carries its own expiry");
+  if (!payloadCeremony && plan.until !== undefined)
+    return refuse(
+      2,
+      "bad_arguments: --until is for a payload approval or a veto; this policy's backend (emulator) signs the HSM's token, which carries its own expiry",
+    );
   const nowMs = deps.now();
 
   let message: Buffer;
@@ -225,18 +259,64 @@ async function approve(argv: string[], io: CliIo, deps: ApproveDeps): Promise<Re
   if (payloadCeremony) {
     const until = plan.until ?? payloadExpiry(nowMs, policy.approvalLifetimeSeconds);
     const expiry = checkPayloadExpiry(until, nowMs, policy.approvalLifetimeSeconds);
-    if (expiry !== "valid") return refuse(1, `bad_until: ${until} is ${expiry === "expired" ? "in the past" : expiry === "too_far" ? `further ahead than the policy's approval_lifetime_seconds (${policy.approvalLifetimeSeconds})` : "not a valid time"}`);
+    if (expiry !== "valid")
+      return refuse(
+        1,
+        `bad_until: ${until} is ${expiry === "expired" ? "in the past" : expiry === "too_far" ? `further ahead than the policy's approval_lifetime_seconds (${policy.approvalLifetimeSeconds})` : "not a valid time"}`,
+      );
     const verdict = plan.reject ? "reject" : "approve";
-    message = renderApprovalPayload(approvalPayloadOf({ verdict, request, requestDigest: parsed.digest, requestPath, repository, pullRequest: plan.number, expiresAt: until }));
+    message = renderApprovalPayload(
+      approvalPayloadOf({
+        verdict,
+        request,
+        requestDigest: parsed.digest,
+        requestPath,
+        repository,
+        pullRequest: plan.number,
+        expiresAt: until,
+      }),
+    );
     render = (signature) => renderPayloadComment(verdict, until, signature);
-    summary.push("", `You sign this approval payload (${verdict === "reject" ? "a veto" : "an approval"} until ${until}):`, "", ...message.toString("utf8").trimEnd().split("\n").map((l) => `    ${l}`));
+    summary.push(
+      "",
+      `You sign this approval payload (${verdict === "reject" ? "a veto" : "an approval"} until ${until}):`,
+      "",
+      ...message
+        .toString("utf8")
+        .trimEnd()
+        .split("\n")
+        .map((l) => `    ${l}`),
+    );
   } else {
     const sticky = await stickyToken(octokit, plan);
-    if (sticky === null) return refuse(1, `no_token: the gate's sticky comment on ${repository}#${plan.number} shows no token yet; wait for it, or post /quorum renew`);
-    const checked = checkTokenBinding({ token: sticky, request, requestDigest: parsed.digest, repository, pullRequest: plan.number, policyCluster: policy.cluster, tokenLifetimeSeconds: policy.tokenLifetimeSeconds, now: Math.floor(nowMs / 1000) });
+    if (sticky === null)
+      return refuse(
+        1,
+        `no_token: the gate's sticky comment on ${repository}#${plan.number} shows no token yet; wait for it, or post /quorum renew`,
+      );
+    const checked = checkTokenBinding({
+      token: sticky,
+      request,
+      requestDigest: parsed.digest,
+      repository,
+      pullRequest: plan.number,
+      policyCluster: policy.cluster,
+      tokenLifetimeSeconds: policy.tokenLifetimeSeconds,
+      now: Math.floor(nowMs / 1000),
+    });
     if (!checked.ok) {
-      const expected = checked.binding === null ? [] : [`  expected binding ${checked.binding} (from ${requestPath} at ${pr.head.sha.slice(0, 12)})`];
-      return refuse(1, [`${checked.reason}: refusing to sign the token from the sticky comment: it is not the token of this request as it stands at the pull request's head.`, ...expected, ...checked.details.map((d) => `  ${d}`)].join("\n"));
+      const expected =
+        checked.binding === null
+          ? []
+          : [`  expected binding ${checked.binding} (from ${requestPath} at ${pr.head.sha.slice(0, 12)})`];
+      return refuse(
+        1,
+        [
+          `${checked.reason}: refusing to sign the token from the sticky comment: it is not the token of this request as it stands at the pull request's head.`,
+          ...expected,
+          ...checked.details.map((d) => `  ${d}`),
+        ].join("\n"),
+      );
     }
     message = Buffer.from(sticky);
     render = (signature) => renderApprovalComment(signature);
@@ -255,9 +335,14 @@ async function approve(argv: string[], io: CliIo, deps: ApproveDeps): Promise<Re
     io.stderr.write(`${summary.join("\n")}\n\n`);
 
     if (!plan.dryRun && !plan.yes) {
-      if (!io.isTTY) return refuse(2, "not_confirmed: stdin is not a terminal, so nobody can answer 'Sign and post?': give --yes (or --dry-run)");
+      if (!io.isTTY)
+        return refuse(
+          2,
+          "not_confirmed: stdin is not a terminal, so nobody can answer 'Sign and post?': give --yes (or --dry-run)",
+        );
       const answer = await askLine(io, "Sign and post? [y/N] ");
-      if (answer === null || !/^y(es)?$/i.test(answer.trim())) return refuse(1, "not_confirmed: nothing was signed or posted");
+      if (answer === null || !/^y(es)?$/i.test(answer.trim()))
+        return refuse(1, "not_confirmed: nothing was signed or posted");
     }
     const signature = await signer.sign(message);
     if (isRefusal(signature)) return signature;
@@ -267,7 +352,12 @@ async function approve(argv: string[], io: CliIo, deps: ApproveDeps): Promise<Re
       io.stderr.write("dry run: nothing was posted\n");
       return "done";
     }
-    const posted = await octokit.rest.issues.createComment({ owner: plan.owner, repo: plan.repo, issue_number: plan.number, body: comment });
+    const posted = await octokit.rest.issues.createComment({
+      owner: plan.owner,
+      repo: plan.repo,
+      issue_number: plan.number,
+      body: comment,
+    });
     io.stdout.write(`${posted.data.html_url ?? `posted comment ${posted.data.id}`}\n`);
     io.stderr.write(`posted on ${repository}#${plan.number} as ${me} (officer ${officer.officer})\n`);
     return "done";
@@ -296,13 +386,23 @@ async function getPull(octokit: Octokit, plan: Plan): Promise<PullInfo | Refusal
       head: { sha: data.head.sha, owner: headRepo?.owner.login ?? plan.owner, repo: headRepo?.name ?? plan.repo },
     };
   } catch (err) {
-    if (statusOf(err) === 404) return refuse(1, `pr_not_found: no pull request ${plan.owner}/${plan.repo}#${plan.number} (or your token cannot read it)`);
+    if (statusOf(err) === 404)
+      return refuse(
+        1,
+        `pr_not_found: no pull request ${plan.owner}/${plan.repo}#${plan.number} (or your token cannot read it)`,
+      );
     throw err;
   }
 }
 
 /** A file's bytes at `ref`, or null when there is none. */
-async function readFile(octokit: Octokit, owner: string, repo: string, path: string, ref: string): Promise<Buffer | null> {
+async function readFile(
+  octokit: Octokit,
+  owner: string,
+  repo: string,
+  path: string,
+  ref: string,
+): Promise<Buffer | null> {
   try {
     const { data } = await octokit.rest.repos.getContent({ owner, repo, path, ref });
     if (Array.isArray(data) || data.type !== "file" || !("content" in data)) return null;
@@ -317,13 +417,32 @@ async function readFile(octokit: Octokit, owner: string, repo: string, path: str
 }
 
 /** The one request file the pull request adds, read at its head commit (the gate's shape rule, docs/requests.md). */
-async function readRequest(octokit: Octokit, plan: Plan, policy: Policy, head: PullInfo["head"]): Promise<{ path: string; bytes: Buffer } | Refusal> {
-  const files = await octokit.paginate(octokit.rest.pulls.listFiles, { owner: plan.owner, repo: plan.repo, pull_number: plan.number, per_page: 100 });
+async function readRequest(
+  octokit: Octokit,
+  plan: Plan,
+  policy: Policy,
+  head: PullInfo["head"],
+): Promise<{ path: string; bytes: Buffer } | Refusal> {
+  const files = await octokit.paginate(octokit.rest.pulls.listFiles, {
+    owner: plan.owner,
+    repo: plan.repo,
+    pull_number: plan.number,
+    per_page: 100,
+  });
   const requests = files.filter((f) => isRequestPath(policy, f.filename));
-  if (requests.length === 0) return refuse(1, `no_request: ${plan.owner}/${plan.repo}#${plan.number} adds no request file under ${policy.requestFolder}`);
-  if (requests.length > 1) return refuse(1, `invalid_request: one request per pull request; this one holds ${requests.length}`);
+  if (requests.length === 0)
+    return refuse(
+      1,
+      `no_request: ${plan.owner}/${plan.repo}#${plan.number} adds no request file under ${policy.requestFolder}`,
+    );
+  if (requests.length > 1)
+    return refuse(1, `invalid_request: one request per pull request; this one holds ${requests.length}`);
   const file = requests[0];
-  if (file === undefined || file.status !== "added") return refuse(1, `invalid_request: ${file?.filename ?? "the request"} is ${file?.status ?? "?"}; a request file is added once`);
+  if (file === undefined || file.status !== "added")
+    return refuse(
+      1,
+      `invalid_request: ${file?.filename ?? "the request"} is ${file?.status ?? "?"}; a request file is added once`,
+    );
   const bytes = await readFile(octokit, head.owner, head.repo, file.filename, head.sha);
   if (bytes === null) return refuse(1, `no_request: ${file.filename} is not readable at ${head.sha}`);
   return { path: file.filename, bytes };
@@ -334,7 +453,12 @@ async function readRequest(octokit: Octokit, plan: Plan, policy: Policy, head: P
  * Its author is not checked further, because the token is checked against the request anyway.
  */
 async function stickyToken(octokit: Octokit, plan: Plan): Promise<Uint8Array | null> {
-  const comments = await octokit.paginate(octokit.rest.issues.listComments, { owner: plan.owner, repo: plan.repo, issue_number: plan.number, per_page: 100 });
+  const comments = await octokit.paginate(octokit.rest.issues.listComments, {
+    owner: plan.owner,
+    repo: plan.repo,
+    issue_number: plan.number,
+    per_page: 100,
+  });
   for (const c of [...comments].reverse()) {
     if (c.user?.type !== "Bot" || typeof c.body !== "string" || !c.body.startsWith(STICKY_MARKER)) continue;
     const token = readStickyToken(c.body);
@@ -344,7 +468,10 @@ async function stickyToken(octokit: Octokit, plan: Plan): Promise<Uint8Array | n
 }
 
 /** Null when the key is the one the policy pins for this officer (or it pins none). */
-function pinnedKeyProblem(officer: { readonly officer: string; readonly keyFingerprint?: string }, signer: Signer): string | null {
+function pinnedKeyProblem(
+  officer: { readonly officer: string; readonly keyFingerprint?: string },
+  signer: Signer,
+): string | null {
   if (officer.keyFingerprint !== undefined && officer.keyFingerprint !== signer.fingerprint) {
     return `the policy pins officer ${officer.officer} to the key ${officer.keyFingerprint}, but ${signer.label} is ${signer.fingerprint}`;
   }
@@ -353,7 +480,8 @@ function pinnedKeyProblem(officer: { readonly officer: string; readonly keyFinge
   if (typeof pem === "string" && pem !== "") {
     try {
       const pinnedFp = sha256Hex(createPublicKey(pem).export({ type: "spki", format: "der" }));
-      if (pinnedFp !== signer.fingerprint) return `the policy pins officer ${officer.officer} to another public key (${pinnedFp}) than ${signer.label} (${signer.fingerprint})`;
+      if (pinnedFp !== signer.fingerprint)
+        return `the policy pins officer ${officer.officer} to another public key (${pinnedFp}) than ${signer.label} (${signer.fingerprint})`;
     } catch {
       return `the policy's public key for officer ${officer.officer} cannot be read`;
     }
@@ -361,7 +489,15 @@ function pinnedKeyProblem(officer: { readonly officer: string; readonly keyFinge
   return null;
 }
 
-function describeRequest(request: GateRequest, path: string, bytes: Buffer, repository: string, number: number, officer: string, policy: Policy): string[] {
+function describeRequest(
+  request: GateRequest,
+  path: string,
+  bytes: Buffer,
+  repository: string,
+  number: number,
+  officer: string,
+  policy: Policy,
+): string[] {
   return [
     `${repository}#${number}: ${describeOperation(request.operation)} on cluster ${request.cluster} (backend ${policy.backend})`,
     `  request file ${path}, SHA-256 ${sha256Hex(bytes)} (read at the pull request's head)`,
@@ -387,7 +523,9 @@ function askLine(io: CliIo, prompt: string): Promise<string | null> {
 }
 
 function statusOf(err: unknown): number | undefined {
-  return typeof err === "object" && err !== null && "status" in err && typeof err.status === "number" ? err.status : undefined;
+  return typeof err === "object" && err !== null && "status" in err && typeof err.status === "number"
+    ? err.status
+    : undefined;
 }
 
 function describeHttpError(err: unknown): string {

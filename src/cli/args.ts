@@ -27,7 +27,10 @@ export function parseCommandArgs<const O extends ParseArgsOptionsConfig>(
   const secret = argv.find((a) => SECRET_OPTION.test(a));
   if (secret !== undefined) {
     const name = secret.split("=")[0] ?? secret;
-    return { ok: false, message: `${name}: secrets are never taken as arguments (the shell history and the process list would keep them): ${secretHint}` };
+    return {
+      ok: false,
+      message: `${name}: secrets are never taken as arguments (the shell history and the process list would keep them): ${secretHint}`,
+    };
   }
   let parsed;
   try {

@@ -62,7 +62,8 @@ async function audit(argv: string[], io: CliIo): Promise<number | Refusal> {
   }
   let timeoutMs: number | undefined;
   if (v["timeout-ms"] !== undefined) {
-    if (!/^[1-9][0-9]{0,6}$/.test(v["timeout-ms"])) return refuse(2, "--timeout-ms must be a whole number of milliseconds");
+    if (!/^[1-9][0-9]{0,6}$/.test(v["timeout-ms"]))
+      return refuse(2, "--timeout-ms must be a whole number of milliseconds");
     if (v.cluster === undefined) return refuse(2, "--timeout-ms goes with --cluster");
     timeoutMs = Number(v["timeout-ms"]);
   }

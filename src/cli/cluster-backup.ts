@@ -33,10 +33,21 @@ const NO_SECRETS = "cluster backup takes no secrets";
 
 export async function runClusterBackup(argv: readonly string[], io: ClusterBackupIo): Promise<number> {
   const usage = (message: string): number => {
-    io.stderr.write(`quorum-gate cluster backup: ${message}\nRun 'quorum-gate cluster backup --help' for the options.\n`);
+    io.stderr.write(
+      `quorum-gate cluster backup: ${message}\nRun 'quorum-gate cluster backup --help' for the options.\n`,
+    );
     return 2;
   };
-  const parsed = parseCommandArgs(argv, { data: { type: "string", default: DEFAULT_DATA_DIR }, out: { type: "string" }, help: { type: "boolean", short: "h", default: false } }, 0, NO_SECRETS);
+  const parsed = parseCommandArgs(
+    argv,
+    {
+      data: { type: "string", default: DEFAULT_DATA_DIR },
+      out: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    0,
+    NO_SECRETS,
+  );
   if (!parsed.ok) return usage(parsed.message);
   const { values } = parsed;
   if (values.help) {

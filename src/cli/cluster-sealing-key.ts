@@ -19,29 +19,57 @@ export interface ClusterSealingKey {
   readonly unreachable: readonly string[];
 }
 
-export type SealingKeyResult = { readonly ok: true; readonly value: ClusterSealingKey } | { readonly ok: false; readonly error: string };
+export type SealingKeyResult =
+  | { readonly ok: true; readonly value: ClusterSealingKey }
+  | { readonly ok: false; readonly error: string };
 
 type NodeAnswer =
-  | { readonly kind: "key"; readonly node: ClusterNode; readonly pem: string; readonly fingerprint: string; readonly key: KeyObject }
+  | {
+      readonly kind: "key";
+      readonly node: ClusterNode;
+      readonly pem: string;
+      readonly fingerprint: string;
+      readonly key: KeyObject;
+    }
   | { readonly kind: "unreachable"; readonly node: ClusterNode; readonly message: string }
   | { readonly kind: "wrong"; readonly node: ClusterNode; readonly message: string };
 
-export async function fetchClusterSealingKey(file: ClusterFile, options: { readonly timeoutMs?: number } = {}): Promise<SealingKeyResult> {
-  const clients: NodeClient[] = clusterEndpoints(file).map((e) => createNodeClient(e, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }));
+export async function fetchClusterSealingKey(
+  file: ClusterFile,
+  options: { readonly timeoutMs?: number } = {},
+): Promise<SealingKeyResult> {
+  const clients: NodeClient[] = clusterEndpoints(file).map((e) =>
+    createNodeClient(e, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  );
   try {
-    const answers = await Promise.all(file.nodes.map((node, i) => askNode(clients[i] as NodeClient, node, file.clusterId)));
+    const answers = await Promise.all(
+      file.nodes.map((node, i) => askNode(clients[i] as NodeClient, node, file.clusterId)),
+    );
     const wrong = answers.filter((a) => a.kind === "wrong");
     if (wrong.length > 0) {
-      return { ok: false, error: `the cluster file does not describe the cluster that answers; nothing was sealed:\n${wrong.map((w) => `  ${where(w.node)}: ${w.message}`).join("\n")}` };
+      return {
+        ok: false,
+        error: `the cluster file does not describe the cluster that answers; nothing was sealed:\n${wrong.map((w) => `  ${where(w.node)}: ${w.message}`).join("\n")}`,
+      };
     }
     const keys = answers.filter((a) => a.kind === "key");
     const unreachable = answers.filter((a) => a.kind === "unreachable").map((a) => `${where(a.node)}: ${a.message}`);
     const first = keys[0];
-    if (first === undefined) return { ok: false, error: `no node of cluster ${file.clusterId} answered:\n${unreachable.map((u) => `  ${u}`).join("\n")}` };
+    if (first === undefined)
+      return {
+        ok: false,
+        error: `no node of cluster ${file.clusterId} answered:\n${unreachable.map((u) => `  ${u}`).join("\n")}`,
+      };
     if (keys.some((k) => k.fingerprint !== first.fingerprint)) {
-      return { ok: false, error: `the nodes disagree on the sealing key (${keys.map((k) => `${where(k.node)} ${k.fingerprint.slice(0, 16)}`).join(", ")}); nothing was sealed` };
+      return {
+        ok: false,
+        error: `the nodes disagree on the sealing key (${keys.map((k) => `${where(k.node)} ${k.fingerprint.slice(0, 16)}`).join(", ")}); nothing was sealed`,
+      };
     }
-    return { ok: true, value: { clusterId: file.clusterId, key: first.key, fingerprint: first.fingerprint, unreachable } };
+    return {
+      ok: true,
+      value: { clusterId: file.clusterId, key: first.key, fingerprint: first.fingerprint, unreachable },
+    };
   } finally {
     for (const c of clients) c.close();
   }
@@ -50,13 +78,19 @@ export async function fetchClusterSealingKey(file: ClusterFile, options: { reado
 async function askNode(client: NodeClient, node: ClusterNode, clusterId: string): Promise<NodeAnswer> {
   const hello = await client.call("hello", {});
   if (!hello.ok) {
-    return hello.error.code === "RET_NODE_UNREACHABLE" ? { kind: "unreachable", node, message: hello.error.message } : { kind: "wrong", node, message: `hello failed: ${hello.error.code}` };
+    return hello.error.code === "RET_NODE_UNREACHABLE"
+      ? { kind: "unreachable", node, message: hello.error.message }
+      : { kind: "wrong", node, message: `hello failed: ${hello.error.code}` };
   }
-  if (hello.data.clusterId !== clusterId) return { kind: "wrong", node, message: `belongs to cluster ${hello.data.clusterId}, not ${clusterId}` };
-  if (hello.data.hsmId !== node.hsmId) return { kind: "wrong", node, message: `is ${hello.data.hsmId}, not ${node.hsmId}` };
+  if (hello.data.clusterId !== clusterId)
+    return { kind: "wrong", node, message: `belongs to cluster ${hello.data.clusterId}, not ${clusterId}` };
+  if (hello.data.hsmId !== node.hsmId)
+    return { kind: "wrong", node, message: `is ${hello.data.hsmId}, not ${node.hsmId}` };
   const sealing = await client.call("sealing-key", {});
   if (!sealing.ok) {
-    return sealing.error.code === "RET_NODE_UNREACHABLE" ? { kind: "unreachable", node, message: sealing.error.message } : { kind: "wrong", node, message: `sealing-key failed: ${sealing.error.code}` };
+    return sealing.error.code === "RET_NODE_UNREACHABLE"
+      ? { kind: "unreachable", node, message: sealing.error.message }
+      : { kind: "wrong", node, message: `sealing-key failed: ${sealing.error.code}` };
   }
   const parsed = parsePublicKey(sealing.data.publicKeyPem);
   if (!parsed.ok) return { kind: "wrong", node, message: `its sealing key is unusable (${parsed.reason})` };

@@ -1,7 +1,13 @@
 // `quorum-gate cluster start`: creates the cluster on first use, runs its nodes in the foreground,
 // and stops them on Ctrl-C / SIGTERM.
 import { resolve } from "node:path";
-import { DEFAULT_BASE_PORT, DEFAULT_DATA_DIR, MAX_NODES, startCluster, type RunningCluster } from "../cluster/cluster.ts";
+import {
+  DEFAULT_BASE_PORT,
+  DEFAULT_DATA_DIR,
+  MAX_NODES,
+  startCluster,
+  type RunningCluster,
+} from "../cluster/cluster.ts";
 import { hostPort } from "../node/loopback.ts";
 import { parseCommandArgs } from "./args.ts";
 
@@ -57,14 +63,16 @@ function parseStartArgs(argv: readonly string[]): StartArgs | "help" {
   if (values.help) return "help";
   const nodes = intArg("--nodes", values.nodes, 1, MAX_NODES);
   const basePort = intArg("--base-port", values["base-port"], 0, 65535);
-  if (basePort !== 0 && basePort + nodes - 1 > 65535) throw new Error(`--base-port ${basePort} leaves no room for ${nodes} nodes below 65536`);
+  if (basePort !== 0 && basePort + nodes - 1 > 65535)
+    throw new Error(`--base-port ${basePort} leaves no room for ${nodes} nodes below 65536`);
   if (values.host === "") throw new Error("--host must not be empty");
   return { nodes, dataDir: resolve(values.data), host: values.host, basePort, tls: values.tls };
 }
 
 function intArg(name: string, text: string, min: number, max: number): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max}, not "${text}"`);
+  if (!/^\d+$/.test(text) || n < min || n > max)
+    throw new Error(`${name} must be an integer from ${min} to ${max}, not "${text}"`);
   return n;
 }
 
@@ -73,7 +81,9 @@ export async function runClusterStart(argv: readonly string[], io: ClusterStartI
   try {
     args = parseStartArgs(argv);
   } catch (err) {
-    io.stderr.write(`quorum-gate cluster start: ${(err as Error).message}\nRun 'quorum-gate cluster start --help' for the options.\n`);
+    io.stderr.write(
+      `quorum-gate cluster start: ${(err as Error).message}\nRun 'quorum-gate cluster start --help' for the options.\n`,
+    );
     return 2;
   }
   if (args === "help") {
@@ -95,7 +105,9 @@ export async function runClusterStart(argv: readonly string[], io: ClusterStartI
       onLog: (i, line) => io.stderr.write(`[server ${i}] ${line}\n`),
       onUnexpectedExit: (i, how) => {
         const node = cluster?.file.nodes[i];
-        io.stderr.write(`server ${i}${node ? ` (${node.hsmId}, ${hostPort(node.host, node.port)})` : ""} stopped unexpectedly: ${how}\n`);
+        io.stderr.write(
+          `server ${i}${node ? ` (${node.hsmId}, ${hostPort(node.host, node.port)})` : ""} stopped unexpectedly: ${how}\n`,
+        );
         if (--alive === 0) allDead();
       },
     });
@@ -105,8 +117,13 @@ export async function runClusterStart(argv: readonly string[], io: ClusterStartI
   }
 
   const { info, file } = cluster;
-  io.stdout.write(`${cluster.created ? "created" : "started"} cluster ${info.clusterId} (${info.nodes.length} nodes) in ${info.dataDir}\n`);
-  for (const n of file.nodes) io.stdout.write(`server ${n.index}: ${file.ca ? "https" : "http"}://${hostPort(n.host, n.port)}  ${n.hsmId}  Node:${n.nodeId}\n`);
+  io.stdout.write(
+    `${cluster.created ? "created" : "started"} cluster ${info.clusterId} (${info.nodes.length} nodes) in ${info.dataDir}\n`,
+  );
+  for (const n of file.nodes)
+    io.stdout.write(
+      `server ${n.index}: ${file.ca ? "https" : "http"}://${hostPort(n.host, n.port)}  ${n.hsmId}  Node:${n.nodeId}\n`,
+    );
   io.stdout.write(`cluster file: ${cluster.clusterFilePath}\n`);
   if (file.ca) io.stdout.write("TLS is on: clients verify the nodes with the CA in the cluster file\n");
   io.stdout.write("running; press Ctrl-C to stop\n");

@@ -60,7 +60,8 @@ function parseStatusArgs(argv: readonly string[]): StatusArgs | "help" {
   const { values } = parsed;
   if (values.help) return "help";
   const t = values["timeout-ms"];
-  if (!/^[0-9]{1,7}$/.test(t) || Number(t) < 1) throw new Error(`--timeout-ms must be a whole number of milliseconds (1 to 9999999), not "${t}"`);
+  if (!/^[0-9]{1,7}$/.test(t) || Number(t) < 1)
+    throw new Error(`--timeout-ms must be a whole number of milliseconds (1 to 9999999), not "${t}"`);
   if (values.cluster === "") throw new Error("--cluster must not be empty");
   return { clusterFile: values.cluster, json: values.json, timeoutMs: Number(t) };
 }
@@ -70,7 +71,9 @@ export async function runClusterStatus(argv: readonly string[], io: ClusterStatu
   try {
     args = parseStatusArgs(argv);
   } catch (err) {
-    io.stderr.write(`quorum-gate cluster status: ${(err as Error).message}\nRun 'quorum-gate cluster status --help' for the options.\n`);
+    io.stderr.write(
+      `quorum-gate cluster status: ${(err as Error).message}\nRun 'quorum-gate cluster status --help' for the options.\n`,
+    );
     return 2;
   }
   if (args === "help") {
@@ -84,7 +87,10 @@ export async function runClusterStatus(argv: readonly string[], io: ClusterStatu
   }
 
   const report = await gatherReport(file.value, args.timeoutMs);
-  if (args.json) io.stdout.write(`${JSON.stringify({ version: JSON_REPORT_VERSION, clusterFile: args.clusterFile, ...report }, null, 2)}\n`);
+  if (args.json)
+    io.stdout.write(
+      `${JSON.stringify({ version: JSON_REPORT_VERSION, clusterFile: args.clusterFile, ...report }, null, 2)}\n`,
+    );
   else io.stdout.write(`${renderStatus(report, args.clusterFile).join("\n")}\n`);
   return report.verdict.ok ? 0 : 1;
 }

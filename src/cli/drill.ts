@@ -10,7 +10,15 @@ import { randomBytes } from "node:crypto";
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { DEFAULT_CLUSTER_FILE, readClusterFile, type ClusterFile } from "../cluster/cluster-file.ts";
 import { createNodeClient } from "../cluster/node-client.ts";
-import { DEFAULT_DRILL_WINDOW_SECONDS, judgeDrill, openDrill, parseDrill, renderDrill, renderDrillReport, type DrillAnswer } from "../gate/drill.ts";
+import {
+  DEFAULT_DRILL_WINDOW_SECONDS,
+  judgeDrill,
+  openDrill,
+  parseDrill,
+  renderDrill,
+  renderDrillReport,
+  type DrillAnswer,
+} from "../gate/drill.ts";
 import type { QuorumValues } from "../gate/operation.ts";
 import { parseCommandArgs } from "./args.ts";
 import type { CliIo } from "./io.ts";
@@ -49,7 +57,11 @@ export interface DrillDeps {
   now(): number;
   entropy(bytes: number): Uint8Array;
   /** Officer keys and M values, from every node of the cluster. */
-  readCluster(file: ClusterFile): Promise<{ ok: true; keys: ReadonlyMap<string, string>; quorumValues: QuorumValues } | { ok: false; message: string }>;
+  readCluster(
+    file: ClusterFile,
+  ): Promise<
+    { ok: true; keys: ReadonlyMap<string, string>; quorumValues: QuorumValues } | { ok: false; message: string }
+  >;
 }
 
 const realDeps: DrillDeps = {
@@ -58,10 +70,16 @@ const realDeps: DrillDeps = {
   readCluster,
 };
 
-export async function runDrill(argv: readonly string[], io: Pick<CliIo, "stdout" | "stderr">, deps: DrillDeps = realDeps): Promise<number> {
+export async function runDrill(
+  argv: readonly string[],
+  io: Pick<CliIo, "stdout" | "stderr">,
+  deps: DrillDeps = realDeps,
+): Promise<number> {
   const [sub, ...rest] = argv;
   const fail = (code: 1 | 2, message: string): number => {
-    io.stderr.write(`quorum-gate drill: ${message}\n${code === 2 ? "Run 'quorum-gate drill --help' for the options.\n" : ""}`);
+    io.stderr.write(
+      `quorum-gate drill: ${message}\n${code === 2 ? "Run 'quorum-gate drill --help' for the options.\n" : ""}`,
+    );
     return code;
   };
   if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help") {
@@ -95,13 +113,20 @@ export async function runDrill(argv: readonly string[], io: Pick<CliIo, "stdout"
 
   if (sub === "open") {
     const w = v["window-seconds"];
-    const opened = openDrill({ clusterId: file.value.clusterId, now: deps.now(), windowSeconds: /^[0-9]{1,8}$/.test(w) ? Number(w) : Number.NaN, entropy: deps.entropy });
+    const opened = openDrill({
+      clusterId: file.value.clusterId,
+      now: deps.now(),
+      windowSeconds: /^[0-9]{1,8}$/.test(w) ? Number(w) : Number.NaN,
+      entropy: deps.entropy,
+    });
     if (!opened.ok) return fail(2, `${opened.reason}: ${opened.message}`);
     const bytes = renderDrill(opened.drill);
     if (v.out === undefined) io.stdout.write(bytes);
     else {
       writeFileSync(v.out, bytes);
-      io.stdout.write(`wrote ${v.out}: drill for cluster ${opened.drill.clusterId}, closes ${opened.drill.closesAt}\nEach officer signs it: openssl dgst -sha256 -sign officer.key -out officer.sig ${v.out}\n`);
+      io.stdout.write(
+        `wrote ${v.out}: drill for cluster ${opened.drill.clusterId}, closes ${opened.drill.closesAt}\nEach officer signs it: openssl dgst -sha256 -sign officer.key -out officer.sig ${v.out}\n`,
+      );
     }
     return 0;
   }
@@ -115,7 +140,11 @@ export async function runDrill(argv: readonly string[], io: Pick<CliIo, "stdout"
   }
   const drill = parseDrill(drillBytes);
   if (!drill.ok) return fail(1, `${drill.reason}: ${drill.message}`);
-  if (drill.drill.clusterId !== file.value.clusterId) return fail(1, `cluster_mismatch: the drill is for cluster ${drill.drill.clusterId}, but the cluster file is for ${file.value.clusterId}`);
+  if (drill.drill.clusterId !== file.value.clusterId)
+    return fail(
+      1,
+      `cluster_mismatch: the drill is for cluster ${drill.drill.clusterId}, but the cluster file is for ${file.value.clusterId}`,
+    );
   const answers: DrillAnswer[] = [];
   for (const a of v.answer) {
     const eq = a.indexOf("=");
@@ -126,9 +155,19 @@ export async function runDrill(argv: readonly string[], io: Pick<CliIo, "stdout"
   }
   const cluster = await deps.readCluster(file.value);
   if (!cluster.ok) return fail(1, cluster.message);
-  const report = judgeDrill({ drill: drill.drill, answers, officerKeys: cluster.keys, quorumValues: cluster.quorumValues, now: deps.now() });
+  const report = judgeDrill({
+    drill: drill.drill,
+    answers,
+    officerKeys: cluster.keys,
+    quorumValues: cluster.quorumValues,
+    now: deps.now(),
+  });
   const text = renderDrillReport(report);
-  io.stdout.write(v.json ? `${JSON.stringify({ reason: report.reason, healthy: report.healthy, message: report.message, drill: report.drill, officers: report.officers, services: report.services }, null, 2)}\n` : text);
+  io.stdout.write(
+    v.json
+      ? `${JSON.stringify({ reason: report.reason, healthy: report.healthy, message: report.message, drill: report.drill, officers: report.officers, services: report.services }, null, 2)}\n`
+      : text,
+  );
   if (v.summary !== undefined) appendFileSync(v.summary, text);
   if (!report.healthy) io.stderr.write(`quorum-gate drill: ${report.reason}: ${report.message}\n`);
   return report.healthy ? 0 : 1;
@@ -149,18 +188,36 @@ function readSignature(path: string): Uint8Array | null {
 }
 
 /** Keys and M values from every node; a key that differs between nodes is left out (it would not verify everywhere). */
-async function readCluster(file: ClusterFile): Promise<{ ok: true; keys: ReadonlyMap<string, string>; quorumValues: QuorumValues } | { ok: false; message: string }> {
-  const clients = file.nodes.map((n) => createNodeClient(file.ca === undefined ? { host: n.host, port: n.port } : { host: n.host, port: n.port, ca: file.ca }, { timeoutMs: 5000 }));
+async function readCluster(
+  file: ClusterFile,
+): Promise<
+  { ok: true; keys: ReadonlyMap<string, string>; quorumValues: QuorumValues } | { ok: false; message: string }
+> {
+  const clients = file.nodes.map((n) =>
+    createNodeClient(
+      file.ca === undefined ? { host: n.host, port: n.port } : { host: n.host, port: n.port, ca: file.ca },
+      { timeoutMs: 5000 },
+    ),
+  );
   try {
-    const answers = await Promise.all(clients.map(async (c) => [await c.call("quorum-keys", {}), await c.call("quorum-values", {})] as const));
+    const answers = await Promise.all(
+      clients.map(async (c) => [await c.call("quorum-keys", {}), await c.call("quorum-values", {})] as const),
+    );
     const failed = answers.findIndex(([k, q]) => !k.ok || !q.ok);
     if (failed >= 0) return { ok: false, message: `server ${failed} did not answer: a drill needs every node` };
-    const perNode = answers.map(([k]) => new Map(k.ok ? k.data.keys.map((x) => [x.userName.toLowerCase(), x.publicKeyPem]) : []));
+    const perNode = answers.map(
+      ([k]) => new Map(k.ok ? k.data.keys.map((x) => [x.userName.toLowerCase(), x.publicKeyPem]) : []),
+    );
     const keys = new Map<string, string>();
-    for (const [name, pem] of perNode[0] ?? new Map<string, string>()) if (perNode.every((m) => m.get(name) === pem)) keys.set(name, pem);
+    for (const [name, pem] of perNode[0] ?? new Map<string, string>())
+      if (perNode.every((m) => m.get(name) === pem)) keys.set(name, pem);
     const values = answers.map(([, q]) => (q.ok ? q.data : { user: 0, quorum: 0 }));
     // The strictest M any node holds: a drill must not report health the cluster does not have.
-    return { ok: true, keys, quorumValues: { user: Math.max(...values.map((x) => x.user)), quorum: Math.max(...values.map((x) => x.quorum)) } };
+    return {
+      ok: true,
+      keys,
+      quorumValues: { user: Math.max(...values.map((x) => x.user)), quorum: Math.max(...values.map((x) => x.quorum)) },
+    };
   } finally {
     for (const c of clients) c.close();
   }

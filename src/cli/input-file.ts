@@ -17,6 +17,9 @@ export function readInputFile(path: string, what: string, options: InputFileOpti
     return readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return refuse(options.unreadableExit, code === "ENOENT" ? `no ${what} at ${path}` : `cannot read ${what} ${path}: ${code ?? "error"}`);
+    return refuse(
+      options.unreadableExit,
+      code === "ENOENT" ? `no ${what} at ${path}` : `cannot read ${what} ${path}: ${code ?? "error"}`,
+    );
   }
 }

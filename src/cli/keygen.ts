@@ -20,7 +20,12 @@ Options:
 export async function runKeygen(argv: string[], io: CliIo): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, options: { out: { type: "string" }, force: { type: "boolean" }, help: { type: "boolean" } }, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({
+      args: argv,
+      options: { out: { type: "string" }, force: { type: "boolean" }, help: { type: "boolean" } },
+      strict: true,
+      allowPositionals: false,
+    }));
   } catch (err) {
     io.stderr.write(`quorum-gate keygen: ${err instanceof Error ? err.message : String(err)}\n${HELP}`);
     return 2;
@@ -42,6 +47,8 @@ export async function runKeygen(argv: string[], io: CliIo): Promise<number> {
   const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048, publicExponent: 0x10001 });
   writeFileSync(keyFile, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
   writeFileSync(pubFile, publicKey.export({ type: "spki", format: "pem" }), { mode: 0o644 });
-  io.stdout.write(`wrote ${keyFile} and ${pubFile}\nfingerprint (SHA-256 of the public key): ${fingerprint(publicKey)}\n`);
+  io.stdout.write(
+    `wrote ${keyFile} and ${pubFile}\nfingerprint (SHA-256 of the public key): ${fingerprint(publicKey)}\n`,
+  );
   return 0;
 }

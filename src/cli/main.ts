@@ -9,7 +9,8 @@ const io: CliIo = {
   stdout: process.stdout,
   stderr: process.stderr,
   isTTY: process.stdin.isTTY === true,
-  version: (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version,
+  version: (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string })
+    .version,
 };
 
 runCli(process.argv.slice(2), io).then(

@@ -16,7 +16,9 @@ export function findRepoPolicy(start: string): RepoPolicy {
     const path = join(dir, POLICY_PATH);
     if (existsSync(path)) {
       const parsed = parsePolicy(readFileSync(path));
-      return parsed.ok ? { kind: "found", root: dir, policy: parsed.policy } : { kind: "invalid", path, problems: parsed.issues.map(formatIssue) };
+      return parsed.ok
+        ? { kind: "found", root: dir, policy: parsed.policy }
+        : { kind: "invalid", path, problems: parsed.issues.map(formatIssue) };
     }
     // The repository's root ends the search: a policy above it governs another repository.
     if (existsSync(join(dir, ".git")) || dirname(dir) === dir) return { kind: "none" };

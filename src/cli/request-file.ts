@@ -26,7 +26,12 @@ export function renderRequestDocument(doc: RequestDocument): string {
 }
 
 export function toRequestDocument(request: GateRequest): RequestDocument {
-  const base = { version: request.version, cluster: request.cluster, operation: operationFields(request.operation), reason: request.reason };
+  const base = {
+    version: request.version,
+    cluster: request.cluster,
+    operation: operationFields(request.operation),
+    reason: request.reason,
+  };
   return request.requestedBy === undefined ? base : { ...base, requested_by: request.requestedBy };
 }
 
@@ -56,7 +61,9 @@ export type RenderResult =
 export function renderRequestFile(request: GateRequest): RenderResult {
   const bytes = Buffer.from(renderRequestDocument(toRequestDocument(request)), "utf8");
   const back = parseRequest(bytes);
-  if (!back.ok) return { ok: false, message: `the gate would refuse the file (${back.issues.map((i) => i.code).join(", ")})` };
-  if (!isDeepStrictEqual(back.request, request)) return { ok: false, message: "the gate would read the file as a different request" };
+  if (!back.ok)
+    return { ok: false, message: `the gate would refuse the file (${back.issues.map((i) => i.code).join(", ")})` };
+  if (!isDeepStrictEqual(back.request, request))
+    return { ok: false, message: "the gate would read the file as a different request" };
   return { ok: true, bytes, digest: back.digest };
 }

@@ -10,13 +10,25 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { DEFAULT_CLUSTER_FILE, readClusterFile } from "../cluster/cluster-file.ts";
 import { sealSecret } from "../crypto/seal.ts";
-import { DEFAULT_REQUEST_FOLDER, describeOperation, parseRequest, type GateIssue, type GateRequest, type RequestOperation } from "../gate/index.ts";
+import {
+  DEFAULT_REQUEST_FOLDER,
+  describeOperation,
+  parseRequest,
+  type GateIssue,
+  type GateRequest,
+  type RequestOperation,
+} from "../gate/index.ts";
 import { checkPassword } from "../hsm/rules.ts";
 import { parseCommandArgs } from "./args.ts";
 import { isRefusal, refuse, type Refusal } from "./refusal.ts";
 import { fetchClusterSealingKey } from "./cluster-sealing-key.ts";
 import { findRepoPolicy } from "./repo-policy.ts";
-import { PLACEHOLDER_SEALED_PASSWORD, renderRequestDocument, renderRequestFile, type RequestDocument } from "./request-file.ts";
+import {
+  PLACEHOLDER_SEALED_PASSWORD,
+  renderRequestDocument,
+  renderRequestFile,
+  type RequestDocument,
+} from "./request-file.ts";
 import type { CliIo } from "./io.ts";
 import { createHiddenPrompter, readSecretLine } from "./secret-input.ts";
 
@@ -124,31 +136,42 @@ async function request(argv: string[], io: CliIo, now: () => Date): Promise<Refu
   // Judge every field with the gate's parser before asking for a password or calling the cluster.
   const draft: RequestDocument = { ...plan.document, cluster: clusterFile.value.clusterId };
   const probe = parseRequest(Buffer.from(renderRequestDocument(draft), "utf8"));
-  if (!probe.ok) return refuse(2, `the gate would refuse this request:\n${probe.issues.map((i) => `  ${describeIssue(i)}`).join("\n")}`);
+  if (!probe.ok)
+    return refuse(
+      2,
+      `the gate would refuse this request:\n${probe.issues.map((i) => `  ${describeIssue(i)}`).join("\n")}`,
+    );
 
   const folder = requestFolder(plan, clusterFile.value.clusterId);
   if (isRefusal(folder)) return folder;
   const outPath = plan.out ?? join(folder, defaultFileName(plan.cliKind, probe.request.operation, now()));
   if (!plan.force && existsSync(outPath)) return refuse(1, `${outPath} exists; use --force to overwrite it`);
-  if (plan.out !== undefined && !existsSync(dirname(outPath))) return refuse(1, `the folder of ${outPath} does not exist`);
+  if (plan.out !== undefined && !existsSync(dirname(outPath)))
+    return refuse(1, `the folder of ${outPath} does not exist`);
 
   const sealing = await fetchClusterSealingKey(clusterFile.value, { timeoutMs: plan.timeoutMs });
   if (!sealing.ok) return refuse(1, sealing.error);
-  for (const u of sealing.value.unreachable) io.stderr.write(`note: ${u} did not answer; the other nodes gave the sealing key\n`);
+  for (const u of sealing.value.unreachable)
+    io.stderr.write(`note: ${u} did not answer; the other nodes gave the sealing key\n`);
 
   let final: GateRequest = probe.request;
   const op = final.operation;
   if (op.kind === "createUser" || op.kind === "changePswd") {
     const password = await readNewPassword(io, plan.passwordFromStdin);
     if (isRefusal(password)) return password;
-    final = { ...final, operation: { ...op, sealedPassword: sealSecret(sealing.value.key, password).toString("base64") } };
+    final = {
+      ...final,
+      operation: { ...op, sealedPassword: sealSecret(sealing.value.key, password).toString("base64") },
+    };
   }
 
   const rendered = renderRequestFile(final);
   if (!rendered.ok) return refuse(1, `refusing to write ${outPath}: ${rendered.message}`);
   const written = writeRequest(outPath, rendered.bytes, plan);
   if (written !== null) return written;
-  const sealedNote = plan.needsPassword ? `; password sealed to the cluster key ${sealing.value.fingerprint.slice(0, 16)}…` : "";
+  const sealedNote = plan.needsPassword
+    ? `; password sealed to the cluster key ${sealing.value.fingerprint.slice(0, 16)}…`
+    : "";
   io.stdout.write(
     [
       `wrote ${outPath}`,
@@ -168,11 +191,17 @@ function requestFolder(plan: Plan, clusterId: string): string | Refusal {
   const found = findRepoPolicy(process.cwd());
   if (found.kind === "invalid") {
     if (plan.out !== undefined) return DEFAULT_REQUEST_FOLDER;
-    return refuse(1, `the repository's policy ${found.path} is not valid, so its request folder is unknown (give --out):\n${found.problems.map((p) => `  ${p}`).join("\n")}`);
+    return refuse(
+      1,
+      `the repository's policy ${found.path} is not valid, so its request folder is unknown (give --out):\n${found.problems.map((p) => `  ${p}`).join("\n")}`,
+    );
   }
   if (found.kind === "none") return DEFAULT_REQUEST_FOLDER;
   if (found.policy.cluster !== clusterId) {
-    return refuse(1, `the repository's policy governs cluster ${found.policy.cluster}, but the cluster file names ${clusterId}: the gate would refuse this request (use --cluster for the right cluster file)`);
+    return refuse(
+      1,
+      `the repository's policy governs cluster ${found.policy.cluster}, but the cluster file names ${clusterId}: the gate would refuse this request (use --cluster for the right cluster file)`,
+    );
   }
   return join(found.root, found.policy.requestFolder);
 }
@@ -184,8 +213,13 @@ function planRequest(argv: string[], io: CliIo): Plan | Refusal | "help" {
   const v = parsed.values;
   if (v.help === true) return "help";
   const cliKind = parsed.positionals[0];
-  if (cliKind === undefined) return refuse(2, `which request? one of ${Object.keys(KINDS).join(", ")}\nRun 'quorum-gate request --help' for the options.`);
-  if (!isCliKind(cliKind)) return refuse(2, `unknown request kind '${cliKind.slice(0, 40)}'; use one of ${Object.keys(KINDS).join(", ")}`);
+  if (cliKind === undefined)
+    return refuse(
+      2,
+      `which request? one of ${Object.keys(KINDS).join(", ")}\nRun 'quorum-gate request --help' for the options.`,
+    );
+  if (!isCliKind(cliKind))
+    return refuse(2, `unknown request kind '${cliKind.slice(0, 40)}'; use one of ${Object.keys(KINDS).join(", ")}`);
   const kind = KINDS[cliKind];
   const userKind = kind !== "setMValue";
   const needsPassword = kind === "createUser" || kind === "changePswd";
@@ -194,12 +228,16 @@ function planRequest(argv: string[], io: CliIo): Plan | Refusal | "help" {
   const required = userKind ? (["type", "name", "reason"] as const) : (["service", "value", "reason"] as const);
   const missing = required.filter((o) => v[o] === undefined);
   if (missing.length > 0) return refuse(2, `${cliKind} needs ${missing.map((o) => `--${o}`).join(", ")}`);
-  const foreign = (userKind ? (["service", "value"] as const) : (["type", "name"] as const)).filter((o) => v[o] !== undefined);
+  const foreign = (userKind ? (["service", "value"] as const) : (["type", "name"] as const)).filter(
+    (o) => v[o] !== undefined,
+  );
   if (foreign.length > 0) return refuse(2, `${cliKind} does not take ${foreign.map((o) => `--${o}`).join(" or ")}`);
   if (!needsPassword && passwordFromStdin) return refuse(2, `${cliKind} takes no password; drop --password-stdin`);
-  if (needsPassword && !passwordFromStdin && !io.isTTY) return refuse(2, "stdin is not a terminal, so the password cannot be asked for: pipe it with --password-stdin");
+  if (needsPassword && !passwordFromStdin && !io.isTTY)
+    return refuse(2, "stdin is not a terminal, so the password cannot be asked for: pipe it with --password-stdin");
   const timeoutMs = v["timeout-ms"] === undefined ? DEFAULT_TIMEOUT_MS : Number(v["timeout-ms"]);
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 600_000) return refuse(2, "--timeout-ms must be a whole number of milliseconds, 1 to 600000");
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 600_000)
+    return refuse(2, "--timeout-ms must be a whole number of milliseconds, 1 to 600000");
 
   const operation: Record<string, string> = userKind
     ? { kind, type: (v.type ?? "").toUpperCase(), name: v.name ?? "" }
@@ -213,7 +251,16 @@ function planRequest(argv: string[], io: CliIo): Plan | Refusal | "help" {
     reason: (v.reason ?? "").trim(),
     ...(requestedBy === undefined ? {} : { requested_by: requestedBy }),
   };
-  return { cliKind, needsPassword, passwordFromStdin, clusterPath: v.cluster ?? DEFAULT_CLUSTER_FILE, timeoutMs, out: v.out, force: v.force === true, document };
+  return {
+    cliKind,
+    needsPassword,
+    passwordFromStdin,
+    clusterPath: v.cluster ?? DEFAULT_CLUSTER_FILE,
+    timeoutMs,
+    out: v.out,
+    force: v.force === true,
+    document,
+  };
 }
 
 /** Exclusive create unless --force: a file that appeared meanwhile is not overwritten either. */
@@ -224,7 +271,12 @@ function writeRequest(outPath: string, bytes: Buffer, plan: Plan): Refusal | nul
     return null;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return refuse(1, code === "EEXIST" ? `${outPath} exists; use --force to overwrite it` : `cannot write ${outPath}: ${code ?? "error"}`);
+    return refuse(
+      1,
+      code === "EEXIST"
+        ? `${outPath} exists; use --force to overwrite it`
+        : `cannot write ${outPath}: ${code ?? "error"}`,
+    );
   }
 }
 
@@ -249,7 +301,15 @@ async function readNewPassword(io: CliIo, fromStdin: boolean): Promise<string | 
   let password: string;
   if (fromStdin) {
     const line = await readSecretLine(io, "Password: ");
-    if (!line.ok) return line.reason === "cancelled" ? refuse(1, "cancelled; nothing was written") : refuse(2, line.reason === "empty" ? "no password on stdin; nothing was written" : "the first line of stdin is too long for a password; nothing was written");
+    if (!line.ok)
+      return line.reason === "cancelled"
+        ? refuse(1, "cancelled; nothing was written")
+        : refuse(
+            2,
+            line.reason === "empty"
+              ? "no password on stdin; nothing was written"
+              : "the first line of stdin is too long for a password; nothing was written",
+          );
     password = line.line;
   } else {
     const prompter = createHiddenPrompter(io.stdin, io.stderr);
@@ -261,6 +321,10 @@ async function readNewPassword(io: CliIo, fromStdin: boolean): Promise<string | 
     password = first;
   }
   const problem = checkPassword(password);
-  if (problem !== null) return refuse(2, `the HSM would refuse this password: ${problem.message.replace(/^[^:]*: /, "")}; nothing was written`);
+  if (problem !== null)
+    return refuse(
+      2,
+      `the HSM would refuse this password: ${problem.message.replace(/^[^:]*: /, "")}; nothing was written`,
+    );
   return password;
 }

@@ -40,7 +40,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     run: async (argv, io) => (await import("./sign.ts")).runSign(argv, io),
   },
   approve: {
-    summary: "check a pull request's request for yourself, sign it with your officer key (PEM or PKCS#11) and post the approval",
+    summary:
+      "check a pull request's request for yourself, sign it with your officer key (PEM or PKCS#11) and post the approval",
     run: async (argv, io) => (await import("./approve.ts")).runApprove(argv, io),
   },
   verify: {
@@ -88,7 +89,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const one = COMMANDS[first];
   if (one !== undefined) return one.run(argv.slice(1), io);
   const family = Object.keys(COMMANDS).filter((name) => name.startsWith(`${first} `));
-  const hint = family.length > 0 ? `did you mean: ${family.map((f) => `quorum-gate ${f}`).join(", ")}?` : "run 'quorum-gate --help' for the list";
+  const hint =
+    family.length > 0
+      ? `did you mean: ${family.map((f) => `quorum-gate ${f}`).join(", ")}?`
+      : "run 'quorum-gate --help' for the list";
   io.stderr.write(`quorum-gate: unknown command '${argv.join(" ")}': ${hint}\n`);
   return 2;
 }

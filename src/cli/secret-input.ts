@@ -8,7 +8,9 @@ import { Writable } from "node:stream";
 /** A line longer than this is not a password; stop reading instead of buffering forever. */
 export const MAX_SECRET_LINE_BYTES = 4096;
 
-export type LineResult = { readonly ok: true; readonly line: string } | { readonly ok: false; readonly reason: "empty" | "too_long" | "cancelled" };
+export type LineResult =
+  | { readonly ok: true; readonly line: string }
+  | { readonly ok: false; readonly reason: "empty" | "too_long" | "cancelled" };
 
 /**
  * The first line of `stream` (without its `\n` or `\r\n`), or the whole input when it has no
@@ -42,7 +44,8 @@ export function readFirstLine(stream: NodeJS.ReadableStream, maxBytes = MAX_SECR
       chunks.push(part);
       if (newline !== -1) finish({ ok: true, line: text() });
     };
-    const onEnd = (): void => finish(size === 0 && chunks.length === 0 ? { ok: false, reason: "empty" } : { ok: true, line: text() });
+    const onEnd = (): void =>
+      finish(size === 0 && chunks.length === 0 ? { ok: false, reason: "empty" } : { ok: true, line: text() });
     stream.on("data", onData);
     stream.on("end", onEnd);
     stream.on("error", onEnd);
@@ -87,7 +90,12 @@ export function createHiddenPrompter(stdin: NodeJS.ReadableStream, stderr: NodeJ
     stderr.write(prompt);
     muted = true;
     const queued = queue.shift();
-    const line = queued !== undefined ? queued : closed ? null : await new Promise<string | null>((resolve) => waiters.push(resolve));
+    const line =
+      queued !== undefined
+        ? queued
+        : closed
+          ? null
+          : await new Promise<string | null>((resolve) => waiters.push(resolve));
     muted = false;
     stderr.write("\n");
     return line;
@@ -100,7 +108,10 @@ export function createHiddenPrompter(stdin: NodeJS.ReadableStream, stderr: NodeJ
  * The secret of a `--…-stdin` option: the first line of piped stdin, or, when stdin is a
  * terminal (someone typing it), one line read without echo after `prompt`.
  */
-export async function readSecretLine(io: { readonly stdin: NodeJS.ReadableStream; readonly stderr: NodeJS.WritableStream; readonly isTTY: boolean }, prompt: string): Promise<LineResult> {
+export async function readSecretLine(
+  io: { readonly stdin: NodeJS.ReadableStream; readonly stderr: NodeJS.WritableStream; readonly isTTY: boolean },
+  prompt: string,
+): Promise<LineResult> {
   if (!io.isTTY) return readFirstLine(io.stdin);
   const prompter = createHiddenPrompter(io.stdin, io.stderr);
   const line = await prompter.ask(prompt);

@@ -11,7 +11,15 @@ import { statSync } from "node:fs";
 import { RSA_BITS, fingerprint, isEncryptedPrivateKeyPem, sha256, signMessage, verifyMessage } from "../crypto/rsa.ts";
 import { looksLikeJson, parseCliTokenFile } from "../formats/cli-token-file.ts";
 import { decodeLenientBase64 } from "../formats/lenient-base64.ts";
-import { describeOperation, formatIssue, parseRequest, renderApprovalComment, requestBindingDigest, serviceOf, toBindingContext } from "../gate/index.ts";
+import {
+  describeOperation,
+  formatIssue,
+  parseRequest,
+  renderApprovalComment,
+  requestBindingDigest,
+  serviceOf,
+  toBindingContext,
+} from "../gate/index.ts";
 import { decodeRecords, type TokenRecord } from "../hsm/token-record.ts";
 import { parseCommandArgs } from "./args.ts";
 import { readInputFile } from "./input-file.ts";
@@ -58,7 +66,6 @@ const OPTIONS = {
 const MAX_INPUT_BYTES = 64 * 1024;
 const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}\/[A-Za-z0-9._-]{1,100}$/;
 
-
 interface BindingCheck {
   readonly requestPath: string;
   readonly repository: string;
@@ -96,13 +103,16 @@ async function sign(argv: string[], io: CliIo): Promise<Refusal | "done"> {
   if (plan.check !== null) {
     const bound = checkBinding(records.records, plan.check);
     if (bound !== null) return bound;
-    io.stderr.write(`binding checked: every record is bound to ${plan.check.requestPath} in ${plan.check.repository}#${plan.check.pullRequest}\n`);
+    io.stderr.write(
+      `binding checked: every record is bound to ${plan.check.requestPath} in ${plan.check.repository}#${plan.check.pullRequest}\n`,
+    );
   }
 
   const key = await loadPrivateKey(plan.keyPath, plan.passphraseFromStdin, io);
   if (isRefusal(key)) return key;
   const signature = signMessage(token, key);
-  if (!verifyMessage(token, createPublicKey(key), signature)) return refuse(1, "the signature does not verify under the key's own public half; nothing was printed");
+  if (!verifyMessage(token, createPublicKey(key), signature))
+    return refuse(1, "the signature does not verify under the key's own public half; nothing was printed");
 
   io.stderr.write(describeToken(token, records.records));
   io.stderr.write(`signed with the key ${fingerprint(createPublicKey(key))} (SHA-256 of its public key)\n`);
@@ -117,11 +127,13 @@ function planSign(argv: string[]): Plan | Refusal | "help" {
   if (v.help === true) return "help";
   if (v.key === undefined || v.key === "") return refuse(2, "--key is required");
   const tokenFile = v["token-file"];
-  if ((tokenFile === undefined) === (v.token === undefined)) return refuse(2, "give the token once: --token-file FILE or --token BASE64");
+  if ((tokenFile === undefined) === (v.token === undefined))
+    return refuse(2, "give the token once: --token-file FILE or --token BASE64");
   const token = tokenFile !== undefined ? { file: tokenFile } : { base64: v.token ?? "" };
 
   const given = [v.request, v.repository, v.pr].filter((x) => x !== undefined).length;
-  if (given !== 0 && given !== 3) return refuse(2, "the binding check needs all three of --request, --repository and --pr");
+  if (given !== 0 && given !== 3)
+    return refuse(2, "the binding check needs all three of --request, --repository and --pr");
   let check: BindingCheck | null = null;
   if (given === 3) {
     const repository = v.repository ?? "";
@@ -145,7 +157,9 @@ function readToken(source: Plan["token"], io: CliIo): Buffer | Refusal {
   const decoded = decodeLenientBase64(source.base64);
   if (decoded.ok && decoded.bytes.length > 0 && decodeRecords(decoded.bytes).ok) return decoded.bytes;
   if (isFile(source.base64)) {
-    io.stderr.write(`note: --token names a file; reading ${source.base64} as the raw token (--token-file says so explicitly)\n`);
+    io.stderr.write(
+      `note: --token names a file; reading ${source.base64} as the raw token (--token-file says so explicitly)\n`,
+    );
     return readTokenFile(source.base64, io);
   }
   if (!decoded.ok) return refuse(1, `--token is not base64: ${decoded.error}; nothing was signed`);
@@ -160,8 +174,11 @@ function readTokenFile(path: string, io: CliIo): Buffer | Refusal {
   const bytes = readSmallFile(path, "token file");
   if (isRefusal(bytes) || !looksLikeJson(bytes)) return bytes;
   const parsed = parseCliTokenFile(bytes);
-  if (!parsed.ok) return refuse(1, `${path} is not a usable CloudHSM CLI token file: ${parsed.reason}; nothing was signed`);
-  io.stderr.write(`note: ${path} is a CloudHSM CLI token file; signing its approval_data (the same bytes as a CMU token file)\n`);
+  if (!parsed.ok)
+    return refuse(1, `${path} is not a usable CloudHSM CLI token file: ${parsed.reason}; nothing was signed`);
+  io.stderr.write(
+    `note: ${path} is a CloudHSM CLI token file; signing its approval_data (the same bytes as a CMU token file)\n`,
+  );
   return parsed.approvalData;
 }
 
@@ -178,7 +195,11 @@ function checkBinding(records: readonly TokenRecord[], check: BindingCheck): Ref
   const bytes = readSmallFile(check.requestPath, "request file");
   if (isRefusal(bytes)) return bytes;
   const parsed = parseRequest(bytes);
-  if (!parsed.ok) return refuse(1, `the gate refuses ${check.requestPath}; nothing was signed:\n${parsed.issues.map((i) => `  ${formatIssue(i)}`).join("\n")}`);
+  if (!parsed.ok)
+    return refuse(
+      1,
+      `the gate refuses ${check.requestPath}; nothing was signed:\n${parsed.issues.map((i) => `  ${formatIssue(i)}`).join("\n")}`,
+    );
   const context = toBindingContext(check.repository, check.pullRequest, parsed.digest);
   const expected = requestBindingDigest(parsed.request, context);
   const service = serviceOf(parsed.request.operation);
@@ -187,7 +208,10 @@ function checkBinding(records: readonly TokenRecord[], check: BindingCheck): Ref
     const record = `record ${i} (node ${r.nodeId}, token ${r.tokenId})`;
     if (r.binding === null) differences.push(`${record}: not bound to any operation (a plain getToken token)`);
     else if (r.binding !== expected) differences.push(`${record}: bound to ${r.binding}`);
-    if (r.service !== service) differences.push(`${record}: for service ${r.service}, but ${describeOperation(parsed.request.operation)} needs service ${service}`);
+    if (r.service !== service)
+      differences.push(
+        `${record}: for service ${r.service}, but ${describeOperation(parsed.request.operation)} needs service ${service}`,
+      );
   });
   if (differences.length === 0) return null;
   return refuse(
@@ -220,25 +244,36 @@ async function loadPrivateKey(path: string, passphraseFromStdin: boolean, io: Cl
       return refuse(1, `${path} is not a PEM private key; nothing was signed`);
     }
   }
-  if (key.asymmetricKeyType !== "rsa") return refuse(1, `${path} is a ${key.asymmetricKeyType ?? "non-RSA"} key; quorum keys are RSA-${RSA_BITS}`);
+  if (key.asymmetricKeyType !== "rsa")
+    return refuse(1, `${path} is a ${key.asymmetricKeyType ?? "non-RSA"} key; quorum keys are RSA-${RSA_BITS}`);
   const bits = key.asymmetricKeyDetails?.modulusLength;
   if (bits !== RSA_BITS) return refuse(1, `${path} is an RSA-${bits ?? "?"} key; quorum keys are RSA-${RSA_BITS}`);
   return key;
 }
 
 async function readPassphrase(path: string, fromStdin: boolean, io: CliIo): Promise<string | Refusal> {
-  if (!fromStdin && !io.isTTY) return refuse(2, `${path} is encrypted and stdin is not a terminal: give the pass phrase with --passphrase-stdin`);
+  if (!fromStdin && !io.isTTY)
+    return refuse(2, `${path} is encrypted and stdin is not a terminal: give the pass phrase with --passphrase-stdin`);
   const line = await readSecretLine(io, `Enter pass phrase for ${path}:`);
   if (line.ok) return line.line;
   if (line.reason === "cancelled") return refuse(1, "cancelled; nothing was signed");
-  return refuse(1, line.reason === "empty" ? "no pass phrase on stdin; nothing was signed" : "the first line of stdin is too long for a pass phrase");
+  return refuse(
+    1,
+    line.reason === "empty"
+      ? "no pass phrase on stdin; nothing was signed"
+      : "the first line of stdin is too long for a pass phrase",
+  );
 }
 
 function describeToken(token: Uint8Array, records: readonly TokenRecord[]): string {
-  const lines = [`token: ${token.byteLength} bytes, SHA-256 ${sha256(token).toString("hex")} (compare with the sticky comment)`];
+  const lines = [
+    `token: ${token.byteLength} bytes, SHA-256 ${sha256(token).toString("hex")} (compare with the sticky comment)`,
+  ];
   for (const [i, r] of records.entries()) {
     const binding = r.binding === null ? "not bound to an operation" : `binding ${r.binding}`;
-    lines.push(`  record ${i}: node ${r.nodeId}, token ${r.tokenId}, service ${r.service}, user ${r.userName}, ${binding}`);
+    lines.push(
+      `  record ${i}: node ${r.nodeId}, token ${r.tokenId}, service ${r.service}, user ${r.userName}, ${binding}`,
+    );
   }
   return `${lines.join("\n")}\n`;
 }

@@ -11,7 +11,12 @@ import { dirname, resolve } from "node:path";
 import { parseEvidenceDocument, type EvidenceRecord } from "../gate/evidence-document.ts";
 import { GitError, openRepository } from "../audit/git.ts";
 import { targetOf } from "../audit/locate.ts";
-import { REQUIRED_NOTE, renderApprovalFileVerification, renderVerification, verificationJson } from "../audit/render.ts";
+import {
+  REQUIRED_NOTE,
+  renderApprovalFileVerification,
+  renderVerification,
+  verificationJson,
+} from "../audit/render.ts";
 import { verifyApprovalFile, type KeySource } from "../audit/verify-approval-file.ts";
 import { verifyFromGit } from "../audit/verify-git.ts";
 import { parsePublicKey } from "../crypto/rsa.ts";
@@ -95,14 +100,36 @@ async function verify(argv: string[], io: CliIo): Promise<number | Refusal> {
   }
   const json = v.json === true;
   if (v["approval-file"] !== undefined) {
-    const extra = [v.repo === undefined ? null : "--repo", v.rev === undefined ? null : "--rev", v.commit === undefined ? null : "--commit", parsed.positionals.length > 0 ? "a PATH" : null].filter((x) => x !== null);
+    const extra = [
+      v.repo === undefined ? null : "--repo",
+      v.rev === undefined ? null : "--rev",
+      v.commit === undefined ? null : "--commit",
+      parsed.positionals.length > 0 ? "a PATH" : null,
+    ].filter((x) => x !== null);
     if (extra.length > 0) return refuse(2, `--approval-file checks plain files; it takes no ${extra.join(", ")}`);
-    return verifyApprovalFileMode(v["approval-file"], { keys: v.key ?? [], policy: v.policy, required: v.required }, json, io);
+    return verifyApprovalFileMode(
+      v["approval-file"],
+      { keys: v.key ?? [], policy: v.policy, required: v.required },
+      json,
+      io,
+    );
   }
-  const cmuOnly = [v.key === undefined ? null : "--key", v.policy === undefined ? null : "--policy", v.required === undefined ? null : "--required"].filter((x) => x !== null);
-  if (cmuOnly.length > 0) return refuse(2, `${cmuOnly.join(", ")} go with --approval-file; in a repository the keys and M come from the evidence and the policy`);
+  const cmuOnly = [
+    v.key === undefined ? null : "--key",
+    v.policy === undefined ? null : "--policy",
+    v.required === undefined ? null : "--required",
+  ].filter((x) => x !== null);
+  if (cmuOnly.length > 0)
+    return refuse(
+      2,
+      `${cmuOnly.join(", ")} go with --approval-file; in a repository the keys and M come from the evidence and the policy`,
+    );
   const path = parsed.positionals[0];
-  if (path === undefined && v.commit === undefined) return refuse(2, "give a request file or evidence folder, or --commit C\nRun 'quorum-gate verify --help' for the options.");
+  if (path === undefined && v.commit === undefined)
+    return refuse(
+      2,
+      "give a request file or evidence folder, or --commit C\nRun 'quorum-gate verify --help' for the options.",
+    );
   const target = path === undefined ? null : targetOf(path);
   if (target !== null && "error" in target) return refuse(2, target.error);
 
@@ -117,7 +144,8 @@ async function verify(argv: string[], io: CliIo): Promise<number | Refusal> {
   }
   if (!result.ok) return refuse(result.exitCode, result.message);
   const holds = result.results.every((r) => r.holds);
-  if (json) io.stdout.write(`${JSON.stringify({ holds, operations: result.results.map(verificationJson) }, null, 2)}\n`);
+  if (json)
+    io.stdout.write(`${JSON.stringify({ holds, operations: result.results.map(verificationJson) }, null, 2)}\n`);
   else io.stdout.write(result.results.map(renderVerification).join("\n"));
   return holds ? 0 : 1;
 }
@@ -129,11 +157,20 @@ interface CmuOptions {
 }
 
 function verifyApprovalFileMode(approvalPath: string, options: CmuOptions, json: boolean, io: CliIo): number | Refusal {
-  if (options.keys.length > 0 && options.policy !== undefined) return refuse(2, "give the keys one way: --key OFFICER=PEM, or --policy with the evidence.json beside the approval file");
-  if (options.keys.length === 0 && options.policy === undefined) return refuse(2, "no keys: give --key OFFICER=PEM for each officer, or --policy FILE to use the pinned keys of the evidence.json beside the approval file");
+  if (options.keys.length > 0 && options.policy !== undefined)
+    return refuse(
+      2,
+      "give the keys one way: --key OFFICER=PEM, or --policy with the evidence.json beside the approval file",
+    );
+  if (options.keys.length === 0 && options.policy === undefined)
+    return refuse(
+      2,
+      "no keys: give --key OFFICER=PEM for each officer, or --policy FILE to use the pinned keys of the evidence.json beside the approval file",
+    );
   let required: number | null = null;
   if (options.required !== undefined) {
-    if (!/^[1-9][0-9]?$/.test(options.required) || Number(options.required) > MAX_OFFICERS) return refuse(2, `--required must be a whole number from 1 to ${MAX_OFFICERS}`);
+    if (!/^[1-9][0-9]?$/.test(options.required) || Number(options.required) > MAX_OFFICERS)
+      return refuse(2, `--required must be a whole number from 1 to ${MAX_OFFICERS}`);
     required = Number(options.required);
   }
 
@@ -173,22 +210,35 @@ function verifyApprovalFileMode(approvalPath: string, options: CmuOptions, json:
 
   let keys: KeySource;
   if (options.policy !== undefined) {
-    if (beside === null) return refuse(2, `--policy uses the keys of the ${EVIDENCE_FILE_NAME} beside the approval file, and there is none in ${dir}`);
+    if (beside === null)
+      return refuse(
+        2,
+        `--policy uses the keys of the ${EVIDENCE_FILE_NAME} beside the approval file, and there is none in ${dir}`,
+      );
     const policyBytes = readFile(options.policy, "policy file");
     if (isRefusal(policyBytes)) return policyBytes;
     const policy = parsePolicy(policyBytes);
-    if (!policy.ok) return refuse(2, `${options.policy} is not a valid policy: ${policy.issues.slice(0, 3).map(formatIssue).join("; ")}`);
+    if (!policy.ok)
+      return refuse(
+        2,
+        `${options.policy} is not a valid policy: ${policy.issues.slice(0, 3).map(formatIssue).join("; ")}`,
+      );
     keys = { kind: "pinned", policy: policy.policy, evidence: beside.evidence };
   } else {
     const given = new Map<string, string>();
     for (const spec of options.keys) {
       const eq = spec.indexOf("=");
       const officer = spec.slice(0, eq).trim().toLowerCase();
-      if (eq <= 0 || officer === "" || eq === spec.length - 1) return refuse(2, `--key ${spec}: write it as OFFICER=PEM-FILE`);
+      if (eq <= 0 || officer === "" || eq === spec.length - 1)
+        return refuse(2, `--key ${spec}: write it as OFFICER=PEM-FILE`);
       if (given.has(officer)) return refuse(2, `--key gives officer ${officer} twice`);
       const pem = readFile(spec.slice(eq + 1), `public key of ${officer}`);
       if (isRefusal(pem)) return pem;
-      if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem.toString("latin1"))) return refuse(2, `${spec.slice(eq + 1)} is a private key: verify needs only the public key (openssl rsa -in KEY -pubout)`);
+      if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem.toString("latin1")))
+        return refuse(
+          2,
+          `${spec.slice(eq + 1)} is a private key: verify needs only the public key (openssl rsa -in KEY -pubout)`,
+        );
       const key = parsePublicKey(pem.toString("utf8"));
       if (!key.ok) return refuse(2, `${spec.slice(eq + 1)} is not an RSA-2048 public key (${key.reason})`);
       given.set(officer, key.pem);
@@ -197,12 +247,22 @@ function verifyApprovalFileMode(approvalPath: string, options: CmuOptions, json:
   }
   const requiredSource = required !== null ? "as given with --required" : REQUIRED_NOTE;
   const n = required ?? beside?.evidence.required ?? null;
-  if (n === null) return refuse(2, `give --required N: there is no ${EVIDENCE_FILE_NAME} beside the approval file to take M from`);
+  if (n === null)
+    return refuse(2, `give --required N: there is no ${EVIDENCE_FILE_NAME} beside the approval file to take M from`);
 
   const result = verifyApprovalFile({ approvers: file.approvals, token, signatures, keys, required: n, beside });
   // Paths as the approval file writes them, not as they were resolved on this machine.
-  const shown = { ...result, approvers: result.approvers.map((a, i) => ({ ...a, approvalFile: parsedFile.value.approvals[i]?.approvalFile ?? a.approvalFile })) };
-  if (json) io.stdout.write(`${JSON.stringify({ holds: shown.holds, approvalFile: approvalPath, required: shown.required, requiredSource, counted: shown.counted, checks: shown.checks, approvals: shown.approvers }, null, 2)}\n`);
+  const shown = {
+    ...result,
+    approvers: result.approvers.map((a, i) => ({
+      ...a,
+      approvalFile: parsedFile.value.approvals[i]?.approvalFile ?? a.approvalFile,
+    })),
+  };
+  if (json)
+    io.stdout.write(
+      `${JSON.stringify({ holds: shown.holds, approvalFile: approvalPath, required: shown.required, requiredSource, counted: shown.counted, checks: shown.checks, approvals: shown.approvers }, null, 2)}\n`,
+    );
   else io.stdout.write(renderApprovalFileVerification(approvalPath, shown, requiredSource));
   return shown.holds ? 0 : 1;
 }

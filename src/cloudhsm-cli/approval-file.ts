@@ -11,7 +11,9 @@ export interface CliApproval {
   readonly signatures: readonly { readonly username: string; readonly signature: Buffer }[];
 }
 
-export type ApprovalResult = { readonly ok: true; readonly approval: CliApproval } | { readonly ok: false; readonly message: string };
+export type ApprovalResult =
+  | { readonly ok: true; readonly approval: CliApproval }
+  | { readonly ok: false; readonly message: string };
 
 export function parseApprovalFile(bytes: Uint8Array): ApprovalResult {
   const file = parseCliTokenFile(bytes);
@@ -24,11 +26,17 @@ export function parseApprovalFile(bytes: Uint8Array): ApprovalResult {
     const e = entry as Record<string, unknown> | null;
     const username = typeof e?.["username"] === "string" ? e["username"].toLowerCase() : null;
     const text = typeof e?.["signature"] === "string" ? e["signature"] : null;
-    if (username === null || text === null) return { ok: false, message: `Invalid approval file: signatures[${i}] needs a username and a signature` };
+    if (username === null || text === null)
+      return { ok: false, message: `Invalid approval file: signatures[${i}] needs a username and a signature` };
     if (text === "") continue; // an approver who has not signed yet
     const sig = decodeLenientBase64(text);
-    if (!sig.ok || sig.bytes.length !== 256) return { ok: false, message: `Invalid approval file: the signature of ${username.slice(0, 32)} is not a base64 RSA-2048 signature` };
-    if (signatures.some((s) => s.username === username)) return { ok: false, message: `Invalid approval file: ${username.slice(0, 32)} signed twice` };
+    if (!sig.ok || sig.bytes.length !== 256)
+      return {
+        ok: false,
+        message: `Invalid approval file: the signature of ${username.slice(0, 32)} is not a base64 RSA-2048 signature`,
+      };
+    if (signatures.some((s) => s.username === username))
+      return { ok: false, message: `Invalid approval file: ${username.slice(0, 32)} signed twice` };
     signatures.push({ username, signature: sig.bytes });
   }
   if (signatures.length === 0) return { ok: false, message: "No token signatures provided" };

@@ -14,11 +14,18 @@ export interface NodeAnswer<T> {
 }
 
 /** Sends the same command to every HSM at once and collects the answers in server order. */
-export async function everyHsm<K extends OpName>(servers: readonly Server[], op: K, body: (s: Server) => OpRequest<K>, withSession = true): Promise<NodeAnswer<OpResponse<K>>[]> {
+export async function everyHsm<K extends OpName>(
+  servers: readonly Server[],
+  op: K,
+  body: (s: Server) => OpRequest<K>,
+  withSession = true,
+): Promise<NodeAnswer<OpResponse<K>>[]> {
   return Promise.all(
     servers.map(async (server) => {
       const r = await callServer(server, op, body(server), withSession);
-      return r.ok ? { server, ok: true, value: r.data } : { server, ok: false, code: r.error.code, message: r.error.message };
+      return r.ok
+        ? { server, ok: true, value: r.data }
+        : { server, ok: false, code: r.error.code, message: r.error.message };
     }),
   );
 }
@@ -33,6 +40,9 @@ export function agreed<T>(values: readonly T[]): T | "inconsistent" {
 export function describeFailures(answers: readonly NodeAnswer<unknown>[]): string {
   return answers
     .filter((a) => !a.ok)
-    .map((a) => `HSM ${a.server.hsmId} (server ${a.server.index}): ${a.code ?? "error"}${a.message ? ` ${a.message}` : ""}`)
+    .map(
+      (a) =>
+        `HSM ${a.server.hsmId} (server ${a.server.index}): ${a.code ?? "error"}${a.message ? ` ${a.message}` : ""}`,
+    )
     .join("; ");
 }

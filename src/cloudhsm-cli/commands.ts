@@ -49,24 +49,63 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   "user list": { summary: "list the users of the cluster", valued: [], noLogin: true, run: userList },
   "user create": { summary: "create a user", valued: ["username", "role", "password", "approval"], run: userCreate },
   "user delete": { summary: "delete a user", valued: ["username", "role", "approval"], run: userDelete },
-  "user change-password": { summary: "change a user's password", valued: ["username", "role", "password", "approval"], run: userChangePassword },
-  "user change-quorum token-sign register": { summary: "register the logged-in user's quorum public key", valued: ["public-key", "signed-token"], run: registerQuorumKey },
-  "quorum token-sign generate": { summary: "write an unsigned quorum token file for a service", valued: ["service", "token"], run: tokenGenerate },
-  "quorum token-sign list": { summary: "list the quorum tokens of every HSM", valued: [], noLogin: true, run: tokenList },
+  "user change-password": {
+    summary: "change a user's password",
+    valued: ["username", "role", "password", "approval"],
+    run: userChangePassword,
+  },
+  "user change-quorum token-sign register": {
+    summary: "register the logged-in user's quorum public key",
+    valued: ["public-key", "signed-token"],
+    run: registerQuorumKey,
+  },
+  "quorum token-sign generate": {
+    summary: "write an unsigned quorum token file for a service",
+    valued: ["service", "token"],
+    run: tokenGenerate,
+  },
+  "quorum token-sign list": {
+    summary: "list the quorum tokens of every HSM",
+    valued: [],
+    noLogin: true,
+    run: tokenList,
+  },
   "quorum token-sign delete": { summary: "delete quorum tokens", valued: ["scope"], run: tokenDelete },
-  "quorum token-sign list-quorum-values": { summary: "show the quorum value of each service", valued: [], noLogin: true, run: listQuorumValues },
-  "quorum token-sign list-timeouts": { summary: "show how long a token lasts, in seconds", valued: [], noLogin: true, run: listTimeouts },
-  "quorum token-sign set-timeout": { summary: "set how long a generated token lasts, in seconds", valued: ["generated", "approved"], run: setTokenTimeout },
-  "quorum token-sign set-quorum-value": { summary: "set the quorum value of a service", valued: ["service", "value", "approval"], run: setQuorumValue },
+  "quorum token-sign list-quorum-values": {
+    summary: "show the quorum value of each service",
+    valued: [],
+    noLogin: true,
+    run: listQuorumValues,
+  },
+  "quorum token-sign list-timeouts": {
+    summary: "show how long a token lasts, in seconds",
+    valued: [],
+    noLogin: true,
+    run: listTimeouts,
+  },
+  "quorum token-sign set-timeout": {
+    summary: "set how long a generated token lasts, in seconds",
+    valued: ["generated", "approved"],
+    run: setTokenTimeout,
+  },
+  "quorum token-sign set-quorum-value": {
+    summary: "set the quorum value of a service",
+    valued: ["service", "value", "approval"],
+    run: setQuorumValue,
+  },
 };
 
 /** One line per command, for `--help` and the shell's `help`. */
 export function commandList(): string {
-  return Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(38)}${c.summary}`).join("\n");
+  return Object.entries(COMMANDS)
+    .map(([name, c]) => `  ${name.padEnd(38)}${c.summary}`)
+    .join("\n");
 }
 
 /** The longest command name that `words` start with. */
-export function findCommand(words: readonly string[]): { readonly name: string; readonly spec: CommandSpec; readonly rest: readonly string[] } | null {
+export function findCommand(
+  words: readonly string[],
+): { readonly name: string; readonly spec: CommandSpec; readonly rest: readonly string[] } | null {
   for (let n = Math.min(4, words.length); n >= 1; n--) {
     const name = words.slice(0, n).join(" ");
     const spec = COMMANDS[name];
@@ -82,7 +121,8 @@ export async function runCommand(state: CliState, args: readonly string[]): Prom
     words.push(a);
   }
   const found = findCommand(words);
-  if (found === null) return fail(`unrecognized command '${words.join(" ").slice(0, 60)}'; type 'help' for the commands`);
+  if (found === null)
+    return fail(`unrecognized command '${words.join(" ").slice(0, 60)}'; type 'help' for the commands`);
   const parsed = parseFlags(args.slice(found.name.split(" ").length), found.spec.valued, found.spec.booleans ?? []);
   if (!parsed.ok) return fail(parsed.message);
   if (parsed.words.length > 0) return fail(`unexpected argument '${(parsed.words[0] ?? "").slice(0, 40)}' found`);
@@ -95,7 +135,8 @@ async function login(state: CliState, flags: Flags): Promise<Envelope> {
   const username = flag(flags, "username");
   const role = flag(flags, "role");
   if (username === undefined || role === undefined) return fail("login needs --username and --role");
-  if (!isRole(role) || role === "appliance") return fail(`invalid role '${role.slice(0, 20)}': use admin or crypto-user`);
+  if (!isRole(role) || role === "appliance")
+    return fail(`invalid role '${role.slice(0, 20)}': use admin or crypto-user`);
   if (state.login !== null) return fail("A user is already logged in; log out first");
   const name = checkUserName(username);
   if (typeof name !== "string") return fail("Invalid username");
@@ -109,8 +150,14 @@ async function login(state: CliState, flags: Flags): Promise<Envelope> {
   const answers = await everyHsm(state.servers, "login", () => ({ userType: type, userName: name, password }), false);
   const failed = answers.filter((a) => !a.ok || a.value === undefined || !("sessionId" in a.value));
   if (failed.length > 0) {
-    for (const a of answers) if (a.ok && a.value !== undefined && "sessionId" in a.value) await everyHsm([a.server], "logout", () => ({}), false);
-    return fail(failed.every((a) => a.code === "RET_USER_LOGIN_FAILURE" || a.code === "RET_INVALID_PASSWORD") ? "Invalid username or password" : `login failed: ${describeFailures(failed)}`);
+    for (const a of answers)
+      if (a.ok && a.value !== undefined && "sessionId" in a.value)
+        await everyHsm([a.server], "logout", () => ({}), false);
+    return fail(
+      failed.every((a) => a.code === "RET_USER_LOGIN_FAILURE" || a.code === "RET_INVALID_PASSWORD")
+        ? "Invalid username or password"
+        : `login failed: ${describeFailures(failed)}`,
+    );
   }
   for (const a of answers) {
     a.server.sessionId = a.value !== undefined && "sessionId" in a.value ? a.value.sessionId : null;
@@ -133,7 +180,10 @@ async function logout(state: CliState): Promise<Envelope> {
 
 // ---- users -------------------------------------------------------------------------------------
 
-function userTypeOn(answers: readonly NodeAnswer<{ users: readonly UserView[] }>[], name: string): UserView["type"] | null {
+function userTypeOn(
+  answers: readonly NodeAnswer<{ users: readonly UserView[] }>[],
+  name: string,
+): UserView["type"] | null {
   for (const a of answers) {
     const u = a.value?.users.find((x) => x.name === name);
     if (u !== undefined) return u.type;
@@ -190,7 +240,9 @@ async function tokenExpired(state: CliState, approval: CliApproval): Promise<boo
   if (!decoded.ok) return false; // the HSMs refuse a malformed token themselves
   const answers = await everyHsm(state.servers, "list-tokens", () => ({}));
   const views = answers.flatMap((a) => a.value?.tokens ?? []);
-  return decoded.records.some((r) => views.some((v) => v.nodeId === r.nodeId && v.id === r.tokenId && v.validitySeconds === 0));
+  return decoded.records.some((r) =>
+    views.some((v) => v.nodeId === r.nodeId && v.id === r.tokenId && v.validitySeconds === 0),
+  );
 }
 
 /**
@@ -204,15 +256,26 @@ async function presentApproval(state: CliState, approval: CliApproval): Promise<
     await everyHsm(state.servers, "del-token", () => ({ tokenData }));
     return fail(TOKEN_EXPIRED);
   }
-  const approvals = approval.signatures.map((s) => ({ approverType: APPROVER_TYPE_CO, approverName: s.username, signature: s.signature.toString("base64") }));
+  const approvals = approval.signatures.map((s) => ({
+    approverType: APPROVER_TYPE_CO,
+    approverName: s.username,
+    signature: s.signature.toString("base64"),
+  }));
   const answers = await everyHsm(state.servers, "approve-token", () => ({ tokenData, approvals }));
   const failed = answers.filter((a) => !a.ok);
   if (failed.length === 0) return null;
-  if (failed.every((a) => a.code === "RET_INVALID_SIGNATURE" || a.code === "RET_INVALID_USER_TYPE" || a.code === "RET_USER_NOT_FOUND")) {
+  if (
+    failed.every(
+      (a) =>
+        a.code === "RET_INVALID_SIGNATURE" || a.code === "RET_INVALID_USER_TYPE" || a.code === "RET_USER_NOT_FOUND",
+    )
+  ) {
     return fail("Invalid username-signature pair for quorum authorization");
   }
   if (failed.every((a) => a.code === "RET_TOKEN_NOT_FOUND" || a.code === "RET_TOKEN_EXPIRED")) {
-    return fail("The quorum token is not valid: it was used, deleted or expired, or it was generated in another login session");
+    return fail(
+      "The quorum token is not valid: it was used, deleted or expired, or it was generated in another login session",
+    );
   }
   return fail(`the approval was refused: ${describeFailures(failed)}`);
 }
@@ -224,11 +287,18 @@ async function presentApproval(state: CliState, approval: CliApproval): Promise<
  */
 async function warnOnLockout(state: CliState, operation: GuardOperation): Promise<void> {
   const first = state.servers.slice(0, 1);
-  const [users, values] = await Promise.all([everyHsm(first, "list-users", () => ({}), false), everyHsm(first, "quorum-values", () => ({}), false)]);
+  const [users, values] = await Promise.all([
+    everyHsm(first, "list-users", () => ({}), false),
+    everyHsm(first, "quorum-values", () => ({}), false),
+  ]);
   const u = users[0]?.value;
   const v = values[0]?.value;
   if (u === undefined || v === undefined) return;
-  const result = checkLockout({ users: u.users.map((x) => ({ name: x.name, type: x.type, hasQuorumKey: x.mofnPubKey, twoFactor: x.twoFactor })), mValues: { 3: v.user, 4: v.quorum }, operation });
+  const result = checkLockout({
+    users: u.users.map((x) => ({ name: x.name, type: x.type, hasQuorumKey: x.mofnPubKey, twoFactor: x.twoFactor })),
+    mValues: { 3: v.user, 4: v.quorum },
+    operation,
+  });
   if (!result.ok) state.warn(`Warning: lock-out risk (${result.reason}): ${result.message}.`);
 }
 
@@ -253,7 +323,10 @@ async function change<K extends "create-user" | "delete-user" | "change-password
   if (failed.length === answers.length && failed.every((a) => a.code === "RET_MXN_AUTH_FAILED")) {
     return fail(read.approval === null ? MESSAGES.approvalRequired : MESSAGES.quorumFailed);
   }
-  if (failed.length < answers.length) return fail(`the change was made on ${answers.length - failed.length} of ${answers.length} HSMs only; the cluster is inconsistent: ${describeFailures(failed)}`);
+  if (failed.length < answers.length)
+    return fail(
+      `the change was made on ${answers.length - failed.length} of ${answers.length} HSMs only; the cluster is inconsistent: ${describeFailures(failed)}`,
+    );
   return fail(describeFailures(failed));
 }
 
@@ -285,14 +358,23 @@ async function userCreate(state: CliState, flags: Flags): Promise<Envelope> {
   if (state.login === null) return fail("No user is logged in");
   const password = await newPassword(state, flags);
   if (typeof password !== "string") return password;
-  return change(state, "create-user", () => ({ userType: u.type, userName: u.name, password }), flag(flags, "approval"), { username: u.name, role: u.role });
+  return change(
+    state,
+    "create-user",
+    () => ({ userType: u.type, userName: u.name, password }),
+    flag(flags, "approval"),
+    { username: u.name, role: u.role },
+  );
 }
 
 async function userDelete(state: CliState, flags: Flags): Promise<Envelope> {
   const u = userArgs(flags);
   if ("error_code" in u) return u;
   if (state.login !== null) await warnOnLockout(state, { kind: "deleteUser", userType: u.type, userName: u.name });
-  return change(state, "delete-user", () => ({ userType: u.type, userName: u.name }), flag(flags, "approval"), { username: u.name, role: u.role });
+  return change(state, "delete-user", () => ({ userType: u.type, userName: u.name }), flag(flags, "approval"), {
+    username: u.name,
+    role: u.role,
+  });
 }
 
 async function userChangePassword(state: CliState, flags: Flags): Promise<Envelope> {
@@ -304,7 +386,13 @@ async function userChangePassword(state: CliState, flags: Flags): Promise<Envelo
   const password = await newPassword(state, flags);
   if (typeof password !== "string") return password;
   await warnOnLockout(state, { kind: "changePswd", userType: type ?? u.type, userName: u.name });
-  return change(state, "change-password", () => ({ userType: type ?? u.type, userName: u.name, password }), flag(flags, "approval"), { username: u.name, role: u.role });
+  return change(
+    state,
+    "change-password",
+    () => ({ userType: type ?? u.type, userName: u.name, password }),
+    flag(flags, "approval"),
+    { username: u.name, role: u.role },
+  );
 }
 
 /**
@@ -323,22 +411,36 @@ async function registerQuorumKey(state: CliState, flags: Flags): Promise<Envelop
     keyText = readFileSync(keyPath, "utf8");
     signedBytes = readFileSync(signedPath);
   } catch (err) {
-    return fail(`cannot read ${(err as NodeJS.ErrnoException).path ?? "a file"}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+    return fail(
+      `cannot read ${(err as NodeJS.ErrnoException).path ?? "a file"}: ${(err as NodeJS.ErrnoException).code ?? "error"}`,
+    );
   }
   const key = parsePublicKey(keyText);
-  if (!key.ok) return fail(`Invalid public key: ${key.reason.replace(/_/g, " ")}; an RSA-2048 public key in PEM form is required`);
+  if (!key.ok)
+    return fail(`Invalid public key: ${key.reason.replace(/_/g, " ")}; an RSA-2048 public key in PEM form is required`);
   const signed = parseSignedRegistration(signedBytes);
   if (!signed.ok) return fail(signed.message);
   const userType = state.servers[0]?.login?.type;
   if (userType === undefined) return fail("No user is logged in");
   const { username, role } = state.login;
-  const body = { userType, userName: username, registrationToken: signed.registration.approvalData.toString("base64"), signature: signed.registration.signature.toString("base64"), publicKeyPem: key.pem };
+  const body = {
+    userType,
+    userName: username,
+    registrationToken: signed.registration.approvalData.toString("base64"),
+    signature: signed.registration.signature.toString("base64"),
+    publicKeyPem: key.pem,
+  };
   const answers = await everyHsm(state.servers, "register-quorum-key", () => body);
   const failed = answers.filter((a) => !a.ok);
   if (failed.length === 0) return ok({ username, role });
-  if (failed.length === answers.length && failed.every((a) => a.code === "RET_INVALID_SIGNATURE")) return fail(MESSAGES.registrationSignatureInvalid);
-  if (failed.length === answers.length && failed.every((a) => a.code === "RET_INVALID_USER_TYPE")) return fail("only admins register quorum keys in this emulator (docs/emulator-fidelity.md)");
-  if (failed.length < answers.length) return fail(`the key was registered on ${answers.length - failed.length} of ${answers.length} HSMs only; the cluster is inconsistent: ${describeFailures(failed)}`);
+  if (failed.length === answers.length && failed.every((a) => a.code === "RET_INVALID_SIGNATURE"))
+    return fail(MESSAGES.registrationSignatureInvalid);
+  if (failed.length === answers.length && failed.every((a) => a.code === "RET_INVALID_USER_TYPE"))
+    return fail("only admins register quorum keys in this emulator (docs/emulator-fidelity.md)");
+  if (failed.length < answers.length)
+    return fail(
+      `the key was registered on ${answers.length - failed.length} of ${answers.length} HSMs only; the cluster is inconsistent: ${describeFailures(failed)}`,
+    );
   return fail(describeFailures(failed));
 }
 
@@ -349,7 +451,9 @@ function writeNewFile(path: string, text: string): Envelope | null {
     writeFileSync(path, text, { flag: "wx" });
     return null;
   } catch (err) {
-    return fail(`cannot write ${path}: ${(err as NodeJS.ErrnoException).code === "EEXIST" ? "the file exists" : ((err as NodeJS.ErrnoException).code ?? "error")}`);
+    return fail(
+      `cannot write ${path}: ${(err as NodeJS.ErrnoException).code === "EEXIST" ? "the file exists" : ((err as NodeJS.ErrnoException).code ?? "error")}`,
+    );
   }
 }
 
@@ -365,7 +469,10 @@ async function tokenGenerate(state: CliState, flags: Flags): Promise<Envelope> {
     return writeNewFile(path, renderRegistrationToken(randomBytes(REGISTRATION_DATA_BYTES))) ?? ok({ filepath: path });
   }
   const number = serviceNumber(service);
-  if (number === null) return fail(`the ${service.slice(0, 20)} service is not emulated: use user or quorum (key-usage and key-management need a key store, docs/emulator-fidelity.md)`);
+  if (number === null)
+    return fail(
+      `the ${service.slice(0, 20)} service is not emulated: use user or quorum (key-usage and key-management need a key store, docs/emulator-fidelity.md)`,
+    );
   if (state.login === null) return fail("No user is logged in");
   const userName = state.login.username;
   const answers = await everyHsm(state.servers, "get-token", () => ({ service: number, userName }));
@@ -374,8 +481,14 @@ async function tokenGenerate(state: CliState, flags: Flags): Promise<Envelope> {
     // A token on some HSMs only could never gather approvals for all: take it back.
     const issued = answers.filter((a) => a.ok && a.value !== undefined);
     if (issued.length > 0) {
-      const tokenData = Buffer.concat(issued.map((a) => Buffer.from(a.value?.record ?? "", "base64"))).toString("base64");
-      await everyHsm(issued.map((a) => a.server), "del-token", () => ({ tokenData }));
+      const tokenData = Buffer.concat(issued.map((a) => Buffer.from(a.value?.record ?? "", "base64"))).toString(
+        "base64",
+      );
+      await everyHsm(
+        issued.map((a) => a.server),
+        "del-token",
+        () => ({ tokenData }),
+      );
     }
     return fail(`no token was generated: ${describeFailures(failed)}`);
   }
@@ -387,16 +500,36 @@ async function tokenList(state: CliState): Promise<Envelope> {
   const answers = await everyHsm(state.servers, "list-tokens", () => ({}), false);
   const failed = answers.filter((a) => !a.ok);
   if (failed.length === answers.length) return fail(describeFailures(failed));
-  const rows = new Map<string, { username: string; service: string; "approvals-required": number; "number-of-approvals": number; "token-timeout-seconds": number; hsms: number }>();
+  const rows = new Map<
+    string,
+    {
+      username: string;
+      service: string;
+      "approvals-required": number;
+      "number-of-approvals": number;
+      "token-timeout-seconds": number;
+      hsms: number;
+    }
+  >();
   for (const a of answers) {
     for (const t of a.value?.tokens ?? []) {
       const key = `${t.userName}/${t.service}/${t.approvers.length}`;
-      const row = rows.get(key) ?? { username: t.userName, service: t.service === 3 ? "user" : t.service === 4 ? "quorum" : String(t.service), "approvals-required": t.required, "number-of-approvals": t.approvers.length, "token-timeout-seconds": t.validitySeconds, hsms: 0 };
+      const row = rows.get(key) ?? {
+        username: t.userName,
+        service: t.service === 3 ? "user" : t.service === 4 ? "quorum" : String(t.service),
+        "approvals-required": t.required,
+        "number-of-approvals": t.approvers.length,
+        "token-timeout-seconds": t.validitySeconds,
+        hsms: 0,
+      };
       row.hsms++;
       rows.set(key, row);
     }
   }
-  const tokens = [...rows.values()].map(({ hsms, ...t }) => ({ ...t, "cluster-coverage": hsms === answers.length ? "full" : "partial" }));
+  const tokens = [...rows.values()].map(({ hsms, ...t }) => ({
+    ...t,
+    "cluster-coverage": hsms === answers.length ? "full" : "partial",
+  }));
   return ok({ tokens });
 }
 
@@ -414,14 +547,18 @@ async function listQuorumValues(state: CliState): Promise<Envelope> {
   const answers = await everyHsm(state.servers, "quorum-values", () => ({}), false);
   const failed = answers.filter((a) => !a.ok);
   if (failed.length > 0) return fail(`not every HSM answered: ${describeFailures(failed)}`);
-  return ok({ user: agreed(answers.map((a) => a.value?.user ?? 0)), quorum: agreed(answers.map((a) => a.value?.quorum ?? 0)) });
+  return ok({
+    user: agreed(answers.map((a) => a.value?.user ?? 0)),
+    quorum: agreed(answers.map((a) => a.value?.quorum ?? 0)),
+  });
 }
 
 async function setQuorumValue(state: CliState, flags: Flags): Promise<Envelope> {
   const service = serviceNumber(flag(flags, "service") ?? "");
   const text = flag(flags, "value") ?? "";
   if (service === null) return fail("--service must be user or quorum");
-  if (!/^[0-9]{1,2}$/.test(text) || Number(text) < 1 || Number(text) > 8) return fail("--value must be a whole number from 1 to 8");
+  if (!/^[0-9]{1,2}$/.test(text) || Number(text) < 1 || Number(text) > 8)
+    return fail("--value must be a whole number from 1 to 8");
   const value = Number(text);
   if (state.login !== null) await warnOnLockout(state, { kind: "setMValue", service, value });
   return change(state, "set-m-value", () => ({ service, value }), flag(flags, "approval"), MESSAGES.setQuorumOk);
@@ -440,16 +577,23 @@ async function listTimeouts(state: CliState): Promise<Envelope> {
 }
 
 async function setTokenTimeout(state: CliState, flags: Flags): Promise<Envelope> {
-  if (flag(flags, "approved") !== undefined) return fail("--approved is not emulated: a token has one lifetime from its generation; set it with --generated (docs/emulator-fidelity.md)");
+  if (flag(flags, "approved") !== undefined)
+    return fail(
+      "--approved is not emulated: a token has one lifetime from its generation; set it with --generated (docs/emulator-fidelity.md)",
+    );
   const text = flag(flags, "generated");
   if (text === undefined) return fail("--generated is required");
-  if (!/^[0-9]{1,6}$/.test(text) || Number(text) < 1 || Number(text) > MAX_TOKEN_TIMEOUT_SECONDS) return fail(`--generated must be a whole number of seconds from 1 to ${MAX_TOKEN_TIMEOUT_SECONDS}`);
+  if (!/^[0-9]{1,6}$/.test(text) || Number(text) < 1 || Number(text) > MAX_TOKEN_TIMEOUT_SECONDS)
+    return fail(`--generated must be a whole number of seconds from 1 to ${MAX_TOKEN_TIMEOUT_SECONDS}`);
   if (state.login === null) return fail("No user is logged in");
   const generated = Number(text);
   const answers = await everyHsm(state.servers, "token-set-timeout", () => ({ generated }));
   const failed = answers.filter((a) => !a.ok);
   if (failed.length === 0) return ok(MESSAGES.setTimeoutOk);
-  if (failed.length < answers.length) return fail(`the timeout was set on ${answers.length - failed.length} of ${answers.length} HSMs only; the cluster is inconsistent: ${describeFailures(failed)}`);
+  if (failed.length < answers.length)
+    return fail(
+      `the timeout was set on ${answers.length - failed.length} of ${answers.length} HSMs only; the cluster is inconsistent: ${describeFailures(failed)}`,
+    );
   return fail(describeFailures(failed));
 }
 

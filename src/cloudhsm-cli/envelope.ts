@@ -3,7 +3,9 @@
 // It is printed pretty, with two-space indentation, as the real tool prints it; a program reading
 // the shell frames one answer as the lines from a line `{` to the next line `}`.
 
-export type Envelope = { readonly error_code: 0; readonly data: unknown } | { readonly error_code: 1; readonly data: string };
+export type Envelope =
+  | { readonly error_code: 0; readonly data: unknown }
+  | { readonly error_code: 1; readonly data: string };
 
 export const ok = (data: unknown): Envelope => ({ error_code: 0, data });
 export const fail = (message: string): Envelope => ({ error_code: 1, data: message });

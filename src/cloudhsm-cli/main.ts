@@ -60,11 +60,21 @@ export async function runCloudhsmCli(argv: readonly string[], io: CloudhsmCliIo)
     io.stderr.write(`quorum-gate cloudhsm-cli: ${cluster.error}\n`);
     return 1;
   }
-  const servers = openServers(cluster.value.nodes, { ...(cluster.value.ca === undefined ? {} : { ca: cluster.value.ca }), timeoutMs: TIMEOUT_MS });
+  const servers = openServers(cluster.value.nodes, {
+    ...(cluster.value.ca === undefined ? {} : { ca: cluster.value.ca }),
+    timeoutMs: TIMEOUT_MS,
+  });
   const prompter = createPrompter({ stdin: io.stdin, stdout: io.stdout, isTTY: io.isTTY });
-  const state: CliState = { servers, login: null, askSecret: (prompt) => prompter.ask(`${prompt}`, { hidden: true }), warn: (line) => io.stderr.write(`${line}\n`) };
+  const state: CliState = {
+    servers,
+    login: null,
+    askSecret: (prompt) => prompter.ask(`${prompt}`, { hidden: true }),
+    warn: (line) => io.stderr.write(`${line}\n`),
+  };
   try {
-    return args[0] === "interactive" && args.length === 1 ? await interactive(state, prompter, io) : await single(state, args, io);
+    return args[0] === "interactive" && args.length === 1
+      ? await interactive(state, prompter, io)
+      : await single(state, args, io);
   } finally {
     if (state.login !== null) await runCommand(state, ["logout"]);
     prompter.close();
@@ -77,7 +87,11 @@ function usage(io: CloudhsmCliIo, message: string): number {
   return 2;
 }
 
-async function interactive(state: CliState, prompter: ReturnType<typeof createPrompter>, io: CloudhsmCliIo): Promise<number> {
+async function interactive(
+  state: CliState,
+  prompter: ReturnType<typeof createPrompter>,
+  io: CloudhsmCliIo,
+): Promise<number> {
   for (;;) {
     const line = await prompter.ask(PROMPT);
     if (line === null) return 0;
@@ -102,19 +116,30 @@ async function single(state: CliState, args: readonly string[], io: CloudhsmCliI
     return e.error_code;
   };
   if (args[0] === "login" || args[0] === "logout" || args[0] === "interactive") {
-    return write(fail(`'${args[0]}' is for interactive mode; in single command mode set CLOUDHSM_ROLE and CLOUDHSM_PIN`));
+    return write(
+      fail(`'${args[0]}' is for interactive mode; in single command mode set CLOUDHSM_ROLE and CLOUDHSM_PIN`),
+    );
   }
   const env = io.env ?? process.env;
   if (findCommand(args.filter((a, i) => i < 3 && !a.startsWith("--")))?.spec.noLogin !== true) {
     const role = env["CLOUDHSM_ROLE"];
     const pin = env["CLOUDHSM_PIN"];
     if (role === undefined || role === "" || pin === undefined || !pin.includes(":")) {
-      return write(fail("single command mode needs CLOUDHSM_ROLE and CLOUDHSM_PIN=<username>:<password> in the environment"));
+      return write(
+        fail("single command mode needs CLOUDHSM_ROLE and CLOUDHSM_PIN=<username>:<password> in the environment"),
+      );
     }
     const at = pin.indexOf(":");
-    const logged = await runCommand(state, ["login", "--username", pin.slice(0, at), "--role", role, "--password", pin.slice(at + 1)]);
+    const logged = await runCommand(state, [
+      "login",
+      "--username",
+      pin.slice(0, at),
+      "--role",
+      role,
+      "--password",
+      pin.slice(at + 1),
+    ]);
     if (logged.error_code !== 0) return write(logged);
   }
   return write(await runCommand(state, args));
 }
-

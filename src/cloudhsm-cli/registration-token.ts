@@ -18,7 +18,9 @@ export interface SignedRegistration {
   readonly signature: Buffer;
 }
 
-export type RegistrationResult = { readonly ok: true; readonly registration: SignedRegistration } | { readonly ok: false; readonly message: string };
+export type RegistrationResult =
+  | { readonly ok: true; readonly registration: SignedRegistration }
+  | { readonly ok: false; readonly message: string };
 
 /** The unsigned file for `approvalData` (at most LIMITS.registrationTokenMax bytes, which every HSM enforces too). */
 export function renderRegistrationToken(approvalData: Buffer): string {
@@ -41,11 +43,14 @@ export function parseSignedRegistration(bytes: Uint8Array): RegistrationResult {
   if (!Array.isArray(tokens) || tokens.length !== 1) return bad('"tokens" must hold the one registration token');
   const entry = tokens[0] as Readonly<Record<string, unknown>> | null;
   const data = typeof entry?.["approval_data"] === "string" ? decodeLenientBase64(entry["approval_data"]) : null;
-  if (data === null || !data.ok || data.bytes.length === 0 || data.bytes.length > LIMITS.registrationTokenMax) return bad(`"approval_data" must be base64 of 1 to ${LIMITS.registrationTokenMax} bytes`);
+  if (data === null || !data.ok || data.bytes.length === 0 || data.bytes.length > LIMITS.registrationTokenMax)
+    return bad(`"approval_data" must be base64 of 1 to ${LIMITS.registrationTokenMax} bytes`);
   const unsigned = typeof entry?.["unsigned"] === "string" ? decodeLenientBase64(entry["unsigned"]) : null;
-  if (unsigned === null || !unsigned.ok || !createHash("sha256").update(data.bytes).digest().equals(unsigned.bytes)) return bad('"unsigned" is not the SHA-256 of "approval_data"');
+  if (unsigned === null || !unsigned.ok || !createHash("sha256").update(data.bytes).digest().equals(unsigned.bytes))
+    return bad('"unsigned" is not the SHA-256 of "approval_data"');
   const signedText = entry?.["signed"];
-  if (typeof signedText !== "string" || signedText.trim() === "") return bad('"signed" is empty: sign "unsigned" first');
+  if (typeof signedText !== "string" || signedText.trim() === "")
+    return bad('"signed" is empty: sign "unsigned" first');
   const signature = decodeLenientBase64(signedText);
   if (!signature.ok || signature.bytes.length !== 256) return bad('"signed" is not a base64 RSA-2048 signature');
   return { ok: true, registration: { approvalData: data.bytes, signature: signature.bytes } };

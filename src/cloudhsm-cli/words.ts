@@ -3,7 +3,9 @@
 // interactive line and a single-command argv read the same. Unknown flags are refused by name.
 
 export type Flags = ReadonlyMap<string, string | true>;
-export type ParsedLine = { readonly ok: true; readonly words: readonly string[]; readonly flags: Flags } | { readonly ok: false; readonly message: string };
+export type ParsedLine =
+  | { readonly ok: true; readonly words: readonly string[]; readonly flags: Flags }
+  | { readonly ok: false; readonly message: string };
 
 /** Splits an interactive line into arguments; null when a quote is not closed. */
 export function splitLine(line: string): string[] | null {
@@ -43,7 +45,11 @@ export function splitLine(line: string): string[] | null {
  * Splits arguments into the command words (before the first flag) and flags. `valued` flags take
  * the next argument; `booleans` take none. Anything else is an error naming the flag.
  */
-export function parseFlags(args: readonly string[], valued: readonly string[], booleans: readonly string[] = []): ParsedLine {
+export function parseFlags(
+  args: readonly string[],
+  valued: readonly string[],
+  booleans: readonly string[] = [],
+): ParsedLine {
   const words: string[] = [];
   const flags = new Map<string, string | true>();
   let i = 0;
@@ -59,7 +65,8 @@ export function parseFlags(args: readonly string[], valued: readonly string[], b
     }
     if (!valued.includes(name)) return { ok: false, message: `unexpected argument '--${name.slice(0, 40)}' found` };
     const value = args[i + 1];
-    if (value === undefined || value.startsWith("--")) return { ok: false, message: `a value is required for '--${name}'` };
+    if (value === undefined || value.startsWith("--"))
+      return { ok: false, message: `a value is required for '--${name}'` };
     flags.set(name, value);
     i++;
   }

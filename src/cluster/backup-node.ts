@@ -26,7 +26,9 @@ export interface NodeCopy {
   readonly users: number;
 }
 
-export type NodeCopyResult = { readonly ok: true; readonly value: NodeCopy } | { readonly ok: false; readonly error: string };
+export type NodeCopyResult =
+  | { readonly ok: true; readonly value: NodeCopy }
+  | { readonly ok: false; readonly error: string };
 
 /** Copies `sourcePath` to `destinationPath` (which must not exist), then checks the copy. */
 export async function copyNodeDatabase(sourcePath: string, destinationPath: string): Promise<NodeCopyResult> {
@@ -69,7 +71,10 @@ function integrityCheck(path: string): string | null {
   let db: DatabaseSync | undefined;
   try {
     db = new DatabaseSync(path);
-    const rows = db.prepare("PRAGMA integrity_check").all().map((r) => String(Object.values(r)[0]));
+    const rows = db
+      .prepare("PRAGMA integrity_check")
+      .all()
+      .map((r) => String(Object.values(r)[0]));
     return rows.length === 1 && rows[0] === "ok" ? null : `integrity_check failed: ${rows.slice(0, 5).join("; ")}`;
   } catch (err) {
     return `integrity_check could not run: ${(err as Error).message}`;

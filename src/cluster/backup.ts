@@ -17,11 +17,9 @@ import { writeFileAtomic } from "./atomic-write.ts";
 import { copyNodeDatabase, type NodeCopy } from "./backup-node.ts";
 import { CLUSTER_FILE, LAYOUT_FILE, nodeDir } from "./cluster.ts";
 
-
 /** Written by createCluster (cluster.ts) when a cluster is complete: `{ version, clusterId, nodes }`. */
 const MANIFEST_FILE = "backup.json";
 const TLS_DIR = "tls";
-
 
 interface Layout {
   readonly clusterId: string;
@@ -33,7 +31,8 @@ function readLayout(dataDir: string): Layout | string {
   if (!existsSync(path)) return `${dataDir} holds no cluster (no ${LAYOUT_FILE})`;
   try {
     const v = JSON.parse(readFileSync(path, "utf8")) as { clusterId?: unknown; nodes?: unknown };
-    if (typeof v.clusterId === "string" && typeof v.nodes === "number" && Number.isInteger(v.nodes) && v.nodes >= 1) return { clusterId: v.clusterId, nodes: v.nodes };
+    if (typeof v.clusterId === "string" && typeof v.nodes === "number" && Number.isInteger(v.nodes) && v.nodes >= 1)
+      return { clusterId: v.clusterId, nodes: v.nodes };
   } catch {
     // fall through
   }
@@ -44,18 +43,28 @@ function readLayout(dataDir: string): Layout | string {
 function prepareOut(outDir: string): string | null {
   if (existsSync(outDir)) {
     if (!statSync(outDir).isDirectory()) return `${outDir} exists and is not a directory`;
-    if (readdirSync(outDir).length > 0) return `${outDir} is not empty; a backup never overwrites anything: choose a new directory`;
+    if (readdirSync(outDir).length > 0)
+      return `${outDir} is not empty; a backup never overwrites anything: choose a new directory`;
     return null;
   }
   mkdirSync(outDir, { recursive: true, mode: 0o700 });
   return null;
 }
 
-export type NodeOutcome = { readonly index: number; readonly copiedAt: string } & ({ readonly ok: true; readonly copy: NodeCopy } | { readonly ok: false; readonly error: string });
+export type NodeOutcome = { readonly index: number; readonly copiedAt: string } & (
+  | { readonly ok: true; readonly copy: NodeCopy }
+  | { readonly ok: false; readonly error: string }
+);
 
 /** What a backup reports as it goes, so that the command can print progress. */
 export type BackupProgress =
-  | { readonly kind: "started"; readonly clusterId: string; readonly nodes: number; readonly dataDir: string; readonly outDir: string }
+  | {
+      readonly kind: "started";
+      readonly clusterId: string;
+      readonly nodes: number;
+      readonly dataDir: string;
+      readonly outDir: string;
+    }
   | { readonly kind: "node"; readonly outcome: NodeOutcome }
   | { readonly kind: "extras"; readonly copied: readonly string[] };
 
@@ -66,7 +75,11 @@ export type BackupResult = { readonly ok: true } | { readonly ok: false; readonl
  * layout). A failure before any copy leaves nothing behind but an empty `outDir`; a failed node
  * leaves a backup without layout.json, which `cluster start` refuses.
  */
-export async function backupCluster(dataDir: string, outDir: string, progress: (p: BackupProgress) => void = () => {}): Promise<BackupResult> {
+export async function backupCluster(
+  dataDir: string,
+  outDir: string,
+  progress: (p: BackupProgress) => void = () => {},
+): Promise<BackupResult> {
   const layout = readLayout(dataDir);
   if (typeof layout === "string") return { ok: false, message: layout };
   const outProblem = prepareOut(outDir);
@@ -84,10 +97,17 @@ export async function backupCluster(dataDir: string, outDir: string, progress: (
   const extras = copyExtras(dataDir, outDir);
   if (extras.length > 0) progress({ kind: "extras", copied: extras });
   const complete = outcomes.every((o) => o.ok);
-  writeFileAtomic(join(outDir, MANIFEST_FILE), `${JSON.stringify(manifest(layout, dataDir, startedAt, complete, outcomes), null, 2)}\n`, 0o600);
+  writeFileAtomic(
+    join(outDir, MANIFEST_FILE),
+    `${JSON.stringify(manifest(layout, dataDir, startedAt, complete, outcomes), null, 2)}\n`,
+    0o600,
+  );
   if (!complete) {
     const failed = outcomes.filter((o) => !o.ok).map((o) => o.index);
-    return { ok: false, message: `backup INCOMPLETE: server${failed.length === 1 ? "" : "s"} ${failed.join(", ")} could not be copied; ${outDir} is kept for inspection but cannot be started` };
+    return {
+      ok: false,
+      message: `backup INCOMPLETE: server${failed.length === 1 ? "" : "s"} ${failed.join(", ")} could not be copied; ${outDir} is kept for inspection but cannot be started`,
+    };
   }
   // Last: its presence is what makes DIR2 a complete cluster directory (see cluster.ts).
   copyFileSync(join(dataDir, LAYOUT_FILE), join(outDir, LAYOUT_FILE));
@@ -101,7 +121,13 @@ async function backupNode(dataDir: string, outDir: string, index: number, cluste
   mkdirSync(nodeDir(outDir, index), { mode: 0o700 });
   const result = await copyNodeDatabase(source, join(nodeDir(outDir, index), NODE_DB_FILE));
   if (!result.ok) return { index, copiedAt, ok: false, error: result.error };
-  if (result.value.clusterId !== clusterId) return { index, copiedAt, ok: false, error: `the database belongs to ${result.value.clusterId}, not to ${clusterId}` };
+  if (result.value.clusterId !== clusterId)
+    return {
+      index,
+      copiedAt,
+      ok: false,
+      error: `the database belongs to ${result.value.clusterId}, not to ${clusterId}`,
+    };
   return { index, copiedAt, ok: true, copy: result.value };
 }
 
@@ -122,7 +148,13 @@ function copyExtras(dataDir: string, outDir: string): string[] {
   return copied;
 }
 
-function manifest(layout: Layout, dataDir: string, startedAt: string, complete: boolean, outcomes: readonly NodeOutcome[]) {
+function manifest(
+  layout: Layout,
+  dataDir: string,
+  startedAt: string,
+  complete: boolean,
+  outcomes: readonly NodeOutcome[],
+) {
   return {
     version: 1,
     clusterId: layout.clusterId,
@@ -131,7 +163,15 @@ function manifest(layout: Layout, dataDir: string, startedAt: string, complete: 
     complete,
     nodes: outcomes.map((o) =>
       o.ok
-        ? { index: o.index, copiedAt: o.copiedAt, hsmId: o.copy.hsmId, nodeId: o.copy.nodeId, pages: o.copy.pages, users: o.copy.users, integrity: "ok" }
+        ? {
+            index: o.index,
+            copiedAt: o.copiedAt,
+            hsmId: o.copy.hsmId,
+            nodeId: o.copy.nodeId,
+            pages: o.copy.pages,
+            users: o.copy.users,
+            integrity: "ok",
+          }
         : { index: o.index, copiedAt: o.copiedAt, error: o.error },
     ),
   };

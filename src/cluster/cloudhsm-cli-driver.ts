@@ -30,7 +30,9 @@ export const CLI_FAILURE_REASONS = [
 ] as const;
 export type CliFailureReason = (typeof CLI_FAILURE_REASONS)[number];
 
-export type CliOutcome = { readonly ok: true; readonly data: unknown } | { readonly ok: false; readonly reason: CliFailureReason; readonly message: string };
+export type CliOutcome =
+  | { readonly ok: true; readonly data: unknown }
+  | { readonly ok: false; readonly reason: CliFailureReason; readonly message: string };
 
 export interface CloudhsmCliOptions {
   /** The binary, e.g. /opt/cloudhsm/bin/cloudhsm-cli. */
@@ -60,19 +62,34 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 const QUOTE_LIMIT = 200;
 
 /** Starts the shell and logs in. On failure the process is already stopped. */
-export async function openCloudhsmCliSession(options: CloudhsmCliOptions): Promise<{ readonly ok: true; readonly session: CloudhsmCliSession } | { readonly ok: false; readonly reason: CliFailureReason; readonly message: string }> {
+export async function openCloudhsmCliSession(
+  options: CloudhsmCliOptions,
+): Promise<
+  | { readonly ok: true; readonly session: CloudhsmCliSession }
+  | { readonly ok: false; readonly reason: CliFailureReason; readonly message: string }
+> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const user = options.credentials.userName;
-  if (!isSendable(user) || !isSendable(options.credentials.password)) return { ok: false, reason: "bad_command", message: "the gate's user name and password must be one line each" };
+  if (!isSendable(user) || !isSendable(options.credentials.password))
+    return { ok: false, reason: "bad_command", message: "the gate's user name and password must be one line each" };
   let child: ChildProcessWithoutNullStreams;
   try {
-    child = spawn(options.binary, [...(options.args ?? []), "interactive"], { cwd: options.cwd, env: options.env ?? process.env, stdio: "pipe" });
+    child = spawn(options.binary, [...(options.args ?? []), "interactive"], {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: "pipe",
+    });
   } catch (err) {
-    return { ok: false, reason: "spawn_failed", message: `cannot start ${options.binary}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+    return {
+      ok: false,
+      reason: "spawn_failed",
+      message: `cannot start ${options.binary}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    };
   }
   const pipe = new Pipe(child);
   const started = await pipe.started;
-  if (started !== null) return { ok: false, reason: "spawn_failed", message: `cannot start ${options.binary}: ${started}` };
+  if (started !== null)
+    return { ok: false, reason: "spawn_failed", message: `cannot start ${options.binary}: ${started}` };
 
   child.stdin.write(`login --username ${quoteWord(user)} --role admin\n`);
   const asked = await pipe.waitFor(/^Enter password:/m, timeoutMs);
@@ -84,7 +101,9 @@ export async function openCloudhsmCliSession(options: CloudhsmCliOptions): Promi
   const login = await pipe.nextEnvelope(timeoutMs);
   if (!login.ok) {
     await pipe.stop();
-    return login.reason === "command_failed" ? { ok: false, reason: "login_failed", message: `login as ${user} refused: ${login.message}` } : login;
+    return login.reason === "command_failed"
+      ? { ok: false, reason: "login_failed", message: `login as ${user} refused: ${login.message}` }
+      : login;
   }
   let loggedIn = true;
   let queue: Promise<unknown> = Promise.resolve();
@@ -92,7 +111,8 @@ export async function openCloudhsmCliSession(options: CloudhsmCliOptions): Promi
     run(words) {
       // One command at a time: answers are framed in order, so a second caller waits its turn.
       const next = queue.then(async (): Promise<CliOutcome> => {
-        if (words.length === 0 || !words.every(isSendable)) return { ok: false, reason: "bad_command", message: "a command is one or more words without newlines" };
+        if (words.length === 0 || !words.every(isSendable))
+          return { ok: false, reason: "bad_command", message: "a command is one or more words without newlines" };
         if (!pipe.alive()) return { ok: false, reason: "session_closed", message: pipe.exitDescription() };
         child.stdin.write(`${words.map(quoteWord).join(" ")}\n`);
         const answer = await pipe.nextEnvelope(timeoutMs);
@@ -160,7 +180,11 @@ class Pipe {
 
   exitDescription(): string {
     const e = this.exited;
-    return e === null ? "the shell has stopped" : e.signal !== null ? `the shell was stopped by ${e.signal}` : `the shell exited with status ${e.code}`;
+    return e === null
+      ? "the shell has stopped"
+      : e.signal !== null
+        ? `the shell was stopped by ${e.signal}`
+        : `the shell exited with status ${e.code}`;
   }
 
   private wake(): void {
@@ -179,7 +203,12 @@ class Pipe {
     });
   }
 
-  async waitFor(pattern: RegExp, timeoutMs: number): Promise<{ readonly ok: true } | { readonly ok: false; readonly reason: CliFailureReason; readonly message: string }> {
+  async waitFor(
+    pattern: RegExp,
+    timeoutMs: number,
+  ): Promise<
+    { readonly ok: true } | { readonly ok: false; readonly reason: CliFailureReason; readonly message: string }
+  > {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const rest = this.out.slice(this.consumed);
@@ -189,7 +218,8 @@ class Pipe {
         return { ok: true };
       }
       if (this.exited !== null) return { ok: false, reason: "session_closed", message: this.exitDescription() };
-      if (Date.now() >= deadline) return { ok: false, reason: "timeout", message: `no prompt from the shell within ${timeoutMs} ms` };
+      if (Date.now() >= deadline)
+        return { ok: false, reason: "timeout", message: `no prompt from the shell within ${timeoutMs} ms` };
       await this.wait(deadline);
     }
   }
@@ -205,8 +235,10 @@ class Pipe {
         this.consumed += start + end + 1;
         return parseEnvelope(text);
       }
-      if (this.exited !== null) return { ok: false, reason: "session_closed", message: `${this.exitDescription()} before answering` };
-      if (Date.now() >= deadline) return { ok: false, reason: "timeout", message: `no answer from the shell within ${timeoutMs} ms` };
+      if (this.exited !== null)
+        return { ok: false, reason: "session_closed", message: `${this.exitDescription()} before answering` };
+      if (Date.now() >= deadline)
+        return { ok: false, reason: "timeout", message: `no answer from the shell within ${timeoutMs} ms` };
       await this.wait(deadline);
     }
   }
@@ -237,15 +269,38 @@ export function parseEnvelope(text: string): CliOutcome {
   try {
     parsed = JSON.parse(text);
   } catch {
-    return { ok: false, reason: "malformed_output", message: `the shell's answer is not JSON: ${text.slice(0, QUOTE_LIMIT)}` };
+    return {
+      ok: false,
+      reason: "malformed_output",
+      message: `the shell's answer is not JSON: ${text.slice(0, QUOTE_LIMIT)}`,
+    };
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || !("error_code" in parsed) || !("data" in parsed)) {
-    return { ok: false, reason: "malformed_output", message: `the shell's answer is not an envelope: ${text.slice(0, QUOTE_LIMIT)}` };
+  if (
+    typeof parsed !== "object" ||
+    parsed === null ||
+    Array.isArray(parsed) ||
+    !("error_code" in parsed) ||
+    !("data" in parsed)
+  ) {
+    return {
+      ok: false,
+      reason: "malformed_output",
+      message: `the shell's answer is not an envelope: ${text.slice(0, QUOTE_LIMIT)}`,
+    };
   }
   const e = parsed as { error_code: unknown; data: unknown };
   if (e.error_code === 0) return { ok: true, data: e.data };
-  if (e.error_code === 1) return { ok: false, reason: "command_failed", message: typeof e.data === "string" ? e.data : JSON.stringify(e.data).slice(0, QUOTE_LIMIT) };
-  return { ok: false, reason: "malformed_output", message: `the shell's answer has error_code ${JSON.stringify(e.error_code).slice(0, 20)}` };
+  if (e.error_code === 1)
+    return {
+      ok: false,
+      reason: "command_failed",
+      message: typeof e.data === "string" ? e.data : JSON.stringify(e.data).slice(0, QUOTE_LIMIT),
+    };
+  return {
+    ok: false,
+    reason: "malformed_output",
+    message: `the shell's answer has error_code ${JSON.stringify(e.error_code).slice(0, 20)}`,
+  };
 }
 
 function isSendable(word: string): boolean {

@@ -57,13 +57,19 @@ export type ClusterBackend =
 export const BACKEND_KINDS = ["emulator", "cloudhsm-cli"] as const;
 
 /** The backend of a (validated) cluster file, with its defaults filled in. */
-export function backendOf(file: ClusterFile): { readonly kind: "emulator" } | { readonly kind: "cloudhsm-cli"; readonly binary: string; readonly args: readonly string[] } {
+export function backendOf(
+  file: ClusterFile,
+):
+  | { readonly kind: "emulator" }
+  | { readonly kind: "cloudhsm-cli"; readonly binary: string; readonly args: readonly string[] } {
   const b = file.backend;
   if (b === undefined || b.kind === "emulator") return { kind: "emulator" };
   return { kind: "cloudhsm-cli", binary: b.binary ?? DEFAULT_CLOUDHSM_CLI_BINARY, args: b.args ?? [] };
 }
 
-export type ClusterFileResult = { readonly ok: true; readonly value: ClusterFile } | { readonly ok: false; readonly error: string };
+export type ClusterFileResult =
+  | { readonly ok: true; readonly value: ClusterFile }
+  | { readonly ok: false; readonly error: string };
 
 /** Reads and checks a cluster file. Never throws: every problem comes back as one clear sentence. */
 export function readClusterFile(path: string): ClusterFileResult {
@@ -72,7 +78,11 @@ export function readClusterFile(path: string): ClusterFileResult {
     text = readFileSync(path, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return { ok: false, error: code === "ENOENT" ? `no cluster file at ${path}` : `cannot read the cluster file ${path}: ${code ?? "error"}` };
+    return {
+      ok: false,
+      error:
+        code === "ENOENT" ? `no cluster file at ${path}` : `cannot read the cluster file ${path}: ${code ?? "error"}`,
+    };
   }
   return parseClusterFile(text, `the cluster file ${path}`);
 }
@@ -89,7 +99,9 @@ export function parseClusterFile(text: string, source: string): ClusterFileResul
     return { ok: false, error: `${source} is not valid JSON` };
   }
   const problem = validate(parsed);
-  return problem === null ? { ok: true, value: parsed as ClusterFile } : { ok: false, error: `${source} is invalid: ${problem}` };
+  return problem === null
+    ? { ok: true, value: parsed as ClusterFile }
+    : { ok: false, error: `${source} is invalid: ${problem}` };
 }
 
 /** Returns what is wrong with `value`, or null when it is a valid cluster file. */
@@ -99,8 +111,12 @@ export function validate(value: unknown): string | null {
   const extra = Object.keys(value).find((k) => !allowed.includes(k));
   if (extra !== undefined) return `unknown field "${extra}"`;
   if (value["version"] !== CLUSTER_FILE_VERSION) return `"version" must be ${CLUSTER_FILE_VERSION}`;
-  if (typeof value["clusterId"] !== "string" || value["clusterId"] === "") return `"clusterId" must be a non-empty string`;
-  if (value["ca"] !== undefined && (typeof value["ca"] !== "string" || !value["ca"].includes("-----BEGIN CERTIFICATE-----"))) {
+  if (typeof value["clusterId"] !== "string" || value["clusterId"] === "")
+    return `"clusterId" must be a non-empty string`;
+  if (
+    value["ca"] !== undefined &&
+    (typeof value["ca"] !== "string" || !value["ca"].includes("-----BEGIN CERTIFICATE-----"))
+  ) {
     return `"ca" must be a PEM certificate`;
   }
   if (value["backend"] !== undefined) {
@@ -128,7 +144,8 @@ function validateNode(node: unknown, i: number): string | null {
   if (node["index"] !== i) return `"index" must be ${i} (nodes are listed in index order)`;
   if (typeof node["host"] !== "string" || node["host"] === "") return `"host" must be a non-empty string`;
   if (!isInt(node["port"], 1, 65535)) return `"port" must be an integer 1..65535`;
-  if (typeof node["hsmId"] !== "string" || !/^hsm-[a-z0-9]{11}$/.test(node["hsmId"])) return `"hsmId" must look like hsm-abcdefghijk`;
+  if (typeof node["hsmId"] !== "string" || !/^hsm-[a-z0-9]{11}$/.test(node["hsmId"]))
+    return `"hsmId" must look like hsm-abcdefghijk`;
   if (!isInt(node["nodeId"], 0, 0xffffffff)) return `"nodeId" must be an unsigned 32-bit integer`;
   return null;
 }
@@ -136,13 +153,19 @@ function validateNode(node: unknown, i: number): string | null {
 function validateBackend(b: unknown): string | null {
   if (!isObject(b)) return "must be an object";
   const kind = b["kind"];
-  if (typeof kind !== "string" || !(BACKEND_KINDS as readonly string[]).includes(kind)) return `"kind" must be one of ${BACKEND_KINDS.join(", ")}`;
+  if (typeof kind !== "string" || !(BACKEND_KINDS as readonly string[]).includes(kind))
+    return `"kind" must be one of ${BACKEND_KINDS.join(", ")}`;
   const allowed = kind === "emulator" ? ["kind"] : ["kind", "binary", "args"];
   const extra = Object.keys(b).find((k) => !allowed.includes(k));
   if (extra !== undefined) return `unknown field "${extra}" for kind ${kind}`;
-  if (b["binary"] !== undefined && (typeof b["binary"] !== "string" || b["binary"] === "" || b["binary"].includes("\0"))) return `"binary" must be a non-empty path`;
+  if (
+    b["binary"] !== undefined &&
+    (typeof b["binary"] !== "string" || b["binary"] === "" || b["binary"].includes("\0"))
+  )
+    return `"binary" must be a non-empty path`;
   const args = b["args"];
-  if (args !== undefined && (!Array.isArray(args) || !args.every((a) => typeof a === "string" && !a.includes("\0")))) return `"args" must be an array of strings`;
+  if (args !== undefined && (!Array.isArray(args) || !args.every((a) => typeof a === "string" && !a.includes("\0"))))
+    return `"args" must be an array of strings`;
   return null;
 }
 
@@ -163,5 +186,7 @@ export function writeClusterFile(path: string, file: ClusterFile): void {
 
 /** The endpoints a client needs, in server-index order. */
 export function clusterEndpoints(file: ClusterFile): NodeEndpoint[] {
-  return file.nodes.map((n) => (file.ca === undefined ? { host: n.host, port: n.port } : { host: n.host, port: n.port, ca: file.ca }));
+  return file.nodes.map((n) =>
+    file.ca === undefined ? { host: n.host, port: n.port } : { host: n.host, port: n.port, ca: file.ca },
+  );
 }

@@ -56,13 +56,16 @@ export const nodeDir = (dataDir: string, index: number): string => join(dataDir,
  * Node ids count down (N-1-index), so on a 2-node cluster server 0 shows `Node:1` as in the docs.
  */
 export function createCluster(dataDir: string, nodes: number, env: Env = systemEnv): ClusterInfo {
-  if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NODES) throw new Error(`a cluster has 1 to ${MAX_NODES} nodes, not ${nodes}`);
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NODES)
+    throw new Error(`a cluster has 1 to ${MAX_NODES} nodes, not ${nodes}`);
   const dir = resolve(dataDir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (existsSync(join(dir, LAYOUT_FILE))) throw new Error(`${dir} already holds a cluster`);
   const leftovers = readdirSync(dir).filter((name) => /^node-\d+$/.test(name));
   if (leftovers.length > 0) {
-    throw new Error(`${dir} holds node directories (${leftovers.join(", ")}) but no complete cluster; remove them or choose another directory`);
+    throw new Error(
+      `${dir} holds node directories (${leftovers.join(", ")}) but no complete cluster; remove them or choose another directory`,
+    );
   }
 
   const clusterId = `cluster-${base32(11)}`;
@@ -74,10 +77,16 @@ export function createCluster(dataDir: string, nodes: number, env: Env = systemE
   const hsmIds = new Set<string>();
   while (hsmIds.size < nodes) hsmIds.add(`hsm-${base32(11)}`);
 
-  const infos = [...hsmIds].map((hsmId, index): ClusterNodeInfo => ({ index, hsmId, nodeId: nodes - 1 - index, dir: nodeDir(dir, index) }));
+  const infos = [...hsmIds].map(
+    (hsmId, index): ClusterNodeInfo => ({ index, hsmId, nodeId: nodes - 1 - index, dir: nodeDir(dir, index) }),
+  );
   for (const node of infos) {
     mkdirSync(node.dir, { mode: 0o700 });
-    const repo = createNodeDatabase(join(node.dir, NODE_DB_FILE), { clusterId, nodeId: node.nodeId, hsmId: node.hsmId, sealingPublicKeyPem: publicKey }, privateKey);
+    const repo = createNodeDatabase(
+      join(node.dir, NODE_DB_FILE),
+      { clusterId, nodeId: node.nodeId, hsmId: node.hsmId, sealingPublicKeyPem: publicKey },
+      privateKey,
+    );
     try {
       repo.transaction(() => initNode({ repo, env, config: DEFAULT_CORE_CONFIG }));
     } finally {
@@ -100,14 +109,16 @@ export function loadCluster(dataDir: string): ClusterInfo | null {
     throw new Error(`${layoutPath} is not valid JSON`);
   }
   const count = layout.nodes;
-  if (typeof layout.clusterId !== "string" || typeof count !== "number" || !Number.isInteger(count) || count < 1) throw new Error(`${layoutPath} is damaged`);
+  if (typeof layout.clusterId !== "string" || typeof count !== "number" || !Number.isInteger(count) || count < 1)
+    throw new Error(`${layoutPath} is damaged`);
   const nodes: ClusterNodeInfo[] = [];
   for (let index = 0; index < count; index++) {
     const ndir = nodeDir(dir, index);
     const repo = openNodeDatabase(join(ndir, NODE_DB_FILE));
     try {
       const id = repo.identity();
-      if (id.clusterId !== layout.clusterId) throw new Error(`${ndir} belongs to ${id.clusterId}, not to ${layout.clusterId}`);
+      if (id.clusterId !== layout.clusterId)
+        throw new Error(`${ndir} belongs to ${id.clusterId}, not to ${layout.clusterId}`);
       nodes.push({ index, hsmId: id.hsmId, nodeId: id.nodeId, dir: ndir });
     } finally {
       repo.close();
@@ -146,7 +157,8 @@ export interface RunningCluster {
 /** Creates the cluster on first use, then runs one child process per node. */
 export async function startCluster(options: StartClusterOptions): Promise<RunningCluster> {
   const { host } = options;
-  if (options.basePort !== 0 && options.basePort + options.nodes - 1 > 65535) throw new Error(`ports ${options.basePort}..${options.basePort + options.nodes - 1} do not fit below 65536`);
+  if (options.basePort !== 0 && options.basePort + options.nodes - 1 > 65535)
+    throw new Error(`ports ${options.basePort}..${options.basePort + options.nodes - 1} do not fit below 65536`);
   const dir = resolve(options.dataDir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const lock = acquireRunnerLock(dir);
@@ -154,20 +166,41 @@ export async function startCluster(options: StartClusterOptions): Promise<Runnin
   try {
     const existing = loadCluster(dir);
     if (existing !== null && existing.nodes.length !== options.nodes) {
-      throw new Error(`${dir} holds a cluster of ${existing.nodes.length} nodes, not ${options.nodes}; use --nodes ${existing.nodes.length} or another data directory`);
+      throw new Error(
+        `${dir} holds a cluster of ${existing.nodes.length} nodes, not ${options.nodes}; use --nodes ${existing.nodes.length} or another data directory`,
+      );
     }
     const info = existing ?? createCluster(dir, options.nodes);
     const useTls = options.tls === true || !isLoopbackHost(host);
-    const tls = useTls ? ensureClusterTls(dir, info.clusterId, info.nodes.map((n) => ({ host, hsmId: n.hsmId }))) : null;
+    const tls = useTls
+      ? ensureClusterTls(
+          dir,
+          info.clusterId,
+          info.nodes.map((n) => ({ host, hsmId: n.hsmId })),
+        )
+      : null;
     const tlsFor = (i: number): NodeTlsFiles | null => tls?.nodes[i] ?? null;
     const events: NodeProcessEvents = {
       ...(options.onLog ? { onLog: options.onLog } : {}),
       ...(options.onUnexpectedExit ? { onUnexpectedExit: options.onUnexpectedExit } : {}),
     };
     const spawnAt = (n: ClusterNodeInfo, port: number): Promise<RunningNode> =>
-      spawnNode({ index: n.index, hsmId: n.hsmId, dataDir: n.dir, host, port, tls: tlsFor(n.index), unref: options.unref === true }, events);
+      spawnNode(
+        {
+          index: n.index,
+          hsmId: n.hsmId,
+          dataDir: n.dir,
+          host,
+          port,
+          tls: tlsFor(n.index),
+          unref: options.unref === true,
+        },
+        events,
+      );
 
-    const started = await Promise.allSettled(info.nodes.map((n) => spawnAt(n, options.basePort === 0 ? 0 : options.basePort + n.index)));
+    const started = await Promise.allSettled(
+      info.nodes.map((n) => spawnAt(n, options.basePort === 0 ? 0 : options.basePort + n.index)),
+    );
     for (const s of started) running.push(s.status === "fulfilled" ? s.value : null);
     const failures = started.flatMap((s) => (s.status === "rejected" ? [(s.reason as Error).message] : []));
     if (failures.length > 0) throw new Error(failures.join("\n"));

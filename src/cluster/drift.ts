@@ -135,7 +135,13 @@ export function compareNodes(clusterId: string, snapshots: readonly NodeSnapshot
 }
 
 function nodeReport(clusterId: string, s: NodeSnapshot): NodeReport {
-  const base: NodeReportBase = { server: s.node.index, host: s.node.host, port: s.node.port, hsmId: s.node.hsmId, nodeId: s.node.nodeId };
+  const base: NodeReportBase = {
+    server: s.node.index,
+    host: s.node.host,
+    port: s.node.port,
+    hsmId: s.node.hsmId,
+    nodeId: s.node.nodeId,
+  };
   if (!s.reachable) return { ...base, status: "unreachable", reason: s.reason };
   const st = s.state;
   const mismatches: IdentityMismatch[] = [];
@@ -164,13 +170,14 @@ function cellOf(user: UserView, state: NodeState): UserCell {
   };
 }
 
-const ASPECTS: readonly { readonly aspect: Exclude<UserAspect, "presence">; readonly of: (c: UserCell) => unknown }[] = [
-  { aspect: "type", of: (c) => c.type },
-  { aspect: "id", of: (c) => c.id },
-  { aspect: "quorumKey", of: (c) => c.quorumKey },
-  { aspect: "twoFactor", of: (c) => c.twoFactor },
-  { aspect: "locked", of: (c) => c.locked },
-];
+const ASPECTS: readonly { readonly aspect: Exclude<UserAspect, "presence">; readonly of: (c: UserCell) => unknown }[] =
+  [
+    { aspect: "type", of: (c) => c.type },
+    { aspect: "id", of: (c) => c.id },
+    { aspect: "quorumKey", of: (c) => c.quorumKey },
+    { aspect: "twoFactor", of: (c) => c.twoFactor },
+    { aspect: "locked", of: (c) => c.locked },
+  ];
 
 function userDrift(nodes: readonly Reachable[]): UserDrift[] {
   // User names are unique per node (stored lower-case), so the name is the key across nodes.
@@ -189,18 +196,26 @@ function userDrift(nodes: readonly Reachable[]): UserDrift[] {
     if (differsIn.length > 0) drift.push({ name, differsIn, holdings });
   }
   // The order of list-users: by the lowest id any node gives the user, then by name.
-  const lowestId = (d: UserDrift): number => Math.min(...d.holdings.flatMap((h) => (h.user === null ? [] : [h.user.id])));
+  const lowestId = (d: UserDrift): number =>
+    Math.min(...d.holdings.flatMap((h) => (h.user === null ? [] : [h.user.id])));
   return drift.sort((a, b) => lowestId(a) - lowestId(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 function quorumDrift(nodes: readonly Reachable[]): QuorumDrift[] {
   return COMPARED_SERVICES.flatMap((service) => {
     const values = nodes.map((n) => ({ server: n.node.index, value: n.state.mValues[service] }));
-    return new Set(values.map((v) => v.value)).size > 1 ? [{ service, name: SERVICES[service] ?? String(service), values }] : [];
+    return new Set(values.map((v) => v.value)).size > 1
+      ? [{ service, name: SERVICES[service] ?? String(service), values }]
+      : [];
   });
 }
 
-function verdict(nodes: readonly NodeReport[], compared: readonly number[], users: readonly UserDrift[], quorum: readonly QuorumDrift[]): Verdict {
+function verdict(
+  nodes: readonly NodeReport[],
+  compared: readonly number[],
+  users: readonly UserDrift[],
+  quorum: readonly QuorumDrift[],
+): Verdict {
   const unreachable = nodes.filter((n) => n.status === "unreachable").map((n) => n.server);
   const wrongIdentity = nodes.filter((n) => n.status === "wrong-identity").map((n) => n.server);
   const ok = unreachable.length === 0 && wrongIdentity.length === 0 && users.length === 0 && quorum.length === 0;
@@ -210,11 +225,20 @@ function verdict(nodes: readonly NodeReport[], compared: readonly number[], user
       ...(users.length > 0 ? [plural(users.length, "user", "users")] : []),
       ...(quorum.length > 0 ? [plural(quorum.length, "quorum value", "quorum values")] : []),
     ];
-    problems.push(`${parts.join(" and ")} ${users.length + quorum.length === 1 ? "differs" : "differ"} between ${serverList(compared)}`);
+    problems.push(
+      `${parts.join(" and ")} ${users.length + quorum.length === 1 ? "differs" : "differ"} between ${serverList(compared)}`,
+    );
   } else if (compared.length < 2 && nodes.length > 1) {
-    problems.push(compared.length === 0 ? "no server could be compared" : `drift not checked: only ${serverList(compared)} could be compared`);
+    problems.push(
+      compared.length === 0
+        ? "no server could be compared"
+        : `drift not checked: only ${serverList(compared)} could be compared`,
+    );
   }
-  if (wrongIdentity.length > 0) problems.push(`${serverList(wrongIdentity)} ${wrongIdentity.length === 1 ? "is" : "are"} not the node the cluster file names`);
+  if (wrongIdentity.length > 0)
+    problems.push(
+      `${serverList(wrongIdentity)} ${wrongIdentity.length === 1 ? "is" : "are"} not the node the cluster file names`,
+    );
   if (unreachable.length > 0) problems.push(`${serverList(unreachable)} unreachable`);
   const summary = ok
     ? `CONSISTENT: ${nodes.length === 1 ? "the only server answered" : `all ${nodes.length} servers answered`}, nothing differs`

@@ -4,7 +4,15 @@
 // Tokens it issues are token-sign tokens (they persist without a session) bound to one operation.
 import type { ClusterFile, ClusterNode } from "./cluster-file.ts";
 import { createNodeClient, type NodeClient } from "./node-client.ts";
-import type { BindingContext, ExecuteRequestBody, Operation, OpName, OpRequest, OpResponse, RecordedOutcome } from "../protocol/messages.ts";
+import type {
+  BindingContext,
+  ExecuteRequestBody,
+  Operation,
+  OpName,
+  OpRequest,
+  OpResponse,
+  RecordedOutcome,
+} from "../protocol/messages.ts";
 import { decodeRecords } from "../hsm/token-record.ts";
 
 export interface GateCredentials {
@@ -14,7 +22,13 @@ export interface GateCredentials {
 
 export type NodeOutcome<T> =
   | { readonly index: number; readonly hsmId: string; readonly ok: true; readonly value: T }
-  | { readonly index: number; readonly hsmId: string; readonly ok: false; readonly code: string; readonly message: string };
+  | {
+      readonly index: number;
+      readonly hsmId: string;
+      readonly ok: false;
+      readonly code: string;
+      readonly message: string;
+    };
 
 export type Failure = Extract<NodeOutcome<unknown>, { ok: false }>;
 
@@ -38,15 +52,27 @@ export interface ClusterGateway {
    * differs between nodes is left out and named in `drift`: an approval must verify on every
    * HSM that will check it.
    */
-  officerKeys(): Promise<{ readonly keys: ReadonlyMap<string, string>; readonly drift: readonly string[] } | { readonly failures: readonly Failure[] }>;
+  officerKeys(): Promise<
+    | { readonly keys: ReadonlyMap<string, string>; readonly drift: readonly string[] }
+    | { readonly failures: readonly Failure[] }
+  >;
   /** M of services 3 and 4, the strictest value any node holds. */
-  quorumValues(): Promise<{ readonly user: number; readonly quorum: number } | { readonly failures: readonly Failure[] }>;
+  quorumValues(): Promise<
+    { readonly user: number; readonly quorum: number } | { readonly failures: readonly Failure[] }
+  >;
   /** The cluster's password-sealing public key (PEM), identical on every node. */
   sealingKey(): Promise<{ readonly publicKeyPem: string } | { readonly failures: readonly Failure[] }>;
   /** Issues one operation-bound token on every node, or none: a partial token is deleted again. */
-  issueToken(service: number, binding: string, timeoutSeconds?: number): Promise<({ readonly ok: true } & IssuedToken) | { readonly ok: false; readonly failures: readonly Failure[] }>;
+  issueToken(
+    service: number,
+    binding: string,
+    timeoutSeconds?: number,
+  ): Promise<({ readonly ok: true } & IssuedToken) | { readonly ok: false; readonly failures: readonly Failure[] }>;
   /** Runs an approved operation on every node (or on `only`); each node answers for itself. */
-  execute(request: GateExecuteRequest, only?: readonly number[]): Promise<readonly NodeOutcome<OpResponse<"execute">>[]>;
+  execute(
+    request: GateExecuteRequest,
+    only?: readonly number[],
+  ): Promise<readonly NodeOutcome<OpResponse<"execute">>[]>;
   /** Deletes the gate's token on every node that still holds it. */
   deleteToken(tokenData: Uint8Array): Promise<readonly NodeOutcome<{ deleted: number }>[]>;
   close(): void;
@@ -66,11 +92,17 @@ export interface ClusterReader {
 }
 
 export function createClusterReader(file: ClusterFile, options: { timeoutMs?: number } = {}): ClusterReader {
-  const clients: NodeClient[] = file.nodes.map((n) => createNodeClient(file.ca === undefined ? { host: n.host, port: n.port } : { host: n.host, port: n.port, ca: file.ca }, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }));
+  const clients: NodeClient[] = file.nodes.map((n) =>
+    createNodeClient(
+      file.ca === undefined ? { host: n.host, port: n.port } : { host: n.host, port: n.port, ca: file.ca },
+      options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs },
+    ),
+  );
   return {
     clusterId: file.clusterId,
     nodes: file.nodes,
-    outcome: (idempotencyKey) => Promise.all(file.nodes.map((node, i) => askNode(node, clients[i] as NodeClient, "outcome", { idempotencyKey }))),
+    outcome: (idempotencyKey) =>
+      Promise.all(file.nodes.map((node, i) => askNode(node, clients[i] as NodeClient, "outcome", { idempotencyKey }))),
     close() {
       for (const c of clients) c.close();
     },
@@ -78,9 +110,16 @@ export function createClusterReader(file: ClusterFile, options: { timeoutMs?: nu
 }
 
 /** One command on one node without a session; a refusal or an unreachable node comes back as data. */
-async function askNode<K extends OpName>(node: ClusterNode, client: NodeClient, op: K, body: OpRequest<K>): Promise<NodeOutcome<OpResponse<K>>> {
+async function askNode<K extends OpName>(
+  node: ClusterNode,
+  client: NodeClient,
+  op: K,
+  body: OpRequest<K>,
+): Promise<NodeOutcome<OpResponse<K>>> {
   const r = await client.call(op, body);
-  return r.ok ? { index: node.index, hsmId: node.hsmId, ok: true, value: r.data } : { index: node.index, hsmId: node.hsmId, ok: false, code: r.error.code, message: r.error.message };
+  return r.ok
+    ? { index: node.index, hsmId: node.hsmId, ok: true, value: r.data }
+    : { index: node.index, hsmId: node.hsmId, ok: false, code: r.error.code, message: r.error.message };
 }
 
 export interface GateExecuteRequest {
@@ -91,19 +130,42 @@ export interface GateExecuteRequest {
   readonly signatures: readonly { readonly userName: string; readonly signature: Uint8Array }[];
 }
 
-export function createClusterGateway(file: ClusterFile, credentials: GateCredentials, options: { timeoutMs?: number } = {}): ClusterGateway {
-  const clients: NodeClient[] = file.nodes.map((n) => createNodeClient(file.ca === undefined ? { host: n.host, port: n.port } : { host: n.host, port: n.port, ca: file.ca }, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }));
+export function createClusterGateway(
+  file: ClusterFile,
+  credentials: GateCredentials,
+  options: { timeoutMs?: number } = {},
+): ClusterGateway {
+  const clients: NodeClient[] = file.nodes.map((n) =>
+    createNodeClient(
+      file.ca === undefined ? { host: n.host, port: n.port } : { host: n.host, port: n.port, ca: file.ca },
+      options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs },
+    ),
+  );
 
-  const failure = (node: ClusterNode, code: string, message: string): Failure => ({ index: node.index, hsmId: node.hsmId, ok: false, code, message });
+  const failure = (node: ClusterNode, code: string, message: string): Failure => ({
+    index: node.index,
+    hsmId: node.hsmId,
+    ok: false,
+    code,
+    message,
+  });
 
   /** Calls one node without a session. */
-  const plain = <K extends OpName>(i: number, op: K, body: OpRequest<K>): Promise<NodeOutcome<OpResponse<K>>> => askNode(file.nodes[i] as ClusterNode, clients[i] as NodeClient, op, body);
+  const plain = <K extends OpName>(i: number, op: K, body: OpRequest<K>): Promise<NodeOutcome<OpResponse<K>>> =>
+    askNode(file.nodes[i] as ClusterNode, clients[i] as NodeClient, op, body);
 
   /** Logs in on node i, runs `work` with the session, and always logs out. */
-  async function withSession<T>(i: number, work: (session: string) => Promise<NodeOutcome<T>>): Promise<NodeOutcome<T>> {
+  async function withSession<T>(
+    i: number,
+    work: (session: string) => Promise<NodeOutcome<T>>,
+  ): Promise<NodeOutcome<T>> {
     const node = file.nodes[i] as ClusterNode;
     const client = clients[i] as NodeClient;
-    const login = await client.call("login", { userType: "CO", userName: credentials.userName, password: credentials.password });
+    const login = await client.call("login", {
+      userType: "CO",
+      userName: credentials.userName,
+      password: credentials.password,
+    });
     if (!login.ok) return failure(node, login.error.code, `gate login: ${login.error.message}`);
     if (!("sessionId" in login.data)) return failure(node, "RET_2FA_FAILURE", "the gate's account must not use 2FA");
     const session = login.data.sessionId;
@@ -114,11 +176,17 @@ export function createClusterGateway(file: ClusterFile, credentials: GateCredent
     }
   }
 
-  async function sessionCall<K extends OpName>(i: number, op: K, body: OpRequest<K>): Promise<NodeOutcome<OpResponse<K>>> {
+  async function sessionCall<K extends OpName>(
+    i: number,
+    op: K,
+    body: OpRequest<K>,
+  ): Promise<NodeOutcome<OpResponse<K>>> {
     return withSession(i, async (session) => {
       const node = file.nodes[i] as ClusterNode;
       const r = await (clients[i] as NodeClient).call(op, body, session);
-      return r.ok ? { index: node.index, hsmId: node.hsmId, ok: true, value: r.data } : failure(node, r.error.code, r.error.message);
+      return r.ok
+        ? { index: node.index, hsmId: node.hsmId, ok: true, value: r.data }
+        : failure(node, r.error.code, r.error.message);
     });
   }
 
@@ -161,7 +229,10 @@ export function createClusterGateway(file: ClusterFile, credentials: GateCredent
       const failures = failuresOf(outcomes);
       if (failures.length > 0) return { failures };
       const pems = new Set(valuesOf(outcomes).map((v) => v.publicKeyPem));
-      if (pems.size !== 1) return { failures: file.nodes.map((n) => failure(n, "RET_CLUSTER_DRIFT", "the nodes disagree on the sealing key")) };
+      if (pems.size !== 1)
+        return {
+          failures: file.nodes.map((n) => failure(n, "RET_CLUSTER_DRIFT", "the nodes disagree on the sealing key")),
+        };
       return { publicKeyPem: [...pems][0] as string };
     },
 
@@ -187,7 +258,10 @@ export function createClusterGateway(file: ClusterFile, credentials: GateCredent
         context: request.context,
         approval: {
           tokenData: Buffer.from(request.tokenData).toString("base64"),
-          signatures: request.signatures.map((s) => ({ userName: s.userName, signature: Buffer.from(s.signature).toString("base64") })),
+          signatures: request.signatures.map((s) => ({
+            userName: s.userName,
+            signature: Buffer.from(s.signature).toString("base64"),
+          })),
         },
       };
       const targets = file.nodes.map((_, i) => i).filter((i) => only === undefined || only.includes(i));

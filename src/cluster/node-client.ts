@@ -3,7 +3,14 @@
 // shell can print the per-server failure line and offer its Retry/Ignore/Abort prompt.
 import { request as httpRequest, Agent as HttpAgent } from "node:http";
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
-import { PROTOCOL_VERSION, SESSION_HEADER, type Envelope, type OpName, type OpRequest, type OpResponse } from "../protocol/messages.ts";
+import {
+  PROTOCOL_VERSION,
+  SESSION_HEADER,
+  type Envelope,
+  type OpName,
+  type OpRequest,
+  type OpResponse,
+} from "../protocol/messages.ts";
 
 export interface NodeEndpoint {
   readonly host: string;
@@ -35,14 +42,30 @@ export function createNodeClient(endpoint: NodeEndpoint, options: ClientOptions 
   const timeoutMs = options.timeoutMs ?? 10_000;
   const send = tls ? httpsRequest : httpRequest;
 
-  function call<K extends OpName>(op: K, body: OpRequest<K>, session?: string | null): Promise<CallResult<OpResponse<K>>> {
+  function call<K extends OpName>(
+    op: K,
+    body: OpRequest<K>,
+    session?: string | null,
+  ): Promise<CallResult<OpResponse<K>>> {
     const payload = Buffer.from(JSON.stringify(body));
-    const headers: Record<string, string | number> = { "content-type": "application/json", "content-length": payload.length };
+    const headers: Record<string, string | number> = {
+      "content-type": "application/json",
+      "content-length": payload.length,
+    };
     if (session) headers[SESSION_HEADER] = session;
     return new Promise((resolve) => {
-      const unreachable = (message: string): void => resolve({ ok: false, error: { code: "RET_NODE_UNREACHABLE", message } });
+      const unreachable = (message: string): void =>
+        resolve({ ok: false, error: { code: "RET_NODE_UNREACHABLE", message } });
       const req = send(
-        { host: endpoint.host, port: endpoint.port, method: "POST", path: `/${PROTOCOL_VERSION}/${op}`, headers, agent, timeout: timeoutMs },
+        {
+          host: endpoint.host,
+          port: endpoint.port,
+          method: "POST",
+          path: `/${PROTOCOL_VERSION}/${op}`,
+          headers,
+          agent,
+          timeout: timeoutMs,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           let size = 0;
@@ -64,7 +87,9 @@ export function createNodeClient(endpoint: NodeEndpoint, options: ClientOptions 
         },
       );
       req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-      req.on("error", (err: NodeJS.ErrnoException) => unreachable(err.code === "ECONNREFUSED" ? "connection refused" : err.message));
+      req.on("error", (err: NodeJS.ErrnoException) =>
+        unreachable(err.code === "ECONNREFUSED" ? "connection refused" : err.message),
+      );
       req.end(payload);
     });
   }
@@ -76,6 +101,7 @@ function isEnvelope(value: unknown): boolean {
   if (typeof value !== "object" || value === null) return false;
   const v = value as { ok?: unknown; data?: unknown; error?: unknown };
   if (v.ok === true) return "data" in v;
-  if (v.ok === false) return typeof v.error === "object" && v.error !== null && typeof (v.error as { code?: unknown }).code === "string";
+  if (v.ok === false)
+    return typeof v.error === "object" && v.error !== null && typeof (v.error as { code?: unknown }).code === "string";
   return false;
 }

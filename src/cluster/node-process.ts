@@ -41,9 +41,14 @@ export interface RunningNode {
   readonly exited: Promise<void>;
 }
 
-export function spawnNode(spec: NodeProcessSpec, events: NodeProcessEvents = {}, readyTimeoutMs = 20_000): Promise<RunningNode> {
+export function spawnNode(
+  spec: NodeProcessSpec,
+  events: NodeProcessEvents = {},
+  readyTimeoutMs = 20_000,
+): Promise<RunningNode> {
   const args = [NODE_MAIN, "--data", spec.dataDir, "--host", spec.host, "--port", String(spec.port), "--watch-stdin"];
-  if (spec.tls !== null) args.push("--tls-cert", spec.tls.certPath, "--tls-key", spec.tls.keyPath, "--tls-ca", spec.tls.caPath);
+  if (spec.tls !== null)
+    args.push("--tls-cert", spec.tls.certPath, "--tls-key", spec.tls.keyPath, "--tls-ca", spec.tls.caPath);
   // Own process group: a Ctrl-C in the terminal reaches only the runner, which then stops the
   // nodes in order (and knows their exit is expected).
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"], detached: true });
@@ -93,7 +98,8 @@ export function spawnNode(spec: NodeProcessSpec, events: NodeProcessEvents = {},
       clearTimeout(timer);
       if (spec.unref === true) {
         child.unref();
-        for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
+        for (const stream of [child.stdin, child.stdout, child.stderr])
+          (stream as unknown as { unref?: () => void } | null)?.unref?.();
       }
       resolve({
         index: spec.index,

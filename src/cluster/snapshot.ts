@@ -22,7 +22,12 @@ export async function fetchSnapshot(node: ClusterNode, client: NodeClient): Prom
   try {
     // hello first: a node that does not answer it is not asked anything else.
     const hello = await ask("hello");
-    const [users, quorum, keys, tokens] = await Promise.all([ask("list-users"), ask("quorum-values"), ask("quorum-keys"), ask("list-tokens")]);
+    const [users, quorum, keys, tokens] = await Promise.all([
+      ask("list-users"),
+      ask("quorum-values"),
+      ask("quorum-keys"),
+      ask("list-tokens"),
+    ]);
     return {
       node,
       reachable: true,

@@ -25,7 +25,11 @@ export interface ClusterTls {
 
 const DAY_MS = 24 * 3600 * 1000;
 
-export function ensureClusterTls(dataDir: string, clusterId: string, nodes: readonly { readonly host: string; readonly hsmId: string }[]): ClusterTls {
+export function ensureClusterTls(
+  dataDir: string,
+  clusterId: string,
+  nodes: readonly { readonly host: string; readonly hsmId: string }[],
+): ClusterTls {
   const dir = join(dataDir, "tls");
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const caPath = join(dir, "ca.crt");
@@ -76,16 +80,50 @@ function makeCa(caPath: string, caKeyPath: string, clusterId: string): void {
   // Node certificates issued by an older CA now fail usableNodeCert and are issued again.
 }
 
-function makeNodeCert(certPath: string, keyPath: string, caPath: string, caKeyPath: string, node: { host: string; hsmId: string }): void {
+function makeNodeCert(
+  certPath: string,
+  keyPath: string,
+  caPath: string,
+  caKeyPath: string,
+  node: { host: string; hsmId: string },
+): void {
   const csrPath = `${certPath}.csr`;
   const extPath = `${certPath}.ext`;
   const san = isIP(node.host) ? `IP:${node.host}` : `DNS:${node.host}`;
-  writeFileSync(extPath, `subjectAltName=${san}\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`);
+  writeFileSync(
+    extPath,
+    `subjectAltName=${san}\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`,
+  );
   try {
-    openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", keyPath, "-out", csrPath, "-subj", `/CN=${node.hsmId}`]);
+    openssl([
+      "req",
+      "-new",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      keyPath,
+      "-out",
+      csrPath,
+      "-subj",
+      `/CN=${node.hsmId}`,
+    ]);
     chmodSync(keyPath, 0o600);
     openssl(
-      ["x509", "-req", "-in", csrPath, "-CA", caPath, "-CAkey", caKeyPath, "-set_serial", `0x${randomBytes(16).toString("hex")}`],
+      [
+        "x509",
+        "-req",
+        "-in",
+        csrPath,
+        "-CA",
+        caPath,
+        "-CAkey",
+        caKeyPath,
+        "-set_serial",
+        `0x${randomBytes(16).toString("hex")}`,
+      ],
       ["-days", "825", "-sha256", "-extfile", extPath, "-out", certPath],
     );
   } finally {

@@ -12,7 +12,11 @@ import { readUserFile, readUserText, resolvePath } from "./files.ts";
 export interface LoadedApproval {
   /** base64 of the whole token file. */
   readonly tokenData: string;
-  readonly approvals: readonly { readonly approverType: number; readonly approverName: string; readonly signature: string }[];
+  readonly approvals: readonly {
+    readonly approverType: number;
+    readonly approverName: string;
+    readonly signature: string;
+  }[];
 }
 
 const MAX_APPROVAL_FILE_BYTES = 64 * 1024;
@@ -28,7 +32,9 @@ export async function loadApproval(ctx: ShellContext, file: string): Promise<Loa
   // Relative paths inside the approval file are taken from the file's own directory.
   const resolved = resolveApprovalPaths(parsed.value, dirname(resolvePath(ctx, file)));
   const tokenPath = tokenPathOf(resolved);
-  const token = await readUserFile(ctx, tokenPath, "the token file", { maxBytes: LIMITS.maxTokensPerFile * RECORD_V2_SIZE });
+  const token = await readUserFile(ctx, tokenPath, "the token file", {
+    maxBytes: LIMITS.maxTokensPerFile * RECORD_V2_SIZE,
+  });
   if (token === null) return null;
   const records = decodeRecords(token);
   if (!records.ok) {
@@ -37,13 +43,21 @@ export async function loadApproval(ctx: ShellContext, file: string): Promise<Loa
   }
   const approvals: { approverType: number; approverName: string; signature: string }[] = [];
   for (const a of resolved.approvals) {
-    const signature = await readUserFile(ctx, a.approvalFile, `the signature of ${a.approverName}`, { maxBytes: 64 * 1024 });
+    const signature = await readUserFile(ctx, a.approvalFile, `the signature of ${a.approverName}`, {
+      maxBytes: 64 * 1024,
+    });
     if (signature === null) return null;
     if (signature.length !== SIGNATURE_BYTES) {
-      ctx.print(`The signature file "${a.approvalFile}" of ${a.approverName} is ${signature.length} bytes; an RSA-2048 signature (openssl dgst -sha256 -sign) is ${SIGNATURE_BYTES}`);
+      ctx.print(
+        `The signature file "${a.approvalFile}" of ${a.approverName} is ${signature.length} bytes; an RSA-2048 signature (openssl dgst -sha256 -sign) is ${SIGNATURE_BYTES}`,
+      );
       return null;
     }
-    approvals.push({ approverType: a.approverType, approverName: a.approverName, signature: signature.toString("base64") });
+    approvals.push({
+      approverType: a.approverType,
+      approverName: a.approverName,
+      signature: signature.toString("base64"),
+    });
   }
   return { tokenData: token.toString("base64"), approvals };
 }

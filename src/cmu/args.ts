@@ -21,7 +21,9 @@ export const HIDDEN_PASSWORD = "-hpswd";
 export const TWO_FACTOR_FLAG = "-2fa";
 
 /** `<password | -hpswd> [-2fa <file>]`: the tail shared by loginHSM, createUser and changePswd. */
-export function parsePasswordTail(rest: readonly string[]): { readonly password: string | null; readonly twoFactorPath: string | null } | null {
+export function parsePasswordTail(
+  rest: readonly string[],
+): { readonly password: string | null; readonly twoFactorPath: string | null } | null {
   if (rest.length !== 1 && rest.length !== 3) return null;
   const [password, flag, path] = rest;
   if (password === undefined || password === TWO_FACTOR_FLAG) return null;
@@ -45,7 +47,12 @@ export interface UserCommandArgs {
  * `<type> <name> <password | -hpswd> [-2fa <file>]`, the arguments of loginHSM, createUser and
  * changePswd. On a bad argument it prints the command's usage (naming a bad type) and returns null.
  */
-export function readUserCommandArgs(ctx: ShellContext, command: Command, args: readonly string[], allowed: readonly UserType[]): UserCommandArgs | null {
+export function readUserCommandArgs(
+  ctx: ShellContext,
+  command: Command,
+  args: readonly string[],
+  allowed: readonly UserType[],
+): UserCommandArgs | null {
   const [typeWord, name, ...rest] = args;
   const type = parseUserType(typeWord, allowed);
   const tail = parsePasswordTail(rest);

@@ -48,7 +48,10 @@ export async function askRecovery(ctx: ShellContext, style: RecoveryStyle): Prom
     const choice = ANSWERS[answer.trim().toUpperCase()];
     if (choice !== undefined) return choice;
     const quoted = SHOWN[style].map((l) => `'${l}'`);
-    const extra = style === "RIA" ? "'B' rolls back the servers that already have the change" : "'A' stops without undoing anything";
+    const extra =
+      style === "RIA"
+        ? "'B' rolls back the servers that already have the change"
+        : "'A' stops without undoing anything";
     ctx.print(`Invalid option, please type ${quoted.slice(0, -1).join(", ")} or ${quoted.at(-1) ?? ""} (${extra})`, "");
   }
 }

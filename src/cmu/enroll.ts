@@ -29,7 +29,11 @@ export async function enrolTwoFactor(ctx: ShellContext, command: string, path: s
   if (answers === null || answers.publicKeyPem === null) return null;
   const proofs = new Map<Server, TwoFactorProof>();
   for (const proof of answers.proofs) {
-    proofs.set(proof.server, { challengeId: proof.challengeId, publicKeyPem: answers.publicKeyPem, signature: proof.signature });
+    proofs.set(proof.server, {
+      challengeId: proof.challengeId,
+      publicKeyPem: answers.publicKeyPem,
+      signature: proof.signature,
+    });
   }
   const servers = requests.map((r) => r.server);
   return { servers, skipped: ctx.servers.filter((s) => !servers.includes(s)), proofs };

@@ -42,10 +42,14 @@ export function printFailure(ctx: ShellContext, command: string, server: Server,
   ctx.print(failedCodeLine(command, failureCodeText(error)), where ?? failedOnServerLine(command, server));
   if (error.code === "RET_SESSION_INVALID") {
     // Happens after a node restart or a dropped connection; only a new login helps.
-    ctx.print(`(server ${server.index} has ended this login session, and its quorum tokens with it: run loginHSM again)`);
+    ctx.print(
+      `(server ${server.index} has ended this login session, and its quorum tokens with it: run loginHSM again)`,
+    );
   } else if (server.sessionDropped) {
     server.sessionDropped = false;
-    ctx.print(`(server ${server.index} is down, and this login session ended with it, quorum tokens included: run loginHSM again once it is back)`);
+    ctx.print(
+      `(server ${server.index} is down, and this login session ended with it, quorum tokens included: run loginHSM again once it is back)`,
+    );
   }
 }
 
@@ -114,14 +118,20 @@ export async function fanOutMutating<T>(ctx: ShellContext, spec: MutatingSpec<T>
         if (spec.onSuccess) spec.onSuccess(server, result.data);
         else ctx.print(successLine(spec.command, server));
         const undoId = undoIdOf(result.data);
-        applied.push(undoId === null ? { server, undoId, why: "the server's answer carried no undo id" } : { server, undoId });
+        applied.push(
+          undoId === null ? { server, undoId, why: "the server's answer carried no undo id" } : { server, undoId },
+        );
         break;
       }
       if (uncertain && !answerLost(result.error) && spec.landed !== undefined) {
         if (await spec.landed(server)) {
           ctx.print(`(${serverRef(server)} had applied the earlier attempt after all; only its answer was lost)`);
           ctx.print(successLine(spec.command, server));
-          applied.push({ server, undoId: null, why: "the server's answer was lost, so the shell holds no undo id for it" });
+          applied.push({
+            server,
+            undoId: null,
+            why: "the server's answer was lost, so the shell holds no undo id for it",
+          });
           break;
         }
         uncertain = false;
@@ -155,7 +165,13 @@ export async function fanOutMutating<T>(ctx: ShellContext, spec: MutatingSpec<T>
 }
 
 /** Undoes the change on the servers that applied it, newest first; `applied` keeps those it could not undo. */
-async function rollBack(ctx: ShellContext, command: string, applied: Applied[], missing: Server[], unknown: Server[]): Promise<void> {
+async function rollBack(
+  ctx: ShellContext,
+  command: string,
+  applied: Applied[],
+  missing: Server[],
+  unknown: Server[],
+): Promise<void> {
   if (applied.length === 0) {
     ctx.print(`rollBack: no server has applied this ${command}, so there is nothing to undo.`);
     return;
@@ -179,11 +195,17 @@ async function rollBack(ctx: ShellContext, command: string, applied: Applied[], 
     }
   }
   applied.splice(0, applied.length, ...kept.reverse());
-  if (applied.length === 0 && unknown.length === 0) ctx.print(`rollBack: ${command} is undone; no server has the change now.`);
+  if (applied.length === 0 && unknown.length === 0)
+    ctx.print(`rollBack: ${command} is undone; no server has the change now.`);
 }
 
 /** The warning for a command that ended with its change on some servers only. */
-export function reportSpread(ctx: ShellContext, command: string, outcome: FanOutOutcome, repair: readonly string[]): void {
+export function reportSpread(
+  ctx: ShellContext,
+  command: string,
+  outcome: FanOutOutcome,
+  repair: readonly string[],
+): void {
   const { missing, unknown } = outcome;
   const having = sortByIndex([...outcome.applied, ...outcome.already]);
   if (unknown.length === 0 && (having.length === 0 || missing.length === 0)) return;
@@ -218,7 +240,13 @@ function sortByIndex(servers: readonly Server[]): Server[] {
  */
 export async function attemptOnServer<T>(
   ctx: ShellContext,
-  spec: { readonly command: string; readonly style: RecoveryStyle; readonly server: Server; send(): Promise<CallResult<T>>; failedOn?(): string },
+  spec: {
+    readonly command: string;
+    readonly style: RecoveryStyle;
+    readonly server: Server;
+    send(): Promise<CallResult<T>>;
+    failedOn?(): string;
+  },
 ): Promise<T | null> {
   for (;;) {
     const result = await spec.send();

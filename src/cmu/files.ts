@@ -24,7 +24,12 @@ export interface ReadLimits {
 }
 
 /** Reads a file the user named; on any problem prints why and returns null. */
-export async function readUserFile(ctx: ShellContext, path: string, what: string, limits: ReadLimits): Promise<Buffer | null> {
+export async function readUserFile(
+  ctx: ShellContext,
+  path: string,
+  what: string,
+  limits: ReadLimits,
+): Promise<Buffer | null> {
   const full = resolvePath(ctx, path);
   try {
     const info = await stat(full);
@@ -45,7 +50,12 @@ export async function readUserFile(ctx: ShellContext, path: string, what: string
   }
 }
 
-export async function readUserText(ctx: ShellContext, path: string, what: string, maxBytes: number): Promise<string | null> {
+export async function readUserText(
+  ctx: ShellContext,
+  path: string,
+  what: string,
+  maxBytes: number,
+): Promise<string | null> {
   const bytes = await readUserFile(ctx, path, what, { maxBytes });
   return bytes === null ? null : bytes.toString("utf8");
 }
@@ -64,7 +74,12 @@ export async function canWrite(ctx: ShellContext, path: string, what: string): P
   }
 }
 
-export async function writeUserFile(ctx: ShellContext, path: string, data: string | Uint8Array, what: string): Promise<boolean> {
+export async function writeUserFile(
+  ctx: ShellContext,
+  path: string,
+  data: string | Uint8Array,
+  what: string,
+): Promise<boolean> {
   try {
     await writeFile(resolvePath(ctx, path), data, { mode: 0o600 });
     return true;

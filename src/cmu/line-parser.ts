@@ -8,7 +8,9 @@
 
 export const MAX_LINE_LENGTH = 64 * 1024;
 
-export type TokenizeResult = { readonly ok: true; readonly words: readonly string[] } | { readonly ok: false; readonly error: string };
+export type TokenizeResult =
+  | { readonly ok: true; readonly words: readonly string[] }
+  | { readonly ok: false; readonly error: string };
 
 export function tokenize(line: string): TokenizeResult {
   if (typeof line !== "string") return { ok: false, error: "input is not text" };
@@ -22,7 +24,8 @@ export function tokenize(line: string): TokenizeResult {
     if (line[i] === '"') {
       const end = line.indexOf('"', i + 1);
       if (end === -1) return { ok: false, error: "unterminated quote" };
-      if (end + 1 < line.length && !blank(line[end + 1])) return { ok: false, error: "a closing quote must be followed by a blank" };
+      if (end + 1 < line.length && !blank(line[end + 1]))
+        return { ok: false, error: "a closing quote must be followed by a blank" };
       words.push(line.slice(i + 1, end));
       i = end + 1;
       continue;

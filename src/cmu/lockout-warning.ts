@@ -10,10 +10,18 @@ import { callServer } from "./session.ts";
 export async function warnOnLockout(ctx: ShellContext, operation: GuardOperation): Promise<void> {
   const server = ctx.servers[0];
   if (server === undefined) return;
-  const [users, values] = await Promise.all([callServer(server, "list-users", {}, false), callServer(server, "quorum-values", {}, false)]);
+  const [users, values] = await Promise.all([
+    callServer(server, "list-users", {}, false),
+    callServer(server, "quorum-values", {}, false),
+  ]);
   if (!users.ok || !values.ok) return;
   const result = checkLockout({
-    users: users.data.users.map((u) => ({ name: u.name, type: u.type, hasQuorumKey: u.mofnPubKey, twoFactor: u.twoFactor })),
+    users: users.data.users.map((u) => ({
+      name: u.name,
+      type: u.type,
+      hasQuorumKey: u.mofnPubKey,
+      twoFactor: u.twoFactor,
+    })),
     mValues: { 3: values.data.user, 4: values.data.quorum },
     operation,
   });

@@ -20,7 +20,6 @@ export interface CmuIo {
   readonly isTTY: boolean;
 }
 
-
 /** Bounds of --timeout-ms: below 100 ms a busy but healthy node looks dead; above 2 minutes a dead one hangs the shell. */
 export const MIN_TIMEOUT_MS = 100;
 export const MAX_TIMEOUT_MS = 120_000;
@@ -62,7 +61,9 @@ export async function runCmu(argv: readonly string[], io: CmuIo): Promise<number
   if (timeoutText !== undefined) {
     timeoutMs = /^[0-9]{1,9}$/.test(timeoutText) ? Number.parseInt(timeoutText, 10) : Number.NaN;
     if (!(timeoutMs >= MIN_TIMEOUT_MS && timeoutMs <= MAX_TIMEOUT_MS)) {
-      io.stderr.write(`quorum-gate cmu: --timeout-ms must be a whole number of milliseconds from ${MIN_TIMEOUT_MS} to ${MAX_TIMEOUT_MS}, got '${timeoutText}'\n`);
+      io.stderr.write(
+        `quorum-gate cmu: --timeout-ms must be a whole number of milliseconds from ${MIN_TIMEOUT_MS} to ${MAX_TIMEOUT_MS}, got '${timeoutText}'\n`,
+      );
       return 2;
     }
   }
@@ -73,7 +74,10 @@ export async function runCmu(argv: readonly string[], io: CmuIo): Promise<number
     return 1;
   }
 
-  const servers = openServers(cluster.value.nodes, { ...(cluster.value.ca === undefined ? {} : { ca: cluster.value.ca }), timeoutMs });
+  const servers = openServers(cluster.value.nodes, {
+    ...(cluster.value.ca === undefined ? {} : { ca: cluster.value.ca }),
+    timeoutMs,
+  });
   // If the reader of our output goes away (`quorum-gate cmu | head`), stop asking: the shell then
   // ends as at end of input, logging out of every server, instead of dying on EPIPE.
   let prompter: ReturnType<typeof createPrompter> | null = null;
@@ -105,12 +109,16 @@ async function connect(ctx: ShellContext, servers: readonly Server[], clusterId:
     ctx.print(connectingLine(server.host, server.port));
     const hello = await callServer(server, "hello", {}, false);
     if (!hello.ok) {
-      ctx.print(`Could not connect to server '${server.host}': hostname '${server.host}', port ${server.port}: ${hello.error.message}`);
+      ctx.print(
+        `Could not connect to server '${server.host}': hostname '${server.host}', port ${server.port}: ${hello.error.message}`,
+      );
       continue;
     }
     ctx.print(connectedLine(server.host, server.port));
     if (hello.data.clusterId !== clusterId || hello.data.hsmId !== server.hsmId) {
-      ctx.print(`Warning: server ${server.index} answers as ${hello.data.hsmId} of ${hello.data.clusterId}, but the cluster file lists ${server.hsmId} of ${clusterId}`);
+      ctx.print(
+        `Warning: server ${server.index} answers as ${hello.data.hsmId} of ${hello.data.clusterId}, but the cluster file lists ${server.hsmId} of ${clusterId}`,
+      );
     }
   }
 }

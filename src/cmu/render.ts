@@ -135,13 +135,26 @@ export function userRow(user: UserView): string {
 }
 
 export function listUsersBlock(server: ServerName, users: readonly UserView[]): string[] {
-  return [`Users on ${serverRef(server)}:`, `Number of users found:${users.length}`, "", LIST_USERS_HEADER, ...users.map(userRow)];
+  return [
+    `Users on ${serverRef(server)}:`,
+    `Number of users found:${users.length}`,
+    "",
+    LIST_USERS_HEADER,
+    ...users.map(userRow),
+  ];
 }
 
 // ---- tokens (docs/cloudhsm-behaviour.md, "Tokens") -----------------------------------------------------------------
 
 export function tokenLines(token: TokenView): string[] {
-  return ["Token:", `Id:${token.id}`, `Service:${token.service}`, `Node:${token.nodeId}`, `Key Handle:${token.keyHandle}`, `User:${token.userName}`];
+  return [
+    "Token:",
+    `Id:${token.id}`,
+    `Service:${token.service}`,
+    `Node:${token.nodeId}`,
+    `Key Handle:${token.keyHandle}`,
+    `User:${token.userName}`,
+  ];
 }
 
 export function getTokenBlock(server: ServerName, token: TokenView): string[] {
@@ -177,7 +190,8 @@ export function mValueLine(service: number, name: string, server: ServerName, va
 
 // ---- info server (docs/cloudhsm-behaviour.md, "CMU commands") ------------------------------------------------------------------
 
-export const INFO_HEADER = "Id      Name                    Hostname         Port   State           Partition               LoginState";
+export const INFO_HEADER =
+  "Id      Name                    Hostname         Port   State           Partition               LoginState";
 
 export function infoRow(row: {
   readonly index: number;

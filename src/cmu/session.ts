@@ -39,29 +39,57 @@ export const CONNECTION_REFUSED = "connection refused";
 /** Codes after which the node no longer knows our session: forget it so the state stays truthful. */
 const SESSION_GONE = new Set(["RET_SESSION_INVALID", "RET_NOT_LOGGED_IN"]);
 
-export function openServers(configs: readonly ServerConfig[], options: { readonly ca?: string; readonly timeoutMs?: number }): Server[] {
+export function openServers(
+  configs: readonly ServerConfig[],
+  options: { readonly ca?: string; readonly timeoutMs?: number },
+): Server[] {
   return configs.map((c) => {
-    const endpoint: NodeEndpoint = options.ca === undefined ? { host: c.host, port: c.port } : { host: c.host, port: c.port, ca: options.ca };
+    const endpoint: NodeEndpoint =
+      options.ca === undefined ? { host: c.host, port: c.port } : { host: c.host, port: c.port, ca: options.ca };
     const client = createNodeClient(endpoint, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
-    return { index: c.index, host: c.host, port: c.port, hsmId: c.hsmId, nodeId: c.nodeId, client, sessionId: null, login: null, reachable: true, sessionDropped: false };
+    return {
+      index: c.index,
+      host: c.host,
+      port: c.port,
+      hsmId: c.hsmId,
+      nodeId: c.nodeId,
+      client,
+      sessionId: null,
+      login: null,
+      reachable: true,
+      sessionDropped: false,
+    };
   });
 }
 
 /** Sends one command to one server with its session, and keeps the server's state in step with the answer. */
-export async function callServer<K extends OpName>(server: Server, op: K, body: OpRequest<K>, withSession = true): Promise<CallResult<OpResponse<K>>> {
+export async function callServer<K extends OpName>(
+  server: Server,
+  op: K,
+  body: OpRequest<K>,
+  withSession = true,
+): Promise<CallResult<OpResponse<K>>> {
   let result: CallResult<OpResponse<K>>;
   try {
     result = await server.client.call(op, body, withSession ? server.sessionId : null);
   } catch (err) {
     // The client promises not to throw; if it ever does, treat it as a transport failure.
-    result = { ok: false, error: { code: "RET_NODE_UNREACHABLE", message: err instanceof Error ? err.message : String(err) } };
+    result = {
+      ok: false,
+      error: { code: "RET_NODE_UNREACHABLE", message: err instanceof Error ? err.message : String(err) },
+    };
   }
   server.reachable = result.ok || result.error.code !== "RET_NODE_UNREACHABLE";
   if (!result.ok && withSession && SESSION_GONE.has(result.error.code)) {
     server.sessionId = null;
     server.login = null;
   }
-  if (!result.ok && result.error.code === "RET_NODE_UNREACHABLE" && result.error.message === CONNECTION_REFUSED && server.sessionId !== null) {
+  if (
+    !result.ok &&
+    result.error.code === "RET_NODE_UNREACHABLE" &&
+    result.error.message === CONNECTION_REFUSED &&
+    server.sessionId !== null
+  ) {
     // Nothing listens: the node is down, and a node's sessions (with their tokens) end when it
     // stops, as a dropped connection ends a CMU session. Forget it so loginHSM works once it is back.
     // (A timeout is different: a slow node keeps the session, so Retry can still use it.)

@@ -9,7 +9,9 @@ import { DISCONNECTING, SHELL_PROMPT, serverModePrompt } from "./render.ts";
 
 export async function runShell(ctx: ShellContext): Promise<void> {
   for (;;) {
-    const line = await ctx.prompter.ask(ctx.serverMode === null ? SHELL_PROMPT : serverModePrompt(ctx.serverMode.index));
+    const line = await ctx.prompter.ask(
+      ctx.serverMode === null ? SHELL_PROMPT : serverModePrompt(ctx.serverMode.index),
+    );
     if (line === null) break;
     const parsed = parseLine(line, COMMAND_NAMES);
     if (parsed.kind === "empty") continue;

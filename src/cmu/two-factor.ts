@@ -60,7 +60,11 @@ export async function exchangeAuthData(
 }
 
 /** Matches the edited file against what we asked for; returns the proofs or the reason they are unusable. */
-export function checkAuthData(text: string, requests: readonly DigestRequest[], needPublicKey: boolean): ProofSet | string {
+export function checkAuthData(
+  text: string,
+  requests: readonly DigestRequest[],
+  needPublicKey: boolean,
+): ProofSet | string {
   const parsed = parseAuthData(text);
   if (!parsed.ok) return parsed.error;
   let key: KeyObject | null = null;
@@ -68,15 +72,18 @@ export function checkAuthData(text: string, requests: readonly DigestRequest[], 
   if (needPublicKey) {
     if (parsed.value.publicKey === "") return '"PublicKey" is empty: paste the PEM public key of the new 2FA key';
     const pub = parsePublicKey(parsed.value.publicKey);
-    if (!pub.ok) return `"PublicKey" is not usable (${pub.reason.replace(/_/g, " ")}); an RSA-2048 public key in PEM form is required`;
+    if (!pub.ok)
+      return `"PublicKey" is not usable (${pub.reason.replace(/_/g, " ")}); an RSA-2048 public key in PEM form is required`;
     key = pub.key;
     publicKeyPem = pub.pem;
   }
   const proofs: Proof[] = [];
   for (const request of requests) {
     const entry = parsed.value.entries.find((e) => e.digest.replace(/=+$/, "") === request.digest.replace(/=+$/, ""));
-    if (entry === undefined) return `no entry carries the digest written for ${request.server.hsmId}; sign the digests of the file written just now`;
-    if (entry.hsmId !== request.server.hsmId) return `the digest of ${request.server.hsmId} is filed under HsmId "${entry.hsmId}"`;
+    if (entry === undefined)
+      return `no entry carries the digest written for ${request.server.hsmId}; sign the digests of the file written just now`;
+    if (entry.hsmId !== request.server.hsmId)
+      return `the digest of ${request.server.hsmId} is filed under HsmId "${entry.hsmId}"`;
     if (request.challengeId === null) continue;
     if (entry.signatureBytes === null) return `"Signature" of ${entry.hsmId} is empty`;
     if (entry.signatureBytes.length !== SIGNATURE_BYTES) {
@@ -85,7 +92,11 @@ export function checkAuthData(text: string, requests: readonly DigestRequest[], 
     if (key !== null && !verifyDigest(entry.digestBytes, key, entry.signatureBytes)) {
       return `"Signature" of ${entry.hsmId} does not verify with "PublicKey" (sign the decoded digest with openssl pkeyutl -pkeyopt digest:sha256)`;
     }
-    proofs.push({ server: request.server, challengeId: request.challengeId, signature: entry.signatureBytes.toString("base64") });
+    proofs.push({
+      server: request.server,
+      challengeId: request.challengeId,
+      signature: entry.signatureBytes.toString("base64"),
+    });
   }
   return { proofs, publicKeyPem };
 }

@@ -77,21 +77,28 @@ export function parseApprovalFile(text: string): ApprovalFileResult {
   for (; index < lines.length && header.size < HEADER_FIELDS.length; index++) {
     const hit = matchField(lines[index] ?? "", HEADER_FIELDS);
     if (hit === null) continue;
-    if (header.has(hit.field)) return { ok: false, error: `line ${index + 1}: "${hit.field}" appears twice in the header` };
+    if (header.has(hit.field))
+      return { ok: false, error: `line ${index + 1}: "${hit.field}" appears twice in the header` };
     header.set(hit.field, hit.value);
   }
   const missing = HEADER_FIELDS.filter((f) => !header.has(f));
-  if (missing.length > 0) return { ok: false, error: `Failed to read token file details: missing ${missing.map((m) => `"${m}"`).join(", ")} line` };
+  if (missing.length > 0)
+    return {
+      ok: false,
+      error: `Failed to read token file details: missing ${missing.map((m) => `"${m}"`).join(", ")} line`,
+    };
 
   const countText = header.get(COUNT) ?? "";
   const count = parseCount(countText);
   if (count === null) return { ok: false, error: `"${COUNT}" must be a decimal or 0x-hex number, got "${countText}"` };
-  if (count > LIMITS.maxApprovals) return { ok: false, error: `number of approvals in the file is more than ${LIMITS.maxApprovals}` };
+  if (count > LIMITS.maxApprovals)
+    return { ok: false, error: `number of approvals in the file is more than ${LIMITS.maxApprovals}` };
   if (count < 1) return { ok: false, error: "number of approvals must be at least 1" };
 
   const multiTokenFilePath = header.get(MULTI_TOKEN) ?? "";
   const tokenFilePath = header.get(SINGLE_TOKEN) ?? "";
-  if (multiTokenFilePath === "" && tokenFilePath === "") return { ok: false, error: `no token file: "${MULTI_TOKEN}" is empty` };
+  if (multiTokenFilePath === "" && tokenFilePath === "")
+    return { ok: false, error: `no token file: "${MULTI_TOKEN}" is empty` };
 
   // Phase 2: `count` approver blocks of three fields each, in any order within a block.
   const approvals: Approver[] = [];
@@ -99,7 +106,11 @@ export function parseApprovalFile(text: string): ApprovalFileResult {
   for (; index < lines.length && approvals.length < count; index++) {
     const hit = matchField(lines[index] ?? "", APPROVER_FIELDS);
     if (hit === null) continue;
-    if (block.has(hit.field)) return { ok: false, error: `Failed to read Approver Details: line ${index + 1} repeats "${hit.field}" before approver ${approvals.length + 1} is complete` };
+    if (block.has(hit.field))
+      return {
+        ok: false,
+        error: `Failed to read Approver Details: line ${index + 1} repeats "${hit.field}" before approver ${approvals.length + 1} is complete`,
+      };
     block.set(hit.field, { value: hit.value, line: index + 1 });
     if (block.size < APPROVER_FIELDS.length) continue;
     const approver = toApprover(block);
@@ -107,7 +118,8 @@ export function parseApprovalFile(text: string): ApprovalFileResult {
     approvals.push(approver);
     block = new Map();
   }
-  if (approvals.length < count) return { ok: false, error: `Could only read ${approvals.length}/${count} approvers info` };
+  if (approvals.length < count)
+    return { ok: false, error: `Could only read ${approvals.length}/${count} approvers info` };
   return { ok: true, value: { multiTokenFilePath, tokenFilePath, approvals } };
 }
 
@@ -116,9 +128,11 @@ function toApprover(block: ReadonlyMap<string, { value: string; line: number }>)
   const approverName = block.get(NAME)?.value ?? "";
   const approvalFile = block.get(FILE)?.value ?? "";
   const type = parseCount(typeText);
-  if (type === null) return `Failed to read Approver Details: "${TYPE}" must be a number, got "${typeText}" (line ${block.get(TYPE)?.line ?? 0})`;
+  if (type === null)
+    return `Failed to read Approver Details: "${TYPE}" must be a number, got "${typeText}" (line ${block.get(TYPE)?.line ?? 0})`;
   if (type !== APPROVER_TYPE_CU && type !== APPROVER_TYPE_CO) return `Invalid User Type ${type} for ${approverName}`;
-  if (approverName === "") return `Failed to read Approver Details: empty "${NAME}" (line ${block.get(NAME)?.line ?? 0})`;
+  if (approverName === "")
+    return `Failed to read Approver Details: empty "${NAME}" (line ${block.get(NAME)?.line ?? 0})`;
   if (approvalFile === "") return `Failed to read Approver Details: empty "${FILE}" for ${approverName}`;
   return { approverType: type, approverName, approvalFile };
 }
@@ -146,7 +160,7 @@ export function renderApprovalFile(file: ApprovalFile): string {
   const lines = [
     "# Token approval file for approveToken.",
     "# The token file holds one token record per HSM (written by getToken).",
-    "# The \"Token File Path\" line must be present even when it is empty.",
+    '# The "Token File Path" line must be present even when it is empty.',
     `${MULTI_TOKEN} = ${file.multiTokenFilePath};`,
     `${SINGLE_TOKEN} = ${file.tokenFilePath};`,
     "",

@@ -26,7 +26,9 @@ export interface AuthData {
   readonly entries: readonly AuthDataEntry[];
 }
 
-export type AuthDataResult = { readonly ok: true; readonly value: AuthData } | { readonly ok: false; readonly error: string };
+export type AuthDataResult =
+  | { readonly ok: true; readonly value: AuthData }
+  | { readonly ok: false; readonly error: string };
 
 const MAX_ENTRIES = 32;
 
@@ -36,7 +38,9 @@ export function parseAuthData(text: string): AuthDataResult {
   try {
     doc = JSON.parse(escapeRawControlsInStrings(text.replace(/^\uFEFF/, "")));
   } catch (err) {
-    const hint = /[\u201C\u201D]/.test(text) ? ' (the file contains curly quotes \u201C\u201D; use plain " quotes)' : "";
+    const hint = /[\u201C\u201D]/.test(text)
+      ? ' (the file contains curly quotes \u201C\u201D; use plain " quotes)'
+      : "";
     return { ok: false, error: `authentication data is not valid JSON: ${(err as Error).message}${hint}` };
   }
   if (!isObject(doc)) return { ok: false, error: "authentication data must be a JSON object" };
@@ -71,7 +75,8 @@ function parseEntry(item: unknown, i: number): AuthDataEntry | string {
   if (typeof digest !== "string") return `${where}."Digest" must be a string`;
   const digestBytes = decodeLenientBase64(digest);
   if (!digestBytes.ok) return `${where}."Digest" is ${digestBytes.error}`;
-  if (digestBytes.bytes.length !== DIGEST_BYTES) return `${where}."Digest" must decode to ${DIGEST_BYTES} bytes, got ${digestBytes.bytes.length}`;
+  if (digestBytes.bytes.length !== DIGEST_BYTES)
+    return `${where}."Digest" must decode to ${DIGEST_BYTES} bytes, got ${digestBytes.bytes.length}`;
   const signature = item["Signature"] ?? "";
   if (typeof signature !== "string") return `${where}."Signature" must be a string`;
   let signatureBytes: Buffer | null = null;
@@ -90,7 +95,10 @@ function parseEntry(item: unknown, i: number): AuthDataEntry | string {
 }
 
 /** The file as CMU writes it: empty PublicKey and Signature, one entry per HSM, fields in the documented order. */
-export function renderAuthData(entries: readonly { readonly hsmId: string; readonly digest: string }[], publicKey = ""): string {
+export function renderAuthData(
+  entries: readonly { readonly hsmId: string; readonly digest: string }[],
+  publicKey = "",
+): string {
   const doc = {
     Version: AUTHDATA_VERSION,
     PublicKey: publicKey,

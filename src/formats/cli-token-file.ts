@@ -12,7 +12,9 @@ import { decodeLenientBase64 } from "./lenient-base64.ts";
 
 export const CLI_TOKEN_FILE_VERSION = "2.0";
 
-export type CliTokenFileResult = { readonly ok: true; readonly approvalData: Buffer } | { readonly ok: false; readonly reason: string };
+export type CliTokenFileResult =
+  | { readonly ok: true; readonly approvalData: Buffer }
+  | { readonly ok: false; readonly reason: string };
 
 /** Whether `bytes` look like JSON (a CLI token file) rather than a binary CMU token file. */
 export function looksLikeJson(bytes: Uint8Array): boolean {
@@ -32,12 +34,18 @@ export function parseCliTokenFile(bytes: Uint8Array): CliTokenFileResult {
   }
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return { ok: false, reason: "not a JSON object" };
   const fields: Readonly<Record<string, unknown>> = doc as Readonly<Record<string, unknown>>; // an object, checked above
-  if (fields["version"] !== CLI_TOKEN_FILE_VERSION) return { ok: false, reason: `"version" is not "${CLI_TOKEN_FILE_VERSION}"` };
+  if (fields["version"] !== CLI_TOKEN_FILE_VERSION)
+    return { ok: false, reason: `"version" is not "${CLI_TOKEN_FILE_VERSION}"` };
   const data = fields["approval_data"];
   const token = fields["token"];
   if (typeof data !== "string" || data === "") {
     // Registration and MFA token files carry `tokens[]` with `unsigned` hashes, not approval data.
-    return { ok: false, reason: Array.isArray(fields["tokens"]) ? "a registration or MFA token file (tokens[]), not a quorum token with approval_data" : 'no "approval_data"' };
+    return {
+      ok: false,
+      reason: Array.isArray(fields["tokens"])
+        ? "a registration or MFA token file (tokens[]), not a quorum token with approval_data"
+        : 'no "approval_data"',
+    };
   }
   if (typeof token !== "string") return { ok: false, reason: 'no "token"' };
   const approvalData = decodeLenientBase64(data);

@@ -44,7 +44,15 @@ export type ApprovalCommand =
     }
   | { readonly verb: BareVerb; readonly line: number };
 
-export const COMMAND_REASONS = ["not_a_command", "unknown_command", "unexpected_argument", "malformed_signature", "malformed_until", "multiple_commands", "too_long"] as const;
+export const COMMAND_REASONS = [
+  "not_a_command",
+  "unknown_command",
+  "unexpected_argument",
+  "malformed_signature",
+  "malformed_until",
+  "multiple_commands",
+  "too_long",
+] as const;
 export type CommandReason = (typeof COMMAND_REASONS)[number];
 
 export type CommandResult =
@@ -62,7 +70,8 @@ const BLANK = /^[ \t]*$/;
 
 export function parseApprovalComment(body: string): CommandResult {
   if (typeof body !== "string") return notACommand();
-  if (body.length > MAX_COMMENT_CHARS) return { ok: false, reason: "too_long", message: `the comment is longer than ${MAX_COMMENT_CHARS} characters` };
+  if (body.length > MAX_COMMENT_CHARS)
+    return { ok: false, reason: "too_long", message: `the comment is longer than ${MAX_COMMENT_CHARS} characters` };
   return parseSignedLine(body) ?? parseApprovalCommentLines(body);
 }
 
@@ -124,7 +133,9 @@ export function parseApprovalCommentLines(body: string): CommandResult {
   if (found.length > 1) {
     const message = "the comment holds more than one /quorum command; post one command per comment";
     const line = lineOf(found[1]);
-    return line === undefined ? { ok: false, reason: "multiple_commands", message } : { ok: false, reason: "multiple_commands", message, line };
+    return line === undefined
+      ? { ok: false, reason: "multiple_commands", message }
+      : { ok: false, reason: "multiple_commands", message, line };
   }
   return found[0] ?? notACommand();
 }
@@ -158,7 +169,10 @@ function lineOf(r: CommandResult | undefined): number | undefined {
 }
 
 function isCommandLine(line: string): boolean {
-  return line.startsWith(COMMAND_PREFIX) && (line.length === COMMAND_PREFIX.length || /[ \t]/.test(line.charAt(COMMAND_PREFIX.length)));
+  return (
+    line.startsWith(COMMAND_PREFIX) &&
+    (line.length === COMMAND_PREFIX.length || /[ \t]/.test(line.charAt(COMMAND_PREFIX.length)))
+  );
 }
 
 function openFence(line: string): Fence | null {
@@ -197,23 +211,47 @@ function readCommand(lines: readonly string[], index: number): { result: Command
   const rest = (lines[index] ?? "").slice(COMMAND_PREFIX.length).trim();
   const [verb = "", ...args] = rest === "" ? [] : rest.split(/[ \t]+/);
   const once = (result: CommandResult) => ({ result, lastLine: index });
-  if (verb === "") return once(refuse("unknown_command", `${COMMAND_PREFIX} needs a command: ${COMMAND_VERBS.join(", ")}`, lineNo));
+  if (verb === "")
+    return once(refuse("unknown_command", `${COMMAND_PREFIX} needs a command: ${COMMAND_VERBS.join(", ")}`, lineNo));
   if (verb === "withdraw" || verb === "retry" || verb === "renew" || verb === "execute") {
-    if (args.length > 0) return once(refuse("unexpected_argument", `${COMMAND_PREFIX} ${verb} takes no arguments`, lineNo));
+    if (args.length > 0)
+      return once(refuse("unexpected_argument", `${COMMAND_PREFIX} ${verb} takes no arguments`, lineNo));
     return once({ ok: true, command: { verb, line: lineNo } });
   }
   if (verb !== "approve" && verb !== "reject" && verb !== "countersign") {
-    return once(refuse("unknown_command", `unknown command "${verb.slice(0, 20)}"; use one of ${COMMAND_VERBS.join(", ")}`, lineNo));
+    return once(
+      refuse(
+        "unknown_command",
+        `unknown command "${verb.slice(0, 20)}"; use one of ${COMMAND_VERBS.join(", ")}`,
+        lineNo,
+      ),
+    );
   }
   let until: string | undefined;
   const first = args[0] ?? "";
   if (first.startsWith("until=")) {
-    if (verb === "countersign") return once(refuse("unexpected_argument", `${COMMAND_PREFIX} countersign signs the HSM's token and takes no until=`, lineNo));
+    if (verb === "countersign")
+      return once(
+        refuse(
+          "unexpected_argument",
+          `${COMMAND_PREFIX} countersign signs the HSM's token and takes no until=`,
+          lineNo,
+        ),
+      );
     until = first.slice("until=".length);
-    if (!UNTIL.test(until)) return once(refuse("malformed_until", "until= must be a UTC time to the second, e.g. until=2026-12-13T03:00:00Z", lineNo));
+    if (!UNTIL.test(until))
+      return once(
+        refuse("malformed_until", "until= must be a UTC time to the second, e.g. until=2026-12-13T03:00:00Z", lineNo),
+      );
     args.shift();
   } else if (verb === "reject") {
-    return once(refuse("malformed_until", `${COMMAND_PREFIX} reject needs until=<UTC time> before the signature: the expires-at of the payload you signed`, lineNo));
+    return once(
+      refuse(
+        "malformed_until",
+        `${COMMAND_PREFIX} reject needs until=<UTC time> before the signature: the expires-at of the payload you signed`,
+        lineNo,
+      ),
+    );
   }
   return readSignature(lines, index, args.join(""), verb, until);
 }
@@ -221,7 +259,13 @@ function readCommand(lines: readonly string[], index: number): { result: Command
 const UNTIL = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$/;
 
 /** The signature after the verb: inline and wrapped, or in the fenced block that follows. */
-function readSignature(lines: readonly string[], index: number, inline: string, verb: SignatureVerb, until: string | undefined): { result: CommandResult; lastLine: number } {
+function readSignature(
+  lines: readonly string[],
+  index: number,
+  inline: string,
+  verb: SignatureVerb,
+  until: string | undefined,
+): { result: CommandResult; lastLine: number } {
   const lineNo = index + 1;
   let text = inline;
   let last = index;
@@ -236,15 +280,26 @@ function readSignature(lines: readonly string[], index: number, inline: string, 
         if (closesFence(l, fence)) return { result: decodeSignature(body.join(""), lineNo, verb, until), lastLine: j };
         body.push(l);
       }
-      return { result: refuse("malformed_signature", "the code block with the signature is not closed", lineNo), lastLine: lines.length - 1 };
+      return {
+        result: refuse("malformed_signature", "the code block with the signature is not closed", lineNo),
+        lastLine: lines.length - 1,
+      };
     }
-    if (next !== index + 1) return { result: refuse("malformed_signature", `no signature after ${COMMAND_PREFIX} ${verb}`, lineNo), lastLine: index };
+    if (next !== index + 1)
+      return {
+        result: refuse("malformed_signature", `no signature after ${COMMAND_PREFIX} ${verb}`, lineNo),
+        lastLine: index,
+      };
   }
   for (; next < lines.length && !BLANK.test(lines[next] ?? ""); next++) {
     text += lines[next] ?? "";
     last = next;
   }
-  if (text === "") return { result: refuse("malformed_signature", `no signature after ${COMMAND_PREFIX} ${verb}`, lineNo), lastLine: last };
+  if (text === "")
+    return {
+      result: refuse("malformed_signature", `no signature after ${COMMAND_PREFIX} ${verb}`, lineNo),
+      lastLine: last,
+    };
   return { result: decodeSignature(text, lineNo, verb, until), lastLine: last };
 }
 
@@ -256,13 +311,26 @@ function decodeSignature(text: string, line: number, verb: SignatureVerb, until:
   const decoded = decodeLenientBase64(text);
   if (!decoded.ok) return refuse("malformed_signature", `the signature is ${decoded.error}`, line);
   if (decoded.bytes.length !== SIGNATURE_BYTES) {
-    return refuse("malformed_signature", `the signature is ${decoded.bytes.length} bytes; an RSA-2048 signature is ${SIGNATURE_BYTES}`, line);
+    return refuse(
+      "malformed_signature",
+      `the signature is ${decoded.bytes.length} bytes; an RSA-2048 signature is ${SIGNATURE_BYTES}`,
+      line,
+    );
   }
   return signed(verb, decoded.bytes.toString("base64"), decoded.bytes, line, until);
 }
 
-function signed(verb: SignatureVerb, signature: string, bytes: Buffer, line: number, until: string | undefined): CommandResult {
-  return { ok: true, command: until === undefined ? { verb, signature, bytes, line } : { verb, signature, bytes, line, until } };
+function signed(
+  verb: SignatureVerb,
+  signature: string,
+  bytes: Buffer,
+  line: number,
+  until: string | undefined,
+): CommandResult {
+  return {
+    ok: true,
+    command: until === undefined ? { verb, signature, bytes, line } : { verb, signature, bytes, line, until },
+  };
 }
 
 function refuse(reason: CommandReason, message: string, line: number): CommandResult {

@@ -40,7 +40,12 @@ export interface ApprovalPayload {
 
 /** The operation as the payload names it: a sealed password only by its digest. */
 export type PayloadOperation =
-  | { readonly kind: "createUser" | "changePswd"; readonly userType: "CO" | "CU"; readonly userName: string; readonly sealedPasswordSha256: string }
+  | {
+      readonly kind: "createUser" | "changePswd";
+      readonly userType: "CO" | "CU";
+      readonly userName: string;
+      readonly sealedPasswordSha256: string;
+    }
   | { readonly kind: "deleteUser"; readonly userType: "CO" | "CU"; readonly userName: string }
   | { readonly kind: "setMValue"; readonly service: 3 | 4; readonly value: number };
 
@@ -84,7 +89,12 @@ function payloadOperation(op: RequestOperation): PayloadOperation {
   switch (op.kind) {
     case "createUser":
     case "changePswd":
-      return { kind: op.kind, userType: op.userType, userName: op.userName, sealedPasswordSha256: sealedPasswordFingerprint(op.sealedPassword) };
+      return {
+        kind: op.kind,
+        userType: op.userType,
+        userName: op.userName,
+        sealedPasswordSha256: sealedPasswordFingerprint(op.sealedPassword),
+      };
     case "deleteUser":
       return { kind: op.kind, userType: op.userType, userName: op.userName };
     case "setMValue":
@@ -124,7 +134,8 @@ function lines(p: ApprovalPayload): string[] {
 export function parseApprovalPayload(bytes: Uint8Array): PayloadResult {
   if (bytes.length > MAX_PAYLOAD_BYTES) return malformed(`the payload is longer than ${MAX_PAYLOAD_BYTES} bytes`);
   const text = Buffer.from(bytes).toString("utf8");
-  if (!text.endsWith("\n") || text.includes("\r")) return malformed("the payload must use LF line ends and end with one");
+  if (!text.endsWith("\n") || text.includes("\r"))
+    return malformed("the payload must use LF line ends and end with one");
   const all = text.slice(0, -1).split("\n");
   if (all[0] !== APPROVAL_PAYLOAD_TITLE) return malformed(`the first line must be "${APPROVAL_PAYLOAD_TITLE}"`);
   const fields = new Map<string, string>();
@@ -137,7 +148,8 @@ export function parseApprovalPayload(bytes: Uint8Array): PayloadResult {
   }
   try {
     const payload = fromFields(fields);
-    if (!renderApprovalPayload(payload).equals(Buffer.from(bytes))) return malformed("the payload is not in canonical form (field order, spacing or string escapes differ)");
+    if (!renderApprovalPayload(payload).equals(Buffer.from(bytes)))
+      return malformed("the payload is not in canonical form (field order, spacing or string escapes differ)");
     return { ok: true, payload };
   } catch (e) {
     return malformed((e as Error).message);
@@ -148,9 +160,11 @@ function fromFields(f: ReadonlyMap<string, string>): ApprovalPayload {
   const verdict = need(f, "verdict");
   if (!(VERDICTS as readonly string[]).includes(verdict)) throw new Error("verdict must be approve or reject");
   const pullRequest = Number(need(f, "pull-request"));
-  if (!Number.isSafeInteger(pullRequest) || pullRequest < 1) throw new Error("pull-request must be a positive whole number");
+  if (!Number.isSafeInteger(pullRequest) || pullRequest < 1)
+    throw new Error("pull-request must be a positive whole number");
   const kind = need(f, "operation");
-  if (!(REQUEST_KINDS as readonly string[]).includes(kind)) throw new Error(`unknown operation ${JSON.stringify(kind.slice(0, 30))}`);
+  if (!(REQUEST_KINDS as readonly string[]).includes(kind))
+    throw new Error(`unknown operation ${JSON.stringify(kind.slice(0, 30))}`);
   let operation: PayloadOperation;
   if (kind === "setMValue") {
     const service = Number(need(f, "service"));
@@ -162,12 +176,19 @@ function fromFields(f: ReadonlyMap<string, string>): ApprovalPayload {
     const userType = need(f, "user-type");
     if (userType !== "CO" && userType !== "CU") throw new Error("user-type must be CO or CU");
     const userName = jsonString(f, "user-name");
-    operation = kind === "deleteUser"
-      ? { kind, userType, userName }
-      : { kind: kind as "createUser" | "changePswd", userType, userName, sealedPasswordSha256: hex(f, "sealed-password-sha256") };
+    operation =
+      kind === "deleteUser"
+        ? { kind, userType, userName }
+        : {
+            kind: kind as "createUser" | "changePswd",
+            userType,
+            userName,
+            sealedPasswordSha256: hex(f, "sealed-password-sha256"),
+          };
   }
   const expiresAt = need(f, "expires-at");
-  if (!isIsoSecond(expiresAt)) throw new Error("expires-at must be a UTC time to the second, e.g. 2026-12-13T03:00:00Z");
+  if (!isIsoSecond(expiresAt))
+    throw new Error("expires-at must be a UTC time to the second, e.g. 2026-12-13T03:00:00Z");
   return {
     verdict: verdict as Verdict,
     clusterId: jsonString(f, "cluster"),

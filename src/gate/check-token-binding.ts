@@ -7,7 +7,13 @@ import { decodeRecords, type TokenRecord } from "../hsm/token-record.ts";
 import { requestBindingDigest, serviceOf, toBindingContext } from "./operation.ts";
 import type { GateRequest } from "./request.ts";
 
-export const TOKEN_CHECK_REASONS = ["bad_token_file", "wrong_cluster", "token_binding_mismatch", "token_service_mismatch", "token_expired"] as const;
+export const TOKEN_CHECK_REASONS = [
+  "bad_token_file",
+  "wrong_cluster",
+  "token_binding_mismatch",
+  "token_service_mismatch",
+  "token_expired",
+] as const;
 export type TokenCheckReason = (typeof TOKEN_CHECK_REASONS)[number];
 
 export interface TokenBindingInput {
@@ -25,24 +31,66 @@ export interface TokenBindingInput {
 }
 
 export type TokenBindingResult =
-  | { readonly ok: true; readonly binding: string; readonly records: readonly TokenRecord[]; readonly expiresAt: number }
-  | { readonly ok: false; readonly reason: TokenCheckReason; readonly binding: string | null; readonly details: readonly string[] };
+  | {
+      readonly ok: true;
+      readonly binding: string;
+      readonly records: readonly TokenRecord[];
+      readonly expiresAt: number;
+    }
+  | {
+      readonly ok: false;
+      readonly reason: TokenCheckReason;
+      readonly binding: string | null;
+      readonly details: readonly string[];
+    };
 
 export function checkTokenBinding(input: TokenBindingInput): TokenBindingResult {
   if (input.request.cluster !== input.policyCluster) {
-    return { ok: false, reason: "wrong_cluster", binding: null, details: [`the request names cluster ${input.request.cluster}, but the policy governs ${input.policyCluster}`] };
+    return {
+      ok: false,
+      reason: "wrong_cluster",
+      binding: null,
+      details: [`the request names cluster ${input.request.cluster}, but the policy governs ${input.policyCluster}`],
+    };
   }
-  const binding = requestBindingDigest(input.request, toBindingContext(input.repository, input.pullRequest, input.requestDigest));
+  const binding = requestBindingDigest(
+    input.request,
+    toBindingContext(input.repository, input.pullRequest, input.requestDigest),
+  );
   const decoded = decodeRecords(input.token);
-  if (!decoded.ok) return { ok: false, reason: "bad_token_file", binding, details: [`the token is not a quorum token file: ${decoded.reason}`] };
+  if (!decoded.ok)
+    return {
+      ok: false,
+      reason: "bad_token_file",
+      binding,
+      details: [`the token is not a quorum token file: ${decoded.reason}`],
+    };
   const records = decoded.records;
-  const unbound = records.flatMap((r, i) => (r.binding === binding ? [] : [`record ${i} (node ${r.nodeId}, token ${r.tokenId}): ${r.binding === null ? "not bound to any operation" : `bound to ${r.binding}`}`]));
+  const unbound = records.flatMap((r, i) =>
+    r.binding === binding
+      ? []
+      : [
+          `record ${i} (node ${r.nodeId}, token ${r.tokenId}): ${r.binding === null ? "not bound to any operation" : `bound to ${r.binding}`}`,
+        ],
+  );
   if (unbound.length > 0) return { ok: false, reason: "token_binding_mismatch", binding, details: unbound };
   const service = serviceOf(input.request.operation);
-  const wrongService = records.flatMap((r, i) => (r.service === service ? [] : [`record ${i} (node ${r.nodeId}): service ${r.service}, but this operation needs service ${service}`]));
+  const wrongService = records.flatMap((r, i) =>
+    r.service === service
+      ? []
+      : [`record ${i} (node ${r.nodeId}): service ${r.service}, but this operation needs service ${service}`],
+  );
   if (wrongService.length > 0) return { ok: false, reason: "token_service_mismatch", binding, details: wrongService };
   // As the gate counts it (src/gate/token.ts): the oldest record plus the policy's lifetime.
   const expiresAt = Math.min(...records.map((r) => r.createdAt)) + input.tokenLifetimeSeconds;
-  if (input.now >= expiresAt) return { ok: false, reason: "token_expired", binding, details: [`the token expired at ${new Date(expiresAt * 1000).toISOString()}: post /quorum renew and sign the new one`] };
+  if (input.now >= expiresAt)
+    return {
+      ok: false,
+      reason: "token_expired",
+      binding,
+      details: [
+        `the token expired at ${new Date(expiresAt * 1000).toISOString()}: post /quorum renew and sign the new one`,
+      ],
+    };
   return { ok: true, binding, records, expiresAt };
 }

@@ -21,15 +21,30 @@ export interface Drill {
   readonly closesAt: string;
 }
 
-export const DRILL_REASONS = ["drill_healthy", "drill_below_m_plus_1", "drill_below_m", "malformed_drill", "bad_window"] as const;
+export const DRILL_REASONS = [
+  "drill_healthy",
+  "drill_below_m_plus_1",
+  "drill_below_m",
+  "malformed_drill",
+  "bad_window",
+] as const;
 export type DrillReason = (typeof DRILL_REASONS)[number];
 
 const iso = (unix: number): string => new Date(unix * 1000).toISOString().replace(".000Z", "Z");
 
-export function openDrill(input: { readonly clusterId: string; readonly now: number; readonly windowSeconds: number; readonly entropy: (bytes: number) => Uint8Array }): { ok: true; drill: Drill } | { ok: false; reason: "bad_window"; message: string } {
+export function openDrill(input: {
+  readonly clusterId: string;
+  readonly now: number;
+  readonly windowSeconds: number;
+  readonly entropy: (bytes: number) => Uint8Array;
+}): { ok: true; drill: Drill } | { ok: false; reason: "bad_window"; message: string } {
   const w = input.windowSeconds;
   if (!Number.isInteger(w) || w < MIN_DRILL_WINDOW_SECONDS || w > MAX_DRILL_WINDOW_SECONDS) {
-    return { ok: false, reason: "bad_window", message: `the drill window must be a whole number of seconds from ${MIN_DRILL_WINDOW_SECONDS} to ${MAX_DRILL_WINDOW_SECONDS}` };
+    return {
+      ok: false,
+      reason: "bad_window",
+      message: `the drill window must be a whole number of seconds from ${MIN_DRILL_WINDOW_SECONDS} to ${MAX_DRILL_WINDOW_SECONDS}`,
+    };
   }
   const challenge = Buffer.from(input.entropy(CHALLENGE_BYTES)).toString("hex");
   const now = Math.floor(input.now);
@@ -38,18 +53,36 @@ export function openDrill(input: { readonly clusterId: string; readonly now: num
 
 /** The exact bytes officers sign: LF line ends, fixed order, final LF. */
 export function renderDrill(d: Drill): Buffer {
-  return Buffer.from([DRILL_TITLE, `cluster: ${JSON.stringify(d.clusterId)}`, `challenge: ${d.challenge}`, `opened-at: ${d.openedAt}`, `closes-at: ${d.closesAt}`, ""].join("\n"), "utf8");
+  return Buffer.from(
+    [
+      DRILL_TITLE,
+      `cluster: ${JSON.stringify(d.clusterId)}`,
+      `challenge: ${d.challenge}`,
+      `opened-at: ${d.openedAt}`,
+      `closes-at: ${d.closesAt}`,
+      "",
+    ].join("\n"),
+    "utf8",
+  );
 }
 
-const LINE = /^quorum-gate drill v1\ncluster: ("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")\nchallenge: ([0-9a-f]{64})\nopened-at: (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\ncloses-at: (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\n$/;
+const LINE =
+  /^quorum-gate drill v1\ncluster: ("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")\nchallenge: ([0-9a-f]{64})\nopened-at: (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\ncloses-at: (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\n$/;
 
 /** Strict: only a document `renderDrill` would write, byte for byte. */
-export function parseDrill(bytes: Uint8Array): { ok: true; drill: Drill } | { ok: false; reason: "malformed_drill"; message: string } {
+export function parseDrill(
+  bytes: Uint8Array,
+): { ok: true; drill: Drill } | { ok: false; reason: "malformed_drill"; message: string } {
   const m = LINE.exec(Buffer.from(bytes).toString("utf8"));
-  const bad = { ok: false, reason: "malformed_drill", message: `not a drill document: it must be exactly what 'quorum-gate drill open' wrote (first line "${DRILL_TITLE}")` } as const;
+  const bad = {
+    ok: false,
+    reason: "malformed_drill",
+    message: `not a drill document: it must be exactly what 'quorum-gate drill open' wrote (first line "${DRILL_TITLE}")`,
+  } as const;
   if (m === null) return bad;
   const drill: Drill = { clusterId: JSON.parse(m[1]!) as string, challenge: m[2]!, openedAt: m[3]!, closesAt: m[4]! };
-  if (!renderDrill(drill).equals(Buffer.from(bytes)) || !(Date.parse(drill.closesAt) > Date.parse(drill.openedAt))) return bad;
+  if (!renderDrill(drill).equals(Buffer.from(bytes)) || !(Date.parse(drill.closesAt) > Date.parse(drill.openedAt)))
+    return bad;
   return { ok: true, drill };
 }
 
@@ -87,7 +120,13 @@ export interface DrillReport {
  * quorum service. Every officer with a registered key is listed; an answer from anyone else is
  * ignored, and an officer counts once.
  */
-export function judgeDrill(input: { readonly drill: Drill; readonly answers: readonly DrillAnswer[]; readonly officerKeys: ReadonlyMap<string, string>; readonly quorumValues: QuorumValues; readonly now: number }): DrillReport {
+export function judgeDrill(input: {
+  readonly drill: Drill;
+  readonly answers: readonly DrillAnswer[];
+  readonly officerKeys: ReadonlyMap<string, string>;
+  readonly quorumValues: QuorumValues;
+  readonly now: number;
+}): DrillReport {
   const bytes = renderDrill(input.drill);
   const ring = buildKeyRing(input.officerKeys);
   const closes = Date.parse(input.drill.closesAt) / 1000;
@@ -108,8 +147,17 @@ export function judgeDrill(input: { readonly drill: Drill; readonly answers: rea
   const services: ServiceHealth[] = [
     [3, input.quorumValues.user],
     [4, input.quorumValues.quorum],
-  ].map(([service, m]) => ({ service: service!, m: m!, answered, status: answered >= m! + 1 ? "ok" : answered >= m! ? "below_m_plus_1" : "below_m" }));
-  const worst = services.some((s) => s.status === "below_m") ? "drill_below_m" : services.some((s) => s.status === "below_m_plus_1") ? "drill_below_m_plus_1" : "drill_healthy";
+  ].map(([service, m]) => ({
+    service: service!,
+    m: m!,
+    answered,
+    status: answered >= m! + 1 ? "ok" : answered >= m! ? "below_m_plus_1" : "below_m",
+  }));
+  const worst = services.some((s) => s.status === "below_m")
+    ? "drill_below_m"
+    : services.some((s) => s.status === "below_m_plus_1")
+      ? "drill_below_m_plus_1"
+      : "drill_healthy";
   const top = Math.max(...services.map((s) => s.m));
   const message =
     worst === "drill_healthy"

@@ -5,12 +5,31 @@
 // same function.
 import { approvalPayloadOf, renderApprovalPayload } from "./approval-payload.ts";
 import type { ApprovalCandidate } from "./candidate.ts";
-import { concludeExaminations, examineCandidate, MAX_SIGNER_LOOKUPS, type Examination, type JudgeContext } from "./judge-candidate.ts";
+import {
+  concludeExaminations,
+  examineCandidate,
+  MAX_SIGNER_LOOKUPS,
+  type Examination,
+  type JudgeContext,
+} from "./judge-candidate.ts";
 import { normalizeLogin } from "./login.ts";
 import { buildKeyRing, type KeyRing } from "./officer-keys.ts";
-import { requestBindingDigest, requiredApprovals, serviceOf, toBindingContext, type QuorumValues } from "./operation.ts";
+import {
+  requestBindingDigest,
+  requiredApprovals,
+  serviceOf,
+  toBindingContext,
+  type QuorumValues,
+} from "./operation.ts";
 import { checkLockout, type GuardOperation, type LockoutResult } from "./lockout-guard.ts";
-import { DEFAULT_REJECTIONS_TO_BLOCK, operationRule, type GroupRule, type OfficerMapping, type OperationRule, type Policy } from "./policy.ts";
+import {
+  DEFAULT_REJECTIONS_TO_BLOCK,
+  operationRule,
+  type GroupRule,
+  type OfficerMapping,
+  type OperationRule,
+  type Policy,
+} from "./policy.ts";
 import type { GateRequest, RequestOperation } from "./request.ts";
 import { tally, type AcceptedCommand, type Approver, type Veto } from "./tally.ts";
 import { inspectToken, type TokenSummary } from "./token.ts";
@@ -60,7 +79,15 @@ export interface Problem {
 }
 
 /** Problems that no approval can fix: the decision is `rejected` while one of them holds. */
-const BLOCKING: readonly ProblemCode[] = ["cluster_mismatch", "bad_token_file", "token_binding_mismatch", "token_service_mismatch", "quorum_unreachable", "lockout", "vetoed"];
+const BLOCKING: readonly ProblemCode[] = [
+  "cluster_mismatch",
+  "bad_token_file",
+  "token_binding_mismatch",
+  "token_service_mismatch",
+  "quorum_unreachable",
+  "lockout",
+  "vetoed",
+];
 
 /** Problems that mean no token should be asked for at all: the request is refused as it stands. */
 export const REFUSED_BEFORE_TOKEN: readonly ProblemCode[] = ["cluster_mismatch", "lockout"];
@@ -134,7 +161,10 @@ export function evaluateQuorum(input: EvaluationInput): Decision {
   const problems: Problem[] = [];
   // The request must be for the cluster this repository governs.
   if (request.cluster !== policy.cluster) {
-    problems.push({ code: "cluster_mismatch", message: `the request is for cluster ${request.cluster}, but this repository governs ${policy.cluster}` });
+    problems.push({
+      code: "cluster_mismatch",
+      message: `the request is for cluster ${request.cluster}, but this repository governs ${policy.cluster}`,
+    });
   }
   // The lock-out guard, before any token is asked for (docs/governance.md, "Lock-out guard").
   const lockout = lockoutOf(request.operation, input);
@@ -154,12 +184,32 @@ export function evaluateQuorum(input: EvaluationInput): Decision {
       ? {}
       : {
           rejectPayload: (until: string) =>
-            renderApprovalPayload(approvalPayloadOf({ verdict: "reject", request, requestDigest: input.requestDigest, requestPath, repository: input.repository, pullRequest: input.pullRequest, expiresAt: until })),
+            renderApprovalPayload(
+              approvalPayloadOf({
+                verdict: "reject",
+                request,
+                requestDigest: input.requestDigest,
+                requestPath,
+                repository: input.repository,
+                pullRequest: input.pullRequest,
+                expiresAt: until,
+              }),
+            ),
           ...(policy.backend !== "cloudhsm-cli"
             ? {}
             : {
                 approvePayload: (until: string) =>
-                  renderApprovalPayload(approvalPayloadOf({ verdict: "approve", request, requestDigest: input.requestDigest, requestPath, repository: input.repository, pullRequest: input.pullRequest, expiresAt: until })),
+                  renderApprovalPayload(
+                    approvalPayloadOf({
+                      verdict: "approve",
+                      request,
+                      requestDigest: input.requestDigest,
+                      requestPath,
+                      repository: input.repository,
+                      pullRequest: input.pullRequest,
+                      expiresAt: until,
+                    }),
+                  ),
               }),
         }),
   });
@@ -170,11 +220,23 @@ export function evaluateQuorum(input: EvaluationInput): Decision {
  * can sign. The gate does not know who has 2FA, so a password change of such an officer counts
  * as dropping the key (the guard errs towards refusing).
  */
-export function lockoutOf(op: RequestOperation, input: Pick<EvaluationInput, "officerKeys" | "quorumValues" | "policy">): LockoutResult {
+export function lockoutOf(
+  op: RequestOperation,
+  input: Pick<EvaluationInput, "officerKeys" | "quorumValues" | "policy">,
+): LockoutResult {
   const users = [...input.officerKeys.keys()].map((name) => ({ name, type: "CO", hasQuorumKey: true }));
   const operation: GuardOperation =
-    op.kind === "deleteUser" || op.kind === "changePswd" ? { kind: op.kind, userType: op.userType, userName: op.userName } : op.kind === "setMValue" ? { kind: "setMValue", service: op.service, value: op.value } : { kind: "other" };
-  return checkLockout({ users, mValues: { 3: input.quorumValues.user, 4: input.quorumValues.quorum }, operation, ...(input.policy.lockoutMargin === undefined ? {} : { margin: input.policy.lockoutMargin }) });
+    op.kind === "deleteUser" || op.kind === "changePswd"
+      ? { kind: op.kind, userType: op.userType, userName: op.userName }
+      : op.kind === "setMValue"
+        ? { kind: "setMValue", service: op.service, value: op.value }
+        : { kind: "other" };
+  return checkLockout({
+    users,
+    mValues: { 3: input.quorumValues.user, 4: input.quorumValues.quorum },
+    operation,
+    ...(input.policy.lockoutMargin === undefined ? {} : { margin: input.policy.lockoutMargin }),
+  });
 }
 
 /**
@@ -188,9 +250,18 @@ export function decideQuorum(input: QuorumInput, subject: QuorumSubject): Decisi
   const { binding, required } = subject;
 
   // 1. The token must be this subject's token, and still alive.
-  const token = inspectToken(input.tokenFile, { binding, service: subject.service, lifetimeSeconds: policy.tokenLifetimeSeconds, now: input.now });
+  const token = inspectToken(input.tokenFile, {
+    binding,
+    service: subject.service,
+    lifetimeSeconds: policy.tokenLifetimeSeconds,
+    now: input.now,
+  });
   if (!token.ok) problems.push({ code: token.problem, message: token.message });
-  else if (token.token.expired) problems.push({ code: "token_expired", message: "the token has expired: an officer posts /quorum renew for a new one" });
+  else if (token.token.expired)
+    problems.push({
+      code: "token_expired",
+      message: "the token has expired: an officer posts /quorum renew for a new one",
+    });
 
   // 2. Each candidate on its own, then all of them together.
   const ring = buildKeyRing(input.officerKeys);
@@ -219,7 +290,10 @@ export function decideQuorum(input: QuorumInput, subject: QuorumSubject): Decisi
   const vetoed = (officer: string) => vetoes.some((v) => v.officer === officer);
   const rejectionsToBlock = policy.rejectionsToBlock ?? DEFAULT_REJECTIONS_TO_BLOCK;
   if (vetoes.length >= rejectionsToBlock) {
-    problems.push({ code: "vetoed", message: `${vetoes.length} officer${vetoes.length === 1 ? "" : "s"} rejected this request (${vetoes.map((v) => v.officer).join(", ")}); ${rejectionsToBlock} block it` });
+    problems.push({
+      code: "vetoed",
+      message: `${vetoes.length} officer${vetoes.length === 1 ? "" : "s"} rejected this request (${vetoes.map((v) => v.officer).join(", ")}); ${rejectionsToBlock} block it`,
+    });
   }
   const approvers = counted.approvers.filter((a) => !vetoed(a.officer));
 
@@ -227,13 +301,20 @@ export function decideQuorum(input: QuorumInput, subject: QuorumSubject): Decisi
   const eligible = policy.officers.filter((o) => canApprove(o, ring, policy, input.prAuthor) && !vetoed(o.officer));
   const unreachable: string[] = [];
   if (eligible.length < required) {
-    unreachable.push(`${required} officers must approve, but only ${eligible.length} can (mapped in the policy, with a registered key${policy.allowSelfApproval ? "" : ", not the author"}${vetoes.length > 0 ? ", not vetoing" : ""})`);
+    unreachable.push(
+      `${required} officers must approve, but only ${eligible.length} can (mapped in the policy, with a registered key${policy.allowSelfApproval ? "" : ", not the author"}${vetoes.length > 0 ? ", not vetoing" : ""})`,
+    );
   }
   const inGroup = (group: string, login: string) => policy.groups?.get(group)?.includes(login) === true;
   const groups: GroupTally[] = (subject.rule?.groups ?? []).map((g) => {
     const have = approvers.filter((a) => inGroup(g.group, normalizeLogin(a.login))).length;
-    const canStill = eligible.filter((o) => inGroup(g.group, o.login) && !approvers.some((a) => a.officer === o.officer)).length;
-    if (have + canStill < g.count) unreachable.push(`group ${g.group} needs ${g.count} approval${g.count === 1 ? "" : "s"}, but only ${have + canStill} of its officers can give one`);
+    const canStill = eligible.filter(
+      (o) => inGroup(g.group, o.login) && !approvers.some((a) => a.officer === o.officer),
+    ).length;
+    if (have + canStill < g.count)
+      unreachable.push(
+        `group ${g.group} needs ${g.count} approval${g.count === 1 ? "" : "s"}, but only ${have + canStill} of its officers can give one`,
+      );
     return { ...g, have, canStill };
   });
   if (unreachable.length > 0) problems.push({ code: "quorum_unreachable", message: unreachable.join("; ") });
@@ -263,7 +344,9 @@ export function decideQuorum(input: QuorumInput, subject: QuorumSubject): Decisi
     verdicts: counted.verdicts,
     problems,
     commands: counted.commands,
-    renewRequested: counted.commands.some((c) => c.verb === "renew" && (!token.ok || Date.parse(c.createdAt) / 1000 > issuedAt(token.token))),
+    renewRequested: counted.commands.some(
+      (c) => c.verb === "renew" && (!token.ok || Date.parse(c.createdAt) / 1000 > issuedAt(token.token)),
+    ),
     token: token.ok ? token.token : null,
     bindingDigest: binding,
     requestDigest: subject.digest,
@@ -274,10 +357,16 @@ export function decideQuorum(input: QuorumInput, subject: QuorumSubject): Decisi
  * When the counted approvals (in posting order) first met the count and every group; null when
  * they do not yet. The cooling-off runs from there.
  */
-function firstMet(approvers: readonly Approver[], required: number, groups: readonly GroupRule[], inGroup: (group: string, login: string) => boolean): string | null {
+function firstMet(
+  approvers: readonly Approver[],
+  required: number,
+  groups: readonly GroupRule[],
+  inGroup: (group: string, login: string) => boolean,
+): string | null {
   for (let n = required; n <= approvers.length; n++) {
     const prefix = approvers.slice(0, n);
-    if (groups.every((g) => prefix.filter((a) => inGroup(g.group, normalizeLogin(a.login))).length >= g.count)) return approvers[n - 1]?.createdAt ?? null;
+    if (groups.every((g) => prefix.filter((a) => inGroup(g.group, normalizeLogin(a.login))).length >= g.count))
+      return approvers[n - 1]?.createdAt ?? null;
   }
   return null;
 }

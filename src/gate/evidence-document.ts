@@ -47,7 +47,13 @@ export interface EvidenceDocument {
     readonly policyChanges?: readonly string[];
   };
   readonly bindingDigest: string;
-  readonly token: { readonly file: string; readonly base64: string; readonly sha256: string; readonly expiresAt: string; readonly records: readonly TokenRecordSummary[] };
+  readonly token: {
+    readonly file: string;
+    readonly base64: string;
+    readonly sha256: string;
+    readonly expiresAt: string;
+    readonly records: readonly TokenRecordSummary[];
+  };
   readonly required: number;
   readonly approvals: readonly (EvidenceApproval & {
     /** The officer's quorum key as the cluster had it registered (SPKI PEM); its SHA-256 is `keyFingerprint`. */
@@ -56,19 +62,30 @@ export interface EvidenceDocument {
   readonly decision: {
     readonly state: string;
     readonly missing: number;
-    readonly verdicts: readonly { readonly candidateId: string; readonly author: string; readonly officer?: string; readonly verdict: string; readonly reason: string }[];
+    readonly verdicts: readonly {
+      readonly candidateId: string;
+      readonly author: string;
+      readonly officer?: string;
+      readonly verdict: string;
+      readonly reason: string;
+    }[];
   };
   readonly evaluatedAt: string;
 }
 
 /** What the audit reads back and checks: the document without the parts it recomputes itself. */
-export type EvidenceRecord = Omit<EvidenceDocument, "format" | "version" | "request" | "token" | "approvals" | "decision"> & {
+export type EvidenceRecord = Omit<
+  EvidenceDocument,
+  "format" | "version" | "request" | "token" | "approvals" | "decision"
+> & {
   readonly request: Omit<EvidenceDocument["request"], "reason" | "policyChanges">;
   readonly token: Pick<EvidenceDocument["token"], "file" | "base64" | "sha256">;
   readonly approvals: readonly EvidenceApproval[];
 };
 
-export type EvidenceParse = { readonly ok: true; readonly evidence: EvidenceRecord } | { readonly ok: false; readonly message: string };
+export type EvidenceParse =
+  | { readonly ok: true; readonly evidence: EvidenceRecord }
+  | { readonly ok: false; readonly message: string };
 
 /** evidence.json is a few KB; anything far larger is not the gate's. */
 export const MAX_EVIDENCE_BYTES = 1024 * 1024;
@@ -88,11 +105,14 @@ function field<T>(o: Json, key: string, where: string, check: (v: unknown) => v 
 const isString = (v: unknown): v is string => typeof v === "string";
 const isHex64 = (v: unknown): v is string => typeof v === "string" && /^[0-9a-f]{64}$/.test(v);
 const isPositiveInt = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 1;
-const isKind = (v: unknown): v is CandidateKind => typeof v === "string" && (CANDIDATE_KINDS as readonly string[]).includes(v);
-const isScalarRecord = (v: unknown): v is Record<string, string | number> => isObject(v) && Object.values(v).every((x) => typeof x === "string" || typeof x === "number");
+const isKind = (v: unknown): v is CandidateKind =>
+  typeof v === "string" && (CANDIDATE_KINDS as readonly string[]).includes(v);
+const isScalarRecord = (v: unknown): v is Record<string, string | number> =>
+  isObject(v) && Object.values(v).every((x) => typeof x === "string" || typeof x === "number");
 
 export function parseEvidenceDocument(bytes: Uint8Array): EvidenceParse {
-  if (bytes.byteLength > MAX_EVIDENCE_BYTES) return { ok: false, message: `evidence.json is ${bytes.byteLength} bytes, more than the gate ever writes` };
+  if (bytes.byteLength > MAX_EVIDENCE_BYTES)
+    return { ok: false, message: `evidence.json is ${bytes.byteLength} bytes, more than the gate ever writes` };
   let doc: unknown;
   try {
     doc = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
@@ -110,18 +130,28 @@ export function parseEvidenceDocument(bytes: Uint8Array): EvidenceParse {
 function read(doc: unknown): EvidenceRecord {
   if (!isObject(doc)) throw new Malformed("it must be a JSON object");
   if (doc["format"] !== EVIDENCE_FORMAT) throw new Malformed(`format must be "${EVIDENCE_FORMAT}"`);
-  if (doc["version"] !== EVIDENCE_VERSION) throw new Malformed(`version ${JSON.stringify(doc["version"])} is not supported (this audit reads version ${EVIDENCE_VERSION})`);
+  if (doc["version"] !== EVIDENCE_VERSION)
+    throw new Malformed(
+      `version ${JSON.stringify(doc["version"])} is not supported (this audit reads version ${EVIDENCE_VERSION})`,
+    );
   const request = field(doc, "request", "", isObject, "an object");
   const token = field(doc, "token", "", isObject, "an object");
   const approvals = field(doc, "approvals", "", (v): v is unknown[] => Array.isArray(v), "an array");
-  if (approvals.length > MAX_OFFICERS) throw new Malformed(`approvals has ${approvals.length} entries, more than ${MAX_OFFICERS}`);
+  if (approvals.length > MAX_OFFICERS)
+    throw new Malformed(`approvals has ${approvals.length} entries, more than ${MAX_OFFICERS}`);
   const required = field(doc, "required", "", isPositiveInt, "a whole number of at least 1");
   if (required > MAX_OFFICERS) throw new Malformed(`required must be at most ${MAX_OFFICERS}`);
   const requestedBy = request["requestedBy"];
   return {
     repository: field(doc, "repository", "", isString, "a string"),
     pullRequest: field(doc, "pullRequest", "", isPositiveInt, "a pull request number"),
-    pullRequestAuthor: field(doc, "pullRequestAuthor", "", isString, "the pull request's author (evidence made before the gate recorded it cannot be re-judged)"),
+    pullRequestAuthor: field(
+      doc,
+      "pullRequestAuthor",
+      "",
+      isString,
+      "the pull request's author (evidence made before the gate recorded it cannot be re-judged)",
+    ),
     cluster: field(doc, "cluster", "", isString, "a string"),
     request: {
       path: field(request, "path", "request.", isString, "a string"),
@@ -145,7 +175,8 @@ function read(doc: unknown): EvidenceRecord {
 function readApproval(a: unknown, where: string): EvidenceApproval {
   if (!isObject(a)) throw new Malformed(`${where.slice(0, -1)} must be an object`);
   const publicKey = a["publicKey"];
-  if (publicKey !== undefined && typeof publicKey !== "string") throw new Malformed(`${where}publicKey must be a PEM string`);
+  if (publicKey !== undefined && typeof publicKey !== "string")
+    throw new Malformed(`${where}publicKey must be a PEM string`);
   return {
     officer: field(a, "officer", where, isString, "a string"),
     githubLogin: field(a, "githubLogin", where, isString, "a string"),

@@ -12,13 +12,33 @@
 import { fingerprint, storedPublicKey } from "../crypto/rsa.ts";
 import { renderApprovalFile, APPROVER_TYPE_CO } from "../formats/approval-file.ts";
 import type { Decision } from "./evaluate.ts";
-import { describePolicyDiff, diffPolicies, governanceEvidenceFolder, governanceOperation, type GovernanceRequest } from "./governance.ts";
+import {
+  describePolicyDiff,
+  diffPolicies,
+  governanceEvidenceFolder,
+  governanceOperation,
+  type GovernanceRequest,
+} from "./governance.ts";
 import { describeOperation, sealedPasswordFingerprint } from "./operation.ts";
 import { POLICY_PATH, type Policy } from "./policy.ts";
 import type { GateRequest, RequestOperation } from "./request.ts";
-import { APPROVAL_FILE_NAME, EVIDENCE_FILE_NAME, EVIDENCE_FORMAT, EVIDENCE_VERSION, TOKEN_FILE_NAME, type EvidenceDocument } from "./evidence-document.ts";
+import {
+  APPROVAL_FILE_NAME,
+  EVIDENCE_FILE_NAME,
+  EVIDENCE_FORMAT,
+  EVIDENCE_VERSION,
+  TOKEN_FILE_NAME,
+  type EvidenceDocument,
+} from "./evidence-document.ts";
 
-export { APPROVAL_FILE_NAME, EVIDENCE_FILE_NAME, EVIDENCE_FORMAT, EVIDENCE_VERSION, TOKEN_FILE_NAME, type EvidenceDocument } from "./evidence-document.ts";
+export {
+  APPROVAL_FILE_NAME,
+  EVIDENCE_FILE_NAME,
+  EVIDENCE_FORMAT,
+  EVIDENCE_VERSION,
+  TOKEN_FILE_NAME,
+  type EvidenceDocument,
+} from "./evidence-document.ts";
 
 export interface EvidenceInput {
   readonly decision: Decision;
@@ -60,8 +80,17 @@ export interface EvidenceFile {
 }
 
 export type EvidenceResult =
-  | { readonly ok: true; readonly folder: string; readonly files: readonly EvidenceFile[]; readonly document: EvidenceDocument }
-  | { readonly ok: false; readonly reason: "not_approved" | "token_mismatch" | "key_mismatch"; readonly message: string };
+  | {
+      readonly ok: true;
+      readonly folder: string;
+      readonly files: readonly EvidenceFile[];
+      readonly document: EvidenceDocument;
+    }
+  | {
+      readonly ok: false;
+      readonly reason: "not_approved" | "token_mismatch" | "key_mismatch";
+      readonly message: string;
+    };
 
 /** `hsm-requests/app7.yml` → `hsm-requests/app7.evidence/`. */
 export function evidenceFolder(requestPath: string): string {
@@ -92,17 +121,32 @@ export function buildGovernanceEvidence(input: GovernanceEvidenceInput): Evidenc
   return assemble(input, governanceEvidenceFolder(input.pullRequest), input.policy.cluster, {
     path: POLICY_PATH,
     sha256: change.policyDigest,
-    summary: change.kind === "policyChange" ? "policyChange: who may approve and how many" : "policyDeletion: the gate is turned off",
+    summary:
+      change.kind === "policyChange"
+        ? "policyChange: who may approve and how many"
+        : "policyDeletion: the gate is turned off",
     operation: { ...governanceOperation(change) },
-    policyChanges: change.kind === "policyChange" ? describePolicyDiff(diffPolicies(input.policy, change.policy)) : [`${POLICY_PATH} deleted`],
+    policyChanges:
+      change.kind === "policyChange"
+        ? describePolicyDiff(diffPolicies(input.policy, change.policy))
+        : [`${POLICY_PATH} deleted`],
   });
 }
 
-type EvidenceCommon = Pick<EvidenceInput, "decision" | "repository" | "pullRequest" | "tokenFile" | "officerKeys" | "pullRequestAuthor" | "now">;
+type EvidenceCommon = Pick<
+  EvidenceInput,
+  "decision" | "repository" | "pullRequest" | "tokenFile" | "officerKeys" | "pullRequestAuthor" | "now"
+>;
 
-function assemble(input: EvidenceCommon, folder: string, cluster: string, subject: EvidenceDocument["request"]): EvidenceResult {
+function assemble(
+  input: EvidenceCommon,
+  folder: string,
+  cluster: string,
+  subject: EvidenceDocument["request"],
+): EvidenceResult {
   const { decision } = input;
-  if (decision.state !== "approved") return { ok: false, reason: "not_approved", message: `the decision is ${decision.state}, not approved` };
+  if (decision.state !== "approved")
+    return { ok: false, reason: "not_approved", message: `the decision is ${decision.state}, not approved` };
   const token = decision.token;
   if (token === null || Buffer.from(input.tokenFile).toString("base64") !== token.base64) {
     return { ok: false, reason: "token_mismatch", message: "the token file is not the one the decision was made over" };
@@ -110,14 +154,23 @@ function assemble(input: EvidenceCommon, folder: string, cluster: string, subjec
   const publicKeys = new Map<string, string>();
   for (const a of decision.approvers) {
     const pem = registeredKey(input.officerKeys, a.officer, a.keyFingerprint);
-    if (pem === null) return { ok: false, reason: "key_mismatch", message: `the officer keys hold no key of officer ${a.officer} with the fingerprint the decision counted` };
+    if (pem === null)
+      return {
+        ok: false,
+        reason: "key_mismatch",
+        message: `the officer keys hold no key of officer ${a.officer} with the fingerprint the decision counted`,
+      };
     publicKeys.set(a.officer, pem);
   }
   const sigFile = (officer: string): string => `${officer}.sig`;
   const approvalFile = renderApprovalFile({
     multiTokenFilePath: TOKEN_FILE_NAME,
     tokenFilePath: "",
-    approvals: decision.approvers.map((a) => ({ approverType: APPROVER_TYPE_CO, approverName: a.officer, approvalFile: sigFile(a.officer) })),
+    approvals: decision.approvers.map((a) => ({
+      approverType: APPROVER_TYPE_CO,
+      approverName: a.officer,
+      approvalFile: sigFile(a.officer),
+    })),
   });
   const document: EvidenceDocument = {
     format: EVIDENCE_FORMAT,
@@ -128,7 +181,13 @@ function assemble(input: EvidenceCommon, folder: string, cluster: string, subjec
     cluster,
     request: subject,
     bindingDigest: decision.bindingDigest,
-    token: { file: TOKEN_FILE_NAME, base64: token.base64, sha256: token.sha256, expiresAt: iso(token.expiresAt), records: token.records },
+    token: {
+      file: TOKEN_FILE_NAME,
+      base64: token.base64,
+      sha256: token.sha256,
+      expiresAt: iso(token.expiresAt),
+      records: token.records,
+    },
     required: decision.required,
     approvals: decision.approvers.map((a) => ({
       officer: a.officer,
@@ -157,7 +216,10 @@ function assemble(input: EvidenceCommon, folder: string, cluster: string, subjec
   const text = (s: string): Uint8Array => Buffer.from(s, "utf8");
   const files: EvidenceFile[] = [
     { path: `${folder}${TOKEN_FILE_NAME}`, content: Buffer.from(input.tokenFile) },
-    ...decision.approvers.map((a) => ({ path: `${folder}${sigFile(a.officer)}`, content: Buffer.from(a.signature, "base64") })),
+    ...decision.approvers.map((a) => ({
+      path: `${folder}${sigFile(a.officer)}`,
+      content: Buffer.from(a.signature, "base64"),
+    })),
     { path: `${folder}${APPROVAL_FILE_NAME}`, content: text(approvalFile) },
     { path: `${folder}${EVIDENCE_FILE_NAME}`, content: text(`${JSON.stringify(document, null, 2)}\n`) },
   ];
@@ -179,7 +241,12 @@ function publicOperation(op: RequestOperation): Readonly<Record<string, string |
   switch (op.kind) {
     case "createUser":
     case "changePswd":
-      return { kind: op.kind, type: op.userType, name: op.userName, sealedPasswordSha256: sealedPasswordFingerprint(op.sealedPassword) };
+      return {
+        kind: op.kind,
+        type: op.userType,
+        name: op.userName,
+        sealedPasswordSha256: sealedPasswordFingerprint(op.sealedPassword),
+      };
     case "deleteUser":
       return { kind: op.kind, type: op.userType, name: op.userName };
     case "setMValue":

@@ -29,7 +29,13 @@ export function join(path: string, key: string): string {
 }
 
 /** Fields of `node`, or null after reporting `wrong_type` when it is not a mapping. */
-export function fieldsOf(node: YamlNode, path: string, what: string, issues: GateIssue[], keyLine = node.line): Fields | null {
+export function fieldsOf(
+  node: YamlNode,
+  path: string,
+  what: string,
+  issues: GateIssue[],
+  keyLine = node.line,
+): Fields | null {
   if (node.kind !== "map") {
     issues.push(issue("wrong_type", path, `${what} must be a YAML mapping of "key: value" lines`, keyLine));
     return null;
@@ -46,7 +52,14 @@ export function fieldsOf(node: YamlNode, path: string, what: string, issues: Gat
         return null;
       }
       if (e.value.kind !== "scalar") {
-        issues.push(issue("wrong_type", p, `"${key}" must be a single value, not a ${e.value.kind === "map" ? "mapping" : "list"}`, e.line));
+        issues.push(
+          issue(
+            "wrong_type",
+            p,
+            `"${key}" must be a single value, not a ${e.value.kind === "map" ? "mapping" : "list"}`,
+            e.line,
+          ),
+        );
         return null;
       }
       const text = e.value.text.trim();
@@ -71,7 +84,14 @@ export function fieldsOf(node: YamlNode, path: string, what: string, issues: Gat
       for (const [key, e] of entries) {
         if (allowed.includes(key) || skip?.(key) === true) continue;
         const shown = JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key);
-        issues.push(issue("unknown_field", join(path, key), `unknown field ${shown}; allowed here: ${allowed.join(", ")}`, e.line));
+        issues.push(
+          issue(
+            "unknown_field",
+            join(path, key),
+            `unknown field ${shown}; allowed here: ${allowed.join(", ")}`,
+            e.line,
+          ),
+        );
       }
     },
     report(code, p, message, line) {

@@ -45,7 +45,8 @@ export interface GovernanceOperation {
  * A proposed policy must itself be valid: its issues are reported as for any policy file.
  */
 export function parseGovernanceRequest(proposed: Uint8Array | null, current: Uint8Array): GovernanceResult {
-  if (proposed === null) return { ok: true, request: { kind: "policyDeletion", policyDigest: sha256(current).toString("hex") } };
+  if (proposed === null)
+    return { ok: true, request: { kind: "policyDeletion", policyDigest: sha256(current).toString("hex") } };
   const policyDigest = sha256(proposed).toString("hex");
   const parsed = parsePolicy(proposed);
   if (!parsed.ok) return { ok: false, issues: parsed.issues, digest: policyDigest };
@@ -64,7 +65,12 @@ export function governanceOperation(request: GovernanceRequest): GovernanceOpera
  * token can ever match a governance binding. `clusterId` is the current policy's cluster: the one
  * whose officers approve.
  */
-export function governanceBindingDigest(clusterId: string, request: GovernanceRequest, repository: string, pullRequest: number): string {
+export function governanceBindingDigest(
+  clusterId: string,
+  request: GovernanceRequest,
+  repository: string,
+  pullRequest: number,
+): string {
   const document = {
     v: BINDING_VERSION,
     clusterId,
@@ -141,8 +147,16 @@ export function diffPolicies(current: Policy, next: Policy): PolicyDiff {
   field("token_lifetime_seconds", String(current.tokenLifetimeSeconds), String(next.tokenLifetimeSeconds));
   field("approval_lifetime_seconds", String(current.approvalLifetimeSeconds), String(next.approvalLifetimeSeconds));
   // The governance rules (docs/governance.md): a loosened rule is a policy change like any other.
-  field("lockout_margin", String(current.lockoutMargin ?? DEFAULT_LOCKOUT_MARGIN), String(next.lockoutMargin ?? DEFAULT_LOCKOUT_MARGIN));
-  field("rejections_to_block", String(current.rejectionsToBlock ?? DEFAULT_REJECTIONS_TO_BLOCK), String(next.rejectionsToBlock ?? DEFAULT_REJECTIONS_TO_BLOCK));
+  field(
+    "lockout_margin",
+    String(current.lockoutMargin ?? DEFAULT_LOCKOUT_MARGIN),
+    String(next.lockoutMargin ?? DEFAULT_LOCKOUT_MARGIN),
+  );
+  field(
+    "rejections_to_block",
+    String(current.rejectionsToBlock ?? DEFAULT_REJECTIONS_TO_BLOCK),
+    String(next.rejectionsToBlock ?? DEFAULT_REJECTIONS_TO_BLOCK),
+  );
   field("groups", groupsText(current), groupsText(next));
   field("operations", operationsText(current), operationsText(next));
   return {
@@ -150,18 +164,33 @@ export function diffPolicies(current: Policy, next: Policy): PolicyDiff {
     officersRemoved: current.officers.filter((o) => !after.has(o.login)),
     officersChanged: next.officers.flatMap((o) => {
       const was = before.get(o.login);
-      return was !== undefined && (was.officer !== o.officer || was.keyFingerprint !== o.keyFingerprint) ? [{ login: o.login, before: was, after: o }] : [];
+      return was !== undefined && (was.officer !== o.officer || was.keyFingerprint !== o.keyFingerprint)
+        ? [{ login: o.login, before: was, after: o }]
+        : [];
     }),
     fields,
   };
 }
 
 function groupsText(p: Policy): string {
-  return [...(p.groups ?? new Map<string, readonly string[]>())].sort(([a], [b]) => (a < b ? -1 : 1)).map(([g, m]) => `${g}: [${[...m].sort().join(", ")}]`).join("; ") || "(none)";
+  return (
+    [...(p.groups ?? new Map<string, readonly string[]>())]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([g, m]) => `${g}: [${[...m].sort().join(", ")}]`)
+      .join("; ") || "(none)"
+  );
 }
 
 function operationsText(p: Policy): string {
-  return Object.entries(p.operations ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)).map(([kind, r]) => `${kind}: required ${r.required ?? "M"}, groups {${r.groups.map((g) => `${g.group}: ${g.count}`).join(", ")}}, delay_seconds ${r.delaySeconds}`).join("; ") || "(none)";
+  return (
+    Object.entries(p.operations ?? {})
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(
+        ([kind, r]) =>
+          `${kind}: required ${r.required ?? "M"}, groups {${r.groups.map((g) => `${g.group}: ${g.count}`).join(", ")}}, delay_seconds ${r.delaySeconds}`,
+      )
+      .join("; ") || "(none)"
+  );
 }
 
 export function isEmptyDiff(d: PolicyDiff): boolean {
@@ -174,10 +203,17 @@ export function isEmptyDiff(d: PolicyDiff): boolean {
  * (which the *new* policy's officers would have to approve). Keys are the cluster's, as now; an
  * officer can register a key before the change merges, so these never block the change.
  */
-export function governanceWarnings(current: Policy, next: Policy, officerKeys: ReadonlyMap<string, string>, m: QuorumValues): string[] {
+export function governanceWarnings(
+  current: Policy,
+  next: Policy,
+  officerKeys: ReadonlyMap<string, string>,
+  m: QuorumValues,
+): string[] {
   const warnings: string[] = [];
   if (next.cluster !== current.cluster) {
-    warnings.push(`the new policy governs cluster ${next.cluster}, not ${current.cluster}: the gate must be connected to that cluster, or every request will be rejected (cluster_mismatch)`);
+    warnings.push(
+      `the new policy governs cluster ${next.cluster}, not ${current.cluster}: the gate must be connected to that cluster, or every request will be rejected (cluster_mismatch)`,
+    );
     return warnings;
   }
   const ring = buildKeyRing(officerKeys);
@@ -186,7 +222,10 @@ export function governanceWarnings(current: Policy, next: Policy, officerKeys: R
     return key !== undefined && (o.keyFingerprint === undefined || o.keyFingerprint === key.fingerprint);
   });
   const missing = next.officers.filter((o) => !usable.includes(o)).map((o) => o.officer);
-  if (missing.length > 0) warnings.push(`no usable quorum key on the cluster (none registered, or not the pinned one) for: ${missing.join(", ")}; they cannot approve until one is registered`);
+  if (missing.length > 0)
+    warnings.push(
+      `no usable quorum key on the cluster (none registered, or not the pinned one) for: ${missing.join(", ")}; they cannot approve until one is registered`,
+    );
   const requestBar = Math.max(1, m.user);
   const governanceBar = governanceRequiredApprovals(m);
   if (usable.length < governanceBar) {
@@ -203,8 +242,10 @@ export function governanceWarnings(current: Policy, next: Policy, officerKeys: R
  * cluster ids, folders, numbers); renderers still escape them.
  */
 export function describePolicyDiff(d: PolicyDiff): string[] {
-  const officer = (o: OfficerMapping): string => `${o.login} → officer ${o.officer}${o.keyFingerprint === undefined ? "" : ` (key pinned ${o.keyFingerprint.slice(0, 16)}…)`}`;
-  const pin = (o: OfficerMapping): string => (o.keyFingerprint === undefined ? "no key pin" : `key pin ${o.keyFingerprint.slice(0, 16)}…`);
+  const officer = (o: OfficerMapping): string =>
+    `${o.login} → officer ${o.officer}${o.keyFingerprint === undefined ? "" : ` (key pinned ${o.keyFingerprint.slice(0, 16)}…)`}`;
+  const pin = (o: OfficerMapping): string =>
+    o.keyFingerprint === undefined ? "no key pin" : `key pin ${o.keyFingerprint.slice(0, 16)}…`;
   return [
     ...d.officersAdded.map((o) => `officer added: ${officer(o)}`),
     ...d.officersRemoved.map((o) => `officer removed: ${officer(o)}`),

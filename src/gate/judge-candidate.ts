@@ -96,7 +96,9 @@ export function examineCandidate(c: ApprovalCandidate, order: number, ctx: Judge
   if (!parsed.ok && parsed.reason === "not_a_command") return null;
   const mapping = officerOfLogin(ctx.policy, c.author);
   const time = Date.parse(c.createdAt);
-  const ruling = Number.isNaN(time) ? reject("invalid_candidate", "the comment has no valid creation time") : judge(c, parsed, mapping, ctx);
+  const ruling = Number.isNaN(time)
+    ? reject("invalid_candidate", "the comment has no valid creation time")
+    : judge(c, parsed, mapping, ctx);
   return { candidate: c, order, command: parsed.ok ? parsed.command : null, mapping, time, ruling };
 }
 
@@ -123,27 +125,47 @@ function toJudgement(e: Examination, outcome: Outcome): Judgement {
   };
 }
 
-function judge(c: ApprovalCandidate, parsed: CommandResult, mapping: OfficerMapping | undefined, ctx: JudgeContext): Ruling {
+function judge(
+  c: ApprovalCandidate,
+  parsed: CommandResult,
+  mapping: OfficerMapping | undefined,
+  ctx: JudgeContext,
+): Ruling {
   if (c.deleted === true) return reject("deleted", "the comment was deleted; it counts for nothing");
   if (c.authorIsBot) return reject("bot_author", "posted by a bot; only officers' own accounts approve");
   if (!parsed.ok) return reject(parsed.reason === "not_a_command" ? "unknown_command" : parsed.reason, parsed.message);
   const command = parsed.command;
   // An edit or a dismissal can only take away: a withdraw still withdraws, nothing else counts.
-  if (c.dismissed === true && command.verb !== "withdraw") return reject("dismissed", "the review was dismissed; post the approval again if it still stands");
-  if (c.unknownReviewState !== undefined && command.verb !== "withdraw") return reject("unknown_review_state", `the review's state ${JSON.stringify(c.unknownReviewState)} is not one the gate knows; it is not counted as an approval`);
-  if (c.edited === true && command.verb !== "withdraw") return reject("edited", "the comment was edited after it was posted; post a new comment instead");
+  if (c.dismissed === true && command.verb !== "withdraw")
+    return reject("dismissed", "the review was dismissed; post the approval again if it still stands");
+  if (c.unknownReviewState !== undefined && command.verb !== "withdraw")
+    return reject(
+      "unknown_review_state",
+      `the review's state ${JSON.stringify(c.unknownReviewState)} is not one the gate knows; it is not counted as an approval`,
+    );
+  if (c.edited === true && command.verb !== "withdraw")
+    return reject("edited", "the comment was edited after it was posted; post a new comment instead");
   if (mapping === undefined) return unknownOfficer(c, command, ctx);
   if (command.verb === "withdraw" || command.verb === "retry" || command.verb === "renew") {
     return { verdict: "noted", reason: command.verb, message: notedMessage(command.verb, mapping.officer) };
   }
-  if (command.verb === "reject" && command.until !== undefined && ctx.rejectPayload !== undefined) return judgeVeto(command.bytes, command.until, mapping, ctx);
-  if (command.verb === "approve" && command.until !== undefined && ctx.approvePayload !== undefined && ctx.policy.backend === "cloudhsm-cli") {
+  if (command.verb === "reject" && command.until !== undefined && ctx.rejectPayload !== undefined)
+    return judgeVeto(command.bytes, command.until, mapping, ctx);
+  if (
+    command.verb === "approve" &&
+    command.until !== undefined &&
+    ctx.approvePayload !== undefined &&
+    ctx.policy.backend === "cloudhsm-cli"
+  ) {
     return judgePayloadApproval(c, command.bytes, command.until, mapping, ctx);
   }
   // Payload approvals, vetoes, countersignatures and `execute` belong to rules and backends that
   // judge them elsewhere; against the emulator's token they would only fail as bad signatures.
   if (command.verb !== "approve" || command.until !== undefined) {
-    return reject("not_applicable", `/quorum ${command.verb}${command.verb === "approve" ? " until=" : ""} does not apply to this request`);
+    return reject(
+      "not_applicable",
+      `/quorum ${command.verb}${command.verb === "approve" ? " until=" : ""} does not apply to this request`,
+    );
   }
   return judgeApproval(c, command.bytes, mapping, ctx);
 }
@@ -157,10 +179,14 @@ function judgeApproval(c: ApprovalCandidate, signature: Buffer, mapping: Officer
   const key = ctx.ring.get(officer);
   if (key === undefined) return reject("revoked_key", `officer ${officer} has no registered quorum key on the cluster`);
   if (mapping.keyFingerprint !== undefined && mapping.keyFingerprint !== key.fingerprint) {
-    return reject("revoked_key", `officer ${officer}'s registered key (${short(key.fingerprint)}) is not the key the policy pins (${short(mapping.keyFingerprint)})`);
+    return reject(
+      "revoked_key",
+      `officer ${officer}'s registered key (${short(key.fingerprint)}) is not the key the policy pins (${short(mapping.keyFingerprint)})`,
+    );
   }
   const token = ctx.tokenBytes;
-  if (!ctx.token.ok || token === null) return reject("no_token", "there is no valid token to check the signature against");
+  if (!ctx.token.ok || token === null)
+    return reject("no_token", "there is no valid token to check the signature against");
   return () => signatureOutcome(c, checkSignature(token, signature, key, ctx.ring), mapping, key);
 }
 
@@ -170,26 +196,43 @@ function judgeApproval(c: ApprovalCandidate, signature: Buffer, mapping: Officer
  * the cluster's registered key is known and is another key, the officer could not countersign at
  * execution, so the approval is refused now rather than at merge.
  */
-function judgePayloadApproval(c: ApprovalCandidate, signature: Buffer, until: string, mapping: OfficerMapping, ctx: JudgeContext): Ruling {
+function judgePayloadApproval(
+  c: ApprovalCandidate,
+  signature: Buffer,
+  until: string,
+  mapping: OfficerMapping,
+  ctx: JudgeContext,
+): Ruling {
   const officer = mapping.officer;
   if (!ctx.policy.allowSelfApproval && normalizeLogin(c.author) === normalizeLogin(ctx.prAuthor)) {
     return reject("self_approval", "the pull request's author may not approve it (allow_self_approval is false)");
   }
   const pinned = mapping.publicKeyPem === undefined ? null : parseRsaPublicKeyAtLeast(mapping.publicKeyPem, RSA_BITS);
-  if (pinned === null || !pinned.ok) return reject("revoked_key", `the policy pins no public_key for officer ${officer}`);
+  if (pinned === null || !pinned.ok)
+    return reject("revoked_key", `the policy pins no public_key for officer ${officer}`);
   const registered = ctx.ring.get(officer);
   if (registered !== undefined && registered.fingerprint !== pinned.fingerprint) {
-    return reject("revoked_key", `officer ${officer}'s registered key (${short(registered.fingerprint)}) is not the key the policy pins (${short(pinned.fingerprint)})`);
+    return reject(
+      "revoked_key",
+      `officer ${officer}'s registered key (${short(registered.fingerprint)}) is not the key the policy pins (${short(pinned.fingerprint)})`,
+    );
   }
   const expiry = checkPayloadExpiry(until, (ctx.now ?? 0) * 1000, ctx.policy.approvalLifetimeSeconds);
   if (expiry === "expired") return reject("expired", `the approval's until=${until} has passed`);
-  if (expiry !== "valid") return reject("malformed_until", `until=${until} lies more than approval_lifetime_seconds (${ctx.policy.approvalLifetimeSeconds}) ahead`);
+  if (expiry !== "valid")
+    return reject(
+      "malformed_until",
+      `until=${until} lies more than approval_lifetime_seconds (${ctx.policy.approvalLifetimeSeconds}) ahead`,
+    );
   const payload = ctx.approvePayload!(until);
   const key: OfficerKey = { officer, key: pinned.key, fingerprint: pinned.fingerprint };
   return () =>
     verifyMessage(payload, key.key, signature)
       ? { verdict: "counted", reason: "valid", message: `officer ${officer} approves the payload until ${until}`, key }
-      : reject("bad_signature", `the signature does not verify under ${officer}'s pinned key (${short(key.fingerprint)}) over this request's approval payload until=${until}`);
+      : reject(
+          "bad_signature",
+          `the signature does not verify under ${officer}'s pinned key (${short(key.fingerprint)}) over this request's approval payload until=${until}`,
+        );
 }
 
 /**
@@ -201,33 +244,62 @@ function judgeVeto(signature: Buffer, until: string, mapping: OfficerMapping, ct
   const key = ctx.ring.get(officer);
   if (key === undefined) return reject("revoked_key", `officer ${officer} has no registered quorum key on the cluster`);
   if (mapping.keyFingerprint !== undefined && mapping.keyFingerprint !== key.fingerprint) {
-    return reject("revoked_key", `officer ${officer}'s registered key (${short(key.fingerprint)}) is not the key the policy pins (${short(mapping.keyFingerprint)})`);
+    return reject(
+      "revoked_key",
+      `officer ${officer}'s registered key (${short(key.fingerprint)}) is not the key the policy pins (${short(mapping.keyFingerprint)})`,
+    );
   }
   const expiry = checkPayloadExpiry(until, (ctx.now ?? 0) * 1000, ctx.policy.approvalLifetimeSeconds);
   if (expiry === "expired") return reject("expired", `the veto's until=${until} has passed`);
-  if (expiry !== "valid") return reject("malformed_until", `until=${until} lies more than approval_lifetime_seconds (${ctx.policy.approvalLifetimeSeconds}) ahead`);
+  if (expiry !== "valid")
+    return reject(
+      "malformed_until",
+      `until=${until} lies more than approval_lifetime_seconds (${ctx.policy.approvalLifetimeSeconds}) ahead`,
+    );
   const payload = ctx.rejectPayload!(until);
   return () =>
     verifyMessage(payload, key.key, signature)
       ? { verdict: "noted", reason: "reject", message: `officer ${officer} vetoes this request`, key }
-      : reject("bad_signature", `the veto does not verify under ${officer}'s registered key (${short(key.fingerprint)}) over this request's reject payload`);
+      : reject(
+          "bad_signature",
+          `the veto does not verify under ${officer}'s registered key (${short(key.fingerprint)}) over this request's reject payload`,
+        );
 }
 
-function signatureOutcome(c: ApprovalCandidate, check: SignatureCheck, mapping: OfficerMapping, key: OfficerKey): Outcome {
+function signatureOutcome(
+  c: ApprovalCandidate,
+  check: SignatureCheck,
+  mapping: OfficerMapping,
+  key: OfficerKey,
+): Outcome {
   const officer = mapping.officer;
   switch (check.result) {
     case "valid":
       return { verdict: "counted", reason: "valid", message: `signed by officer ${officer}`, key };
     case "stale_token":
-      return reject("stale_token", `made with ${officer}'s key, but over another token (an older one, or another pull request's): sign the current token`);
+      return reject(
+        "stale_token",
+        `made with ${officer}'s key, but over another token (an older one, or another pull request's): sign the current token`,
+      );
     case "not_the_officer":
-      return reject("not_the_officer", `the signature is officer ${check.signer}'s, but ${c.author} is mapped to ${officer}`);
+      return reject(
+        "not_the_officer",
+        `the signature is officer ${check.signer}'s, but ${c.author} is mapped to ${officer}`,
+      );
     case "bad_signature":
-      return reject("bad_signature", `the signature does not verify under ${officer}'s registered key (${short(key.fingerprint)})`);
+      return reject(
+        "bad_signature",
+        `the signature does not verify under ${officer}'s registered key (${short(key.fingerprint)})`,
+      );
   }
 }
 
-function toVerdict(c: ApprovalCandidate, command: ApprovalCommand | null, mapping: OfficerMapping | undefined, outcome: Outcome): Verdict {
+function toVerdict(
+  c: ApprovalCandidate,
+  command: ApprovalCommand | null,
+  mapping: OfficerMapping | undefined,
+  outcome: Outcome,
+): Verdict {
   return {
     candidateId: c.id,
     kind: c.kind,
@@ -245,11 +317,17 @@ function toVerdict(c: ApprovalCandidate, command: ApprovalCommand | null, mappin
 function unknownOfficer(c: ApprovalCandidate, command: ApprovalCommand, ctx: JudgeContext): Ruling {
   const base = `${c.author} is not an officer in the policy`;
   const token = ctx.tokenBytes;
-  if (command.verb !== "approve" || !ctx.token.ok || token === null || ctx.signerLookups.remaining <= 0) return reject("unknown_officer", base);
+  if (command.verb !== "approve" || !ctx.token.ok || token === null || ctx.signerLookups.remaining <= 0)
+    return reject("unknown_officer", base);
   ctx.signerLookups.remaining -= 1;
   return () => {
     const signer = identifySigner(token, command.bytes, ctx.ring);
-    return reject("unknown_officer", signer === null ? base : `${base}; the signature is officer ${signer}'s, and only ${signer}'s own mapped account can post it`);
+    return reject(
+      "unknown_officer",
+      signer === null
+        ? base
+        : `${base}; the signature is officer ${signer}'s, and only ${signer}'s own mapped account can post it`,
+    );
   };
 }
 

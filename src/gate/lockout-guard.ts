@@ -29,7 +29,12 @@ export interface GuardUser {
 export type GuardOperation =
   | { readonly kind: "deleteUser"; readonly userType: string; readonly userName: string }
   /** `keepsQuorumKey`: the change re-enrols the key (`changePswd ... -2fa`), so it is not lost. */
-  | { readonly kind: "changePswd"; readonly userType: string; readonly userName: string; readonly keepsQuorumKey?: boolean }
+  | {
+      readonly kind: "changePswd";
+      readonly userType: string;
+      readonly userName: string;
+      readonly keepsQuorumKey?: boolean;
+    }
   | { readonly kind: "setMValue"; readonly service: number; readonly value: number }
   | { readonly kind: "other" };
 
@@ -88,7 +93,8 @@ export function checkLockout(input: LockoutInput): LockoutResult {
   } else if (op.kind === "changePswd") {
     const target = before.find((u) => sameUser(u, op.userType, op.userName));
     // The 2FA rule: a password change of a 2FA officer without re-enrolling drops the quorum key.
-    if (target !== undefined && op.keepsQuorumKey !== true && target.twoFactor !== false) after = before.filter((u) => u !== target);
+    if (target !== undefined && op.keepsQuorumKey !== true && target.twoFactor !== false)
+      after = before.filter((u) => u !== target);
     reason = "lockout_drop_quorum_key";
   } else if (op.kind === "setMValue") {
     if (op.value > (input.mValues[op.service] ?? 1)) reason = "lockout_raise_m";
@@ -96,18 +102,37 @@ export function checkLockout(input: LockoutInput): LockoutResult {
   }
   const ok = { ok: true, signersBefore: before.length, signersAfter: after.length } as const;
   if (reason === null || (after.length === before.length && reason !== "lockout_raise_m")) return ok;
-  for (const service of Object.keys(mAfter).map(Number).sort((a, b) => a - b)) {
+  for (const service of Object.keys(mAfter)
+    .map(Number)
+    .sort((a, b) => a - b)) {
     const m = mAfter[service] ?? 1;
     if (m < 2) continue;
     if (op.kind === "setMValue" && op.service !== service) continue;
     const needed = m + margin;
     if (after.length >= needed) continue;
-    return { ok: false, reason, service, m, margin, needed, signersBefore: before.length, signersAfter: after.length, message: lockoutMessage(reason, service, m, needed, before.length, after.length) };
+    return {
+      ok: false,
+      reason,
+      service,
+      m,
+      margin,
+      needed,
+      signersBefore: before.length,
+      signersAfter: after.length,
+      message: lockoutMessage(reason, service, m, needed, before.length, after.length),
+    };
   }
   return ok;
 }
 
-function lockoutMessage(reason: LockoutReason, service: number, m: number, needed: number, before: number, after: number): string {
+function lockoutMessage(
+  reason: LockoutReason,
+  service: number,
+  m: number,
+  needed: number,
+  before: number,
+  after: number,
+): string {
   const cause =
     reason === "lockout_delete_officer"
       ? "deleting this officer"

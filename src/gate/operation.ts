@@ -15,7 +15,12 @@ export function toOperation(op: RequestOperation): Operation {
     case "deleteUser":
       return { kind: "deleteUser", userType: op.userType, userName: op.userName };
     case "changePswd":
-      return { kind: "changePassword", userType: op.userType, userName: op.userName, sealedPassword: op.sealedPassword };
+      return {
+        kind: "changePassword",
+        userType: op.userType,
+        userName: op.userName,
+        sealedPassword: op.sealedPassword,
+      };
     case "setMValue":
       return { kind: "setMValue", service: op.service, value: op.value };
   }

@@ -92,9 +92,24 @@ export interface Policy {
   readonly operations?: Readonly<Partial<Record<RequestKind, OperationRule>>>;
 }
 
-export type PolicyResult = { readonly ok: true; readonly policy: Policy } | { readonly ok: false; readonly issues: readonly GateIssue[] };
+export type PolicyResult =
+  | { readonly ok: true; readonly policy: Policy }
+  | { readonly ok: false; readonly issues: readonly GateIssue[] };
 
-const TOP_FIELDS = ["version", "cluster", "backend", "request_folder", "allow_self_approval", "token_lifetime_seconds", "approval_lifetime_seconds", "officers", "lockout_margin", "rejections_to_block", "groups", "operations"] as const;
+const TOP_FIELDS = [
+  "version",
+  "cluster",
+  "backend",
+  "request_folder",
+  "allow_self_approval",
+  "token_lifetime_seconds",
+  "approval_lifetime_seconds",
+  "officers",
+  "lockout_margin",
+  "rejections_to_block",
+  "groups",
+  "operations",
+] as const;
 const OPERATION_RULE_FIELDS = ["required", "groups", "delay_seconds"] as const;
 const GROUP_NAME = /^[a-z][a-z0-9_-]{0,39}$/;
 const OFFICER_FIELDS = ["officer", "key_fingerprint", "public_key"] as const;
@@ -116,15 +131,38 @@ export function parsePolicy(bytes: Uint8Array): PolicyResult {
   const backend = readBackend(top);
   const requestFolder = readFolder(top);
   const allowSelfApproval = readBoolean(top, "allow_self_approval", true);
-  const tokenLifetimeSeconds = readLifetime(top, "token_lifetime_seconds", DEFAULT_TOKEN_LIFETIME_SECONDS, MIN_TOKEN_LIFETIME_SECONDS, MAX_TOKEN_LIFETIME_SECONDS);
-  const approvalLifetimeSeconds = readLifetime(top, "approval_lifetime_seconds", DEFAULT_APPROVAL_LIFETIME_SECONDS, MIN_APPROVAL_LIFETIME_SECONDS, MAX_APPROVAL_LIFETIME_SECONDS);
+  const tokenLifetimeSeconds = readLifetime(
+    top,
+    "token_lifetime_seconds",
+    DEFAULT_TOKEN_LIFETIME_SECONDS,
+    MIN_TOKEN_LIFETIME_SECONDS,
+    MAX_TOKEN_LIFETIME_SECONDS,
+  );
+  const approvalLifetimeSeconds = readLifetime(
+    top,
+    "approval_lifetime_seconds",
+    DEFAULT_APPROVAL_LIFETIME_SECONDS,
+    MIN_APPROVAL_LIFETIME_SECONDS,
+    MAX_APPROVAL_LIFETIME_SECONDS,
+  );
   const officers = readOfficers(top, backend);
   const lockoutMargin = readCount(top, "lockout_margin", DEFAULT_LOCKOUT_MARGIN, 0, MAX_OFFICERS);
   const rejectionsToBlock = readCount(top, "rejections_to_block", DEFAULT_REJECTIONS_TO_BLOCK, 1, MAX_OFFICERS);
   const groups = readGroups(top, officers ?? []);
   const operations = readOperations(top, groups);
   issues.sort(byLine);
-  if (issues.length > 0 || cluster === null || backend === null || requestFolder === null || allowSelfApproval === null || tokenLifetimeSeconds === null || approvalLifetimeSeconds === null || officers === null || lockoutMargin === null || rejectionsToBlock === null) {
+  if (
+    issues.length > 0 ||
+    cluster === null ||
+    backend === null ||
+    requestFolder === null ||
+    allowSelfApproval === null ||
+    tokenLifetimeSeconds === null ||
+    approvalLifetimeSeconds === null ||
+    officers === null ||
+    lockoutMargin === null ||
+    rejectionsToBlock === null
+  ) {
     return { ok: false, issues };
   }
   // The governance keys appear only when the file sets them, so a policy without them is the same value as before them.
@@ -170,18 +208,33 @@ function readGroups(top: Fields, officers: readonly OfficerMapping[]): ReadonlyM
     const entry = groups.entry(name);
     const path = join(groups.path, name);
     if (!GROUP_NAME.test(name)) {
-      groups.report("bad_group", path, "a group name is 1 to 40 lower-case letters, digits, '_' or '-', starting with a letter", entry?.line);
+      groups.report(
+        "bad_group",
+        path,
+        "a group name is 1 to 40 lower-case letters, digits, '_' or '-', starting with a letter",
+        entry?.line,
+      );
       continue;
     }
     if (entry === undefined || entry.value.kind !== "seq") {
-      groups.report("bad_group", path, `group ${name} must be a list of GitHub logins from officers, e.g. [alice, bob]`, entry?.line);
+      groups.report(
+        "bad_group",
+        path,
+        `group ${name} must be a list of GitHub logins from officers, e.g. [alice, bob]`,
+        entry?.line,
+      );
       continue;
     }
     const members: string[] = [];
     for (const item of entry.value.items) {
       const login = item.kind === "scalar" ? normalizeLogin(item.text.trim()) : "";
       if (!officers.some((o) => o.login === login)) {
-        groups.report("bad_group", path, `group ${name}: every member must be a GitHub login listed under officers`, item.line);
+        groups.report(
+          "bad_group",
+          path,
+          `group ${name}: every member must be a GitHub login listed under officers`,
+          item.line,
+        );
         continue;
       }
       if (!members.includes(login)) members.push(login);
@@ -193,7 +246,10 @@ function readGroups(top: Fields, officers: readonly OfficerMapping[]): ReadonlyM
 }
 
 /** `operations: {deleteUser: {required: 3, groups: {security: 1}, delay_seconds: 3600}}`. */
-function readOperations(top: Fields, groups: ReadonlyMap<string, readonly string[]>): Partial<Record<RequestKind, OperationRule>> {
+function readOperations(
+  top: Fields,
+  groups: ReadonlyMap<string, readonly string[]>,
+): Partial<Record<RequestKind, OperationRule>> {
   const out: Partial<Record<RequestKind, OperationRule>> = {};
   const ops = top.map("operations", false);
   if (ops === null) return out;
@@ -211,19 +267,33 @@ function readOperations(top: Fields, groups: ReadonlyMap<string, readonly string
       for (const group of g.keys()) {
         const members = groups.get(group);
         if (members === undefined) {
-          g.report("unknown_group", join(g.path, group), `group ${group} is not defined under groups`, g.entry(group)?.line);
+          g.report(
+            "unknown_group",
+            join(g.path, group),
+            `group ${group} is not defined under groups`,
+            g.entry(group)?.line,
+          );
           continue;
         }
         const count = readCount(g, group, 1, 1, MAX_OFFICERS);
         if (count === null) continue;
         if (count > members.length) {
-          g.report("bad_count", join(g.path, group), `group ${group} has ${members.length} member${members.length === 1 ? "" : "s"}, fewer than ${count}`, g.entry(group)?.line);
+          g.report(
+            "bad_count",
+            join(g.path, group),
+            `group ${group} has ${members.length} member${members.length === 1 ? "" : "s"}, fewer than ${count}`,
+            g.entry(group)?.line,
+          );
           continue;
         }
         groupRules.push({ group, count });
       }
     }
-    out[kind] = { ...(required === null || required === 0 ? {} : { required }), groups: groupRules, delaySeconds: delaySeconds ?? 0 };
+    out[kind] = {
+      ...(required === null || required === 0 ? {} : { required }),
+      groups: groupRules,
+      delaySeconds: delaySeconds ?? 0,
+    };
   }
   return out;
 }
@@ -236,7 +306,11 @@ export function officerOfLogin(policy: Policy, login: string): OfficerMapping | 
 
 /** Whether `path` (repository-relative, `/`-separated) is a request file under the policy's folder. */
 export function isRequestPath(policy: Policy, path: string): boolean {
-  return path.startsWith(policy.requestFolder) && /\.ya?ml$/.test(path) && !path.slice(policy.requestFolder.length).includes("/");
+  return (
+    path.startsWith(policy.requestFolder) &&
+    /\.ya?ml$/.test(path) &&
+    !path.slice(policy.requestFolder.length).includes("/")
+  );
 }
 
 function readFolder(top: Fields): string | null {
@@ -244,7 +318,12 @@ function readFolder(top: Fields): string | null {
   if (f === null) return DEFAULT_REQUEST_FOLDER;
   const segments = f.text.replace(/\/+$/, "").split("/");
   if (f.text.startsWith("/") || segments.some((s) => !FOLDER_SEGMENT.test(s) || s === "." || s === "..")) {
-    top.report("bad_folder", f.path, "request_folder must be a relative folder such as hsm-requests/ (no leading '/', no '.' or '..')", f.line);
+    top.report(
+      "bad_folder",
+      f.path,
+      "request_folder must be a relative folder such as hsm-requests/ (no leading '/', no '.' or '..')",
+      f.line,
+    );
     return null;
   }
   return `${segments.join("/")}/`;
@@ -291,7 +370,12 @@ function readOfficers(top: Fields, backend: Backend | null): readonly OfficerMap
     }
     const login = normalizeLogin(key);
     if (out.some((o) => o.login === login)) {
-      officers.report("duplicate_login", path, `GitHub login ${key} is listed twice (logins are not case-sensitive)`, line);
+      officers.report(
+        "duplicate_login",
+        path,
+        `GitHub login ${key} is listed twice (logins are not case-sensitive)`,
+        line,
+      );
       continue;
     }
     const mapping = readOfficer(officers, key, login);
@@ -299,18 +383,35 @@ function readOfficers(top: Fields, backend: Backend | null): readonly OfficerMap
     // With the real cluster's ceremony the gate itself verifies the long approval (the HSM sees
     // only the short countersignature), so it needs each officer's key from the reviewed policy.
     if (backend === "cloudhsm-cli" && mapping.publicKeyPem === undefined) {
-      officers.report("missing_public_key", path, `officer ${mapping.officer} needs a public_key: with backend cloudhsm-cli the gate verifies approval payloads against the key the policy pins`, line);
+      officers.report(
+        "missing_public_key",
+        path,
+        `officer ${mapping.officer} needs a public_key: with backend cloudhsm-cli the gate verifies approval payloads against the key the policy pins`,
+        line,
+      );
     }
     const holder = byOfficer.get(mapping.officer);
     if (holder !== undefined) {
-      officers.report("duplicate_officer", path, `officer ${mapping.officer} is already mapped to ${holder}; one officer has one GitHub account`, line);
+      officers.report(
+        "duplicate_officer",
+        path,
+        `officer ${mapping.officer} is already mapped to ${holder}; one officer has one GitHub account`,
+        line,
+      );
       continue;
     }
     byOfficer.set(mapping.officer, login);
     out.push(mapping);
   }
-  if (officers.keys().length === 0) officers.report("no_officers", officers.path, "officers must map at least one GitHub login to an HSM officer", officers.line);
-  if (out.length > MAX_OFFICERS) officers.report("too_many_officers", officers.path, `at most ${MAX_OFFICERS} officers`, officers.line);
+  if (officers.keys().length === 0)
+    officers.report(
+      "no_officers",
+      officers.path,
+      "officers must map at least one GitHub login to an HSM officer",
+      officers.line,
+    );
+  if (out.length > MAX_OFFICERS)
+    officers.report("too_many_officers", officers.path, `at most ${MAX_OFFICERS} officers`, officers.line);
   return out;
 }
 
@@ -319,7 +420,8 @@ function readOfficer(officers: Fields, key: string, login: string): OfficerMappi
   const entry = officers.entry(key);
   const path = join(officers.path, key);
   if (entry === undefined) return null;
-  if (entry.value.kind === "scalar") return officerName(officers, entry.value.text.trim(), path, entry.line, login, undefined);
+  if (entry.value.kind === "scalar")
+    return officerName(officers, entry.value.text.trim(), path, entry.line, login, undefined);
   const fields = officers.map(key, true);
   if (fields === null) return null;
   fields.rejectUnknown(OFFICER_FIELDS);
@@ -327,16 +429,30 @@ function readOfficer(officers: Fields, key: string, login: string): OfficerMappi
   const fp = fields.scalar("key_fingerprint", false);
   let keyFingerprint: string | undefined;
   if (fp !== null) {
-    const hex = fp.text.toLowerCase().replace(/^sha256:/, "").replace(/:/g, "");
+    const hex = fp.text
+      .toLowerCase()
+      .replace(/^sha256:/, "")
+      .replace(/:/g, "");
     if (/^[0-9a-f]{64}$/.test(hex)) keyFingerprint = hex;
-    else fields.report("bad_fingerprint", fp.path, "key_fingerprint must be the SHA-256 of the key's SPKI in hex (64 digits)", fp.line);
+    else
+      fields.report(
+        "bad_fingerprint",
+        fp.path,
+        "key_fingerprint must be the SHA-256 of the key's SPKI in hex (64 digits)",
+        fp.line,
+      );
   }
   const pk = fields.scalar("public_key", false);
   let publicKeyPem: string | undefined;
   if (pk !== null) {
     const parsed = parseRsaPublicKeyAtLeast(pk.text, RSA_BITS);
     if (!parsed.ok) {
-      fields.report("bad_public_key", pk.path, `public_key must be an RSA public key of at least ${RSA_BITS} bits in PEM (${parsed.reason})`, pk.line);
+      fields.report(
+        "bad_public_key",
+        pk.path,
+        `public_key must be an RSA public key of at least ${RSA_BITS} bits in PEM (${parsed.reason})`,
+        pk.line,
+      );
     } else if (keyFingerprint !== undefined && keyFingerprint !== parsed.fingerprint) {
       fields.report("bad_public_key", pk.path, "public_key is not the key key_fingerprint names", pk.line);
     } else {
@@ -349,10 +465,22 @@ function readOfficer(officers: Fields, key: string, login: string): OfficerMappi
   return mapping === null || publicKeyPem === undefined ? mapping : { ...mapping, publicKeyPem };
 }
 
-function officerName(at: Fields, text: string, path: string, line: number, login: string, keyFingerprint: string | undefined): OfficerMapping | null {
+function officerName(
+  at: Fields,
+  text: string,
+  path: string,
+  line: number,
+  login: string,
+  keyFingerprint: string | undefined,
+): OfficerMapping | null {
   const checked = checkUserName(text);
   if (typeof checked !== "string") {
-    at.report("bad_name", path, `officer must be an HSM user name: 1 to ${LIMITS.nameMax} letters, digits or underscores`, line);
+    at.report(
+      "bad_name",
+      path,
+      `officer must be an HSM user name: 1 to ${LIMITS.nameMax} letters, digits or underscores`,
+      line,
+    );
     return null;
   }
   return keyFingerprint === undefined ? { login, officer: checked } : { login, officer: checked, keyFingerprint };

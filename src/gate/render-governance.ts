@@ -3,7 +3,15 @@
 // this pull request changes who may approve and how many, with the change officer by officer and
 // field by field, and warnings about a policy that would lock the repository out.
 import type { Decision } from "./evaluate.ts";
-import { addsAuthor, describePolicyDiff, diffPolicies, GOVERNANCE_SERVICE, governanceEvidenceFolder, isEmptyDiff, type GovernanceRequest } from "./governance.ts";
+import {
+  addsAuthor,
+  describePolicyDiff,
+  diffPolicies,
+  GOVERNANCE_SERVICE,
+  governanceEvidenceFolder,
+  isEmptyDiff,
+  type GovernanceRequest,
+} from "./governance.ts";
 import { escapeText, inlineCode } from "./markdown.ts";
 import { POLICY_PATH, type Policy } from "./policy.ts";
 import { renderCheckRunFrame, renderStickyFrame, type CheckRunOutput } from "./render.ts";
@@ -25,37 +33,74 @@ export interface GovernanceStickyInput {
 
 export function renderGovernanceComment(input: GovernanceStickyInput): string {
   const merged = input.merged === undefined ? [] : [...input.merged.lines, ""];
-  return renderStickyFrame(input.decision, input.merged?.heading ?? GOVERNANCE_HEADING, [...merged, ...governanceSection(input)]);
+  return renderStickyFrame(input.decision, input.merged?.heading ?? GOVERNANCE_HEADING, [
+    ...merged,
+    ...governanceSection(input),
+  ]);
 }
 
 export function renderGovernanceCheckRun(input: GovernanceStickyInput): CheckRunOutput {
-  const what = input.change.kind === "policyChange" ? "**Policy change** (who may approve and how many)" : "**Policy deletion** (turns the gate off)";
-  return renderCheckRunFrame(input.decision, `${what} for cluster ${inlineCode(input.policy.cluster)}`, governanceSection(input));
+  const what =
+    input.change.kind === "policyChange"
+      ? "**Policy change** (who may approve and how many)"
+      : "**Policy deletion** (turns the gate off)";
+  return renderCheckRunFrame(
+    input.decision,
+    `${what} for cluster ${inlineCode(input.policy.cluster)}`,
+    governanceSection(input),
+  );
 }
 
-function governanceSection({ decision, change, policy, pullRequest, prAuthor, warnings }: GovernanceStickyInput): string[] {
+function governanceSection({
+  decision,
+  change,
+  policy,
+  pullRequest,
+  prAuthor,
+  warnings,
+}: GovernanceStickyInput): string[] {
   const intro =
     change.kind === "policyChange"
       ? `**This pull request changes the policy: who may approve and how many.** It is a governance request: it merges only with the approval of the officers of the *current* policy (the base branch), under the current rules. The new policy judges the pull requests evaluated after the merge.`
       : `**This pull request deletes the policy: the gate stops guarding this repository.** Pull requests evaluated after the merge are not gated at all. It is a governance request: it merges only with the approval of the officers of the *current* policy.`;
   const rows: [string, string][] = [
-    ["Change", change.kind === "policyChange" ? `${inlineCode(POLICY_PATH)} replaced, new SHA-256 ${inlineCode(change.policyDigest)}` : `${inlineCode(POLICY_PATH)} deleted (its SHA-256 ${inlineCode(change.policyDigest)})`],
+    [
+      "Change",
+      change.kind === "policyChange"
+        ? `${inlineCode(POLICY_PATH)} replaced, new SHA-256 ${inlineCode(change.policyDigest)}`
+        : `${inlineCode(POLICY_PATH)} deleted (its SHA-256 ${inlineCode(change.policyDigest)})`,
+    ],
     ["Approved by", "the officers of the current policy (base branch), with their keys registered on the cluster"],
     ["Cluster", inlineCode(policy.cluster)],
     ["Quorum service", `${GOVERNANCE_SERVICE} (MISC_CO); nothing is run on the HSMs`],
-    ["Approvals required (M)", `${decision.required} distinct crypto officer${decision.required === 1 ? "" : "s"}: the higher of M(3) and M(4)`],
+    [
+      "Approvals required (M)",
+      `${decision.required} distinct crypto officer${decision.required === 1 ? "" : "s"}: the higher of M(3) and M(4)`,
+    ],
     ["Self-approval", policy.allowSelfApproval ? "allowed (current policy)" : "not allowed (current policy)"],
     ["Binding digest", inlineCode(decision.bindingDigest)],
     ["Evidence folder", inlineCode(governanceEvidenceFolder(pullRequest))],
   ];
-  const out = ["### What will change", "", intro, "", "| | |", "|---|---|", ...rows.map(([k, v]) => `| ${k} | ${v} |`), ""];
+  const out = [
+    "### What will change",
+    "",
+    intro,
+    "",
+    "| | |",
+    "|---|---|",
+    ...rows.map(([k, v]) => `| ${k} | ${v} |`),
+    "",
+  ];
   if (change.kind === "policyChange") {
     const diff = diffPolicies(policy, change.policy);
     out.push("Changes, as the new policy reads:", "");
     if (isEmptyDiff(diff)) out.push("- none in effect: only layout or comments change", "");
     else out.push(...describePolicyDiff(diff).map((line) => `- ${escapeText(line)}`), "");
     if (addsAuthor(diff, prAuthor)) {
-      out.push(`The new policy maps this pull request's author (${inlineCode(prAuthor)}) to an officer. That counts only from the merge on: here, the current policy decides who approves.`, "");
+      out.push(
+        `The new policy maps this pull request's author (${inlineCode(prAuthor)}) to an officer. That counts only from the merge on: here, the current policy decides who approves.`,
+        "",
+      );
     }
   }
   if (warnings.length > 0) out.push("**Warnings**", "", ...warnings.map((w) => `- ⚠️ ${escapeText(w)}`), "");

@@ -17,7 +17,10 @@ const REPLAYED_AT = /^<!-- quorum-gate:replayed-at (\d{1,12}) -->$/m;
 
 export function renderReplaySection(nodes: readonly ReplayNodeResult[], at: number): string {
   const done = nodes.filter((n) => n.ok).length;
-  const rows = nodes.map((n) => `| ${n.index} | ${inlineCode(n.hsmId)} | ${n.ok ? "✅" : "❌"} ${inlineCode(n.result)} | ${n.ok ? "" : escapeCell(n.message)} |`);
+  const rows = nodes.map(
+    (n) =>
+      `| ${n.index} | ${inlineCode(n.hsmId)} | ${n.ok ? "✅" : "❌"} ${inlineCode(n.result)} | ${n.ok ? "" : escapeCell(n.message)} |`,
+  );
   return [
     "",
     `### Replay: applied on ${done} of ${nodes.length} nodes`,
@@ -26,7 +29,9 @@ export function renderReplaySection(nodes: readonly ReplayNodeResult[], at: numb
     "|---|---|---|---|",
     ...rows,
     "",
-    done === nodes.length ? "Every node holds the change." : "An officer posts `/quorum retry` to replay on the nodes that failed; nodes that already applied it answer with their recorded result, so nothing is applied twice.",
+    done === nodes.length
+      ? "Every node holds the change."
+      : "An officer posts `/quorum retry` to replay on the nodes that failed; nodes that already applied it answer with their recorded result, so nothing is applied twice.",
     "",
     replayedAtMarker(at),
   ].join("\n");
@@ -47,7 +52,10 @@ function escapeCell(text: string): string {
 }
 
 /** Whether an officer asked for `/quorum retry` after the gate last replayed (or re-checked). */
-export function hasNewRetry(commands: readonly { readonly verb: string; readonly createdAt: string }[], stickyBody: string | null): boolean {
+export function hasNewRetry(
+  commands: readonly { readonly verb: string; readonly createdAt: string }[],
+  stickyBody: string | null,
+): boolean {
   const last = stickyBody === null ? 0 : (readReplayedAt(stickyBody) ?? 0);
   return commands.some((c) => c.verb === "retry" && Date.parse(c.createdAt) / 1000 > last);
 }

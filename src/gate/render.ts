@@ -80,7 +80,17 @@ export function readStickyToken(body: string): Uint8Array | null {
 
 /** The sticky comment when the request (or the policy) cannot be read: what to fix, nothing else. */
 export function renderIssuesComment(what: string, path: string, issues: readonly GateIssue[]): string {
-  return [STICKY_MARKER, `## HSM quorum: ${escapeText(what)} is not valid`, "", AUTHORITY_NOTE, "", `${inlineCode(path)} has ${issues.length} problem${issues.length === 1 ? "" : "s"}:`, "", ...issueLines(issues), ""].join("\n");
+  return [
+    STICKY_MARKER,
+    `## HSM quorum: ${escapeText(what)} is not valid`,
+    "",
+    AUTHORITY_NOTE,
+    "",
+    `${inlineCode(path)} has ${issues.length} problem${issues.length === 1 ? "" : "s"}:`,
+    "",
+    ...issueLines(issues),
+    "",
+  ].join("\n");
 }
 
 export function renderCheckRun(input: StickyInput): CheckRunOutput {
@@ -90,7 +100,11 @@ export function renderCheckRun(input: StickyInput): CheckRunOutput {
 
 /** The check run of a decision: `lead` (Markdown) names what is approved; `subject` is its section. */
 export function renderCheckRunFrame(decision: Decision, lead: string, subject: readonly string[]): CheckRunOutput {
-  const summary = [`${lead}: ${headline(decision)}.`, "", ...decision.problems.map((p) => `- ${inlineCode(p.code)}: ${escapeText(p.message)}`)].join("\n");
+  const summary = [
+    `${lead}: ${headline(decision)}.`,
+    "",
+    ...decision.problems.map((p) => `- ${inlineCode(p.code)}: ${escapeText(p.message)}`),
+  ].join("\n");
   return withState(decision.state, {
     title: titleOf(decision),
     summary,
@@ -108,7 +122,12 @@ export function renderIssuesCheckRun(what: string, path: string, issues: readonl
 
 function withState(state: DecisionState, body: { title: string; summary: string; text: string }): CheckRunOutput {
   if (state === "pending") return { name: CHECK_RUN_NAME, status: "in_progress", ...body };
-  return { name: CHECK_RUN_NAME, status: "completed", conclusion: state === "approved" ? "success" : "failure", ...body };
+  return {
+    name: CHECK_RUN_NAME,
+    status: "completed",
+    conclusion: state === "approved" ? "success" : "failure",
+    ...body,
+  };
 }
 
 function issueLines(issues: readonly GateIssue[]): string[] {
@@ -126,7 +145,8 @@ function headline(d: Decision): string {
 function titleOf(d: Decision): string {
   if (d.state === "approved") return `Approved by ${d.approvers.length} of ${d.required} officers`;
   if (d.state === "rejected") return `Rejected: ${d.problems.map((p) => p.code).join(", ")}`;
-  if (d.coolingOffUntil !== null) return `Cooling off: may go at ${d.coolingOffUntil} (${d.approvers.length} of ${d.required})`;
+  if (d.coolingOffUntil !== null)
+    return `Cooling off: may go at ${d.coolingOffUntil} (${d.approvers.length} of ${d.required})`;
   if (d.token === null || d.token.expired) return `Waiting for a token (${d.approvers.length} of ${d.required})`;
   return `Waiting for ${d.missing} more officer${d.missing === 1 ? "" : "s"} (${d.approvers.length} of ${d.required})`;
 }
@@ -148,16 +168,37 @@ function requestSection({ decision, request, requestPath, policy }: StickyInput)
     ["Binding digest", inlineCode(decision.bindingDigest)],
   ];
   if (op.kind === "createUser" || op.kind === "changePswd") {
-    rows.splice(1, 0, ["Password", `sealed to the cluster key; ciphertext SHA-256 ${inlineCode(sealedPasswordFingerprint(op.sealedPassword))}`]);
+    rows.splice(1, 0, [
+      "Password",
+      `sealed to the cluster key; ciphertext SHA-256 ${inlineCode(sealedPasswordFingerprint(op.sealedPassword))}`,
+    ]);
   }
   if (request.requestedBy !== undefined) rows.push(["Requested by (as stated)", inlineCode(request.requestedBy)]);
-  return ["### What will run", "", "| | |", "|---|---|", ...rows.map(([k, v]) => `| ${k} | ${v} |`), "", "Reason, as written in the request:", "", fencedBlock(request.reason, "text"), ""];
+  return [
+    "### What will run",
+    "",
+    "| | |",
+    "|---|---|",
+    ...rows.map(([k, v]) => `| ${k} | ${v} |`),
+    "",
+    "Reason, as written in the request:",
+    "",
+    fencedBlock(request.reason, "text"),
+    "",
+  ];
 }
 
 function tokenSection(d: Decision): string[] {
   const t = d.token;
-  if (t === null && d.problems.some((p) => REFUSED_BEFORE_TOKEN.includes(p.code))) return ["### Token", "", "No token: the request is refused as it stands (see Problems), so there is nothing to sign.", ""];
-  if (t === null) return ["### Token", "", "No valid token yet: the gate asks the cluster for one bound to this request.", ""];
+  if (t === null && d.problems.some((p) => REFUSED_BEFORE_TOKEN.includes(p.code)))
+    return [
+      "### Token",
+      "",
+      "No token: the request is refused as it stands (see Problems), so there is nothing to sign.",
+      "",
+    ];
+  if (t === null)
+    return ["### Token", "", "No valid token yet: the gate asks the cluster for one bound to this request.", ""];
   const nodes = t.records.map((r) => `node ${r.nodeId} token ${r.tokenId}`).join(", ");
   const expiry = `${new Date(t.expiresAt * 1000).toISOString()}${t.expired ? " (expired: post `/quorum renew`)" : ""}`;
   return [
@@ -188,29 +229,59 @@ function tokenSection(d: Decision): string[] {
 
 function tallySection(d: Decision): string[] {
   const rows = [
-    ...d.approvers.map((a) => `| ${inlineCode(a.officer)} | ${inlineCode(a.login)} | signed (${linked(a.candidateId, a.url)}, key ${inlineCode(a.keyFingerprint.slice(0, 16))}) |`),
+    ...d.approvers.map(
+      (a) =>
+        `| ${inlineCode(a.officer)} | ${inlineCode(a.login)} | signed (${linked(a.candidateId, a.url)}, key ${inlineCode(a.keyFingerprint.slice(0, 16))}) |`,
+    ),
     ...d.waitingFor.map((o) => `| ${inlineCode(o.officer)} | ${inlineCode(o.login)} | waiting |`),
   ];
   const rejected = d.verdicts.filter((v) => v.verdict === "rejected");
   const noted = d.verdicts.filter((v) => v.verdict === "noted");
   const out = ["### Tally", "", `${d.approvers.length} of ${d.required} counted; ${d.missing} missing.`, ""];
   if (d.groups.length > 0) {
-    out.push("Groups (each must be met as well as the count):", "", "| Group | Needed | Counted | Can still approve |", "|---|---|---|---|");
+    out.push(
+      "Groups (each must be met as well as the count):",
+      "",
+      "| Group | Needed | Counted | Can still approve |",
+      "|---|---|---|---|",
+    );
     out.push(...d.groups.map((g) => `| ${inlineCode(g.group)} | ${g.count} | ${g.have} | ${g.canStill} |`), "");
   }
   if (d.vetoes.length > 0) {
-    out.push(`Vetoes: ${d.vetoes.length} (${d.rejectionsToBlock} block${d.rejectionsToBlock === 1 ? "s" : ""} the request):`, "");
-    out.push(...d.vetoes.map((v) => `- ${inlineCode(v.officer)} (${inlineCode(v.login)}) rejected, ${linked(v.candidateId, v.url)}`), "");
+    out.push(
+      `Vetoes: ${d.vetoes.length} (${d.rejectionsToBlock} block${d.rejectionsToBlock === 1 ? "s" : ""} the request):`,
+      "",
+    );
+    out.push(
+      ...d.vetoes.map(
+        (v) => `- ${inlineCode(v.officer)} (${inlineCode(v.login)}) rejected, ${linked(v.candidateId, v.url)}`,
+      ),
+      "",
+    );
   }
-  if (d.coolingOffUntil !== null) out.push(`Cooling-off: the quorum is met; the request may go at ${d.coolingOffUntil}, not before.`, "");
+  if (d.coolingOffUntil !== null)
+    out.push(`Cooling-off: the quorum is met; the request may go at ${d.coolingOffUntil}, not before.`, "");
   if (rows.length > 0) out.push("| Officer | GitHub | Status |", "|---|---|---|", ...rows, "");
   if (rejected.length > 0) {
     out.push("Not counted:", "", "| Comment | Author | Reason |", "|---|---|---|");
-    out.push(...latest(rejected).map((v) => `| ${linked(v.candidateId, v.url)} | ${inlineCode(v.author)} | ${inlineCode(v.reason)} ${escapeText(v.message)} |`), "");
+    out.push(
+      ...latest(rejected).map(
+        (v) =>
+          `| ${linked(v.candidateId, v.url)} | ${inlineCode(v.author)} | ${inlineCode(v.reason)} ${escapeText(v.message)} |`,
+      ),
+      "",
+    );
     if (rejected.length > MAX_LISTED) out.push(`…and ${rejected.length - MAX_LISTED} earlier ones.`, "");
   }
   if (noted.length > 0) {
-    out.push("Commands:", "", ...latest(noted).map((v) => `- ${linked(v.candidateId, v.url)} ${inlineCode(v.author)}: ${escapeText(v.message)}`), "");
+    out.push(
+      "Commands:",
+      "",
+      ...latest(noted).map(
+        (v) => `- ${linked(v.candidateId, v.url)} ${inlineCode(v.author)}: ${escapeText(v.message)}`,
+      ),
+      "",
+    );
     if (noted.length > MAX_LISTED) out.push(`…and ${noted.length - MAX_LISTED} earlier ones.`, "");
   }
   return out;

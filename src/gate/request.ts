@@ -21,9 +21,19 @@ export const REQUEST_KINDS = ["createUser", "deleteUser", "changePswd", "setMVal
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 
 export type RequestOperation =
-  | { readonly kind: "createUser"; readonly userType: "CO" | "CU"; readonly userName: string; readonly sealedPassword: string }
+  | {
+      readonly kind: "createUser";
+      readonly userType: "CO" | "CU";
+      readonly userName: string;
+      readonly sealedPassword: string;
+    }
   | { readonly kind: "deleteUser"; readonly userType: "CO" | "CU"; readonly userName: string }
-  | { readonly kind: "changePswd"; readonly userType: "CO" | "CU"; readonly userName: string; readonly sealedPassword: string }
+  | {
+      readonly kind: "changePswd";
+      readonly userType: "CO" | "CU";
+      readonly userName: string;
+      readonly sealedPassword: string;
+    }
   | { readonly kind: "setMValue"; readonly service: 3 | 4; readonly value: number };
 
 export interface GateRequest {
@@ -70,10 +80,12 @@ export function parseRequest(bytes: Uint8Array): RequestResult {
   const reason = readReason(top);
   const requestedBy = readRequestedBy(top);
   issues.sort(byLine);
-  if (issues.length > 0 || version === null || cluster === null || operation === null || reason === null) return { ok: false, issues, digest };
-  const request: GateRequest = requestedBy === null
-    ? { version, cluster, operation, reason }
-    : { version, cluster, operation, reason, requestedBy };
+  if (issues.length > 0 || version === null || cluster === null || operation === null || reason === null)
+    return { ok: false, issues, digest };
+  const request: GateRequest =
+    requestedBy === null
+      ? { version, cluster, operation, reason }
+      : { version, cluster, operation, reason, requestedBy };
   return { ok: true, request, digest };
 }
 
@@ -88,7 +100,8 @@ export function isPasswordKey(key: string): boolean {
  * a secret, and the author must hear that before anything else.
  */
 function findPlaintextPasswords(node: YamlNode, path: string, issues: GateIssue[]): void {
-  if (node.kind === "seq") for (const [i, item] of node.items.entries()) findPlaintextPasswords(item, `${path}[${i}]`, issues);
+  if (node.kind === "seq")
+    for (const [i, item] of node.items.entries()) findPlaintextPasswords(item, `${path}[${i}]`, issues);
   if (node.kind !== "map") return;
   for (const [key, entry] of node.entries) {
     const p = join(path, key);
@@ -107,10 +120,14 @@ function findPlaintextPasswords(node: YamlNode, path: string, issues: GateIssue[
 function passwordLines(bytes: Uint8Array, yamlIssues: readonly GateIssue[]): GateIssue[] {
   if (yamlIssues.some((i) => i.code !== "invalid_yaml")) return [];
   const found: GateIssue[] = [];
-  Buffer.from(bytes).toString("utf8").split(/\r\n|\r|\n/).forEach((line, i) => {
-    const key = /^[\s\-{,]*["']?([A-Za-z_][\w\- ]*?)["']?\s*:/.exec(line)?.[1];
-    if (key !== undefined && isPasswordKey(key)) found.push(issue("plaintext_password", key, PLAINTEXT_MESSAGE, i + 1));
-  });
+  Buffer.from(bytes)
+    .toString("utf8")
+    .split(/\r\n|\r|\n/)
+    .forEach((line, i) => {
+      const key = /^[\s\-{,]*["']?([A-Za-z_][\w\- ]*?)["']?\s*:/.exec(line)?.[1];
+      if (key !== undefined && isPasswordKey(key))
+        found.push(issue("plaintext_password", key, PLAINTEXT_MESSAGE, i + 1));
+    });
   return found;
 }
 
@@ -121,7 +138,12 @@ function readVersion(top: Fields): typeof REQUEST_VERSION | null {
   const v = top.scalar("version", true);
   if (v === null) return null;
   if (v.text !== String(REQUEST_VERSION)) {
-    top.report("unsupported_version", v.path, `version must be ${REQUEST_VERSION}; this gate reads request files of version ${REQUEST_VERSION} only`, v.line);
+    top.report(
+      "unsupported_version",
+      v.path,
+      `version must be ${REQUEST_VERSION}; this gate reads request files of version ${REQUEST_VERSION} only`,
+      v.line,
+    );
     return null;
   }
   return REQUEST_VERSION;
@@ -131,7 +153,12 @@ export function readCluster(top: Fields): string | null {
   const c = top.scalar("cluster", true);
   if (c === null) return null;
   if (!CLUSTER_ID.test(c.text)) {
-    top.report("bad_cluster", c.path, "cluster must be a cluster id such as cluster-abc123 (letters, digits, '.', '_', '-', at most 64)", c.line);
+    top.report(
+      "bad_cluster",
+      c.path,
+      "cluster must be a cluster id such as cluster-abc123 (letters, digits, '.', '_', '-', at most 64)",
+      c.line,
+    );
     return null;
   }
   return c.text;
@@ -156,7 +183,12 @@ function readRequestedBy(top: Fields): string | null {
   if (r === null) return null;
   const login = r.text.replace(/^@/, "");
   if (!isGithubLogin(login)) {
-    top.report("bad_login", r.path, "requested_by must be a GitHub login (letters, digits and single hyphens, at most 39)", r.line);
+    top.report(
+      "bad_login",
+      r.path,
+      "requested_by must be a GitHub login (letters, digits and single hyphens, at most 39)",
+      r.line,
+    );
     return null;
   }
   return login;
@@ -173,7 +205,12 @@ function readOperation(top: Fields): RequestOperation | null {
   const kind = REQUEST_KINDS.find((k) => k === kindField.text);
   if (kind === undefined) {
     const shown = JSON.stringify(kindField.text.slice(0, 40));
-    op.report("unknown_operation", kindField.path, `unknown operation kind ${shown}; use one of ${REQUEST_KINDS.join(", ")}`, kindField.line);
+    op.report(
+      "unknown_operation",
+      kindField.path,
+      `unknown operation kind ${shown}; use one of ${REQUEST_KINDS.join(", ")}`,
+      kindField.line,
+    );
     op.rejectUnknown(ANY_OPERATION_FIELD, isPasswordKey);
     return null;
   }
@@ -233,7 +270,12 @@ function readService(op: Fields): 3 | 4 | null {
   if (s === null) return null;
   const n = parseDecimal(s.text, 2);
   if (n === SERVICE_USER_MGMT || n === SERVICE_MISC_CO) return n;
-  op.report("bad_service", s.path, `service must be ${SERVICE_USER_MGMT} (USER_MGMT) or ${SERVICE_MISC_CO} (MISC_CO)`, s.line);
+  op.report(
+    "bad_service",
+    s.path,
+    `service must be ${SERVICE_USER_MGMT} (USER_MGMT) or ${SERVICE_MISC_CO} (MISC_CO)`,
+    s.line,
+  );
   return null;
 }
 
@@ -242,6 +284,11 @@ function readMValue(op: Fields): number | null {
   if (v === null) return null;
   const n = parseDecimal(v.text, 2);
   if (n !== null && n >= LIMITS.minQuorum && n <= LIMITS.maxQuorum) return n;
-  op.report("bad_value", v.path, `value must be a whole number from ${LIMITS.minQuorum} to ${LIMITS.maxQuorum}`, v.line);
+  op.report(
+    "bad_value",
+    v.path,
+    `value must be a whole number from ${LIMITS.minQuorum} to ${LIMITS.maxQuorum}`,
+    v.line,
+  );
   return null;
 }

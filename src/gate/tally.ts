@@ -57,7 +57,10 @@ export function tally(judgements: readonly Judgement[], tokenExpired: boolean): 
   for (const j of sorted) {
     if (j.verdict.verdict !== "noted" || j.command?.verb !== "withdraw" || j.mapping === undefined) continue;
     const until = j.edited ? Number.POSITIVE_INFINITY : j.time;
-    withdrawnUntil.set(j.mapping.officer, Math.max(until, withdrawnUntil.get(j.mapping.officer) ?? Number.NEGATIVE_INFINITY));
+    withdrawnUntil.set(
+      j.mapping.officer,
+      Math.max(until, withdrawnUntil.get(j.mapping.officer) ?? Number.NEGATIVE_INFINITY),
+    );
   }
 
   const verdicts: Verdict[] = [];
@@ -69,24 +72,51 @@ export function tally(judgements: readonly Judgement[], tokenExpired: boolean): 
     if (v.verdict === "noted" && j.mapping !== undefined && j.command?.verb === "reject") {
       const officer = j.mapping.officer;
       if ((withdrawnUntil.get(officer) ?? Number.NEGATIVE_INFINITY) >= j.time) {
-        verdicts.push({ ...v, verdict: "rejected", reason: "withdrawn", message: `officer ${officer} withdrew this veto` });
+        verdicts.push({
+          ...v,
+          verdict: "rejected",
+          reason: "withdrawn",
+          message: `officer ${officer} withdrew this veto`,
+        });
       } else if (vetoes.some((x) => x.officer === officer)) {
-        verdicts.push({ ...v, verdict: "rejected", reason: "duplicate", message: `officer ${officer}'s veto is already counted once` });
+        verdicts.push({
+          ...v,
+          verdict: "rejected",
+          reason: "duplicate",
+          message: `officer ${officer}'s veto is already counted once`,
+        });
       } else {
         verdicts.push(v);
-        vetoes.push({ officer, login: v.author, candidateId: v.candidateId, createdAt: j.createdAt, ...(v.url === undefined ? {} : { url: v.url }) });
+        vetoes.push({
+          officer,
+          login: v.author,
+          candidateId: v.candidateId,
+          createdAt: j.createdAt,
+          ...(v.url === undefined ? {} : { url: v.url }),
+        });
       }
       continue;
     }
-    if (v.verdict === "noted" && j.mapping !== undefined && (j.command?.verb === "retry" || j.command?.verb === "renew")) {
-      commands.push({ verb: j.command.verb, candidateId: v.candidateId, officer: j.mapping.officer, login: v.author, createdAt: j.createdAt });
+    if (
+      v.verdict === "noted" &&
+      j.mapping !== undefined &&
+      (j.command?.verb === "retry" || j.command?.verb === "renew")
+    ) {
+      commands.push({
+        verb: j.command.verb,
+        candidateId: v.candidateId,
+        officer: j.mapping.officer,
+        login: v.author,
+        createdAt: j.createdAt,
+      });
     }
     if (v.verdict !== "counted" || j.mapping === undefined || j.key === undefined || j.command?.verb !== "approve") {
       verdicts.push(v);
       continue;
     }
     const officer = j.mapping.officer;
-    const reject = (reason: VerdictReason, message: string) => verdicts.push({ ...v, verdict: "rejected", reason, message });
+    const reject = (reason: VerdictReason, message: string) =>
+      verdicts.push({ ...v, verdict: "rejected", reason, message });
     if ((withdrawnUntil.get(officer) ?? Number.NEGATIVE_INFINITY) >= j.time) {
       reject("withdrawn", `officer ${officer} withdrew this approval`);
     } else if (tokenExpired) {

@@ -40,12 +40,18 @@ export interface TokenExpectation {
 }
 
 export function inspectToken(tokenFile: Uint8Array | null, expect: TokenExpectation): TokenCheck {
-  if (tokenFile === null || tokenFile.byteLength === 0) return { ok: false, problem: "no_token", message: "the gate has no token for this request yet" };
+  if (tokenFile === null || tokenFile.byteLength === 0)
+    return { ok: false, problem: "no_token", message: "the gate has no token for this request yet" };
   const decoded = decodeRecords(tokenFile);
-  if (!decoded.ok) return { ok: false, problem: "bad_token_file", message: `the token file is not valid: ${decoded.reason}` };
+  if (!decoded.ok)
+    return { ok: false, problem: "bad_token_file", message: `the token file is not valid: ${decoded.reason}` };
   const records = decoded.records;
   if (records.some((r) => r.binding !== expect.binding)) {
-    return { ok: false, problem: "token_binding_mismatch", message: "the token is not bound to this request (its binding digest differs): renew it" };
+    return {
+      ok: false,
+      problem: "token_binding_mismatch",
+      message: "the token is not bound to this request (its binding digest differs): renew it",
+    };
   }
   if (records.some((r) => r.service !== expect.service)) {
     return { ok: false, problem: "token_service_mismatch", message: `the token is not for service ${expect.service}` };
@@ -58,7 +64,13 @@ export function inspectToken(tokenFile: Uint8Array | null, expect: TokenExpectat
       base64: Buffer.from(tokenFile.buffer, tokenFile.byteOffset, tokenFile.byteLength).toString("base64"),
       sha256: sha256Hex(tokenFile),
       bytes: tokenFile.byteLength,
-      records: records.map((r) => ({ nodeId: r.nodeId, tokenId: r.tokenId, service: r.service, userName: r.userName, createdAt: r.createdAt })),
+      records: records.map((r) => ({
+        nodeId: r.nodeId,
+        tokenId: r.tokenId,
+        service: r.service,
+        userName: r.userName,
+        createdAt: r.createdAt,
+      })),
       expiresAt,
       expired: expect.now >= expiresAt,
     },

@@ -11,7 +11,12 @@ export type SignatureCheck =
   | { readonly result: "bad_signature" };
 
 /** Checks `signature` as `expected`'s approval of `token`; names the signer when it is someone else. */
-export function checkSignature(token: Uint8Array, signature: Uint8Array, expected: OfficerKey, ring: KeyRing): SignatureCheck {
+export function checkSignature(
+  token: Uint8Array,
+  signature: Uint8Array,
+  expected: OfficerKey,
+  ring: KeyRing,
+): SignatureCheck {
   if (verifyMessage(token, expected.key, signature)) return { result: "valid" };
   if (signedDigestOf(expected.key, signature) !== null) return { result: "stale_token" };
   const signer = identifySigner(token, signature, ring, expected.officer);
@@ -19,7 +24,12 @@ export function checkSignature(token: Uint8Array, signature: Uint8Array, expecte
 }
 
 /** The officer whose registered key verifies `signature` over `token`, if any (other than `except`). */
-export function identifySigner(token: Uint8Array, signature: Uint8Array, ring: KeyRing, except?: string): string | null {
+export function identifySigner(
+  token: Uint8Array,
+  signature: Uint8Array,
+  ring: KeyRing,
+  except?: string,
+): string | null {
   for (const k of ring.values()) {
     if (k.officer !== except && verifyMessage(token, k.key, signature)) return k.officer;
   }

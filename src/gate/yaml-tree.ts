@@ -16,7 +16,9 @@ export interface YamlEntry {
   readonly value: YamlNode;
 }
 
-export type YamlTreeResult = { readonly ok: true; readonly root: YamlNode } | { readonly ok: false; readonly issues: readonly GateIssue[] };
+export type YamlTreeResult =
+  | { readonly ok: true; readonly root: YamlNode }
+  | { readonly ok: false; readonly issues: readonly GateIssue[] };
 
 const MAX_DEPTH = 16;
 
@@ -25,7 +27,8 @@ const MAX_DEPTH = 16;
  * syntax problems come back as issues with line numbers.
  */
 export function parseYamlTree(bytes: Uint8Array, maxBytes: number, what: string): YamlTreeResult {
-  if (bytes.byteLength > maxBytes) return fail(issue("too_large", "", `${what} is ${bytes.byteLength} bytes; the limit is ${maxBytes}`));
+  if (bytes.byteLength > maxBytes)
+    return fail(issue("too_large", "", `${what} is ${bytes.byteLength} bytes; the limit is ${maxBytes}`));
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -36,12 +39,20 @@ export function parseYamlTree(bytes: Uint8Array, maxBytes: number, what: string)
   const lines = new LineCounter();
   let doc: ReturnType<typeof parseDocument>;
   try {
-    doc = parseDocument(text, { schema: "failsafe", lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true });
+    doc = parseDocument(text, {
+      schema: "failsafe",
+      lineCounter: lines,
+      uniqueKeys: true,
+      prettyErrors: false,
+      strict: true,
+    });
   } catch {
     return fail(issue("invalid_yaml", "", `${what} could not be read as YAML`));
   }
   const lineAt = (offset: number | undefined): number => lines.linePos(offset ?? 0).line;
-  const problems = [...doc.errors, ...doc.warnings].map((e) => issue("invalid_yaml", "", yamlMessage(e.code, e.message), lineAt(e.pos[0])));
+  const problems = [...doc.errors, ...doc.warnings].map((e) =>
+    issue("invalid_yaml", "", yamlMessage(e.code, e.message), lineAt(e.pos[0])),
+  );
   if (problems.length > 0) return { ok: false, issues: problems };
   const issues: GateIssue[] = [];
   const root = convert(doc.contents, "", 0, lineAt, issues);
@@ -58,7 +69,13 @@ function yamlMessage(code: string, message: string): string {
   return `not valid YAML (${code}): ${first.replace(/ at line \d+, column \d+.*$/, "")}`;
 }
 
-function convert(node: unknown, path: string, depth: number, lineAt: (offset: number | undefined) => number, issues: GateIssue[]): YamlNode {
+function convert(
+  node: unknown,
+  path: string,
+  depth: number,
+  lineAt: (offset: number | undefined) => number,
+  issues: GateIssue[],
+): YamlNode {
   if (node === null || node === undefined) return { kind: "scalar", text: "", line: 1 };
   const yn = node as YNode;
   const line = lineAt(yn.range?.[0]);
@@ -68,7 +85,9 @@ function convert(node: unknown, path: string, depth: number, lineAt: (offset: nu
     return { kind: "scalar", text: "", line };
   }
   if (isAlias(node) || ("anchor" in yn && yn.anchor !== undefined) || ("tag" in yn && yn.tag !== undefined)) {
-    issues.push(issue("invalid_yaml", path, `${at} uses a YAML anchor, alias or tag; write the value out plainly`, line));
+    issues.push(
+      issue("invalid_yaml", path, `${at} uses a YAML anchor, alias or tag; write the value out plainly`, line),
+    );
     return { kind: "scalar", text: "", line };
   }
   if (isScalar(node)) {
@@ -79,20 +98,32 @@ function convert(node: unknown, path: string, depth: number, lineAt: (offset: nu
     return { kind: "scalar", text: node.value, line };
   }
   if (isSeq(node)) {
-    return { kind: "seq", items: node.items.map((item, i) => convert(item, `${path}[${i}]`, depth + 1, lineAt, issues)), line };
+    return {
+      kind: "seq",
+      items: node.items.map((item, i) => convert(item, `${path}[${i}]`, depth + 1, lineAt, issues)),
+      line,
+    };
   }
   if (isMap(node)) {
     const entries = new Map<string, YamlEntry>();
     for (const pair of node.items) {
       const keyNode = pair.key as YNode | null;
       const keyLine = lineAt(keyNode?.range?.[0]);
-      if (!isScalar(keyNode) || typeof keyNode.value !== "string" || keyNode.tag !== undefined || keyNode.anchor !== undefined) {
+      if (
+        !isScalar(keyNode) ||
+        typeof keyNode.value !== "string" ||
+        keyNode.tag !== undefined ||
+        keyNode.anchor !== undefined
+      ) {
         issues.push(issue("invalid_yaml", path, `${at} has a key that is not plain text`, keyLine));
         continue;
       }
       const key = keyNode.value;
       const child = path === "" ? key : `${path}.${key}`;
-      const value = pair.value === null ? { kind: "scalar" as const, text: "", line: keyLine } : convert(pair.value, child, depth + 1, lineAt, issues);
+      const value =
+        pair.value === null
+          ? { kind: "scalar" as const, text: "", line: keyLine }
+          : convert(pair.value, child, depth + 1, lineAt, issues);
       entries.set(key, { line: keyLine, value });
     }
     return { kind: "map", entries, line };

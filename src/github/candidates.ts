@@ -17,7 +17,11 @@ export interface GitHubApprovalCandidate extends ApprovalCandidate {
 
 const KIND_ORDER = { issue_comment: 0, review: 1, review_comment: 2 } as const;
 
-async function paged(octokit: OctokitLike, route: string, params: Record<string, unknown>): Promise<{ list: unknown[]; where: string }> {
+async function paged(
+  octokit: OctokitLike,
+  route: string,
+  params: Record<string, unknown>,
+): Promise<{ list: unknown[]; where: string }> {
   return { list: await sendPaged(octokit, route, params), where: describe(route, params) };
 }
 
@@ -36,7 +40,11 @@ function fromComment(kind: "issue_comment" | "review_comment", c: ParsedComment)
   };
 }
 
-export async function listCandidates(octokit: OctokitLike, repo: RepoRef, number: number): Promise<readonly GitHubApprovalCandidate[]> {
+export async function listCandidates(
+  octokit: OctokitLike,
+  repo: RepoRef,
+  number: number,
+): Promise<readonly GitHubApprovalCandidate[]> {
   const base = { owner: repo.owner, repo: repo.repo };
   const [issueComments, reviews, reviewComments] = await Promise.all([
     paged(octokit, "GET /repos/{owner}/{repo}/issues/{issue_number}/comments", { ...base, issue_number: number }),
@@ -69,7 +77,11 @@ export async function listCandidates(octokit: OctokitLike, repo: RepoRef, number
 }
 
 function oldestFirst(a: GitHubApprovalCandidate, b: GitHubApprovalCandidate): number {
-  return Date.parse(a.createdAt) - Date.parse(b.createdAt) || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || numericId(a) - numericId(b);
+  return (
+    Date.parse(a.createdAt) - Date.parse(b.createdAt) ||
+    KIND_ORDER[a.kind] - KIND_ORDER[b.kind] ||
+    numericId(a) - numericId(b)
+  );
 }
 
 function numericId(c: ApprovalCandidate): number {

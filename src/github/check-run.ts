@@ -19,17 +19,37 @@ function reportBody(report: CheckRunReport): CheckRunBody {
   // GitHub completes a run that is given a conclusion, and refuses a completed run without one:
   // either mismatch is a bug in the caller, not something to send and see.
   if (completed !== (report.conclusion !== undefined)) {
-    throw new Error(`[github] check run ${JSON.stringify(report.name)}: a conclusion goes with status "completed" and only with it`);
+    throw new Error(
+      `[github] check run ${JSON.stringify(report.name)}: a conclusion goes with status "completed" and only with it`,
+    );
   }
-  const output = { title: report.title, summary: clipUtf8(report.summary), ...(report.text === undefined ? {} : { text: clipUtf8(report.text) }) };
-  return { status: report.status, ...(report.conclusion === undefined ? {} : { conclusion: report.conclusion }), output };
+  const output = {
+    title: report.title,
+    summary: clipUtf8(report.summary),
+    ...(report.text === undefined ? {} : { text: clipUtf8(report.text) }),
+  };
+  return {
+    status: report.status,
+    ...(report.conclusion === undefined ? {} : { conclusion: report.conclusion }),
+    output,
+  };
 }
 
-export async function upsertCheckRun(octokit: OctokitLike, repo: RepoRef, appId: number | null, report: CheckRunReport): Promise<{ readonly id: number }> {
+export async function upsertCheckRun(
+  octokit: OctokitLike,
+  repo: RepoRef,
+  appId: number | null,
+  report: CheckRunReport,
+): Promise<{ readonly id: number }> {
   const body = reportBody(report);
   const base = { owner: repo.owner, repo: repo.repo };
   const listRoute = "GET /repos/{owner}/{repo}/commits/{ref}/check-runs";
-  const listParams = { ...base, ref: report.headSha, check_name: report.name, ...(appId === null ? {} : { app_id: appId }) };
+  const listParams = {
+    ...base,
+    ref: report.headSha,
+    check_name: report.name,
+    ...(appId === null ? {} : { app_id: appId }),
+  };
   const runs = parseCheckRuns(await sendPaged(octokit, listRoute, listParams), describe(listRoute, listParams));
   // The query already filters; checking again costs nothing and does not trust the filter.
   const ours = runs.find((r) => r.name === report.name && (appId === null || r.appId === appId));
@@ -48,6 +68,12 @@ export async function upsertCheckRun(octokit: OctokitLike, repo: RepoRef, appId:
 
 function unchanged(run: ParsedCheckRun, body: CheckRunBody): boolean {
   const { output } = body;
-  return run.status === body.status && run.conclusion === (body.conclusion ?? null)
-    && run.output !== null && run.output.title === output.title && run.output.summary === output.summary && run.output.text === (output.text ?? null);
+  return (
+    run.status === body.status &&
+    run.conclusion === (body.conclusion ?? null) &&
+    run.output !== null &&
+    run.output.title === output.title &&
+    run.output.summary === output.summary &&
+    run.output.text === (output.text ?? null)
+  );
 }

@@ -1,5 +1,5 @@
 // GitHub refuses a text over its limit with a 422, and the limits are not counted alike
-// (docs/github-app.md, "Length limits"):
+// (docs/github-app.md, "Operations", length limits):
 // - a check run's `output.summary` and `output.text`: 65,535 bytes of UTF-8 ("summary exceeds a
 //   maximum bytesize of 65535"), although the REST reference says characters;
 // - a comment body: 65,536 characters as GitHub's Ruby counts them, i.e. Unicode code points (an

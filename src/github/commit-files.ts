@@ -26,7 +26,8 @@ import { describe, send } from "./send.ts";
 
 const REFUSED = [403, 404, 409, 422] as const;
 
-const MUTATION = "mutation ($input: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $input) { commit { oid } } }";
+const MUTATION =
+  "mutation ($input: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $input) { commit { oid } } }";
 
 type Refusal = Extract<CommitResult, { ok: false }>["reason"];
 
@@ -42,7 +43,8 @@ function refusal(status: number): Refusal {
 function graphqlRefusal(type: string | null, message: string): Refusal | null {
   if (type === "FORBIDDEN") return "forbidden";
   if (type === "NOT_FOUND") return "not_found";
-  if (type === "STALE_DATA" || type === "UNPROCESSABLE" || type === "BRANCH_PROTECTION_RULE_VIOLATION") return "conflict";
+  if (type === "STALE_DATA" || type === "UNPROCESSABLE" || type === "BRANCH_PROTECTION_RULE_VIOLATION")
+    return "conflict";
   // The expectedHeadOid mismatch, should it ever come without its type.
   if (/\bexpected branch to point to\b/i.test(message)) return "conflict";
   return null;
@@ -69,14 +71,22 @@ function refusalOf(err: unknown): Refusal | null {
  * echo an input) are cut out.
  */
 function quote(message: string): string {
-  return message.replace(/[A-Za-z0-9+/]{64,}={0,2}/g, "[...]").replace(/\s+/g, " ").trim().slice(0, 200);
+  return message
+    .replace(/[A-Za-z0-9+/]{64,}={0,2}/g, "[...]")
+    .replace(/\s+/g, " ")
+    .trim()
+    .slice(0, 200);
 }
 
 function failure(where: string, err: unknown): Error {
   const http = httpFailure(err);
-  if (http !== null) return new Error(`[github] ${where} failed: HTTP ${http.status}${http.message ? ` (${quote(http.message)})` : ""}`);
+  if (http !== null)
+    return new Error(`[github] ${where} failed: HTTP ${http.status}${http.message ? ` (${quote(http.message)})` : ""}`);
   const errors = graphqlErrors(err);
-  if (errors !== null) return new Error(`[github] ${where} failed: ${errors.map((e) => `${e.type ?? "error"}: ${quote(e.message)}`).join("; ")}`);
+  if (errors !== null)
+    return new Error(
+      `[github] ${where} failed: ${errors.map((e) => `${e.type ?? "error"}: ${quote(e.message)}`).join("; ")}`,
+    );
   // Not an answer from GitHub (a network error, a bug). The cause is not attached: Octokit's
   // errors carry the request, and this request carries the files.
   return new Error(`[github] ${where} failed: ${quote(err instanceof Error ? err.message : String(err))}`);
@@ -86,7 +96,8 @@ function failure(where: string, err: unknown): Error {
 function messageInput(message: string): { headline: string; body?: string } {
   const [first = "", ...rest] = message.split("\n");
   const headline = first.replace(/\r$/, "");
-  if (headline.trim() === "") throw new Error("[github] commitFiles needs a commit message whose first line is not empty");
+  if (headline.trim() === "")
+    throw new Error("[github] commitFiles needs a commit message whose first line is not empty");
   const body = rest.join("\n").replace(/^(?:\r?\n)+/, "");
   return body.trim() === "" ? { headline } : { headline, body };
 }
@@ -99,7 +110,14 @@ export interface CommitOptions {
   readonly expectedHead?: string;
 }
 
-export async function commitFiles(octokit: OctokitLike, repo: RepoRef, branch: string, files: readonly FileToCommit[], message: string, options: CommitOptions = {}): Promise<CommitResult> {
+export async function commitFiles(
+  octokit: OctokitLike,
+  repo: RepoRef,
+  branch: string,
+  files: readonly FileToCommit[],
+  message: string,
+  options: CommitOptions = {},
+): Promise<CommitResult> {
   if (branch === "") throw new Error("[github] commitFiles needs a branch");
   if (files.length === 0) throw new Error("[github] commitFiles needs at least one file");
   const seen = new Set<string>();
@@ -126,7 +144,9 @@ export async function commitFiles(octokit: OctokitLike, repo: RepoRef, branch: s
     branch: { repositoryNameWithOwner: `${repo.owner}/${repo.repo}`, branchName: branch },
     message: commitMessage,
     expectedHeadOid: head,
-    fileChanges: { additions: files.map((f) => ({ path: f.path, contents: Buffer.from(f.content).toString("base64") })) },
+    fileChanges: {
+      additions: files.map((f) => ({ path: f.path, contents: Buffer.from(f.content).toString("base64") })),
+    },
   };
   let data: unknown;
   try {

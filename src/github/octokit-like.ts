@@ -14,7 +14,10 @@
 // GraphqlResponseError carrying `errors`, each with GitHub's `type` and `message`).
 
 export interface OctokitLike {
-  request(route: string, params?: Record<string, unknown>): Promise<{ readonly status: number; readonly data: unknown }>;
+  request(
+    route: string,
+    params?: Record<string, unknown>,
+  ): Promise<{ readonly status: number; readonly data: unknown }>;
   paginate(route: string, params?: Record<string, unknown>): Promise<unknown[]>;
   graphql(query: string, variables?: Record<string, unknown>): Promise<unknown>;
 }

@@ -25,7 +25,8 @@ export function createGitHubPort(octokit: OctokitLike): OctokitGitHubPort {
     readFile: (repo, path, ref) => readFile(octokit, repo, path, ref),
     listCandidates: (repo, number) => listCandidates(octokit, repo, number),
     findStickyComment: (repo, number, marker, botLogin) => findStickyComment(octokit, repo, number, marker, botLogin),
-    upsertStickyComment: (repo, number, marker, botLogin, body) => upsertStickyComment(octokit, repo, number, marker, botLogin, body),
+    upsertStickyComment: (repo, number, marker, botLogin, body) =>
+      upsertStickyComment(octokit, repo, number, marker, botLogin, body),
     upsertCheckRun: (repo, appId, report) => upsertCheckRun(octokit, repo, appId, report),
     commitFiles: (repo, branch, files, message, options) => commitFiles(octokit, repo, branch, files, message, options),
   };

@@ -50,7 +50,8 @@ function reader(value: unknown, where: string, path: string): Reader {
     },
     int(key) {
       const v = o[key];
-      if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw malformed(where, `${at(key)} is not a non-negative integer`);
+      if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
+        throw malformed(where, `${at(key)} is not a non-negative integer`);
       return v;
     },
     bool(key) {
@@ -65,13 +66,15 @@ function reader(value: unknown, where: string, path: string): Reader {
     },
     date(key) {
       const v = str(key);
-      if (!ISO_DATE.test(v) || Number.isNaN(Date.parse(v))) throw malformed(where, `${at(key)} is not an ISO 8601 date`);
+      if (!ISO_DATE.test(v) || Number.isNaN(Date.parse(v)))
+        throw malformed(where, `${at(key)} is not an ISO 8601 date`);
       return v;
     },
     oneOf(key, allowed) {
       const v = str(key);
       const hit = allowed.find((a) => a === v);
-      if (hit === undefined) throw malformed(where, `${at(key)} is ${JSON.stringify(v.slice(0, 40))}, not one of ${allowed.join("/")}`);
+      if (hit === undefined)
+        throw malformed(where, `${at(key)} is ${JSON.stringify(v.slice(0, 40))}, not one of ${allowed.join("/")}`);
       return hit;
     },
     obj: (key) => reader(o[key], where, at(key)),
@@ -243,7 +246,11 @@ export interface ParsedCheckRun {
   /** What the run shows now, to skip an update that would change nothing. */
   readonly status: string | null;
   readonly conclusion: string | null;
-  readonly output: { readonly title: string | null; readonly summary: string | null; readonly text: string | null } | null;
+  readonly output: {
+    readonly title: string | null;
+    readonly summary: string | null;
+    readonly text: string | null;
+  } | null;
 }
 
 export function parseCheckRuns(list: unknown, where: string): ParsedCheckRun[] {
@@ -257,7 +264,10 @@ export function parseCheckRuns(list: unknown, where: string): ParsedCheckRun[] {
       appId: app === null ? null : app.int("id"),
       status: r.optStr("status"),
       conclusion: r.optStr("conclusion"),
-      output: output === null ? null : { title: output.optStr("title"), summary: output.optStr("summary"), text: output.optStr("text") },
+      output:
+        output === null
+          ? null
+          : { title: output.optStr("title"), summary: output.optStr("summary"), text: output.optStr("text") },
     };
   });
 }
@@ -296,7 +306,8 @@ export function httpFailure(err: unknown): { readonly status: number; readonly m
   const response = "response" in err ? err.response : undefined;
   if (typeof response === "object" && response !== null && "data" in response) {
     const data = response.data;
-    if (typeof data === "object" && data !== null && "message" in data && typeof data.message === "string") message = data.message;
+    if (typeof data === "object" && data !== null && "message" in data && typeof data.message === "string")
+      message = data.message;
   }
   return { status, message };
 }
@@ -326,7 +337,8 @@ export function graphqlErrors(err: unknown): readonly GraphqlError[] | null {
     const message = "message" in e && typeof e.message === "string" ? e.message : "";
     if ("type" in e && typeof e.type === "string") return { type: e.type, message };
     const ext = "extensions" in e ? e.extensions : undefined;
-    const code = typeof ext === "object" && ext !== null && "code" in ext && typeof ext.code === "string" ? ext.code : null;
+    const code =
+      typeof ext === "object" && ext !== null && "code" in ext && typeof ext.code === "string" ? ext.code : null;
     return { type: code, message };
   });
 }

@@ -73,14 +73,31 @@ export interface GitHubPort {
    * The app's own sticky comment: authored by `botLogin` and carrying `marker`. A comment with
    * the marker by anyone else is a look-alike and is never returned.
    */
-  findStickyComment(repo: RepoRef, number: number, marker: string, botLogin: string): Promise<{ readonly id: number; readonly body: string } | null>;
+  findStickyComment(
+    repo: RepoRef,
+    number: number,
+    marker: string,
+    botLogin: string,
+  ): Promise<{ readonly id: number; readonly body: string } | null>;
   /** Updates the sticky comment in place, or creates it the first time. */
-  upsertStickyComment(repo: RepoRef, number: number, marker: string, botLogin: string, body: string): Promise<{ readonly id: number }>;
+  upsertStickyComment(
+    repo: RepoRef,
+    number: number,
+    marker: string,
+    botLogin: string,
+    body: string,
+  ): Promise<{ readonly id: number }>;
   /** Updates this app's check run of that name on that commit, or creates it. */
   upsertCheckRun(repo: RepoRef, appId: number | null, report: CheckRunReport): Promise<{ readonly id: number }>;
   /**
    * Adds or replaces files on a branch with one commit on top of its head. A fork or a protected
    * branch refuses; a push that lands meanwhile makes it a `conflict` (the branch is never forced).
    */
-  commitFiles(repo: RepoRef, branch: string, files: readonly FileToCommit[], message: string, options?: { readonly expectedHead?: string }): Promise<CommitResult>;
+  commitFiles(
+    repo: RepoRef,
+    branch: string,
+    files: readonly FileToCommit[],
+    message: string,
+    options?: { readonly expectedHead?: string },
+  ): Promise<CommitResult>;
 }

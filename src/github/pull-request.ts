@@ -19,18 +19,28 @@ export async function getPullRequest(octokit: OctokitLike, repo: RepoRef, number
   return pr;
 }
 
-export async function listChangedFiles(octokit: OctokitLike, repo: RepoRef, number: number): Promise<readonly ChangedFile[]> {
+export async function listChangedFiles(
+  octokit: OctokitLike,
+  repo: RepoRef,
+  number: number,
+): Promise<readonly ChangedFile[]> {
   const route = "GET /repos/{owner}/{repo}/pulls/{pull_number}/files";
   const params = { owner: repo.owner, repo: repo.repo, pull_number: number };
   const files = parseChangedFiles(await sendPaged(octokit, route, params), describe(route, params));
   if (files.length >= MAX_LISTED_FILES) {
-    throw new Error(`[github] pull request #${number} changes ${MAX_LISTED_FILES} files or more; GitHub lists only the first ${MAX_LISTED_FILES}, so the gate cannot see the whole change`);
+    throw new Error(
+      `[github] pull request #${number} changes ${MAX_LISTED_FILES} files or more; GitHub lists only the first ${MAX_LISTED_FILES}, so the gate cannot see the whole change`,
+    );
   }
   return files;
 }
 
 /** The numbers of the pull requests that `sha` merged (usually one; none for a direct push). */
-export async function pullRequestsMergedBy(octokit: OctokitLike, repo: RepoRef, sha: string): Promise<readonly number[]> {
+export async function pullRequestsMergedBy(
+  octokit: OctokitLike,
+  repo: RepoRef,
+  sha: string,
+): Promise<readonly number[]> {
   const route = "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls";
   const params = { owner: repo.owner, repo: repo.repo, commit_sha: sha };
   return parseMergedBy(await sendPaged(octokit, route, params), sha, describe(route, params));

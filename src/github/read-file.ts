@@ -9,7 +9,13 @@ import { describe, send, sendData } from "./send.ts";
 export const MAX_FILE_BYTES = 1024 * 1024;
 
 export type FileLookup =
-  | { readonly kind: "file"; readonly sha: string; readonly size: number; readonly content: string | null; readonly where: string }
+  | {
+      readonly kind: "file";
+      readonly sha: string;
+      readonly size: number;
+      readonly content: string | null;
+      readonly where: string;
+    }
   | { readonly kind: "missing" }
   | { readonly kind: "unknown_ref"; readonly where: string };
 
@@ -44,12 +50,20 @@ export async function lookupFile(octokit: OctokitLike, repo: RepoRef, path: stri
   return { ...entry, where };
 }
 
-export async function readFile(octokit: OctokitLike, repo: RepoRef, path: string, ref: string): Promise<Uint8Array | null> {
+export async function readFile(
+  octokit: OctokitLike,
+  repo: RepoRef,
+  path: string,
+  ref: string,
+): Promise<Uint8Array | null> {
   const found = await lookupFile(octokit, repo, path, ref);
   if (found.kind === "missing") return null;
-  if (found.kind === "unknown_ref") throw new Error(`[github] ${found.where}: no commit found for ref ${JSON.stringify(ref)}`);
+  if (found.kind === "unknown_ref")
+    throw new Error(`[github] ${found.where}: no commit found for ref ${JSON.stringify(ref)}`);
   if (found.size > MAX_FILE_BYTES) {
-    throw new Error(`[github] ${path} at ${ref} is ${found.size} bytes; the gate reads files of at most ${MAX_FILE_BYTES} bytes`);
+    throw new Error(
+      `[github] ${path} at ${ref} is ${found.size} bytes; the gate reads files of at most ${MAX_FILE_BYTES} bytes`,
+    );
   }
   if (found.content !== null) return decodeBase64(found.content, found.size, found.where);
   // Between 1 MB and 1 MiB the contents API omits the content: the blob API serves it.

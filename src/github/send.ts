@@ -18,18 +18,29 @@ export function describe(route: string, params: Readonly<Record<string, unknown>
 
 function failure(where: string, err: unknown): Error {
   const http = httpFailure(err);
-  const detail = http === null ? (err instanceof Error ? err.message : String(err)) : `HTTP ${http.status}${http.message ? ` (${http.message.slice(0, 200)})` : ""}`;
+  const detail =
+    http === null
+      ? err instanceof Error
+        ? err.message
+        : String(err)
+      : `HTTP ${http.status}${http.message ? ` (${http.message.slice(0, 200)})` : ""}`;
   return new Error(`[github] ${where} failed: ${detail}`, { cause: err });
 }
 
 /** One request; the statuses in `expected` are returned as `{ ok: false }` instead of thrown. */
-export async function send(octokit: OctokitLike, route: string, params: Record<string, unknown>, expected: readonly number[] = []): Promise<Answer> {
+export async function send(
+  octokit: OctokitLike,
+  route: string,
+  params: Record<string, unknown>,
+  expected: readonly number[] = [],
+): Promise<Answer> {
   try {
     const res = await octokit.request(route, params);
     return { ok: true, status: res.status, data: res.data };
   } catch (err) {
     const http = httpFailure(err);
-    if (http !== null && expected.includes(http.status)) return { ok: false, status: http.status, message: http.message };
+    if (http !== null && expected.includes(http.status))
+      return { ok: false, status: http.status, message: http.message };
     throw failure(describe(route, params), err);
   }
 }
@@ -44,7 +55,11 @@ export async function sendData(octokit: OctokitLike, route: string, params: Reco
 }
 
 /** Every page of a list (100 per page: the fewest round trips GitHub allows). */
-export async function sendPaged(octokit: OctokitLike, route: string, params: Record<string, unknown>): Promise<unknown[]> {
+export async function sendPaged(
+  octokit: OctokitLike,
+  route: string,
+  params: Record<string, unknown>,
+): Promise<unknown[]> {
   try {
     return await octokit.paginate(route, { ...params, per_page: 100 });
   } catch (err) {

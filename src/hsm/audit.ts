@@ -3,7 +3,13 @@
 import type { CoreContext } from "./context.ts";
 import type { HsmResult } from "./ret-codes.ts";
 
-export function audit<T>(ctx: CoreContext, opcode: string, userName: string | null, detail: string, result: HsmResult<T>): HsmResult<T> {
+export function audit<T>(
+  ctx: CoreContext,
+  opcode: string,
+  userName: string | null,
+  detail: string,
+  result: HsmResult<T>,
+): HsmResult<T> {
   ctx.repo.appendAudit({ at: ctx.env.now(), opcode, userName, detail, result: result.ok ? "RET_OK" : result.code });
   return result;
 }

@@ -32,9 +32,19 @@ export interface TokenView {
 
 /** A privileged operation, as the gate replays it. Passwords are sealed to the cluster key. */
 export type Operation =
-  | { readonly kind: "createUser"; readonly userType: "CO" | "CU"; readonly userName: string; readonly sealedPassword: string }
+  | {
+      readonly kind: "createUser";
+      readonly userType: "CO" | "CU";
+      readonly userName: string;
+      readonly sealedPassword: string;
+    }
   | { readonly kind: "deleteUser"; readonly userType: "CO" | "CU"; readonly userName: string }
-  | { readonly kind: "changePassword"; readonly userType: UserType; readonly userName: string; readonly sealedPassword: string }
+  | {
+      readonly kind: "changePassword";
+      readonly userType: UserType;
+      readonly userName: string;
+      readonly sealedPassword: string;
+    }
   | { readonly kind: "setMValue"; readonly service: number; readonly value: number };
 
 /** Where an operation comes from; hashed with the operation into the token's binding digest. */
@@ -58,16 +68,35 @@ export interface TwoFactorProof {
  * key was used for, so an auditor holding the request file can tell it was this one.
  */
 export type RecordedOutcome =
-  | { readonly state: "recorded"; readonly requestHash: string; readonly approvers: readonly string[]; readonly user?: UserView }
+  | {
+      readonly state: "recorded";
+      readonly requestHash: string;
+      readonly approvers: readonly string[];
+      readonly user?: UserView;
+    }
   | { readonly state: "not_recorded" };
 
 // ---- requests and responses, by op ---------------------------------------------------------
 
 export interface Ops {
   /** No session. Identity and status of the node. */
-  hello: { req: Record<string, never>; res: { clusterId: string; nodeId: number; hsmId: string; activated: boolean; users: number; tokens: number; firmware: string } };
+  hello: {
+    req: Record<string, never>;
+    res: {
+      clusterId: string;
+      nodeId: number;
+      hsmId: string;
+      activated: boolean;
+      users: number;
+      tokens: number;
+      firmware: string;
+    };
+  };
 
-  login: { req: { userType: UserType; userName: string; password: string }; res: { sessionId: string } | { challenge: { id: string; digest: string } } };
+  login: {
+    req: { userType: UserType; userName: string; password: string };
+    res: { sessionId: string } | { challenge: { id: string; digest: string } };
+  };
   "login-2fa": { req: { challengeId: string; signature: string }; res: { sessionId: string } };
   /** Session. Ends the session and deletes every token it holds. */
   logout: { req: Record<string, never>; res: Record<string, never> };
@@ -77,11 +106,32 @@ export interface Ops {
   "list-users": { req: Record<string, never>; res: { users: readonly UserView[] } };
   /** Session. A fresh digest to sign with a new 2FA key (createUser / changePswd -2fa). */
   "enroll-challenge": { req: Record<string, never>; res: { challengeId: string; digest: string } };
-  "create-user": { req: { userType: UserType; userName: string; password?: string; sealedPassword?: string; twoFactor?: TwoFactorProof }; res: { user: UserView; undoId: string } };
+  "create-user": {
+    req: {
+      userType: UserType;
+      userName: string;
+      password?: string;
+      sealedPassword?: string;
+      twoFactor?: TwoFactorProof;
+    };
+    res: { user: UserView; undoId: string };
+  };
   "delete-user": { req: { userType: UserType; userName: string }; res: { undoId: string } };
   /** Without `twoFactor` on a 2FA user, 2FA and the MofN key are removed (seed 004). */
-  "change-password": { req: { userType: UserType; userName: string; password?: string; sealedPassword?: string; twoFactor?: TwoFactorProof }; res: { user: UserView; undoId: string } };
-  "register-quorum-key": { req: { userType: UserType; userName: string; registrationToken: string; signature: string; publicKeyPem: string }; res: { fingerprint: string; undoId: string } };
+  "change-password": {
+    req: {
+      userType: UserType;
+      userName: string;
+      password?: string;
+      sealedPassword?: string;
+      twoFactor?: TwoFactorProof;
+    };
+    res: { user: UserView; undoId: string };
+  };
+  "register-quorum-key": {
+    req: { userType: UserType; userName: string; registrationToken: string; signature: string; publicKeyPem: string };
+    res: { fingerprint: string; undoId: string };
+  };
 
   "get-m-value": { req: { service: number }; res: { service: number; name: string; value: number } };
   "set-m-value": { req: { service: number; value: number }; res: { service: number; value: number; undoId: string } };
@@ -91,14 +141,20 @@ export interface Ops {
   /** Session. CMU getToken: a token owned by this session. `record` is this node's part of the token file. */
   "get-token": { req: { service: number; userName: string }; res: { record: string; token: TokenView } };
   /** Session. CMU approveToken: `tokenData` is the whole token file; signatures cover all of it. */
-  "approve-token": { req: { tokenData: string; approvals: readonly { approverType: number; approverName: string; signature: string }[] }; res: { token: TokenView } };
+  "approve-token": {
+    req: { tokenData: string; approvals: readonly { approverType: number; approverName: string; signature: string }[] };
+    res: { token: TokenView };
+  };
   /** No session. Every token on the node, including other users' and persisted ones. */
   "list-tokens": { req: Record<string, never>; res: { tokens: readonly TokenView[] } };
   /** Session. Deletes the tokens of `tokenData` (own tokens only), or all own tokens when absent. */
   "del-token": { req: { tokenData?: string }; res: { deleted: number } };
 
   /** Session. Token-sign token that persists until its timeout; optionally bound to an operation. */
-  "token-generate": { req: { service: number; binding?: string; timeoutSeconds?: number }; res: { record: string; token: TokenView } };
+  "token-generate": {
+    req: { service: number; binding?: string; timeoutSeconds?: number };
+    res: { record: string; token: TokenView };
+  };
   /** Session. scope "user": own tokens; "all": every token (CO only). */
   "token-delete": { req: { scope: "user" | "all" }; res: { deleted: number } };
   "token-timeouts": { req: Record<string, never>; res: { generated: number } };
@@ -145,7 +201,10 @@ export interface Ops {
   outcome: { req: { idempotencyKey: string }; res: RecordedOutcome };
 
   "sealing-key": { req: Record<string, never>; res: { publicKeyPem: string; fingerprint: string } };
-  "quorum-keys": { req: Record<string, never>; res: { keys: readonly { userName: string; publicKeyPem: string; fingerprint: string }[] } };
+  "quorum-keys": {
+    req: Record<string, never>;
+    res: { keys: readonly { userName: string; publicKeyPem: string; fingerprint: string }[] };
+  };
 }
 
 export type OpName = keyof Ops;
@@ -153,10 +212,35 @@ export type OpRequest<K extends OpName> = Ops[K]["req"];
 export type OpResponse<K extends OpName> = Ops[K]["res"];
 
 export const OP_NAMES: readonly OpName[] = [
-  "hello", "login", "login-2fa", "logout", "session", "list-users", "enroll-challenge", "create-user", "delete-user",
-  "change-password", "register-quorum-key", "get-m-value", "set-m-value", "quorum-values", "get-token",
-  "approve-token", "list-tokens", "del-token", "token-generate", "token-delete", "token-timeouts",
-  "token-set-timeout", "execute", "outcome", "rollback", "export-user", "import-user", "sealing-key", "quorum-keys",
+  "hello",
+  "login",
+  "login-2fa",
+  "logout",
+  "session",
+  "list-users",
+  "enroll-challenge",
+  "create-user",
+  "delete-user",
+  "change-password",
+  "register-quorum-key",
+  "get-m-value",
+  "set-m-value",
+  "quorum-values",
+  "get-token",
+  "approve-token",
+  "list-tokens",
+  "del-token",
+  "token-generate",
+  "token-delete",
+  "token-timeouts",
+  "token-set-timeout",
+  "execute",
+  "outcome",
+  "rollback",
+  "export-user",
+  "import-user",
+  "sealing-key",
+  "quorum-keys",
 ];
 
 export function isOpName(value: string): value is OpName {

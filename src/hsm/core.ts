@@ -12,13 +12,34 @@ import { fail, ok, type HsmResult } from "./ret-codes.ts";
 import { currentSession, login, loginSecondFactor, logout } from "./sessions.ts";
 import { exportUser, importUser } from "./sync-user.ts";
 import { rollback } from "./undo.ts";
-import { approveToken, deleteTokens, generateToken, getToken, listTokens, setTokenTimeout, tokenSignDelete, tokenTimeout } from "./tokens.ts";
-import { changePasswordCommand, createUserCommand, deleteUserCommand, enrollChallenge, listUsers, registerQuorumKey } from "./users.ts";
+import {
+  approveToken,
+  deleteTokens,
+  generateToken,
+  getToken,
+  listTokens,
+  setTokenTimeout,
+  tokenSignDelete,
+  tokenTimeout,
+} from "./tokens.ts";
+import {
+  changePasswordCommand,
+  createUserCommand,
+  deleteUserCommand,
+  enrollChallenge,
+  listUsers,
+  registerQuorumKey,
+} from "./users.ts";
 import { createPublicKey } from "node:crypto";
 
 export const FIRMWARE = "quorum-gate-emulator 1";
 
-export function handleCommand(ctx: CoreContext, op: OpName, sessionId: string | null, body: unknown): HsmResult<unknown> {
+export function handleCommand(
+  ctx: CoreContext,
+  op: OpName,
+  sessionId: string | null,
+  body: unknown,
+): HsmResult<unknown> {
   // Commands that need no login.
   switch (op) {
     case "hello":

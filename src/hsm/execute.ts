@@ -23,7 +23,8 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:@/-]{1,128}$/;
 export function readIdempotencyKey(b: Body): string | HsmError {
   const key = reqString(b, "idempotencyKey", 128);
   if (isError(key)) return key;
-  if (!IDEMPOTENCY_KEY.test(key)) return fail("RET_BAD_REQUEST", '"idempotencyKey" must be 1-128 characters of [A-Za-z0-9._:@/-]');
+  if (!IDEMPOTENCY_KEY.test(key))
+    return fail("RET_BAD_REQUEST", '"idempotencyKey" must be 1-128 characters of [A-Za-z0-9._:@/-]');
   return key;
 }
 
@@ -32,8 +33,16 @@ export function readIdempotencyKey(b: Body): string | HsmError {
  * context (or null) and the token file (base64). A repeat must match it; an auditor who holds the
  * request file and the token can recompute it.
  */
-export function executeRequestHash(operation: Operation, context: BindingContext | undefined, tokenData: Uint8Array): string {
-  return sha256(Buffer.from(canonicalJson({ operation, context: context ?? null, tokenData: Buffer.from(tokenData).toString("base64") }))).toString("hex");
+export function executeRequestHash(
+  operation: Operation,
+  context: BindingContext | undefined,
+  tokenData: Uint8Array,
+): string {
+  return sha256(
+    Buffer.from(
+      canonicalJson({ operation, context: context ?? null, tokenData: Buffer.from(tokenData).toString("base64") }),
+    ),
+  ).toString("hex");
 }
 
 export function parseOperation(value: unknown): Operation | HsmError {
@@ -46,7 +55,9 @@ export function parseOperation(value: unknown): Operation | HsmError {
     case "createUser":
     case "deleteUser":
     case "changePassword": {
-      const bad = only(kind === "deleteUser" ? ["kind", "userType", "userName"] : ["kind", "userType", "userName", "sealedPassword"]);
+      const bad = only(
+        kind === "deleteUser" ? ["kind", "userType", "userName"] : ["kind", "userType", "userName", "sealedPassword"],
+      );
       if (bad) return bad;
       const userType = reqUserType(b);
       const userName = reqString(b, "userName", 64);
@@ -59,7 +70,8 @@ export function parseOperation(value: unknown): Operation | HsmError {
       const sealedPassword = reqString(b, "sealedPassword", 4096);
       if (isError(sealedPassword)) return sealedPassword;
       if (kind === "createUser") {
-        if (userType !== "CO" && userType !== "CU") return fail("RET_INVALID_USER_TYPE", "createUser makes CO or CU users");
+        if (userType !== "CO" && userType !== "CU")
+          return fail("RET_INVALID_USER_TYPE", "createUser makes CO or CU users");
         return { kind, userType, userName, sealedPassword };
       }
       return { kind, userType, userName, sealedPassword };
@@ -93,7 +105,8 @@ export function parseContext(value: unknown): BindingContext | undefined | HsmEr
   if (isError(repository)) return repository;
   if (isError(pullRequest)) return pullRequest;
   if (isError(requestDigest)) return requestDigest;
-  if (!/^[0-9a-f]{64}$/.test(requestDigest)) return fail("RET_BAD_REQUEST", '"requestDigest" must be a SHA-256 in lower-case hex');
+  if (!/^[0-9a-f]{64}$/.test(requestDigest))
+    return fail("RET_BAD_REQUEST", '"requestDigest" must be a SHA-256 in lower-case hex');
   return { repository, pullRequest, requestDigest };
 }
 
@@ -119,18 +132,22 @@ export function execute(ctx: CoreContext, session: Session, body: unknown): HsmR
   if (isError(signatures)) return signatures;
 
   const requestHash = executeRequestHash(operation, context, tokenData);
-  const done = (r: HsmResult<ExecuteResult>) => audit(ctx, "CN_EXECUTE", session.userName, `${operation.kind} key ${key}`, r);
+  const done = (r: HsmResult<ExecuteResult>) =>
+    audit(ctx, "CN_EXECUTE", session.userName, `${operation.kind} key ${key}`, r);
   const previous = ctx.repo.getOutcome(key);
   if (previous !== null) {
-    if (previous.requestHash !== requestHash) return done(fail("RET_INVALID_INPUT", "the idempotency key was already used for a different request"));
+    if (previous.requestHash !== requestHash)
+      return done(fail("RET_INVALID_INPUT", "the idempotency key was already used for a different request"));
     return done(ok({ ...(JSON.parse(previous.outcomeJson) as ExecuteResult), replayed: true }));
   }
-  if (!isOfficer(session.userType)) return done(fail("RET_PERMISSION_DENIED", "only crypto officers execute approved operations"));
+  if (!isOfficer(session.userType))
+    return done(fail("RET_PERMISSION_DENIED", "only crypto officers execute approved operations"));
 
   const token = findOwnToken(ctx, tokenData);
   if (isError(token)) return done(token);
   if (token.userName !== session.userName) return done(fail("RET_PERMISSION_DENIED", "only the token's owner uses it"));
-  if (token.sessionId !== null && token.sessionId !== session.id) return done(fail("RET_TOKEN_NOT_FOUND", "the token belongs to another session"));
+  if (token.sessionId !== null && token.sessionId !== session.id)
+    return done(fail("RET_TOKEN_NOT_FOUND", "the token belongs to another session"));
   if (token.sessionId === null && isExpired(ctx, token)) return done(fail("RET_TOKEN_EXPIRED"));
   if (token.binding !== null) {
     const expected = context === undefined ? null : bindingDigest(ctx.repo.identity().clusterId, operation, context);
@@ -148,7 +165,8 @@ export function execute(ctx: CoreContext, session: Session, body: unknown): HsmR
   const applied = applyOperation(ctx, session, operation, authorize);
   if (isError(applied)) return done(applied);
   if (ctx.repo.getToken(token.id) !== null) ctx.repo.deleteToken(token.id);
-  const outcome: ExecuteResult = applied.user === undefined ? { replayed: false, approvers } : { replayed: false, approvers, user: applied.user };
+  const outcome: ExecuteResult =
+    applied.user === undefined ? { replayed: false, approvers } : { replayed: false, approvers, user: applied.user };
   ctx.repo.putOutcome(key, { requestHash, outcomeJson: JSON.stringify(outcome) });
   return done(ok(outcome));
 }
@@ -164,24 +182,43 @@ function readSignatures(approval: Body): readonly Approval[] | HsmError {
     const signature = reqBase64(s, "signature", 1024);
     if (isError(approverName)) return approverName;
     if (isError(signature)) return signature;
-    if (signature.length !== SIGNATURE_BYTES) return fail("RET_INVALID_SIGNATURE", `signature of ${approverName} is ${signature.length} bytes, not ${SIGNATURE_BYTES}`);
+    if (signature.length !== SIGNATURE_BYTES)
+      return fail(
+        "RET_INVALID_SIGNATURE",
+        `signature of ${approverName} is ${signature.length} bytes, not ${SIGNATURE_BYTES}`,
+      );
     out.push({ approverName, signature });
   }
   return out;
 }
 
-function applyOperation(ctx: CoreContext, session: Session, operation: Operation, authorize: ReturnType<typeof approvedAuthorizer>): { user?: ExecuteResult["user"] } | HsmError {
+function applyOperation(
+  ctx: CoreContext,
+  session: Session,
+  operation: Operation,
+  authorize: ReturnType<typeof approvedAuthorizer>,
+): { user?: ExecuteResult["user"] } | HsmError {
   switch (operation.kind) {
     case "createUser": {
       const password = openSealed(ctx, operation.sealedPassword);
       if (isError(password)) return password;
-      const r = createUser(ctx, session, { userType: operation.userType, userName: operation.userName, password }, authorize);
+      const r = createUser(
+        ctx,
+        session,
+        { userType: operation.userType, userName: operation.userName, password },
+        authorize,
+      );
       return r.ok ? { user: r.value.user } : r;
     }
     case "changePassword": {
       const password = openSealed(ctx, operation.sealedPassword);
       if (isError(password)) return password;
-      const r = changePassword(ctx, session, { userType: operation.userType, userName: operation.userName, password }, authorize);
+      const r = changePassword(
+        ctx,
+        session,
+        { userType: operation.userType, userName: operation.userName, password },
+        authorize,
+      );
       return r.ok ? { user: r.value.user } : r;
     }
     case "deleteUser": {

@@ -10,7 +10,8 @@ export function isError(value: unknown): value is HsmError {
 }
 
 export function asBody(value: unknown, allowed: readonly string[]): Body | HsmError {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return fail("RET_BAD_REQUEST", "the body must be a JSON object");
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    return fail("RET_BAD_REQUEST", "the body must be a JSON object");
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) return fail("RET_BAD_REQUEST", `unknown field "${key}"`);
   }
@@ -64,7 +65,9 @@ export function reqUserType(body: Body, key = "userType"): UserType | HsmError {
 export function reqHex(body: Body, key: string, bytes: number): string | HsmError {
   const s = reqString(body, key, bytes * 2);
   if (isError(s)) return s;
-  return /^[0-9a-f]+$/.test(s) && s.length === bytes * 2 ? s : fail("RET_BAD_REQUEST", `"${key}" must be ${bytes} bytes of lower-case hex`);
+  return /^[0-9a-f]+$/.test(s) && s.length === bytes * 2
+    ? s
+    : fail("RET_BAD_REQUEST", `"${key}" must be ${bytes} bytes of lower-case hex`);
 }
 
 export function reqArray(body: Body, key: string, max: number): readonly unknown[] | HsmError {

@@ -20,7 +20,10 @@ export function sessionAuthorizer(ctx: CoreContext, session: Session): Authorize
     if (required <= 1) return null;
     const token = ctx.repo
       .listTokens()
-      .find((t) => t.sessionId === session.id && t.service === service && t.binding === null && t.approvers.length >= required);
+      .find(
+        (t) =>
+          t.sessionId === session.id && t.service === service && t.binding === null && t.approvers.length >= required,
+      );
     return token ?? fail("RET_MXN_AUTH_FAILED");
   };
 }
@@ -28,7 +31,11 @@ export function sessionAuthorizer(ctx: CoreContext, session: Session): Authorize
 /** The gate: one token whose signatures were verified just now, with `approvals` distinct officers. */
 export function approvedAuthorizer(token: Token, approvals: number): Authorizer {
   return (service, required) => {
-    if (token.service !== service) return fail("RET_MXN_AUTH_FAILED", `the token is for service ${token.service}, the operation needs service ${service}`);
+    if (token.service !== service)
+      return fail(
+        "RET_MXN_AUTH_FAILED",
+        `the token is for service ${token.service}, the operation needs service ${service}`,
+      );
     if (approvals < Math.max(1, required)) return fail("RET_MXN_AUTH_FAILED", `${approvals} of ${required} approvals`);
     return token;
   };
@@ -58,7 +65,10 @@ export function parseService(body: ReturnType<typeof asBody>, key = "service"): 
   return reqInt(body, key, 0, 6);
 }
 
-export function getMValue(ctx: CoreContext, body: unknown): HsmResult<{ service: number; name: string; value: number }> {
+export function getMValue(
+  ctx: CoreContext,
+  body: unknown,
+): HsmResult<{ service: number; name: string; value: number }> {
   const service = parseService(asBody(body, ["service"]));
   if (isError(service)) return service;
   return ok({ service, name: SERVICES[service] ?? "UNKNOWN", value: ctx.repo.getMValue(service) });
@@ -68,7 +78,12 @@ export function quorumValues(ctx: CoreContext): HsmResult<{ user: number; quorum
   return ok({ user: ctx.repo.getMValue(SERVICE_USER_MGMT), quorum: ctx.repo.getMValue(SERVICE_MISC_CO) });
 }
 
-export function setMValue(ctx: CoreContext, session: Session, body: unknown, authorize: Authorizer): HsmResult<{ service: number; value: number; undoId: string }> {
+export function setMValue(
+  ctx: CoreContext,
+  session: Session,
+  body: unknown,
+  authorize: Authorizer,
+): HsmResult<{ service: number; value: number; undoId: string }> {
   const b = asBody(body, ["service", "value"]);
   if (isError(b)) return b;
   const service = parseService(b);
@@ -78,19 +93,30 @@ export function setMValue(ctx: CoreContext, session: Session, body: unknown, aut
   return applyMValue(ctx, session, service, value, authorize);
 }
 
-export function applyMValue(ctx: CoreContext, session: Session, service: number, value: number, authorize: Authorizer): HsmResult<{ service: number; value: number; undoId: string }> {
+export function applyMValue(
+  ctx: CoreContext,
+  session: Session,
+  service: number,
+  value: number,
+  authorize: Authorizer,
+): HsmResult<{ service: number; value: number; undoId: string }> {
   const detail = `service ${service} to ${value}`;
-  const done = (r: HsmResult<{ service: number; value: number; undoId: string }>) => audit(ctx, "CN_SET_M_VALUE", session.userName, detail, r);
+  const done = (r: HsmResult<{ service: number; value: number; undoId: string }>) =>
+    audit(ctx, "CN_SET_M_VALUE", session.userName, detail, r);
   if (session.userType === "PRECO") return done(fail("RET_CLUSTER_NOT_ACTIVATED"));
   if (!isOfficer(session.userType)) return done(fail("RET_PERMISSION_DENIED"));
   if (service !== SERVICE_USER_MGMT && service !== SERVICE_MISC_CO) {
-    return done(fail("RET_INVALID_INPUT", `service ${service} has no quorum in the emulator; use 3 (USER_MGMT) or 4 (MISC_CO)`));
+    return done(
+      fail("RET_INVALID_INPUT", `service ${service} has no quorum in the emulator; use 3 (USER_MGMT) or 4 (MISC_CO)`),
+    );
   }
   const current = ctx.repo.getMValue(service);
-  if (value < LIMITS.minQuorum || value > LIMITS.maxQuorum) return done(fail("RET_INVALID_M_VALUE", `M must be between ${LIMITS.minQuorum} and ${LIMITS.maxQuorum}`));
+  if (value < LIMITS.minQuorum || value > LIMITS.maxQuorum)
+    return done(fail("RET_INVALID_M_VALUE", `M must be between ${LIMITS.minQuorum} and ${LIMITS.maxQuorum}`));
   const officers = countOfficers(ctx);
   if (value > officers) return done(fail("RET_INVALID_M_VALUE", `M cannot exceed the ${officers} crypto officers`));
-  if (value === current) return done(ok({ service, value, undoId: recordMValueUndo(ctx, session, service, current, value) }));
+  if (value === current)
+    return done(ok({ service, value, undoId: recordMValueUndo(ctx, session, service, current, value) }));
 
   const need = setMValueQuorum(ctx, service);
   const token = authorize(need.service, need.required);

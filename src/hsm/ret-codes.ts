@@ -8,11 +8,17 @@ export const RET_CODES = {
   RET_INVALID_USER: { documented: true, message: "user isn't initialized or user with this name doesn't exist" },
   RET_INVALID_USER_TYPE: { documented: true, message: "Invalid User Type" },
   RET_POLICY_VIOLATION: { documented: true, message: "This operation violates the current configured/FIPS policies" },
-  RET_USER_LOCKED: { documented: false, message: "user is locked after too many failed logins; a crypto officer must reset the password" },
+  RET_USER_LOCKED: {
+    documented: false,
+    message: "user is locked after too many failed logins; a crypto officer must reset the password",
+  },
   RET_NOT_LOGGED_IN: { documented: false, message: "no user is logged in on this session" },
   RET_ALREADY_LOGGED_IN: { documented: false, message: "this session is already logged in; log out first" },
   RET_PERMISSION_DENIED: { documented: false, message: "the logged-in user may not run this command" },
-  RET_CLUSTER_NOT_ACTIVATED: { documented: false, message: "the HSM is not activated: change the PRECO password first" },
+  RET_CLUSTER_NOT_ACTIVATED: {
+    documented: false,
+    message: "the HSM is not activated: change the PRECO password first",
+  },
   RET_USER_EXISTS: { documented: false, message: "a user with this name already exists" },
   RET_USER_IN_USE: { documented: false, message: "the user is logged in and cannot be changed or deleted" },
   RET_INVALID_INPUT: { documented: false, message: "invalid argument" },
@@ -26,8 +32,15 @@ export const RET_CODES = {
   RET_KEY_NOT_REGISTERED: { documented: false, message: "the approver has no registered quorum key" },
   RET_INVALID_KEY: { documented: false, message: "the public key is not an RSA-2048 key" },
   RET_2FA_FAILURE: { documented: false, message: "two-factor authentication failed" },
-  RET_SEALED_SECRET_INVALID: { documented: false, message: "the sealed password cannot be opened with this cluster's sealing key" },
-  RET_UNDO_UNAVAILABLE: { documented: false, message: "nothing to roll back: the change is unknown, already rolled back, too old, made by another session, or changed since" },
+  RET_SEALED_SECRET_INVALID: {
+    documented: false,
+    message: "the sealed password cannot be opened with this cluster's sealing key",
+  },
+  RET_UNDO_UNAVAILABLE: {
+    documented: false,
+    message:
+      "nothing to roll back: the change is unknown, already rolled back, too old, made by another session, or changed since",
+  },
   RET_SESSION_INVALID: { documented: false, message: "the session is unknown or has expired" },
   RET_BAD_REQUEST: { documented: false, message: "the request is malformed" },
   RET_INTERNAL: { documented: false, message: "internal error" },

@@ -6,8 +6,10 @@ const NAME_PATTERN = /^[A-Za-z0-9_]+$/;
 
 /** Returns the canonical (lower-case) name, or an error: names are not case-sensitive. */
 export function checkUserName(name: string): string | HsmError {
-  if (name.length === 0 || name.length > LIMITS.nameMax) return fail("RET_INVALID_INPUT", `user name must be 1 to ${LIMITS.nameMax} characters`);
-  if (!NAME_PATTERN.test(name)) return fail("RET_INVALID_INPUT", "user name may hold letters, digits and underscore only");
+  if (name.length === 0 || name.length > LIMITS.nameMax)
+    return fail("RET_INVALID_INPUT", `user name must be 1 to ${LIMITS.nameMax} characters`);
+  if (!NAME_PATTERN.test(name))
+    return fail("RET_INVALID_INPUT", "user name may hold letters, digits and underscore only");
   return name.toLowerCase();
 }
 
@@ -16,6 +18,7 @@ export function checkPassword(password: string): HsmError | null {
   if (length < LIMITS.passwordMin || length > LIMITS.passwordMax) {
     return fail("RET_INVALID_INPUT", `password must be ${LIMITS.passwordMin} to ${LIMITS.passwordMax} characters`);
   }
-  if (/[\u0000-\u001f\u007f]/.test(password)) return fail("RET_INVALID_INPUT", "password may not hold control characters");
+  if (/[\u0000-\u001f\u007f]/.test(password))
+    return fail("RET_INVALID_INPUT", "password may not hold control characters");
   return null;
 }

@@ -62,7 +62,10 @@ export function isLoggedIn(ctx: CoreContext, userName: string): boolean {
   return live;
 }
 
-export function login(ctx: CoreContext, body: unknown): HsmResult<{ sessionId: string } | { challenge: { id: string; digest: string } }> {
+export function login(
+  ctx: CoreContext,
+  body: unknown,
+): HsmResult<{ sessionId: string } | { challenge: { id: string; digest: string } }> {
   const b = asBody(body, ["userType", "userName", "password"]);
   if (isError(b)) return b;
   const type = reqUserType(b);
@@ -76,9 +79,11 @@ export function login(ctx: CoreContext, body: unknown): HsmResult<{ sessionId: s
 
   const user = ctx.repo.getUser(name);
   if (user === null) return audit(ctx, "CN_LOGIN", name, "unknown user", fail("RET_INVALID_USER"));
-  if (user.type === "AU" || !typeMatches(type, user.type)) return audit(ctx, "CN_LOGIN", name, `as ${type}`, fail("RET_INVALID_USER_TYPE"));
+  if (user.type === "AU" || !typeMatches(type, user.type))
+    return audit(ctx, "CN_LOGIN", name, `as ${type}`, fail("RET_INVALID_USER_TYPE"));
   if (user.loginFailures >= LIMITS.lockoutAfter) return audit(ctx, "CN_LOGIN", name, "locked", fail("RET_USER_LOCKED"));
-  if (!checkPassword(user, password)) return audit(ctx, "CN_LOGIN", name, "wrong password", recordFailure(ctx, user, "RET_USER_LOGIN_FAILURE"));
+  if (!checkPassword(user, password))
+    return audit(ctx, "CN_LOGIN", name, "wrong password", recordFailure(ctx, user, "RET_USER_LOGIN_FAILURE"));
 
   if (user.twoFactor) {
     const challenge = newChallenge(ctx, "login", user.name, null);
@@ -99,7 +104,8 @@ export function loginSecondFactor(ctx: CoreContext, body: unknown): HsmResult<{ 
   const challenge = takeChallenge(ctx, challengeId, "login", null);
   if (isError(challenge)) return challenge;
   const user = ctx.repo.getUser(challenge.userName);
-  if (user === null || !user.twoFactor || user.quorumKeyPem === null) return fail("RET_2FA_FAILURE", "the user no longer has 2FA");
+  if (user === null || !user.twoFactor || user.quorumKeyPem === null)
+    return fail("RET_2FA_FAILURE", "the user no longer has 2FA");
   const key = storedPublicKey(user.quorumKeyPem);
   if (key === null || !verifyDigest(Buffer.from(challenge.digest, "hex"), key, signature)) {
     return audit(ctx, "CN_LOGIN", user.name, "2FA signature", recordFailure(ctx, user, "RET_2FA_FAILURE"));
@@ -129,10 +135,16 @@ function recordFailure(ctx: CoreContext, user: User, code: "RET_USER_LOGIN_FAILU
 }
 
 /** A new 2FA challenge; bounded per session so that nobody can fill the table. */
-export function newChallenge(ctx: CoreContext, purpose: Challenge["purpose"], userName: string, sessionId: string | null): Challenge | HsmError {
+export function newChallenge(
+  ctx: CoreContext,
+  purpose: Challenge["purpose"],
+  userName: string,
+  sessionId: string | null,
+): Challenge | HsmError {
   const now = nowSeconds(ctx.env);
   ctx.repo.purgeChallenges(now - ctx.config.challengeTtlSeconds);
-  if (ctx.repo.countChallenges(sessionId) >= MAX_OPEN_CHALLENGES) return fail("RET_2FA_FAILURE", "too many open 2FA challenges; answer or let them expire");
+  if (ctx.repo.countChallenges(sessionId) >= MAX_OPEN_CHALLENGES)
+    return fail("RET_2FA_FAILURE", "too many open 2FA challenges; answer or let them expire");
   const challenge: Challenge = {
     id: ctx.env.randomBytes(16).toString("hex"),
     digest: ctx.env.randomBytes(32).toString("hex"),
@@ -146,10 +158,17 @@ export function newChallenge(ctx: CoreContext, purpose: Challenge["purpose"], us
 }
 
 /** Looks a challenge up and removes it: a challenge answers once, right or wrong. */
-export function takeChallenge(ctx: CoreContext, id: string, purpose: Challenge["purpose"], sessionId: string | null): Challenge | HsmError {
+export function takeChallenge(
+  ctx: CoreContext,
+  id: string,
+  purpose: Challenge["purpose"],
+  sessionId: string | null,
+): Challenge | HsmError {
   const challenge = ctx.repo.getChallenge(id);
-  if (challenge === null || challenge.purpose !== purpose || challenge.sessionId !== sessionId) return fail("RET_2FA_FAILURE", "unknown 2FA challenge");
+  if (challenge === null || challenge.purpose !== purpose || challenge.sessionId !== sessionId)
+    return fail("RET_2FA_FAILURE", "unknown 2FA challenge");
   ctx.repo.deleteChallenge(id);
-  if (nowSeconds(ctx.env) - challenge.createdAt > ctx.config.challengeTtlSeconds) return fail("RET_2FA_FAILURE", "the 2FA challenge expired");
+  if (nowSeconds(ctx.env) - challenge.createdAt > ctx.config.challengeTtlSeconds)
+    return fail("RET_2FA_FAILURE", "the 2FA challenge expired");
   return challenge;
 }

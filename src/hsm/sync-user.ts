@@ -22,7 +22,15 @@ const MAX_MASKED_BYTES = 16 * 1024;
 
 function maskingKey(ctx: CoreContext): Buffer {
   const { clusterId } = ctx.repo.identity();
-  return Buffer.from(hkdfSync("sha256", Buffer.from(ctx.repo.sealingPrivateKeyPem(), "utf8"), Buffer.from(clusterId, "utf8"), "quorum-gate user masking v1", 32));
+  return Buffer.from(
+    hkdfSync(
+      "sha256",
+      Buffer.from(ctx.repo.sealingPrivateKeyPem(), "utf8"),
+      Buffer.from(clusterId, "utf8"),
+      "quorum-gate user masking v1",
+      32,
+    ),
+  );
 }
 
 function requireOfficer(session: Session): HsmError | null {
@@ -30,19 +38,25 @@ function requireOfficer(session: Session): HsmError | null {
   return isOfficer(session.userType) ? null : fail("RET_PERMISSION_DENIED", "only crypto officers synchronize users");
 }
 
-export function exportUser(ctx: CoreContext, session: Session, body: unknown): HsmResult<{ masked: string; user: UserView }> {
+export function exportUser(
+  ctx: CoreContext,
+  session: Session,
+  body: unknown,
+): HsmResult<{ masked: string; user: UserView }> {
   const b = asBody(body, ["userName"]);
   if (isError(b)) return b;
   const raw = reqString(b, "userName", 64);
   if (isError(raw)) return raw;
-  const done = (r: HsmResult<{ masked: string; user: UserView }>) => audit(ctx, "CN_EXTRACT_MASKED_OBJECT", session.userName, raw, r);
+  const done = (r: HsmResult<{ masked: string; user: UserView }>) =>
+    audit(ctx, "CN_EXTRACT_MASKED_OBJECT", session.userName, raw, r);
   const denied = requireOfficer(session);
   if (denied) return done(denied);
   const name = checkUserName(raw);
   if (isError(name)) return done(name);
   const user = ctx.repo.getUser(name);
   if (user === null) return done(fail("RET_INVALID_USER"));
-  if (user.type === "AU" || user.type === "PRECO") return done(fail("RET_PERMISSION_DENIED", `the ${user.type} user is not synchronized`));
+  if (user.type === "AU" || user.type === "PRECO")
+    return done(fail("RET_PERMISSION_DENIED", `the ${user.type} user is not synchronized`));
 
   const { clusterId } = ctx.repo.identity();
   const iv = ctx.env.randomBytes(IV_BYTES);
@@ -69,33 +83,60 @@ function openMasked(ctx: CoreContext, masked: Buffer): User | HsmError {
   }
   const doc = JSON.parse(plain.toString("utf8")) as { v?: unknown; user?: Partial<User> };
   const u = doc.user;
-  if (doc.v !== MASK_VERSION || u === undefined || typeof u.id !== "number" || typeof u.name !== "string" || typeof u.type !== "string" || !isUserType(u.type)
-    || typeof u.passwordSalt !== "string" || typeof u.passwordHash !== "string" || typeof u.loginFailures !== "number" || typeof u.twoFactor !== "boolean"
-    || !(u.quorumKeyPem === null || typeof u.quorumKeyPem === "string")) {
+  if (
+    doc.v !== MASK_VERSION ||
+    u === undefined ||
+    typeof u.id !== "number" ||
+    typeof u.name !== "string" ||
+    typeof u.type !== "string" ||
+    !isUserType(u.type) ||
+    typeof u.passwordSalt !== "string" ||
+    typeof u.passwordHash !== "string" ||
+    typeof u.loginFailures !== "number" ||
+    typeof u.twoFactor !== "boolean" ||
+    !(u.quorumKeyPem === null || typeof u.quorumKeyPem === "string")
+  ) {
     return bad;
   }
-  return { id: u.id, type: u.type, name: u.name, passwordSalt: u.passwordSalt, passwordHash: u.passwordHash, loginFailures: u.loginFailures, quorumKeyPem: u.quorumKeyPem, twoFactor: u.twoFactor };
+  return {
+    id: u.id,
+    type: u.type,
+    name: u.name,
+    passwordSalt: u.passwordSalt,
+    passwordHash: u.passwordHash,
+    loginFailures: u.loginFailures,
+    quorumKeyPem: u.quorumKeyPem,
+    twoFactor: u.twoFactor,
+  };
 }
 
 /**
  * Writes an exported user on this node under USER_MGMT quorum, like createUser: a new user keeps
  * its id when that id is free here; an existing user of that name is replaced but keeps its id.
  */
-export function importUser(ctx: CoreContext, session: Session, body: unknown, authorize: Authorizer): HsmResult<{ user: UserView; undoId: string }> {
+export function importUser(
+  ctx: CoreContext,
+  session: Session,
+  body: unknown,
+  authorize: Authorizer,
+): HsmResult<{ user: UserView; undoId: string }> {
   const b = asBody(body, ["masked"]);
   if (isError(b)) return b;
   const text = reqString(b, "masked", MAX_MASKED_BYTES * 2);
   if (isError(text)) return text;
   const bytes = decodeBase64(text, '"masked"', MAX_MASKED_BYTES);
   if (isError(bytes)) return bytes;
-  const done = (r: HsmResult<{ user: UserView; undoId: string }>) => audit(ctx, "CN_INSERT_MASKED_OBJECT", session.userName, r.ok ? r.value.user.name : "", r);
+  const done = (r: HsmResult<{ user: UserView; undoId: string }>) =>
+    audit(ctx, "CN_INSERT_MASKED_OBJECT", session.userName, r.ok ? r.value.user.name : "", r);
   const denied = requireOfficer(session);
   if (denied) return done(denied);
   const user = openMasked(ctx, bytes);
   if (isError(user)) return done(user);
-  if (user.type === "AU" || user.type === "PRECO") return done(fail("RET_PERMISSION_DENIED", `the ${user.type} user is not synchronized`));
+  if (user.type === "AU" || user.type === "PRECO")
+    return done(fail("RET_PERMISSION_DENIED", `the ${user.type} user is not synchronized`));
   const existing = ctx.repo.getUser(user.name);
-  if (existing !== null && existing.name !== session.userName && isLoggedIn(ctx, existing.name)) return done(fail("RET_USER_IN_USE"));
+  if (existing !== null && existing.name !== session.userName && isLoggedIn(ctx, existing.name))
+    return done(fail("RET_USER_IN_USE"));
 
   const need = userManagementQuorum(ctx);
   const token = authorize(need.service, need.required);

@@ -56,7 +56,8 @@ export function decodeRecords(data: Uint8Array): DecodeResult {
   let offset = 0;
   if (buf.length === 0) return { ok: false, reason: "empty token file" };
   while (offset < buf.length) {
-    if (records.length >= LIMITS.maxTokensPerFile) return { ok: false, reason: `more than ${LIMITS.maxTokensPerFile} tokens in one file` };
+    if (records.length >= LIMITS.maxTokensPerFile)
+      return { ok: false, reason: `more than ${LIMITS.maxTokensPerFile} tokens in one file` };
     if (buf.length - offset < 2) return { ok: false, reason: "Invalid Token Size" };
     const version = buf.readUInt16BE(offset);
     const size = version === RECORD_V1 ? RECORD_V1_SIZE : version === RECORD_V2 ? RECORD_V2_SIZE : 0;

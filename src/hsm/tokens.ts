@@ -43,13 +43,28 @@ function makeRoom(ctx: CoreContext): HsmError | null {
   return null;
 }
 
-function issueToken(ctx: CoreContext, session: Session, service: number, sessionBound: boolean, binding: string | null, timeoutSeconds: number): HsmResult<{ record: string; token: TokenView }> {
+function issueToken(
+  ctx: CoreContext,
+  session: Session,
+  service: number,
+  sessionBound: boolean,
+  binding: string | null,
+  timeoutSeconds: number,
+): HsmResult<{ record: string; token: TokenView }> {
   const full = makeRoom(ctx);
   if (full) return full;
   // One active unbound token per user per service (CloudHSM CLI admin services). A bound token
   // can authorize only its own operation, so it is exempt (docs/tokens.md).
   if (binding === null) {
-    const held = ctx.repo.listTokens().find((t) => t.userName === session.userName && t.service === service && t.binding === null && !(t.sessionId === null && isExpired(ctx, t)));
+    const held = ctx.repo
+      .listTokens()
+      .find(
+        (t) =>
+          t.userName === session.userName &&
+          t.service === service &&
+          t.binding === null &&
+          !(t.sessionId === null && isExpired(ctx, t)),
+      );
     if (held !== undefined) return fail("RET_TOKEN_EXISTS", `token ${held.id}; delete it with delToken first`);
   }
   const token = ctx.repo.insertToken({
@@ -82,27 +97,41 @@ export function recordOf(ctx: CoreContext, token: Token): TokenRecord {
 function requireTokenIssuer(session: Session, service: number): HsmError | null {
   if (session.userType === "PRECO") return fail("RET_CLUSTER_NOT_ACTIVATED");
   if (!isOfficer(session.userType)) return fail("RET_PERMISSION_DENIED", "only crypto officers hold quorum tokens");
-  if (!isGatedService(service)) return fail("RET_INVALID_INPUT", `service ${service} has no quorum in the emulator; use 3 (USER_MGMT) or 4 (MISC_CO)`);
+  if (!isGatedService(service))
+    return fail(
+      "RET_INVALID_INPUT",
+      `service ${service} has no quorum in the emulator; use 3 (USER_MGMT) or 4 (MISC_CO)`,
+    );
   return null;
 }
 
-export function getToken(ctx: CoreContext, session: Session, body: unknown): HsmResult<{ record: string; token: TokenView }> {
+export function getToken(
+  ctx: CoreContext,
+  session: Session,
+  body: unknown,
+): HsmResult<{ record: string; token: TokenView }> {
   const b = asBody(body, ["service", "userName"]);
   if (isError(b)) return b;
   const service = reqInt(b, "service", 0, 6);
   const userName = reqString(b, "userName", 64);
   if (isError(service)) return service;
   if (isError(userName)) return userName;
-  const done = (r: HsmResult<{ record: string; token: TokenView }>) => audit(ctx, "CN_GET_TOKEN", session.userName, `service ${service}`, r);
+  const done = (r: HsmResult<{ record: string; token: TokenView }>) =>
+    audit(ctx, "CN_GET_TOKEN", session.userName, `service ${service}`, r);
   const denied = requireTokenIssuer(session, service);
   if (denied) return done(denied);
   const name = checkUserName(userName);
   if (isError(name)) return done(name);
-  if (name !== session.userName) return done(fail("RET_PERMISSION_DENIED", "the token user must be the logged-in user"));
+  if (name !== session.userName)
+    return done(fail("RET_PERMISSION_DENIED", "the token user must be the logged-in user"));
   return done(issueToken(ctx, session, service, true, null, tokenTimeout(ctx)));
 }
 
-export function generateToken(ctx: CoreContext, session: Session, body: unknown): HsmResult<{ record: string; token: TokenView }> {
+export function generateToken(
+  ctx: CoreContext,
+  session: Session,
+  body: unknown,
+): HsmResult<{ record: string; token: TokenView }> {
   const b = asBody(body, ["service", "binding", "timeoutSeconds"]);
   if (isError(b)) return b;
   const service = reqInt(b, "service", 0, 6);
@@ -116,7 +145,8 @@ export function generateToken(ctx: CoreContext, session: Session, body: unknown)
     if (!/^[0-9a-f]{64}$/.test(s)) return fail("RET_BAD_REQUEST", '"binding" must be 32 bytes of lower-case hex');
     binding = s;
   }
-  const done = (r: HsmResult<{ record: string; token: TokenView }>) => audit(ctx, "CN_GET_TOKEN", session.userName, `token-sign service ${service}${binding ? " bound" : ""}`, r);
+  const done = (r: HsmResult<{ record: string; token: TokenView }>) =>
+    audit(ctx, "CN_GET_TOKEN", session.userName, `token-sign service ${service}${binding ? " bound" : ""}`, r);
   const denied = requireTokenIssuer(session, service);
   if (denied) return done(denied);
   return done(issueToken(ctx, session, service, false, binding, timeout ?? tokenTimeout(ctx)));
@@ -128,13 +158,24 @@ export function findOwnToken(ctx: CoreContext, tokenData: Uint8Array): Token | H
   if (!decoded.ok) return fail("RET_INVALID_INPUT", `token file: ${decoded.reason}`);
   const nodeId = ctx.repo.identity().nodeId;
   const mine = decoded.records.filter((r) => r.nodeId === nodeId);
-  if (mine.length !== 1) return fail("RET_TOKEN_NOT_FOUND", mine.length === 0 ? "the token file has no record for this HSM" : "the token file has several records for this HSM");
+  if (mine.length !== 1)
+    return fail(
+      "RET_TOKEN_NOT_FOUND",
+      mine.length === 0
+        ? "the token file has no record for this HSM"
+        : "the token file has several records for this HSM",
+    );
   const record = mine[0] as TokenRecord;
   const token = ctx.repo.getToken(record.tokenId);
   if (token === null) return fail("RET_TOKEN_NOT_FOUND", "it was used, deleted or purged");
   const stored = recordOf(ctx, token);
-  const same = stored.nonce === record.nonce && stored.service === record.service && stored.userName === record.userName
-    && stored.createdAt === record.createdAt && stored.keyHandle === record.keyHandle && stored.binding === record.binding;
+  const same =
+    stored.nonce === record.nonce &&
+    stored.service === record.service &&
+    stored.userName === record.userName &&
+    stored.createdAt === record.createdAt &&
+    stored.keyHandle === record.keyHandle &&
+    stored.binding === record.binding;
   return same ? token : fail("RET_TOKEN_NOT_FOUND", "the token file does not match the token on this HSM");
 }
 
@@ -148,7 +189,11 @@ export interface Approval {
  * Verifies approvals over the whole token file against each approver's registered key. One bad
  * approval rejects the call (nothing is recorded); an officer approving twice counts once.
  */
-export function verifyApprovals(ctx: CoreContext, tokenData: Uint8Array, approvals: readonly Approval[]): readonly string[] | HsmError {
+export function verifyApprovals(
+  ctx: CoreContext,
+  tokenData: Uint8Array,
+  approvals: readonly Approval[],
+): readonly string[] | HsmError {
   const names: string[] = [];
   for (const approval of approvals) {
     const name = checkUserName(approval.approverName);
@@ -158,10 +203,12 @@ export function verifyApprovals(ctx: CoreContext, tokenData: Uint8Array, approva
     }
     const user = ctx.repo.getUser(name);
     if (user === null) return fail("RET_INVALID_USER", name);
-    if (!isOfficer(user.type) || approval.approverType === 1) return fail("RET_INVALID_USER_TYPE", `${name}: only crypto officers approve user-management and quorum tokens`);
+    if (!isOfficer(user.type) || approval.approverType === 1)
+      return fail("RET_INVALID_USER_TYPE", `${name}: only crypto officers approve user-management and quorum tokens`);
     if (user.quorumKeyPem === null) return fail("RET_KEY_NOT_REGISTERED", name);
     const key = storedPublicKey(user.quorumKeyPem);
-    if (key === null || !verifyMessage(tokenData, key, approval.signature)) return fail("RET_INVALID_SIGNATURE", `approval of ${name}`);
+    if (key === null || !verifyMessage(tokenData, key, approval.signature))
+      return fail("RET_INVALID_SIGNATURE", `approval of ${name}`);
     if (!names.includes(name)) names.push(name);
   }
   return names;
@@ -180,7 +227,11 @@ function readApprovals(b: Body): readonly Approval[] | HsmError {
     if (isError(approverType)) return approverType;
     if (isError(approverName)) return approverName;
     if (isError(signature)) return signature;
-    if (signature.length !== SIGNATURE_BYTES) return fail("RET_INVALID_SIGNATURE", `approval of ${approverName} is ${signature.length} bytes, not ${SIGNATURE_BYTES}`);
+    if (signature.length !== SIGNATURE_BYTES)
+      return fail(
+        "RET_INVALID_SIGNATURE",
+        `approval of ${approverName} is ${signature.length} bytes, not ${SIGNATURE_BYTES}`,
+      );
     approvals.push({ approverType, approverName, signature });
   }
   return approvals;
@@ -193,12 +244,15 @@ export function approveToken(ctx: CoreContext, session: Session, body: unknown):
   if (isError(tokenData)) return tokenData;
   const approvals = readApprovals(b);
   if (isError(approvals)) return approvals;
-  const done = (r: HsmResult<{ token: TokenView }>) => audit(ctx, "CN_APPROVE_TOKEN", session.userName, `${approvals.length} approvals`, r);
+  const done = (r: HsmResult<{ token: TokenView }>) =>
+    audit(ctx, "CN_APPROVE_TOKEN", session.userName, `${approvals.length} approvals`, r);
 
   const token = findOwnToken(ctx, tokenData);
   if (isError(token)) return done(token);
-  if (token.userName !== session.userName) return done(fail("RET_PERMISSION_DENIED", "only the token's owner approves it"));
-  if (token.sessionId !== null && token.sessionId !== session.id) return done(fail("RET_TOKEN_NOT_FOUND", "the token belongs to another session"));
+  if (token.userName !== session.userName)
+    return done(fail("RET_PERMISSION_DENIED", "only the token's owner approves it"));
+  if (token.sessionId !== null && token.sessionId !== session.id)
+    return done(fail("RET_TOKEN_NOT_FOUND", "the token belongs to another session"));
   if (token.sessionId === null && isExpired(ctx, token)) return done(fail("RET_TOKEN_EXPIRED"));
   const names = verifyApprovals(ctx, tokenData, approvals);
   if (isError(names)) return done(names);
@@ -215,14 +269,16 @@ export function deleteTokens(ctx: CoreContext, session: Session, body: unknown):
   const b = asBody(body, ["tokenData"]);
   if (isError(b)) return b;
   const done = (r: HsmResult<{ deleted: number }>) => audit(ctx, "CN_DELETE_TOKEN", session.userName, "", r);
-  if (b["tokenData"] === undefined) return done(ok({ deleted: deleteWhere(ctx, (t) => t.userName === session.userName) }));
+  if (b["tokenData"] === undefined)
+    return done(ok({ deleted: deleteWhere(ctx, (t) => t.userName === session.userName) }));
   const data = reqString(b, "tokenData", MAX_TOKEN_FILE * 2);
   if (isError(data)) return done(data);
   const bytes = decodeBase64(data, '"tokenData"', MAX_TOKEN_FILE);
   if (isError(bytes)) return done(bytes);
   const token = findOwnToken(ctx, bytes);
   if (isError(token)) return done(token);
-  if (token.userName !== session.userName) return done(fail("RET_PERMISSION_DENIED", "only the token's owner deletes it"));
+  if (token.userName !== session.userName)
+    return done(fail("RET_PERMISSION_DENIED", "only the token's owner deletes it"));
   ctx.repo.deleteToken(token.id);
   return done(ok({ deleted: 1 }));
 }
@@ -232,7 +288,8 @@ export function tokenSignDelete(ctx: CoreContext, session: Session, body: unknow
   if (isError(b)) return b;
   const scope = reqString(b, "scope", 8);
   if (isError(scope)) return scope;
-  const done = (r: HsmResult<{ deleted: number }>) => audit(ctx, "CN_DELETE_TOKEN", session.userName, `scope ${scope}`, r);
+  const done = (r: HsmResult<{ deleted: number }>) =>
+    audit(ctx, "CN_DELETE_TOKEN", session.userName, `scope ${scope}`, r);
   if (scope === "user") return done(ok({ deleted: deleteWhere(ctx, (t) => t.userName === session.userName) }));
   if (scope !== "all") return done(fail("RET_BAD_REQUEST", '"scope" must be "user" or "all"'));
   if (!isOfficer(session.userType)) return done(fail("RET_PERMISSION_DENIED"));
@@ -259,5 +316,3 @@ export function setTokenTimeout(ctx: CoreContext, session: Session, body: unknow
   ctx.repo.setSetting(TIMEOUT_SETTING, String(generated));
   return audit(ctx, "CN_SET_TOKEN_TIMEOUT", session.userName, String(generated), ok({ generated }));
 }
-
-

@@ -14,11 +14,23 @@ import { isLoggedIn } from "./sessions.ts";
 
 export const UNDO_WINDOW_SECONDS = 600;
 
-export function recordUserUndo(ctx: CoreContext, session: Session, name: string, before: User | null, after: User | null): string {
+export function recordUserUndo(
+  ctx: CoreContext,
+  session: Session,
+  name: string,
+  before: User | null,
+  after: User | null,
+): string {
   return record(ctx, session, `user:${name}`, canonicalJson(before), canonicalJson(after));
 }
 
-export function recordMValueUndo(ctx: CoreContext, session: Session, service: number, before: number, after: number): string {
+export function recordMValueUndo(
+  ctx: CoreContext,
+  session: Session,
+  service: number,
+  before: number,
+  after: number,
+): string {
   return record(ctx, session, `mvalue:${service}`, canonicalJson(before), canonicalJson(after));
 }
 
@@ -38,27 +50,32 @@ export function rollback(ctx: CoreContext, session: Session, body: unknown): Hsm
   const done = (r: HsmResult<{ undone: string }>) => audit(ctx, "CN_ROLLBACK", session.userName, undoId, r);
   const entry = ctx.repo.getUndo(undoId);
   if (entry === null || entry.sessionId !== session.id) return done(fail("RET_UNDO_UNAVAILABLE"));
-  if (entry.createdAt < nowSeconds(ctx.env) - UNDO_WINDOW_SECONDS) return done(fail("RET_UNDO_UNAVAILABLE", "older than the undo window"));
+  if (entry.createdAt < nowSeconds(ctx.env) - UNDO_WINDOW_SECONDS)
+    return done(fail("RET_UNDO_UNAVAILABLE", "older than the undo window"));
   const [kind, subject = ""] = splitOnce(entry.subject);
 
   if (kind === "mvalue") {
     const service = Number(subject);
-    if (ctx.repo.getMValue(service) !== (JSON.parse(entry.afterJson) as number)) return done(fail("RET_UNDO_UNAVAILABLE", "the M value changed since"));
+    if (ctx.repo.getMValue(service) !== (JSON.parse(entry.afterJson) as number))
+      return done(fail("RET_UNDO_UNAVAILABLE", "the M value changed since"));
     ctx.repo.setMValue(service, JSON.parse(entry.beforeJson) as number);
   } else {
     const before = JSON.parse(entry.beforeJson) as User | null;
     const after = JSON.parse(entry.afterJson) as User | null;
     const current = ctx.repo.getUser(subject);
     // Canonical JSON: the same record must compare equal whatever order its fields were built in.
-    if (canonicalJson(current) !== canonicalJson(after)) return done(fail("RET_UNDO_UNAVAILABLE", "the user changed since"));
-    if (current !== null && current.name !== session.userName && isLoggedIn(ctx, current.name)) return done(fail("RET_USER_IN_USE"));
+    if (canonicalJson(current) !== canonicalJson(after))
+      return done(fail("RET_UNDO_UNAVAILABLE", "the user changed since"));
+    if (current !== null && current.name !== session.userName && isLoggedIn(ctx, current.name))
+      return done(fail("RET_USER_IN_USE"));
     if (before === null) {
       for (const t of ctx.repo.listTokens()) {
         if (t.userName === subject) ctx.repo.deleteToken(t.id);
       }
       ctx.repo.deleteUser(subject);
     } else if (current === null) {
-      if (ctx.repo.listUsers().some((u) => u.id === before.id)) return done(fail("RET_UNDO_UNAVAILABLE", `user id ${before.id} was given to another user since`));
+      if (ctx.repo.listUsers().some((u) => u.id === before.id))
+        return done(fail("RET_UNDO_UNAVAILABLE", `user id ${before.id} was given to another user since`));
       ctx.repo.putUser(before);
     } else {
       ctx.repo.updateUser({ ...before, id: current.id });

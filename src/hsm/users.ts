@@ -19,7 +19,10 @@ export function listUsers(ctx: CoreContext): HsmResult<{ users: readonly UserVie
   return ok({ users: ctx.repo.listUsers().map(userView) });
 }
 
-export function enrollChallenge(ctx: CoreContext, session: Session): HsmResult<{ challengeId: string; digest: string }> {
+export function enrollChallenge(
+  ctx: CoreContext,
+  session: Session,
+): HsmResult<{ challengeId: string; digest: string }> {
   const challenge = newChallenge(ctx, "enroll", session.userName, session.id);
   if (isError(challenge)) return challenge;
   return ok({ challengeId: challenge.id, digest: Buffer.from(challenge.digest, "hex").toString("base64") });
@@ -33,7 +36,8 @@ export function readPassword(ctx: CoreContext, body: Body): string | HsmError {
   const sealed = optString(body, "sealedPassword", 4096);
   if (isError(plain)) return plain;
   if (isError(sealed)) return sealed;
-  if ((plain === undefined) === (sealed === undefined)) return fail("RET_BAD_REQUEST", 'give exactly one of "password" and "sealedPassword"');
+  if ((plain === undefined) === (sealed === undefined))
+    return fail("RET_BAD_REQUEST", 'give exactly one of "password" and "sealedPassword"');
   if (plain !== undefined) return plain;
   return openSealed(ctx, sealed ?? "");
 }
@@ -68,7 +72,8 @@ function proveEnrolment(ctx: CoreContext, session: Session, proof: TwoFactorProo
   if (isError(signature)) return signature;
   const challenge = takeChallenge(ctx, proof.challengeId, "enroll", session.id);
   if (isError(challenge)) return challenge;
-  if (!verifyDigest(Buffer.from(challenge.digest, "hex"), key.key, signature)) return fail("RET_2FA_FAILURE", "the signature does not match the digest and public key");
+  if (!verifyDigest(Buffer.from(challenge.digest, "hex"), key.key, signature))
+    return fail("RET_2FA_FAILURE", "the signature does not match the digest and public key");
   return key.pem;
 }
 
@@ -101,22 +106,35 @@ function readUserArgs(ctx: CoreContext, body: unknown): UserArgs | HsmError {
   return { userType, userName, password, twoFactor };
 }
 
-export function createUserCommand(ctx: CoreContext, session: Session, body: unknown, authorize: Authorizer): HsmResult<{ user: UserView; undoId: string }> {
+export function createUserCommand(
+  ctx: CoreContext,
+  session: Session,
+  body: unknown,
+  authorize: Authorizer,
+): HsmResult<{ user: UserView; undoId: string }> {
   const args = readUserArgs(ctx, body);
   return isError(args) ? args : createUser(ctx, session, args, authorize);
 }
 
-export function createUser(ctx: CoreContext, session: Session, args: UserArgs, authorize: Authorizer): HsmResult<{ user: UserView; undoId: string }> {
-  const done = (r: HsmResult<{ user: UserView; undoId: string }>) => audit(ctx, "CN_CREATE_USER", session.userName, `${args.userName}(${args.userType})`, r);
+export function createUser(
+  ctx: CoreContext,
+  session: Session,
+  args: UserArgs,
+  authorize: Authorizer,
+): HsmResult<{ user: UserView; undoId: string }> {
+  const done = (r: HsmResult<{ user: UserView; undoId: string }>) =>
+    audit(ctx, "CN_CREATE_USER", session.userName, `${args.userName}(${args.userType})`, r);
   const denied = requireOfficer(session);
   if (denied) return done(denied);
-  if (args.userType !== "CO" && args.userType !== "CU") return done(fail("RET_INVALID_USER_TYPE", "createUser makes CO or CU users"));
+  if (args.userType !== "CO" && args.userType !== "CU")
+    return done(fail("RET_INVALID_USER_TYPE", "createUser makes CO or CU users"));
   const name = checkUserName(args.userName);
   if (isError(name)) return done(name);
   const badPassword = checkPassword(args.password);
   if (badPassword) return done(badPassword);
   if (ctx.repo.getUser(name) !== null) return done(fail("RET_USER_EXISTS", name));
-  if (args.twoFactor !== undefined && args.userType !== "CO") return done(fail("RET_INVALID_INPUT", "2FA is available for crypto officers only"));
+  if (args.twoFactor !== undefined && args.userType !== "CO")
+    return done(fail("RET_INVALID_INPUT", "2FA is available for crypto officers only"));
 
   const need = userManagementQuorum(ctx);
   const token = authorize(need.service, need.required);
@@ -141,7 +159,12 @@ export function createUser(ctx: CoreContext, session: Session, args: UserArgs, a
 
 // ---- deleteUser ---------------------------------------------------------------------------
 
-export function deleteUserCommand(ctx: CoreContext, session: Session, body: unknown, authorize: Authorizer): HsmResult<{ undoId: string }> {
+export function deleteUserCommand(
+  ctx: CoreContext,
+  session: Session,
+  body: unknown,
+  authorize: Authorizer,
+): HsmResult<{ undoId: string }> {
   const b = asBody(body, ["userType", "userName"]);
   if (isError(b)) return b;
   const userType = reqUserType(b);
@@ -151,8 +174,15 @@ export function deleteUserCommand(ctx: CoreContext, session: Session, body: unkn
   return deleteUser(ctx, session, userType, userName, authorize);
 }
 
-export function deleteUser(ctx: CoreContext, session: Session, userType: UserType, userName: string, authorize: Authorizer): HsmResult<{ undoId: string }> {
-  const done = (r: HsmResult<{ undoId: string }>) => audit(ctx, "CN_DELETE_USER", session.userName, `${userName}(${userType})`, r);
+export function deleteUser(
+  ctx: CoreContext,
+  session: Session,
+  userType: UserType,
+  userName: string,
+  authorize: Authorizer,
+): HsmResult<{ undoId: string }> {
+  const done = (r: HsmResult<{ undoId: string }>) =>
+    audit(ctx, "CN_DELETE_USER", session.userName, `${userName}(${userType})`, r);
   const denied = requireOfficer(session);
   if (denied) return done(denied);
   const name = checkUserName(userName);
@@ -160,7 +190,8 @@ export function deleteUser(ctx: CoreContext, session: Session, userType: UserTyp
   const target = ctx.repo.getUser(name);
   if (target === null) return done(fail("RET_INVALID_USER"));
   if (!typeMatches(userType, target.type)) return done(fail("RET_INVALID_USER_TYPE", `${name} is a ${target.type}`));
-  if (target.type === "AU" || target.type === "PRECO" || target.type === "PCO") return done(fail("RET_PERMISSION_DENIED", `the ${target.type} user cannot be deleted`));
+  if (target.type === "AU" || target.type === "PRECO" || target.type === "PCO")
+    return done(fail("RET_PERMISSION_DENIED", `the ${target.type} user cannot be deleted`));
   if (isLoggedIn(ctx, name)) return done(fail("RET_USER_IN_USE"));
 
   const need = userManagementQuorum(ctx);
@@ -176,7 +207,12 @@ export function deleteUser(ctx: CoreContext, session: Session, userType: UserTyp
 
 // ---- changePswd ---------------------------------------------------------------------------
 
-export function changePasswordCommand(ctx: CoreContext, session: Session, body: unknown, authorize: Authorizer): HsmResult<{ user: UserView; undoId: string }> {
+export function changePasswordCommand(
+  ctx: CoreContext,
+  session: Session,
+  body: unknown,
+  authorize: Authorizer,
+): HsmResult<{ user: UserView; undoId: string }> {
   const args = readUserArgs(ctx, body);
   return isError(args) ? args : changePassword(ctx, session, args, authorize);
 }
@@ -186,23 +222,32 @@ export function changePasswordCommand(ctx: CoreContext, session: Session, body: 
  * USER_MGMT quorum. The PRECO's own change activates the HSM (docs/cloudhsm-behaviour.md, "Users"). A change without
  * 2FA on a 2FA user removes 2FA and the MofN registration with it (seed 004).
  */
-export function changePassword(ctx: CoreContext, session: Session, args: UserArgs, authorize: Authorizer): HsmResult<{ user: UserView; undoId: string }> {
-  const done = (r: HsmResult<{ user: UserView; undoId: string }>) => audit(ctx, "CN_CHANGE_PSWD", session.userName, `${args.userName}(${args.userType})`, r);
+export function changePassword(
+  ctx: CoreContext,
+  session: Session,
+  args: UserArgs,
+  authorize: Authorizer,
+): HsmResult<{ user: UserView; undoId: string }> {
+  const done = (r: HsmResult<{ user: UserView; undoId: string }>) =>
+    audit(ctx, "CN_CHANGE_PSWD", session.userName, `${args.userName}(${args.userType})`, r);
   const name = checkUserName(args.userName);
   if (isError(name)) return done(name);
   const target = ctx.repo.getUser(name);
   if (target === null) return done(fail("RET_INVALID_USER"));
-  if (!typeMatches(args.userType, target.type)) return done(fail("RET_INVALID_USER_TYPE", `${name} is a ${target.type}`));
+  if (!typeMatches(args.userType, target.type))
+    return done(fail("RET_INVALID_USER_TYPE", `${name} is a ${target.type}`));
   const self = target.name === session.userName;
   if (!self) {
     const denied = requireOfficer(session);
     if (denied) return done(denied);
-    if (target.type === "AU") return done(fail("RET_PERMISSION_DENIED", "the appliance user's password cannot be changed"));
+    if (target.type === "AU")
+      return done(fail("RET_PERMISSION_DENIED", "the appliance user's password cannot be changed"));
     if (isLoggedIn(ctx, name)) return done(fail("RET_USER_IN_USE"));
   }
   const badPassword = checkPassword(args.password);
   if (badPassword) return done(badPassword);
-  if (args.twoFactor !== undefined && !isOfficer(target.type)) return done(fail("RET_INVALID_INPUT", "2FA is available for crypto officers only"));
+  if (args.twoFactor !== undefined && !isOfficer(target.type))
+    return done(fail("RET_INVALID_INPUT", "2FA is available for crypto officers only"));
 
   let token = null;
   if (!self) {
@@ -228,7 +273,11 @@ export function changePassword(ctx: CoreContext, session: Session, args: UserArg
 // ---- registerQuorumPubKey -----------------------------------------------------------------
 
 /** Proof of possession: the key must verify a signature over the registration token. */
-export function registerQuorumKey(ctx: CoreContext, session: Session, body: unknown): HsmResult<{ fingerprint: string; undoId: string }> {
+export function registerQuorumKey(
+  ctx: CoreContext,
+  session: Session,
+  body: unknown,
+): HsmResult<{ fingerprint: string; undoId: string }> {
   const b = asBody(body, ["userType", "userName", "registrationToken", "signature", "publicKeyPem"]);
   if (isError(b)) return b;
   const userType = reqUserType(b);
@@ -241,14 +290,17 @@ export function registerQuorumKey(ctx: CoreContext, session: Session, body: unkn
   if (isError(tokenBytes)) return tokenBytes;
   if (isError(signature)) return signature;
   if (isError(pem)) return pem;
-  const done = (r: HsmResult<{ fingerprint: string; undoId: string }>) => audit(ctx, "CN_REGISTER_QUORUM_PUBKEY", session.userName, userName, r);
+  const done = (r: HsmResult<{ fingerprint: string; undoId: string }>) =>
+    audit(ctx, "CN_REGISTER_QUORUM_PUBKEY", session.userName, userName, r);
 
   const denied = requireOfficer(session);
   if (denied) return done(denied);
-  if (userType !== "CO" && userType !== "PCO") return done(fail("RET_INVALID_USER_TYPE", "only crypto officers register quorum keys"));
+  if (userType !== "CO" && userType !== "PCO")
+    return done(fail("RET_INVALID_USER_TYPE", "only crypto officers register quorum keys"));
   const name = checkUserName(userName);
   if (isError(name)) return done(name);
-  if (name !== session.userName) return done(fail("RET_PERMISSION_DENIED", "log in as the officer whose key is registered"));
+  if (name !== session.userName)
+    return done(fail("RET_PERMISSION_DENIED", "log in as the officer whose key is registered"));
   const user = ctx.repo.getUser(name);
   if (user === null) return done(fail("RET_INVALID_USER"));
   if (user.twoFactor) return done(fail("RET_POLICY_VIOLATION", "a 2FA officer's key is rotated with changePswd -2fa"));
@@ -257,7 +309,8 @@ export function registerQuorumKey(ctx: CoreContext, session: Session, body: unkn
   }
   const key = parsePublicKey(pem);
   if (!key.ok) return done(fail("RET_INVALID_KEY", key.reason));
-  if (!verifyMessage(tokenBytes, key.key, signature)) return done(fail("RET_INVALID_SIGNATURE", "the signed registration token does not verify with this public key"));
+  if (!verifyMessage(tokenBytes, key.key, signature))
+    return done(fail("RET_INVALID_SIGNATURE", "the signed registration token does not verify with this public key"));
   const next = { ...user, quorumKeyPem: key.pem };
   ctx.repo.updateUser(next);
   return done(ok({ fingerprint: key.fingerprint, undoId: recordUserUndo(ctx, session, name, user, next) }));

@@ -66,17 +66,31 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const tls: TlsMaterial | undefined =
-    args.tls === null ? undefined : { cert: readFileSync(args.tls.cert, "utf8"), key: readFileSync(args.tls.key, "utf8"), ca: readFileSync(args.tls.ca, "utf8") };
+    args.tls === null
+      ? undefined
+      : {
+          cert: readFileSync(args.tls.cert, "utf8"),
+          key: readFileSync(args.tls.key, "utf8"),
+          ca: readFileSync(args.tls.ca, "utf8"),
+        };
 
   const dbPath = join(args.dataDir, NODE_DB_FILE);
-  if (!existsSync(dbPath)) throw new Error(`no node database at ${dbPath}; nodes are created by 'quorum-gate cluster start'`);
+  if (!existsSync(dbPath))
+    throw new Error(`no node database at ${dbPath}; nodes are created by 'quorum-gate cluster start'`);
   const repo = openNodeDatabase(dbPath);
   const ctx = { repo, env: systemEnv, config: DEFAULT_CORE_CONFIG };
   repo.transaction(() => bootNode(ctx));
 
   let server;
   try {
-    server = await startNodeServer({ repo, host: args.host, port: args.port, env: systemEnv, config: DEFAULT_CORE_CONFIG, ...(tls ? { tls } : {}) });
+    server = await startNodeServer({
+      repo,
+      host: args.host,
+      port: args.port,
+      env: systemEnv,
+      config: DEFAULT_CORE_CONFIG,
+      ...(tls ? { tls } : {}),
+    });
   } catch (err) {
     repo.close();
     throw err;

@@ -18,7 +18,12 @@ import { hostPort, isLoopbackHost } from "./loopback.ts";
 import type { TransactionalRepository } from "./store.ts";
 import { systemEnv } from "./system-env.ts";
 
-export type CommandHandler = (ctx: CoreContext, op: OpName, sessionId: string | null, body: unknown) => HsmResult<unknown>;
+export type CommandHandler = (
+  ctx: CoreContext,
+  op: OpName,
+  sessionId: string | null,
+  body: unknown,
+) => HsmResult<unknown>;
 
 /** PEM texts. `ca` is the cluster CA that issued `cert`; clients verify the node against it. */
 export interface TlsMaterial {
@@ -64,9 +69,12 @@ class Refusal {
 export async function startNodeServer(options: NodeServerOptions): Promise<NodeServer> {
   const { repo, host, tls } = options;
   if (!isLoopbackHost(host) && tls === undefined) {
-    throw new Error(`refusing to listen on ${host} without TLS: a node reachable from the network needs a certificate, its key and the cluster CA`);
+    throw new Error(
+      `refusing to listen on ${host} without TLS: a node reachable from the network needs a certificate, its key and the cluster CA`,
+    );
   }
-  if (tls !== undefined && (tls.cert === "" || tls.key === "" || tls.ca === "")) throw new Error("TLS needs a certificate, its key and the cluster CA");
+  if (tls !== undefined && (tls.cert === "" || tls.key === "" || tls.ca === ""))
+    throw new Error("TLS needs a certificate, its key and the cluster CA");
 
   const ctx: CoreContext = { repo, env: options.env ?? systemEnv, config: options.config ?? DEFAULT_CORE_CONFIG };
   const handler = options.handler ?? handleCommand;
@@ -107,13 +115,17 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     sendText(res, 200, payload);
   }
 
-  async function accept(req: IncomingMessage): Promise<Refusal | "aborted" | { op: OpName; sessionId: string | null; body: unknown }> {
+  async function accept(
+    req: IncomingMessage,
+  ): Promise<Refusal | "aborted" | { op: OpName; sessionId: string | null; body: unknown }> {
     const match = ROUTE.exec(req.url ?? "");
-    if (match === null || match[1] === undefined) return new Refusal(404, `no such path; commands are POST /${PROTOCOL_VERSION}/<command>`);
+    if (match === null || match[1] === undefined)
+      return new Refusal(404, `no such path; commands are POST /${PROTOCOL_VERSION}/<command>`);
     if (req.method !== "POST") return new Refusal(405, `method ${req.method ?? "?"} not allowed; use POST`);
     const op = match[1];
     if (!isOpName(op)) return new Refusal(404, `unknown command "${op}"`);
-    if (!isJsonContentType(req.headers["content-type"])) return new Refusal(415, "the body must be sent as content-type application/json (utf-8)");
+    if (!isJsonContentType(req.headers["content-type"]))
+      return new Refusal(415, "the body must be sent as content-type application/json (utf-8)");
     const rawSession = req.headers[SESSION_HEADER];
     let sessionId: string | null = null;
     if (typeof rawSession === "string" && rawSession !== "") {
@@ -129,11 +141,15 @@ export async function startNodeServer(options: NodeServerOptions): Promise<NodeS
     } catch {
       return new Refusal(400, "the body is not valid UTF-8 JSON");
     }
-    if (typeof body !== "object" || body === null || Array.isArray(body)) return new Refusal(400, "the body must be a JSON object");
+    if (typeof body !== "object" || body === null || Array.isArray(body))
+      return new Refusal(400, "the body must be a JSON object");
     return { op, sessionId, body };
   }
 
-  const server: Server = tls === undefined ? createHttpServer(onRequest) : createHttpsServer({ cert: tls.cert, key: tls.key, ca: tls.ca, minVersion: "TLSv1.2" }, onRequest);
+  const server: Server =
+    tls === undefined
+      ? createHttpServer(onRequest)
+      : createHttpsServer({ cert: tls.cert, key: tls.key, ca: tls.ca, minVersion: "TLSv1.2" }, onRequest);
   // Bounded waits, so a slow or silent client cannot hold a connection forever.
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
@@ -213,12 +229,17 @@ function send(res: ServerResponse, status: number, envelope: unknown, opts: { cl
 
 function sendText(res: ServerResponse, status: number, text: string): void {
   const body = Buffer.from(text, "utf8");
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": body.length, "cache-control": "no-store" });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": body.length,
+    "cache-control": "no-store",
+  });
   res.end(body);
 }
 
 /** Class and message for the operator; the stack stays out of the answer to the client. */
 function describeError(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}${err.stack ? `\n${err.stack.split("\n").slice(1, 6).join("\n")}` : ""}`;
+  if (err instanceof Error)
+    return `${err.name}: ${err.message}${err.stack ? `\n${err.stack.split("\n").slice(1, 6).join("\n")}` : ""}`;
   return String(err);
 }

@@ -8,7 +8,16 @@
 // test runs the same cases against both.
 import { closeSync, existsSync, openSync, rmSync } from "node:fs";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import { isUserType, type AuditEntry, type Challenge, type NodeIdentity, type Session, type Token, type User, type UserType } from "../hsm/model.ts";
+import {
+  isUserType,
+  type AuditEntry,
+  type Challenge,
+  type NodeIdentity,
+  type Session,
+  type Token,
+  type User,
+  type UserType,
+} from "../hsm/model.ts";
 import type { NewToken, NewUser, StoredOutcome, UndoEntry } from "../hsm/repository.ts";
 import { MIGRATIONS, SCHEMA_SQL, SCHEMA_VERSION, UNDO_TABLE_SQL } from "./sqlite-schema.ts";
 import type { TransactionalRepository } from "./store.ts";
@@ -43,7 +52,11 @@ export function openNodeDatabase(path: string): SqliteNodeRepository {
  * to touch an existing file. If anything fails the half-made file is removed, so a retry starts
  * clean. The caller seeds the users afterwards (initNode).
  */
-export function createNodeDatabase(path: string, identity: NodeIdentity, sealingPrivateKeyPem: string): SqliteNodeRepository {
+export function createNodeDatabase(
+  path: string,
+  identity: NodeIdentity,
+  sealingPrivateKeyPem: string,
+): SqliteNodeRepository {
   // 'wx' creates the file exclusively: two creators cannot both succeed.
   closeSync(openSync(path, "wx", 0o600));
   let db: DatabaseSync | undefined;
@@ -153,7 +166,8 @@ function toUser(row: Row): User {
 
 function toToken(row: Row): Token {
   const approvers: unknown = JSON.parse(str(row, "approvers"));
-  if (!Array.isArray(approvers) || !approvers.every((a) => typeof a === "string")) throw new Error("corrupt row: approvers");
+  if (!Array.isArray(approvers) || !approvers.every((a) => typeof a === "string"))
+    throw new Error("corrupt row: approvers");
   return {
     id: int(row, "id"),
     service: int(row, "service"),
@@ -217,7 +231,9 @@ function prepareStatements(db: DatabaseSync) {
     ),
     deleteUser: p("DELETE FROM users WHERE name = ?"),
     getMValue: p("SELECT value FROM m_values WHERE service = ?"),
-    setMValue: p("INSERT INTO m_values (service, value) VALUES (?, ?) ON CONFLICT (service) DO UPDATE SET value = excluded.value"),
+    setMValue: p(
+      "INSERT INTO m_values (service, value) VALUES (?, ?) ON CONFLICT (service) DO UPDATE SET value = excluded.value",
+    ),
     listTokens: p("SELECT * FROM tokens ORDER BY id"),
     getToken: p("SELECT * FROM tokens WHERE id = ?"),
     nextTokenId: p("UPDATE counters SET value = value + 1 WHERE name = 'token_id' RETURNING value"),
@@ -227,22 +243,30 @@ function prepareStatements(db: DatabaseSync) {
     setTokenApprovers: p("UPDATE tokens SET approvers = ? WHERE id = ?"),
     deleteToken: p("DELETE FROM tokens WHERE id = ?"),
     getSession: p("SELECT * FROM sessions WHERE id = ?"),
-    insertSession: p("INSERT INTO sessions (id, user_name, user_type, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)"),
+    insertSession: p(
+      "INSERT INTO sessions (id, user_name, user_type, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)",
+    ),
     touchSession: p("UPDATE sessions SET last_seen_at = ? WHERE id = ?"),
     deleteSession: p("DELETE FROM sessions WHERE id = ?"),
     listSessions: p("SELECT * FROM sessions ORDER BY id"),
     getChallenge: p("SELECT * FROM challenges WHERE id = ?"),
-    insertChallenge: p("INSERT INTO challenges (id, digest, purpose, user_name, session_id, created_at) VALUES (?, ?, ?, ?, ?, ?)"),
+    insertChallenge: p(
+      "INSERT INTO challenges (id, digest, purpose, user_name, session_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    ),
     deleteChallenge: p("DELETE FROM challenges WHERE id = ?"),
     purgeChallenges: p("DELETE FROM challenges WHERE created_at < ?"),
     countChallenges: p("SELECT count(*) AS n FROM challenges WHERE session_id IS ?"),
     getOutcome: p("SELECT request_hash, outcome_json FROM outcomes WHERE idempotency_key = ?"),
     putOutcome: p("INSERT INTO outcomes (idempotency_key, request_hash, outcome_json) VALUES (?, ?, ?)"),
     getSetting: p("SELECT value FROM settings WHERE key = ?"),
-    setSetting: p("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+    setSetting: p(
+      "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    ),
     appendAudit: p("INSERT INTO audit (at, opcode, user_name, detail, result) VALUES (?, ?, ?, ?, ?)"),
     listAudit: p("SELECT * FROM (SELECT * FROM audit ORDER BY seq DESC LIMIT ?) ORDER BY seq"),
-    insertUndo: p("INSERT INTO undo (id, session_id, created_at, subject, before_json, after_json) VALUES (?, ?, ?, ?, ?, ?)"),
+    insertUndo: p(
+      "INSERT INTO undo (id, session_id, created_at, subject, before_json, after_json) VALUES (?, ?, ?, ?, ?, ?)",
+    ),
     getUndo: p("SELECT * FROM undo WHERE id = ?"),
     deleteUndo: p("DELETE FROM undo WHERE id = ?"),
     purgeUndo: p("DELETE FROM undo WHERE created_at < ?"),
@@ -261,7 +285,8 @@ export class SqliteNodeRepository implements TransactionalRepository {
     this.#db = db;
     this.#s = prepareStatements(db);
     const identity = new Map<string, string>();
-    for (const row of db.prepare("SELECT key, value FROM identity").all() as Row[]) identity.set(str(row, "key"), str(row, "value"));
+    for (const row of db.prepare("SELECT key, value FROM identity").all() as Row[])
+      identity.set(str(row, "key"), str(row, "value"));
     const need = (key: string): string => {
       const v = identity.get(key);
       if (v === undefined) throw new Error(`the node database has no ${key}`);
@@ -311,16 +336,43 @@ export class SqliteNodeRepository implements TransactionalRepository {
 
   insertUser(user: NewUser): User {
     const id = int(this.#s.nextUserId.get() as Row, "id");
-    this.#s.insertUser.run(id, user.type, user.name, user.passwordSalt, user.passwordHash, user.loginFailures, user.quorumKeyPem, user.twoFactor ? 1 : 0);
+    this.#s.insertUser.run(
+      id,
+      user.type,
+      user.name,
+      user.passwordSalt,
+      user.passwordHash,
+      user.loginFailures,
+      user.quorumKeyPem,
+      user.twoFactor ? 1 : 0,
+    );
     return { ...user, id };
   }
 
   putUser(user: User): void {
-    this.#s.insertUser.run(user.id, user.type, user.name, user.passwordSalt, user.passwordHash, user.loginFailures, user.quorumKeyPem, user.twoFactor ? 1 : 0);
+    this.#s.insertUser.run(
+      user.id,
+      user.type,
+      user.name,
+      user.passwordSalt,
+      user.passwordHash,
+      user.loginFailures,
+      user.quorumKeyPem,
+      user.twoFactor ? 1 : 0,
+    );
   }
 
   updateUser(user: User): void {
-    const r = this.#s.updateUser.run(user.type, user.name, user.passwordSalt, user.passwordHash, user.loginFailures, user.quorumKeyPem, user.twoFactor ? 1 : 0, user.id);
+    const r = this.#s.updateUser.run(
+      user.type,
+      user.name,
+      user.passwordSalt,
+      user.passwordHash,
+      user.loginFailures,
+      user.quorumKeyPem,
+      user.twoFactor ? 1 : 0,
+      user.id,
+    );
     if (r.changes === 0) throw new Error(`updateUser: no user with id ${user.id}`);
   }
 
@@ -431,7 +483,14 @@ export class SqliteNodeRepository implements TransactionalRepository {
   getUndo(id: string): UndoEntry | null {
     const row = this.#s.getUndo.get(id) as Row | undefined;
     if (row === undefined) return null;
-    return { id: str(row, "id"), sessionId: str(row, "session_id"), createdAt: int(row, "created_at"), subject: str(row, "subject"), beforeJson: str(row, "before_json"), afterJson: str(row, "after_json") };
+    return {
+      id: str(row, "id"),
+      sessionId: str(row, "session_id"),
+      createdAt: int(row, "created_at"),
+      subject: str(row, "subject"),
+      beforeJson: str(row, "before_json"),
+      afterJson: str(row, "after_json"),
+    };
   }
 
   deleteUndo(id: string): void {

@@ -48,11 +48,23 @@ export type GateOutcome =
   | { readonly code: "not_a_request"; readonly message: string }
   | { readonly code: "invalid"; readonly message: string }
   | { readonly code: "cluster_unavailable"; readonly message: string }
-  | ({ readonly code: "evaluated"; readonly state: "approved" | "pending" | "rejected"; readonly approvals: number; readonly required: number; readonly evidence: "committed" | "present" | "check_run_only" | "none" } & EvaluationDetail)
+  | ({
+      readonly code: "evaluated";
+      readonly state: "approved" | "pending" | "rejected";
+      readonly approvals: number;
+      readonly required: number;
+      readonly evidence: "committed" | "present" | "check_run_only" | "none";
+    } & EvaluationDetail)
   | { readonly code: "replayed"; readonly nodes: readonly ReplayNodeResult[] }
   | { readonly code: "not_replayed"; readonly message: string }
   /** A governance request (policy change or deletion) was merged: nothing is replayed; `approved` says whether the current quorum had approved it. */
-  | { readonly code: "policy_merged"; readonly approved: boolean; readonly approvals: number; readonly required: number; readonly message: string }
+  | {
+      readonly code: "policy_merged";
+      readonly approved: boolean;
+      readonly approvals: number;
+      readonly required: number;
+      readonly message: string;
+    }
   | { readonly code: "token_deleted"; readonly message: string }
   | { readonly code: "ignored"; readonly message: string };
 
@@ -68,8 +80,13 @@ export interface EvaluationDetail {
   /** What will run, in one line, e.g. `createUser CU app7`. */
   readonly subject: string;
   readonly approvers: readonly { readonly officer: string; readonly login: string; readonly createdAt: string }[];
-  readonly verdicts: readonly { readonly author: string; readonly officer?: string; readonly verdict: string; readonly reason: string; readonly message: string }[];
+  readonly verdicts: readonly {
+    readonly author: string;
+    readonly officer?: string;
+    readonly verdict: string;
+    readonly reason: string;
+    readonly message: string;
+  }[];
   /** Why the request cannot be approved as it stands (no token, expired, ...), one sentence each. */
   readonly problems: readonly string[];
 }
-

@@ -24,21 +24,42 @@ export interface OpenGovernance {
   readonly change: GovernanceRequest;
 }
 
-export async function evaluateGovernanceOpen(deps: GateDeps, repo: RepoRef, pr: PullRequestInfo, gov: OpenGovernance): Promise<GateOutcome> {
+export async function evaluateGovernanceOpen(
+  deps: GateDeps,
+  repo: RepoRef,
+  pr: PullRequestInfo,
+  gov: OpenGovernance,
+): Promise<GateOutcome> {
   const { policy, change } = gov;
   const repository = `${repo.owner}/${repo.repo}`;
   return runOpen(deps, repo, pr, {
     policy,
     service: GOVERNANCE_SERVICE,
     label: POLICY_PATH,
-    summary: change.kind === "policyChange" ? `policyChange: ${POLICY_PATH} replaced` : `policyDeletion: ${POLICY_PATH} deleted`,
+    summary:
+      change.kind === "policyChange"
+        ? `policyChange: ${POLICY_PATH} replaced`
+        : `policyDeletion: ${POLICY_PATH} deleted`,
     decide: (input) => evaluateGovernance({ ...input, change }),
     render: (decision, input) => {
-      const warnings = change.kind === "policyChange" ? governanceWarnings(policy, change.policy, input.officerKeys, input.quorumValues) : [];
+      const warnings =
+        change.kind === "policyChange"
+          ? governanceWarnings(policy, change.policy, input.officerKeys, input.quorumValues)
+          : [];
       const view = { decision, change, policy, pullRequest: pr.number, prAuthor: pr.author, warnings };
       return { sticky: renderGovernanceComment(view), check: renderGovernanceCheckRun(view) };
     },
     evidence: (decision, input, tokenFile, now) =>
-      buildGovernanceEvidence({ decision, change, policy, repository, pullRequest: pr.number, tokenFile, officerKeys: input.officerKeys, pullRequestAuthor: input.prAuthor, now }),
+      buildGovernanceEvidence({
+        decision,
+        change,
+        policy,
+        repository,
+        pullRequest: pr.number,
+        tokenFile,
+        officerKeys: input.officerKeys,
+        pullRequestAuthor: input.prAuthor,
+        now,
+      }),
   });
 }

@@ -54,32 +54,74 @@ export interface OpenSubject {
 
 /** Problems a new token cures: none yet, a broken one, or one bound to another version of the subject. */
 function needsNewToken(decision: Decision): boolean {
-  return decision.renewRequested || decision.problems.some((p) => p.code === "no_token" || p.code === "bad_token_file" || p.code === "token_binding_mismatch" || p.code === "token_service_mismatch");
+  return (
+    decision.renewRequested ||
+    decision.problems.some(
+      (p) =>
+        p.code === "no_token" ||
+        p.code === "bad_token_file" ||
+        p.code === "token_binding_mismatch" ||
+        p.code === "token_service_mismatch",
+    )
+  );
 }
 
-export async function evaluateOpen(deps: GateDeps, repo: RepoRef, pr: PullRequestInfo, open: OpenRequest): Promise<GateOutcome> {
+export async function evaluateOpen(
+  deps: GateDeps,
+  repo: RepoRef,
+  pr: PullRequestInfo,
+  open: OpenRequest,
+): Promise<GateOutcome> {
   const repository = `${repo.owner}/${repo.repo}`;
   return runOpen(deps, repo, pr, {
     policy: open.policy,
     service: serviceOf(open.request.operation),
     label: open.path,
     summary: describeOperation(open.request.operation),
-    decide: (input) => evaluateQuorum({ ...input, request: open.request, requestDigest: open.digest, requestPath: open.path }),
+    decide: (input) =>
+      evaluateQuorum({ ...input, request: open.request, requestDigest: open.digest, requestPath: open.path }),
     render: (decision) => {
       const view = { decision, request: open.request, requestPath: open.path, policy: open.policy };
       return { sticky: renderStickyComment(view), check: renderCheckRun(view) };
     },
     evidence: (decision, input, tokenFile, now) =>
-      buildEvidence({ decision, request: open.request, requestPath: open.path, repository, pullRequest: pr.number, tokenFile, officerKeys: input.officerKeys, pullRequestAuthor: input.prAuthor, now }),
+      buildEvidence({
+        decision,
+        request: open.request,
+        requestPath: open.path,
+        repository,
+        pullRequest: pr.number,
+        tokenFile,
+        officerKeys: input.officerKeys,
+        pullRequestAuthor: input.prAuthor,
+        now,
+      }),
   });
 }
 
-export async function runOpen(deps: GateDeps, repo: RepoRef, pr: PullRequestInfo, subject: OpenSubject): Promise<GateOutcome> {
+export async function runOpen(
+  deps: GateDeps,
+  repo: RepoRef,
+  pr: PullRequestInfo,
+  subject: OpenSubject,
+): Promise<GateOutcome> {
   const sticky = await deps.github.findStickyComment(repo, pr.number, STICKY_MARKER, deps.botLogin);
   let tokenFile = sticky === null ? null : readStickyToken(sticky.body);
   const cluster = await gatherCluster(deps);
   if (!cluster.ok) {
-    await report(deps, repo, pr, null, plainCheck("completed", "failure", "The HSM cluster cannot be reached", cluster.message, "The gate re-evaluates on the next event; an officer's comment is enough to trigger it."));
+    await report(
+      deps,
+      repo,
+      pr,
+      null,
+      plainCheck(
+        "completed",
+        "failure",
+        "The HSM cluster cannot be reached",
+        cluster.message,
+        "The gate re-evaluates on the next event; an officer's comment is enough to trigger it.",
+      ),
+    );
     return { code: "cluster_unavailable", message: cluster.message };
   }
   const input = await quorumInput(deps, repo, pr, subject.policy, tokenFile, cluster);
@@ -87,10 +129,25 @@ export async function runOpen(deps: GateDeps, repo: RepoRef, pr: PullRequestInfo
 
   // A request refused as it stands (another cluster, a lock-out) gets no token: nothing to sign.
   if (needsNewToken(decision) && !decision.problems.some((p) => REFUSED_BEFORE_TOKEN.includes(p.code))) {
-    const issued = await deps.cluster.issueToken(subject.service, decision.bindingDigest, subject.policy.tokenLifetimeSeconds);
+    const issued = await deps.cluster.issueToken(
+      subject.service,
+      decision.bindingDigest,
+      subject.policy.tokenLifetimeSeconds,
+    );
     if (!issued.ok) {
       const message = issued.failures.map((f) => `server ${f.index}: ${f.code}`).join(", ");
-      await report(deps, repo, pr, null, plainCheck("completed", "failure", "No token could be issued for this request", `The cluster refused or did not answer: ${message}.`));
+      await report(
+        deps,
+        repo,
+        pr,
+        null,
+        plainCheck(
+          "completed",
+          "failure",
+          "No token could be issued for this request",
+          `The cluster refused or did not answer: ${message}.`,
+        ),
+      );
       return { code: "cluster_unavailable", message };
     }
     // The old token can no longer authorize anything useful; take it off the nodes.
@@ -102,17 +159,36 @@ export async function runOpen(deps: GateDeps, repo: RepoRef, pr: PullRequestInfo
 
   let evidence: PlacedEvidence = { state: "none", note: "" };
   if (decision.state === "approved" && tokenFile !== null) {
-    evidence = await placeEvidence(deps, repo, pr, subject.evidence(decision, input, tokenFile, deps.now()), subject.label);
+    evidence = await placeEvidence(
+      deps,
+      repo,
+      pr,
+      subject.evidence(decision, input, tokenFile, deps.now()),
+      subject.label,
+    );
   }
   const rendered = subject.render(decision, { ...input, tokenFile });
   const check = rendered.check;
-  const withEvidence = evidence.state === "check_run_only" ? { ...check, text: `${check.text}\n\nEvidence could not be committed: ${evidence.note}. The approvals above are the evidence; on merge the gate judges them again.` } : check;
+  const withEvidence =
+    evidence.state === "check_run_only"
+      ? {
+          ...check,
+          text: `${check.text}\n\nEvidence could not be committed: ${evidence.note}. The approvals above are the evidence; on merge the gate judges them again.`,
+        }
+      : check;
   // The evidence commit is the new head. The App's own push comes back as a `synchronize` that
   // reports on it (and in the App every write costs a second of Probot's write pacing); in the
   // Action a push with the workflow's token starts no workflow, so the check goes there now.
   const newHead = evidence.state === "committed" && !deps.ownPushesNotify ? evidence.newHead : null;
   await report(deps, repo, pr, rendered.sticky, withEvidence, newHead);
-  return { code: "evaluated", state: decision.state, approvals: decision.approvers.length, required: decision.required, evidence: evidence.state, ...detailOf(decision, subject.summary) };
+  return {
+    code: "evaluated",
+    state: decision.state,
+    approvals: decision.approvers.length,
+    required: decision.required,
+    evidence: evidence.state,
+    ...detailOf(decision, subject.summary),
+  };
 }
 
 function detailOf(decision: Decision, subject: string): EvaluationDetail {
@@ -121,7 +197,13 @@ function detailOf(decision: Decision, subject: string): EvaluationDetail {
     requestDigest: decision.requestDigest,
     subject,
     approvers: decision.approvers.map((a) => ({ officer: a.officer, login: a.login, createdAt: a.createdAt })),
-    verdicts: decision.verdicts.map((v) => ({ author: v.author, ...(v.officer === undefined ? {} : { officer: v.officer }), verdict: v.verdict, reason: v.reason, message: v.message })),
+    verdicts: decision.verdicts.map((v) => ({
+      author: v.author,
+      ...(v.officer === undefined ? {} : { officer: v.officer }),
+      verdict: v.verdict,
+      reason: v.reason,
+      message: v.message,
+    })),
     problems: decision.problems.map((p) => p.message),
   };
 }

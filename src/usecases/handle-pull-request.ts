@@ -3,7 +3,13 @@
 // 1. read the pull request; 2. read the policy (base branch) and the request or the policy change
 // (head, or the merge commit once merged); 3. open: decide and report; merged: replay a request,
 // or confirm a governance request (nothing to replay); closed: take the token back.
-import { POLICY_PATH, readStickyToken, renderIssuesCheckRun, renderIssuesComment, STICKY_MARKER } from "../gate/index.ts";
+import {
+  POLICY_PATH,
+  readStickyToken,
+  renderIssuesCheckRun,
+  renderIssuesComment,
+  STICKY_MARKER,
+} from "../gate/index.ts";
 import { issue } from "../gate/issues.ts";
 import { renderNoticeComment, renderNoticeSummary } from "../gate/render-notice.ts";
 import type { PullRequestInfo, RepoRef } from "../github/port.ts";
@@ -19,8 +25,10 @@ export async function handlePullRequest(deps: GateDeps, event: PullRequestEvent)
   const { repo, number, trigger } = event;
   const pr = await deps.github.getPullRequest(repo, number);
   if (pr.state === "closed" && !pr.merged) return closeWithoutMerge(deps, repo, pr);
-  if (pr.merged && pr.mergeCommitSha === null) return { code: "ignored", message: "merged, but GitHub has not reported the merge commit yet" };
-  if (pr.merged && event.replay === false) return { code: "ignored", message: "merged: replays are left to the run on the default branch" };
+  if (pr.merged && pr.mergeCommitSha === null)
+    return { code: "ignored", message: "merged, but GitHub has not reported the merge commit yet" };
+  if (pr.merged && event.replay === false)
+    return { code: "ignored", message: "merged: replays are left to the run on the default branch" };
 
   const ref = pr.merged ? (pr.mergeCommitSha as string) : pr.headSha;
   const loaded = await loadRequest(deps.github, repo, pr, ref);
@@ -28,23 +36,69 @@ export async function handlePullRequest(deps: GateDeps, event: PullRequestEvent)
     case "unconfigured":
       // Without a policy on the base branch the repository has not adopted the gate: say so
       // without blocking anything.
-      await report(deps, repo, pr, null, plainCheck("completed", "success", "quorum-gate is not configured here", "The base branch has no .github/quorum-gate.yml, so this pull request is not gated."));
+      await report(
+        deps,
+        repo,
+        pr,
+        null,
+        plainCheck(
+          "completed",
+          "success",
+          "quorum-gate is not configured here",
+          "The base branch has no .github/quorum-gate.yml, so this pull request is not gated.",
+        ),
+      );
       return { code: "unconfigured", message: "no policy on the base branch" };
     case "invalid_policy":
-      await report(deps, repo, pr, renderIssuesComment("the policy on the base branch", ".github/quorum-gate.yml", loaded.issues), renderIssuesCheckRun("The policy on the base branch", ".github/quorum-gate.yml", loaded.issues));
+      await report(
+        deps,
+        repo,
+        pr,
+        renderIssuesComment("the policy on the base branch", ".github/quorum-gate.yml", loaded.issues),
+        renderIssuesCheckRun("The policy on the base branch", ".github/quorum-gate.yml", loaded.issues),
+      );
       return { code: "invalid", message: "the policy on the base branch is not valid" };
     case "not_a_request":
-      await report(deps, repo, pr, null, plainCheck("completed", "success", "No HSM request in this pull request", `Nothing under ${loaded.policy.requestFolder} changes.`));
+      await report(
+        deps,
+        repo,
+        pr,
+        null,
+        plainCheck(
+          "completed",
+          "success",
+          "No HSM request in this pull request",
+          `Nothing under ${loaded.policy.requestFolder} changes.`,
+        ),
+      );
       return { code: "not_a_request", message: "no request file" };
     case "invalid_pull_request":
-      await report(deps, repo, pr, renderNoticeComment("this pull request cannot be approved", loaded.message), plainCheck("completed", "failure", "This pull request cannot be approved", renderNoticeSummary(loaded.message)));
+      await report(
+        deps,
+        repo,
+        pr,
+        renderNoticeComment("this pull request cannot be approved", loaded.message),
+        plainCheck("completed", "failure", "This pull request cannot be approved", renderNoticeSummary(loaded.message)),
+      );
       return { code: "invalid", message: loaded.message };
     case "invalid_request":
-      await report(deps, repo, pr, renderIssuesComment("the request file", loaded.path, loaded.issues), renderIssuesCheckRun("The request file", loaded.path, loaded.issues));
+      await report(
+        deps,
+        repo,
+        pr,
+        renderIssuesComment("the request file", loaded.path, loaded.issues),
+        renderIssuesCheckRun("The request file", loaded.path, loaded.issues),
+      );
       return { code: "invalid", message: `${loaded.path} is not a valid request` };
     case "invalid_policy_change":
       if (pr.merged) return mergeInvalidPolicy(deps, repo, pr, loaded.issues, trigger);
-      await report(deps, repo, pr, renderIssuesComment("the new policy", POLICY_PATH, loaded.issues), renderIssuesCheckRun("The new policy", POLICY_PATH, loaded.issues));
+      await report(
+        deps,
+        repo,
+        pr,
+        renderIssuesComment("the new policy", POLICY_PATH, loaded.issues),
+        renderIssuesCheckRun("The new policy", POLICY_PATH, loaded.issues),
+      );
       return { code: "invalid", message: `${POLICY_PATH} in this pull request is not a valid policy` };
     case "governance":
     case "request": {
@@ -52,9 +106,24 @@ export async function handlePullRequest(deps: GateDeps, event: PullRequestEvent)
       // ceremony against a cluster reached another way would count signatures over the wrong bytes.
       const reached = deps.cluster.backend ?? "emulator";
       if (loaded.policy.backend !== reached) {
-        const issues = [issue("backend_mismatch", "backend", `the policy says backend ${loaded.policy.backend}, but this gate reaches cluster ${deps.cluster.clusterId} through ${reached}; nothing is judged or applied until they agree`)];
-        await report(deps, repo, pr, renderIssuesComment("the policy on the base branch", POLICY_PATH, issues), renderIssuesCheckRun("The policy on the base branch", POLICY_PATH, issues));
-        return { code: "invalid", message: `backend_mismatch: the policy says ${loaded.policy.backend}, the cluster is reached through ${reached}` };
+        const issues = [
+          issue(
+            "backend_mismatch",
+            "backend",
+            `the policy says backend ${loaded.policy.backend}, but this gate reaches cluster ${deps.cluster.clusterId} through ${reached}; nothing is judged or applied until they agree`,
+          ),
+        ];
+        await report(
+          deps,
+          repo,
+          pr,
+          renderIssuesComment("the policy on the base branch", POLICY_PATH, issues),
+          renderIssuesCheckRun("The policy on the base branch", POLICY_PATH, issues),
+        );
+        return {
+          code: "invalid",
+          message: `backend_mismatch: the policy says ${loaded.policy.backend}, the cluster is reached through ${reached}`,
+        };
       }
       break;
     }
@@ -78,7 +147,16 @@ async function closeWithoutMerge(deps: GateDeps, repo: RepoRef, pr: PullRequestI
   if (tokenFile === null) return { code: "ignored", message: "closed without a token" };
   const results = await deps.cluster.deleteToken(tokenFile);
   const failed = results.filter((r) => !r.ok).map((r) => `server ${r.index}`);
-  const note = failed.length === 0 ? "The token was deleted from every node." : `The token could not be deleted on ${failed.join(", ")}; it expires on its own and is bound to this request only.`;
-  await report(deps, repo, pr, renderNoticeComment("closed without merge", `Nothing was replayed. ${note}`), plainCheck("completed", "neutral", "Closed without merge", renderNoticeSummary(note)));
+  const note =
+    failed.length === 0
+      ? "The token was deleted from every node."
+      : `The token could not be deleted on ${failed.join(", ")}; it expires on its own and is bound to this request only.`;
+  await report(
+    deps,
+    repo,
+    pr,
+    renderNoticeComment("closed without merge", `Nothing was replayed. ${note}`),
+    plainCheck("completed", "neutral", "Closed without merge", renderNoticeSummary(note)),
+  );
   return { code: "token_deleted", message: note };
 }

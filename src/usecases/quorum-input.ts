@@ -5,7 +5,14 @@ import type { PullRequestInfo, RepoRef } from "../github/port.ts";
 import type { GateDeps } from "./deps.ts";
 import type { ClusterFacts } from "./gather-cluster.ts";
 
-export async function quorumInput(deps: GateDeps, repo: RepoRef, pr: PullRequestInfo, policy: Policy, tokenFile: Uint8Array | null, cluster: Extract<ClusterFacts, { ok: true }>): Promise<QuorumInput> {
+export async function quorumInput(
+  deps: GateDeps,
+  repo: RepoRef,
+  pr: PullRequestInfo,
+  policy: Policy,
+  tokenFile: Uint8Array | null,
+  cluster: Extract<ClusterFacts, { ok: true }>,
+): Promise<QuorumInput> {
   return {
     policy,
     repository: `${repo.owner}/${repo.repo}`,

@@ -4,7 +4,14 @@
 // idempotency key is derived from the token, so a redelivered webhook or a second replica gets
 // the nodes' recorded results instead of a second application.
 import { replayIdempotencyKey } from "../gate/replay-key.ts";
-import { evaluateQuorum, readStickyToken, renderStickyComment, STICKY_MARKER, toBindingContext, toOperation } from "../gate/index.ts";
+import {
+  evaluateQuorum,
+  readStickyToken,
+  renderStickyComment,
+  STICKY_MARKER,
+  toBindingContext,
+  toOperation,
+} from "../gate/index.ts";
 import type { PullRequestInfo, RepoRef } from "../github/port.ts";
 import type { GateDeps, GateOutcome, ReplayNodeResult, Trigger } from "./deps.ts";
 import type { OpenRequest } from "./evaluate-open.ts";
@@ -14,25 +21,58 @@ import { renderNoticeSection, renderNoticeSummary } from "../gate/render-notice.
 import { hasNewRetry, renderReplaySection } from "../gate/render-replay.ts";
 import { plainCheck, report } from "./report.ts";
 
-export async function replayMerged(deps: GateDeps, repo: RepoRef, pr: PullRequestInfo, merged: OpenRequest, trigger: Trigger): Promise<GateOutcome> {
+export async function replayMerged(
+  deps: GateDeps,
+  repo: RepoRef,
+  pr: PullRequestInfo,
+  merged: OpenRequest,
+  trigger: Trigger,
+): Promise<GateOutcome> {
   const sticky = await deps.github.findStickyComment(repo, pr.number, STICKY_MARKER, deps.botLogin);
   const tokenFile = sticky === null ? null : readStickyToken(sticky.body);
-  if (sticky === null || tokenFile === null) return { code: "not_replayed", message: "the pull request was merged without a token from the gate" };
+  if (sticky === null || tokenFile === null)
+    return { code: "not_replayed", message: "the pull request was merged without a token from the gate" };
   const isMerge = trigger.kind === "pull_request" && trigger.action === "closed";
-  if (trigger.kind === "pull_request" && !isMerge) return { code: "ignored", message: `pull_request.${trigger.action} on a merged pull request` };
+  if (trigger.kind === "pull_request" && !isMerge)
+    return { code: "ignored", message: `pull_request.${trigger.action} on a merged pull request` };
 
   const cluster = await gatherCluster(deps);
   if (!cluster.ok) {
-    await report(deps, repo, pr, null, plainCheck("completed", "failure", "Merged, but the HSM cluster cannot be reached", `${cluster.message}. Post \`/quorum retry\` once it is back.`));
+    await report(
+      deps,
+      repo,
+      pr,
+      null,
+      plainCheck(
+        "completed",
+        "failure",
+        "Merged, but the HSM cluster cannot be reached",
+        `${cluster.message}. Post \`/quorum retry\` once it is back.`,
+      ),
+    );
     return { code: "cluster_unavailable", message: cluster.message };
   }
   const repository = `${repo.owner}/${repo.repo}`;
-  const decision = evaluateQuorum({ ...(await quorumInput(deps, repo, pr, merged.policy, tokenFile, cluster)), request: merged.request, requestDigest: merged.digest, requestPath: merged.path });
-  if (!isMerge && !hasNewRetry(decision.commands, sticky.body)) return { code: "ignored", message: "no new /quorum retry on a merged pull request" };
+  const decision = evaluateQuorum({
+    ...(await quorumInput(deps, repo, pr, merged.policy, tokenFile, cluster)),
+    request: merged.request,
+    requestDigest: merged.digest,
+    requestPath: merged.path,
+  });
+  if (!isMerge && !hasNewRetry(decision.commands, sticky.body))
+    return { code: "ignored", message: "no new /quorum retry on a merged pull request" };
   const stickyInput = { decision, request: merged.request, requestPath: merged.path, policy: merged.policy };
   if (decision.state !== "approved") {
-    const why = decision.problems.map((p) => p.message).join("; ") || `${decision.approvers.length} of ${decision.required} approvals hold now`;
-    await report(deps, repo, pr, `${renderStickyComment(stickyInput)}${renderNoticeSection("Merged without a valid quorum: nothing was replayed", why)}`, plainCheck("completed", "failure", "Merged without a valid quorum: nothing replayed", renderNoticeSummary(why)));
+    const why =
+      decision.problems.map((p) => p.message).join("; ") ||
+      `${decision.approvers.length} of ${decision.required} approvals hold now`;
+    await report(
+      deps,
+      repo,
+      pr,
+      `${renderStickyComment(stickyInput)}${renderNoticeSection("Merged without a valid quorum: nothing was replayed", why)}`,
+      plainCheck("completed", "failure", "Merged without a valid quorum: nothing replayed", renderNoticeSummary(why)),
+    );
     return { code: "not_replayed", message: why };
   }
 
@@ -45,12 +85,32 @@ export async function replayMerged(deps: GateDeps, repo: RepoRef, pr: PullReques
   });
   const nodes: ReplayNodeResult[] = results.map((r) =>
     r.ok
-      ? { index: r.index, hsmId: r.hsmId, ok: true, result: r.value.replayed ? "already_applied" : "applied", message: "" }
+      ? {
+          index: r.index,
+          hsmId: r.hsmId,
+          ok: true,
+          result: r.value.replayed ? "already_applied" : "applied",
+          message: "",
+        }
       : { index: r.index, hsmId: r.hsmId, ok: false, result: r.code, message: r.message },
   );
   const applied = nodes.filter((n) => n.ok).length;
-  const title = applied === nodes.length ? `Replayed on all ${nodes.length} nodes` : `Replayed on ${applied} of ${nodes.length} nodes: /quorum retry for the rest`;
-  await report(deps, repo, pr, `${renderStickyComment(stickyInput)}\n${renderReplaySection(nodes, deps.now())}`, plainCheck("completed", applied === nodes.length ? "success" : "failure", title, nodes.map((n) => `server ${n.index}: ${n.result}`).join(", ")));
+  const title =
+    applied === nodes.length
+      ? `Replayed on all ${nodes.length} nodes`
+      : `Replayed on ${applied} of ${nodes.length} nodes: /quorum retry for the rest`;
+  await report(
+    deps,
+    repo,
+    pr,
+    `${renderStickyComment(stickyInput)}\n${renderReplaySection(nodes, deps.now())}`,
+    plainCheck(
+      "completed",
+      applied === nodes.length ? "success" : "failure",
+      title,
+      nodes.map((n) => `server ${n.index}: ${n.result}`).join(", "),
+    ),
+  );
   deps.log(`replayed ${repository}#${pr.number}: ${applied}/${nodes.length} nodes`);
   return { code: "replayed", nodes };
 }

@@ -13,7 +13,14 @@ export type CheckOutput = Omit<CheckRunOutput, "conclusion"> & { readonly conclu
  * no event will bring back, so it gets the same check run now; otherwise a required `quorum` check
  * would never report there and would block the merge.
  */
-export async function report(deps: GateDeps, repo: RepoRef, pr: PullRequestInfo, sticky: string | null, check: CheckOutput, newHead: string | null = null): Promise<void> {
+export async function report(
+  deps: GateDeps,
+  repo: RepoRef,
+  pr: PullRequestInfo,
+  sticky: string | null,
+  check: CheckOutput,
+  newHead: string | null = null,
+): Promise<void> {
   if (sticky !== null) await deps.github.upsertStickyComment(repo, pr.number, STICKY_MARKER, deps.botLogin, sticky);
   const heads = newHead === null || newHead === pr.headSha ? [pr.headSha] : [pr.headSha, newHead];
   for (const headSha of heads) {
@@ -30,6 +37,12 @@ export async function report(deps: GateDeps, repo: RepoRef, pr: PullRequestInfo,
 }
 
 /** A check run for situations the engine does not render: no policy, the cluster down, a replay. */
-export function plainCheck(status: "in_progress" | "completed", conclusion: CheckRunReport["conclusion"], title: string, summary: string, text = ""): CheckOutput {
+export function plainCheck(
+  status: "in_progress" | "completed",
+  conclusion: CheckRunReport["conclusion"],
+  title: string,
+  summary: string,
+  text = "",
+): CheckOutput {
   return { name: CHECK_RUN_NAME, status, ...(conclusion === undefined ? {} : { conclusion }), title, summary, text };
 }

@@ -42,10 +42,20 @@ function example(event: string, action: string, pick = 0): Payload {
 
 /** Each test uses its own installation, so Probot's token cache never hides the token request. */
 function tokenFor(installation: number): void {
-  nock(API).post(`/app/installations/${installation}/access_tokens`).reply(201, { token: `ghs_test${installation}`, expires_at: new Date(Date.now() + 3600_000).toISOString() });
+  nock(API)
+    .post(`/app/installations/${installation}/access_tokens`)
+    .reply(201, { token: `ghs_test${installation}`, expires_at: new Date(Date.now() + 3600_000).toISOString() });
 }
 
-const fileBody = (text: string, path: string) => ({ type: "file", encoding: "base64", content: Buffer.from(text).toString("base64"), size: Buffer.byteLength(text), sha: "1".repeat(40), name: path.split("/").pop(), path });
+const fileBody = (text: string, path: string) => ({
+  type: "file",
+  encoding: "base64",
+  content: Buffer.from(text).toString("base64"),
+  size: Buffer.byteLength(text),
+  sha: "1".repeat(40),
+  name: path.split("/").pop(),
+  path,
+});
 
 describe("the GitHub App's handlers", () => {
   let cluster: TestCluster;
@@ -67,17 +77,34 @@ describe("the GitHub App's handlers", () => {
     clients = cluster.endpoints.map((e) => createNodeClient(e));
     quorum = await setUpQuorumCluster(clients, { signers: ["officer1", "officer2"], members: ["gate"], m: 2 });
 
-    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
+    const { privateKey } = generateKeyPairSync("rsa", {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: "pkcs8", format: "pem" },
+      publicKeyEncoding: { type: "spki", format: "pem" },
+    });
     probot = new Probot({
       appId: APP_ID,
       privateKey,
       secret: WEBHOOK_SECRET,
       logLevel: "fatal",
-      Octokit: ProbotOctokit.defaults((options: object) => ({ ...options, retry: { enabled: false }, throttle: { enabled: false } })),
+      Octokit: ProbotOctokit.defaults((options: object) => ({
+        ...options,
+        retry: { enabled: false },
+        throttle: { enabled: false },
+      })),
     });
     // Learned once at start-up, with the app's JWT.
-    nock(API, { reqheaders: { authorization: /^bearer [\w-]+\.[\w-]+\.[\w-]+$/i } }).get("/app").reply(200, { id: APP_ID, slug: SLUG, name: "quorum-gate" });
-    await probot.load(createQuorumGateApp({ QG_CLUSTER_FILE: cluster.clusterFile, QG_GATE_USER: "gate", QG_GATE_PASSWORD: passwordOf("gate"), WEBHOOK_SECRET }));
+    nock(API, { reqheaders: { authorization: /^bearer [\w-]+\.[\w-]+\.[\w-]+$/i } })
+      .get("/app")
+      .reply(200, { id: APP_ID, slug: SLUG, name: "quorum-gate" });
+    await probot.load(
+      createQuorumGateApp({
+        QG_CLUSTER_FILE: cluster.clusterFile,
+        QG_GATE_USER: "gate",
+        QG_GATE_PASSWORD: passwordOf("gate"),
+        WEBHOOK_SECRET,
+      }),
+    );
     assert.deepEqual(nock.pendingMocks(), []);
   });
   afterEach(() => {
@@ -99,12 +126,22 @@ describe("the GitHub App's handlers", () => {
   test("the app's own comment events are ignored without a single API call", async () => {
     // The sticky comment's own edit, as GitHub delivers it back to the app.
     const payload = example("issue_comment", "edited");
-    payload["issue"] = { ...(payload["issue"] as object), pull_request: { url: `https://api.github.com${REPO}/pulls/1` } };
+    payload["issue"] = {
+      ...(payload["issue"] as object),
+      pull_request: { url: `https://api.github.com${REPO}/pulls/1` },
+    };
     payload["sender"] = { login: BOT, type: "Bot", id: 1 };
-    payload["comment"] = { ...(payload["comment"] as object), user: { login: BOT, type: "Bot", id: 1 }, body: `${STICKY_MARKER}\n## HSM quorum` };
+    payload["comment"] = {
+      ...(payload["comment"] as object),
+      user: { login: BOT, type: "Bot", id: 1 },
+      body: `${STICKY_MARKER}\n## HSM quorum`,
+    };
     payload["installation"] = { id: 11 };
     await probot.receive({ name: "issue_comment", id: "own-1", payload } as never);
-    for (const [name, action] of [["pull_request_review", "submitted"], ["pull_request_review_comment", "created"]] as const) {
+    for (const [name, action] of [
+      ["pull_request_review", "submitted"],
+      ["pull_request_review_comment", "created"],
+    ] as const) {
       const own = example(name, action);
       own["sender"] = { login: BOT, type: "Bot", id: 1 };
       own["installation"] = { id: 11 };
@@ -114,7 +151,11 @@ describe("the GitHub App's handlers", () => {
 
   test("a comment on an issue that is not a pull request is ignored without a single API call", async () => {
     const payload = example("issue_comment", "created", 3);
-    assert.equal((payload["issue"] as Record<string, unknown>)["pull_request"], undefined, "the example is a plain issue");
+    assert.equal(
+      (payload["issue"] as Record<string, unknown>)["pull_request"],
+      undefined,
+      "the example is a plain issue",
+    );
     payload["comment"] = { ...(payload["comment"] as object), body: "/quorum approve AAAA" };
     await probot.receive({ name: "issue_comment", id: "issue-1", payload } as never);
   });
@@ -124,7 +165,17 @@ describe("the GitHub App's handlers", () => {
     payload["installation"] = { id: 12 };
     const pr = payload["pull_request"] as { number: number; head: { sha: string }; base: { sha: string } };
     const policy = `version: 1\ncluster: ${quorum.clusterId}\nofficers:\n  alice: officer1\n  bob: officer2\n`;
-    const request = [`version: 1`, `cluster: ${quorum.clusterId}`, `operation:`, `  kind: createUser`, `  type: CU`, `  name: app7`, `  sealed_password: ${quorum.seal("app7-pass-1")}`, `reason: payments service`, ""].join("\n");
+    const request = [
+      `version: 1`,
+      `cluster: ${quorum.clusterId}`,
+      `operation:`,
+      `  kind: createUser`,
+      `  type: CU`,
+      `  name: app7`,
+      `  sealed_password: ${quorum.seal("app7-pass-1")}`,
+      `reason: payments service`,
+      "",
+    ].join("\n");
     let sticky = "";
     let check: Record<string, unknown> = {};
     tokenFor(12);
@@ -155,7 +206,8 @@ describe("the GitHub App's handlers", () => {
       .reply(201, { id: 902 });
     // The lists the gate may read as often as it likes (nobody has commented yet); each must be read.
     const lists = nock(API).persist();
-    for (const path of [`issues/${pr.number}/comments`, `pulls/${pr.number}/reviews`, `pulls/${pr.number}/comments`]) lists.get(`${REPO}/${path}`).query({ per_page: "100" }).reply(200, []);
+    for (const path of [`issues/${pr.number}/comments`, `pulls/${pr.number}/reviews`, `pulls/${pr.number}/comments`])
+      lists.get(`${REPO}/${path}`).query({ per_page: "100" }).reply(200, []);
 
     await probot.receive({ name: "pull_request", id: "opened-1", payload } as never);
 
@@ -179,7 +231,12 @@ describe("the GitHub App's handlers", () => {
     assert.equal(pr.merged, false);
     tokenFor(13);
     // Closed without merge and without a token: the gate looks for its sticky comment, finds none.
-    nock(API).get(`${REPO}/pulls/${pr.number}`).reply(200, pr).get(`${REPO}/issues/${pr.number}/comments`).query({ per_page: "100" }).reply(200, []);
+    nock(API)
+      .get(`${REPO}/pulls/${pr.number}`)
+      .reply(200, pr)
+      .get(`${REPO}/issues/${pr.number}/comments`)
+      .query({ per_page: "100" })
+      .reply(200, []);
     await probot.receive({ name: "pull_request", id: "closed-1", payload } as never);
   });
 
@@ -189,11 +246,17 @@ describe("the GitHub App's handlers", () => {
     const pr = payload["pull_request"] as { number: number };
     tokenFor(14);
     nock(API).get(`${REPO}/pulls/${pr.number}`).reply(500, { message: "boom with ghs_secretlooking" });
-    await assert.rejects(probot.receive({ name: "pull_request_review", id: "review-1", payload } as never), (err: unknown) => {
-      const errors = err instanceof AggregateError ? err.errors : [err];
-      assert.deepEqual(errors.map((e: unknown) => (e instanceof Error ? e.message : String(e))), ["[quorum-gate] unexpected_error (logged above)"]);
-      return true;
-    });
+    await assert.rejects(
+      probot.receive({ name: "pull_request_review", id: "review-1", payload } as never),
+      (err: unknown) => {
+        const errors = err instanceof AggregateError ? err.errors : [err];
+        assert.deepEqual(
+          errors.map((e: unknown) => (e instanceof Error ? e.message : String(e))),
+          ["[quorum-gate] unexpected_error (logged above)"],
+        );
+        return true;
+      },
+    );
   });
 });
 
@@ -201,18 +264,31 @@ describe("the app's configuration", () => {
   const dir = mkdtempSync(join(tmpdir(), "qg-app-config-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
   const clusterFile = join(dir, "cluster.json");
-  writeFileSync(clusterFile, JSON.stringify({ version: 1, clusterId: "cluster-test", nodes: [{ index: 0, host: "127.0.0.1", port: 1, hsmId: "hsm-abcdefghijk", nodeId: 1 }] }));
+  writeFileSync(
+    clusterFile,
+    JSON.stringify({
+      version: 1,
+      clusterId: "cluster-test",
+      nodes: [{ index: 0, host: "127.0.0.1", port: 1, hsmId: "hsm-abcdefghijk", nodeId: 1 }],
+    }),
+  );
   const base = { QG_CLUSTER_FILE: clusterFile, QG_GATE_USER: "gate", WEBHOOK_SECRET: "s3cret-for-tests" };
 
   test("names every missing variable at once", () => {
     const r = readAppConfig({});
     assert.ok(!r.ok);
     const text = r.errors.join("\n");
-    for (const name of ["QG_CLUSTER_FILE", "QG_GATE_USER", "QG_GATE_PASSWORD", "WEBHOOK_SECRET"]) assert.match(text, new RegExp(`^${name}`, "m"));
+    for (const name of ["QG_CLUSTER_FILE", "QG_GATE_USER", "QG_GATE_PASSWORD", "WEBHOOK_SECRET"])
+      assert.match(text, new RegExp(`^${name}`, "m"));
   });
 
   test("refuses Probot's default webhook secret and a cluster file that is not there", () => {
-    const r = readAppConfig({ ...base, QG_CLUSTER_FILE: join(dir, "nope.json"), WEBHOOK_SECRET: "development", QG_GATE_PASSWORD: "pw-1" });
+    const r = readAppConfig({
+      ...base,
+      QG_CLUSTER_FILE: join(dir, "nope.json"),
+      WEBHOOK_SECRET: "development",
+      QG_GATE_PASSWORD: "pw-1",
+    });
     assert.ok(!r.ok);
     assert.match(r.errors.join("\n"), /WEBHOOK_SECRET.*"development"/);
     assert.match(r.errors.join("\n"), /QG_CLUSTER_FILE: no cluster file at .*nope\.json/);
@@ -237,13 +313,20 @@ describe("the app's configuration", () => {
   });
 
   test("the app refuses to load half-configured", async () => {
-    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
-    const probot = new Probot({ appId: APP_ID, privateKey, secret: "x", logLevel: "fatal" });
-    await assert.rejects(probot.load(createQuorumGateApp({ ...base, QG_GATE_PASSWORD: "pw-not-echoed", QG_GATE_USER: " " })), (err: unknown) => {
-      assert.ok(err instanceof Error);
-      assert.match(err.message, /^\[quorum-gate\] configuration: QG_GATE_USER is not set/);
-      assert.doesNotMatch(err.message, /pw-not-echoed/);
-      return true;
+    const { privateKey } = generateKeyPairSync("rsa", {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: "pkcs8", format: "pem" },
+      publicKeyEncoding: { type: "spki", format: "pem" },
     });
+    const probot = new Probot({ appId: APP_ID, privateKey, secret: "x", logLevel: "fatal" });
+    await assert.rejects(
+      probot.load(createQuorumGateApp({ ...base, QG_GATE_PASSWORD: "pw-not-echoed", QG_GATE_USER: " " })),
+      (err: unknown) => {
+        assert.ok(err instanceof Error);
+        assert.match(err.message, /^\[quorum-gate\] configuration: QG_GATE_USER is not set/);
+        assert.doesNotMatch(err.message, /pw-not-echoed/);
+        return true;
+      },
+    );
   });
 });

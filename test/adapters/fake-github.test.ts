@@ -20,24 +20,39 @@ after(async () => {
   await gh.close();
 });
 
-async function call(method: string, path: string, auth?: string, body?: unknown): Promise<{ status: number; json: unknown; link: string | null }> {
+async function call(
+  method: string,
+  path: string,
+  auth?: string,
+  body?: unknown,
+): Promise<{ status: number; json: unknown; link: string | null }> {
   const headers: Record<string, string> = { accept: "application/vnd.github+json" };
   if (auth !== undefined) headers["authorization"] = auth;
   if (body !== undefined) headers["content-type"] = "application/json";
-  const res = await fetch(`${gh.url}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const res = await fetch(`${gh.url}${path}`, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
   const text = await res.text();
   return { status: res.status, json: text === "" ? undefined : JSON.parse(text), link: res.headers.get("link") };
 }
 
 function field(json: unknown, key: string): unknown {
-  return typeof json === "object" && json !== null && key in json ? Object.fromEntries(Object.entries(json))[key] : undefined;
+  return typeof json === "object" && json !== null && key in json
+    ? Object.fromEntries(Object.entries(json))[key]
+    : undefined;
 }
 
 describe("the installation's permissions (app.yml)", () => {
   test("the app, and each token, hold the manifest's default_permissions, with metadata: read", async () => {
     const manifest = { metadata: "read", pull_requests: "write", issues: "read", checks: "write", contents: "write" };
     assert.deepEqual(field((await call("GET", "/app", `Bearer ${gh.appJwt()}`)).json, "permissions"), manifest);
-    const issued = await call("POST", `/app/installations/${gh.app.installationId}/access_tokens`, `Bearer ${gh.appJwt()}`);
+    const issued = await call(
+      "POST",
+      `/app/installations/${gh.app.installationId}/access_tokens`,
+      `Bearer ${gh.appJwt()}`,
+    );
     assert.deepEqual(field(issued.json, "permissions"), manifest);
   });
 
@@ -50,20 +65,54 @@ describe("the installation's permissions (app.yml)", () => {
       const repo = narrow.createRepo("acme/narrow");
       const n = repo.openPullRequest({ head: "req", files: { "a.txt": "a\n" } });
       const ask = async (method: string, path: string, auth: string, body?: unknown) => {
-        const res = await fetch(`${narrow.url}${path}`, { method, headers: { authorization: auth, "content-type": "application/json" }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+        const res = await fetch(`${narrow.url}${path}`, {
+          method,
+          headers: { authorization: auth, "content-type": "application/json" },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
         return { status: res.status, json: (await res.json()) as unknown };
       };
       const app = `token ${narrow.issueToken()}`;
-      const refused = await ask("POST", "/repos/acme/narrow/check-runs", app, { name: "quorum", head_sha: repo.branchSha("main") });
-      assert.deepEqual(refused, { status: 403, json: { message: "Resource not accessible by integration", documentation_url: "https://docs.github.com/rest/checks/runs#create-a-check-run", status: "403" } });
+      const refused = await ask("POST", "/repos/acme/narrow/check-runs", app, {
+        name: "quorum",
+        head_sha: repo.branchSha("main"),
+      });
+      assert.deepEqual(refused, {
+        status: 403,
+        json: {
+          message: "Resource not accessible by integration",
+          documentation_url: "https://docs.github.com/rest/checks/runs#create-a-check-run",
+          status: "403",
+        },
+      });
       assert.equal(repo.checkRuns(repo.branchSha("main") ?? "").length, 0);
       assert.equal((await ask("GET", `/repos/acme/narrow/pulls/${n}`, app)).status, 200, "read is held");
       assert.equal((await ask("GET", "/repos/acme/narrow/contents/a.txt?ref=req", app)).status, 403, "contents is not");
       // Either permission opens a pull request's conversation: pull_requests read lists it, but only write posts.
       assert.equal((await ask("GET", `/repos/acme/narrow/issues/${n}/comments`, app)).status, 200);
       assert.equal((await ask("POST", `/repos/acme/narrow/issues/${n}/comments`, app, { body: "hi" })).status, 403);
-      assert.equal((await ask("POST", `/repos/acme/narrow/issues/${n}/comments`, `token ${narrow.issueToken({ user: "alice", appId: null })}`, { body: "hi" })).status, 201);
-      assert.equal((await ask("POST", `/repos/acme/narrow/issues/${n}/comments`, `token ${narrow.issueToken({ permissions: { issues: "write" } })}`, { body: "hi" })).status, 201);
+      assert.equal(
+        (
+          await ask(
+            "POST",
+            `/repos/acme/narrow/issues/${n}/comments`,
+            `token ${narrow.issueToken({ user: "alice", appId: null })}`,
+            { body: "hi" },
+          )
+        ).status,
+        201,
+      );
+      assert.equal(
+        (
+          await ask(
+            "POST",
+            `/repos/acme/narrow/issues/${n}/comments`,
+            `token ${narrow.issueToken({ permissions: { issues: "write" } })}`,
+            { body: "hi" },
+          )
+        ).status,
+        201,
+      );
     } finally {
       await narrow.close();
       rmSync(dir, { recursive: true, force: true });
@@ -73,7 +122,11 @@ describe("the installation's permissions (app.yml)", () => {
 
 describe("app authentication", () => {
   test("the app's JWT buys an installation token, which then opens repository routes", async () => {
-    const issued = await call("POST", `/app/installations/${gh.app.installationId}/access_tokens`, `Bearer ${gh.appJwt()}`);
+    const issued = await call(
+      "POST",
+      `/app/installations/${gh.app.installationId}/access_tokens`,
+      `Bearer ${gh.appJwt()}`,
+    );
     assert.equal(issued.status, 201);
     const token = field(issued.json, "token");
     assert.ok(typeof token === "string" && /^ghs_[A-Za-z0-9]{36}$/.test(token));
@@ -92,16 +145,26 @@ describe("app authentication", () => {
 
   test("a JWT signed with another key is refused", async () => {
     const stranger = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
-    const res = await call("POST", `/app/installations/${gh.app.installationId}/access_tokens`, `Bearer ${signAppJwt(gh.app.id, stranger)}`);
+    const res = await call(
+      "POST",
+      `/app/installations/${gh.app.installationId}/access_tokens`,
+      `Bearer ${signAppJwt(gh.app.id, stranger)}`,
+    );
     assert.equal(res.status, 401);
     assert.match(String(field(res.json, "message")), /does not verify/);
   });
 
   test("an expired JWT, or one for another app, is refused", async () => {
     const old = signAppJwt(gh.app.id, gh.app.privateKeyPem, Math.floor(Date.now() / 1000) - 3600);
-    assert.equal((await call("POST", `/app/installations/${gh.app.installationId}/access_tokens`, `Bearer ${old}`)).status, 401);
+    assert.equal(
+      (await call("POST", `/app/installations/${gh.app.installationId}/access_tokens`, `Bearer ${old}`)).status,
+      401,
+    );
     const otherApp = signAppJwt(gh.app.id + 1, gh.app.privateKeyPem);
-    assert.equal((await call("POST", `/app/installations/${gh.app.installationId}/access_tokens`, `Bearer ${otherApp}`)).status, 401);
+    assert.equal(
+      (await call("POST", `/app/installations/${gh.app.installationId}/access_tokens`, `Bearer ${otherApp}`)).status,
+      401,
+    );
   });
 
   test("a token on an app route, and a JWT for another installation, are refused", async () => {
@@ -112,7 +175,9 @@ describe("app authentication", () => {
   test("a repository route without credentials, with an unknown token or with a JWT is refused", async () => {
     assert.deepEqual((await call("GET", "/repos/acme/hsm")).json, { message: "Requires authentication" });
     assert.equal((await call("GET", "/repos/acme/hsm")).status, 401);
-    assert.deepEqual((await call("GET", "/repos/acme/hsm", "token ghs_notissued")).json, { message: "Bad credentials" });
+    assert.deepEqual((await call("GET", "/repos/acme/hsm", "token ghs_notissued")).json, {
+      message: "Bad credentials",
+    });
     assert.equal((await call("GET", "/repos/acme/hsm", "token ghs_notissued")).status, 401);
     assert.equal((await call("GET", "/repos/acme/hsm", `Bearer ${gh.appJwt()}`)).status, 401);
   });
@@ -121,7 +186,9 @@ describe("app authentication", () => {
     gh.clearCalls();
     const token = gh.issueToken();
     await call("GET", "/repos/acme/hsm", `token ${token}`);
-    assert.deepEqual(gh.calls, [{ method: "GET", path: "/repos/acme/hsm", query: {}, status: 200, auth: "token", body: undefined }]);
+    assert.deepEqual(gh.calls, [
+      { method: "GET", path: "/repos/acme/hsm", query: {}, status: 200, auth: "token", body: undefined },
+    ]);
     assert.ok(!JSON.stringify(gh.calls).includes(token));
   });
 });
@@ -147,7 +214,11 @@ describe("API behaviour the adapters rely on", () => {
   test("failNext answers once, then the route answers normally", async () => {
     const auth = `token ${gh.issueToken()}`;
     gh.failNext("GET", /^\/repos\/acme\/hsm$/, 503, { message: "try later" });
-    assert.deepEqual(await call("GET", "/repos/acme/hsm", auth), { status: 503, json: { message: "try later" }, link: null });
+    assert.deepEqual(await call("GET", "/repos/acme/hsm", auth), {
+      status: 503,
+      json: { message: "try later" },
+      link: null,
+    });
     assert.equal((await call("GET", "/repos/acme/hsm", auth)).status, 200);
   });
 
@@ -162,9 +233,14 @@ describe("API behaviour the adapters rely on", () => {
     assert.equal(repo.readText(mergeSha, "requests/1.yml"), "op\n");
     assert.equal(repo.readText(mergeSha, "other.txt"), "landed meanwhile\n");
     const pr = repo.pullRequestPayload(n);
-    assert.deepEqual([pr["merged"], pr["state"], pr["merge_commit_sha"], field(pr["head"], "sha"), field(pr["base"], "sha")], [true, "closed", mergeSha, headSha, baseMoved]);
+    assert.deepEqual(
+      [pr["merged"], pr["state"], pr["merge_commit_sha"], field(pr["head"], "sha"), field(pr["base"], "sha")],
+      [true, "closed", mergeSha, headSha, baseMoved],
+    );
     const files = await call("GET", `/repos/acme/merge/pulls/${n}/files`, `token ${gh.issueToken()}`);
-    assert.deepEqual(Array.isArray(files.json) ? files.json.map((f) => field(f, "filename")) : null, ["requests/1.yml"]);
+    assert.deepEqual(Array.isArray(files.json) ? files.json.map((f) => field(f, "filename")) : null, [
+      "requests/1.yml",
+    ]);
   });
 
   test("the git data API: a blob, a tree on the head's tree, a commit and a fast-forward make one commit on the branch", async () => {
@@ -172,9 +248,19 @@ describe("API behaviour the adapters rely on", () => {
     const auth = `token ${gh.issueToken()}`;
     const head = repo.branchSha("main") ?? "";
     const ref = await call("GET", "/repos/acme/gitdata/git/ref/heads/main", auth);
-    assert.deepEqual(field(ref.json, "object"), { type: "commit", sha: head, url: `https://api.github.com/repos/acme/gitdata/git/commits/${head}` });
-    const baseTree = field(field((await call("GET", `/repos/acme/gitdata/git/commits/${head}`, auth)).json, "tree"), "sha");
-    const blob = await call("POST", "/repos/acme/gitdata/git/blobs", auth, { content: Buffer.from([0, 1, 255]).toString("base64"), encoding: "base64" });
+    assert.deepEqual(field(ref.json, "object"), {
+      type: "commit",
+      sha: head,
+      url: `https://api.github.com/repos/acme/gitdata/git/commits/${head}`,
+    });
+    const baseTree = field(
+      field((await call("GET", `/repos/acme/gitdata/git/commits/${head}`, auth)).json, "tree"),
+      "sha",
+    );
+    const blob = await call("POST", "/repos/acme/gitdata/git/blobs", auth, {
+      content: Buffer.from([0, 1, 255]).toString("base64"),
+      encoding: "base64",
+    });
     assert.equal(blob.status, 201);
     const tree = await call("POST", "/repos/acme/gitdata/git/trees", auth, {
       base_tree: baseTree,
@@ -185,7 +271,11 @@ describe("API behaviour the adapters rely on", () => {
       ],
     });
     assert.equal(tree.status, 201);
-    const commit = await call("POST", "/repos/acme/gitdata/git/commits", auth, { message: "evidence", tree: field(tree.json, "sha"), parents: [head] });
+    const commit = await call("POST", "/repos/acme/gitdata/git/commits", auth, {
+      message: "evidence",
+      tree: field(tree.json, "sha"),
+      parents: [head],
+    });
     assert.equal(commit.status, 201);
     const sha = String(field(commit.json, "sha"));
     assert.equal(repo.branchSha("main"), head, "a commit alone does not move the branch");
@@ -197,7 +287,10 @@ describe("API behaviour the adapters rely on", () => {
     assert.equal(repo.readText("main", "e/text"), "hello\n");
     assert.equal(repo.readText("main", "keep.txt"), "kept\n");
     assert.equal(repo.readText("main", "old.txt"), null);
-    assert.equal(field(field((await call("GET", `/repos/acme/gitdata/git/commits/${sha}`, auth)).json, "tree"), "sha"), field(tree.json, "sha"));
+    assert.equal(
+      field(field((await call("GET", `/repos/acme/gitdata/git/commits/${sha}`, auth)).json, "tree"), "sha"),
+      field(tree.json, "sha"),
+    );
   });
 
   test("a branch update must be a fast forward unless forced; a protected branch refuses; a missing ref is 404", async () => {
@@ -209,14 +302,20 @@ describe("API behaviour the adapters rely on", () => {
     const stale = await call("PATCH", "/repos/acme/refs/git/refs/heads/main", auth, { sha: side, force: false });
     assert.deepEqual([stale.status, field(stale.json, "message")], [422, "Update is not a fast forward"]);
     assert.equal(repo.branchSha("main"), ahead);
-    assert.equal((await call("PATCH", "/repos/acme/refs/git/refs/heads/main", auth, { sha: first, force: true })).status, 200);
+    assert.equal(
+      (await call("PATCH", "/repos/acme/refs/git/refs/heads/main", auth, { sha: first, force: true })).status,
+      200,
+    );
     assert.equal(repo.branchSha("main"), first);
     repo.protectBranch("main");
     assert.equal((await call("PATCH", "/repos/acme/refs/git/refs/heads/main", auth, { sha: ahead })).status, 409);
     assert.equal(repo.branchSha("main"), first);
     assert.equal((await call("GET", "/repos/acme/refs/git/ref/heads/nope", auth)).status, 404);
     assert.equal((await call("PATCH", "/repos/acme/refs/git/refs/heads/nope", auth, { sha: first })).status, 422);
-    assert.equal((await call("POST", "/repos/acme/refs/git/trees", auth, { base_tree: "f".repeat(40), tree: [] })).status, 422);
+    assert.equal(
+      (await call("POST", "/repos/acme/refs/git/trees", auth, { base_tree: "f".repeat(40), tree: [] })).status,
+      422,
+    );
   });
 
   test("the app may not write to a fork: git data writes answer 403 and the branch stays", async () => {
@@ -224,16 +323,42 @@ describe("API behaviour the adapters rely on", () => {
     const { fork } = repo.forkPullRequest({ forkOwner: "mallory", head: "sneaky", files: { "a.txt": "x\n" } });
     const before = fork.branchSha("sneaky") ?? "";
     const auth = `token ${gh.issueToken()}`;
-    assert.equal((await call("GET", "/repos/mallory/forked/git/ref/heads/sneaky", auth)).status, 200, "reading is allowed");
-    assert.equal((await call("POST", "/repos/mallory/forked/git/blobs", auth, { content: "e30=", encoding: "base64" })).status, 403);
-    assert.equal((await call("POST", "/repos/mallory/forked/git/commits", auth, { message: "m", tree: "0".repeat(40), parents: [before] })).status, 403);
+    assert.equal(
+      (await call("GET", "/repos/mallory/forked/git/ref/heads/sneaky", auth)).status,
+      200,
+      "reading is allowed",
+    );
+    assert.equal(
+      (await call("POST", "/repos/mallory/forked/git/blobs", auth, { content: "e30=", encoding: "base64" })).status,
+      403,
+    );
+    assert.equal(
+      (
+        await call("POST", "/repos/mallory/forked/git/commits", auth, {
+          message: "m",
+          tree: "0".repeat(40),
+          parents: [before],
+        })
+      ).status,
+      403,
+    );
     const own = repo.commit("x", { "b.txt": "y\n" }, { from: "main" });
-    assert.equal((await call("PATCH", "/repos/mallory/forked/git/refs/heads/sneaky", auth, { sha: own, force: true })).status, 403);
+    assert.equal(
+      (await call("PATCH", "/repos/mallory/forked/git/refs/heads/sneaky", auth, { sha: own, force: true })).status,
+      403,
+    );
     assert.equal(fork.branchSha("sneaky"), before);
   });
 
-  const MUTATION = "mutation ($input: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $input) { commit { oid } } }";
-  const commitInput = (repo: string, branch: string, expectedHeadOid: string, additions: { path: string; contents: string }[], more: { message?: Record<string, string>; deletions?: { path: string }[] } = {}) => ({
+  const MUTATION =
+    "mutation ($input: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $input) { commit { oid } } }";
+  const commitInput = (
+    repo: string,
+    branch: string,
+    expectedHeadOid: string,
+    additions: { path: string; contents: string }[],
+    more: { message?: Record<string, string>; deletions?: { path: string }[] } = {},
+  ) => ({
     query: MUTATION,
     variables: {
       input: {
@@ -264,7 +389,10 @@ describe("API behaviour the adapters rely on", () => {
       { path: "e/bin", contents: b64(new Uint8Array([0, 1, 255])) },
       { path: "e/text", contents: b64("hello\n") },
     ];
-    const body = commitInput("acme/gql", "main", head, additions, { message: { headline: "evidence", body: "for request 1" }, deletions: [{ path: "old.txt" }] });
+    const body = commitInput("acme/gql", "main", head, additions, {
+      message: { headline: "evidence", body: "for request 1" },
+      deletions: [{ path: "old.txt" }],
+    });
     const answer = await call("POST", "/graphql", auth, body);
     assert.equal(answer.status, 200);
     const sha = repo.branchSha("main") ?? "";
@@ -275,17 +403,30 @@ describe("API behaviour the adapters rely on", () => {
     assert.equal(repo.readText("main", "e/text"), "hello\n");
     assert.equal(repo.readText("main", "keep.txt"), "kept\n");
     assert.equal(repo.readText("main", "old.txt"), null);
-    assert.deepEqual(gh.calls.map((c) => [c.method, c.path, c.status, c.auth]), [["POST", "/graphql", 200, "token"]]);
+    assert.deepEqual(
+      gh.calls.map((c) => [c.method, c.path, c.status, c.auth]),
+      [["POST", "/graphql", 200, "token"]],
+    );
     assert.deepEqual(gh.calls[0]?.body, body, "the call log keeps the request like any other");
 
     // GitHub Enterprise Server's endpoint is /api/graphql; /api/v3/graphql is none.
     const tip = repo.branchSha("main") ?? "";
     gh.clearCalls();
-    const ghe = await call("POST", "/api/graphql", auth, commitInput("acme/gql", "refs/heads/main", tip, [{ path: "e/text", contents: b64("again\n") }]));
-    assert.deepEqual(field(field(field(ghe.json, "data"), "createCommitOnBranch"), "commit"), { oid: repo.branchSha("main") });
+    const ghe = await call(
+      "POST",
+      "/api/graphql",
+      auth,
+      commitInput("acme/gql", "refs/heads/main", tip, [{ path: "e/text", contents: b64("again\n") }]),
+    );
+    assert.deepEqual(field(field(field(ghe.json, "data"), "createCommitOnBranch"), "commit"), {
+      oid: repo.branchSha("main"),
+    });
     assert.equal(repo.readText("main", "e/text"), "again\n");
     assert.equal((await call("POST", "/api/v3/graphql", auth, commitInput("acme/gql", "main", tip, []))).status, 404);
-    assert.deepEqual(gh.calls.map((c) => `${c.method} ${c.path} ${c.status}`), ["POST /graphql 200", "POST /api/v3/graphql 404"]);
+    assert.deepEqual(
+      gh.calls.map((c) => `${c.method} ${c.path} ${c.status}`),
+      ["POST /graphql 200", "POST /api/v3/graphql 404"],
+    );
   });
 
   test("createCommitOnBranch refusals: a fork is FORBIDDEN, a protected branch UNPROCESSABLE, a stale head STALE_DATA, no branch or repository NOT_FOUND", async () => {
@@ -296,21 +437,35 @@ describe("API behaviour the adapters rely on", () => {
 
     const { fork } = repo.forkPullRequest({ forkOwner: "mallory", head: "sneaky", files: { "a.txt": "x\n" } });
     const forkHead = fork.branchSha("sneaky") ?? "";
-    assert.deepEqual(refusalOf(await call("POST", "/graphql", auth, commitInput("mallory/gqlrefuse", "sneaky", forkHead, add))), ["FORBIDDEN", "Resource not accessible by integration"]);
+    assert.deepEqual(
+      refusalOf(await call("POST", "/graphql", auth, commitInput("mallory/gqlrefuse", "sneaky", forkHead, add))),
+      ["FORBIDDEN", "Resource not accessible by integration"],
+    );
     assert.equal(fork.branchSha("sneaky"), forkHead);
 
     const moved = repo.commit("main", { "m.txt": "pushed meanwhile\n" });
-    assert.deepEqual(refusalOf(await call("POST", "/graphql", auth, commitInput("acme/gqlrefuse", "main", head, add))), ["STALE_DATA", `Expected branch to point to "${head}" but it did not.  Pull and try again.`]);
+    assert.deepEqual(
+      refusalOf(await call("POST", "/graphql", auth, commitInput("acme/gqlrefuse", "main", head, add))),
+      ["STALE_DATA", `Expected branch to point to "${head}" but it did not.  Pull and try again.`],
+    );
     assert.equal(repo.branchSha("main"), moved);
 
     repo.protectBranch("main");
-    const [type, message] = refusalOf(await call("POST", "/graphql", auth, commitInput("acme/gqlrefuse", "main", moved, add)));
+    const [type, message] = refusalOf(
+      await call("POST", "/graphql", auth, commitInput("acme/gqlrefuse", "main", moved, add)),
+    );
     assert.equal(type, "UNPROCESSABLE");
     assert.match(String(message), /Repository rule violations found/);
     assert.equal(repo.branchSha("main"), moved);
 
-    assert.equal(refusalOf(await call("POST", "/graphql", auth, commitInput("acme/gqlrefuse", "nope", moved, add)))[0], "NOT_FOUND");
-    assert.equal(refusalOf(await call("POST", "/graphql", auth, commitInput("acme/nothere", "main", moved, add)))[0], "NOT_FOUND");
+    assert.equal(
+      refusalOf(await call("POST", "/graphql", auth, commitInput("acme/gqlrefuse", "nope", moved, add)))[0],
+      "NOT_FOUND",
+    );
+    assert.equal(
+      refusalOf(await call("POST", "/graphql", auth, commitInput("acme/nothere", "main", moved, add)))[0],
+      "NOT_FOUND",
+    );
     assert.equal(repo.readText("main", "x.txt"), null);
   });
 
@@ -319,7 +474,11 @@ describe("API behaviour the adapters rely on", () => {
     const head = gh.repo("acme/gqlinput").branchSha("main") ?? "";
     const auth = `token ${gh.issueToken()}`;
     const body = commitInput("acme/gqlinput", "main", head, [{ path: "x.txt", contents: b64("x") }]);
-    assert.deepEqual(await call("POST", "/graphql", undefined, body), { status: 401, json: { message: "Requires authentication" }, link: null });
+    assert.deepEqual(await call("POST", "/graphql", undefined, body), {
+      status: 401,
+      json: { message: "Requires authentication" },
+      link: null,
+    });
     assert.equal((await call("POST", "/graphql", "token ghs_notissued", body)).status, 401);
 
     const untyped = async (b: unknown): Promise<string> => {
@@ -330,11 +489,20 @@ describe("API behaviour the adapters rely on", () => {
       assert.ok(Array.isArray(errors) && errors.length === 1 && field(errors[0], "type") === undefined);
       return String(field(errors[0], "message"));
     };
-    assert.match(await untyped(commitInput("acme/gqlinput", "main", head, [{ path: "x.txt", contents: "not base64!" }])), /invalid value for fileChanges\.additions\.0\.contents/);
+    assert.match(
+      await untyped(commitInput("acme/gqlinput", "main", head, [{ path: "x.txt", contents: "not base64!" }])),
+      /invalid value for fileChanges\.additions\.0\.contents/,
+    );
     assert.match(await untyped(commitInput("acme/gqlinput", "main", "abc", [])), /invalid value for expectedHeadOid/);
-    assert.match(await untyped(commitInput("acme/gqlinput", "main", head, [{ path: "../x", contents: "eA==" }])), /invalid value for fileChanges\.additions\.0\.path/);
+    assert.match(
+      await untyped(commitInput("acme/gqlinput", "main", head, [{ path: "../x", contents: "eA==" }])),
+      /invalid value for fileChanges\.additions\.0\.path/,
+    );
     assert.match(await untyped({ ...body, query: "query { viewer { login } }" }), /fake GraphQL API supports only/);
-    assert.match(await untyped({ ...body, query: MUTATION.replace("commit { oid }", "commit { oid url }") }), /supports only/);
+    assert.match(
+      await untyped({ ...body, query: MUTATION.replace("commit { oid }", "commit { oid url }") }),
+      /supports only/,
+    );
     assert.equal(gh.repo("acme/gqlinput").branchSha("main"), head, "nothing moved");
   });
 
@@ -342,42 +510,94 @@ describe("API behaviour the adapters rely on", () => {
     const repo = gh.createRepo("acme/bytes");
     const head = repo.branchSha("main");
     const token = `token ${gh.issueToken()}`;
-    const post = (output: Record<string, unknown>) => call("POST", "/repos/acme/bytes/check-runs", token, { name: "quorum", head_sha: head, output: { title: "t", ...output } });
+    const post = (output: Record<string, unknown>) =>
+      call("POST", "/repos/acme/bytes/check-runs", token, {
+        name: "quorum",
+        head_sha: head,
+        output: { title: "t", ...output },
+      });
     assert.equal((await post({ summary: "界".repeat(21845) })).status, 201, "CJK at the limit");
-    assert.equal((await post({ summary: "s", text: "😀".repeat(16383) + "ab" })).status, 201, "emoji one byte under");
-    const refused = await post({ summary: "界".repeat(21845) + "a" });
+    assert.equal((await post({ summary: "s", text: `${"😀".repeat(16383)}ab` })).status, 201, "emoji one byte under");
+    const refused = await post({ summary: `${"界".repeat(21845)}a` });
     assert.equal(refused.status, 422);
     assert.deepEqual(refused.json, {
       message: "Validation Failed",
-      errors: [{ resource: "CheckRun", code: "custom", field: "summary", message: "summary exceeds a maximum bytesize of 65535" }],
+      errors: [
+        {
+          resource: "CheckRun",
+          code: "custom",
+          field: "summary",
+          message: "summary exceeds a maximum bytesize of 65535",
+        },
+      ],
       documentation_url: "https://docs.github.com/rest/checks/runs#create-a-check-run",
       status: "422",
     });
     // 16,384 emoji are 32,768 UTF-16 units: a length check would have let them through.
     const text = await post({ summary: "s", text: "😀".repeat(16384) });
     assert.equal(text.status, 422);
-    assert.match(JSON.stringify(field(text.json, "errors")), /"field":"text","message":"text exceeds a maximum bytesize of 65535"/);
+    assert.match(
+      JSON.stringify(field(text.json, "errors")),
+      /"field":"text","message":"text exceeds a maximum bytesize of 65535"/,
+    );
     const id = String(field((await post({ summary: "s" })).json, "id"));
-    const patched = await call("PATCH", `/repos/acme/bytes/check-runs/${id}`, token, { output: { title: "t2", summary: "😀".repeat(16384) } });
+    const patched = await call("PATCH", `/repos/acme/bytes/check-runs/${id}`, token, {
+      output: { title: "t2", summary: "😀".repeat(16384) },
+    });
     assert.equal(patched.status, 422);
-    assert.equal(field(patched.json, "documentation_url"), "https://docs.github.com/rest/checks/runs#update-a-check-run");
-    assert.equal(field(field(repo.checkRuns(head).find((c) => String(c["id"]) === id), "output"), "title"), "t", "a refused update changes nothing");
+    assert.equal(
+      field(patched.json, "documentation_url"),
+      "https://docs.github.com/rest/checks/runs#update-a-check-run",
+    );
+    assert.equal(
+      field(
+        field(
+          repo.checkRuns(head).find((c) => String(c["id"]) === id),
+          "output",
+        ),
+        "title",
+      ),
+      "t",
+      "a refused update changes nothing",
+    );
   });
 
   test("check run annotations: 50 a request pass and add up; 51 are refused as GitHub refuses them", async () => {
     const repo = gh.createRepo("acme/annotations");
     const head = repo.branchSha("main");
     const token = `token ${gh.issueToken()}`;
-    const annotations = (n: number) => Array.from({ length: n }, (_, i) => ({ path: "README.md", start_line: 1, end_line: 1, annotation_level: "notice", message: `note ${i}` }));
-    const created = await call("POST", "/repos/acme/annotations/check-runs", token, { name: "quorum", head_sha: head, output: { title: "t", summary: "s", annotations: annotations(50) } });
+    const annotations = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        path: "README.md",
+        start_line: 1,
+        end_line: 1,
+        annotation_level: "notice",
+        message: `note ${i}`,
+      }));
+    const created = await call("POST", "/repos/acme/annotations/check-runs", token, {
+      name: "quorum",
+      head_sha: head,
+      output: { title: "t", summary: "s", annotations: annotations(50) },
+    });
     assert.equal(created.status, 201);
     const id = String(field(created.json, "id"));
-    const more = await call("PATCH", `/repos/acme/annotations/check-runs/${id}`, token, { output: { title: "t", summary: "s", annotations: annotations(50) } });
+    const more = await call("PATCH", `/repos/acme/annotations/check-runs/${id}`, token, {
+      output: { title: "t", summary: "s", annotations: annotations(50) },
+    });
     assert.equal(field(field(more.json, "output"), "annotations_count"), 100);
-    const tooMany = await call("PATCH", `/repos/acme/annotations/check-runs/${id}`, token, { output: { title: "t", summary: "s", annotations: annotations(51) } });
+    const tooMany = await call("PATCH", `/repos/acme/annotations/check-runs/${id}`, token, {
+      output: { title: "t", summary: "s", annotations: annotations(51) },
+    });
     assert.equal(tooMany.status, 422);
-    assert.equal(field(tooMany.json, "message"), "Invalid request.\n\nNo more than 50 items are allowed; 51 were supplied.");
-    const posted = await call("POST", "/repos/acme/annotations/check-runs", token, { name: "other", head_sha: head, output: { title: "t", summary: "s", annotations: annotations(51) } });
+    assert.equal(
+      field(tooMany.json, "message"),
+      "Invalid request.\n\nNo more than 50 items are allowed; 51 were supplied.",
+    );
+    const posted = await call("POST", "/repos/acme/annotations/check-runs", token, {
+      name: "other",
+      head_sha: head,
+      output: { title: "t", summary: "s", annotations: annotations(51) },
+    });
     assert.equal(posted.status, 422);
     assert.equal(repo.checkRuns(head).length, 1, "the refused create made nothing");
     assert.equal(field(field(repo.checkRuns(head)[0], "output"), "annotations_count"), 100);
@@ -390,11 +610,21 @@ describe("API behaviour the adapters rely on", () => {
     const post = (body: string) => call("POST", `/repos/acme/comments/issues/${n}/comments`, token, { body });
     assert.equal((await post("😀".repeat(65536))).status, 201);
     assert.equal((await post("界".repeat(65535))).status, 201);
-    const refused = await post("😀".repeat(65536) + "a");
+    const refused = await post(`${"😀".repeat(65536)}a`);
     assert.equal(refused.status, 422);
-    assert.deepEqual(field(refused.json, "errors"), [{ resource: "IssueComment", code: "custom", field: "body", message: "body is too long (maximum is 65536 characters)" }]);
+    assert.deepEqual(field(refused.json, "errors"), [
+      {
+        resource: "IssueComment",
+        code: "custom",
+        field: "body",
+        message: "body is too long (maximum is 65536 characters)",
+      },
+    ]);
     const id = String(field((await post("short")).json, "id"));
-    assert.equal((await call("PATCH", `/repos/acme/comments/issues/comments/${id}`, token, { body: "😀".repeat(65537) })).status, 422);
+    assert.equal(
+      (await call("PATCH", `/repos/acme/comments/issues/comments/${id}`, token, { body: "😀".repeat(65537) })).status,
+      422,
+    );
     assert.equal(field((await call("GET", `/repos/acme/comments/issues/comments/${id}`, token)).json, "body"), "short");
   });
 
@@ -402,11 +632,26 @@ describe("API behaviour the adapters rely on", () => {
     const repo = gh.createRepo("acme/checks");
     const head = repo.branchSha("main");
     const user = `token ${gh.issueToken({ user: "alice", appId: null })}`;
-    assert.equal((await call("POST", "/repos/acme/checks/check-runs", user, { name: "quorum", head_sha: head })).status, 403);
-    const created = await call("POST", "/repos/acme/checks/check-runs", `token ${gh.issueToken()}`, { name: "quorum", head_sha: head, status: "in_progress" });
+    assert.equal(
+      (await call("POST", "/repos/acme/checks/check-runs", user, { name: "quorum", head_sha: head })).status,
+      403,
+    );
+    const created = await call("POST", "/repos/acme/checks/check-runs", `token ${gh.issueToken()}`, {
+      name: "quorum",
+      head_sha: head,
+      status: "in_progress",
+    });
     assert.equal(created.status, 201);
     const other = `token ${gh.issueToken({ user: "other[bot]", appId: 99 })}`;
-    assert.equal((await call("PATCH", `/repos/acme/checks/check-runs/${String(field(created.json, "id"))}`, other, { status: "completed", conclusion: "success" })).status, 403);
+    assert.equal(
+      (
+        await call("PATCH", `/repos/acme/checks/check-runs/${String(field(created.json, "id"))}`, other, {
+          status: "completed",
+          conclusion: "success",
+        })
+      ).status,
+      403,
+    );
     assert.equal(field(repo.checkRuns(head)[0], "status"), "in_progress");
   });
 });

@@ -36,13 +36,19 @@ function freshRepo(files?: FileChanges): { repo: FakeRepo; ref: { owner: string;
 }
 
 const text = (bytes: Uint8Array | null): string | null => (bytes === null ? null : Buffer.from(bytes).toString("utf8"));
-const callsTo = (method: string, path: RegExp): number => gh.calls.filter((c) => c.method === method && path.test(c.path)).length;
-const field = (json: unknown, key: string): unknown => (typeof json === "object" && json !== null && key in json ? Object.fromEntries(Object.entries(json))[key] : undefined);
+const callsTo = (method: string, path: RegExp): number =>
+  gh.calls.filter((c) => c.method === method && path.test(c.path)).length;
+const field = (json: unknown, key: string): unknown =>
+  typeof json === "object" && json !== null && key in json ? Object.fromEntries(Object.entries(json))[key] : undefined;
 
 describe("getPullRequest", () => {
   test("an open pull request; the open PR's test-merge SHA is not reported as a merge commit", async () => {
     const { repo, ref } = freshRepo();
-    const n = repo.openPullRequest({ head: "req-1", author: "olivia", files: { "requests/1.yml": "op: createUser\n" } });
+    const n = repo.openPullRequest({
+      head: "req-1",
+      author: "olivia",
+      files: { "requests/1.yml": "op: createUser\n" },
+    });
     const pr = await port.getPullRequest(ref, n);
     assert.deepEqual(pr, {
       number: n,
@@ -74,7 +80,11 @@ describe("getPullRequest", () => {
 
   test("a pull request from a fork", async () => {
     const { repo, ref } = freshRepo();
-    const { number } = repo.forkPullRequest({ forkOwner: "mallory", head: "sneaky", files: { "requests/2.yml": "x\n" } });
+    const { number } = repo.forkPullRequest({
+      forkOwner: "mallory",
+      head: "sneaky",
+      files: { "requests/2.yml": "x\n" },
+    });
     const pr = await port.getPullRequest(ref, number);
     assert.equal(pr.fork, true);
     assert.equal(pr.headRepoFullName, `mallory/${repo.name}`);
@@ -83,23 +93,44 @@ describe("getPullRequest", () => {
 
   test("a missing pull request is an error naming the request", async () => {
     const { ref } = freshRepo();
-    await assert.rejects(port.getPullRequest(ref, 99), { message: `[github] GET /repos/acme/${ref.repo}/pulls/99 failed: HTTP 404 (Not Found)` });
+    await assert.rejects(port.getPullRequest(ref, 99), {
+      message: `[github] GET /repos/acme/${ref.repo}/pulls/99 failed: HTTP 404 (Not Found)`,
+    });
   });
 });
 
 describe("listChangedFiles", () => {
   test("every file across pages, with renames and removals", async () => {
-    const initial: Record<string, string> = { "quorum/policy.yml": "m: 2\n", "old/name.yml": "moved\n", "gone.txt": "bye\n", "keep.txt": "v1\n" };
+    const initial: Record<string, string> = {
+      "quorum/policy.yml": "m: 2\n",
+      "old/name.yml": "moved\n",
+      "gone.txt": "bye\n",
+      "keep.txt": "v1\n",
+    };
     const { repo, ref } = freshRepo(initial);
-    const changes: Record<string, string | null> = { "old/name.yml": null, "new/name.yml": "moved\n", "gone.txt": null, "keep.txt": "v2\n" };
+    const changes: Record<string, string | null> = {
+      "old/name.yml": null,
+      "new/name.yml": "moved\n",
+      "gone.txt": null,
+      "keep.txt": "v2\n",
+    };
     for (let i = 0; i < 150; i++) changes[`requests/r${String(i).padStart(3, "0")}.yml`] = `n: ${i}\n`;
     const n = repo.openPullRequest({ head: "many", files: changes });
     gh.clearCalls();
     const files = await port.listChangedFiles(ref, n);
     assert.equal(files.length, 153);
-    assert.deepEqual(files.find((f) => f.path === "new/name.yml"), { path: "new/name.yml", status: "renamed", previousPath: "old/name.yml" });
-    assert.deepEqual(files.find((f) => f.path === "gone.txt"), { path: "gone.txt", status: "removed" });
-    assert.deepEqual(files.find((f) => f.path === "keep.txt"), { path: "keep.txt", status: "modified" });
+    assert.deepEqual(
+      files.find((f) => f.path === "new/name.yml"),
+      { path: "new/name.yml", status: "renamed", previousPath: "old/name.yml" },
+    );
+    assert.deepEqual(
+      files.find((f) => f.path === "gone.txt"),
+      { path: "gone.txt", status: "removed" },
+    );
+    assert.deepEqual(
+      files.find((f) => f.path === "keep.txt"),
+      { path: "keep.txt", status: "modified" },
+    );
     assert.equal(callsTo("GET", /\/pulls\/\d+\/files$/), 2);
   });
 
@@ -130,7 +161,10 @@ describe("readFile", () => {
 
   test("a ref that does not exist is an error, not a missing file", async () => {
     const { ref } = freshRepo({ "quorum/policy.yml": "m: 2\n" });
-    await assert.rejects(port.readFile(ref, "quorum/policy.yml", "no-such-branch"), /\[github\] .*contents\/quorum%2Fpolicy\.yml\?ref=no-such-branch: no commit found for ref "no-such-branch"/);
+    await assert.rejects(
+      port.readFile(ref, "quorum/policy.yml", "no-such-branch"),
+      /\[github\] .*contents\/quorum%2Fpolicy\.yml\?ref=no-such-branch: no commit found for ref "no-such-branch"/,
+    );
   });
 
   test("a directory is an error", async () => {
@@ -148,7 +182,9 @@ describe("readFile", () => {
 
   test("a file over 1 MiB is refused with its size", async () => {
     const { ref } = freshRepo({ "huge.txt": Buffer.alloc(1024 * 1024 + 1, "a") });
-    await assert.rejects(port.readFile(ref, "huge.txt", "main"), { message: "[github] huge.txt at main is 1048577 bytes; the gate reads files of at most 1048576 bytes" });
+    await assert.rejects(port.readFile(ref, "huge.txt", "main"), {
+      message: "[github] huge.txt at main is 1048577 bytes; the gate reads files of at most 1048576 bytes",
+    });
   });
 
   test("a path that escapes the repository is a bug, refused before any request", async () => {
@@ -188,7 +224,10 @@ describe("listCandidates", () => {
     const a = list[0];
     assert.ok(a !== undefined && a.updatedAt > a.createdAt && a.body === "/quorum approve AAAB");
     assert.match(a.url, /#issuecomment-\d+$/);
-    assert.deepEqual(list.map((c) => c.createdAt), [...list.map((c) => c.createdAt)].sort());
+    assert.deepEqual(
+      list.map((c) => c.createdAt),
+      [...list.map((c) => c.createdAt)].sort(),
+    );
     const bot = list.at(-1);
     assert.ok(bot?.authorIsBot && bot.author === gh.app.botLogin);
   });
@@ -199,7 +238,10 @@ describe("listCandidates", () => {
     const posted = repo.addReview(n, "bob", "/quorum approve BBBB", "APPROVED");
     const draft = repo.addReview(n, "erin", "/quorum approve EEEE", "PENDING");
     gh.failNext("GET", /\/pulls\/\d+\/reviews$/, 200, [posted.payload, draft.payload]);
-    assert.deepEqual((await port.listCandidates(ref, n)).map((c) => c.id), [`review:${posted.id}`]);
+    assert.deepEqual(
+      (await port.listCandidates(ref, n)).map((c) => c.id),
+      [`review:${posted.id}`],
+    );
   });
 });
 
@@ -214,7 +256,10 @@ describe("sticky comment", () => {
     assert.notEqual(created.id, fake.id);
     const updated = await port.upsertStickyComment(ref, n, MARKER, gh.app.botLogin, `${MARKER}\n1 of 2`);
     assert.equal(updated.id, created.id);
-    assert.deepEqual(await port.findStickyComment(ref, n, MARKER, gh.app.botLogin), { id: created.id, body: `${MARKER}\n1 of 2` });
+    assert.deepEqual(await port.findStickyComment(ref, n, MARKER, gh.app.botLogin), {
+      id: created.id,
+      body: `${MARKER}\n1 of 2`,
+    });
 
     const bodies = (await port.listCandidates(ref, n)).map((c) => [c.author, c.body]);
     assert.deepEqual(bodies, [
@@ -229,14 +274,20 @@ describe("sticky comment", () => {
     await port.upsertStickyComment(ref, n, MARKER, gh.app.botLogin, `${MARKER}\nsame`);
     gh.clearCalls();
     await port.upsertStickyComment(ref, n, MARKER, gh.app.botLogin, `${MARKER}\nsame`);
-    assert.deepEqual(gh.calls.map((c) => c.method), ["GET"]);
+    assert.deepEqual(
+      gh.calls.map((c) => c.method),
+      ["GET"],
+    );
   });
 
   test("a body without the marker gets it, so the comment is found again", async () => {
     const { repo, ref } = freshRepo();
     const n = repo.openPullRequest({ head: "req", files: { "requests/1.yml": "x\n" } });
     const { id } = await port.upsertStickyComment(ref, n, MARKER, gh.app.botLogin, "no marker here");
-    assert.deepEqual(await port.findStickyComment(ref, n, MARKER, gh.app.botLogin), { id, body: `${MARKER}\nno marker here` });
+    assert.deepEqual(await port.findStickyComment(ref, n, MARKER, gh.app.botLogin), {
+      id,
+      body: `${MARKER}\nno marker here`,
+    });
   });
 
   test("a sticky comment deleted between listing and update is created again", async () => {
@@ -246,7 +297,10 @@ describe("sticky comment", () => {
     gh.failNext("PATCH", /\/issues\/comments\/\d+$/, 404, { message: "Not Found" });
     const second = await port.upsertStickyComment(ref, n, MARKER, gh.app.botLogin, `${MARKER}\nv2`);
     assert.notEqual(second.id, first.id);
-    assert.deepEqual(await port.findStickyComment(ref, n, MARKER, gh.app.botLogin), { id: first.id, body: `${MARKER}\nv1` });
+    assert.deepEqual(await port.findStickyComment(ref, n, MARKER, gh.app.botLogin), {
+      id: first.id,
+      body: `${MARKER}\nv1`,
+    });
   });
 
   test("a body is measured in code points, as GitHub counts its 65,536 characters: at the limit it is kept whole, over it cut with the marker kept", async () => {
@@ -269,18 +323,53 @@ describe("upsertCheckRun", () => {
     const { repo, ref } = freshRepo();
     const n = repo.openPullRequest({ head: "req", files: { "requests/1.yml": "x\n" } });
     const head = repo.branchSha("req") ?? "";
-    const other = createGitHubPort(new Octokit({ baseUrl: gh.url, auth: gh.issueToken({ user: "spoof[bot]", appId: 777 }), log: quiet }));
-    const spoof = await other.upsertCheckRun(ref, 777, { name: "quorum", headSha: head, status: "completed", conclusion: "success", title: "fake", summary: "fake" });
+    const other = createGitHubPort(
+      new Octokit({ baseUrl: gh.url, auth: gh.issueToken({ user: "spoof[bot]", appId: 777 }), log: quiet }),
+    );
+    const spoof = await other.upsertCheckRun(ref, 777, {
+      name: "quorum",
+      headSha: head,
+      status: "completed",
+      conclusion: "success",
+      title: "fake",
+      summary: "fake",
+    });
 
-    const created = await port.upsertCheckRun(ref, gh.app.id, { name: "quorum", headSha: head, status: "in_progress", title: "0 of 2", summary: "waiting" });
+    const created = await port.upsertCheckRun(ref, gh.app.id, {
+      name: "quorum",
+      headSha: head,
+      status: "in_progress",
+      title: "0 of 2",
+      summary: "waiting",
+    });
     assert.notEqual(created.id, spoof.id);
-    const done = await port.upsertCheckRun(ref, gh.app.id, { name: "quorum", headSha: head, status: "completed", conclusion: "success", title: "2 of 2", summary: "approved", text: "details" });
+    const done = await port.upsertCheckRun(ref, gh.app.id, {
+      name: "quorum",
+      headSha: head,
+      status: "completed",
+      conclusion: "success",
+      title: "2 of 2",
+      summary: "approved",
+      text: "details",
+    });
     assert.equal(done.id, created.id);
 
     const ours = repo.checkRuns(head).filter((c) => c["id"] === created.id);
     assert.deepEqual(
       ours.map((c) => [c["status"], c["conclusion"], c["output"]]),
-      [["completed", "success", { title: "2 of 2", summary: "approved", text: "details", annotations_count: 0, annotations_url: `https://api.github.com/repos/${repo.fullName}/check-runs/${created.id}/annotations` }]],
+      [
+        [
+          "completed",
+          "success",
+          {
+            title: "2 of 2",
+            summary: "approved",
+            text: "details",
+            annotations_count: 0,
+            annotations_url: `https://api.github.com/repos/${repo.fullName}/check-runs/${created.id}/annotations`,
+          },
+        ],
+      ],
     );
     assert.equal(repo.checkRuns(head).length, 2);
     void n;
@@ -290,30 +379,63 @@ describe("upsertCheckRun", () => {
     const { repo, ref } = freshRepo();
     repo.openPullRequest({ head: "req", files: { "requests/1.yml": "x\n" } });
     const head = repo.branchSha("req") ?? "";
-    const report = { name: "quorum", headSha: head, status: "completed", conclusion: "success", title: "2 of 2", summary: "approved", text: "details" } as const;
+    const report = {
+      name: "quorum",
+      headSha: head,
+      status: "completed",
+      conclusion: "success",
+      title: "2 of 2",
+      summary: "approved",
+      text: "details",
+    } as const;
     const first = await port.upsertCheckRun(ref, gh.app.id, report);
     gh.clearCalls();
     const again = await port.upsertCheckRun(ref, gh.app.id, report);
     assert.equal(again.id, first.id);
-    assert.deepEqual(gh.calls.map((c) => c.method), ["GET"], "only the lookup, no PATCH");
+    assert.deepEqual(
+      gh.calls.map((c) => c.method),
+      ["GET"],
+      "only the lookup, no PATCH",
+    );
     await port.upsertCheckRun(ref, gh.app.id, { ...report, summary: "approved again" });
-    assert.ok(gh.calls.some((c) => c.method === "PATCH"), "a real change is still written");
+    assert.ok(
+      gh.calls.some((c) => c.method === "PATCH"),
+      "a real change is still written",
+    );
   });
 
   test("asks GitHub for this app's runs only, and does not trust the answer to be filtered", async () => {
     const { repo, ref } = freshRepo();
     const head = repo.branchSha("main") ?? "";
-    const other = createGitHubPort(new Octokit({ baseUrl: gh.url, auth: gh.issueToken({ user: "spoof[bot]", appId: 777 }), log: quiet }));
-    const spoof = await other.upsertCheckRun(ref, 777, { name: "quorum", headSha: head, status: "queued", title: "fake", summary: "fake" });
+    const other = createGitHubPort(
+      new Octokit({ baseUrl: gh.url, auth: gh.issueToken({ user: "spoof[bot]", appId: 777 }), log: quiet }),
+    );
+    const spoof = await other.upsertCheckRun(ref, 777, {
+      name: "quorum",
+      headSha: head,
+      status: "queued",
+      title: "fake",
+      summary: "fake",
+    });
     // An answer that ignores the app_id filter and lists the other app's run.
     gh.failNext("GET", /\/check-runs$/, 200, { total_count: 1, check_runs: repo.checkRuns(head) });
     gh.clearCalls();
-    const ours = await port.upsertCheckRun(ref, gh.app.id, { name: "quorum", headSha: head, status: "queued", title: "t", summary: "s" });
+    const ours = await port.upsertCheckRun(ref, gh.app.id, {
+      name: "quorum",
+      headSha: head,
+      status: "queued",
+      title: "t",
+      summary: "s",
+    });
     assert.notEqual(ours.id, spoof.id);
     assert.deepEqual(
       gh.calls.map((c) => [c.method, c.path, c.query]),
       [
-        ["GET", `/repos/${repo.fullName}/commits/${head}/check-runs`, { check_name: "quorum", app_id: String(gh.app.id), per_page: "100" }],
+        [
+          "GET",
+          `/repos/${repo.fullName}/commits/${head}/check-runs`,
+          { check_name: "quorum", app_id: String(gh.app.id), per_page: "100" },
+        ],
         ["POST", `/repos/${repo.fullName}/check-runs`, {}],
       ],
     );
@@ -323,7 +445,14 @@ describe("upsertCheckRun", () => {
     const { ref } = freshRepo();
     gh.clearCalls();
     await assert.rejects(
-      port.upsertCheckRun(ref, gh.app.id, { name: "quorum", headSha: "0".repeat(40), status: "in_progress", conclusion: "success", title: "t", summary: "s" }),
+      port.upsertCheckRun(ref, gh.app.id, {
+        name: "quorum",
+        headSha: "0".repeat(40),
+        status: "in_progress",
+        conclusion: "success",
+        title: "t",
+        summary: "s",
+      }),
       /a conclusion goes with status "completed" and only with it/,
     );
     assert.equal(gh.calls.length, 0);
@@ -332,10 +461,22 @@ describe("upsertCheckRun", () => {
   test("a summary over GitHub's limit is cut, visibly, instead of failing", async () => {
     const { repo, ref } = freshRepo();
     const head = repo.branchSha("main") ?? "";
-    await port.upsertCheckRun(ref, gh.app.id, { name: "quorum", headSha: head, status: "queued", title: "t", summary: "x".repeat(70_000) });
+    await port.upsertCheckRun(ref, gh.app.id, {
+      name: "quorum",
+      headSha: head,
+      status: "queued",
+      title: "t",
+      summary: "x".repeat(70_000),
+    });
     const output = repo.checkRuns(head)[0]?.["output"];
-    assert.ok(typeof output === "object" && output !== null && "summary" in output && typeof output.summary === "string");
-    assert.equal(Buffer.byteLength(output.summary), 65535, "the note's ellipsis is three bytes: the limit counts bytes");
+    assert.ok(
+      typeof output === "object" && output !== null && "summary" in output && typeof output.summary === "string",
+    );
+    assert.equal(
+      Buffer.byteLength(output.summary),
+      65535,
+      "the note's ellipsis is three bytes: the limit counts bytes",
+    );
     assert.match(output.summary, /cut here/);
   });
 
@@ -344,15 +485,36 @@ describe("upsertCheckRun", () => {
     const head = repo.branchSha("main") ?? "";
     const stored = (): { summary: string; text: string } => {
       const o = repo.checkRuns(head)[0]?.["output"];
-      assert.ok(typeof o === "object" && o !== null && "summary" in o && "text" in o && typeof o.summary === "string" && typeof o.text === "string");
+      assert.ok(
+        typeof o === "object" &&
+          o !== null &&
+          "summary" in o &&
+          "text" in o &&
+          typeof o.summary === "string" &&
+          typeof o.text === "string",
+      );
       return { summary: o.summary, text: o.text };
     };
     const atLimit = "界".repeat(21845); // 65,535 bytes
-    await port.upsertCheckRun(ref, gh.app.id, { name: "quorum", headSha: head, status: "queued", title: "t", summary: atLimit, text: "😀".repeat(16383) + "界" });
+    await port.upsertCheckRun(ref, gh.app.id, {
+      name: "quorum",
+      headSha: head,
+      status: "queued",
+      title: "t",
+      summary: atLimit,
+      text: `${"😀".repeat(16383)}界`,
+    });
     assert.equal(stored().summary, atLimit);
     assert.equal(Buffer.byteLength(stored().text), 65535);
     // 16,384 emoji: 32,768 UTF-16 units (well under a length limit) but 65,536 bytes.
-    await port.upsertCheckRun(ref, gh.app.id, { name: "quorum", headSha: head, status: "in_progress", title: "t", summary: `${atLimit}a`, text: "😀".repeat(16384) });
+    await port.upsertCheckRun(ref, gh.app.id, {
+      name: "quorum",
+      headSha: head,
+      status: "in_progress",
+      title: "t",
+      summary: `${atLimit}a`,
+      text: "😀".repeat(16384),
+    });
     const { summary, text } = stored();
     for (const v of [summary, text]) {
       assert.ok(Buffer.byteLength(v) <= 65535 && v.isWellFormed());
@@ -365,8 +527,21 @@ describe("upsertCheckRun", () => {
     const { repo, ref } = freshRepo();
     const head = repo.branchSha("main") ?? "";
     gh.clearCalls();
-    await port.upsertCheckRun(ref, gh.app.id, { name: "quorum", headSha: head, status: "queued", title: "t", summary: "s" });
-    await port.upsertCheckRun(ref, gh.app.id, { name: "quorum", headSha: head, status: "completed", conclusion: "success", title: "t", summary: "s2" });
+    await port.upsertCheckRun(ref, gh.app.id, {
+      name: "quorum",
+      headSha: head,
+      status: "queued",
+      title: "t",
+      summary: "s",
+    });
+    await port.upsertCheckRun(ref, gh.app.id, {
+      name: "quorum",
+      headSha: head,
+      status: "completed",
+      conclusion: "success",
+      title: "t",
+      summary: "s2",
+    });
     const writes = gh.calls.filter((c) => c.method !== "GET");
     assert.equal(writes.length, 2);
     for (const c of writes) {
@@ -387,7 +562,15 @@ describe("commitFiles", () => {
     const head = repo.branchSha("req") ?? "";
     gh.clearCalls();
     const binary = new Uint8Array([0, 255, 1, 254, 10, 13]);
-    const added = await port.commitFiles(ref, "req", [{ path: "evidence/1.json", content: bytes('{"v":1}\n') }, { path: "evidence/token.bin", content: binary }], "Add evidence");
+    const added = await port.commitFiles(
+      ref,
+      "req",
+      [
+        { path: "evidence/1.json", content: bytes('{"v":1}\n') },
+        { path: "evidence/token.bin", content: binary },
+      ],
+      "Add evidence",
+    );
     assert.ok(added.ok);
     assert.equal(repo.branchSha("req"), added.sha);
     assert.deepEqual(repo.commitInfo(added.sha), { parents: [head], message: "Add evidence" });
@@ -397,7 +580,10 @@ describe("commitFiles", () => {
       "a read of the head, then one write",
     );
     const sent = gh.calls[1]?.body as { query: string; variables: { input: Record<string, unknown> } };
-    assert.match(sent.query, /^mutation \(\$input: CreateCommitOnBranchInput!\) \{ createCommitOnBranch\(input: \$input\) \{ commit \{ oid \} \} \}$/);
+    assert.match(
+      sent.query,
+      /^mutation \(\$input: CreateCommitOnBranchInput!\) \{ createCommitOnBranch\(input: \$input\) \{ commit \{ oid \} \} \}$/,
+    );
     assert.deepEqual(sent.variables.input, {
       branch: { repositoryNameWithOwner: repo.fullName, branchName: "req" },
       message: { headline: "Add evidence" },
@@ -414,9 +600,17 @@ describe("commitFiles", () => {
     assert.equal(text(await port.readFile(ref, "requests/1.yml", "req")), "x\n", "the head's own files stay");
     assert.equal((await port.getPullRequest(ref, n)).headSha, added.sha);
 
-    const replaced = await port.commitFiles(ref, "req", [{ path: "evidence/1.json", content: bytes('{"v":2}\n') }], "Update evidence\n\nWhy it changed.\n");
+    const replaced = await port.commitFiles(
+      ref,
+      "req",
+      [{ path: "evidence/1.json", content: bytes('{"v":2}\n') }],
+      "Update evidence\n\nWhy it changed.\n",
+    );
     assert.ok(replaced.ok);
-    assert.deepEqual(repo.commitInfo(replaced.sha), { parents: [added.sha], message: "Update evidence\n\nWhy it changed.\n" });
+    assert.deepEqual(repo.commitInfo(replaced.sha), {
+      parents: [added.sha],
+      message: "Update evidence\n\nWhy it changed.\n",
+    });
     assert.equal(text(await port.readFile(ref, "evidence/1.json", "req")), '{"v":2}\n');
     assert.deepEqual(await port.readFile(ref, "evidence/token.bin", "req"), binary);
     assert.deepEqual(
@@ -428,7 +622,15 @@ describe("commitFiles", () => {
   test("every byte value survives, whatever the file", async () => {
     const { repo, ref } = freshRepo();
     const all = new Uint8Array(256).map((_, i) => i);
-    const r = await port.commitFiles(ref, "main", [{ path: "e/all.bin", content: all }, { path: "e/crlf.txt", content: bytes("a\r\nb\u0007\n") }], "m");
+    const r = await port.commitFiles(
+      ref,
+      "main",
+      [
+        { path: "e/all.bin", content: all },
+        { path: "e/crlf.txt", content: bytes("a\r\nb\u0007\n") },
+      ],
+      "m",
+    );
     assert.ok(r.ok);
     assert.deepEqual(repo.readBytes("main", "e/all.bin"), Buffer.from(all));
     assert.equal(repo.readText("main", "e/crlf.txt"), "a\r\nb\u0007\n");
@@ -437,7 +639,12 @@ describe("commitFiles", () => {
   test("a branch name with a slash", async () => {
     const { repo, ref } = freshRepo();
     repo.commit("quorum/req-2", { "requests/2.yml": "x\n" });
-    const r = await port.commitFiles(ref, "quorum/req-2", [{ path: "evidence/2.json", content: bytes("{}\n") }], "Add evidence");
+    const r = await port.commitFiles(
+      ref,
+      "quorum/req-2",
+      [{ path: "evidence/2.json", content: bytes("{}\n") }],
+      "Add evidence",
+    );
     assert.ok(r.ok);
     assert.equal(repo.branchSha("quorum/req-2"), r.sha);
     assert.equal(repo.readText("quorum/req-2", "evidence/2.json"), "{}\n");
@@ -448,9 +655,17 @@ describe("commitFiles", () => {
     const { fork } = repo.forkPullRequest({ forkOwner: "mallory", head: "sneaky", files: { "requests/2.yml": "x\n" } });
     const before = fork.branchSha("sneaky");
     gh.clearCalls();
-    const result = await port.commitFiles({ owner: fork.owner, repo: fork.name }, "sneaky", [{ path: "evidence/2.json", content: new Uint8Array([1]) }], "Add evidence");
+    const result = await port.commitFiles(
+      { owner: fork.owner, repo: fork.name },
+      "sneaky",
+      [{ path: "evidence/2.json", content: new Uint8Array([1]) }],
+      "Add evidence",
+    );
     assert.deepEqual(result, { ok: false, reason: "forbidden" });
-    assert.deepEqual(gh.calls.map((c) => `${c.method} ${c.path} ${c.status}`), [`GET /repos/${fork.fullName}/git/ref/heads/sneaky 200`, "POST /graphql 200"]);
+    assert.deepEqual(
+      gh.calls.map((c) => `${c.method} ${c.path} ${c.status}`),
+      [`GET /repos/${fork.fullName}/git/ref/heads/sneaky 200`, "POST /graphql 200"],
+    );
     assert.equal(fork.branchSha("sneaky"), before);
   });
 
@@ -471,9 +686,16 @@ describe("commitFiles", () => {
     const ok = await port.commitFiles(ref, "dev", one, "m", { expectedHead: judged });
     assert.ok(ok.ok);
     assert.deepEqual(repo.commitInfo(ok.sha).parents, [judged]);
-    assert.deepEqual(gh.calls.map((c) => `${c.method} ${c.path}`), ["POST /graphql"], "one paced write, no read");
+    assert.deepEqual(
+      gh.calls.map((c) => `${c.method} ${c.path}`),
+      ["POST /graphql"],
+      "one paced write, no read",
+    );
     const moved = repo.commit("dev", { "y.txt": "2\n" }, { message: "pushed after the judgement" });
-    assert.deepEqual(await port.commitFiles(ref, "dev", one, "m", { expectedHead: judged }), { ok: false, reason: "conflict" });
+    assert.deepEqual(await port.commitFiles(ref, "dev", one, "m", { expectedHead: judged }), {
+      ok: false,
+      reason: "conflict",
+    });
     assert.equal(repo.branchSha("dev"), moved, "the later push stays, with no evidence on top of it");
   });
 
@@ -490,7 +712,12 @@ describe("commitFiles", () => {
         return inner.graphql(query, variables);
       },
     };
-    const result = await createGitHubPort(racing).commitFiles(ref, "dev", [{ path: "evidence.json", content: bytes("{}\n") }], "m");
+    const result = await createGitHubPort(racing).commitFiles(
+      ref,
+      "dev",
+      [{ path: "evidence.json", content: bytes("{}\n") }],
+      "m",
+    );
     assert.deepEqual(result, { ok: false, reason: "conflict" });
     assert.equal(repo.branchSha("dev"), pushed);
     assert.equal(repo.readText("dev", "y.txt"), "2\n");
@@ -499,30 +726,58 @@ describe("commitFiles", () => {
 
   test("refusals, as HTTP statuses or GraphQL error types, are outcomes; anything else is an error naming the mutation", async () => {
     const { ref } = freshRepo();
-    const refused = (type: string, message: string) => ({ data: { createCommitOnBranch: null }, errors: [{ type, path: ["createCommitOnBranch"], message }] });
+    const refused = (type: string, message: string) => ({
+      data: { createCommitOnBranch: null },
+      errors: [{ type, path: ["createCommitOnBranch"], message }],
+    });
     gh.failNext("POST", /^\/graphql$/, 403, { message: "Resource not accessible by integration" });
     assert.deepEqual(await port.commitFiles(ref, "main", one, "m"), { ok: false, reason: "forbidden" });
-    gh.failNext("POST", /^\/graphql$/, 200, refused("NOT_FOUND", "Could not resolve to a Ref with the name 'refs/heads/main'."));
+    gh.failNext(
+      "POST",
+      /^\/graphql$/,
+      200,
+      refused("NOT_FOUND", "Could not resolve to a Ref with the name 'refs/heads/main'."),
+    );
     assert.deepEqual(await port.commitFiles(ref, "main", one, "m"), { ok: false, reason: "not_found" });
-    gh.failNext("POST", /^\/graphql$/, 200, refused("BRANCH_PROTECTION_RULE_VIOLATION", "Changes must be made through a pull request."));
+    gh.failNext(
+      "POST",
+      /^\/graphql$/,
+      200,
+      refused("BRANCH_PROTECTION_RULE_VIOLATION", "Changes must be made through a pull request."),
+    );
     assert.deepEqual(await port.commitFiles(ref, "main", one, "m"), { ok: false, reason: "conflict" });
     gh.failNext("GET", /\/git\/ref\//, 409, { message: "Git Repository is empty." });
     assert.deepEqual(await port.commitFiles(ref, "main", one, "m"), { ok: false, reason: "conflict" });
     gh.failNext("POST", /^\/graphql$/, 502);
-    await assert.rejects(port.commitFiles(ref, "main", one, "m"), { message: `[github] createCommitOnBranch acme/${ref.repo}:main failed: HTTP 502 (injected HTTP 502)` });
+    await assert.rejects(port.commitFiles(ref, "main", one, "m"), {
+      message: `[github] createCommitOnBranch acme/${ref.repo}:main failed: HTTP 502 (injected HTTP 502)`,
+    });
     gh.failNext("POST", /^\/graphql$/, 200, refused("INTERNAL", "Something went wrong while executing your query."));
-    await assert.rejects(port.commitFiles(ref, "main", one, "m"), { message: `[github] createCommitOnBranch acme/${ref.repo}:main failed: INTERNAL: Something went wrong while executing your query.` });
+    await assert.rejects(port.commitFiles(ref, "main", one, "m"), {
+      message: `[github] createCommitOnBranch acme/${ref.repo}:main failed: INTERNAL: Something went wrong while executing your query.`,
+    });
   });
 
   test("a malformed answer, a bad path, no files or no message are clear errors", async () => {
     const { ref } = freshRepo();
     gh.failNext("GET", /\/git\/ref\//, 200, { ref: "refs/heads/main", object: { type: "commit", sha: "nope" } });
-    await assert.rejects(port.commitFiles(ref, "main", one, "m"), /git\/ref\/heads\/main: malformed response: object\.sha is not a commit SHA/);
+    await assert.rejects(
+      port.commitFiles(ref, "main", one, "m"),
+      /git\/ref\/heads\/main: malformed response: object\.sha is not a commit SHA/,
+    );
     gh.failNext("POST", /^\/graphql$/, 200, { data: { createCommitOnBranch: { commit: { oid: "nope" } } } });
-    await assert.rejects(port.commitFiles(ref, "main", one, "m"), { message: `[github] createCommitOnBranch acme/${ref.repo}:main: malformed response: createCommitOnBranch.commit.oid is not a commit SHA` });
+    await assert.rejects(port.commitFiles(ref, "main", one, "m"), {
+      message: `[github] createCommitOnBranch acme/${ref.repo}:main: malformed response: createCommitOnBranch.commit.oid is not a commit SHA`,
+    });
     gh.failNext("POST", /^\/graphql$/, 200, { data: { createCommitOnBranch: null } });
-    await assert.rejects(port.commitFiles(ref, "main", one, "m"), /malformed response: createCommitOnBranch is not an object/);
-    await assert.rejects(port.commitFiles(ref, "main", [{ path: "../x.txt", content: new Uint8Array([1]) }], "m"), /is not a repository file path/);
+    await assert.rejects(
+      port.commitFiles(ref, "main", one, "m"),
+      /malformed response: createCommitOnBranch is not an object/,
+    );
+    await assert.rejects(
+      port.commitFiles(ref, "main", [{ path: "../x.txt", content: new Uint8Array([1]) }], "m"),
+      /is not a repository file path/,
+    );
     await assert.rejects(port.commitFiles(ref, "main", [], "m"), /at least one file/);
     await assert.rejects(port.commitFiles(ref, "main", one, "\nbody only"), /needs a commit message/);
   });
@@ -550,7 +805,10 @@ describe("malformed answers are clear errors", () => {
     const { repo, ref } = freshRepo();
     const n = repo.openPullRequest({ head: "req", files: { "a.txt": "x\n" } });
     gh.failNext("GET", /\/pulls\/\d+$/, 200, "<html>oops</html>");
-    await assert.rejects(port.getPullRequest(ref, n), /\[github\] GET .*pulls\/1: malformed response: the body is not an object/);
+    await assert.rejects(
+      port.getPullRequest(ref, n),
+      /\[github\] GET .*pulls\/1: malformed response: the body is not an object/,
+    );
   });
 
   test("a comment with a date that is not a date", async () => {
@@ -558,7 +816,10 @@ describe("malformed answers are clear errors", () => {
     const n = repo.openPullRequest({ head: "req", files: { "a.txt": "x\n" } });
     const c = repo.addComment(n, "alice", "hi");
     gh.failNext("GET", /\/issues\/\d+\/comments$/, 200, [{ ...c.payload, created_at: "yesterday" }]);
-    await assert.rejects(port.listCandidates(ref, n), /\[github\] GET .*issues\/1\/comments: malformed response: \[0\]\.created_at is not an ISO 8601 date/);
+    await assert.rejects(
+      port.listCandidates(ref, n),
+      /\[github\] GET .*issues\/1\/comments: malformed response: \[0\]\.created_at is not an ISO 8601 date/,
+    );
   });
 
   test("a review with an unknown state is a candidate marked as such, not a stop of the listing", async () => {
@@ -568,7 +829,13 @@ describe("malformed answers are clear errors", () => {
     const known = repo.addReview(n, "carol", "fine", "COMMENTED");
     gh.failNext("GET", /\/pulls\/\d+\/reviews$/, 200, [{ ...r.payload, state: "SUPER_APPROVED" }, known.payload]);
     const list = await port.listCandidates(ref, n);
-    assert.deepEqual(list.map((c) => [c.id, c.unknownReviewState]), [[`review:${r.id}`, "SUPER_APPROVED"], [`review:${known.id}`, undefined]]);
+    assert.deepEqual(
+      list.map((c) => [c.id, c.unknownReviewState]),
+      [
+        [`review:${r.id}`, "SUPER_APPROVED"],
+        [`review:${known.id}`, undefined],
+      ],
+    );
     gh.failNext("GET", /\/pulls\/\d+\/reviews$/, 200, [{ ...r.payload, state: 7 }]);
     await assert.rejects(port.listCandidates(ref, n), /\[0\]\.state is not a string/);
   });
@@ -586,7 +853,13 @@ describe("malformed answers are clear errors", () => {
     const { repo, ref } = freshRepo();
     gh.failNext("GET", /\/check-runs$/, 200, { total_count: 1, check_runs: [{ name: "quorum" }] });
     await assert.rejects(
-      port.upsertCheckRun(ref, gh.app.id, { name: "quorum", headSha: repo.branchSha("main") ?? "", status: "queued", title: "t", summary: "s" }),
+      port.upsertCheckRun(ref, gh.app.id, {
+        name: "quorum",
+        headSha: repo.branchSha("main") ?? "",
+        status: "queued",
+        title: "t",
+        summary: "s",
+      }),
       /check-runs: malformed response: \[0\]\.id is not a non-negative integer/,
     );
   });
@@ -595,7 +868,9 @@ describe("malformed answers are clear errors", () => {
     const { repo, ref } = freshRepo();
     const n = repo.openPullRequest({ head: "req", files: { "a.txt": "x\n" } });
     gh.failNext("GET", /\/pulls\/\d+\/reviews$/, 500, { message: "boom" });
-    await assert.rejects(port.listCandidates(ref, n), { message: `[github] GET /repos/acme/${ref.repo}/pulls/${n}/reviews failed: HTTP 500 (boom)` });
+    await assert.rejects(port.listCandidates(ref, n), {
+      message: `[github] GET /repos/acme/${ref.repo}/pulls/${n}/reviews failed: HTTP 500 (boom)`,
+    });
   });
 });
 
@@ -611,7 +886,13 @@ describe("other clients and URLs", () => {
       log: quiet,
     });
     gh.clearCalls();
-    const sticky = await createGitHubPort(octokit).upsertStickyComment(ref, n, MARKER, gh.app.botLogin, `${MARKER}\nhello`);
+    const sticky = await createGitHubPort(octokit).upsertStickyComment(
+      ref,
+      n,
+      MARKER,
+      gh.app.botLogin,
+      `${MARKER}\nhello`,
+    );
     assert.deepEqual(
       gh.calls.map((c) => `${c.method} ${c.path} ${c.auth} ${c.status}`),
       [
@@ -620,7 +901,10 @@ describe("other clients and URLs", () => {
         `POST /repos/${repo.fullName}/issues/${n}/comments token 201`,
       ],
     );
-    assert.deepEqual(await port.findStickyComment(ref, n, MARKER, gh.app.botLogin), { id: sticky.id, body: `${MARKER}\nhello` });
+    assert.deepEqual(await port.findStickyComment(ref, n, MARKER, gh.app.botLogin), {
+      id: sticky.id,
+      body: `${MARKER}\nhello`,
+    });
   });
 
   test("Probot's octokit under /api/v3 sends the commit's mutation to GitHub Enterprise Server's /api/graphql", async () => {
@@ -633,7 +917,12 @@ describe("other clients and URLs", () => {
       log: quiet,
     });
     gh.clearCalls();
-    const r = await createGitHubPort(octokit).commitFiles(ref, "main", [{ path: "e.txt", content: new TextEncoder().encode("e\n") }], "m");
+    const r = await createGitHubPort(octokit).commitFiles(
+      ref,
+      "main",
+      [{ path: "e.txt", content: new TextEncoder().encode("e\n") }],
+      "m",
+    );
     assert.ok(r.ok);
     assert.equal(repo.readText("main", "e.txt"), "e\n");
     // The fake answers /api/v3/graphql with 404, so this one went to /api/graphql.

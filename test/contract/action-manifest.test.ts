@@ -32,7 +32,8 @@ describe("action.yml", () => {
 
   it("declares exactly the outputs the code sets, each described", () => {
     assert.deepEqual(Object.keys(manifest.outputs).sort(), [...OUTPUT_NAMES].sort());
-    for (const [name, output] of Object.entries(manifest.outputs)) assert.ok(output.description.trim().length > 20, `${name} is described`);
+    for (const [name, output] of Object.entries(manifest.outputs))
+      assert.ok(output.description.trim().length > 20, `${name} is described`);
   });
 
   it("runs the committed bundle on node24, with branding for the marketplace", () => {
@@ -43,7 +44,9 @@ describe("action.yml", () => {
   });
 
   it("the code reads no input that action.yml does not declare", () => {
-    const sources = ["src/action/inputs.ts", "src/action/run.ts", "src/action/main.ts"].map((f) => readFileSync(`${ROOT}${f}`, "utf8")).join("\n");
+    const sources = ["src/action/inputs.ts", "src/action/run.ts", "src/action/main.ts"]
+      .map((f) => readFileSync(`${ROOT}${f}`, "utf8"))
+      .join("\n");
     // Inputs are read only through inputVariable(name) over INPUT_NAMES; a raw INPUT_ or getInput would bypass the contract.
     assert.doesNotMatch(sources, /["'`]INPUT_[A-Z]/);
     assert.doesNotMatch(sources, /getInput\(/);

@@ -3,7 +3,16 @@
 // after it ended, and a cluster started on the copy serves those users.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,8 +43,17 @@ function capture() {
 function usersIn(dbPath: string): { integrity: string; names: Set<string> } {
   const db = new DatabaseSync(dbPath);
   try {
-    const integrity = db.prepare("PRAGMA integrity_check").all().map((r) => String(r["integrity_check"])).join("; ");
-    const names = new Set(db.prepare("SELECT name FROM users").all().map((r) => String(r["name"])));
+    const integrity = db
+      .prepare("PRAGMA integrity_check")
+      .all()
+      .map((r) => String(r["integrity_check"]))
+      .join("; ");
+    const names = new Set(
+      db
+        .prepare("SELECT name FROM users")
+        .all()
+        .map((r) => String(r["name"])),
+    );
     return { integrity, names };
   } finally {
     db.close();
@@ -84,7 +102,11 @@ describe("cluster backup", () => {
       for (let k = 0; !stop; k++) {
         const name = `u${node}_${w}_${k}`;
         if (backupDone) sentAfterBackup[node]!.add(name);
-        const r = await clients[node]!.call("create-user", { userType: "CU", userName: name, password: passwordOf(name) }, sessions[node]);
+        const r = await clients[node]!.call(
+          "create-user",
+          { userType: "CU", userName: name, password: passwordOf(name) },
+          sessions[node],
+        );
         assert.ok(r.ok, `create-user ${name}: ${JSON.stringify(r)}`);
         acked[node]!.push(name);
       }
@@ -102,10 +124,16 @@ describe("cluster backup", () => {
       const code = await runClusterBackup(["--data", cluster.dataDir, "--out", out], cap.io);
       backupDone = true;
       // Context, not an assertion (it depends on timing): how many writes landed during the copy.
-      t.diagnostic(`acknowledged while the backup ran: ${acked.map((a, i) => a.length - ackedBefore[i]!.length).join(", ")} (per node)`);
+      t.diagnostic(
+        `acknowledged while the backup ran: ${acked.map((a, i) => a.length - ackedBefore[i]!.length).join(", ")} (per node)`,
+      );
       assert.equal(code, 0, cap.out() + cap.err());
       assert.equal(cap.err(), "");
-      for (let i = 0; i < NODES; i++) assert.match(cap.out(), new RegExp(`^server ${i} \\(${cluster.file.nodes[i]!.hsmId}\\): \\d+ pages, integrity ok, \\d+ users$`, "m"));
+      for (let i = 0; i < NODES; i++)
+        assert.match(
+          cap.out(),
+          new RegExp(`^server ${i} \\(${cluster.file.nodes[i]!.hsmId}\\): \\d+ pages, integrity ok, \\d+ users$`, "m"),
+        );
       assert.match(cap.out(), /^backup complete: /m);
       // Let the writers go on past the end of the backup.
       const total = acked.map((a) => a.length);
@@ -116,7 +144,11 @@ describe("cluster backup", () => {
       // The files: a cluster directory of its own; the databases private.
       for (const f of ["layout.json", "cluster.json", "backup.json"]) assert.ok(existsSync(join(out, f)), f);
       assert.deepEqual(JSON.parse(readFileSync(join(out, "cluster.json"), "utf8")), cluster.file);
-      const manifest = JSON.parse(readFileSync(join(out, "backup.json"), "utf8")) as { complete: boolean; clusterId: string; nodes: { hsmId: string; integrity: string }[] };
+      const manifest = JSON.parse(readFileSync(join(out, "backup.json"), "utf8")) as {
+        complete: boolean;
+        clusterId: string;
+        nodes: { hsmId: string; integrity: string }[];
+      };
       assert.equal(manifest.complete, true);
       assert.equal(manifest.clusterId, cluster.file.clusterId);
       assert.deepEqual(
@@ -129,8 +161,10 @@ describe("cluster backup", () => {
         assert.ok(!existsSync(`${db}-wal`), "the copy is a single file");
         const { integrity, names } = usersIn(db);
         assert.equal(integrity, "ok");
-        for (const name of ackedBefore[i]!) assert.ok(names.has(name), `node ${i}: ${name} was acknowledged before the backup but is missing`);
-        for (const name of sentAfterBackup[i]!) assert.ok(!names.has(name), `node ${i}: ${name} was sent after the backup but is in it`);
+        for (const name of ackedBefore[i]!)
+          assert.ok(names.has(name), `node ${i}: ${name} was acknowledged before the backup but is missing`);
+        for (const name of sentAfterBackup[i]!)
+          assert.ok(!names.has(name), `node ${i}: ${name} was sent after the backup but is in it`);
         const other = (i + 1) % NODES;
         assert.ok(!names.has(ackedBefore[other]![0]!), "each copy is its own node's database");
       }
@@ -196,7 +230,10 @@ describe("cluster backup", () => {
     assert.match(cap.err(), /backup INCOMPLETE: server 1 could not be copied/);
     assert.equal(existsSync(join(out, "layout.json")), false);
     assert.equal((JSON.parse(readFileSync(join(out, "backup.json"), "utf8")) as { complete: boolean }).complete, false);
-    await assert.rejects(startCluster({ dataDir: out, nodes: NODES, host: "127.0.0.1", basePort: 0, unref: true }), /no complete cluster/);
+    await assert.rejects(
+      startCluster({ dataDir: out, nodes: NODES, host: "127.0.0.1", basePort: 0, unref: true }),
+      /no complete cluster/,
+    );
   });
 
   it("answers --help, and refuses unknown or missing options with exit 2", async () => {
@@ -212,7 +249,11 @@ describe("cluster backup", () => {
   });
 
   it("is routed by the CLI, which lists it", () => {
-    const cli = (...args: string[]) => spawnSync(process.execPath, ["src/cli/main.ts", ...args], { cwd: fileURLToPath(new URL("../../", import.meta.url)), encoding: "utf8" });
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, ["src/cli/main.ts", ...args], {
+        cwd: fileURLToPath(new URL("../../", import.meta.url)),
+        encoding: "utf8",
+      });
     const bogus = cli("cluster", "backup", "--bogus");
     assert.equal(bogus.status, 2);
     assert.match(bogus.stderr, /^quorum-gate cluster backup: Unknown option '--bogus'/);

@@ -19,7 +19,11 @@ describe("the gate's cluster gateway", () => {
   let clients: NodeClient[];
   let gateway: ClusterGateway;
 
-  const all = <K extends OpName>(op: K, body: OpRequest<K>, sessions: readonly string[] = []): Promise<OpResponse<K>[]> => must(clients, op, () => body, sessions);
+  const all = <K extends OpName>(
+    op: K,
+    body: OpRequest<K>,
+    sessions: readonly string[] = [],
+  ): Promise<OpResponse<K>[]> => must(clients, op, () => body, sessions);
 
   before(async () => {
     cluster = await startTestCluster({ nodes: 3 });
@@ -45,22 +49,47 @@ describe("the gate's cluster gateway", () => {
   it("issues one bound token across all nodes, executes it exactly once, and replays the recorded result", async () => {
     const sealing = await gateway.sealingKey();
     assert.ok("publicKeyPem" in sealing);
-    const operation: Operation = { kind: "createUser", userType: "CU", userName: "app12", sealedPassword: sealSecret(createPublicKey(sealing.publicKeyPem), "app12-pass").toString("base64") };
+    const operation: Operation = {
+      kind: "createUser",
+      userType: "CU",
+      userName: "app12",
+      sealedPassword: sealSecret(createPublicKey(sealing.publicKeyPem), "app12-pass").toString("base64"),
+    };
     const issued = await gateway.issueToken(3, bindingDigest(gateway.clusterId, operation, CONTEXT));
     assert.ok(issued.ok);
     const decoded = decodeRecords(issued.tokenData);
     assert.ok(decoded.ok);
-    assert.deepEqual(decoded.records.map((r) => r.nodeId), cluster.file.nodes.map((n) => n.nodeId), "one record per node, in server order");
+    assert.deepEqual(
+      decoded.records.map((r) => r.nodeId),
+      cluster.file.nodes.map((n) => n.nodeId),
+      "one record per node, in server order",
+    );
     assert.ok(issued.validitySeconds > 590);
 
-    const signatures = ["officer1", "officer2"].map((userName) => ({ userName, signature: signMessage(issued.tokenData, testKey(userName).privateKey) }));
-    const request = { idempotencyKey: "pr-12-token", operation, context: CONTEXT, tokenData: issued.tokenData, signatures };
+    const signatures = ["officer1", "officer2"].map((userName) => ({
+      userName,
+      signature: signMessage(issued.tokenData, testKey(userName).privateKey),
+    }));
+    const request = {
+      idempotencyKey: "pr-12-token",
+      operation,
+      context: CONTEXT,
+      tokenData: issued.tokenData,
+      signatures,
+    };
     const first = await gateway.execute(request);
-    assert.deepEqual(first.map((o) => o.ok && !o.value.replayed), [true, true, true]);
+    assert.deepEqual(
+      first.map((o) => o.ok && !o.value.replayed),
+      [true, true, true],
+    );
     const again = await gateway.execute(request, [1]);
-    assert.deepEqual(again.map((o) => o.index), [1]);
+    assert.deepEqual(
+      again.map((o) => o.index),
+      [1],
+    );
     assert.ok(again[0]?.ok && again[0].value.replayed, "a redelivery gets the recorded outcome");
-    for (const users of await all("list-users", {})) assert.equal(users.users.filter((u) => u.name === "app12").length, 1);
+    for (const users of await all("list-users", {}))
+      assert.equal(users.users.filter((u) => u.name === "app12").length, 1);
   });
 
   it("takes back a partly issued token when a node is down", async () => {
@@ -83,7 +112,10 @@ describe("the gate's cluster gateway", () => {
     const issued = await gateway.issueToken(3, "ab".repeat(32));
     assert.ok(issued.ok);
     const deleted = await gateway.deleteToken(issued.tokenData);
-    assert.deepEqual(deleted.map((o) => o.ok && o.value.deleted), [1, 1, 1]);
+    assert.deepEqual(
+      deleted.map((o) => o.ok && o.value.deleted),
+      [1, 1, 1],
+    );
     const wrong = createClusterGateway(cluster.file, { userName: "gate", password: "not-the-password" });
     try {
       const r = await wrong.issueToken(3, "ab".repeat(32));

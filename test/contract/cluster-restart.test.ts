@@ -25,24 +25,53 @@ async function start(): Promise<{ cluster: RunningCluster; clients: NodeClient[]
   return { cluster, clients: clusterEndpoints(cluster.file).map((e) => createNodeClient(e)) };
 }
 
-async function all<K extends OpName>(clients: readonly NodeClient[], op: K, body: OpRequest<K>, sessions: readonly string[] = []): Promise<OpResponse<K>[]> {
-  return Promise.all(clients.map(async (c, i) => {
-    const r = await c.call(op, body, sessions[i] ?? null);
-    if (!r.ok) throw new Error(`${op} on ${i}: ${r.error.code} ${r.error.message}`);
-    return r.data;
-  }));
+async function all<K extends OpName>(
+  clients: readonly NodeClient[],
+  op: K,
+  body: OpRequest<K>,
+  sessions: readonly string[] = [],
+): Promise<OpResponse<K>[]> {
+  return Promise.all(
+    clients.map(async (c, i) => {
+      const r = await c.call(op, body, sessions[i] ?? null);
+      if (!r.ok) throw new Error(`${op} on ${i}: ${r.error.code} ${r.error.message}`);
+      return r.data;
+    }),
+  );
 }
-const sessionsOf = (rs: readonly OpResponse<"login">[]): string[] => rs.map((r) => ("sessionId" in r ? r.sessionId : ""));
+const sessionsOf = (rs: readonly OpResponse<"login">[]): string[] =>
+  rs.map((r) => ("sessionId" in r ? r.sessionId : ""));
 
 describe("a cluster restart", () => {
   it("keeps users, registered keys, M values and unexpired persisted tokens, and drops session tokens", async () => {
     const first = await start();
-    const admin = sessionsOf(await all(first.clients, "login", { userType: "PRECO", userName: "admin", password: "password" }));
-    await all(first.clients, "change-password", { userType: "PRECO", userName: "admin", password: "admin-pass-1" }, admin);
-    for (const name of ["officer1", "officer2"]) await all(first.clients, "create-user", { userType: "CO", userName: name, password: `${name}-pass` }, admin);
-    const s1 = sessionsOf(await all(first.clients, "login", { userType: "CO", userName: "officer1", password: "officer1-pass" }));
+    const admin = sessionsOf(
+      await all(first.clients, "login", { userType: "PRECO", userName: "admin", password: "password" }),
+    );
+    await all(
+      first.clients,
+      "change-password",
+      { userType: "PRECO", userName: "admin", password: "admin-pass-1" },
+      admin,
+    );
+    for (const name of ["officer1", "officer2"])
+      await all(first.clients, "create-user", { userType: "CO", userName: name, password: `${name}-pass` }, admin);
+    const s1 = sessionsOf(
+      await all(first.clients, "login", { userType: "CO", userName: "officer1", password: "officer1-pass" }),
+    );
     const reg = Buffer.from("token to be signed\n");
-    await all(first.clients, "register-quorum-key", { userType: "CO", userName: "officer1", registrationToken: reg.toString("base64"), signature: signMessage(reg, testKey("officer1").privateKey).toString("base64"), publicKeyPem: testKey("officer1").publicPem }, s1);
+    await all(
+      first.clients,
+      "register-quorum-key",
+      {
+        userType: "CO",
+        userName: "officer1",
+        registrationToken: reg.toString("base64"),
+        signature: signMessage(reg, testKey("officer1").privateKey).toString("base64"),
+        publicKeyPem: testKey("officer1").publicPem,
+      },
+      s1,
+    );
     await all(first.clients, "set-m-value", { service: 3, value: 2 }, admin);
     await all(first.clients, "token-generate", { service: 3, binding: "ab".repeat(32) }, s1);
     await all(first.clients, "token-generate", { service: 3, binding: "cd".repeat(32), timeoutSeconds: 1 }, s1);
@@ -57,7 +86,10 @@ describe("a cluster restart", () => {
     assert.equal(second.cluster.created, false);
     assert.deepEqual(await all(second.clients, "list-users", {}), before);
     assert.deepEqual(await all(second.clients, "quorum-keys", {}), keysBefore);
-    assert.deepEqual((await all(second.clients, "quorum-values", {})).map((v) => v.user), [2, 2]);
+    assert.deepEqual(
+      (await all(second.clients, "quorum-values", {})).map((v) => v.user),
+      [2, 2],
+    );
     for (const { tokens } of await all(second.clients, "list-tokens", {})) {
       assert.equal(tokens.filter((t) => !t.persisted).length, 0, "session tokens died with their sessions");
       const live = tokens.filter((t) => t.persisted && t.validitySeconds > 0);

@@ -25,7 +25,10 @@ interface Run {
 
 function runCli(args: readonly string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["src/cli/main.ts", ...args], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["src/cli/main.ts", ...args], {
+      cwd: REPO,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
@@ -50,13 +53,20 @@ describe("cluster status on a real cluster", () => {
   const admin: string[] = [];
   const scratch = mkdtempSync(join(tmpdir(), "qg-status-"));
 
-  async function must<T>(p: Promise<{ ok: true; data: T } | { ok: false; error: { code: string; message: string } }>): Promise<T> {
+  async function must<T>(
+    p: Promise<{ ok: true; data: T } | { ok: false; error: { code: string; message: string } }>,
+  ): Promise<T> {
     const r = await p;
     assert.ok(r.ok, JSON.stringify(r));
     return r.data;
   }
 
-  async function login(client: NodeClient, userType: "PRECO" | "CO" | "CU", userName: string, password: string): Promise<string> {
+  async function login(
+    client: NodeClient,
+    userType: "PRECO" | "CO" | "CU",
+    userName: string,
+    password: string,
+  ): Promise<string> {
     const data = await must(client.call("login", { userType, userName, password }));
     assert.ok("sessionId" in data);
     return data.sessionId;
@@ -69,7 +79,8 @@ describe("cluster status on a real cluster", () => {
     for (const client of clients) {
       const s = await login(client, "PRECO", "admin", "password");
       await must(client.call("change-password", { userType: "PRECO", userName: "admin", password: ADMIN_PW }, s));
-      for (const name of ["officer1", "officer2"]) await must(client.call("create-user", { userType: "CO", userName: name, password: `${name}-pw` }, s));
+      for (const name of ["officer1", "officer2"])
+        await must(client.call("create-user", { userType: "CO", userName: name, password: `${name}-pw` }, s));
       await must(client.call("create-user", { userType: "CU", userName: "bob", password: "bob-pass" }, s));
       admin.push(s);
     }
@@ -87,7 +98,10 @@ describe("cluster status on a real cluster", () => {
     assert.equal(lines.at(-1), "CONSISTENT: all 3 servers answered, nothing differs");
     assert.ok(lines.includes("no differences"));
     for (const [i, n] of cluster.file.nodes.entries()) {
-      assert.match(text.stdout, new RegExp(`^ +${i}  127\\.0\\.0\\.1:${n.port}  ${n.hsmId} +${n.nodeId} +5 +0 +0 +1 +1  ok$`, "m"));
+      assert.match(
+        text.stdout,
+        new RegExp(`^ +${i}  127\\.0\\.0\\.1:${n.port}  ${n.hsmId} +${n.nodeId} +5 +0 +0 +1 +1  ok$`, "m"),
+      );
     }
 
     const { code, report } = await statusJson(cluster.clusterFile);
@@ -131,7 +145,11 @@ describe("cluster status on a real cluster", () => {
 
     const { code, report } = await statusJson(cluster.clusterFile);
     assert.equal(code, 1);
-    const cell = (id: number, type: string, extra: Partial<{ quorumKey: string; locked: boolean; loginFailureCnt: number }> = {}) => ({
+    const cell = (
+      id: number,
+      type: string,
+      extra: Partial<{ quorumKey: string; locked: boolean; loginFailureCnt: number }> = {},
+    ) => ({
       id,
       type,
       quorumKey: null,
@@ -141,11 +159,43 @@ describe("cluster status on a real cluster", () => {
       ...extra,
     });
     assert.deepEqual(report.users, [
-      { name: "officer1", differsIn: ["quorumKey"], holdings: [0, 1, 2].map((server) => ({ server, user: cell(3, "CO", server === 1 ? { quorumKey: fingerprint } : {}) })) },
-      { name: "bob", differsIn: ["locked"], holdings: [0, 1, 2].map((server) => ({ server, user: cell(5, "CU", server === 1 ? { locked: true, loginFailureCnt: 5 } : {}) })) },
-      { name: "alice", differsIn: ["presence"], holdings: [{ server: 0, user: cell(6, "CU") }, { server: 1, user: null }, { server: 2, user: null }] },
+      {
+        name: "officer1",
+        differsIn: ["quorumKey"],
+        holdings: [0, 1, 2].map((server) => ({
+          server,
+          user: cell(3, "CO", server === 1 ? { quorumKey: fingerprint } : {}),
+        })),
+      },
+      {
+        name: "bob",
+        differsIn: ["locked"],
+        holdings: [0, 1, 2].map((server) => ({
+          server,
+          user: cell(5, "CU", server === 1 ? { locked: true, loginFailureCnt: 5 } : {}),
+        })),
+      },
+      {
+        name: "alice",
+        differsIn: ["presence"],
+        holdings: [
+          { server: 0, user: cell(6, "CU") },
+          { server: 1, user: null },
+          { server: 2, user: null },
+        ],
+      },
     ]);
-    assert.deepEqual(report.quorum, [{ service: 3, name: "USER_MGMT", values: [{ server: 0, value: 1 }, { server: 1, value: 1 }, { server: 2, value: 2 }] }]);
+    assert.deepEqual(report.quorum, [
+      {
+        service: 3,
+        name: "USER_MGMT",
+        values: [
+          { server: 0, value: 1 },
+          { server: 1, value: 1 },
+          { server: 2, value: 2 },
+        ],
+      },
+    ]);
     assert.equal(report.verdict.ok, false);
     assert.equal(report.verdict.summary, "DRIFT: 3 users and 1 quorum value differ between servers 0, 1 and 2");
 
@@ -157,7 +207,10 @@ describe("cluster status on a real cluster", () => {
     assert.match(out, /^alice +CU #6 +- +- +missing on servers 1 and 2$/m);
     assert.match(out, /^M\(3\) USER_MGMT +1 +1 +2$/m);
     assert.doesNotMatch(out, /^M\(4\)/m, "M(4) agrees everywhere: not listed");
-    assert.equal(out.trimEnd().split("\n").at(-1), "DRIFT: 3 users and 1 quorum value differ between servers 0, 1 and 2");
+    assert.equal(
+      out.trimEnd().split("\n").at(-1),
+      "DRIFT: 3 users and 1 quorum value differ between servers 0, 1 and 2",
+    );
     assert.doesNotMatch(out + text.stderr, /BEGIN PUBLIC KEY|officer1-pw|wrong-pass/, "no key material or passwords");
   });
 
@@ -186,8 +239,17 @@ describe("cluster status on a real cluster", () => {
 
     const text = await runCli(["cluster", "status", "--cluster", path]);
     assert.equal(text.code, 1);
-    assert.match(text.stdout, new RegExp(`^!!! server 0 at 127\\.0\\.0\\.1:${p1} is not the node the cluster file names:$`, "m"));
-    assert.match(text.stdout, new RegExp(`^!!!   hsmId: the cluster file says ${cluster.file.nodes[0]!.hsmId}, the node says ${cluster.file.nodes[1]!.hsmId}$`, "m"));
+    assert.match(
+      text.stdout,
+      new RegExp(`^!!! server 0 at 127\\.0\\.0\\.1:${p1} is not the node the cluster file names:$`, "m"),
+    );
+    assert.match(
+      text.stdout,
+      new RegExp(
+        `^!!!   hsmId: the cluster file says ${cluster.file.nodes[0]!.hsmId}, the node says ${cluster.file.nodes[1]!.hsmId}$`,
+        "m",
+      ),
+    );
     assert.match(text.stdout.trimEnd(), /servers 0 and 1 are not the node the cluster file names$/);
   });
 
@@ -211,14 +273,21 @@ describe("cluster status on a real cluster", () => {
     await cluster.kill(2);
     const { code, report } = await statusJson(cluster.clusterFile);
     assert.equal(code, 1);
-    assert.deepEqual(report.nodes[2], { ...pick(cluster.file.nodes[2]!), status: "unreachable", reason: "connection refused" });
+    assert.deepEqual(report.nodes[2], {
+      ...pick(cluster.file.nodes[2]!),
+      status: "unreachable",
+      reason: "connection refused",
+    });
     assert.deepEqual(report.compared, [0, 1]);
     assert.deepEqual(report.quorum, [], "M(3) differed only on the stopped node");
     assert.deepEqual(report.verdict.unreachable, [2]);
     const text = await runCli(["cluster", "status", "--cluster", cluster.clusterFile]);
     assert.equal(text.code, 1);
     assert.match(text.stdout, /^ +2 {2}.* +- +- +- +- +- {2}UNREACHABLE \(connection refused\)$/m);
-    assert.equal(text.stdout.trimEnd().split("\n").at(-1), "DRIFT: 3 users differ between servers 0 and 1; server 2 unreachable");
+    assert.equal(
+      text.stdout.trimEnd().split("\n").at(-1),
+      "DRIFT: 3 users differ between servers 0 and 1; server 2 unreachable",
+    );
   });
 });
 

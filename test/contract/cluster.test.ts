@@ -21,7 +21,11 @@ after(async () => {
 let n = 0;
 const freshDir = (): string => join(root, `c${++n}`);
 
-async function start(dataDir: string, nodes: number, extra: Partial<Parameters<typeof startCluster>[0]> = {}): Promise<RunningCluster> {
+async function start(
+  dataDir: string,
+  nodes: number,
+  extra: Partial<Parameters<typeof startCluster>[0]> = {},
+): Promise<RunningCluster> {
   const c = await startCluster({ dataDir, nodes, host: "127.0.0.1", basePort: 0, ...extra });
   toStop.push(c);
   return c;
@@ -61,7 +65,10 @@ describe("createCluster", () => {
           ],
         );
         // A password sealed to the public key opens with the node's private key.
-        assert.equal(unsealSecret(repo.sealingPrivateKeyPem(), sealSecret(id.sealingPublicKeyPem, "s3cret-pw")), "s3cret-pw");
+        assert.equal(
+          unsealSecret(repo.sealingPrivateKeyPem(), sealSecret(id.sealingPublicKeyPem, "s3cret-pw")),
+          "s3cret-pw",
+        );
         sealed.add(id.sealingPublicKeyPem);
       } finally {
         repo.close();
@@ -172,7 +179,11 @@ describe("startCluster", () => {
     const port = (blocker.address() as { port: number }).port;
     const dir = freshDir();
     try {
-      await assert.rejects(start(dir, 1, { basePort: port }), (err: Error) => /node 0 \(hsm-[a-z2-7]+\) stopped before listening/.test(err.message) && /EADDRINUSE/.test(err.message));
+      await assert.rejects(
+        start(dir, 1, { basePort: port }),
+        (err: Error) =>
+          /node 0 \(hsm-[a-z2-7]+\) stopped before listening/.test(err.message) && /EADDRINUSE/.test(err.message),
+      );
     } finally {
       blocker.close();
     }
@@ -188,7 +199,11 @@ describe("quorum-gate cluster start", () => {
     return {
       out,
       err,
-      io: { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => err.push(t) }, ...(signal ? { signal } : {}) },
+      io: {
+        stdout: { write: (t: string) => out.push(t) },
+        stderr: { write: (t: string) => err.push(t) },
+        ...(signal ? { signal } : {}),
+      },
     };
   }
 

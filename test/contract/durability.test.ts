@@ -15,7 +15,6 @@ const WRITERS = 4;
 const TIME_BUDGET_MS = 60_000;
 const MIN_ROUNDS = 5;
 
-
 const passwordOf = (name: string): string => `Pw${name}`;
 
 describe("node durability under SIGKILL", () => {
@@ -30,7 +29,11 @@ describe("node durability under SIGKILL", () => {
     client = createNodeClient(cluster.endpoints[0]!, { timeoutMs: 5000 });
     const preco = await client.call("login", { userType: "PRECO", userName: "admin", password: "password" });
     assert.ok(preco.ok && "sessionId" in preco.data, JSON.stringify(preco));
-    const activated = await client.call("change-password", { userType: "PRECO", userName: "admin", password: "admin-pass-1" }, preco.data.sessionId);
+    const activated = await client.call(
+      "change-password",
+      { userType: "PRECO", userName: "admin", password: "admin-pass-1" },
+      preco.data.sessionId,
+    );
     assert.ok(activated.ok, JSON.stringify(activated));
   });
   after(async () => {
@@ -66,9 +69,17 @@ describe("node durability under SIGKILL", () => {
         for (let k = 0; ; k++) {
           const name = `u${round}_${w}_${k}`;
           uncertain.add(name);
-          const r = await client.call("create-user", { userType: "CU", userName: name, password: passwordOf(name) }, session);
+          const r = await client.call(
+            "create-user",
+            { userType: "CU", userName: name, password: passwordOf(name) },
+            session,
+          );
           if (!r.ok) {
-            assert.equal(r.error.code, "RET_NODE_UNREACHABLE", why(`create-user ${name}: ${r.error.code} ${r.error.message}`));
+            assert.equal(
+              r.error.code,
+              "RET_NODE_UNREACHABLE",
+              why(`create-user ${name}: ${r.error.code} ${r.error.message}`),
+            );
             return; // the node is gone; whether this write landed is unknown
           }
           uncertain.delete(name);
@@ -85,7 +96,8 @@ describe("node durability under SIGKILL", () => {
       const list = await client.call("list-users", {});
       assert.ok(list.ok, why(JSON.stringify(list)));
       const present = new Set(list.data.users.filter((u) => u.type === "CU").map((u) => u.name));
-      for (const name of acked) assert.ok(present.has(name), why(`acknowledged user ${name} is missing after kill ${round}`));
+      for (const name of acked)
+        assert.ok(present.has(name), why(`acknowledged user ${name} is missing after kill ${round}`));
       for (const name of present) {
         assert.ok(acked.has(name) || uncertain.has(name), why(`user ${name} was never written but is present`));
         if (uncertain.has(name)) {
@@ -108,6 +120,8 @@ describe("node durability under SIGKILL", () => {
     assert.ok(rounds >= MIN_ROUNDS, why(`only ${rounds} rounds ran`));
     assert.deepEqual(cluster.crashes, [], "kills were requested, not crashes");
     // Not an assertion on timing luck, just context in the test output.
-    process.stderr.write(`durability: ${rounds} kills, ${acked.size} users, ${uncertainSeen} in-flight writes found committed, seed ${seed}\n`);
+    process.stderr.write(
+      `durability: ${rounds} kills, ${acked.size} users, ${uncertainSeen} in-flight writes found committed, seed ${seed}\n`,
+    );
   });
 });

@@ -33,15 +33,25 @@ describe("attacks on the gate's flow", () => {
   });
 
   async function token(number: number): Promise<Uint8Array> {
-    const sticky = await deps.github.findStickyComment({ owner: "acme", repo: "hsm" }, number, STICKY_MARKER, gh.app.botLogin);
+    const sticky = await deps.github.findStickyComment(
+      { owner: "acme", repo: "hsm" },
+      number,
+      STICKY_MARKER,
+      gh.app.botLogin,
+    );
     const t = sticky === null ? null : readStickyToken(sticky.body);
     assert.ok(t !== null, "the sticky comment carries a token");
     return t;
   }
-  const approve = (number: number, login: string, t: Uint8Array) => repo.addComment(number, login, renderApprovalComment(signMessage(t, testKey(OFFICERS[login] ?? "").privateKey)));
+  const approve = (number: number, login: string, t: Uint8Array) =>
+    repo.addComment(number, login, renderApprovalComment(signMessage(t, testKey(OFFICERS[login] ?? "").privateKey)));
 
   it("voids approvals when the request file changes after them: new token, nothing counted", async () => {
-    const number = repo.openPullRequest({ head: "req-a", author: "carol", files: { "hsm-requests/a.yml": request("appa") } });
+    const number = repo.openPullRequest({
+      head: "req-a",
+      author: "carol",
+      files: { "hsm-requests/a.yml": request("appa") },
+    });
     await handlePullRequest(deps, event(number, "pull_request", "opened"));
     const first = await token(number);
     approve(number, "alice", first);
@@ -49,7 +59,14 @@ describe("attacks on the gate's flow", () => {
     const approved = await handlePullRequest(deps, event(number));
     assert.ok(approved.code === "evaluated" && approved.state === "approved");
 
-    repo.commit("req-a", { "hsm-requests/a.yml": request("appa_admin"), "hsm-requests/a.evidence/approval.txt": null, "hsm-requests/a.evidence/evidence.json": null, "hsm-requests/a.evidence/token.bin": null, "hsm-requests/a.evidence/officer1.sig": null, "hsm-requests/a.evidence/officer2.sig": null });
+    repo.commit("req-a", {
+      "hsm-requests/a.yml": request("appa_admin"),
+      "hsm-requests/a.evidence/approval.txt": null,
+      "hsm-requests/a.evidence/evidence.json": null,
+      "hsm-requests/a.evidence/token.bin": null,
+      "hsm-requests/a.evidence/officer1.sig": null,
+      "hsm-requests/a.evidence/officer2.sig": null,
+    });
     const after = await handlePullRequest(deps, event(number, "pull_request", "synchronize"));
     assert.ok(after.code === "evaluated" && after.state === "pending" && after.approvals === 0, JSON.stringify(after));
     const second = await token(number);
@@ -57,7 +74,11 @@ describe("attacks on the gate's flow", () => {
   });
 
   it("does not replay when an approving officer's key was revoked before the merge", async () => {
-    const number = repo.openPullRequest({ head: "req-b", author: "carol", files: { "hsm-requests/b.yml": request("appb") } });
+    const number = repo.openPullRequest({
+      head: "req-b",
+      author: "carol",
+      files: { "hsm-requests/b.yml": request("appb") },
+    });
     await handlePullRequest(deps, event(number, "pull_request", "opened"));
     const t = await token(number);
     approve(number, "alice", t);
@@ -68,12 +89,22 @@ describe("attacks on the gate's flow", () => {
     // The officers remove officer2 (bob) from the cluster, under their own quorum.
     const s = await loginAll(clients, "CO", "officer1");
     const tokenData = concatRecords(await must(clients, "get-token", () => ({ service: 3, userName: "officer1" }), s));
-    await must(clients, "approve-token", () => ({ tokenData: tokenData.toString("base64"), approvals: approvals(tokenData, ["officer1", "officer3"]) }), s);
+    await must(
+      clients,
+      "approve-token",
+      () => ({ tokenData: tokenData.toString("base64"), approvals: approvals(tokenData, ["officer1", "officer3"]) }),
+      s,
+    );
     await must(clients, "delete-user", () => ({ userType: "CO", userName: "officer2" }), s);
 
     repo.merge(number);
     const merged = await handlePullRequest(deps, event(number, "pull_request", "closed"));
     assert.equal(merged.code, "not_replayed", JSON.stringify(merged));
-    for (const { users } of await must(clients, "list-users", () => ({}))) assert.equal(users.some((u) => u.name === "appb"), false, "nothing was applied");
+    for (const { users } of await must(clients, "list-users", () => ({})))
+      assert.equal(
+        users.some((u) => u.name === "appb"),
+        false,
+        "nothing was applied",
+      );
   });
 });

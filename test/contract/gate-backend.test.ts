@@ -17,19 +17,42 @@ describe("gate: the policy's backend and the cluster's", () => {
   after(() => h?.stop());
 
   function realPolicy(): string {
-    const block = (pem: string): string => pem.trimEnd().split("\n").map((l) => `      ${l}`).join("\n");
-    const officers = Object.entries(OFFICERS).map(([login, officer]) => `  ${login}:\n    officer: ${officer}\n    public_key: |\n${block(testKey(officer).publicPem)}`);
-    return [`version: 1`, `cluster: ${h.q.clusterId}`, `backend: cloudhsm-cli`, `officers:`, ...officers, ""].join("\n");
+    const block = (pem: string): string =>
+      pem
+        .trimEnd()
+        .split("\n")
+        .map((l) => `      ${l}`)
+        .join("\n");
+    const officers = Object.entries(OFFICERS).map(
+      ([login, officer]) =>
+        `  ${login}:\n    officer: ${officer}\n    public_key: |\n${block(testKey(officer).publicPem)}`,
+    );
+    return [`version: 1`, `cluster: ${h.q.clusterId}`, `backend: cloudhsm-cli`, `officers:`, ...officers, ""].join(
+      "\n",
+    );
   }
 
   it("refuses a cloudhsm-cli policy on a gate that reaches the cluster through the emulator, and asks the HSMs for nothing", async () => {
-    const repo = h.gh.createRepo("acme/real", { files: { [POLICY_FILE]: realPolicy(), "README.md": "real cluster\n" } });
-    const number = repo.openPullRequest({ head: "req-app1", author: "carol", files: { "hsm-requests/app1.yml": h.requestYaml("app1") } });
-    const event = { repo: { owner: "acme", repo: "real" }, number, trigger: { kind: "pull_request" as const, action: "opened" } };
+    const repo = h.gh.createRepo("acme/real", {
+      files: { [POLICY_FILE]: realPolicy(), "README.md": "real cluster\n" },
+    });
+    const number = repo.openPullRequest({
+      head: "req-app1",
+      author: "carol",
+      files: { "hsm-requests/app1.yml": h.requestYaml("app1") },
+    });
+    const event = {
+      repo: { owner: "acme", repo: "real" },
+      number,
+      trigger: { kind: "pull_request" as const, action: "opened" },
+    };
     const tokensBefore = await h.all("list-tokens", {});
     const outcome = await handlePullRequest(h.deps, event);
     assert.equal(outcome.code, "invalid");
-    assert.match(outcome.code === "invalid" ? outcome.message : "", /^backend_mismatch: the policy says cloudhsm-cli, the cluster is reached through emulator$/);
+    assert.match(
+      outcome.code === "invalid" ? outcome.message : "",
+      /^backend_mismatch: the policy says cloudhsm-cli, the cluster is reached through emulator$/,
+    );
     const head = repo.branchSha("req-app1") ?? "";
     const checks = repo.checkRuns(head).filter((c) => c["name"] === "quorum");
     assert.equal(checks.length, 1);
@@ -39,11 +62,19 @@ describe("gate: the policy's backend and the cluster's", () => {
 
     repo.merge(number);
     const merged = await handlePullRequest(h.deps, { ...event, trigger: { kind: "pull_request", action: "closed" } });
-    assert.match(merged.code === "invalid" ? merged.message : JSON.stringify(merged), /^backend_mismatch/, "a merge under the mismatch applies nothing");
+    assert.match(
+      merged.code === "invalid" ? merged.message : JSON.stringify(merged),
+      /^backend_mismatch/,
+      "a merge under the mismatch applies nothing",
+    );
   });
 
   it("still evaluates an emulator policy as before", async () => {
-    const number = h.repo.openPullRequest({ head: "req-app2", author: "carol", files: { "hsm-requests/app2.yml": h.requestYaml("app2") } });
+    const number = h.repo.openPullRequest({
+      head: "req-app2",
+      author: "carol",
+      files: { "hsm-requests/app2.yml": h.requestYaml("app2") },
+    });
     const outcome = await handlePullRequest(h.deps, h.event(number, "pull_request", "opened"));
     assert.ok(outcome.code === "evaluated" && outcome.state === "pending", JSON.stringify(outcome));
   });

@@ -19,10 +19,19 @@ describe("escaping in the gate's notices", () => {
   });
 
   it("prints a hostile file name of a refused pull request as plain text", async () => {
-    const number = h.repo.openPullRequest({ head: "req-hostile", author: "carol", files: { "hsm-requests/app11.yml": h.requestYaml("app11"), [HOSTILE]: "x\n" } });
+    const number = h.repo.openPullRequest({
+      head: "req-hostile",
+      author: "carol",
+      files: { "hsm-requests/app11.yml": h.requestYaml("app11"), [HOSTILE]: "x\n" },
+    });
     const r = await handlePullRequest(h.deps, h.event(number, "pull_request", "opened"));
     assert.equal(r.code, "invalid");
-    const sticky = await h.deps.github.findStickyComment({ owner: "acme", repo: "hsm" }, number, STICKY_MARKER, h.gh.app.botLogin);
+    const sticky = await h.deps.github.findStickyComment(
+      { owner: "acme", repo: "hsm" },
+      number,
+      STICKY_MARKER,
+      h.gh.app.botLogin,
+    );
     assert.ok(sticky !== null);
     assert.match(sticky.body, /release notes/, "the name is shown");
     assert.doesNotMatch(sticky.body, /\[release notes\]\(https:/, "but not as a link");

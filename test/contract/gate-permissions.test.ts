@@ -62,14 +62,22 @@ describe("the App's permissions: the flow needs every permission app.yml asks fo
   const refusals = (calls: readonly FakeCall[]): string[] =>
     calls
       .filter((c) => c.status === 403 || c.errorTypes?.includes("FORBIDDEN") === true)
-      .map((c) => `${c.method} ${c.path.replace(/\/[0-9a-f]{40}(?=\/|$)/, "/{sha}").replace(/\/\d+(?=\/|$)/g, "/{n}")}${c.status === 403 ? "" : " FORBIDDEN"}`);
+      .map(
+        (c) =>
+          `${c.method} ${c.path.replace(/\/[0-9a-f]{40}(?=\/|$)/, "/{sha}").replace(/\/\d+(?=\/|$)/g, "/{n}")}${c.status === 403 ? "" : " FORBIDDEN"}`,
+      );
 
   /** The whole flow on a fresh fake GitHub whose installation holds the manifest at `manifest`. */
   async function flow(manifest: string | undefined): Promise<Run> {
     runs += 1;
-    const gh: FakeGitHub = await startFakeGitHub({ startTime: new Date(), ...(manifest === undefined ? {} : { manifest }) });
+    const gh: FakeGitHub = await startFakeGitHub({
+      startTime: new Date(),
+      ...(manifest === undefined ? {} : { manifest }),
+    });
     try {
-      const repo = gh.createRepo("acme/hsm", { files: { ".github/quorum-gate.yml": h.policyYaml(Object.keys(OFFICERS)), "README.md": "HSM requests\n" } });
+      const repo = gh.createRepo("acme/hsm", {
+        files: { ".github/quorum-gate.yml": h.policyYaml(Object.keys(OFFICERS)), "README.md": "HSM requests\n" },
+      });
       const deps: GateDeps = {
         ...h.deps,
         github: createGitHubPort(new Octokit({ baseUrl: gh.url, auth: gh.issueToken(), log: quiet })),
@@ -78,26 +86,48 @@ describe("the App's permissions: the flow needs every permission app.yml asks fo
         appId: gh.app.id,
         log: () => {},
       };
-      const event = (number: number, kind: "comment" | "pull_request" = "comment", action = "created") => ({ repo: { owner: "acme", repo: "hsm" }, number, trigger: { kind, action } }) as const;
+      const event = (number: number, kind: "comment" | "pull_request" = "comment", action = "created") =>
+        ({ repo: { owner: "acme", repo: "hsm" }, number, trigger: { kind, action } }) as const;
       const name = `perm${runs}`;
       const head = `req-${name}`;
-      const number = repo.openPullRequest({ head, author: "alice", files: { [`hsm-requests/${name}.yml`]: h.requestYaml(name) } });
+      const number = repo.openPullRequest({
+        head,
+        author: "alice",
+        files: { [`hsm-requests/${name}.yml`]: h.requestYaml(name) },
+      });
       const result = (stop: string): Run => ({ ok: false, stop, refused: refusals(gh.calls) });
       try {
         const opened = await handlePullRequest(deps, event(number, "pull_request", "opened"));
         if (!(opened.code === "evaluated" && opened.state === "pending")) return result(JSON.stringify(opened));
-        const sticky = [...gh.calls].reverse().find((c) => c.method !== "GET" && c.path.includes("/comments") && JSON.stringify(c.body ?? null).includes(STICKY_MARKER.slice(0, 10)));
+        const sticky = [...gh.calls]
+          .reverse()
+          .find(
+            (c) =>
+              c.method !== "GET" &&
+              c.path.includes("/comments") &&
+              JSON.stringify(c.body ?? null).includes(STICKY_MARKER.slice(0, 10)),
+          );
         const token = readStickyToken(String((sticky?.body as { body?: unknown } | undefined)?.body ?? ""));
         if (token === null) return result("no token in a sticky comment");
-        for (const login of Object.keys(OFFICERS)) repo.addComment(number, login, renderApprovalComment(signMessage(token, testKey(OFFICERS[login] ?? "").privateKey)));
+        for (const login of Object.keys(OFFICERS))
+          repo.addComment(
+            number,
+            login,
+            renderApprovalComment(signMessage(token, testKey(OFFICERS[login] ?? "").privateKey)),
+          );
         const approvedHead = repo.branchSha(head) ?? "";
         const approved = await handlePullRequest(deps, event(number));
-        if (!(approved.code === "evaluated" && approved.state === "approved" && approved.evidence === "committed")) return result(JSON.stringify(approved));
-        const checks = repo.checkRuns(approvedHead).filter((c) => c["name"] === "quorum").map((c) => c["conclusion"]);
+        if (!(approved.code === "evaluated" && approved.state === "approved" && approved.evidence === "committed"))
+          return result(JSON.stringify(approved));
+        const checks = repo
+          .checkRuns(approvedHead)
+          .filter((c) => c["name"] === "quorum")
+          .map((c) => c["conclusion"]);
         if (checks.join() !== "success") return result(`quorum check on the approved head: ${JSON.stringify(checks)}`);
         repo.merge(number);
         const replay = await handlePullRequest(deps, event(number, "pull_request", "closed"));
-        if (!(replay.code === "replayed" && replay.nodes.every((n) => n.result === "applied"))) return result(JSON.stringify(replay));
+        if (!(replay.code === "replayed" && replay.nodes.every((n) => n.result === "applied")))
+          return result(JSON.stringify(replay));
         return { ok: true, stop: "replayed", refused: refusals(gh.calls) };
       } catch (err) {
         return result(err instanceof Error ? err.message : String(err));
@@ -125,7 +155,10 @@ describe("the App's permissions: the flow needs every permission app.yml asks fo
     it(`${name}, the flow fails on a request GitHub would refuse`, async () => {
       const run = await flow(manifestWith(change));
       assert.equal(run.ok, false, `the flow should not complete: ${JSON.stringify(run)}`);
-      assert.ok(run.refused.some((r) => refusedCall.test(r)) || refusedCall.test(run.stop), `a refusal matching ${refusedCall}: ${JSON.stringify(run)}`);
+      assert.ok(
+        run.refused.some((r) => refusedCall.test(r)) || refusedCall.test(run.stop),
+        `a refusal matching ${refusedCall}: ${JSON.stringify(run)}`,
+      );
     });
   }
 

@@ -55,12 +55,16 @@ describe("node server: protocol edge", () => {
   });
 
   it("refuses malformed JSON with 400", async () => {
-    const res = await unchanged(() => rawRequest({ port, path: "/v1/login", headers: JSON_TYPE, body: '{"userType":"PRECO",' }));
+    const res = await unchanged(() =>
+      rawRequest({ port, path: "/v1/login", headers: JSON_TYPE, body: '{"userType":"PRECO",' }),
+    );
     assertRefused(res, 400, /not valid UTF-8 JSON/);
   });
 
   it("refuses bytes that are not UTF-8 with 400", async () => {
-    const res = await unchanged(() => rawRequest({ port, path: "/v1/hello", headers: JSON_TYPE, body: Buffer.from([0x7b, 0xff, 0x7d]) }));
+    const res = await unchanged(() =>
+      rawRequest({ port, path: "/v1/hello", headers: JSON_TYPE, body: Buffer.from([0x7b, 0xff, 0x7d]) }),
+    );
     assertRefused(res, 400, /UTF-8/);
   });
 
@@ -85,7 +89,9 @@ describe("node server: protocol edge", () => {
 
   it("refuses a chunked body that grows over MAX_BODY_BYTES with 413", async () => {
     const big = Buffer.alloc(MAX_BODY_BYTES * 2, 0x20);
-    const res = await unchanged(() => rawRequest({ port, path: "/v1/login", headers: JSON_TYPE, body: big, chunked: true }));
+    const res = await unchanged(() =>
+      rawRequest({ port, path: "/v1/login", headers: JSON_TYPE, body: big, chunked: true }),
+    );
     assertRefused(res, 413, /larger than/);
   });
 
@@ -115,7 +121,13 @@ describe("node server: protocol edge", () => {
     });
   }
 
-  for (const type of [undefined, "text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin1", "application/jsonp"]) {
+  for (const type of [
+    undefined,
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "application/json; charset=latin1",
+    "application/jsonp",
+  ]) {
     it(`refuses content-type ${type ?? "(none)"} with 415`, async () => {
       const headers: Record<string, string> = type === undefined ? {} : { "content-type": type };
       const res = await unchanged(() => rawRequest({ port, path: "/v1/hello", headers, body: "{}" }));
@@ -124,7 +136,12 @@ describe("node server: protocol edge", () => {
   }
 
   it("accepts application/json with a utf-8 charset parameter", async () => {
-    const res = await rawRequest({ port, path: "/v1/hello", headers: { "content-type": "Application/JSON; charset=UTF-8" }, body: "{}" });
+    const res = await rawRequest({
+      port,
+      path: "/v1/hello",
+      headers: { "content-type": "Application/JSON; charset=UTF-8" },
+      body: "{}",
+    });
     assert.equal(res.status, 200);
   });
 
@@ -137,13 +154,17 @@ describe("node server: protocol edge", () => {
 
   it("answers an unknown session with RET_SESSION_INVALID", async () => {
     const body = JSON.stringify({ userType: "CU", userName: "intruder", password: "password1" });
-    const res = await unchanged(() => rawRequest({ port, path: "/v1/create-user", headers: { ...JSON_TYPE, "x-session": "f".repeat(64) }, body }));
+    const res = await unchanged(() =>
+      rawRequest({ port, path: "/v1/create-user", headers: { ...JSON_TYPE, "x-session": "f".repeat(64) }, body }),
+    );
     assert.equal(res.status, 200);
     assert.equal((res.json as { error: { code: string } }).error.code, "RET_SESSION_INVALID");
   });
 
   it("refuses a malformed session header with 400", async () => {
-    const res = await unchanged(() => rawRequest({ port, path: "/v1/logout", headers: { ...JSON_TYPE, "x-session": "a b" }, body: "{}" }));
+    const res = await unchanged(() =>
+      rawRequest({ port, path: "/v1/logout", headers: { ...JSON_TYPE, "x-session": "a b" }, body: "{}" }),
+    );
     assertRefused(res, 400, /x-session/);
   });
 
@@ -213,7 +234,10 @@ describe("node server: listen address", () => {
     it(`refuses to listen on ${host} without TLS`, async () => {
       const node = await startInProcessNode();
       try {
-        await assert.rejects(startNodeServer({ repo: node.repo, host, port: 0 }), /refusing to listen on .* without TLS/);
+        await assert.rejects(
+          startNodeServer({ repo: node.repo, host, port: 0 }),
+          /refusing to listen on .* without TLS/,
+        );
       } finally {
         await node.stop();
       }

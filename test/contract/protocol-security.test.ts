@@ -42,8 +42,12 @@ describe("node protocol security (real node processes)", { timeout: 120_000 }, (
   let cluster: TestCluster;
   let clients: NodeClient[] = [];
   const c = (i: number): NodeClient => clients[i]!;
-  const login = async (i: number, userType: "CO" | "CU", userName: string, password = passwordOf(userName)): Promise<string> =>
-    sessionOf(await c(i).call("login", { userType, userName, password }));
+  const login = async (
+    i: number,
+    userType: "CO" | "CU",
+    userName: string,
+    password = passwordOf(userName),
+  ): Promise<string> => sessionOf(await c(i).call("login", { userType, userName, password }));
   /** A fresh client per node: after a restart, pooled keep-alive sockets point at a dead process. */
   const reconnect = (): void => {
     for (const old of clients) old.close();
@@ -54,7 +58,12 @@ describe("node protocol security (real node processes)", { timeout: 120_000 }, (
   before(async () => {
     cluster = await startTestCluster({ nodes: 2 });
     reconnect();
-    await setUpQuorumCluster(clients, { signers: [], members: ["alice_co", "bob_co"], cryptoUsers: ["carol", "dave", "erin"], m: 1 });
+    await setUpQuorumCluster(clients, {
+      signers: [],
+      members: ["alice_co", "bob_co"],
+      cryptoUsers: ["carol", "dave", "erin"],
+      m: 1,
+    });
   });
   after(async () => {
     for (const old of clients) old.close();
@@ -65,15 +74,23 @@ describe("node protocol security (real node processes)", { timeout: 120_000 }, (
     it("are 256-bit random hex ids, unique over 300 logins", async () => {
       const ids: string[] = [];
       for (let batch = 0; batch < 30; batch += 1) {
-        const answers = await Promise.all(Array.from({ length: 10 }, () => c(0).call("login", { userType: "CU", userName: "dave", password: passwordOf("dave") })));
+        const answers = await Promise.all(
+          Array.from({ length: 10 }, () =>
+            c(0).call("login", { userType: "CU", userName: "dave", password: passwordOf("dave") }),
+          ),
+        );
         ids.push(...answers.map(sessionOf));
       }
       for (const id of ids) assert.match(id, /^[0-9a-f]{64}$/);
       assert.equal(new Set(ids).size, ids.length, "no id repeats");
       // Not a randomness test suite, just a guard against counters, timestamps or short entropy:
       // every hex position varies, and about half of all bits are set (13 sigma of slack).
-      for (let pos = 0; pos < 64; pos += 1) assert.ok(new Set(ids.map((id) => id[pos])).size > 1, `position ${pos} never changes`);
-      const ones = ids.reduce((n, id) => n + [...Buffer.from(id, "hex")].reduce((m, b) => m + b.toString(2).replaceAll("0", "").length, 0), 0);
+      for (let pos = 0; pos < 64; pos += 1)
+        assert.ok(new Set(ids.map((id) => id[pos])).size > 1, `position ${pos} never changes`);
+      const ones = ids.reduce(
+        (n, id) => n + [...Buffer.from(id, "hex")].reduce((m, b) => m + b.toString(2).replaceAll("0", "").length, 0),
+        0,
+      );
       const share = ones / (ids.length * 256);
       assert.ok(share > 0.47 && share < 0.53, `share of set bits ${share}`);
       await Promise.all(ids.map((id) => c(0).call("logout", {}, id)));
@@ -84,10 +101,23 @@ describe("node protocol security (real node processes)", { timeout: 120_000 }, (
       const bob = await login(0, "CO", "bob_co");
       const carol = await login(0, "CU", "carol");
 
-      assert.equal(code(await c(0).call("get-token", { service: 3, userName: "bob_co" }, alice)), "RET_PERMISSION_DENIED");
+      assert.equal(
+        code(await c(0).call("get-token", { service: 3, userName: "bob_co" }, alice)),
+        "RET_PERMISSION_DENIED",
+      );
       const reg = Buffer.from("registration");
       const key = testKey("protocol-security");
-      const registerForBob = await c(0).call("register-quorum-key", { userType: "CO", userName: "bob_co", registrationToken: reg.toString("base64"), signature: signMessage(reg, key.privateKey).toString("base64"), publicKeyPem: key.publicPem }, alice);
+      const registerForBob = await c(0).call(
+        "register-quorum-key",
+        {
+          userType: "CO",
+          userName: "bob_co",
+          registrationToken: reg.toString("base64"),
+          signature: signMessage(reg, key.privateKey).toString("base64"),
+          publicKeyPem: key.publicPem,
+        },
+        alice,
+      );
       assert.equal(code(registerForBob), "RET_PERMISSION_DENIED");
 
       const generated = await c(0).call("token-generate", { service: 3, binding: "ab".repeat(32) }, alice);
@@ -97,20 +127,43 @@ describe("node protocol security (real node processes)", { timeout: 120_000 }, (
       // Bob, another officer, cannot use, approve or delete Alice's token.
       assert.equal(code(await c(0).call("del-token", { tokenData }, bob)), "RET_PERMISSION_DENIED");
       const fakeSignature = Buffer.alloc(256, 1).toString("base64");
-      assert.equal(code(await c(0).call("approve-token", { tokenData, approvals: [{ approverType: 2, approverName: "bob_co", signature: fakeSignature }] }, bob)), "RET_PERMISSION_DENIED");
-      const execute = await c(0).call("execute", {
-        idempotencyKey: "steal-1",
-        operation: { kind: "deleteUser", userType: "CU", userName: "dave" },
-        context: { repository: "acme/x", pullRequest: 1, requestDigest: "00".repeat(32) },
-        approval: { tokenData, signatures: [{ userName: "bob_co", signature: fakeSignature }] },
-      }, bob);
+      assert.equal(
+        code(
+          await c(0).call(
+            "approve-token",
+            { tokenData, approvals: [{ approverType: 2, approverName: "bob_co", signature: fakeSignature }] },
+            bob,
+          ),
+        ),
+        "RET_PERMISSION_DENIED",
+      );
+      const execute = await c(0).call(
+        "execute",
+        {
+          idempotencyKey: "steal-1",
+          operation: { kind: "deleteUser", userType: "CU", userName: "dave" },
+          context: { repository: "acme/x", pullRequest: 1, requestDigest: "00".repeat(32) },
+          approval: { tokenData, signatures: [{ userName: "bob_co", signature: fakeSignature }] },
+        },
+        bob,
+      );
       assert.equal(code(execute), "RET_PERMISSION_DENIED");
 
       // A crypto user's session has a crypto user's rights, whatever the body says.
-      assert.equal(code(await c(0).call("create-user", { userType: "CO", userName: "mallory", password: "mallory-pw" }, carol)), "RET_PERMISSION_DENIED");
+      assert.equal(
+        code(await c(0).call("create-user", { userType: "CO", userName: "mallory", password: "mallory-pw" }, carol)),
+        "RET_PERMISSION_DENIED",
+      );
       assert.equal(code(await c(0).call("token-generate", { service: 3 }, carol)), "RET_PERMISSION_DENIED");
-      assert.equal(code(await c(0).call("change-password", { userType: "CU", userName: "dave", password: "taken-over" }, carol)), "RET_PERMISSION_DENIED");
-      assert.equal(code(await c(0).call("login", { userType: "CU", userName: "dave", password: "taken-over" })), "RET_USER_LOGIN_FAILURE", "dave's password did not change");
+      assert.equal(
+        code(await c(0).call("change-password", { userType: "CU", userName: "dave", password: "taken-over" }, carol)),
+        "RET_PERMISSION_DENIED",
+      );
+      assert.equal(
+        code(await c(0).call("login", { userType: "CU", userName: "dave", password: "taken-over" })),
+        "RET_USER_LOGIN_FAILURE",
+        "dave's password did not change",
+      );
 
       // Sessions are per node, and the id must match exactly.
       assert.equal(code(await c(1).call("del-token", {}, alice)), "RET_SESSION_INVALID");
@@ -136,7 +189,10 @@ describe("node protocol security (real node processes)", { timeout: 120_000 }, (
       assert.equal(code(await c(0).call("logout", {}, bob)), "RET_SESSION_INVALID");
       const tokens = await c(0).call("list-tokens", {});
       assert.ok(tokens.ok);
-      assert.deepEqual(tokens.data.tokens.filter((t) => t.userName === "bob_co"), []);
+      assert.deepEqual(
+        tokens.data.tokens.filter((t) => t.userName === "bob_co"),
+        [],
+      );
       const next = await login(0, "CO", "bob_co");
       assert.notEqual(next, bob);
       await c(0).call("logout", {}, next);
@@ -153,7 +209,10 @@ describe("node protocol security (real node processes)", { timeout: 120_000 }, (
       assert.equal(await alive(0, on0), "RET_SESSION_INVALID");
       const tokens = await c(0).call("list-tokens", {});
       assert.ok(tokens.ok);
-      assert.deepEqual(tokens.data.tokens.map((t) => [t.id, t.persisted]), [[persisted.data.token.id, true]]);
+      assert.deepEqual(
+        tokens.data.tokens.map((t) => [t.id, t.persisted]),
+        [[persisted.data.token.id, true]],
+      );
       assert.equal(await alive(1, on1), "ok");
       const again = await login(0, "CO", "alice_co");
       assert.equal(code(await c(0).call("token-delete", { scope: "user" }, again)), "ok");
@@ -164,24 +223,47 @@ describe("node protocol security (real node processes)", { timeout: 120_000 }, (
     it("cannot be moved to another user record: a logged-in user is never removed or replaced, and a deleted user's session is dead", async () => {
       const admin0 = await login(0, "CO", "admin", ADMIN_PASSWORD);
       const admin1 = await login(1, "CO", "admin", ADMIN_PASSWORD);
-      assert.equal(code(await c(0).call("create-user", { userType: "CU", userName: "frank", password: passwordOf("frank") }, admin0)), "ok");
-      assert.equal(code(await c(1).call("create-user", { userType: "CU", userName: "frank", password: "frank-other-pw" }, admin1)), "ok");
+      assert.equal(
+        code(
+          await c(0).call("create-user", { userType: "CU", userName: "frank", password: passwordOf("frank") }, admin0),
+        ),
+        "ok",
+      );
+      assert.equal(
+        code(await c(1).call("create-user", { userType: "CU", userName: "frank", password: "frank-other-pw" }, admin1)),
+        "ok",
+      );
       const frank = await login(0, "CU", "frank");
 
       // Every path that deletes or replaces a user record refuses while the user is logged in.
-      assert.equal(code(await c(0).call("delete-user", { userType: "CU", userName: "frank" }, admin0)), "RET_USER_IN_USE");
-      assert.equal(code(await c(0).call("change-password", { userType: "CU", userName: "frank", password: "reset-by-admin" }, admin0)), "RET_USER_IN_USE");
+      assert.equal(
+        code(await c(0).call("delete-user", { userType: "CU", userName: "frank" }, admin0)),
+        "RET_USER_IN_USE",
+      );
+      assert.equal(
+        code(
+          await c(0).call("change-password", { userType: "CU", userName: "frank", password: "reset-by-admin" }, admin0),
+        ),
+        "RET_USER_IN_USE",
+      );
       // (rollback of the creation: see the todo test below.)
       const exported = await c(1).call("export-user", { userName: "frank" }, admin1);
       assert.ok(exported.ok, JSON.stringify(exported));
       assert.equal(code(await c(0).call("import-user", { masked: exported.data.masked }, admin0)), "RET_USER_IN_USE");
       assert.equal(await alive(0, frank), "ok");
-      assert.equal(code(await c(0).call("login", { userType: "CU", userName: "frank", password: "frank-other-pw" })), "RET_USER_LOGIN_FAILURE", "node 0 still has frank's own record");
+      assert.equal(
+        code(await c(0).call("login", { userType: "CU", userName: "frank", password: "frank-other-pw" })),
+        "RET_USER_LOGIN_FAILURE",
+        "node 0 still has frank's own record",
+      );
 
       // Once frank is gone, a new frank does not inherit the old session.
       assert.equal(code(await c(0).call("logout", {}, frank)), "ok");
       assert.equal(code(await c(0).call("delete-user", { userType: "CU", userName: "frank" }, admin0)), "ok");
-      assert.equal(code(await c(0).call("create-user", { userType: "CU", userName: "frank", password: "new-frank-pw" }, admin0)), "ok");
+      assert.equal(
+        code(await c(0).call("create-user", { userType: "CU", userName: "frank", password: "new-frank-pw" }, admin0)),
+        "ok",
+      );
       assert.equal(await alive(0, frank), "RET_SESSION_INVALID");
       assert.equal(code(await c(0).call("delete-user", { userType: "CU", userName: "frank" }, admin0)), "ok");
       assert.equal(code(await c(1).call("delete-user", { userType: "CU", userName: "frank" }, admin1)), "ok");
@@ -193,7 +275,11 @@ describe("node protocol security (real node processes)", { timeout: 120_000 }, (
       const admin0 = await login(0, "CO", "admin", ADMIN_PASSWORD);
       let gina: string | undefined;
       try {
-        const created = await c(0).call("create-user", { userType: "CU", userName: "gina", password: passwordOf("gina") }, admin0);
+        const created = await c(0).call(
+          "create-user",
+          { userType: "CU", userName: "gina", password: passwordOf("gina") },
+          admin0,
+        );
         assert.ok(created.ok, JSON.stringify(created));
         gina = await login(0, "CU", "gina");
         assert.equal(code(await c(0).call("rollback", { undoId: created.data.undoId }, admin0)), "RET_USER_IN_USE");
@@ -246,12 +332,26 @@ describe("node protocol security (real node processes)", { timeout: 120_000 }, (
 
       // An officer resets the password (quorum is off on this cluster), which unlocks.
       const admin0 = await login(0, "CO", "admin", ADMIN_PASSWORD);
-      assert.equal(code(await c(0).call("change-password", { userType: "CU", userName: "erin", password: "erin-reset-pw" }, admin0)), "ok");
+      assert.equal(
+        code(
+          await c(0).call("change-password", { userType: "CU", userName: "erin", password: "erin-reset-pw" }, admin0),
+        ),
+        "ok",
+      );
       assert.equal(await failures(0), 0);
       assert.equal(code(await c(0).call("login", right)), "RET_USER_LOGIN_FAILURE", "the old password is gone");
       const erin = await login(0, "CU", "erin", "erin-reset-pw");
       await c(0).call("logout", {}, erin);
-      assert.equal(code(await c(0).call("change-password", { userType: "CU", userName: "erin", password: passwordOf("erin") }, admin0)), "ok");
+      assert.equal(
+        code(
+          await c(0).call(
+            "change-password",
+            { userType: "CU", userName: "erin", password: passwordOf("erin") },
+            admin0,
+          ),
+        ),
+        "ok",
+      );
       await c(0).call("logout", {}, admin0);
     });
   });
@@ -268,12 +368,19 @@ describe("node protocol security (real node processes)", { timeout: 120_000 }, (
     });
 
     const snapshot = async (): Promise<unknown> => {
-      const [users, tokens, quorum] = await Promise.all([c(0).call("list-users", {}), c(0).call("list-tokens", {}), c(0).call("quorum-values", {})]);
+      const [users, tokens, quorum] = await Promise.all([
+        c(0).call("list-users", {}),
+        c(0).call("list-tokens", {}),
+        c(0).call("quorum-values", {}),
+      ]);
       return { users, tokens, quorum };
     };
     /** Sends a raw body as the logged-in officer; checks the answer's code and that nothing changed. */
     const refused = async (path: string, body: string, expected: string, message: RegExp): Promise<RawResponse> => {
-      assert.ok(Buffer.byteLength(body) <= MAX_BODY_BYTES, `the case must fit the size limit (${Buffer.byteLength(body)} bytes)`);
+      assert.ok(
+        Buffer.byteLength(body) <= MAX_BODY_BYTES,
+        `the case must fit the size limit (${Buffer.byteLength(body)} bytes)`,
+      );
       const before = await snapshot();
       const res = await rawRequest({ port, path, headers: { ...JSON_TYPE, "x-session": officer }, body });
       const env = res.json as { ok: boolean; error?: { code: string; message: string } } | undefined;
@@ -290,45 +397,171 @@ describe("node protocol security (real node processes)", { timeout: 120_000 }, (
       const arrays = `${"[".repeat(DEPTH)}${"]".repeat(DEPTH)}`;
       const objects = `${'{"kind":'.repeat(DEPTH / 4)}"createUser"${"}".repeat(DEPTH / 4)}`;
       await refused("/v1/hello", `{"a":${arrays}}`, "RET_BAD_REQUEST", /unknown field "a"/);
-      await refused("/v1/login", `{"userType":"CU","userName":"dave","password":${arrays}}`, "RET_BAD_REQUEST", /"password" must be a string/);
-      await refused("/v1/execute", `{"idempotencyKey":"deep-1","operation":${objects},"approval":{"tokenData":"","signatures":[]}}`, "RET_BAD_REQUEST", /"kind" must be a string/);
-      await refused("/v1/approve-token", `{"tokenData":"AAAA","approvals":[{"approverType":2,"approverName":"x","signature":${arrays}}]}`, "RET_BAD_REQUEST", /"signature" must be a string/);
+      await refused(
+        "/v1/login",
+        `{"userType":"CU","userName":"dave","password":${arrays}}`,
+        "RET_BAD_REQUEST",
+        /"password" must be a string/,
+      );
+      await refused(
+        "/v1/execute",
+        `{"idempotencyKey":"deep-1","operation":${objects},"approval":{"tokenData":"","signatures":[]}}`,
+        "RET_BAD_REQUEST",
+        /"kind" must be a string/,
+      );
+      await refused(
+        "/v1/approve-token",
+        `{"tokenData":"AAAA","approvals":[{"approverType":2,"approverName":"x","signature":${arrays}}]}`,
+        "RET_BAD_REQUEST",
+        /"signature" must be a string/,
+      );
     });
 
     it("refuses huge arrays: as a scalar field, and over the documented entry limits", async () => {
       const zeros = (n: number): string => `[${Array.from({ length: n }, () => "0").join(",")}]`;
-      await refused("/v1/login", `{"userType":"CU","userName":${zeros(250_000)},"password":"x"}`, "RET_BAD_REQUEST", /"userName" must be a string/);
+      await refused(
+        "/v1/login",
+        `{"userType":"CU","userName":${zeros(250_000)},"password":"x"}`,
+        "RET_BAD_REQUEST",
+        /"userName" must be a string/,
+      );
       // Too many approvals is the CMU limit of 20 approvals per file: an invalid argument, not a malformed body.
-      await refused("/v1/approve-token", `{"tokenData":"AAAA","approvals":${zeros(250_000)}}`, "RET_INVALID_INPUT", /"approvals" has more than 20 entries/);
-      await refused("/v1/execute", `{"idempotencyKey":"huge-1","operation":{"kind":"deleteUser","userType":"CU","userName":"dave"},"approval":{"tokenData":"AAAA","signatures":${zeros(250_000)}}}`, "RET_INVALID_INPUT", /"signatures" has more than 20 entries/);
+      await refused(
+        "/v1/approve-token",
+        `{"tokenData":"AAAA","approvals":${zeros(250_000)}}`,
+        "RET_INVALID_INPUT",
+        /"approvals" has more than 20 entries/,
+      );
+      await refused(
+        "/v1/execute",
+        `{"idempotencyKey":"huge-1","operation":{"kind":"deleteUser","userType":"CU","userName":"dave"},"approval":{"tokenData":"AAAA","signatures":${zeros(250_000)}}}`,
+        "RET_INVALID_INPUT",
+        /"signatures" has more than 20 entries/,
+      );
       const longSignature = "A".repeat(40_000);
-      const twenty = JSON.stringify(Array.from({ length: 20 }, () => ({ approverType: 2, approverName: "officer1", signature: longSignature })));
-      await refused("/v1/approve-token", `{"tokenData":"AAAA","approvals":${twenty}}`, "RET_BAD_REQUEST", /"signature" is longer than/);
+      const twenty = JSON.stringify(
+        Array.from({ length: 20 }, () => ({ approverType: 2, approverName: "officer1", signature: longSignature })),
+      );
+      await refused(
+        "/v1/approve-token",
+        `{"tokenData":"AAAA","approvals":${twenty}}`,
+        "RET_BAD_REQUEST",
+        /"signature" is longer than/,
+      );
     });
 
     const op = { kind: "deleteUser", userType: "CU", userName: "dave" };
     const context = { repository: "acme/x", pullRequest: 7, requestDigest: "00".repeat(32) };
     const approval = { tokenData: "AAAA", signatures: [] };
     const nested: [string, string, unknown, RegExp][] = [
-      ["execute", "operation.userType a number", { idempotencyKey: "t1", operation: { ...op, userType: 3 }, approval }, /"userType" must be a string/],
-      ["execute", "operation a string", { idempotencyKey: "t2", operation: "deleteUser", approval }, /must be a JSON object/],
+      [
+        "execute",
+        "operation.userType a number",
+        { idempotencyKey: "t1", operation: { ...op, userType: 3 }, approval },
+        /"userType" must be a string/,
+      ],
+      [
+        "execute",
+        "operation a string",
+        { idempotencyKey: "t2", operation: "deleteUser", approval },
+        /must be a JSON object/,
+      ],
       ["execute", "operation null", { idempotencyKey: "t3", operation: null, approval }, /must be a JSON object/],
       ["execute", "operation an array", { idempotencyKey: "t4", operation: [op], approval }, /must be a JSON object/],
-      ["execute", "operation with an extra field", { idempotencyKey: "t5", operation: { ...op, sealedPassword: "AAAA" }, approval }, /unknown field "sealedPassword"/],
-      ["execute", "operation.value Infinity (1e400)", { idempotencyKey: "t6", operation: { kind: "setMValue", service: 3, value: "@INF@" }, approval }, /"value" must be an integer/],
-      ["execute", "context.pullRequest a string", { idempotencyKey: "t7", operation: op, context: { ...context, pullRequest: "7" }, approval }, /"pullRequest" must be an integer/],
-      ["execute", "context.requestDigest upper-case hex", { idempotencyKey: "t8", operation: op, context: { ...context, requestDigest: "AB".repeat(32) }, approval }, /"requestDigest" must be a SHA-256/],
-      ["execute", "approval.signatures an object", { idempotencyKey: "t9", operation: op, approval: { tokenData: "AAAA", signatures: {} } }, /"signatures" must be an array/],
-      ["execute", "a signature entry null", { idempotencyKey: "t10", operation: op, approval: { tokenData: "AAAA", signatures: [null] } }, /must be a JSON object/],
-      ["execute", "signature userName an array", { idempotencyKey: "t11", operation: op, approval: { tokenData: "AAAA", signatures: [{ userName: ["officer1"], signature: "AAAA" }] } }, /"userName" must be a string/],
-      ["execute", "approval.tokenData a number", { idempotencyKey: "t12", operation: op, approval: { tokenData: 12, signatures: [] } }, /"tokenData" must be a string/],
-      ["execute", "tokenData not base64", { idempotencyKey: "t13", operation: op, approval: { tokenData: "%%%%", signatures: [] } }, /not valid base64/],
-      ["execute", "idempotencyKey with a space", { idempotencyKey: "a b", operation: op, approval }, /"idempotencyKey" must be/],
-      ["approve-token", "approverType a string", { tokenData: "AAAA", approvals: [{ approverType: "2", approverName: "officer1", signature: "AAAA" }] }, /"approverType" must be an integer/],
-      ["approve-token", "an approval an array", { tokenData: "AAAA", approvals: [["officer1"]] }, /must be a JSON object/],
-      ["create-user", "twoFactor a string", { userType: "CU", userName: "tf1", password: "tf1-password", twoFactor: "yes" }, /must be a JSON object/],
-      ["create-user", "twoFactor.challengeId a number", { userType: "CU", userName: "tf2", password: "tf2-password", twoFactor: { challengeId: 5, signature: "AAAA" } }, /"challengeId" must be a string/],
-      ["create-user", "both password and sealedPassword", { userType: "CU", userName: "tf3", password: "tf3-password", sealedPassword: "AAAA" }, /exactly one of/],
+      [
+        "execute",
+        "operation with an extra field",
+        { idempotencyKey: "t5", operation: { ...op, sealedPassword: "AAAA" }, approval },
+        /unknown field "sealedPassword"/,
+      ],
+      [
+        "execute",
+        "operation.value Infinity (1e400)",
+        { idempotencyKey: "t6", operation: { kind: "setMValue", service: 3, value: "@INF@" }, approval },
+        /"value" must be an integer/,
+      ],
+      [
+        "execute",
+        "context.pullRequest a string",
+        { idempotencyKey: "t7", operation: op, context: { ...context, pullRequest: "7" }, approval },
+        /"pullRequest" must be an integer/,
+      ],
+      [
+        "execute",
+        "context.requestDigest upper-case hex",
+        { idempotencyKey: "t8", operation: op, context: { ...context, requestDigest: "AB".repeat(32) }, approval },
+        /"requestDigest" must be a SHA-256/,
+      ],
+      [
+        "execute",
+        "approval.signatures an object",
+        { idempotencyKey: "t9", operation: op, approval: { tokenData: "AAAA", signatures: {} } },
+        /"signatures" must be an array/,
+      ],
+      [
+        "execute",
+        "a signature entry null",
+        { idempotencyKey: "t10", operation: op, approval: { tokenData: "AAAA", signatures: [null] } },
+        /must be a JSON object/,
+      ],
+      [
+        "execute",
+        "signature userName an array",
+        {
+          idempotencyKey: "t11",
+          operation: op,
+          approval: { tokenData: "AAAA", signatures: [{ userName: ["officer1"], signature: "AAAA" }] },
+        },
+        /"userName" must be a string/,
+      ],
+      [
+        "execute",
+        "approval.tokenData a number",
+        { idempotencyKey: "t12", operation: op, approval: { tokenData: 12, signatures: [] } },
+        /"tokenData" must be a string/,
+      ],
+      [
+        "execute",
+        "tokenData not base64",
+        { idempotencyKey: "t13", operation: op, approval: { tokenData: "%%%%", signatures: [] } },
+        /not valid base64/,
+      ],
+      [
+        "execute",
+        "idempotencyKey with a space",
+        { idempotencyKey: "a b", operation: op, approval },
+        /"idempotencyKey" must be/,
+      ],
+      [
+        "approve-token",
+        "approverType a string",
+        { tokenData: "AAAA", approvals: [{ approverType: "2", approverName: "officer1", signature: "AAAA" }] },
+        /"approverType" must be an integer/,
+      ],
+      [
+        "approve-token",
+        "an approval an array",
+        { tokenData: "AAAA", approvals: [["officer1"]] },
+        /must be a JSON object/,
+      ],
+      [
+        "create-user",
+        "twoFactor a string",
+        { userType: "CU", userName: "tf1", password: "tf1-password", twoFactor: "yes" },
+        /must be a JSON object/,
+      ],
+      [
+        "create-user",
+        "twoFactor.challengeId a number",
+        { userType: "CU", userName: "tf2", password: "tf2-password", twoFactor: { challengeId: 5, signature: "AAAA" } },
+        /"challengeId" must be a string/,
+      ],
+      [
+        "create-user",
+        "both password and sealedPassword",
+        { userType: "CU", userName: "tf3", password: "tf3-password", sealedPassword: "AAAA" },
+        /exactly one of/,
+      ],
     ];
     for (const [command, what, body, message] of nested) {
       it(`refuses ${command} with ${what}: RET_BAD_REQUEST, nothing changed`, async () => {
@@ -337,9 +570,24 @@ describe("node protocol security (real node processes)", { timeout: 120_000 }, (
     }
 
     it("refuses __proto__ and constructor keys at any level, and stays healthy", async () => {
-      await refused("/v1/login", '{"__proto__":{"userType":"CU"},"userName":"dave","password":"x"}', "RET_BAD_REQUEST", /unknown field "__proto__"/);
-      await refused("/v1/execute", `{"idempotencyKey":"p1","operation":{"kind":"deleteUser","userType":"CU","userName":"dave","__proto__":{"x":1}},"approval":{"tokenData":"AAAA","signatures":[]}}`, "RET_BAD_REQUEST", /unknown field "__proto__"/);
-      await refused("/v1/create-user", '{"userType":"CU","userName":"p2","password":"p2-password","constructor":{"prototype":{"admin":true}}}', "RET_BAD_REQUEST", /unknown field "constructor"/);
+      await refused(
+        "/v1/login",
+        '{"__proto__":{"userType":"CU"},"userName":"dave","password":"x"}',
+        "RET_BAD_REQUEST",
+        /unknown field "__proto__"/,
+      );
+      await refused(
+        "/v1/execute",
+        `{"idempotencyKey":"p1","operation":{"kind":"deleteUser","userType":"CU","userName":"dave","__proto__":{"x":1}},"approval":{"tokenData":"AAAA","signatures":[]}}`,
+        "RET_BAD_REQUEST",
+        /unknown field "__proto__"/,
+      );
+      await refused(
+        "/v1/create-user",
+        '{"userType":"CU","userName":"p2","password":"p2-password","constructor":{"prototype":{"admin":true}}}',
+        "RET_BAD_REQUEST",
+        /unknown field "constructor"/,
+      );
       // Had anything been polluted, ordinary commands would misbehave.
       assert.equal(code(await c(0).call("hello", {})), "ok");
       assert.equal(await alive(0, officer), "ok");
@@ -347,13 +595,30 @@ describe("node protocol security (real node processes)", { timeout: 120_000 }, (
 
     it("refuses an x-session header sent twice (either session could be meant), and one over 512 characters", async () => {
       const bob = await login(0, "CO", "bob_co");
-      const twice = await exchange(port, `POST /v1/del-token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nx-session: ${officer}\r\nx-session: ${bob}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`);
+      const twice = await exchange(
+        port,
+        `POST /v1/del-token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nx-session: ${officer}\r\nx-session: ${bob}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`,
+      );
       assert.equal(twice.status, 400, twice.text);
       assert.match(twice.text, /RET_BAD_REQUEST/);
-      const long = await rawRequest({ port, path: "/v1/del-token", headers: { ...JSON_TYPE, "x-session": "a".repeat(513) }, body: "{}" });
+      const long = await rawRequest({
+        port,
+        path: "/v1/del-token",
+        headers: { ...JSON_TYPE, "x-session": "a".repeat(513) },
+        body: "{}",
+      });
       assert.equal(long.status, 400);
-      const longest = await rawRequest({ port, path: "/v1/del-token", headers: { ...JSON_TYPE, "x-session": "a".repeat(512) }, body: "{}" });
-      assert.equal((longest.json as { error: { code: string } }).error.code, "RET_SESSION_INVALID", "512 characters is well-formed, and unknown");
+      const longest = await rawRequest({
+        port,
+        path: "/v1/del-token",
+        headers: { ...JSON_TYPE, "x-session": "a".repeat(512) },
+        body: "{}",
+      });
+      assert.equal(
+        (longest.json as { error: { code: string } }).error.code,
+        "RET_SESSION_INVALID",
+        "512 characters is well-formed, and unknown",
+      );
       await c(0).call("logout", {}, bob);
     });
   });
@@ -396,13 +661,29 @@ describe("node protocol security (real node processes)", { timeout: 120_000 }, (
 
         // Meanwhile other clients are served: reads, logins and a write.
         for (let n = 0; n < 10; n += 1) {
-          const [hello, users, dave] = await Promise.all([c(0).call("hello", {}), c(0).call("list-users", {}), c(0).call("login", { userType: "CU", userName: "dave", password: passwordOf("dave") })]);
+          const [hello, users, dave] = await Promise.all([
+            c(0).call("hello", {}),
+            c(0).call("list-users", {}),
+            c(0).call("login", { userType: "CU", userName: "dave", password: passwordOf("dave") }),
+          ]);
           assert.deepEqual([code(hello), code(users), code(dave)], ["ok", "ok", "ok"]);
           await c(0).call("logout", {}, sessionOf(dave));
         }
-        assert.equal(code(await c(0).call("create-user", { userType: "CU", userName: "fast1", password: passwordOf("fast1") }, admin0)), "ok");
+        assert.equal(
+          code(
+            await c(0).call(
+              "create-user",
+              { userType: "CU", userName: "fast1", password: passwordOf("fast1") },
+              admin0,
+            ),
+          ),
+          "ok",
+        );
         assert.deepEqual(answered, [], "the slow requests were still waiting for their bodies");
-        assert.ok(slow.every((s) => !s.socket.destroyed), "and still connected");
+        assert.ok(
+          slow.every((s) => !s.socket.destroyed),
+          "and still connected",
+        );
       } finally {
         clearInterval(trickle);
         for (const s of slow) s.socket.destroy();
@@ -410,7 +691,10 @@ describe("node protocol security (real node processes)", { timeout: 120_000 }, (
       // The half-sent commands never ran: the node only acts on a complete body.
       const users = await c(0).call("list-users", {});
       assert.ok(users.ok);
-      assert.deepEqual(users.data.users.filter((u) => /^(slow|fast)/.test(u.name)).map((u) => u.name), ["fast1"]);
+      assert.deepEqual(
+        users.data.users.filter((u) => /^(slow|fast)/.test(u.name)).map((u) => u.name),
+        ["fast1"],
+      );
       assert.equal(code(await c(0).call("delete-user", { userType: "CU", userName: "fast1" }, admin0)), "ok");
       await c(0).call("logout", {}, admin0);
     });
@@ -503,9 +787,14 @@ describe("the node process off loopback", { timeout: 120_000 }, () => {
   /** Runs the node process with listen() disabled (see no-listen.ts): nothing can be bound. */
   function runNode(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-      execFile(process.execPath, ["--import", NO_LISTEN, NODE_MAIN, "--data", dataDir, "--port", "0", ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
-        resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : null, stdout, stderr });
-      });
+      execFile(
+        process.execPath,
+        ["--import", NO_LISTEN, NODE_MAIN, "--data", dataDir, "--port", "0", ...args],
+        { timeout: 20_000 },
+        (err, stdout, stderr) => {
+          resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : null, stdout, stderr });
+        },
+      );
     });
   }
 
@@ -519,7 +808,13 @@ describe("the node process off loopback", { timeout: 120_000 }, () => {
     it(`refuses --host ${host} without TLS files before it tries to bind: exit code 1 and a clear message`, async () => {
       const r = await runNode(["--host", host]);
       assert.equal(r.code, 1, r.stderr);
-      assert.match(r.stderr, new RegExp(`^node: refusing to listen on ${host.replaceAll(".", "\\.")} without TLS: a node reachable from the network needs a certificate, its key and the cluster CA$`, "m"));
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^node: refusing to listen on ${host.replaceAll(".", "\\.")} without TLS: a node reachable from the network needs a certificate, its key and the cluster CA$`,
+          "m",
+        ),
+      );
       assert.ok(!r.stderr.includes(LISTEN_MARKER), "listen() was never called");
       assert.doesNotMatch(r.stdout, /listening/);
     });

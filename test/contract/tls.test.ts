@@ -14,7 +14,16 @@ import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";
 function httpsHello(port: number, options: { ca?: string; servername?: string }): Promise<number | string> {
   return new Promise((resolve) => {
     const req = request(
-      { host: "127.0.0.1", port, method: "POST", path: "/v1/hello", headers: { "content-type": "application/json" }, agent: false, ...(options.ca ? { ca: options.ca } : {}), ...(options.servername ? { servername: options.servername } : {}) },
+      {
+        host: "127.0.0.1",
+        port,
+        method: "POST",
+        path: "/v1/hello",
+        headers: { "content-type": "application/json" },
+        agent: false,
+        ...(options.ca ? { ca: options.ca } : {}),
+        ...(options.servername ? { servername: options.servername } : {}),
+      },
       (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);

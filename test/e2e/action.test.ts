@@ -26,9 +26,14 @@ const OFFICERS = { alice: "officer1", bob: "officer2" } as const;
 const ACTIONS_APP_ID = 15368;
 
 type Payload = Record<string, unknown>;
-const EXAMPLES = createRequire(import.meta.url)("@octokit/webhooks-examples") as { name: string; examples: Payload[] }[];
+const EXAMPLES = createRequire(import.meta.url)("@octokit/webhooks-examples") as {
+  name: string;
+  examples: Payload[];
+}[];
 function example(event: string, action?: string): Payload {
-  const found = EXAMPLES.find((e) => e.name === event)?.examples.find((p) => action === undefined || p["action"] === action);
+  const found = EXAMPLES.find((e) => e.name === event)?.examples.find(
+    (p) => action === undefined || p["action"] === action,
+  );
   assert.ok(found !== undefined, `no ${event}.${action ?? ""} example`);
   return structuredClone(found);
 }
@@ -66,9 +71,15 @@ describe("the GitHub Action, end to end (bundled dist/index.js, fake GitHub, rea
     h = await startGateHarness({ officers: OFFICERS });
     // The gate account gets a password of this run's own, so the log checks below mean something.
     const gate = await loginAll(h.clients, "CO", "gate", passwordOf("gate"));
-    await must(h.clients, "change-password", () => ({ userType: "CO", userName: "gate", password: gatePassword }), gate);
+    await must(
+      h.clients,
+      "change-password",
+      () => ({ userType: "CO", userName: "gate", password: gatePassword }),
+      gate,
+    );
     await must(h.clients, "logout", () => ({}), gate);
-    for (const name of Object.values(OFFICERS)) writeFileSync(join(dir, `${name}.key`), testKey(name).privatePem, { mode: 0o600 });
+    for (const name of Object.values(OFFICERS))
+      writeFileSync(join(dir, `${name}.key`), testKey(name).privatePem, { mode: 0o600 });
     workflowToken = h.gh.issueToken({ user: "github-actions[bot]", appId: ACTIONS_APP_ID, appSlug: "github-actions" });
     clusterJson = readFileSync(h.cluster.clusterFile, "utf8");
   });
@@ -78,10 +89,18 @@ describe("the GitHub Action, end to end (bundled dist/index.js, fake GitHub, rea
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const secrets = (): Partial<Record<InputName, string>> => ({ cluster: clusterJson, "gate-user": "gate", "gate-password": gatePassword });
+  const secrets = (): Partial<Record<InputName, string>> => ({
+    cluster: clusterJson,
+    "gate-user": "gate",
+    "gate-password": gatePassword,
+  });
 
   /** One step, as the runner runs it. */
-  async function step(eventName: string, payload: Payload, inputs: Partial<Record<InputName, string>>): Promise<StepResult> {
+  async function step(
+    eventName: string,
+    payload: Payload,
+    inputs: Partial<Record<InputName, string>>,
+  ): Promise<StepResult> {
     const n = ++runs;
     const eventPath = join(dir, `event-${n}.json`);
     const outputPath = join(dir, `output-${n}`);
@@ -109,16 +128,32 @@ describe("the GitHub Action, end to end (bundled dist/index.js, fake GitHub, rea
     child.stdout.on("data", (c: Buffer) => (log += c.toString("utf8")));
     child.stderr.on("data", (c: Buffer) => (log += c.toString("utf8")));
     const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
-    const result = { code, log, outputs: parseOutputs(readFileSync(outputPath, "utf8")), summary: readFileSync(summaryPath, "utf8") };
+    const result = {
+      code,
+      log,
+      outputs: parseOutputs(readFileSync(outputPath, "utf8")),
+      summary: readFileSync(summaryPath, "utf8"),
+    };
     // The password reaches the log only in the mask command, which the runner consumes and never shows.
-    const leaks = [log.replace(`::add-mask::${gatePassword}`, ""), result.summary, JSON.stringify(result.outputs)].filter((t) => t.includes(gatePassword));
+    const leaks = [
+      log.replace(`::add-mask::${gatePassword}`, ""),
+      result.summary,
+      JSON.stringify(result.outputs),
+    ].filter((t) => t.includes(gatePassword));
     assert.deepEqual(leaks, [], "the gate's password appears nowhere but in ::add-mask::");
-    assert.ok(!log.includes(workflowToken) && !result.summary.includes(workflowToken), "the workflow token appears nowhere");
+    assert.ok(
+      !log.includes(workflowToken) && !result.summary.includes(workflowToken),
+      "the workflow token appears nowhere",
+    );
     return result;
   }
 
   // ---- events, from the examples, with this repository's objects in them ----
-  const sender = (login: string): Payload => ({ login, id: 1000 + login.length, type: login.endsWith("[bot]") ? "Bot" : "User" });
+  const sender = (login: string): Payload => ({
+    login,
+    id: 1000 + login.length,
+    type: login.endsWith("[bot]") ? "Bot" : "User",
+  });
   const pullRequestEvent = (number: number, action: string, login = "carol"): Payload => ({
     ...example("pull_request", action === "closed" ? "closed" : "opened"),
     action,
@@ -130,17 +165,42 @@ describe("the GitHub Action, end to end (bundled dist/index.js, fake GitHub, rea
   const commentEvent = (number: number, comment: Created, login: string): Payload => {
     const base = example("issue_comment", "created");
     const pr = h.repo.pullRequestPayload(number);
-    return { ...base, issue: { ...(base["issue"] as Payload), number, user: pr["user"], state: pr["state"], pull_request: { url: `${h.gh.url}/repos/acme/hsm/pulls/${number}` } }, comment: comment.payload, repository: h.repo.repositoryPayload(), sender: sender(login) };
+    return {
+      ...base,
+      issue: {
+        ...(base["issue"] as Payload),
+        number,
+        user: pr["user"],
+        state: pr["state"],
+        pull_request: { url: `${h.gh.url}/repos/acme/hsm/pulls/${number}` },
+      },
+      comment: comment.payload,
+      repository: h.repo.repositoryPayload(),
+      sender: sender(login),
+    };
   };
   const pushEvent = (ref: string, after: string): Payload => {
     const base = example("push");
     const commit = ((base["commits"] as Payload[])[0] ?? {}) as Payload;
-    return { ...base, ref, before: "0".repeat(40), after, created: false, deleted: false, commits: [{ ...commit, id: after }], head_commit: { ...commit, id: after }, repository: h.repo.repositoryPayload(), sender: sender("maintainer") };
+    return {
+      ...base,
+      ref,
+      before: "0".repeat(40),
+      after,
+      created: false,
+      deleted: false,
+      commits: [{ ...commit, id: after }],
+      head_commit: { ...commit, id: after },
+      repository: h.repo.repositoryPayload(),
+      sender: sender("maintainer"),
+    };
   };
 
   // ---- what an observer sees ----
   async function sticky(number: number): Promise<{ author: string; body: string } | null> {
-    const res = await fetch(`${h.gh.url}/repos/acme/hsm/issues/${number}/comments?per_page=100`, { headers: { authorization: `token ${workflowToken}` } });
+    const res = await fetch(`${h.gh.url}/repos/acme/hsm/issues/${number}/comments?per_page=100`, {
+      headers: { authorization: `token ${workflowToken}` },
+    });
     const comments = (await res.json()) as { user: { login: string }; body: string }[];
     const found = comments.find((c) => c.body.startsWith(STICKY_MARKER));
     return found === undefined ? null : { author: found.user.login, body: found.body };
@@ -155,11 +215,25 @@ describe("the GitHub Action, end to end (bundled dist/index.js, fake GitHub, rea
   let token: Uint8Array | null = null;
 
   it("evaluate on pull_request.opened: the step fails while pending; sticky comment by github-actions[bot]; outputs say what is missing", async () => {
-    number = h.repo.openPullRequest({ head: "req-app7", author: "carol", title: "Create CU app7", files: { "hsm-requests/app7.yml": h.requestYaml("app7") } });
+    number = h.repo.openPullRequest({
+      head: "req-app7",
+      author: "carol",
+      title: "Create CU app7",
+      files: { "hsm-requests/app7.yml": h.requestYaml("app7") },
+    });
     const r = await step("pull_request", pullRequestEvent(number, "opened"), secrets());
     assert.equal(r.code, 1, r.log);
     assert.match(r.log, /::error::\[quorum-gate\] #\d+: quorum not met \(0 of 2 approvals, pending\)/);
-    assert.deepEqual([r.outputs["outcome"], r.outputs["approved"], r.outputs["approvals"], r.outputs["required"], r.outputs["missing"]], ["evaluated", "false", "0", "2", "2"]);
+    assert.deepEqual(
+      [
+        r.outputs["outcome"],
+        r.outputs["approved"],
+        r.outputs["approvals"],
+        r.outputs["required"],
+        r.outputs["missing"],
+      ],
+      ["evaluated", "false", "0", "2", "2"],
+    );
     assert.match(r.outputs["request-digest"] ?? "", /^[0-9a-f]{64}$/);
     assert.match(r.summary, /pull request #\d+: pending \(0 of 2\)/);
     assert.match(r.summary, /createUser/);
@@ -168,7 +242,10 @@ describe("the GitHub Action, end to end (bundled dist/index.js, fake GitHub, rea
     token = readStickyToken(comment?.body ?? "");
     assert.ok(token !== null, "the sticky comment carries the token");
     const checks = quorumChecks(h.repo.branchSha("req-app7") ?? "");
-    assert.deepEqual(checks.map((c) => [c["status"], (c["app"] as Payload | undefined)?.["id"]]), [["in_progress", ACTIONS_APP_ID]]);
+    assert.deepEqual(
+      checks.map((c) => [c["status"], (c["app"] as Payload | undefined)?.["id"]]),
+      [["in_progress", ACTIONS_APP_ID]],
+    );
   });
 
   it("attacks change nothing: an officer's signature posted by another user, and a signature by an unregistered key", async () => {
@@ -193,18 +270,30 @@ describe("the GitHub Action, end to end (bundled dist/index.js, fake GitHub, rea
     const b = h.repo.addReview(number, "bob", `Checked.\n\n/quorum approve ${opensslSign(OFFICERS.bob, token)}`);
     const r = await step("issue_comment", commentEvent(number, b, "bob"), secrets());
     assert.equal(r.code, 0, r.log);
-    assert.deepEqual([r.outputs["outcome"], r.outputs["approved"], r.outputs["approvals"], r.outputs["missing"]], ["evaluated", "true", "2", "0"]);
+    assert.deepEqual(
+      [r.outputs["outcome"], r.outputs["approved"], r.outputs["approvals"], r.outputs["missing"]],
+      ["evaluated", "true", "2", "0"],
+    );
     assert.match(r.summary, /approved \(2 of 2\)/);
     assert.match(r.summary, /Approved by officer1 \(alice\), officer2 \(bob\)\./);
     const headAfter = h.repo.branchSha("req-app7") ?? "";
     assert.notEqual(headAfter, headBefore, "the evidence commit moved the head");
     assert.ok(h.repo.readText(headAfter, "hsm-requests/app7.evidence/evidence.json") !== null);
-    for (const sha of [headBefore, headAfter]) assert.deepEqual(quorumChecks(sha).map((c) => c["conclusion"]), ["success"], sha);
+    for (const sha of [headBefore, headAfter])
+      assert.deepEqual(
+        quorumChecks(sha).map((c) => c["conclusion"]),
+        ["success"],
+        sha,
+      );
     assert.deepEqual(await usersNamed("app7"), [0, 0, 0], "evaluate never touches the users");
   });
 
   it("apply refuses pull request events, from a fork or not, before any API call or cluster contact", async () => {
-    const fork = h.repo.forkPullRequest({ forkOwner: "mallory", head: "evil", files: { "hsm-requests/evil.yml": h.requestYaml("evil") } });
+    const fork = h.repo.forkPullRequest({
+      forkOwner: "mallory",
+      head: "evil",
+      files: { "hsm-requests/evil.yml": h.requestYaml("evil") },
+    });
     const calls = h.gh.calls.length;
     const tokens = (await h.all("list-tokens", {})).map((t) => t.tokens.length);
     for (const event of ["pull_request", "pull_request_target"]) {
@@ -215,12 +304,20 @@ describe("the GitHub Action, end to end (bundled dist/index.js, fake GitHub, rea
       }
     }
     assert.equal(h.gh.calls.length, calls, "no GitHub API call");
-    assert.deepEqual((await h.all("list-tokens", {})).map((t) => t.tokens.length), tokens, "no token issued or used");
+    assert.deepEqual(
+      (await h.all("list-tokens", {})).map((t) => t.tokens.length),
+      tokens,
+      "no token issued or used",
+    );
     assert.deepEqual(await usersNamed("evil"), [0, 0, 0]);
   });
 
   it("evaluate on a fork's pull_request (no secrets there) says to use pull_request_target", async () => {
-    const fork = h.repo.forkPullRequest({ forkOwner: "mallory", head: "evil2", files: { "hsm-requests/evil2.yml": h.requestYaml("evil2") } });
+    const fork = h.repo.forkPullRequest({
+      forkOwner: "mallory",
+      head: "evil2",
+      files: { "hsm-requests/evil2.yml": h.requestYaml("evil2") },
+    });
     const r = await step("pull_request", pullRequestEvent(fork.number, "opened", "mallory"), {});
     assert.equal(r.code, 1);
     assert.match(r.log, /no_cluster: .*GitHub gives no secrets to pull_request runs from forks.*pull_request_target/);
@@ -236,14 +333,20 @@ describe("the GitHub Action, end to end (bundled dist/index.js, fake GitHub, rea
     const r = await step("push", pushEvent("refs/heads/main", mergeSha), { ...secrets(), mode: "apply" });
     assert.equal(r.code, 0, r.log);
     assert.equal(r.outputs["outcome"], "replayed");
-    assert.deepEqual((JSON.parse(r.outputs["nodes"] ?? "[]") as { result: string }[]).map((n) => n.result), ["applied", "applied", "applied"]);
+    assert.deepEqual(
+      (JSON.parse(r.outputs["nodes"] ?? "[]") as { result: string }[]).map((n) => n.result),
+      ["applied", "applied", "applied"],
+    );
     assert.match(r.summary, /replayed on all 3 nodes/);
     assert.deepEqual(await usersNamed("app7"), [1, 1, 1]);
 
     // The same push again (a re-run of the workflow): nothing is applied twice.
     const again = await step("push", pushEvent("refs/heads/main", mergeSha), { ...secrets(), mode: "apply" });
     assert.equal(again.code, 0, again.log);
-    assert.deepEqual((JSON.parse(again.outputs["nodes"] ?? "[]") as { result: string }[]).map((n) => n.result), ["already_applied", "already_applied", "already_applied"]);
+    assert.deepEqual(
+      (JSON.parse(again.outputs["nodes"] ?? "[]") as { result: string }[]).map((n) => n.result),
+      ["already_applied", "already_applied", "already_applied"],
+    );
     assert.deepEqual(await usersNamed("app7"), [1, 1, 1]);
   });
 
@@ -265,14 +368,25 @@ describe("the GitHub Action, end to end (bundled dist/index.js, fake GitHub, rea
     h.gh.failNext("GET", /^\/repos\/acme\/hsm\/pulls\/\d+$/, 502, { message: "Server Error" });
     const r = await step("pull_request", pullRequestEvent(number, "synchronize"), secrets());
     assert.equal(r.code, 1);
-    assert.match(r.log, /::error::\[quorum-gate\] unexpected_error: .*GET \/repos\/acme\/hsm\/pulls\/\d+ failed: HTTP 502/);
+    assert.match(
+      r.log,
+      /::error::\[quorum-gate\] unexpected_error: .*GET \/repos\/acme\/hsm\/pulls\/\d+ failed: HTTP 502/,
+    );
   });
 
   it("bad inputs fail with every problem named, before any API call", async () => {
     const calls = h.gh.calls.length;
-    const r = await step("pull_request", pullRequestEvent(number, "opened"), { mode: "deploy", cluster: "{", "gate-user": "", "gate-password": gatePassword });
+    const r = await step("pull_request", pullRequestEvent(number, "opened"), {
+      mode: "deploy",
+      cluster: "{",
+      "gate-user": "",
+      "gate-password": gatePassword,
+    });
     assert.equal(r.code, 1);
-    assert.match(r.log, /inputs: mode: "deploy" is not one of evaluate, apply; cluster: the cluster input is not valid JSON; gate-user is empty/);
+    assert.match(
+      r.log,
+      /inputs: mode: "deploy" is not one of evaluate, apply; cluster: the cluster input is not valid JSON; gate-user is empty/,
+    );
     assert.equal(h.gh.calls.length, calls);
   });
 });

@@ -44,7 +44,12 @@ function runHealthCheck(command: readonly string[], port: number): Promise<numbe
   const [bin, ...args] = command;
   assert.equal(bin, "node");
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { env: { PATH: process.env["PATH"] ?? "", PORT: String(port) }, timeout: 10_000 }, (err) => resolve(err === null ? 0 : typeof err.code === "number" ? err.code : 1));
+    execFile(
+      process.execPath,
+      args,
+      { env: { PATH: process.env["PATH"] ?? "", PORT: String(port) }, timeout: 10_000 },
+      (err) => resolve(err === null ? 0 : typeof err.code === "number" ? err.code : 1),
+    );
   });
 }
 
@@ -89,9 +94,14 @@ describe("the App's container (Dockerfile)", () => {
     };
     const check = execForm("HEALTHCHECK");
     assert.notEqual(await runHealthCheck(check, port), 0, "fails before the App listens");
-    const app = spawn(process.execPath, ["--import", EXIT_WITH_PARENT, probot, ...cmdArgs.slice(0, 1), join(ROOT, cmdArgs[1] ?? "")], { cwd: dir, env, stdio: "pipe" });
+    const app = spawn(
+      process.execPath,
+      ["--import", EXIT_WITH_PARENT, probot, ...cmdArgs.slice(0, 1), join(ROOT, cmdArgs[1] ?? "")],
+      { cwd: dir, env, stdio: "pipe" },
+    );
     const output: string[] = [];
-    for (const stream of [app.stdout, app.stderr]) stream.on("data", (chunk: Buffer) => output.push(chunk.toString("utf8")));
+    for (const stream of [app.stdout, app.stderr])
+      stream.on("data", (chunk: Buffer) => output.push(chunk.toString("utf8")));
     const exited = new Promise((resolve) => app.once("exit", resolve));
     try {
       const deadline = Date.now() + 30_000;

@@ -7,7 +7,14 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { NodeClient } from "../../src/cluster/node-client.ts";
-import { approvalPayloadOf, parseRequest, payloadExpiry, readStickyToken, renderApprovalPayload, renderPayloadComment } from "../../src/gate/index.ts";
+import {
+  approvalPayloadOf,
+  parseRequest,
+  payloadExpiry,
+  readStickyToken,
+  renderApprovalPayload,
+  renderPayloadComment,
+} from "../../src/gate/index.ts";
 import { pick, startAppE2E, type AppE2E, type Delivery } from "../helpers/app-e2e.ts";
 import type { Created, FakeRepo } from "../helpers/fake-github.ts";
 import { must, type QuorumCluster } from "../helpers/quorum-cluster.ts";
@@ -22,7 +29,18 @@ describe("the GitHub App, end to end: governance rules (probot run, fake GitHub,
   let number = 0;
 
   before(async () => {
-    h = await startAppE2E({ officers: OFFICERS, policyTail: [`groups:`, `  platform: [carol]`, `operations:`, `  createUser:`, `    groups:`, `      platform: 1`], tmpPrefix: "qg-app-gov-e2e-" });
+    h = await startAppE2E({
+      officers: OFFICERS,
+      policyTail: [
+        `groups:`,
+        `  platform: [carol]`,
+        `operations:`,
+        `  createUser:`,
+        `    groups:`,
+        `      platform: 1`,
+      ],
+      tmpPrefix: "qg-app-gov-e2e-",
+    });
     ({ repo, quorum, clients } = h);
   });
 
@@ -31,7 +49,11 @@ describe("the GitHub App, end to end: governance rules (probot run, fake GitHub,
   });
 
   // The harness's probes under the names the tests use; `number` is the pull request at hand.
-  const deliver = (event: string, payload: unknown, options?: { secret?: string; body?: string; id?: string }): Promise<Delivery> => h.deliver(event, payload, options);
+  const deliver = (
+    event: string,
+    payload: unknown,
+    options?: { secret?: string; body?: string; id?: string },
+  ): Promise<Delivery> => h.deliver(event, payload, options);
   const pullRequestEvent = (action: string, login: string) => h.pullRequestEvent(number, action, login);
   const commentEvent = (comment: Created, login: string) => h.commentEvent(number, comment, login);
   const stickyComment = () => h.stickyComment(number);
@@ -39,20 +61,60 @@ describe("the GitHub App, end to end: governance rules (probot run, fake GitHub,
   const opensslSign = (officer: string, data: Uint8Array): string => h.sign(officer, data);
 
   it("the lock-out guard: deleting a signer is refused at once, with the numbers, and no token is issued", async () => {
-    number = repo.openPullRequest({ head: "drop-officer3", author: "alice", title: "Delete CO officer3", files: { "hsm-requests/drop-officer3.yml": [`version: 1`, `cluster: ${quorum.clusterId}`, `operation:`, `  kind: deleteUser`, `  type: CO`, `  name: officer3`, `reason: leaves the team`, ""].join("\n") } });
+    number = repo.openPullRequest({
+      head: "drop-officer3",
+      author: "alice",
+      title: "Delete CO officer3",
+      files: {
+        "hsm-requests/drop-officer3.yml": [
+          `version: 1`,
+          `cluster: ${quorum.clusterId}`,
+          `operation:`,
+          `  kind: deleteUser`,
+          `  type: CO`,
+          `  name: officer3`,
+          `reason: leaves the team`,
+          "",
+        ].join("\n"),
+      },
+    });
     const opened = await deliver("pull_request", pullRequestEvent("opened", "alice"));
     assert.deepEqual(pick(opened.outcome, "outcome", "state"), ["evaluated", "rejected"]);
     const sticky = await stickyComment();
     assert.ok(sticky !== null);
     assert.equal(readStickyToken(sticky.body), null, "no token to sign");
-    assert.match(sticky.body, /lockout\\_delete\\_officer: deleting this officer would leave 2 officers able to sign for service 3 \(now 3\), but M is 2 and the lock-out guard needs at least 3/);
+    assert.match(
+      sticky.body,
+      /lockout\\_delete\\_officer: deleting this officer would leave 2 officers able to sign for service 3 \(now 3\), but M is 2 and the lock-out guard needs at least 3/,
+    );
     assert.equal(quorumCheck(repo.branchSha("drop-officer3") ?? "")?.["conclusion"], "failure");
-    assert.deepEqual((await must(clients, "list-tokens", () => ({}))).map((r) => r.tokens.length), [0, 0, 0], "no token on any node");
+    assert.deepEqual(
+      (await must(clients, "list-tokens", () => ({}))).map((r) => r.tokens.length),
+      [0, 0, 0],
+      "no token on any node",
+    );
   });
 
   it("an AND group is waited for, and a veto blocks for good", async () => {
     const path = "hsm-requests/app8.yml";
-    number = repo.openPullRequest({ head: "req-app8", author: "alice", title: "Create CU app8", files: { [path]: [`version: 1`, `cluster: ${quorum.clusterId}`, `operation:`, `  kind: createUser`, `  type: CU`, `  name: app8`, `  sealed_password: ${quorum.seal("app8-pass-1")}`, `reason: ledger service`, ""].join("\n") } });
+    number = repo.openPullRequest({
+      head: "req-app8",
+      author: "alice",
+      title: "Create CU app8",
+      files: {
+        [path]: [
+          `version: 1`,
+          `cluster: ${quorum.clusterId}`,
+          `operation:`,
+          `  kind: createUser`,
+          `  type: CU`,
+          `  name: app8`,
+          `  sealed_password: ${quorum.seal("app8-pass-1")}`,
+          `reason: ledger service`,
+          "",
+        ].join("\n"),
+      },
+    });
     await deliver("pull_request", pullRequestEvent("opened", "alice"));
     const sticky = await stickyComment();
     const token = sticky === null ? null : readStickyToken(sticky.body);
@@ -61,15 +123,33 @@ describe("the GitHub App, end to end: governance rules (probot run, fake GitHub,
     await deliver("issue_comment", commentEvent(a, "alice"));
     const b = repo.addComment(number, "bob", `/quorum approve ${opensslSign(OFFICERS.bob, token)}`);
     const two = await deliver("issue_comment", commentEvent(b, "bob"));
-    assert.deepEqual(pick(two.outcome, "state", "approvals", "required"), ["pending", 2, 2], "M is met, the platform group is not");
+    assert.deepEqual(
+      pick(two.outcome, "state", "approvals", "required"),
+      ["pending", 2, 2],
+      "M is met, the platform group is not",
+    );
     assert.match((await stickyComment())?.body ?? "", /\| `platform` \| 1 \| 0 \| 1 \|/);
 
     // carol vetoes: the reject payload of this request, signed with openssl.
     const request = parseRequest(repo.readBytes("req-app8", path) ?? Buffer.alloc(0));
     assert.ok(request.ok);
     const until = payloadExpiry(Date.now(), 3600);
-    const payload = renderApprovalPayload(approvalPayloadOf({ verdict: "reject", request: request.request, requestDigest: request.digest, requestPath: path, repository: "acme/hsm", pullRequest: number, expiresAt: until }));
-    const c = repo.addComment(number, "carol", renderPayloadComment("reject", until, Buffer.from(opensslSign(OFFICERS.carol, payload), "base64")));
+    const payload = renderApprovalPayload(
+      approvalPayloadOf({
+        verdict: "reject",
+        request: request.request,
+        requestDigest: request.digest,
+        requestPath: path,
+        repository: "acme/hsm",
+        pullRequest: number,
+        expiresAt: until,
+      }),
+    );
+    const c = repo.addComment(
+      number,
+      "carol",
+      renderPayloadComment("reject", until, Buffer.from(opensslSign(OFFICERS.carol, payload), "base64")),
+    );
     const vetoed = await deliver("issue_comment", commentEvent(c, "carol"));
     assert.deepEqual(pick(vetoed.outcome, "outcome", "state"), ["evaluated", "rejected"]);
     assert.match((await stickyComment())?.body ?? "", /`vetoed`: 1 officer rejected this request \(officer3\)/);

@@ -38,7 +38,11 @@ describe("the GitHub App, end to end (probot run, fake GitHub, real cluster, ope
   });
 
   // The harness's probes under the names the tests use; `number` is the pull request at hand.
-  const deliver = (event: string, payload: unknown, options?: { secret?: string; body?: string; id?: string }): Promise<Delivery> => h.deliver(event, payload, options);
+  const deliver = (
+    event: string,
+    payload: unknown,
+    options?: { secret?: string; body?: string; id?: string },
+  ): Promise<Delivery> => h.deliver(event, payload, options);
   const pullRequestEvent = (action: string, login: string) => h.pullRequestEvent(number, action, login);
   const commentEvent = (comment: Created, login: string) => h.commentEvent(number, comment, login);
   const reviewEvent = (review: Created, login: string) => h.reviewEvent(number, review, login);
@@ -53,15 +57,44 @@ describe("the GitHub App, end to end (probot run, fake GitHub, real cluster, ope
   let approvedHead = "";
 
   it("answers a delivery with a bad signature with 400 and does nothing", async () => {
-    number = repo.openPullRequest({ head: HEAD, author: "alice", title: "Create CU app7", files: { [REQUEST_PATH]: [`version: 1`, `cluster: ${quorum.clusterId}`, `operation:`, `  kind: createUser`, `  type: CU`, `  name: app7`, `  sealed_password: ${quorum.seal("app7-pass-1")}`, `reason: payments service (TICKET-1234)`, ""].join("\n") } });
+    number = repo.openPullRequest({
+      head: HEAD,
+      author: "alice",
+      title: "Create CU app7",
+      files: {
+        [REQUEST_PATH]: [
+          `version: 1`,
+          `cluster: ${quorum.clusterId}`,
+          `operation:`,
+          `  kind: createUser`,
+          `  type: CU`,
+          `  name: app7`,
+          `  sealed_password: ${quorum.seal("app7-pass-1")}`,
+          `reason: payments service (TICKET-1234)`,
+          "",
+        ].join("\n"),
+      },
+    });
     const calls = gh.calls.length;
     const forged = await deliver("pull_request", pullRequestEvent("opened", "alice"), { secret: "not-the-secret" });
     assert.equal(forged.status, 400);
-    const unsigned = await fetch(`${appUrl}/api/github/webhooks`, { method: "POST", headers: { "content-type": "application/json", "x-github-event": "pull_request", "x-github-delivery": randomUUID() }, body: forged.body });
+    const unsigned = await fetch(`${appUrl}/api/github/webhooks`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": "pull_request",
+        "x-github-delivery": randomUUID(),
+      },
+      body: forged.body,
+    });
     assert.equal(unsigned.status, 400);
     assert.equal(gh.calls.length, calls, "no GitHub API call");
     assert.equal(await stickyComment(), null);
-    assert.deepEqual((await must(clients, "list-tokens", () => ({}))).map((r) => r.tokens.length), [0, 0, 0], "no token issued");
+    assert.deepEqual(
+      (await must(clients, "list-tokens", () => ({}))).map((r) => r.tokens.length),
+      [0, 0, 0],
+      "no token issued",
+    );
   });
 
   it("opened: the app posts its sticky comment with the token and an in-progress quorum check", async () => {
@@ -84,9 +117,19 @@ describe("the GitHub App, end to end (probot run, fake GitHub, real cluster, ope
     assert.equal(quorumCheck(repo.branchSha(HEAD) ?? "")?.["status"], "in_progress");
 
     approvedHead = repo.branchSha(HEAD) ?? "";
-    const b = repo.addReview(number, "bob", `Checked the request.\n\n/quorum approve ${opensslSign(OFFICERS.bob, token)}`);
+    const b = repo.addReview(
+      number,
+      "bob",
+      `Checked the request.\n\n/quorum approve ${opensslSign(OFFICERS.bob, token)}`,
+    );
     const second = await deliver("pull_request_review", reviewEvent(b, "bob"));
-    assert.deepEqual(pick(second.outcome, "outcome", "state", "approvals", "required", "evidence"), ["evaluated", "approved", 2, 2, "committed"]);
+    assert.deepEqual(pick(second.outcome, "outcome", "state", "approvals", "required", "evidence"), [
+      "evaluated",
+      "approved",
+      2,
+      2,
+      "committed",
+    ]);
     assert.equal(quorumCheck(approvedHead)?.["conclusion"], "success");
     assert.match(repo.readText(HEAD, "hsm-requests/app7.evidence/approval.txt") ?? "", /Number of Approvals = 2;/);
     assert.notEqual(repo.branchSha(HEAD), approvedHead, "the evidence commit moved the head");
@@ -95,7 +138,11 @@ describe("the GitHub App, end to end (probot run, fake GitHub, real cluster, ope
   it("the evidence commit comes back as the app's own synchronize, and its head gets a green check too", async () => {
     const head = repo.branchSha(HEAD) ?? "";
     const sync = await deliver("pull_request", pullRequestEvent("synchronize", gh.app.botLogin));
-    assert.deepEqual(pick(sync.outcome, "state", "evidence"), ["approved", "present"], "nothing is committed again, so it settles");
+    assert.deepEqual(
+      pick(sync.outcome, "state", "evidence"),
+      ["approved", "present"],
+      "nothing is committed again, so it settles",
+    );
     assert.equal(repo.branchSha(HEAD), head);
     assert.equal(quorumCheck(head)?.["conclusion"], "success");
 
@@ -103,7 +150,13 @@ describe("the GitHub App, end to end (probot run, fake GitHub, real cluster, ope
     const sticky = await stickyComment();
     assert.ok(sticky !== null);
     const calls = gh.calls.length;
-    const ownEdit = { action: "edited", issue: commentEvent({ id: 0, payload: {} }, gh.app.botLogin).issue, comment: { body: sticky.body, user: sender(gh.app.botLogin) }, changes: {}, ...common(gh.app.botLogin) };
+    const ownEdit = {
+      action: "edited",
+      issue: commentEvent({ id: 0, payload: {} }, gh.app.botLogin).issue,
+      comment: { body: sticky.body, user: sender(gh.app.botLogin) },
+      changes: {},
+      ...common(gh.app.botLogin),
+    };
     const own = await deliver("issue_comment", ownEdit);
     assert.equal(own.outcome?.["outcome"], "own_event");
     assert.equal(gh.calls.length, calls, "no API call for the app's own comment");
@@ -117,13 +170,21 @@ describe("the GitHub App, end to end (probot run, fake GitHub, real cluster, ope
     assert.deepEqual(await usersNamed("app7"), [1, 1, 1]);
 
     const again = await deliver("pull_request", null, { body: closed.body, id: closed.id });
-    assert.deepEqual(pick(again.outcome, "outcome", "nodes"), ["replayed", "0:already_applied 1:already_applied 2:already_applied"]);
+    assert.deepEqual(pick(again.outcome, "outcome", "nodes"), [
+      "replayed",
+      "0:already_applied 1:already_applied 2:already_applied",
+    ]);
     assert.deepEqual(await usersNamed("app7"), [1, 1, 1]);
   });
 
   it("never logs a secret, even at debug level", () => {
     const log = appLog.join("\n");
-    const secrets = [["webhook secret", webhookSecret], ["gate password", gatePassword], ["app private key", gh.app.privateKeyPem.split("\n")[1] ?? "-"], ["request password", "app7-pass-1"]] as const;
+    const secrets = [
+      ["webhook secret", webhookSecret],
+      ["gate password", gatePassword],
+      ["app private key", gh.app.privateKeyPem.split("\n")[1] ?? "-"],
+      ["request password", "app7-pass-1"],
+    ] as const;
     for (const [what, secret] of secrets) assert.ok(!log.includes(secret), `the log holds the ${what}`);
     assert.doesNotMatch(log, /ghs_[A-Za-z0-9]{36}/, "no installation token");
   });

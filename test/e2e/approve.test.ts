@@ -15,7 +15,16 @@ import { fileURLToPath } from "node:url";
 import { runApprove, type ApproveDeps } from "../../src/cli/approve.ts";
 import type { CliIo } from "../../src/cli/io.ts";
 import { fingerprint } from "../../src/crypto/rsa.ts";
-import { approvalPayloadOf, parseApprovalComment, parseRequest, renderApprovalPayload, requestBindingDigest, serviceOf, STICKY_MARKER, toBindingContext } from "../../src/gate/index.ts";
+import {
+  approvalPayloadOf,
+  parseApprovalComment,
+  parseRequest,
+  renderApprovalPayload,
+  requestBindingDigest,
+  serviceOf,
+  STICKY_MARKER,
+  toBindingContext,
+} from "../../src/gate/index.ts";
 import { encodeRecord } from "../../src/hsm/token-record.ts";
 import { startFakeGitHub, type FakeGitHub, type FakeRepo } from "../helpers/fake-github.ts";
 import { testKey } from "../helpers/keys.ts";
@@ -37,7 +46,12 @@ const bob = testKey("approve-bob");
 const mallory = testKey("approve-mallory");
 
 /** A `public_key:` block for the policy, indented under an officer. */
-const pinned = (pem: string): string => `    public_key: |\n${pem.trim().split("\n").map((l) => `      ${l}`).join("\n")}\n`;
+const pinned = (pem: string): string =>
+  `    public_key: |\n${pem
+    .trim()
+    .split("\n")
+    .map((l) => `      ${l}`)
+    .join("\n")}\n`;
 
 /** With `backend: cloudhsm-cli` the policy must pin every officer's public key. */
 function policyText(backend: "emulator" | "cloudhsm-cli", extra = ""): string {
@@ -59,7 +73,16 @@ function tokenFor(requestBytes: Buffer, repository: string, pr: number, createdA
   assert.ok(parsed.ok);
   const binding = requestBindingDigest(parsed.request, toBindingContext(repository, pr, parsed.digest));
   const records = Array.from({ length: nodes }, (_, i) =>
-    encodeRecord({ service: serviceOf(parsed.request.operation), tokenId: 7, keyHandle: 0n, nonce: `${i}`.padStart(32, "a"), userName: "gate", nodeId: i + 1, createdAt, binding }),
+    encodeRecord({
+      service: serviceOf(parsed.request.operation),
+      tokenId: 7,
+      keyHandle: 0n,
+      nonce: `${i}`.padStart(32, "a"),
+      userName: "gate",
+      nodeId: i + 1,
+      createdAt,
+      binding,
+    }),
   );
   return Buffer.concat(records);
 }
@@ -107,7 +130,16 @@ describe("quorum-gate approve", () => {
     writeFileSync(path("alice.key"), alice.privatePem, { mode: 0o600 });
     writeFileSync(path("bob.key"), bob.privatePem, { mode: 0o600 });
     writeFileSync(path("mallory.key"), mallory.privatePem, { mode: 0o600 });
-    execFileSync("openssl", ["pkey", "-in", path("alice.key"), "-aes-256-cbc", "-passout", "pass:correct horse", "-out", path("alice-enc.key")]);
+    execFileSync("openssl", [
+      "pkey",
+      "-in",
+      path("alice.key"),
+      "-aes-256-cbc",
+      "-passout",
+      "pass:correct horse",
+      "-out",
+      path("alice-enc.key"),
+    ]);
     writeFileSync(path("pass"), "correct horse\n", { mode: 0o600 });
   });
   after(async () => {
@@ -116,7 +148,10 @@ describe("quorum-gate approve", () => {
   });
 
   /** A fresh repository with the policy on main and an open request pull request. */
-  function setUp(backend: "emulator" | "cloudhsm-cli", request = REQUEST): { repo: FakeRepo; pr: number; full: string } {
+  function setUp(
+    backend: "emulator" | "cloudhsm-cli",
+    request = REQUEST,
+  ): { repo: FakeRepo; pr: number; full: string } {
     n += 1;
     const full = `acme/hsm${n}`;
     const repo = gh.createRepo(full, { files: { ".github/quorum-gate.yml": policyText(backend) } });
@@ -128,7 +163,11 @@ describe("quorum-gate approve", () => {
     repo.addComment(pr, { login: gh.app.botLogin, type: "Bot" }, stickyBody(token));
   }
 
-  async function approve(args: readonly string[], login = "alice", options: { input?: string; isTTY?: boolean; now?: number } = {}): Promise<Run> {
+  async function approve(
+    args: readonly string[],
+    login = "alice",
+    options: { input?: string; isTTY?: boolean; now?: number } = {},
+  ): Promise<Run> {
     const cap = captureIo(options.input ?? "", options.isTTY ?? false);
     const deps: ApproveDeps = {
       env: { GITHUB_TOKEN: gh.issueToken({ user: login, appId: null }), GITHUB_API_URL: gh.url },
@@ -142,7 +181,9 @@ describe("quorum-gate approve", () => {
 
   /** The comments the tool posted (read from the fake's call log). */
   const commentsOf = (repo: FakeRepo, pr: number): string[] =>
-    gh.calls.filter((c) => c.method === "POST" && c.path === `/repos/${repo.fullName}/issues/${pr}/comments`).map((c) => String((c.body as { body: string }).body));
+    gh.calls
+      .filter((c) => c.method === "POST" && c.path === `/repos/${repo.fullName}/issues/${pr}/comments`)
+      .map((c) => String((c.body as { body: string }).body));
 
   it("emulator: signs the sticky comment's token after checking its binding, and posts /quorum approve (as openssl dgst would sign)", async () => {
     const { repo, pr, full } = setUp("emulator");
@@ -155,7 +196,13 @@ describe("quorum-gate approve", () => {
     const posted = commentsOf(repo, pr);
     assert.equal(posted.length, 1);
     writeFileSync(path("token.bin"), token);
-    const expected = execFileSync("openssl", ["dgst", "-sha256", "-sign", path("alice.key"), path("token.bin")]).toString("base64");
+    const expected = execFileSync("openssl", [
+      "dgst",
+      "-sha256",
+      "-sign",
+      path("alice.key"),
+      path("token.bin"),
+    ]).toString("base64");
     assert.equal(posted[0], `/quorum approve ${expected}\n`);
     const parsed = parseApprovalComment(posted[0] ?? "");
     assert.ok(parsed.ok && parsed.command.verb === "approve");
@@ -173,17 +220,43 @@ describe("quorum-gate approve", () => {
     assert.equal(m[1], until);
     const parsed = parseRequest(Buffer.from(REQUEST));
     assert.ok(parsed.ok);
-    const payload = renderApprovalPayload(approvalPayloadOf({ verdict: "approve", request: parsed.request, requestDigest: parsed.digest, requestPath: REQUEST_PATH, repository: full, pullRequest: pr, expiresAt: until }));
+    const payload = renderApprovalPayload(
+      approvalPayloadOf({
+        verdict: "approve",
+        request: parsed.request,
+        requestDigest: parsed.digest,
+        requestPath: REQUEST_PATH,
+        repository: full,
+        pullRequest: pr,
+        expiresAt: until,
+      }),
+    );
     assert.ok(verify("sha256", payload, createPublicKey(bob.privatePem), Buffer.from(m[2] ?? "", "base64")));
     assert.match(r.err, /quorum-gate approval payload v1/);
   });
 
   it("--reject posts a veto with --until, bounded by the policy's lifetime", async () => {
     const { repo, pr, full } = setUp("cloudhsm-cli");
-    const tooFar = await approve([`${full}#${pr}`, "--key", path("alice.key"), "--reject", "--until", "2026-12-09T00:00:00Z", "--yes"]);
+    const tooFar = await approve([
+      `${full}#${pr}`,
+      "--key",
+      path("alice.key"),
+      "--reject",
+      "--until",
+      "2026-12-09T00:00:00Z",
+      "--yes",
+    ]);
     assert.equal(tooFar.code, 1);
     assert.match(tooFar.err, /^quorum-gate approve: bad_until: /m);
-    const r = await approve([`${full}#${pr}`, "--key", path("alice.key"), "--reject", "--until", "2026-12-06T18:00:00Z", "--yes"]);
+    const r = await approve([
+      `${full}#${pr}`,
+      "--key",
+      path("alice.key"),
+      "--reject",
+      "--until",
+      "2026-12-06T18:00:00Z",
+      "--yes",
+    ]);
     assert.equal(r.code, 0, r.err);
     const posted = commentsOf(repo, pr);
     assert.equal(posted.length, 1);
@@ -195,7 +268,14 @@ describe("quorum-gate approve", () => {
     const noPass = await approve([`${full}#${pr}`, "--key", path("alice-enc.key"), "--dry-run"]);
     assert.equal(noPass.code, 2);
     assert.match(noPass.err, /--passphrase-file/);
-    const r = await approve([`${full}#${pr}`, "--key", path("alice-enc.key"), "--passphrase-file", path("pass"), "--dry-run"]);
+    const r = await approve([
+      `${full}#${pr}`,
+      "--key",
+      path("alice-enc.key"),
+      "--passphrase-file",
+      path("pass"),
+      "--dry-run",
+    ]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /^\/quorum approve until=2026-12-07T12:00:00Z [A-Za-z0-9+/=]{344}\n$/);
     assert.deepEqual(commentsOf(repo, pr), []);
@@ -318,7 +398,10 @@ describe("quorum-gate approve", () => {
     const token = tokenFor(Buffer.from(REQUEST), full, pr, Math.floor(Date.now() / 1000) - 60);
     postSticky(repo, pr, token);
     const env = { ...process.env, GITHUB_TOKEN: gh.issueToken({ user: "alice", appId: null }), GITHUB_API_URL: gh.url };
-    const child = spawn(process.execPath, [BIN, "approve", `${full}#${pr}`, "--key", path("alice.key"), "--yes"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, "approve", `${full}#${pr}`, "--key", path("alice.key"), "--yes"], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     child.stdout.on("data", (c: Buffer) => (out += c.toString()));
@@ -327,7 +410,13 @@ describe("quorum-gate approve", () => {
     assert.equal(code, 0, err);
     assert.match(out, /github\.com|posted comment/);
     writeFileSync(path("token-real.bin"), token);
-    const expected = execFileSync("openssl", ["dgst", "-sha256", "-sign", path("alice.key"), path("token-real.bin")]).toString("base64");
+    const expected = execFileSync("openssl", [
+      "dgst",
+      "-sha256",
+      "-sign",
+      path("alice.key"),
+      path("token-real.bin"),
+    ]).toString("base64");
     assert.deepEqual(commentsOf(repo, pr), [`/quorum approve ${expected}\n`]);
   });
 });

@@ -31,7 +31,11 @@ describe("verify --approval-file with openssl signatures", () => {
     execFileSync("openssl", ["dgst", "-sha256", "-sign", keyFile(keyOf), "-out", out, token]);
   };
   const approval = (approvers: readonly [string, string][], tokenPath = "token.bin"): string =>
-    renderApprovalFile({ multiTokenFilePath: tokenPath, tokenFilePath: "", approvals: approvers.map(([approverName, approvalFile]) => ({ approverType: 2, approverName, approvalFile })) });
+    renderApprovalFile({
+      multiTokenFilePath: tokenPath,
+      tokenFilePath: "",
+      approvals: approvers.map(([approverName, approvalFile]) => ({ approverType: 2, approverName, approvalFile })),
+    });
   const keyArgs = (...officers: string[]): string[] => officers.flatMap((o) => ["--key", `${o}=${pubFile(o)}`]);
 
   before(() => {
@@ -47,15 +51,42 @@ describe("verify --approval-file with openssl signatures", () => {
     sign("officer2", join(ceremony, "sigs", "officer2.sig"));
     // officer3's file, signed with officer1's key.
     sign("officer1", join(ceremony, "sigs", "officer3.sig"));
-    writeFileSync(join(ceremony, "approval.txt"), approval([["officer1", "sigs/officer1.sig"], ["officer2", "sigs/officer2.sig"]]));
-    writeFileSync(join(ceremony, "forged.txt"), approval([["officer1", "sigs/officer1.sig"], ["officer3", "sigs/officer3.sig"]]));
-    writeFileSync(join(ceremony, "twice.txt"), approval([["officer1", "sigs/officer1.sig"], ["officer1", "sigs/officer1.sig"]]));
-    writeFileSync(join(ceremony, "missing.txt"), approval([["officer1", "sigs/officer1.sig"], ["officer2", "sigs/none.sig"]]));
+    writeFileSync(
+      join(ceremony, "approval.txt"),
+      approval([
+        ["officer1", "sigs/officer1.sig"],
+        ["officer2", "sigs/officer2.sig"],
+      ]),
+    );
+    writeFileSync(
+      join(ceremony, "forged.txt"),
+      approval([
+        ["officer1", "sigs/officer1.sig"],
+        ["officer3", "sigs/officer3.sig"],
+      ]),
+    );
+    writeFileSync(
+      join(ceremony, "twice.txt"),
+      approval([
+        ["officer1", "sigs/officer1.sig"],
+        ["officer1", "sigs/officer1.sig"],
+      ]),
+    );
+    writeFileSync(
+      join(ceremony, "missing.txt"),
+      approval([
+        ["officer1", "sigs/officer1.sig"],
+        ["officer2", "sigs/none.sig"],
+      ]),
+    );
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("two officers' openssl signatures, paths relative to the approval file: holds at 2, exit 0", () => {
-    const r = cli(["verify", "--approval-file", "ceremony/approval.txt", ...keyArgs("officer1", "officer2"), "--required", "2"], dir);
+    const r = cli(
+      ["verify", "--approval-file", "ceremony/approval.txt", ...keyArgs("officer1", "officer2"), "--required", "2"],
+      dir,
+    );
     assert.equal(r.code, 0, r.err + r.out);
     assert.match(r.out, /^ +counted +officer1 +sigs\/officer1\.sig +valid +key [0-9a-f]{16}…/m);
     assert.match(r.out, /^ +counted +officer2 +sigs\/officer2\.sig +valid/m);
@@ -65,53 +96,144 @@ describe("verify --approval-file with openssl signatures", () => {
   });
 
   it("three required of two: quorum_not_met, exit 1 (--json)", () => {
-    const r = cli(["verify", "--approval-file", join(ceremony, "approval.txt"), ...keyArgs("officer1", "officer2"), "--required", "3", "--json"], ceremony);
+    const r = cli(
+      [
+        "verify",
+        "--approval-file",
+        join(ceremony, "approval.txt"),
+        ...keyArgs("officer1", "officer2"),
+        "--required",
+        "3",
+        "--json",
+      ],
+      ceremony,
+    );
     assert.equal(r.code, 1);
     const doc = JSON.parse(r.out) as { holds: boolean; counted: number; required: number; checks: { code: string }[] };
     assert.deepEqual([doc.holds, doc.counted, doc.required], [false, 2, 3]);
-    assert.deepEqual(doc.checks.map((c) => c.code), ["ok", "quorum_not_met"]);
+    assert.deepEqual(
+      doc.checks.map((c) => c.code),
+      ["ok", "quorum_not_met"],
+    );
   });
 
   it("a signature file made with another officer's key: bad_signature, and approveToken would refuse the file", () => {
-    const r = cli(["verify", "--approval-file", "ceremony/forged.txt", ...keyArgs("officer1", "officer2", "officer3"), "--required", "1"], dir);
+    const r = cli(
+      [
+        "verify",
+        "--approval-file",
+        "ceremony/forged.txt",
+        ...keyArgs("officer1", "officer2", "officer3"),
+        "--required",
+        "1",
+      ],
+      dir,
+    );
     assert.equal(r.code, 1);
     assert.match(r.out, /^ +rejected +officer3 +sigs\/officer3\.sig +bad_signature/m);
-    assert.match(r.out, /FAIL +approvals +approval_rejected +approveToken would refuse the whole file: officer3: bad_signature/);
+    assert.match(
+      r.out,
+      /FAIL +approvals +approval_rejected +approveToken would refuse the whole file: officer3: bad_signature/,
+    );
   });
 
   it("one officer twice counts once; an officer without a key is no_key", () => {
-    const twice = cli(["verify", "--approval-file", "ceremony/twice.txt", ...keyArgs("officer1"), "--required", "2", "--json"], dir);
+    const twice = cli(
+      ["verify", "--approval-file", "ceremony/twice.txt", ...keyArgs("officer1"), "--required", "2", "--json"],
+      dir,
+    );
     assert.equal(twice.code, 1);
     const doc = JSON.parse(twice.out) as { approvals: { reason: string }[]; counted: number };
-    assert.deepEqual(doc.approvals.map((a) => a.reason), ["valid", "duplicate"]);
+    assert.deepEqual(
+      doc.approvals.map((a) => a.reason),
+      ["valid", "duplicate"],
+    );
     assert.equal(doc.counted, 1);
-    const noKey = cli(["verify", "--approval-file", "ceremony/approval.txt", ...keyArgs("officer1"), "--required", "1"], dir);
+    const noKey = cli(
+      ["verify", "--approval-file", "ceremony/approval.txt", ...keyArgs("officer1"), "--required", "1"],
+      dir,
+    );
     assert.equal(noKey.code, 1);
     assert.match(noKey.out, /rejected +officer2 +sigs\/officer2\.sig +no_key/);
   });
 
   it("usage errors exit 2: a missing signature file, no keys, no --required without evidence.json, a key that is not one", () => {
-    const missing = cli(["verify", "--approval-file", "ceremony/missing.txt", ...keyArgs("officer1", "officer2"), "--required", "1"], dir);
+    const missing = cli(
+      ["verify", "--approval-file", "ceremony/missing.txt", ...keyArgs("officer1", "officer2"), "--required", "1"],
+      dir,
+    );
     assert.equal(missing.code, 2);
     assert.match(missing.err, /no signature file of officer2 at .*none\.sig/);
     assert.equal(cli(["verify", "--approval-file", "ceremony/approval.txt", "--required", "1"], dir).code, 2);
-    assert.match(cli(["verify", "--approval-file", "ceremony/approval.txt", ...keyArgs("officer1")], dir).err, /give --required N/);
-    assert.equal(cli(["verify", "--approval-file", "ceremony/approval.txt", "--key", `officer1=${keyFile("officer1")}`, "--required", "1"], dir).code, 2, "a private key is not a public key file");
-    assert.equal(cli(["verify", "--approval-file", "ceremony/nope.txt", ...keyArgs("officer1"), "--required", "1"], dir).code, 2);
-    assert.equal(cli(["verify", "--approval-file", "ceremony/approval.txt", "--key", "officer1", "--required", "1"], dir).code, 2);
-    assert.equal(cli(["verify", "--approval-file", "ceremony/approval.txt", ...keyArgs("officer1"), "--required", "0"], dir).code, 2);
-    assert.equal(cli(["verify", "--approval-file", "ceremony/approval.txt", ...keyArgs("officer1"), "--required", "1", "hsm-requests/app7.yml"], dir).code, 2);
+    assert.match(
+      cli(["verify", "--approval-file", "ceremony/approval.txt", ...keyArgs("officer1")], dir).err,
+      /give --required N/,
+    );
+    assert.equal(
+      cli(
+        [
+          "verify",
+          "--approval-file",
+          "ceremony/approval.txt",
+          "--key",
+          `officer1=${keyFile("officer1")}`,
+          "--required",
+          "1",
+        ],
+        dir,
+      ).code,
+      2,
+      "a private key is not a public key file",
+    );
+    assert.equal(
+      cli(["verify", "--approval-file", "ceremony/nope.txt", ...keyArgs("officer1"), "--required", "1"], dir).code,
+      2,
+    );
+    assert.equal(
+      cli(["verify", "--approval-file", "ceremony/approval.txt", "--key", "officer1", "--required", "1"], dir).code,
+      2,
+    );
+    assert.equal(
+      cli(["verify", "--approval-file", "ceremony/approval.txt", ...keyArgs("officer1"), "--required", "0"], dir).code,
+      2,
+    );
+    assert.equal(
+      cli(
+        [
+          "verify",
+          "--approval-file",
+          "ceremony/approval.txt",
+          ...keyArgs("officer1"),
+          "--required",
+          "1",
+          "hsm-requests/app7.yml",
+        ],
+        dir,
+      ).code,
+      2,
+    );
   });
 
   describe("an evidence folder copied out of git", () => {
-    const officers: Officer[] = names.map((name, i) => ({ login: ["alice", "bob", "carol"][i] ?? name, officer: name, key: testKey(`cmu-${name}`) }));
+    const officers: Officer[] = names.map((name, i) => ({
+      login: ["alice", "bob", "carol"][i] ?? name,
+      officer: name,
+      key: testKey(`cmu-${name}`),
+    }));
     const policy = policyText({ cluster: "cluster-cmu", officers });
     const unpinned = policyText({ cluster: "cluster-cmu", officers, pins: { officer2: false } });
     const folder = join(dir, "hsm-requests", "app7.evidence");
 
     before(() => {
       const request = requestText("cluster-cmu", "app7");
-      const approved = approveRequest(policy, "hsm-requests/app7.yml", request, { repository: "acme/hsm", pullRequest: 7, author: "dave", signers: officers.slice(0, 2), decidedAt: 1_800_000_000, cluster: clusterFacts(officers, 2) });
+      const approved = approveRequest(policy, "hsm-requests/app7.yml", request, {
+        repository: "acme/hsm",
+        pullRequest: 7,
+        author: "dave",
+        signers: officers.slice(0, 2),
+        decidedAt: 1_800_000_000,
+        cluster: clusterFacts(officers, 2),
+      });
       for (const [path, content] of Object.entries(approved.files)) {
         mkdirSync(dirname(join(dir, path)), { recursive: true });
         writeFileSync(join(dir, path), content);
@@ -124,12 +246,19 @@ describe("verify --approval-file with openssl signatures", () => {
       for (const name of ["officer1", "officer2"]) {
         const out = join(dir, `${name}.openssl.sig`);
         sign(name, out, join(folder, "token.bin"));
-        assert.deepEqual(readFileSync(out), readFileSync(join(folder, `${name}.sig`)), `${name}: PKCS#1 v1.5 signatures are deterministic`);
+        assert.deepEqual(
+          readFileSync(out),
+          readFileSync(join(folder, `${name}.sig`)),
+          `${name}: PKCS#1 v1.5 signatures are deterministic`,
+        );
       }
     });
 
     it("--policy: the keys of evidence.json the policy pins, M from evidence.json, the files checked against it; exit 0", () => {
-      const r = cli(["verify", "--approval-file", join("hsm-requests", "app7.evidence", "approval.txt"), "--policy", "policy.yml"], dir);
+      const r = cli(
+        ["verify", "--approval-file", join("hsm-requests", "app7.evidence", "approval.txt"), "--policy", "policy.yml"],
+        dir,
+      );
       assert.equal(r.code, 0, r.err + r.out);
       assert.match(r.out, /required +2 officers: M as the gate recorded it in evidence\.json/);
       assert.match(r.out, /ok +token +token\.bin SHA-256 [0-9a-f]{64}, as recorded/);
@@ -138,7 +267,10 @@ describe("verify --approval-file with openssl signatures", () => {
     });
 
     it("a key the policy does not pin does not count: key_not_pinned, exit 1", () => {
-      const r = cli(["verify", "--approval-file", join(folder, "approval.txt"), "--policy", join(dir, "unpinned.yml")], dir);
+      const r = cli(
+        ["verify", "--approval-file", join(folder, "approval.txt"), "--policy", join(dir, "unpinned.yml")],
+        dir,
+      );
       assert.equal(r.code, 1);
       assert.match(r.out, /rejected +officer2 +officer2\.sig +key_not_pinned/);
     });

@@ -33,28 +33,45 @@ describe("audit of what the gate itself committed and replayed", () => {
 
   /** The gate's token, from its sticky comment; the evidence will hold the same bytes. */
   function tokenOf(pr: number): Uint8Array | null {
-    const posted = h.gh.calls.filter((c) => c.method === "POST" && c.path.endsWith(`/issues/${pr}/comments`)).map((c) => (c.body as { body?: string } | null)?.body ?? "");
+    const posted = h.gh.calls
+      .filter((c) => c.method === "POST" && c.path.endsWith(`/issues/${pr}/comments`))
+      .map((c) => (c.body as { body?: string } | null)?.body ?? "");
     const sticky = posted.find((b) => b.startsWith(STICKY_MARKER));
     return sticky === undefined ? null : readStickyToken(sticky);
   }
 
   before(async () => {
     h = await startGateHarness({ nodes: 2, officers: OFFICERS });
-    const officers: Officer[] = Object.entries(OFFICERS).map(([login, officer]) => ({ login, officer, key: testKey(officer) }));
+    const officers: Officer[] = Object.entries(OFFICERS).map(([login, officer]) => ({
+      login,
+      officer,
+      key: testKey(officer),
+    }));
     const policy = policyText({ cluster: h.q.clusterId, officers });
     h.repo.commit(h.repo.defaultBranch, { ".github/quorum-gate.yml": policy }, { message: "Pin the officers' keys" });
 
     const request = h.requestYaml("app7", "app7-pass-1");
-    const number = h.repo.openPullRequest({ head: "req-app7", author: "carol", files: { "hsm-requests/app7.yml": request } });
+    const number = h.repo.openPullRequest({
+      head: "req-app7",
+      author: "carol",
+      files: { "hsm-requests/app7.yml": request },
+    });
     await handlePullRequest(h.deps, h.event(number, "pull_request", "opened"));
     const token = tokenOf(number);
     assert.ok(token !== null, "the gate posted its token");
-    for (const [login, officer] of Object.entries(OFFICERS)) h.repo.addComment(number, login, renderApprovalComment(signMessage(token, testKey(officer).privateKey)));
+    for (const [login, officer] of Object.entries(OFFICERS))
+      h.repo.addComment(number, login, renderApprovalComment(signMessage(token, testKey(officer).privateKey)));
     const approved = await handlePullRequest(h.deps, h.event(number));
-    assert.ok(approved.code === "evaluated" && approved.state === "approved" && approved.evidence === "committed", JSON.stringify(approved));
+    assert.ok(
+      approved.code === "evaluated" && approved.state === "approved" && approved.evidence === "committed",
+      JSON.stringify(approved),
+    );
     h.repo.merge(number);
     const replayed = await handlePullRequest(h.deps, h.event(number, "pull_request", "closed"));
-    assert.ok(replayed.code === "replayed" && replayed.nodes.every((n) => n.result === "applied"), JSON.stringify(replayed));
+    assert.ok(
+      replayed.code === "replayed" && replayed.nodes.every((n) => n.result === "applied"),
+      JSON.stringify(replayed),
+    );
 
     // The same history in a real repository: the policy, the request, the gate's evidence commit, the merge.
     const t = Math.floor(Date.now() / 1000);
@@ -62,12 +79,16 @@ describe("audit of what the gate itself committed and replayed", () => {
     git.commitFiles({ ".github/quorum-gate.yml": policy }, "Pin the officers' keys", t - 600);
     git.git(["checkout", "--quiet", "-b", "req-app7"]);
     git.commitFiles({ "hsm-requests/app7.yml": request }, "Request app7", t - 300);
-    const evidence = Object.fromEntries(EVIDENCE.map((name) => [`${FOLDER}${name}`, h.repo.readBytes("req-app7", `${FOLDER}${name}`) ?? new Uint8Array()]));
+    const evidence = Object.fromEntries(
+      EVIDENCE.map((name) => [
+        `${FOLDER}${name}`,
+        h.repo.readBytes("req-app7", `${FOLDER}${name}`) ?? new Uint8Array(),
+      ]),
+    );
     git.commitFiles(evidence, "quorum-gate: evidence for hsm-requests/app7.yml", t - 120);
     git.git(["checkout", "--quiet", "main"]);
     git.git(["merge", "--quiet", "--no-ff", "-m", `Merge pull request #${number}`, "req-app7"], t - 60);
     assert.equal(number, 1, "the fake repository's first pull request, as the evidence records");
-
   });
 
   after(async () => {
@@ -81,12 +102,18 @@ describe("audit of what the gate itself committed and replayed", () => {
     assert.match(verify.out, /requested by +carol/);
     const audit = await cli(["audit", "--repo", git.dir, "--cluster", h.cluster.clusterFile, "--json"]);
     assert.equal(audit.code, 0, audit.err);
-    const [row] = JSON.parse(audit.out) as { holds: boolean; replay: { state: string; nodes: { result: string; approvers: string[] }[] } }[];
+    const [row] = JSON.parse(audit.out) as {
+      holds: boolean;
+      replay: { state: string; nodes: { result: string; approvers: string[] }[] };
+    }[];
     assert.equal(row?.holds, true);
     assert.equal(row?.replay.state, "asked");
-    assert.deepEqual(row?.replay.nodes.map((n) => [n.result, n.approvers]), [
-      ["applied", ["officer1", "officer2"]],
-      ["applied", ["officer1", "officer2"]],
-    ]);
+    assert.deepEqual(
+      row?.replay.nodes.map((n) => [n.result, n.approvers]),
+      [
+        ["applied", ["officer1", "officer2"]],
+        ["applied", ["officer1", "officer2"]],
+      ],
+    );
   });
 });

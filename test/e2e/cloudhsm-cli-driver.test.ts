@@ -9,7 +9,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
-import { openCloudhsmCliSession, parseEnvelope, quoteWord, type CloudhsmCliSession } from "../../src/cluster/cloudhsm-cli-driver.ts";
+import {
+  openCloudhsmCliSession,
+  parseEnvelope,
+  quoteWord,
+  type CloudhsmCliSession,
+} from "../../src/cluster/cloudhsm-cli-driver.ts";
 import { createNodeClient, type NodeClient } from "../../src/cluster/node-client.ts";
 import { splitLine } from "../../src/cloudhsm-cli/words.ts";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";
@@ -48,23 +53,38 @@ describe("cloudhsm-cli driver", () => {
     const opened = await openCloudhsmCliSession({ binary: wrapper, credentials, cwd: dir });
     assert.ok(opened.ok, opened.ok ? "" : `${opened.reason}: ${opened.message}`);
     const s: CloudhsmCliSession = opened.session;
-    assert.deepEqual(await s.run(["quorum", "token-sign", "list-quorum-values"]), { ok: true, data: { user: 2, quorum: 1 } });
+    assert.deepEqual(await s.run(["quorum", "token-sign", "list-quorum-values"]), {
+      ok: true,
+      data: { user: 2, quorum: 1 },
+    });
     const list = await s.run(["user", "list"]);
     assert.ok(list.ok);
     const users = (list.data as { users: { username: string; quorum: unknown[] }[] }).users;
-    assert.deepEqual(users.find((u) => u.username === "officer1")?.quorum, [{ strategy: "token-sign", status: "enabled" }]);
+    assert.deepEqual(users.find((u) => u.username === "officer1")?.quorum, [
+      { strategy: "token-sign", status: "enabled" },
+    ]);
     assert.deepEqual(users.find((u) => u.username === "gate")?.quorum, [], "the gate's account holds no quorum key");
     // error_code 1 is data, and the session goes on.
-    assert.deepEqual(await s.run(["user", "create", "--username", "app1", "--role", "crypto-user", "--password", "app1-pass-1"]), { ok: false, reason: "command_failed", message: "Quorum approval is required for this operation" });
+    assert.deepEqual(
+      await s.run(["user", "create", "--username", "app1", "--role", "crypto-user", "--password", "app1-pass-1"]),
+      { ok: false, reason: "command_failed", message: "Quorum approval is required for this operation" },
+    );
     assert.equal(s.alive(), true);
     // A file name with a space and a quote crosses the line grammar intact.
     mkdirSync(join(dir, "it's here"));
-    assert.deepEqual(await s.run(["quorum", "token-sign", "generate", "--service", "user", "--token", "it's here/user.token"]), { ok: true, data: { filepath: "it's here/user.token" } });
+    assert.deepEqual(
+      await s.run(["quorum", "token-sign", "generate", "--service", "user", "--token", "it's here/user.token"]),
+      { ok: true, data: { filepath: "it's here/user.token" } },
+    );
     assert.ok(existsSync(join(dir, "it's here", "user.token")));
     const listed = await s.run(["quorum", "token-sign", "list"]);
     assert.ok(listed.ok);
     assert.match(JSON.stringify(listed.data), /gate/, "the token is the gate's");
-    assert.deepEqual(await s.run(["user", "list\nlogout"]), { ok: false, reason: "bad_command", message: "a command is one or more words without newlines" });
+    assert.deepEqual(await s.run(["user", "list\nlogout"]), {
+      ok: false,
+      reason: "bad_command",
+      message: "a command is one or more words without newlines",
+    });
     await s.close();
     assert.equal(s.alive(), false);
     assert.equal((await s.run(["user", "list"])).ok, false);
@@ -78,22 +98,41 @@ describe("cloudhsm-cli driver", () => {
   it("answers commands in order when two callers share the session", async () => {
     const opened = await openCloudhsmCliSession({ binary: wrapper, credentials, cwd: dir });
     assert.ok(opened.ok);
-    const [a, b] = await Promise.all([opened.session.run(["quorum", "token-sign", "list-quorum-values"]), opened.session.run(["user", "list"])]);
+    const [a, b] = await Promise.all([
+      opened.session.run(["quorum", "token-sign", "list-quorum-values"]),
+      opened.session.run(["user", "list"]),
+    ]);
     assert.deepEqual(a, { ok: true, data: { user: 2, quorum: 1 } });
     assert.ok(b.ok && typeof b.data === "object" && b.data !== null && "users" in b.data);
     await opened.session.close();
   });
 
   it("reports a refused login as login_failed and leaves no process behind", async () => {
-    const r = await openCloudhsmCliSession({ binary: wrapper, credentials: { userName: "gate", password: "not-the-password" }, cwd: dir });
-    assert.deepEqual(r, { ok: false, reason: "login_failed", message: "login as gate refused: Invalid username or password" });
-    const officer = await openCloudhsmCliSession({ binary: wrapper, credentials: { userName: "nobody", password: "x" }, cwd: dir });
+    const r = await openCloudhsmCliSession({
+      binary: wrapper,
+      credentials: { userName: "gate", password: "not-the-password" },
+      cwd: dir,
+    });
+    assert.deepEqual(r, {
+      ok: false,
+      reason: "login_failed",
+      message: "login as gate refused: Invalid username or password",
+    });
+    const officer = await openCloudhsmCliSession({
+      binary: wrapper,
+      credentials: { userName: "nobody", password: "x" },
+      cwd: dir,
+    });
     assert.equal(officer.ok ? "" : officer.reason, "login_failed");
   });
 
   it("reports a missing or non-executable binary as spawn_failed", async () => {
     const missing = await openCloudhsmCliSession({ binary: join(dir, "no-such-binary"), credentials, cwd: dir });
-    assert.deepEqual(missing, { ok: false, reason: "spawn_failed", message: `cannot start ${join(dir, "no-such-binary")}: ENOENT` });
+    assert.deepEqual(missing, {
+      ok: false,
+      reason: "spawn_failed",
+      message: `cannot start ${join(dir, "no-such-binary")}: ENOENT`,
+    });
     const plain = join(dir, "not-executable");
     writeFileSync(plain, "#!/bin/sh\n");
     const denied = await openCloudhsmCliSession({ binary: plain, credentials, cwd: dir });
@@ -102,7 +141,10 @@ describe("cloudhsm-cli driver", () => {
 
   it("never puts the password on a command line or in the environment", async () => {
     const seen = join(dir, "seen.txt");
-    const spy = script("spy", `echo "$@" > "${seen}"; env >> "${seen}"; read l; echo "Enter password:"; read pw; printf '{\\n  "error_code": 0,\\n  "data": {}\\n}\\n'; read l; exit 0`);
+    const spy = script(
+      "spy",
+      `echo "$@" > "${seen}"; env >> "${seen}"; read l; echo "Enter password:"; read pw; printf '{\\n  "error_code": 0,\\n  "data": {}\\n}\\n'; read l; exit 0`,
+    );
     const r = await openCloudhsmCliSession({ binary: spy, args: ["--region", "x"], credentials, cwd: dir });
     assert.ok(r.ok);
     await r.session.close();
@@ -118,7 +160,11 @@ describe("cloudhsm-cli driver", () => {
     const r = await openCloudhsmCliSession({ binary: hang, credentials, cwd: dir, timeoutMs: 500 });
     assert.ok(r.ok);
     const started = Date.now();
-    assert.deepEqual(await r.session.run(["user", "list"]), { ok: false, reason: "timeout", message: "no answer from the shell within 500 ms" });
+    assert.deepEqual(await r.session.run(["user", "list"]), {
+      ok: false,
+      reason: "timeout",
+      message: "no answer from the shell within 500 ms",
+    });
     assert.ok(Date.now() - started < 5000);
     assert.equal(r.session.alive(), false, "the process is stopped: its framing can no longer be trusted");
     assert.equal((await r.session.run(["user", "list"])).ok ? "" : "session_closed", "session_closed");
@@ -136,18 +182,27 @@ describe("cloudhsm-cli driver", () => {
     assert.equal(answer.ok ? "" : answer.reason, "malformed_output");
     assert.equal(r.session.alive(), false);
     assert.equal(parseEnvelope('{"error_code": 2, "data": 1}').ok ? "" : "malformed", "malformed");
-    assert.deepEqual(parseEnvelope('{"error_code": 0}'), { ok: false, reason: "malformed_output", message: 'the shell\'s answer is not an envelope: {"error_code": 0}' });
+    assert.deepEqual(parseEnvelope('{"error_code": 0}'), {
+      ok: false,
+      reason: "malformed_output",
+      message: 'the shell\'s answer is not an envelope: {"error_code": 0}',
+    });
   });
 
   it("reports a shell that dies mid-command as session_closed", async () => {
     const dies = script("dies", `${LOGIN}; read l; exit 3`);
     const r = await openCloudhsmCliSession({ binary: dies, credentials, cwd: dir, timeoutMs: 5000 });
     assert.ok(r.ok);
-    assert.deepEqual(await r.session.run(["user", "list"]), { ok: false, reason: "session_closed", message: "the shell exited with status 3 before answering" });
+    assert.deepEqual(await r.session.run(["user", "list"]), {
+      ok: false,
+      reason: "session_closed",
+      message: "the shell exited with status 3 before answering",
+    });
     await r.session.close();
   });
 
   it("quotes words so that the shell's line grammar reads them back", () => {
-    for (const w of ["plain", "with space", "it's", "a\"b", "", "back\\slash", "'", "$HOME"]) assert.deepEqual(splitLine(`x ${quoteWord(w)}`), ["x", w], w);
+    for (const w of ["plain", "with space", "it's", 'a"b', "", "back\\slash", "'", "$HOME"])
+      assert.deepEqual(splitLine(`x ${quoteWord(w)}`), ["x", w], w);
   });
 });

@@ -14,7 +14,16 @@ import { after, before, describe, it } from "node:test";
 import { usage } from "../../src/cli/router.ts";
 import { renderApprovalFile } from "../../src/formats/approval-file.ts";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";
-import { assertLinesInOrder, bodyOf, CLI, normalize, signFile, startCmu, writeRegistrationFiles, type CmuChild } from "../helpers/cmu-driver.ts";
+import {
+  assertLinesInOrder,
+  bodyOf,
+  CLI,
+  normalize,
+  signFile,
+  startCmu,
+  writeRegistrationFiles,
+  type CmuChild,
+} from "../helpers/cmu-driver.ts";
 import { testKey } from "../helpers/keys.ts";
 
 const OFFICERS = ["officer1", "officer2"] as const;
@@ -27,13 +36,18 @@ describe("cmu shell: drift on purpose, detected, repaired with server mode and s
 
   /** getToken output is signed by both officers and put into an approval file, as in the seed. */
   function approvalFor(token: string, file: string): void {
-    for (const [i, officer] of OFFICERS.entries()) signFile(work, token, testKey(`cmu-drift-${officer}`).privateKey, `${token}.sig${i + 1}`);
+    for (const [i, officer] of OFFICERS.entries())
+      signFile(work, token, testKey(`cmu-drift-${officer}`).privateKey, `${token}.sig${i + 1}`);
     writeFileSync(
       join(work, file),
       renderApprovalFile({
         multiTokenFilePath: token,
         tokenFilePath: "",
-        approvals: OFFICERS.map((officer, i) => ({ approverType: 2, approverName: officer, approvalFile: `${token}.sig${i + 1}` })),
+        approvals: OFFICERS.map((officer, i) => ({
+          approverType: 2,
+          approverName: officer,
+          approvalFile: `${token}.sig${i + 1}`,
+        })),
       }),
     );
   }
@@ -54,7 +68,10 @@ describe("cmu shell: drift on purpose, detected, repaired with server mode and s
 
   const hasClusterStatus = usage("test").includes("cluster status");
   function clusterStatus(): { code: number | null; out: string } {
-    const r = spawnSync(process.execPath, [CLI, "cluster", "status", "--cluster", cluster.clusterFile], { encoding: "utf8", timeout: 30_000 });
+    const r = spawnSync(process.execPath, [CLI, "cluster", "status", "--cluster", cluster.clusterFile], {
+      encoding: "utf8",
+      timeout: 30_000,
+    });
     return { code: r.status, out: `${r.stdout}${r.stderr}` };
   }
 
@@ -69,11 +86,16 @@ describe("cmu shell: drift on purpose, detected, repaired with server mode and s
     for (const officer of OFFICERS) {
       const files = writeRegistrationFiles(work, officer, testKey(`cmu-drift-${officer}`));
       await shell.run(`loginHSM CO ${officer} ${PASSWORD}`);
-      assertLinesInOrder(await shell.run(`registerQuorumPubKey CO ${officer} ${files}`, "y"), ["registerQuorumPubKey success on server 1(IP)"]);
+      assertLinesInOrder(await shell.run(`registerQuorumPubKey CO ${officer} ${files}`, "y"), [
+        "registerQuorumPubKey success on server 1(IP)",
+      ]);
       await shell.run("logoutHSM");
     }
     await shell.run(`loginHSM CO officer1 ${PASSWORD}`);
-    assertLinesInOrder(await shell.run("setMValue 3 2", "y"), ["setMValue success on server 0(IP)", "setMValue success on server 1(IP)"]);
+    assertLinesInOrder(await shell.run("setMValue 3 2", "y"), [
+      "setMValue success on server 0(IP)",
+      "setMValue success on server 1(IP)",
+    ]);
   });
 
   after(async () => {
@@ -84,7 +106,10 @@ describe("cmu shell: drift on purpose, detected, repaired with server mode and s
   });
 
   it("a token approved while server 1 is down is reported as approved on server 0 only; listTokens names the dead server", async () => {
-    assertLinesInOrder(await shell.run("getToken 3 officer1 t1.token"), ["getToken success on server 0(IP)", "getToken success on server 1(IP)"]);
+    assertLinesInOrder(await shell.run("getToken 3 officer1 t1.token"), [
+      "getToken success on server 0(IP)",
+      "getToken success on server 1(IP)",
+    ]);
     approvalFor("t1.token", "approval1.txt");
     await cluster.kill(1);
     const approve = await shell.run("approveToken approval1.txt");
@@ -133,12 +158,22 @@ describe("cmu shell: drift on purpose, detected, repaired with server mode and s
     await cluster.restart(1);
     // The restart ended server 1's sessions and their tokens: nothing looks approved there.
     const list = await shell.run("listTokens");
-    assertLinesInOrder(list, ["    Server 0(IP)", "Num of tokens = 0", "    Server 1(IP)", "Num of tokens = 0", "", "listTokens success"]);
+    assertLinesInOrder(list, [
+      "    Server 0(IP)",
+      "Num of tokens = 0",
+      "    Server 1(IP)",
+      "Num of tokens = 0",
+      "",
+      "listTokens success",
+    ]);
   });
 
   it("the drift shows in listUsers per server (and in quorum-gate cluster status)", async () => {
     const t = tables(await shell.run("listUsers"));
-    assert.ok(t.get(0)?.some((l) => /^\s+5\s+CU\s+drift1\s/.test(l)), "server 0 has drift1 as user 5");
+    assert.ok(
+      t.get(0)?.some((l) => /^\s+5\s+CU\s+drift1\s/.test(l)),
+      "server 0 has drift1 as user 5",
+    );
     assert.ok(!t.get(1)?.some((l) => l.includes("drift1")), "server 1 does not");
     assert.notDeepEqual(t.get(0), t.get(1));
     if (hasClusterStatus) {
@@ -156,7 +191,9 @@ describe("cmu shell: drift on purpose, detected, repaired with server mode and s
     assert.deepEqual(bodyOf(enter), ["Server is in 'E2' mode..."]);
     assert.ok(shell.output().endsWith("server0>"), "the prompt becomes server0>");
     const global = await shell.run("syncUser 5 0");
-    assert.deepEqual(bodyOf(global), ["syncUser copies a user to another server; server 0 is the one this shell is on."]);
+    assert.deepEqual(bodyOf(global), [
+      "syncUser copies a user to another server; server 0 is the one this shell is on.",
+    ]);
     const refused = await shell.run("syncUser 5 1", "A");
     assert.deepEqual(bodyOf(refused).map(normalize), [
       "ExtractMaskedObject: 0x0 !",
@@ -171,9 +208,15 @@ describe("cmu shell: drift on purpose, detected, repaired with server mode and s
       "syncUser works in server mode, on the server that has the user: type 'server <n>' first, then 'syncUser <user ID> <server ID>'.",
     ]);
 
-    assertLinesInOrder(await shell.run("getToken 3 officer1 t2.token"), ["getToken success on server 0(IP)", "getToken success on server 1(IP)"]);
+    assertLinesInOrder(await shell.run("getToken 3 officer1 t2.token"), [
+      "getToken success on server 0(IP)",
+      "getToken success on server 1(IP)",
+    ]);
     approvalFor("t2.token", "approval2.txt");
-    assert.deepEqual(bodyOf(await shell.run("approveToken approval2.txt")).map(normalize), ["approveToken success on server 0(IP)", "approveToken success on server 1(IP)"]);
+    assert.deepEqual(bodyOf(await shell.run("approveToken approval2.txt")).map(normalize), [
+      "approveToken success on server 0(IP)",
+      "approveToken success on server 1(IP)",
+    ]);
 
     const transcript = [await shell.run("server 0"), await shell.run("syncUser 5 1"), await shell.run("exit")].join("");
     assert.deepEqual(transcript.trimEnd().split("\n").map(normalize), [
@@ -197,7 +240,9 @@ describe("cmu shell: drift on purpose, detected, repaired with server mode and s
     // The password travelled with the user: drift1 logs in on server 1 with it.
     await shell.run("server 1");
     await shell.run("logoutHSM");
-    assert.deepEqual(bodyOf(await shell.run("loginHSM CU drift1 drift-pass1")).map(normalize), ["loginHSM success on server 1(IP)"]);
+    assert.deepEqual(bodyOf(await shell.run("loginHSM CU drift1 drift-pass1")).map(normalize), [
+      "loginHSM success on server 1(IP)",
+    ]);
     await shell.run("logoutHSM");
     await shell.run("exit");
     assert.equal(await shell.quit(), 0);

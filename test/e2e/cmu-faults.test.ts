@@ -96,9 +96,17 @@ describe("cmu shell: faults, divergence and rollBack", () => {
       stderr.setEncoding("utf8").on("data", (c: string) => (err += c));
       const stdin = new PassThrough();
       stdin.end();
-      const code = await runCmu(["--cluster", cluster.clusterFile, "--timeout-ms", value], { stdin, stdout, stderr, isTTY: false });
+      const code = await runCmu(["--cluster", cluster.clusterFile, "--timeout-ms", value], {
+        stdin,
+        stdout,
+        stderr,
+        isTTY: false,
+      });
       assert.equal(code, 2, value);
-      assert.equal(err, `quorum-gate cmu: --timeout-ms must be a whole number of milliseconds from 100 to 120000, got '${value}'\n`);
+      assert.equal(
+        err,
+        `quorum-gate cmu: --timeout-ms must be a whole number of milliseconds from 100 to 120000, got '${value}'\n`,
+      );
     }
   });
 
@@ -126,7 +134,12 @@ describe("cmu shell: faults, divergence and rollBack", () => {
     ]);
     // listUsers reports the dead server instead of skipping it.
     const list = await shell.run("listUsers");
-    assertLinesInOrder(list, ["Users on server 0(IP):", "listUsers failed: RET_NODE_UNREACHABLE (connection refused)", "listUsers failed on server 1(IP)", "Users on server 2(IP):"]);
+    assertLinesInOrder(list, [
+      "Users on server 0(IP):",
+      "listUsers failed: RET_NODE_UNREACHABLE (connection refused)",
+      "listUsers failed on server 1(IP)",
+      "Users on server 2(IP):",
+    ]);
     assert.ok((await names(0)).includes("before1") && (await names(2)).includes("before1"));
   });
 
@@ -203,7 +216,11 @@ describe("cmu shell: faults, divergence and rollBack", () => {
 
   it("node killed and restarted after the operation: the data is there, the session is not (hint), and rollBack (B at R/I/A) undoes the rest", async () => {
     const created = await shell.run("createUser CU after1 password1", "y");
-    assertLinesInOrder(created, ["createUser success on server 0(IP)", "createUser success on server 1(IP)", "createUser success on server 2(IP)"]);
+    assertLinesInOrder(created, [
+      "createUser success on server 0(IP)",
+      "createUser success on server 1(IP)",
+      "createUser success on server 2(IP)",
+    ]);
     await cluster.kill(1);
     await cluster.restart(1);
     const list = await shell.run("listUsers");
@@ -237,10 +254,19 @@ describe("cmu shell: faults, divergence and rollBack", () => {
       fillAuthData(join(work, "rb1.authdata"), key, true);
       return "";
     });
-    assertLinesInOrder(created, ["createUser success on server 0(IP)", "createUser success on server 1(IP)", "createUser success on server 2(IP)"]);
+    assertLinesInOrder(created, [
+      "createUser success on server 0(IP)",
+      "createUser success on server 1(IP)",
+      "createUser success on server 2(IP)",
+    ]);
     // Earlier tests left the servers with different user ids on purpose, so compare each with itself.
     const before = await Promise.all([0, 1, 2].map(async (i) => (await users(i)).find((u) => u.name === "rb1")));
-    for (const u of before) assert.deepEqual(u && { type: u.type, mofnPubKey: u.mofnPubKey, twoFactor: u.twoFactor }, { type: "CO", mofnPubKey: true, twoFactor: true });
+    for (const u of before)
+      assert.deepEqual(u && { type: u.type, mofnPubKey: u.mofnPubKey, twoFactor: u.twoFactor }, {
+        type: "CO",
+        mofnPubKey: true,
+        twoFactor: true,
+      });
 
     await cluster.kill(2);
     const t = await shell.run("deleteUser CO rb1", "B");
@@ -257,7 +283,12 @@ describe("cmu shell: faults, divergence and rollBack", () => {
       "rollBack: deleteUser is undone; no server has the change now.",
     ]);
     await cluster.restart(2);
-    for (const i of [0, 1, 2]) assert.deepEqual((await users(i)).find((u) => u.name === "rb1"), before[i], `server ${i}`);
+    for (const i of [0, 1, 2])
+      assert.deepEqual(
+        (await users(i)).find((u) => u.name === "rb1"),
+        before[i],
+        `server ${i}`,
+      );
 
     // The password and the 2FA key came back with the user: rb1 logs in on server 0.
     await shell.run("server 0");
@@ -304,11 +335,16 @@ describe("cmu shell: faults, divergence and rollBack", () => {
   });
 
   it("exits cleanly, without a stack trace, when its output pipe is closed (EPIPE)", async () => {
-    const child = spawn(process.execPath, [CLI, "cmu", "--cluster", cluster.clusterFile], { cwd: work, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI, "cmu", "--cluster", cluster.clusterFile], {
+      cwd: work,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     let err = "";
     child.stderr.setEncoding("utf8").on("data", (c: string) => (err += c));
     child.stdin.on("error", () => {}); // the shell may be gone before our last write
-    const exited = new Promise<number | string>((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal ?? -1)));
+    const exited = new Promise<number | string>((resolve) =>
+      child.on("exit", (code, signal) => resolve(code ?? signal ?? -1)),
+    );
     try {
       await new Promise<void>((resolve, reject) => {
         let out = "";

@@ -33,14 +33,27 @@ describe("cmu shell: lock-out warning", () => {
 
   it("warns before deleting a signer and before raising M past the signers, with the numbers", async () => {
     const del = await shell.run("deleteUser CO officer1", "I", "I");
-    assert.match(del, /^Warning: lock-out risk \(lockout_delete_officer\): deleting this officer would leave 2 officers able to sign for service 3 \(now 3\), but M is 2 and the lock-out guard needs at least 3 \(M \+ 1\); register more quorum keys first\.$/m);
-    assert.ok(del.indexOf("Warning: lock-out risk") < del.indexOf("Deleting user"), "the warning comes before the command runs");
+    assert.match(
+      del,
+      /^Warning: lock-out risk \(lockout_delete_officer\): deleting this officer would leave 2 officers able to sign for service 3 \(now 3\), but M is 2 and the lock-out guard needs at least 3 \(M \+ 1\); register more quorum keys first\.$/m,
+    );
+    assert.ok(
+      del.indexOf("Warning: lock-out risk") < del.indexOf("Deleting user"),
+      "the warning comes before the command runs",
+    );
     const m = await shell.run("setMValue 3 3", "n");
-    assert.match(m, /^Warning: lock-out risk \(lockout_raise_m\): raising M of service 3 to 3 would leave 3 officers able to sign for service 3 \(now 3\), but M is 3 and the lock-out guard needs at least 4/m);
+    assert.match(
+      m,
+      /^Warning: lock-out risk \(lockout_raise_m\): raising M of service 3 to 3 would leave 3 officers able to sign for service 3 \(now 3\), but M is 3 and the lock-out guard needs at least 4/m,
+    );
   });
 
   it("stays silent when nothing is lost: a crypto user, M that stays within reach, a 1FA officer's password", async () => {
-    for (const [line, ...answers] of [["deleteUser CU nobody", "I", "I"], ["setMValue 3 2", "n"], ["changePswd CO officer2 new-pass-1", "n"]]) {
+    for (const [line, ...answers] of [
+      ["deleteUser CU nobody", "I", "I"],
+      ["setMValue 3 2", "n"],
+      ["changePswd CO officer2 new-pass-1", "n"],
+    ]) {
       const out = await shell.run(line ?? "", ...answers);
       assert.ok(!out.includes("lock-out risk"), `${line}: ${out}`);
     }

@@ -48,7 +48,10 @@ describe("quorum drills (pure)", () => {
     assert.ok(o.ok);
     const bytes = renderDrill(o.drill);
     assert.equal(bytes.toString("utf8").split("\n")[0], DRILL_TITLE);
-    assert.match(bytes.toString("utf8"), /^quorum-gate drill v1\ncluster: "cluster-x1"\nchallenge: (ab){32}\nopened-at: 2027-01-15T08:00:00Z\ncloses-at: 2027-01-15T09:00:00Z\n$/);
+    assert.match(
+      bytes.toString("utf8"),
+      /^quorum-gate drill v1\ncluster: "cluster-x1"\nchallenge: (ab){32}\nopened-at: 2027-01-15T08:00:00Z\ncloses-at: 2027-01-15T09:00:00Z\n$/,
+    );
     assert.deepEqual(parseDrill(bytes), { ok: true, drill: o.drill });
     assert.equal(parseDrill(Buffer.concat([bytes, Buffer.from("\n")])).ok, false);
     assert.equal(parseDrill(Buffer.from(bytes.toString("utf8").replace("drill v1", "approval payload v1"))).ok, false);
@@ -63,14 +66,30 @@ describe("quorum drills (pure)", () => {
     const sign = (n: string) => signMessage(bytes, testKey(n).privateKey);
     const r = judgeDrill({
       drill: o.drill,
-      answers: [{ officer: "officer1", signature: sign("officer1"), answeredAt: 1100 }, { officer: "officer2", signature: sign("officer3"), answeredAt: 1100 }, { officer: "officer3", signature: sign("officer3"), answeredAt: 1700 }, { officer: "mallory", signature: sign("officer1") }],
+      answers: [
+        { officer: "officer1", signature: sign("officer1"), answeredAt: 1100 },
+        { officer: "officer2", signature: sign("officer3"), answeredAt: 1100 },
+        { officer: "officer3", signature: sign("officer3"), answeredAt: 1700 },
+        { officer: "mallory", signature: sign("officer1") },
+      ],
       officerKeys: keys,
       quorumValues: { user: 1, quorum: 1 },
       now: 1200,
     });
-    assert.deepEqual(r.officers.map((x) => [x.officer, x.status]), [["officer1", "answered"], ["officer2", "bad_signature"], ["officer3", "late"]]);
+    assert.deepEqual(
+      r.officers.map((x) => [x.officer, x.status]),
+      [
+        ["officer1", "answered"],
+        ["officer2", "bad_signature"],
+        ["officer3", "late"],
+      ],
+    );
     assert.equal(r.reason, "drill_below_m_plus_1");
-    assert.equal(judgeDrill({ drill: o.drill, answers: [], officerKeys: keys, quorumValues: { user: 2, quorum: 2 }, now: 1200 }).reason, "drill_below_m");
+    assert.equal(
+      judgeDrill({ drill: o.drill, answers: [], officerKeys: keys, quorumValues: { user: 2, quorum: 2 }, now: 1200 })
+        .reason,
+      "drill_below_m",
+    );
   });
 });
 
@@ -99,30 +118,78 @@ describe("quorum-gate drill (real cluster, openssl)", () => {
   it("opens a drill; M + 1 answers are healthy, M answers fail with drill_below_m_plus_1", async () => {
     const drill = join(dir, "drill.txt");
     const o = capture();
-    assert.equal(await runDrill(["open", "--cluster", cluster.clusterFile, "--window-seconds", "3600", "--out", drill], o.io), 0, o.err());
+    assert.equal(
+      await runDrill(["open", "--cluster", cluster.clusterFile, "--window-seconds", "3600", "--out", drill], o.io),
+      0,
+      o.err(),
+    );
     const file = readClusterFile(cluster.clusterFile);
     assert.ok(file.ok);
-    assert.match(readFileSync(drill, "utf8"), new RegExp(`^quorum-gate drill v1\\ncluster: "${file.value.clusterId}"\\nchallenge: [0-9a-f]{64}\\n`));
+    assert.match(
+      readFileSync(drill, "utf8"),
+      new RegExp(`^quorum-gate drill v1\\ncluster: "${file.value.clusterId}"\\nchallenge: [0-9a-f]{64}\\n`),
+    );
     const again = join(dir, "drill2.txt");
     await runDrill(["open", "--cluster", cluster.clusterFile, "--out", again], capture().io);
-    assert.notEqual(readFileSync(again, "utf8").split("\n")[2], readFileSync(drill, "utf8").split("\n")[2], "a fresh challenge each time");
+    assert.notEqual(
+      readFileSync(again, "utf8").split("\n")[2],
+      readFileSync(drill, "utf8").split("\n")[2],
+      "a fresh challenge each time",
+    );
 
     const summary = join(dir, "summary.md");
     const all = capture();
-    const code = await runDrill(["check", "--cluster", cluster.clusterFile, "--drill", drill, "--summary", summary, ...SIGNERS.map((n) => `--answer=${n}=${sign(n, drill)}`)], all.io);
+    const code = await runDrill(
+      [
+        "check",
+        "--cluster",
+        cluster.clusterFile,
+        "--drill",
+        drill,
+        "--summary",
+        summary,
+        ...SIGNERS.map((n) => `--answer=${n}=${sign(n, drill)}`),
+      ],
+      all.io,
+    );
     assert.equal(code, 0, all.err());
     assert.match(all.out(), /healthy \(`drill_healthy`\)/);
     assert.match(readFileSync(summary, "utf8"), /\| 3 \| 2 \| 3 \| ok \|/);
 
     const two = capture();
-    assert.equal(await runDrill(["check", "--cluster", cluster.clusterFile, "--drill", drill, "--json", ...SIGNERS.slice(0, 2).map((n) => `--answer=${n}=${sign(n, drill)}`)], two.io), 1);
+    assert.equal(
+      await runDrill(
+        [
+          "check",
+          "--cluster",
+          cluster.clusterFile,
+          "--drill",
+          drill,
+          "--json",
+          ...SIGNERS.slice(0, 2).map((n) => `--answer=${n}=${sign(n, drill)}`),
+        ],
+        two.io,
+      ),
+      1,
+    );
     const json = JSON.parse(two.out()) as { reason: string; services: { status: string }[] };
     assert.equal(json.reason, "drill_below_m_plus_1");
-    assert.deepEqual(json.services.map((s) => s.status), ["below_m_plus_1", "ok"], "M(3) = 2 needs 3; M(4) = 1 needs 2");
+    assert.deepEqual(
+      json.services.map((s) => s.status),
+      ["below_m_plus_1", "ok"],
+      "M(3) = 2 needs 3; M(4) = 1 needs 2",
+    );
     assert.match(two.err(), /drill_below_m_plus_1: 2 officers answered/);
 
     const forged = capture();
-    assert.equal(await runDrill(["check", "--cluster", cluster.clusterFile, "--drill", again, `--answer=officer1=${sign("officer1", drill)}`], forged.io), 1, "a signature over another drill counts for nothing");
+    assert.equal(
+      await runDrill(
+        ["check", "--cluster", cluster.clusterFile, "--drill", again, `--answer=officer1=${sign("officer1", drill)}`],
+        forged.io,
+      ),
+      1,
+      "a signature over another drill counts for nothing",
+    );
     assert.match(forged.out(), /\| `officer1` \| bad_signature \|/);
   });
 

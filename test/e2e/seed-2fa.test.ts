@@ -38,14 +38,23 @@ describe("seed: 2FA for crypto officers", () => {
    */
   function fillAuthData(file: string, key: string, withPublicKey: boolean): string {
     const path = join(work, file);
-    const doc = JSON.parse(readFileSync(path, "utf8")) as { Version: string; PublicKey: string; Data: { HsmId: string; Digest: string; Signature: string }[] };
+    const doc = JSON.parse(readFileSync(path, "utf8")) as {
+      Version: string;
+      PublicKey: string;
+      Data: { HsmId: string; Digest: string; Signature: string }[];
+    };
     assert.equal(doc.Data.length, 2, "one Data entry per HSM");
     const signatures = doc.Data.map((entry, i) => {
       writeFileSync(join(work, `digest${i + 1}.bin`), Buffer.from(entry.Digest, "base64"));
       return sh(work, `openssl pkeyutl -sign -in digest${i + 1}.bin -inkey ${key}.pem -pkeyopt digest:sha256 | base64`);
     });
-    assert.ok(signatures.every((s) => s.includes("\n")), "base64 without -w0 wraps its output");
-    const pem = readFileSync(join(work, `${key}.pub.pem`), "utf8").trim().split("\n");
+    assert.ok(
+      signatures.every((s) => s.includes("\n")),
+      "base64 without -w0 wraps its output",
+    );
+    const pem = readFileSync(join(work, `${key}.pub.pem`), "utf8")
+      .trim()
+      .split("\n");
     const oneLine = `${pem[0]}\\n${pem.slice(1, -1).join("")}\\n${pem.at(-1)}`;
     // Written by hand, as with vi: the wrapped signature lands inside the JSON string.
     const text = [
@@ -53,7 +62,9 @@ describe("seed: 2FA for crypto officers", () => {
       `  "Version": "1.0",`,
       `  "PublicKey": "${withPublicKey ? oneLine : ""}",`,
       `  "Data": [`,
-      doc.Data.map((e, i) => `    { "HsmId": "${e.HsmId}", "Digest": "${e.Digest}", "Signature": "${signatures[i]}" }`).join(",\n"),
+      doc.Data.map(
+        (e, i) => `    { "HsmId": "${e.HsmId}", "Digest": "${e.Digest}", "Signature": "${signatures[i]}" }`,
+      ).join(",\n"),
       "  ]",
       "}",
     ].join("\n");
@@ -80,7 +91,9 @@ describe("seed: 2FA for crypto officers", () => {
 
   it("creates a 2FA crypto officer with the authdata exchange", async () => {
     const authdata = join(work, "authdata");
-    const t = await shell.run(`createUser CO ${USER} user-pass1 -2fa ${authdata}`, "y", () => fillAuthData("authdata", "private_key", true));
+    const t = await shell.run(`createUser CO ${USER} user-pass1 -2fa ${authdata}`, "y", () =>
+      fillAuthData("authdata", "private_key", true),
+    );
     assertLinesInOrder(t, [
       `aws-cloudhsm>createUser CO ${USER} user-pass1 -2fa ${authdata}`,
       "Do you want to continue(y/n)?y",
@@ -100,34 +113,75 @@ describe("seed: 2FA for crypto officers", () => {
     const refused = await shell.run(`loginHSM CO ${USER} user-pass1`);
     assertLinesInOrder(refused, ["loginHSM failed on server 0(IP)", "loginHSM failed on server 1(IP)"]);
     assert.ok(!refused.includes("success"), refused);
-    const t = await shell.run(`loginHSM CO ${USER} user-pass1 -2fa login-authdata`, () => fillAuthData("login-authdata", "private_key", false));
-    assertLinesInOrder(t, ['Authentication data written to: "login-authdata"', "Enter filename:", "loginHSM success on server 0(IP)", "loginHSM success on server 1(IP)"]);
+    const t = await shell.run(`loginHSM CO ${USER} user-pass1 -2fa login-authdata`, () =>
+      fillAuthData("login-authdata", "private_key", false),
+    );
+    assertLinesInOrder(t, [
+      'Authentication data written to: "login-authdata"',
+      "Enter filename:",
+      "loginHSM success on server 0(IP)",
+      "loginHSM success on server 1(IP)",
+    ]);
   });
 
   it("rotates the 2FA key with changePswd -2fa; the new key logs in, the old one does not", async () => {
-    const t = await shell.run(`changePswd CO ${USER} user-pass2 -2fa rotate-authdata`, "y", () => fillAuthData("rotate-authdata", "rotated_key", true));
-    assertLinesInOrder(t, [`Changing password for ${USER}(CO) on 2 nodes`, "Enter filename:", "changePswd success on server 0(IP)", "changePswd success on server 1(IP)"]);
+    const t = await shell.run(`changePswd CO ${USER} user-pass2 -2fa rotate-authdata`, "y", () =>
+      fillAuthData("rotate-authdata", "rotated_key", true),
+    );
+    assertLinesInOrder(t, [
+      `Changing password for ${USER}(CO) on 2 nodes`,
+      "Enter filename:",
+      "changePswd success on server 0(IP)",
+      "changePswd success on server 1(IP)",
+    ]);
     await shell.run("logoutHSM");
-    const old = await shell.run(`loginHSM CO ${USER} user-pass2 -2fa old-key`, () => fillAuthData("old-key", "private_key", false));
+    const old = await shell.run(`loginHSM CO ${USER} user-pass2 -2fa old-key`, () =>
+      fillAuthData("old-key", "private_key", false),
+    );
     assertLinesInOrder(old, ["loginHSM failed on server 0(IP)", "loginHSM failed on server 1(IP)"]);
-    const fresh = await shell.run(`loginHSM CO ${USER} user-pass2 -2fa new-key`, () => fillAuthData("new-key", "rotated_key", false));
+    const fresh = await shell.run(`loginHSM CO ${USER} user-pass2 -2fa new-key`, () =>
+      fillAuthData("new-key", "rotated_key", false),
+    );
     assertLinesInOrder(fresh, ["loginHSM success on server 0(IP)", "loginHSM success on server 1(IP)"]);
   });
 
   it("removes 2FA and the MofN key with changePswd without -2fa", async () => {
     const t = await shell.run(`changePswd CO ${USER} user-pass3`, "y");
-    assertLinesInOrder(t, ["Do you want to continue(y/n)?y", `Changing password for ${USER}(CO) on 2 nodes`, "changePswd success on server 0(IP)", "changePswd success on server 1(IP)"]);
+    assertLinesInOrder(t, [
+      "Do you want to continue(y/n)?y",
+      `Changing password for ${USER}(CO) on 2 nodes`,
+      "changePswd success on server 0(IP)",
+      "changePswd success on server 1(IP)",
+    ]);
     const users = await shell.run("listUsers");
     // Failed logins above may have counted, so compare the flag columns only.
-    const flags = users.split("\n").filter((l) => l.split(/\s+/)[3] === USER).map((l) => l.trim().split(/\s+/));
-    assert.deepEqual(flags.map((f) => [f[3], f[5]]), [["NO", "NO"], ["NO", "NO"]], users);
+    const flags = users
+      .split("\n")
+      .filter((l) => l.split(/\s+/)[3] === USER)
+      .map((l) => l.trim().split(/\s+/));
+    assert.deepEqual(
+      flags.map((f) => [f[3], f[5]]),
+      [
+        ["NO", "NO"],
+        ["NO", "NO"],
+      ],
+      users,
+    );
     await shell.run("logoutHSM");
     const login = await shell.run(`loginHSM CO ${USER} user-pass3`);
-    assert.deepEqual(bodyOf(login).map(normalize), ["loginHSM success on server 0(IP)", "loginHSM success on server 1(IP)"]);
+    assert.deepEqual(bodyOf(login).map(normalize), [
+      "loginHSM success on server 0(IP)",
+      "loginHSM success on server 1(IP)",
+    ]);
     // -2fa for a user without 2FA still runs the file exchange, and the (missing) signatures are ignored.
     await shell.run("logoutHSM");
     const ignored = await shell.run(`loginHSM CO ${USER} user-pass3 -2fa unused-authdata`, "");
-    assertLinesInOrder(ignored, ['Authentication data written to: "unused-authdata"', "Enter filename:", "loginHSM success on server 0(IP)", "loginHSM success on server 1(IP)"]);
+    assertLinesInOrder(ignored, [
+      'Authentication data written to: "unused-authdata"',
+      "Enter filename:",
+      "loginHSM success on server 0(IP)",
+      "loginHSM success on server 1(IP)",
+    ]);
     assert.equal(await shell.eof(), 0);
     assert.ok(shell.output().endsWith("disconnecting from servers, please wait...\n"));
     assert.deepEqual(cluster.crashes, []);

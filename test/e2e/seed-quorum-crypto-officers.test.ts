@@ -50,12 +50,23 @@ describe("seed: quorum authentication for crypto officers", () => {
 
   it("activates the cluster and creates five crypto officers", async () => {
     const login = await shell.run("loginHSM PRECO admin password");
-    assert.deepEqual(bodyOf(login).map(normalize), ["loginHSM success on server 0(IP)", "loginHSM success on server 1(IP)"]);
+    assert.deepEqual(bodyOf(login).map(normalize), [
+      "loginHSM success on server 0(IP)",
+      "loginHSM success on server 1(IP)",
+    ]);
     const activate = await shell.run(`changePswd PRECO admin ${ADMIN_PASSWORD}`, "y");
-    assertLinesInOrder(activate, ["Changing password for admin(PRECO) on 2 nodes", "changePswd success on server 0(IP)", "changePswd success on server 1(IP)"]);
+    assertLinesInOrder(activate, [
+      "Changing password for admin(PRECO) on 2 nodes",
+      "changePswd success on server 0(IP)",
+      "changePswd success on server 1(IP)",
+    ]);
     for (const officer of OFFICERS) {
       const created = await shell.run(`createUser CO ${officer} ${OFFICER_PASSWORD}`, "y");
-      assertLinesInOrder(created, [`Creating User ${officer}(CO) on 2 nodes`, "createUser success on server 0(IP)", "createUser success on server 1(IP)"]);
+      assertLinesInOrder(created, [
+        `Creating User ${officer}(CO) on 2 nodes`,
+        "createUser success on server 0(IP)",
+        "createUser success on server 1(IP)",
+      ]);
     }
     await shell.run("logoutHSM");
   });
@@ -67,8 +78,14 @@ describe("seed: quorum authentication for crypto officers", () => {
       writeFileSync(join(work, `${officer}.token`), "token to be signed\n"); // echo "token to be signed" > officer1.token
       openssl(work, "dgst", "-sha256", "-sign", `${officer}.key`, "-out", `${officer}.token.sig`, `${officer}.token`);
       await shell.run(`loginHSM CO ${officer} ${OFFICER_PASSWORD}`);
-      const registered = await shell.run(`registerQuorumPubKey CO ${officer} ${officer}.token ${officer}.token.sig ${officer}.pub`, "y");
-      assertLinesInOrder(registered, ["registerQuorumPubKey success on server 0(IP)", "registerQuorumPubKey success on server 1(IP)"]);
+      const registered = await shell.run(
+        `registerQuorumPubKey CO ${officer} ${officer}.token ${officer}.token.sig ${officer}.pub`,
+        "y",
+      );
+      assertLinesInOrder(registered, [
+        "registerQuorumPubKey success on server 0(IP)",
+        "registerQuorumPubKey success on server 1(IP)",
+      ]);
       await shell.run("logoutHSM");
     }
   });
@@ -76,7 +93,11 @@ describe("seed: quorum authentication for crypto officers", () => {
   it("sets M of service 3 to 2 and getMValue shows it (seed ret-mxn-auth-failed.md)", async () => {
     await shell.run(`loginHSM CO officer1 ${OFFICER_PASSWORD}`);
     const set = await shell.run("setMValue 3 2", "y");
-    assertLinesInOrder(set, ["Setting M Value(2) for 3 on 2 nodes", "setMValue success on server 0(IP)", "setMValue success on server 1(IP)"]);
+    assertLinesInOrder(set, [
+      "Setting M Value(2) for 3 on 2 nodes",
+      "setMValue success on server 0(IP)",
+      "setMValue success on server 1(IP)",
+    ]);
     const get = await shell.run("getMValue 3");
     assertLinesInOrder(get, SEED_GET_M_VALUE);
   });
@@ -92,7 +113,13 @@ describe("seed: quorum authentication for crypto officers", () => {
     assertLinesInOrder(t, SEED_GET_TOKEN);
     const records = decodeRecords(readFileSync(join(work, "officer1.token")));
     assert.ok(records.ok);
-    assert.deepEqual(records.records.map((r) => [r.service, r.userName, r.nodeId]), [[3, "officer1", 1], [3, "officer1", 0]]);
+    assert.deepEqual(
+      records.records.map((r) => [r.service, r.userName, r.nodeId]),
+      [
+        [3, "officer1", 1],
+        [3, "officer1", 0],
+      ],
+    );
   });
 
   it("approves the token with two officers' signatures and the seed's approval file", async () => {
@@ -108,7 +135,11 @@ describe("seed: quorum authentication for crypto officers", () => {
 
   it("creates user1 with the approved token and lists exactly the seed's eight users", async () => {
     const created = await shell.run("createUser CU user1 password", "y");
-    assertLinesInOrder(created, [...SEED_CREATE_USER, "createUser success on server 0(IP)", "createUser success on server 1(IP)"]);
+    assertLinesInOrder(created, [
+      ...SEED_CREATE_USER,
+      "createUser success on server 0(IP)",
+      "createUser success on server 1(IP)",
+    ]);
     const users = await shell.run("listUsers");
     // Exactly the seed's table, line for line (addresses normalised).
     assert.deepEqual(users.trimEnd().split("\n").map(normalize), SEED_LIST_USERS.map(normalize));

@@ -37,7 +37,10 @@ describe("seed: RET_MXN_AUTH_FAILED", () => {
       { approverType: 2 as const, approverName: "admin", approvalFile: "admin.token.sig1" },
       { approverType: 2 as const, approverName: "admin1", approvalFile: "admin.token.sig2" },
     ];
-    writeFileSync(join(work, "approval.txt"), renderApprovalFile({ multiTokenFilePath: "admin.token", tokenFilePath: "", approvals }));
+    writeFileSync(
+      join(work, "approval.txt"),
+      renderApprovalFile({ multiTokenFilePath: "admin.token", tokenFilePath: "", approvals }),
+    );
   }
 
   before(async () => {
@@ -59,7 +62,10 @@ describe("seed: RET_MXN_AUTH_FAILED", () => {
   it("with M(3) = 2 and no registered keys, getMValue 3 prints the seed's lines", async () => {
     await shell.run("setMValue 3 2", "y");
     const users = await shell.run("listUsers");
-    const mofn = users.split("\n").filter((l) => /^\s+\d+\s+(PCO|CO|AU)\s/.test(l)).map((l) => l.trim().split(/\s+/)[3]);
+    const mofn = users
+      .split("\n")
+      .filter((l) => /^\s+\d+\s+(PCO|CO|AU)\s/.test(l))
+      .map((l) => l.trim().split(/\s+/)[3]);
     assert.deepEqual(mofn, ["NO", "NO", "NO", "NO", "NO", "NO"], users);
     assertLinesInOrder(await shell.run("getMValue 3"), SEED_GET_M_VALUE);
   });
@@ -78,13 +84,20 @@ describe("seed: RET_MXN_AUTH_FAILED", () => {
 
   it("does not let one officer lower M below 2", async () => {
     const t = await shell.run("setMValue 3 1", "y", "A");
-    assertLinesInOrder(t, ["Setting M Value(1) for 3 on 2 nodes", "setting M value on server 0(IP) failed", "Retry/Ignore/Abort?(R/I/A):A"]);
+    assertLinesInOrder(t, [
+      "Setting M Value(1) for 3 on 2 nodes",
+      "setting M value on server 0(IP) failed",
+      "Retry/Ignore/Abort?(R/I/A):A",
+    ]);
     assert.match(t, /^setMValue failed: RET_INVALID_M_VALUE/m);
     assertLinesInOrder(await shell.run("getMValue 3"), SEED_GET_M_VALUE);
   });
 
   it("refuses a token signed by an officer whose key is not registered", async () => {
-    assertLinesInOrder(await register("admin"), ["registerQuorumPubKey success on server 0(IP)", "registerQuorumPubKey success on server 1(IP)"]);
+    assertLinesInOrder(await register("admin"), [
+      "registerQuorumPubKey success on server 0(IP)",
+      "registerQuorumPubKey success on server 1(IP)",
+    ]);
     openssl(work, "genrsa", "-out", "admin1.key", "2048");
     await tokenSignedByBoth();
     const t = await shell.run("approveToken approval.txt");
@@ -96,12 +109,21 @@ describe("seed: RET_MXN_AUTH_FAILED", () => {
   it("resolution: register M keys, approve a token signed by both, and createUser succeeds", async () => {
     await shell.run("logoutHSM");
     await shell.run(`loginHSM CO admin1 ${PASSWORD}`);
-    assertLinesInOrder(await register("admin1"), ["registerQuorumPubKey success on server 0(IP)", "registerQuorumPubKey success on server 1(IP)"]);
+    assertLinesInOrder(await register("admin1"), [
+      "registerQuorumPubKey success on server 0(IP)",
+      "registerQuorumPubKey success on server 1(IP)",
+    ]);
     await shell.run("logoutHSM");
     await shell.run("loginHSM CO admin admin-pass1");
     await tokenSignedByBoth();
-    assertLinesInOrder(await shell.run("approveToken approval.txt"), ["approveToken success on server 0(IP)", "approveToken success on server 1(IP)"]);
-    assertLinesInOrder(await shell.run("createUser CU user1 password", "y"), ["createUser success on server 0(IP)", "createUser success on server 1(IP)"]);
+    assertLinesInOrder(await shell.run("approveToken approval.txt"), [
+      "approveToken success on server 0(IP)",
+      "approveToken success on server 1(IP)",
+    ]);
+    assertLinesInOrder(await shell.run("createUser CU user1 password", "y"), [
+      "createUser success on server 0(IP)",
+      "createUser success on server 1(IP)",
+    ]);
     assert.equal(await shell.quit(), 0);
     assert.deepEqual(cluster.crashes, []);
   });

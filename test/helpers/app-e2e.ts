@@ -72,7 +72,11 @@ export interface AppE2E {
    * POSTs a delivery as GitHub does (`body` and `id` replay an earlier one byte for byte), then
    * waits for the outcome the app logs for it: the response can overtake the log line.
    */
-  deliver(event: string, payload: unknown, options?: { secret?: string; body?: string; id?: string }): Promise<Delivery>;
+  deliver(
+    event: string,
+    payload: unknown,
+    options?: { secret?: string; body?: string; id?: string },
+  ): Promise<Delivery>;
   /** The sticky comment as an observer reads it through the API. */
   stickyComment(number: number): Promise<{ author: string; body: string } | null>;
   quorumCheck(sha: string): Record<string, unknown> | undefined;
@@ -93,17 +97,31 @@ export async function startAppE2E(options: AppE2EOptions): Promise<AppE2E> {
   // The gate's own officer account: a CO made like any other (before M is raised), with no 2FA
   // and no quorum key, so it can hold tokens and replay but never approve. It then sets its own
   // password, as an operator would on receiving the account.
-  const quorum = await setUpQuorumCluster(clients, { signers: Object.values(options.officers), members: ["gate"], m: 2 });
+  const quorum = await setUpQuorumCluster(clients, {
+    signers: Object.values(options.officers),
+    members: ["gate"],
+    m: 2,
+  });
   const gate = await loginAll(clients, "CO", "gate");
   await must(clients, "change-password", () => ({ userType: "CO", userName: "gate", password: gatePassword }), gate);
   await must(clients, "logout", () => ({}), gate);
-  for (const name of Object.values(options.officers)) writeFileSync(join(dir, `${name}.key`), testKey(name).privatePem, { mode: 0o600 });
+  for (const name of Object.values(options.officers))
+    writeFileSync(join(dir, `${name}.key`), testKey(name).privatePem, { mode: 0o600 });
   writeFileSync(join(dir, "gate-password"), `${gatePassword}\n`, { mode: 0o600 });
 
   const gh = await startFakeGitHub();
   const observer = gh.issueToken({ user: "observer", appId: null });
-  const policy = [`version: 1`, `cluster: ${quorum.clusterId}`, `officers:`, ...Object.entries(options.officers).map(([login, officer]) => `  ${login}: ${officer}`), ...(options.policyTail ?? []), ""].join("\n");
-  const repo = gh.createRepo("acme/hsm", { files: { ".github/quorum-gate.yml": policy, "README.md": "HSM requests\n" } });
+  const policy = [
+    `version: 1`,
+    `cluster: ${quorum.clusterId}`,
+    `officers:`,
+    ...Object.entries(options.officers).map(([login, officer]) => `  ${login}: ${officer}`),
+    ...(options.policyTail ?? []),
+    "",
+  ].join("\n");
+  const repo = gh.createRepo("acme/hsm", {
+    files: { ".github/quorum-gate.yml": policy, "README.md": "HSM requests\n" },
+  });
 
   const port = await freePort();
   const appUrl = `http://127.0.0.1:${port}`;
@@ -124,7 +142,11 @@ export async function startAppE2E(options: AppE2EOptions): Promise<AppE2E> {
     QG_GATE_PASSWORD_FILE: join(dir, "gate-password"),
   };
   // cwd: an empty directory, so Probot finds no .env and no stray *.pem of ours.
-  const app = spawn(process.execPath, ["--import", EXIT_WITH_PARENT, PROBOT, "run", APP], { cwd: dir, env, stdio: "pipe" });
+  const app = spawn(process.execPath, ["--import", EXIT_WITH_PARENT, PROBOT, "run", APP], {
+    cwd: dir,
+    env,
+    stdio: "pipe",
+  });
   for (const stream of [app.stdout, app.stderr]) {
     let partial = "";
     stream.on("data", (chunk: Buffer) => {
@@ -164,8 +186,16 @@ export async function startAppE2E(options: AppE2EOptions): Promise<AppE2E> {
     throw err;
   }
 
-  const sender = (login: string): Record<string, unknown> => ({ login, id: 1000 + login.length, type: login.endsWith("[bot]") ? "Bot" : "User" });
-  const common = (login: string): Record<string, unknown> => ({ repository: repo.repositoryPayload(), sender: sender(login), installation: { id: gh.app.installationId } });
+  const sender = (login: string): Record<string, unknown> => ({
+    login,
+    id: 1000 + login.length,
+    type: login.endsWith("[bot]") ? "Bot" : "User",
+  });
+  const common = (login: string): Record<string, unknown> => ({
+    repository: repo.repositoryPayload(),
+    sender: sender(login),
+    installation: { id: gh.app.installationId },
+  });
   const outcomesIn = (lines: readonly string[]): Record<string, unknown>[] =>
     lines.flatMap((line) => {
       try {
@@ -190,13 +220,29 @@ export async function startAppE2E(options: AppE2EOptions): Promise<AppE2E> {
     appLog,
     sender,
     common,
-    pullRequestEvent: (number, action, login) => ({ action, number, pull_request: repo.pullRequestPayload(number), ...common(login) }),
+    pullRequestEvent: (number, action, login) => ({
+      action,
+      number,
+      pull_request: repo.pullRequestPayload(number),
+      ...common(login),
+    }),
     commentEvent(number, comment, login) {
       const pr = repo.pullRequestPayload(number);
-      const issue = { number, title: pr["title"], state: pr["state"], user: pr["user"], pull_request: { url: `${gh.url}/repos/acme/hsm/pulls/${number}` } };
+      const issue = {
+        number,
+        title: pr["title"],
+        state: pr["state"],
+        user: pr["user"],
+        pull_request: { url: `${gh.url}/repos/acme/hsm/pulls/${number}` },
+      };
       return { action: "created", issue, comment: comment.payload, ...common(login) };
     },
-    reviewEvent: (number, review, login) => ({ action: "submitted", review: review.payload, pull_request: repo.pullRequestPayload(number), ...common(login) }),
+    reviewEvent: (number, review, login) => ({
+      action: "submitted",
+      review: review.payload,
+      pull_request: repo.pullRequestPayload(number),
+      ...common(login),
+    }),
     async deliver(event, payload, opts = {}) {
       const body = opts.body ?? JSON.stringify(payload);
       const id = opts.id ?? randomUUID();
@@ -206,7 +252,13 @@ export async function startAppE2E(options: AppE2EOptions): Promise<AppE2E> {
       const mark = appLog.length;
       const res = await fetch(`${appUrl}/api/github/webhooks`, {
         method: "POST",
-        headers: { "content-type": "application/json", "user-agent": "GitHub-Hookshot/e2e", "x-github-event": event, "x-github-delivery": id, "x-hub-signature-256": signature },
+        headers: {
+          "content-type": "application/json",
+          "user-agent": "GitHub-Hookshot/e2e",
+          "x-github-event": event,
+          "x-github-delivery": id,
+          "x-hub-signature-256": signature,
+        },
         body,
       });
       await res.text();
@@ -220,13 +272,16 @@ export async function startAppE2E(options: AppE2EOptions): Promise<AppE2E> {
       }
     },
     async stickyComment(number) {
-      const res = await fetch(`${gh.url}/repos/acme/hsm/issues/${number}/comments?per_page=100`, { headers: { authorization: `token ${observer}` } });
+      const res = await fetch(`${gh.url}/repos/acme/hsm/issues/${number}/comments?per_page=100`, {
+        headers: { authorization: `token ${observer}` },
+      });
       const comments = (await res.json()) as { user: { login: string }; body: string }[];
       const found = comments.find((c) => c.body.startsWith(STICKY_MARKER));
       return found === undefined ? null : { author: found.user.login, body: found.body };
     },
     quorumCheck: (sha) => repo.checkRuns(sha).find((c) => c["name"] === "quorum"),
-    usersNamed: async (name) => (await must(clients, "list-users", () => ({}))).map((r) => r.users.filter((u) => u.name === name).length),
+    usersNamed: async (name) =>
+      (await must(clients, "list-users", () => ({}))).map((r) => r.users.filter((u) => u.name === name).length),
     sign: (officer, data) => opensslSign(dir, officer, data),
     stop,
   };

@@ -21,7 +21,11 @@ export interface CliChild {
 }
 
 export function startInteractive(clusterFile: string, cwd: string): CliChild {
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [CLI, "cloudhsm-cli", "--cluster", clusterFile, "interactive"], { cwd, stdio: "pipe" });
+  const child: ChildProcessWithoutNullStreams = spawn(
+    process.execPath,
+    [CLI, "cloudhsm-cli", "--cluster", clusterFile, "interactive"],
+    { cwd, stdio: "pipe" },
+  );
   let out = "";
   let consumed = 0;
   let wake: (() => void) | null = null;
@@ -44,7 +48,8 @@ export function startInteractive(clusterFile: string, cwd: string): CliChild {
         consumed += start + end + 2;
         return JSON.parse(text) as Answer;
       }
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no answer from the shell; it printed:\n${out}`);
+      if (Date.now() > deadline || child.exitCode !== null)
+        throw new Error(`no answer from the shell; it printed:\n${out}`);
       await new Promise<void>((resolve) => {
         wake = resolve;
         setTimeout(resolve, 200);
@@ -65,15 +70,25 @@ export function startInteractive(clusterFile: string, cwd: string): CliChild {
 }
 
 /** Runs one command in single command mode; `env` adds CLOUDHSM_ROLE / CLOUDHSM_PIN. */
-export function runSingle(clusterFile: string, cwd: string, args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<{ code: number; answer: Answer; stdout: string }> {
+export function runSingle(
+  clusterFile: string,
+  cwd: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): Promise<{ code: number; answer: Answer; stdout: string }> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [CLI, "cloudhsm-cli", "--cluster", clusterFile, ...args], { cwd, env: { PATH: process.env["PATH"] ?? "", ...env }, timeout: 30_000 }, (err, stdout) => {
-      const code = err === null ? 0 : typeof err.code === "number" ? err.code : -1;
-      try {
-        resolve({ code, answer: JSON.parse(stdout) as Answer, stdout });
-      } catch {
-        reject(new Error(`not one envelope (exit ${code}):\n${stdout}\n${err?.message ?? ""}`));
-      }
-    });
+    execFile(
+      process.execPath,
+      [CLI, "cloudhsm-cli", "--cluster", clusterFile, ...args],
+      { cwd, env: { PATH: process.env["PATH"] ?? "", ...env }, timeout: 30_000 },
+      (err, stdout) => {
+        const code = err === null ? 0 : typeof err.code === "number" ? err.code : -1;
+        try {
+          resolve({ code, answer: JSON.parse(stdout) as Answer, stdout });
+        } catch {
+          reject(new Error(`not one envelope (exit ${code}):\n${stdout}\n${err?.message ?? ""}`));
+        }
+      },
+    );
   });
 }

@@ -55,11 +55,25 @@ export interface CmuChild {
   kill(): void;
 }
 
-export async function startCmu(clusterFile: string, cwd: string, options: { readonly timeoutMs?: number } = {}): Promise<CmuChild> {
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [CLI, "cmu", "--cluster", clusterFile, ...(options.timeoutMs === undefined ? [] : ["--timeout-ms", String(options.timeoutMs)])], {
-    cwd,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
+export async function startCmu(
+  clusterFile: string,
+  cwd: string,
+  options: { readonly timeoutMs?: number } = {},
+): Promise<CmuChild> {
+  const child: ChildProcessWithoutNullStreams = spawn(
+    process.execPath,
+    [
+      CLI,
+      "cmu",
+      "--cluster",
+      clusterFile,
+      ...(options.timeoutMs === undefined ? [] : ["--timeout-ms", String(options.timeoutMs)]),
+    ],
+    {
+      cwd,
+      stdio: ["pipe", "pipe", "pipe"],
+    },
+  );
   let out = "";
   let err = "";
   let exitCode: number | null = null;
@@ -95,10 +109,22 @@ export async function startCmu(clusterFile: string, cwd: string, options: { read
           if (ending.prompt === SHELL) shellPromptAt = out.length - ending.length;
           const prompt = ending.prompt;
           finish(() => resolve(prompt));
-        }
-        else if (exitCode !== null) finish(() => reject(new Error(`the shell exited (${exitCode}) while a prompt was expected; output:\n${out.slice(-3000)}\nstderr:\n${err}`)));
+        } else if (exitCode !== null)
+          finish(() =>
+            reject(
+              new Error(
+                `the shell exited (${exitCode}) while a prompt was expected; output:\n${out.slice(-3000)}\nstderr:\n${err}`,
+              ),
+            ),
+          );
       };
-      const timer = setTimeout(() => finish(() => reject(new Error(`no prompt within ${timeoutMs} ms; output so far:\n${out.slice(-3000)}\nstderr:\n${err}`))), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          finish(() =>
+            reject(new Error(`no prompt within ${timeoutMs} ms; output so far:\n${out.slice(-3000)}\nstderr:\n${err}`)),
+          ),
+        timeoutMs,
+      );
       const finish = (then: () => void): void => {
         clearTimeout(timer);
         listeners.delete(check);
@@ -130,7 +156,8 @@ export async function startCmu(clusterFile: string, cwd: string, options: { read
       child.stdin.write(`${line}\n`);
     }
     const last = await nextPrompt(from + 1);
-    if (last !== SHELL) throw new Error(`'${command}' asked '${last}' but no answer was given; transcript:\n${out.slice(start)}`);
+    if (last !== SHELL)
+      throw new Error(`'${command}' asked '${last}' but no answer was given; transcript:\n${out.slice(start)}`);
     const transcript = out.slice(start, shellPromptAt);
     mark = out.length;
     return transcript;
@@ -183,7 +210,9 @@ export function sh(cwd: string, script: string): string {
 
 /** Makes seed text and shell output comparable: addresses differ, validity counts down. */
 export function normalize(line: string): string {
-  return line.replace(/\b\d{1,3}(?:\.\d{1,3}){3}\b/g, "IP").replace(/^Token Validity: \d+ sec$/, "Token Validity: N sec");
+  return line
+    .replace(/\b\d{1,3}(?:\.\d{1,3}){3}\b/g, "IP")
+    .replace(/^Token Validity: \d+ sec$/, "Token Validity: N sec");
 }
 
 /** Asserts that `expected` lines occur in `output` in this order (other lines may come between). */
@@ -193,7 +222,9 @@ export function assertLinesInOrder(output: string, expected: readonly string[], 
   for (const [i, want] of expected.map(normalize).entries()) {
     const found = lines.indexOf(want, at);
     if (found === -1) {
-      assert.fail(`${label}: line ${i + 1} ${JSON.stringify(want)} not found in order after output line ${at + 1}.\n--- output from there:\n${lines.slice(Math.max(0, at - 3), at + 40).join("\n")}`);
+      assert.fail(
+        `${label}: line ${i + 1} ${JSON.stringify(want)} not found in order after output line ${at + 1}.\n--- output from there:\n${lines.slice(Math.max(0, at - 3), at + 40).join("\n")}`,
+      );
     }
     at = found + 1;
   }
@@ -210,11 +241,22 @@ export function bodyOf(transcript: string): string[] {
  * Fills in an authdata file the shell wrote (2FA), as an officer would with openssl pkeyutl, but
  * with node:crypto for speed: each Digest signed with `key`, and the public key when enrolling.
  */
-export function fillAuthData(path: string, key: { readonly privateKey: KeyObject; readonly publicPem: string }, withPublicKey: boolean): void {
-  const doc = JSON.parse(readFileSync(path, "utf8")) as { Version: string; PublicKey: string; Data: { HsmId: string; Digest: string; Signature: string }[] };
+export function fillAuthData(
+  path: string,
+  key: { readonly privateKey: KeyObject; readonly publicPem: string },
+  withPublicKey: boolean,
+): void {
+  const doc = JSON.parse(readFileSync(path, "utf8")) as {
+    Version: string;
+    PublicKey: string;
+    Data: { HsmId: string; Digest: string; Signature: string }[];
+  };
   for (const entry of doc.Data) {
     const digest = Buffer.from(entry.Digest, "base64");
-    entry.Signature = privateEncrypt({ key: key.privateKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([SHA256_DIGEST_INFO, digest])).toString("base64");
+    entry.Signature = privateEncrypt(
+      { key: key.privateKey, padding: constants.RSA_PKCS1_PADDING },
+      Buffer.concat([SHA256_DIGEST_INFO, digest]),
+    ).toString("base64");
   }
   doc.PublicKey = withPublicKey ? key.publicPem : "";
   writeFileSync(path, JSON.stringify(doc, null, 4));
@@ -224,11 +266,20 @@ const SHA256_DIGEST_INFO = Buffer.from("3031300d060960864801650304020105000420",
 
 /** `openssl dgst -sha256 -sign key -out sig file`, with node:crypto. */
 export function signFile(dir: string, file: string, key: KeyObject, out: string): void {
-  writeFileSync(join(dir, out), createSign("sha256").update(readFileSync(join(dir, file))).sign(key));
+  writeFileSync(
+    join(dir, out),
+    createSign("sha256")
+      .update(readFileSync(join(dir, file)))
+      .sign(key),
+  );
 }
 
 /** The registration files of registerQuorumPubKey for `name`: NAME.reg, NAME.reg.sig, NAME.pub. */
-export function writeRegistrationFiles(dir: string, name: string, key: { readonly privateKey: KeyObject; readonly publicPem: string }): string {
+export function writeRegistrationFiles(
+  dir: string,
+  name: string,
+  key: { readonly privateKey: KeyObject; readonly publicPem: string },
+): string {
   writeFileSync(join(dir, `${name}.reg`), "token to be signed\n");
   signFile(dir, `${name}.reg`, key.privateKey, `${name}.reg.sig`);
   writeFileSync(join(dir, `${name}.pub`), key.publicPem);

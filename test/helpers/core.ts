@@ -14,7 +14,10 @@ let sealing: { publicPem: string; privatePem: string } | null = null;
 export function sealingKeys(): { publicPem: string; privatePem: string } {
   if (sealing === null) {
     const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-    sealing = { publicPem: publicKey.export({ type: "spki", format: "pem" }).toString(), privatePem: privateKey.export({ type: "pkcs8", format: "pem" }).toString() };
+    sealing = {
+      publicPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
+      privatePem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    };
   }
   return sealing;
 }
@@ -32,20 +35,36 @@ export interface TestNode {
 }
 
 /** A node on the in-memory repository, or on `repo` (a fresh SQLite one, say) when given. */
-export function makeNode(options: { nodeId?: number; clusterId?: string; config?: Partial<CoreConfig>; repo?: TransactionalRepository } = {}): TestNode {
+export function makeNode(
+  options: { nodeId?: number; clusterId?: string; config?: Partial<CoreConfig>; repo?: TransactionalRepository } = {},
+): TestNode {
   let nowMs = Date.UTC(2026, 10, 22, 12, 0, 0);
   const keys = sealingKeys();
-  const repo = options.repo ?? new MemoryNodeRepository(
-    { clusterId: options.clusterId ?? "cluster-test", nodeId: options.nodeId ?? 0, hsmId: `hsm-test${options.nodeId ?? 0}`, sealingPublicKeyPem: keys.publicPem },
-    keys.privatePem,
-  );
-  const ctx: CoreContext = { repo, env: { now: () => nowMs, randomBytes }, config: { ...DEFAULT_CORE_CONFIG, ...options.config } };
+  const repo =
+    options.repo ??
+    new MemoryNodeRepository(
+      {
+        clusterId: options.clusterId ?? "cluster-test",
+        nodeId: options.nodeId ?? 0,
+        hsmId: `hsm-test${options.nodeId ?? 0}`,
+        sealingPublicKeyPem: keys.publicPem,
+      },
+      keys.privatePem,
+    );
+  const ctx: CoreContext = {
+    repo,
+    env: { now: () => nowMs, randomBytes },
+    config: { ...DEFAULT_CORE_CONFIG, ...options.config },
+  };
   repo.transaction(() => initNode(ctx));
-  const raw = (op: OpName, body: unknown, session: string | null = null) => repo.transaction(() => handleCommand(ctx, op, session, body));
+  const raw = (op: OpName, body: unknown, session: string | null = null) =>
+    repo.transaction(() => handleCommand(ctx, op, session, body));
   return {
     ctx,
     repo,
-    advance: (s) => { nowMs += s * 1000; },
+    advance: (s) => {
+      nowMs += s * 1000;
+    },
     raw,
     call: (op, body, session = null) => raw(op, body, session) as never,
     must(op, body, session = null) {

@@ -18,10 +18,23 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { createApp, jwtProblem, newToken, signAppJwt, type FakeApp } from "./fake-github/auth.ts";
 import { createRepoState, fakeRepo, type FakeRepo } from "./fake-github/fake-repo.ts";
-import { checkPermissions, readManifestPermissions, repositoryManifestPermissions, type Permissions } from "./fake-github/permissions.ts";
+import {
+  checkPermissions,
+  readManifestPermissions,
+  repositoryManifestPermissions,
+  type Permissions,
+} from "./fake-github/permissions.ts";
 import type { FileChanges } from "./fake-github/git.ts";
 import { HttpFailure, readBody, sendReply, type Reply } from "./fake-github/http-io.ts";
-import { asUser, newState, repoKey, type FakeState, type FakeUser, type Identity, type RepoState } from "./fake-github/model.ts";
+import {
+  asUser,
+  newState,
+  repoKey,
+  type FakeState,
+  type FakeUser,
+  type Identity,
+  type RepoState,
+} from "./fake-github/model.ts";
 import type { Route } from "./fake-github/router.ts";
 import { appRoutes } from "./fake-github/routes/app.ts";
 import { checkRoutes } from "./fake-github/routes/checks.ts";
@@ -86,7 +99,12 @@ export interface FakeGitHub {
    * `permissions`: what the token may do; default: the manifest's for the app's own token, not
    * limited for any other (a user's token, another app's).
    */
-  issueToken(identity?: { readonly user?: string | FakeUser; readonly appId?: number | null; readonly appSlug?: string | null; readonly permissions?: Permissions | null }): string;
+  issueToken(identity?: {
+    readonly user?: string | FakeUser;
+    readonly appId?: number | null;
+    readonly appSlug?: string | null;
+    readonly permissions?: Permissions | null;
+  }): string;
   /** A JWT of the app, as @octokit/auth-app would sign it. */
   appJwt(): string;
   /**
@@ -102,10 +120,22 @@ export interface FakeGitHub {
   close(): Promise<void>;
 }
 
-const ROUTES: readonly Route[] = [...appRoutes, ...contentsRoutes, ...gitDataRoutes, ...pullRoutes, ...commentRoutes, ...checkRoutes, ...graphqlRoutes, ...userRoutes];
+const ROUTES: readonly Route[] = [
+  ...appRoutes,
+  ...contentsRoutes,
+  ...gitDataRoutes,
+  ...pullRoutes,
+  ...commentRoutes,
+  ...checkRoutes,
+  ...graphqlRoutes,
+  ...userRoutes,
+];
 const BODY_LIMIT = 20 * 1024 * 1024;
 
-type Credential = { readonly kind: "none" } | { readonly kind: "jwt"; readonly problem: string | null } | { readonly kind: "token"; readonly identity: Identity | null };
+type Credential =
+  | { readonly kind: "none" }
+  | { readonly kind: "jwt"; readonly problem: string | null }
+  | { readonly kind: "token"; readonly identity: Identity | null };
 
 function credentialOf(req: IncomingMessage, state: FakeState, app: FakeApp): Credential {
   const m = /^(?:token|bearer)\s+(\S+)$/i.exec(req.headers.authorization ?? "");
@@ -136,8 +166,15 @@ function parseJson(raw: Buffer): unknown {
 
 export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<FakeGitHub> {
   const state = newState(options.startTime ?? new Date("2026-01-01T00:00:00Z"));
-  const permissions = options.manifest === undefined ? repositoryManifestPermissions() : readManifestPermissions(options.manifest);
-  const app = createApp(options.appId ?? 424242, options.slug ?? "quorum-gate-test", options.installationId ?? 1, permissions, options.privateKeyPem);
+  const permissions =
+    options.manifest === undefined ? repositoryManifestPermissions() : readManifestPermissions(options.manifest);
+  const app = createApp(
+    options.appId ?? 424242,
+    options.slug ?? "quorum-gate-test",
+    options.installationId ?? 1,
+    permissions,
+    options.privateKeyPem,
+  );
   const calls: FakeCall[] = [];
   const faults: { method: string; path: RegExp; reply: Reply }[] = [];
   const handles = new Map<RepoState, FakeRepo>();
@@ -150,7 +187,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     return h;
   };
 
-  async function answer(req: IncomingMessage, url: URL, path: string): Promise<{ reply: Reply; auth: FakeCall["auth"]; body: unknown }> {
+  async function answer(
+    req: IncomingMessage,
+    url: URL,
+    path: string,
+  ): Promise<{ reply: Reply; auth: FakeCall["auth"]; body: unknown }> {
     const cred = credentialOf(req, state, app);
     const auth = cred.kind;
     let body: unknown;
@@ -171,9 +212,14 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       }
       return { reply: { status: 404, body: { message: "Not Found" } }, auth, body };
     } catch (err) {
-      if (err instanceof HttpFailure) return { reply: { status: err.status, body: err.body ?? { message: err.message } }, auth, body };
+      if (err instanceof HttpFailure)
+        return { reply: { status: err.status, body: err.body ?? { message: err.message } }, auth, body };
       // A bug in the fake or a test: say so loudly instead of hiding it behind a plausible answer.
-      return { reply: { status: 500, body: { message: `[fake-github] ${err instanceof Error ? err.message : String(err)}` } }, auth, body };
+      return {
+        reply: { status: 500, body: { message: `[fake-github] ${err instanceof Error ? err.message : String(err)}` } },
+        auth,
+        body,
+      };
     }
   }
 
@@ -183,7 +229,15 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const { reply, auth, body } = await answer(req, url, path);
     const query = Object.fromEntries(url.searchParams);
     const types = errorTypesOf(reply.body);
-    calls.push({ method: req.method ?? "GET", path: safeDecode(path), query, status: reply.status, auth, body, ...(types === null ? {} : { errorTypes: types }) });
+    calls.push({
+      method: req.method ?? "GET",
+      path: safeDecode(path),
+      query,
+      status: reply.status,
+      auth,
+      body,
+      ...(types === null ? {} : { errorTypes: types }),
+    });
     sendReply(res, reply);
   }
 
@@ -203,7 +257,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     calls,
     clearCalls: () => void calls.splice(0),
     createRepo(fullName, o = {}) {
-      const repo = createRepoState(state, fullName, { defaultBranch: o.defaultBranch ?? "main", installed: true, forkOf: null });
+      const repo = createRepoState(state, fullName, {
+        defaultBranch: o.defaultBranch ?? "main",
+        installed: true,
+        forkOf: null,
+      });
       const handle = handleOf(repo);
       handle.commit(repo.defaultBranch, o.files ?? { "README.md": `# ${fullName}\n` }, { message: "Initial commit" });
       return handle;
@@ -218,8 +276,14 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       const user = identity.user === undefined ? app.bot : asUser(identity.user);
       const appId = identity.appId === undefined ? app.id : identity.appId;
       const defaultSlug = appId === null ? null : appId === app.id ? app.slug : `app-${appId}`;
-      const held = identity.permissions === undefined ? (appId === app.id ? app.permissions : null) : identity.permissions;
-      state.tokens.set(token, { user, appId, appSlug: identity.appSlug === undefined ? defaultSlug : identity.appSlug, permissions: held });
+      const held =
+        identity.permissions === undefined ? (appId === app.id ? app.permissions : null) : identity.permissions;
+      state.tokens.set(token, {
+        user,
+        appId,
+        appSlug: identity.appSlug === undefined ? defaultSlug : identity.appSlug,
+        permissions: held,
+      });
       return token;
     },
     appJwt: () => signAppJwt(app.id, app.privateKeyPem),
@@ -248,7 +312,9 @@ function apiPath(pathname: string): string {
 function errorTypesOf(body: unknown): string[] | null {
   if (typeof body !== "object" || body === null || !("errors" in body) || !Array.isArray(body.errors)) return null;
   const list: readonly unknown[] = body.errors;
-  return list.map((e) => (typeof e === "object" && e !== null && "type" in e && typeof e.type === "string" ? e.type : ""));
+  return list.map((e) =>
+    typeof e === "object" && e !== null && "type" in e && typeof e.type === "string" ? e.type : "",
+  );
 }
 
 function safeDecode(path: string): string {

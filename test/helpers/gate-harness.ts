@@ -35,14 +35,30 @@ export interface GateHarness {
   stop(): Promise<void>;
 }
 
-export async function startGateHarness(options: { readonly nodes?: number; readonly officers: Readonly<Record<string, string>>; readonly policyLogins?: readonly string[] }): Promise<GateHarness> {
+export async function startGateHarness(options: {
+  readonly nodes?: number;
+  readonly officers: Readonly<Record<string, string>>;
+  readonly policyLogins?: readonly string[];
+}): Promise<GateHarness> {
   const cluster = await startTestCluster({ nodes: options.nodes ?? 3 });
   const clients = cluster.endpoints.map((e) => createNodeClient(e));
   const q = await setUpQuorumCluster(clients, { signers: Object.values(options.officers), members: ["gate"], m: 2 });
   const gh = await startFakeGitHub({ startTime: new Date() });
   const policyYaml = (logins: readonly string[], extra = ""): string =>
-    [`version: 1`, `cluster: ${q.clusterId}`, ...(extra === "" ? [] : [extra]), `officers:`, ...logins.map((l) => `  ${l}: ${options.officers[l] ?? ""}`), ""].join("\n");
-  const repo = gh.createRepo("acme/hsm", { files: { [POLICY_FILE]: policyYaml(options.policyLogins ?? Object.keys(options.officers)), "README.md": "HSM requests\n" } });
+    [
+      `version: 1`,
+      `cluster: ${q.clusterId}`,
+      ...(extra === "" ? [] : [extra]),
+      `officers:`,
+      ...logins.map((l) => `  ${l}: ${options.officers[l] ?? ""}`),
+      "",
+    ].join("\n");
+  const repo = gh.createRepo("acme/hsm", {
+    files: {
+      [POLICY_FILE]: policyYaml(options.policyLogins ?? Object.keys(options.officers)),
+      "README.md": "HSM requests\n",
+    },
+  });
   const gateway = createClusterGateway(cluster.file, { userName: "gate", password: passwordOf("gate") });
   const logs: string[] = [];
   const deps: GateDeps = {
@@ -66,8 +82,22 @@ export async function startGateHarness(options: { readonly nodes?: number; reado
     all: (op, body, sessions = []) => must(clients, op, () => body, sessions),
     policyYaml,
     requestYaml: (name, password = `${name}-pass-1`) =>
-      [`version: 1`, `cluster: ${q.clusterId}`, `operation:`, `  kind: createUser`, `  type: CU`, `  name: ${name}`, `  sealed_password: ${q.seal(password)}`, `reason: payments service`, ""].join("\n"),
-    event: (number, kind = "comment", action = "created") => ({ repo: { owner: "acme", repo: "hsm" }, number, trigger: { kind, action } }),
+      [
+        `version: 1`,
+        `cluster: ${q.clusterId}`,
+        `operation:`,
+        `  kind: createUser`,
+        `  type: CU`,
+        `  name: ${name}`,
+        `  sealed_password: ${q.seal(password)}`,
+        `reason: payments service`,
+        "",
+      ].join("\n"),
+    event: (number, kind = "comment", action = "created") => ({
+      repo: { owner: "acme", repo: "hsm" },
+      number,
+      trigger: { kind, action },
+    }),
     async stop() {
       gateway.close();
       for (const c of clients) c.close();

@@ -14,7 +14,12 @@ import { fingerprint, signMessage } from "../../src/crypto/rsa.ts";
 import type { ApprovalCandidate } from "../../src/gate/candidate.ts";
 import { evaluateQuorum, type Decision } from "../../src/gate/evaluate.ts";
 import { buildEvidence, buildGovernanceEvidence, type EvidenceFile } from "../../src/gate/evidence.ts";
-import { evaluateGovernance, governanceBindingDigest, GOVERNANCE_SERVICE, parseGovernanceRequest } from "../../src/gate/governance.ts";
+import {
+  evaluateGovernance,
+  governanceBindingDigest,
+  GOVERNANCE_SERVICE,
+  parseGovernanceRequest,
+} from "../../src/gate/governance.ts";
 import { requestBindingDigest, serviceOf, toBindingContext } from "../../src/gate/operation.ts";
 import { parsePolicy, type Policy } from "../../src/gate/policy.ts";
 import { parseRequest } from "../../src/gate/request.ts";
@@ -46,13 +51,22 @@ export function policyText(o: PolicyOptions): string {
   for (const officer of o.officers) {
     const pin = o.pins?.[officer.officer] ?? true;
     if (pin === false) lines.push(`  ${officer.login}: ${officer.officer}`);
-    else lines.push(`  ${officer.login}:`, `    officer: ${officer.officer}`, `    key_fingerprint: ${pin === true ? fingerprint(officer.key.publicKey) : pin}`);
+    else
+      lines.push(
+        `  ${officer.login}:`,
+        `    officer: ${officer.officer}`,
+        `    key_fingerprint: ${pin === true ? fingerprint(officer.key.publicKey) : pin}`,
+      );
   }
   return `${lines.join("\n")}\n`;
 }
 
 /** A createUser request for a CU; the sealed password is filler of the right size (no cluster opens it). */
-export function requestText(cluster: string, userName: string, options: { readonly sealedPassword?: string; readonly requestedBy?: string } = {}): string {
+export function requestText(
+  cluster: string,
+  userName: string,
+  options: { readonly sealedPassword?: string; readonly requestedBy?: string } = {},
+): string {
   const sealed = options.sealedPassword ?? Buffer.alloc(256, userName.length).toString("base64");
   return [
     `version: 1`,
@@ -71,7 +85,18 @@ export function requestText(cluster: string, userName: string, options: { readon
 /** A token file as the nodes write it: one operation-bound record per node, created at `createdAt`. */
 export function tokenFile(service: number, binding: string, createdAt: number, nodes = 2, tokenId = 1): Buffer {
   return Buffer.concat(
-    Array.from({ length: nodes }, (_, nodeId) => encodeRecord({ service, tokenId, keyHandle: 0n, nonce: `${nodeId}${tokenId}`.padStart(32, "0").slice(-32), userName: "gate", nodeId, createdAt, binding })),
+    Array.from({ length: nodes }, (_, nodeId) =>
+      encodeRecord({
+        service,
+        tokenId,
+        keyHandle: 0n,
+        nonce: `${nodeId}${tokenId}`.padStart(32, "0").slice(-32),
+        userName: "gate",
+        nodeId,
+        createdAt,
+        binding,
+      }),
+    ),
   );
 }
 
@@ -121,11 +146,19 @@ function asFiles(files: readonly EvidenceFile[]): Record<string, Uint8Array> {
 }
 
 /** A request approved by `spec.signers`, and the evidence the gate commits for it. Throws unless approved. */
-export function approveRequest(policyBytes: string, requestPath: string, requestBytes: string, spec: ApprovalSpec): Approved {
+export function approveRequest(
+  policyBytes: string,
+  requestPath: string,
+  requestBytes: string,
+  spec: ApprovalSpec,
+): Approved {
   const policy = mustPolicy(policyBytes);
   const parsed = parseRequest(Buffer.from(requestBytes));
   if (!parsed.ok) throw new Error(`test request does not parse: ${JSON.stringify(parsed.issues)}`);
-  const binding = requestBindingDigest(parsed.request, toBindingContext(spec.repository, spec.pullRequest, parsed.digest));
+  const binding = requestBindingDigest(
+    parsed.request,
+    toBindingContext(spec.repository, spec.pullRequest, parsed.digest),
+  );
   const token = spec.token ?? tokenFile(serviceOf(parsed.request.operation), binding, spec.decidedAt - 60);
   const input = {
     policy,
@@ -139,16 +172,36 @@ export function approveRequest(policyBytes: string, requestPath: string, request
     now: spec.decidedAt,
   };
   const decision = evaluateQuorum({ ...input, request: parsed.request, requestDigest: parsed.digest });
-  const built = buildEvidence({ decision, request: parsed.request, requestPath, repository: spec.repository, pullRequest: spec.pullRequest, tokenFile: token, officerKeys: spec.cluster.officerKeys, pullRequestAuthor: spec.author, now: spec.decidedAt });
-  if (!built.ok) throw new Error(`test request not approved: ${built.message}; ${JSON.stringify(decision.problems)} ${JSON.stringify(decision.verdicts.map((v) => v.reason))}`);
+  const built = buildEvidence({
+    decision,
+    request: parsed.request,
+    requestPath,
+    repository: spec.repository,
+    pullRequest: spec.pullRequest,
+    tokenFile: token,
+    officerKeys: spec.cluster.officerKeys,
+    pullRequestAuthor: spec.author,
+    now: spec.decidedAt,
+  });
+  if (!built.ok)
+    throw new Error(
+      `test request not approved: ${built.message}; ${JSON.stringify(decision.problems)} ${JSON.stringify(decision.verdicts.map((v) => v.reason))}`,
+    );
   return { decision, token, files: asFiles(built.files) };
 }
 
 /** The binding digest of a request's token in a pull request: what a real cluster is asked to bind. */
-export function requestBinding(requestBytes: string, repository: string, pullRequest: number): { readonly binding: string; readonly service: number } {
+export function requestBinding(
+  requestBytes: string,
+  repository: string,
+  pullRequest: number,
+): { readonly binding: string; readonly service: number } {
   const parsed = parseRequest(Buffer.from(requestBytes));
   if (!parsed.ok) throw new Error("test request does not parse");
-  return { binding: requestBindingDigest(parsed.request, toBindingContext(repository, pullRequest, parsed.digest)), service: serviceOf(parsed.request.operation) };
+  return {
+    binding: requestBindingDigest(parsed.request, toBindingContext(repository, pullRequest, parsed.digest)),
+    service: serviceOf(parsed.request.operation),
+  };
 }
 
 /** A policy change (`proposed`, or null for a deletion) approved by the current policy's officers, and its evidence. */
@@ -170,7 +223,17 @@ export function approveGovernance(currentBytes: string, proposed: string | null,
     candidates: candidates(spec, token),
     now: spec.decidedAt,
   });
-  const built = buildGovernanceEvidence({ decision, change: change.request, policy, repository: spec.repository, pullRequest: spec.pullRequest, tokenFile: token, officerKeys: spec.cluster.officerKeys, pullRequestAuthor: spec.author, now: spec.decidedAt });
+  const built = buildGovernanceEvidence({
+    decision,
+    change: change.request,
+    policy,
+    repository: spec.repository,
+    pullRequest: spec.pullRequest,
+    tokenFile: token,
+    officerKeys: spec.cluster.officerKeys,
+    pullRequestAuthor: spec.author,
+    now: spec.decidedAt,
+  });
   if (!built.ok) throw new Error(`test policy change not approved: ${built.message}`);
   return { decision, token, files: asFiles(built.files) };
 }
@@ -192,13 +255,25 @@ export interface TestRepo {
   remove(): void;
 }
 
-const IDENTITY = { GIT_AUTHOR_NAME: "Test", GIT_AUTHOR_EMAIL: "test@example.invalid", GIT_COMMITTER_NAME: "Test", GIT_COMMITTER_EMAIL: "test@example.invalid" };
+const IDENTITY = {
+  GIT_AUTHOR_NAME: "Test",
+  GIT_AUTHOR_EMAIL: "test@example.invalid",
+  GIT_COMMITTER_NAME: "Test",
+  GIT_COMMITTER_EMAIL: "test@example.invalid",
+};
 
 /** `git` for tests: a fixed identity, no user or system configuration, dates as given. */
 export function gitSync(dir: string, args: readonly string[], at?: number, input?: Buffer): string {
   const dates = at === undefined ? {} : { GIT_AUTHOR_DATE: `@${at} +0000`, GIT_COMMITTER_DATE: `@${at} +0000` };
   return execFileSync("git", ["-C", dir, ...args], {
-    env: { ...process.env, ...IDENTITY, ...dates, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1", LC_ALL: "C" },
+    env: {
+      ...process.env,
+      ...IDENTITY,
+      ...dates,
+      GIT_CONFIG_GLOBAL: "/dev/null",
+      GIT_CONFIG_NOSYSTEM: "1",
+      LC_ALL: "C",
+    },
     encoding: "utf8",
     maxBuffer: 256 * 1024 * 1024,
     ...(input === undefined ? {} : { input }),

@@ -26,22 +26,25 @@ export function rawRequest(r: RawRequest): Promise<RawResponse> {
   if (body !== undefined && !r.chunked) headers["content-length"] = body.length;
   return new Promise((resolve, reject) => {
     let responded = false;
-    const req = request({ host: "127.0.0.1", port: r.port, method: r.method ?? "POST", path: r.path, headers, agent: false }, (res) => {
-      responded = true;
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8");
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-      });
-      res.on("error", reject);
-    });
+    const req = request(
+      { host: "127.0.0.1", port: r.port, method: r.method ?? "POST", path: r.path, headers, agent: false },
+      (res) => {
+        responded = true;
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+        res.on("error", reject);
+      },
+    );
     // The server may answer and close before the whole body is sent (413): that is expected, and
     // the response has already been delivered by then.
     req.on("error", (err: NodeJS.ErrnoException) => {

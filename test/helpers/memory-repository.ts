@@ -108,7 +108,8 @@ export class MemoryNodeRepository implements TransactionalRepository {
   updateUser(user: User): void {
     const current = [...this.#state.users.values()].find((u) => u.id === user.id);
     if (current === undefined) throw new Error(`updateUser: no user with id ${user.id}`);
-    if (current.name !== user.name && this.#state.users.has(user.name)) throw new Error(`updateUser: a user named "${user.name}" already exists`);
+    if (current.name !== user.name && this.#state.users.has(user.name))
+      throw new Error(`updateUser: a user named "${user.name}" already exists`);
     // Rebuild the map so that a renamed user is keyed by its new name.
     this.#state.users.delete(current.name);
     this.#state.users.set(user.name, { ...user });
@@ -210,7 +211,8 @@ export class MemoryNodeRepository implements TransactionalRepository {
 
   putOutcome(idempotencyKey: string, outcome: StoredOutcome): void {
     // An outcome is recorded once; a second write for the same key is a bug in the caller.
-    if (this.#state.outcomes.has(idempotencyKey)) throw new Error("putOutcome: an outcome is already recorded for this key");
+    if (this.#state.outcomes.has(idempotencyKey))
+      throw new Error("putOutcome: an outcome is already recorded for this key");
     this.#state.outcomes.set(idempotencyKey, { ...outcome });
   }
 

@@ -17,7 +17,13 @@ export function testIdentity(overrides: Partial<NodeIdentity> = {}): TestIdentit
     privateKeyEncoding: { type: "pkcs8", format: "pem" },
   });
   return {
-    identity: { clusterId: "cluster-testtesttes", nodeId: 1, hsmId: "hsm-abcdefghijk", sealingPublicKeyPem: cached.publicKey, ...overrides },
+    identity: {
+      clusterId: "cluster-testtesttes",
+      nodeId: 1,
+      hsmId: "hsm-abcdefghijk",
+      sealingPublicKeyPem: cached.publicKey,
+      ...overrides,
+    },
     sealingPrivateKeyPem: cached.privateKey,
   };
 }

@@ -18,7 +18,9 @@ export interface InProcessNode {
   stop(): Promise<void>;
 }
 
-export async function startInProcessNode(options: { handler?: CommandHandler; tls?: TlsMaterial } = {}): Promise<InProcessNode> {
+export async function startInProcessNode(
+  options: { handler?: CommandHandler; tls?: TlsMaterial } = {},
+): Promise<InProcessNode> {
   const dir = mkdtempSync(join(tmpdir(), "qg-node-"));
   const t = testIdentity();
   const repo = createNodeDatabase(join(dir, "hsm.db"), t.identity, t.sealingPrivateKeyPem);

@@ -42,7 +42,12 @@ export async function must<K extends OpName>(
 }
 
 /** Logs one user in on every node; returns the session ids in server order. */
-export async function loginAll(clients: readonly NodeClient[], userType: "CO" | "CU" | "PRECO", userName: string, password = passwordOf(userName)): Promise<string[]> {
+export async function loginAll(
+  clients: readonly NodeClient[],
+  userType: "CO" | "CU" | "PRECO",
+  userName: string,
+  password = passwordOf(userName),
+): Promise<string[]> {
   const answers = await must(clients, "login", () => ({ userType, userName, password }));
   return answers.map((a, i) => {
     if (!("sessionId" in a)) throw new Error(`login of ${userName} on server ${i} asked for 2FA`);
@@ -56,13 +61,26 @@ export function concatRecords(answers: readonly { record: string }[]): Buffer {
 }
 
 /** approve-token approvals by `signers` (registered officers) over the whole token file. */
-export function approvals(tokenData: Uint8Array, signers: readonly string[]): { approverType: number; approverName: string; signature: string }[] {
-  return signers.map((name) => ({ approverType: 2, approverName: name, signature: signMessage(tokenData, testKey(name).privateKey).toString("base64") }));
+export function approvals(
+  tokenData: Uint8Array,
+  signers: readonly string[],
+): { approverType: number; approverName: string; signature: string }[] {
+  return signers.map((name) => ({
+    approverType: 2,
+    approverName: name,
+    signature: signMessage(tokenData, testKey(name).privateKey).toString("base64"),
+  }));
 }
 
 /** execute signatures by `signers` over the whole token file. */
-export function signatures(tokenData: Uint8Array, signers: readonly string[]): { userName: string; signature: string }[] {
-  return signers.map((userName) => ({ userName, signature: signMessage(tokenData, testKey(userName).privateKey).toString("base64") }));
+export function signatures(
+  tokenData: Uint8Array,
+  signers: readonly string[],
+): { userName: string; signature: string }[] {
+  return signers.map((userName) => ({
+    userName,
+    signature: signMessage(tokenData, testKey(userName).privateKey).toString("base64"),
+  }));
 }
 
 export interface QuorumCluster {
@@ -87,7 +105,12 @@ export interface QuorumSetUp {
 /** Activates a fresh cluster and creates its officers; every password is passwordOf(name). */
 export async function setUpQuorumCluster(clients: readonly NodeClient[], setUp: QuorumSetUp): Promise<QuorumCluster> {
   const admin = await loginAll(clients, "PRECO", "admin", "password");
-  await must(clients, "change-password", () => ({ userType: "PRECO", userName: "admin", password: ADMIN_PASSWORD }), admin);
+  await must(
+    clients,
+    "change-password",
+    () => ({ userType: "PRECO", userName: "admin", password: ADMIN_PASSWORD }),
+    admin,
+  );
   for (const name of [...setUp.signers, ...(setUp.members ?? [])]) {
     await must(clients, "create-user", () => ({ userType: "CO", userName: name, password: passwordOf(name) }), admin);
   }
@@ -98,13 +121,18 @@ export async function setUpQuorumCluster(clients: readonly NodeClient[], setUp: 
   for (const name of setUp.signers) {
     const s = await loginAll(clients, "CO", name);
     const key = testKey(name);
-    await must(clients, "register-quorum-key", () => ({
-      userType: "CO",
-      userName: name,
-      registrationToken: registration.toString("base64"),
-      signature: signMessage(registration, key.privateKey).toString("base64"),
-      publicKeyPem: key.publicPem,
-    }), s);
+    await must(
+      clients,
+      "register-quorum-key",
+      () => ({
+        userType: "CO",
+        userName: name,
+        registrationToken: registration.toString("base64"),
+        signature: signMessage(registration, key.privateKey).toString("base64"),
+        publicKeyPem: key.publicPem,
+      }),
+      s,
+    );
     await must(clients, "logout", () => ({}), s);
   }
   if (setUp.m > 1) await must(clients, "set-m-value", () => ({ service: 3, value: setUp.m }), admin);
@@ -112,5 +140,9 @@ export async function setUpQuorumCluster(clients: readonly NodeClient[], setUp: 
   const sealing = (await must(clients, "sealing-key", () => ({})))[0];
   if (sealing === undefined || hello[0] === undefined) throw new Error("a cluster without nodes");
   const sealingKey = createPublicKey(sealing.publicKeyPem);
-  return { clusterId: hello[0].clusterId, admin, seal: (password) => sealSecret(sealingKey, password).toString("base64") };
+  return {
+    clusterId: hello[0].clusterId,
+    admin,
+    seal: (password) => sealSecret(sealingKey, password).toString("base64"),
+  };
 }

@@ -7,10 +7,15 @@ import { describe, it } from "node:test";
 import { planRun, type ActionPlan } from "../../src/action/event.ts";
 
 type Payload = Record<string, unknown> & { action?: string };
-const EXAMPLES = createRequire(import.meta.url)("@octokit/webhooks-examples") as { name: string; examples: Payload[] }[];
+const EXAMPLES = createRequire(import.meta.url)("@octokit/webhooks-examples") as {
+  name: string;
+  examples: Payload[];
+}[];
 
 function example(event: string, action?: string): Payload {
-  const found = EXAMPLES.find((e) => e.name === event)?.examples.find((p) => action === undefined || p.action === action);
+  const found = EXAMPLES.find((e) => e.name === event)?.examples.find(
+    (p) => action === undefined || p.action === action,
+  );
   assert.ok(found !== undefined, `no ${event}.${action ?? ""} example`);
   return structuredClone(found);
 }
@@ -21,7 +26,15 @@ const SHA_B = "b".repeat(40);
 function pushTo(ref: string, fields: Record<string, unknown> = {}): Payload {
   const p = example("push");
   const repository = p["repository"] as Record<string, unknown>;
-  return { ...p, ref, after: SHA_A, commits: [{ ...((p["commits"] as Record<string, unknown>[])[0] ?? {}), id: SHA_B }], deleted: false, repository: { ...repository, default_branch: "main" }, ...fields };
+  return {
+    ...p,
+    ref,
+    after: SHA_A,
+    commits: [{ ...((p["commits"] as Record<string, unknown>[])[0] ?? {}), id: SHA_B }],
+    deleted: false,
+    repository: { ...repository, default_branch: "main" },
+    ...fields,
+  };
 }
 
 /** The example's pull request, moved into another repository (a fork) when asked. */
@@ -37,8 +50,20 @@ const kind = (plan: ActionPlan): string => (plan.kind === "refuse" ? `refuse:${p
 
 describe("the Action's event plan", () => {
   it("evaluate judges the pull request of pull_request, pull_request_target, reviews and PR comments, and never replays", () => {
-    for (const [event, action] of [["pull_request", "opened"], ["pull_request", "synchronize"], ["pull_request_target", "reopened"], ["pull_request_review", "submitted"], ["issue_comment", "created"]] as const) {
-      const payload = event === "issue_comment" ? { ...example(event, action), issue: { ...(example(event, action)["issue"] as object), pull_request: { url: "x" } } } : pullRequestEvent(event, action);
+    for (const [event, action] of [
+      ["pull_request", "opened"],
+      ["pull_request", "synchronize"],
+      ["pull_request_target", "reopened"],
+      ["pull_request_review", "submitted"],
+      ["issue_comment", "created"],
+    ] as const) {
+      const payload =
+        event === "issue_comment"
+          ? {
+              ...example(event, action),
+              issue: { ...(example(event, action)["issue"] as object), pull_request: { url: "x" } },
+            }
+          : pullRequestEvent(event, action);
       const plan = planRun("evaluate", event, payload);
       assert.equal(plan.kind, "pull_request", `${event}.${action}`);
       if (plan.kind !== "pull_request") continue;
@@ -48,8 +73,14 @@ describe("the Action's event plan", () => {
   });
 
   it("evaluate: the trigger says what happened, for the engine's rules on edits and deletions", () => {
-    const edited = planRun("evaluate", "issue_comment", { ...example("issue_comment", "edited"), issue: { number: 7, pull_request: { url: "x" } } });
-    assert.deepEqual(edited.kind === "pull_request" ? [edited.number, edited.trigger] : edited, [7, { kind: "comment", action: "edited" }]);
+    const edited = planRun("evaluate", "issue_comment", {
+      ...example("issue_comment", "edited"),
+      issue: { number: 7, pull_request: { url: "x" } },
+    });
+    assert.deepEqual(edited.kind === "pull_request" ? [edited.number, edited.trigger] : edited, [
+      7,
+      { kind: "comment", action: "edited" },
+    ]);
     const review = planRun("evaluate", "pull_request_review", example("pull_request_review", "dismissed"));
     assert.deepEqual(review.kind === "pull_request" ? review.trigger : review, { kind: "review", action: "dismissed" });
   });
@@ -59,7 +90,11 @@ describe("the Action's event plan", () => {
     const onIssue = example("issue_comment", "created");
     delete (onIssue["issue"] as Record<string, unknown>)["pull_request"];
     assert.equal(planRun("evaluate", "issue_comment", onIssue).kind, "skip");
-    const own = { ...example("issue_comment", "created"), issue: { number: 3, pull_request: { url: "x" } }, sender: { login: "github-actions[bot]", type: "Bot" } };
+    const own = {
+      ...example("issue_comment", "created"),
+      issue: { number: 3, pull_request: { url: "x" } },
+      sender: { login: "github-actions[bot]", type: "Bot" },
+    };
     assert.equal(planRun("evaluate", "issue_comment", own).kind, "skip");
   });
 
@@ -71,14 +106,26 @@ describe("the Action's event plan", () => {
   it("marks a pull request from a fork (GitHub gives such pull_request runs no secrets)", () => {
     const fork = planRun("evaluate", "pull_request", pullRequestEvent("pull_request", "opened", true));
     const same = planRun("evaluate", "pull_request", pullRequestEvent("pull_request", "opened"));
-    assert.deepEqual([fork.kind === "pull_request" && fork.fromFork, same.kind === "pull_request" && same.fromFork], [true, false]);
+    assert.deepEqual(
+      [fork.kind === "pull_request" && fork.fromFork, same.kind === "pull_request" && same.fromFork],
+      [true, false],
+    );
   });
 
   it("apply never runs on a pull request event, from a fork or not", () => {
     for (const event of ["pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment"]) {
       for (const fork of [false, true]) {
-        const payload = event === "pull_request_review" ? example(event, "submitted") : event === "pull_request_review_comment" ? { action: "created", pull_request: { number: 1 } } : pullRequestEvent(event, "closed", fork);
-        assert.equal(kind(planRun("apply", event, payload)), "refuse:apply_wrong_event", `${event}${fork ? " (fork)" : ""}`);
+        const payload =
+          event === "pull_request_review"
+            ? example(event, "submitted")
+            : event === "pull_request_review_comment"
+              ? { action: "created", pull_request: { number: 1 } }
+              : pullRequestEvent(event, "closed", fork);
+        assert.equal(
+          kind(planRun("apply", event, payload)),
+          "refuse:apply_wrong_event",
+          `${event}${fork ? " (fork)" : ""}`,
+        );
       }
     }
   });
@@ -88,21 +135,42 @@ describe("the Action's event plan", () => {
     assert.deepEqual(plan, { kind: "push", shas: [SHA_B, SHA_A] });
     assert.equal(kind(planRun("apply", "push", pushTo("refs/heads/feature"))), "refuse:apply_not_default_branch");
     assert.equal(kind(planRun("apply", "push", pushTo("refs/tags/v1"))), "refuse:apply_not_default_branch");
-    assert.equal(planRun("apply", "push", pushTo("refs/heads/main", { deleted: true, after: "0".repeat(40), commits: [] })).kind, "skip");
-    assert.deepEqual(planRun("apply", "push", pushTo("refs/heads/main", { commits: [{ id: SHA_A }, { id: "not a sha" }] })), { kind: "push", shas: [SHA_A] });
+    assert.equal(
+      planRun("apply", "push", pushTo("refs/heads/main", { deleted: true, after: "0".repeat(40), commits: [] })).kind,
+      "skip",
+    );
+    assert.deepEqual(
+      planRun("apply", "push", pushTo("refs/heads/main", { commits: [{ id: SHA_A }, { id: "not a sha" }] })),
+      { kind: "push", shas: [SHA_A] },
+    );
   });
 
   it("apply on a new PR comment is limited to merged pull requests (a /quorum retry); edits ask for nothing", () => {
-    const created = planRun("apply", "issue_comment", { ...example("issue_comment", "created"), issue: { number: 5, pull_request: { url: "x" } } });
+    const created = planRun("apply", "issue_comment", {
+      ...example("issue_comment", "created"),
+      issue: { number: 5, pull_request: { url: "x" } },
+    });
     assert.ok(created.kind === "pull_request" && created.replay && created.onlyIfMerged && created.number === 5);
-    assert.equal(planRun("apply", "issue_comment", { ...example("issue_comment", "edited"), issue: { number: 5, pull_request: { url: "x" } } }).kind, "skip");
+    assert.equal(
+      planRun("apply", "issue_comment", {
+        ...example("issue_comment", "edited"),
+        issue: { number: 5, pull_request: { url: "x" } },
+      }).kind,
+      "skip",
+    );
   });
 
   it("refuses payloads that are not what the runner writes", () => {
     assert.equal(kind(planRun("evaluate", "pull_request", null)), "refuse:bad_event");
     assert.equal(kind(planRun("evaluate", "pull_request", [])), "refuse:bad_event");
-    assert.equal(kind(planRun("evaluate", "pull_request", { action: "opened", pull_request: { number: "1" } })), "refuse:bad_event");
-    assert.equal(kind(planRun("evaluate", "pull_request", { action: "opened", pull_request: { number: -1 } })), "refuse:bad_event");
+    assert.equal(
+      kind(planRun("evaluate", "pull_request", { action: "opened", pull_request: { number: "1" } })),
+      "refuse:bad_event",
+    );
+    assert.equal(
+      kind(planRun("evaluate", "pull_request", { action: "opened", pull_request: { number: -1 } })),
+      "refuse:bad_event",
+    );
     assert.equal(kind(planRun("apply", "push", { ref: "refs/heads/main" })), "refuse:bad_event");
   });
 });

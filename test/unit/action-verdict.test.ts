@@ -9,8 +9,13 @@ import { inputVariable, readInputs } from "../../src/action/inputs.ts";
 import { stepVerdict } from "../../src/action/verdict.ts";
 import type { GateOutcome } from "../../src/usecases/deps.ts";
 
-const CLUSTER = JSON.stringify({ version: 1, clusterId: "cluster-test", nodes: [{ index: 0, host: "127.0.0.1", port: 2225, hsmId: "hsm-abcdefghijk", nodeId: 1 }] });
-const env = (inputs: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(inputs).map(([k, v]) => [inputVariable(k as never), v]));
+const CLUSTER = JSON.stringify({
+  version: 1,
+  clusterId: "cluster-test",
+  nodes: [{ index: 0, host: "127.0.0.1", port: 2225, hsmId: "hsm-abcdefghijk", nodeId: 1 }],
+});
+const env = (inputs: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(inputs).map(([k, v]) => [inputVariable(k as never), v]));
 
 describe("the Action's inputs", () => {
   it("maps names as the runner does: INPUT_ + upper case, hyphens kept", () => {
@@ -19,14 +24,27 @@ describe("the Action's inputs", () => {
   });
 
   it("reads a complete set, the cluster from JSON text or from a file", () => {
-    const fromText = readInputs(env({ mode: "apply", "github-token": "t", cluster: CLUSTER, "gate-user": "gate", "gate-password": " p w " }));
+    const fromText = readInputs(
+      env({ mode: "apply", "github-token": "t", cluster: CLUSTER, "gate-user": "gate", "gate-password": " p w " }),
+    );
     assert.ok(fromText.ok);
     assert.equal(fromText.value.mode, "apply");
-    assert.deepEqual(fromText.value.cluster?.credentials, { userName: "gate", password: " p w " }, "a password keeps its spaces");
+    assert.deepEqual(
+      fromText.value.cluster?.credentials,
+      { userName: "gate", password: " p w " },
+      "a password keeps its spaces",
+    );
     const dir = mkdtempSync(join(tmpdir(), "qg-action-inputs-"));
     try {
       writeFileSync(join(dir, "cluster.json"), CLUSTER);
-      const fromFile = readInputs(env({ "github-token": "t", "cluster-file": join(dir, "cluster.json"), "gate-user": "gate", "gate-password": "p" }));
+      const fromFile = readInputs(
+        env({
+          "github-token": "t",
+          "cluster-file": join(dir, "cluster.json"),
+          "gate-user": "gate",
+          "gate-password": "p",
+        }),
+      );
       assert.ok(fromFile.ok);
       assert.equal(fromFile.value.mode, "evaluate", "the default mode");
       assert.equal(fromFile.value.cluster?.file.clusterId, "cluster-test");
@@ -42,12 +60,23 @@ describe("the Action's inputs", () => {
 
   it("reports every problem at once, by input name, and never repeats the password", () => {
     const secret = "Sup3r-Secret-Value";
-    const r = readInputs(env({ mode: "replay", "github-token": "", cluster: "{not json", "cluster-file": "/nowhere.json", "gate-password": secret }));
+    const r = readInputs(
+      env({
+        mode: "replay",
+        "github-token": "",
+        cluster: "{not json",
+        "cluster-file": "/nowhere.json",
+        "gate-password": secret,
+      }),
+    );
     assert.ok(!r.ok);
     const text = r.errors.join("\n");
-    for (const name of ["mode:", "github-token", "cluster and cluster-file are both set", "gate-user is empty"]) assert.match(text, new RegExp(name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+    for (const name of ["mode:", "github-token", "cluster and cluster-file are both set", "gate-user is empty"])
+      assert.match(text, new RegExp(name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
     assert.doesNotMatch(text, new RegExp(secret));
-    const bad = readInputs(env({ "github-token": "t", cluster: '{"version":2}', "gate-user": "gate", "gate-password": secret }));
+    const bad = readInputs(
+      env({ "github-token": "t", cluster: '{"version":2}', "gate-user": "gate", "gate-password": secret }),
+    );
     assert.ok(!bad.ok && /cluster: the cluster input is invalid/.test(bad.errors.join()));
     const noPassword = readInputs(env({ "github-token": "t", cluster: CLUSTER, "gate-user": "gate" }));
     assert.ok(!noPassword.ok && /gate-password is empty/.test(noPassword.errors.join()));
@@ -72,7 +101,15 @@ describe("the Action's step verdict", () => {
   it("evaluate: passes at quorum, fails while pending, with the counts as outputs", () => {
     const ok = stepVerdict("evaluate", [{ number: 4, outcome: evaluated("approved", 2) }]);
     assert.equal(ok.failure, null);
-    assert.deepEqual(ok.outputs, { outcome: "evaluated", approved: "true", approvals: "2", required: "2", missing: "0", "request-digest": "d".repeat(64), nodes: "[]" });
+    assert.deepEqual(ok.outputs, {
+      outcome: "evaluated",
+      approved: "true",
+      approvals: "2",
+      required: "2",
+      missing: "0",
+      "request-digest": "d".repeat(64),
+      nodes: "[]",
+    });
     const pending = stepVerdict("evaluate", [{ number: 4, outcome: evaluated("pending", 1) }]);
     assert.match(pending.failure ?? "", /#4: quorum not met \(1 of 2 approvals, pending\)/);
     assert.equal(pending.outputs.approved, "false");
@@ -87,23 +124,47 @@ describe("the Action's step verdict", () => {
   });
 
   it("nothing to gate passes; an invalid request or an unreachable cluster fails", () => {
-    for (const o of [{ code: "unconfigured", message: "m" }, { code: "not_a_request", message: "m" }, { code: "ignored", message: "m" }, { code: "token_deleted", message: "m" }] as const) {
+    for (const o of [
+      { code: "unconfigured", message: "m" },
+      { code: "not_a_request", message: "m" },
+      { code: "ignored", message: "m" },
+      { code: "token_deleted", message: "m" },
+    ] as const) {
       assert.equal(stepVerdict("evaluate", [{ number: 1, outcome: o }]).failure, null, o.code);
     }
-    for (const o of [{ code: "invalid", message: "bad file" }, { code: "cluster_unavailable", message: "down" }] as const) {
+    for (const o of [
+      { code: "invalid", message: "bad file" },
+      { code: "cluster_unavailable", message: "down" },
+    ] as const) {
       assert.notEqual(stepVerdict("evaluate", [{ number: 1, outcome: o }]).failure, null, o.code);
     }
   });
 
   it("apply: every node applied passes; a node that failed, or a merge without quorum, fails loudly", () => {
-    const node = (index: number, ok: boolean, result: string) => ({ index, hsmId: `hsm-node0000000${index}`, ok, result, message: ok ? "" : "down" });
-    const all = stepVerdict("apply", [{ number: 9, outcome: { code: "replayed", nodes: [node(0, true, "applied"), node(1, true, "already_applied")] } }]);
+    const node = (index: number, ok: boolean, result: string) => ({
+      index,
+      hsmId: `hsm-node0000000${index}`,
+      ok,
+      result,
+      message: ok ? "" : "down",
+    });
+    const all = stepVerdict("apply", [
+      { number: 9, outcome: { code: "replayed", nodes: [node(0, true, "applied"), node(1, true, "already_applied")] } },
+    ]);
     assert.equal(all.failure, null);
     assert.equal(all.outputs.approved, "true");
-    assert.deepEqual(JSON.parse(all.outputs.nodes), [{ index: 0, hsmId: "hsm-node00000000", ok: true, result: "applied" }, { index: 1, hsmId: "hsm-node00000001", ok: true, result: "already_applied" }]);
-    const partial = stepVerdict("apply", [{ number: 9, outcome: { code: "replayed", nodes: [node(0, true, "applied"), node(1, false, "RET_TIMEOUT")] } }]);
+    assert.deepEqual(JSON.parse(all.outputs.nodes), [
+      { index: 0, hsmId: "hsm-node00000000", ok: true, result: "applied" },
+      { index: 1, hsmId: "hsm-node00000001", ok: true, result: "already_applied" },
+    ]);
+    const partial = stepVerdict("apply", [
+      { number: 9, outcome: { code: "replayed", nodes: [node(0, true, "applied"), node(1, false, "RET_TIMEOUT")] } },
+    ]);
     assert.match(partial.failure ?? "", /server 1 \(RET_TIMEOUT\).*\/quorum retry/);
-    assert.match(stepVerdict("apply", [{ number: 9, outcome: { code: "not_replayed", message: "1 of 2" } }]).failure ?? "", /merged but not replayed/);
+    assert.match(
+      stepVerdict("apply", [{ number: 9, outcome: { code: "not_replayed", message: "1 of 2" } }]).failure ?? "",
+      /merged but not replayed/,
+    );
     const none = stepVerdict("apply", []);
     assert.equal(none.failure, null);
     assert.equal(none.outputs.outcome, "skipped");

@@ -12,7 +12,6 @@ import {
 } from "../../src/formats/approval-file.ts";
 import { SEED_APPROVAL_FILE } from "../helpers/cmu-seeds.ts";
 
-
 const SEED_PARSED: ApprovalFile = {
   multiTokenFilePath: "officer1.token",
   tokenFilePath: "",
@@ -28,8 +27,10 @@ function errorOf(text: string): string {
   return r.ok ? "" : r.error;
 }
 
-const header = (n: string | number = 1): string => `Multi Token File Path = t.token;\nToken File Path = ;\nNumber of Approvals = ${n};\n`;
-const block = (type: string | number, name: string, file: string): string => `Approver Type = ${type};\nApprover Name = ${name};\nApproval File = ${file};\n`;
+const header = (n: string | number = 1): string =>
+  `Multi Token File Path = t.token;\nToken File Path = ;\nNumber of Approvals = ${n};\n`;
+const block = (type: string | number, name: string, file: string): string =>
+  `Approver Type = ${type};\nApprover Name = ${name};\nApproval File = ${file};\n`;
 
 describe("approval file: the seed example", () => {
   it("parses to the two approvers of the seed", () => {
@@ -77,7 +78,10 @@ describe("approval file: vendor parsing rules", () => {
   });
 
   it("requires the Token File Path line even when empty", () => {
-    assert.match(errorOf(`Multi Token File Path = t;\nNumber of Approvals = 1;\n${block(2, "o", "s")}`), /Token File Path/);
+    assert.match(
+      errorOf(`Multi Token File Path = t;\nNumber of Approvals = 1;\n${block(2, "o", "s")}`),
+      /Token File Path/,
+    );
   });
 
   it("reads Number of Approvals in decimal or 0x hex", () => {
@@ -103,7 +107,10 @@ describe("approval file: vendor parsing rules", () => {
 
   it("reports missing approvers as the vendor does", () => {
     assert.equal(errorOf(header(2) + block(2, "o1", "s1")), "Could only read 1/2 approvers info");
-    assert.equal(errorOf(`${header(1)}Approver Type = 2;\nApprover Name = o1;\n`), "Could only read 0/1 approvers info");
+    assert.equal(
+      errorOf(`${header(1)}Approver Type = 2;\nApprover Name = o1;\n`),
+      "Could only read 0/1 approvers info",
+    );
   });
 
   it("accepts only approver types 1 (CU) and 2 (CO)", () => {
@@ -114,16 +121,25 @@ describe("approval file: vendor parsing rules", () => {
   it("refuses empty names and files, and a field repeated inside a block", () => {
     assert.match(errorOf(header(1) + block(2, "", "s1")), /Failed to read Approver Details: empty "Approver Name"/);
     assert.match(errorOf(header(1) + block(2, "o1", "")), /Failed to read Approver Details: empty "Approval File"/);
-    assert.match(errorOf(`${header(1)}Approver Type = 2;\nApprover Type = 2;\nApprover Name = o;\nApproval File = s;\n`), /repeats "Approver Type"/);
+    assert.match(
+      errorOf(`${header(1)}Approver Type = 2;\nApprover Type = 2;\nApprover Name = o;\nApproval File = s;\n`),
+      /repeats "Approver Type"/,
+    );
   });
 
   it("refuses a duplicated header field and a file with no token path at all", () => {
     assert.match(errorOf(`Token File Path = ;\nToken File Path = x;\n${header(1)}`), /appears twice/);
-    assert.match(errorOf(`Multi Token File Path = ;\nToken File Path = ;\nNumber of Approvals = 1;\n${block(2, "o", "s")}`), /no token file/);
+    assert.match(
+      errorOf(`Multi Token File Path = ;\nToken File Path = ;\nNumber of Approvals = 1;\n${block(2, "o", "s")}`),
+      /no token file/,
+    );
   });
 
   it("does not take 'Token File Pathology' for 'Token File Path'", () => {
-    assert.match(errorOf(`Multi Token File Path = t;\nToken File Pathology = x;\nNumber of Approvals = 1;\n${block(2, "o", "s")}`), /Token File Path/);
+    assert.match(
+      errorOf(`Multi Token File Path = t;\nToken File Pathology = x;\nNumber of Approvals = 1;\n${block(2, "o", "s")}`),
+      /Token File Path/,
+    );
   });
 
   it("refuses binary input", () => {
@@ -138,7 +154,10 @@ describe("approval file: paths", () => {
     const r = resolveApprovalPaths(parsed.value, "/ceremony");
     assert.equal(r.multiTokenFilePath, "/ceremony/t.token");
     assert.equal(r.tokenFilePath, "");
-    assert.deepEqual(r.approvals.map((a) => a.approvalFile), ["/ceremony/sig/a.sig", "/abs/b.sig"]);
+    assert.deepEqual(
+      r.approvals.map((a) => a.approvalFile),
+      ["/ceremony/sig/a.sig", "/abs/b.sig"],
+    );
   });
 
   it("uses the single-token path only when the multi-token path is empty", () => {

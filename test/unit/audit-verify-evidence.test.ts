@@ -8,7 +8,15 @@ import { renderApprovalFile } from "../../src/formats/approval-file.ts";
 import { subjectPath, verifyEvidence, type VerifyInput } from "../../src/audit/verify-evidence.ts";
 import { replayIdempotencyKey } from "../../src/audit/replay-key.ts";
 import { parseEvidenceDocument } from "../../src/gate/evidence-document.ts";
-import { approveGovernance, approveRequest, clusterFacts, policyText, requestText, type Approved, type Officer } from "../helpers/git-repo.ts";
+import {
+  approveGovernance,
+  approveRequest,
+  clusterFacts,
+  policyText,
+  requestText,
+  type Approved,
+  type Officer,
+} from "../helpers/git-repo.ts";
 import { testKey } from "../helpers/keys.ts";
 
 const CLUSTER = "cluster-audit";
@@ -24,7 +32,14 @@ const POLICY = policyText({ cluster: CLUSTER, officers });
 const PATH = "hsm-requests/app7.yml";
 const FOLDER = "hsm-requests/app7.evidence/";
 const REQUEST = requestText(CLUSTER, "app7", { requestedBy: "dave" });
-const SPEC = { repository: "acme/hsm", pullRequest: 7, author: "dave", signers: [alice, bob], decidedAt: T, cluster: FACTS };
+const SPEC = {
+  repository: "acme/hsm",
+  pullRequest: 7,
+  author: "dave",
+  signers: [alice, bob],
+  decidedAt: T,
+  cluster: FACTS,
+};
 const approved = approveRequest(POLICY, PATH, REQUEST, SPEC);
 
 function filesOf(a: Approved, folder: string): Map<string, Uint8Array> {
@@ -32,11 +47,21 @@ function filesOf(a: Approved, folder: string): Map<string, Uint8Array> {
 }
 
 function input(over: Partial<VerifyInput> = {}): VerifyInput {
-  return { folder: FOLDER, files: filesOf(approved, FOLDER), subject: Buffer.from(REQUEST), policy: Buffer.from(POLICY), now: T, ...over };
+  return {
+    folder: FOLDER,
+    files: filesOf(approved, FOLDER),
+    subject: Buffer.from(REQUEST),
+    policy: Buffer.from(POLICY),
+    now: T,
+    ...over,
+  };
 }
 
 /** The folder's files with some replaced (null removes one). */
-function withFiles(changes: Readonly<Record<string, Uint8Array | string | null>>, base = filesOf(approved, FOLDER)): Map<string, Uint8Array> {
+function withFiles(
+  changes: Readonly<Record<string, Uint8Array | string | null>>,
+  base = filesOf(approved, FOLDER),
+): Map<string, Uint8Array> {
   const files = new Map(base);
   for (const [name, content] of Object.entries(changes)) {
     if (content === null) files.delete(name);
@@ -45,8 +70,13 @@ function withFiles(changes: Readonly<Record<string, Uint8Array | string | null>>
   return files;
 }
 
-function editEvidence(edit: (doc: { approvals: Record<string, unknown>[] } & Record<string, unknown>) => void, base = filesOf(approved, FOLDER)): Map<string, Uint8Array> {
-  const doc = JSON.parse(Buffer.from(base.get("evidence.json") ?? new Uint8Array()).toString("utf8")) as { approvals: Record<string, unknown>[] } & Record<string, unknown>;
+function editEvidence(
+  edit: (doc: { approvals: Record<string, unknown>[] } & Record<string, unknown>) => void,
+  base = filesOf(approved, FOLDER),
+): Map<string, Uint8Array> {
+  const doc = JSON.parse(Buffer.from(base.get("evidence.json") ?? new Uint8Array()).toString("utf8")) as {
+    approvals: Record<string, unknown>[];
+  } & Record<string, unknown>;
   edit(doc);
   return withFiles({ "evidence.json": `${JSON.stringify(doc, null, 2)}\n` }, base);
 }
@@ -61,7 +91,10 @@ describe("offline verification of a request's evidence", () => {
     assert.equal(v.holds, true);
     assert.equal(v.kind, "request");
     assert.deepEqual(reasons(v), ["officer1:valid", "officer2:valid"]);
-    assert.deepEqual(v.checks.map((c) => c.name), ["evidence", "policy", "request", "token", "approval_file", "signature_files", "binding", "quorum"]);
+    assert.deepEqual(
+      v.checks.map((c) => c.name),
+      ["evidence", "policy", "request", "token", "approval_file", "signature_files", "binding", "quorum"],
+    );
     assert.equal(v.counted, 2);
     assert.equal(v.required, 2);
     assert.equal(v.signatures[0]?.keyFingerprint, fingerprint(alice.key.publicKey));
@@ -132,9 +165,16 @@ describe("offline verification of a request's evidence", () => {
   it("one officer recorded twice counts once: duplicate, and the quorum fails", () => {
     let files = editEvidence((doc) => {
       const first = doc.approvals[0] as Record<string, unknown>;
-      doc.approvals = [first, { ...first, candidateId: "issue_comment:99", createdAt: new Date((T - 5) * 1000).toISOString() }];
+      doc.approvals = [
+        first,
+        { ...first, candidateId: "issue_comment:99", createdAt: new Date((T - 5) * 1000).toISOString() },
+      ];
     });
-    const approval = renderApprovalFile({ multiTokenFilePath: "token.bin", tokenFilePath: "", approvals: [1, 2].map(() => ({ approverType: 2, approverName: "officer1", approvalFile: "officer1.sig" })) });
+    const approval = renderApprovalFile({
+      multiTokenFilePath: "token.bin",
+      tokenFilePath: "",
+      approvals: [1, 2].map(() => ({ approverType: 2, approverName: "officer1", approvalFile: "officer1.sig" })),
+    });
     files = withFiles({ "approval.txt": approval, "officer2.sig": null }, files);
     const v = verifyEvidence(input({ files }));
     assert.deepEqual(reasons(v), ["officer1:valid", "officer1:duplicate"]);
@@ -143,21 +183,43 @@ describe("offline verification of a request's evidence", () => {
   });
 
   it("an approval file that names another signature file, or none: approval_file_mismatch", () => {
-    const wrong = renderApprovalFile({ multiTokenFilePath: "token.bin", tokenFilePath: "", approvals: [{ approverType: 2, approverName: "officer1", approvalFile: "officer1.sig" }, { approverType: 2, approverName: "officer3", approvalFile: "officer3.sig" }] });
+    const wrong = renderApprovalFile({
+      multiTokenFilePath: "token.bin",
+      tokenFilePath: "",
+      approvals: [
+        { approverType: 2, approverName: "officer1", approvalFile: "officer1.sig" },
+        { approverType: 2, approverName: "officer3", approvalFile: "officer3.sig" },
+      ],
+    });
     const v = verifyEvidence(input({ files: withFiles({ "approval.txt": wrong }) }));
     assert.equal(v.holds, false);
     assert.deepEqual(failed(v), ["approval_file_mismatch"]);
     assert.match(v.checks.find((c) => c.name === "approval_file")?.message ?? "", /officer3 → officer3\.sig/);
 
-    assert.deepEqual(failed(verifyEvidence(input({ files: withFiles({ "approval.txt": null }) }))), ["approval_file_mismatch"]);
-    assert.deepEqual(failed(verifyEvidence(input({ files: withFiles({ "approval.txt": "not an approval file\n" }) }))), ["approval_file_mismatch"]);
-    const otherToken = Buffer.from(approved.files[`${FOLDER}approval.txt`] ?? []).toString("utf8").replace("Multi Token File Path = token.bin;", "Multi Token File Path = other.bin;");
-    assert.deepEqual(failed(verifyEvidence(input({ files: withFiles({ "approval.txt": otherToken }) }))), ["approval_file_mismatch"]);
-    assert.deepEqual(failed(verifyEvidence(input({ files: withFiles({ "officer3.sig": Buffer.alloc(256) }) }))), ["approval_file_mismatch"], "a signature file nobody names");
+    assert.deepEqual(failed(verifyEvidence(input({ files: withFiles({ "approval.txt": null }) }))), [
+      "approval_file_mismatch",
+    ]);
+    assert.deepEqual(
+      failed(verifyEvidence(input({ files: withFiles({ "approval.txt": "not an approval file\n" }) }))),
+      ["approval_file_mismatch"],
+    );
+    const otherToken = Buffer.from(approved.files[`${FOLDER}approval.txt`] ?? [])
+      .toString("utf8")
+      .replace("Multi Token File Path = token.bin;", "Multi Token File Path = other.bin;");
+    assert.deepEqual(failed(verifyEvidence(input({ files: withFiles({ "approval.txt": otherToken }) }))), [
+      "approval_file_mismatch",
+    ]);
+    assert.deepEqual(
+      failed(verifyEvidence(input({ files: withFiles({ "officer3.sig": Buffer.alloc(256) }) }))),
+      ["approval_file_mismatch"],
+      "a signature file nobody names",
+    );
   });
 
   it("a signature file that differs from evidence.json: signature_file_mismatch", () => {
-    const v = verifyEvidence(input({ files: withFiles({ "officer2.sig": approved.files[`${FOLDER}officer1.sig`] ?? "" }) }));
+    const v = verifyEvidence(
+      input({ files: withFiles({ "officer2.sig": approved.files[`${FOLDER}officer1.sig`] ?? "" }) }),
+    );
     assert.deepEqual(failed(v), ["signature_file_mismatch"]);
   });
 
@@ -195,15 +257,23 @@ describe("offline verification of a request's evidence", () => {
   });
 
   it("no policy where it landed, or an invalid one: no_policy / invalid_policy, nothing judged", () => {
-    assert.deepEqual(failed(verifyEvidence(input({ policy: null }))), ["no_policy", "binding_digest_mismatch", "quorum_not_met"]);
-    assert.deepEqual(failed(verifyEvidence(input({ policy: Buffer.from("version: 2\n") }))).slice(0, 1), ["invalid_policy"]);
+    assert.deepEqual(failed(verifyEvidence(input({ policy: null }))), [
+      "no_policy",
+      "binding_digest_mismatch",
+      "quorum_not_met",
+    ]);
+    assert.deepEqual(failed(verifyEvidence(input({ policy: Buffer.from("version: 2\n") }))).slice(0, 1), [
+      "invalid_policy",
+    ]);
   });
 
   it("unreadable evidence.json, or one for another folder: evidence_unreadable / folder_mismatch", () => {
     const v = verifyEvidence(input({ files: withFiles({ "evidence.json": "{" }) }));
     assert.deepEqual(failed(v), ["evidence_unreadable"]);
     assert.equal(v.evidence, null);
-    assert.deepEqual(failed(verifyEvidence(input({ files: withFiles({ "evidence.json": null }) }))), ["evidence_unreadable"]);
+    assert.deepEqual(failed(verifyEvidence(input({ files: withFiles({ "evidence.json": null }) }))), [
+      "evidence_unreadable",
+    ]);
     const moved = verifyEvidence(input({ folder: "hsm-requests/app8.evidence/" }));
     assert.equal(failed(moved)[0], "folder_mismatch");
     const doc = parseEvidenceDocument(approved.files[`${FOLDER}evidence.json`] ?? new Uint8Array());
@@ -217,7 +287,14 @@ describe("offline verification of a governance request's evidence", () => {
   const GOV = ".github/quorum-gate.evidence/pr-12/";
   const NEW_POLICY = policyText({ cluster: CLUSTER, officers, allowSelfApproval: false });
   const gov = approveGovernance(POLICY, NEW_POLICY, { ...SPEC, pullRequest: 12, signers: [bob, carol] });
-  const govInput = (over: Partial<VerifyInput> = {}): VerifyInput => ({ folder: GOV, files: filesOf(gov, GOV), subject: Buffer.from(NEW_POLICY), policy: Buffer.from(POLICY), now: T, ...over });
+  const govInput = (over: Partial<VerifyInput> = {}): VerifyInput => ({
+    folder: GOV,
+    files: filesOf(gov, GOV),
+    subject: Buffer.from(NEW_POLICY),
+    policy: Buffer.from(POLICY),
+    now: T,
+    ...over,
+  });
 
   it("a policy change approved by the old policy's officers verifies, judged by the old policy", () => {
     const v = verifyEvidence(govInput());
@@ -230,7 +307,12 @@ describe("offline verification of a governance request's evidence", () => {
   it("officers only the new policy adds do not count", () => {
     const dave: Officer = { login: "dave", officer: "officer4", key: testKey("audit-officer4") };
     const grown = policyText({ cluster: CLUSTER, officers: [...officers, dave] });
-    const g = approveGovernance(grown, NEW_POLICY, { ...SPEC, pullRequest: 12, signers: [bob, dave], cluster: clusterFacts([...officers, dave], 2) });
+    const g = approveGovernance(grown, NEW_POLICY, {
+      ...SPEC,
+      pullRequest: 12,
+      signers: [bob, dave],
+      cluster: clusterFacts([...officers, dave], 2),
+    });
     const v = verifyEvidence(govInput({ files: filesOf(g, GOV) }));
     assert.equal(v.holds, false);
     assert.deepEqual(reasons(v), ["officer2:valid", "officer4:unknown_officer"]);
@@ -249,6 +331,9 @@ describe("offline verification of a governance request's evidence", () => {
   });
 
   it("governance evidence in another pull request's folder: folder_mismatch", () => {
-    assert.equal(failed(verifyEvidence(govInput({ folder: ".github/quorum-gate.evidence/pr-13/" })))[0], "folder_mismatch");
+    assert.equal(
+      failed(verifyEvidence(govInput({ folder: ".github/quorum-gate.evidence/pr-13/" })))[0],
+      "folder_mismatch",
+    );
   });
 });

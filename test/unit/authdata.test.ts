@@ -26,20 +26,28 @@ function wrap76(b64: string): string {
 
 describe("authdata: CMU's file", () => {
   it("renders the documented shape and parses back with empty answers", () => {
-    const text = renderAuthData([{ hsmId: "hsm-aaaaaaaaaaa", digest: D1 }, { hsmId: "hsm-bbbbbbbbbbb", digest: D2 }]);
+    const text = renderAuthData([
+      { hsmId: "hsm-aaaaaaaaaaa", digest: D1 },
+      { hsmId: "hsm-bbbbbbbbbbb", digest: D2 },
+    ]);
     assert.deepEqual(Object.keys(JSON.parse(text) as object), ["Version", "PublicKey", "Data"]);
     const r = parseAuthData(text);
     assert.ok(r.ok);
     assert.equal(r.value.version, "1.0");
     assert.equal(r.value.publicKey, "");
-    assert.deepEqual(r.value.entries.map((e) => [e.hsmId, e.digest, e.signature, e.signatureBytes]), [
-      ["hsm-aaaaaaaaaaa", D1, "", null],
-      ["hsm-bbbbbbbbbbb", D2, "", null],
-    ]);
+    assert.deepEqual(
+      r.value.entries.map((e) => [e.hsmId, e.digest, e.signature, e.signatureBytes]),
+      [
+        ["hsm-aaaaaaaaaaa", D1, "", null],
+        ["hsm-bbbbbbbbbbb", D2, "", null],
+      ],
+    );
   });
 
   it("works with the seed's jq extraction (.Data[0].Digest decodes to 32 bytes)", () => {
-    const doc = JSON.parse(renderAuthData([{ hsmId: "hsm-aaaaaaaaaaa", digest: D1 }])) as { Data: { Digest: string }[] };
+    const doc = JSON.parse(renderAuthData([{ hsmId: "hsm-aaaaaaaaaaa", digest: D1 }])) as {
+      Data: { Digest: string }[];
+    };
     assert.equal(Buffer.from(doc.Data[0]?.Digest ?? "", "base64").length, 32);
   });
 });
@@ -72,15 +80,33 @@ describe("authdata: hand-edited files", () => {
     assert.match(errorOf(`{"Version":"1.0","PublicKey":"","Data":[]}`), /"Data" is empty/);
     assert.match(errorOf(`{"Version":"1.0","PublicKey":"","Data":{}}`), /"Data" must be an array/);
     assert.match(errorOf(`{"Version":"1.0","PublicKey":5,"Data":[]}`), /"PublicKey" must be a string/);
-    assert.match(errorOf(`{"Version":"1.0","PublicKey":"","Data":[],"Extra":1}`), /unknown field\(s\) in authentication data: Extra/);
-    assert.match(errorOf(`{"Version":"1.0","PublicKey":"","Data":[{"HsmId":"","Digest":"${D1}","Signature":""}]}`), /"HsmId" must be a non-empty string/);
-    assert.match(errorOf(`{"Version":"1.0","PublicKey":"","Data":[{"HsmId":"h","Digest":"AAAA","Signature":""}]}`), /must decode to 32 bytes, got 3/);
-    assert.match(errorOf(`{"Version":"1.0","PublicKey":"","Data":[{"HsmId":"h","Digest":"${D1}","Signature":"**"}]}`), /"Signature" is not base64/);
-    assert.match(errorOf(`{"Version":"1.0","PublicKey":"","Data":[{"HsmId":"h","Digest":"${D1}","Signature":"","Note":1}]}`), /unknown field\(s\) in "Data"\[0\]: Note/);
+    assert.match(
+      errorOf(`{"Version":"1.0","PublicKey":"","Data":[],"Extra":1}`),
+      /unknown field\(s\) in authentication data: Extra/,
+    );
+    assert.match(
+      errorOf(`{"Version":"1.0","PublicKey":"","Data":[{"HsmId":"","Digest":"${D1}","Signature":""}]}`),
+      /"HsmId" must be a non-empty string/,
+    );
+    assert.match(
+      errorOf(`{"Version":"1.0","PublicKey":"","Data":[{"HsmId":"h","Digest":"AAAA","Signature":""}]}`),
+      /must decode to 32 bytes, got 3/,
+    );
+    assert.match(
+      errorOf(`{"Version":"1.0","PublicKey":"","Data":[{"HsmId":"h","Digest":"${D1}","Signature":"**"}]}`),
+      /"Signature" is not base64/,
+    );
+    assert.match(
+      errorOf(`{"Version":"1.0","PublicKey":"","Data":[{"HsmId":"h","Digest":"${D1}","Signature":"","Note":1}]}`),
+      /unknown field\(s\) in "Data"\[0\]: Note/,
+    );
   });
 
   it("points at curly quotes copied from a web page", () => {
-    assert.match(errorOf(`{"Version":"1.0","PublicKey":"","Data":[{"HsmId":"h","Digest":"${D1}","Signature":\u201D\u201D}]}`), /curly quotes/);
+    assert.match(
+      errorOf(`{"Version":"1.0","PublicKey":"","Data":[{"HsmId":"h","Digest":"${D1}","Signature":\u201D\u201D}]}`),
+      /curly quotes/,
+    );
   });
 });
 
@@ -105,7 +131,15 @@ describe("checkAuthData: the shell's check of the edited file", () => {
     { server: s1, challengeId: "c1", digest: D2 },
   ];
   const filled = (signer = key, pem = key.publicPem, digests = [D1, D2]): string => {
-    const doc = JSON.parse(renderAuthData([{ hsmId: s0.hsmId, digest: digests[0] ?? "" }, { hsmId: s1.hsmId, digest: digests[1] ?? "" }], pem)) as {
+    const doc = JSON.parse(
+      renderAuthData(
+        [
+          { hsmId: s0.hsmId, digest: digests[0] ?? "" },
+          { hsmId: s1.hsmId, digest: digests[1] ?? "" },
+        ],
+        pem,
+      ),
+    ) as {
       Data: { Digest: string; Signature: string }[];
     };
     for (const e of doc.Data) e.Signature = signDigest(signer, Buffer.from(e.Digest, "base64")).toString("base64");
@@ -115,7 +149,13 @@ describe("checkAuthData: the shell's check of the edited file", () => {
   it("returns one proof per server and the normalised public key", () => {
     const r = checkAuthData(filled(), requests, true);
     assert.ok(typeof r !== "string", String(r));
-    assert.deepEqual(r.proofs.map((p) => [p.server.index, p.challengeId]), [[0, "c0"], [1, "c1"]]);
+    assert.deepEqual(
+      r.proofs.map((p) => [p.server.index, p.challengeId]),
+      [
+        [0, "c0"],
+        [1, "c1"],
+      ],
+    );
     assert.match(r.publicKeyPem ?? "", /^-----BEGIN PUBLIC KEY-----\n/);
   });
 
@@ -130,17 +170,26 @@ describe("checkAuthData: the shell's check of the edited file", () => {
   it("refuses a signature made with another key, a missing key, and stale digests", () => {
     assert.match(String(checkAuthData(filled(other), requests, true)), /does not verify with "PublicKey"/);
     assert.match(String(checkAuthData(filled(key, ""), requests, true)), /"PublicKey" is empty/);
-    assert.match(String(checkAuthData(filled(key, "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"), requests, true)), /"PublicKey" is not usable/);
+    assert.match(
+      String(checkAuthData(filled(key, "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"), requests, true)),
+      /"PublicKey" is not usable/,
+    );
     assert.match(String(checkAuthData(filled(key, key.publicPem, [D2, D1]), requests, true)), /filed under HsmId/);
     const stale = randomBytes(32).toString("base64");
-    assert.match(String(checkAuthData(filled(key, key.publicPem, [stale, D2]), requests, true)), /no entry carries the digest written for hsm-aaaaaaaaaaa/);
+    assert.match(
+      String(checkAuthData(filled(key, key.publicPem, [stale, D2]), requests, true)),
+      /no entry carries the digest written for hsm-aaaaaaaaaaa/,
+    );
   });
 
   it("for login needs no public key, but a 256-byte signature for each challenged server", () => {
     const r = checkAuthData(filled(key, ""), requests, false);
     assert.ok(typeof r !== "string");
     assert.equal(r.publicKeyPem, null);
-    const unsigned = renderAuthData([{ hsmId: s0.hsmId, digest: D1 }, { hsmId: s1.hsmId, digest: D2 }]);
+    const unsigned = renderAuthData([
+      { hsmId: s0.hsmId, digest: D1 },
+      { hsmId: s1.hsmId, digest: D2 },
+    ]);
     assert.match(String(checkAuthData(unsigned, requests, false)), /"Signature" of hsm-aaaaaaaaaaa is empty/);
     const short = unsigned.replace('"Signature": ""', '"Signature": "AAAA"');
     assert.match(String(checkAuthData(short, requests, false)), /is 3 bytes; an RSA-2048 signature is 256/);

@@ -14,7 +14,14 @@ import type { CliIo } from "../../src/cli/io.ts";
 import { runSign } from "../../src/cli/sign.ts";
 import { createClusterGateway } from "../../src/cluster/gateway.ts";
 import { createNodeClient } from "../../src/cluster/node-client.ts";
-import { parseApprovalComment, parseRequest, requestBindingDigest, serviceOf, toBindingContext, toOperation } from "../../src/gate/index.ts";
+import {
+  parseApprovalComment,
+  parseRequest,
+  requestBindingDigest,
+  serviceOf,
+  toBindingContext,
+  toOperation,
+} from "../../src/gate/index.ts";
 import { encodeRecord } from "../../src/hsm/token-record.ts";
 import { startTestCluster } from "../helpers/cluster.ts";
 import { testKey } from "../helpers/keys.ts";
@@ -52,15 +59,35 @@ describe("quorum-gate sign", () => {
   const path = (name: string): string => join(dir, name);
 
   function cli(args: readonly string[], input = ""): Run {
-    const r = spawnSync(process.execPath, [BIN, "sign", ...args], { cwd: dir, input, encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync(process.execPath, [BIN, "sign", ...args], {
+      cwd: dir,
+      input,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
     return { code: r.status, out: r.stdout, err: r.stderr };
   }
-  const openssl = (...args: string[]): Buffer => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-  const expectedComment = (sigFile: string): string => `/quorum approve ${readFileSync(path(sigFile)).toString("base64")}\n`;
+  const openssl = (...args: string[]): Buffer =>
+    execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  const expectedComment = (sigFile: string): string =>
+    `/quorum approve ${readFileSync(path(sigFile)).toString("base64")}\n`;
 
   /** A token as the nodes issue it: one record per node, each bound to `binding`. */
   function token(binding: string | null, service = 3): Buffer {
-    return Buffer.concat([1, 0].map((nodeId, i) => encodeRecord({ service, tokenId: 7 + i, keyHandle: 0n, nonce: `${i}`.repeat(32), userName: "gate", nodeId, createdAt: 1_760_000_000, binding })));
+    return Buffer.concat(
+      [1, 0].map((nodeId, i) =>
+        encodeRecord({
+          service,
+          tokenId: 7 + i,
+          keyHandle: 0n,
+          nonce: `${i}`.repeat(32),
+          userName: "gate",
+          nodeId,
+          createdAt: 1_760_000_000,
+          binding,
+        }),
+      ),
+    );
   }
   function bindingOf(requestText: string, repository = REPOSITORY, pr = PR): string {
     const parsed = parseRequest(Buffer.from(requestText));
@@ -75,11 +102,27 @@ describe("quorum-gate sign", () => {
     openssl("rsa", "-in", "officer1.key", "-pubout", "-out", "officer1.pub");
     openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ec.key");
     // An encrypted key, and its pass phrase in a file for openssl (never on a command line).
-    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase: "correct horse 42" }, publicKeyEncoding: { type: "spki", format: "pem" } });
+    const { privateKey } = generateKeyPairSync("rsa", {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase: "correct horse 42" },
+      publicKeyEncoding: { type: "spki", format: "pem" },
+    });
     writeFileSync(path("officer2.key"), privateKey, { mode: 0o600 });
     writeFileSync(path("officer2.pass"), "correct horse 42\n", { mode: 0o600 });
     writeFileSync(path("officer2.pass-out"), "correct horse 42\n", { mode: 0o600 }); // openssl reads both from one file as two lines
-    openssl("rsa", "-in", "officer2.key", "-passin", `file:${path("officer2.pass")}`, "-aes256", "-passout", `file:${path("officer2.pass-out")}`, "-traditional", "-out", "officer2-traditional.key");
+    openssl(
+      "rsa",
+      "-in",
+      "officer2.key",
+      "-passin",
+      `file:${path("officer2.pass")}`,
+      "-aes256",
+      "-passout",
+      `file:${path("officer2.pass-out")}`,
+      "-traditional",
+      "-out",
+      "officer2-traditional.key",
+    );
     writeFileSync(path("request.yml"), REQUEST);
     writeFileSync(path("m-request.yml"), M_REQUEST);
     writeFileSync(path("token.bin"), token(bindingOf(REQUEST)));
@@ -88,7 +131,17 @@ describe("quorum-gate sign", () => {
     writeFileSync(path("garbage.bin"), Buffer.from("not a token at all"));
     writeFileSync(path("empty.bin"), Buffer.alloc(0));
     openssl("dgst", "-sha256", "-sign", "officer1.key", "-out", "officer1.sig", "token.bin");
-    openssl("dgst", "-sha256", "-sign", "officer2.key", "-passin", `file:${path("officer2.pass")}`, "-out", "officer2.sig", "token.bin");
+    openssl(
+      "dgst",
+      "-sha256",
+      "-sign",
+      "officer2.key",
+      "-passin",
+      `file:${path("officer2.pass")}`,
+      "-out",
+      "officer2.sig",
+      "token.bin",
+    );
     openssl("dgst", "-sha256", "-sign", "officer1.key", "-out", "plain.sig", "plain.token");
   });
   after(() => {
@@ -101,10 +154,20 @@ describe("quorum-gate sign", () => {
     assert.equal(r.out, expectedComment("officer1.sig"), "byte-identical to openssl dgst -sha256 -sign");
     const parsed = parseApprovalComment(r.out);
     assert.ok(parsed.ok && parsed.command.verb === "approve", "the gate reads it as an approval");
-    const sha = execFileSync("openssl", ["dgst", "-sha256", "-r", "token.bin"], { cwd: dir, encoding: "utf8" }).split(" ")[0] ?? "";
-    assert.match(r.err, new RegExp(`SHA-256 ${sha}`), "stderr shows the token's SHA-256 to compare with the sticky comment");
+    const sha =
+      execFileSync("openssl", ["dgst", "-sha256", "-r", "token.bin"], { cwd: dir, encoding: "utf8" }).split(" ")[0] ??
+      "";
+    assert.match(
+      r.err,
+      new RegExp(`SHA-256 ${sha}`),
+      "stderr shows the token's SHA-256 to compare with the sticky comment",
+    );
     assert.match(r.err, /record 0: node 1, token 7, service 3, user gate, binding [0-9a-f]{64}/);
-    const verified = spawnSync("openssl", ["dgst", "-sha256", "-verify", "officer1.pub", "-signature", "officer1.sig", "token.bin"], { cwd: dir, encoding: "utf8" });
+    const verified = spawnSync(
+      "openssl",
+      ["dgst", "-sha256", "-verify", "officer1.pub", "-signature", "officer1.sig", "token.bin"],
+      { cwd: dir, encoding: "utf8" },
+    );
     assert.equal(verified.status, 0);
   });
 
@@ -128,14 +191,28 @@ describe("quorum-gate sign", () => {
   it("reads a CloudHSM CLI token file (JSON 2.0): the signature is the CMU one, and openssl pkeyutl over its token gives the same bytes", () => {
     const approvalData = readFileSync(path("token.bin"));
     const hash = execFileSync("openssl", ["dgst", "-sha256", "-binary", "token.bin"], { cwd: dir });
-    writeFileSync(path("cli-token.json"), `${JSON.stringify({ version: "2.0", approval_data: approvalData.toString("base64"), token: hash.toString("base64"), signatures: [] }, null, 2)}\n`);
+    writeFileSync(
+      path("cli-token.json"),
+      `${JSON.stringify({ version: "2.0", approval_data: approvalData.toString("base64"), token: hash.toString("base64"), signatures: [] }, null, 2)}\n`,
+    );
     const r = cli(["--key", "officer1.key", "--token-file", "cli-token.json"]);
     assert.equal(r.code, 0, r.err);
     assert.equal(r.out, expectedComment("officer1.sig"), "the same signature as over the CMU token file");
     assert.match(r.err, /CloudHSM CLI token file/);
     // What the CloudHSM CLI documentation has an approver do with the `token` field.
     writeFileSync(path("cli-token.hash"), hash);
-    openssl("pkeyutl", "-sign", "-inkey", "officer1.key", "-pkeyopt", "digest:sha256", "-in", "cli-token.hash", "-out", "cli-token.sig");
+    openssl(
+      "pkeyutl",
+      "-sign",
+      "-inkey",
+      "officer1.key",
+      "-pkeyopt",
+      "digest:sha256",
+      "-in",
+      "cli-token.hash",
+      "-out",
+      "cli-token.sig",
+    );
     assert.equal(r.out, expectedComment("cli-token.sig"), "pkeyutl over the hash = dgst over approval_data");
 
     const refused = (doc: unknown, reason: RegExp): void => {
@@ -145,10 +222,27 @@ describe("quorum-gate sign", () => {
       assert.equal(bad.out, "", "nothing signed");
       assert.match(bad.err, reason);
     };
-    refused({ version: "2.0", approval_data: approvalData.toString("base64"), token: Buffer.alloc(32).toString("base64"), signatures: [] }, /"token" is not the SHA-256 of "approval_data"/);
-    refused({ version: "1.0", approval_data: approvalData.toString("base64"), token: hash.toString("base64") }, /"version" is not "2.0"/);
-    refused({ version: "2.0", tokens: [{ unsigned: hash.toString("base64"), signed: "" }] }, /registration or MFA token file/);
-    refused({ version: "2.0", approval_data: "not base64!", token: hash.toString("base64") }, /"approval_data" is not base64/);
+    refused(
+      {
+        version: "2.0",
+        approval_data: approvalData.toString("base64"),
+        token: Buffer.alloc(32).toString("base64"),
+        signatures: [],
+      },
+      /"token" is not the SHA-256 of "approval_data"/,
+    );
+    refused(
+      { version: "1.0", approval_data: approvalData.toString("base64"), token: hash.toString("base64") },
+      /"version" is not "2.0"/,
+    );
+    refused(
+      { version: "2.0", tokens: [{ unsigned: hash.toString("base64"), signed: "" }] },
+      /registration or MFA token file/,
+    );
+    refused(
+      { version: "2.0", approval_data: "not base64!", token: hash.toString("base64") },
+      /"approval_data" is not base64/,
+    );
     writeFileSync(path("bad-token.json"), "{ not json");
     assert.match(cli(["--key", "officer1.key", "--token-file", "bad-token.json"]).err, /not valid JSON/);
   });
@@ -159,7 +253,10 @@ describe("quorum-gate sign", () => {
     assert.equal(r.out, expectedComment("officer2.sig"));
     assert.ok(!r.err.includes("correct horse"));
     assert.match(readFileSync(path("officer2-traditional.key"), "utf8"), /Proc-Type: 4,ENCRYPTED/);
-    const traditional = cli(["--key", "officer2-traditional.key", "--token-file", "token.bin", "--passphrase-stdin"], "correct horse 42");
+    const traditional = cli(
+      ["--key", "officer2-traditional.key", "--token-file", "token.bin", "--passphrase-stdin"],
+      "correct horse 42",
+    );
     assert.equal(traditional.code, 0, traditional.err);
     assert.equal(traditional.out, expectedComment("officer2.sig"), "the same key in the traditional encrypted PEM");
     const wrong = cli(["--key", "officer2.key", "--token-file", "token.bin", "--passphrase-stdin"], "wrong horse\n");
@@ -178,7 +275,11 @@ describe("quorum-gate sign", () => {
 
   it("on a terminal, asks 'Enter pass phrase for <file>:' on stderr without echo", async () => {
     const term = fakeTerminal("correct horse 42", /Enter pass phrase for .*officer2\.key:$/);
-    assert.equal(await runSign(["--key", path("officer2.key"), "--token-file", path("token.bin")], term.io), 0, term.err());
+    assert.equal(
+      await runSign(["--key", path("officer2.key"), "--token-file", path("token.bin")], term.io),
+      0,
+      term.err(),
+    );
     assert.equal(term.out(), expectedComment("officer2.sig"));
     assert.match(term.err(), new RegExp(`^Enter pass phrase for ${path("officer2.key").replace(/[.]/g, "\\.")}:\n`));
     assert.ok(!term.err().includes("correct horse"));
@@ -192,14 +293,26 @@ describe("quorum-gate sign", () => {
     assert.match(ok.err, /binding checked: every record is bound to request\.yml in acme\/hsm-requests#12/);
 
     const refusals: [string[], RegExp][] = [
-      [["--token-file", "token.bin", "--request", "request.yml", "--repository", REPOSITORY, "--pr", "13"], /acme\/hsm-requests#13\)\n {2}record 0 \(node 1, token 7\): bound to [0-9a-f]{64}\n {2}record 1/],
-      [["--token-file", "token.bin", "--request", "request.yml", "--repository", "acme/other", "--pr", String(PR)], /acme\/other#12/],
+      [
+        ["--token-file", "token.bin", "--request", "request.yml", "--repository", REPOSITORY, "--pr", "13"],
+        /acme\/hsm-requests#13\)\n {2}record 0 \(node 1, token 7\): bound to [0-9a-f]{64}\n {2}record 1/,
+      ],
+      [
+        ["--token-file", "token.bin", "--request", "request.yml", "--repository", "acme/other", "--pr", String(PR)],
+        /acme\/other#12/,
+      ],
       [["--token-file", "other-pr.bin", ...check], /record 0 \(node 1, token 7\): bound to/],
       [["--token-file", "plain.token", ...check], /not bound to any operation \(a plain getToken token\)/],
-      [["--token-file", "token.bin", "--request", "m-request.yml", "--repository", REPOSITORY, "--pr", String(PR)], /for service 3, but setMValue 3 \(USER_MGMT\) to 2 needs service 4/],
+      [
+        ["--token-file", "token.bin", "--request", "m-request.yml", "--repository", REPOSITORY, "--pr", String(PR)],
+        /for service 3, but setMValue 3 \(USER_MGMT\) to 2 needs service 4/,
+      ],
     ];
     writeFileSync(path("edited.yml"), REQUEST.replace("moved", "moved on"));
-    refusals.push([["--token-file", "token.bin", "--request", "edited.yml", "--repository", REPOSITORY, "--pr", String(PR)], /edited\.yml SHA-256 [0-9a-f]{64}/]);
+    refusals.push([
+      ["--token-file", "token.bin", "--request", "edited.yml", "--repository", REPOSITORY, "--pr", String(PR)],
+      /edited\.yml SHA-256 [0-9a-f]{64}/,
+    ]);
     for (const [args, why] of refusals) {
       const r = cli(["--key", "officer1.key", ...args]);
       assert.equal(r.code, 1, args.join(" "));
@@ -208,8 +321,22 @@ describe("quorum-gate sign", () => {
       assert.match(r.err, why);
       assert.equal(r.out, "", "nothing to paste");
     }
-    writeFileSync(path("bad-request.yml"), "version: 1\ncluster: c\noperation:\n  kind: createUser\n  password: hunter2\n");
-    const bad = cli(["--key", "officer1.key", "--token-file", "token.bin", "--request", "bad-request.yml", "--repository", REPOSITORY, "--pr", "12"]);
+    writeFileSync(
+      path("bad-request.yml"),
+      "version: 1\ncluster: c\noperation:\n  kind: createUser\n  password: hunter2\n",
+    );
+    const bad = cli([
+      "--key",
+      "officer1.key",
+      "--token-file",
+      "token.bin",
+      "--request",
+      "bad-request.yml",
+      "--repository",
+      REPOSITORY,
+      "--pr",
+      "12",
+    ]);
     assert.equal(bad.code, 1);
     assert.match(bad.err, /the gate refuses bad-request\.yml/);
     assert.ok(!bad.err.includes("hunter2"));
@@ -228,7 +355,11 @@ describe("quorum-gate sign", () => {
       [["--key", "officer1.key", "--token-file", "garbage.bin"], 1, /not a quorum token file/],
       [["--key", "officer1.key", "--token-file", "empty.bin"], 1, /not a quorum token file \(empty token file\)/],
       [["--key", "officer1.key", "--token", "not base64!"], 1, /--token is not base64/],
-      [["--key", "officer1.key", "--token", Buffer.from("hello world").toString("base64")], 1, /not the base64 of a quorum token file/],
+      [
+        ["--key", "officer1.key", "--token", Buffer.from("hello world").toString("base64")],
+        1,
+        /not the base64 of a quorum token file/,
+      ],
     ];
     for (const [args, code, why] of cases) {
       const r = cli(args);
@@ -244,13 +375,48 @@ describe("quorum-gate sign", () => {
       [["--key", "officer1.key", "--token-file", "token.bin", "--token", "AAAA"], /give the token once/],
       [["--token-file", "token.bin"], /--key is required/],
       [["--key", "officer1.key", "--token-file", "token.bin", "--request", "request.yml"], /needs all three/],
-      [["--key", "officer1.key", "--token-file", "token.bin", "--request", "request.yml", "--repository", "acme", "--pr", "1"], /--repository must be owner\/name/],
-      [["--key", "officer1.key", "--token-file", "token.bin", "--request", "request.yml", "--repository", REPOSITORY, "--pr", "0"], /--pr must be/],
+      [
+        [
+          "--key",
+          "officer1.key",
+          "--token-file",
+          "token.bin",
+          "--request",
+          "request.yml",
+          "--repository",
+          "acme",
+          "--pr",
+          "1",
+        ],
+        /--repository must be owner\/name/,
+      ],
+      [
+        [
+          "--key",
+          "officer1.key",
+          "--token-file",
+          "token.bin",
+          "--request",
+          "request.yml",
+          "--repository",
+          REPOSITORY,
+          "--pr",
+          "0",
+        ],
+        /--pr must be/,
+      ],
       [["--key", "officer1.key", "--token-file", "token.bin", "stray"], /unexpected argument \(not shown/],
     ];
     for (const [args, why] of cases) {
       const io = pipedIo();
-      assert.equal(await runSign(args.map((a) => (a.endsWith(".key") || a.endsWith(".bin") || a.endsWith(".yml") ? path(a) : a)), io.io), 2, args.join(" "));
+      assert.equal(
+        await runSign(
+          args.map((a) => (a.endsWith(".key") || a.endsWith(".bin") || a.endsWith(".yml") ? path(a) : a)),
+          io.io,
+        ),
+        2,
+        args.join(" "),
+      );
       assert.match(io.err(), why);
       assert.equal(io.out(), "", args.join(" "));
     }
@@ -275,34 +441,102 @@ describe("request and sign from the command line, replayed by the gate's gateway
       rmSync(dir, { recursive: true, force: true });
     });
     await setUpQuorumCluster(clients, { signers: ["officer1", "officer2"], members: ["gate"], m: 2 });
-    const run = (args: readonly string[], input: string) => spawnSync(process.execPath, [BIN, ...args], { cwd: dir, input, encoding: "utf8", timeout: 60_000 });
+    const run = (args: readonly string[], input: string) =>
+      spawnSync(process.execPath, [BIN, ...args], { cwd: dir, input, encoding: "utf8", timeout: 60_000 });
 
-    const made = run(["request", "create-user", "--cluster", cluster.clusterFile, "--type", "CU", "--name", "app7", "--reason", "Payments.", "--password-stdin", "--out", "app7.yml"], "app7-Secret-1\n");
+    const made = run(
+      [
+        "request",
+        "create-user",
+        "--cluster",
+        cluster.clusterFile,
+        "--type",
+        "CU",
+        "--name",
+        "app7",
+        "--reason",
+        "Payments.",
+        "--password-stdin",
+        "--out",
+        "app7.yml",
+      ],
+      "app7-Secret-1\n",
+    );
     assert.equal(made.status, 0, made.stderr);
     const parsed = parseRequest(readFileSync(join(dir, "app7.yml")));
     assert.ok(parsed.ok);
     const context = toBindingContext(REPOSITORY, PR, parsed.digest);
-    const issued = await gateway.issueToken(serviceOf(parsed.request.operation), requestBindingDigest(parsed.request, context));
+    const issued = await gateway.issueToken(
+      serviceOf(parsed.request.operation),
+      requestBindingDigest(parsed.request, context),
+    );
     assert.ok(issued.ok);
     writeFileSync(join(dir, "token.bin"), issued.tokenData);
 
     const signatures: { userName: string; signature: Buffer }[] = [];
     for (const officer of ["officer1", "officer2"]) {
       writeFileSync(join(dir, `${officer}.key`), testKey(officer).privatePem, { mode: 0o600 });
-      const signed = run(["sign", "--key", `${officer}.key`, "--token", issued.tokenData.toString("base64"), "--request", "app7.yml", "--repository", REPOSITORY, "--pr", String(PR)], "");
+      const signed = run(
+        [
+          "sign",
+          "--key",
+          `${officer}.key`,
+          "--token",
+          issued.tokenData.toString("base64"),
+          "--request",
+          "app7.yml",
+          "--repository",
+          REPOSITORY,
+          "--pr",
+          String(PR),
+        ],
+        "",
+      );
       assert.equal(signed.status, 0, signed.stderr);
       const comment = parseApprovalComment(signed.stdout);
       assert.ok(comment.ok && comment.command.verb === "approve");
       signatures.push({ userName: officer, signature: Buffer.from(comment.command.signature, "base64") });
     }
-    const other = run(["sign", "--key", "officer1.key", "--token-file", "token.bin", "--request", "app7.yml", "--repository", REPOSITORY, "--pr", String(PR + 1)], "");
+    const other = run(
+      [
+        "sign",
+        "--key",
+        "officer1.key",
+        "--token-file",
+        "token.bin",
+        "--request",
+        "app7.yml",
+        "--repository",
+        REPOSITORY,
+        "--pr",
+        String(PR + 1),
+      ],
+      "",
+    );
     assert.equal(other.status, 1, "the real token is refused for another pull request");
     assert.equal(other.stdout, "");
 
-    const outcomes = await gateway.execute({ idempotencyKey: "pr-12", operation: toOperation(parsed.request.operation), context, tokenData: issued.tokenData, signatures });
-    assert.deepEqual(outcomes.map((o) => o.ok), [true, true], JSON.stringify(outcomes));
-    const login = await fanOut(clients, "login", () => ({ userType: "CU", userName: "app7", password: "app7-Secret-1" }));
-    assert.ok(login.every((l) => l.ok), "the nodes opened the sealed password: the user logs in with what was typed");
+    const outcomes = await gateway.execute({
+      idempotencyKey: "pr-12",
+      operation: toOperation(parsed.request.operation),
+      context,
+      tokenData: issued.tokenData,
+      signatures,
+    });
+    assert.deepEqual(
+      outcomes.map((o) => o.ok),
+      [true, true],
+      JSON.stringify(outcomes),
+    );
+    const login = await fanOut(clients, "login", () => ({
+      userType: "CU",
+      userName: "app7",
+      password: "app7-Secret-1",
+    }));
+    assert.ok(
+      login.every((l) => l.ok),
+      "the nodes opened the sealed password: the user logs in with what was typed",
+    );
   });
 });
 
@@ -311,8 +545,18 @@ function pipedIo(): { io: CliIo; out: () => string; err: () => string } {
   let err = "";
   const stdin = new PassThrough();
   stdin.end();
-  const stdout = new Writable({ write(chunk: Buffer, _e, done) { out += chunk.toString(); done(); } });
-  const stderr = new Writable({ write(chunk: Buffer, _e, done) { err += chunk.toString(); done(); } });
+  const stdout = new Writable({
+    write(chunk: Buffer, _e, done) {
+      out += chunk.toString();
+      done();
+    },
+  });
+  const stderr = new Writable({
+    write(chunk: Buffer, _e, done) {
+      err += chunk.toString();
+      done();
+    },
+  });
   return { io: { stdin, stdout, stderr, isTTY: false, version: "test" }, out: () => out, err: () => err };
 }
 
@@ -322,7 +566,12 @@ function fakeTerminal(answer: string, prompt: RegExp): { io: CliIo; out: () => s
   let out = "";
   let err = "";
   let typed = false;
-  const stdout = new Writable({ write(chunk: Buffer, _e, done) { out += chunk.toString(); done(); } });
+  const stdout = new Writable({
+    write(chunk: Buffer, _e, done) {
+      out += chunk.toString();
+      done();
+    },
+  });
   const stderr = new Writable({
     write(chunk: Buffer, _e, done) {
       err += chunk.toString();

@@ -37,7 +37,9 @@ describe("quorum-gate CLI", () => {
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /fingerprint \(SHA-256 of the public key\): [0-9a-f]{64}/);
     assert.equal(statSync(join(dir, "officer1.key")).mode & 0o777, 0o600);
-    const text = execFileSync("openssl", ["rsa", "-pubin", "-in", join(dir, "officer1.pub"), "-noout", "-text"], { encoding: "utf8" });
+    const text = execFileSync("openssl", ["rsa", "-pubin", "-in", join(dir, "officer1.pub"), "-noout", "-text"], {
+      encoding: "utf8",
+    });
     assert.match(text, /Public-Key: \(2048 bit\)/);
     const before = readFileSync(join(dir, "officer1.key"), "utf8");
     const again = cli(["keygen", "--out", "officer1"]);

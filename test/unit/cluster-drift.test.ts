@@ -3,7 +3,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ClusterNode } from "../../src/cluster/cluster-file.ts";
-import { compareNodes, serverList, UNLISTED_KEY, type NodeSnapshot, type NodeState, type UserAspect } from "../../src/cluster/drift.ts";
+import {
+  compareNodes,
+  serverList,
+  UNLISTED_KEY,
+  type NodeSnapshot,
+  type NodeState,
+  type UserAspect,
+} from "../../src/cluster/drift.ts";
 import { renderStatus } from "../../src/cluster/status-render.ts";
 import type { UserView } from "../../src/protocol/messages.ts";
 
@@ -12,7 +19,13 @@ const HSM = ["hsm-aaaaaaaaaaa", "hsm-bbbbbbbbbbb", "hsm-ccccccccccc"] as const;
 const FP1 = "11".repeat(32);
 const FP2 = "22".repeat(32);
 
-const node = (index: number): ClusterNode => ({ index, host: "127.0.0.1", port: 2225 + index, hsmId: HSM[index]!, nodeId: 2 - index });
+const node = (index: number): ClusterNode => ({
+  index,
+  host: "127.0.0.1",
+  port: 2225 + index,
+  hsmId: HSM[index]!,
+  nodeId: 2 - index,
+});
 
 const user = (id: number, name: string, extra: Partial<UserView> = {}): UserView => ({
   id,
@@ -31,7 +44,11 @@ function baseState(index: number): NodeState {
     nodeId: 2 - index,
     hsmId: HSM[index]!,
     activated: true,
-    users: [user(1, "admin", { type: "PCO" }), user(2, "app_user", { type: "AU" }), user(3, "officer1", { type: "CO", mofnPubKey: true })],
+    users: [
+      user(1, "admin", { type: "PCO" }),
+      user(2, "app_user", { type: "AU" }),
+      user(3, "officer1", { type: "CO", mofnPubKey: true }),
+    ],
     mValues: { 3: 1, 4: 1 },
     keyFingerprints: { officer1: FP1 },
     tokens: 0,
@@ -40,14 +57,19 @@ function baseState(index: number): NodeState {
 
 type Change = (s: NodeState) => NodeState;
 const same: Change = (s) => s;
-const withUsers = (f: (users: readonly UserView[]) => UserView[]): Change => (s) => ({ ...s, users: f(s.users) });
+const withUsers =
+  (f: (users: readonly UserView[]) => UserView[]): Change =>
+  (s) => ({ ...s, users: f(s.users) });
 const addUser = (u: UserView): Change => withUsers((us) => [...us, u]);
-const editUser = (name: string, extra: Partial<UserView>): Change => withUsers((us) => us.map((u) => (u.name === name ? { ...u, ...extra } : u)));
+const editUser = (name: string, extra: Partial<UserView>): Change =>
+  withUsers((us) => us.map((u) => (u.name === name ? { ...u, ...extra } : u)));
 const unreachable = "unreachable" as const;
 
 function snapshots(changes: readonly (Change | typeof unreachable)[]): NodeSnapshot[] {
   return changes.map((change, i) =>
-    change === unreachable ? { node: node(i), reachable: false, reason: "connection refused" } : { node: node(i), reachable: true, state: change(baseState(i)) },
+    change === unreachable
+      ? { node: node(i), reachable: false, reason: "connection refused" }
+      : { node: node(i), reachable: true, state: change(baseState(i)) },
   );
 }
 
@@ -61,8 +83,22 @@ interface Case {
 }
 
 const CASES: readonly Case[] = [
-  { name: "identical nodes", nodes: [same, same, same], users: [], quorum: [], ok: true, summary: /^CONSISTENT: all 3 servers answered, nothing differs$/ },
-  { name: "a single node", nodes: [same], users: [], quorum: [], ok: true, summary: /^CONSISTENT: the only server answered/ },
+  {
+    name: "identical nodes",
+    nodes: [same, same, same],
+    users: [],
+    quorum: [],
+    ok: true,
+    summary: /^CONSISTENT: all 3 servers answered, nothing differs$/,
+  },
+  {
+    name: "a single node",
+    nodes: [same],
+    users: [],
+    quorum: [],
+    ok: true,
+    summary: /^CONSISTENT: the only server answered/,
+  },
   {
     name: "a user created on one node only",
     nodes: [addUser(user(4, "alice")), same, same],
@@ -79,8 +115,22 @@ const CASES: readonly Case[] = [
     ok: false,
     summary: /^DRIFT: 1 user differs/,
   },
-  { name: "a different type", nodes: [same, editUser("officer1", { type: "CU" }), same], users: [["officer1", ["type"]]], quorum: [], ok: false, summary: /^DRIFT/ },
-  { name: "a PRECO not activated on one node", nodes: [editUser("admin", { type: "PRECO" }), same, same], users: [["admin", ["type"]]], quorum: [], ok: false, summary: /^DRIFT/ },
+  {
+    name: "a different type",
+    nodes: [same, editUser("officer1", { type: "CU" }), same],
+    users: [["officer1", ["type"]]],
+    quorum: [],
+    ok: false,
+    summary: /^DRIFT/,
+  },
+  {
+    name: "a PRECO not activated on one node",
+    nodes: [editUser("admin", { type: "PRECO" }), same, same],
+    users: [["admin", ["type"]]],
+    quorum: [],
+    ok: false,
+    summary: /^DRIFT/,
+  },
   {
     name: "a key registered on one node only",
     nodes: [same, same, (s) => ({ ...editUser("officer1", { mofnPubKey: false })(s), keyFingerprints: {} })],
@@ -97,8 +147,22 @@ const CASES: readonly Case[] = [
     ok: false,
     summary: /^DRIFT/,
   },
-  { name: "2FA on one node only", nodes: [editUser("officer1", { twoFactor: true }), same, same], users: [["officer1", ["twoFactor"]]], quorum: [], ok: false, summary: /^DRIFT/ },
-  { name: "locked on one node", nodes: [same, editUser("officer1", { loginFailureCnt: 5 }), same], users: [["officer1", ["locked"]]], quorum: [], ok: false, summary: /^DRIFT/ },
+  {
+    name: "2FA on one node only",
+    nodes: [editUser("officer1", { twoFactor: true }), same, same],
+    users: [["officer1", ["twoFactor"]]],
+    quorum: [],
+    ok: false,
+    summary: /^DRIFT/,
+  },
+  {
+    name: "locked on one node",
+    nodes: [same, editUser("officer1", { loginFailureCnt: 5 }), same],
+    users: [["officer1", ["locked"]]],
+    quorum: [],
+    ok: false,
+    summary: /^DRIFT/,
+  },
   {
     name: "failed logins below the lockout are per node, not drift",
     nodes: [editUser("officer1", { loginFailureCnt: 4 }), editUser("officer1", { loginFailureCnt: 1 }), same],
@@ -107,8 +171,22 @@ const CASES: readonly Case[] = [
     ok: true,
     summary: /^CONSISTENT/,
   },
-  { name: "tokens are per node, not drift", nodes: [(s) => ({ ...s, tokens: 3 }), same, same], users: [], quorum: [], ok: true, summary: /^CONSISTENT/ },
-  { name: "M(3) set on one node", nodes: [same, same, (s) => ({ ...s, mValues: { 3: 2, 4: 1 } })], users: [], quorum: [[3, [1, 1, 2]]], ok: false, summary: /^DRIFT: 1 quorum value differs/ },
+  {
+    name: "tokens are per node, not drift",
+    nodes: [(s) => ({ ...s, tokens: 3 }), same, same],
+    users: [],
+    quorum: [],
+    ok: true,
+    summary: /^CONSISTENT/,
+  },
+  {
+    name: "M(3) set on one node",
+    nodes: [same, same, (s) => ({ ...s, mValues: { 3: 2, 4: 1 } })],
+    users: [],
+    quorum: [[3, [1, 1, 2]]],
+    ok: false,
+    summary: /^DRIFT: 1 quorum value differs/,
+  },
   {
     name: "both M values and a user",
     nodes: [(s) => ({ ...addUser(user(4, "bob"))(s), mValues: { 3: 2, 4: 2 } }), same, same],
@@ -152,7 +230,14 @@ const CASES: readonly Case[] = [
     ok: false,
     summary: /^NOT CONSISTENT: drift not checked: only server 0 could be compared; servers 1 and 2 unreachable$/,
   },
-  { name: "nobody answers", nodes: [unreachable, unreachable], users: [], quorum: [], ok: false, summary: /no server could be compared; servers 0 and 1 unreachable$/ },
+  {
+    name: "nobody answers",
+    nodes: [unreachable, unreachable],
+    users: [],
+    quorum: [],
+    ok: false,
+    summary: /no server could be compared; servers 0 and 1 unreachable$/,
+  },
   {
     name: "a node of another cluster is loud and not compared",
     nodes: [same, (s) => ({ ...addUser(user(4, "mallory"))(s), clusterId: "cluster-zzzzzzzzzzz" }), same],
@@ -183,14 +268,24 @@ describe("compareNodes", () => {
   }
 
   it("says exactly which node holds what", () => {
-    const report = compareNodes(CLUSTER, snapshots([addUser(user(4, "alice")), same, editUser("officer1", { loginFailureCnt: 5 })]));
+    const report = compareNodes(
+      CLUSTER,
+      snapshots([addUser(user(4, "alice")), same, editUser("officer1", { loginFailureCnt: 5 })]),
+    );
     assert.deepEqual(report.compared, [0, 1, 2]);
     assert.deepEqual(report.users[0], {
       name: "officer1",
       differsIn: ["locked"],
       holdings: [0, 1, 2].map((server) => ({
         server,
-        user: { id: 3, type: "CO", quorumKey: FP1, twoFactor: false, locked: server === 2, loginFailureCnt: server === 2 ? 5 : 0 },
+        user: {
+          id: 3,
+          type: "CO",
+          quorumKey: FP1,
+          twoFactor: false,
+          locked: server === 2,
+          loginFailureCnt: server === 2 ? 5 : 0,
+        },
       })),
     });
     assert.deepEqual(
@@ -200,7 +295,10 @@ describe("compareNodes", () => {
   });
 
   it("orders users as list-users does: by lowest id, then name", () => {
-    const report = compareNodes(CLUSTER, snapshots([addUser(user(5, "zed")), addUser(user(4, "bob")), editUser("admin", { type: "PRECO" })]));
+    const report = compareNodes(
+      CLUSTER,
+      snapshots([addUser(user(5, "zed")), addUser(user(4, "bob")), editUser("admin", { type: "PRECO" })]),
+    );
     assert.deepEqual(
       report.users.map((u) => u.name),
       ["admin", "bob", "zed"],
@@ -217,7 +315,10 @@ describe("compareNodes", () => {
   });
 
   it("reports every identity field that does not match the cluster file", () => {
-    const report = compareNodes(CLUSTER, snapshots([same, (s) => ({ ...s, clusterId: "cluster-zzzzzzzzzzz", hsmId: HSM[0], nodeId: 2 })]));
+    const report = compareNodes(
+      CLUSTER,
+      snapshots([same, (s) => ({ ...s, clusterId: "cluster-zzzzzzzzzzz", hsmId: HSM[0], nodeId: 2 })]),
+    );
     const n = report.nodes[1];
     assert.ok(n !== undefined && n.status === "wrong-identity");
     assert.deepEqual(n.mismatches, [
@@ -243,7 +344,15 @@ describe("compareNodes", () => {
       counts: { users: 3, quorumKeys: 1, tokens: 2 },
       mValues: { 3: 1, 4: 1 },
     });
-    assert.deepEqual(report.nodes[1], { server: 1, host: "127.0.0.1", port: 2226, hsmId: HSM[1], nodeId: 1, status: "unreachable", reason: "connection refused" });
+    assert.deepEqual(report.nodes[1], {
+      server: 1,
+      host: "127.0.0.1",
+      port: 2226,
+      hsmId: HSM[1],
+      nodeId: 1,
+      status: "unreachable",
+      reason: "connection refused",
+    });
     assert.deepEqual(report.verdict.unreachable, [1]);
   });
 });
@@ -272,8 +381,18 @@ describe("renderStatus", () => {
     const lines = renderStatus(report, "c.json");
     assert.equal(lines[0], `cluster ${CLUSTER}: 3 servers (cluster file c.json)`);
     assert.match(lines.find((l) => l.startsWith("     0"))!, / {2}ok, not activated$/);
-    assert.ok(lines.includes("officer1  CO #3 key 11111111 2FA  CO #3 key ? LOCKED  CO #3 key 11111111  quorum key, 2FA, locked"), lines.join("\n"));
-    assert.ok(lines.includes("alice     -                       -                   CU #4               missing on servers 0 and 1"), lines.join("\n"));
+    assert.ok(
+      lines.includes(
+        "officer1  CO #3 key 11111111 2FA  CO #3 key ? LOCKED  CO #3 key 11111111  quorum key, 2FA, locked",
+      ),
+      lines.join("\n"),
+    );
+    assert.ok(
+      lines.includes(
+        "alice     -                       -                   CU #4               missing on servers 0 and 1",
+      ),
+      lines.join("\n"),
+    );
     assert.equal(lines.at(-1), report.verdict.summary);
   });
 

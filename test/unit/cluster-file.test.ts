@@ -3,7 +3,14 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { backendOf, clusterEndpoints, DEFAULT_CLOUDHSM_CLI_BINARY, readClusterFile, writeClusterFile, type ClusterFile } from "../../src/cluster/cluster-file.ts";
+import {
+  backendOf,
+  clusterEndpoints,
+  DEFAULT_CLOUDHSM_CLI_BINARY,
+  readClusterFile,
+  writeClusterFile,
+  type ClusterFile,
+} from "../../src/cluster/cluster-file.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "qg-cluster-file-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -66,14 +73,34 @@ describe("cluster file", () => {
     ["a port out of range", { ...sample, nodes: [{ ...sample.nodes[0], port: 70000 }] }, /"port"/],
     ["a port of 0", { ...sample, nodes: [{ ...sample.nodes[0], port: 0 }] }, /"port"/],
     ["a bad hsm id", { ...sample, nodes: [{ ...sample.nodes[0], hsmId: "HSM-1" }] }, /"hsmId"/],
-    ["a duplicate hsm id", { ...sample, nodes: [sample.nodes[0], { ...sample.nodes[1], hsmId: "hsm-aaaaaaaaaaa" }] }, /appears twice/],
+    [
+      "a duplicate hsm id",
+      { ...sample, nodes: [sample.nodes[0], { ...sample.nodes[1], hsmId: "hsm-aaaaaaaaaaa" }] },
+      /appears twice/,
+    ],
     ["a negative node id", { ...sample, nodes: [{ ...sample.nodes[0], nodeId: -1 }] }, /"nodeId"/],
     ["a CA that is not PEM", { ...sample, ca: "hello" }, /"ca" must be a PEM certificate/],
-    ["an unknown backend", { ...sample, backend: { kind: "pkcs11" } }, /backend: "kind" must be one of emulator, cloudhsm-cli/],
+    [
+      "an unknown backend",
+      { ...sample, backend: { kind: "pkcs11" } },
+      /backend: "kind" must be one of emulator, cloudhsm-cli/,
+    ],
     ["a backend that is not an object", { ...sample, backend: "cloudhsm-cli" }, /backend: must be an object/],
-    ["a binary for the emulator", { ...sample, backend: { kind: "emulator", binary: "/bin/x" } }, /backend: unknown field "binary" for kind emulator/],
-    ["an empty binary", { ...sample, backend: { kind: "cloudhsm-cli", binary: "" } }, /backend: "binary" must be a non-empty path/],
-    ["args that are not strings", { ...sample, backend: { kind: "cloudhsm-cli", args: ["--x", 1] } }, /backend: "args" must be an array of strings/],
+    [
+      "a binary for the emulator",
+      { ...sample, backend: { kind: "emulator", binary: "/bin/x" } },
+      /backend: unknown field "binary" for kind emulator/,
+    ],
+    [
+      "an empty binary",
+      { ...sample, backend: { kind: "cloudhsm-cli", binary: "" } },
+      /backend: "binary" must be a non-empty path/,
+    ],
+    [
+      "args that are not strings",
+      { ...sample, backend: { kind: "cloudhsm-cli", args: ["--x", 1] } },
+      /backend: "args" must be an array of strings/,
+    ],
   ];
   for (const [what, value, pattern] of broken) {
     it(`refuses a file with ${what}`, () => {
@@ -86,11 +113,24 @@ describe("cluster file", () => {
   it("reads the backend: the emulator by default, cloudhsm-cli with its binary's default path", () => {
     assert.deepEqual(backendOf(sample), { kind: "emulator" });
     assert.deepEqual(backendOf({ ...sample, backend: { kind: "emulator" } }), { kind: "emulator" });
-    assert.deepEqual(backendOf({ ...sample, backend: { kind: "cloudhsm-cli" } }), { kind: "cloudhsm-cli", binary: DEFAULT_CLOUDHSM_CLI_BINARY, args: [] });
+    assert.deepEqual(backendOf({ ...sample, backend: { kind: "cloudhsm-cli" } }), {
+      kind: "cloudhsm-cli",
+      binary: DEFAULT_CLOUDHSM_CLI_BINARY,
+      args: [],
+    });
     assert.equal(DEFAULT_CLOUDHSM_CLI_BINARY, "/opt/cloudhsm/bin/cloudhsm-cli");
-    const r = readText(JSON.stringify({ ...sample, backend: { kind: "cloudhsm-cli", binary: "/usr/local/bin/cli", args: ["--region", "eu-west-1"] } }));
+    const r = readText(
+      JSON.stringify({
+        ...sample,
+        backend: { kind: "cloudhsm-cli", binary: "/usr/local/bin/cli", args: ["--region", "eu-west-1"] },
+      }),
+    );
     assert.ok(r.ok, !r.ok ? r.error : "");
-    assert.deepEqual(backendOf(r.value), { kind: "cloudhsm-cli", binary: "/usr/local/bin/cli", args: ["--region", "eu-west-1"] });
+    assert.deepEqual(backendOf(r.value), {
+      kind: "cloudhsm-cli",
+      binary: "/usr/local/bin/cli",
+      args: ["--region", "eu-west-1"],
+    });
   });
 
   it("refuses to write an invalid file", () => {

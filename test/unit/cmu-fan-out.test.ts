@@ -29,7 +29,19 @@ function fakeServer(index: number, rollback: Reply[] = []): Server & { readonly 
     },
     close() {},
   };
-  return { index, host: "127.0.0.1", port: 1000 + index, hsmId: `hsm-${index}`, nodeId: index, client, sessionId: `s${index}`, login: null, reachable: true, sessionDropped: false, calls };
+  return {
+    index,
+    host: "127.0.0.1",
+    port: 1000 + index,
+    hsmId: `hsm-${index}`,
+    nodeId: index,
+    client,
+    sessionId: `s${index}`,
+    login: null,
+    reachable: true,
+    sessionDropped: false,
+    calls,
+  };
 }
 
 function shellWith(servers: Server[], answers: string[]): { ctx: ShellContext; out: string[] } {
@@ -59,7 +71,13 @@ describe("cmu fan-out of mutating commands", () => {
     const outcome = await fanOutMutating(ctx, {
       command: "deleteUser",
       style: "RBI",
-      send: scripted(new Map([[a, [ok({ undoId: "u0" })]], [b, [ok({ undoId: "u1" })]], [c, [err("RET_MXN_AUTH_FAILED")]]])),
+      send: scripted(
+        new Map([
+          [a, [ok({ undoId: "u0" })]],
+          [b, [ok({ undoId: "u1" })]],
+          [c, [err("RET_MXN_AUTH_FAILED")]],
+        ]),
+      ),
     });
     assert.deepEqual(out, [
       "deleteUser success on server 0(127.0.0.1)",
@@ -75,27 +93,52 @@ describe("cmu fan-out of mutating commands", () => {
     assert.deepEqual([a.calls, b.calls, d.calls], [['rollback {"undoId":"u0"}'], ['rollback {"undoId":"u1"}'], []]);
     assert.equal(outcome.completed, false);
     assert.deepEqual(outcome.applied, []);
-    assert.deepEqual(outcome.missing.map((s) => s.index), [0, 1, 2, 3]);
+    assert.deepEqual(
+      outcome.missing.map((s) => s.index),
+      [0, 1, 2, 3],
+    );
   });
 
   it("keeps what rollBack cannot undo in the warning: a refused undo, a success known only from a probe", async () => {
-    const [a, b, c] = [fakeServer(0, [err("RET_UNDO_UNAVAILABLE", "the user changed since")]), fakeServer(1), fakeServer(2)];
+    const [a, b, c] = [
+      fakeServer(0, [err("RET_UNDO_UNAVAILABLE", "the user changed since")]),
+      fakeServer(1),
+      fakeServer(2),
+    ];
     const { ctx, out } = shellWith([a, b, c], ["R", "A"]);
     const outcome = await fanOutMutating(ctx, {
       command: "createUser",
       style: "RIA",
       // server 1: the answer is lost, the retry is refused because the lost attempt had landed.
-      send: scripted(new Map([[a, [ok({ undoId: "u0" })]], [b, [lost, err("RET_USER_EXISTS", "exists")]], [c, [refused]]])),
+      send: scripted(
+        new Map([
+          [a, [ok({ undoId: "u0" })]],
+          [b, [lost, err("RET_USER_EXISTS", "exists")]],
+          [c, [refused]],
+        ]),
+      ),
       landed: async (s) => s === b,
     });
-    assert.deepEqual(outcome.applied.map((s) => s.index), [0, 1]);
-    assert.ok(out.includes("(server 1(127.0.0.1) had applied the earlier attempt after all; only its answer was lost)"), out.join("\n"));
+    assert.deepEqual(
+      outcome.applied.map((s) => s.index),
+      [0, 1],
+    );
+    assert.ok(
+      out.includes("(server 1(127.0.0.1) had applied the earlier attempt after all; only its answer was lost)"),
+      out.join("\n"),
+    );
     // The same again, but server 2 refused is answered B (accepted at R/I/A, though not shown).
     const again = shellWith([a, b, c], ["R", "B"]);
     const rolled = await fanOutMutating(again.ctx, {
       command: "createUser",
       style: "RIA",
-      send: scripted(new Map([[a, [ok({ undoId: "u0" })]], [b, [lost, err("RET_USER_EXISTS", "exists")]], [c, [refused]]])),
+      send: scripted(
+        new Map([
+          [a, [ok({ undoId: "u0" })]],
+          [b, [lost, err("RET_USER_EXISTS", "exists")]],
+          [c, [refused]],
+        ]),
+      ),
       landed: async (s) => s === b,
     });
     assert.deepEqual(again.out.slice(again.out.indexOf("Retry/Ignore/Abort?(R/I/A):B") + 1), [
@@ -110,7 +153,10 @@ describe("cmu fan-out of mutating commands", () => {
       "  To repair, copy the user from a server that is right: 'server <n>', then 'syncUser <user ID> <server ID>';",
       "    or run the command again in server mode on the servers without the change.",
     ]);
-    assert.deepEqual(rolled.applied.map((s) => s.index), [0, 1]);
+    assert.deepEqual(
+      rolled.applied.map((s) => s.index),
+      [0, 1],
+    );
   });
 
   it("reports a lost answer as unknown, and a refusal of a server already in the wanted state as having it", async () => {
@@ -119,10 +165,19 @@ describe("cmu fan-out of mutating commands", () => {
     const outcome = await fanOutMutating(ctx, {
       command: "createUser",
       style: "RIA",
-      send: scripted(new Map([[a, [err("RET_USER_EXISTS", "exists")]], [b, [lost]], [c, [ok({ undoId: "u2" })]]])),
+      send: scripted(
+        new Map([
+          [a, [err("RET_USER_EXISTS", "exists")]],
+          [b, [lost]],
+          [c, [ok({ undoId: "u2" })]],
+        ]),
+      ),
       landed: async (s) => s === a,
     });
-    assert.deepEqual([outcome.applied, outcome.already, outcome.missing, outcome.unknown].map((l) => l.map((s) => s.index)), [[2], [0], [], [1]]);
+    assert.deepEqual(
+      [outcome.applied, outcome.already, outcome.missing, outcome.unknown].map((l) => l.map((s) => s.index)),
+      [[2], [0], [], [1]],
+    );
     assert.deepEqual(out.slice(out.findIndex((l) => l.startsWith("WARNING"))), [
       "WARNING: it is not known whether createUser took effect on every server; the cluster may be divergent.",
       "  with the change:    server 0(127.0.0.1) (had it already), server 2(127.0.0.1)",
@@ -136,15 +191,28 @@ describe("cmu fan-out of mutating commands", () => {
   it("prints no warning when nothing applied (the seed's Abort) and treats end of input as Abort", async () => {
     const [a, b] = [fakeServer(0), fakeServer(1)];
     const { ctx, out } = shellWith([a, b], []);
-    const outcome = await fanOutMutating(ctx, { command: "createUser", style: "RIA", send: scripted(new Map([[a, [err("RET_MXN_AUTH_FAILED")]]])) });
-    assert.deepEqual(out, ["createUser failed: RET_MXN_AUTH_FAILED", "creating user on server 0(127.0.0.1) failed", "", "Retry/Ignore/Abort?(R/I/A):<EOF>"]);
+    const outcome = await fanOutMutating(ctx, {
+      command: "createUser",
+      style: "RIA",
+      send: scripted(new Map([[a, [err("RET_MXN_AUTH_FAILED")]]])),
+    });
+    assert.deepEqual(out, [
+      "createUser failed: RET_MXN_AUTH_FAILED",
+      "creating user on server 0(127.0.0.1) failed",
+      "",
+      "Retry/Ignore/Abort?(R/I/A):<EOF>",
+    ]);
     assert.equal(outcome.completed, false);
   });
 
   it("explains the letters after an invalid answer, and accepts A at R/B/I", async () => {
     const [a] = [fakeServer(0)];
     const { ctx, out } = shellWith([a], ["x", "a"]);
-    await fanOutMutating(ctx, { command: "deleteUser", style: "RBI", send: scripted(new Map([[a, [err("RET_MXN_AUTH_FAILED")]]])) });
+    await fanOutMutating(ctx, {
+      command: "deleteUser",
+      style: "RBI",
+      send: scripted(new Map([[a, [err("RET_MXN_AUTH_FAILED")]]])),
+    });
     assert.deepEqual(out.slice(3), [
       "Retry/rollBack/Ignore?(R/B/I):x",
       "Invalid option, please type 'R', 'B' or 'I' ('A' stops without undoing anything)",
@@ -157,7 +225,11 @@ describe("cmu fan-out of mutating commands", () => {
     const [a, b] = [fakeServer(0), fakeServer(1)];
     const { ctx, out } = shellWith([a, b], []);
     ctx.setServerMode(b);
-    await fanOutMutating(ctx, { command: "setMValue", style: "RIA", send: scripted(new Map([[b, [ok({ undoId: "x" })]]])) });
+    await fanOutMutating(ctx, {
+      command: "setMValue",
+      style: "RIA",
+      send: scripted(new Map([[b, [ok({ undoId: "x" })]]])),
+    });
     assert.deepEqual(out, ["setMValue success on server 1(127.0.0.1)"]);
     ctx.setServerMode(null);
     assert.equal(ctx.servers.length, 2);

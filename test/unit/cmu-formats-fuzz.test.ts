@@ -15,13 +15,60 @@ import { mutate, pick } from "../helpers/mutate.ts";
 const SEED = 0x5eed_c0de;
 const ROUNDS = 4000;
 
-
-
 const FRAGMENTS = [
-  "Multi Token File Path", "Token File Path", "Number of Approvals", "Approver Type", "Approver Name", "Approval File",
-  " = ", ":", "=", ";", "#", "\n", "\r\n", " ", "\t", "0x", "0x14", "21", "2", "1", "3", "-1", "officer1", "\u0000", "\u00e9", "\ud83d\ude00",
-  '"', "\\", "{", "}", "[", "]", ",", "Version", "PublicKey", "Data", "HsmId", "Digest", "Signature", "1.0", "null", "true", "-----BEGIN PUBLIC KEY-----",
-  "\\n", "AAAA", "====", "\u201c", "\u201d", "createUser", "-2fa", "-hpswd", "listU", "get",
+  "Multi Token File Path",
+  "Token File Path",
+  "Number of Approvals",
+  "Approver Type",
+  "Approver Name",
+  "Approval File",
+  " = ",
+  ":",
+  "=",
+  ";",
+  "#",
+  "\n",
+  "\r\n",
+  " ",
+  "\t",
+  "0x",
+  "0x14",
+  "21",
+  "2",
+  "1",
+  "3",
+  "-1",
+  "officer1",
+  "\u0000",
+  "\u00e9",
+  "\ud83d\ude00",
+  '"',
+  "\\",
+  "{",
+  "}",
+  "[",
+  "]",
+  ",",
+  "Version",
+  "PublicKey",
+  "Data",
+  "HsmId",
+  "Digest",
+  "Signature",
+  "1.0",
+  "null",
+  "true",
+  "-----BEGIN PUBLIC KEY-----",
+  "\\n",
+  "AAAA",
+  "====",
+  "\u201c",
+  "\u201d",
+  "createUser",
+  "-2fa",
+  "-hpswd",
+  "listU",
+  "get",
 ];
 
 function randomText(rnd: () => number): string {
@@ -42,7 +89,11 @@ describe("fuzz: user-input parsers never throw", () => {
     const rendered = renderApprovalFile({
       multiTokenFilePath: "t.token",
       tokenFilePath: "",
-      approvals: [1, 2, 3].map((n) => ({ approverType: 2 as const, approverName: `officer${n}`, approvalFile: `s${n}` })),
+      approvals: [1, 2, 3].map((n) => ({
+        approverType: 2 as const,
+        approverName: `officer${n}`,
+        approvalFile: `s${n}`,
+      })),
     });
     let oks = 0;
     for (let i = 0; i < ROUNDS; i++) {
@@ -54,7 +105,8 @@ describe("fuzz: user-input parsers never throw", () => {
       if (r.ok) {
         oks++;
         assert.ok(r.value.approvals.length >= 1 && r.value.approvals.length <= 20);
-        for (const a of r.value.approvals) assert.ok(a.approverName !== "" && a.approvalFile !== "" && (a.approverType === 1 || a.approverType === 2));
+        for (const a of r.value.approvals)
+          assert.ok(a.approverName !== "" && a.approvalFile !== "" && (a.approverType === 1 || a.approverType === 2));
       }
     }
     // The mutations must leave some files valid, or the test would only exercise error paths.
@@ -64,7 +116,10 @@ describe("fuzz: user-input parsers never throw", () => {
   it(`authdata: ${ROUNDS} mutated and generated files`, () => {
     const rnd = prng(SEED + 1);
     const digest = randomBytes(32).toString("base64");
-    const base = renderAuthData([{ hsmId: "hsm-aaaaaaaaaaa", digest }, { hsmId: "hsm-bbbbbbbbbbb", digest }]);
+    const base = renderAuthData([
+      { hsmId: "hsm-aaaaaaaaaaa", digest },
+      { hsmId: "hsm-bbbbbbbbbbb", digest },
+    ]);
     let oks = 0;
     for (let i = 0; i < ROUNDS; i++) {
       let text = i % 5 === 0 ? randomText(rnd) : base;
@@ -86,7 +141,10 @@ describe("fuzz: user-input parsers never throw", () => {
       let line = `${pick(rnd, [...COMMAND_NAMES, "", "x"])} ${randomText(rnd)}`;
       if (rnd() < 0.5) line = mutate(rnd, line, FRAGMENTS);
       const r = parseLine(line, COMMAND_NAMES);
-      assert.ok(r.kind === "empty" || r.kind === "command" || (r.kind === "error" && r.message.length > 0), JSON.stringify(line));
+      assert.ok(
+        r.kind === "empty" || r.kind === "command" || (r.kind === "error" && r.message.length > 0),
+        JSON.stringify(line),
+      );
       if (r.kind === "command") assert.ok(COMMAND_NAMES.includes(r.name));
     }
   });

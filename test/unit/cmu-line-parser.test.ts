@@ -6,7 +6,10 @@ import { parseLine, resolveCommand, tokenize } from "../../src/cmu/line-parser.t
 
 describe("tokenize", () => {
   it("splits on blanks and keeps quotes inside a word", () => {
-    assert.deepEqual(tokenize("  createUser\tCU user1  pa\"ss  "), { ok: true, words: ["createUser", "CU", "user1", 'pa"ss'] });
+    assert.deepEqual(tokenize('  createUser\tCU user1  pa"ss  '), {
+      ok: true,
+      words: ["createUser", "CU", "user1", 'pa"ss'],
+    });
   });
 
   it("reads a quoted word with spaces", () => {
@@ -43,12 +46,19 @@ describe("resolveCommand", () => {
 
 describe("parseLine", () => {
   it("gives the command and its arguments", () => {
-    assert.deepEqual(parseLine("getToken 3 officer1 officer1.token", COMMAND_NAMES), { kind: "command", name: "getToken", args: ["3", "officer1", "officer1.token"] });
+    assert.deepEqual(parseLine("getToken 3 officer1 officer1.token", COMMAND_NAMES), {
+      kind: "command",
+      name: "getToken",
+      args: ["3", "officer1", "officer1.token"],
+    });
     assert.deepEqual(parseLine("   ", COMMAND_NAMES), { kind: "empty" });
   });
 
   it("explains what is wrong", () => {
-    assert.deepEqual(parseLine("frobnicate", COMMAND_NAMES), { kind: "error", message: "unknown command 'frobnicate'; type 'help' for the list of commands" });
+    assert.deepEqual(parseLine("frobnicate", COMMAND_NAMES), {
+      kind: "error",
+      message: "unknown command 'frobnicate'; type 'help' for the list of commands",
+    });
     const r = parseLine("get 3", COMMAND_NAMES);
     assert.equal(r.kind, "error");
     assert.match(r.kind === "error" ? r.message : "", /^ambiguous command 'get': could be /);

@@ -26,7 +26,10 @@ describe("prompter on piped stdin", () => {
     assert.equal(await p.ask("Enter password:", { hidden: true }), "s3cret-pw");
     assert.equal(await p.ask("aws-cloudhsm>"), null);
     await tick();
-    assert.equal(out.text(), "aws-cloudhsm>getToken 3 officer1 officer1.token\nDo you want to continue(y/n)?y\nEnter password:\naws-cloudhsm>\n");
+    assert.equal(
+      out.text(),
+      "aws-cloudhsm>getToken 3 officer1 officer1.token\nDo you want to continue(y/n)?y\nEnter password:\naws-cloudhsm>\n",
+    );
     assert.equal(p.ended, true);
     p.close();
   });

@@ -43,12 +43,32 @@ const S1: ServerName = { index: 1, host: "10.0.1.4" };
 const SEED_USERS: readonly UserView[] = [
   { id: 1, type: "PCO", name: "admin", mofnPubKey: false, loginFailureCnt: 0, twoFactor: false },
   { id: 2, type: "AU", name: "app_user", mofnPubKey: false, loginFailureCnt: 0, twoFactor: false },
-  ...[1, 2, 3, 4, 5].map((n): UserView => ({ id: n + 2, type: "CO", name: `officer${n}`, mofnPubKey: true, loginFailureCnt: 0, twoFactor: false })),
+  ...[1, 2, 3, 4, 5].map(
+    (n): UserView => ({
+      id: n + 2,
+      type: "CO",
+      name: `officer${n}`,
+      mofnPubKey: true,
+      loginFailureCnt: 0,
+      twoFactor: false,
+    }),
+  ),
   { id: 8, type: "CU", name: "user1", mofnPubKey: false, loginFailureCnt: 0, twoFactor: false },
 ];
 
 function token(nodeId: number, approvers: readonly string[]): TokenView {
-  return { id: 1, service: 3, nodeId, keyHandle: "0", userName: "officer1", validitySeconds: 506, required: 2, approvers, persisted: false, bound: false };
+  return {
+    id: 1,
+    service: 3,
+    nodeId,
+    keyHandle: "0",
+    userName: "officer1",
+    validitySeconds: 506,
+    required: 2,
+    approvers,
+    persisted: false,
+    bound: false,
+  };
 }
 
 describe("render: listUsers", () => {
@@ -59,9 +79,19 @@ describe("render: listUsers", () => {
 
   it("keeps the 116-column header and aligns YES/NO and counts to the right", () => {
     assert.equal(LIST_USERS_HEADER.length, 116);
-    const row = userRow({ id: 12, type: "CO", name: "a_31_character_name_abcdefghijk", mofnPubKey: true, loginFailureCnt: 5, twoFactor: true });
+    const row = userRow({
+      id: 12,
+      type: "CO",
+      name: "a_31_character_name_abcdefghijk",
+      mofnPubKey: true,
+      loginFailureCnt: 5,
+      twoFactor: true,
+    });
     assert.equal(row.length, 116);
-    assert.equal(row, "        12              CO              a_31_character_name_abcdefghijk         YES               5              YES");
+    assert.equal(
+      row,
+      "        12              CO              a_31_character_name_abcdefghijk         YES               5              YES",
+    );
   });
 });
 
@@ -71,7 +101,12 @@ describe("render: tokens", () => {
   });
 
   it("prints listTokens frames as in the seed (with and without tokens)", () => {
-    const approved = [...listTokensServerBlock(S0, [token(1, ["officer1", "officer2"])]), ...listTokensServerBlock(S1, [token(0, ["officer1", "officer2"])]), "", "listTokens success"];
+    const approved = [
+      ...listTokensServerBlock(S0, [token(1, ["officer1", "officer2"])]),
+      ...listTokensServerBlock(S1, [token(0, ["officer1", "officer2"])]),
+      "",
+      "listTokens success",
+    ];
     assert.deepEqual(approved, SEED_LIST_TOKENS_APPROVED.slice(1));
     const empty = [...listTokensServerBlock(S0, []), ...listTokensServerBlock(S1, []), "", "listTokens success"];
     assert.deepEqual(empty, SEED_LIST_TOKENS_EMPTY.slice(1));
@@ -79,7 +114,10 @@ describe("render: tokens", () => {
 
   it("numbers several tokens from 0", () => {
     const lines = listTokensServerBlock(S0, [token(1, []), { ...token(1, ["officer3"]), id: 2 }]);
-    assert.deepEqual(lines.filter((l) => l.startsWith("--------")), ["-------- Token - 0 ----------", "-------- Token - 1 ----------"]);
+    assert.deepEqual(
+      lines.filter((l) => l.startsWith("--------")),
+      ["-------- Token - 0 ----------", "-------- Token - 1 ----------"],
+    );
     assert.equal(lines.at(-1), "Num of tokens = 2");
   });
 });
@@ -103,8 +141,16 @@ describe("render: lines", () => {
   });
 
   it("prints the deleteUser failure lines and R/B/I prompt of the seed", () => {
-    const perServer = (s: ServerName): string[] => [failedCodeLine("deleteUser", "RET_MXN_AUTH_FAILED"), failedOnServerLine("deleteUser", s), "", `${RETRY_ROLLBACK_IGNORE_PROMPT}I`];
-    assert.deepEqual([deletingUserLine("user1", "CU", 2), ...perServer(S0), ...perServer(S1)], SEED_DELETE_USER.slice(1));
+    const perServer = (s: ServerName): string[] => [
+      failedCodeLine("deleteUser", "RET_MXN_AUTH_FAILED"),
+      failedOnServerLine("deleteUser", s),
+      "",
+      `${RETRY_ROLLBACK_IGNORE_PROMPT}I`,
+    ];
+    assert.deepEqual(
+      [deletingUserLine("user1", "CU", 2), ...perServer(S0), ...perServer(S1)],
+      SEED_DELETE_USER.slice(1),
+    );
   });
 
   it("prints per-server success lines as in the seed", () => {
@@ -117,8 +163,21 @@ describe("render: lines", () => {
   });
 
   it("lays out info server like the documented row", () => {
-    assert.equal(INFO_HEADER, "Id      Name                    Hostname         Port   State           Partition               LoginState");
-    const row = infoRow({ index: 0, host: "10.0.0.1", port: 2225, state: "Connected", partition: "hsm-udw0tkfg1ab", loginState: loginStateText({ name: "testuser", type: "CU" }) });
-    assert.equal(row, "0       10.0.0.1                10.0.0.1        2225    Connected       hsm-udw0tkfg1ab         Logged in as 'testuser(CU)'");
+    assert.equal(
+      INFO_HEADER,
+      "Id      Name                    Hostname         Port   State           Partition               LoginState",
+    );
+    const row = infoRow({
+      index: 0,
+      host: "10.0.0.1",
+      port: 2225,
+      state: "Connected",
+      partition: "hsm-udw0tkfg1ab",
+      loginState: loginStateText({ name: "testuser", type: "CU" }),
+    });
+    assert.equal(
+      row,
+      "0       10.0.0.1                10.0.0.1        2225    Connected       hsm-udw0tkfg1ab         Logged in as 'testuser(CU)'",
+    );
   });
 });

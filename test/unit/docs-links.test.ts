@@ -86,7 +86,8 @@ function brokenLinks(page: string): string[] {
       broken.push(`${target}: no such file`);
       continue;
     }
-    if (anchor !== undefined && path.endsWith(".md") && !headingsOfFile(path).anchors.has(anchor)) broken.push(`${target}: no heading with that anchor`);
+    if (anchor !== undefined && path.endsWith(".md") && !headingsOfFile(path).anchors.has(anchor))
+      broken.push(`${target}: no heading with that anchor`);
   }
   return broken;
 }
@@ -94,7 +95,10 @@ function brokenLinks(page: string): string[] {
 describe("documentation links", () => {
   it("computes GitHub's anchors (the check can fail)", () => {
     assert.equal(anchorOf("Roles: one database, two views"), "roles-one-database-two-views");
-    assert.equal(anchorOf("2FA for a crypto officer (seed 2fa-crypto-officers.zh.md)"), "2fa-for-a-crypto-officer-seed-2fa-crypto-officerszhmd");
+    assert.equal(
+      anchorOf("2FA for a crypto officer (seed 2fa-crypto-officers.zh.md)"),
+      "2fa-for-a-crypto-officer-seed-2fa-crypto-officerszhmd",
+    );
     assert.equal(anchorOf("The `quorum` check"), "the-quorum-check");
     assert.deepEqual(linksOf("see [a](a.md#x) and `[b](b.md)` and [c](https://example.com)"), ["a.md#x"]);
   });
@@ -123,7 +127,12 @@ describe("documentation links", () => {
             const title = q[1] ?? "";
             // A quoted phrase after a page may also be a quotation rather than a heading; only
             // phrases that look like a title (capitalised, no trailing punctuation) are checked.
-            if (/^[A-Z0-9`]/.test(title) && !/[.:;]$/.test(title) && !titles.has(title) && ![...titles].some((t) => t.startsWith(title))) {
+            if (
+              /^[A-Z0-9`]/.test(title) &&
+              !/[.:;]$/.test(title) &&
+              !titles.has(title) &&
+              ![...titles].some((t) => t.startsWith(title))
+            ) {
               problems.push(`${relative(ROOT, file)}: ${m[1]} has no heading "${title}"`);
             }
           }

@@ -21,7 +21,12 @@ import { parseRequest, requestDigest } from "../../src/gate/request.ts";
 import { requestText } from "../helpers/git-repo.ts";
 import { testKey } from "../helpers/keys.ts";
 
-const REQUEST = Buffer.from(requestText("cluster-7n3kq2m4x5a", "app7").replace("reason: service account app7", 'reason: "Zahlungsdienst \\u00fc \\"quoted\\" line\\nbreak"'));
+const REQUEST = Buffer.from(
+  requestText("cluster-7n3kq2m4x5a", "app7").replace(
+    "reason: service account app7",
+    'reason: "Zahlungsdienst \\u00fc \\"quoted\\" line\\nbreak"',
+  ),
+);
 const parsed = parseRequest(REQUEST);
 assert.ok(parsed.ok, "the test request parses");
 const INPUT = {
@@ -45,11 +50,28 @@ describe("approval payload", () => {
     assert.equal(lines.at(-1), "");
     assert.deepEqual(
       lines.slice(1, -1).map((l) => l.slice(0, l.indexOf(":"))),
-      ["verdict", "cluster", "repository", "pull-request", "request-file", "request-sha256", "binding-sha256", "operation", "user-type", "user-name", "sealed-password-sha256", "reason", "expires-at"],
+      [
+        "verdict",
+        "cluster",
+        "repository",
+        "pull-request",
+        "request-file",
+        "request-sha256",
+        "binding-sha256",
+        "operation",
+        "user-type",
+        "user-name",
+        "sealed-password-sha256",
+        "reason",
+        "expires-at",
+      ],
     );
     assert.match(text, /^reason: "Zahlungsdienst ü \\"quoted\\" line\\nbreak"$/m);
     assert.match(text, /^request-sha256: [0-9a-f]{64}$/m);
-    assert.ok(!text.includes(parsed.request.operation.kind === "createUser" ? parsed.request.operation.sealedPassword : "x"), "the sealed password itself is not in the payload");
+    assert.ok(
+      !text.includes(parsed.request.operation.kind === "createUser" ? parsed.request.operation.sealedPassword : "x"),
+      "the sealed password itself is not in the payload",
+    );
   });
 
   it("reads back what it renders", () => {
@@ -68,13 +90,21 @@ describe("approval payload", () => {
     for (const v of variants) assert.notDeepEqual(renderApprovalPayload(v), bytes);
     const edited = parseRequest(Buffer.from(REQUEST.toString().replace("Zahlungsdienst", "Zahlungsdienst2")));
     assert.ok(edited.ok);
-    const other = approvalPayloadOf({ ...INPUT, request: edited.request, requestDigest: requestDigest(Buffer.from(REQUEST.toString().replace("Zahlungsdienst", "Zahlungsdienst2"))) });
+    const other = approvalPayloadOf({
+      ...INPUT,
+      request: edited.request,
+      requestDigest: requestDigest(Buffer.from(REQUEST.toString().replace("Zahlungsdienst", "Zahlungsdienst2"))),
+    });
     assert.notEqual(other.requestSha256, payload.requestSha256);
     assert.notEqual(other.bindingSha256, payload.bindingSha256);
   });
 
   it("names a quorum change by service and value", () => {
-    const setM = parseRequest(Buffer.from("version: 1\ncluster: cluster-7n3kq2m4x5a\noperation:\n  kind: setMValue\n  service: 3\n  value: 2\nreason: two officers\n"));
+    const setM = parseRequest(
+      Buffer.from(
+        "version: 1\ncluster: cluster-7n3kq2m4x5a\noperation:\n  kind: setMValue\n  service: 3\n  value: 2\nreason: two officers\n",
+      ),
+    );
     assert.ok(setM.ok);
     const p = renderApprovalPayload(approvalPayloadOf({ ...INPUT, request: setM.request })).toString();
     assert.match(p, /^operation: setMValue\nservice: 3\nvalue: 2\nreason: "two officers"\n/m);
@@ -137,7 +167,15 @@ describe("payload signed with openssl", () => {
     writeFileSync(join(dir, "officer1.key"), key.privatePem, { mode: 0o600 });
     const payload = renderApprovalPayload(approvalPayloadOf(INPUT));
     writeFileSync(join(dir, "payload.txt"), payload);
-    execFileSync("openssl", ["dgst", "-sha256", "-sign", join(dir, "officer1.key"), "-out", join(dir, "payload.sig"), join(dir, "payload.txt")]);
+    execFileSync("openssl", [
+      "dgst",
+      "-sha256",
+      "-sign",
+      join(dir, "officer1.key"),
+      "-out",
+      join(dir, "payload.sig"),
+      join(dir, "payload.txt"),
+    ]);
     const sig = readFileSync(join(dir, "payload.sig"));
     assert.equal(verifyMessage(payload, key.publicKey, sig), true);
     const rejected = renderApprovalPayload({ ...approvalPayloadOf(INPUT), verdict: "reject" });

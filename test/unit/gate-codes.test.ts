@@ -33,7 +33,8 @@ describe("gate vocabulary", () => {
   });
 
   it("every verb other than approve is a noted reason", () => {
-    for (const v of gate.COMMAND_VERBS) if (v !== "approve") assert.ok((gate.VERDICT_REASONS as readonly string[]).includes(v), v);
+    for (const v of gate.COMMAND_VERBS)
+      if (v !== "approve") assert.ok((gate.VERDICT_REASONS as readonly string[]).includes(v), v);
   });
 
   it("formats issues", () => {
@@ -68,7 +69,10 @@ describe("gate purity", () => {
     [/Date\.now|new Date\(\)/, "the clock"],
     [/Math\.random|randomBytes|randomUUID/, "randomness"],
     [/\bconsole\./, "logging"],
-    [/from "\.\.\/(?!crypto\/|hsm\/(binding|model|rules|ret-codes|token-record)\.ts|formats\/(approval-file|lenient-base64)\.ts|protocol\/messages\.ts)/, "a module outside the pure core"],
+    [
+      /from "\.\.\/(?!crypto\/|hsm\/(binding|model|rules|ret-codes|token-record)\.ts|formats\/(approval-file|lenient-base64)\.ts|protocol\/messages\.ts)/,
+      "a module outside the pure core",
+    ],
   ];
   it("has its files", () => assert.ok(files.length >= 15));
   for (const f of files) {

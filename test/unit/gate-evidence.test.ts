@@ -5,7 +5,13 @@ import { describe, it } from "node:test";
 import { fingerprint, signMessage, verifyMessage } from "../../src/crypto/rsa.ts";
 import type { ApprovalCandidate } from "../../src/gate/candidate.ts";
 import { evaluateQuorum, type Decision } from "../../src/gate/evaluate.ts";
-import { buildEvidence, evidenceFolder, isEvidencePath, type EvidenceDocument, type EvidenceInput } from "../../src/gate/evidence.ts";
+import {
+  buildEvidence,
+  evidenceFolder,
+  isEvidencePath,
+  type EvidenceDocument,
+  type EvidenceInput,
+} from "../../src/gate/evidence.ts";
 import { requestBindingDigest, sealedPasswordFingerprint, toBindingContext } from "../../src/gate/operation.ts";
 import { parsePolicy } from "../../src/gate/policy.ts";
 import { parseRequest } from "../../src/gate/request.ts";
@@ -19,16 +25,45 @@ const NOW = 1_800_000_000;
 const SEALED = Buffer.alloc(256, 0x44).toString("base64");
 const PATH = "hsm-requests/app7.yml";
 
-const policy = parsePolicy(Buffer.from("version: 1\ncluster: cluster-abc\nofficers:\n  alice: officer1\n  bob: officer2\n"));
-const request = parseRequest(Buffer.from(`version: 1\ncluster: cluster-abc\noperation:\n  kind: createUser\n  type: CU\n  name: app7\n  sealed_password: ${SEALED}\nreason: payments\nrequested_by: dave\n`));
+const policy = parsePolicy(
+  Buffer.from("version: 1\ncluster: cluster-abc\nofficers:\n  alice: officer1\n  bob: officer2\n"),
+);
+const request = parseRequest(
+  Buffer.from(
+    `version: 1\ncluster: cluster-abc\noperation:\n  kind: createUser\n  type: CU\n  name: app7\n  sealed_password: ${SEALED}\nreason: payments\nrequested_by: dave\n`,
+  ),
+);
 assert.ok(policy.ok && request.ok);
 const binding = requestBindingDigest(request.request, toBindingContext("acme/ops", 7, request.digest));
-const TOKEN = Buffer.concat([1, 2].map((nodeId) => encodeRecord({ service: 3, tokenId: nodeId, keyHandle: 0n, nonce: "cd".repeat(16), userName: "gate", nodeId, createdAt: NOW - 60, binding })));
+const TOKEN = Buffer.concat(
+  [1, 2].map((nodeId) =>
+    encodeRecord({
+      service: 3,
+      tokenId: nodeId,
+      keyHandle: 0n,
+      nonce: "cd".repeat(16),
+      userName: "gate",
+      nodeId,
+      createdAt: NOW - 60,
+      binding,
+    }),
+  ),
+);
 
-const OFFICER_KEYS: ReadonlyMap<string, string> = new Map([["officer1", alice.publicPem], ["officer2", bob.publicPem]]);
+const OFFICER_KEYS: ReadonlyMap<string, string> = new Map([
+  ["officer1", alice.publicPem],
+  ["officer2", bob.publicPem],
+]);
 
 function cand(id: number, author: string, key: typeof alice): ApprovalCandidate {
-  return { id: `review:${id}`, kind: "review", author, authorIsBot: false, body: `/quorum approve ${signMessage(TOKEN, key.privateKey).toString("base64")}`, createdAt: new Date((NOW - 30 + id) * 1000).toISOString() };
+  return {
+    id: `review:${id}`,
+    kind: "review",
+    author,
+    authorIsBot: false,
+    body: `/quorum approve ${signMessage(TOKEN, key.privateKey).toString("base64")}`,
+    createdAt: new Date((NOW - 30 + id) * 1000).toISOString(),
+  };
 }
 
 function decide(candidates: readonly ApprovalCandidate[]): Decision {
@@ -50,18 +85,32 @@ function decide(candidates: readonly ApprovalCandidate[]): Decision {
 
 function evidenceInput(decision: Decision, tokenFile: Uint8Array = TOKEN): EvidenceInput {
   assert.ok(request.ok);
-  return { decision, request: request.request, requestPath: PATH, repository: "acme/ops", pullRequest: 7, tokenFile, officerKeys: OFFICER_KEYS, pullRequestAuthor: "dave", now: NOW };
+  return {
+    decision,
+    request: request.request,
+    requestPath: PATH,
+    repository: "acme/ops",
+    pullRequest: 7,
+    tokenFile,
+    officerKeys: OFFICER_KEYS,
+    pullRequestAuthor: "dave",
+    now: NOW,
+  };
 }
 
 describe("evidence", () => {
   const approved = decide([cand(1, "alice", alice), cand(2, "bob", bob)]);
   const result = buildEvidence(evidenceInput(approved));
   assert.ok(result.ok);
-  const file = (name: string): Buffer => Buffer.from(result.files.find((f) => f.path === `${result.folder}${name}`)?.content ?? new Uint8Array());
+  const file = (name: string): Buffer =>
+    Buffer.from(result.files.find((f) => f.path === `${result.folder}${name}`)?.content ?? new Uint8Array());
 
   it("writes one folder beside the request", () => {
     assert.equal(result.folder, "hsm-requests/app7.evidence/");
-    assert.deepEqual(result.files.map((f) => f.path.slice(result.folder.length)), ["token.bin", "officer1.sig", "officer2.sig", "approval.txt", "evidence.json"]);
+    assert.deepEqual(
+      result.files.map((f) => f.path.slice(result.folder.length)),
+      ["token.bin", "officer1.sig", "officer2.sig", "approval.txt", "evidence.json"],
+    );
   });
 
   it("the token and signature files are the verified bytes", () => {
@@ -90,11 +139,23 @@ describe("evidence", () => {
     assert.deepEqual(doc, result.document);
     assert.equal(doc.format, "quorum-gate-evidence");
     assert.equal(doc.request.sha256, request.ok ? request.digest : "");
-    assert.deepEqual(doc.request.operation, { kind: "createUser", type: "CU", name: "app7", sealedPasswordSha256: sealedPasswordFingerprint(SEALED) });
+    assert.deepEqual(doc.request.operation, {
+      kind: "createUser",
+      type: "CU",
+      name: "app7",
+      sealedPasswordSha256: sealedPasswordFingerprint(SEALED),
+    });
     assert.equal(doc.bindingDigest, binding);
     assert.equal(doc.token.base64, TOKEN.toString("base64"));
-    assert.deepEqual(doc.approvals.map((a) => [a.officer, a.githubLogin, a.candidateId, a.keyFingerprint]), approved.approvers.map((a) => [a.officer, a.login, a.candidateId, a.keyFingerprint]));
-    assert.deepEqual(doc.approvals.map((a) => a.publicKey), [alice.publicPem, bob.publicPem], "each officer's key as the cluster registered it");
+    assert.deepEqual(
+      doc.approvals.map((a) => [a.officer, a.githubLogin, a.candidateId, a.keyFingerprint]),
+      approved.approvers.map((a) => [a.officer, a.login, a.candidateId, a.keyFingerprint]),
+    );
+    assert.deepEqual(
+      doc.approvals.map((a) => a.publicKey),
+      [alice.publicPem, bob.publicPem],
+      "each officer's key as the cluster registered it",
+    );
     assert.equal(doc.approvals[0]?.keyFingerprint, fingerprint(alice.publicKey));
     assert.equal(doc.pullRequestAuthor, "dave");
     assert.equal(doc.decision.state, "approved");
@@ -119,12 +180,21 @@ describe("evidence", () => {
   });
 
   it("refuses officer keys that do not hold the key each approver was counted with", () => {
-    const keys = new Map([["OFFICER1", alice.publicPem], ["officer2", alice.publicPem]]);
+    const keys = new Map([
+      ["OFFICER1", alice.publicPem],
+      ["officer2", alice.publicPem],
+    ]);
     const r = buildEvidence({ ...evidenceInput(approved), officerKeys: keys });
     assert.ok(!r.ok);
     assert.equal(r.reason, "key_mismatch");
     assert.match(r.message, /officer2/);
-    const upper = buildEvidence({ ...evidenceInput(approved), officerKeys: new Map([["OFFICER1", alice.publicPem], ["officer2", bob.publicPem]]) });
+    const upper = buildEvidence({
+      ...evidenceInput(approved),
+      officerKeys: new Map([
+        ["OFFICER1", alice.publicPem],
+        ["officer2", bob.publicPem],
+      ]),
+    });
     assert.ok(upper.ok, "officer names compare without case, as on the HSM");
   });
 

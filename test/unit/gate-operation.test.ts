@@ -26,14 +26,24 @@ const OPERATIONS: { op: RequestOperation; protocol: unknown; service: number; te
     service: 3,
     text: "createUser CU app7",
   },
-  { op: { kind: "deleteUser", userType: "CO", userName: "officer3" }, protocol: { kind: "deleteUser", userType: "CO", userName: "officer3" }, service: 3, text: "deleteUser CO officer3" },
+  {
+    op: { kind: "deleteUser", userType: "CO", userName: "officer3" },
+    protocol: { kind: "deleteUser", userType: "CO", userName: "officer3" },
+    service: 3,
+    text: "deleteUser CO officer3",
+  },
   {
     op: { kind: "changePswd", userType: "CU", userName: "app7", sealedPassword: SEALED },
     protocol: { kind: "changePassword", userType: "CU", userName: "app7", sealedPassword: SEALED },
     service: 3,
     text: "changePswd CU app7",
   },
-  { op: { kind: "setMValue", service: 3, value: 2 }, protocol: { kind: "setMValue", service: 3, value: 2 }, service: 4, text: "setMValue 3 (USER_MGMT) to 2" },
+  {
+    op: { kind: "setMValue", service: 3, value: 2 },
+    protocol: { kind: "setMValue", service: 3, value: 2 },
+    service: 4,
+    text: "setMValue 3 (USER_MGMT) to 2",
+  },
 ];
 
 describe("operation: request → protocol", () => {
@@ -48,7 +58,12 @@ describe("operation: request → protocol", () => {
   }
 
   it("binds with the node's own digest function, over cluster, operation and context", () => {
-    const request: GateRequest = { version: 1, cluster: "cluster-abc", operation: OPERATIONS[0]?.op ?? { kind: "setMValue", service: 3, value: 2 }, reason: "r" };
+    const request: GateRequest = {
+      version: 1,
+      cluster: "cluster-abc",
+      operation: OPERATIONS[0]?.op ?? { kind: "setMValue", service: 3, value: 2 },
+      reason: "r",
+    };
     const ctx = toBindingContext("acme/hsm-ops", 12, DIGEST);
     assert.deepEqual(ctx, { repository: "acme/hsm-ops", pullRequest: 12, requestDigest: DIGEST });
     const digest = requestBindingDigest(request, ctx);

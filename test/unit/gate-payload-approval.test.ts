@@ -15,21 +15,36 @@ import { parseRequest } from "../../src/gate/request.ts";
 import { testKey, type TestKey } from "../helpers/keys.ts";
 
 const LOGINS: Record<string, string> = { alice: "officer1", bob: "officer2", carol: "officer3" };
-const KEYS: Record<string, TestKey> = Object.fromEntries(Object.values(LOGINS).map((o) => [o, testKey(`payload-${o}`)]));
+const KEYS: Record<string, TestKey> = Object.fromEntries(
+  Object.values(LOGINS).map((o) => [o, testKey(`payload-${o}`)]),
+);
 const REPO = "acme/hsm";
 const PR = 12;
 const PATH = "hsm-requests/drop-old.yml";
 const NOW = 1_800_000_000;
-const BYTES = Buffer.from("version: 1\ncluster: cluster-abc\noperation: {kind: deleteUser, type: CU, name: old}\nreason: retired service\n");
+const BYTES = Buffer.from(
+  "version: 1\ncluster: cluster-abc\noperation: {kind: deleteUser, type: CU, name: old}\nreason: retired service\n",
+);
 const parsed = parseRequest(BYTES);
 assert.ok(parsed.ok);
 const { request: REQUEST, digest: DIGEST } = parsed;
 
-const indent = (pem: string): string => pem.trimEnd().split("\n").map((l) => `      ${l}\n`).join("");
+const indent = (pem: string): string =>
+  pem
+    .trimEnd()
+    .split("\n")
+    .map((l) => `      ${l}\n`)
+    .join("");
 
 function policyOf(backend: "cloudhsm-cli" | "emulator", extra = ""): Policy {
-  const officers = Object.entries(LOGINS).map(([l, o]) => `  ${l}:\n    officer: ${o}\n    public_key: |\n${indent(KEYS[o]!.publicPem)}`).join("");
-  const r = parsePolicy(Buffer.from(`version: 1\ncluster: cluster-abc\nbackend: ${backend}\napproval_lifetime_seconds: 604800\n${extra}officers:\n${officers}`));
+  const officers = Object.entries(LOGINS)
+    .map(([l, o]) => `  ${l}:\n    officer: ${o}\n    public_key: |\n${indent(KEYS[o]!.publicPem)}`)
+    .join("");
+  const r = parsePolicy(
+    Buffer.from(
+      `version: 1\ncluster: cluster-abc\nbackend: ${backend}\napproval_lifetime_seconds: 604800\n${extra}officers:\n${officers}`,
+    ),
+  );
   assert.ok(r.ok, r.ok ? "" : JSON.stringify(r.issues));
   return r.policy;
 }
@@ -37,18 +52,43 @@ function policyOf(backend: "cloudhsm-cli" | "emulator", extra = ""): Policy {
 let clock = 0;
 function cand(login: string, body: string, over: Partial<ApprovalCandidate> = {}): ApprovalCandidate {
   clock += 1;
-  return { id: `issue_comment:${clock}`, kind: "issue_comment", author: login, authorIsBot: false, body, createdAt: new Date((NOW - 100_000 + clock) * 1000).toISOString(), ...over };
+  return {
+    id: `issue_comment:${clock}`,
+    kind: "issue_comment",
+    author: login,
+    authorIsBot: false,
+    body,
+    createdAt: new Date((NOW - 100_000 + clock) * 1000).toISOString(),
+    ...over,
+  };
 }
 const DAYS = (n: number): number => n * 24 * 3600;
 const until = payloadExpiry(NOW * 1000, DAYS(3));
 
 function payload(at: string, over: { pullRequest?: number } = {}): Buffer {
-  return renderApprovalPayload(approvalPayloadOf({ verdict: "approve", request: REQUEST, requestDigest: DIGEST, requestPath: PATH, repository: REPO, pullRequest: over.pullRequest ?? PR, expiresAt: at }));
+  return renderApprovalPayload(
+    approvalPayloadOf({
+      verdict: "approve",
+      request: REQUEST,
+      requestDigest: DIGEST,
+      requestPath: PATH,
+      repository: REPO,
+      pullRequest: over.pullRequest ?? PR,
+      expiresAt: at,
+    }),
+  );
 }
-function approve(login: string, opts: { signer?: string; at?: string; pullRequest?: number; edited?: boolean } = {}): ApprovalCandidate {
+function approve(
+  login: string,
+  opts: { signer?: string; at?: string; pullRequest?: number; edited?: boolean } = {},
+): ApprovalCandidate {
   const at = opts.at ?? until;
   const signer = opts.signer ?? LOGINS[login]!;
-  return cand(login, renderPayloadComment("approve", at, signMessage(payload(at, opts), KEYS[signer]!.privateKey)), opts.edited === true ? { edited: true } : {});
+  return cand(
+    login,
+    renderPayloadComment("approve", at, signMessage(payload(at, opts), KEYS[signer]!.privateKey)),
+    opts.edited === true ? { edited: true } : {},
+  );
 }
 
 function input(candidates: readonly ApprovalCandidate[], over: Partial<EvaluationInput> = {}): EvaluationInput {
@@ -70,35 +110,50 @@ function input(candidates: readonly ApprovalCandidate[], over: Partial<Evaluatio
   };
 }
 
-const reasons = (i: EvaluationInput): string[] => evaluateQuorum(i).verdicts.map((v) => `${v.author}:${v.verdict}:${v.reason}`);
+const reasons = (i: EvaluationInput): string[] =>
+  evaluateQuorum(i).verdicts.map((v) => `${v.author}:${v.verdict}:${v.reason}`);
 
 describe("payload approvals (backend cloudhsm-cli)", () => {
   it("counts an officer's approval of this request's payload under the pinned key, once per officer", () => {
     const d = evaluateQuorum(input([approve("alice"), approve("bob"), approve("alice")]));
     assert.deepEqual(d.approvers.map((a) => a.officer).sort(), ["officer1", "officer2"]);
-    assert.equal(d.verdicts.filter((v) => v.verdict === "counted").length, 2, "alice's second approval does not count twice");
+    assert.equal(
+      d.verdicts.filter((v) => v.verdict === "counted").length,
+      2,
+      "alice's second approval does not count twice",
+    );
     assert.equal(d.missing, 0);
   });
 
   it("refuses another officer's key, another pull request's payload and an edited comment", () => {
-    assert.deepEqual(reasons(input([approve("alice", { signer: "officer2" }), approve("bob", { pullRequest: PR + 1 }), approve("carol", { edited: true })])), [
-      "alice:rejected:bad_signature",
-      "bob:rejected:bad_signature",
-      "carol:rejected:edited",
-    ]);
+    assert.deepEqual(
+      reasons(
+        input([
+          approve("alice", { signer: "officer2" }),
+          approve("bob", { pullRequest: PR + 1 }),
+          approve("carol", { edited: true }),
+        ]),
+      ),
+      ["alice:rejected:bad_signature", "bob:rejected:bad_signature", "carol:rejected:edited"],
+    );
   });
 
   it("refuses an until= that has passed or lies beyond approval_lifetime_seconds", () => {
     const past = payloadExpiry((NOW - DAYS(2)) * 1000, DAYS(1));
     const far = payloadExpiry(NOW * 1000, DAYS(8));
-    assert.deepEqual(reasons(input([approve("alice", { at: past }), approve("bob", { at: far })])), ["alice:rejected:expired", "bob:rejected:malformed_until"]);
+    assert.deepEqual(reasons(input([approve("alice", { at: past }), approve("bob", { at: far })])), [
+      "alice:rejected:expired",
+      "bob:rejected:malformed_until",
+    ]);
     // Days later, the same approval lapses by itself.
     assert.deepEqual(reasons(input([approve("alice")], { now: NOW + DAYS(4) })), ["alice:rejected:expired"]);
   });
 
   it("applies the self-approval rule and refuses a registered key that is not the pinned one", () => {
     const noSelf = policyOf("cloudhsm-cli", "allow_self_approval: false\n");
-    assert.deepEqual(reasons(input([approve("alice")], { policy: noSelf, prAuthor: "Alice" })), ["alice:rejected:self_approval"]);
+    assert.deepEqual(reasons(input([approve("alice")], { policy: noSelf, prAuthor: "Alice" })), [
+      "alice:rejected:self_approval",
+    ]);
     const other = new Map([["officer1", testKey("payload-somebody-else").publicPem]]);
     assert.deepEqual(reasons(input([approve("alice")], { officerKeys: other })), ["alice:rejected:revoked_key"]);
     const same = new Map([["officer1", KEYS["officer1"]!.publicPem]]);
@@ -107,10 +162,15 @@ describe("payload approvals (backend cloudhsm-cli)", () => {
 
   it("lets a withdraw take back an earlier payload approval", () => {
     const d = evaluateQuorum(input([approve("alice"), approve("bob"), cand("alice", "/quorum withdraw")]));
-    assert.deepEqual(d.approvers.map((a) => a.officer), ["officer2"]);
+    assert.deepEqual(
+      d.approvers.map((a) => a.officer),
+      ["officer2"],
+    );
   });
 
   it("stays not_applicable with the emulator backend, where officers sign the HSM's token", () => {
-    assert.deepEqual(reasons(input([approve("alice")], { policy: policyOf("emulator") })), ["alice:rejected:not_applicable"]);
+    assert.deepEqual(reasons(input([approve("alice")], { policy: policyOf("emulator") })), [
+      "alice:rejected:not_applicable",
+    ]);
   });
 });

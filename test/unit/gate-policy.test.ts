@@ -32,14 +32,23 @@ function policyOf(text: string): Policy {
 }
 
 /** A PEM as the body of a YAML block scalar under an officer's fields. */
-const indent = (pem: string): string => pem.trimEnd().split("\n").map((l) => `      ${l}\n`).join("");
+const indent = (pem: string): string =>
+  pem
+    .trimEnd()
+    .split("\n")
+    .map((l) => `      ${l}\n`)
+    .join("");
 
 const fp = (pem: string): string => fingerprint(createPublicKey(pem));
 const pemOf = (type: "rsa" | "ec", bits: number): string => {
-  const { publicKey } = type === "rsa" ? generateKeyPairSync("rsa", { modulusLength: bits }) : generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const { publicKey } =
+    type === "rsa"
+      ? generateKeyPairSync("rsa", { modulusLength: bits })
+      : generateKeyPairSync("ec", { namedCurve: "P-256" });
   return publicKey.export({ type: "spki", format: "pem" }).toString();
 };
-const withKey = (pem: string, extra = ""): string => `version: 1\ncluster: c\nofficers:\n  alice:\n    officer: officer1\n${extra}    public_key: |\n${indent(pem)}`;
+const withKey = (pem: string, extra = ""): string =>
+  `version: 1\ncluster: c\nofficers:\n  alice:\n    officer: officer1\n${extra}    public_key: |\n${indent(pem)}`;
 
 const MINIMAL = "version: 1\ncluster: cluster-abc123\nofficers:\n  alice: officer1\n";
 
@@ -85,11 +94,20 @@ describe("policy: valid files", () => {
   it("reads a pinned public key per officer as a YAML block, pinning the registered key too", () => {
     const alice = testKey("officer1");
     const big = testKey("officer2-3072", 3072);
-    const p = policyOf(`version: 1\ncluster: c\nbackend: cloudhsm-cli\nofficers:\n  alice:\n    officer: officer1\n    public_key: |\n${indent(alice.publicPem)}  bob:\n    officer: officer2\n    public_key: |\n${indent(big.publicPem)}`);
-    assert.deepEqual(p.officers[0], { login: "alice", officer: "officer1", keyFingerprint: fp(alice.publicPem), publicKeyPem: alice.publicPem });
+    const p = policyOf(
+      `version: 1\ncluster: c\nbackend: cloudhsm-cli\nofficers:\n  alice:\n    officer: officer1\n    public_key: |\n${indent(alice.publicPem)}  bob:\n    officer: officer2\n    public_key: |\n${indent(big.publicPem)}`,
+    );
+    assert.deepEqual(p.officers[0], {
+      login: "alice",
+      officer: "officer1",
+      keyFingerprint: fp(alice.publicPem),
+      publicKeyPem: alice.publicPem,
+    });
     assert.equal(p.officers[1]?.publicKeyPem, big.publicPem, "RSA above 2048 bits is accepted");
     assert.equal(p.officers[1]?.keyFingerprint, fp(big.publicPem));
-    const pinned = policyOf(`version: 1\ncluster: c\nofficers:\n  alice:\n    officer: officer1\n    key_fingerprint: ${fp(alice.publicPem)}\n    public_key: |\n${indent(alice.publicPem)}`);
+    const pinned = policyOf(
+      `version: 1\ncluster: c\nofficers:\n  alice:\n    officer: officer1\n    key_fingerprint: ${fp(alice.publicPem)}\n    public_key: |\n${indent(alice.publicPem)}`,
+    );
     assert.equal(pinned.officers[0]?.publicKeyPem, alice.publicPem, "a fingerprint naming the same key is fine");
   });
 
@@ -135,21 +153,53 @@ describe("policy: bad files get stable codes", () => {
     { name: "lifetime too long", text: `${MINIMAL}token_lifetime_seconds: 604801\n`, codes: ["bad_lifetime"] },
     { name: "lifetime not a number", text: `${MINIMAL}token_lifetime_seconds: 1h\n`, codes: ["bad_lifetime"] },
     { name: "unknown backend", text: `${MINIMAL}backend: cloudhsm\n`, codes: ["bad_backend"] },
-    { name: "approval lifetime under 5 minutes", text: `${MINIMAL}approval_lifetime_seconds: 299\n`, codes: ["bad_lifetime"] },
-    { name: "approval lifetime over 30 days", text: `${MINIMAL}approval_lifetime_seconds: 2592001\n`, codes: ["bad_lifetime"] },
+    {
+      name: "approval lifetime under 5 minutes",
+      text: `${MINIMAL}approval_lifetime_seconds: 299\n`,
+      codes: ["bad_lifetime"],
+    },
+    {
+      name: "approval lifetime over 30 days",
+      text: `${MINIMAL}approval_lifetime_seconds: 2592001\n`,
+      codes: ["bad_lifetime"],
+    },
     { name: "bad login", text: `${MINIMAL}  -bad-: officer2\n`, codes: ["bad_login"] },
     { name: "login twice, other case", text: `${MINIMAL}  ALICE: officer2\n`, codes: ["duplicate_login"] },
     { name: "officer twice", text: `${MINIMAL}  bob: OFFICER1\n`, codes: ["duplicate_officer"] },
     { name: "bad officer name", text: `${MINIMAL}  bob: officer-2\n`, codes: ["bad_name"] },
     { name: "empty officer", text: `${MINIMAL}  bob:\n`, codes: ["bad_name"] },
-    { name: "bad fingerprint", text: `${MINIMAL}  bob: {officer: officer2, key_fingerprint: abc}\n`, codes: ["bad_fingerprint"] },
+    {
+      name: "bad fingerprint",
+      text: `${MINIMAL}  bob: {officer: officer2, key_fingerprint: abc}\n`,
+      codes: ["bad_fingerprint"],
+    },
     { name: "public key of 1024 bits", text: withKey(pemOf("rsa", 1024)), codes: ["bad_public_key"] },
     { name: "public key that is not RSA", text: withKey(pemOf("ec", 0)), codes: ["bad_public_key"] },
-    { name: "public key that is not PEM", text: `${MINIMAL}  bob: {officer: officer2, public_key: hello}\n`, codes: ["bad_public_key"] },
-    { name: "public key that another fingerprint names", text: withKey(pemOf("rsa", 2048), `    key_fingerprint: ${FP}\n`), codes: ["bad_public_key"] },
-    { name: "cloudhsm-cli without an officer's public key", text: `${withKey(pemOf("rsa", 2048))}  bob: officer2\nbackend: cloudhsm-cli\n`, codes: ["missing_public_key"] },
-    { name: "unknown officer field", text: `${MINIMAL}  bob: {officer: officer2, admin: true}\n`, codes: ["unknown_field"] },
-    { name: "officer form without officer", text: `${MINIMAL}  bob: {key_fingerprint: ${FP}}\n`, codes: ["missing_field"] },
+    {
+      name: "public key that is not PEM",
+      text: `${MINIMAL}  bob: {officer: officer2, public_key: hello}\n`,
+      codes: ["bad_public_key"],
+    },
+    {
+      name: "public key that another fingerprint names",
+      text: withKey(pemOf("rsa", 2048), `    key_fingerprint: ${FP}\n`),
+      codes: ["bad_public_key"],
+    },
+    {
+      name: "cloudhsm-cli without an officer's public key",
+      text: `${withKey(pemOf("rsa", 2048))}  bob: officer2\nbackend: cloudhsm-cli\n`,
+      codes: ["missing_public_key"],
+    },
+    {
+      name: "unknown officer field",
+      text: `${MINIMAL}  bob: {officer: officer2, admin: true}\n`,
+      codes: ["unknown_field"],
+    },
+    {
+      name: "officer form without officer",
+      text: `${MINIMAL}  bob: {key_fingerprint: ${FP}}\n`,
+      codes: ["missing_field"],
+    },
     {
       name: "too many officers",
       text: `version: 1\ncluster: c\nofficers:\n${Array.from({ length: MAX_OFFICERS + 1 }, (_, i) => `  user${i}: officer${i}\n`).join("")}`,

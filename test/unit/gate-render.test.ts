@@ -11,7 +11,15 @@ import { escapeText, fencedBlock, inlineCode, wrap } from "../../src/gate/markdo
 import { requestBindingDigest, sealedPasswordFingerprint, toBindingContext } from "../../src/gate/operation.ts";
 import { parsePolicy, type Policy } from "../../src/gate/policy.ts";
 import { parseRequest } from "../../src/gate/request.ts";
-import { STICKY_MARKER, readStickyToken, renderCheckRun, renderIssuesCheckRun, renderIssuesComment, renderStickyComment, type StickyInput } from "../../src/gate/render.ts";
+import {
+  STICKY_MARKER,
+  readStickyToken,
+  renderCheckRun,
+  renderIssuesCheckRun,
+  renderIssuesComment,
+  renderStickyComment,
+  type StickyInput,
+} from "../../src/gate/render.ts";
 import { encodeRecord } from "../../src/hsm/token-record.ts";
 import { testKey } from "../helpers/keys.ts";
 
@@ -20,19 +28,44 @@ const bob = testKey("gate-bob");
 const NOW = 1_800_000_000;
 const SEALED = Buffer.alloc(256, 0x33).toString("base64");
 
-const policyResult = parsePolicy(Buffer.from("version: 1\ncluster: cluster-abc\nofficers:\n  alice: officer1\n  bob: officer2\n  carol: officer3\n"));
+const policyResult = parsePolicy(
+  Buffer.from("version: 1\ncluster: cluster-abc\nofficers:\n  alice: officer1\n  bob: officer2\n  carol: officer3\n"),
+);
 assert.ok(policyResult.ok);
 const POLICY: Policy = policyResult.policy;
 const requestResult = parseRequest(
-  Buffer.from(`version: 1\ncluster: cluster-abc\noperation:\n  kind: createUser\n  type: CU\n  name: app7\n  sealed_password: ${SEALED}\nreason: |\n  <img src=x onerror=alert(1)> | @everyone [link](javascript:x)\n  \`\`\`\n  <!-- quorum-gate:sticky v1 -->\nrequested_by: dave\n`),
+  Buffer.from(
+    `version: 1\ncluster: cluster-abc\noperation:\n  kind: createUser\n  type: CU\n  name: app7\n  sealed_password: ${SEALED}\nreason: |\n  <img src=x onerror=alert(1)> | @everyone [link](javascript:x)\n  \`\`\`\n  <!-- quorum-gate:sticky v1 -->\nrequested_by: dave\n`,
+  ),
 );
 assert.ok(requestResult.ok, requestResult.ok ? "" : JSON.stringify(requestResult.issues));
 const REQUEST = requestResult.request;
 const binding = requestBindingDigest(REQUEST, toBindingContext("acme/ops", 7, requestResult.digest));
-const TOKEN = Buffer.concat([1, 2].map((nodeId) => encodeRecord({ service: 3, tokenId: nodeId, keyHandle: 0n, nonce: "ab".repeat(16), userName: "gate", nodeId, createdAt: NOW - 60, binding })));
+const TOKEN = Buffer.concat(
+  [1, 2].map((nodeId) =>
+    encodeRecord({
+      service: 3,
+      tokenId: nodeId,
+      keyHandle: 0n,
+      nonce: "ab".repeat(16),
+      userName: "gate",
+      nodeId,
+      createdAt: NOW - 60,
+      binding,
+    }),
+  ),
+);
 
 function cand(id: number, author: string, body: string): ApprovalCandidate {
-  return { id: `issue_comment:${id}`, kind: "issue_comment", author, authorIsBot: false, body, createdAt: new Date((NOW - 30 + id) * 1000).toISOString(), url: `https://github.com/acme/ops/pull/7#issuecomment-${id}` };
+  return {
+    id: `issue_comment:${id}`,
+    kind: "issue_comment",
+    author,
+    authorIsBot: false,
+    body,
+    createdAt: new Date((NOW - 30 + id) * 1000).toISOString(),
+    url: `https://github.com/acme/ops/pull/7#issuecomment-${id}`,
+  };
 }
 
 function decide(candidates: readonly ApprovalCandidate[], tokenFile: Uint8Array | null = TOKEN, now = NOW): Decision {
@@ -43,7 +76,10 @@ function decide(candidates: readonly ApprovalCandidate[], tokenFile: Uint8Array 
     repository: "acme/ops",
     pullRequest: 7,
     tokenFile,
-    officerKeys: new Map([["officer1", alice.publicPem], ["officer2", bob.publicPem]]),
+    officerKeys: new Map([
+      ["officer1", alice.publicPem],
+      ["officer2", bob.publicPem],
+    ]),
     quorumValues: { user: 2, quorum: 2 },
     prAuthor: "dave",
     candidates,
@@ -52,7 +88,12 @@ function decide(candidates: readonly ApprovalCandidate[], tokenFile: Uint8Array 
 }
 
 const sign = (k: typeof alice): string => `/quorum approve ${signMessage(TOKEN, k.privateKey).toString("base64")}`;
-const view = (decision: Decision): StickyInput => ({ decision, request: REQUEST, requestPath: "hsm-requests/app7.yml", policy: POLICY });
+const view = (decision: Decision): StickyInput => ({
+  decision,
+  request: REQUEST,
+  requestPath: "hsm-requests/app7.yml",
+  policy: POLICY,
+});
 
 describe("sticky comment", () => {
   const pending = decide([cand(1, "alice", sign(alice)), cand(2, "mallory", sign(bob))]);
@@ -65,7 +106,14 @@ describe("sticky comment", () => {
   });
 
   it("shows what will run, where, and how many must approve", () => {
-    for (const part of ["`createUser CU app7`", "`cluster-abc`", "2 distinct crypto officers", "3 (USER_MGMT)", "`hsm-requests/app7.yml`", binding]) {
+    for (const part of [
+      "`createUser CU app7`",
+      "`cluster-abc`",
+      "2 distinct crypto officers",
+      "3 (USER_MGMT)",
+      "`hsm-requests/app7.yml`",
+      binding,
+    ]) {
       assert.ok(body.includes(part), part);
     }
   });
@@ -86,10 +134,19 @@ describe("sticky comment", () => {
 
   it("shows the tally: who signed, who is missing, each rejection and why, with links", () => {
     assert.match(body, /1 of 2 counted; 1 missing/);
-    assert.match(body, /\| `officer1` \| `alice` \| signed \(\[`issue_comment:1`\]\(https:\/\/github\.com\/acme\/ops\/pull\/7#issuecomment-1\)/);
+    assert.match(
+      body,
+      /\| `officer1` \| `alice` \| signed \(\[`issue_comment:1`\]\(https:\/\/github\.com\/acme\/ops\/pull\/7#issuecomment-1\)/,
+    );
     assert.match(body, /\| `officer2` \| `bob` \| waiting \|/);
-    assert.ok(!body.includes("| `officer3` | `carol` | waiting |"), "an officer without a registered key cannot be waited for");
-    assert.match(body, /`unknown_officer` mallory is not an officer in the policy; the signature is officer officer2's/);
+    assert.ok(
+      !body.includes("| `officer3` | `carol` | waiting |"),
+      "an officer without a registered key cannot be waited for",
+    );
+    assert.match(
+      body,
+      /`unknown_officer` mallory is not an officer in the policy; the signature is officer officer2's/,
+    );
   });
 
   it("never prints the sealed password, only its fingerprint", () => {
@@ -99,13 +156,20 @@ describe("sticky comment", () => {
   });
 
   it("keeps the request's free text inert", () => {
-    assert.ok(body.includes("````text\n<img src=x onerror=alert(1)>"), "the reason sits in a fence longer than any inside it");
+    assert.ok(
+      body.includes("````text\n<img src=x onerror=alert(1)>"),
+      "the reason sits in a fence longer than any inside it",
+    );
     assert.equal(body.split(STICKY_MARKER).length, 3, "the marker quoted from the reason is inside the fence only");
     assert.ok(body.indexOf(STICKY_MARKER, 1) > body.indexOf("````text"));
   });
 
   it("holds no command: a copy of it approves nothing", () => {
-    assert.deepEqual(parseApprovalComment(body), { ok: false, reason: "not_a_command", message: "no /quorum command at the start of a line" });
+    assert.deepEqual(parseApprovalComment(body), {
+      ok: false,
+      reason: "not_a_command",
+      message: "no /quorum command at the start of a line",
+    });
   });
 
   it("records the token on its second line, for the next event to read back", () => {
@@ -131,11 +195,41 @@ describe("sticky comment", () => {
 });
 
 describe("check run", () => {
-  const table: { name: string; decision: () => Decision; status: string; conclusion: string | undefined; title: RegExp }[] = [
-    { name: "pending", decision: () => decide([cand(1, "alice", sign(alice))]), status: "in_progress", conclusion: undefined, title: /^Waiting for 1 more officer \(1 of 2\)$/ },
-    { name: "approved", decision: () => decide([cand(1, "alice", sign(alice)), cand(2, "bob", sign(bob))]), status: "completed", conclusion: "success", title: /^Approved by 2 of 2 officers$/ },
-    { name: "rejected", decision: () => decide([], Buffer.from("junk")), status: "completed", conclusion: "failure", title: /^Rejected: bad_token_file$/ },
-    { name: "no token", decision: () => decide([], null), status: "in_progress", conclusion: undefined, title: /^Waiting for a token \(0 of 2\)$/ },
+  const table: {
+    name: string;
+    decision: () => Decision;
+    status: string;
+    conclusion: string | undefined;
+    title: RegExp;
+  }[] = [
+    {
+      name: "pending",
+      decision: () => decide([cand(1, "alice", sign(alice))]),
+      status: "in_progress",
+      conclusion: undefined,
+      title: /^Waiting for 1 more officer \(1 of 2\)$/,
+    },
+    {
+      name: "approved",
+      decision: () => decide([cand(1, "alice", sign(alice)), cand(2, "bob", sign(bob))]),
+      status: "completed",
+      conclusion: "success",
+      title: /^Approved by 2 of 2 officers$/,
+    },
+    {
+      name: "rejected",
+      decision: () => decide([], Buffer.from("junk")),
+      status: "completed",
+      conclusion: "failure",
+      title: /^Rejected: bad_token_file$/,
+    },
+    {
+      name: "no token",
+      decision: () => decide([], null),
+      status: "in_progress",
+      conclusion: undefined,
+      title: /^Waiting for a token \(0 of 2\)$/,
+    },
   ];
   for (const c of table) {
     it(c.name, () => {
@@ -152,7 +246,9 @@ describe("check run", () => {
 });
 
 describe("invalid files", () => {
-  const issues = [{ code: "plaintext_password" as const, path: "operation.password", message: "never a plaintext password", line: 7 }];
+  const issues = [
+    { code: "plaintext_password" as const, path: "operation.password", message: "never a plaintext password", line: 7 },
+  ];
   it("renders the issues as the sticky comment", () => {
     const body = renderIssuesComment("the request", "hsm-requests/app7.yml", issues);
     assert.ok(body.startsWith(STICKY_MARKER));
@@ -175,7 +271,8 @@ describe("markdown helpers", () => {
     ["inlineCode", "a|b", "`a\\|b`"],
   ];
   for (const [fn, input, expected] of table) {
-    it(`${fn}(${JSON.stringify(input)})`, () => assert.equal((fn === "escapeText" ? escapeText : inlineCode)(input), expected));
+    it(`${fn}(${JSON.stringify(input)})`, () =>
+      assert.equal((fn === "escapeText" ? escapeText : inlineCode)(input), expected));
   }
   it("fencedBlock outlasts any fence inside", () => {
     assert.equal(fencedBlock("a\n````\nb", "text"), "`````text\na\n````\nb\n`````");
@@ -189,7 +286,9 @@ describe("markdown helpers", () => {
 
 describe("size", () => {
   it("stays under GitHub's comment limit when many bad commands are posted", () => {
-    const spam = Array.from({ length: 1000 }, (_, i) => cand(i + 1, `user${i}`, `/quorum approve ${Buffer.alloc(256, i & 0xff).toString("base64")}`));
+    const spam = Array.from({ length: 1000 }, (_, i) =>
+      cand(i + 1, `user${i}`, `/quorum approve ${Buffer.alloc(256, i & 0xff).toString("base64")}`),
+    );
     const body = renderStickyComment(view(decide(spam)));
     assert.ok(body.length < 65536, `${body.length} characters`);
     assert.match(body, /…and 960 earlier ones\./);

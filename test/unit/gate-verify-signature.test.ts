@@ -15,7 +15,12 @@ const outsider = testKey("gate-outsider");
 const TOKEN = Buffer.from("token file of this request");
 const OLD_TOKEN = Buffer.from("token file of an older request");
 
-const ring = buildKeyRing(new Map([["Officer1", alice.publicPem], ["officer2", bob.publicPem]]));
+const ring = buildKeyRing(
+  new Map([
+    ["Officer1", alice.publicPem],
+    ["officer2", bob.publicPem],
+  ]),
+);
 const officer1 = ring.get("officer1") as OfficerKey;
 
 describe("key ring", () => {
@@ -26,19 +31,50 @@ describe("key ring", () => {
 
   it("leaves out keys that are not RSA-2048 public keys", () => {
     const small = testKey("gate-small", 1024);
-    const r = buildKeyRing(new Map([["a", "not a key"], ["b", small.publicPem], ["c", alice.privatePem.replace(/PRIVATE/g, "PUBLIC")], ["d", bob.publicPem]]));
+    const r = buildKeyRing(
+      new Map([
+        ["a", "not a key"],
+        ["b", small.publicPem],
+        ["c", alice.privatePem.replace(/PRIVATE/g, "PUBLIC")],
+        ["d", bob.publicPem],
+      ]),
+    );
     assert.deepEqual([...r.keys()], ["d"]);
   });
 });
 
 describe("signature checks", () => {
   const table: { name: string; signature: Buffer; expect: ReturnType<typeof checkSignature> }[] = [
-    { name: "the officer's signature over this token", signature: signMessage(TOKEN, alice.privateKey), expect: { result: "valid" } },
-    { name: "the CloudHSM CLI form (pkeyutl over the hash) is the same bytes", signature: signDigest(alice, createHash("sha256").update(TOKEN).digest()), expect: { result: "valid" } },
-    { name: "the officer's signature over an older token", signature: signMessage(OLD_TOKEN, alice.privateKey), expect: { result: "stale_token" } },
-    { name: "another officer's signature over this token", signature: signMessage(TOKEN, bob.privateKey), expect: { result: "not_the_officer", signer: "officer2" } },
-    { name: "another officer's signature over an older token", signature: signMessage(OLD_TOKEN, bob.privateKey), expect: { result: "bad_signature" } },
-    { name: "an unregistered key", signature: signMessage(TOKEN, outsider.privateKey), expect: { result: "bad_signature" } },
+    {
+      name: "the officer's signature over this token",
+      signature: signMessage(TOKEN, alice.privateKey),
+      expect: { result: "valid" },
+    },
+    {
+      name: "the CloudHSM CLI form (pkeyutl over the hash) is the same bytes",
+      signature: signDigest(alice, createHash("sha256").update(TOKEN).digest()),
+      expect: { result: "valid" },
+    },
+    {
+      name: "the officer's signature over an older token",
+      signature: signMessage(OLD_TOKEN, alice.privateKey),
+      expect: { result: "stale_token" },
+    },
+    {
+      name: "another officer's signature over this token",
+      signature: signMessage(TOKEN, bob.privateKey),
+      expect: { result: "not_the_officer", signer: "officer2" },
+    },
+    {
+      name: "another officer's signature over an older token",
+      signature: signMessage(OLD_TOKEN, bob.privateKey),
+      expect: { result: "bad_signature" },
+    },
+    {
+      name: "an unregistered key",
+      signature: signMessage(TOKEN, outsider.privateKey),
+      expect: { result: "bad_signature" },
+    },
     { name: "random bytes", signature: Buffer.alloc(256, 0x42), expect: { result: "bad_signature" } },
     { name: "wrong length", signature: Buffer.alloc(255, 0x42), expect: { result: "bad_signature" } },
   ];

@@ -47,7 +47,10 @@ describe("yaml tree", () => {
     it(`refuses: ${name}`, () => {
       const r = read(text);
       assert.ok(!r.ok);
-      assert.ok(r.issues.every((i) => i.code === code), JSON.stringify(r.issues));
+      assert.ok(
+        r.issues.every((i) => i.code === code),
+        JSON.stringify(r.issues),
+      );
     });
   }
 

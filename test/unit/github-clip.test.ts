@@ -3,7 +3,14 @@
 // (three and four bytes; one and two UTF-16 units), never splitting a code point.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { CHECK_RUN_TEXT_MAX_BYTES, COMMENT_BODY_MAX_CODE_POINTS, clipCodePoints, clipUtf8, codePoints, utf8Bytes } from "../../src/github/clip.ts";
+import {
+  CHECK_RUN_TEXT_MAX_BYTES,
+  COMMENT_BODY_MAX_CODE_POINTS,
+  clipCodePoints,
+  clipUtf8,
+  codePoints,
+  utf8Bytes,
+} from "../../src/github/clip.ts";
 
 const CJK = "界"; // 3 bytes, 1 UTF-16 unit
 const EMOJI = "😀"; // 4 bytes, 2 UTF-16 units
@@ -19,9 +26,9 @@ describe("clipUtf8 (check run summary and text: 65,535 bytes)", () => {
 
   const cases: readonly [string, string][] = [
     ["CJK at the limit", CJK.repeat(21845)],
-    ["CJK one byte under", CJK.repeat(21844) + "ab"],
+    ["CJK one byte under", `${CJK.repeat(21844)}ab`],
     ["emoji at the limit (16,383 emoji and one CJK)", EMOJI.repeat(16383) + CJK],
-    ["emoji one byte under", EMOJI.repeat(16383) + "ab"],
+    ["emoji one byte under", `${EMOJI.repeat(16383)}ab`],
   ];
   for (const [name, text] of cases) {
     test(`${name} is sent as it is`, () => {
@@ -31,9 +38,13 @@ describe("clipUtf8 (check run summary and text: 65,535 bytes)", () => {
   }
 
   const over: readonly [string, string, RegExp][] = [
-    ["CJK one byte over", CJK.repeat(21845) + "a", /^界+$/u],
+    ["CJK one byte over", `${CJK.repeat(21845)}a`, /^界+$/u],
     ["emoji one byte over", EMOJI.repeat(16384), /^😀+$/u],
-    ["emoji far over (what JavaScript's length would have let through: 131,070 bytes)", EMOJI.repeat(32767) + "a", /^😀+$/u],
+    [
+      "emoji far over (what JavaScript's length would have let through: 131,070 bytes)",
+      `${EMOJI.repeat(32767)}a`,
+      /^😀+$/u,
+    ],
   ];
   for (const [name, text, kept] of over) {
     test(`${name} is cut to at most 65,535 bytes, on a code point, with a note`, () => {
@@ -60,7 +71,7 @@ describe("clipUtf8 (check run summary and text: 65,535 bytes)", () => {
     const lone = "\ud800".repeat(21845);
     assert.equal(utf8Bytes(lone), 65535);
     assert.equal(clipUtf8(lone), lone);
-    assert.ok(utf8Bytes(clipUtf8(lone + "a")) <= 65535);
+    assert.ok(utf8Bytes(clipUtf8(`${lone}a`)) <= 65535);
   });
 });
 

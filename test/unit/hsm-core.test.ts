@@ -17,13 +17,17 @@ function activate(node: TestNode): string {
 function registerKey(node: TestNode, name: string): void {
   const session = loginAs(node, "CO", name, `${name}-pw`);
   const token = Buffer.from("token to be signed\n");
-  node.must("register-quorum-key", {
-    userType: "CO",
-    userName: name,
-    registrationToken: token.toString("base64"),
-    signature: signMessage(token, testKey(name).privateKey).toString("base64"),
-    publicKeyPem: testKey(name).publicPem,
-  }, session);
+  node.must(
+    "register-quorum-key",
+    {
+      userType: "CO",
+      userName: name,
+      registrationToken: token.toString("base64"),
+      signature: signMessage(token, testKey(name).privateKey).toString("base64"),
+      publicKeyPem: testKey(name).publicPem,
+    },
+    session,
+  );
   node.must("logout", {}, session);
 }
 
@@ -31,7 +35,8 @@ function registerKey(node: TestNode, name: string): void {
 function quorumNode(): { node: TestNode; admin: string } {
   const node = makeNode();
   const admin = activate(node);
-  for (const name of OFFICERS) node.must("create-user", { userType: "CO", userName: name, password: `${name}-pw` }, admin);
+  for (const name of OFFICERS)
+    node.must("create-user", { userType: "CO", userName: name, password: `${name}-pw` }, admin);
   for (const name of OFFICERS) registerKey(node, name);
   node.must("set-m-value", { service: 3, value: 2 }, admin);
   return { node, admin };
@@ -40,10 +45,18 @@ function quorumNode(): { node: TestNode; admin: string } {
 function approvedToken(node: TestNode, session: string, service: number, signers: readonly string[]): Buffer {
   const { record } = node.must("get-token", { service, userName: "officer1" }, session);
   const tokenData = Buffer.from(record, "base64");
-  node.must("approve-token", {
-    tokenData: record,
-    approvals: signers.map((name) => ({ approverType: 2, approverName: name, signature: signMessage(tokenData, testKey(name).privateKey).toString("base64") })),
-  }, session);
+  node.must(
+    "approve-token",
+    {
+      tokenData: record,
+      approvals: signers.map((name) => ({
+        approverType: 2,
+        approverName: name,
+        signature: signMessage(tokenData, testKey(name).privateKey).toString("base64"),
+      })),
+    },
+    session,
+  );
   return tokenData;
 }
 
@@ -51,7 +64,13 @@ describe("a new node", () => {
   it("starts as a fresh CloudHSM: PRECO admin and the appliance user, not activated", () => {
     const node = makeNode();
     const { users } = node.must("list-users", {});
-    assert.deepEqual(users.map((u) => [u.id, u.type, u.name]), [[1, "PRECO", "admin"], [2, "AU", "app_user"]]);
+    assert.deepEqual(
+      users.map((u) => [u.id, u.type, u.name]),
+      [
+        [1, "PRECO", "admin"],
+        [2, "AU", "app_user"],
+      ],
+    );
     assert.equal(node.must("hello", {}).activated, false);
   });
 
@@ -144,7 +163,11 @@ describe("quorum minimum (M)", () => {
     assert.equal(denied.ok ? "ok" : denied.code, "RET_MXN_AUTH_FAILED");
     approvedToken(node, s, 4, ["officer1"]);
     const stillDenied = node.call("set-m-value", { service: 3, value: 3 }, s);
-    assert.equal(stillDenied.ok ? "ok" : stillDenied.code, "RET_MXN_AUTH_FAILED", "one approval is below the current M of 2");
+    assert.equal(
+      stillDenied.ok ? "ok" : stillDenied.code,
+      "RET_MXN_AUTH_FAILED",
+      "one approval is below the current M of 2",
+    );
     node.must("del-token", {}, s);
     approvedToken(node, s, 4, ["officer2", "officer3"]);
     node.must("set-m-value", { service: 3, value: 3 }, s);
@@ -182,7 +205,17 @@ describe("the quorum flow of the seed (one node)", () => {
     const data = Buffer.from(record, "base64");
     const sig = (signer: string) => signMessage(data, testKey(signer).privateKey).toString("base64");
 
-    node.must("approve-token", { tokenData: record, approvals: [{ approverType: 2, approverName: "officer1", signature: sig("officer1") }, { approverType: 2, approverName: "OFFICER1", signature: sig("officer1") }] }, s);
+    node.must(
+      "approve-token",
+      {
+        tokenData: record,
+        approvals: [
+          { approverType: 2, approverName: "officer1", signature: sig("officer1") },
+          { approverType: 2, approverName: "OFFICER1", signature: sig("officer1") },
+        ],
+      },
+      s,
+    );
     assert.deepEqual(node.must("list-tokens", {}).tokens[0]?.approvers, ["officer1"]);
 
     const cases: [string, string, string][] = [
@@ -191,7 +224,17 @@ describe("the quorum flow of the seed (one node)", () => {
       ["ghost", sig("officer2"), "RET_INVALID_USER"],
     ];
     for (const [approverName, signature, code] of cases) {
-      const r = node.call("approve-token", { tokenData: record, approvals: [{ approverType: 2, approverName: "officer2", signature: sig("officer2") }, { approverType: 2, approverName, signature }] }, s);
+      const r = node.call(
+        "approve-token",
+        {
+          tokenData: record,
+          approvals: [
+            { approverType: 2, approverName: "officer2", signature: sig("officer2") },
+            { approverType: 2, approverName, signature },
+          ],
+        },
+        s,
+      );
       assert.equal(r.ok ? "ok" : r.code, code, approverName);
     }
     assert.deepEqual(node.must("list-tokens", {}).tokens[0]?.approvers, ["officer1"], "failed calls recorded nothing");
@@ -215,9 +258,19 @@ describe("the quorum flow of the seed (one node)", () => {
     const { record, token } = node.must("get-token", { service: 3, userName: "officer1" }, s);
     const decoded = decodeRecords(Buffer.from(record, "base64"));
     assert.ok(decoded.ok);
-    assert.deepEqual({ ...decoded.records[0], keyHandle: String(decoded.records[0]?.keyHandle) }, {
-      service: 3, tokenId: token.id, keyHandle: "0", nonce: decoded.records[0]?.nonce, userName: "officer1", nodeId: 0, createdAt: decoded.records[0]?.createdAt, binding: null,
-    });
+    assert.deepEqual(
+      { ...decoded.records[0], keyHandle: String(decoded.records[0]?.keyHandle) },
+      {
+        service: 3,
+        tokenId: token.id,
+        keyHandle: "0",
+        nonce: decoded.records[0]?.nonce,
+        userName: "officer1",
+        nodeId: 0,
+        createdAt: decoded.records[0]?.createdAt,
+        binding: null,
+      },
+    );
     const dup = node.call("get-token", { service: 3, userName: "officer1" }, s);
     assert.equal(dup.ok ? "ok" : dup.code, "RET_TOKEN_EXISTS");
   });
@@ -232,22 +285,44 @@ describe("2FA", () => {
     const key = testKey("mfa-user");
     const { challengeId, digest } = node.must("enroll-challenge", {}, s);
     const signature = signDigest(key, Buffer.from(digest, "base64")).toString("base64");
-    const { user } = node.must("create-user", { userType: "CO", userName: "mfa", password: "mfa-pass1", twoFactor: { challengeId, publicKeyPem: key.publicPem, signature } }, s);
+    const { user } = node.must(
+      "create-user",
+      {
+        userType: "CO",
+        userName: "mfa",
+        password: "mfa-pass1",
+        twoFactor: { challengeId, publicKeyPem: key.publicPem, signature },
+      },
+      s,
+    );
     assert.equal(user.twoFactor, true);
     assert.equal(user.mofnPubKey, true);
 
     const first = node.must("login", { userType: "CO", userName: "mfa", password: "mfa-pass1" });
     assert.ok("challenge" in first);
-    const wrong = node.call("login-2fa", { challengeId: first.challenge.id, signature: signDigest(testKey("officer2"), Buffer.from(first.challenge.digest, "base64")).toString("base64") });
+    const wrong = node.call("login-2fa", {
+      challengeId: first.challenge.id,
+      signature: signDigest(testKey("officer2"), Buffer.from(first.challenge.digest, "base64")).toString("base64"),
+    });
     assert.equal(wrong.ok ? "ok" : wrong.code, "RET_2FA_FAILURE");
-    const reused = node.call("login-2fa", { challengeId: first.challenge.id, signature: signDigest(key, Buffer.from(first.challenge.digest, "base64")).toString("base64") });
+    const reused = node.call("login-2fa", {
+      challengeId: first.challenge.id,
+      signature: signDigest(key, Buffer.from(first.challenge.digest, "base64")).toString("base64"),
+    });
     assert.equal(reused.ok ? "ok" : reused.code, "RET_2FA_FAILURE", "a challenge answers once");
 
     const second = node.must("login", { userType: "CO", userName: "mfa", password: "mfa-pass1" });
     assert.ok("challenge" in second);
-    const { sessionId } = node.must("login-2fa", { challengeId: second.challenge.id, signature: signDigest(key, Buffer.from(second.challenge.digest, "base64")).toString("base64") });
+    const { sessionId } = node.must("login-2fa", {
+      challengeId: second.challenge.id,
+      signature: signDigest(key, Buffer.from(second.challenge.digest, "base64")).toString("base64"),
+    });
     // Changing one's own password without -2fa removes 2FA and the MofN registration (seed 004).
-    const { user: after } = node.must("change-password", { userType: "CO", userName: "mfa", password: "mfa-pass2" }, sessionId);
+    const { user: after } = node.must(
+      "change-password",
+      { userType: "CO", userName: "mfa", password: "mfa-pass2" },
+      sessionId,
+    );
     assert.deepEqual([after.twoFactor, after.mofnPubKey], [false, false]);
   });
 
@@ -257,7 +332,20 @@ describe("2FA", () => {
     approvedToken(node, s, 3, ["officer1", "officer2"]);
     const { challengeId, digest } = node.must("enroll-challenge", {}, s);
     const key = testKey("mfa-user");
-    const r = node.call("create-user", { userType: "CU", userName: "cu2fa", password: "cu2fa-pass", twoFactor: { challengeId, publicKeyPem: key.publicPem, signature: signDigest(key, Buffer.from(digest, "base64")).toString("base64") } }, s);
+    const r = node.call(
+      "create-user",
+      {
+        userType: "CU",
+        userName: "cu2fa",
+        password: "cu2fa-pass",
+        twoFactor: {
+          challengeId,
+          publicKeyPem: key.publicPem,
+          signature: signDigest(key, Buffer.from(digest, "base64")).toString("base64"),
+        },
+      },
+      s,
+    );
     assert.equal(r.ok ? "ok" : r.code, "RET_INVALID_INPUT");
   });
 });

@@ -8,27 +8,64 @@ import { loginAs, makeNode, type TestNode } from "../helpers/core.ts";
 import { testKey } from "../helpers/keys.ts";
 import { prng } from "../helpers/prng.ts";
 
-
-const FIELDS = ["userType", "userName", "password", "sealedPassword", "service", "value", "tokenData", "approvals", "signature", "challengeId",
-  "registrationToken", "publicKeyPem", "binding", "timeoutSeconds", "scope", "generated", "idempotencyKey", "operation", "context", "approval", "twoFactor", "kind"];
+const FIELDS = [
+  "userType",
+  "userName",
+  "password",
+  "sealedPassword",
+  "service",
+  "value",
+  "tokenData",
+  "approvals",
+  "signature",
+  "challengeId",
+  "registrationToken",
+  "publicKeyPem",
+  "binding",
+  "timeoutSeconds",
+  "scope",
+  "generated",
+  "idempotencyKey",
+  "operation",
+  "context",
+  "approval",
+  "twoFactor",
+  "kind",
+];
 
 function randomValue(rnd: () => number, depth = 0): unknown {
   const pick = Math.floor(rnd() * 14);
   switch (pick) {
-    case 0: return null;
-    case 1: return rnd() < 0.5;
-    case 2: return Math.floor(rnd() * 20) - 5;
-    case 3: return rnd() * 1e12;
-    case 4: return ["CO", "CU", "PCO", "PRECO", "AU", "co", ""][Math.floor(rnd() * 7)];
-    case 5: return ["officer1", "admin", "app_user", "OFFICER1", "x".repeat(40), "bad name", "../etc"][Math.floor(rnd() * 7)];
-    case 6: return Buffer.from(Array.from({ length: Math.floor(rnd() * 300) }, () => Math.floor(rnd() * 256))).toString("base64");
-    case 7: return "%%%not base64%%%";
-    case 8: return "a".repeat(Math.floor(rnd() * 5000));
-    case 9: return depth > 2 ? [] : Array.from({ length: Math.floor(rnd() * 4) }, () => randomValue(rnd, depth + 1));
-    case 10: return depth > 2 ? {} : randomBody(rnd, depth + 1);
-    case 11: return "ab".repeat(32);
-    case 12: return ["createUser", "deleteUser", "changePassword", "setMValue", "nope"][Math.floor(rnd() * 5)];
-    default: return "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----";
+    case 0:
+      return null;
+    case 1:
+      return rnd() < 0.5;
+    case 2:
+      return Math.floor(rnd() * 20) - 5;
+    case 3:
+      return rnd() * 1e12;
+    case 4:
+      return ["CO", "CU", "PCO", "PRECO", "AU", "co", ""][Math.floor(rnd() * 7)];
+    case 5:
+      return ["officer1", "admin", "app_user", "OFFICER1", "x".repeat(40), "bad name", "../etc"][Math.floor(rnd() * 7)];
+    case 6:
+      return Buffer.from(Array.from({ length: Math.floor(rnd() * 300) }, () => Math.floor(rnd() * 256))).toString(
+        "base64",
+      );
+    case 7:
+      return "%%%not base64%%%";
+    case 8:
+      return "a".repeat(Math.floor(rnd() * 5000));
+    case 9:
+      return depth > 2 ? [] : Array.from({ length: Math.floor(rnd() * 4) }, () => randomValue(rnd, depth + 1));
+    case 10:
+      return depth > 2 ? {} : randomBody(rnd, depth + 1);
+    case 11:
+      return "ab".repeat(32);
+    case 12:
+      return ["createUser", "deleteUser", "changePassword", "setMValue", "nope"][Math.floor(rnd() * 5)];
+    default:
+      return "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----";
   }
 }
 
@@ -49,10 +86,21 @@ describe("the core under random input", () => {
     const node = makeNode();
     const preco = loginAs(node, "PRECO", "admin", "password");
     node.must("change-password", { userType: "PRECO", userName: "admin", password: "admin-pass-1" }, preco);
-    for (const name of ["officer1", "officer2"]) node.must("create-user", { userType: "CO", userName: name, password: `${name}-pass` }, preco);
+    for (const name of ["officer1", "officer2"])
+      node.must("create-user", { userType: "CO", userName: name, password: `${name}-pass` }, preco);
     const s = loginAs(node, "CO", "officer1", "officer1-pass");
     const reg = Buffer.from("reg");
-    node.must("register-quorum-key", { userType: "CO", userName: "officer1", registrationToken: reg.toString("base64"), signature: signMessage(reg, testKey("officer1").privateKey).toString("base64"), publicKeyPem: testKey("officer1").publicPem }, s);
+    node.must(
+      "register-quorum-key",
+      {
+        userType: "CO",
+        userName: "officer1",
+        registrationToken: reg.toString("base64"),
+        signature: signMessage(reg, testKey("officer1").privateKey).toString("base64"),
+        publicKeyPem: testKey("officer1").publicPem,
+      },
+      s,
+    );
     node.must("get-token", { service: 3, userName: "officer1" }, s);
 
     const seed = 20261122;

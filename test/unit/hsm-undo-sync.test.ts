@@ -27,7 +27,17 @@ describe("rollback", () => {
     node.must("create-user", { userType: "CO", userName: "officer1", password: "officer1-pw" }, admin);
     const s = loginAs(node, "CO", "officer1", "officer1-pw");
     const reg = Buffer.from("reg");
-    node.must("register-quorum-key", { userType: "CO", userName: "officer1", registrationToken: reg.toString("base64"), signature: signMessage(reg, testKey("officer1").privateKey).toString("base64"), publicKeyPem: testKey("officer1").publicPem }, s);
+    node.must(
+      "register-quorum-key",
+      {
+        userType: "CO",
+        userName: "officer1",
+        registrationToken: reg.toString("base64"),
+        signature: signMessage(reg, testKey("officer1").privateKey).toString("base64"),
+        publicKeyPem: testKey("officer1").publicPem,
+      },
+      s,
+    );
     node.must("logout", {}, s);
     const before = node.must("list-users", {}).users;
     const { undoId } = node.must("delete-user", { userType: "CO", userName: "officer1" }, admin);
@@ -50,9 +60,16 @@ describe("rollback", () => {
     assert.equal(code(node.call("rollback", { undoId: m.undoId }, other)), "RET_UNDO_UNAVAILABLE");
     node.must("rollback", { undoId: m.undoId }, admin);
     assert.equal(node.must("get-m-value", { service: 3 }).value, 1);
-    assert.equal(code(node.call("rollback", { undoId: created.undoId }, admin)), "RET_UNDO_UNAVAILABLE", "the user changed since it was created");
+    assert.equal(
+      code(node.call("rollback", { undoId: created.undoId }, admin)),
+      "RET_UNDO_UNAVAILABLE",
+      "the user changed since it was created",
+    );
     node.must("rollback", { undoId: changed.undoId }, admin);
-    assert.ok(node.call("login", { userType: "CU", userName: "app1", password: "app1-pass" }).ok, "the old password is back");
+    assert.ok(
+      node.call("login", { userType: "CU", userName: "app1", password: "app1-pass" }).ok,
+      "the old password is back",
+    );
   });
 
   it("expires with the undo window and dies with the session", () => {
@@ -72,12 +89,20 @@ describe("syncUser (export-user / import-user)", () => {
     const { masked } = a.node.must("export-user", { userName: "app7" }, a.admin);
     assert.doesNotMatch(Buffer.from(masked, "base64").toString("latin1"), /app7/, "the record travels encrypted");
     const { user } = b.node.must("import-user", { masked }, b.admin);
-    assert.deepEqual(user, a.node.must("list-users", {}).users.find((u) => u.name === "app7"));
+    assert.deepEqual(
+      user,
+      a.node.must("list-users", {}).users.find((u) => u.name === "app7"),
+    );
     b.node.must("logout", {}, loginAs(b.node, "CU", "app7", "app7-pass"));
 
-    for (const name of ["officer1", "officer2"]) b.node.must("create-user", { userType: "CO", userName: name, password: `${name}-pw` }, b.admin);
+    for (const name of ["officer1", "officer2"])
+      b.node.must("create-user", { userType: "CO", userName: name, password: `${name}-pw` }, b.admin);
     b.node.must("set-m-value", { service: 3, value: 2 }, b.admin);
-    assert.equal(code(b.node.call("import-user", { masked }, b.admin)), "RET_MXN_AUTH_FAILED", "importing is gated like createUser");
+    assert.equal(
+      code(b.node.call("import-user", { masked }, b.admin)),
+      "RET_MXN_AUTH_FAILED",
+      "importing is gated like createUser",
+    );
   });
 
   it("refuses masked objects of another cluster and tampered ones", () => {
@@ -100,7 +125,11 @@ describe("node database schema", () => {
   it("upgrades a version 1 database in place and keeps its data", () => {
     const path = join(dir, "hsm.db");
     const keys = sealingKeys();
-    const repo = createNodeDatabase(path, { clusterId: "c", nodeId: 0, hsmId: "hsm-x", sealingPublicKeyPem: keys.publicPem }, keys.privatePem);
+    const repo = createNodeDatabase(
+      path,
+      { clusterId: "c", nodeId: 0, hsmId: "hsm-x", sealingPublicKeyPem: keys.publicPem },
+      keys.privatePem,
+    );
     repo.setSetting("marker", "kept");
     repo.close();
     const raw = new DatabaseSync(path);
@@ -108,7 +137,14 @@ describe("node database schema", () => {
     raw.close();
     const reopened = openNodeDatabase(path);
     assert.equal(reopened.getSetting("marker"), "kept");
-    reopened.insertUndo({ id: "u1", sessionId: "s", createdAt: 1, subject: "user:x", beforeJson: "null", afterJson: "null" });
+    reopened.insertUndo({
+      id: "u1",
+      sessionId: "s",
+      createdAt: 1,
+      subject: "user:x",
+      beforeJson: "null",
+      afterJson: "null",
+    });
     assert.equal(reopened.getUndo("u1")?.subject, "user:x");
     reopened.close();
     const check = new DatabaseSync(path);
@@ -122,13 +158,20 @@ describe("rollback on the SQLite repository", () => {
     const dir = mkdtempSync(join(tmpdir(), "qg-undo-sqlite-"));
     try {
       const keys = sealingKeys();
-      const repo = createNodeDatabase(join(dir, "hsm.db"), { clusterId: "c", nodeId: 0, hsmId: "hsm-x", sealingPublicKeyPem: keys.publicPem }, keys.privatePem);
+      const repo = createNodeDatabase(
+        join(dir, "hsm.db"),
+        { clusterId: "c", nodeId: 0, hsmId: "hsm-x", sealingPublicKeyPem: keys.publicPem },
+        keys.privatePem,
+      );
       const node = makeNode({ repo });
       const admin = loginAs(node, "PRECO", "admin", "password");
       node.must("change-password", { userType: "PRECO", userName: "admin", password: "admin-pass-1" }, admin);
       const { undoId } = node.must("create-user", { userType: "CU", userName: "gina", password: "gina-pass" }, admin);
       node.must("rollback", { undoId }, admin);
-      assert.equal(node.must("list-users", {}).users.some((u) => u.name === "gina"), false);
+      assert.equal(
+        node.must("list-users", {}).users.some((u) => u.name === "gina"),
+        false,
+      );
       repo.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -9,7 +9,8 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { describe, it } from "node:test";
 
 const ROOT = resolve(import.meta.dirname, "..", "..");
-const SPECIFIER = /(?:^|\n)[ \t]*(?:import|export)\s[^;'"]*?from\s*["'](\.[^"']+)["']|(?:^|\n)[ \t]*import\s*["'](\.[^"']+)["']|\bimport\(\s*["'](\.[^"']+)["']\s*\)/g;
+const SPECIFIER =
+  /(?:^|\n)[ \t]*(?:import|export)\s[^;'"]*?from\s*["'](\.[^"']+)["']|(?:^|\n)[ \t]*import\s*["'](\.[^"']+)["']|\bimport\(\s*["'](\.[^"']+)["']\s*\)/g;
 
 type Graph = ReadonlyMap<string, readonly string[]>;
 
@@ -24,7 +25,10 @@ function importGraph(dir: string): Graph {
   const graph = new Map<string, string[]>();
   for (const file of sources(dir)) {
     const text = readFileSync(file, "utf8");
-    graph.set(file, [...text.matchAll(SPECIFIER)].map((m) => resolve(dirname(file), m[1] ?? m[2] ?? m[3] ?? "")));
+    graph.set(
+      file,
+      [...text.matchAll(SPECIFIER)].map((m) => resolve(dirname(file), m[1] ?? m[2] ?? m[3] ?? "")),
+    );
   }
   return graph;
 }
@@ -79,18 +83,31 @@ describe("import cycles", () => {
   for (const tree of ["src", "test", "bench", "scripts"]) {
     it(`none between the files of ${tree}/`, () => {
       const found = cycles(importGraph(join(ROOT, tree)));
-      assert.deepEqual(found.map((c) => c.map((f) => relative(ROOT, f)).join(" -> ")), []);
+      assert.deepEqual(
+        found.map((c) => c.map((f) => relative(ROOT, f)).join(" -> ")),
+        [],
+      );
     });
   }
 
   it("finds a cycle when there is one (the check can fail)", () => {
-    const g = new Map([["a", ["b"]], ["b", ["c"]], ["c", ["a"]], ["d", ["a"]], ["e", ["e"]]]);
+    const g = new Map([
+      ["a", ["b"]],
+      ["b", ["c"]],
+      ["c", ["a"]],
+      ["d", ["a"]],
+      ["e", ["e"]],
+    ]);
     assert.deepEqual(cycles(g), [["a", "b", "c"], ["e"]]);
   });
 
   it("reads every kind of import", () => {
-    const text = 'import type { A } from "./a.ts";\nexport { B } from "./b.ts";\nimport "./c.ts";\nconst d = await import("./d.ts");\nimport {\n  E,\n} from "./e.ts";\n';
-    assert.deepEqual([...text.matchAll(SPECIFIER)].map((m) => m[1] ?? m[2] ?? m[3]), ["./a.ts", "./b.ts", "./c.ts", "./d.ts", "./e.ts"]);
+    const text =
+      'import type { A } from "./a.ts";\nexport { B } from "./b.ts";\nimport "./c.ts";\nconst d = await import("./d.ts");\nimport {\n  E,\n} from "./e.ts";\n';
+    assert.deepEqual(
+      [...text.matchAll(SPECIFIER)].map((m) => m[1] ?? m[2] ?? m[3]),
+      ["./a.ts", "./b.ts", "./c.ts", "./d.ts", "./e.ts"],
+    );
   });
 
   it("none between the folders of src/", () => {

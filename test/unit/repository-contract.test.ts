@@ -34,7 +34,16 @@ const implementations: Record<string, () => TransactionalRepository> = {
 };
 
 function newUser(name: string, over: Partial<NewUser> = {}): NewUser {
-  return { type: "CO", name, passwordSalt: "aa", passwordHash: "bb", loginFailures: 0, quorumKeyPem: null, twoFactor: false, ...over };
+  return {
+    type: "CO",
+    name,
+    passwordSalt: "aa",
+    passwordHash: "bb",
+    loginFailures: 0,
+    quorumKeyPem: null,
+    twoFactor: false,
+    ...over,
+  };
 }
 
 function newToken(over: Partial<NewToken> = {}): NewToken {
@@ -84,7 +93,9 @@ for (const [kind, make] of Object.entries(implementations)) {
 
     it("stores every user field and finds users by exact name", () => {
       const repo = make();
-      const user = repo.insertUser(newUser("officer1", { type: "CU", loginFailures: 2, quorumKeyPem: "PEM", twoFactor: true }));
+      const user = repo.insertUser(
+        newUser("officer1", { type: "CU", loginFailures: 2, quorumKeyPem: "PEM", twoFactor: true }),
+      );
       assert.deepEqual(repo.getUser("officer1"), user);
       assert.equal(repo.getUser("OFFICER1"), null, "the repository does not fold case; the core does");
       assert.equal(repo.getUser("nobody"), null);
@@ -100,7 +111,14 @@ for (const [kind, make] of Object.entries(implementations)) {
     it("updates a user by id and throws for a missing one", () => {
       const repo = make();
       const user = repo.insertUser(newUser("officer1"));
-      const changed: User = { ...user, type: "CO", loginFailures: 5, quorumKeyPem: "KEY", twoFactor: true, passwordHash: "cc" };
+      const changed: User = {
+        ...user,
+        type: "CO",
+        loginFailures: 5,
+        quorumKeyPem: "KEY",
+        twoFactor: true,
+        passwordHash: "cc",
+      };
       repo.updateUser(changed);
       assert.deepEqual(repo.getUser("officer1"), changed);
       assert.throws(() => repo.updateUser({ ...changed, id: 99 }));
@@ -124,7 +142,10 @@ for (const [kind, make] of Object.entries(implementations)) {
 
     it("never reuses a token id, even after deleting the newest token", () => {
       const repo = make();
-      assert.deepEqual([1, 2, 3].map(() => repo.insertToken(newToken()).id), [1, 2, 3]);
+      assert.deepEqual(
+        [1, 2, 3].map(() => repo.insertToken(newToken()).id),
+        [1, 2, 3],
+      );
       repo.deleteToken(3);
       repo.deleteToken(2);
       assert.equal(repo.insertToken(newToken()).id, 4);
@@ -138,10 +159,23 @@ for (const [kind, make] of Object.entries(implementations)) {
     it("round-trips every token field, including a full u64 key handle", () => {
       const repo = make();
       const bound = repo.insertToken(
-        newToken({ keyHandle: 2n ** 64n - 1n, sessionId: null, binding: "ab".repeat(32), approvers: ["officer1", "officer2"] }),
+        newToken({
+          keyHandle: 2n ** 64n - 1n,
+          sessionId: null,
+          binding: "ab".repeat(32),
+          approvers: ["officer1", "officer2"],
+        }),
       );
       const plain = repo.insertToken(newToken());
-      const expected: Token = { ...newToken({ keyHandle: 2n ** 64n - 1n, sessionId: null, binding: "ab".repeat(32), approvers: ["officer1", "officer2"] }), id: 1 };
+      const expected: Token = {
+        ...newToken({
+          keyHandle: 2n ** 64n - 1n,
+          sessionId: null,
+          binding: "ab".repeat(32),
+          approvers: ["officer1", "officer2"],
+        }),
+        id: 1,
+      };
       assert.deepEqual(bound, expected);
       assert.deepEqual(repo.getToken(1), expected);
       assert.deepEqual(repo.getToken(plain.id), plain);
@@ -161,9 +195,17 @@ for (const [kind, make] of Object.entries(implementations)) {
       repo.insertSession({ id: "bbb", userName: "officer1", userType: "CO", createdAt: 10, lastSeenAt: 10 });
       repo.insertSession({ id: "aaa", userName: "officer2", userType: "PCO", createdAt: 20, lastSeenAt: 20 });
       repo.insertSession({ id: "ccc", userName: "cu1", userType: "CU", createdAt: 5, lastSeenAt: 5 });
-      assert.throws(() => repo.insertSession({ id: "aaa", userName: "x", userType: "CO", createdAt: 1, lastSeenAt: 1 }));
+      assert.throws(() =>
+        repo.insertSession({ id: "aaa", userName: "x", userType: "CO", createdAt: 1, lastSeenAt: 1 }),
+      );
       repo.touchSession("bbb", 99);
-      assert.deepEqual(repo.getSession("bbb"), { id: "bbb", userName: "officer1", userType: "CO", createdAt: 10, lastSeenAt: 99 });
+      assert.deepEqual(repo.getSession("bbb"), {
+        id: "bbb",
+        userName: "officer1",
+        userType: "CO",
+        createdAt: 10,
+        lastSeenAt: 99,
+      });
       assert.throws(() => repo.touchSession("zzz", 1));
       assert.deepEqual(
         repo.listSessions().map((s) => s.id),
@@ -182,7 +224,13 @@ for (const [kind, make] of Object.entries(implementations)) {
       repo.insertChallenge({ ...base, id: "c2", purpose: "login", sessionId: null, createdAt: 200 });
       repo.insertChallenge({ ...base, id: "c3", purpose: "enroll", sessionId: "s1", createdAt: 150 });
       assert.throws(() => repo.insertChallenge({ ...base, id: "c1", purpose: "login", sessionId: null, createdAt: 1 }));
-      assert.deepEqual(repo.getChallenge("c3"), { ...base, id: "c3", purpose: "enroll", sessionId: "s1", createdAt: 150 });
+      assert.deepEqual(repo.getChallenge("c3"), {
+        ...base,
+        id: "c3",
+        purpose: "enroll",
+        sessionId: "s1",
+        createdAt: 150,
+      });
       assert.equal(repo.countChallenges(null), 2);
       assert.equal(repo.countChallenges("s1"), 1);
       assert.equal(repo.countChallenges("s2"), 0);
@@ -213,7 +261,14 @@ for (const [kind, make] of Object.entries(implementations)) {
 
     it("numbers audit entries and lists the newest ones oldest first", () => {
       const repo = make();
-      for (let i = 0; i < 5; i++) repo.appendAudit({ at: 1000 + i, opcode: "CN_LOGIN", userName: i % 2 ? null : "u", detail: `d${i}`, result: "RET_OK" });
+      for (let i = 0; i < 5; i++)
+        repo.appendAudit({
+          at: 1000 + i,
+          opcode: "CN_LOGIN",
+          userName: i % 2 ? null : "u",
+          detail: `d${i}`,
+          result: "RET_OK",
+        });
       assert.deepEqual(
         repo.listAudit(3).map((e) => [e.seq, e.detail]),
         [
@@ -222,7 +277,14 @@ for (const [kind, make] of Object.entries(implementations)) {
           [5, "d4"],
         ],
       );
-      assert.deepEqual(repo.listAudit(100)[1], { seq: 2, at: 1001, opcode: "CN_LOGIN", userName: null, detail: "d1", result: "RET_OK" });
+      assert.deepEqual(repo.listAudit(100)[1], {
+        seq: 2,
+        at: 1001,
+        opcode: "CN_LOGIN",
+        userName: null,
+        detail: "d1",
+        result: "RET_OK",
+      });
       assert.deepEqual(repo.listAudit(0), []);
     });
 

@@ -20,8 +20,26 @@ describe("SQLite node database", () => {
     const t = testIdentity({ nodeId: 7, hsmId: "hsm-zzzzzzzzzzz" });
     const db = createNodeDatabase(path, t.identity, t.sealingPrivateKeyPem);
     db.transaction(() => {
-      db.insertUser({ type: "PRECO", name: "admin", passwordSalt: "s", passwordHash: "h", loginFailures: 0, quorumKeyPem: null, twoFactor: false });
-      db.insertToken({ service: 3, keyHandle: 5n, nonce: "00".repeat(16), userName: "admin", createdAt: 1, timeoutSeconds: 600, sessionId: null, binding: null, approvers: [] });
+      db.insertUser({
+        type: "PRECO",
+        name: "admin",
+        passwordSalt: "s",
+        passwordHash: "h",
+        loginFailures: 0,
+        quorumKeyPem: null,
+        twoFactor: false,
+      });
+      db.insertToken({
+        service: 3,
+        keyHandle: 5n,
+        nonce: "00".repeat(16),
+        userName: "admin",
+        createdAt: 1,
+        timeoutSeconds: 600,
+        sessionId: null,
+        binding: null,
+        approvers: [],
+      });
       db.setMValue(3, 2);
     });
     db.deleteToken(1);
@@ -37,7 +55,20 @@ describe("SQLite node database", () => {
       );
       assert.equal(again.getMValue(3), 2);
       // The token counter is persisted: id 1 is gone but never handed out again.
-      assert.equal(again.insertToken({ service: 4, keyHandle: 0n, nonce: "00".repeat(16), userName: "admin", createdAt: 2, timeoutSeconds: 600, sessionId: null, binding: null, approvers: [] }).id, 2);
+      assert.equal(
+        again.insertToken({
+          service: 4,
+          keyHandle: 0n,
+          nonce: "00".repeat(16),
+          userName: "admin",
+          createdAt: 2,
+          timeoutSeconds: 600,
+          sessionId: null,
+          binding: null,
+          approvers: [],
+        }).id,
+        2,
+      );
     } finally {
       again.close();
     }
@@ -81,7 +112,10 @@ describe("SQLite node database", () => {
     createNodeDatabase(path, t.identity, t.sealingPrivateKeyPem).close();
     const raw = new DatabaseSync(path);
     try {
-      assert.throws(() => raw.exec("INSERT INTO m_values (service, value) VALUES (3, 'two')"), /cannot store TEXT value in INTEGER column/);
+      assert.throws(
+        () => raw.exec("INSERT INTO m_values (service, value) VALUES (3, 'two')"),
+        /cannot store TEXT value in INTEGER column/,
+      );
     } finally {
       raw.close();
     }

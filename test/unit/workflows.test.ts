@@ -17,18 +17,29 @@ const CUSTOM_LABELS = ["hsm-network"];
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const FOLDERS = [".github/workflows", "examples/workflows"];
-const files = FOLDERS.flatMap((f) => readdirSync(join(ROOT, f)).filter((n) => /\.ya?ml$/.test(n)).map((n) => `${f}/${n}`));
+const files = FOLDERS.flatMap((f) =>
+  readdirSync(join(ROOT, f))
+    .filter((n) => /\.ya?ml$/.test(n))
+    .map((n) => `${f}/${n}`),
+);
 
 async function lint(text: string, path: string): Promise<string[]> {
   const problems = await runLint(text, path);
   return problems
-    .filter((p) => !(p.kind === "runner-label" && CUSTOM_LABELS.some((l) => p.message.startsWith(`label "${l}" is unknown`))))
+    .filter(
+      (p) => !(p.kind === "runner-label" && CUSTOM_LABELS.some((l) => p.message.startsWith(`label "${l}" is unknown`))),
+    )
     .map((p) => `${path}:${p.line}:${p.column}: ${p.message} [${p.kind}]`);
 }
 
 describe("workflow files", () => {
   it("finds the project's CI, the Action self-test and the user examples", () => {
-    for (const f of [".github/workflows/ci.yml", ".github/workflows/test-action.yml", "examples/workflows/quorum-evaluate.yml", "examples/workflows/quorum-apply.yml"]) {
+    for (const f of [
+      ".github/workflows/ci.yml",
+      ".github/workflows/test-action.yml",
+      "examples/workflows/quorum-evaluate.yml",
+      "examples/workflows/quorum-apply.yml",
+    ]) {
       assert.ok(files.includes(f), f);
     }
   });
@@ -40,9 +51,19 @@ describe("workflow files", () => {
   }
 
   it("actionlint does find a broken workflow (the check can fail)", async () => {
-    const broken = "on: push\njobs:\n  a:\n    runs-on: [self-hosted, hsm-netwrok]\n    steps:\n      - run: echo ${{ github.event.nope( }}\n      - run: echo a: b\n";
+    const broken =
+      "on: push\njobs:\n  a:\n    runs-on: [self-hosted, hsm-netwrok]\n    steps:\n      - run: echo ${{ github.event.nope( }}\n      - run: echo a: b\n";
     assert.equal((await lint(broken, "broken.yml")).length > 0, true);
-    assert.equal((await lint("on: push\njobs:\n  a:\n    runs-on: [self-hosted, hsm-netwrok]\n    steps:\n      - run: echo ok\n", "label.yml")).length, 1, "a misspelt label is still caught");
+    assert.equal(
+      (
+        await lint(
+          "on: push\njobs:\n  a:\n    runs-on: [self-hosted, hsm-netwrok]\n    steps:\n      - run: echo ok\n",
+          "label.yml",
+        )
+      ).length,
+      1,
+      "a misspelt label is still caught",
+    );
   });
 
   it("docs/action.md shows each example exactly as its file holds it", () => {
@@ -51,7 +72,14 @@ describe("workflow files", () => {
     assert.ok(shown.length >= 2, "the page shows the examples");
     for (const [, name, body] of shown) {
       const file = readFileSync(join(ROOT, "examples/workflows", name ?? ""), "utf8");
-      assert.equal(file.split("\n").filter((l, i) => !(i < 2 && l.startsWith("#"))).join("\n"), body, `examples/workflows/${name}`);
+      assert.equal(
+        file
+          .split("\n")
+          .filter((l, i) => !(i < 2 && l.startsWith("#")))
+          .join("\n"),
+        body,
+        `examples/workflows/${name}`,
+      );
     }
   });
 });

@@ -44,7 +44,10 @@ export const approveToken: Command = {
         ? "The token is approved on no server."
         : `The token is approved on ${approved.length} of ${ctx.servers.length} servers only: ${names(approved)}.`,
     );
-    for (const [s, t] of short) ctx.print(`  ${serverRef(s)} recorded ${t.approvers.length} of the ${t.required} approvals it needs: not approved there.`);
+    for (const [s, t] of short)
+      ctx.print(
+        `  ${serverRef(s)} recorded ${t.approvers.length} of the ${t.required} approvals it needs: not approved there.`,
+      );
     if (failedServers.length > 0) ctx.print(`  ${names(failedServers)} recorded no approval (see the failure above).`);
     ctx.print(
       "  Quorum operations fail with RET_MXN_AUTH_FAILED where the token is not approved: run approveToken again once those servers answer (after a restart they need loginHSM and a new token), and check with listTokens.",

@@ -25,11 +25,17 @@ export const changePswd: Command = {
     }
     const password = parsed.password ?? (await askNewPassword(ctx));
     if (password === null) return "continue";
-    await warnOnLockout(ctx, { kind: "changePswd", userType: type, userName: name, keepsQuorumKey: parsed.twoFactorPath !== null });
+    await warnOnLockout(ctx, {
+      kind: "changePswd",
+      userType: type,
+      userName: name,
+      keepsQuorumKey: parsed.twoFactorPath !== null,
+    });
     if (!(await confirmCritical(ctx))) return "continue";
     ctx.print(changingPasswordLine(name, type, ctx.servers.length));
 
-    const enrolment = parsed.twoFactorPath === null ? null : await enrolTwoFactor(ctx, "changePswd", parsed.twoFactorPath);
+    const enrolment =
+      parsed.twoFactorPath === null ? null : await enrolTwoFactor(ctx, "changePswd", parsed.twoFactorPath);
     if (parsed.twoFactorPath !== null && enrolment === null) return "continue";
     await fanOutMutating(ctx, {
       command: "changePswd",
@@ -38,7 +44,13 @@ export const changePswd: Command = {
       skipped: enrolment?.skipped ?? [],
       send: (server) => {
         const twoFactor = enrolment?.proofs.get(server);
-        return callServer(server, "change-password", twoFactor === undefined ? { userType: type, userName: name, password } : { userType: type, userName: name, password, twoFactor });
+        return callServer(
+          server,
+          "change-password",
+          twoFactor === undefined
+            ? { userType: type, userName: name, password }
+            : { userType: type, userName: name, password, twoFactor },
+        );
       },
       onSuccess: (server, data) => {
         // Activation turns PRECO into PCO: keep `info server` truthful about who is logged in.

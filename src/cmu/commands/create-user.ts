@@ -30,7 +30,8 @@ export const createUser: Command = {
     if (!(await confirmCritical(ctx))) return "continue";
     ctx.print(creatingUserLine(name, type, ctx.servers.length));
 
-    const enrolment = parsed.twoFactorPath === null ? null : await enrolTwoFactor(ctx, "createUser", parsed.twoFactorPath);
+    const enrolment =
+      parsed.twoFactorPath === null ? null : await enrolTwoFactor(ctx, "createUser", parsed.twoFactorPath);
     if (parsed.twoFactorPath !== null && enrolment === null) return "continue";
     await fanOutMutating(ctx, {
       command: "createUser",
@@ -40,7 +41,13 @@ export const createUser: Command = {
       landed: (server) => hasUser(server, name),
       send: (server) => {
         const twoFactor = enrolment?.proofs.get(server);
-        return callServer(server, "create-user", twoFactor === undefined ? { userType: type, userName: name, password } : { userType: type, userName: name, password, twoFactor });
+        return callServer(
+          server,
+          "create-user",
+          twoFactor === undefined
+            ? { userType: type, userName: name, password }
+            : { userType: type, userName: name, password, twoFactor },
+        );
       },
     });
     return "continue";

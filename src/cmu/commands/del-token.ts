@@ -21,7 +21,9 @@ export const delToken: Command = {
     }
     let tokenData: string | null = null;
     if (target !== "-all") {
-      const bytes = await readUserFile(ctx, target, "the token file", { maxBytes: LIMITS.maxTokensPerFile * RECORD_V2_SIZE });
+      const bytes = await readUserFile(ctx, target, "the token file", {
+        maxBytes: LIMITS.maxTokensPerFile * RECORD_V2_SIZE,
+      });
       if (bytes === null) return "continue";
       const records = decodeRecords(bytes);
       if (!records.ok) {

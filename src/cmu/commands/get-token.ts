@@ -11,7 +11,8 @@ import { callServer } from "../session.ts";
 export const getToken: Command = {
   name: "getToken",
   usage: "getToken <service#> <user-name> <token-file>",
-  summary: "Get a quorum token from every HSM for a service (3 = user management, 4 = M values) and save it to a file for signing.",
+  summary:
+    "Get a quorum token from every HSM for a service (3 = user management, 4 = M values) and save it to a file for signing.",
   async run(ctx, args) {
     const [serviceWord, name, file, ...rest] = args;
     const service = parseSmallInt(serviceWord);
@@ -33,7 +34,9 @@ export const getToken: Command = {
     if (records.length === 0) return "continue";
     if (!(await writeUserFile(ctx, file, Buffer.concat(records), "the token file"))) return "continue";
     if (failed > 0) {
-      ctx.print(`RET_CLUSTER_OPERATION_INCOMPLETE: "${file}" holds the tokens of ${records.length} of ${ctx.servers.length} servers`);
+      ctx.print(
+        `RET_CLUSTER_OPERATION_INCOMPLETE: "${file}" holds the tokens of ${records.length} of ${ctx.servers.length} servers`,
+      );
     }
     return "continue";
   },

@@ -11,7 +11,10 @@ export function makeHelp(all: () => readonly Command[]): Command {
       const commands = all();
       const [word, ...rest] = args;
       if (word !== undefined && rest.length === 0) {
-        const found = resolveCommand(word, commands.map((c) => c.name));
+        const found = resolveCommand(
+          word,
+          commands.map((c) => c.name),
+        );
         const command = found.ok ? commands.find((c) => c.name === found.name) : undefined;
         if (command === undefined) ctx.print(`No command '${word}'; type 'help' for the list.`);
         else ctx.print(command.summary, `Usage: ${command.usage}`);

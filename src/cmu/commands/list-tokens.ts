@@ -24,7 +24,10 @@ export const listTokens: Command = {
         printFailure(ctx, "listTokens", server, result.error);
       }
     }
-    ctx.print("", failed === 0 ? "listTokens success" : `listTokens failed on ${failed} of ${ctx.servers.length} servers`);
+    ctx.print(
+      "",
+      failed === 0 ? "listTokens success" : `listTokens failed on ${failed} of ${ctx.servers.length} servers`,
+    );
     return "continue";
   },
 };

@@ -14,7 +14,12 @@ export const listUsers: Command = {
       printUsage(ctx, this);
       return "continue";
     }
-    await fanOutReadOnly(ctx, "listUsers", (s) => callServer(s, "list-users", {}, false), (s, data) => ctx.print(...listUsersBlock(s, data.users)));
+    await fanOutReadOnly(
+      ctx,
+      "listUsers",
+      (s) => callServer(s, "list-users", {}, false),
+      (s, data) => ctx.print(...listUsersBlock(s, data.users)),
+    );
     return "continue";
   },
 };

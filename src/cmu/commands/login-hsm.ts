@@ -34,13 +34,22 @@ export const loginHsm: Command = {
       // asking the node about it makes the shell forget it too, and the login goes ahead.
       if (server.sessionId !== null) await callServer(server, "session", {});
       if (server.sessionId !== null) {
-        pending.set(server, { kind: "failed", code: "RET_ALREADY_LOGGED_IN", message: "already logged in on this server; log out first" });
+        pending.set(server, {
+          kind: "failed",
+          code: "RET_ALREADY_LOGGED_IN",
+          message: "already logged in on this server; log out first",
+        });
         continue;
       }
       const result = await callServer(server, "login", { userType: type, userName: name, password }, false);
       if (!result.ok) pending.set(server, { kind: "failed", code: result.error.code, message: result.error.message });
       else if ("sessionId" in result.data) pending.set(server, { kind: "session", sessionId: result.data.sessionId });
-      else pending.set(server, { kind: "challenge", challengeId: result.data.challenge.id, digest: result.data.challenge.digest });
+      else
+        pending.set(server, {
+          kind: "challenge",
+          challengeId: result.data.challenge.id,
+          digest: result.data.challenge.digest,
+        });
     }
 
     await answerChallenges(ctx, pending, parsed.twoFactorPath);
@@ -65,7 +74,11 @@ async function answerChallenges(ctx: ShellContext, pending: Map<Server, Pending>
   if (challenged.length === 0 && path === null) return;
   if (path === null) {
     for (const [server] of challenged) {
-      pending.set(server, { kind: "failed", code: "RET_2FA_FAILURE", message: "this user has 2FA: log in with -2fa <authdata-file>" });
+      pending.set(server, {
+        kind: "failed",
+        code: "RET_2FA_FAILURE",
+        message: "this user has 2FA: log in with -2fa <authdata-file>",
+      });
     }
     return;
   }
@@ -73,7 +86,8 @@ async function answerChallenges(ctx: ShellContext, pending: Map<Server, Pending>
   for (const server of ctx.servers) {
     const p = pending.get(server);
     if (p?.kind === "challenge") requests.push({ server, challengeId: p.challengeId, digest: p.digest });
-    else if (p?.kind === "session") requests.push({ server, challengeId: null, digest: randomBytes(32).toString("base64") });
+    else if (p?.kind === "session")
+      requests.push({ server, challengeId: null, digest: randomBytes(32).toString("base64") });
   }
   const answers = await exchangeAuthData(ctx, path, requests, { needPublicKey: false });
   for (const [server] of challenged) {
@@ -82,7 +96,17 @@ async function answerChallenges(ctx: ShellContext, pending: Map<Server, Pending>
       pending.set(server, { kind: "failed", code: "RET_2FA_FAILURE", message: "no usable signature for this server" });
       continue;
     }
-    const result = await callServer(server, "login-2fa", { challengeId: proof.challengeId, signature: proof.signature }, false);
-    pending.set(server, result.ok ? { kind: "session", sessionId: result.data.sessionId } : { kind: "failed", code: result.error.code, message: result.error.message });
+    const result = await callServer(
+      server,
+      "login-2fa",
+      { challengeId: proof.challengeId, signature: proof.signature },
+      false,
+    );
+    pending.set(
+      server,
+      result.ok
+        ? { kind: "session", sessionId: result.data.sessionId }
+        : { kind: "failed", code: result.error.code, message: result.error.message },
+    );
   }
 }

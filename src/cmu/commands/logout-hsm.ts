@@ -23,7 +23,8 @@ export const logoutHsm: Command = {
 export async function logoutAll(ctx: ShellContext, quiet: boolean): Promise<void> {
   for (const server of ctx.servers) {
     if (server.sessionId === null) {
-      if (!quiet) printFailure(ctx, "logoutHSM", server, { code: "RET_NOT_LOGGED_IN", message: "not logged in on this server" });
+      if (!quiet)
+        printFailure(ctx, "logoutHSM", server, { code: "RET_NOT_LOGGED_IN", message: "not logged in on this server" });
       continue;
     }
     const result = await callServer(server, "logout", {});

@@ -17,17 +17,33 @@ import { callServer } from "../session.ts";
 export const registerMofnPubKey: Command = {
   name: "registerMofnPubKey",
   usage: "registerMofnPubKey CO <key_match_string> <user-name> <private-key.pem>",
-  summary: "Legacy form of registerQuorumPubKey: sign a match string with the officer's private key here and register its public key.",
+  summary:
+    "Legacy form of registerQuorumPubKey: sign a match string with the officer's private key here and register its public key.",
   async run(ctx, args) {
     const [typeWord, match, name, keyPath, ...rest] = args;
     const type = parseUserType(typeWord, ["CO", "PCO"]);
-    if (type === null || match === undefined || match === "" || name === undefined || keyPath === undefined || rest.length > 0) {
-      printUsage(ctx, this, type === null && typeWord !== undefined ? `Invalid user type '${typeWord}': only crypto officers (CO) register quorum keys` : undefined);
+    if (
+      type === null ||
+      match === undefined ||
+      match === "" ||
+      name === undefined ||
+      keyPath === undefined ||
+      rest.length > 0
+    ) {
+      printUsage(
+        ctx,
+        this,
+        type === null && typeWord !== undefined
+          ? `Invalid user type '${typeWord}': only crypto officers (CO) register quorum keys`
+          : undefined,
+      );
       return "continue";
     }
     const matchBytes = Buffer.from(match, "utf8");
     if (matchBytes.length > LIMITS.registrationTokenMax) {
-      ctx.print(`The key match string is ${matchBytes.length} bytes; at most ${LIMITS.registrationTokenMax} are allowed`);
+      ctx.print(
+        `The key match string is ${matchBytes.length} bytes; at most ${LIMITS.registrationTokenMax} are allowed`,
+      );
       return "continue";
     }
     const key = await loadPrivateKey(ctx, keyPath);
@@ -40,7 +56,11 @@ export const registerMofnPubKey: Command = {
       signature: signMessage(matchBytes, key).toString("base64"),
       publicKeyPem: createPublicKey(key).export({ type: "spki", format: "pem" }).toString(),
     };
-    await fanOutMutating(ctx, { command: "registerMofnPubKey", style: "RIA", send: (s) => callServer(s, "register-quorum-key", body) });
+    await fanOutMutating(ctx, {
+      command: "registerMofnPubKey",
+      style: "RIA",
+      send: (s) => callServer(s, "register-quorum-key", body),
+    });
     return "continue";
   },
 };
@@ -73,4 +93,3 @@ async function loadPrivateKey(ctx: ShellContext, path: string): Promise<KeyObjec
   }
   return key;
 }
-

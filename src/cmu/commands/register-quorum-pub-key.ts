@@ -13,15 +13,31 @@ import { callServer } from "../session.ts";
 export const registerQuorumPubKey: Command = {
   name: "registerQuorumPubKey",
   usage: "registerQuorumPubKey CO <user-name> <registration-token> <signed-registration-token> <public-key>",
-  summary: "Register a crypto officer's RSA-2048 public key for quorum approvals, proven by a signed registration token.",
+  summary:
+    "Register a crypto officer's RSA-2048 public key for quorum approvals, proven by a signed registration token.",
   async run(ctx, args) {
     const [typeWord, name, tokenPath, signaturePath, keyPath, ...rest] = args;
     const type = parseUserType(typeWord, ["CO", "PCO"]);
-    if (type === null || name === undefined || tokenPath === undefined || signaturePath === undefined || keyPath === undefined || rest.length > 0) {
-      printUsage(ctx, this, type === null && typeWord !== undefined ? `Invalid user type '${typeWord}': only crypto officers (CO) register quorum keys` : undefined);
+    if (
+      type === null ||
+      name === undefined ||
+      tokenPath === undefined ||
+      signaturePath === undefined ||
+      keyPath === undefined ||
+      rest.length > 0
+    ) {
+      printUsage(
+        ctx,
+        this,
+        type === null && typeWord !== undefined
+          ? `Invalid user type '${typeWord}': only crypto officers (CO) register quorum keys`
+          : undefined,
+      );
       return "continue";
     }
-    const token = await readUserFile(ctx, tokenPath, "the registration token", { maxBytes: LIMITS.registrationTokenMax });
+    const token = await readUserFile(ctx, tokenPath, "the registration token", {
+      maxBytes: LIMITS.registrationTokenMax,
+    });
     if (token === null) return "continue";
     const signature = await readUserFile(ctx, signaturePath, "the signed registration token", { maxBytes: 64 * 1024 });
     if (signature === null) return "continue";
@@ -29,7 +45,9 @@ export const registerQuorumPubKey: Command = {
     if (keyText === null) return "continue";
     const key = parsePublicKey(keyText);
     if (!key.ok) {
-      ctx.print(`The public key "${keyPath}" cannot be used (${key.reason.replace(/_/g, " ")}); an RSA-2048 public key in PEM form (openssl rsa -pubout) is required`);
+      ctx.print(
+        `The public key "${keyPath}" cannot be used (${key.reason.replace(/_/g, " ")}); an RSA-2048 public key in PEM form (openssl rsa -pubout) is required`,
+      );
       return "continue";
     }
     if (!(await confirmCritical(ctx))) return "continue";
@@ -40,7 +58,11 @@ export const registerQuorumPubKey: Command = {
       signature: signature.toString("base64"),
       publicKeyPem: key.pem,
     };
-    await fanOutMutating(ctx, { command: "registerQuorumPubKey", style: "RIA", send: (s) => callServer(s, "register-quorum-key", body) });
+    await fanOutMutating(ctx, {
+      command: "registerQuorumPubKey",
+      style: "RIA",
+      send: (s) => callServer(s, "register-quorum-key", body),
+    });
     return "continue";
   },
 };

@@ -28,7 +28,10 @@ export const setMValue: Command = {
       style: "RIA",
       send: (s) => callServer(s, "set-m-value", { service, value }),
       landed: (s) => hasMValue(s, service, value),
-      repair: ["run setMValue again in server mode ('server <n>') on the servers without the change", "(syncUser copies users, not M values)."],
+      repair: [
+        "run setMValue again in server mode ('server <n>') on the servers without the change",
+        "(syncUser copies users, not M values).",
+      ],
     });
     return "continue";
   },

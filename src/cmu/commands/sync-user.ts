@@ -23,7 +23,8 @@ import { findServer } from "./server-mode.ts";
 export const syncUser: Command = {
   name: "syncUser",
   usage: "syncUser <user ID> <server ID>",
-  summary: "In server mode: copy a user (password, quorum key, 2FA) from this server to another one, to repair a divergent cluster.",
+  summary:
+    "In server mode: copy a user (password, quorum key, 2FA) from this server to another one, to repair a divergent cluster.",
   async run(ctx, args) {
     const [idWord, serverWord, ...rest] = args;
     const userId = parseSmallInt(idWord);
@@ -34,7 +35,9 @@ export const syncUser: Command = {
     }
     const source = ctx.serverMode;
     if (source === null) {
-      ctx.print("syncUser works in server mode, on the server that has the user: type 'server <n>' first, then 'syncUser <user ID> <server ID>'.");
+      ctx.print(
+        "syncUser works in server mode, on the server that has the user: type 'server <n>' first, then 'syncUser <user ID> <server ID>'.",
+      );
       return "continue";
     }
     const target = findServer(ctx, targetIndex);
@@ -45,13 +48,21 @@ export const syncUser: Command = {
     }
     for (const s of [source, target]) {
       if (s.sessionId === null) {
-        ctx.print(`syncUser needs a login on ${serverRef(s)} (source and target); 'exit', then loginHSM, logs in on every server.`);
+        ctx.print(
+          `syncUser needs a login on ${serverRef(s)} (source and target); 'exit', then loginHSM, logs in on every server.`,
+        );
         return "continue";
       }
     }
 
     const extracting = `extracting user ${userId} from ${serverRef(source)} failed`;
-    const users = await attemptOnServer(ctx, { command: "syncUser", style: "RIA", server: source, send: () => callServer(source, "list-users", {}, false), failedOn: () => extracting });
+    const users = await attemptOnServer(ctx, {
+      command: "syncUser",
+      style: "RIA",
+      server: source,
+      send: () => callServer(source, "list-users", {}, false),
+      failedOn: () => extracting,
+    });
     if (users === null) return "continue";
     const user = users.users.find((u) => u.id === userId);
     if (user === undefined) {
@@ -76,7 +87,9 @@ export const syncUser: Command = {
       onSuccess: () => ctx.print(INSERT_OK),
       failedOn: (s) => `inserting user ${userId} into ${serverRef(s)} failed`,
       landed: (s) => hasCopy(s, exported.user),
-      repair: [`run syncUser ${userId} ${target.index} again once ${serverRef(target)} answers, and compare with listUsers.`],
+      repair: [
+        `run syncUser ${userId} ${target.index} again once ${serverRef(target)} answers, and compare with listUsers.`,
+      ],
     });
     if (outcome.applied.includes(target)) ctx.print(SYNC_USER_SUCCESS);
     return "continue";
@@ -88,5 +101,11 @@ async function hasCopy(server: Server, user: UserView): Promise<boolean> {
   const result = await callServer(server, "list-users", {}, false);
   if (!result.ok) return false;
   const found = result.data.users.find((u) => u.name.toLowerCase() === user.name.toLowerCase());
-  return found !== undefined && found.id === user.id && found.type === user.type && found.mofnPubKey === user.mofnPubKey && found.twoFactor === user.twoFactor;
+  return (
+    found !== undefined &&
+    found.id === user.id &&
+    found.type === user.type &&
+    found.mofnPubKey === user.mofnPubKey &&
+    found.twoFactor === user.twoFactor
+  );
 }

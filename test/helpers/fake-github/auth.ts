@@ -16,19 +16,37 @@ export interface FakeApp {
   readonly permissions: Readonly<Record<string, "read" | "write">>;
 }
 
-export function createApp(id: number, slug: string, installationId: number, permissions: FakeApp["permissions"], privateKeyPem?: string): FakeApp {
+export function createApp(
+  id: number,
+  slug: string,
+  installationId: number,
+  permissions: FakeApp["permissions"],
+  privateKeyPem?: string,
+): FakeApp {
   let pem = privateKeyPem;
   if (pem === undefined) {
     const pair = generateKeyPairSync("rsa", { modulusLength: 2048 });
     pem = pair.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
   }
-  return { id, slug, installationId, privateKeyPem: pem, publicKey: createPublicKey(pem), bot: { login: `${slug}[bot]`, type: "Bot" }, permissions };
+  return {
+    id,
+    slug,
+    installationId,
+    privateKeyPem: pem,
+    publicKey: createPublicKey(pem),
+    bot: { login: `${slug}[bot]`, type: "Bot" },
+    permissions,
+  };
 }
 
 const b64url = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString("base64url");
 
 /** What @octokit/auth-app sends: iat backdated 30 s, exp ten minutes later. */
-export function signAppJwt(appId: number | string, privateKey: KeyObject | string, nowSeconds = Math.floor(Date.now() / 1000)): string {
+export function signAppJwt(
+  appId: number | string,
+  privateKey: KeyObject | string,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): string {
   const head = `${b64url({ alg: "RS256", typ: "JWT" })}.${b64url({ iat: nowSeconds - 30, exp: nowSeconds + 570, iss: appId })}`;
   return `${head}.${sign("sha256", Buffer.from(head), privateKey).toString("base64url")}`;
 }
@@ -50,7 +68,8 @@ export function jwtProblem(jwt: string, app: FakeApp, nowSeconds = Math.floor(Da
   const payload = decodePart(p);
   if (header === null || payload === null) return "not a JWT";
   if (header["alg"] !== "RS256") return "the JWT is not RS256";
-  if (!verify("sha256", Buffer.from(`${h}.${p}`), app.publicKey, Buffer.from(s, "base64url"))) return "the JWT signature does not verify with the app's key";
+  if (!verify("sha256", Buffer.from(`${h}.${p}`), app.publicKey, Buffer.from(s, "base64url")))
+    return "the JWT signature does not verify with the app's key";
   if (String(payload["iss"]) !== String(app.id)) return "the JWT is for another app";
   const { iat, exp } = payload;
   if (typeof iat !== "number" || typeof exp !== "number") return "the JWT has no iat/exp";

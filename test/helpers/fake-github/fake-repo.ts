@@ -2,8 +2,26 @@
 // request, comment and review as any user, merge. Each helper returns the REST shape the API
 // would show (`payload`), so webhook payload builders can reuse it.
 import { applyChanges, commitOf, makeCommit, mergeTrees, resolveRef, type FileChanges } from "./git.ts";
-import { asUser, nextId, repoKey, tick, type FakeState, type FakeUser, type PullState, type RepoState, type ReviewStateName } from "./model.ts";
-import { checkRunJson, commentJson, headSha, pullJson, repoJson, reviewCommentJson, reviewJson } from "./rest-shapes.ts";
+import {
+  asUser,
+  nextId,
+  repoKey,
+  tick,
+  type FakeState,
+  type FakeUser,
+  type PullState,
+  type RepoState,
+  type ReviewStateName,
+} from "./model.ts";
+import {
+  checkRunJson,
+  commentJson,
+  headSha,
+  pullJson,
+  repoJson,
+  reviewCommentJson,
+  reviewJson,
+} from "./rest-shapes.ts";
 
 export interface OpenPullRequest {
   /** The head branch; created from `base` when it does not exist yet. */
@@ -66,11 +84,27 @@ export interface FakeRepo {
   checkRuns(sha?: string): Record<string, unknown>[];
 }
 
-export function createRepoState(state: FakeState, fullName: string, options: { defaultBranch: string; installed: boolean; forkOf: RepoState | null }): RepoState {
+export function createRepoState(
+  state: FakeState,
+  fullName: string,
+  options: { defaultBranch: string; installed: boolean; forkOf: RepoState | null },
+): RepoState {
   const [owner, name, extra] = fullName.split("/");
-  if (owner === undefined || name === undefined || extra !== undefined || owner === "" || name === "") throw new Error(`[fake-github] bad repository name ${fullName}`);
+  if (owner === undefined || name === undefined || extra !== undefined || owner === "" || name === "")
+    throw new Error(`[fake-github] bad repository name ${fullName}`);
   if (state.repos.has(repoKey(fullName))) throw new Error(`[fake-github] ${fullName} exists already`);
-  const repo: RepoState = { id: nextId(state), owner, name, fullName, defaultBranch: options.defaultBranch, branches: new Map(), protectedBranches: new Set(), installed: options.installed, forkOf: options.forkOf, checkRuns: [] };
+  const repo: RepoState = {
+    id: nextId(state),
+    owner,
+    name,
+    fullName,
+    defaultBranch: options.defaultBranch,
+    branches: new Map(),
+    protectedBranches: new Set(),
+    installed: options.installed,
+    forkOf: options.forkOf,
+    checkRuns: [],
+  };
   state.repos.set(repoKey(fullName), repo);
   state.pulls.set(repoKey(fullName), new Map());
   return repo;
@@ -90,10 +124,19 @@ export function fakeRepo(state: FakeState, repo: RepoState, handleOf: (r: RepoSt
     }
     throw new Error(`[fake-github] no issue comment ${id} in ${repo.fullName}`);
   };
-  const commit = (branch: string, files: FileChanges, options: { readonly message?: string; readonly from?: string } = {}): string => {
+  const commit = (
+    branch: string,
+    files: FileChanges,
+    options: { readonly message?: string; readonly from?: string } = {},
+  ): string => {
     const parent = repo.branches.get(branch) ?? repo.branches.get(options.from ?? repo.defaultBranch) ?? null;
     const tree = applyChanges(state, parent === null ? new Map() : commitOf(state, parent).tree, files);
-    const created = makeCommit(state, parent === null ? [] : [parent], tree, options.message ?? `Update ${Object.keys(files).join(", ")}`);
+    const created = makeCommit(
+      state,
+      parent === null ? [] : [parent],
+      tree,
+      options.message ?? `Update ${Object.keys(files).join(", ")}`,
+    );
     repo.branches.set(branch, created.sha);
     return created.sha;
   };
@@ -106,9 +149,28 @@ export function fakeRepo(state: FakeState, repo: RepoState, handleOf: (r: RepoSt
     const number = Math.max(0, ...pulls().keys()) + 1;
     const at = tick(state);
     const pr: PullState = {
-      id: nextId(state), number, title: o.title ?? `Pull request ${number}`, body: o.body ?? "", author: asUser(o.author ?? "requester"),
-      baseRepo: repo, baseRef: base, headRepo, headRef: o.head, state: "open", merged: false, mergeCommitSha: null, mergedBy: null,
-      frozen: null, lastHeadSha: head, createdAt: at, updatedAt: at, closedAt: null, mergedAt: null, comments: [], reviews: [], reviewComments: [],
+      id: nextId(state),
+      number,
+      title: o.title ?? `Pull request ${number}`,
+      body: o.body ?? "",
+      author: asUser(o.author ?? "requester"),
+      baseRepo: repo,
+      baseRef: base,
+      headRepo,
+      headRef: o.head,
+      state: "open",
+      merged: false,
+      mergeCommitSha: null,
+      mergedBy: null,
+      frozen: null,
+      lastHeadSha: head,
+      createdAt: at,
+      updatedAt: at,
+      closedAt: null,
+      mergedAt: null,
+      comments: [],
+      reviews: [],
+      reviewComments: [],
     };
     pulls().set(number, pr);
     return number;
@@ -172,7 +234,14 @@ export function fakeRepo(state: FakeState, repo: RepoState, handleOf: (r: RepoSt
     },
     addReview(n, author, body, reviewState = "COMMENTED") {
       const pr = pull(n);
-      const r = { id: nextId(state), user: asUser(author), body, state: reviewState, submittedAt: reviewState === "PENDING" ? null : tick(state), commitId: headSha(pr) };
+      const r = {
+        id: nextId(state),
+        user: asUser(author),
+        body,
+        state: reviewState,
+        submittedAt: reviewState === "PENDING" ? null : tick(state),
+        commitId: headSha(pr),
+      };
       pr.reviews.push(r);
       return { id: r.id, payload: reviewJson(pr, r) };
     },
@@ -188,7 +257,16 @@ export function fakeRepo(state: FakeState, repo: RepoState, handleOf: (r: RepoSt
     addReviewComment(n, author, body, path = "README.md") {
       const pr = pull(n);
       const at = tick(state);
-      const c = { id: nextId(state), user: asUser(author), body, createdAt: at, updatedAt: at, path, line: 1, commitId: headSha(pr) };
+      const c = {
+        id: nextId(state),
+        user: asUser(author),
+        body,
+        createdAt: at,
+        updatedAt: at,
+        path,
+        line: 1,
+        commitId: headSha(pr),
+      };
       pr.reviewComments.push(c);
       return { id: c.id, payload: reviewCommentJson(pr, c) };
     },
@@ -198,7 +276,12 @@ export function fakeRepo(state: FakeState, repo: RepoState, handleOf: (r: RepoSt
       const baseTip = repo.branches.get(pr.baseRef);
       if (baseTip === undefined) throw new Error(`[fake-github] no base branch ${pr.baseRef}`);
       const head = headSha(pr);
-      const merged = makeCommit(state, [baseTip, head], mergeTrees(state, baseTip, head), `Merge pull request #${n} from ${pr.headRepo.owner}/${pr.headRef}`);
+      const merged = makeCommit(
+        state,
+        [baseTip, head],
+        mergeTrees(state, baseTip, head),
+        `Merge pull request #${n} from ${pr.headRepo.owner}/${pr.headRef}`,
+      );
       freeze(pr);
       pr.frozen = { headSha: head, baseSha: baseTip };
       repo.branches.set(pr.baseRef, merged.sha);
@@ -209,6 +292,7 @@ export function fakeRepo(state: FakeState, repo: RepoState, handleOf: (r: RepoSt
       return merged.sha;
     },
     closePullRequest: (n) => freeze(pull(n)),
-    checkRuns: (sha) => repo.checkRuns.filter((c) => sha === undefined || c.headSha === sha).map((c) => checkRunJson(repo, c)),
+    checkRuns: (sha) =>
+      repo.checkRuns.filter((c) => sha === undefined || c.headSha === sha).map((c) => checkRunJson(repo, c)),
   };
 }

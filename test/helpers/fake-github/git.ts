@@ -22,7 +22,11 @@ export function putBlob(state: FakeState, content: string | Uint8Array): string 
   return sha;
 }
 
-export function applyChanges(state: FakeState, tree: ReadonlyMap<string, string>, changes: FileChanges): Map<string, string> {
+export function applyChanges(
+  state: FakeState,
+  tree: ReadonlyMap<string, string>,
+  changes: FileChanges,
+): Map<string, string> {
   const next = new Map(tree);
   for (const [path, content] of Object.entries(changes)) {
     if (content === null) next.delete(path);
@@ -31,10 +35,17 @@ export function applyChanges(state: FakeState, tree: ReadonlyMap<string, string>
   return next;
 }
 
-export function makeCommit(state: FakeState, parents: readonly string[], tree: ReadonlyMap<string, string>, message: string): Commit {
+export function makeCommit(
+  state: FakeState,
+  parents: readonly string[],
+  tree: ReadonlyMap<string, string>,
+  message: string,
+): Commit {
   const date = tick(state);
   const entries = [...tree.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const sha = createHash("sha1").update(JSON.stringify({ entries, parents, message, date, n: state.commits.size })).digest("hex");
+  const sha = createHash("sha1")
+    .update(JSON.stringify({ entries, parents, message, date, n: state.commits.size }))
+    .digest("hex");
   const commit: Commit = { sha, parents, tree, message, date };
   state.commits.set(sha, commit);
   return commit;
@@ -47,7 +58,9 @@ export function makeCommit(state: FakeState, parents: readonly string[], tree: R
  */
 export function treeSha(state: FakeState, tree: ReadonlyMap<string, string>): string {
   const entries = [...tree.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const sha = createHash("sha1").update(`tree ${JSON.stringify(entries)}`).digest("hex");
+  const sha = createHash("sha1")
+    .update(`tree ${JSON.stringify(entries)}`)
+    .digest("hex");
   if (!state.trees.has(sha)) state.trees.set(sha, new Map(entries));
   return sha;
 }
@@ -104,7 +117,11 @@ export function diffTrees(from: ReadonlyMap<string, string>, to: ReadonlyMap<str
     const sha = to.get(path) ?? null;
     const source = removed.findIndex((old) => from.get(old) === sha);
     const previousPath = source === -1 ? undefined : removed.splice(source, 1)[0];
-    out.push(previousPath === undefined ? { path, status: "added", blobSha: sha } : { path, status: "renamed", previousPath, blobSha: sha });
+    out.push(
+      previousPath === undefined
+        ? { path, status: "added", blobSha: sha }
+        : { path, status: "renamed", previousPath, blobSha: sha },
+    );
   }
   for (const path of removed) out.push({ path, status: "removed", blobSha: null });
   return out.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));

@@ -53,7 +53,11 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 
 export function sendReply(res: ServerResponse, reply: Reply): void {
   const text = reply.body === undefined ? "" : typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body);
-  res.writeHead(reply.status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), ...reply.headers });
+  res.writeHead(reply.status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    ...reply.headers,
+  });
   res.end(text);
 }
 

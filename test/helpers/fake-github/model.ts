@@ -130,7 +130,16 @@ export interface FakeState {
 }
 
 export function newState(startTime: Date): FakeState {
-  return { repos: new Map(), pulls: new Map(), commits: new Map(), blobs: new Map(), trees: new Map(), tokens: new Map(), nextId: 1000, clockMs: startTime.getTime() };
+  return {
+    repos: new Map(),
+    pulls: new Map(),
+    commits: new Map(),
+    blobs: new Map(),
+    trees: new Map(),
+    tokens: new Map(),
+    nextId: 1000,
+    clockMs: startTime.getTime(),
+  };
 }
 
 export function nextId(state: FakeState): number {

@@ -40,22 +40,54 @@ const RULES: Readonly<Record<string, Rule>> = {
   "GET /repos/:owner/:repo/git/ref/*ref": rule("git/refs#get-a-reference", { contents: "read" }),
   "PATCH /repos/:owner/:repo/git/refs/*ref": rule("git/refs#update-a-reference", { contents: "write" }),
   "GET /repos/:owner/:repo/pulls/:number": rule("pulls/pulls#get-a-pull-request", { pull_requests: "read" }),
-  "GET /repos/:owner/:repo/pulls/:number/files": rule("pulls/pulls#list-pull-requests-files", { pull_requests: "read" }),
-  "GET /repos/:owner/:repo/pulls/:number/reviews": rule("pulls/reviews#list-reviews-for-a-pull-request", { pull_requests: "read" }),
-  "GET /repos/:owner/:repo/pulls/:number/comments": rule("pulls/comments#list-review-comments-on-a-pull-request", { pull_requests: "read" }),
-  "GET /repos/:owner/:repo/commits/:sha/pulls": rule("commits/commits#list-pull-requests-associated-with-a-commit", { pull_requests: "read" }),
+  "GET /repos/:owner/:repo/pulls/:number/files": rule("pulls/pulls#list-pull-requests-files", {
+    pull_requests: "read",
+  }),
+  "GET /repos/:owner/:repo/pulls/:number/reviews": rule("pulls/reviews#list-reviews-for-a-pull-request", {
+    pull_requests: "read",
+  }),
+  "GET /repos/:owner/:repo/pulls/:number/comments": rule("pulls/comments#list-review-comments-on-a-pull-request", {
+    pull_requests: "read",
+  }),
+  "GET /repos/:owner/:repo/commits/:sha/pulls": rule("commits/commits#list-pull-requests-associated-with-a-commit", {
+    pull_requests: "read",
+  }),
   // A pull request's conversation is an issue's: either permission opens its comments.
-  "GET /repos/:owner/:repo/issues/:number/comments": rule("issues/comments#list-issue-comments", { issues: "read" }, { pull_requests: "read" }),
-  "POST /repos/:owner/:repo/issues/:number/comments": rule("issues/comments#create-an-issue-comment", { issues: "write" }, { pull_requests: "write" }),
-  "GET /repos/:owner/:repo/issues/comments/:id": rule("issues/comments#get-an-issue-comment", { issues: "read" }, { pull_requests: "read" }),
-  "PATCH /repos/:owner/:repo/issues/comments/:id": rule("issues/comments#update-an-issue-comment", { issues: "write" }, { pull_requests: "write" }),
-  "DELETE /repos/:owner/:repo/issues/comments/:id": rule("issues/comments#delete-an-issue-comment", { issues: "write" }, { pull_requests: "write" }),
-  "GET /repos/:owner/:repo/commits/:ref/check-runs": rule("checks/runs#list-check-runs-for-a-git-reference", { checks: "read" }),
+  "GET /repos/:owner/:repo/issues/:number/comments": rule(
+    "issues/comments#list-issue-comments",
+    { issues: "read" },
+    { pull_requests: "read" },
+  ),
+  "POST /repos/:owner/:repo/issues/:number/comments": rule(
+    "issues/comments#create-an-issue-comment",
+    { issues: "write" },
+    { pull_requests: "write" },
+  ),
+  "GET /repos/:owner/:repo/issues/comments/:id": rule(
+    "issues/comments#get-an-issue-comment",
+    { issues: "read" },
+    { pull_requests: "read" },
+  ),
+  "PATCH /repos/:owner/:repo/issues/comments/:id": rule(
+    "issues/comments#update-an-issue-comment",
+    { issues: "write" },
+    { pull_requests: "write" },
+  ),
+  "DELETE /repos/:owner/:repo/issues/comments/:id": rule(
+    "issues/comments#delete-an-issue-comment",
+    { issues: "write" },
+    { pull_requests: "write" },
+  ),
+  "GET /repos/:owner/:repo/commits/:ref/check-runs": rule("checks/runs#list-check-runs-for-a-git-reference", {
+    checks: "read",
+  }),
   "POST /repos/:owner/:repo/check-runs": rule("checks/runs#create-a-check-run", { checks: "write" }),
   "GET /repos/:owner/:repo/check-runs/:id": rule("checks/runs#get-a-check-run", { checks: "read" }),
   "PATCH /repos/:owner/:repo/check-runs/:id": rule("checks/runs#update-a-check-run", { checks: "write" }),
   // GraphQL answers a refusal with HTTP 200 and a FORBIDDEN error, per field: routes/graphql.ts
   // asks `holds` itself (createCommitOnBranch: contents write).
+  // Any token may ask; the route itself answers an App's token 403, as GitHub does (it is no user).
+  "GET /user": rule("users/users#get-the-authenticated-user"),
   "POST /graphql": rule("graphql"),
 };
 
@@ -67,12 +99,15 @@ const ACCESS = ["read", "write"] as const;
 /** `default_permissions` of an App manifest. GitHub grants `metadata: read` to every App. */
 export function readManifestPermissions(path: string): Permissions {
   const doc: unknown = parse(readFileSync(path, "utf8"));
-  const given = typeof doc === "object" && doc !== null && "default_permissions" in doc ? doc.default_permissions : undefined;
-  if (typeof given !== "object" || given === null || Array.isArray(given)) throw new Error(`[fake-github] ${path} has no default_permissions`);
+  const given =
+    typeof doc === "object" && doc !== null && "default_permissions" in doc ? doc.default_permissions : undefined;
+  if (typeof given !== "object" || given === null || Array.isArray(given))
+    throw new Error(`[fake-github] ${path} has no default_permissions`);
   const out: Record<string, Access> = { metadata: "read" };
   for (const [name, level] of Object.entries(given)) {
     const access = ACCESS.find((a) => a === level);
-    if (access === undefined) throw new Error(`[fake-github] ${path}: permission ${name} is ${JSON.stringify(level)}, not read or write`);
+    if (access === undefined)
+      throw new Error(`[fake-github] ${path}: permission ${name} is ${JSON.stringify(level)}, not read or write`);
     out[name] = access;
   }
   return out;
@@ -94,13 +129,20 @@ export function holds(held: Permissions, need: Permissions): boolean {
 
 export function ruleFor(method: string, template: string): Rule {
   const found = RULES[`${method} ${template}`];
-  if (found === undefined) throw new Error(`[fake-github] no permission rule for ${method} ${template} (test/helpers/fake-github/permissions.ts)`);
+  if (found === undefined)
+    throw new Error(
+      `[fake-github] no permission rule for ${method} ${template} (test/helpers/fake-github/permissions.ts)`,
+    );
   return found;
 }
 
 /** GitHub's answer to an App's token that lacks the permission. */
 export function forbidden(docs: string): HttpFailure {
-  return new HttpFailure(403, "Resource not accessible by integration", { message: "Resource not accessible by integration", documentation_url: docs, status: "403" });
+  return new HttpFailure(403, "Resource not accessible by integration", {
+    message: "Resource not accessible by integration",
+    documentation_url: docs,
+    status: "403",
+  });
 }
 
 /** Throws GitHub's 403 unless `held` (null: a user's token, not limited by App permissions) allows the route. */

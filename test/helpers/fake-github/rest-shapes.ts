@@ -3,7 +3,16 @@
 // github.com-style URLs; they are for display only.
 import { createHash } from "node:crypto";
 import { commitOf, pullDiff } from "./git.ts";
-import type { CheckRunState, CommentState, FakeState, FakeUser, PullState, RepoState, ReviewCommentState, ReviewState } from "./model.ts";
+import type {
+  CheckRunState,
+  CommentState,
+  FakeState,
+  FakeUser,
+  PullState,
+  RepoState,
+  ReviewCommentState,
+  ReviewState,
+} from "./model.ts";
 
 const WEB = "https://github.com";
 
@@ -125,7 +134,11 @@ export function checkRunJson(repo: RepoState, c: CheckRunState): Record<string, 
     completed_at: c.completedAt,
     details_url: c.detailsUrl,
     external_id: c.externalId,
-    output: { ...c.output, annotations_count: c.annotationsCount, annotations_url: `https://api.github.com/repos/${repo.fullName}/check-runs/${c.id}/annotations` },
+    output: {
+      ...c.output,
+      annotations_count: c.annotationsCount,
+      annotations_url: `https://api.github.com/repos/${repo.fullName}/check-runs/${c.id}/annotations`,
+    },
     app: { id: c.appId, slug: c.appSlug, name: c.appSlug },
     html_url: `${WEB}/${repo.fullName}/runs/${c.id}`,
   };

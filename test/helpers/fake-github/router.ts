@@ -25,10 +25,21 @@ export interface Route {
   readonly handle: (ctx: RouteContext) => Reply;
 }
 
-export function route(method: string, template: string, auth: "jwt" | "token", handle: (ctx: RouteContext) => Reply): Route {
+export function route(
+  method: string,
+  template: string,
+  auth: "jwt" | "token",
+  handle: (ctx: RouteContext) => Reply,
+): Route {
   const source = template
     .split("/")
-    .map((part) => (part.startsWith(":") ? `(?<${part.slice(1)}>[^/]+)` : part.startsWith("*") ? `(?<${part.slice(1)}>.+)` : part.replace(/[.]/g, "\\.")))
+    .map((part) =>
+      part.startsWith(":")
+        ? `(?<${part.slice(1)}>[^/]+)`
+        : part.startsWith("*")
+          ? `(?<${part.slice(1)}>.+)`
+          : part.replace(/[.]/g, "\\."),
+    )
     .join("/");
   return { method, template, pattern: new RegExp(`^${source}$`), auth, handle };
 }

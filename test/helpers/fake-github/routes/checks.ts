@@ -27,7 +27,12 @@ function optString(body: Readonly<Record<string, unknown>>, key: string): string
 }
 
 /** Status, conclusion and output of a create or update body, applied onto `run`. */
-function applyReport(ctx: RouteContext, run: CheckRunState, body: Readonly<Record<string, unknown>>, docs: string): void {
+function applyReport(
+  ctx: RouteContext,
+  run: CheckRunState,
+  body: Readonly<Record<string, unknown>>,
+  docs: string,
+): void {
   const status = optString(body, "status");
   const conclusion = optString(body, "conclusion");
   if (status != null) run.status = STATUSES.find((s) => s === status) ?? fail(422, `Invalid status ${status}`);
@@ -36,7 +41,8 @@ function applyReport(ctx: RouteContext, run: CheckRunState, body: Readonly<Recor
     run.conclusion = conclusion;
     run.status = "completed";
   }
-  if (run.status === "completed" && run.conclusion === null) fail(422, "conclusion is required when status is completed");
+  if (run.status === "completed" && run.conclusion === null)
+    fail(422, "conclusion is required when status is completed");
   if (run.status === "completed" && run.completedAt === null) run.completedAt = tick(ctx.state);
   const output = body["output"];
   if (output !== undefined) {
@@ -46,15 +52,23 @@ function applyReport(ctx: RouteContext, run: CheckRunState, body: Readonly<Recor
     const summary = optString(o, "summary");
     if (typeof title !== "string" || typeof summary !== "string") fail(422, "output needs a title and a summary");
     const text = optString(o, "text");
-    for (const [field, v] of [["summary", summary], ["text", text]] as const) {
-      if (typeof v === "string" && Buffer.byteLength(v, "utf8") > OUTPUT_MAX_BYTES) validationFailed("CheckRun", field, `${field} exceeds a maximum bytesize of ${OUTPUT_MAX_BYTES}`, docs);
+    for (const [field, v] of [
+      ["summary", summary],
+      ["text", text],
+    ] as const) {
+      if (typeof v === "string" && Buffer.byteLength(v, "utf8") > OUTPUT_MAX_BYTES)
+        validationFailed("CheckRun", field, `${field} exceeds a maximum bytesize of ${OUTPUT_MAX_BYTES}`, docs);
     }
     // Annotations and images are appended by every update; each request carries at most 50.
     for (const list of ["annotations", "images"] as const) {
       const given = o[list];
       if (given === undefined) continue;
-      if (!Array.isArray(given)) return fail(422, `Invalid request: "${list}" is not an array`);
-      if (given.length > ITEMS_PER_REQUEST) fail(422, `Invalid request.\n\nNo more than ${ITEMS_PER_REQUEST} items are allowed; ${given.length} were supplied.`);
+      if (!Array.isArray(given)) fail(422, `Invalid request: "${list}" is not an array`);
+      if (given.length > ITEMS_PER_REQUEST)
+        fail(
+          422,
+          `Invalid request.\n\nNo more than ${ITEMS_PER_REQUEST} items are allowed; ${given.length} were supplied.`,
+        );
       if (list === "annotations") run.annotationsCount += given.length;
     }
     run.output = { title: title ?? null, summary: summary ?? null, text: text ?? null };
@@ -76,7 +90,8 @@ export const checkRoutes: readonly Route[] = [
   route("GET", "/repos/:owner/:repo/commits/:ref/check-runs", "token", (ctx) => {
     const repo = repoOf(ctx);
     const q = ctx.url.searchParams;
-    const commit = resolveRef(ctx.state, repo, param(ctx, "ref")) ?? fail(422, `No commit found for SHA: ${param(ctx, "ref")}`);
+    const commit =
+      resolveRef(ctx.state, repo, param(ctx, "ref")) ?? fail(422, `No commit found for SHA: ${param(ctx, "ref")}`);
     let runs = repo.checkRuns.filter((c) => c.headSha === commit.sha);
     const name = q.get("check_name");
     const appId = q.get("app_id");
@@ -86,9 +101,13 @@ export const checkRoutes: readonly Route[] = [
     if (status !== null) runs = runs.filter((c) => c.status === status);
     runs = [...runs].sort((a, b) => b.id - a.id);
     // filter=latest (the default): only the newest run per name and app.
-    if (q.get("filter") !== "all") runs = runs.filter((c, i) => runs.findIndex((d) => d.name === c.name && d.appId === c.appId) === i);
+    if (q.get("filter") !== "all")
+      runs = runs.filter((c, i) => runs.findIndex((d) => d.name === c.name && d.appId === c.appId) === i);
     const total = runs.length;
-    return page(runs, ctx.url, (slice) => ({ total_count: total, check_runs: slice.map((c) => checkRunJson(repo, c)) }));
+    return page(runs, ctx.url, (slice) => ({
+      total_count: total,
+      check_runs: slice.map((c) => checkRunJson(repo, c)),
+    }));
   }),
   route("POST", "/repos/:owner/:repo/check-runs", "token", (ctx) => {
     const repo = repoOf(ctx);
@@ -96,7 +115,8 @@ export const checkRoutes: readonly Route[] = [
     const body = bodyObject(ctx);
     const name = optString(body, "name");
     const head = optString(body, "head_sha");
-    if (typeof name !== "string" || name === "" || typeof head !== "string") return fail(422, "name and head_sha are required");
+    if (typeof name !== "string" || name === "" || typeof head !== "string")
+      return fail(422, "name and head_sha are required");
     if (!/^[0-9a-f]{40}$/.test(head) || !ctx.state.commits.has(head)) fail(422, `No commit found for SHA: ${head}`);
     const run: CheckRunState = {
       id: nextId(ctx.state),

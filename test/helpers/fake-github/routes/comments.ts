@@ -2,7 +2,17 @@
 import { fail, page, validationFailed } from "../http-io.ts";
 import { repoKey, tick, nextId, type CommentState, type PullState, type RepoState } from "../model.ts";
 import { commentJson } from "../rest-shapes.ts";
-import { bodyObject, bodyString, intParam, pullOf, repoOf, requireWrite, route, type RouteContext, type Route } from "../router.ts";
+import {
+  bodyObject,
+  bodyString,
+  intParam,
+  pullOf,
+  repoOf,
+  requireWrite,
+  route,
+  type RouteContext,
+  type Route,
+} from "../router.ts";
 
 /**
  * GitHub refuses a longer comment body with 422. Its "characters" are Unicode code points (Ruby's
@@ -13,7 +23,8 @@ export const MAX_COMMENT_BODY = 65536;
 function commentBody(ctx: RouteContext, docs: string): string {
   const body = bodyString(bodyObject(ctx), "body") ?? "";
   if (body.length === 0) validationFailed("IssueComment", "body", "body is missing", docs);
-  if (body.length > MAX_COMMENT_BODY && [...body].length > MAX_COMMENT_BODY) validationFailed("IssueComment", "body", `body is too long (maximum is ${MAX_COMMENT_BODY} characters)`, docs);
+  if (body.length > MAX_COMMENT_BODY && [...body].length > MAX_COMMENT_BODY)
+    validationFailed("IssueComment", "body", `body is too long (maximum is ${MAX_COMMENT_BODY} characters)`, docs);
   return body;
 }
 
@@ -29,14 +40,23 @@ function findComment(ctx: RouteContext, repo: RepoState): { pr: PullState; comme
 export const commentRoutes: readonly Route[] = [
   route("GET", "/repos/:owner/:repo/issues/:number/comments", "token", (ctx) => {
     const pr = pullOf(ctx, repoOf(ctx), intParam(ctx, "number"));
-    return page(pr.comments.map((c) => commentJson(pr, c)), ctx.url);
+    return page(
+      pr.comments.map((c) => commentJson(pr, c)),
+      ctx.url,
+    );
   }),
   route("POST", "/repos/:owner/:repo/issues/:number/comments", "token", (ctx) => {
     const repo = repoOf(ctx);
     const pr = pullOf(ctx, repo, intParam(ctx, "number"));
     const who = requireWrite(ctx, repo);
     const at = tick(ctx.state);
-    const comment: CommentState = { id: nextId(ctx.state), user: who.user, body: commentBody(ctx, "https://docs.github.com/rest/issues/comments#create-an-issue-comment"), createdAt: at, updatedAt: at };
+    const comment: CommentState = {
+      id: nextId(ctx.state),
+      user: who.user,
+      body: commentBody(ctx, "https://docs.github.com/rest/issues/comments#create-an-issue-comment"),
+      createdAt: at,
+      updatedAt: at,
+    };
     pr.comments.push(comment);
     return { status: 201, body: commentJson(pr, comment) };
   }),

@@ -11,7 +11,13 @@ export const INLINE_CONTENT_LIMIT = 1_000_000;
 
 const wrap60 = (b64: string): string => (b64.match(/.{1,60}/g) ?? []).map((l) => `${l}\n`).join("");
 
-function fileJson(state: FakeState, repo: RepoState, path: string, sha: string, withContent: boolean): Record<string, unknown> {
+function fileJson(
+  state: FakeState,
+  repo: RepoState,
+  path: string,
+  sha: string,
+  withContent: boolean,
+): Record<string, unknown> {
   const bytes = state.blobs.get(sha) ?? Buffer.alloc(0);
   const inline = withContent && bytes.length <= INLINE_CONTENT_LIMIT;
   return {
@@ -20,7 +26,9 @@ function fileJson(state: FakeState, repo: RepoState, path: string, sha: string, 
     path,
     sha,
     size: bytes.length,
-    ...(withContent ? { encoding: inline ? "base64" : "none", content: inline ? wrap60(bytes.toString("base64")) : "" } : {}),
+    ...(withContent
+      ? { encoding: inline ? "base64" : "none", content: inline ? wrap60(bytes.toString("base64")) : "" }
+      : {}),
     html_url: `https://github.com/${repo.fullName}/blob/${repo.defaultBranch}/${path}`,
   };
 }
@@ -36,7 +44,10 @@ function getContents(state: FakeState, repo: RepoState, path: string, ref: strin
     const rest = p.slice(prefix.length);
     const slash = rest.indexOf("/");
     const name = slash === -1 ? rest : rest.slice(0, slash);
-    children.set(name, slash === -1 ? fileJson(state, repo, p, blob, false) : { type: "dir", name, path: `${prefix}${name}` });
+    children.set(
+      name,
+      slash === -1 ? fileJson(state, repo, p, blob, false) : { type: "dir", name, path: `${prefix}${name}` },
+    );
   }
   if (children.size === 0) fail(404, "Not Found");
   return { status: 200, body: [...children.values()] };
@@ -52,6 +63,9 @@ export const contentsRoutes: readonly Route[] = [
     repoOf(ctx);
     const sha = param(ctx, "sha");
     const bytes = ctx.state.blobs.get(sha) ?? fail(404, "Not Found");
-    return { status: 200, body: { sha, size: bytes.length, encoding: "base64", content: wrap60(bytes.toString("base64")) } };
+    return {
+      status: 200,
+      body: { sha, size: bytes.length, encoding: "base64", content: wrap60(bytes.toString("base64")) },
+    };
   }),
 ];

@@ -19,7 +19,12 @@ function branchOfRef(ref: string): string {
 function refJson(repo: RepoState, branch: string, sha: string): Record<string, unknown> {
   const ref = `refs/heads/${branch}`;
   const nodeId = createHash("sha1").update(`${repo.fullName} ${ref}`).digest("base64url");
-  return { ref, node_id: nodeId, url: `${API}/repos/${repo.fullName}/git/${ref}`, object: { type: "commit", sha, url: `${API}/repos/${repo.fullName}/git/commits/${sha}` } };
+  return {
+    ref,
+    node_id: nodeId,
+    url: `${API}/repos/${repo.fullName}/git/${ref}`,
+    object: { type: "commit", sha, url: `${API}/repos/${repo.fullName}/git/commits/${sha}` },
+  };
 }
 
 function gitCommitJson(state: FakeState, repo: RepoState, c: Commit): Record<string, unknown> {
@@ -47,17 +52,23 @@ function blobContent(body: Readonly<Record<string, unknown>>): Buffer {
 /** POST git/trees: `tree` entries onto `base_tree` (or onto nothing); `sha: null` deletes a path. */
 function createTree(state: FakeState, body: Readonly<Record<string, unknown>>): Map<string, string> {
   const baseSha = bodyString(body, "base_tree", false);
-  const base = baseSha === undefined ? new Map<string, string>() : state.trees.get(baseSha) ?? fail(422, "Invalid request: base_tree is not a valid tree");
+  const base =
+    baseSha === undefined
+      ? new Map<string, string>()
+      : (state.trees.get(baseSha) ?? fail(422, "Invalid request: base_tree is not a valid tree"));
   const given = body["tree"];
   if (!Array.isArray(given)) return fail(422, 'Invalid request: "tree" is not an array');
   const entries: readonly unknown[] = given;
   const next = new Map(base);
   for (const raw of entries) {
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return fail(422, "Invalid request: a tree entry is not an object");
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+      return fail(422, "Invalid request: a tree entry is not an object");
     const e = Object.fromEntries(Object.entries(raw));
     const path = bodyString(e, "path") ?? "";
-    if (path === "" || path.split("/").some((s) => s === "" || s === "." || s === "..")) fail(422, `Invalid tree entry path ${JSON.stringify(path)}`);
-    if (e["mode"] !== "100644" || e["type"] !== "blob") fail(422, "Invalid tree entry: the fake models files only (mode 100644, type blob)");
+    if (path === "" || path.split("/").some((s) => s === "" || s === "." || s === ".."))
+      fail(422, `Invalid tree entry path ${JSON.stringify(path)}`);
+    if (e["mode"] !== "100644" || e["type"] !== "blob")
+      fail(422, "Invalid tree entry: the fake models files only (mode 100644, type blob)");
     if (e["sha"] === null) {
       next.delete(path);
     } else if (e["content"] !== undefined) {
@@ -76,7 +87,8 @@ function updateRef(state: FakeState, repo: RepoState, branch: string, body: Read
   const force = body["force"] === true;
   const tip = repo.branches.get(branch) ?? fail(422, "Reference does not exist");
   if (!SHA.test(sha) || !state.commits.has(sha)) fail(422, "Object does not exist");
-  if (repo.protectedBranches.has(branch)) fail(409, "Repository rule violations found\n\nChanges must be made through a pull request.");
+  if (repo.protectedBranches.has(branch))
+    fail(409, "Repository rule violations found\n\nChanges must be made through a pull request.");
   if (!force && !isAncestor(state, tip, sha)) fail(422, "Update is not a fast forward");
   repo.branches.set(branch, sha);
   return { status: 200, body: refJson(repo, branch, sha) };
@@ -106,18 +118,34 @@ export const gitDataRoutes: readonly Route[] = [
     requireWrite(ctx, repo);
     const tree = createTree(ctx.state, bodyObject(ctx));
     const sha = treeSha(ctx.state, tree);
-    const entries = [...tree.entries()].map(([path, blob]) => ({ path, mode: "100644", type: "blob", sha: blob, size: ctx.state.blobs.get(blob)?.length ?? 0 }));
-    return { status: 201, body: { sha, url: `${API}/repos/${repo.fullName}/git/trees/${sha}`, tree: entries, truncated: false } };
+    const entries = [...tree.entries()].map(([path, blob]) => ({
+      path,
+      mode: "100644",
+      type: "blob",
+      sha: blob,
+      size: ctx.state.blobs.get(blob)?.length ?? 0,
+    }));
+    return {
+      status: 201,
+      body: { sha, url: `${API}/repos/${repo.fullName}/git/trees/${sha}`, tree: entries, truncated: false },
+    };
   }),
   route("POST", "/repos/:owner/:repo/git/commits", "token", (ctx) => {
     const repo = repoOf(ctx);
     requireWrite(ctx, repo);
     const body = bodyObject(ctx);
     const message = bodyString(body, "message") ?? "";
-    const tree = ctx.state.trees.get(bodyString(body, "tree") ?? "") ?? fail(422, "Invalid request: tree is not a valid tree");
+    const tree =
+      ctx.state.trees.get(bodyString(body, "tree") ?? "") ?? fail(422, "Invalid request: tree is not a valid tree");
     const given = body["parents"] ?? [];
-    const list: readonly unknown[] = Array.isArray(given) ? given : fail(422, 'Invalid request: "parents" is not an array');
-    const parents = list.map((p) => (typeof p === "string" && ctx.state.commits.has(p) ? p : fail(422, "Invalid request: parents must be existing commit SHAs")));
+    const list: readonly unknown[] = Array.isArray(given)
+      ? given
+      : fail(422, 'Invalid request: "parents" is not an array');
+    const parents = list.map((p) =>
+      typeof p === "string" && ctx.state.commits.has(p)
+        ? p
+        : fail(422, "Invalid request: parents must be existing commit SHAs"),
+    );
     const commit = makeCommit(ctx.state, parents, tree, message);
     return { status: 201, body: gitCommitJson(ctx.state, repo, commit) };
   }),

@@ -36,7 +36,10 @@ class FieldError extends Error {
 type Json = Readonly<Record<string, unknown>>;
 
 function object(value: unknown, where: string): Json {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new InputError(`Variable $input of type CreateCommitOnBranchInput! was provided invalid value for ${where} (Expected an object)`);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new InputError(
+      `Variable $input of type CreateCommitOnBranchInput! was provided invalid value for ${where} (Expected an object)`,
+    );
   return Object.fromEntries(Object.entries(value));
 }
 
@@ -44,22 +47,32 @@ function string(o: Json, key: string, where: string, required = true): string | 
   const v = o[key];
   if (v === undefined || v === null) {
     if (!required) return undefined;
-    throw new InputError(`Variable $input of type CreateCommitOnBranchInput! was provided invalid value for ${where}${key} (Expected value to not be null)`);
+    throw new InputError(
+      `Variable $input of type CreateCommitOnBranchInput! was provided invalid value for ${where}${key} (Expected value to not be null)`,
+    );
   }
-  if (typeof v !== "string") throw new InputError(`Variable $input of type CreateCommitOnBranchInput! was provided invalid value for ${where}${key} (Could not coerce value to String)`);
+  if (typeof v !== "string")
+    throw new InputError(
+      `Variable $input of type CreateCommitOnBranchInput! was provided invalid value for ${where}${key} (Could not coerce value to String)`,
+    );
   return v;
 }
 
 function list(o: Json, key: string, where: string): readonly unknown[] {
   const v = o[key];
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw new InputError(`Variable $input of type CreateCommitOnBranchInput! was provided invalid value for ${where}${key} (Expected a list)`);
+  if (!Array.isArray(v))
+    throw new InputError(
+      `Variable $input of type CreateCommitOnBranchInput! was provided invalid value for ${where}${key} (Expected a list)`,
+    );
   return v;
 }
 
 function checkPath(path: string, where: string): string {
   if (path === "" || path.startsWith("/") || path.split("/").some((s) => s === "" || s === "." || s === "..")) {
-    throw new InputError(`Variable $input of type CreateCommitOnBranchInput! was provided invalid value for ${where} ([fake-github] not a repository file path)`);
+    throw new InputError(
+      `Variable $input of type CreateCommitOnBranchInput! was provided invalid value for ${where} ([fake-github] not a repository file path)`,
+    );
   }
   return path;
 }
@@ -75,7 +88,10 @@ interface CommitInput {
 function parseInput(value: unknown): CommitInput {
   const input = object(value, "input");
   const branch = object(input["branch"], "branch");
-  if (branch["id"] !== undefined) throw new InputError("[fake-github] branch.id is not supported: name the branch with repositoryNameWithOwner and branchName");
+  if (branch["id"] !== undefined)
+    throw new InputError(
+      "[fake-github] branch.id is not supported: name the branch with repositoryNameWithOwner and branchName",
+    );
   const nameWithOwner = string(branch, "repositoryNameWithOwner", "branch.") ?? "";
   // GitHub takes the branch with or without refs/heads/.
   const branchName = (string(branch, "branchName", "branch.") ?? "").replace(/^refs\/heads\//, "");
@@ -83,34 +99,65 @@ function parseInput(value: unknown): CommitInput {
   const headline = string(message, "headline", "message.") ?? "";
   const body = string(message, "body", "message.", false);
   const expectedHeadOid = string(input, "expectedHeadOid", "") ?? "";
-  if (!OID.test(expectedHeadOid)) throw new InputError("Variable $input of type CreateCommitOnBranchInput! was provided invalid value for expectedHeadOid (Could not coerce value to GitObjectID)");
-  const fileChanges = input["fileChanges"] === undefined || input["fileChanges"] === null ? {} : object(input["fileChanges"], "fileChanges");
+  if (!OID.test(expectedHeadOid))
+    throw new InputError(
+      "Variable $input of type CreateCommitOnBranchInput! was provided invalid value for expectedHeadOid (Could not coerce value to GitObjectID)",
+    );
+  const fileChanges =
+    input["fileChanges"] === undefined || input["fileChanges"] === null
+      ? {}
+      : object(input["fileChanges"], "fileChanges");
   const changes: Record<string, Uint8Array | null> = {};
   for (const [i, raw] of list(fileChanges, "deletions", "fileChanges.").entries()) {
     const where = `fileChanges.deletions.${i}.path`;
-    changes[checkPath(string(object(raw, `fileChanges.deletions.${i}`), "path", `fileChanges.deletions.${i}.`) ?? "", where)] = null;
+    changes[
+      checkPath(string(object(raw, `fileChanges.deletions.${i}`), "path", `fileChanges.deletions.${i}.`) ?? "", where)
+    ] = null;
   }
   for (const [i, raw] of list(fileChanges, "additions", "fileChanges.").entries()) {
     const addition = object(raw, `fileChanges.additions.${i}`);
-    const path = checkPath(string(addition, "path", `fileChanges.additions.${i}.`) ?? "", `fileChanges.additions.${i}.path`);
+    const path = checkPath(
+      string(addition, "path", `fileChanges.additions.${i}.`) ?? "",
+      `fileChanges.additions.${i}.path`,
+    );
     const contents = string(addition, "contents", `fileChanges.additions.${i}.`) ?? "";
-    if (!BASE64.test(contents)) throw new InputError(`Variable $input of type CreateCommitOnBranchInput! was provided invalid value for fileChanges.additions.${i}.contents (Could not coerce value to Base64String)`);
+    if (!BASE64.test(contents))
+      throw new InputError(
+        `Variable $input of type CreateCommitOnBranchInput! was provided invalid value for fileChanges.additions.${i}.contents (Could not coerce value to Base64String)`,
+      );
     if (path in changes) throw new InputError(`[fake-github] ${JSON.stringify(path)} is changed twice in fileChanges`);
     changes[path] = Buffer.from(contents, "base64");
   }
-  return { nameWithOwner, branch: branchName, message: body === undefined || body === "" ? headline : `${headline}\n\n${body}`, expectedHeadOid, changes };
+  return {
+    nameWithOwner,
+    branch: branchName,
+    message: body === undefined || body === "" ? headline : `${headline}\n\n${body}`,
+    expectedHeadOid,
+    changes,
+  };
 }
 
 /** The mutation on the fake's git model; returns the new commit's SHA or throws a FieldError. */
 function commitOnBranch(state: FakeState, input: CommitInput, permissions: Permissions | null): string {
   const repo = state.repos.get(repoKey(input.nameWithOwner));
-  if (repo === undefined) throw new FieldError("NOT_FOUND", `Could not resolve to a Repository with the name '${input.nameWithOwner}'.`);
+  if (repo === undefined)
+    throw new FieldError("NOT_FOUND", `Could not resolve to a Repository with the name '${input.nameWithOwner}'.`);
   // Not installed there (a fork), or installed without the permission: the same refusal.
-  if (!repo.installed || (permissions !== null && !holds(permissions, COMMIT_ON_BRANCH_NEEDS))) throw new FieldError("FORBIDDEN", "Resource not accessible by integration");
+  if (!repo.installed || (permissions !== null && !holds(permissions, COMMIT_ON_BRANCH_NEEDS)))
+    throw new FieldError("FORBIDDEN", "Resource not accessible by integration");
   const tip = repo.branches.get(input.branch);
-  if (tip === undefined) throw new FieldError("NOT_FOUND", `Could not resolve to a Ref with the name 'refs/heads/${input.branch}'.`);
-  if (repo.protectedBranches.has(input.branch)) throw new FieldError("UNPROCESSABLE", "Repository rule violations found\n\nChanges must be made through a pull request.\n");
-  if (tip !== input.expectedHeadOid) throw new FieldError("STALE_DATA", `Expected branch to point to "${input.expectedHeadOid}" but it did not.  Pull and try again.`);
+  if (tip === undefined)
+    throw new FieldError("NOT_FOUND", `Could not resolve to a Ref with the name 'refs/heads/${input.branch}'.`);
+  if (repo.protectedBranches.has(input.branch))
+    throw new FieldError(
+      "UNPROCESSABLE",
+      "Repository rule violations found\n\nChanges must be made through a pull request.\n",
+    );
+  if (tip !== input.expectedHeadOid)
+    throw new FieldError(
+      "STALE_DATA",
+      `Expected branch to point to "${input.expectedHeadOid}" but it did not.  Pull and try again.`,
+    );
   const commit = makeCommit(state, [tip], applyChanges(state, commitOf(state, tip).tree, input.changes), input.message);
   repo.branches.set(input.branch, commit.sha);
   return commit.sha;
@@ -127,15 +174,27 @@ export const graphqlRoutes: readonly Route[] = [
     const query = typeof body["query"] === "string" ? body["query"].trim() : "";
     const m = COMMIT_ON_BRANCH.exec(query);
     if (m === null || m[1] !== m[2]) {
-      return errors([{ message: "[fake-github] this fake GraphQL API supports only `mutation ($input: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $input) { commit { oid } } }`" }]);
+      return errors([
+        {
+          message:
+            "[fake-github] this fake GraphQL API supports only `mutation ($input: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $input) { commit { oid } } }`",
+        },
+      ]);
     }
     const variables = body["variables"] === undefined || body["variables"] === null ? {} : body["variables"];
     try {
-      const input = parseInput(typeof variables === "object" && !Array.isArray(variables) ? Object.fromEntries(Object.entries(variables))[m[1] ?? ""] : undefined);
+      const input = parseInput(
+        typeof variables === "object" && !Array.isArray(variables)
+          ? Object.fromEntries(Object.entries(variables))[m[1] ?? ""]
+          : undefined,
+      );
       const oid = commitOnBranch(ctx.state, input, ctx.identity?.permissions ?? null);
       return { status: 200, body: { data: { createCommitOnBranch: { commit: { oid } } } } };
     } catch (err) {
-      if (err instanceof FieldError) return errors([{ type: err.type, path: ["createCommitOnBranch"], message: err.message }], { createCommitOnBranch: null });
+      if (err instanceof FieldError)
+        return errors([{ type: err.type, path: ["createCommitOnBranch"], message: err.message }], {
+          createCommitOnBranch: null,
+        });
       if (err instanceof InputError) return errors([{ message: err.message }]);
       throw err;
     }

@@ -34,11 +34,17 @@ export const pullRoutes: readonly Route[] = [
     // A pending review is a draft that only its author sees.
     const me = ctx.identity?.user.login.toLowerCase();
     const visible = pr.reviews.filter((r) => r.state !== "PENDING" || r.user.login.toLowerCase() === me);
-    return page(visible.map((r) => reviewJson(pr, r)), ctx.url);
+    return page(
+      visible.map((r) => reviewJson(pr, r)),
+      ctx.url,
+    );
   }),
   route("GET", "/repos/:owner/:repo/pulls/:number/comments", "token", (ctx) => {
     const pr = pullOf(ctx, repoOf(ctx), intParam(ctx, "number"));
-    return page(pr.reviewComments.map((c) => reviewCommentJson(pr, c)), ctx.url);
+    return page(
+      pr.reviewComments.map((c) => reviewCommentJson(pr, c)),
+      ctx.url,
+    );
   }),
   route("GET", "/repos/:owner/:repo/commits/:sha/pulls", "token", (ctx) => {
     const repo = repoOf(ctx);
@@ -46,9 +52,19 @@ export const pullRoutes: readonly Route[] = [
     const pulls = [...(ctx.state.pulls.get(repoKey(repo.fullName))?.values() ?? [])];
     const hits = pulls.filter((pr) => headSha(pr) === sha || pr.mergeCommitSha === sha);
     // GitHub answers this list with the short pull request shape, which has no `merged` field.
-    return page(hits.map((pr) => {
-      const { merged: _merged, merged_by: _by, changed_files: _files, comments: _c, review_comments: _rc, ...simple } = pullJson(ctx.state, pr);
-      return simple;
-    }), ctx.url);
+    return page(
+      hits.map((pr) => {
+        const {
+          merged: _merged,
+          merged_by: _by,
+          changed_files: _files,
+          comments: _c,
+          review_comments: _rc,
+          ...simple
+        } = pullJson(ctx.state, pr);
+        return simple;
+      }),
+      ctx.url,
+    );
   }),
 ];
