@@ -10,9 +10,11 @@ import { LIMITS } from "../hsm/model.ts";
 import { decodeRecords } from "../hsm/token-record.ts";
 import { checkUserName } from "../hsm/rules.ts";
 import type { UserView } from "../protocol/messages.ts";
-import type { Server } from "../cmu/session.ts";
+import { callServer, type Server } from "../cmu/session.ts";
 import { parseApprovalFile, renderTokenFile, type CliApproval } from "./approval-file.ts";
 import { agreed, describeFailures, everyHsm, type NodeAnswer } from "./cluster-session.ts";
+import { exchangeMfaTokens } from "./mfa-exchange.ts";
+import type { MfaChallenge } from "./mfa-token.ts";
 import { fail, MESSAGES, ok, type Envelope } from "./envelope.ts";
 import { parseSignedRegistration, renderRegistrationToken } from "./registration-token.ts";
 import { isRole, roleOf, serviceNumber, typeForNewUser, type Role } from "./roles.ts";
@@ -28,11 +30,13 @@ export interface CliState {
   login: CliLogin | null;
   /** Asks for a secret (the password), one line, never echoed. */
   askSecret(prompt: string): Promise<string | null>;
+  /** Asks for one visible line (a file path); null at the end of input. */
+  ask(prompt: string): Promise<string | null>;
   /** A line for people that is not part of any answer (stderr, so the JSON framing stays intact). */
   warn(line: string): void;
 }
 
-type Handler = (state: CliState, flags: Flags) => Promise<Envelope>;
+type Handler = (state: CliState, flags: Flags, words: readonly string[]) => Promise<Envelope>;
 
 interface CommandSpec {
   readonly summary: string;
@@ -40,11 +44,18 @@ interface CommandSpec {
   readonly noLogin?: true;
   readonly valued: readonly string[];
   readonly booleans?: readonly string[];
+  /** Words allowed between the flags (login's `mfa-token-sign`). */
+  readonly words?: readonly string[];
   readonly run: Handler;
 }
 
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
-  login: { summary: "log in to every HSM of the cluster", valued: ["username", "role", "password"], run: login },
+  login: {
+    summary: "log in to every HSM of the cluster (MFA: ... mfa-token-sign --token FILE)",
+    valued: ["username", "role", "password", "token"],
+    words: ["mfa-token-sign"],
+    run: login,
+  },
   logout: { summary: "log out of every HSM", valued: [], run: logout },
   "user list": { summary: "list the users of the cluster", valued: [], noLogin: true, run: userList },
   "user create": { summary: "create a user", valued: ["username", "role", "password", "approval"], run: userCreate },
@@ -58,6 +69,12 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     summary: "register the logged-in user's quorum public key",
     valued: ["public-key", "signed-token"],
     run: registerQuorumKey,
+  },
+  "user change-mfa token-sign": {
+    summary: "register (--token FILE) or remove (--deregister) a user's MFA key",
+    valued: ["username", "role", "change-password", "token", "approval"],
+    booleans: ["deregister", "change-quorum"],
+    run: changeMfa,
   },
   "quorum token-sign generate": {
     summary: "write an unsigned quorum token file for a service",
@@ -123,20 +140,31 @@ export async function runCommand(state: CliState, args: readonly string[]): Prom
   const found = findCommand(words);
   if (found === null)
     return fail(`unrecognized command '${words.join(" ").slice(0, 60)}'; type 'help' for the commands`);
-  const parsed = parseFlags(args.slice(found.name.split(" ").length), found.spec.valued, found.spec.booleans ?? []);
+  const allowed = found.spec.words ?? [];
+  const parsed = parseFlags(
+    args.slice(found.name.split(" ").length),
+    found.spec.valued,
+    found.spec.booleans ?? [],
+    allowed,
+  );
   if (!parsed.ok) return fail(parsed.message);
-  if (parsed.words.length > 0) return fail(`unexpected argument '${(parsed.words[0] ?? "").slice(0, 40)}' found`);
-  return found.spec.run(state, parsed.flags);
+  const stray = parsed.words.find((w) => !allowed.includes(w));
+  if (stray !== undefined) return fail(`unexpected argument '${stray.slice(0, 40)}' found`);
+  return found.spec.run(state, parsed.flags, parsed.words);
 }
 
 // ---- login / logout ----------------------------------------------------------------------------
 
-async function login(state: CliState, flags: Flags): Promise<Envelope> {
+async function login(state: CliState, flags: Flags, words: readonly string[]): Promise<Envelope> {
   const username = flag(flags, "username");
   const role = flag(flags, "role");
   if (username === undefined || role === undefined) return fail("login needs --username and --role");
   if (!isRole(role) || role === "appliance")
     return fail(`invalid role '${role.slice(0, 20)}': use admin or crypto-user`);
+  const mfa = words.includes("mfa-token-sign");
+  const tokenPath = flag(flags, "token");
+  if (mfa && tokenPath === undefined) return fail("login mfa-token-sign needs --token <file>");
+  if (!mfa && tokenPath !== undefined) return fail("--token belongs to login mfa-token-sign");
   if (state.login !== null) return fail("A user is already logged in; log out first");
   const name = checkUserName(username);
   if (typeof name !== "string") return fail("Invalid username");
@@ -148,23 +176,72 @@ async function login(state: CliState, flags: Flags): Promise<Envelope> {
   const type = userTypeOn(users, name);
   if (type === null || roleOf(type) !== role) return fail("Invalid username or password");
   const answers = await everyHsm(state.servers, "login", () => ({ userType: type, userName: name, password }), false);
-  const failed = answers.filter((a) => !a.ok || a.value === undefined || !("sessionId" in a.value));
+  const sessions = new Map<Server, string>();
+  const challenges: MfaChallenge<Server>[] = [];
+  const failed: NodeAnswer<unknown>[] = [];
+  for (const a of answers) {
+    if (!a.ok || a.value === undefined) failed.push(a);
+    else if ("sessionId" in a.value) sessions.set(a.server, a.value.sessionId);
+    else challenges.push({ target: a.server, challengeId: a.value.challenge.id, digest: a.value.challenge.digest });
+  }
+  const abandon = async (e: Envelope): Promise<Envelope> => {
+    await Promise.all([...sessions].map(([server, id]) => endSession(server, id)));
+    return e;
+  };
   if (failed.length > 0) {
-    for (const a of answers)
-      if (a.ok && a.value !== undefined && "sessionId" in a.value)
-        await everyHsm([a.server], "logout", () => ({}), false);
-    return fail(
-      failed.every((a) => a.code === "RET_USER_LOGIN_FAILURE" || a.code === "RET_INVALID_PASSWORD")
-        ? "Invalid username or password"
-        : `login failed: ${describeFailures(failed)}`,
+    return abandon(
+      fail(
+        failed.every((a) => a.code === "RET_USER_LOGIN_FAILURE" || a.code === "RET_INVALID_PASSWORD")
+          ? "Invalid username or password"
+          : `login failed: ${describeFailures(failed)}`,
+      ),
     );
   }
-  for (const a of answers) {
-    a.server.sessionId = a.value !== undefined && "sessionId" in a.value ? a.value.sessionId : null;
-    a.server.login = { name, type };
+  if (challenges.length > 0 && !mfa)
+    return abandon(fail("This user has MFA enabled: log in with login ... mfa-token-sign --token <file>"));
+  if (challenges.length === 0 && mfa)
+    return abandon(fail("This user has no MFA key registered: log in without mfa-token-sign"));
+  if (challenges.length > 0 && tokenPath !== undefined) {
+    const exchanged = await exchangeMfaTokens(state, tokenPath, challenges, { needPublicKey: false });
+    if ("error_code" in exchanged) return abandon(exchanged);
+    const proved = await Promise.all(
+      exchanged.answers.map(async (a) => ({
+        server: a.target,
+        r: await callServer(
+          a.target,
+          "login-2fa",
+          { challengeId: a.challengeId, signature: a.signature.toString("base64") },
+          false,
+        ),
+      })),
+    );
+    for (const p of proved) if (p.r.ok) sessions.set(p.server, p.r.data.sessionId);
+    const refused = proved.filter((p) => !p.r.ok);
+    if (refused.length > 0) {
+      const codes = refused.map((p) => (p.r.ok ? "" : p.r.error.code));
+      return abandon(
+        fail(
+          codes.every((c) => c === "RET_2FA_FAILURE" || c === "RET_INVALID_SIGNATURE")
+            ? "The signed token file does not verify with this user's MFA key; nothing is logged in"
+            : `MFA login failed: ${refused.map((p) => `HSM ${p.server.hsmId}: ${p.r.ok ? "" : p.r.error.code}`).join("; ")}`,
+        ),
+      );
+    }
+  }
+  for (const [server, id] of sessions) {
+    server.sessionId = id;
+    server.login = { name, type };
   }
   state.login = { username: name, role };
   return ok({ username: name, role });
+}
+
+/** Ends a session the shell has not adopted (a login that is being abandoned). */
+async function endSession(server: Server, sessionId: string): Promise<void> {
+  server.sessionId = sessionId;
+  await callServer(server, "logout", {});
+  server.sessionId = null;
+  server.login = null;
 }
 
 async function logout(state: CliState): Promise<Envelope> {
@@ -342,8 +419,8 @@ function userArgs(flags: Flags): { name: string; role: Role; type: "CO" | "CU" }
   return { name, role, type };
 }
 
-async function newPassword(state: CliState, flags: Flags): Promise<string | Envelope> {
-  const given = flag(flags, "password");
+async function newPassword(state: CliState, flags: Flags, name = "password"): Promise<string | Envelope> {
+  const given = flag(flags, name);
   if (given !== undefined) return given;
   const first = await state.askSecret("Enter password:");
   const again = first === null ? null : await state.askSecret("Confirm password:");
@@ -392,6 +469,72 @@ async function userChangePassword(state: CliState, flags: Flags): Promise<Envelo
     () => ({ userType: type ?? u.type, userName: u.name, password }),
     flag(flags, "approval"),
     { username: u.name, role: u.role },
+  );
+}
+
+/**
+ * MFA on the emulated HSMs is CMU's 2FA, so this runs CMU's `changePswd -2fa` on every HSM: each
+ * hands out a digest, the user signs them with the new key, and the password is set again with the
+ * key (or, with --deregister, without it, which removes the key). One key serves MFA and quorum on
+ * CloudHSM, hence --change-quorum when the user already has a quorum key (docs/cloudhsm-cli.md, "MFA").
+ */
+async function changeMfa(state: CliState, flags: Flags): Promise<Envelope> {
+  const u = userArgs(flags);
+  if ("error_code" in u) return u;
+  const tokenPath = flag(flags, "token");
+  const deregister = flags.get("deregister") === true;
+  if ((tokenPath === undefined) === !deregister) return fail("give one of --token <file> and --deregister");
+  if (state.login === null) return fail("No user is logged in");
+  if (u.type === "CU")
+    return fail(
+      "MFA for crypto users is not emulated: the emulated HSMs give MFA to admins only (docs/emulator-fidelity.md)",
+    );
+  const users = await everyHsm(state.servers, "list-users", () => ({}), false);
+  const view = users.flatMap((a) => a.value?.users ?? []).find((v) => v.name === u.name);
+  if (view === undefined) return fail(`The user ${u.name} does not exist`);
+  if (deregister && !view.twoFactor) return fail("This user has no MFA key registered");
+  if (!deregister && view.mofnPubKey && flags.get("change-quorum") !== true)
+    return fail(
+      "This user has a quorum key, and MFA and quorum share one key: add --change-quorum to replace both with the new key",
+    );
+  const password = await newPassword(state, flags, "change-password");
+  if (typeof password !== "string") return password;
+  const data = { username: u.name, role: u.role };
+  const approval = flag(flags, "approval");
+  if (deregister || tokenPath === undefined) {
+    await warnOnLockout(state, { kind: "changePswd", userType: view.type, userName: u.name });
+    return change(
+      state,
+      "change-password",
+      () => ({ userType: view.type, userName: u.name, password }),
+      approval,
+      data,
+    );
+  }
+  const asked = await everyHsm(state.servers, "enroll-challenge", () => ({}));
+  const refused = asked.filter((a) => !a.ok || a.value === undefined);
+  if (refused.length > 0) return fail(`the HSMs gave no MFA token: ${describeFailures(refused)}`);
+  const challenges = asked.flatMap((a) =>
+    a.value === undefined ? [] : [{ target: a.server, challengeId: a.value.challengeId, digest: a.value.digest }],
+  );
+  const exchanged = await exchangeMfaTokens(state, tokenPath, challenges, { needPublicKey: true });
+  if ("error_code" in exchanged) return exchanged;
+  const publicKeyPem = exchanged.publicKeyPem ?? "";
+  const proofs = new Map(
+    exchanged.answers.map((a) => [
+      a.target,
+      { challengeId: a.challengeId, publicKeyPem, signature: a.signature.toString("base64") },
+    ]),
+  );
+  if (state.servers.some((server) => !proofs.has(server)))
+    return fail("the signed token file does not answer every HSM");
+  return change(
+    state,
+    "change-password",
+    // Every HSM has its proof (checked above): a change-password without one would remove MFA.
+    (server) => ({ userType: view.type, userName: u.name, password, twoFactor: proofs.get(server)! }),
+    approval,
+    data,
   );
 }
 

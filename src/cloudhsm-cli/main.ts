@@ -69,6 +69,7 @@ export async function runCloudhsmCli(argv: readonly string[], io: CloudhsmCliIo)
     servers,
     login: null,
     askSecret: (prompt) => prompter.ask(`${prompt}`, { hidden: true }),
+    ask: (prompt) => prompter.ask(prompt),
     warn: (line) => io.stderr.write(`${line}\n`),
   };
   try {

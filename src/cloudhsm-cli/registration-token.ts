@@ -9,7 +9,7 @@
 // approval_data: exactly the proof of possession each HSM checks for CMU's registerQuorumPubKey.
 // Parsing only checks the shape; the HSMs judge the signature.
 import { createHash } from "node:crypto";
-import { CLI_TOKEN_FILE_VERSION } from "../formats/cli-token-file.ts";
+import { CLI_TOKEN_FILE_VERSION, readVersion2Object } from "../formats/cli-token-file.ts";
 import { decodeLenientBase64 } from "../formats/lenient-base64.ts";
 import { LIMITS } from "../hsm/model.ts";
 
@@ -30,15 +30,9 @@ export function renderRegistrationToken(approvalData: Buffer): string {
 
 export function parseSignedRegistration(bytes: Uint8Array): RegistrationResult {
   const bad = (why: string): RegistrationResult => ({ ok: false, message: `Invalid signed token file: ${why}` });
-  let doc: unknown;
-  try {
-    doc = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-  } catch {
-    return bad("not valid JSON");
-  }
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return bad("not a JSON object");
-  const fields = doc as Readonly<Record<string, unknown>>;
-  if (fields["version"] !== CLI_TOKEN_FILE_VERSION) return bad(`"version" is not "${CLI_TOKEN_FILE_VERSION}"`);
+  const read = readVersion2Object(bytes);
+  if (!read.ok) return bad(read.reason);
+  const fields = read.fields;
   const tokens = fields["tokens"];
   if (!Array.isArray(tokens) || tokens.length !== 1) return bad('"tokens" must hold the one registration token');
   const entry = tokens[0] as Readonly<Record<string, unknown>> | null;

@@ -43,12 +43,15 @@ export function splitLine(line: string): string[] | null {
 
 /**
  * Splits arguments into the command words (before the first flag) and flags. `valued` flags take
- * the next argument; `booleans` take none. Anything else is an error naming the flag.
+ * the next argument; `booleans` take none; `between` are words allowed among the flags (login's
+ * `mfa-token-sign`, which the real tool takes after `--username` and `--role`). Anything else is
+ * an error naming the flag.
  */
 export function parseFlags(
   args: readonly string[],
   valued: readonly string[],
   booleans: readonly string[] = [],
+  between: readonly string[] = [],
 ): ParsedLine {
   const words: string[] = [];
   const flags = new Map<string, string | true>();
@@ -56,6 +59,10 @@ export function parseFlags(
   for (; i < args.length && !(args[i] ?? "").startsWith("--"); i++) words.push(args[i] ?? "");
   for (; i < args.length; i++) {
     const arg = args[i] ?? "";
+    if (between.includes(arg) && !words.includes(arg)) {
+      words.push(arg);
+      continue;
+    }
     if (!arg.startsWith("--")) return { ok: false, message: `unexpected argument '${arg.slice(0, 40)}'` };
     const name = arg.slice(2);
     if (flags.has(name)) return { ok: false, message: `the argument '--${name}' was provided more than once` };

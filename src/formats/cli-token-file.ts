@@ -25,7 +25,15 @@ export function looksLikeJson(bytes: Uint8Array): boolean {
   return false;
 }
 
-export function parseCliTokenFile(bytes: Uint8Array): CliTokenFileResult {
+/**
+ * The fields of any CloudHSM CLI token file (quorum, registration, MFA): strict UTF-8 JSON, one
+ * object, `"version": "2.0"`. Else the reason, for the caller's message.
+ */
+export function readVersion2Object(
+  bytes: Uint8Array,
+):
+  | { readonly ok: true; readonly fields: Readonly<Record<string, unknown>> }
+  | { readonly ok: false; readonly reason: string } {
   let doc: unknown;
   try {
     doc = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
@@ -33,9 +41,16 @@ export function parseCliTokenFile(bytes: Uint8Array): CliTokenFileResult {
     return { ok: false, reason: "not valid JSON" };
   }
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return { ok: false, reason: "not a JSON object" };
-  const fields: Readonly<Record<string, unknown>> = doc as Readonly<Record<string, unknown>>; // an object, checked above
+  const fields = doc as Readonly<Record<string, unknown>>; // an object, checked above
   if (fields["version"] !== CLI_TOKEN_FILE_VERSION)
     return { ok: false, reason: `"version" is not "${CLI_TOKEN_FILE_VERSION}"` };
+  return { ok: true, fields };
+}
+
+export function parseCliTokenFile(bytes: Uint8Array): CliTokenFileResult {
+  const read = readVersion2Object(bytes);
+  if (!read.ok) return read;
+  const fields = read.fields;
   const data = fields["approval_data"];
   const token = fields["token"];
   if (typeof data !== "string" || data === "") {

@@ -15,6 +15,12 @@ export interface Answer {
 export interface CliChild {
   /** Sends one line (and the answers to its prompts, such as the password) and waits for the envelope. */
   send(line: string, ...answers: string[]): Promise<Answer>;
+  /** Writes lines without waiting (the answers to prompts that come after a file is written). */
+  type(...lines: string[]): void;
+  /** Waits until the shell prints `text` after the last answer read (a prompt, say). */
+  waitFor(text: string): Promise<void>;
+  /** The next envelope, after `type`. */
+  answer(): Promise<Answer>;
   /** Everything the shell printed so far. */
   readonly transcript: () => string;
   close(): Promise<number | null>;
@@ -61,6 +67,21 @@ export function startInteractive(clusterFile: string, cwd: string): CliChild {
       child.stdin.write([line, ...answers].map((l) => `${l}\n`).join(""));
       return nextEnvelope();
     },
+    type(...lines: string[]) {
+      child.stdin.write(lines.map((l) => `${l}\n`).join(""));
+    },
+    async waitFor(text: string) {
+      const deadline = Date.now() + 20_000;
+      while (!out.slice(consumed).includes(text)) {
+        if (Date.now() > deadline || child.exitCode !== null)
+          throw new Error(`the shell did not print ${JSON.stringify(text)}; it printed:\n${out}`);
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 200);
+        });
+      }
+    },
+    answer: () => nextEnvelope(),
     transcript: () => out,
     async close() {
       child.stdin.end("quit\n");
