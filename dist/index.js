@@ -32759,6 +32759,21 @@ function createGitHubPort(octokit) {
   };
 }
 
+// src/usecases/build-deps.ts
+function buildGateDeps(input2) {
+  return {
+    github: createGitHubPort(input2.octokit),
+    cluster: input2.cluster,
+    now: input2.now,
+    botLogin: input2.runner.botLogin,
+    appId: input2.runner.appId,
+    // The App's push (the evidence commit) comes back as a synchronize event; a push made with a
+    // workflow's token starts no workflow, so the Action reports on the new head at once.
+    ownPushesNotify: input2.runner.kind === "app",
+    log: input2.log
+  };
+}
+
 // src/usecases/describe-error.ts
 function describeError(err) {
   if (!(err instanceof Error)) return `non-error thrown: ${typeof err}`;
@@ -36016,10 +36031,21 @@ async function closeWithoutMerge(deps, repo, pr) {
   return { code: "token_deleted", message: note };
 }
 
+// src/usecases/gate-events.ts
+var GATE_EVENTS = {
+  pull_request: { trigger: "pull_request", actions: ["opened", "synchronize", "reopened", "edited", "closed"] },
+  pull_request_review: { trigger: "review", actions: ["submitted", "edited", "dismissed"] },
+  pull_request_review_comment: { trigger: "comment", actions: ["created", "edited", "deleted"] },
+  issue_comment: { trigger: "comment", actions: ["created", "edited", "deleted"] }
+};
+function changesVerdict(name, action) {
+  return GATE_EVENTS[name].actions.includes(action);
+}
+function isOwnEvent(trigger, senderLogin, ownLogin) {
+  return trigger !== "pull_request" && senderLogin?.toLowerCase() === ownLogin.toLowerCase();
+}
+
 // src/action/event.ts
-var PR_ACTIONS = ["opened", "synchronize", "reopened", "edited", "closed"];
-var REVIEW_ACTIONS = ["submitted", "edited", "dismissed"];
-var COMMENT_ACTIONS = ["created", "edited", "deleted"];
 var ZERO_SHA = /^0+$/;
 var SHA2 = /^[0-9a-f]{40}$|^[0-9a-f]{64}$/;
 var ACTIONS_BOT_LOGIN = "github-actions[bot]";
@@ -36033,19 +36059,21 @@ function planEvaluate(eventName, p) {
   switch (eventName) {
     case "pull_request":
     case "pull_request_target":
-      if (!PR_ACTIONS.includes(action)) return skip(`${eventName}.${action} does not change the verdict`);
+      if (!changesVerdict("pull_request", action)) return skip(`${eventName}.${action} does not change the verdict`);
       return pullRequest(p, "pull_request", { kind: "pull_request", action }, false);
     case "pull_request_review":
-      if (!REVIEW_ACTIONS.includes(action)) return skip(`${eventName}.${action} does not change the verdict`);
-      return ownEvent(p) ?? pullRequest(p, "pull_request", { kind: "review", action }, false);
+      if (!changesVerdict("pull_request_review", action))
+        return skip(`${eventName}.${action} does not change the verdict`);
+      return ownEvent(p, "review") ?? pullRequest(p, "pull_request", { kind: "review", action }, false);
     case "pull_request_review_comment":
-      if (!COMMENT_ACTIONS.includes(action)) return skip(`${eventName}.${action} does not change the verdict`);
-      return ownEvent(p) ?? pullRequest(p, "pull_request", { kind: "comment", action }, false);
+      if (!changesVerdict("pull_request_review_comment", action))
+        return skip(`${eventName}.${action} does not change the verdict`);
+      return ownEvent(p, "comment") ?? pullRequest(p, "pull_request", { kind: "comment", action }, false);
     case "issue_comment":
-      if (!COMMENT_ACTIONS.includes(action)) return skip(`${eventName}.${action} does not change the verdict`);
+      if (!changesVerdict("issue_comment", action)) return skip(`${eventName}.${action} does not change the verdict`);
       if (asRecord(asRecord(p["issue"])?.["pull_request"]) === null)
         return skip("a comment on an issue, not on a pull request");
-      return ownEvent(p) ?? pullRequest(p, "issue", { kind: "comment", action }, false);
+      return ownEvent(p, "comment") ?? pullRequest(p, "issue", { kind: "comment", action }, false);
     default:
       return refuse2(
         "evaluate_wrong_event",
@@ -36062,7 +36090,7 @@ function planApply(eventName, p) {
       if (action !== "created") return skip(`issue_comment.${action} asks for nothing`);
       if (asRecord(asRecord(p["issue"])?.["pull_request"]) === null)
         return skip("a comment on an issue, not on a pull request");
-      return ownEvent(p) ?? pullRequest(p, "issue", { kind: "comment", action }, true);
+      return ownEvent(p, "comment") ?? pullRequest(p, "issue", { kind: "comment", action }, true);
     }
     case "pull_request":
     case "pull_request_target":
@@ -36119,9 +36147,9 @@ function isFork(p, pr) {
   const baseRepo = asRecord(p["repository"]);
   return headRepo === null || baseRepo === null || headRepo["id"] !== baseRepo["id"];
 }
-function ownEvent(p) {
+function ownEvent(p, trigger) {
   const sender = asRecord(p["sender"]);
-  return sender !== null && str(sender, "login").toLowerCase() === ACTIONS_BOT_LOGIN ? skip("an event caused by this workflow's own comment") : null;
+  return isOwnEvent(trigger, sender === null ? null : str(sender, "login"), ACTIONS_BOT_LOGIN) ? skip("an event caused by this workflow's own comment") : null;
 }
 function asRecord(v) {
   return typeof v === "object" && v !== null && !Array.isArray(v) ? v : null;
@@ -36380,19 +36408,20 @@ async function runAction(io) {
     io.setOutput("outcome", "skipped");
     return;
   }
-  const github = createGitHubPort(io.octokit(inputs.value.token));
   const cluster = inputs.value.cluster === null ? missingCluster() : io.gateway(inputs.value.cluster.file, inputs.value.cluster.credentials);
   try {
-    const deps = {
-      github,
+    const deps = buildGateDeps({
+      octokit: io.octokit(inputs.value.token),
       cluster,
       now: () => io.now(),
-      botLogin: ACTIONS_BOT_LOGIN,
-      // Elsewhere (GitHub Enterprise Server) the Actions app has another id: match any app's run.
-      appId: (io.env["GITHUB_SERVER_URL"] ?? "https://github.com") === "https://github.com" ? GITHUB_ACTIONS_APP_ID : null,
-      ownPushesNotify: false,
+      runner: {
+        kind: "action",
+        botLogin: ACTIONS_BOT_LOGIN,
+        // Elsewhere (GitHub Enterprise Server) the Actions app has another id: match any app's run.
+        appId: (io.env["GITHUB_SERVER_URL"] ?? "https://github.com") === "https://github.com" ? GITHUB_ACTIONS_APP_ID : null
+      },
       log: (line) => io.info(`[quorum-gate] ${line}`)
-    };
+    });
     const results = await judge2(deps, event.repo, plan, inputs.value);
     const verdict = stepVerdict(inputs.value.mode, results);
     for (const [name, value] of Object.entries(verdict.outputs)) io.setOutput(name, value);

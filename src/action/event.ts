@@ -8,6 +8,7 @@
 //   workflow files (and, from a fork, its code). It runs on a push to the default branch, where
 //   only merged work arrives, and on a comment (`/quorum retry`) of an already merged pull request.
 import type { Trigger } from "../usecases/deps.ts";
+import { changesVerdict, isOwnEvent } from "../usecases/gate-events.ts";
 import type { ActionMode } from "./inputs.ts";
 
 export type ActionPlan =
@@ -34,10 +35,6 @@ export const REFUSAL_REASONS = [
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
-/** Pull request events whose action can change the verdict; `labeled` and the like cannot. */
-const PR_ACTIONS = ["opened", "synchronize", "reopened", "edited", "closed"];
-const REVIEW_ACTIONS = ["submitted", "edited", "dismissed"];
-const COMMENT_ACTIONS = ["created", "edited", "deleted"];
 const ZERO_SHA = /^0+$/;
 const SHA = /^[0-9a-f]{40}$|^[0-9a-f]{64}$/;
 
@@ -55,19 +52,21 @@ function planEvaluate(eventName: string, p: Rec): ActionPlan {
   switch (eventName) {
     case "pull_request":
     case "pull_request_target":
-      if (!PR_ACTIONS.includes(action)) return skip(`${eventName}.${action} does not change the verdict`);
+      if (!changesVerdict("pull_request", action)) return skip(`${eventName}.${action} does not change the verdict`);
       return pullRequest(p, "pull_request", { kind: "pull_request", action }, false);
     case "pull_request_review":
-      if (!REVIEW_ACTIONS.includes(action)) return skip(`${eventName}.${action} does not change the verdict`);
-      return ownEvent(p) ?? pullRequest(p, "pull_request", { kind: "review", action }, false);
+      if (!changesVerdict("pull_request_review", action))
+        return skip(`${eventName}.${action} does not change the verdict`);
+      return ownEvent(p, "review") ?? pullRequest(p, "pull_request", { kind: "review", action }, false);
     case "pull_request_review_comment":
-      if (!COMMENT_ACTIONS.includes(action)) return skip(`${eventName}.${action} does not change the verdict`);
-      return ownEvent(p) ?? pullRequest(p, "pull_request", { kind: "comment", action }, false);
+      if (!changesVerdict("pull_request_review_comment", action))
+        return skip(`${eventName}.${action} does not change the verdict`);
+      return ownEvent(p, "comment") ?? pullRequest(p, "pull_request", { kind: "comment", action }, false);
     case "issue_comment":
-      if (!COMMENT_ACTIONS.includes(action)) return skip(`${eventName}.${action} does not change the verdict`);
+      if (!changesVerdict("issue_comment", action)) return skip(`${eventName}.${action} does not change the verdict`);
       if (asRecord(asRecord(p["issue"])?.["pull_request"]) === null)
         return skip("a comment on an issue, not on a pull request");
-      return ownEvent(p) ?? pullRequest(p, "issue", { kind: "comment", action }, false);
+      return ownEvent(p, "comment") ?? pullRequest(p, "issue", { kind: "comment", action }, false);
     default:
       return refuse(
         "evaluate_wrong_event",
@@ -86,7 +85,7 @@ function planApply(eventName: string, p: Rec): ActionPlan {
       if (action !== "created") return skip(`issue_comment.${action} asks for nothing`);
       if (asRecord(asRecord(p["issue"])?.["pull_request"]) === null)
         return skip("a comment on an issue, not on a pull request");
-      return ownEvent(p) ?? pullRequest(p, "issue", { kind: "comment", action }, true);
+      return ownEvent(p, "comment") ?? pullRequest(p, "issue", { kind: "comment", action }, true);
     }
     case "pull_request":
     case "pull_request_target":
@@ -150,9 +149,9 @@ function isFork(p: Rec, pr: Rec): boolean {
 }
 
 /** Comments and reviews made with the workflow's token come back as events; judging them would loop. */
-function ownEvent(p: Rec): ActionPlan | null {
+function ownEvent(p: Rec, trigger: Trigger["kind"]): ActionPlan | null {
   const sender = asRecord(p["sender"]);
-  return sender !== null && str(sender, "login").toLowerCase() === ACTIONS_BOT_LOGIN
+  return isOwnEvent(trigger, sender === null ? null : str(sender, "login"), ACTIONS_BOT_LOGIN)
     ? skip("an event caused by this workflow's own comment")
     : null;
 }

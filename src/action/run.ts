@@ -6,8 +6,8 @@
 import type { ClusterFile } from "../cluster/cluster-file.ts";
 import type { ClusterGateway, GateCredentials } from "../cluster/gateway.ts";
 import type { OctokitLike } from "../github/octokit-like.ts";
-import { createGitHubPort } from "../github/octokit-port.ts";
 import type { GitHubPort, RepoRef } from "../github/port.ts";
+import { buildGateDeps } from "../usecases/build-deps.ts";
 import type { GateDeps, GateOutcome } from "../usecases/deps.ts";
 import { describeError } from "../usecases/describe-error.ts";
 import { handlePullRequest } from "../usecases/handle-pull-request.ts";
@@ -52,23 +52,24 @@ export async function runAction(io: ActionIO): Promise<void> {
     return;
   }
 
-  const github = createGitHubPort(io.octokit(inputs.value.token));
   const cluster =
     inputs.value.cluster === null
       ? missingCluster()
       : io.gateway(inputs.value.cluster.file, inputs.value.cluster.credentials);
   try {
-    const deps: GateDeps = {
-      github,
+    const deps = buildGateDeps({
+      octokit: io.octokit(inputs.value.token),
       cluster,
       now: () => io.now(),
-      botLogin: ACTIONS_BOT_LOGIN,
-      // Elsewhere (GitHub Enterprise Server) the Actions app has another id: match any app's run.
-      appId:
-        (io.env["GITHUB_SERVER_URL"] ?? "https://github.com") === "https://github.com" ? GITHUB_ACTIONS_APP_ID : null,
-      ownPushesNotify: false,
+      runner: {
+        kind: "action",
+        botLogin: ACTIONS_BOT_LOGIN,
+        // Elsewhere (GitHub Enterprise Server) the Actions app has another id: match any app's run.
+        appId:
+          (io.env["GITHUB_SERVER_URL"] ?? "https://github.com") === "https://github.com" ? GITHUB_ACTIONS_APP_ID : null,
+      },
       log: (line) => io.info(`[quorum-gate] ${line}`),
-    };
+    });
     const results = await judge(deps, event.repo, plan, inputs.value);
     const verdict = stepVerdict(inputs.value.mode, results);
     for (const [name, value] of Object.entries(verdict.outputs)) io.setOutput(name, value);

@@ -3,6 +3,7 @@
 import type { ApplicationFunction, Probot } from "probot";
 import { appIdentityCache } from "./app-identity.ts";
 import { readAppConfig } from "./config.ts";
+import { gateEventKeys } from "../usecases/gate-events.ts";
 import { createGateRunner } from "./run-gate.ts";
 
 /** The app, reading its configuration from `env` when Probot loads it (tests pass their own). */
@@ -25,19 +26,12 @@ export function createQuorumGateApp(env: Readonly<Record<string, string | undefi
     }
     const runGate = createGateRunner(config.value, identity);
 
-    app.on(
-      [
-        "pull_request.opened",
-        "pull_request.synchronize",
-        "pull_request.reopened",
-        "pull_request.closed",
-        "pull_request.edited",
-      ],
-      (context) =>
-        runGate(context, context.payload.pull_request.number, { kind: "pull_request", action: context.payload.action }),
+    // The events and actions: src/usecases/gate-events.ts, shared with the Action and app.yml.
+    app.on(gateEventKeys("pull_request"), (context) =>
+      runGate(context, context.payload.pull_request.number, { kind: "pull_request", action: context.payload.action }),
     );
 
-    app.on(["issue_comment.created", "issue_comment.edited", "issue_comment.deleted"], async (context) => {
+    app.on(gateEventKeys("issue_comment"), async (context) => {
       // Issues and pull requests share the comment API; only a pull request can hold a request.
       if (!context.payload.issue.pull_request) {
         context.log.debug({ outcome: "not_a_pull_request" }, "quorum-gate: ignored a comment on an issue");
@@ -46,20 +40,12 @@ export function createQuorumGateApp(env: Readonly<Record<string, string | undefi
       await runGate(context, context.payload.issue.number, { kind: "comment", action: context.payload.action });
     });
 
-    app.on(
-      ["pull_request_review.submitted", "pull_request_review.edited", "pull_request_review.dismissed"],
-      (context) =>
-        runGate(context, context.payload.pull_request.number, { kind: "review", action: context.payload.action }),
+    app.on(gateEventKeys("pull_request_review"), (context) =>
+      runGate(context, context.payload.pull_request.number, { kind: "review", action: context.payload.action }),
     );
 
-    app.on(
-      [
-        "pull_request_review_comment.created",
-        "pull_request_review_comment.edited",
-        "pull_request_review_comment.deleted",
-      ],
-      (context) =>
-        runGate(context, context.payload.pull_request.number, { kind: "comment", action: context.payload.action }),
+    app.on(gateEventKeys("pull_request_review_comment"), (context) =>
+      runGate(context, context.payload.pull_request.number, { kind: "comment", action: context.payload.action }),
     );
   };
 }

@@ -5,10 +5,11 @@ import type { Logger } from "probot";
 import { readClusterFile } from "../cluster/cluster-file.ts";
 import { createClusterGateway } from "../cluster/gateway.ts";
 import type { OctokitLike } from "../github/octokit-like.ts";
-import { createGitHubPort } from "../github/octokit-port.ts";
 import type { RepoRef } from "../github/port.ts";
 import type { GateOutcome, Trigger } from "../usecases/deps.ts";
 import { describeError } from "../usecases/describe-error.ts";
+import { buildGateDeps } from "../usecases/build-deps.ts";
+import { isOwnEvent } from "../usecases/gate-events.ts";
 import { handlePullRequest } from "../usecases/handle-pull-request.ts";
 import type { AppIdentityCache } from "./app-identity.ts";
 import type { AppConfig } from "./config.ts";
@@ -34,11 +35,7 @@ export function createGateRunner(
     const { log, payload } = context;
     try {
       const me = await identity.get();
-      // The app's own sticky comment comes back as comment events sent by its bot; evaluating
-      // them would rewrite the comment and loop. Its own pull_request events are kept: the
-      // evidence commit moves the head, the new head needs its `quorum` check run, and that
-      // evaluation finds the evidence present and commits nothing, so it settles.
-      if (trigger.kind !== "pull_request" && payload.sender?.login.toLowerCase() === me.botLogin.toLowerCase()) {
+      if (isOwnEvent(trigger.kind, payload.sender?.login, me.botLogin)) {
         log.debug({ outcome: "own_event" }, "quorum-gate: ignored an event caused by the app itself");
         return;
       }
@@ -48,15 +45,13 @@ export function createGateRunner(
       const gateway = createClusterGateway(cluster.value, config.gate);
       try {
         const repo: RepoRef = { owner: payload.repository.owner.login, repo: payload.repository.name };
-        const deps = {
-          github: createGitHubPort(context.octokit),
+        const deps = buildGateDeps({
+          octokit: context.octokit,
           cluster: gateway,
           now,
-          botLogin: me.botLogin,
-          appId: me.appId,
-          ownPushesNotify: true,
-          log: (line: string) => log.info(line),
-        };
+          runner: { kind: "app", botLogin: me.botLogin, appId: me.appId },
+          log: (line) => log.info(line),
+        });
         const outcome = await handlePullRequest(deps, { repo, number, trigger });
         log.info(
           { outcome: outcome.code, pullRequest: `${repo.owner}/${repo.repo}#${number}`, ...detailsOf(outcome) },

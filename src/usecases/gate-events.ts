@@ -1,0 +1,51 @@
+// The events that wake the gate, in one list for the App (which subscribes to them), the Action
+// (which plans a run from them) and app.yml (whose default_events a test holds to this list), and
+// the one rule that drops the events the gate's own writes cause (docs/github-app.md, "Events").
+import type { Trigger } from "./deps.ts";
+
+interface GateEvent {
+  /** What the use case is told woke it. */
+  readonly trigger: Trigger["kind"];
+  /** The actions that can change a verdict; the others (`labeled`, `assigned`...) cannot. */
+  readonly actions: readonly string[];
+}
+
+export const GATE_EVENTS = {
+  pull_request: { trigger: "pull_request", actions: ["opened", "synchronize", "reopened", "edited", "closed"] },
+  pull_request_review: { trigger: "review", actions: ["submitted", "edited", "dismissed"] },
+  pull_request_review_comment: { trigger: "comment", actions: ["created", "edited", "deleted"] },
+  issue_comment: { trigger: "comment", actions: ["created", "edited", "deleted"] },
+} as const satisfies Readonly<Record<string, GateEvent>>;
+
+export type GateEventName = keyof typeof GATE_EVENTS;
+
+export function isGateEvent(name: string): name is GateEventName {
+  return Object.hasOwn(GATE_EVENTS, name);
+}
+
+/** `event.action` for each pair, as Probot's `app.on` takes them. */
+export function gateEventKeys<N extends GateEventName>(
+  name: N,
+): `${N}.${(typeof GATE_EVENTS)[N]["actions"][number]}`[] {
+  return GATE_EVENTS[name].actions.map((a) => `${name}.${a}` as `${N}.${(typeof GATE_EVENTS)[N]["actions"][number]}`);
+}
+
+/** Whether `action` of event `name` can change a verdict. */
+export function changesVerdict(name: GateEventName, action: string): boolean {
+  return (GATE_EVENTS[name].actions as readonly string[]).includes(action);
+}
+
+/**
+ * An event the gate's own writes caused, to drop: its sticky comment comes back as comment (and,
+ * for the Action, review) events sent by its own login, and evaluating them would rewrite the
+ * comment and loop. Pull request events are kept, whoever sent them: the evidence commit moves the
+ * head, and the new head needs its `quorum` check run (that evaluation finds the evidence present,
+ * commits nothing, and settles).
+ */
+export function isOwnEvent(
+  trigger: Trigger["kind"],
+  senderLogin: string | null | undefined,
+  ownLogin: string,
+): boolean {
+  return trigger !== "pull_request" && senderLogin?.toLowerCase() === ownLogin.toLowerCase();
+}
