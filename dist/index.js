@@ -36038,6 +36038,9 @@ var GATE_EVENTS = {
   pull_request_review_comment: { trigger: "comment", actions: ["created", "edited", "deleted"] },
   issue_comment: { trigger: "comment", actions: ["created", "edited", "deleted"] }
 };
+function isGateEvent(name) {
+  return Object.hasOwn(GATE_EVENTS, name);
+}
 function changesVerdict(name, action) {
   return GATE_EVENTS[name].actions.includes(action);
 }
@@ -36055,31 +36058,19 @@ function planRun(mode, eventName, payload) {
   return mode === "evaluate" ? planEvaluate(eventName, p) : planApply(eventName, p);
 }
 function planEvaluate(eventName, p) {
+  const name = eventName === "pull_request_target" ? "pull_request" : eventName;
+  if (!isGateEvent(name))
+    return refuse2(
+      "evaluate_wrong_event",
+      `mode evaluate runs on pull_request, pull_request_target, pull_request_review, pull_request_review_comment and issue_comment events, not on ${eventName || "(no event name)"}`
+    );
   const action = str(p, "action");
-  switch (eventName) {
-    case "pull_request":
-    case "pull_request_target":
-      if (!changesVerdict("pull_request", action)) return skip(`${eventName}.${action} does not change the verdict`);
-      return pullRequest(p, "pull_request", { kind: "pull_request", action }, false);
-    case "pull_request_review":
-      if (!changesVerdict("pull_request_review", action))
-        return skip(`${eventName}.${action} does not change the verdict`);
-      return ownEvent(p, "review") ?? pullRequest(p, "pull_request", { kind: "review", action }, false);
-    case "pull_request_review_comment":
-      if (!changesVerdict("pull_request_review_comment", action))
-        return skip(`${eventName}.${action} does not change the verdict`);
-      return ownEvent(p, "comment") ?? pullRequest(p, "pull_request", { kind: "comment", action }, false);
-    case "issue_comment":
-      if (!changesVerdict("issue_comment", action)) return skip(`${eventName}.${action} does not change the verdict`);
-      if (asRecord(asRecord(p["issue"])?.["pull_request"]) === null)
-        return skip("a comment on an issue, not on a pull request");
-      return ownEvent(p, "comment") ?? pullRequest(p, "issue", { kind: "comment", action }, false);
-    default:
-      return refuse2(
-        "evaluate_wrong_event",
-        `mode evaluate runs on pull_request, pull_request_target, pull_request_review, pull_request_review_comment and issue_comment events, not on ${eventName || "(no event name)"}`
-      );
-  }
+  if (!changesVerdict(name, action)) return skip(`${eventName}.${action} does not change the verdict`);
+  const onIssue = name === "issue_comment";
+  if (onIssue && asRecord(asRecord(p["issue"])?.["pull_request"]) === null)
+    return skip("a comment on an issue, not on a pull request");
+  const trigger = { kind: GATE_EVENTS[name].trigger, action };
+  return ownEvent(p, trigger.kind) ?? pullRequest(p, onIssue ? "issue" : "pull_request", trigger, false);
 }
 function planApply(eventName, p) {
   switch (eventName) {
@@ -36090,7 +36081,7 @@ function planApply(eventName, p) {
       if (action !== "created") return skip(`issue_comment.${action} asks for nothing`);
       if (asRecord(asRecord(p["issue"])?.["pull_request"]) === null)
         return skip("a comment on an issue, not on a pull request");
-      return ownEvent(p, "comment") ?? pullRequest(p, "issue", { kind: "comment", action }, true);
+      return ownEvent(p, GATE_EVENTS.issue_comment.trigger) ?? pullRequest(p, "issue", { kind: GATE_EVENTS.issue_comment.trigger, action }, true);
     }
     case "pull_request":
     case "pull_request_target":

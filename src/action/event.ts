@@ -8,7 +8,7 @@
 //   workflow files (and, from a fork, its code). It runs on a push to the default branch, where
 //   only merged work arrives, and on a comment (`/quorum retry`) of an already merged pull request.
 import type { Trigger } from "../usecases/deps.ts";
-import { changesVerdict, isOwnEvent } from "../usecases/gate-events.ts";
+import { changesVerdict, GATE_EVENTS, isGateEvent, isOwnEvent } from "../usecases/gate-events.ts";
 import type { ActionMode } from "./inputs.ts";
 
 export type ActionPlan =
@@ -48,31 +48,20 @@ export function planRun(mode: ActionMode, eventName: string, payload: unknown): 
 }
 
 function planEvaluate(eventName: string, p: Rec): ActionPlan {
+  // pull_request_target is pull_request run in the base repository's context: the same actions.
+  const name = eventName === "pull_request_target" ? "pull_request" : eventName;
+  if (!isGateEvent(name))
+    return refuse(
+      "evaluate_wrong_event",
+      `mode evaluate runs on pull_request, pull_request_target, pull_request_review, pull_request_review_comment and issue_comment events, not on ${eventName || "(no event name)"}`,
+    );
   const action = str(p, "action");
-  switch (eventName) {
-    case "pull_request":
-    case "pull_request_target":
-      if (!changesVerdict("pull_request", action)) return skip(`${eventName}.${action} does not change the verdict`);
-      return pullRequest(p, "pull_request", { kind: "pull_request", action }, false);
-    case "pull_request_review":
-      if (!changesVerdict("pull_request_review", action))
-        return skip(`${eventName}.${action} does not change the verdict`);
-      return ownEvent(p, "review") ?? pullRequest(p, "pull_request", { kind: "review", action }, false);
-    case "pull_request_review_comment":
-      if (!changesVerdict("pull_request_review_comment", action))
-        return skip(`${eventName}.${action} does not change the verdict`);
-      return ownEvent(p, "comment") ?? pullRequest(p, "pull_request", { kind: "comment", action }, false);
-    case "issue_comment":
-      if (!changesVerdict("issue_comment", action)) return skip(`${eventName}.${action} does not change the verdict`);
-      if (asRecord(asRecord(p["issue"])?.["pull_request"]) === null)
-        return skip("a comment on an issue, not on a pull request");
-      return ownEvent(p, "comment") ?? pullRequest(p, "issue", { kind: "comment", action }, false);
-    default:
-      return refuse(
-        "evaluate_wrong_event",
-        `mode evaluate runs on pull_request, pull_request_target, pull_request_review, pull_request_review_comment and issue_comment events, not on ${eventName || "(no event name)"}`,
-      );
-  }
+  if (!changesVerdict(name, action)) return skip(`${eventName}.${action} does not change the verdict`);
+  const onIssue = name === "issue_comment";
+  if (onIssue && asRecord(asRecord(p["issue"])?.["pull_request"]) === null)
+    return skip("a comment on an issue, not on a pull request");
+  const trigger: Trigger = { kind: GATE_EVENTS[name].trigger, action };
+  return ownEvent(p, trigger.kind) ?? pullRequest(p, onIssue ? "issue" : "pull_request", trigger, false);
 }
 
 function planApply(eventName: string, p: Rec): ActionPlan {
@@ -85,7 +74,10 @@ function planApply(eventName: string, p: Rec): ActionPlan {
       if (action !== "created") return skip(`issue_comment.${action} asks for nothing`);
       if (asRecord(asRecord(p["issue"])?.["pull_request"]) === null)
         return skip("a comment on an issue, not on a pull request");
-      return ownEvent(p, "comment") ?? pullRequest(p, "issue", { kind: "comment", action }, true);
+      return (
+        ownEvent(p, GATE_EVENTS.issue_comment.trigger) ??
+        pullRequest(p, "issue", { kind: GATE_EVENTS.issue_comment.trigger, action }, true)
+      );
     }
     case "pull_request":
     case "pull_request_target":
