@@ -24,7 +24,7 @@ import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { createNodeMiddleware, Probot, ProbotOctokit, type ApplicationFunction, type Logger } from "probot";
 import { createQuorumGateApp } from "../src/app/index.ts";
-import { createNodeClient } from "../src/cluster/node-client.ts";
+import { createNodeClient } from "../src/protocol/node-client.ts";
 import { signMessage } from "../src/crypto/rsa.ts";
 import { readStickyToken, STICKY_MARKER } from "../src/gate/index.ts";
 import { startTestCluster } from "../test/helpers/cluster.ts";

@@ -21,7 +21,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { createNodeClient, type CallResult, type NodeClient } from "../src/cluster/node-client.ts";
+import { createNodeClient, type CallResult, type NodeClient } from "../src/protocol/node-client.ts";
 import { bindingDigest } from "../src/hsm/binding.ts";
 import type { BindingContext, OpName, OpRequest, Operation } from "../src/protocol/messages.ts";
 import { startTestCluster } from "../test/helpers/cluster.ts";

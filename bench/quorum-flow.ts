@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { signMessage } from "../src/crypto/rsa.ts";
-import { createNodeClient, type NodeClient } from "../src/cluster/node-client.ts";
+import { createNodeClient, type NodeClient } from "../src/protocol/node-client.ts";
 import type { OpName, OpRequest, OpResponse } from "../src/protocol/messages.ts";
 import { startTestCluster } from "../test/helpers/cluster.ts";
 import { testKey } from "../test/helpers/keys.ts";

@@ -8,7 +8,7 @@
 import type { KeyObject } from "node:crypto";
 import { parsePublicKey } from "../crypto/rsa.ts";
 import { clusterEndpoints, type ClusterFile, type ClusterNode } from "../cluster/cluster-file.ts";
-import { createNodeClient, type NodeClient } from "../cluster/node-client.ts";
+import { createNodeClient, type NodeClient } from "../protocol/node-client.ts";
 
 export interface ClusterSealingKey {
   readonly clusterId: string;

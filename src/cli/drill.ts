@@ -9,7 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { DEFAULT_CLUSTER_FILE, readClusterFile, type ClusterFile } from "../cluster/cluster-file.ts";
-import { createNodeClient } from "../cluster/node-client.ts";
+import { createNodeClient } from "../protocol/node-client.ts";
 import {
   DEFAULT_DRILL_WINDOW_SECONDS,
   judgeDrill,

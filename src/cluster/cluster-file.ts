@@ -10,7 +10,7 @@
 // driven in interactive mode (cloudhsm-cli-driver.ts).
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "./atomic-write.ts";
-import type { NodeEndpoint } from "./node-client.ts";
+import type { NodeEndpoint } from "../protocol/node-client.ts";
 
 export const CLUSTER_FILE_VERSION = 1;
 

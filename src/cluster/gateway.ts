@@ -3,7 +3,7 @@
 // nodes it needs, does its work and logs out, so no session outlives a webhook delivery.
 // Tokens it issues are token-sign tokens (they persist without a session) bound to one operation.
 import type { ClusterFile, ClusterNode } from "./cluster-file.ts";
-import { createNodeClient, type NodeClient } from "./node-client.ts";
+import { createNodeClient, type NodeClient } from "../protocol/node-client.ts";
 import type {
   BindingContext,
   ExecuteRequestBody,

@@ -5,7 +5,7 @@
 import type { OpRequest, OpResponse } from "../protocol/messages.ts";
 import type { ClusterNode } from "./cluster-file.ts";
 import type { NodeSnapshot } from "./drift.ts";
-import type { NodeClient } from "./node-client.ts";
+import type { NodeClient } from "../protocol/node-client.ts";
 
 class Unusable extends Error {}
 

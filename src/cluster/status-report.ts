@@ -1,7 +1,7 @@
 // What `cluster status` reports: every node's snapshot (snapshot.ts), compared (drift.ts).
 import { clusterEndpoints, type ClusterFile } from "./cluster-file.ts";
 import { compareNodes, type DriftReport } from "./drift.ts";
-import { createNodeClient } from "./node-client.ts";
+import { createNodeClient } from "../protocol/node-client.ts";
 import { fetchSnapshot } from "./snapshot.ts";
 
 /** Asks all nodes at once, so a dead node costs one timeout, not one per node. */

@@ -15,7 +15,7 @@
 // rollBack undoes the applied servers, newest first, with the node's `rollback` command. Whenever
 // the command ends with the change on some servers only, a warning names them and says how to
 // repair (quorum-gate cluster status, server mode, syncUser).
-import type { CallResult } from "../cluster/node-client.ts";
+import type { CallResult } from "../protocol/node-client.ts";
 import { RET_CODES, isRetCode } from "../hsm/ret-codes.ts";
 import { askRecovery, type RecoveryStyle } from "./ask.ts";
 import type { ShellContext } from "./context.ts";

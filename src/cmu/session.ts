@@ -1,7 +1,7 @@
 // The shell's view of the cluster: the configured servers in cluster-file order, each with its own
 // client and login session. CMU keeps one session per server and reports per server, because the
 // HSMs are independent and may disagree (docs/cloudhsm-behaviour.md, "The CMU shell" and "Limits and rules").
-import { createNodeClient, type CallResult, type NodeClient, type NodeEndpoint } from "../cluster/node-client.ts";
+import { createNodeClient, type CallResult, type NodeClient, type NodeEndpoint } from "../protocol/node-client.ts";
 import type { OpName, OpRequest, OpResponse } from "../protocol/messages.ts";
 import type { UserType } from "../hsm/model.ts";
 import type { ServerName } from "./render.ts";

@@ -13,7 +13,7 @@ import nock from "nock";
 import { Probot, ProbotOctokit } from "probot";
 import { createQuorumGateApp } from "../../src/app/index.ts";
 import { readAppConfig } from "../../src/app/config.ts";
-import { createNodeClient, type NodeClient } from "../../src/cluster/node-client.ts";
+import { createNodeClient, type NodeClient } from "../../src/protocol/node-client.ts";
 import { readStickyToken, STICKY_MARKER } from "../../src/gate/index.ts";
 import { decodeRecords } from "../../src/hsm/token-record.ts";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";

@@ -21,7 +21,7 @@ import { after, before, describe, it } from "node:test";
 import { runClusterBackup } from "../../src/cli/cluster-backup.ts";
 import { clusterEndpoints } from "../../src/cluster/cluster-file.ts";
 import { startCluster, type RunningCluster } from "../../src/cluster/cluster.ts";
-import { createNodeClient, type NodeClient } from "../../src/cluster/node-client.ts";
+import { createNodeClient, type NodeClient } from "../../src/protocol/node-client.ts";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";
 
 const NODES = 2;

@@ -4,7 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { signMessage } from "../../src/crypto/rsa.ts";
 import { sealSecret } from "../../src/crypto/seal.ts";
 import { createClusterGateway, type ClusterGateway } from "../../src/cluster/gateway.ts";
-import { createNodeClient, type NodeClient } from "../../src/cluster/node-client.ts";
+import { createNodeClient, type NodeClient } from "../../src/protocol/node-client.ts";
 import { bindingDigest } from "../../src/hsm/binding.ts";
 import { decodeRecords } from "../../src/hsm/token-record.ts";
 import type { BindingContext, Operation, OpName, OpRequest, OpResponse } from "../../src/protocol/messages.ts";

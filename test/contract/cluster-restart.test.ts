@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { clusterEndpoints } from "../../src/cluster/cluster-file.ts";
 import { startCluster, type RunningCluster } from "../../src/cluster/cluster.ts";
-import { createNodeClient, type NodeClient } from "../../src/cluster/node-client.ts";
+import { createNodeClient, type NodeClient } from "../../src/protocol/node-client.ts";
 import { signMessage } from "../../src/crypto/rsa.ts";
 import type { OpName, OpRequest, OpResponse } from "../../src/protocol/messages.ts";
 import { testKey } from "../helpers/keys.ts";

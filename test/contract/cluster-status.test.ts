@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
-import { createNodeClient, type NodeClient } from "../../src/cluster/node-client.ts";
+import { createNodeClient, type NodeClient } from "../../src/protocol/node-client.ts";
 import type { DriftReport } from "../../src/cluster/drift.ts";
 import { signMessage } from "../../src/crypto/rsa.ts";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { clusterEndpoints, readClusterFile } from "../../src/cluster/cluster-file.ts";
 import { createCluster, startCluster, type RunningCluster } from "../../src/cluster/cluster.ts";
-import { createNodeClient } from "../../src/cluster/node-client.ts";
+import { createNodeClient } from "../../src/protocol/node-client.ts";
 import { runClusterStart } from "../../src/cli/cluster-start.ts";
 import { sealSecret, unsealSecret } from "../../src/crypto/seal.ts";
 import { NODE_DB_FILE, openNodeDatabase } from "../../src/node/sqlite-repository.ts";

@@ -16,7 +16,7 @@
 // interleaving of the nodes is not replayable, the choices of the workers are).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { createNodeClient, type CallResult, type NodeClient } from "../../src/cluster/node-client.ts";
+import { createNodeClient, type CallResult, type NodeClient } from "../../src/protocol/node-client.ts";
 import { bindingDigest } from "../../src/hsm/binding.ts";
 import type { ErrorCode } from "../../src/hsm/ret-codes.ts";
 import type { BindingContext, Operation, UserView } from "../../src/protocol/messages.ts";

@@ -6,7 +6,7 @@
 // The seed is printed in every failure message; set QG_SEED to replay a run.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { createNodeClient, type NodeClient } from "../../src/cluster/node-client.ts";
+import { createNodeClient, type NodeClient } from "../../src/protocol/node-client.ts";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";
 import { prng } from "../helpers/prng.ts";
 

@@ -2,7 +2,7 @@
 // outlive the request they were given for, and a key revoked between approval and merge.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { NodeClient } from "../../src/cluster/node-client.ts";
+import type { NodeClient } from "../../src/protocol/node-client.ts";
 import { signMessage } from "../../src/crypto/rsa.ts";
 import { readStickyToken, renderApprovalComment, STICKY_MARKER } from "../../src/gate/index.ts";
 import type { GateDeps } from "../../src/usecases/deps.ts";

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { handleCommand } from "../../src/hsm/core.ts";
-import { createNodeClient } from "../../src/cluster/node-client.ts";
+import { createNodeClient } from "../../src/protocol/node-client.ts";
 import { MAX_BODY_BYTES } from "../../src/protocol/messages.ts";
 import { startNodeServer } from "../../src/node/server.ts";
 import { rawRequest, type RawResponse } from "../helpers/http.ts";

@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { createCluster } from "../../src/cluster/cluster.ts";
-import { createNodeClient, type CallResult, type NodeClient } from "../../src/cluster/node-client.ts";
+import { createNodeClient, type CallResult, type NodeClient } from "../../src/protocol/node-client.ts";
 import { signMessage } from "../../src/crypto/rsa.ts";
 import { MAX_BODY_BYTES } from "../../src/protocol/messages.ts";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";

@@ -6,7 +6,7 @@ import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createNodeClient } from "../../src/cluster/node-client.ts";
+import { createNodeClient } from "../../src/protocol/node-client.ts";
 import { ensureClusterTls } from "../../src/cluster/tls.ts";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";
 

@@ -6,7 +6,7 @@
 // (test/contract/gate-rules.test.ts).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { NodeClient } from "../../src/cluster/node-client.ts";
+import type { NodeClient } from "../../src/protocol/node-client.ts";
 import {
   approvalPayloadOf,
   parseRequest,

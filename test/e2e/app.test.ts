@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import type { NodeClient } from "../../src/cluster/node-client.ts";
+import type { NodeClient } from "../../src/protocol/node-client.ts";
 import { readStickyToken } from "../../src/gate/index.ts";
 import { pick, startAppE2E, type AppE2E, type Delivery } from "../helpers/app-e2e.ts";
 import type { Created, FakeGitHub, FakeRepo } from "../helpers/fake-github.ts";

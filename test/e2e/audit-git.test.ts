@@ -13,7 +13,7 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { replayIdempotencyKey } from "../../src/audit/replay-key.ts";
 import { createClusterGateway, createClusterReader, type ClusterGateway } from "../../src/cluster/gateway.ts";
-import { createNodeClient, type NodeClient } from "../../src/cluster/node-client.ts";
+import { createNodeClient, type NodeClient } from "../../src/protocol/node-client.ts";
 import { signMessage } from "../../src/crypto/rsa.ts";
 import { governanceBindingDigest, GOVERNANCE_SERVICE, parseGovernanceRequest } from "../../src/gate/governance.ts";
 import { toBindingContext, toOperation } from "../../src/gate/operation.ts";

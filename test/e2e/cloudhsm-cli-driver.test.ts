@@ -15,7 +15,7 @@ import {
   quoteWord,
   type CloudhsmCliSession,
 } from "../../src/cluster/cloudhsm-cli-driver.ts";
-import { createNodeClient, type NodeClient } from "../../src/cluster/node-client.ts";
+import { createNodeClient, type NodeClient } from "../../src/protocol/node-client.ts";
 import { splitLine } from "../../src/cloudhsm-cli/words.ts";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";
 import { passwordOf, setUpQuorumCluster } from "../helpers/quorum-cluster.ts";

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createHash } from "node:crypto";
-import { createNodeClient, type NodeClient } from "../../src/cluster/node-client.ts";
+import { createNodeClient, type NodeClient } from "../../src/protocol/node-client.ts";
 import { startInteractive, runSingle, type CliChild } from "../helpers/cloudhsm-cli-driver.ts";
 import { sh } from "../helpers/cmu-driver.ts";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createNodeClient, type NodeClient } from "../../src/cluster/node-client.ts";
+import { createNodeClient, type NodeClient } from "../../src/protocol/node-client.ts";
 import { startInteractive, runSingle, type CliChild } from "../helpers/cloudhsm-cli-driver.ts";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";
 import { testKey } from "../helpers/keys.ts";

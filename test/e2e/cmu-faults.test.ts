@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { after, before, describe, it } from "node:test";
-import { createNodeClient } from "../../src/cluster/node-client.ts";
+import { createNodeClient } from "../../src/protocol/node-client.ts";
 import { runCmu } from "../../src/cmu/main.ts";
 import type { UserView } from "../../src/protocol/messages.ts";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";

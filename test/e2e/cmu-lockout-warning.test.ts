@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createNodeClient, type NodeClient } from "../../src/cluster/node-client.ts";
+import { createNodeClient, type NodeClient } from "../../src/protocol/node-client.ts";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";
 import { startCmu, type CmuChild } from "../helpers/cmu-driver.ts";
 import { setUpQuorumCluster } from "../helpers/quorum-cluster.ts";

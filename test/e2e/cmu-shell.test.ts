@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createNodeClient } from "../../src/cluster/node-client.ts";
+import { createNodeClient } from "../../src/protocol/node-client.ts";
 import { COMMAND_NAMES } from "../../src/cmu/commands/index.ts";
 import { renderApprovalFile } from "../../src/formats/approval-file.ts";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runDrill } from "../../src/cli/drill.ts";
 import { readClusterFile } from "../../src/cluster/cluster-file.ts";
-import { createNodeClient, type NodeClient } from "../../src/cluster/node-client.ts";
+import { createNodeClient, type NodeClient } from "../../src/protocol/node-client.ts";
 import { signMessage } from "../../src/crypto/rsa.ts";
 import { judgeDrill, openDrill, parseDrill, renderDrill, DRILL_TITLE } from "../../src/gate/drill.ts";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";

@@ -11,7 +11,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createNodeClient, type NodeClient } from "../../src/cluster/node-client.ts";
+import { createNodeClient, type NodeClient } from "../../src/protocol/node-client.ts";
 import { STICKY_MARKER } from "../../src/gate/index.ts";
 import { startTestCluster, type TestCluster } from "./cluster.ts";
 import { startFakeGitHub, type Created, type FakeGitHub, type FakeRepo } from "./fake-github.ts";

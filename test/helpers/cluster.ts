@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clusterEndpoints, type ClusterFile } from "../../src/cluster/cluster-file.ts";
 import { startCluster } from "../../src/cluster/cluster.ts";
-import type { NodeEndpoint } from "../../src/cluster/node-client.ts";
+import type { NodeEndpoint } from "../../src/protocol/node-client.ts";
 
 export interface TestCluster {
   readonly dataDir: string;

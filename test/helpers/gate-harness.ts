@@ -4,7 +4,7 @@
 // follows the fake's, so "a /quorum retry newer than the last replay" means what it says.
 import { Octokit } from "@octokit/rest";
 import { createClusterGateway, type ClusterGateway } from "../../src/cluster/gateway.ts";
-import { createNodeClient, type NodeClient } from "../../src/cluster/node-client.ts";
+import { createNodeClient, type NodeClient } from "../../src/protocol/node-client.ts";
 import { createGitHubPort } from "../../src/github/octokit-port.ts";
 import type { OpName, OpRequest, OpResponse } from "../../src/protocol/messages.ts";
 import type { GateDeps, PullRequestEvent } from "../../src/usecases/deps.ts";

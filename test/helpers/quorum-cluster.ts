@@ -6,7 +6,7 @@
 //   const q = await setUpQuorumCluster(clients, { signers: ["officer1", "officer2"], members: ["w0"], m: 2 });
 //   const tokenData = concatRecords(await must(clients, "get-token", () => ({ service: 3, userName: "w0" }), sessions));
 import { createPublicKey } from "node:crypto";
-import type { CallResult, NodeClient } from "../../src/cluster/node-client.ts";
+import type { CallResult, NodeClient } from "../../src/protocol/node-client.ts";
 import { signMessage } from "../../src/crypto/rsa.ts";
 import { sealSecret } from "../../src/crypto/seal.ts";
 import type { OpName, OpRequest, OpResponse } from "../../src/protocol/messages.ts";

@@ -11,7 +11,7 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { runRequest } from "../../src/cli/request.ts";
 import type { CliIo } from "../../src/cli/io.ts";
-import { createNodeClient, type NodeClient } from "../../src/cluster/node-client.ts";
+import { createNodeClient, type NodeClient } from "../../src/protocol/node-client.ts";
 import { parseRequest } from "../../src/gate/index.ts";
 import type { OpName, OpRequest, OpResponse } from "../../src/protocol/messages.ts";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";

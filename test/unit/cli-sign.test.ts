@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import type { CliIo } from "../../src/cli/io.ts";
 import { runSign } from "../../src/cli/sign.ts";
 import { createClusterGateway } from "../../src/cluster/gateway.ts";
-import { createNodeClient } from "../../src/cluster/node-client.ts";
+import { createNodeClient } from "../../src/protocol/node-client.ts";
 import {
   parseApprovalComment,
   parseRequest,

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { describe, it } from "node:test";
-import type { CallResult, NodeClient } from "../../src/cluster/node-client.ts";
+import type { CallResult, NodeClient } from "../../src/protocol/node-client.ts";
 import { createShellContext, type ShellContext } from "../../src/cmu/context.ts";
 import { fanOutMutating } from "../../src/cmu/fan-out.ts";
 import { guardOutput } from "../../src/cmu/main.ts";

@@ -10,7 +10,7 @@ import {
   type OpName,
   type OpRequest,
   type OpResponse,
-} from "../protocol/messages.ts";
+} from "./messages.ts";
 
 export interface NodeEndpoint {
   readonly host: string;
