@@ -1,11 +1,14 @@
 // Webhook deliveries handled end to end by the GitHub App (src/app, Probot 14), on loopback:
 // Probot's createNodeMiddleware on 127.0.0.1 with an App key (the fake's, made at run time) and a
 // webhook secret made at run time, the fake GitHub API (test/helpers/fake-github.ts) and a real
-// 3-node cluster (test/helpers/cluster.ts). Each delivery is an HMAC-signed `issue_comment.created`
-// for a new discussion comment on one of PRS open request pull requests (round robin, so no two
-// deliveries in flight share a pull request), each pending with one officer's approval of two. A
-// delivery counts when Probot answered 200 (it answers after the handlers finished) and the App
-// logged outcome "evaluated" for that delivery id.
+// 3-node cluster (test/helpers/cluster.ts). Each measured delivery is an HMAC-signed
+// `issue_comment.created` for a new discussion comment on one of PRS open request pull requests
+// (round robin, so no two deliveries in flight share a pull request), each pending with one
+// officer's approval of two. A delivery counts when Probot answered 200 (it answers after the
+// handlers finished) and the App logged outcome "no_command" for that delivery id: discussion
+// cannot change an outcome, so it must cost no API call
+// (docs/github-app.md, "What a delivery costs"). The set-up's deliveries (each pull request opened, then one officer's approval) are
+// not timed; their API calls are counted per kind, reads before the first write apart.
 //
 // Three servers in the same process, driven by the same client:
 //   app (Probot defaults)   the App as deployed: Probot's Octokit with the throttling plugin, whose
@@ -231,6 +234,20 @@ export async function run(): Promise<string[]> {
 
     // ---- set-up (not timed): PRS request PRs, each with its token and alice's approval ----
     const numbers: number[] = [];
+    /** API calls of the set-up's deliveries, per kind: all of them, the writes, the reads before the first write. */
+    const kinds = new Map<string, { deliveries: number; calls: number; writes: number; readsFirst: number }>();
+    const countCalls = (kind: string) => {
+      const calls = fake.calls;
+      const firstWrite = calls.findIndex((c) => c.method !== "GET");
+      const k = kinds.get(kind) ?? { deliveries: 0, calls: 0, writes: 0, readsFirst: 0 };
+      kinds.set(kind, {
+        deliveries: k.deliveries + 1,
+        calls: k.calls + calls.length,
+        writes: k.writes + calls.filter((c) => c.method !== "GET").length,
+        readsFirst: k.readsFirst + (firstWrite === -1 ? calls.length : firstWrite),
+      });
+      fake.clearCalls();
+    };
     for (let i = 0; i < PRS; i += 1) {
       const name = `bench${i}`;
       const file = [
@@ -251,6 +268,7 @@ export async function run(): Promise<string[]> {
         files: { [`hsm-requests/${name}.yml`]: file },
       });
       numbers.push(number);
+      fake.clearCalls();
       const opened = await post(unpaced, "pull_request", {
         action: "opened",
         number,
@@ -263,12 +281,14 @@ export async function run(): Promise<string[]> {
           : `HTTP ${opened.status}`;
       if (problem !== null)
         throw new Error(`app-deliveries: opening #${number}: ${problem} ${unpaced.outcomes.errors.join("; ")}`);
+      countCalls("`pull_request.opened` of a request (token issued)");
       const res = await fetch(`${fake.url}/repos/acme/hsm/issues/${number}/comments?per_page=100`, {
         headers: { authorization: `token ${observer}` },
       });
       const sticky = ((await res.json()) as { body: string }[]).find((c) => c.body.startsWith(STICKY_MARKER));
       const token = sticky === undefined ? null : readStickyToken(sticky.body);
       if (token === null) throw new Error(`app-deliveries: no token in the sticky comment of #${number}`);
+      fake.clearCalls();
       const approved = await post(
         unpaced,
         "issue_comment",
@@ -283,6 +303,7 @@ export async function run(): Promise<string[]> {
           ? expectOutcome(unpaced, approved.id, { outcome: "evaluated", state: "pending", approvals: 1 })
           : `HTTP ${approved.status}`;
       if (p2 !== null) throw new Error(`app-deliveries: approving #${number}: ${p2}`);
+      countCalls("`issue_comment.created`: an officer's approval, 1 of 2");
     }
 
     // ---- the measured phases ----
@@ -306,7 +327,7 @@ export async function run(): Promise<string[]> {
             answer.status !== 200
               ? `HTTP ${answer.status}`
               : to.gate
-                ? expectOutcome(to, answer.id, { outcome: "evaluated", state: "pending", approvals: 1 })
+                ? expectOutcome(to, answer.id, { outcome: "no_command" })
                 : null;
           if (problem !== null) failures.push(problem);
         }
@@ -372,6 +393,10 @@ export async function run(): Promise<string[]> {
     }
     const ratio = (c: number) => ((rateOf(`${unpaced.name}/${c}`) / rateOf(`${baseline.name}/${c}`)) * 100).toFixed(0);
     const failures = [...results.values()].flatMap((r) => r.failures);
+    const perKind = [...kinds].map(
+      ([kind, k]) =>
+        `| ${kind} | ${(k.calls / k.deliveries).toFixed(1)} | ${(k.readsFirst / k.deliveries).toFixed(1)} | ${(k.writes / k.deliveries).toFixed(1)} | ${k.deliveries} |`,
+    );
     return [
       "### GitHub App: webhook deliveries end to end (Probot, fake GitHub API, 3-node cluster)",
       "",
@@ -381,7 +406,16 @@ export async function run(): Promise<string[]> {
       "|---|---|---|---|---|---|---|",
       ...lines,
       "",
-      `App without write pacing / baseline throughput: ${ratio(1)}% sequential, ${ratio(4)}% with 4 in flight. Per delivery the App made ${(apiCalls.app / apiCalls.deliveries).toFixed(1)} GitHub API calls, ${(apiCalls.writes / apiCalls.deliveries).toFixed(2)} of them writes, and read the cluster's keys and M values on every node.`,
+      `App without write pacing / baseline throughput: ${ratio(1)}% sequential, ${ratio(4)}% with 4 in flight (target: at least 50%). Per discussion delivery the App made ${(apiCalls.app / apiCalls.deliveries).toFixed(2)} GitHub API calls, ${(apiCalls.writes / apiCalls.deliveries).toFixed(2)} of them writes.`,
+      "",
+      "GitHub API calls per delivery kind:",
+      "",
+      "| delivery | API calls | reads before the first write | writes | deliveries |",
+      "|---|---|---|---|---|",
+      "| `issue_comment.created`: discussion, no `/quorum` command | " +
+        `${(apiCalls.app / apiCalls.deliveries).toFixed(1)} | ${(apiCalls.app / apiCalls.deliveries).toFixed(1)} | ${(apiCalls.writes / apiCalls.deliveries).toFixed(1)} | ${apiCalls.deliveries} |`,
+      ...perKind,
+      "",
       `Sequential, per delivery of the App without pacing: ${((cpu.wall * 1000) / cpu.deliveries).toFixed(1)} ms wall, of which ${((cpu.bench * 1000) / cpu.deliveries).toFixed(1)} ms CPU in this process (App, Probot, fake GitHub, client) and ${((cpu.nodes * 1000) / cpu.deliveries).toFixed(1)} ms CPU in the three nodes together.`,
       ...(failures.length > 0 ? ["", `Failures: ${[...new Set(failures)].slice(0, 5).join("; ")}`] : []),
       "",

@@ -8,7 +8,7 @@
 //   workflow files (and, from a fork, its code). It runs on a push to the default branch, where
 //   only merged work arrives, and on a comment (`/quorum retry`) of an already merged pull request.
 import type { Trigger } from "../usecases/deps.ts";
-import { changesVerdict, GATE_EVENTS, isGateEvent, isOwnEvent } from "../usecases/gate-events.ts";
+import { changesVerdict, GATE_EVENTS, inertDelivery, isGateEvent, isOwnEvent } from "../usecases/gate-events.ts";
 import type { ActionMode } from "./inputs.ts";
 
 export type ActionPlan =
@@ -36,6 +36,8 @@ export const REFUSAL_REASONS = [
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 const ZERO_SHA = /^0+$/;
+/** Discussion: the run would read the pull request only to find nothing to count. */
+const NO_COMMAND = "the comment or review holds no /quorum command, before or after the change";
 const SHA = /^[0-9a-f]{40}$|^[0-9a-f]{64}$/;
 
 /** The login GitHub gives comments made with the workflow's token. */
@@ -57,6 +59,7 @@ function planEvaluate(eventName: string, p: Rec): ActionPlan {
     );
   const action = str(p, "action");
   if (!changesVerdict(name, action)) return skip(`${eventName}.${action} does not change the verdict`);
+  if (inertDelivery(name, p) !== null) return skip(NO_COMMAND);
   const onIssue = name === "issue_comment";
   if (onIssue && asRecord(asRecord(p["issue"])?.["pull_request"]) === null)
     return skip("a comment on an issue, not on a pull request");
@@ -72,6 +75,7 @@ function planApply(eventName: string, p: Rec): ActionPlan {
       const action = str(p, "action");
       // A retry is asked for in a new comment; an edit or a deletion asks for nothing new.
       if (action !== "created") return skip(`issue_comment.${action} asks for nothing`);
+      if (inertDelivery("issue_comment", p) !== null) return skip(NO_COMMAND);
       if (asRecord(asRecord(p["issue"])?.["pull_request"]) === null)
         return skip("a comment on an issue, not on a pull request");
       return (

@@ -3,7 +3,7 @@
 import type { ApplicationFunction, Probot } from "probot";
 import { appIdentityCache } from "./app-identity.ts";
 import { readAppConfig } from "./config.ts";
-import { GATE_EVENTS, gateEventKeys } from "../usecases/gate-events.ts";
+import { gateEventKeys } from "../usecases/gate-events.ts";
 import { createGateRunner } from "./run-gate.ts";
 
 /** The app, reading its configuration from `env` when Probot loads it (tests pass their own). */
@@ -28,10 +28,7 @@ export function createQuorumGateApp(env: Readonly<Record<string, string | undefi
 
     // The events and actions: src/usecases/gate-events.ts, shared with the Action and app.yml.
     app.on(gateEventKeys("pull_request"), (context) =>
-      runGate(context, context.payload.pull_request.number, {
-        kind: GATE_EVENTS.pull_request.trigger,
-        action: context.payload.action,
-      }),
+      runGate(context, "pull_request", context.payload.pull_request.number, context.payload.action),
     );
 
     app.on(gateEventKeys("issue_comment"), async (context) => {
@@ -40,24 +37,15 @@ export function createQuorumGateApp(env: Readonly<Record<string, string | undefi
         context.log.debug({ outcome: "not_a_pull_request" }, "quorum-gate: ignored a comment on an issue");
         return;
       }
-      await runGate(context, context.payload.issue.number, {
-        kind: GATE_EVENTS.issue_comment.trigger,
-        action: context.payload.action,
-      });
+      await runGate(context, "issue_comment", context.payload.issue.number, context.payload.action);
     });
 
     app.on(gateEventKeys("pull_request_review"), (context) =>
-      runGate(context, context.payload.pull_request.number, {
-        kind: GATE_EVENTS.pull_request_review.trigger,
-        action: context.payload.action,
-      }),
+      runGate(context, "pull_request_review", context.payload.pull_request.number, context.payload.action),
     );
 
     app.on(gateEventKeys("pull_request_review_comment"), (context) =>
-      runGate(context, context.payload.pull_request.number, {
-        kind: GATE_EVENTS.pull_request_review_comment.trigger,
-        action: context.payload.action,
-      }),
+      runGate(context, "pull_request_review_comment", context.payload.pull_request.number, context.payload.action),
     );
   };
 }

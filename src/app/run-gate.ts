@@ -1,5 +1,6 @@
-// One delivery, end to end, for every event the app listens to: drop the comment events the app's
-// own writes cause, build the gate's dependencies from this delivery, call the use case, log what it
+// One delivery, end to end, for every event the app listens to: drop the deliveries that cannot
+// change an outcome (no /quorum command in the comment or review) and the events the app's own
+// writes cause, build the gate's dependencies from this delivery, call the use case, log what it
 // did. The use case does all the deciding; this file only translates.
 import type { Logger } from "probot";
 import { readClusterFile } from "../cluster/cluster-file.ts";
@@ -9,7 +10,7 @@ import type { RepoRef } from "../github/port.ts";
 import type { GateOutcome, Trigger } from "../usecases/deps.ts";
 import { describeError } from "../usecases/describe-error.ts";
 import { buildGateDeps } from "../usecases/build-deps.ts";
-import { isOwnEvent } from "../usecases/gate-events.ts";
+import { GATE_EVENTS, inertDelivery, isOwnEvent, type GateEventName } from "../usecases/gate-events.ts";
 import { handlePullRequest } from "../usecases/handle-pull-request.ts";
 import type { AppIdentityCache } from "./app-identity.ts";
 import type { AppConfig } from "./config.ts";
@@ -24,16 +25,23 @@ export interface DeliveryContext {
   };
 }
 
-export type RunGate = (context: DeliveryContext, number: number, trigger: Trigger) => Promise<void>;
+export type RunGate = (context: DeliveryContext, event: GateEventName, number: number, action: string) => Promise<void>;
 
 export function createGateRunner(
   config: AppConfig,
   identity: AppIdentityCache,
   now: () => number = () => Math.floor(Date.now() / 1000),
 ): RunGate {
-  return async (context, number, trigger) => {
+  return async (context, event, number, action) => {
     const { log, payload } = context;
+    const trigger: Trigger = { kind: GATE_EVENTS[event].trigger, action };
     try {
+      // Before anything that could cost a call: most comments are discussion, and change nothing.
+      const inert = inertDelivery(event, payload);
+      if (inert !== null) {
+        log.debug({ outcome: inert }, "quorum-gate: ignored a delivery that holds no /quorum command");
+        return;
+      }
       const me = await identity.get();
       if (isOwnEvent(trigger.kind, payload.sender?.login, me.botLogin)) {
         log.debug({ outcome: "own_event" }, "quorum-gate: ignored an event caused by the app itself");

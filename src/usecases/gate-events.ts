@@ -1,6 +1,7 @@
 // The events that wake the gate, in one list for the App (which subscribes to them), the Action
 // (which plans a run from them) and app.yml (whose default_events a test holds to this list), and
 // the one rule that drops the events the gate's own writes cause (docs/github-app.md, "Events").
+import { parseApprovalComment } from "../gate/index.ts";
 import type { Trigger } from "./deps.ts";
 
 interface GateEvent {
@@ -48,4 +49,35 @@ export function isOwnEvent(
   ownLogin: string,
 ): boolean {
   return trigger !== "pull_request" && senderLogin?.toLowerCase() === ownLogin.toLowerCase();
+}
+
+/**
+ * Why a delivery cannot change any outcome, judged from its payload alone, or null when it may.
+ * The engine ignores a comment or review whose body holds no `/quorum` command line
+ * (`judgeCandidate` returns null for it), so a new one, an edit that neither adds nor removes a
+ * command, and the deletion or dismissal of one change nothing: such a delivery costs no GitHub
+ * call and no cluster call (docs/github-app.md, "What a delivery costs"). It uses the engine's own
+ * parser, so the two can never disagree. Pull request events always may change the outcome, and
+ * so does any payload this function cannot read.
+ */
+export function inertDelivery(name: GateEventName, payload: unknown): "no_command" | null {
+  if (name === "pull_request") return null;
+  const p = record(payload);
+  const holder = record(p?.[name === "pull_request_review" ? "review" : "comment"]);
+  if (holder === undefined) return null;
+  const bodies = [holder["body"]];
+  const changes = record(record(p?.["changes"])?.["body"]);
+  if (changes !== undefined) bodies.push(changes["from"]);
+  for (const body of bodies) {
+    // A review without a body comes as null; anything else unexpected is left to the full path.
+    if (body === null) continue;
+    if (typeof body !== "string") return null;
+    const parsed = parseApprovalComment(body);
+    if (parsed.ok || parsed.reason !== "not_a_command") return null;
+  }
+  return "no_command";
+}
+
+function record(v: unknown): Readonly<Record<string, unknown>> | undefined {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }

@@ -134,7 +134,8 @@ describe("the GitHub App's handlers", () => {
     payload["comment"] = {
       ...(payload["comment"] as object),
       user: { login: BOT, type: "Bot", id: 1 },
-      body: `${STICKY_MARKER}\n## HSM quorum`,
+      // The sticky comment quotes the commands it explains; only the own-event rule may drop it.
+      body: `${STICKY_MARKER}\n## HSM quorum\n/quorum retry`,
     };
     payload["installation"] = { id: 11 };
     await probot.receive({ name: "issue_comment", id: "own-1", payload } as never);
@@ -143,9 +144,34 @@ describe("the GitHub App's handlers", () => {
       ["pull_request_review_comment", "created"],
     ] as const) {
       const own = example(name, action);
+      const holder = name === "pull_request_review" ? "review" : "comment";
+      own[holder] = { ...(own[holder] as object), body: "/quorum withdraw" };
       own["sender"] = { login: BOT, type: "Bot", id: 1 };
       own["installation"] = { id: 11 };
       await probot.receive({ name, id: `own-${name}`, payload: own } as never);
+    }
+  });
+
+  test("discussion costs no API call: a new comment, an edit, a deletion and a review without a /quorum command", async () => {
+    const onPr = (p: Record<string, unknown>): Record<string, unknown> => ({
+      ...p,
+      issue: { ...(p["issue"] as object), number: 1, pull_request: { url: `https://api.github.com${REPO}/pulls/1` } },
+      installation: { id: 11 },
+    });
+    const deliveries: [string, Record<string, unknown>][] = [
+      ["issue_comment", onPr(example("issue_comment", "created"))],
+      ["issue_comment", onPr({ ...example("issue_comment", "edited"), changes: { body: { from: "tpyo" } } })],
+      ["issue_comment", onPr(example("issue_comment", "deleted"))],
+      ["pull_request_review", { ...example("pull_request_review", "submitted"), installation: { id: 11 } }],
+      [
+        "pull_request_review_comment",
+        { ...example("pull_request_review_comment", "created"), installation: { id: 11 } },
+      ],
+    ];
+    for (const [name, payload] of deliveries) {
+      const holder = (payload["comment"] ?? payload["review"]) as { body: unknown };
+      assert.doesNotMatch(String(holder.body), /^\/quorum/m, `${name}: the example is discussion`);
+      await probot.receive({ name, id: `talk-${name}-${String(payload["action"])}`, payload } as never);
     }
   });
 
@@ -242,6 +268,7 @@ describe("the GitHub App's handlers", () => {
 
   test("an unexpected failure is logged and rethrown as a fixed message, with nothing of the original error", async () => {
     const payload = example("pull_request_review", "submitted", 1);
+    payload["review"] = { ...(payload["review"] as object), body: "/quorum withdraw" };
     payload["installation"] = { id: 14 };
     const pr = payload["pull_request"] as { number: number };
     tokenFor(14);

@@ -153,7 +153,8 @@ describe("the GitHub App, end to end (probot run, fake GitHub, real cluster, ope
     const ownEdit = {
       action: "edited",
       issue: commentEvent({ id: 0, payload: {} }, gh.app.botLogin).issue,
-      comment: { body: sticky.body, user: sender(gh.app.botLogin) },
+      // With a command line, so that the own-event rule, not the discussion rule, is what drops it.
+      comment: { body: `${sticky.body}\n/quorum retry`, user: sender(gh.app.botLogin) },
       changes: {},
       ...common(gh.app.botLogin),
     };

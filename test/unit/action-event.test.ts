@@ -20,6 +20,18 @@ function example(event: string, action?: string): Payload {
   return structuredClone(found);
 }
 
+/**
+ * The example with a `/quorum` command in its comment or review body: the examples' bodies are
+ * discussion, which the plan skips before it reads anything (see "skips discussion" below).
+ */
+function withCommand(p: Payload, body = "/quorum retry"): Payload {
+  for (const holder of ["comment", "review"]) {
+    const h = p[holder] as Record<string, unknown> | undefined;
+    if (h !== undefined) p[holder] = { ...h, body };
+  }
+  return p;
+}
+
 const SHA_A = "a".repeat(40);
 const SHA_B = "b".repeat(40);
 
@@ -59,11 +71,11 @@ describe("the Action's event plan", () => {
     ] as const) {
       const payload =
         event === "issue_comment"
-          ? {
+          ? withCommand({
               ...example(event, action),
               issue: { ...(example(event, action)["issue"] as object), pull_request: { url: "x" } },
-            }
-          : pullRequestEvent(event, action);
+            })
+          : withCommand(pullRequestEvent(event, action));
       const plan = planRun("evaluate", event, payload);
       assert.equal(plan.kind, "pull_request", `${event}.${action}`);
       if (plan.kind !== "pull_request") continue;
@@ -73,15 +85,16 @@ describe("the Action's event plan", () => {
   });
 
   it("evaluate: the trigger says what happened, for the engine's rules on edits and deletions", () => {
-    const edited = planRun("evaluate", "issue_comment", {
-      ...example("issue_comment", "edited"),
-      issue: { number: 7, pull_request: { url: "x" } },
-    });
+    const edited = planRun(
+      "evaluate",
+      "issue_comment",
+      withCommand({ ...example("issue_comment", "edited"), issue: { number: 7, pull_request: { url: "x" } } }),
+    );
     assert.deepEqual(edited.kind === "pull_request" ? [edited.number, edited.trigger] : edited, [
       7,
       { kind: "comment", action: "edited" },
     ]);
-    const review = planRun("evaluate", "pull_request_review", example("pull_request_review", "dismissed"));
+    const review = planRun("evaluate", "pull_request_review", withCommand(example("pull_request_review", "dismissed")));
     assert.deepEqual(review.kind === "pull_request" ? review.trigger : review, { kind: "review", action: "dismissed" });
   });
 
@@ -90,12 +103,54 @@ describe("the Action's event plan", () => {
     const onIssue = example("issue_comment", "created");
     delete (onIssue["issue"] as Record<string, unknown>)["pull_request"];
     assert.equal(planRun("evaluate", "issue_comment", onIssue).kind, "skip");
-    const own = {
+    const own = withCommand({
       ...example("issue_comment", "created"),
       issue: { number: 3, pull_request: { url: "x" } },
       sender: { login: "github-actions[bot]", type: "Bot" },
-    };
+    });
     assert.equal(planRun("evaluate", "issue_comment", own).kind, "skip");
+  });
+
+  it("skips discussion: a comment or review whose body holds no /quorum command, before or after the change", () => {
+    const onPr = (p: Payload): Payload => ({ ...p, issue: { number: 4, pull_request: { url: "x" } } });
+    const cases: [string, Payload, string][] = [
+      ["issue_comment", onPr(example("issue_comment", "created")), "skip"],
+      ["issue_comment", onPr(withCommand(example("issue_comment", "created"), "Looks right to me.")), "skip"],
+      // Inside a fence or a quote, a command is not one: the engine ignores it, so may the plan.
+      ["issue_comment", onPr(withCommand(example("issue_comment", "created"), "> /quorum approve AAAA")), "skip"],
+      ["issue_comment", onPr(withCommand(example("issue_comment", "created"), "```\n/quorum withdraw\n```")), "skip"],
+      ["issue_comment", onPr(withCommand(example("issue_comment", "created"), "/quorum withdraw")), "pull_request"],
+      // Not a valid command, but one the sticky comment reports on: it must be read.
+      [
+        "issue_comment",
+        onPr(withCommand(example("issue_comment", "created"), "/quorum approve nonsense")),
+        "pull_request",
+      ],
+      ["issue_comment", onPr(withCommand(example("issue_comment", "deleted"), "/quorum withdraw")), "pull_request"],
+      ["issue_comment", onPr(example("issue_comment", "deleted")), "skip"],
+      // An edit that removes a command changes the outcome; one that never had one does not.
+      [
+        "issue_comment",
+        onPr({ ...example("issue_comment", "edited"), changes: { body: { from: "/quorum withdraw" } } }),
+        "pull_request",
+      ],
+      ["issue_comment", onPr({ ...example("issue_comment", "edited"), changes: { body: { from: "typo" } } }), "skip"],
+      ["pull_request_review", withCommand(example("pull_request_review", "submitted"), "LGTM"), "skip"],
+      ["pull_request_review", { ...example("pull_request_review", "submitted"), review: { body: null } }, "skip"],
+      ["pull_request_review", withCommand(example("pull_request_review", "dismissed")), "pull_request"],
+      ["pull_request_review_comment", example("pull_request_review_comment", "created"), "skip"],
+      // What the plan cannot read is left to the full path, which reports it.
+      ["issue_comment", onPr(withCommand(example("issue_comment", "created"), 42 as never)), "pull_request"],
+      ["pull_request_review", { ...example("pull_request_review", "submitted"), review: "x" }, "pull_request"],
+    ];
+    for (const [event, payload, expected] of cases) {
+      const plan = planRun("evaluate", event, payload);
+      assert.equal(
+        plan.kind,
+        expected,
+        `${event}.${String(payload.action)}: ${JSON.stringify(payload["comment"] ?? payload["review"]).slice(0, 80)}`,
+      );
+    }
   });
 
   it("evaluate refuses events that carry no pull request", () => {
@@ -146,11 +201,17 @@ describe("the Action's event plan", () => {
   });
 
   it("apply on a new PR comment is limited to merged pull requests (a /quorum retry); edits ask for nothing", () => {
-    const created = planRun("apply", "issue_comment", {
+    const created = planRun(
+      "apply",
+      "issue_comment",
+      withCommand({ ...example("issue_comment", "created"), issue: { number: 5, pull_request: { url: "x" } } }),
+    );
+    assert.ok(created.kind === "pull_request" && created.replay && created.onlyIfMerged && created.number === 5);
+    const discussion = planRun("apply", "issue_comment", {
       ...example("issue_comment", "created"),
       issue: { number: 5, pull_request: { url: "x" } },
     });
-    assert.ok(created.kind === "pull_request" && created.replay && created.onlyIfMerged && created.number === 5);
+    assert.equal(discussion.kind, "skip", "a new comment without a command asks for no retry");
     assert.equal(
       planRun("apply", "issue_comment", {
         ...example("issue_comment", "edited"),
