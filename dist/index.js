@@ -11795,16 +11795,16 @@ var require_dns = __commonJS({
       setRecords(origin, addresses) {
         const timestamp = Date.now();
         const records = { records: { 4: null, 6: null } };
-        for (const record of addresses) {
-          record.timestamp = timestamp;
-          if (typeof record.ttl === "number") {
-            record.ttl = Math.min(record.ttl, this.#maxTTL);
+        for (const record2 of addresses) {
+          record2.timestamp = timestamp;
+          if (typeof record2.ttl === "number") {
+            record2.ttl = Math.min(record2.ttl, this.#maxTTL);
           } else {
-            record.ttl = this.#maxTTL;
+            record2.ttl = this.#maxTTL;
           }
-          const familyRecords = records.records[record.family] ?? { ips: [] };
-          familyRecords.ips.push(record);
-          records.records[record.family] = familyRecords;
+          const familyRecords = records.records[record2.family] ?? { ips: [] };
+          familyRecords.ips.push(record2);
+          records.records[record2.family] = familyRecords;
         }
         this.#records.set(origin.hostname, records);
       }
@@ -31906,7 +31906,7 @@ function getOctokit(token, options, ...additionalPlugins) {
   return new GitHubWithPlugins(getOctokitOptions(token, options));
 }
 
-// src/cluster/node-client.ts
+// src/protocol/node-client.ts
 import { request as httpRequest, Agent as HttpAgent } from "node:http";
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
 
@@ -31915,7 +31915,7 @@ var PROTOCOL_VERSION = "v1";
 var SESSION_HEADER = "x-session";
 var MAX_BODY_BYTES = 1024 * 1024;
 
-// src/cluster/node-client.ts
+// src/protocol/node-client.ts
 var MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 function createNodeClient(endpoint2, options = {}) {
   const tls = endpoint2.ca !== void 0;
@@ -35007,7 +35007,10 @@ function tallySection(d) {
     );
   }
   if (d.coolingOffUntil !== null)
-    out.push(`Cooling-off: the quorum is met; the request may go at ${d.coolingOffUntil}, not before.`, "");
+    out.push(
+      `Cooling-off: the quorum is met; the request may go at ${d.coolingOffUntil}, not before. Then re-run the \`quorum\` check (or its workflow job) to let it go.`,
+      ""
+    );
   if (rows.length > 0) out.push("| Officer | GitHub | Status |", "|---|---|---|", ...rows, "");
   if (rejected.length > 0) {
     out.push("Not counted:", "", "| Comment | Author | Reason |", "|---|---|---|");
@@ -35426,7 +35429,7 @@ async function runOpen(deps, repo, pr, subject) {
         "failure",
         "The HSM cluster cannot be reached",
         cluster.message,
-        "The gate re-evaluates on the next event; an officer's comment is enough to trigger it."
+        "The gate re-evaluates on the next event: re-run the `quorum` check, or post a `/quorum` command."
       )
     );
     return { code: "cluster_unavailable", message: cluster.message };
@@ -36036,7 +36039,11 @@ var GATE_EVENTS = {
   pull_request: { trigger: "pull_request", actions: ["opened", "synchronize", "reopened", "edited", "closed"] },
   pull_request_review: { trigger: "review", actions: ["submitted", "edited", "dismissed"] },
   pull_request_review_comment: { trigger: "comment", actions: ["created", "edited", "deleted"] },
-  issue_comment: { trigger: "comment", actions: ["created", "edited", "deleted"] }
+  issue_comment: { trigger: "comment", actions: ["created", "edited", "deleted"] },
+  // The Re-run button of the App's `quorum` check: a fresh evaluation on demand, for what time
+  // alone changes (a cooling-off that has ended, a cluster that is back). The App only; a
+  // workflow's check is re-run with its job (docs/github-app.md, "Events").
+  check_run: { trigger: "pull_request", actions: ["rerequested"] }
 };
 function isGateEvent(name) {
   return Object.hasOwn(GATE_EVENTS, name);
@@ -36047,9 +36054,29 @@ function changesVerdict(name, action) {
 function isOwnEvent(trigger, senderLogin, ownLogin) {
   return trigger !== "pull_request" && senderLogin?.toLowerCase() === ownLogin.toLowerCase();
 }
+function inertDelivery(name, payload) {
+  if (name === "pull_request" || name === "check_run") return null;
+  const p = record(payload);
+  const holder = record(p?.[name === "pull_request_review" ? "review" : "comment"]);
+  if (holder === void 0) return null;
+  const bodies = [holder["body"]];
+  const changes = record(record(p?.["changes"])?.["body"]);
+  if (changes !== void 0) bodies.push(changes["from"]);
+  for (const body of bodies) {
+    if (body === null) continue;
+    if (typeof body !== "string") return null;
+    const parsed = parseApprovalComment(body);
+    if (parsed.ok || parsed.reason !== "not_a_command") return null;
+  }
+  return "no_command";
+}
+function record(v) {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? v : void 0;
+}
 
 // src/action/event.ts
 var ZERO_SHA = /^0+$/;
+var NO_COMMAND = "the comment or review holds no /quorum command, before or after the change";
 var SHA2 = /^[0-9a-f]{40}$|^[0-9a-f]{64}$/;
 var ACTIONS_BOT_LOGIN = "github-actions[bot]";
 function planRun(mode, eventName, payload) {
@@ -36064,8 +36091,14 @@ function planEvaluate(eventName, p) {
       "evaluate_wrong_event",
       `mode evaluate runs on pull_request, pull_request_target, pull_request_review, pull_request_review_comment and issue_comment events, not on ${eventName || "(no event name)"}`
     );
+  if (name === "check_run")
+    return refuse2(
+      "evaluate_wrong_event",
+      "mode evaluate does not run on check_run: re-run the workflow's job to evaluate again"
+    );
   const action = str(p, "action");
   if (!changesVerdict(name, action)) return skip(`${eventName}.${action} does not change the verdict`);
+  if (inertDelivery(name, p) !== null) return skip(NO_COMMAND);
   const onIssue = name === "issue_comment";
   if (onIssue && asRecord(asRecord(p["issue"])?.["pull_request"]) === null)
     return skip("a comment on an issue, not on a pull request");
@@ -36079,6 +36112,7 @@ function planApply(eventName, p) {
     case "issue_comment": {
       const action = str(p, "action");
       if (action !== "created") return skip(`issue_comment.${action} asks for nothing`);
+      if (inertDelivery("issue_comment", p) !== null) return skip(NO_COMMAND);
       if (asRecord(asRecord(p["issue"])?.["pull_request"]) === null)
         return skip("a comment on an issue, not on a pull request");
       return ownEvent(p, GATE_EVENTS.issue_comment.trigger) ?? pullRequest(p, "issue", { kind: GATE_EVENTS.issue_comment.trigger, action }, true);

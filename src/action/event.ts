@@ -57,6 +57,13 @@ function planEvaluate(eventName: string, p: Rec): ActionPlan {
       "evaluate_wrong_event",
       `mode evaluate runs on pull_request, pull_request_target, pull_request_review, pull_request_review_comment and issue_comment events, not on ${eventName || "(no event name)"}`,
     );
+  // The Re-run button of a workflow's check re-runs the job with its own event, so a workflow
+  // never needs check_run; only the App, whose check it is, listens to it.
+  if (name === "check_run")
+    return refuse(
+      "evaluate_wrong_event",
+      "mode evaluate does not run on check_run: re-run the workflow's job to evaluate again",
+    );
   const action = str(p, "action");
   if (!changesVerdict(name, action)) return skip(`${eventName}.${action} does not change the verdict`);
   if (inertDelivery(name, p) !== null) return skip(NO_COMMAND);

@@ -260,7 +260,10 @@ function tallySection(d: Decision): string[] {
     );
   }
   if (d.coolingOffUntil !== null)
-    out.push(`Cooling-off: the quorum is met; the request may go at ${d.coolingOffUntil}, not before.`, "");
+    out.push(
+      `Cooling-off: the quorum is met; the request may go at ${d.coolingOffUntil}, not before. Then re-run the \`quorum\` check (or its workflow job) to let it go.`,
+      "",
+    );
   if (rows.length > 0) out.push("| Officer | GitHub | Status |", "|---|---|---|", ...rows, "");
   if (rejected.length > 0) {
     out.push("Not counted:", "", "| Comment | Author | Reason |", "|---|---|---|");

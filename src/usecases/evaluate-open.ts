@@ -119,7 +119,7 @@ export async function runOpen(
         "failure",
         "The HSM cluster cannot be reached",
         cluster.message,
-        "The gate re-evaluates on the next event; an officer's comment is enough to trigger it.",
+        "The gate re-evaluates on the next event: re-run the `quorum` check, or post a `/quorum` command.",
       ),
     );
     return { code: "cluster_unavailable", message: cluster.message };

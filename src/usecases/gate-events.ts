@@ -16,6 +16,10 @@ export const GATE_EVENTS = {
   pull_request_review: { trigger: "review", actions: ["submitted", "edited", "dismissed"] },
   pull_request_review_comment: { trigger: "comment", actions: ["created", "edited", "deleted"] },
   issue_comment: { trigger: "comment", actions: ["created", "edited", "deleted"] },
+  // The Re-run button of the App's `quorum` check: a fresh evaluation on demand, for what time
+  // alone changes (a cooling-off that has ended, a cluster that is back). The App only; a
+  // workflow's check is re-run with its job (docs/github-app.md, "Events").
+  check_run: { trigger: "pull_request", actions: ["rerequested"] },
 } as const satisfies Readonly<Record<string, GateEvent>>;
 
 export type GateEventName = keyof typeof GATE_EVENTS;
@@ -61,7 +65,7 @@ export function isOwnEvent(
  * so does any payload this function cannot read.
  */
 export function inertDelivery(name: GateEventName, payload: unknown): "no_command" | null {
-  if (name === "pull_request") return null;
+  if (name === "pull_request" || name === "check_run") return null;
   const p = record(payload);
   const holder = record(p?.[name === "pull_request_review" ? "review" : "comment"]);
   if (holder === undefined) return null;

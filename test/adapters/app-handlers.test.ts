@@ -175,6 +175,13 @@ describe("the GitHub App's handlers", () => {
     }
   });
 
+  test("a re-run of another app's check run is ignored without a single API call", async () => {
+    const payload = example("check_run", "rerequested");
+    payload["installation"] = { id: 11 };
+    assert.notEqual((payload["check_run"] as { name: string }).name, "quorum", "the example is another check");
+    await probot.receive({ name: "check_run", id: "rerun-1", payload } as never);
+  });
+
   test("a comment on an issue that is not a pull request is ignored without a single API call", async () => {
     const payload = example("issue_comment", "created", 3);
     assert.equal(

@@ -1,9 +1,9 @@
 // The governance rules of docs/governance.md through the GitHub App as it runs in production
 // (`probot run`, signed deliveries, fake GitHub API, real 3-node cluster, officers signing with
 // the real openssl binary): the lock-out guard refuses before any token exists, an AND group is
-// waited for, and a veto over the approval payload blocks a request that then cannot turn green.
-// Cooling-off needs a clock the test controls; it is tested through the use case
-// (test/contract/gate-rules.test.ts).
+// waited for, a veto over the approval payload blocks a request that then cannot turn green, and
+// a group no one can satisfy fails the check at once. Cooling-off runs on the real clock in
+// test/e2e/app-cooling-off.test.ts, and on an injected one in test/contract/gate-rules.test.ts.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { NodeClient } from "../../src/protocol/node-client.ts";
@@ -159,5 +159,39 @@ describe("the GitHub App, end to end: governance rules (probot run, fake GitHub,
     const c2 = repo.addComment(number, "carol", `/quorum approve ${opensslSign(OFFICERS.carol, token)}`);
     const after = await deliver("issue_comment", commentEvent(c2, "carol"));
     assert.deepEqual(pick(after.outcome, "state"), ["rejected"]);
+  });
+
+  it("early refusal: a group that no one left can satisfy fails the check at once, before any approval", async () => {
+    // carol is the platform group's only member and proposes the request herself; with
+    // self-approval off (on the base branch, where policy is read) she cannot approve it, so the
+    // group's one approval is out of reach from the start.
+    const policy = repo.readBytes("main", ".github/quorum-gate.yml")?.toString("utf8") ?? "";
+    assert.match(policy, /^officers:/m);
+    repo.commit("main", { ".github/quorum-gate.yml": `${policy}allow_self_approval: false\n` });
+    number = repo.openPullRequest({
+      head: "req-app9",
+      author: "carol",
+      title: "Create CU app9",
+      files: {
+        "hsm-requests/app9.yml": [
+          `version: 1`,
+          `cluster: ${quorum.clusterId}`,
+          `operation:`,
+          `  kind: createUser`,
+          `  type: CU`,
+          `  name: app9`,
+          `  sealed_password: ${quorum.seal("app9-pass-1")}`,
+          `reason: reporting service`,
+          "",
+        ].join("\n"),
+      },
+    });
+    const opened = await deliver("pull_request", pullRequestEvent("opened", "carol"));
+    assert.deepEqual(pick(opened.outcome, "outcome", "state", "approvals"), ["evaluated", "rejected", 0]);
+    assert.match(
+      (await stickyComment())?.body ?? "",
+      /`quorum_unreachable`: group platform needs 1 approval, but only 0 of its officers can give one/,
+    );
+    assert.equal(quorumCheck(repo.branchSha("req-app9") ?? "")?.["conclusion"], "failure");
   });
 });

@@ -39,6 +39,8 @@ export interface AppE2EOptions {
   readonly policyTail?: readonly string[];
   /** Prefix of the temporary directory, to tell runs apart. */
   readonly tmpPrefix: string;
+  /** The fake GitHub dates writes by the real clock, as the App's own rules read it (a cooling-off). */
+  readonly realClock?: boolean;
 }
 
 export interface Delivery {
@@ -109,7 +111,7 @@ export async function startAppE2E(options: AppE2EOptions): Promise<AppE2E> {
     writeFileSync(join(dir, `${name}.key`), testKey(name).privatePem, { mode: 0o600 });
   writeFileSync(join(dir, "gate-password"), `${gatePassword}\n`, { mode: 0o600 });
 
-  const gh = await startFakeGitHub();
+  const gh = await startFakeGitHub({ realClock: options.realClock === true });
   const observer = gh.issueToken({ user: "observer", appId: null });
   const policy = [
     `version: 1`,

@@ -61,6 +61,12 @@ export interface FakeGitHubOptions {
   /** Start of the fake clock that dates comments, reviews and commits. */
   readonly startTime?: Date;
   /**
+   * Date comments, reviews and commits by the machine's clock (never backwards) instead of one
+   * second per write: for an App in another process whose time-dependent rules (a cooling-off)
+   * read the real clock.
+   */
+  readonly realClock?: boolean;
+  /**
    * The App manifest whose `default_permissions` the installation holds (its tokens get 403 for
    * anything else). Default: the repository's own `app.yml`.
    */
@@ -165,7 +171,9 @@ function parseJson(raw: Buffer): unknown {
 }
 
 export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<FakeGitHub> {
-  const state = newState(options.startTime ?? new Date("2026-01-01T00:00:00Z"));
+  const state = options.realClock
+    ? newState(new Date(), true)
+    : newState(options.startTime ?? new Date("2026-01-01T00:00:00Z"));
   const permissions =
     options.manifest === undefined ? repositoryManifestPermissions() : readManifestPermissions(options.manifest);
   const app = createApp(

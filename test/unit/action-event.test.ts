@@ -156,6 +156,13 @@ describe("the Action's event plan", () => {
   it("evaluate refuses events that carry no pull request", () => {
     assert.equal(kind(planRun("evaluate", "push", pushTo("refs/heads/main"))), "refuse:evaluate_wrong_event");
     assert.equal(kind(planRun("evaluate", "workflow_dispatch", {})), "refuse:evaluate_wrong_event");
+    // The App's Re-run event; a workflow's check is re-run with its job.
+    assert.equal(
+      kind(
+        planRun("evaluate", "check_run", { action: "rerequested", check_run: { name: "quorum", pull_requests: [] } }),
+      ),
+      "refuse:evaluate_wrong_event",
+    );
   });
 
   it("marks a pull request from a fork (GitHub gives such pull_request runs no secrets)", () => {

@@ -127,9 +127,11 @@ export interface FakeState {
   nextId: number;
   /** Fake time in ms: every write moves it by one second, so ordering and `edited` are exact. */
   clockMs: number;
+  /** Date writes by the machine's clock instead (never backwards), for a process that reads that clock. */
+  readonly realClock: boolean;
 }
 
-export function newState(startTime: Date): FakeState {
+export function newState(startTime: Date, realClock = false): FakeState {
   return {
     repos: new Map(),
     pulls: new Map(),
@@ -139,6 +141,7 @@ export function newState(startTime: Date): FakeState {
     tokens: new Map(),
     nextId: 1000,
     clockMs: startTime.getTime(),
+    realClock,
   };
 }
 
@@ -149,7 +152,7 @@ export function nextId(state: FakeState): number {
 
 /** The next fake instant, formatted as GitHub formats it (seconds, `Z`). */
 export function tick(state: FakeState): string {
-  state.clockMs += 1000;
+  state.clockMs = state.realClock ? Math.max(state.clockMs, Date.now()) : state.clockMs + 1000;
   return new Date(state.clockMs).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
