@@ -22,10 +22,12 @@ import {
 import type { QuorumValues } from "../gate/operation.ts";
 import { parseCommandArgs } from "./args.ts";
 import type { CliIo } from "./io.ts";
+import { annotationCommand } from "./workflow-command.ts";
 
 const HELP = `Usage:
   quorum-gate drill open  [--cluster FILE] [--window-seconds N] [--out FILE]
-  quorum-gate drill check --drill FILE --answer OFFICER=SIGFILE... [--cluster FILE] [--summary FILE] [--json]
+  quorum-gate drill check --drill FILE --answer OFFICER=SIGFILE... [--cluster FILE] [--summary FILE]
+                          [--annotate] [--json]
 
 A quorum drill: learn, before you need it, how many officers can still sign.
 
@@ -36,7 +38,8 @@ open    writes a drill document (title line "quorum-gate drill v1", the cluster 
 check   verifies each answer (raw or base64 signature file) under the quorum key the cluster holds
         for that officer, and reports who answered within the window against M and M + 1 of
         services 3 and 4. The report (Markdown) goes to stdout, and is appended to --summary
-        (for example "$GITHUB_STEP_SUMMARY" in a workflow).
+        (for example "$GITHUB_STEP_SUMMARY" in a workflow). With --annotate it also prints the
+        verdict as a GitHub Actions annotation, so it shows on the job's check run.
 
 Options:
   --cluster FILE        cluster file (default ${DEFAULT_CLUSTER_FILE})
@@ -45,6 +48,8 @@ Options:
   --drill FILE          the drill document check judges
   --answer OFFICER=FILE an officer's signature; repeat for each officer
   --summary FILE        also append the report to this file
+  --annotate            also print the verdict as a workflow command (::notice or ::error), for
+                        the check run of the workflow job that runs the drill
   --json                print the report as JSON instead of Markdown
   -h, --help            show this help
 
@@ -97,6 +102,7 @@ export async function runDrill(
       answer: { type: "string", multiple: true, default: [] },
       summary: { type: "string" },
       json: { type: "boolean", default: false },
+      annotate: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     0,
@@ -132,6 +138,8 @@ export async function runDrill(
   }
 
   if (v.drill === undefined) return fail(2, "check needs --drill FILE");
+  // The annotation is a line on stdout; inside JSON output it would make the document unreadable.
+  if (v.annotate && v.json) return fail(2, "--annotate and --json do not go together: both write to stdout");
   let drillBytes: Buffer;
   try {
     drillBytes = readFileSync(v.drill);
@@ -169,6 +177,14 @@ export async function runDrill(
       : text,
   );
   if (v.summary !== undefined) appendFileSync(v.summary, text);
+  if (v.annotate)
+    io.stdout.write(
+      annotationCommand(
+        report.healthy ? "notice" : "error",
+        `Quorum drill: ${report.healthy ? "healthy" : "unhealthy"}`,
+        `${report.reason}: ${report.message}`,
+      ),
+    );
   if (!report.healthy) io.stderr.write(`quorum-gate drill: ${report.reason}: ${report.message}\n`);
   return report.healthy ? 0 : 1;
 }

@@ -148,6 +148,7 @@ describe("quorum-gate drill (real cluster, openssl)", () => {
         drill,
         "--summary",
         summary,
+        "--annotate",
         ...SIGNERS.map((n) => `--answer=${n}=${sign(n, drill)}`),
       ],
       all.io,
@@ -155,6 +156,11 @@ describe("quorum-gate drill (real cluster, openssl)", () => {
     assert.equal(code, 0, all.err());
     assert.match(all.out(), /healthy \(`drill_healthy`\)/);
     assert.match(readFileSync(summary, "utf8"), /\| 3 \| 2 \| 3 \| ok \|/);
+    assert.match(
+      all.out(),
+      /\n::notice title=Quorum drill%3A healthy::drill_healthy: 3 officers answered within the window[^\n]*\n$/,
+      "the verdict reaches the job's check run as an annotation",
+    );
 
     const two = capture();
     assert.equal(
@@ -191,6 +197,32 @@ describe("quorum-gate drill (real cluster, openssl)", () => {
       "a signature over another drill counts for nothing",
     );
     assert.match(forged.out(), /\| `officer1` \| bad_signature \|/);
+
+    const annotated = capture();
+    assert.equal(
+      await runDrill(
+        [
+          "check",
+          "--cluster",
+          cluster.clusterFile,
+          "--drill",
+          drill,
+          "--annotate",
+          `--answer=officer1=${sign("officer1", drill)}`,
+        ],
+        annotated.io,
+      ),
+      1,
+    );
+    assert.match(annotated.out(), /\n::error title=Quorum drill%3A unhealthy::drill_below_m: 1 officers answered/);
+    assert.equal(
+      await runDrill(
+        ["check", "--cluster", cluster.clusterFile, "--drill", drill, "--annotate", "--json"],
+        capture().io,
+      ),
+      2,
+      "an annotation line would break the JSON document",
+    );
   });
 
   it("--help, and bad arguments exit 2", async () => {
