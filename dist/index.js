@@ -34475,7 +34475,7 @@ var BLOCKING = [
   "lockout",
   "vetoed"
 ];
-var REFUSED_BEFORE_TOKEN = ["cluster_mismatch", "lockout"];
+var REFUSED_BEFORE_TOKEN = ["cluster_mismatch", "lockout", "quorum_unreachable"];
 function evaluateQuorum(input2) {
   const { policy, request: request2 } = input2;
   const problems = [];

@@ -90,7 +90,7 @@ const BLOCKING: readonly ProblemCode[] = [
 ];
 
 /** Problems that mean no token should be asked for at all: the request is refused as it stands. */
-export const REFUSED_BEFORE_TOKEN: readonly ProblemCode[] = ["cluster_mismatch", "lockout"];
+export const REFUSED_BEFORE_TOKEN: readonly ProblemCode[] = ["cluster_mismatch", "lockout", "quorum_unreachable"];
 
 /** One AND group of the policy's rule for this request, as counted. */
 export interface GroupTally extends GroupRule {

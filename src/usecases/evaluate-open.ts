@@ -127,7 +127,8 @@ export async function runOpen(
   const input = await quorumInput(deps, repo, pr, subject.policy, tokenFile, cluster);
   let decision = subject.decide(input);
 
-  // A request refused as it stands (another cluster, a lock-out) gets no token: nothing to sign.
+  // A request refused as it stands (another cluster, a lock-out, M out of reach) gets no token:
+  // nothing to sign, and no token on the nodes that could never be used.
   if (needsNewToken(decision) && !decision.problems.some((p) => REFUSED_BEFORE_TOKEN.includes(p.code))) {
     const issued = await deps.cluster.issueToken(
       subject.service,

@@ -2,7 +2,7 @@
 // (`probot run`, signed deliveries, fake GitHub API, real 3-node cluster, officers signing with
 // the real openssl binary): the lock-out guard refuses before any token exists, an AND group is
 // waited for, a veto over the approval payload blocks a request that then cannot turn green, and
-// a group no one can satisfy fails the check at once. Cooling-off runs on the real clock in
+// a group no one can satisfy fails the check at once, with no token issued. Cooling-off runs on the real clock in
 // test/e2e/app-cooling-off.test.ts, and on an injected one in test/contract/gate-rules.test.ts.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -186,11 +186,19 @@ describe("the GitHub App, end to end: governance rules (probot run, fake GitHub,
         ].join("\n"),
       },
     });
+    const tokensBefore = (await must(clients, "list-tokens", () => ({}))).map((r) => r.tokens.length);
     const opened = await deliver("pull_request", pullRequestEvent("opened", "carol"));
     assert.deepEqual(pick(opened.outcome, "outcome", "state", "approvals"), ["evaluated", "rejected", 0]);
+    const sticky = (await stickyComment())?.body ?? "";
     assert.match(
-      (await stickyComment())?.body ?? "",
+      sticky,
       /`quorum_unreachable`: group platform needs 1 approval, but only 0 of its officers can give one/,
+    );
+    assert.equal(readStickyToken(sticky), null, "no token to sign for a request that cannot be approved");
+    assert.deepEqual(
+      (await must(clients, "list-tokens", () => ({}))).map((r) => r.tokens.length),
+      tokensBefore,
+      "and none issued on the nodes",
     );
     assert.equal(quorumCheck(repo.branchSha("req-app9") ?? "")?.["conclusion"], "failure");
   });
