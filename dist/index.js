@@ -32557,9 +32557,9 @@ async function upsertCheckRun(octokit, repo, appId, report2) {
   const params = { ...base, name: report2.name, head_sha: report2.headSha, ...body };
   return { id: parseId(await sendData(octokit, route, params), describe(route, params)) };
 }
-function unchanged(run, body) {
+function unchanged(run2, body) {
   const { output } = body;
-  return run.status === body.status && run.conclusion === (body.conclusion ?? null) && run.output !== null && run.output.title === output.title && run.output.summary === output.summary && run.output.text === (output.text ?? null);
+  return run2.status === body.status && run2.conclusion === (body.conclusion ?? null) && run2.output !== null && run2.output.title === output.title && run2.output.summary === output.summary && run2.output.text === (output.text ?? null);
 }
 
 // src/github/read-file.ts
@@ -34788,13 +34788,13 @@ function escapeText(text) {
 }
 function inlineCode(text) {
   const flat = oneLine(text).replace(/\|/g, "\\|");
-  const longest = Math.max(0, ...(flat.match(/`+/g) ?? []).map((run) => run.length));
+  const longest = Math.max(0, ...(flat.match(/`+/g) ?? []).map((run2) => run2.length));
   const fence = "`".repeat(longest + 1);
   const pad = flat.startsWith("`") || flat.endsWith("`") ? " " : "";
   return `${fence}${pad}${flat}${pad}${fence}`;
 }
 function fencedBlock(text, info2 = "") {
-  const longest = Math.max(0, ...(text.match(/`{3,}/g) ?? []).map((run) => run.length));
+  const longest = Math.max(0, ...(text.match(/`{3,}/g) ?? []).map((run2) => run2.length));
   const fence = "`".repeat(Math.max(3, longest + 1));
   return `${fence}${info2}
 ${text.replace(/\r\n?/g, "\n").replace(/\n$/, "")}
@@ -36552,21 +36552,26 @@ function noClusterMessage(plan, eventName) {
 }
 
 // src/action/main.ts
-await runAction({
-  env: process.env,
-  readFile: (path) => readFileSync3(path, "utf8"),
-  octokit: (token) => getOctokit(token),
-  gateway: (file, credentials) => createClusterGateway(file, credentials),
-  now: () => Math.floor(Date.now() / 1e3),
-  setSecret: (value) => setSecret(value),
-  setOutput: (name, value) => setOutput(name, value),
-  writeSummary: async (markdown) => {
-    if ((process.env["GITHUB_STEP_SUMMARY"] ?? "") === "") return info(markdown);
-    await summary.addRaw(markdown, true).write();
-  },
-  info: (line) => info(line),
-  fail: (message) => setFailed(message)
-});
+async function run() {
+  await runAction({
+    env: process.env,
+    readFile: (path) => readFileSync3(path, "utf8"),
+    octokit: (token) => getOctokit(token),
+    gateway: (file, credentials) => createClusterGateway(file, credentials),
+    now: () => Math.floor(Date.now() / 1e3),
+    setSecret: (value) => setSecret(value),
+    setOutput: (name, value) => setOutput(name, value),
+    writeSummary: async (markdown) => {
+      if ((process.env["GITHUB_STEP_SUMMARY"] ?? "") === "") return info(markdown);
+      await summary.addRaw(markdown, true).write();
+    },
+    info: (line) => info(line),
+    fail: (message) => setFailed(message)
+  });
+}
+
+// src/action/index.ts
+await run();
 /*! Bundled license information:
 
 undici/lib/web/fetch/body.js:

@@ -1,10 +1,10 @@
-// `npm run bundle`: builds the Action's dist/index.js from src/action/main.ts with esbuild. The
+// `npm run bundle`: builds the Action's dist/index.js from src/action/index.ts with esbuild. The
 // output is committed (the runner runs it as is) and CI rebuilds it and fails on any difference,
 // so it must be deterministic: no timestamps, no absolute paths, the same input giving the same bytes.
 import { build } from "esbuild";
 
 await build({
-  entryPoints: ["src/action/main.ts"],
+  entryPoints: ["src/action/index.ts"],
   outfile: "dist/index.js",
   bundle: true,
   platform: "node",
