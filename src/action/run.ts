@@ -7,6 +7,7 @@ import type { ClusterFile } from "../cluster/cluster-file.ts";
 import type { ClusterGateway, GateCredentials } from "../cluster/gateway.ts";
 import type { OctokitLike } from "../github/octokit-like.ts";
 import type { GitHubPort, RepoRef } from "../github/port.ts";
+import { RateLimitedError } from "../github/rate-limit.ts";
 import { buildGateDeps } from "../usecases/build-deps.ts";
 import type { GateDeps, GateOutcome } from "../usecases/deps.ts";
 import { describeError } from "../usecases/describe-error.ts";
@@ -82,6 +83,12 @@ export async function runAction(io: ActionIO): Promise<void> {
   } catch (err) {
     if (err instanceof NoClusterError)
       return io.fail(`[quorum-gate] no_cluster: ${noClusterMessage(plan, event.name)}`);
+    if (err instanceof RateLimitedError) {
+      io.setOutput("outcome", "rate_limited");
+      return io.fail(
+        `[quorum-gate] rate_limited: ${err.message}; re-run the job after that (a re-run evaluates afresh and replays nothing twice)`,
+      );
+    }
     io.fail(`[quorum-gate] unexpected_error: ${describeError(err)}`);
   } finally {
     cluster.close();

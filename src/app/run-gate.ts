@@ -7,6 +7,7 @@ import { readClusterFile } from "../cluster/cluster-file.ts";
 import { createClusterGateway } from "../cluster/gateway.ts";
 import type { OctokitLike } from "../github/octokit-like.ts";
 import type { RepoRef } from "../github/port.ts";
+import { RateLimitedError } from "../github/rate-limit.ts";
 import type { GateOutcome, Trigger } from "../usecases/deps.ts";
 import { describeError } from "../usecases/describe-error.ts";
 import { buildGateDeps } from "../usecases/build-deps.ts";
@@ -69,6 +70,16 @@ export function createGateRunner(
         gateway.close();
       }
     } catch (err) {
+      if (err instanceof RateLimitedError) {
+        // GitHub asked for a longer wait than a delivery should hold: the delivery fails, and a
+        // redelivery (or the next event) after the wait evaluates afresh; nothing is half-applied
+        // that a fresh evaluation does not redo.
+        log.warn(
+          { outcome: "rate_limited", limit: err.limit.kind, retryAfterSeconds: err.limit.waitSeconds },
+          `quorum-gate: rate_limited: ${err.message}`,
+        );
+        throw new Error("[quorum-gate] rate_limited (logged above)");
+      }
       log.error({ outcome: "unexpected_error", error: describeError(err) }, "quorum-gate: unexpected_error");
       // A fresh error with a fixed message: the delivery shows as failed on GitHub (and can be
       // redelivered), while nothing from the original error object reaches Probot's own logging.

@@ -21,6 +21,7 @@
 import type { OctokitLike } from "./octokit-like.ts";
 import { graphqlErrors, httpFailure, parseCommitOnBranch, parseGitRef } from "./parse.ts";
 import type { CommitResult, FileToCommit, RepoRef } from "./port.ts";
+import { RateLimitedError } from "./rate-limit.ts";
 import { checkRepoPath } from "./read-file.ts";
 import { describe, send } from "./send.ts";
 
@@ -79,6 +80,8 @@ function quote(message: string): string {
 }
 
 function failure(where: string, err: unknown): Error {
+  // A rate limit is an outcome of its own (rate_limited), not a broken call: it passes as it is.
+  if (err instanceof RateLimitedError) return err;
   const http = httpFailure(err);
   if (http !== null)
     return new Error(`[github] ${where} failed: HTTP ${http.status}${http.message ? ` (${quote(http.message)})` : ""}`);

@@ -3,6 +3,7 @@
 // the concrete request, so a log line says which call broke without showing a token or a body.
 import type { OctokitLike } from "./octokit-like.ts";
 import { httpFailure } from "./parse.ts";
+import { RateLimitedError } from "./rate-limit.ts";
 
 export type Answer =
   | { readonly ok: true; readonly status: number; readonly data: unknown }
@@ -17,6 +18,8 @@ export function describe(route: string, params: Readonly<Record<string, unknown>
 }
 
 function failure(where: string, err: unknown): Error {
+  // A rate limit is an outcome of its own (rate_limited), not a broken call: it passes as it is.
+  if (err instanceof RateLimitedError) return err;
   const http = httpFailure(err);
   const detail =
     http === null

@@ -4,6 +4,7 @@
 import type { ClusterGateway } from "../cluster/gateway.ts";
 import type { OctokitLike } from "../github/octokit-like.ts";
 import { createGitHubPort } from "../github/octokit-port.ts";
+import { DEFAULT_BACKOFF, withRateLimitBackoff } from "../github/rate-limit.ts";
 import type { GateDeps } from "./deps.ts";
 
 export interface GateRunner {
@@ -21,9 +22,15 @@ export function buildGateDeps(input: {
   readonly now: () => number;
   readonly runner: GateRunner;
   readonly log: (line: string) => void;
+  /** How a rate-limited call waits; tests pass one that does not. Default: a timer. */
+  readonly sleep?: (ms: number) => Promise<void>;
 }): GateDeps {
+  const sleep = input.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   return {
-    github: createGitHubPort(input.octokit),
+    // Every call of both runners waits out GitHub's rate limits the same way (src/github/rate-limit.ts).
+    github: createGitHubPort(
+      withRateLimitBackoff(input.octokit, { ...DEFAULT_BACKOFF, now: input.now, sleep, log: input.log }),
+    ),
     cluster: input.cluster,
     now: input.now,
     botLogin: input.runner.botLogin,

@@ -374,6 +374,27 @@ describe("the GitHub Action, end to end (bundled dist/index.js, fake GitHub, rea
     );
   });
 
+  it("GitHub's rate limits: a short retry-after is waited out; a long one fails the step as rate_limited", async () => {
+    const limited = {
+      message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+    };
+    h.gh.failNext("GET", /^\/repos\/acme\/hsm\/pulls\/\d+$/, 429, limited, { "retry-after": "1" });
+    const waited = await step("pull_request", pullRequestEvent(number, "synchronize"), secrets());
+    assert.notEqual(waited.outputs["outcome"], "rate_limited", waited.log);
+    assert.match(waited.log, /secondary rate limit: waiting 1 s before sending GET/);
+
+    const writes = h.gh.calls.filter((c) => c.method !== "GET").length;
+    h.gh.failNext("GET", /^\/repos\/acme\/hsm\/pulls\/\d+$/, 403, limited, { "retry-after": "7200" });
+    const r = await step("pull_request", pullRequestEvent(number, "synchronize"), secrets());
+    assert.equal(r.code, 1);
+    assert.equal(r.outputs["outcome"], "rate_limited");
+    assert.match(
+      r.log,
+      /::error::\[quorum-gate\] rate_limited: GitHub's secondary rate limit refused GET \/repos\/\{owner\}\/\{repo\}\/pulls\/\{pull_number\}; it asks to wait 7200 s; re-run the job after that/,
+    );
+    assert.equal(h.gh.calls.filter((c) => c.method !== "GET").length, writes, "no write after the refused read");
+  });
+
   it("bad inputs fail with every problem named, before any API call", async () => {
     const calls = h.gh.calls.length;
     const r = await step("pull_request", pullRequestEvent(number, "opened"), {

@@ -119,10 +119,16 @@ export interface FakeGitHub {
    */
   now(): Date;
   /**
-   * The next request matching method and path (no /api/v3; GraphQL is /graphql) gets this status
-   * and body instead.
+   * The next request matching method and path (no /api/v3; GraphQL is /graphql) gets this status,
+   * body and headers (a rate limit's `retry-after`, say) instead.
    */
-  failNext(method: string, path: RegExp, status: number, body?: unknown): void;
+  failNext(
+    method: string,
+    path: RegExp,
+    status: number,
+    body?: unknown,
+    headers?: Readonly<Record<string, string>>,
+  ): void;
   close(): Promise<void>;
 }
 
@@ -296,8 +302,12 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     },
     appJwt: () => signAppJwt(app.id, app.privateKeyPem),
     now: () => new Date(state.clockMs),
-    failNext(method, path, status, body = { message: `injected HTTP ${status}` }) {
-      faults.push({ method: method.toUpperCase(), path, reply: { status, body } });
+    failNext(method, path, status, body = { message: `injected HTTP ${status}` }, headers) {
+      faults.push({
+        method: method.toUpperCase(),
+        path,
+        reply: headers === undefined ? { status, body } : { status, body, headers },
+      });
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
