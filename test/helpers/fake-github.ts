@@ -26,6 +26,7 @@ import {
 } from "./fake-github/permissions.ts";
 import type { FileChanges } from "./fake-github/git.ts";
 import { HttpFailure, readBody, sendReply, type Reply } from "./fake-github/http-io.ts";
+import { checkRequest, description, responseProblems } from "./fake-github/openapi.ts";
 import {
   asUser,
   newState,
@@ -129,6 +130,11 @@ export interface FakeGitHub {
     body?: unknown,
     headers?: Readonly<Record<string, string>>,
   ): void;
+  /**
+   * Answers of the fake that broke GitHub's description (a bug of the fake, answered 500): `close()`
+   * rejects while this is not empty, so the test that met one fails even if it tolerated the 500.
+   */
+  readonly violations: readonly string[];
   close(): Promise<void>;
 }
 
@@ -143,6 +149,10 @@ const ROUTES: readonly Route[] = [
   ...userRoutes,
 ];
 const BODY_LIMIT = 20 * 1024 * 1024;
+/** GitHub's REST description of the routes above, read on the first request (fake-github/openapi.ts). */
+const DESCRIBED = description(ROUTES);
+/** The one route GitHub's REST description does not cover: GraphQL is checked against its own schema. */
+const GRAPHQL_TEMPLATE = "/graphql";
 
 type Credential =
   | { readonly kind: "none" }
@@ -190,6 +200,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     options.privateKeyPem,
   );
   const calls: FakeCall[] = [];
+  const violations: string[] = [];
   const faults: { method: string; path: RegExp; reply: Reply }[] = [];
   const handles = new Map<RepoState, FakeRepo>();
   const handleOf = (repo: RepoState): FakeRepo => {
@@ -222,7 +233,20 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         const params = Object.fromEntries(Object.entries(m.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)]));
         const identity = cred.kind === "token" ? cred.identity : null;
         if (r.auth === "token") checkPermissions(identity?.permissions ?? null, r.method, r.template);
-        return { reply: r.handle({ state, app, params, url, body, identity }), auth, body };
+        const op = DESCRIBED.operation(r.method, r.template);
+        if (op === null && r.template !== GRAPHQL_TEMPLATE)
+          throw new Error(`no operation for ${r.method} ${r.template} in GitHub's REST description`);
+        // As on GitHub: authentication and permissions first, then the schema, then the model.
+        if (op !== null) checkRequest(DESCRIBED, op, body, url);
+        const reply = r.handle({ state, app, params, url, body, identity });
+        if (op === null || reply.status < 200 || reply.status > 299 || typeof reply.body === "string")
+          return { reply, auth, body };
+        const problems = responseProblems(DESCRIBED, op, reply.status, reply.body);
+        if (problems.length === 0) return { reply, auth, body };
+        const message = `[fake-github] the fake's ${reply.status} answer to ${req.method} ${path} breaks ${op.key} of GitHub's description: ${problems.join("; ")}`;
+        violations.push(message);
+        process.stderr.write(`${message}\n`);
+        return { reply: { status: 500, body: { message } }, auth, body };
       }
       return { reply: { status: 404, body: { message: "Not Found" } }, auth, body };
     } catch (err) {
@@ -309,11 +333,17 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         reply: headers === undefined ? { status, body } : { status, body, headers },
       });
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    violations,
+    close: async () => {
+      await new Promise<void>((resolve, reject) => {
         server.close((err) => (err === undefined ? resolve() : reject(err)));
         server.closeAllConnections();
-      }),
+      });
+      if (violations.length > 0)
+        throw new Error(
+          `[fake-github] ${violations.length} answer(s) broke GitHub's description:\n${violations.join("\n")}`,
+        );
+    },
   };
 }
 

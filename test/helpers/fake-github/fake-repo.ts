@@ -293,6 +293,6 @@ export function fakeRepo(state: FakeState, repo: RepoState, handleOf: (r: RepoSt
     },
     closePullRequest: (n) => freeze(pull(n)),
     checkRuns: (sha) =>
-      repo.checkRuns.filter((c) => sha === undefined || c.headSha === sha).map((c) => checkRunJson(repo, c)),
+      repo.checkRuns.filter((c) => sha === undefined || c.headSha === sha).map((c) => checkRunJson(state, repo, c)),
   };
 }

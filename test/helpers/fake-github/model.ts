@@ -5,7 +5,7 @@
 
 export interface FakeUser {
   readonly login: string;
-  readonly type: "User" | "Bot";
+  readonly type: "User" | "Bot" | "Organization";
 }
 
 export interface Commit {

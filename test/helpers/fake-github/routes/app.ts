@@ -1,19 +1,16 @@
 // The app's own routes, authenticated by the app JWT: who am I, and an installation token.
 import { newToken } from "../auth.ts";
 import { fail } from "../http-io.ts";
+import { appJson, userJson } from "../rest-shapes.ts";
 import { intParam, repoOf, route, type Route } from "../router.ts";
+
+/** The webhook events the App subscribes to (`app.yml`, `default_events`). */
+const EVENTS = ["pull_request", "pull_request_review", "pull_request_review_comment", "issue_comment", "check_run"];
 
 export const appRoutes: readonly Route[] = [
   route("GET", "/app", "jwt", ({ app }) => ({
     status: 200,
-    body: {
-      id: app.id,
-      slug: app.slug,
-      name: app.slug,
-      owner: { login: "quorum-gate", type: "Organization" },
-      permissions: app.permissions,
-      events: ["pull_request", "pull_request_review", "issue_comment"],
-    },
+    body: appJson(app.id, app.slug, app.permissions, EVENTS),
   })),
   route("POST", "/app/installations/:installation_id/access_tokens", "jwt", (ctx) => {
     if (intParam(ctx, "installation_id") !== ctx.app.installationId) fail(404, "Not Found");
@@ -34,9 +31,30 @@ export const appRoutes: readonly Route[] = [
   route("GET", "/repos/:owner/:repo/installation", "jwt", (ctx) => {
     const repo = repoOf(ctx);
     if (!repo.installed) fail(404, "Not Found");
+    const id = ctx.app.installationId;
+    const account = userJson({ login: repo.owner, type: "User" });
     return {
       status: 200,
-      body: { id: ctx.app.installationId, app_id: ctx.app.id, app_slug: ctx.app.slug, account: { login: repo.owner } },
+      body: {
+        id,
+        app_id: ctx.app.id,
+        app_slug: ctx.app.slug,
+        client_id: appJson(ctx.app.id, ctx.app.slug, {}, [])["client_id"],
+        account,
+        target_id: account["id"],
+        target_type: "User",
+        repository_selection: "all",
+        access_tokens_url: `https://api.github.com/app/installations/${id}/access_tokens`,
+        repositories_url: "https://api.github.com/installation/repositories",
+        html_url: `https://github.com/settings/installations/${id}`,
+        permissions: ctx.app.permissions,
+        events: EVENTS,
+        created_at: "2025-12-01T00:00:00Z",
+        updated_at: "2025-12-01T00:00:00Z",
+        single_file_name: null,
+        suspended_by: null,
+        suspended_at: null,
+      },
     };
   }),
 ];

@@ -106,7 +106,7 @@ export const checkRoutes: readonly Route[] = [
     const total = runs.length;
     return page(runs, ctx.url, (slice) => ({
       total_count: total,
-      check_runs: slice.map((c) => checkRunJson(repo, c)),
+      check_runs: slice.map((c) => checkRunJson(ctx.state, repo, c)),
     }));
   }),
   route("POST", "/repos/:owner/:repo/check-runs", "token", (ctx) => {
@@ -135,11 +135,11 @@ export const checkRoutes: readonly Route[] = [
     };
     applyReport(ctx, run, body, CREATE_DOCS);
     repo.checkRuns.push(run);
-    return { status: 201, body: checkRunJson(repo, run) };
+    return { status: 201, body: checkRunJson(ctx.state, repo, run) };
   }),
   route("GET", "/repos/:owner/:repo/check-runs/:id", "token", (ctx) => {
     const { run, repo } = findRun(ctx);
-    return { status: 200, body: checkRunJson(repo, run) };
+    return { status: 200, body: checkRunJson(ctx.state, repo, run) };
   }),
   route("PATCH", "/repos/:owner/:repo/check-runs/:id", "token", (ctx) => {
     const { run, repo } = findRun(ctx);
@@ -149,6 +149,6 @@ export const checkRoutes: readonly Route[] = [
     const next: CheckRunState = { ...run, output: { ...run.output } };
     applyReport(ctx, next, bodyObject(ctx), UPDATE_DOCS);
     Object.assign(run, next);
-    return { status: 200, body: checkRunJson(repo, run) };
+    return { status: 200, body: checkRunJson(ctx.state, repo, run) };
   }),
 ];

@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { commitOf, isAncestor, makeCommit, putBlob, treeSha } from "../git.ts";
 import { fail, type Reply } from "../http-io.ts";
 import type { Commit, FakeState, RepoState } from "../model.ts";
+import { nodeId } from "../rest-shapes.ts";
 import { bodyObject, bodyString, param, repoOf, requireWrite, route, type Route } from "../router.ts";
 
 const SHA = /^[0-9a-f]{40}$/;
@@ -29,14 +30,23 @@ function refJson(repo: RepoState, branch: string, sha: string): Record<string, u
 
 function gitCommitJson(state: FakeState, repo: RepoState, c: Commit): Record<string, unknown> {
   const person = { name: "quorum-gate fake", email: "fake@example.invalid", date: c.date };
+  const html = (sha: string): string => `https://github.com/${repo.fullName}/commit/${sha}`;
   return {
     sha: c.sha,
+    node_id: nodeId("Commit", c.sha),
     url: `${API}/repos/${repo.fullName}/git/commits/${c.sha}`,
+    html_url: html(c.sha),
     message: c.message,
     author: person,
     committer: person,
     tree: { sha: treeSha(state, c.tree), url: `${API}/repos/${repo.fullName}/git/trees/${treeSha(state, c.tree)}` },
-    parents: c.parents.map((sha) => ({ sha, url: `${API}/repos/${repo.fullName}/git/commits/${sha}` })),
+    parents: c.parents.map((sha) => ({
+      sha,
+      url: `${API}/repos/${repo.fullName}/git/commits/${sha}`,
+      html_url: html(sha),
+    })),
+    // The fake signs nothing: GitHub's answer for an unsigned commit.
+    verification: { verified: false, reason: "unsigned", signature: null, payload: null, verified_at: null },
   };
 }
 

@@ -8,9 +8,12 @@
 // repository or branch), FORBIDDEN (the app is not installed there, e.g. a fork: what
 // requireWrite answers 403 for in REST), UNPROCESSABLE (a protected branch, as GitHub's rulesets
 // refuse) and STALE_DATA (`expectedHeadOid` is not the branch's tip). An input that does not fit
-// the schema is an error without a type and without `data`, as GitHub's variable checks answer.
+// the schema is an error without a type and without `data`, as GitHub's variable checks answer:
+// GitHub's schema itself (graphql-schema.ts) refuses first, this file's reading catches what the
+// schema's custom scalars let through (a GitObjectID or Base64String that is none).
 import { applyChanges, commitOf, makeCommit, type FileChanges } from "../git.ts";
 import type { Reply } from "../http-io.ts";
+import { graphqlRefusal } from "../graphql-schema.ts";
 import { repoKey, type FakeState } from "../model.ts";
 import { COMMIT_ON_BRANCH_NEEDS, holds, type Permissions } from "../permissions.ts";
 import { bodyObject, route, type Route } from "../router.ts";
@@ -163,7 +166,7 @@ function commitOnBranch(state: FakeState, input: CommitInput, permissions: Permi
   return commit.sha;
 }
 
-function errors(list: readonly Json[], data?: Json): Reply {
+function errors(list: readonly object[], data?: Json): Reply {
   return { status: 200, body: data === undefined ? { errors: list } : { data, errors: list } };
 }
 
@@ -171,7 +174,21 @@ export const graphqlRoutes: readonly Route[] = [
   route("POST", "/graphql", "token", (ctx) => {
     // The "token" route already refused a request without a valid token (HTTP 401, as GitHub).
     const body = bodyObject(ctx);
-    const query = typeof body["query"] === "string" ? body["query"].trim() : "";
+    const given = body["query"];
+    if (typeof given !== "string")
+      return errors([{ message: "A query attribute must be specified and must be a string." }]);
+    const rawVariables = body["variables"];
+    const operationName = typeof body["operationName"] === "string" ? body["operationName"] : null;
+    // GitHub's schema first: a document or variables it refuses never reach the fake's own reading.
+    const refused = graphqlRefusal(
+      given,
+      operationName,
+      typeof rawVariables === "object" && rawVariables !== null && !Array.isArray(rawVariables)
+        ? Object.fromEntries(Object.entries(rawVariables))
+        : {},
+    );
+    if (refused !== null) return errors(refused);
+    const query = given.trim();
     const m = COMMIT_ON_BRANCH.exec(query);
     if (m === null || m[1] !== m[2]) {
       return errors([

@@ -3,7 +3,7 @@
 import { pullDiff } from "../git.ts";
 import { page } from "../http-io.ts";
 import { repoKey } from "../model.ts";
-import { baseSha, headSha, pullJson, reviewCommentJson, reviewJson } from "../rest-shapes.ts";
+import { baseSha, headSha, pullJson, pullSimpleJson, reviewCommentJson, reviewJson } from "../rest-shapes.ts";
 import { intParam, param, pullOf, repoOf, route, type Route } from "../router.ts";
 
 /** GitHub lists at most this many files of a pull request, whatever the PR holds. */
@@ -16,17 +16,25 @@ export const pullRoutes: readonly Route[] = [
   }),
   route("GET", "/repos/:owner/:repo/pulls/:number/files", "token", (ctx) => {
     const pr = pullOf(ctx, repoOf(ctx), intParam(ctx, "number"));
-    const files = pullDiff(ctx.state, baseSha(ctx.state, pr), headSha(pr))
+    const head = headSha(pr);
+    const full = pr.headRepo.fullName;
+    const files = pullDiff(ctx.state, baseSha(ctx.state, pr), head)
       .slice(0, PULL_FILES_CAP)
-      .map((f) => ({
-        sha: f.blobSha,
-        filename: f.path,
-        status: f.status,
-        additions: 0,
-        deletions: 0,
-        changes: 0,
-        ...(f.previousPath === undefined ? {} : { previous_filename: f.previousPath }),
-      }));
+      .map((f) => {
+        const path = f.path.split("/").map(encodeURIComponent).join("/");
+        return {
+          sha: f.blobSha,
+          filename: f.path,
+          status: f.status,
+          additions: 0,
+          deletions: 0,
+          changes: 0,
+          blob_url: `https://github.com/${full}/blob/${head}/${path}`,
+          raw_url: `https://github.com/${full}/raw/${head}/${path}`,
+          contents_url: `https://api.github.com/repos/${full}/contents/${path}?ref=${head}`,
+          ...(f.previousPath === undefined ? {} : { previous_filename: f.previousPath }),
+        };
+      });
     return page(files, ctx.url);
   }),
   route("GET", "/repos/:owner/:repo/pulls/:number/reviews", "token", (ctx) => {
@@ -53,17 +61,7 @@ export const pullRoutes: readonly Route[] = [
     const hits = pulls.filter((pr) => headSha(pr) === sha || pr.mergeCommitSha === sha);
     // GitHub answers this list with the short pull request shape, which has no `merged` field.
     return page(
-      hits.map((pr) => {
-        const {
-          merged: _merged,
-          merged_by: _by,
-          changed_files: _files,
-          comments: _c,
-          review_comments: _rc,
-          ...simple
-        } = pullJson(ctx.state, pr);
-        return simple;
-      }),
+      hits.map((pr) => pullSimpleJson(ctx.state, pr)),
       ctx.url,
     );
   }),
