@@ -4,7 +4,7 @@
 import { clipUtf8 } from "./clip.ts";
 import type { OctokitLike } from "./octokit-like.ts";
 import { parseCheckRuns, parseId, type ParsedCheckRun } from "./parse.ts";
-import type { CheckRunReport, RepoRef } from "./port.ts";
+import type { CheckRunReport, CreateGuard, RepoRef } from "./port.ts";
 import { describe, sendData, sendPaged } from "./send.ts";
 
 interface CheckRunBody {
@@ -40,30 +40,55 @@ export async function upsertCheckRun(
   repo: RepoRef,
   appId: number | null,
   report: CheckRunReport,
+  guardCreate?: CreateGuard,
 ): Promise<{ readonly id: number }> {
   const body = reportBody(report);
   const base = { owner: repo.owner, repo: repo.repo };
-  const listRoute = "GET /repos/{owner}/{repo}/commits/{ref}/check-runs";
-  const listParams = {
-    ...base,
-    ref: report.headSha,
-    check_name: report.name,
-    ...(appId === null ? {} : { app_id: appId }),
-  };
-  const runs = parseCheckRuns(await sendPaged(octokit, listRoute, listParams), describe(listRoute, listParams));
-  // The query already filters; checking again costs nothing and does not trust the filter.
-  const ours = runs.find((r) => r.name === report.name && (appId === null || r.appId === appId));
-  if (ours !== undefined) {
+  const update = async (ours: ParsedCheckRun): Promise<{ readonly id: number }> => {
     // Probot paces writes to one a second, so an update that changes nothing costs a whole second
     // of every delivery (most events leave the decision as it was).
     if (unchanged(ours, body)) return { id: ours.id };
     const route = "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}";
     const params = { ...base, check_run_id: ours.id, ...body };
     return { id: parseId(await sendData(octokit, route, params), describe(route, params)) };
-  }
-  const route = "POST /repos/{owner}/{repo}/check-runs";
-  const params = { ...base, name: report.name, head_sha: report.headSha, ...body };
-  return { id: parseId(await sendData(octokit, route, params), describe(route, params)) };
+  };
+  const create = async (): Promise<{ readonly id: number }> => {
+    const route = "POST /repos/{owner}/{repo}/check-runs";
+    const params = { ...base, name: report.name, head_sha: report.headSha, ...body };
+    return { id: parseId(await sendData(octokit, route, params), describe(route, params)) };
+  };
+
+  const found = await findOurs(octokit, repo, appId, report);
+  if (found !== undefined) return update(found);
+  if (guardCreate === undefined) return create();
+  // Under the claim, look again: the run may have been made between the first look and the claim.
+  const guarded = await guardCreate(async () => {
+    const again = await findOurs(octokit, repo, appId, report);
+    return again === undefined ? create() : update(again);
+  });
+  if (guarded !== "retry") return guarded;
+  // Another process held the claim and has let go: its run is there now (or it died first).
+  const after = await findOurs(octokit, repo, appId, report);
+  return after === undefined ? create() : update(after);
+}
+
+async function findOurs(
+  octokit: OctokitLike,
+  repo: RepoRef,
+  appId: number | null,
+  report: CheckRunReport,
+): Promise<ParsedCheckRun | undefined> {
+  const listRoute = "GET /repos/{owner}/{repo}/commits/{ref}/check-runs";
+  const listParams = {
+    owner: repo.owner,
+    repo: repo.repo,
+    ref: report.headSha,
+    check_name: report.name,
+    ...(appId === null ? {} : { app_id: appId }),
+  };
+  const runs = parseCheckRuns(await sendPaged(octokit, listRoute, listParams), describe(listRoute, listParams));
+  // The query already filters; checking again costs nothing and does not trust the filter.
+  return runs.find((r) => r.name === report.name && (appId === null || r.appId === appId));
 }
 
 function unchanged(run: ParsedCheckRun, body: CheckRunBody): boolean {

@@ -2,6 +2,7 @@
 // the Action, @octokit/rest's in tests. Each method lives in its own file; this one only wires.
 import { listCandidates, type GitHubApprovalCandidate } from "./candidates.ts";
 import { upsertCheckRun } from "./check-run.ts";
+import { claim, claimHeld, releaseClaim } from "./claim.ts";
 import { commitFiles } from "./commit-files.ts";
 import type { OctokitLike } from "./octokit-like.ts";
 import type { GitHubPort, RepoRef } from "./port.ts";
@@ -27,7 +28,10 @@ export function createGitHubPort(octokit: OctokitLike): OctokitGitHubPort {
     findStickyComment: (repo, number, marker, botLogin) => findStickyComment(octokit, repo, number, marker, botLogin),
     upsertStickyComment: (repo, number, marker, botLogin, body) =>
       upsertStickyComment(octokit, repo, number, marker, botLogin, body),
-    upsertCheckRun: (repo, appId, report) => upsertCheckRun(octokit, repo, appId, report),
+    upsertCheckRun: (repo, appId, report, guardCreate) => upsertCheckRun(octokit, repo, appId, report, guardCreate),
+    claim: (repo, name, sha) => claim(octokit, repo, name, sha),
+    claimHeld: (repo, name) => claimHeld(octokit, repo, name),
+    releaseClaim: (repo, name) => releaseClaim(octokit, repo, name),
     commitFiles: (repo, branch, files, message, options) => commitFiles(octokit, repo, branch, files, message, options),
   };
 }

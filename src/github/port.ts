@@ -59,6 +59,9 @@ export type CommitResult =
   | { readonly ok: true; readonly sha: string }
   | { readonly ok: false; readonly reason: "forbidden" | "conflict" | "not_found" };
 
+/** Runs a creation under a claim, or says that another process held it (then: look again). */
+export type CreateGuard = <T>(create: () => Promise<T>) => Promise<T | "retry">;
+
 export interface GitHubPort {
   getPullRequest(repo: RepoRef, number: number): Promise<PullRequestInfo>;
   /** The pull requests a commit merged (a push to the default branch: which requests to replay). */
@@ -87,8 +90,27 @@ export interface GitHubPort {
     botLogin: string,
     body: string,
   ): Promise<{ readonly id: number }>;
-  /** Updates this app's check run of that name on that commit, or creates it. */
-  upsertCheckRun(repo: RepoRef, appId: number | null, report: CheckRunReport): Promise<{ readonly id: number }>;
+  /**
+   * Updates this app's check run of that name on that commit, or creates it. `guardCreate`, when
+   * given, wraps the creation: it runs `create` (which looks again first) under a claim, or
+   * answers "retry" when another process held the claim, and then the run is looked up again.
+   */
+  upsertCheckRun(
+    repo: RepoRef,
+    appId: number | null,
+    report: CheckRunReport,
+    guardCreate?: CreateGuard,
+  ): Promise<{ readonly id: number }>;
+  /**
+   * A claim (src/github/claim.ts): `claimed` when this call created
+   * `refs/quorum-gate/claims/<name>` at `sha`, `held` when it already existed, `unavailable` when
+   * the token may not create refs. GitHub creates a ref atomically, so one caller wins.
+   */
+  claim(repo: RepoRef, name: string, sha: string): Promise<"claimed" | "held" | "unavailable">;
+  /** Whether the claim exists now. */
+  claimHeld(repo: RepoRef, name: string): Promise<boolean>;
+  /** Deletes the claim; one already gone is fine. */
+  releaseClaim(repo: RepoRef, name: string): Promise<void>;
   /**
    * Adds or replaces files on a branch with one commit on top of its head. A fork or a protected
    * branch refuses; a push that lands meanwhile makes it a `conflict` (the branch is never forced).

@@ -39,5 +39,6 @@ export function buildGateDeps(input: {
     // workflow's token starts no workflow, so the Action reports on the new head at once.
     ownPushesNotify: input.runner.kind === "app",
     log: input.log,
+    sleep,
   };
 }

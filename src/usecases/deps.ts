@@ -23,6 +23,8 @@ export interface GateDeps {
   readonly ownPushesNotify: boolean;
   /** Operational messages; never secrets. */
   log(line: string): void;
+  /** Waits, while another process holds a claim (src/usecases/claim.ts). Default: a timer. */
+  sleep?(ms: number): Promise<void>;
 }
 
 /** What woke the gate up. Replays happen only on a merge or an officer's `/quorum retry`. */

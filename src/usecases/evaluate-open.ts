@@ -22,6 +22,7 @@ import {
 import type { PullRequestInfo, RepoRef } from "../github/port.ts";
 import type { EvaluationDetail, GateDeps, GateOutcome } from "./deps.ts";
 import { placeEvidence, type PlacedEvidence } from "./evidence.ts";
+import { underClaim } from "./claim.ts";
 import { gatherCluster } from "./gather-cluster.ts";
 import { quorumInput } from "./quorum-input.ts";
 import { plainCheck, report } from "./report.ts";
@@ -99,14 +100,18 @@ export async function evaluateOpen(
   });
 }
 
+/** Fresh looks after losing a claim, before the gate goes on without one (a claim that keeps changing hands). */
+const CLAIM_ATTEMPTS = 3;
+
 export async function runOpen(
   deps: GateDeps,
   repo: RepoRef,
   pr: PullRequestInfo,
   subject: OpenSubject,
+  attempt = 0,
 ): Promise<GateOutcome> {
   const sticky = await deps.github.findStickyComment(repo, pr.number, STICKY_MARKER, deps.botLogin);
-  let tokenFile = sticky === null ? null : readStickyToken(sticky.body);
+  const tokenFile = sticky === null ? null : readStickyToken(sticky.body);
   const cluster = await gatherCluster(deps);
   if (!cluster.ok) {
     await report(
@@ -125,39 +130,78 @@ export async function runOpen(
     return { code: "cluster_unavailable", message: cluster.message };
   }
   const input = await quorumInput(deps, repo, pr, subject.policy, tokenFile, cluster);
-  let decision = subject.decide(input);
+  const decision = subject.decide(input);
 
   // A request refused as it stands (another cluster, a lock-out, M out of reach) gets no token:
   // nothing to sign, and no token on the nodes that could never be used.
-  if (needsNewToken(decision) && !decision.problems.some((p) => REFUSED_BEFORE_TOKEN.includes(p.code))) {
-    const issued = await deps.cluster.issueToken(
-      subject.service,
-      decision.bindingDigest,
-      subject.policy.tokenLifetimeSeconds,
-    );
-    if (!issued.ok) {
-      const message = issued.failures.map((f) => `server ${f.index}: ${f.code}`).join(", ");
-      await report(
-        deps,
-        repo,
-        pr,
-        null,
-        plainCheck(
-          "completed",
-          "failure",
-          "No token could be issued for this request",
-          `The cluster refused or did not answer: ${message}.`,
-        ),
-      );
-      return { code: "cluster_unavailable", message };
-    }
-    // The old token can no longer authorize anything useful; take it off the nodes.
-    if (tokenFile !== null) await deps.cluster.deleteToken(tokenFile);
-    tokenFile = issued.tokenData;
-    decision = subject.decide({ ...input, tokenFile });
-    deps.log(`issued a token for ${repo.owner}/${repo.repo}#${pr.number}`);
-  }
+  if (!needsNewToken(decision) || decision.problems.some((p) => REFUSED_BEFORE_TOKEN.includes(p.code)))
+    return finish(deps, repo, pr, subject, input, decision, tokenFile, false);
+  if (attempt >= CLAIM_ATTEMPTS) return issueAndFinish(deps, repo, pr, subject, input, decision, tokenFile);
 
+  // Issuing a token and writing the sticky comment that carries it happen once per need, whichever
+  // process gets there first (src/usecases/claim.ts); the others then read that token.
+  const claimed = await underClaim(deps, repo, `pr-${pr.number}`, pr.headSha, async () => {
+    const again = await deps.github.findStickyComment(repo, pr.number, STICKY_MARKER, deps.botLogin);
+    const current = again === null ? null : readStickyToken(again.body);
+    if (!sameToken(current, tokenFile)) return null;
+    return issueAndFinish(deps, repo, pr, subject, input, decision, tokenFile);
+  });
+  if (claimed.kind === "done" && claimed.value !== null) return claimed.value;
+  return runOpen(deps, repo, pr, subject, attempt + 1);
+}
+
+function sameToken(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  return a === null || b === null ? a === b : Buffer.from(a).equals(Buffer.from(b));
+}
+
+async function issueAndFinish(
+  deps: GateDeps,
+  repo: RepoRef,
+  pr: PullRequestInfo,
+  subject: OpenSubject,
+  input: QuorumInput,
+  decision: Decision,
+  oldToken: Uint8Array | null,
+): Promise<GateOutcome> {
+  const issued = await deps.cluster.issueToken(
+    subject.service,
+    decision.bindingDigest,
+    subject.policy.tokenLifetimeSeconds,
+  );
+  if (!issued.ok) {
+    const message = issued.failures.map((f) => `server ${f.index}: ${f.code}`).join(", ");
+    await report(
+      deps,
+      repo,
+      pr,
+      null,
+      plainCheck(
+        "completed",
+        "failure",
+        "No token could be issued for this request",
+        `The cluster refused or did not answer: ${message}.`,
+      ),
+    );
+    return { code: "cluster_unavailable", message };
+  }
+  // The old token can no longer authorize anything useful; take it off the nodes.
+  if (oldToken !== null) await deps.cluster.deleteToken(oldToken);
+  const tokenFile = issued.tokenData;
+  deps.log(`issued a token for ${repo.owner}/${repo.repo}#${pr.number}`);
+  return finish(deps, repo, pr, subject, input, subject.decide({ ...input, tokenFile }), tokenFile, true);
+}
+
+/** Evidence at M, then the one report. `exclusive`: under the pull request's claim already. */
+async function finish(
+  deps: GateDeps,
+  repo: RepoRef,
+  pr: PullRequestInfo,
+  subject: OpenSubject,
+  input: QuorumInput,
+  decision: Decision,
+  tokenFile: Uint8Array | null,
+  exclusive: boolean,
+): Promise<GateOutcome> {
   let evidence: PlacedEvidence = { state: "none", note: "" };
   if (decision.state === "approved" && tokenFile !== null) {
     evidence = await placeEvidence(
@@ -181,7 +225,7 @@ export async function runOpen(
   // reports on it (and in the App every write costs a second of Probot's write pacing); in the
   // Action a push with the workflow's token starts no workflow, so the check goes there now.
   const newHead = evidence.state === "committed" && !deps.ownPushesNotify ? evidence.newHead : null;
-  await report(deps, repo, pr, rendered.sticky, withEvidence, newHead);
+  await report(deps, repo, pr, rendered.sticky, withEvidence, newHead, { exclusive });
   return {
     code: "evaluated",
     state: decision.state,

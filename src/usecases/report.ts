@@ -2,7 +2,8 @@
 // check run on the pull request's head commit (and on the evidence commit when the gate just pushed
 // one). Only these are ever written for a decision.
 import { CHECK_RUN_NAME, STICKY_MARKER, type CheckRunOutput } from "../gate/index.ts";
-import type { CheckRunReport, PullRequestInfo, RepoRef } from "../github/port.ts";
+import type { CheckRunReport, CreateGuard, PullRequestInfo, RepoRef } from "../github/port.ts";
+import { underClaim } from "./claim.ts";
 import type { GateDeps } from "./deps.ts";
 
 /** The engine's check-run output, or one of ours, which may also be `neutral`. */
@@ -20,19 +21,34 @@ export async function report(
   sticky: string | null,
   check: CheckOutput,
   newHead: string | null = null,
+  options: { readonly exclusive?: boolean } = {},
 ): Promise<void> {
   if (sticky !== null) await deps.github.upsertStickyComment(repo, pr.number, STICKY_MARKER, deps.botLogin, sticky);
   const heads = newHead === null || newHead === pr.headSha ? [pr.headSha] : [pr.headSha, newHead];
   for (const headSha of heads) {
-    await deps.github.upsertCheckRun(repo, deps.appId, {
-      name: check.name,
-      headSha,
-      status: check.status,
-      ...(check.conclusion === undefined ? {} : { conclusion: check.conclusion }),
-      title: check.title,
-      summary: check.summary,
-      text: check.text,
-    });
+    // One check run per head, also when two processes report on a new head at once: the creation
+    // runs under a claim, unless the caller holds the pull request's claim already.
+    const guard: CreateGuard | undefined =
+      options.exclusive === true
+        ? undefined
+        : async <T>(create: () => Promise<T>) => {
+            const r = await underClaim(deps, repo, `check-${headSha}`, headSha, create);
+            return r.kind === "done" ? r.value : "retry";
+          };
+    await deps.github.upsertCheckRun(
+      repo,
+      deps.appId,
+      {
+        name: check.name,
+        headSha,
+        status: check.status,
+        ...(check.conclusion === undefined ? {} : { conclusion: check.conclusion }),
+        title: check.title,
+        summary: check.summary,
+        text: check.text,
+      },
+      guard,
+    );
   }
 }
 

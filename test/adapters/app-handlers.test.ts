@@ -224,6 +224,11 @@ describe("the GitHub App's handlers", () => {
       .get(`${REPO}/contents/hsm-requests%2Fapp7.yml`)
       .query({ ref: pr.head.sha })
       .reply(200, fileBody(request, "hsm-requests/app7.yml"))
+      // The first token and sticky comment are made under the pull request's claim (a git ref).
+      .post(`${REPO}/git/refs`, { ref: `refs/quorum-gate/claims/pr-${pr.number}`, sha: pr.head.sha })
+      .reply(201, { ref: `refs/quorum-gate/claims/pr-${pr.number}` })
+      .delete(new RegExp(`^${REPO}/git/refs/quorum-gate(?:/|%2F)claims(?:/|%2F)pr-${pr.number}$`))
+      .reply(204)
       .post(`${REPO}/issues/${pr.number}/comments`, (body: { body: string }) => {
         sticky = body.body;
         return true;

@@ -552,6 +552,49 @@ describe("upsertCheckRun", () => {
   });
 });
 
+describe("claims (refs/quorum-gate/claims/*)", () => {
+  test("one creator wins; the claim is seen, let go, and let go again harmlessly", async () => {
+    const { repo, ref } = freshRepo();
+    const sha = repo.branchSha("main") ?? "";
+    assert.equal(await port.claim(ref, "pr-7", sha), "claimed");
+    assert.equal(await port.claim(ref, "pr-7", sha), "held", "GitHub's 422: the ref exists");
+    assert.equal(await port.claimHeld(ref, "pr-7"), true);
+    assert.equal(await port.claimHeld(ref, "pr-8"), false);
+    await port.releaseClaim(ref, "pr-7");
+    assert.equal(await port.claimHeld(ref, "pr-7"), false);
+    await port.releaseClaim(ref, "pr-7");
+    assert.equal(await port.claim(ref, "pr-7", sha), "claimed", "free again");
+    assert.ok(
+      gh.calls.some(
+        (c) =>
+          c.method === "POST" &&
+          c.path.endsWith("/git/refs") &&
+          (c.body as { ref?: string }).ref === "refs/quorum-gate/claims/pr-7",
+      ),
+    );
+    assert.equal(repo.branchSha("quorum-gate/claims/pr-7"), undefined, "not a branch");
+  });
+
+  test("a name that is not a claim's, or a commit GitHub does not have, is an error", async () => {
+    const { ref } = freshRepo();
+    await assert.rejects(port.claim(ref, "../heads/main", "0".repeat(40)), /not a claim name/);
+    await assert.rejects(port.claim(ref, "pr-9", "f".repeat(40)), /HTTP 422 \(Object does not exist\)/);
+  });
+
+  test("a token that may only read contents cannot claim: unavailable, and nothing is created", async () => {
+    const { repo, ref } = freshRepo();
+    const reader = createGitHubPort(
+      new Octokit({
+        baseUrl: gh.url,
+        auth: gh.issueToken({ permissions: { contents: "read", checks: "write", pull_requests: "write" } }),
+        log: quiet,
+      }),
+    );
+    assert.equal(await reader.claim(ref, "pr-3", repo.branchSha("main") ?? ""), "unavailable");
+    assert.equal(await port.claimHeld(ref, "pr-3"), false);
+  });
+});
+
 describe("commitFiles", () => {
   const bytes = (t: string): Uint8Array => new TextEncoder().encode(t);
   const one = [{ path: "x.txt", content: new Uint8Array([1]) }];

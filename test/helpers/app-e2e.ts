@@ -17,6 +17,7 @@ import { startTestCluster, type TestCluster } from "./cluster.ts";
 import { startFakeGitHub, type Created, type FakeGitHub, type FakeRepo } from "./fake-github.ts";
 import { testKey } from "./keys.ts";
 import { opensslSign } from "./openssl-sign.ts";
+import { startRoundRobinProxy } from "./round-robin-proxy.ts";
 import { loginAll, must, setUpQuorumCluster, type QuorumCluster } from "./quorum-cluster.ts";
 
 const PROBOT = fileURLToPath(new URL("../../node_modules/probot/bin/probot.js", import.meta.url));
@@ -41,6 +42,11 @@ export interface AppE2EOptions {
   readonly tmpPrefix: string;
   /** The fake GitHub dates writes by the real clock, as the App's own rules read it (a cooling-off). */
   readonly realClock?: boolean;
+  /**
+   * App processes to run (default 1). With more, `appUrl` is a round-robin proxy in front of them,
+   * as a load balancer spreads deliveries over replicas.
+   */
+  readonly replicas?: number;
 }
 
 export interface Delivery {
@@ -59,7 +65,10 @@ export interface AppE2E {
   readonly quorum: QuorumCluster;
   readonly gh: FakeGitHub;
   readonly repo: FakeRepo;
+  /** The first replica; `apps` holds all of them. */
   readonly app: ChildProcess;
+  readonly apps: readonly ChildProcess[];
+  /** The app, or the proxy in front of its replicas. */
   readonly appUrl: string;
   /** Every line the app printed, in order. */
   readonly appLog: string[];
@@ -125,9 +134,10 @@ export async function startAppE2E(options: AppE2EOptions): Promise<AppE2E> {
     files: { ".github/quorum-gate.yml": policy, "README.md": "HSM requests\n" },
   });
 
-  const port = await freePort();
-  const appUrl = `http://127.0.0.1:${port}`;
-  const env = {
+  const replicas = options.replicas ?? 1;
+  const ports: number[] = [];
+  for (let i = 0; i < replicas; i++) ports.push(await freePort());
+  const envOf = (port: number) => ({
     PATH: process.env["PATH"] ?? "",
     NODE_ENV: "production",
     LOG_FORMAT: "json" as const,
@@ -142,29 +152,39 @@ export async function startAppE2E(options: AppE2EOptions): Promise<AppE2E> {
     QG_CLUSTER_FILE: cluster.clusterFile,
     QG_GATE_USER: "gate",
     QG_GATE_PASSWORD_FILE: join(dir, "gate-password"),
-  };
-  // cwd: an empty directory, so Probot finds no .env and no stray *.pem of ours.
-  const app = spawn(process.execPath, ["--import", EXIT_WITH_PARENT, PROBOT, "run", APP], {
-    cwd: dir,
-    env,
-    stdio: "pipe",
   });
-  for (const stream of [app.stdout, app.stderr]) {
-    let partial = "";
-    stream.on("data", (chunk: Buffer) => {
-      const lines = (partial + chunk.toString("utf8")).split("\n");
-      partial = lines.pop() ?? "";
-      appLog.push(...lines.filter((l) => l !== ""));
-    });
-  }
+  // cwd: an empty directory, so Probot finds no .env and no stray *.pem of ours.
+  const apps = ports.map((port) =>
+    spawn(process.execPath, ["--import", EXIT_WITH_PARENT, PROBOT, "run", APP], {
+      cwd: dir,
+      env: envOf(port),
+      stdio: "pipe",
+    }),
+  );
+  const app = apps[0] as ChildProcess;
+  for (const child of apps)
+    for (const stream of [child.stdout, child.stderr]) {
+      let partial = "";
+      stream?.on("data", (chunk: Buffer) => {
+        const lines = (partial + chunk.toString("utf8")).split("\n");
+        partial = lines.pop() ?? "";
+        appLog.push(...lines.filter((l) => l !== ""));
+      });
+    }
+  const proxy = replicas > 1 ? await startRoundRobinProxy(ports) : null;
+  const appUrl = proxy?.url ?? `http://127.0.0.1:${ports[0]}`;
 
   async function stop(): Promise<void> {
-    if (app.exitCode === null && app.signalCode === null) {
-      const exited = new Promise((resolve) => app.once("exit", resolve));
-      app.kill("SIGTERM");
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
-      if (app.exitCode === null && app.signalCode === null) app.kill("SIGKILL");
-    }
+    await proxy?.close();
+    await Promise.all(
+      apps.map(async (child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM");
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      }),
+    );
     for (const c of clients) c.close();
     await gh.close();
     await cluster.stop();
@@ -174,12 +194,20 @@ export async function startAppE2E(options: AppE2EOptions): Promise<AppE2E> {
   try {
     const deadline = Date.now() + 30_000;
     for (;;) {
-      assert.equal(app.exitCode, null, `the app exited:\n${appLog.join("\n")}`);
-      const pong = await fetch(`${appUrl}/ping`).then(
-        (r) => r.text(),
-        () => "",
+      assert.ok(
+        apps.every((a) => a.exitCode === null),
+        `the app exited:\n${appLog.join("\n")}`,
       );
-      if (pong === "PONG") break;
+      // Every replica answers, not only the one the proxy happens to pick.
+      const pongs = await Promise.all(
+        ports.map((port) =>
+          fetch(`http://127.0.0.1:${port}/ping`).then(
+            (r) => r.text(),
+            () => "",
+          ),
+        ),
+      );
+      if (pongs.every((p) => p === "PONG")) break;
       assert.ok(Date.now() < deadline, `the app did not start:\n${appLog.join("\n")}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -218,6 +246,7 @@ export async function startAppE2E(options: AppE2EOptions): Promise<AppE2E> {
     gh,
     repo,
     app,
+    apps,
     appUrl,
     appLog,
     sender,

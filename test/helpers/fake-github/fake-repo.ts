@@ -100,6 +100,7 @@ export function createRepoState(
     fullName,
     defaultBranch: options.defaultBranch,
     branches: new Map(),
+    otherRefs: new Map(),
     protectedBranches: new Set(),
     installed: options.installed,
     forkOf: options.forkOf,

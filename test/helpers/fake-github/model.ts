@@ -94,6 +94,8 @@ export interface RepoState {
   readonly fullName: string;
   readonly defaultBranch: string;
   readonly branches: Map<string, string>;
+  /** Refs outside refs/heads (the gate's claims, refs/quorum-gate/claims/*): full name → SHA. */
+  readonly otherRefs: Map<string, string>;
   /**
    * Updates of these branches are refused, as a protected branch's are: 409 from the git refs API,
    * an UNPROCESSABLE error from the createCommitOnBranch mutation.

@@ -39,6 +39,8 @@ const RULES: Readonly<Record<string, Rule>> = {
   "POST /repos/:owner/:repo/git/commits": rule("git/commits#create-a-commit", { contents: "write" }),
   "GET /repos/:owner/:repo/git/ref/*ref": rule("git/refs#get-a-reference", { contents: "read" }),
   "PATCH /repos/:owner/:repo/git/refs/*ref": rule("git/refs#update-a-reference", { contents: "write" }),
+  "POST /repos/:owner/:repo/git/refs": rule("git/refs#create-a-reference", { contents: "write" }),
+  "DELETE /repos/:owner/:repo/git/refs/*ref": rule("git/refs#delete-a-reference", { contents: "write" }),
   "GET /repos/:owner/:repo/pulls/:number": rule("pulls/pulls#get-a-pull-request", { pull_requests: "read" }),
   "GET /repos/:owner/:repo/pulls/:number/files": rule("pulls/pulls#list-pull-requests-files", {
     pull_requests: "read",

@@ -1,5 +1,6 @@
-// The git data API on the fake's git model: read a branch ref and a commit, create blobs, trees
-// and commits, and move a branch. Writes need the app installed (a fork answers 403); a branch
+// The git data API on the fake's git model: read, create and delete refs (branches, and refs
+// outside refs/heads such as the gate's claims), read a commit, create blobs, trees and commits,
+// and move a branch. Writes need the app installed (a fork answers 403); a branch
 // update must be a fast forward unless forced (422), and a protected branch refuses it (409).
 import { createHash } from "node:crypto";
 import { commitOf, isAncestor, makeCommit, putBlob, treeSha } from "../git.ts";
@@ -17,8 +18,7 @@ function branchOfRef(ref: string): string {
   return m?.[1] ?? fail(404, "Not Found");
 }
 
-function refJson(repo: RepoState, branch: string, sha: string): Record<string, unknown> {
-  const ref = `refs/heads/${branch}`;
+function refJson(repo: RepoState, ref: string, sha: string): Record<string, unknown> {
   const nodeId = createHash("sha1").update(`${repo.fullName} ${ref}`).digest("base64url");
   return {
     ref,
@@ -26,6 +26,14 @@ function refJson(repo: RepoState, branch: string, sha: string): Record<string, u
     url: `${API}/repos/${repo.fullName}/git/${ref}`,
     object: { type: "commit", sha, url: `${API}/repos/${repo.fullName}/git/commits/${sha}` },
   };
+}
+
+/** A ref as the URL names it (`heads/x`, `quorum-gate/claims/y`): its SHA, or 404. */
+function shaOfRef(repo: RepoState, ref: string): { full: string; sha: string } {
+  const full = `refs/${ref.replace(/^refs\//, "")}`;
+  const branch = /^refs\/heads\/(.+)$/.exec(full)?.[1];
+  const sha = branch === undefined ? repo.otherRefs.get(full) : repo.branches.get(branch);
+  return sha === undefined ? fail(404, "Not Found") : { full, sha };
 }
 
 function gitCommitJson(state: FakeState, repo: RepoState, c: Commit): Record<string, unknown> {
@@ -101,15 +109,40 @@ function updateRef(state: FakeState, repo: RepoState, branch: string, body: Read
     fail(409, "Repository rule violations found\n\nChanges must be made through a pull request.");
   if (!force && !isAncestor(state, tip, sha)) fail(422, "Update is not a fast forward");
   repo.branches.set(branch, sha);
-  return { status: 200, body: refJson(repo, branch, sha) };
+  return { status: 200, body: refJson(repo, `refs/heads/${branch}`, sha) };
 }
 
 export const gitDataRoutes: readonly Route[] = [
   route("GET", "/repos/:owner/:repo/git/ref/*ref", "token", (ctx) => {
     const repo = repoOf(ctx);
-    const branch = branchOfRef(param(ctx, "ref"));
-    const sha = repo.branches.get(branch) ?? fail(404, "Not Found");
-    return { status: 200, body: refJson(repo, branch, sha) };
+    const { full, sha } = shaOfRef(repo, param(ctx, "ref"));
+    return { status: 200, body: refJson(repo, full, sha) };
+  }),
+  // Creating a ref is atomic on GitHub: of two creators of one name, the second gets 422.
+  route("POST", "/repos/:owner/:repo/git/refs", "token", (ctx) => {
+    const repo = repoOf(ctx);
+    requireWrite(ctx, repo);
+    const body = bodyObject(ctx);
+    const ref = bodyString(body, "ref") ?? "";
+    const sha = bodyString(body, "sha") ?? "";
+    if (!/^refs\/[^/]+\/.+$/.test(ref) || ref.includes("..") || /[\s~^:?*[\\]/.test(ref))
+      fail(422, `${ref} is not a valid ref name.`);
+    if (!ctx.state.commits.has(sha)) fail(422, "Object does not exist");
+    const branch = /^refs\/heads\/(.+)$/.exec(ref)?.[1];
+    if (branch === undefined ? repo.otherRefs.has(ref) : repo.branches.has(branch))
+      fail(422, "Reference already exists");
+    if (branch === undefined) repo.otherRefs.set(ref, sha);
+    else repo.branches.set(branch, sha);
+    return { status: 201, body: refJson(repo, ref, sha) };
+  }),
+  route("DELETE", "/repos/:owner/:repo/git/refs/*ref", "token", (ctx) => {
+    const repo = repoOf(ctx);
+    requireWrite(ctx, repo);
+    const full = `refs/${param(ctx, "ref").replace(/^refs\//, "")}`;
+    const branch = /^refs\/heads\/(.+)$/.exec(full)?.[1];
+    const gone = branch === undefined ? repo.otherRefs.delete(full) : repo.branches.delete(branch);
+    if (!gone) fail(422, "Reference does not exist");
+    return { status: 204 };
   }),
   route("GET", "/repos/:owner/:repo/git/commits/:sha", "token", (ctx) => {
     const repo = repoOf(ctx);
