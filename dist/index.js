@@ -32610,16 +32610,15 @@ async function upsertCheckRun(octokit, repo, appId, report2, guardCreate) {
     const params = { ...base, name: report2.name, head_sha: report2.headSha, ...body };
     return { id: parseId(await sendData(octokit, route, params), describe(route, params)) };
   };
+  const lookThenWrite = async () => {
+    const ours = await findOurs(octokit, repo, appId, report2);
+    return ours === void 0 ? create() : update(ours);
+  };
   const found = await findOurs(octokit, repo, appId, report2);
   if (found !== void 0) return update(found);
   if (guardCreate === void 0) return create();
-  const guarded = await guardCreate(async () => {
-    const again = await findOurs(octokit, repo, appId, report2);
-    return again === void 0 ? create() : update(again);
-  });
-  if (guarded !== "retry") return guarded;
-  const after = await findOurs(octokit, repo, appId, report2);
-  return after === void 0 ? create() : update(after);
+  const guarded = await guardCreate(lookThenWrite);
+  return guarded === "retry" ? lookThenWrite() : guarded;
 }
 async function findOurs(octokit, repo, appId, report2) {
   const listRoute = "GET /repos/{owner}/{repo}/commits/{ref}/check-runs";
@@ -35588,12 +35587,12 @@ async function runOpen(deps, repo, pr, subject, attempt = 0) {
   const decision = subject.decide(input2);
   if (!needsNewToken(decision) || decision.problems.some((p) => REFUSED_BEFORE_TOKEN.includes(p.code)))
     return finish(deps, repo, pr, subject, input2, decision, tokenFile, false);
-  if (attempt >= CLAIM_ATTEMPTS) return issueAndFinish(deps, repo, pr, subject, input2, decision, tokenFile);
+  if (attempt >= CLAIM_ATTEMPTS) return issueAndFinish(deps, repo, pr, subject, input2, decision, tokenFile, false);
   const claimed = await underClaim(deps, repo, `pr-${pr.number}`, pr.headSha, async () => {
     const again = await deps.github.findStickyComment(repo, pr.number, STICKY_MARKER, deps.botLogin);
     const current = again === null ? null : readStickyToken(again.body);
     if (!sameToken(current, tokenFile)) return null;
-    return issueAndFinish(deps, repo, pr, subject, input2, decision, tokenFile);
+    return issueAndFinish(deps, repo, pr, subject, input2, decision, tokenFile, true);
   });
   if (claimed.kind === "done" && claimed.value !== null) return claimed.value;
   return runOpen(deps, repo, pr, subject, attempt + 1);
@@ -35601,7 +35600,7 @@ async function runOpen(deps, repo, pr, subject, attempt = 0) {
 function sameToken(a, b) {
   return a === null || b === null ? a === b : Buffer.from(a).equals(Buffer.from(b));
 }
-async function issueAndFinish(deps, repo, pr, subject, input2, decision, oldToken) {
+async function issueAndFinish(deps, repo, pr, subject, input2, decision, oldToken, exclusive) {
   const issued = await deps.cluster.issueToken(
     subject.service,
     decision.bindingDigest,
@@ -35626,7 +35625,7 @@ async function issueAndFinish(deps, repo, pr, subject, input2, decision, oldToke
   if (oldToken !== null) await deps.cluster.deleteToken(oldToken);
   const tokenFile = issued.tokenData;
   deps.log(`issued a token for ${repo.owner}/${repo.repo}#${pr.number}`);
-  return finish(deps, repo, pr, subject, input2, subject.decide({ ...input2, tokenFile }), tokenFile, true);
+  return finish(deps, repo, pr, subject, input2, subject.decide({ ...input2, tokenFile }), tokenFile, exclusive);
 }
 async function finish(deps, repo, pr, subject, input2, decision, tokenFile, exclusive) {
   let evidence = { state: "none", note: "" };

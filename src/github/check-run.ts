@@ -58,18 +58,18 @@ export async function upsertCheckRun(
     return { id: parseId(await sendData(octokit, route, params), describe(route, params)) };
   };
 
+  const lookThenWrite = async (): Promise<{ readonly id: number }> => {
+    const ours = await findOurs(octokit, repo, appId, report);
+    return ours === undefined ? create() : update(ours);
+  };
+
   const found = await findOurs(octokit, repo, appId, report);
   if (found !== undefined) return update(found);
   if (guardCreate === undefined) return create();
   // Under the claim, look again: the run may have been made between the first look and the claim.
-  const guarded = await guardCreate(async () => {
-    const again = await findOurs(octokit, repo, appId, report);
-    return again === undefined ? create() : update(again);
-  });
-  if (guarded !== "retry") return guarded;
-  // Another process held the claim and has let go: its run is there now (or it died first).
-  const after = await findOurs(octokit, repo, appId, report);
-  return after === undefined ? create() : update(after);
+  const guarded = await guardCreate(lookThenWrite);
+  // "retry": another process held the claim and has let go, so its run is there now (or it died first).
+  return guarded === "retry" ? lookThenWrite() : guarded;
 }
 
 async function findOurs(

@@ -136,7 +136,7 @@ export async function runOpen(
   // nothing to sign, and no token on the nodes that could never be used.
   if (!needsNewToken(decision) || decision.problems.some((p) => REFUSED_BEFORE_TOKEN.includes(p.code)))
     return finish(deps, repo, pr, subject, input, decision, tokenFile, false);
-  if (attempt >= CLAIM_ATTEMPTS) return issueAndFinish(deps, repo, pr, subject, input, decision, tokenFile);
+  if (attempt >= CLAIM_ATTEMPTS) return issueAndFinish(deps, repo, pr, subject, input, decision, tokenFile, false);
 
   // Issuing a token and writing the sticky comment that carries it happen once per need, whichever
   // process gets there first (src/usecases/claim.ts); the others then read that token.
@@ -144,7 +144,7 @@ export async function runOpen(
     const again = await deps.github.findStickyComment(repo, pr.number, STICKY_MARKER, deps.botLogin);
     const current = again === null ? null : readStickyToken(again.body);
     if (!sameToken(current, tokenFile)) return null;
-    return issueAndFinish(deps, repo, pr, subject, input, decision, tokenFile);
+    return issueAndFinish(deps, repo, pr, subject, input, decision, tokenFile, true);
   });
   if (claimed.kind === "done" && claimed.value !== null) return claimed.value;
   return runOpen(deps, repo, pr, subject, attempt + 1);
@@ -162,6 +162,8 @@ async function issueAndFinish(
   input: QuorumInput,
   decision: Decision,
   oldToken: Uint8Array | null,
+  /** Under the pull request's claim: the check run needs no claim of its own. */
+  exclusive: boolean,
 ): Promise<GateOutcome> {
   const issued = await deps.cluster.issueToken(
     subject.service,
@@ -188,7 +190,7 @@ async function issueAndFinish(
   if (oldToken !== null) await deps.cluster.deleteToken(oldToken);
   const tokenFile = issued.tokenData;
   deps.log(`issued a token for ${repo.owner}/${repo.repo}#${pr.number}`);
-  return finish(deps, repo, pr, subject, input, subject.decide({ ...input, tokenFile }), tokenFile, true);
+  return finish(deps, repo, pr, subject, input, subject.decide({ ...input, tokenFile }), tokenFile, exclusive);
 }
 
 /** Evidence at M, then the one report. `exclusive`: under the pull request's claim already. */
