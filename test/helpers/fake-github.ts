@@ -1,7 +1,8 @@
 // A fake GitHub REST API on 127.0.0.1 for end-to-end tests of the App and the Action: an app
 // whose JWT buys installation tokens, repositories with real commits, pull requests, comments,
 // reviews and check runs, pages with Link headers, a log of every call and one-shot faults; and
-// the one GraphQL mutation the port sends, createCommitOnBranch (fake-github/routes/graphql.ts).
+// GraphQL: the port's createCommitOnBranch mutation and its read of a pull request, executed by
+// graphql-js over GitHub's schema (fake-github/routes/graphql.ts).
 //
 //   const gh = await startFakeGitHub();
 //   const repo = gh.createRepo("acme/hsm", { files: { "quorum/policy.yml": "..." } });
