@@ -30,6 +30,7 @@ import { createQuorumGateApp } from "../src/app/index.ts";
 import { createNodeClient } from "../src/protocol/node-client.ts";
 import { signMessage } from "../src/crypto/rsa.ts";
 import { readStickyToken, STICKY_MARKER } from "../src/gate/index.ts";
+import { countCalls as countApiCalls } from "../test/helpers/api-calls.ts";
 import { startTestCluster } from "../test/helpers/cluster.ts";
 import { startFakeGitHub, type FakeGitHub, type FakeRepo } from "../test/helpers/fake-github.ts";
 import { testKey } from "../test/helpers/keys.ts";
@@ -238,13 +239,13 @@ export async function run(): Promise<string[]> {
     const kinds = new Map<string, { deliveries: number; calls: number; writes: number; readsFirst: number }>();
     const countCalls = (kind: string) => {
       const calls = fake.calls;
-      const firstWrite = calls.findIndex((c) => c.method !== "GET");
+      const counted = countApiCalls(calls);
       const k = kinds.get(kind) ?? { deliveries: 0, calls: 0, writes: 0, readsFirst: 0 };
       kinds.set(kind, {
         deliveries: k.deliveries + 1,
-        calls: k.calls + calls.length,
-        writes: k.writes + calls.filter((c) => c.method !== "GET").length,
-        readsFirst: k.readsFirst + (firstWrite === -1 ? calls.length : firstWrite),
+        calls: k.calls + counted.calls,
+        writes: k.writes + counted.writes,
+        readsFirst: k.readsFirst + counted.readsBeforeFirstWrite,
       });
       fake.clearCalls();
     };
@@ -366,7 +367,7 @@ export async function run(): Promise<string[]> {
         const calls = fake.calls;
         apiCalls = {
           app: apiCalls.app + calls.length,
-          writes: apiCalls.writes + calls.filter((c) => c.method !== "GET").length,
+          writes: apiCalls.writes + countApiCalls(calls).writes,
           deliveries: apiCalls.deliveries + p.count,
         };
         record(`${unpaced.name}/${concurrency}`, p);

@@ -21,9 +21,9 @@ var __commonJS = (cb, mod) => function __require2() {
 };
 var __copyProps = (to, from, except, desc) => {
   if (from && typeof from === "object" || typeof from === "function") {
-    for (let key of __getOwnPropNames(from))
-      if (!__hasOwnProp.call(to, key) && key !== except)
-        __defProp(to, key, { get: () => from[key], enumerable: !(desc = __getOwnPropDesc(from, key)) || desc.enumerable });
+    for (let key2 of __getOwnPropNames(from))
+      if (!__hasOwnProp.call(to, key2) && key2 !== except)
+        __defProp(to, key2, { get: () => from[key2], enumerable: !(desc = __getOwnPropDesc(from, key2)) || desc.enumerable });
   }
   return to;
 };
@@ -807,9 +807,9 @@ var require_constants = __commonJS({
       "X-XSS-Protection"
     ];
     for (let i = 0; i < wellknownHeaderNames.length; ++i) {
-      const key = wellknownHeaderNames[i];
-      const lowerCasedKey = key.toLowerCase();
-      headerNameLowerCasedRecord[key] = headerNameLowerCasedRecord[lowerCasedKey] = lowerCasedKey;
+      const key2 = wellknownHeaderNames[i];
+      const lowerCasedKey = key2.toLowerCase();
+      headerNameLowerCasedRecord[key2] = headerNameLowerCasedRecord[lowerCasedKey] = lowerCasedKey;
     }
     Object.setPrototypeOf(headerNameLowerCasedRecord, null);
     module.exports = {
@@ -843,16 +843,16 @@ var require_tree = __commonJS({
        * @param {any} value
        * @param {number} index
        */
-      constructor(key, value, index) {
-        if (index === void 0 || index >= key.length) {
+      constructor(key2, value, index) {
+        if (index === void 0 || index >= key2.length) {
           throw new TypeError("Unreachable");
         }
-        const code = this.code = key.charCodeAt(index);
+        const code = this.code = key2.charCodeAt(index);
         if (code > 127) {
           throw new TypeError("key must be ascii string");
         }
-        if (key.length !== ++index) {
-          this.middle = new _TstNode(key, value, index);
+        if (key2.length !== ++index) {
+          this.middle = new _TstNode(key2, value, index);
         } else {
           this.value = value;
         }
@@ -861,15 +861,15 @@ var require_tree = __commonJS({
        * @param {string} key
        * @param {any} value
        */
-      add(key, value) {
-        const length = key.length;
+      add(key2, value) {
+        const length = key2.length;
         if (length === 0) {
           throw new TypeError("Unreachable");
         }
         let index = 0;
         let node = this;
         while (true) {
-          const code = key.charCodeAt(index);
+          const code = key2.charCodeAt(index);
           if (code > 127) {
             throw new TypeError("key must be ascii string");
           }
@@ -880,20 +880,20 @@ var require_tree = __commonJS({
             } else if (node.middle !== null) {
               node = node.middle;
             } else {
-              node.middle = new _TstNode(key, value, index);
+              node.middle = new _TstNode(key2, value, index);
               break;
             }
           } else if (node.code < code) {
             if (node.left !== null) {
               node = node.left;
             } else {
-              node.left = new _TstNode(key, value, index);
+              node.left = new _TstNode(key2, value, index);
               break;
             }
           } else if (node.right !== null) {
             node = node.right;
           } else {
-            node.right = new _TstNode(key, value, index);
+            node.right = new _TstNode(key2, value, index);
             break;
           }
         }
@@ -902,12 +902,12 @@ var require_tree = __commonJS({
        * @param {Uint8Array} key
        * @return {TstNode | null}
        */
-      search(key) {
-        const keylength = key.length;
+      search(key2) {
+        const keylength = key2.length;
         let index = 0;
         let node = this;
         while (node !== null && index < keylength) {
-          let code = key[index];
+          let code = key2[index];
           if (code <= 90 && code >= 65) {
             code |= 32;
           }
@@ -932,25 +932,25 @@ var require_tree = __commonJS({
        * @param {string} key
        * @param {any} value
        * */
-      insert(key, value) {
+      insert(key2, value) {
         if (this.node === null) {
-          this.node = new TstNode(key, value, 0);
+          this.node = new TstNode(key2, value, 0);
         } else {
-          this.node.add(key, value);
+          this.node.add(key2, value);
         }
       }
       /**
        * @param {Uint8Array} key
        * @return {any}
        */
-      lookup(key) {
-        return this.node?.search(key)?.value ?? null;
+      lookup(key2) {
+        return this.node?.search(key2)?.value ?? null;
       }
     };
     var tree = new TernarySearchTree();
     for (let i = 0; i < wellknownHeaderNames.length; ++i) {
-      const key = headerNameLowerCasedRecord[wellknownHeaderNames[i]];
-      tree.insert(key, key);
+      const key2 = headerNameLowerCasedRecord[wellknownHeaderNames[i]];
+      tree.insert(key2, key2);
     }
     module.exports = {
       TernarySearchTree,
@@ -1174,20 +1174,20 @@ var require_util = __commonJS({
     function parseHeaders(headers, obj) {
       if (obj === void 0) obj = {};
       for (let i = 0; i < headers.length; i += 2) {
-        const key = headerNameToString(headers[i]);
-        let val = obj[key];
+        const key2 = headerNameToString(headers[i]);
+        let val = obj[key2];
         if (val) {
           if (typeof val === "string") {
             val = [val];
-            obj[key] = val;
+            obj[key2] = val;
           }
           val.push(headers[i + 1].toString("utf8"));
         } else {
           const headersValue = headers[i + 1];
           if (typeof headersValue === "string") {
-            obj[key] = headersValue;
+            obj[key2] = headersValue;
           } else {
-            obj[key] = Array.isArray(headersValue) ? headersValue.map((x) => x.toString("utf8")) : headersValue.toString("utf8");
+            obj[key2] = Array.isArray(headersValue) ? headersValue.map((x) => x.toString("utf8")) : headersValue.toString("utf8");
           }
         }
       }
@@ -1201,21 +1201,21 @@ var require_util = __commonJS({
       const ret = new Array(len);
       let hasContentLength = false;
       let contentDispositionIdx = -1;
-      let key;
+      let key2;
       let val;
       let kLen = 0;
       for (let n = 0; n < headers.length; n += 2) {
-        key = headers[n];
+        key2 = headers[n];
         val = headers[n + 1];
-        typeof key !== "string" && (key = key.toString());
+        typeof key2 !== "string" && (key2 = key2.toString());
         typeof val !== "string" && (val = val.toString("utf8"));
-        kLen = key.length;
-        if (kLen === 14 && key[7] === "-" && (key === "content-length" || key.toLowerCase() === "content-length")) {
+        kLen = key2.length;
+        if (kLen === 14 && key2[7] === "-" && (key2 === "content-length" || key2.toLowerCase() === "content-length")) {
           hasContentLength = true;
-        } else if (kLen === 19 && key[7] === "-" && (key === "content-disposition" || key.toLowerCase() === "content-disposition")) {
+        } else if (kLen === 19 && key2[7] === "-" && (key2 === "content-disposition" || key2.toLowerCase() === "content-disposition")) {
           contentDispositionIdx = n + 1;
         }
-        ret[n] = key;
+        ret[n] = key2;
         ret[n + 1] = val;
       }
       if (hasContentLength && contentDispositionIdx !== -1) {
@@ -1956,20 +1956,20 @@ var require_request = __commonJS({
           this.endHandler = null;
         }
       }
-      addHeader(key, value) {
-        processHeader(this, key, value);
+      addHeader(key2, value) {
+        processHeader(this, key2, value);
         return this;
       }
     };
-    function processHeader(request2, key, val) {
+    function processHeader(request2, key2, val) {
       if (val && (typeof val === "object" && !Array.isArray(val))) {
-        throw new InvalidArgumentError(`invalid ${key} header`);
+        throw new InvalidArgumentError(`invalid ${key2} header`);
       } else if (val === void 0) {
         return;
       }
-      let headerName = headerNameLowerCasedRecord[key];
+      let headerName = headerNameLowerCasedRecord[key2];
       if (headerName === void 0) {
-        headerName = key.toLowerCase();
+        headerName = key2.toLowerCase();
         if (headerNameLowerCasedRecord[headerName] === void 0 && !isValidHTTPToken(headerName)) {
           throw new InvalidArgumentError("invalid header key");
         }
@@ -1979,17 +1979,17 @@ var require_request = __commonJS({
         for (let i = 0; i < val.length; i++) {
           if (typeof val[i] === "string") {
             if (!isValidHeaderValue(val[i])) {
-              throw new InvalidArgumentError(`invalid ${key} header`);
+              throw new InvalidArgumentError(`invalid ${key2} header`);
             }
             arr.push(val[i]);
           } else if (val[i] === null) {
             arr.push("");
           } else if (typeof val[i] === "object") {
-            throw new InvalidArgumentError(`invalid ${key} header`);
+            throw new InvalidArgumentError(`invalid ${key2} header`);
           } else {
             const str2 = `${val[i]}`;
             if (!isValidHeaderValue(str2)) {
-              throw new InvalidArgumentError(`invalid ${key} header`);
+              throw new InvalidArgumentError(`invalid ${key2} header`);
             }
             arr.push(str2);
           }
@@ -1997,14 +1997,14 @@ var require_request = __commonJS({
         val = arr;
       } else if (typeof val === "string") {
         if (!isValidHeaderValue(val)) {
-          throw new InvalidArgumentError(`invalid ${key} header`);
+          throw new InvalidArgumentError(`invalid ${key2} header`);
         }
       } else if (val === null) {
         val = "";
       } else {
         val = `${val}`;
         if (!isValidHeaderValue(val)) {
-          throw new InvalidArgumentError(`invalid ${key} header`);
+          throw new InvalidArgumentError(`invalid ${key2} header`);
         }
       }
       if (headerName === "host") {
@@ -2025,7 +2025,7 @@ var require_request = __commonJS({
         }
       } else if (request2.contentType === null && headerName === "content-type") {
         request2.contentType = val;
-        request2.headers.push(key, val);
+        request2.headers.push(key2, val);
       } else if (headerName === "transfer-encoding" || headerName === "keep-alive" || headerName === "upgrade") {
         throw new InvalidArgumentError(`invalid ${headerName} header`);
       } else if (headerName === "connection") {
@@ -2039,7 +2039,7 @@ var require_request = __commonJS({
       } else if (headerName === "expect") {
         throw new NotSupportedError("expect header not supported");
       } else {
-        request2.headers.push(key, val);
+        request2.headers.push(key2, val);
       }
     }
     module.exports = Request;
@@ -2527,13 +2527,13 @@ var require_connect = __commonJS({
         constructor(maxCachedSessions) {
           this._maxCachedSessions = maxCachedSessions;
           this._sessionCache = /* @__PURE__ */ new Map();
-          this._sessionRegistry = new global.FinalizationRegistry((key) => {
+          this._sessionRegistry = new global.FinalizationRegistry((key2) => {
             if (this._sessionCache.size < this._maxCachedSessions) {
               return;
             }
-            const ref = this._sessionCache.get(key);
+            const ref = this._sessionCache.get(key2);
             if (ref !== void 0 && ref.deref() === void 0) {
-              this._sessionCache.delete(key);
+              this._sessionCache.delete(key2);
             }
           });
         }
@@ -2697,10 +2697,10 @@ var require_utils = __commonJS({
     exports.enumToMap = void 0;
     function enumToMap(obj) {
       const res = {};
-      Object.keys(obj).forEach((key) => {
-        const value = obj[key];
+      Object.keys(obj).forEach((key2) => {
+        const value = obj[key2];
         if (typeof value === "number") {
-          res[key] = value;
+          res[key2] = value;
         }
       });
       return res;
@@ -2877,9 +2877,9 @@ var require_constants2 = __commonJS({
     ];
     exports.METHOD_MAP = utils_1.enumToMap(METHODS);
     exports.H_METHOD_MAP = {};
-    Object.keys(exports.METHOD_MAP).forEach((key) => {
-      if (/^H/.test(key)) {
-        exports.H_METHOD_MAP[key] = exports.METHOD_MAP[key];
+    Object.keys(exports.METHOD_MAP).forEach((key2) => {
+      if (/^H/.test(key2)) {
+        exports.H_METHOD_MAP[key2] = exports.METHOD_MAP[key2];
       }
     });
     var FINISH;
@@ -3850,19 +3850,19 @@ var require_webidl = __commonJS({
         const result = {};
         if (!types.isProxy(O)) {
           const keys2 = [...Object.getOwnPropertyNames(O), ...Object.getOwnPropertySymbols(O)];
-          for (const key of keys2) {
-            const typedKey = keyConverter(key, prefix2, argument);
-            const typedValue = valueConverter(O[key], prefix2, argument);
+          for (const key2 of keys2) {
+            const typedKey = keyConverter(key2, prefix2, argument);
+            const typedValue = valueConverter(O[key2], prefix2, argument);
             result[typedKey] = typedValue;
           }
           return result;
         }
         const keys = Reflect.ownKeys(O);
-        for (const key of keys) {
-          const desc = Reflect.getOwnPropertyDescriptor(O, key);
+        for (const key2 of keys) {
+          const desc = Reflect.getOwnPropertyDescriptor(O, key2);
           if (desc?.enumerable) {
-            const typedKey = keyConverter(key, prefix2, argument);
-            const typedValue = valueConverter(O[key], prefix2, argument);
+            const typedKey = keyConverter(key2, prefix2, argument);
+            const typedValue = valueConverter(O[key2], prefix2, argument);
             result[typedKey] = typedValue;
           }
         }
@@ -3893,29 +3893,29 @@ var require_webidl = __commonJS({
           });
         }
         for (const options of converters) {
-          const { key, defaultValue, required, converter } = options;
+          const { key: key2, defaultValue, required, converter } = options;
           if (required === true) {
-            if (!Object.hasOwn(dictionary, key)) {
+            if (!Object.hasOwn(dictionary, key2)) {
               throw webidl.errors.exception({
                 header: prefix2,
-                message: `Missing required key "${key}".`
+                message: `Missing required key "${key2}".`
               });
             }
           }
-          let value = dictionary[key];
+          let value = dictionary[key2];
           const hasDefault = Object.hasOwn(options, "defaultValue");
           if (hasDefault && value !== null) {
             value ??= defaultValue();
           }
           if (required || hasDefault || value !== void 0) {
-            value = converter(value, prefix2, `${argument}.${key}`);
+            value = converter(value, prefix2, `${argument}.${key2}`);
             if (options.allowedValues && !options.allowedValues.includes(value)) {
               throw webidl.errors.exception({
                 header: prefix2,
                 message: `${value} is not an accepted type. Expected one of ${options.allowedValues.join(", ")}.`
               });
             }
-            dict[key] = value;
+            dict[key2] = value;
           }
         }
         return dict;
@@ -4530,18 +4530,18 @@ var require_util2 = __commonJS({
               done: true
             };
           }
-          const { [keyIndex]: key, [valueIndex]: value } = values[index];
+          const { [keyIndex]: key2, [valueIndex]: value } = values[index];
           this.#index = index + 1;
           let result;
           switch (this.#kind) {
             case "key":
-              result = key;
+              result = key2;
               break;
             case "value":
               result = value;
               break;
             case "key+value":
-              result = [key, value];
+              result = [key2, value];
               break;
           }
           return {
@@ -4607,8 +4607,8 @@ var require_util2 = __commonJS({
                 `Failed to execute 'forEach' on '${name}': parameter 1 is not of type 'Function'.`
               );
             }
-            for (const { 0: key, 1: value } of makeIterator(this, "key+value")) {
-              callbackfn.call(thisArg, value, key, this);
+            for (const { 0: key2, 1: value } of makeIterator(this, "key+value")) {
+              callbackfn.call(thisArg, value, key2, this);
             }
           }
         }
@@ -6051,15 +6051,15 @@ var require_client_h1 = __commonJS({
         } else {
           this.headers[len - 1] = Buffer.concat([this.headers[len - 1], buf]);
         }
-        const key = this.headers[len - 2];
-        if (key.length === 10) {
-          const headerName = util.bufferToLowerCasedHeaderName(key);
+        const key2 = this.headers[len - 2];
+        if (key2.length === 10) {
+          const headerName = util.bufferToLowerCasedHeaderName(key2);
           if (headerName === "keep-alive") {
             this.keepAlive += buf.toString();
           } else if (headerName === "connection") {
             this.connection += buf.toString();
           }
-        } else if (key.length === 14 && util.bufferToLowerCasedHeaderName(key) === "content-length") {
+        } else if (key2.length === 14 && util.bufferToLowerCasedHeaderName(key2) === "content-length") {
           this.contentLength += buf.toString();
         }
         this.trackHeader(buf.length);
@@ -6557,15 +6557,15 @@ upgrade: ${upgrade}\r
       }
       if (Array.isArray(headers)) {
         for (let n = 0; n < headers.length; n += 2) {
-          const key = headers[n + 0];
+          const key2 = headers[n + 0];
           const val = headers[n + 1];
           if (Array.isArray(val)) {
             for (let i = 0; i < val.length; i++) {
-              header += `${key}: ${val[i]}\r
+              header += `${key2}: ${val[i]}\r
 `;
             }
           } else {
-            header += `${key}: ${val}\r
+            header += `${key2}: ${val}\r
 `;
           }
         }
@@ -7075,18 +7075,18 @@ var require_client_h2 = __commonJS({
       }
       const headers = {};
       for (let n = 0; n < reqHeaders.length; n += 2) {
-        const key = reqHeaders[n + 0];
+        const key2 = reqHeaders[n + 0];
         const val = reqHeaders[n + 1];
         if (Array.isArray(val)) {
           for (let i = 0; i < val.length; i++) {
-            if (headers[key]) {
-              headers[key] += `,${val[i]}`;
+            if (headers[key2]) {
+              headers[key2] += `,${val[i]}`;
             } else {
-              headers[key] = val[i];
+              headers[key2] = val[i];
             }
           }
         } else {
-          headers[key] = val;
+          headers[key2] = val;
         }
       }
       let stream;
@@ -7581,9 +7581,9 @@ var require_redirect_handler = __commonJS({
           }
         }
       } else if (headers && typeof headers === "object") {
-        for (const key of Object.keys(headers)) {
-          if (!shouldRemoveHeader(key, removeContent, unknownOrigin)) {
-            ret.push(key, headers[key]);
+        for (const key2 of Object.keys(headers)) {
+          if (!shouldRemoveHeader(key2, removeContent, unknownOrigin)) {
+            ret.push(key2, headers[key2]);
           }
         }
       } else {
@@ -8664,16 +8664,16 @@ var require_agent = __commonJS({
         return ret;
       }
       [kDispatch](opts, handler2) {
-        let key;
+        let key2;
         if (opts.origin && (typeof opts.origin === "string" || opts.origin instanceof URL)) {
-          key = String(opts.origin);
+          key2 = String(opts.origin);
         } else {
           throw new InvalidArgumentError("opts.origin must be a non-empty string or URL.");
         }
-        let dispatcher = this[kClients].get(key);
+        let dispatcher = this[kClients].get(key2);
         if (!dispatcher) {
           dispatcher = this[kFactory](opts.origin, this[kOptions]).on("drain", this[kOnDrain]).on("connect", this[kOnConnect]).on("disconnect", this[kOnDisconnect]).on("connectionError", this[kOnConnectionError]);
-          this[kClients].set(key, dispatcher);
+          this[kClients].set(key2, dispatcher);
         }
         return dispatcher.dispatch(opts, handler2);
       }
@@ -8912,7 +8912,7 @@ var require_proxy_agent = __commonJS({
       return headers;
     }
     function throwIfProxyAuthIsSent(headers) {
-      const existProxyAuth = headers && Object.keys(headers).find((key) => key.toLowerCase() === "proxy-authorization");
+      const existProxyAuth = headers && Object.keys(headers).find((key2) => key2.toLowerCase() === "proxy-authorization");
       if (existProxyAuth) {
         throw new InvalidArgumentError("Proxy-Authorization should be sent in ProxyAgent constructor");
       }
@@ -10690,18 +10690,18 @@ var require_mock_utils = __commonJS({
         })
       );
     }
-    function getHeaderByName(headers, key) {
+    function getHeaderByName(headers, key2) {
       if (Array.isArray(headers)) {
         for (let i = 0; i < headers.length; i += 2) {
-          if (headers[i].toLocaleLowerCase() === key.toLocaleLowerCase()) {
+          if (headers[i].toLocaleLowerCase() === key2.toLocaleLowerCase()) {
             return headers[i + 1];
           }
         }
         return void 0;
       } else if (typeof headers.get === "function") {
-        return headers.get(key);
+        return headers.get(key2);
       } else {
-        return lowerCaseEntries(headers)[key.toLocaleLowerCase()];
+        return lowerCaseEntries(headers)[key2.toLocaleLowerCase()];
       }
     }
     function buildHeadersFromArray(headers) {
@@ -10765,41 +10765,41 @@ var require_mock_utils = __commonJS({
         return data.toString();
       }
     }
-    function getMockDispatch(mockDispatches, key) {
-      const basePath = key.query ? buildURL(key.path, key.query) : key.path;
+    function getMockDispatch(mockDispatches, key2) {
+      const basePath = key2.query ? buildURL(key2.path, key2.query) : key2.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
       let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path }) => matchValue(safeUrl(path), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
-      matchedMockDispatches = matchedMockDispatches.filter(({ method }) => matchValue(method, key.method));
+      matchedMockDispatches = matchedMockDispatches.filter(({ method }) => matchValue(method, key2.method));
       if (matchedMockDispatches.length === 0) {
-        throw new MockNotMatchedError(`Mock dispatch not matched for method '${key.method}' on path '${resolvedPath}'`);
+        throw new MockNotMatchedError(`Mock dispatch not matched for method '${key2.method}' on path '${resolvedPath}'`);
       }
-      matchedMockDispatches = matchedMockDispatches.filter(({ body }) => typeof body !== "undefined" ? matchValue(body, key.body) : true);
+      matchedMockDispatches = matchedMockDispatches.filter(({ body }) => typeof body !== "undefined" ? matchValue(body, key2.body) : true);
       if (matchedMockDispatches.length === 0) {
-        throw new MockNotMatchedError(`Mock dispatch not matched for body '${key.body}' on path '${resolvedPath}'`);
+        throw new MockNotMatchedError(`Mock dispatch not matched for body '${key2.body}' on path '${resolvedPath}'`);
       }
-      matchedMockDispatches = matchedMockDispatches.filter((mockDispatch2) => matchHeaders(mockDispatch2, key.headers));
+      matchedMockDispatches = matchedMockDispatches.filter((mockDispatch2) => matchHeaders(mockDispatch2, key2.headers));
       if (matchedMockDispatches.length === 0) {
-        const headers = typeof key.headers === "object" ? JSON.stringify(key.headers) : key.headers;
+        const headers = typeof key2.headers === "object" ? JSON.stringify(key2.headers) : key2.headers;
         throw new MockNotMatchedError(`Mock dispatch not matched for headers '${headers}' on path '${resolvedPath}'`);
       }
       return matchedMockDispatches[0];
     }
-    function addMockDispatch(mockDispatches, key, data) {
+    function addMockDispatch(mockDispatches, key2, data) {
       const baseData = { timesInvoked: 0, times: 1, persist: false, consumed: false };
       const replyData = typeof data === "function" ? { callback: data } : { ...data };
-      const newMockDispatch = { ...baseData, ...key, pending: true, data: { error: null, ...replyData } };
+      const newMockDispatch = { ...baseData, ...key2, pending: true, data: { error: null, ...replyData } };
       mockDispatches.push(newMockDispatch);
       return newMockDispatch;
     }
-    function deleteMockDispatch(mockDispatches, key) {
+    function deleteMockDispatch(mockDispatches, key2) {
       const index = mockDispatches.findIndex((dispatch) => {
         if (!dispatch.consumed) {
           return false;
         }
-        return matchKey(dispatch, key);
+        return matchKey(dispatch, key2);
       });
       if (index !== -1) {
         mockDispatches.splice(index, 1);
@@ -10819,9 +10819,9 @@ var require_mock_utils = __commonJS({
       const keys = Object.keys(data);
       const result = [];
       for (let i = 0; i < keys.length; ++i) {
-        const key = keys[i];
-        const value = data[key];
-        const name = Buffer.from(`${key}`);
+        const key2 = keys[i];
+        const value = data[key2];
+        const name = Buffer.from(`${key2}`);
         if (Array.isArray(value)) {
           for (let j = 0; j < value.length; ++j) {
             result.push(name, Buffer.from(`${value[j]}`));
@@ -10843,8 +10843,8 @@ var require_mock_utils = __commonJS({
       return Buffer.concat(buffers).toString("utf8");
     }
     function mockDispatch(opts, handler2) {
-      const key = buildKey(opts);
-      const mockDispatch2 = getMockDispatch(this[kDispatches], key);
+      const key2 = buildKey(opts);
+      const mockDispatch2 = getMockDispatch(this[kDispatches], key2);
       mockDispatch2.timesInvoked++;
       if (mockDispatch2.data.callback) {
         mockDispatch2.data = { ...mockDispatch2.data, ...mockDispatch2.data.callback(opts) };
@@ -10854,7 +10854,7 @@ var require_mock_utils = __commonJS({
       mockDispatch2.consumed = !persist && timesInvoked >= times;
       mockDispatch2.pending = timesInvoked < times;
       if (error2 !== null) {
-        deleteMockDispatch(this[kDispatches], key);
+        deleteMockDispatch(this[kDispatches], key2);
         handler2.onError(error2);
         return true;
       }
@@ -10879,7 +10879,7 @@ var require_mock_utils = __commonJS({
         handler2.onHeaders?.(statusCode, responseHeaders, resume, getStatusText(statusCode));
         handler2.onData?.(Buffer.from(responseData));
         handler2.onComplete?.(responseTrailers);
-        deleteMockDispatch(mockDispatches, key);
+        deleteMockDispatch(mockDispatches, key2);
       }
       function resume() {
       }
@@ -12786,16 +12786,16 @@ var require_dispatcher_weakref = __commonJS({
       constructor(finalizer) {
         this.finalizer = finalizer;
       }
-      register(dispatcher, key) {
+      register(dispatcher, key2) {
         if (dispatcher.on) {
           dispatcher.on("disconnect", () => {
             if (dispatcher[kConnected] === 0 && dispatcher[kSize] === 0) {
-              this.finalizer(key);
+              this.finalizer(key2);
             }
           });
         }
       }
-      unregister(key) {
+      unregister(key2) {
       }
     };
     module.exports = function() {
@@ -16280,8 +16280,8 @@ var require_util6 = __commonJS({
         if (!part.includes("=")) {
           throw new Error("Invalid unparsed");
         }
-        const [key, ...value] = part.split("=");
-        const trimmedKey = key.trim();
+        const [key2, ...value] = part.split("=");
+        const trimmedKey = key2.trim();
         const joinedValue = value.join("=");
         validateCookieName(trimmedKey);
         validateCookieValue(joinedValue);
@@ -19874,7 +19874,7 @@ var require_lib = __commonJS({
             if (statusCode === HttpCodes2.NotFound) {
               resolve(response);
             }
-            function dateTimeDeserializer(key, value) {
+            function dateTimeDeserializer(key2, value) {
               if (typeof value === "string") {
                 const a = new Date(value);
                 if (!isNaN(a.valueOf())) {
@@ -19999,11 +19999,11 @@ var require_visit = __commonJS({
     visit.BREAK = BREAK;
     visit.SKIP = SKIP;
     visit.REMOVE = REMOVE;
-    function visit_(key, node, visitor, path) {
-      const ctrl = callVisitor(key, node, visitor, path);
+    function visit_(key2, node, visitor, path) {
+      const ctrl = callVisitor(key2, node, visitor, path);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path, ctrl);
-        return visit_(key, ctrl, visitor, path);
+        replaceNode(key2, path, ctrl);
+        return visit_(key2, ctrl, visitor, path);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
@@ -20047,11 +20047,11 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node, visitor, path) {
-      const ctrl = await callVisitor(key, node, visitor, path);
+    async function visitAsync_(key2, node, visitor, path) {
+      const ctrl = await callVisitor(key2, node, visitor, path);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path, ctrl);
-        return visitAsync_(key, ctrl, visitor, path);
+        replaceNode(key2, path, ctrl);
+        return visitAsync_(key2, ctrl, visitor, path);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
@@ -20101,27 +20101,27 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node, visitor, path) {
+    function callVisitor(key2, node, visitor, path) {
       if (typeof visitor === "function")
-        return visitor(key, node, path);
+        return visitor(key2, node, path);
       if (identity.isMap(node))
-        return visitor.Map?.(key, node, path);
+        return visitor.Map?.(key2, node, path);
       if (identity.isSeq(node))
-        return visitor.Seq?.(key, node, path);
+        return visitor.Seq?.(key2, node, path);
       if (identity.isPair(node))
-        return visitor.Pair?.(key, node, path);
+        return visitor.Pair?.(key2, node, path);
       if (identity.isScalar(node))
-        return visitor.Scalar?.(key, node, path);
+        return visitor.Scalar?.(key2, node, path);
       if (identity.isAlias(node))
-        return visitor.Alias?.(key, node, path);
+        return visitor.Alias?.(key2, node, path);
       return void 0;
     }
-    function replaceNode(key, path, node) {
+    function replaceNode(key2, path, node) {
       const parent = path[path.length - 1];
       if (identity.isCollection(parent)) {
-        parent.items[key] = node;
+        parent.items[key2] = node;
       } else if (identity.isPair(parent)) {
-        if (key === "key")
+        if (key2 === "key")
           parent.key = node;
         else
           parent.value = node;
@@ -20382,7 +20382,7 @@ var require_anchors = __commonJS({
 var require_applyReviver = __commonJS({
   "node_modules/yaml/dist/doc/applyReviver.js"(exports) {
     "use strict";
-    function applyReviver(reviver, obj, key, val) {
+    function applyReviver(reviver, obj, key2, val) {
       if (val && typeof val === "object") {
         if (Array.isArray(val)) {
           for (let i = 0, len = val.length; i < len; ++i) {
@@ -20422,7 +20422,7 @@ var require_applyReviver = __commonJS({
           }
         }
       }
-      return reviver.call(obj, key, val);
+      return reviver.call(obj, key2, val);
     }
     exports.applyReviver = applyReviver;
   }
@@ -20785,14 +20785,14 @@ var require_Collection = __commonJS({
         if (isEmptyPath(path))
           this.add(value);
         else {
-          const [key, ...rest] = path;
-          const node = this.get(key, true);
+          const [key2, ...rest] = path;
+          const node = this.get(key2, true);
           if (identity.isCollection(node))
             node.addIn(rest, value);
           else if (node === void 0 && this.schema)
-            this.set(key, collectionFromPath(this.schema, rest, value));
+            this.set(key2, collectionFromPath(this.schema, rest, value));
           else
-            throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+            throw new Error(`Expected YAML collection at ${key2}. Remaining path: ${rest}`);
         }
       }
       /**
@@ -20800,14 +20800,14 @@ var require_Collection = __commonJS({
        * @returns `true` if the item was found and removed.
        */
       deleteIn(path) {
-        const [key, ...rest] = path;
+        const [key2, ...rest] = path;
         if (rest.length === 0)
-          return this.delete(key);
-        const node = this.get(key, true);
+          return this.delete(key2);
+        const node = this.get(key2, true);
         if (identity.isCollection(node))
           return node.deleteIn(rest);
         else
-          throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+          throw new Error(`Expected YAML collection at ${key2}. Remaining path: ${rest}`);
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -20815,8 +20815,8 @@ var require_Collection = __commonJS({
        * `true` (collections are always returned intact).
        */
       getIn(path, keepScalar) {
-        const [key, ...rest] = path;
-        const node = this.get(key, true);
+        const [key2, ...rest] = path;
+        const node = this.get(key2, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node) ? node.value : node;
         else
@@ -20834,10 +20834,10 @@ var require_Collection = __commonJS({
        * Checks if the collection includes a value with the key `key`.
        */
       hasIn(path) {
-        const [key, ...rest] = path;
+        const [key2, ...rest] = path;
         if (rest.length === 0)
-          return this.has(key);
-        const node = this.get(key, true);
+          return this.has(key2);
+        const node = this.get(key2, true);
         return identity.isCollection(node) ? node.hasIn(rest) : false;
       }
       /**
@@ -20845,17 +20845,17 @@ var require_Collection = __commonJS({
        * boolean to add/remove the item from the set.
        */
       setIn(path, value) {
-        const [key, ...rest] = path;
+        const [key2, ...rest] = path;
         if (rest.length === 0) {
-          this.set(key, value);
+          this.set(key2, value);
         } else {
-          const node = this.get(key, true);
+          const node = this.get(key2, true);
           if (identity.isCollection(node))
             node.setIn(rest, value);
           else if (node === void 0 && this.schema)
-            this.set(key, collectionFromPath(this.schema, rest, value));
+            this.set(key2, collectionFromPath(this.schema, rest, value));
           else
-            throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+            throw new Error(`Expected YAML collection at ${key2}. Remaining path: ${rest}`);
         }
       }
     };
@@ -20870,12 +20870,12 @@ var require_stringifyComment = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyComment.js"(exports) {
     "use strict";
     var stringifyComment = (str2) => str2.replace(/^(?!$)(?: $)?/gm, "#");
-    function indentComment(comment, indent) {
-      if (/^\n+$/.test(comment))
-        return comment.substring(1);
-      return indent ? comment.replace(/^(?! *$)/gm, indent) : comment;
+    function indentComment(comment2, indent) {
+      if (/^\n+$/.test(comment2))
+        return comment2.substring(1);
+      return indent ? comment2.replace(/^(?! *$)/gm, indent) : comment2;
     }
-    var lineComment = (str2, indent, comment) => str2.endsWith("\n") ? indentComment(comment, indent) : comment.includes("\n") ? "\n" + indentComment(comment, indent) : (str2.endsWith(" ") ? "" : " ") + comment;
+    var lineComment = (str2, indent, comment2) => str2.endsWith("\n") ? indentComment(comment2, indent) : comment2.includes("\n") ? "\n" + indentComment(comment2, indent) : (str2.endsWith(" ") ? "" : " ") + comment2;
     exports.indentComment = indentComment;
     exports.lineComment = lineComment;
     exports.stringifyComment = stringifyComment;
@@ -21159,7 +21159,7 @@ ${indent}`) + "'";
     } catch {
       blockEndNewlines = /\n+(?!\n|$)/g;
     }
-    function blockString({ comment, type, value }, ctx, onComment, onChompKeep) {
+    function blockString({ comment: comment2, type, value }, ctx, onComment, onChompKeep) {
       const { blockQuote, commentString, lineWidth } = ctx.options;
       if (!blockQuote || /\n[\t ]+$/.test(value)) {
         return quotedString(value, ctx);
@@ -21211,8 +21211,8 @@ ${indent}`) + "'";
       }
       const indentSize = indent ? "2" : "1";
       let header = (startWithSpace ? indentSize : "") + chomp;
-      if (comment) {
-        header += " " + commentString(comment.replace(/ ?[\r\n]+/g, " "));
+      if (comment2) {
+        header += " " + commentString(comment2.replace(/ ?[\r\n]+/g, " "));
         if (onComment)
           onComment();
       }
@@ -21433,19 +21433,19 @@ var require_stringifyPair = __commonJS({
     var Scalar = require_Scalar();
     var stringify = require_stringify();
     var stringifyComment = require_stringifyComment();
-    function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
+    function stringifyPair({ key: key2, value }, ctx, onComment, onChompKeep) {
       const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
-      let keyComment = identity.isNode(key) && key.comment || null;
+      let keyComment = identity.isNode(key2) && key2.comment || null;
       if (simpleKeys) {
         if (keyComment) {
           throw new Error("With simple keys, key nodes cannot have comments");
         }
-        if (identity.isCollection(key) || !identity.isNode(key) && typeof key === "object") {
+        if (identity.isCollection(key2) || !identity.isNode(key2) && typeof key2 === "object") {
           const msg = "With simple keys, collection cannot be used as a key value";
           throw new Error(msg);
         }
       }
-      let explicitKey = !simpleKeys && (!key || keyComment && value == null && !ctx.inFlow || identity.isCollection(key) || (identity.isScalar(key) ? key.type === Scalar.Scalar.BLOCK_FOLDED || key.type === Scalar.Scalar.BLOCK_LITERAL : typeof key === "object"));
+      let explicitKey = !simpleKeys && (!key2 || keyComment && value == null && !ctx.inFlow || identity.isCollection(key2) || (identity.isScalar(key2) ? key2.type === Scalar.Scalar.BLOCK_FOLDED || key2.type === Scalar.Scalar.BLOCK_LITERAL : typeof key2 === "object"));
       ctx = Object.assign({}, ctx, {
         allNullValues: false,
         implicitKey: !explicitKey && (simpleKeys || !allNullValues),
@@ -21453,7 +21453,7 @@ var require_stringifyPair = __commonJS({
       });
       let keyCommentDone = false;
       let chompKeep = false;
-      let str2 = stringify.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
+      let str2 = stringify.stringify(key2, ctx, () => keyCommentDone = true, () => chompKeep = true);
       if (!explicitKey && !ctx.inFlow && str2.length > 1024) {
         if (simpleKeys)
           throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
@@ -21597,7 +21597,7 @@ var require_merge = __commonJS({
       }),
       stringify: () => MERGE_KEY
     };
-    var isMergeKey = (ctx, key) => (merge2.identify(key) || identity.isScalar(key) && (!key.type || key.type === Scalar.Scalar.PLAIN) && merge2.identify(key.value)) && ctx?.doc.schema.tags.some((tag) => tag.tag === merge2.tag && tag.default);
+    var isMergeKey = (ctx, key2) => (merge2.identify(key2) || identity.isScalar(key2) && (!key2.type || key2.type === Scalar.Scalar.PLAIN) && merge2.identify(key2.value)) && ctx?.doc.schema.tags.some((tag) => tag.tag === merge2.tag && tag.default);
     function addMergeToJSMap(ctx, map, value) {
       const source = resolveAliasValue(ctx, value);
       if (identity.isSeq(source))
@@ -21614,14 +21614,14 @@ var require_merge = __commonJS({
       if (!identity.isMap(source))
         throw new Error("Merge sources must be maps or map aliases");
       const srcMap = source.toJSON(null, ctx, Map);
-      for (const [key, value2] of srcMap) {
+      for (const [key2, value2] of srcMap) {
         if (map instanceof Map) {
-          if (!map.has(key))
-            map.set(key, value2);
+          if (!map.has(key2))
+            map.set(key2, value2);
         } else if (map instanceof Set) {
-          map.add(key);
-        } else if (!Object.prototype.hasOwnProperty.call(map, key)) {
-          Object.defineProperty(map, key, {
+          map.add(key2);
+        } else if (!Object.prototype.hasOwnProperty.call(map, key2)) {
+          Object.defineProperty(map, key2, {
             value: value2,
             writable: true,
             enumerable: true,
@@ -21649,19 +21649,19 @@ var require_addPairToJSMap = __commonJS({
     var stringify = require_stringify();
     var identity = require_identity();
     var toJS = require_toJS();
-    function addPairToJSMap(ctx, map, { key, value }) {
-      if (identity.isNode(key) && key.addToJSMap)
-        key.addToJSMap(ctx, map, value);
-      else if (merge2.isMergeKey(ctx, key))
+    function addPairToJSMap(ctx, map, { key: key2, value }) {
+      if (identity.isNode(key2) && key2.addToJSMap)
+        key2.addToJSMap(ctx, map, value);
+      else if (merge2.isMergeKey(ctx, key2))
         merge2.addMergeToJSMap(ctx, map, value);
       else {
-        const jsKey = toJS.toJS(key, "", ctx);
+        const jsKey = toJS.toJS(key2, "", ctx);
         if (map instanceof Map) {
           map.set(jsKey, toJS.toJS(value, jsKey, ctx));
         } else if (map instanceof Set) {
           map.add(jsKey);
         } else {
-          const stringKey = stringifyKey(key, jsKey, ctx);
+          const stringKey = stringifyKey(key2, jsKey, ctx);
           const jsValue = toJS.toJS(value, stringKey, ctx);
           if (stringKey in map)
             Object.defineProperty(map, stringKey, {
@@ -21676,19 +21676,19 @@ var require_addPairToJSMap = __commonJS({
       }
       return map;
     }
-    function stringifyKey(key, jsKey, ctx) {
+    function stringifyKey(key2, jsKey, ctx) {
       if (jsKey === null)
         return "";
       if (typeof jsKey !== "object")
         return String(jsKey);
-      if (identity.isNode(key) && ctx?.doc) {
+      if (identity.isNode(key2) && ctx?.doc) {
         const strCtx = stringify.createStringifyContext(ctx.doc, {});
         strCtx.anchors = /* @__PURE__ */ new Set();
         for (const node of ctx.anchors.keys())
           strCtx.anchors.add(node.anchor);
         strCtx.inFlow = true;
         strCtx.inStringifyKey = true;
-        const strKey = key.toString(strCtx);
+        const strKey = key2.toString(strCtx);
         if (!ctx.mapKeyWarned) {
           let jsonStr = JSON.stringify(strKey);
           if (jsonStr.length > 40)
@@ -21712,24 +21712,24 @@ var require_Pair = __commonJS({
     var stringifyPair = require_stringifyPair();
     var addPairToJSMap = require_addPairToJSMap();
     var identity = require_identity();
-    function createPair(key, value, ctx) {
-      const k = createNode.createNode(key, void 0, ctx);
+    function createPair(key2, value, ctx) {
+      const k = createNode.createNode(key2, void 0, ctx);
       const v = createNode.createNode(value, void 0, ctx);
       return new Pair(k, v);
     }
     var Pair = class _Pair {
-      constructor(key, value = null) {
+      constructor(key2, value = null) {
         Object.defineProperty(this, identity.NODE_TYPE, { value: identity.PAIR });
-        this.key = key;
+        this.key = key2;
         this.value = value;
       }
       clone(schema) {
-        let { key, value } = this;
-        if (identity.isNode(key))
-          key = key.clone(schema);
+        let { key: key2, value } = this;
+        if (identity.isNode(key2))
+          key2 = key2.clone(schema);
         if (identity.isNode(value))
           value = value.clone(schema);
-        return new _Pair(key, value);
+        return new _Pair(key2, value);
       }
       toJSON(_, ctx) {
         const pair = ctx?.mapAsMap ? /* @__PURE__ */ new Map() : {};
@@ -21756,20 +21756,20 @@ var require_stringifyCollection = __commonJS({
       const stringify2 = flow ? stringifyFlowCollection : stringifyBlockCollection;
       return stringify2(collection, ctx, options);
     }
-    function stringifyBlockCollection({ comment, items: items2 }, ctx, { blockItemPrefix, flowChars, itemIndent, onChompKeep, onComment }) {
+    function stringifyBlockCollection({ comment: comment2, items: items2 }, ctx, { blockItemPrefix, flowChars, itemIndent, onChompKeep, onComment }) {
       const { indent, options: { commentString } } = ctx;
       const itemCtx = Object.assign({}, ctx, { indent: itemIndent, type: null });
       let chompKeep = false;
       const lines2 = [];
       for (let i = 0; i < items2.length; ++i) {
         const item = items2[i];
-        let comment2 = null;
+        let comment3 = null;
         if (identity.isNode(item)) {
           if (!chompKeep && item.spaceBefore)
             lines2.push("");
           addCommentBefore(ctx, lines2, item.commentBefore, chompKeep);
           if (item.comment)
-            comment2 = item.comment;
+            comment3 = item.comment;
         } else if (identity.isPair(item)) {
           const ik = identity.isNode(item.key) ? item.key : null;
           if (ik) {
@@ -21779,10 +21779,10 @@ var require_stringifyCollection = __commonJS({
           }
         }
         chompKeep = false;
-        let str3 = stringify.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
-        if (comment2)
-          str3 += stringifyComment.lineComment(str3, itemIndent, commentString(comment2));
-        if (chompKeep && comment2)
+        let str3 = stringify.stringify(item, itemCtx, () => comment3 = null, () => chompKeep = true);
+        if (comment3)
+          str3 += stringifyComment.lineComment(str3, itemIndent, commentString(comment3));
+        if (chompKeep && comment3)
           chompKeep = false;
         lines2.push(blockItemPrefix + str3);
       }
@@ -21797,8 +21797,8 @@ var require_stringifyCollection = __commonJS({
 ${indent}${line}` : "\n";
         }
       }
-      if (comment) {
-        str2 += "\n" + stringifyComment.indentComment(commentString(comment), indent);
+      if (comment2) {
+        str2 += "\n" + stringifyComment.indentComment(commentString(comment2), indent);
         if (onComment)
           onComment();
       } else if (chompKeep && onChompKeep)
@@ -21818,13 +21818,13 @@ ${indent}${line}` : "\n";
       const lines2 = [];
       for (let i = 0; i < items2.length; ++i) {
         const item = items2[i];
-        let comment = null;
+        let comment2 = null;
         if (identity.isNode(item)) {
           if (item.spaceBefore)
             lines2.push("");
           addCommentBefore(ctx, lines2, item.commentBefore, false);
           if (item.comment)
-            comment = item.comment;
+            comment2 = item.comment;
         } else if (identity.isPair(item)) {
           const ik = identity.isNode(item.key) ? item.key : null;
           if (ik) {
@@ -21837,16 +21837,16 @@ ${indent}${line}` : "\n";
           const iv = identity.isNode(item.value) ? item.value : null;
           if (iv) {
             if (iv.comment)
-              comment = iv.comment;
+              comment2 = iv.comment;
             if (iv.commentBefore)
               reqNewline = true;
           } else if (item.value == null && ik?.comment) {
-            comment = ik.comment;
+            comment2 = ik.comment;
           }
         }
-        if (comment)
+        if (comment2)
           reqNewline = true;
-        let str2 = stringify.stringify(item, itemCtx, () => comment = null);
+        let str2 = stringify.stringify(item, itemCtx, () => comment2 = null);
         reqNewline || (reqNewline = lines2.length > linesAtValue || str2.includes("\n"));
         if (i < items2.length - 1) {
           str2 += ",";
@@ -21858,8 +21858,8 @@ ${indent}${line}` : "\n";
             str2 += ",";
           }
         }
-        if (comment)
-          str2 += stringifyComment.lineComment(str2, itemIndent, commentString(comment));
+        if (comment2)
+          str2 += stringifyComment.lineComment(str2, itemIndent, commentString(comment2));
         lines2.push(str2);
         linesAtValue = lines2.length;
       }
@@ -21883,11 +21883,11 @@ ${indent}${end}`;
         }
       }
     }
-    function addCommentBefore({ indent, options: { commentString } }, lines2, comment, chompKeep) {
-      if (comment && chompKeep)
-        comment = comment.replace(/^\n+/, "");
-      if (comment) {
-        const ic = stringifyComment.indentComment(commentString(comment), indent);
+    function addCommentBefore({ indent, options: { commentString } }, lines2, comment2, chompKeep) {
+      if (comment2 && chompKeep)
+        comment2 = comment2.replace(/^\n+/, "");
+      if (comment2) {
+        const ic = stringifyComment.indentComment(commentString(comment2), indent);
         lines2.push(ic.trimStart());
       }
     }
@@ -21905,11 +21905,11 @@ var require_YAMLMap = __commonJS({
     var identity = require_identity();
     var Pair = require_Pair();
     var Scalar = require_Scalar();
-    function findPair(items2, key) {
-      const k = identity.isScalar(key) ? key.value : key;
+    function findPair(items2, key2) {
+      const k = identity.isScalar(key2) ? key2.value : key2;
       for (const it of items2) {
         if (identity.isPair(it)) {
-          if (it.key === key || it.key === k)
+          if (it.key === key2 || it.key === k)
             return it;
           if (identity.isScalar(it.key) && it.key.value === k)
             return it;
@@ -21932,20 +21932,20 @@ var require_YAMLMap = __commonJS({
       static from(schema, obj, ctx) {
         const { keepUndefined, replacer } = ctx;
         const map = new this(schema);
-        const add = (key, value) => {
+        const add = (key2, value) => {
           if (typeof replacer === "function")
-            value = replacer.call(obj, key, value);
-          else if (Array.isArray(replacer) && !replacer.includes(key))
+            value = replacer.call(obj, key2, value);
+          else if (Array.isArray(replacer) && !replacer.includes(key2))
             return;
           if (value !== void 0 || keepUndefined)
-            map.items.push(Pair.createPair(key, value, ctx));
+            map.items.push(Pair.createPair(key2, value, ctx));
         };
         if (obj instanceof Map) {
-          for (const [key, value] of obj)
-            add(key, value);
+          for (const [key2, value] of obj)
+            add(key2, value);
         } else if (obj && typeof obj === "object") {
-          for (const key of Object.keys(obj))
-            add(key, obj[key]);
+          for (const key2 of Object.keys(obj))
+            add(key2, obj[key2]);
         }
         if (typeof schema.sortMapEntries === "function") {
           map.items.sort(schema.sortMapEntries);
@@ -21985,23 +21985,23 @@ var require_YAMLMap = __commonJS({
           this.items.push(_pair);
         }
       }
-      delete(key) {
-        const it = findPair(this.items, key);
+      delete(key2) {
+        const it = findPair(this.items, key2);
         if (!it)
           return false;
         const del = this.items.splice(this.items.indexOf(it), 1);
         return del.length > 0;
       }
-      get(key, keepScalar) {
-        const it = findPair(this.items, key);
+      get(key2, keepScalar) {
+        const it = findPair(this.items, key2);
         const node = it?.value;
         return (!keepScalar && identity.isScalar(node) ? node.value : node) ?? void 0;
       }
-      has(key) {
-        return !!findPair(this.items, key);
+      has(key2) {
+        return !!findPair(this.items, key2);
       }
-      set(key, value) {
-        this.add(new Pair.Pair(key, value), true);
+      set(key2, value) {
+        this.add(new Pair.Pair(key2, value), true);
       }
       /**
        * @param ctx - Conversion context, originally set in Document#toJS()
@@ -22090,15 +22090,15 @@ var require_YAMLSeq = __commonJS({
        *
        * @returns `true` if the item was found and removed.
        */
-      delete(key) {
-        const idx = asItemIndex(key);
+      delete(key2) {
+        const idx = asItemIndex(key2);
         if (typeof idx !== "number")
           return false;
         const del = this.items.splice(idx, 1);
         return del.length > 0;
       }
-      get(key, keepScalar) {
-        const idx = asItemIndex(key);
+      get(key2, keepScalar) {
+        const idx = asItemIndex(key2);
         if (typeof idx !== "number")
           return void 0;
         const it = this.items[idx];
@@ -22110,8 +22110,8 @@ var require_YAMLSeq = __commonJS({
        * `key` must contain a representation of an integer for this to succeed.
        * It may be wrapped in a `Scalar`.
        */
-      has(key) {
-        const idx = asItemIndex(key);
+      has(key2) {
+        const idx = asItemIndex(key2);
         return typeof idx === "number" && idx < this.items.length;
       }
       /**
@@ -22121,10 +22121,10 @@ var require_YAMLSeq = __commonJS({
        * If `key` does not contain a representation of an integer, this will throw.
        * It may be wrapped in a `Scalar`.
        */
-      set(key, value) {
-        const idx = asItemIndex(key);
+      set(key2, value) {
+        const idx = asItemIndex(key2);
         if (typeof idx !== "number")
-          throw new Error(`Expected a valid index, not ${key}.`);
+          throw new Error(`Expected a valid index, not ${key2}.`);
         const prev = this.items[idx];
         if (identity.isScalar(prev) && Scalar.isScalarValue(value))
           prev.value = value;
@@ -22158,8 +22158,8 @@ var require_YAMLSeq = __commonJS({
           let i = 0;
           for (let it of obj) {
             if (typeof replacer === "function") {
-              const key = obj instanceof Set ? it : String(i++);
-              it = replacer.call(obj, key, it);
+              const key2 = obj instanceof Set ? it : String(i++);
+              it = replacer.call(obj, key2, it);
             }
             seq.items.push(createNode.createNode(it, void 0, ctx));
           }
@@ -22167,8 +22167,8 @@ var require_YAMLSeq = __commonJS({
         return seq;
       }
     };
-    function asItemIndex(key) {
-      let idx = identity.isScalar(key) ? key.value : key;
+    function asItemIndex(key2) {
+      let idx = identity.isScalar(key2) ? key2.value : key2;
       if (idx && typeof idx === "string")
         idx = Number(idx);
       return typeof idx === "number" && Number.isInteger(idx) && idx >= 0 ? idx : null;
@@ -22507,7 +22507,7 @@ var require_binary = __commonJS({
           return src;
         }
       },
-      stringify({ comment, type, value }, ctx, onComment, onChompKeep) {
+      stringify({ comment: comment2, type, value }, ctx, onComment, onChompKeep) {
         if (!value)
           return "";
         const buf = value;
@@ -22532,7 +22532,7 @@ var require_binary = __commonJS({
           }
           str2 = lines2.join(type === Scalar.Scalar.BLOCK_LITERAL ? "\n" : " ");
         }
-        return stringifyString.stringifyString({ comment, type, value: str2 }, ctx, onComment, onChompKeep);
+        return stringifyString.stringifyString({ comment: comment2, type, value: str2 }, ctx, onComment, onChompKeep);
       }
     };
     exports.binary = binary;
@@ -22582,25 +22582,25 @@ ${cn.comment}` : item.comment;
         for (let it of iterable) {
           if (typeof replacer === "function")
             it = replacer.call(iterable, String(i++), it);
-          let key, value;
+          let key2, value;
           if (Array.isArray(it)) {
             if (it.length === 2) {
-              key = it[0];
+              key2 = it[0];
               value = it[1];
             } else
               throw new TypeError(`Expected [key, value] tuple: ${it}`);
           } else if (it && it instanceof Object) {
             const keys = Object.keys(it);
             if (keys.length === 1) {
-              key = keys[0];
-              value = it[key];
+              key2 = keys[0];
+              value = it[key2];
             } else {
               throw new TypeError(`Expected tuple with one key, not ${keys.length} keys`);
             }
           } else {
-            key = it;
+            key2 = it;
           }
-          pairs2.items.push(Pair.createPair(key, value, ctx));
+          pairs2.items.push(Pair.createPair(key2, value, ctx));
         }
       return pairs2;
     }
@@ -22647,16 +22647,16 @@ var require_omap = __commonJS({
         if (ctx?.onCreate)
           ctx.onCreate(map);
         for (const pair of this.items) {
-          let key, value;
+          let key2, value;
           if (identity.isPair(pair)) {
-            key = toJS.toJS(pair.key, "", ctx);
-            value = toJS.toJS(pair.value, key, ctx);
+            key2 = toJS.toJS(pair.key, "", ctx);
+            value = toJS.toJS(pair.value, key2, ctx);
           } else {
-            key = toJS.toJS(pair, "", ctx);
+            key2 = toJS.toJS(pair, "", ctx);
           }
-          if (map.has(key))
+          if (map.has(key2))
             throw new Error("Ordered maps must not include duplicate keys");
-          map.set(key, value);
+          map.set(key2, value);
         }
         return map;
       }
@@ -22677,12 +22677,12 @@ var require_omap = __commonJS({
       resolve(seq, onError) {
         const pairs$1 = pairs.resolvePairs(seq, onError);
         const seenKeys = [];
-        for (const { key } of pairs$1.items) {
-          if (identity.isScalar(key)) {
-            if (seenKeys.includes(key.value)) {
-              onError(`Ordered maps must not include duplicate keys: ${key.value}`);
+        for (const { key: key2 } of pairs$1.items) {
+          if (identity.isScalar(key2)) {
+            if (seenKeys.includes(key2.value)) {
+              onError(`Ordered maps must not include duplicate keys: ${key2.value}`);
             } else {
-              seenKeys.push(key.value);
+              seenKeys.push(key2.value);
             }
           }
         }
@@ -22867,14 +22867,14 @@ var require_set = __commonJS({
         super(schema);
         this.tag = _YAMLSet.tag;
       }
-      add(key) {
+      add(key2) {
         let pair;
-        if (identity.isPair(key))
-          pair = key;
-        else if (key && typeof key === "object" && "key" in key && "value" in key && key.value === null)
-          pair = new Pair.Pair(key.key, null);
+        if (identity.isPair(key2))
+          pair = key2;
+        else if (key2 && typeof key2 === "object" && "key" in key2 && "value" in key2 && key2.value === null)
+          pair = new Pair.Pair(key2.key, null);
         else
-          pair = new Pair.Pair(key, null);
+          pair = new Pair.Pair(key2, null);
         const prev = YAMLMap.findPair(this.items, pair.key);
         if (!prev)
           this.items.push(pair);
@@ -22883,18 +22883,18 @@ var require_set = __commonJS({
        * If `keepPair` is `true`, returns the Pair matching `key`.
        * Otherwise, returns the value of that Pair's key.
        */
-      get(key, keepPair) {
-        const pair = YAMLMap.findPair(this.items, key);
+      get(key2, keepPair) {
+        const pair = YAMLMap.findPair(this.items, key2);
         return !keepPair && identity.isPair(pair) ? identity.isScalar(pair.key) ? pair.key.value : pair.key : pair;
       }
-      set(key, value) {
+      set(key2, value) {
         if (typeof value !== "boolean")
           throw new Error(`Expected boolean value for set(key, value) in a YAML set, not ${typeof value}`);
-        const prev = YAMLMap.findPair(this.items, key);
+        const prev = YAMLMap.findPair(this.items, key2);
         if (prev && !value) {
           this.items.splice(this.items.indexOf(prev), 1);
         } else if (!prev && value) {
-          this.items.push(new Pair.Pair(key));
+          this.items.push(new Pair.Pair(key2));
         }
       }
       toJSON(_, ctx) {
@@ -23141,7 +23141,7 @@ var require_tags = __commonJS({
         if (Array.isArray(customTags))
           tags = [];
         else {
-          const keys = Array.from(schemas.keys()).filter((key) => key !== "yaml11").map((key) => JSON.stringify(key)).join(", ");
+          const keys = Array.from(schemas.keys()).filter((key2) => key2 !== "yaml11").map((key2) => JSON.stringify(key2)).join(", ");
           throw new Error(`Unknown schema "${schemaName}"; use one of ${keys} or define customTags array`);
         }
       }
@@ -23157,7 +23157,7 @@ var require_tags = __commonJS({
         const tagObj = typeof tag === "string" ? tagsByName[tag] : tag;
         if (!tagObj) {
           const tagName = JSON.stringify(tag);
-          const keys = Object.keys(tagsByName).map((key) => JSON.stringify(key)).join(", ");
+          const keys = Object.keys(tagsByName).map((key2) => JSON.stringify(key2)).join(", ");
           throw new Error(`Unknown custom tag ${tagName}; use one of ${keys}`);
         }
         if (!tags2.includes(tagObj))
@@ -23421,8 +23421,8 @@ var require_Document = __commonJS({
        * Convert a key and a value into a `Pair` using the current schema,
        * recursively wrapping all values as `Scalar` or `Collection` nodes.
        */
-      createPair(key, value, options = {}) {
-        const k = this.createNode(key, null, options);
+      createPair(key2, value, options = {}) {
+        const k = this.createNode(key2, null, options);
         const v = this.createNode(value, null, options);
         return new Pair.Pair(k, v);
       }
@@ -23430,8 +23430,8 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      delete(key) {
-        return assertCollection(this.contents) ? this.contents.delete(key) : false;
+      delete(key2) {
+        return assertCollection(this.contents) ? this.contents.delete(key2) : false;
       }
       /**
        * Removes a value from the document.
@@ -23451,8 +23451,8 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      get(key, keepScalar) {
-        return identity.isCollection(this.contents) ? this.contents.get(key, keepScalar) : void 0;
+      get(key2, keepScalar) {
+        return identity.isCollection(this.contents) ? this.contents.get(key2, keepScalar) : void 0;
       }
       /**
        * Returns item at `path`, or `undefined` if not found. By default unwraps
@@ -23467,8 +23467,8 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value with the key `key`.
        */
-      has(key) {
-        return identity.isCollection(this.contents) ? this.contents.has(key) : false;
+      has(key2) {
+        return identity.isCollection(this.contents) ? this.contents.has(key2) : false;
       }
       /**
        * Checks if the document includes a value at `path`.
@@ -23482,11 +23482,11 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      set(key, value) {
+      set(key2, value) {
         if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, [key], value);
+          this.contents = Collection2.collectionFromPath(this.schema, [key2], value);
         } else if (assertCollection(this.contents)) {
-          this.contents.set(key, value);
+          this.contents.set(key2, value);
         }
       }
       /**
@@ -23664,7 +23664,7 @@ var require_resolve_props = __commonJS({
       let spaceBefore = false;
       let atNewline = startOnNewline;
       let hasSpace = startOnNewline;
-      let comment = "";
+      let comment2 = "";
       let commentSep = "";
       let hasNewline = false;
       let reqSpace = false;
@@ -23698,18 +23698,18 @@ var require_resolve_props = __commonJS({
             if (!hasSpace)
               onError(token, "MISSING_CHAR", "Comments must be separated from other tokens by white space characters");
             const cb = token.source.substring(1) || " ";
-            if (!comment)
-              comment = cb;
+            if (!comment2)
+              comment2 = cb;
             else
-              comment += commentSep + cb;
+              comment2 += commentSep + cb;
             commentSep = "";
             atNewline = false;
             break;
           }
           case "newline":
             if (atNewline) {
-              if (comment)
-                comment += token.source;
+              if (comment2)
+                comment2 += token.source;
               else if (!found || indicator !== "seq-item-ind")
                 spaceBefore = true;
             } else
@@ -23777,7 +23777,7 @@ var require_resolve_props = __commonJS({
         comma,
         found,
         spaceBefore,
-        comment,
+        comment: comment2,
         hasNewline,
         anchor,
         tag,
@@ -23794,24 +23794,24 @@ var require_resolve_props = __commonJS({
 var require_util_contains_newline = __commonJS({
   "node_modules/yaml/dist/compose/util-contains-newline.js"(exports) {
     "use strict";
-    function containsNewline(key) {
-      if (!key)
+    function containsNewline(key2) {
+      if (!key2)
         return null;
-      switch (key.type) {
+      switch (key2.type) {
         case "alias":
         case "scalar":
         case "double-quoted-scalar":
         case "single-quoted-scalar":
-          if (key.source.includes("\n"))
+          if (key2.source.includes("\n"))
             return true;
-          if (key.end) {
-            for (const st of key.end)
+          if (key2.end) {
+            for (const st of key2.end)
               if (st.type === "newline")
                 return true;
           }
           return false;
         case "flow-collection":
-          for (const it of key.items) {
+          for (const it of key2.items) {
             for (const st of it.start)
               if (st.type === "newline")
                 return true;
@@ -23885,10 +23885,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep2, value } = collItem;
+        const { start, key: key2, sep: sep2, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep2?.[0],
+          next: key2 ?? sep2?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -23896,10 +23896,10 @@ var require_resolve_block_map = __commonJS({
         });
         const implicitKey = !keyProps.found;
         if (implicitKey) {
-          if (key) {
-            if (key.type === "block-seq")
+          if (key2) {
+            if (key2.type === "block-seq")
               onError(offset, "BLOCK_AS_IMPLICIT_KEY", "A block sequence may not be used as an implicit map key");
-            else if ("indent" in key && key.indent !== bm.indent)
+            else if ("indent" in key2 && key2.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
           if (!keyProps.anchor && !keyProps.tag && !sep2) {
@@ -23912,17 +23912,17 @@ var require_resolve_block_map = __commonJS({
             }
             continue;
           }
-          if (keyProps.newlineAfterProp || utilContainsNewline.containsNewline(key)) {
-            onError(key ?? start[start.length - 1], "MULTILINE_IMPLICIT_KEY", "Implicit keys need to be on a single line");
+          if (keyProps.newlineAfterProp || utilContainsNewline.containsNewline(key2)) {
+            onError(key2 ?? start[start.length - 1], "MULTILINE_IMPLICIT_KEY", "Implicit keys need to be on a single line");
           }
         } else if (keyProps.found?.indent !== bm.indent) {
           onError(offset, "BAD_INDENT", startColMsg);
         }
         ctx.atKey = true;
         const keyStart = keyProps.end;
-        const keyNode = key ? composeNode(ctx, key, keyProps, onError) : composeEmptyNode(ctx, keyStart, start, null, keyProps, onError);
+        const keyNode = key2 ? composeNode(ctx, key2, keyProps, onError) : composeEmptyNode(ctx, keyStart, start, null, keyProps, onError);
         if (ctx.schema.compat)
-          utilFlowIndentCheck.flowIndentCheck(bm.indent, key, onError);
+          utilFlowIndentCheck.flowIndentCheck(bm.indent, key2, onError);
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
@@ -23932,7 +23932,7 @@ var require_resolve_block_map = __commonJS({
           offset: keyNode.range[2],
           onError,
           parentIndent: bm.indent,
-          startOnNewline: !key || key.type === "block-scalar"
+          startOnNewline: !key2 || key2.type === "block-scalar"
         });
         offset = valueProps.end;
         if (valueProps.found) {
@@ -24030,7 +24030,7 @@ var require_resolve_end = __commonJS({
   "node_modules/yaml/dist/compose/resolve-end.js"(exports) {
     "use strict";
     function resolveEnd(end, offset, reqSpace, onError) {
-      let comment = "";
+      let comment2 = "";
       if (end) {
         let hasSpace = false;
         let sep2 = "";
@@ -24044,15 +24044,15 @@ var require_resolve_end = __commonJS({
               if (reqSpace && !hasSpace)
                 onError(token, "MISSING_CHAR", "Comments must be separated from other tokens by white space characters");
               const cb = source.substring(1) || " ";
-              if (!comment)
-                comment = cb;
+              if (!comment2)
+                comment2 = cb;
               else
-                comment += sep2 + cb;
+                comment2 += sep2 + cb;
               sep2 = "";
               break;
             }
             case "newline":
-              if (comment)
+              if (comment2)
                 sep2 += source;
               hasSpace = true;
               break;
@@ -24062,7 +24062,7 @@ var require_resolve_end = __commonJS({
           offset += source.length;
         }
       }
-      return { comment, offset };
+      return { comment: comment2, offset };
     }
     exports.resolveEnd = resolveEnd;
   }
@@ -24096,11 +24096,11 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i = 0; i < fc.items.length; ++i) {
         const collItem = fc.items[i];
-        const { start, key, sep: sep2, value } = collItem;
+        const { start, key: key2, sep: sep2, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep2?.[0],
+          next: key2 ?? sep2?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
@@ -24121,9 +24121,9 @@ var require_resolve_flow_collection = __commonJS({
             offset = props.end;
             continue;
           }
-          if (!isMap2 && ctx.options.strict && utilContainsNewline.containsNewline(key))
+          if (!isMap2 && ctx.options.strict && utilContainsNewline.containsNewline(key2))
             onError(
-              key,
+              key2,
               // checked by containsNewline()
               "MULTILINE_IMPLICIT_KEY",
               "Implicit keys of flow sequence pairs need to be on a single line"
@@ -24170,8 +24170,8 @@ var require_resolve_flow_collection = __commonJS({
         } else {
           ctx.atKey = true;
           const keyStart = props.end;
-          const keyNode = key ? composeNode(ctx, key, props, onError) : composeEmptyNode(ctx, keyStart, start, null, props, onError);
-          if (isBlock(key))
+          const keyNode = key2 ? composeNode(ctx, key2, props, onError) : composeEmptyNode(ctx, keyStart, start, null, props, onError);
+          if (isBlock(key2))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
           const valueProps = resolveProps.resolveProps(sep2 ?? [], {
@@ -24461,7 +24461,7 @@ var require_resolve_block_scalar = __commonJS({
       if (error2 !== -1)
         onError(error2, "UNEXPECTED_TOKEN", `Block scalar header includes extra characters: ${source}`);
       let hasSpace = false;
-      let comment = "";
+      let comment2 = "";
       let length = source.length;
       for (let i = 1; i < props.length; ++i) {
         const token = props[i];
@@ -24478,7 +24478,7 @@ var require_resolve_block_scalar = __commonJS({
               onError(token, "MISSING_CHAR", message);
             }
             length += token.source.length;
-            comment = token.source.substring(1);
+            comment2 = token.source.substring(1);
             break;
           case "error":
             onError(token, "UNEXPECTED_TOKEN", token.message);
@@ -24494,7 +24494,7 @@ var require_resolve_block_scalar = __commonJS({
           }
         }
       }
-      return { mode, indent, chomp, comment, length };
+      return { mode, indent, chomp, comment: comment2, length };
     }
     function splitLines(source) {
       const split = source.split(/\n( *)/);
@@ -24740,7 +24740,7 @@ var require_compose_scalar = __commonJS({
     var resolveBlockScalar = require_resolve_block_scalar();
     var resolveFlowScalar = require_resolve_flow_scalar();
     function composeScalar(ctx, token, tagToken, onError) {
-      const { value, type, comment, range } = token.type === "block-scalar" ? resolveBlockScalar.resolveBlockScalar(ctx, token, onError) : resolveFlowScalar.resolveFlowScalar(token, ctx.options.strict, onError);
+      const { value, type, comment: comment2, range } = token.type === "block-scalar" ? resolveBlockScalar.resolveBlockScalar(ctx, token, onError) : resolveFlowScalar.resolveFlowScalar(token, ctx.options.strict, onError);
       const tagName = tagToken ? ctx.directives.tagName(tagToken.source, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg)) : null;
       let tag;
       if (ctx.options.stringKeys && ctx.atKey) {
@@ -24768,8 +24768,8 @@ var require_compose_scalar = __commonJS({
         scalar.tag = tagName;
       if (tag.format)
         scalar.format = tag.format;
-      if (comment)
-        scalar.comment = comment;
+      if (comment2)
+        scalar.comment = comment2;
       return scalar;
     }
     function findScalarTagByName(schema, value, tagName, tagToken, onError) {
@@ -24855,7 +24855,7 @@ var require_compose_node = __commonJS({
     var CN = { composeNode, composeEmptyNode };
     function composeNode(ctx, token, props, onError) {
       const atKey = ctx.atKey;
-      const { spaceBefore, comment, anchor, tag } = props;
+      const { spaceBefore, comment: comment2, anchor, tag } = props;
       let node;
       let isSrcToken = true;
       switch (token.type) {
@@ -24899,17 +24899,17 @@ var require_compose_node = __commonJS({
       }
       if (spaceBefore)
         node.spaceBefore = true;
-      if (comment) {
+      if (comment2) {
         if (token.type === "scalar" && token.source === "")
-          node.comment = comment;
+          node.comment = comment2;
         else
-          node.commentBefore = comment;
+          node.commentBefore = comment2;
       }
       if (ctx.options.keepSourceTokens && isSrcToken)
         node.srcToken = token;
       return node;
     }
-    function composeEmptyNode(ctx, offset, before, pos, { spaceBefore, comment, anchor, tag, end }, onError) {
+    function composeEmptyNode(ctx, offset, before, pos, { spaceBefore, comment: comment2, anchor, tag, end }, onError) {
       const token = {
         type: "scalar",
         offset: utilEmptyScalarPosition.emptyScalarPosition(offset, before, pos),
@@ -24924,8 +24924,8 @@ var require_compose_node = __commonJS({
       }
       if (spaceBefore)
         node.spaceBefore = true;
-      if (comment) {
-        node.comment = comment;
+      if (comment2) {
+        node.comment = comment2;
         node.range[2] = end;
       }
       return node;
@@ -25011,14 +25011,14 @@ var require_composer = __commonJS({
       return [offset, offset + (typeof source === "string" ? source.length : 1)];
     }
     function parsePrelude(prelude) {
-      let comment = "";
+      let comment2 = "";
       let atComment = false;
       let afterEmptyLine = false;
       for (let i = 0; i < prelude.length; ++i) {
         const source = prelude[i];
         switch (source[0]) {
           case "#":
-            comment += (comment === "" ? "" : afterEmptyLine ? "\n\n" : "\n") + (source.substring(1) || " ");
+            comment2 += (comment2 === "" ? "" : afterEmptyLine ? "\n\n" : "\n") + (source.substring(1) || " ");
             atComment = true;
             afterEmptyLine = false;
             break;
@@ -25033,7 +25033,7 @@ var require_composer = __commonJS({
             atComment = false;
         }
       }
-      return { comment, afterEmptyLine };
+      return { comment: comment2, afterEmptyLine };
     }
     var Composer = class {
       constructor(options = {}) {
@@ -25053,25 +25053,25 @@ var require_composer = __commonJS({
         this.options = options;
       }
       decorate(doc, afterDoc) {
-        const { comment, afterEmptyLine } = parsePrelude(this.prelude);
-        if (comment) {
+        const { comment: comment2, afterEmptyLine } = parsePrelude(this.prelude);
+        if (comment2) {
           const dc = doc.contents;
           if (afterDoc) {
             doc.comment = doc.comment ? `${doc.comment}
-${comment}` : comment;
+${comment2}` : comment2;
           } else if (afterEmptyLine || doc.directives.docStart || !dc) {
-            doc.commentBefore = comment;
+            doc.commentBefore = comment2;
           } else if (identity.isCollection(dc) && !dc.flow && dc.items.length > 0) {
             let it = dc.items[0];
             if (identity.isPair(it))
               it = it.key;
             const cb = it.commentBefore;
-            it.commentBefore = cb ? `${comment}
-${cb}` : comment;
+            it.commentBefore = cb ? `${comment2}
+${cb}` : comment2;
           } else {
             const cb = dc.commentBefore;
-            dc.commentBefore = cb ? `${comment}
-${cb}` : comment;
+            dc.commentBefore = cb ? `${comment2}
+${cb}` : comment2;
           }
         }
         if (afterDoc) {
@@ -25321,9 +25321,9 @@ var require_cst_scalar = __commonJS({
         ];
         if (!addEndtoBlockProps(props, "end" in token ? token.end : void 0))
           props.push({ type: "newline", offset: -1, indent, source: "\n" });
-        for (const key of Object.keys(token))
-          if (key !== "type" && key !== "offset")
-            delete token[key];
+        for (const key2 of Object.keys(token))
+          if (key2 !== "type" && key2 !== "offset")
+            delete token[key2];
         Object.assign(token, { type: "block-scalar", indent, props, source: body });
       }
     }
@@ -25371,9 +25371,9 @@ var require_cst_scalar = __commonJS({
         default: {
           const indent = "indent" in token ? token.indent : -1;
           const end = "end" in token && Array.isArray(token.end) ? token.end.filter((st) => st.type === "space" || st.type === "comment" || st.type === "newline") : [];
-          for (const key of Object.keys(token))
-            if (key !== "type" && key !== "offset")
-              delete token[key];
+          for (const key2 of Object.keys(token))
+            if (key2 !== "type" && key2 !== "offset")
+              delete token[key2];
           Object.assign(token, { type, indent, source, end });
         }
       }
@@ -25428,12 +25428,12 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep2, value }) {
+    function stringifyItem({ start, key: key2, sep: sep2, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
-      if (key)
-        res += stringifyToken(key);
+      if (key2)
+        res += stringifyToken(key2);
       if (sep2)
         for (const st of sep2)
           res += st.source;
@@ -26765,7 +26765,7 @@ var require_parser = __commonJS({
                   });
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
-                  const key = it.key;
+                  const key2 = it.key;
                   const sep2 = it.sep;
                   sep2.push(this.sourceToken);
                   delete it.key;
@@ -26774,7 +26774,7 @@ var require_parser = __commonJS({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep2 }]
+                    items: [{ start: start2, key: key2, sep: sep2 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -27301,16 +27301,16 @@ var Command = class {
     if (this.properties && Object.keys(this.properties).length > 0) {
       cmdStr += " ";
       let first = true;
-      for (const key in this.properties) {
-        if (this.properties.hasOwnProperty(key)) {
-          const val = this.properties[key];
+      for (const key2 in this.properties) {
+        if (this.properties.hasOwnProperty(key2)) {
+          const val = this.properties[key2];
           if (val) {
             if (first) {
               first = false;
             } else {
               cmdStr += ",";
             }
-            cmdStr += `${key}=${escapeProperty(val)}`;
+            cmdStr += `${key2}=${escapeProperty(val)}`;
           }
         }
       }
@@ -27342,16 +27342,16 @@ function issueFileCommand(command, message) {
     encoding: "utf8"
   });
 }
-function prepareKeyValueMessage(key, value) {
+function prepareKeyValueMessage(key2, value) {
   const delimiter = `ghadelimiter_${crypto.randomUUID()}`;
   const convertedValue = toCommandValue(value);
-  if (key.includes(delimiter)) {
+  if (key2.includes(delimiter)) {
     throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter}"`);
   }
   if (convertedValue.includes(delimiter)) {
     throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
   }
-  return `${key}<<${delimiter}${os2.EOL}${convertedValue}${os2.EOL}${delimiter}`;
+  return `${key2}<<${delimiter}${os2.EOL}${convertedValue}${os2.EOL}${delimiter}`;
 }
 
 // node_modules/@actions/core/lib/core.js
@@ -27482,7 +27482,7 @@ var Summary = class {
    * @returns {string} content wrapped in HTML element
    */
   wrap(tag, content, attrs = {}) {
-    const htmlAttrs = Object.entries(attrs).map(([key, value]) => ` ${key}="${value}"`).join("");
+    const htmlAttrs = Object.entries(attrs).map(([key2, value]) => ` ${key2}="${value}"`).join("");
     if (!content) {
       return `<${tag}${htmlAttrs}>`;
     }
@@ -27997,8 +27997,8 @@ function lowercaseKeys(object) {
   if (!object) {
     return {};
   }
-  return Object.keys(object).reduce((newObj, key) => {
-    newObj[key.toLowerCase()] = object[key];
+  return Object.keys(object).reduce((newObj, key2) => {
+    newObj[key2.toLowerCase()] = object[key2];
     return newObj;
   }, {});
 }
@@ -28012,20 +28012,20 @@ function isPlainObject(value) {
 }
 function mergeDeep(defaults2, options) {
   const result = Object.assign({}, defaults2);
-  Object.keys(options).forEach((key) => {
-    if (isPlainObject(options[key])) {
-      if (!(key in defaults2)) Object.assign(result, { [key]: options[key] });
-      else result[key] = mergeDeep(defaults2[key], options[key]);
+  Object.keys(options).forEach((key2) => {
+    if (isPlainObject(options[key2])) {
+      if (!(key2 in defaults2)) Object.assign(result, { [key2]: options[key2] });
+      else result[key2] = mergeDeep(defaults2[key2], options[key2]);
     } else {
-      Object.assign(result, { [key]: options[key] });
+      Object.assign(result, { [key2]: options[key2] });
     }
   });
   return result;
 }
 function removeUndefinedProperties(obj) {
-  for (const key in obj) {
-    if (obj[key] === void 0) {
-      delete obj[key];
+  for (const key2 in obj) {
+    if (obj[key2] === void 0) {
+      delete obj[key2];
     }
   }
   return obj;
@@ -28077,9 +28077,9 @@ function extractUrlVariableNames(url) {
 }
 function omit(object, keysToOmit) {
   const result = { __proto__: null };
-  for (const key of Object.keys(object)) {
-    if (keysToOmit.indexOf(key) === -1) {
-      result[key] = object[key];
+  for (const key2 of Object.keys(object)) {
+    if (keysToOmit.indexOf(key2) === -1) {
+      result[key2] = object[key2];
     }
   }
   return result;
@@ -28097,10 +28097,10 @@ function encodeUnreserved(str2) {
     return "%" + c.charCodeAt(0).toString(16).toUpperCase();
   });
 }
-function encodeValue(operator, value, key) {
+function encodeValue(operator, value, key2) {
   value = operator === "+" || operator === "#" ? encodeReserved(value) : encodeUnreserved(value);
-  if (key) {
-    return encodeUnreserved(key) + "=" + value;
+  if (key2) {
+    return encodeUnreserved(key2) + "=" + value;
   } else {
     return value;
   }
@@ -28111,8 +28111,8 @@ function isDefined(value) {
 function isKeyOperator(operator) {
   return operator === ";" || operator === "&" || operator === "?";
 }
-function getValues(context3, operator, key, modifier) {
-  var value = context3[key], result = [];
+function getValues(context3, operator, key2, modifier) {
+  var value = context3[key2], result = [];
   if (isDefined(value) && value !== "") {
     if (typeof value === "string" || typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
       value = value.toString();
@@ -28120,14 +28120,14 @@ function getValues(context3, operator, key, modifier) {
         value = value.substring(0, parseInt(modifier, 10));
       }
       result.push(
-        encodeValue(operator, value, isKeyOperator(operator) ? key : "")
+        encodeValue(operator, value, isKeyOperator(operator) ? key2 : "")
       );
     } else {
       if (modifier === "*") {
         if (Array.isArray(value)) {
           value.filter(isDefined).forEach(function(value2) {
             result.push(
-              encodeValue(operator, value2, isKeyOperator(operator) ? key : "")
+              encodeValue(operator, value2, isKeyOperator(operator) ? key2 : "")
             );
           });
         } else {
@@ -28152,7 +28152,7 @@ function getValues(context3, operator, key, modifier) {
           });
         }
         if (isKeyOperator(operator)) {
-          result.push(encodeUnreserved(key) + "=" + tmp.join(","));
+          result.push(encodeUnreserved(key2) + "=" + tmp.join(","));
         } else if (tmp.length !== 0) {
           result.push(tmp.join(","));
         }
@@ -28161,10 +28161,10 @@ function getValues(context3, operator, key, modifier) {
   } else {
     if (operator === ";") {
       if (isDefined(value)) {
-        result.push(encodeUnreserved(key));
+        result.push(encodeUnreserved(key2));
       }
     } else if (value === "" && (operator === "&" || operator === "?")) {
-      result.push(encodeUnreserved(key) + "=");
+      result.push(encodeUnreserved(key2) + "=");
     } else if (value === "") {
       result.push("");
     }
@@ -28389,7 +28389,7 @@ function parseParameters(header, type, index, len, stopFlags) {
       if (code === EQ) {
         const keyEnd = keyWhitespace === -1 ? index : keyWhitespace;
         const value = header.slice(keyStart, keyEnd);
-        const key = (keyFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
+        const key2 = (keyFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
         index++;
         while ((CHAR_MAP[header.charCodeAt(index)] & OWS) !== 0) {
           index++;
@@ -28400,8 +28400,8 @@ function parseParameters(header, type, index, len, stopFlags) {
           while (index < len) {
             const code2 = header.charCodeAt(index);
             if (code2 === DQUOTE) {
-              if (parameters[key] === void 0) {
-                parameters[key] = escaped ? unescapeQuotedPairs(header, quotedStart, index) : header.slice(quotedStart, index);
+              if (parameters[key2] === void 0) {
+                parameters[key2] = escaped ? unescapeQuotedPairs(header, quotedStart, index) : header.slice(quotedStart, index);
               }
               index++;
               let stop2 = 0;
@@ -28445,9 +28445,9 @@ function parseParameters(header, type, index, len, stopFlags) {
           }
           index++;
         }
-        if (parameters[key] === void 0) {
+        if (parameters[key2] === void 0) {
           const valueEnd = valueWhitespace === -1 ? index : valueWhitespace;
-          parameters[key] = header.slice(valueStart, valueEnd);
+          parameters[key2] = header.slice(valueStart, valueEnd);
         }
         if (stop !== 0)
           break parameter;
@@ -28495,11 +28495,11 @@ var stringifyIteratively = (rootValue, replacer, spaceParam) => {
   }
   const isFunctionReplacer = typeof replacer === "function";
   const propertyList = Array.isArray(replacer) ? new Set(replacer.map(String)) : null;
-  const prepareVal = (parent, key, val) => {
+  const prepareVal = (parent, key2, val) => {
     const isObject2 = val !== null && typeof val === "object";
     const hasToJSON = isObject2 && typeof val.toJSON === "function";
     if (hasToJSON) {
-      val = val.toJSON(key);
+      val = val.toJSON(key2);
     }
     const isNoise = typeof val === "string" && noiseValue.test(val);
     if (isNoise) return val + "n";
@@ -28510,7 +28510,7 @@ var stringifyIteratively = (rootValue, replacer, spaceParam) => {
       return val.toString() + "n";
     }
     if (isFunctionReplacer) {
-      val = replacer.call(parent, key, val);
+      val = replacer.call(parent, key2, val);
     }
     const isPostReplacerObject = val !== null && typeof val === "object";
     if (isPostReplacerObject) {
@@ -28647,11 +28647,11 @@ var JSONStringify = (value, replacer, space) => {
     if (supportsRawJSON) {
       return originalStringify(
         value,
-        (key, val) => {
+        (key2, val) => {
           if (typeof val === "bigint") return JSON.rawJSON(val.toString());
           const hasFunctionReplacer = typeof replacer === "function";
-          if (hasFunctionReplacer) return replacer(key, val);
-          const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key);
+          if (hasFunctionReplacer) return replacer(key2, val);
+          const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key2);
           if (isKeyInArrayReplacer) return val;
           return val;
         },
@@ -28661,13 +28661,13 @@ var JSONStringify = (value, replacer, space) => {
     if (!value) return originalStringify(value, replacer, space);
     const convertedToCustomJSON = originalStringify(
       value,
-      (key, val) => {
+      (key2, val) => {
         const isNoise = typeof val === "string" && noiseValue.test(val);
         if (isNoise) return val.toString() + "n";
         if (typeof val === "bigint") return val.toString() + "n";
         const hasFunctionReplacer = typeof replacer === "function";
-        if (hasFunctionReplacer) return replacer(key, val);
-        const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key);
+        if (hasFunctionReplacer) return replacer(key2, val);
+        const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key2);
         if (isKeyInArrayReplacer) return val;
         return val;
       },
@@ -28709,17 +28709,17 @@ var isContextSourceSupported = () => {
     return false;
   }
 };
-var convertMarkedBigIntsReviver = (key, value, context3, userReviver) => {
+var convertMarkedBigIntsReviver = (key2, value, context3, userReviver) => {
   const isCustomFormatBigInt = typeof value === "string" && customFormat.test(value);
   if (isCustomFormatBigInt) return BigInt(value.slice(0, -1));
   const isNoiseValue = typeof value === "string" && noiseValue.test(value);
   if (isNoiseValue) return value.slice(0, -1);
   const hasUserReviver = typeof userReviver === "function";
   if (!hasUserReviver) return value;
-  return userReviver(key, value, context3);
+  return userReviver(key2, value, context3);
 };
 var JSONParseV2 = (text, reviver) => {
-  return JSON.parse(text, (key, value, context3) => {
+  return JSON.parse(text, (key2, value, context3) => {
     const isNumber = typeof value === "number";
     const isOutOfBounds = value > Number.MAX_SAFE_INTEGER || value < Number.MIN_SAFE_INTEGER;
     const isBigNumber = isNumber && isOutOfBounds;
@@ -28728,7 +28728,7 @@ var JSONParseV2 = (text, reviver) => {
     if (isBigInt) return BigInt(context3.source);
     const hasCustomReviver = typeof reviver === "function";
     if (!hasCustomReviver) return value;
-    return reviver(key, value, context3);
+    return reviver(key2, value, context3);
   });
 };
 var MAX_INT = Number.MAX_SAFE_INTEGER.toString();
@@ -28751,8 +28751,8 @@ var applyReviverIteratively = (parsed, userReviver) => {
         }
       }
     } else {
-      const { parent, key } = node;
-      let value = parent[key];
+      const { parent, key: key2 } = node;
+      let value = parent[key2];
       if (typeof value === "string") {
         const isCustomFormatBigInt = customFormat.test(value);
         if (isCustomFormatBigInt) {
@@ -28764,13 +28764,13 @@ var applyReviverIteratively = (parsed, userReviver) => {
       }
       const hasUserReviver = typeof userReviver === "function";
       if (hasUserReviver) {
-        value = userReviver.call(parent, key, value);
+        value = userReviver.call(parent, key2, value);
       }
       const isDeleted = value === void 0;
       if (isDeleted) {
-        delete parent[key];
+        delete parent[key2];
       } else {
-        parent[key] = value;
+        parent[key2] = value;
       }
       stack.pop();
     }
@@ -28799,7 +28799,7 @@ var JSONParse = (text, reviver) => {
     const serializedData = serializeBigInts(text);
     return originalParse(
       serializedData,
-      (key, value, context3) => convertMarkedBigIntsReviver(key, value, context3, reviver)
+      (key2, value, context3) => convertMarkedBigIntsReviver(key2, value, context3, reviver)
     );
   } catch (error2) {
     if (error2 instanceof RangeError) {
@@ -28919,8 +28919,8 @@ async function fetchWrapper(requestOptions) {
   const status = fetchResponse.status;
   const url = fetchResponse.url;
   const responseHeaders = {};
-  for (const [key, value] of fetchResponse.headers) {
-    responseHeaders[key] = value;
+  for (const [key2, value] of fetchResponse.headers) {
+    responseHeaders[key2] = value;
   }
   const octokitResponse = {
     url,
@@ -29076,11 +29076,11 @@ function graphql(request2, query, options) {
         new Error(`[@octokit/graphql] "query" cannot be used as variable name`)
       );
     }
-    for (const key in options) {
-      if (!FORBIDDEN_VARIABLE_OPTIONS.includes(key)) continue;
+    for (const key2 in options) {
+      if (!FORBIDDEN_VARIABLE_OPTIONS.includes(key2)) continue;
       return Promise.reject(
         new Error(
-          `[@octokit/graphql] "${key}" cannot be used as variable name`
+          `[@octokit/graphql] "${key2}" cannot be used as variable name`
         )
       );
     }
@@ -29088,15 +29088,15 @@ function graphql(request2, query, options) {
   const parsedOptions = typeof query === "string" ? Object.assign({ query }, options) : query;
   const requestOptions = Object.keys(
     parsedOptions
-  ).reduce((result, key) => {
-    if (NON_VARIABLE_OPTIONS.includes(key)) {
-      result[key] = parsedOptions[key];
+  ).reduce((result, key2) => {
+    if (NON_VARIABLE_OPTIONS.includes(key2)) {
+      result[key2] = parsedOptions[key2];
       return result;
     }
     if (!result.variables) {
       result.variables = {};
     }
-    result.variables[key] = parsedOptions[key];
+    result.variables[key2] = parsedOptions[key2];
     return result;
   }, {});
   const baseUrl2 = parsedOptions.baseUrl || request2.endpoint.DEFAULTS.baseUrl;
@@ -29106,8 +29106,8 @@ function graphql(request2, query, options) {
   return request2(requestOptions).then((response) => {
     if (response.data.errors) {
       const headers = {};
-      for (const key of Object.keys(response.headers)) {
-        headers[key] = response.headers[key];
+      for (const key2 of Object.keys(response.headers)) {
+        headers[key2] = response.headers[key2];
       }
       throw new GraphqlResponseError(
         requestOptions,
@@ -31810,10 +31810,10 @@ function iterator(octokit, route, parameters) {
           if (!url && "total_commits" in normalizedResponse.data) {
             const parsedUrl = new URL(normalizedResponse.url);
             const params = parsedUrl.searchParams;
-            const page = parseInt(params.get("page") || "1", 10);
+            const page2 = parseInt(params.get("page") || "1", 10);
             const per_page = parseInt(params.get("per_page") || "250", 10);
-            if (page * per_page < normalizedResponse.data.total_commits) {
-              params.set("page", String(page + 1));
+            if (page2 * per_page < normalizedResponse.data.total_commits) {
+              params.set("page", String(page2 + 1));
               url = parsedUrl.toString();
             }
           }
@@ -32180,56 +32180,77 @@ var BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 function malformed(where, what) {
   return new Error(`[github] ${where}: malformed response: ${what}`);
 }
+function readGraphqlObject(data, where) {
+  return reader(data, where, "");
+}
 function reader(value, where, path) {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw malformed(where, `${path || "the body"} is not an object`);
   }
   const o = value;
-  const at = (key) => path ? `${path}.${key}` : key;
-  const str2 = (key) => {
-    const v = o[key];
-    if (typeof v !== "string") throw malformed(where, `${at(key)} is not a string`);
+  const at = (key2) => path ? `${path}.${key2}` : key2;
+  const str2 = (key2) => {
+    const v = o[key2];
+    if (typeof v !== "string") throw malformed(where, `${at(key2)} is not a string`);
     return v;
   };
   return {
     str: str2,
-    optStr(key) {
-      const v = o[key];
+    optStr(key2) {
+      const v = o[key2];
       if (v === void 0 || v === null) return null;
-      if (typeof v !== "string") throw malformed(where, `${at(key)} is not a string`);
+      if (typeof v !== "string") throw malformed(where, `${at(key2)} is not a string`);
       return v;
     },
-    int(key) {
-      const v = o[key];
+    int(key2) {
+      const v = o[key2];
       if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
-        throw malformed(where, `${at(key)} is not a non-negative integer`);
+        throw malformed(where, `${at(key2)} is not a non-negative integer`);
       return v;
     },
-    bool(key) {
-      const v = o[key];
-      if (typeof v !== "boolean") throw malformed(where, `${at(key)} is not a boolean`);
+    bool(key2) {
+      const v = o[key2];
+      if (typeof v !== "boolean") throw malformed(where, `${at(key2)} is not a boolean`);
       return v;
     },
-    sha(key) {
-      const v = str2(key);
-      if (!SHA.test(v)) throw malformed(where, `${at(key)} is not a commit SHA`);
+    sha(key2) {
+      const v = str2(key2);
+      if (!SHA.test(v)) throw malformed(where, `${at(key2)} is not a commit SHA`);
       return v;
     },
-    date(key) {
-      const v = str2(key);
+    date(key2) {
+      const v = str2(key2);
       if (!ISO_DATE.test(v) || Number.isNaN(Date.parse(v)))
-        throw malformed(where, `${at(key)} is not an ISO 8601 date`);
+        throw malformed(where, `${at(key2)} is not an ISO 8601 date`);
       return v;
     },
-    oneOf(key, allowed) {
-      const v = str2(key);
+    oneOf(key2, allowed) {
+      const v = str2(key2);
       const hit = allowed.find((a) => a === v);
       if (hit === void 0)
-        throw malformed(where, `${at(key)} is ${JSON.stringify(v.slice(0, 40))}, not one of ${allowed.join("/")}`);
+        throw malformed(where, `${at(key2)} is ${JSON.stringify(v.slice(0, 40))}, not one of ${allowed.join("/")}`);
       return hit;
     },
-    obj: (key) => reader(o[key], where, at(key)),
-    optObj: (key) => o[key] === null || o[key] === void 0 ? null : reader(o[key], where, at(key))
+    obj: (key2) => reader(o[key2], where, at(key2)),
+    optObj: (key2) => o[key2] === null || o[key2] === void 0 ? null : reader(o[key2], where, at(key2)),
+    optBool(key2) {
+      const v = o[key2];
+      if (v === void 0 || v === null) return null;
+      if (typeof v !== "boolean") throw malformed(where, `${at(key2)} is not a boolean`);
+      return v;
+    },
+    optInt(key2) {
+      const v = o[key2];
+      if (v === void 0 || v === null) return null;
+      if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
+        throw malformed(where, `${at(key2)} is not a non-negative integer`);
+      return v;
+    },
+    list(key2) {
+      const v = o[key2];
+      if (!Array.isArray(v)) throw malformed(where, `${at(key2)} is not a list`);
+      return v.map((item, i) => reader(item, where, `${at(key2)}[${i}]`));
+    }
   };
 }
 function items(list, where) {
@@ -32461,6 +32482,9 @@ function failure(where, err) {
   const detail = http === null ? err instanceof Error ? err.message : String(err) : `HTTP ${http.status}${http.message ? ` (${http.message.slice(0, 200)})` : ""}`;
   return new Error(`[github] ${where} failed: ${detail}`, { cause: err });
 }
+function graphqlFailure(where, err) {
+  return failure(where, err);
+}
 async function send(octokit, route, params, expected = []) {
   try {
     const res = await octokit.request(route, params);
@@ -32518,23 +32542,27 @@ async function listCandidates(octokit, repo, number) {
     ...parseComments(reviewComments.list, reviewComments.where).map((c) => fromComment("review_comment", c))
   ];
   for (const r of parseReviews(reviews.list, reviews.where)) {
-    if (r.state === "PENDING" || r.submittedAt === null) continue;
-    candidates.push({
-      id: `review:${r.id}`,
-      kind: "review",
-      author: r.login,
-      authorIsBot: r.isBot,
-      body: r.body,
-      createdAt: r.submittedAt,
-      updatedAt: r.submittedAt,
-      // GitHub does not date a review body's edits, so a review never reads as edited.
-      edited: false,
-      url: r.url,
-      dismissed: r.state === "DISMISSED",
-      ...r.state === "UNKNOWN" ? { unknownReviewState: r.rawState.slice(0, 40) } : {}
-    });
+    const review = fromReview(r);
+    if (review !== null) candidates.push(review);
   }
   return candidates.sort(oldestFirst);
+}
+function fromReview(r) {
+  if (r.state === "PENDING" || r.submittedAt === null) return null;
+  return {
+    id: `review:${r.id}`,
+    kind: "review",
+    author: r.login,
+    authorIsBot: r.isBot,
+    body: r.body,
+    createdAt: r.submittedAt,
+    updatedAt: r.submittedAt,
+    // GitHub does not date a review body's edits, so a review never reads as edited.
+    edited: false,
+    url: r.url,
+    dismissed: r.state === "DISMISSED",
+    ...r.state === "UNKNOWN" ? { unknownReviewState: r.rawState.slice(0, 40) } : {}
+  };
 }
 function oldestFirst(a, b) {
   return Date.parse(a.createdAt) - Date.parse(b.createdAt) || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || numericId(a) - numericId(b);
@@ -32596,13 +32624,13 @@ function reportBody(report2) {
     output
   };
 }
-async function upsertCheckRun(octokit, repo, appId, report2, guardCreate) {
+async function upsertCheckRun(octokit, repo, appId, report2, guardCreate, known) {
   const body = reportBody(report2);
   const base = { owner: repo.owner, repo: repo.repo };
-  const update = async (ours) => {
-    if (unchanged(ours, body)) return { id: ours.id };
+  const update = async (ours2) => {
+    if (unchanged(ours2, body)) return { id: ours2.id };
     const route = "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}";
-    const params = { ...base, check_run_id: ours.id, ...body };
+    const params = { ...base, check_run_id: ours2.id, ...body };
     return { id: parseId(await sendData(octokit, route, params), describe(route, params)) };
   };
   const create = async () => {
@@ -32611,10 +32639,10 @@ async function upsertCheckRun(octokit, repo, appId, report2, guardCreate) {
     return { id: parseId(await sendData(octokit, route, params), describe(route, params)) };
   };
   const lookThenWrite = async () => {
-    const ours = await findOurs(octokit, repo, appId, report2);
-    return ours === void 0 ? create() : update(ours);
+    const ours2 = await findOurs(octokit, repo, appId, report2);
+    return ours2 === void 0 ? create() : update(ours2);
   };
-  const found = await findOurs(octokit, repo, appId, report2);
+  const found = known === void 0 ? await findOurs(octokit, repo, appId, report2) : ours(known, appId, report2);
   if (found !== void 0) return update(found);
   if (guardCreate === void 0) return create();
   const guarded = await guardCreate(lookThenWrite);
@@ -32629,7 +32657,13 @@ async function findOurs(octokit, repo, appId, report2) {
     check_name: report2.name,
     ...appId === null ? {} : { app_id: appId }
   };
-  const runs = parseCheckRuns(await sendPaged(octokit, listRoute, listParams), describe(listRoute, listParams));
+  return ours(
+    parseCheckRuns(await sendPaged(octokit, listRoute, listParams), describe(listRoute, listParams)),
+    appId,
+    report2
+  );
+}
+function ours(runs, appId, report2) {
   return runs.find((r) => r.name === report2.name && (appId === null || r.appId === appId));
 }
 function unchanged(run2, body) {
@@ -32822,19 +32856,19 @@ async function pullRequestsMergedBy(octokit, repo, sha) {
 }
 
 // src/github/sticky-comment.ts
-async function findStickyComment(octokit, repo, number, marker, botLogin) {
+async function findStickyComment(octokit, repo, number, marker, botLogin, known) {
   if (marker === "" || botLogin === "") throw new Error("[github] a sticky comment needs a marker and the bot's login");
   const route = "GET /repos/{owner}/{repo}/issues/{issue_number}/comments";
   const params = { owner: repo.owner, repo: repo.repo, issue_number: number };
-  const comments = parseComments(await sendPaged(octokit, route, params), describe(route, params));
+  const comments = known ?? parseComments(await sendPaged(octokit, route, params), describe(route, params));
   const own = comments.find((c) => c.login.toLowerCase() === botLogin.toLowerCase() && c.body.includes(marker));
   return own === void 0 ? null : { id: own.id, body: own.body };
 }
-async function upsertStickyComment(octokit, repo, number, marker, botLogin, body) {
+async function upsertStickyComment(octokit, repo, number, marker, botLogin, body, known) {
   const clipped = clipCodePoints(body);
   const text = clipped.includes(marker) ? clipped : clipCodePoints(`${marker}
 ${body}`);
-  const found = await findStickyComment(octokit, repo, number, marker, botLogin);
+  const found = await findStickyComment(octokit, repo, number, marker, botLogin, known);
   if (found !== null && found.body === text) return { id: found.id };
   if (found !== null) {
     const route2 = "PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}";
@@ -32865,31 +32899,289 @@ function createGitHubPort(octokit) {
   };
 }
 
-// src/usecases/build-deps.ts
-function buildGateDeps(input2) {
-  const sleep = input2.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+// src/github/pull-request-snapshot.ts
+var PAGE = 100;
+var CHECK_PAGE = 20;
+var ACTOR = "author { __typename login }";
+var COMMENT = `databaseId ${ACTOR} body createdAt updatedAt url`;
+var PULL_REQUEST_SNAPSHOT_QUERY = `query PullRequestSnapshot($owner: String!, $name: String!, $number: Int!, $policyPath: String!, $checkName: String!, $appId: Int) {
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) {
+      number state merged mergeCommit { oid }
+      headRefOid headRefName baseRefOid baseRefName isCrossRepository
+      headRepository { nameWithOwner }
+      ${ACTOR}
+      baseRef { target { oid ... on Commit { file(path: $policyPath) { object { ... on Blob { byteSize isBinary isTruncated text } } } } } }
+      commits(last: 1) { nodes { commit { oid checkSuites(first: ${CHECK_PAGE}, filterBy: { appId: $appId }) { pageInfo { hasNextPage } nodes { app { databaseId } checkRuns(first: ${CHECK_PAGE}, filterBy: { checkName: $checkName }) { pageInfo { hasNextPage } nodes { databaseId name status conclusion title summary text } } } } } } }
+      files(first: ${PAGE}) { pageInfo { hasNextPage } nodes { path changeType } }
+      comments(first: ${PAGE}) { pageInfo { hasNextPage } nodes { ${COMMENT} } }
+      reviews(first: ${PAGE}) { pageInfo { hasNextPage } nodes { databaseId ${ACTOR} body state submittedAt url } }
+      reviewThreads(first: ${PAGE}) { pageInfo { hasNextPage } nodes { comments(first: ${PAGE}) { pageInfo { hasNextPage } nodes { ${COMMENT} } } } }
+    }
+  }
+}`;
+async function readPullRequestSnapshot(octokit, repo, number, options) {
+  const where = `POST /graphql (PullRequestSnapshot ${repo.owner}/${repo.repo}#${number})`;
+  let data;
+  try {
+    data = await octokit.graphql(PULL_REQUEST_SNAPSHOT_QUERY, {
+      owner: repo.owner,
+      name: repo.repo,
+      number,
+      policyPath: options.policyPath,
+      checkName: options.checkName,
+      appId: options.appId
+    });
+  } catch (err) {
+    throw graphqlFailure(where, err);
+  }
+  const root = readGraphqlObject(data, where);
+  const node = root.obj("repository").optObj("pullRequest");
+  if (node === null) throw new Error(`[github] ${where}: no such pull request`);
+  return parseSnapshot(node, where, number, options);
+}
+function actor(r) {
+  const a = r.optObj("author");
+  if (a === null) return { login: "ghost", isBot: false };
+  const isBot = a.str("__typename") === "Bot";
+  const login = a.str("login");
+  return { login: isBot && !login.endsWith("[bot]") ? `${login}[bot]` : login, isBot };
+}
+function page(r, key2) {
+  const c = r.obj(key2);
+  return { nodes: c.list("nodes"), complete: !c.obj("pageInfo").bool("hasNextPage") };
+}
+function comment(r) {
+  const who = actor(r);
   return {
-    // Every call of both runners waits out GitHub's rate limits the same way (src/github/rate-limit.ts).
-    github: createGitHubPort(
-      withRateLimitBackoff(input2.octokit, { ...DEFAULT_BACKOFF, now: input2.now, sleep, log: input2.log })
-    ),
-    cluster: input2.cluster,
-    now: input2.now,
-    botLogin: input2.runner.botLogin,
-    appId: input2.runner.appId,
-    // The App's push (the evidence commit) comes back as a synchronize event; a push made with a
-    // workflow's token starts no workflow, so the Action reports on the new head at once.
-    ownPushesNotify: input2.runner.kind === "app",
-    log: input2.log,
-    sleep
+    id: r.int("databaseId"),
+    login: who.login,
+    isBot: who.isBot,
+    body: r.optStr("body") ?? "",
+    createdAt: r.date("createdAt"),
+    updatedAt: r.date("updatedAt"),
+    url: r.str("url")
+  };
+}
+var CHANGE_TYPES = {
+  ADDED: "added",
+  MODIFIED: "modified",
+  DELETED: "removed",
+  RENAMED: "renamed",
+  COPIED: "copied",
+  CHANGED: "changed"
+};
+function parseFiles(r) {
+  const files = page(r, "files");
+  if (!files.complete) return null;
+  const out = [];
+  for (const f of files.nodes) {
+    const status = CHANGE_TYPES[f.oneOf("changeType", Object.keys(CHANGE_TYPES))];
+    if (status === "renamed") return null;
+    out.push({ path: f.str("path"), status });
+  }
+  return out;
+}
+function parseCandidates(r) {
+  const comments = page(r, "comments");
+  const issueComments = comments.complete ? comments.nodes.map(comment) : null;
+  const reviews = page(r, "reviews");
+  const threads = page(r, "reviewThreads");
+  const reviewComments = [];
+  let complete = issueComments !== null && reviews.complete && threads.complete;
+  for (const t of threads.nodes) {
+    const inThread = page(t, "comments");
+    complete &&= inThread.complete;
+    reviewComments.push(...inThread.nodes.map(comment));
+  }
+  if (!complete || issueComments === null) return { candidates: null, issueComments };
+  const candidates = [
+    ...issueComments.map((c) => fromComment("issue_comment", c)),
+    ...reviewComments.map((c) => fromComment("review_comment", c))
+  ];
+  for (const rv of reviews.nodes) {
+    const who = actor(rv);
+    const rawState = rv.str("state");
+    const submitted = rv.optStr("submittedAt") === null ? null : rv.date("submittedAt");
+    const review = fromReview({
+      id: rv.int("databaseId"),
+      login: who.login,
+      isBot: who.isBot,
+      body: rv.optStr("body") ?? "",
+      state: REVIEW_STATES.find((s) => s === rawState) ?? "UNKNOWN",
+      rawState,
+      submittedAt: submitted,
+      url: rv.str("url")
+    });
+    if (review !== null) candidates.push(review);
+  }
+  return { candidates: candidates.sort(oldestFirst), issueComments };
+}
+function parsePolicy(r, baseSha, path) {
+  const target = r.optObj("baseRef")?.optObj("target") ?? null;
+  if (target === null || target.str("oid") !== baseSha) return null;
+  const entry = target.optObj("file");
+  if (entry === null) return { path, bytes: null };
+  const blob = entry.optObj("object");
+  if (blob === null || blob.optStr("text") === null) return null;
+  const size = blob.int("byteSize");
+  const text = blob.optStr("text") ?? "";
+  if (blob.optBool("isBinary") !== false || blob.bool("isTruncated") || size > MAX_FILE_BYTES) return null;
+  const bytes = new Uint8Array(Buffer.from(text, "utf8"));
+  return bytes.byteLength === size ? { path, bytes } : null;
+}
+var CHECK_STATUSES = ["queued", "in_progress", "completed"];
+function parseCheckRuns2(r, headSha, name) {
+  const last = r.obj("commits").list("nodes")[0]?.obj("commit") ?? null;
+  if (last === null || last.str("oid") !== headSha) return null;
+  const suites = page(last, "checkSuites");
+  if (!suites.complete) return null;
+  const runs = [];
+  for (const s of suites.nodes) {
+    const app = s.optObj("app");
+    const appId = app === null ? null : app.optInt("databaseId");
+    const list = page(s, "checkRuns");
+    if (!list.complete) return null;
+    for (const run2 of list.nodes) {
+      const status = run2.str("status").toLowerCase();
+      runs.push({
+        id: run2.int("databaseId"),
+        name: run2.str("name"),
+        appId,
+        // WAITING, PENDING, REQUESTED: GitHub Actions' own states; never equal to what the gate writes.
+        status: CHECK_STATUSES.includes(status) ? status : null,
+        conclusion: run2.optStr("conclusion")?.toLowerCase() ?? null,
+        output: { title: run2.optStr("title"), summary: run2.optStr("summary"), text: run2.optStr("text") }
+      });
+    }
+  }
+  return { name, runs };
+}
+function parseSnapshot(r, where, number, options) {
+  const state = r.oneOf("state", ["OPEN", "CLOSED", "MERGED"]);
+  const merged = r.bool("merged");
+  if (merged !== (state === "MERGED")) throw malformed(where, `state is ${state} but merged is ${merged}`);
+  const headRepo = r.optObj("headRepository");
+  const pr = {
+    number: r.int("number"),
+    state: state === "OPEN" ? "open" : "closed",
+    merged,
+    mergeCommitSha: merged ? r.obj("mergeCommit").sha("oid") : null,
+    headSha: r.sha("headRefOid"),
+    headRef: r.str("headRefName"),
+    headRepoFullName: headRepo === null ? "" : headRepo.str("nameWithOwner"),
+    baseSha: r.sha("baseRefOid"),
+    baseRef: r.str("baseRefName"),
+    author: actor(r).login,
+    // The head repository is null when the fork was deleted; such a pull request is still a fork.
+    fork: headRepo === null || r.bool("isCrossRepository")
+  };
+  if (pr.number !== number) throw malformed(where, `number is ${pr.number}, asked for ${number}`);
+  const { candidates, issueComments } = parseCandidates(r);
+  return {
+    pr,
+    files: parseFiles(r),
+    candidates,
+    issueComments,
+    policy: parsePolicy(r, pr.baseSha, options.policyPath),
+    checkRuns: parseCheckRuns2(r, pr.headSha, options.checkName)
   };
 }
 
-// src/usecases/describe-error.ts
-function describeError(err) {
-  if (!(err instanceof Error)) return `non-error thrown: ${typeof err}`;
-  const status = "status" in err && typeof err.status === "number" ? ` (HTTP ${err.status})` : "";
-  return `${err.name}${status}: ${err.message}`.slice(0, 500);
+// src/github/snapshot-port.ts
+var key = (repo, number) => `${repo.owner}/${repo.repo}#${number}`.toLowerCase();
+var repoKey = (repo) => `${repo.owner}/${repo.repo}`.toLowerCase();
+function withPullRequestSnapshots(octokit, rest, options) {
+  const entries = /* @__PURE__ */ new Map();
+  const load = async (repo, number) => {
+    try {
+      const snapshot = await readPullRequestSnapshot(octokit, repo, number, options);
+      return { repo: repoKey(repo), snapshot, comments: true, checks: true, all: true };
+    } catch (err) {
+      const errors = graphqlErrors(err instanceof Error && err.cause !== void 0 ? err.cause : err);
+      if (err instanceof RateLimitedError || errors === null) throw err;
+      return { repo: repoKey(repo), snapshot: null, comments: false, checks: false, all: false };
+    }
+  };
+  const current = async (repo, number) => {
+    const entry = await entries.get(key(repo, number));
+    return entry?.all === true && entry.snapshot !== null ? entry : void 0;
+  };
+  const forRepo = async (repo) => (await Promise.all(entries.values())).filter((e) => e.repo === repoKey(repo));
+  const forget = async (repo, part) => {
+    for (const e of await forRepo(repo)) e[part] = false;
+  };
+  return {
+    ...rest,
+    async getPullRequest(repo, number) {
+      const k = key(repo, number);
+      const known = entries.get(k);
+      if (known === void 0) {
+        const loading = load(repo, number);
+        entries.set(k, loading);
+        const entry = await loading.catch((err) => {
+          entries.delete(k);
+          throw err;
+        });
+        if (entry.snapshot !== null) return entry.snapshot.pr;
+      } else {
+        const entry = await current(repo, number);
+        if (entry?.snapshot != null) return entry.snapshot.pr;
+      }
+      return rest.getPullRequest(repo, number);
+    },
+    async listChangedFiles(repo, number) {
+      const files = (await current(repo, number))?.snapshot?.files ?? null;
+      return files ?? rest.listChangedFiles(repo, number);
+    },
+    async readFile(repo, path, ref) {
+      for (const e of await forRepo(repo)) {
+        const policy = e.all ? e.snapshot?.policy : null;
+        if (policy != null && policy.path === path && e.snapshot?.pr.baseSha === ref) return policy.bytes;
+      }
+      return rest.readFile(repo, path, ref);
+    },
+    async listCandidates(repo, number) {
+      const entry = await current(repo, number);
+      const candidates = entry?.comments === true ? entry.snapshot?.candidates : null;
+      return candidates ?? rest.listCandidates(repo, number);
+    },
+    async findStickyComment(repo, number, marker, botLogin) {
+      const entry = await current(repo, number);
+      const comments = entry?.comments === true ? entry.snapshot?.issueComments ?? void 0 : void 0;
+      return findStickyComment(octokit, repo, number, marker, botLogin, comments);
+    },
+    async upsertStickyComment(repo, number, marker, botLogin, body) {
+      const entry = await current(repo, number);
+      const comments = entry?.comments === true ? entry.snapshot?.issueComments ?? void 0 : void 0;
+      await forget(repo, "comments");
+      return upsertStickyComment(octokit, repo, number, marker, botLogin, body, comments);
+    },
+    async upsertCheckRun(repo, appId, report2, guardCreate) {
+      let known = null;
+      for (const e of await forRepo(repo)) {
+        const s = e.all && e.checks ? e.snapshot : null;
+        if (s?.checkRuns != null && s.pr.headSha === report2.headSha && s.checkRuns.name === report2.name) {
+          known = appId === options.appId ? s.checkRuns : null;
+          break;
+        }
+      }
+      await forget(repo, "checks");
+      return upsertCheckRun(octokit, repo, appId, report2, guardCreate, known?.runs);
+    },
+    async claim(repo, name, sha) {
+      await forget(repo, "all");
+      return rest.claim(repo, name, sha);
+    },
+    async releaseClaim(repo, name) {
+      await forget(repo, "all");
+      return rest.releaseClaim(repo, name);
+    },
+    async commitFiles(repo, branch, files, message, commitOptions) {
+      await forget(repo, "all");
+      return rest.commitFiles(repo, branch, files, message, commitOptions);
+    }
+  };
 }
 
 // src/crypto/rsa.ts
@@ -32906,28 +33198,28 @@ var SHA256_DIGEST_INFO = Buffer.from("3031300d060960864801650304020105000420", "
 var RSA_BITS = 2048;
 var SIGNATURE_BYTES = RSA_BITS / 8;
 function parsePublicKey(text) {
-  let key;
+  let key2;
   try {
-    key = createPublicKey({ key: normalizePem(text), format: "pem" });
+    key2 = createPublicKey({ key: normalizePem(text), format: "pem" });
   } catch {
     return { ok: false, reason: "not_a_public_key" };
   }
-  if (key.asymmetricKeyType !== "rsa") return { ok: false, reason: "not_rsa" };
-  if (key.asymmetricKeyDetails?.modulusLength !== RSA_BITS) return { ok: false, reason: "wrong_key_size" };
-  const pem = key.export({ type: "spki", format: "pem" }).toString();
-  return { ok: true, key, pem, fingerprint: fingerprint(key) };
+  if (key2.asymmetricKeyType !== "rsa") return { ok: false, reason: "not_rsa" };
+  if (key2.asymmetricKeyDetails?.modulusLength !== RSA_BITS) return { ok: false, reason: "wrong_key_size" };
+  const pem = key2.export({ type: "spki", format: "pem" }).toString();
+  return { ok: true, key: key2, pem, fingerprint: fingerprint(key2) };
 }
 function parseRsaPublicKeyAtLeast(text, minBits) {
-  let key;
+  let key2;
   try {
-    key = createPublicKey({ key: normalizePem(text), format: "pem" });
+    key2 = createPublicKey({ key: normalizePem(text), format: "pem" });
   } catch {
     return { ok: false, reason: "not_a_public_key" };
   }
-  if (key.asymmetricKeyType !== "rsa") return { ok: false, reason: "not_rsa" };
-  if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < minBits) return { ok: false, reason: "wrong_key_size" };
-  const pem = key.export({ type: "spki", format: "pem" }).toString();
-  return { ok: true, key, pem, fingerprint: fingerprint(key) };
+  if (key2.asymmetricKeyType !== "rsa") return { ok: false, reason: "not_rsa" };
+  if ((key2.asymmetricKeyDetails?.modulusLength ?? 0) < minBits) return { ok: false, reason: "wrong_key_size" };
+  const pem = key2.export({ type: "spki", format: "pem" }).toString();
+  return { ok: true, key: key2, pem, fingerprint: fingerprint(key2) };
 }
 var KEY_CACHE_LIMIT = 4096;
 var keyCache = /* @__PURE__ */ new Map();
@@ -32944,11 +33236,11 @@ function storedPublicKey(pem) {
   return parsed.key;
 }
 var fingerprints = /* @__PURE__ */ new WeakMap();
-function fingerprint(key) {
-  let known = fingerprints.get(key);
+function fingerprint(key2) {
+  let known = fingerprints.get(key2);
   if (known === void 0) {
-    known = sha256Hex(key.export({ type: "spki", format: "der" }));
-    fingerprints.set(key, known);
+    known = sha256Hex(key2.export({ type: "spki", format: "der" }));
+    fingerprints.set(key2, known);
   }
   return known;
 }
@@ -32958,19 +33250,19 @@ function sha256(data) {
 function sha256Hex(data) {
   return hash("sha256", data, "hex");
 }
-function verifyMessage(message, key, signature) {
+function verifyMessage(message, key2, signature) {
   if (signature.length !== SIGNATURE_BYTES) return false;
   try {
-    return nodeVerify("sha256", message, key, signature);
+    return nodeVerify("sha256", message, key2, signature);
   } catch {
     return false;
   }
 }
-function signedDigestOf(key, signature) {
+function signedDigestOf(key2, signature) {
   if (signature.length !== SIGNATURE_BYTES) return null;
   let recovered;
   try {
-    recovered = publicDecrypt({ key, padding: constants3.RSA_PKCS1_PADDING }, signature);
+    recovered = publicDecrypt({ key: key2, padding: constants3.RSA_PKCS1_PADDING }, signature);
   } catch {
     return null;
   }
@@ -33086,8 +33378,8 @@ function byLine(a, b) {
 }
 
 // src/gate/fields.ts
-function join(path, key) {
-  return path === "" ? key : `${path}.${key}`;
+function join(path, key2) {
+  return path === "" ? key2 : `${path}.${key2}`;
 }
 function fieldsOf(node, path, what, issues, keyLine = node.line) {
   if (node.kind !== "map") {
@@ -33098,11 +33390,11 @@ function fieldsOf(node, path, what, issues, keyLine = node.line) {
   const self = {
     path,
     line: keyLine,
-    scalar(key, required) {
-      const e = entries.get(key);
-      const p = join(path, key);
+    scalar(key2, required) {
+      const e = entries.get(key2);
+      const p = join(path, key2);
       if (e === void 0) {
-        if (required) issues.push(issue2("missing_field", p, `"${key}" is required`, keyLine));
+        if (required) issues.push(issue2("missing_field", p, `"${key2}" is required`, keyLine));
         return null;
       }
       if (e.value.kind !== "scalar") {
@@ -33110,7 +33402,7 @@ function fieldsOf(node, path, what, issues, keyLine = node.line) {
           issue2(
             "wrong_type",
             p,
-            `"${key}" must be a single value, not a ${e.value.kind === "map" ? "mapping" : "list"}`,
+            `"${key2}" must be a single value, not a ${e.value.kind === "map" ? "mapping" : "list"}`,
             e.line
           )
         );
@@ -33118,30 +33410,30 @@ function fieldsOf(node, path, what, issues, keyLine = node.line) {
       }
       const text = e.value.text.trim();
       if (text === "") {
-        if (required) issues.push(issue2("missing_field", p, `"${key}" is empty`, e.line));
+        if (required) issues.push(issue2("missing_field", p, `"${key2}" is empty`, e.line));
         return null;
       }
       return { text, line: e.line, path: p };
     },
-    map(key, required) {
-      const e = entries.get(key);
-      const p = join(path, key);
+    map(key2, required) {
+      const e = entries.get(key2);
+      const p = join(path, key2);
       if (e === void 0) {
-        if (required) issues.push(issue2("missing_field", p, `"${key}" is required`, keyLine));
+        if (required) issues.push(issue2("missing_field", p, `"${key2}" is required`, keyLine));
         return null;
       }
-      return fieldsOf(e.value, p, `"${key}"`, issues, e.line);
+      return fieldsOf(e.value, p, `"${key2}"`, issues, e.line);
     },
-    entry: (key) => entries.get(key),
+    entry: (key2) => entries.get(key2),
     keys: () => [...entries.keys()],
     rejectUnknown(allowed, skip2) {
-      for (const [key, e] of entries) {
-        if (allowed.includes(key) || skip2?.(key) === true) continue;
-        const shown = JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}\u2026` : key);
+      for (const [key2, e] of entries) {
+        if (allowed.includes(key2) || skip2?.(key2) === true) continue;
+        const shown = JSON.stringify(key2.length > 40 ? `${key2.slice(0, 40)}\u2026` : key2);
         issues.push(
           issue2(
             "unknown_field",
-            join(path, key),
+            join(path, key2),
             `unknown field ${shown}; allowed here: ${allowed.join(", ")}`,
             e.line
           )
@@ -33247,10 +33539,10 @@ function convert(node, path, depth, lineAt, issues) {
         issues.push(issue2("invalid_yaml", path, `${at} has a key that is not plain text`, keyLine));
         continue;
       }
-      const key = keyNode.value;
-      const child = path === "" ? key : `${path}.${key}`;
+      const key2 = keyNode.value;
+      const child = path === "" ? key2 : `${path}.${key2}`;
       const value = pair.value === null ? { kind: "scalar", text: "", line: keyLine } : convert(pair.value, child, depth + 1, lineAt, issues);
-      entries.set(key, { line: keyLine, value });
+      entries.set(key2, { line: keyLine, value });
     }
     return { kind: "map", entries, line };
   }
@@ -33296,17 +33588,17 @@ function parseRequest(bytes) {
   const request2 = requestedBy === null ? { version, cluster, operation, reason } : { version, cluster, operation, reason, requestedBy };
   return { ok: true, request: request2, digest };
 }
-function isPasswordKey(key) {
-  const squashed = key.toLowerCase().replace(/[^a-z]/g, "");
+function isPasswordKey(key2) {
+  const squashed = key2.toLowerCase().replace(/[^a-z]/g, "");
   return squashed !== "sealedpassword" && /password|passwd|pswd/.test(squashed);
 }
 function findPlaintextPasswords(node, path, issues) {
   if (node.kind === "seq")
     for (const [i, item] of node.items.entries()) findPlaintextPasswords(item, `${path}[${i}]`, issues);
   if (node.kind !== "map") return;
-  for (const [key, entry] of node.entries) {
-    const p = join(path, key);
-    if (isPasswordKey(key)) {
+  for (const [key2, entry] of node.entries) {
+    const p = join(path, key2);
+    if (isPasswordKey(key2)) {
       issues.push(issue2("plaintext_password", p, PLAINTEXT_MESSAGE, entry.line));
     } else {
       findPlaintextPasswords(entry.value, p, issues);
@@ -33317,9 +33609,9 @@ function passwordLines(bytes, yamlIssues) {
   if (yamlIssues.some((i) => i.code !== "invalid_yaml")) return [];
   const found = [];
   Buffer.from(bytes).toString("utf8").split(/\r\n|\r|\n/).forEach((line, i) => {
-    const key = /^[\s\-{,]*["']?([A-Za-z_][\w\- ]*?)["']?\s*:/.exec(line)?.[1];
-    if (key !== void 0 && isPasswordKey(key))
-      found.push(issue2("plaintext_password", key, PLAINTEXT_MESSAGE, i + 1));
+    const key2 = /^[\s\-{,]*["']?([A-Za-z_][\w\- ]*?)["']?\s*:/.exec(line)?.[1];
+    if (key2 !== void 0 && isPasswordKey(key2))
+      found.push(issue2("plaintext_password", key2, PLAINTEXT_MESSAGE, i + 1));
   });
   return found;
 }
@@ -33561,7 +33853,7 @@ var OPERATION_RULE_FIELDS = ["required", "groups", "delay_seconds"];
 var GROUP_NAME = /^[a-z][a-z0-9_-]{0,39}$/;
 var OFFICER_FIELDS = ["officer", "key_fingerprint", "public_key"];
 var FOLDER_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
-function parsePolicy(bytes) {
+function parsePolicy2(bytes) {
   const tree = parseYamlTree(bytes, MAX_POLICY_BYTES, "the policy file");
   if (!tree.ok) return tree;
   const issues = [];
@@ -33620,12 +33912,12 @@ function parsePolicy(bytes) {
 function operationRule(policy, kind) {
   return policy.operations?.[kind] ?? { groups: [], delaySeconds: 0 };
 }
-function readCount(at, key, fallback, min, max) {
-  const t = at.scalar(key, false);
+function readCount(at, key2, fallback, min, max) {
+  const t = at.scalar(key2, false);
   if (t === null) return fallback;
   const n = parseDecimal(t.text, 4);
   if (n !== null && n >= min && n <= max) return n;
-  at.report("bad_count", t.path, `${key} must be a whole number from ${min} to ${max}`, t.line);
+  at.report("bad_count", t.path, `${key2} must be a whole number from ${min} to ${max}`, t.line);
   return null;
 }
 function readGroups(top, officers) {
@@ -33750,20 +34042,20 @@ function readBackend(top) {
   top.report("bad_backend", b.path, `backend must be one of ${BACKENDS.join(", ")}`, b.line);
   return null;
 }
-function readBoolean(top, key, fallback) {
-  const b = top.scalar(key, false);
+function readBoolean(top, key2, fallback) {
+  const b = top.scalar(key2, false);
   if (b === null) return fallback;
   if (b.text === "true") return true;
   if (b.text === "false") return false;
-  top.report("bad_boolean", b.path, `${key} must be true or false`, b.line);
+  top.report("bad_boolean", b.path, `${key2} must be true or false`, b.line);
   return null;
 }
-function readLifetime(top, key, fallback, min, max) {
-  const t = top.scalar(key, false);
+function readLifetime(top, key2, fallback, min, max) {
+  const t = top.scalar(key2, false);
   if (t === null) return fallback;
   const n = parseDecimal(t.text, 7);
   if (n !== null && n >= min && n <= max) return n;
-  top.report("bad_lifetime", t.path, `${key} must be a whole number from ${min} to ${max}`, t.line);
+  top.report("bad_lifetime", t.path, `${key2} must be a whole number from ${min} to ${max}`, t.line);
   return null;
 }
 function readOfficers(top, backend) {
@@ -33771,24 +34063,24 @@ function readOfficers(top, backend) {
   if (officers === null) return null;
   const out = [];
   const byOfficer = /* @__PURE__ */ new Map();
-  for (const key of officers.keys()) {
-    const path = join(officers.path, key);
-    const line = officers.entry(key)?.line;
-    if (!isGithubLogin(key)) {
+  for (const key2 of officers.keys()) {
+    const path = join(officers.path, key2);
+    const line = officers.entry(key2)?.line;
+    if (!isGithubLogin(key2)) {
       officers.report("bad_login", path, "each key under officers must be a GitHub login", line);
       continue;
     }
-    const login = normalizeLogin(key);
+    const login = normalizeLogin(key2);
     if (out.some((o) => o.login === login)) {
       officers.report(
         "duplicate_login",
         path,
-        `GitHub login ${key} is listed twice (logins are not case-sensitive)`,
+        `GitHub login ${key2} is listed twice (logins are not case-sensitive)`,
         line
       );
       continue;
     }
-    const mapping = readOfficer(officers, key, login);
+    const mapping = readOfficer(officers, key2, login);
     if (mapping === null) continue;
     if (backend === "cloudhsm-cli" && mapping.publicKeyPem === void 0) {
       officers.report(
@@ -33822,13 +34114,13 @@ function readOfficers(top, backend) {
     officers.report("too_many_officers", officers.path, `at most ${MAX_OFFICERS} officers`, officers.line);
   return out;
 }
-function readOfficer(officers, key, login) {
-  const entry = officers.entry(key);
-  const path = join(officers.path, key);
+function readOfficer(officers, key2, login) {
+  const entry = officers.entry(key2);
+  const path = join(officers.path, key2);
   if (entry === void 0) return null;
   if (entry.value.kind === "scalar")
     return officerName(officers, entry.value.text.trim(), path, entry.line, login, void 0);
-  const fields = officers.map(key, true);
+  const fields = officers.map(key2, true);
   if (fields === null) return null;
   fields.rejectUnknown(OFFICER_FIELDS);
   const name = fields.scalar("officer", true);
@@ -34305,18 +34597,18 @@ function judgeApproval(c, signature, mapping, ctx) {
   if (!ctx.policy.allowSelfApproval && normalizeLogin(c.author) === normalizeLogin(ctx.prAuthor)) {
     return reject("self_approval", "the pull request's author may not approve it (allow_self_approval is false)");
   }
-  const key = ctx.ring.get(officer);
-  if (key === void 0) return reject("revoked_key", `officer ${officer} has no registered quorum key on the cluster`);
-  if (mapping.keyFingerprint !== void 0 && mapping.keyFingerprint !== key.fingerprint) {
+  const key2 = ctx.ring.get(officer);
+  if (key2 === void 0) return reject("revoked_key", `officer ${officer} has no registered quorum key on the cluster`);
+  if (mapping.keyFingerprint !== void 0 && mapping.keyFingerprint !== key2.fingerprint) {
     return reject(
       "revoked_key",
-      `officer ${officer}'s registered key (${short(key.fingerprint)}) is not the key the policy pins (${short(mapping.keyFingerprint)})`
+      `officer ${officer}'s registered key (${short(key2.fingerprint)}) is not the key the policy pins (${short(mapping.keyFingerprint)})`
     );
   }
   const token = ctx.tokenBytes;
   if (!ctx.token.ok || token === null)
     return reject("no_token", "there is no valid token to check the signature against");
-  return () => signatureOutcome(c, checkSignature(token, signature, key, ctx.ring), mapping, key);
+  return () => signatureOutcome(c, checkSignature(token, signature, key2, ctx.ring), mapping, key2);
 }
 function judgePayloadApproval(c, signature, until, mapping, ctx) {
   const officer = mapping.officer;
@@ -34341,20 +34633,20 @@ function judgePayloadApproval(c, signature, until, mapping, ctx) {
       `until=${until} lies more than approval_lifetime_seconds (${ctx.policy.approvalLifetimeSeconds}) ahead`
     );
   const payload = ctx.approvePayload(until);
-  const key = { officer, key: pinned.key, fingerprint: pinned.fingerprint };
-  return () => verifyMessage(payload, key.key, signature) ? { verdict: "counted", reason: "valid", message: `officer ${officer} approves the payload until ${until}`, key } : reject(
+  const key2 = { officer, key: pinned.key, fingerprint: pinned.fingerprint };
+  return () => verifyMessage(payload, key2.key, signature) ? { verdict: "counted", reason: "valid", message: `officer ${officer} approves the payload until ${until}`, key: key2 } : reject(
     "bad_signature",
-    `the signature does not verify under ${officer}'s pinned key (${short(key.fingerprint)}) over this request's approval payload until=${until}`
+    `the signature does not verify under ${officer}'s pinned key (${short(key2.fingerprint)}) over this request's approval payload until=${until}`
   );
 }
 function judgeVeto(signature, until, mapping, ctx) {
   const officer = mapping.officer;
-  const key = ctx.ring.get(officer);
-  if (key === void 0) return reject("revoked_key", `officer ${officer} has no registered quorum key on the cluster`);
-  if (mapping.keyFingerprint !== void 0 && mapping.keyFingerprint !== key.fingerprint) {
+  const key2 = ctx.ring.get(officer);
+  if (key2 === void 0) return reject("revoked_key", `officer ${officer} has no registered quorum key on the cluster`);
+  if (mapping.keyFingerprint !== void 0 && mapping.keyFingerprint !== key2.fingerprint) {
     return reject(
       "revoked_key",
-      `officer ${officer}'s registered key (${short(key.fingerprint)}) is not the key the policy pins (${short(mapping.keyFingerprint)})`
+      `officer ${officer}'s registered key (${short(key2.fingerprint)}) is not the key the policy pins (${short(mapping.keyFingerprint)})`
     );
   }
   const expiry = checkPayloadExpiry(until, (ctx.now ?? 0) * 1e3, ctx.policy.approvalLifetimeSeconds);
@@ -34365,16 +34657,16 @@ function judgeVeto(signature, until, mapping, ctx) {
       `until=${until} lies more than approval_lifetime_seconds (${ctx.policy.approvalLifetimeSeconds}) ahead`
     );
   const payload = ctx.rejectPayload(until);
-  return () => verifyMessage(payload, key.key, signature) ? { verdict: "noted", reason: "reject", message: `officer ${officer} vetoes this request`, key } : reject(
+  return () => verifyMessage(payload, key2.key, signature) ? { verdict: "noted", reason: "reject", message: `officer ${officer} vetoes this request`, key: key2 } : reject(
     "bad_signature",
-    `the veto does not verify under ${officer}'s registered key (${short(key.fingerprint)}) over this request's reject payload`
+    `the veto does not verify under ${officer}'s registered key (${short(key2.fingerprint)}) over this request's reject payload`
   );
 }
-function signatureOutcome(c, check, mapping, key) {
+function signatureOutcome(c, check, mapping, key2) {
   const officer = mapping.officer;
   switch (check.result) {
     case "valid":
-      return { verdict: "counted", reason: "valid", message: `signed by officer ${officer}`, key };
+      return { verdict: "counted", reason: "valid", message: `signed by officer ${officer}`, key: key2 };
     case "stale_token":
       return reject(
         "stale_token",
@@ -34388,7 +34680,7 @@ function signatureOutcome(c, check, mapping, key) {
     case "bad_signature":
       return reject(
         "bad_signature",
-        `the signature does not verify under ${officer}'s registered key (${short(key.fingerprint)})`
+        `the signature does not verify under ${officer}'s registered key (${short(key2.fingerprint)})`
       );
   }
 }
@@ -34440,10 +34732,10 @@ function short(fp) {
 function buildKeyRing(registered) {
   const ring = /* @__PURE__ */ new Map();
   for (const [name, pem] of registered) {
-    const key = storedPublicKey(pem);
-    if (key === null) continue;
+    const key2 = storedPublicKey(pem);
+    if (key2 === null) continue;
     const officer = name.toLowerCase();
-    ring.set(officer, { officer, key, fingerprint: fingerprint(key) });
+    ring.set(officer, { officer, key: key2, fingerprint: fingerprint(key2) });
   }
   return ring;
 }
@@ -34750,9 +35042,9 @@ function issuedAt(token) {
   return Math.min(...token.records.map((r) => r.createdAt));
 }
 function canApprove(o, ring, policy, prAuthor) {
-  const key = ring.get(o.officer);
-  if (key === void 0) return false;
-  if (o.keyFingerprint !== void 0 && o.keyFingerprint !== key.fingerprint) return false;
+  const key2 = ring.get(o.officer);
+  if (key2 === void 0) return false;
+  if (o.keyFingerprint !== void 0 && o.keyFingerprint !== key2.fingerprint) return false;
   return policy.allowSelfApproval || o.login !== normalizeLogin(prAuthor);
 }
 
@@ -34762,7 +35054,7 @@ function parseGovernanceRequest(proposed, current) {
   if (proposed === null)
     return { ok: true, request: { kind: "policyDeletion", policyDigest: sha256(current).toString("hex") } };
   const policyDigest = sha256(proposed).toString("hex");
-  const parsed = parsePolicy(proposed);
+  const parsed = parsePolicy2(proposed);
   if (!parsed.ok) return { ok: false, issues: parsed.issues, digest: policyDigest };
   return { ok: true, request: { kind: "policyChange", policy: parsed.policy, policyDigest } };
 }
@@ -34847,8 +35139,8 @@ function governanceWarnings(current, next, officerKeys, m) {
   }
   const ring = buildKeyRing(officerKeys);
   const usable = next.officers.filter((o) => {
-    const key = ring.get(o.officer);
-    return key !== void 0 && (o.keyFingerprint === void 0 || o.keyFingerprint === key.fingerprint);
+    const key2 = ring.get(o.officer);
+    return key2 !== void 0 && (o.keyFingerprint === void 0 || o.keyFingerprint === key2.fingerprint);
   });
   const missing = next.officers.filter((o) => !usable.includes(o)).map((o) => o.officer);
   if (missing.length > 0)
@@ -35377,8 +35669,8 @@ function assemble(input2, folder, cluster, subject) {
 function registeredKey(keys, officer, keyFingerprint) {
   for (const [name, pem] of keys) {
     if (name.toLowerCase() !== officer) continue;
-    const key = storedPublicKey(pem);
-    if (key !== null && fingerprint(key) === keyFingerprint) return pem;
+    const key2 = storedPublicKey(pem);
+    if (key2 !== null && fingerprint(key2) === keyFingerprint) return pem;
   }
   return null;
 }
@@ -35400,6 +35692,36 @@ function publicOperation(op) {
 }
 function iso(unixSeconds) {
   return new Date(unixSeconds * 1e3).toISOString();
+}
+
+// src/usecases/build-deps.ts
+function buildGateDeps(input2) {
+  const sleep = input2.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  const octokit = withRateLimitBackoff(input2.octokit, { ...DEFAULT_BACKOFF, now: input2.now, sleep, log: input2.log });
+  return {
+    // A pull request is read in one GraphQL query where it can be (src/github/snapshot-port.ts).
+    github: withPullRequestSnapshots(octokit, createGitHubPort(octokit), {
+      policyPath: POLICY_PATH,
+      checkName: CHECK_RUN_NAME,
+      appId: input2.runner.appId
+    }),
+    cluster: input2.cluster,
+    now: input2.now,
+    botLogin: input2.runner.botLogin,
+    appId: input2.runner.appId,
+    // The App's push (the evidence commit) comes back as a synchronize event; a push made with a
+    // workflow's token starts no workflow, so the Action reports on the new head at once.
+    ownPushesNotify: input2.runner.kind === "app",
+    log: input2.log,
+    sleep
+  };
+}
+
+// src/usecases/describe-error.ts
+function describeError(err) {
+  if (!(err instanceof Error)) return `non-error thrown: ${typeof err}`;
+  const status = "status" in err && typeof err.status === "number" ? ` (HTTP ${err.status})` : "";
+  return `${err.name}${status}: ${err.message}`.slice(0, 500);
 }
 
 // src/gate/render-notice.ts
@@ -35707,7 +36029,7 @@ async function evaluateGovernanceOpen(deps, repo, pr, gov) {
 async function loadRequest(github, repo, pr, requestRef) {
   const policyBytes = await github.readFile(repo, POLICY_PATH, pr.baseSha);
   if (policyBytes === null) return { kind: "unconfigured" };
-  const parsedPolicy = parsePolicy(policyBytes);
+  const parsedPolicy = parsePolicy2(policyBytes);
   if (!parsedPolicy.ok) return { kind: "invalid_policy", issues: parsedPolicy.issues };
   const policy = parsedPolicy.policy;
   const files = await github.listChangedFiles(repo, pr.number);
@@ -36344,8 +36666,8 @@ function ownEvent(p, trigger) {
 function asRecord(v) {
   return typeof v === "object" && v !== null && !Array.isArray(v) ? v : null;
 }
-function str(r, key) {
-  const v = r[key];
+function str(r, key2) {
+  const v = r[key2];
   return typeof v === "string" ? v : "";
 }
 function skip(message) {

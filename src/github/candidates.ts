@@ -2,7 +2,7 @@
 // approval candidates, oldest first. The gate re-evaluates from this list on every event, so it
 // must be complete (every page of all three lists) and its order must not depend on the API's.
 import type { OctokitLike } from "./octokit-like.ts";
-import { parseComments, parseReviews, type ParsedComment } from "./parse.ts";
+import { parseComments, parseReviews, type ParsedComment, type ParsedReview } from "./parse.ts";
 import type { ApprovalCandidate, RepoRef } from "./port.ts";
 import { describe, sendPaged } from "./send.ts";
 
@@ -25,7 +25,7 @@ async function paged(
   return { list: await sendPaged(octokit, route, params), where: describe(route, params) };
 }
 
-function fromComment(kind: "issue_comment" | "review_comment", c: ParsedComment): GitHubApprovalCandidate {
+export function fromComment(kind: "issue_comment" | "review_comment", c: ParsedComment): GitHubApprovalCandidate {
   return {
     id: `${kind}:${c.id}`,
     kind,
@@ -56,27 +56,33 @@ export async function listCandidates(
     ...parseComments(reviewComments.list, reviewComments.where).map((c) => fromComment("review_comment", c)),
   ];
   for (const r of parseReviews(reviews.list, reviews.where)) {
-    // A pending review is a draft only its author can see; it has not been posted.
-    if (r.state === "PENDING" || r.submittedAt === null) continue;
-    candidates.push({
-      id: `review:${r.id}`,
-      kind: "review",
-      author: r.login,
-      authorIsBot: r.isBot,
-      body: r.body,
-      createdAt: r.submittedAt,
-      updatedAt: r.submittedAt,
-      // GitHub does not date a review body's edits, so a review never reads as edited.
-      edited: false,
-      url: r.url,
-      dismissed: r.state === "DISMISSED",
-      ...(r.state === "UNKNOWN" ? { unknownReviewState: r.rawState.slice(0, 40) } : {}),
-    });
+    const review = fromReview(r);
+    if (review !== null) candidates.push(review);
   }
   return candidates.sort(oldestFirst);
 }
 
-function oldestFirst(a: GitHubApprovalCandidate, b: GitHubApprovalCandidate): number {
+/** A submitted review as a candidate; null for a pending one. */
+export function fromReview(r: ParsedReview): GitHubApprovalCandidate | null {
+  // A pending review is a draft only its author can see; it has not been posted.
+  if (r.state === "PENDING" || r.submittedAt === null) return null;
+  return {
+    id: `review:${r.id}`,
+    kind: "review",
+    author: r.login,
+    authorIsBot: r.isBot,
+    body: r.body,
+    createdAt: r.submittedAt,
+    updatedAt: r.submittedAt,
+    // GitHub does not date a review body's edits, so a review never reads as edited.
+    edited: false,
+    url: r.url,
+    dismissed: r.state === "DISMISSED",
+    ...(r.state === "UNKNOWN" ? { unknownReviewState: r.rawState.slice(0, 40) } : {}),
+  };
+}
+
+export function oldestFirst(a: GitHubApprovalCandidate, b: GitHubApprovalCandidate): number {
   return (
     Date.parse(a.createdAt) - Date.parse(b.createdAt) ||
     KIND_ORDER[a.kind] - KIND_ORDER[b.kind] ||

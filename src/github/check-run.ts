@@ -41,6 +41,8 @@ export async function upsertCheckRun(
   appId: number | null,
   report: CheckRunReport,
   guardCreate?: CreateGuard,
+  /** The runs of this name on this head, already read (a pull request snapshot): the first look. */
+  known?: readonly ParsedCheckRun[],
 ): Promise<{ readonly id: number }> {
   const body = reportBody(report);
   const base = { owner: repo.owner, repo: repo.repo };
@@ -63,7 +65,7 @@ export async function upsertCheckRun(
     return ours === undefined ? create() : update(ours);
   };
 
-  const found = await findOurs(octokit, repo, appId, report);
+  const found = known === undefined ? await findOurs(octokit, repo, appId, report) : ours(known, appId, report);
   if (found !== undefined) return update(found);
   if (guardCreate === undefined) return create();
   // Under the claim, look again: the run may have been made between the first look and the claim.
@@ -86,7 +88,18 @@ async function findOurs(
     check_name: report.name,
     ...(appId === null ? {} : { app_id: appId }),
   };
-  const runs = parseCheckRuns(await sendPaged(octokit, listRoute, listParams), describe(listRoute, listParams));
+  return ours(
+    parseCheckRuns(await sendPaged(octokit, listRoute, listParams), describe(listRoute, listParams)),
+    appId,
+    report,
+  );
+}
+
+function ours(
+  runs: readonly ParsedCheckRun[],
+  appId: number | null,
+  report: CheckRunReport,
+): ParsedCheckRun | undefined {
   // The query already filters; checking again costs nothing and does not trust the filter.
   return runs.find((r) => r.name === report.name && (appId === null || r.appId === appId));
 }

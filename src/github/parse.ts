@@ -8,7 +8,7 @@ import type { ChangedFile, PullRequestInfo } from "./port.ts";
 const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
 const FILE_STATUSES = ["added", "modified", "removed", "renamed", "copied", "changed", "unchanged"] as const;
-const REVIEW_STATES = ["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"] as const;
+export const REVIEW_STATES = ["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"] as const;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 export function malformed(where: string, what: string): Error {
@@ -27,6 +27,18 @@ interface Reader {
   oneOf<T extends string>(key: string, allowed: readonly T[]): T;
   obj(key: string): Reader;
   optObj(key: string): Reader | null;
+  /** Absent or null reads as null. */
+  optBool(key: string): boolean | null;
+  optInt(key: string): number | null;
+  /** A list of objects (GraphQL `nodes`); a null entry is malformed. */
+  list(key: string): Reader[];
+}
+
+/** The same reader over a GraphQL answer's `data` (src/github/pull-request-snapshot.ts). */
+export type GraphqlReader = Reader;
+
+export function readGraphqlObject(data: unknown, where: string): GraphqlReader {
+  return reader(data, where, "");
 }
 
 function reader(value: unknown, where: string, path: string): Reader {
@@ -79,6 +91,24 @@ function reader(value: unknown, where: string, path: string): Reader {
     },
     obj: (key) => reader(o[key], where, at(key)),
     optObj: (key) => (o[key] === null || o[key] === undefined ? null : reader(o[key], where, at(key))),
+    optBool(key) {
+      const v = o[key];
+      if (v === undefined || v === null) return null;
+      if (typeof v !== "boolean") throw malformed(where, `${at(key)} is not a boolean`);
+      return v;
+    },
+    optInt(key) {
+      const v = o[key];
+      if (v === undefined || v === null) return null;
+      if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
+        throw malformed(where, `${at(key)} is not a non-negative integer`);
+      return v;
+    },
+    list(key) {
+      const v = o[key];
+      if (!Array.isArray(v)) throw malformed(where, `${at(key)} is not a list`);
+      return v.map((item, i) => reader(item, where, `${at(key)}[${i}]`));
+    },
   };
 }
 

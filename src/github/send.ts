@@ -30,6 +30,11 @@ function failure(where: string, err: unknown): Error {
   return new Error(`[github] ${where} failed: ${detail}`, { cause: err });
 }
 
+/** A failed GraphQL query as one `[github]` error naming it (a rate limit passes as it is). */
+export function graphqlFailure(where: string, err: unknown): Error {
+  return failure(where, err);
+}
+
 /** One request; the statuses in `expected` are returned as `{ ok: false }` instead of thrown. */
 export async function send(
   octokit: OctokitLike,

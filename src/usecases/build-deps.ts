@@ -5,6 +5,8 @@ import type { ClusterGateway } from "../cluster/gateway.ts";
 import type { OctokitLike } from "../github/octokit-like.ts";
 import { createGitHubPort } from "../github/octokit-port.ts";
 import { DEFAULT_BACKOFF, withRateLimitBackoff } from "../github/rate-limit.ts";
+import { withPullRequestSnapshots } from "../github/snapshot-port.ts";
+import { CHECK_RUN_NAME, POLICY_PATH } from "../gate/index.ts";
 import type { GateDeps } from "./deps.ts";
 
 export interface GateRunner {
@@ -26,11 +28,15 @@ export function buildGateDeps(input: {
   readonly sleep?: (ms: number) => Promise<void>;
 }): GateDeps {
   const sleep = input.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  // Every call of both runners waits out GitHub's rate limits the same way (src/github/rate-limit.ts).
+  const octokit = withRateLimitBackoff(input.octokit, { ...DEFAULT_BACKOFF, now: input.now, sleep, log: input.log });
   return {
-    // Every call of both runners waits out GitHub's rate limits the same way (src/github/rate-limit.ts).
-    github: createGitHubPort(
-      withRateLimitBackoff(input.octokit, { ...DEFAULT_BACKOFF, now: input.now, sleep, log: input.log }),
-    ),
+    // A pull request is read in one GraphQL query where it can be (src/github/snapshot-port.ts).
+    github: withPullRequestSnapshots(octokit, createGitHubPort(octokit), {
+      policyPath: POLICY_PATH,
+      checkName: CHECK_RUN_NAME,
+      appId: input.runner.appId,
+    }),
     cluster: input.cluster,
     now: input.now,
     botLogin: input.runner.botLogin,

@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { inputVariable, type InputName } from "../../src/action/inputs.ts";
 import { readStickyToken, STICKY_MARKER } from "../../src/gate/index.ts";
+import { isWrite } from "../helpers/api-calls.ts";
 import type { Created } from "../helpers/fake-github.ts";
 import { startGateHarness, type GateHarness } from "../helpers/gate-harness.ts";
 import { testKey } from "../helpers/keys.ts";
@@ -365,12 +366,13 @@ describe("the GitHub Action, end to end (bundled dist/index.js, fake GitHub, rea
   });
 
   it("a GitHub API failure fails the step with the request named, and nothing else of the error", async () => {
-    h.gh.failNext("GET", /^\/repos\/acme\/hsm\/pulls\/\d+$/, 502, { message: "Server Error" });
+    // The first read is the one GraphQL query for the pull request.
+    h.gh.failNext("POST", /^\/graphql$/, 502, { message: "Server Error" });
     const r = await step("pull_request", pullRequestEvent(number, "synchronize"), secrets());
     assert.equal(r.code, 1);
     assert.match(
       r.log,
-      /::error::\[quorum-gate\] unexpected_error: .*GET \/repos\/acme\/hsm\/pulls\/\d+ failed: HTTP 502/,
+      /::error::\[quorum-gate\] unexpected_error: .*POST \/graphql \(PullRequestSnapshot acme\/hsm#\d+\) failed: HTTP 502/,
     );
   });
 
@@ -378,21 +380,21 @@ describe("the GitHub Action, end to end (bundled dist/index.js, fake GitHub, rea
     const limited = {
       message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
     };
-    h.gh.failNext("GET", /^\/repos\/acme\/hsm\/pulls\/\d+$/, 429, limited, { "retry-after": "1" });
+    h.gh.failNext("POST", /^\/graphql$/, 429, limited, { "retry-after": "1" });
     const waited = await step("pull_request", pullRequestEvent(number, "synchronize"), secrets());
     assert.notEqual(waited.outputs["outcome"], "rate_limited", waited.log);
-    assert.match(waited.log, /secondary rate limit: waiting 1 s before sending GET/);
+    assert.match(waited.log, /secondary rate limit: waiting 1 s before sending a GraphQL query again/);
 
-    const writes = h.gh.calls.filter((c) => c.method !== "GET").length;
-    h.gh.failNext("GET", /^\/repos\/acme\/hsm\/pulls\/\d+$/, 403, limited, { "retry-after": "7200" });
+    const writes = h.gh.calls.filter(isWrite).length;
+    h.gh.failNext("POST", /^\/graphql$/, 403, limited, { "retry-after": "7200" });
     const r = await step("pull_request", pullRequestEvent(number, "synchronize"), secrets());
     assert.equal(r.code, 1);
     assert.equal(r.outputs["outcome"], "rate_limited");
     assert.match(
       r.log,
-      /::error::\[quorum-gate\] rate_limited: GitHub's secondary rate limit refused GET \/repos\/\{owner\}\/\{repo\}\/pulls\/\{pull_number\}; it asks to wait 7200 s; re-run the job after that/,
+      /::error::\[quorum-gate\] rate_limited: GitHub's secondary rate limit refused a GraphQL query; it asks to wait 7200 s; re-run the job after that/,
     );
-    assert.equal(h.gh.calls.filter((c) => c.method !== "GET").length, writes, "no write after the refused read");
+    assert.equal(h.gh.calls.filter(isWrite).length, writes, "no write after the refused read");
   });
 
   it("bad inputs fail with every problem named, before any API call", async () => {

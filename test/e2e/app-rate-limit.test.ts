@@ -63,7 +63,7 @@ describe("the GitHub App at GitHub's rate limits (probot run, fake GitHub, real 
 
   it("past the budget (retry-after: 3600): rate_limited with GitHub's wait, and no write", async () => {
     h.gh.clearCalls();
-    h.gh.failNext("GET", new RegExp(`^/repos/acme/hsm/pulls/${number}$`), 403, SECONDARY, { "retry-after": "3600" });
+    h.gh.failNext("POST", /^\/graphql$/, 403, SECONDARY, { "retry-after": "3600" });
     const d = await h.deliver("pull_request", h.pullRequestEvent(number, "opened", "alice"));
     assert.equal(d.status, 500, "the delivery shows as failed on GitHub, so it can be redelivered");
     const logged = await loggedOutcome(d.id);
@@ -80,17 +80,18 @@ describe("the GitHub App at GitHub's rate limits (probot run, fake GitHub, real 
     h.gh.clearCalls();
     // A 403 naming the secondary limit: Probot's throttling hands it on at once (it resends only
     // primary limits), so this is the gate's own backoff at work.
-    h.gh.failNext("GET", new RegExp(`^/repos/acme/hsm/pulls/${number}$`), 403, SECONDARY, { "retry-after": "1" });
+    h.gh.failNext("POST", /^\/graphql$/, 403, SECONDARY, { "retry-after": "1" });
     const started = Date.now();
     const d = await h.deliver("pull_request", h.pullRequestEvent(number, "opened", "alice"));
     assert.deepEqual(pick(d.outcome, "outcome", "state"), ["evaluated", "pending"]);
     assert.ok(Date.now() - started >= 1000, "it waited as GitHub said");
-    const reads = h.gh.calls.filter((c) => c.method === "GET" && c.path === `/repos/acme/hsm/pulls/${number}`);
+    // The first read is the one GraphQL query for the pull request.
+    const reads = h.gh.calls.filter((c) => c.path === "/graphql");
     assert.deepEqual(
       reads.map((c) => c.status),
       [403, 200],
     );
-    assert.ok(h.appLog.some((l) => /secondary rate limit: waiting 1 s before sending GET/.test(l)));
+    assert.ok(h.appLog.some((l) => /secondary rate limit: waiting 1 s before sending a GraphQL query again/.test(l)));
     assert.ok((await h.stickyComment(number)) !== null);
   });
 });

@@ -90,6 +90,7 @@ describe("two App replicas behind a round-robin proxy (probot run ×2, fake GitH
     assert.deepEqual(
       results.map((r) => r["outcome"]),
       ["evaluated", "evaluated", "evaluated", "evaluated"],
+      JSON.stringify(results),
     );
     assert.equal((await stickies()).length, 1, "one sticky comment, whichever replica wrote it");
     assert.equal(quorumRuns(h.repo.branchSha(HEAD) ?? "").length, 1, "one quorum check run for the head");

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type { NodeClient } from "../../src/protocol/node-client.ts";
 import { readStickyToken } from "../../src/gate/index.ts";
+import { countCalls } from "../helpers/api-calls.ts";
 import { pick, startAppE2E, type AppE2E, type Delivery } from "../helpers/app-e2e.ts";
 import type { Created, FakeGitHub, FakeRepo } from "../helpers/fake-github.ts";
 import { must, type QuorumCluster } from "../helpers/quorum-cluster.ts";
@@ -112,8 +113,13 @@ describe("the GitHub App, end to end (probot run, fake GitHub, real cluster, ope
   it("two officers sign with openssl and post /quorum approve: pending at one, approved at two, evidence on the branch", async () => {
     assert.ok(token !== null);
     const a = repo.addComment(number, "alice", `/quorum approve ${opensslSign(OFFICERS.alice, token)}`);
+    gh.clearCalls();
     const first = await deliver("issue_comment", commentEvent(a, "alice"));
     assert.deepEqual(pick(first.outcome, "state", "approvals"), ["pending", 1]);
+    // The budget (docs/performance.md): one GraphQL query for the pull request, one read of the
+    // request file, then the writes (the sticky comment and the check run).
+    const budget = countCalls(gh.calls);
+    assert.ok(budget.readsBeforeFirstWrite <= 3, budget.list.join("\n"));
     assert.equal(quorumCheck(repo.branchSha(HEAD) ?? "")?.["status"], "in_progress");
 
     approvedHead = repo.branchSha(HEAD) ?? "";
