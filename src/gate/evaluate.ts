@@ -9,6 +9,7 @@ import {
   concludeExaminations,
   examineCandidate,
   MAX_SIGNER_LOOKUPS,
+  pinnedKey,
   type Examination,
   type JudgeContext,
 } from "./judge-candidate.ts";
@@ -249,6 +250,10 @@ export function decideQuorum(input: QuorumInput, subject: QuorumSubject): Decisi
   const problems: Problem[] = [...subject.problems];
   const { binding, required } = subject;
 
+  // The long clock of a real cluster (docs/real-cluster.md): officers approve the payload, and the
+  // HSM's token exists only in the short execution window after merge, so none is asked for here.
+  const longClock = policy.backend === "cloudhsm-cli" && subject.approvePayload !== undefined;
+
   // 1. The token must be this subject's token, and still alive.
   const token = inspectToken(input.tokenFile, {
     binding,
@@ -256,7 +261,9 @@ export function decideQuorum(input: QuorumInput, subject: QuorumSubject): Decisi
     lifetimeSeconds: policy.tokenLifetimeSeconds,
     now: input.now,
   });
-  if (!token.ok) problems.push({ code: token.problem, message: token.message });
+  if (longClock) {
+    // Nothing to check: a token file (from an earlier emulator policy, say) counts for nothing.
+  } else if (!token.ok) problems.push({ code: token.problem, message: token.message });
   else if (token.token.expired)
     problems.push({
       code: "token_expired",
@@ -298,11 +305,14 @@ export function decideQuorum(input: QuorumInput, subject: QuorumSubject): Decisi
   const approvers = counted.approvers.filter((a) => !vetoed(a.officer));
 
   // 4. Early refusal: who could still approve, and is that enough for M and for every group?
-  const eligible = policy.officers.filter((o) => canApprove(o, ring, policy, input.prAuthor) && !vetoed(o.officer));
+  const eligible = policy.officers.filter(
+    (o) => (longClock ? canApprovePayload : canApprove)(o, ring, policy, input.prAuthor) && !vetoed(o.officer),
+  );
   const unreachable: string[] = [];
   if (eligible.length < required) {
+    const keyRule = longClock ? "with a pinned key the cluster does not contradict" : "with a registered key";
     unreachable.push(
-      `${required} officers must approve, but only ${eligible.length} can (mapped in the policy, with a registered key${policy.allowSelfApproval ? "" : ", not the author"}${vetoes.length > 0 ? ", not vetoing" : ""})`,
+      `${required} officers must approve, but only ${eligible.length} can (mapped in the policy, ${keyRule}${policy.allowSelfApproval ? "" : ", not the author"}${vetoes.length > 0 ? ", not vetoing" : ""})`,
     );
   }
   const inGroup = (group: string, login: string) => policy.groups?.get(group)?.includes(login) === true;
@@ -328,7 +338,7 @@ export function decideQuorum(input: QuorumInput, subject: QuorumSubject): Decisi
   // 6. The decision.
   const state: DecisionState = problems.some((p) => BLOCKING.includes(p.code))
     ? "rejected"
-    : !token.ok || token.token.expired || metAt === null || cooling
+    : (!longClock && (!token.ok || token.token.expired)) || metAt === null || cooling
       ? "pending"
       : "approved";
   return {
@@ -374,6 +384,18 @@ function firstMet(
 /** When the token was issued: its oldest record. */
 function issuedAt(token: TokenSummary): number {
   return Math.min(...token.records.map((r) => r.createdAt));
+}
+
+/**
+ * With the long clock: the policy pins the officer's key, and where the cluster's registered key
+ * is known it is that key (the same rule judge-candidate.ts applies to each approval).
+ */
+function canApprovePayload(o: OfficerMapping, ring: KeyRing, policy: Policy, prAuthor: string): boolean {
+  const pinned = pinnedKey(o);
+  if (pinned === null) return false;
+  const registered = ring.get(o.officer);
+  if (registered !== undefined && registered.fingerprint !== pinned.fingerprint) return false;
+  return policy.allowSelfApproval || o.login !== normalizeLogin(prAuthor);
 }
 
 function canApprove(o: OfficerMapping, ring: KeyRing, policy: Policy, prAuthor: string): boolean {

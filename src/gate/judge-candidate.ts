@@ -190,6 +190,24 @@ function judgeApproval(c: ApprovalCandidate, signature: Buffer, mapping: Officer
   return () => signatureOutcome(c, checkSignature(token, signature, key, ctx.ring), mapping, key);
 }
 
+const pinnedKeys = new WeakMap<OfficerMapping, PinnedKey | null>();
+type PinnedKey = Extract<ReturnType<typeof parseRsaPublicKeyAtLeast>, { ok: true }>;
+
+/**
+ * The officer's key as the policy pins it (`public_key`), parsed once per policy; null when the
+ * policy pins none or one the gate cannot use.
+ */
+export function pinnedKey(mapping: OfficerMapping): PinnedKey | null {
+  if (mapping.publicKeyPem === undefined) return null;
+  let known = pinnedKeys.get(mapping);
+  if (known === undefined) {
+    const parsed = parseRsaPublicKeyAtLeast(mapping.publicKeyPem, RSA_BITS);
+    known = parsed.ok ? parsed : null;
+    pinnedKeys.set(mapping, known);
+  }
+  return known;
+}
+
 /**
  * An approval of the payload on a real cluster (docs/real-cluster.md, "The long clock"): the HSM
  * never sees it, so the gate verifies it against the key the policy pins for the officer. Where
@@ -207,9 +225,8 @@ function judgePayloadApproval(
   if (!ctx.policy.allowSelfApproval && normalizeLogin(c.author) === normalizeLogin(ctx.prAuthor)) {
     return reject("self_approval", "the pull request's author may not approve it (allow_self_approval is false)");
   }
-  const pinned = mapping.publicKeyPem === undefined ? null : parseRsaPublicKeyAtLeast(mapping.publicKeyPem, RSA_BITS);
-  if (pinned === null || !pinned.ok)
-    return reject("revoked_key", `the policy pins no public_key for officer ${officer}`);
+  const pinned = pinnedKey(mapping);
+  if (pinned === null) return reject("revoked_key", `the policy pins no public_key for officer ${officer}`);
   const registered = ctx.ring.get(officer);
   if (registered !== undefined && registered.fingerprint !== pinned.fingerprint) {
     return reject(

@@ -53,45 +53,61 @@ export function createNodeClient(endpoint: NodeEndpoint, options: ClientOptions 
       "content-length": payload.length,
     };
     if (session) headers[SESSION_HEADER] = session;
-    return new Promise((resolve) => {
-      const unreachable = (message: string): void =>
-        resolve({ ok: false, error: { code: "RET_NODE_UNREACHABLE", message } });
-      const req = send(
-        {
-          host: endpoint.host,
-          port: endpoint.port,
-          method: "POST",
-          path: `/${PROTOCOL_VERSION}/${op}`,
-          headers,
-          agent,
-          timeout: timeoutMs,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on("data", (chunk: Buffer) => {
-            size += chunk.length;
-            if (size > MAX_RESPONSE_BYTES) req.destroy(new Error("response too large"));
-            else chunks.push(chunk);
-          });
-          res.on("error", (err) => unreachable(err.message));
-          res.on("end", () => {
-            try {
-              const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-              if (isEnvelope(parsed)) resolve(parsed as CallResult<OpResponse<K>>);
-              else unreachable(`node answered HTTP ${res.statusCode ?? 0} without an envelope`);
-            } catch {
-              unreachable(`node answered HTTP ${res.statusCode ?? 0} with invalid JSON`);
-            }
-          });
-        },
-      );
-      req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-      req.on("error", (err: NodeJS.ErrnoException) =>
-        unreachable(err.code === "ECONNREFUSED" ? "connection refused" : err.message),
-      );
-      req.end(payload);
-    });
+    return attempt(true);
+
+    function attempt(mayResend: boolean): Promise<CallResult<OpResponse<K>>> {
+      return new Promise((resolve) => {
+        const unreachable = (message: string): void =>
+          resolve({ ok: false, error: { code: "RET_NODE_UNREACHABLE", message } });
+        let answered = false;
+        const req = send(
+          {
+            host: endpoint.host,
+            port: endpoint.port,
+            method: "POST",
+            path: `/${PROTOCOL_VERSION}/${op}`,
+            headers,
+            agent,
+            timeout: timeoutMs,
+          },
+          (res) => {
+            answered = true;
+            const chunks: Buffer[] = [];
+            let size = 0;
+            res.on("data", (chunk: Buffer) => {
+              size += chunk.length;
+              if (size > MAX_RESPONSE_BYTES) req.destroy(new Error("response too large"));
+              else chunks.push(chunk);
+            });
+            res.on("error", (err) => unreachable(err.message));
+            res.on("end", () => {
+              try {
+                const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+                if (isEnvelope(parsed)) resolve(parsed as CallResult<OpResponse<K>>);
+                else unreachable(`node answered HTTP ${res.statusCode ?? 0} without an envelope`);
+              } catch {
+                unreachable(`node answered HTTP ${res.statusCode ?? 0} with invalid JSON`);
+              }
+            });
+          },
+        );
+        req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+        req.on("error", (err: NodeJS.ErrnoException) => {
+          // A kept-alive connection the node closed as idle just as this request went out on it
+          // (Node's documented `request.reusedSocket` case): the node closed it without reading the
+          // request, so it is sent once more, on a new connection. A node that died mid-request is
+          // not there to take the resend (connection refused), and `execute` is idempotent by its
+          // key besides. Without this, a call made about keepAliveTimeout after the one before it
+          // fails at random.
+          if (mayResend && !answered && req.reusedSocket && err.code === "ECONNRESET") {
+            resolve(attempt(false));
+            return;
+          }
+          unreachable(err.code === "ECONNREFUSED" ? "connection refused" : err.message);
+        });
+        req.end(payload);
+      });
+    }
   }
 
   return { endpoint, call, close: () => agent.destroy() };

@@ -168,6 +168,51 @@ describe("payload approvals (backend cloudhsm-cli)", () => {
     );
   });
 
+  it("decides on payload approvals alone: no HSM token is asked for before the execution window", () => {
+    const one = evaluateQuorum(input([approve("alice")]));
+    assert.equal(one.state, "pending");
+    assert.equal(one.missing, 1);
+    assert.deepEqual(
+      one.problems.map((p) => p.code),
+      [],
+      "no token problem: on a real cluster the token comes at execution",
+    );
+    const two = evaluateQuorum(input([approve("alice"), approve("bob")]));
+    assert.equal(two.state, "approved");
+    assert.equal(two.token, null);
+    // A token file left from an emulator policy changes nothing.
+    const stale = evaluateQuorum(input([approve("alice"), approve("bob")], { tokenFile: Buffer.from("junk") }));
+    assert.equal(stale.state, "approved");
+    assert.deepEqual(stale.problems, []);
+  });
+
+  it("counts who could still approve by pinned keys, and by the cluster's key where it is known", () => {
+    // Two of the three pinned officers could approve; one's registered key on the cluster is another.
+    const other = new Map([["officer1", testKey("payload-somebody-else").publicPem]]);
+    const d = evaluateQuorum(input([], { officerKeys: other }));
+    assert.deepEqual(
+      d.waitingFor.map((o) => o.officer).sort(),
+      Object.values(LOGINS)
+        .filter((o) => o !== "officer1")
+        .sort(),
+    );
+    assert.equal(d.state, "pending");
+    // The author may not approve: with M = 3 of 3 officers the request cannot be approved at all.
+    const strict = policyOf("cloudhsm-cli", "allow_self_approval: false\n");
+    const blocked = evaluateQuorum(
+      input([], { policy: strict, prAuthor: "alice", quorumValues: { user: Object.keys(LOGINS).length, quorum: 1 } }),
+    );
+    assert.equal(blocked.state, "rejected");
+    assert.deepEqual(
+      blocked.problems.map((p) => p.code),
+      ["quorum_unreachable"],
+    );
+    assert.match(
+      blocked.problems[0]?.message ?? "",
+      /with a pinned key the cluster does not contradict, not the author/,
+    );
+  });
+
   it("stays not_applicable with the emulator backend, where officers sign the HSM's token", () => {
     assert.deepEqual(reasons(input([approve("alice")], { policy: policyOf("emulator") })), [
       "alice:rejected:not_applicable",
