@@ -31929,45 +31929,53 @@ function createNodeClient(endpoint2, options = {}) {
       "content-length": payload.length
     };
     if (session) headers[SESSION_HEADER] = session;
-    return new Promise((resolve) => {
-      const unreachable = (message) => resolve({ ok: false, error: { code: "RET_NODE_UNREACHABLE", message } });
-      const req = send2(
-        {
-          host: endpoint2.host,
-          port: endpoint2.port,
-          method: "POST",
-          path: `/${PROTOCOL_VERSION}/${op}`,
-          headers,
-          agent,
-          timeout: timeoutMs
-        },
-        (res) => {
-          const chunks = [];
-          let size = 0;
-          res.on("data", (chunk) => {
-            size += chunk.length;
-            if (size > MAX_RESPONSE_BYTES) req.destroy(new Error("response too large"));
-            else chunks.push(chunk);
-          });
-          res.on("error", (err) => unreachable(err.message));
-          res.on("end", () => {
-            try {
-              const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-              if (isEnvelope(parsed)) resolve(parsed);
-              else unreachable(`node answered HTTP ${res.statusCode ?? 0} without an envelope`);
-            } catch {
-              unreachable(`node answered HTTP ${res.statusCode ?? 0} with invalid JSON`);
-            }
-          });
-        }
-      );
-      req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-      req.on(
-        "error",
-        (err) => unreachable(err.code === "ECONNREFUSED" ? "connection refused" : err.message)
-      );
-      req.end(payload);
-    });
+    return attempt(true);
+    function attempt(mayResend) {
+      return new Promise((resolve) => {
+        const unreachable = (message) => resolve({ ok: false, error: { code: "RET_NODE_UNREACHABLE", message } });
+        let answered = false;
+        const req = send2(
+          {
+            host: endpoint2.host,
+            port: endpoint2.port,
+            method: "POST",
+            path: `/${PROTOCOL_VERSION}/${op}`,
+            headers,
+            agent,
+            timeout: timeoutMs
+          },
+          (res) => {
+            answered = true;
+            const chunks = [];
+            let size = 0;
+            res.on("data", (chunk) => {
+              size += chunk.length;
+              if (size > MAX_RESPONSE_BYTES) req.destroy(new Error("response too large"));
+              else chunks.push(chunk);
+            });
+            res.on("error", (err) => unreachable(err.message));
+            res.on("end", () => {
+              try {
+                const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+                if (isEnvelope(parsed)) resolve(parsed);
+                else unreachable(`node answered HTTP ${res.statusCode ?? 0} without an envelope`);
+              } catch {
+                unreachable(`node answered HTTP ${res.statusCode ?? 0} with invalid JSON`);
+              }
+            });
+          }
+        );
+        req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+        req.on("error", (err) => {
+          if (mayResend && !answered && req.reusedSocket && err.code === "ECONNRESET") {
+            resolve(attempt(false));
+            return;
+          }
+          unreachable(err.code === "ECONNREFUSED" ? "connection refused" : err.message);
+        });
+        req.end(payload);
+      });
+    }
   }
   return { endpoint: endpoint2, call, close: () => agent.destroy() };
 }
@@ -34610,14 +34618,24 @@ function judgeApproval(c, signature, mapping, ctx) {
     return reject("no_token", "there is no valid token to check the signature against");
   return () => signatureOutcome(c, checkSignature(token, signature, key2, ctx.ring), mapping, key2);
 }
+var pinnedKeys = /* @__PURE__ */ new WeakMap();
+function pinnedKey(mapping) {
+  if (mapping.publicKeyPem === void 0) return null;
+  let known = pinnedKeys.get(mapping);
+  if (known === void 0) {
+    const parsed = parseRsaPublicKeyAtLeast(mapping.publicKeyPem, RSA_BITS);
+    known = parsed.ok ? parsed : null;
+    pinnedKeys.set(mapping, known);
+  }
+  return known;
+}
 function judgePayloadApproval(c, signature, until, mapping, ctx) {
   const officer = mapping.officer;
   if (!ctx.policy.allowSelfApproval && normalizeLogin(c.author) === normalizeLogin(ctx.prAuthor)) {
     return reject("self_approval", "the pull request's author may not approve it (allow_self_approval is false)");
   }
-  const pinned = mapping.publicKeyPem === void 0 ? null : parseRsaPublicKeyAtLeast(mapping.publicKeyPem, RSA_BITS);
-  if (pinned === null || !pinned.ok)
-    return reject("revoked_key", `the policy pins no public_key for officer ${officer}`);
+  const pinned = pinnedKey(mapping);
+  if (pinned === null) return reject("revoked_key", `the policy pins no public_key for officer ${officer}`);
   const registered = ctx.ring.get(officer);
   if (registered !== void 0 && registered.fingerprint !== pinned.fingerprint) {
     return reject(
@@ -34943,13 +34961,15 @@ function decideQuorum(input2, subject) {
   const { policy } = input2;
   const problems = [...subject.problems];
   const { binding, required } = subject;
+  const longClock = policy.backend === "cloudhsm-cli" && subject.approvePayload !== void 0;
   const token = inspectToken(input2.tokenFile, {
     binding,
     service: subject.service,
     lifetimeSeconds: policy.tokenLifetimeSeconds,
     now: input2.now
   });
-  if (!token.ok) problems.push({ code: token.problem, message: token.message });
+  if (longClock) {
+  } else if (!token.ok) problems.push({ code: token.problem, message: token.message });
   else if (token.token.expired)
     problems.push({
       code: "token_expired",
@@ -34984,11 +35004,14 @@ function decideQuorum(input2, subject) {
     });
   }
   const approvers = counted.approvers.filter((a) => !vetoed(a.officer));
-  const eligible = policy.officers.filter((o) => canApprove(o, ring, policy, input2.prAuthor) && !vetoed(o.officer));
+  const eligible = policy.officers.filter(
+    (o) => (longClock ? canApprovePayload : canApprove)(o, ring, policy, input2.prAuthor) && !vetoed(o.officer)
+  );
   const unreachable = [];
   if (eligible.length < required) {
+    const keyRule = longClock ? "with a pinned key the cluster does not contradict" : "with a registered key";
     unreachable.push(
-      `${required} officers must approve, but only ${eligible.length} can (mapped in the policy, with a registered key${policy.allowSelfApproval ? "" : ", not the author"}${vetoes.length > 0 ? ", not vetoing" : ""})`
+      `${required} officers must approve, but only ${eligible.length} can (mapped in the policy, ${keyRule}${policy.allowSelfApproval ? "" : ", not the author"}${vetoes.length > 0 ? ", not vetoing" : ""})`
     );
   }
   const inGroup = (group, login) => policy.groups?.get(group)?.includes(login) === true;
@@ -35008,7 +35031,7 @@ function decideQuorum(input2, subject) {
   const delay = subject.rule?.delaySeconds ?? 0;
   const goAt = metAt === null || delay === 0 ? null : Math.floor(Date.parse(metAt) / 1e3) + delay;
   const cooling = goAt !== null && input2.now < goAt;
-  const state = problems.some((p) => BLOCKING.includes(p.code)) ? "rejected" : !token.ok || token.token.expired || metAt === null || cooling ? "pending" : "approved";
+  const state = problems.some((p) => BLOCKING.includes(p.code)) ? "rejected" : !longClock && (!token.ok || token.token.expired) || metAt === null || cooling ? "pending" : "approved";
   return {
     state,
     required,
@@ -35040,6 +35063,13 @@ function firstMet(approvers, required, groups, inGroup) {
 }
 function issuedAt(token) {
   return Math.min(...token.records.map((r) => r.createdAt));
+}
+function canApprovePayload(o, ring, policy, prAuthor) {
+  const pinned = pinnedKey(o);
+  if (pinned === null) return false;
+  const registered = ring.get(o.officer);
+  if (registered !== void 0 && registered.fingerprint !== pinned.fingerprint) return false;
+  return policy.allowSelfApproval || o.login !== normalizeLogin(prAuthor);
 }
 function canApprove(o, ring, policy, prAuthor) {
   const key2 = ring.get(o.officer);
