@@ -70,7 +70,7 @@ describe("gate purity", () => {
     [/Math\.random|randomBytes|randomUUID/, "randomness"],
     [/\bconsole\./, "logging"],
     [
-      /from "\.\.\/(?!crypto\/|hsm\/(binding|model|rules|ret-codes|token-record)\.ts|formats\/(approval-file|lenient-base64)\.ts|protocol\/messages\.ts)/,
+      /from "\.\.\/(?!crypto\/|hsm\/(binding|model|rules|ret-codes|token-record)\.ts|formats\/(approval-file|cli-token-file|lenient-base64)\.ts|protocol\/messages\.ts)/,
       "a module outside the pure core",
     ],
   ];
