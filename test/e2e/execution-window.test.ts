@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { openCloudhsmCliSession, type CloudhsmCliSession } from "../../src/cluster/cloudhsm-cli-driver.ts";
+import { readOperationState } from "../../src/cluster/cloudhsm-cli-state.ts";
 import { renderCountersignComment, renderPayloadComment } from "../../src/gate/approval-command.ts";
 import { approvalPayloadOf, payloadExpiry, renderApprovalPayload } from "../../src/gate/approval-payload.ts";
 import type { ApprovalCandidate } from "../../src/gate/candidate.ts";
@@ -180,6 +181,8 @@ describe("the execution window against the CloudHSM CLI shell (driver, openssl, 
     assert.equal(judged.state, "ready", JSON.stringify(judged.verdicts));
     writeFileSync(join(dir, "retired1.approval"), renderApprovalFile(window.tokenFile, judged.signers));
     assert.equal(await usersNamed("retired1"), "full");
+    const op = { kind: "deleteUser", userType: "CU", userName: "retired1" } as const;
+    assert.equal((await readOperationState(session, op)).state, "not_applied");
     const ran = await session.run([
       "user",
       "delete",
@@ -192,6 +195,8 @@ describe("the execution window against the CloudHSM CLI shell (driver, openssl, 
     ]);
     assert.ok(ran.ok, ran.ok ? "" : ran.message);
     assert.equal(await usersNamed("retired1"), undefined, "gone from every HSM");
+    // What a retry or a replica taking over reads before it opens another window.
+    assert.equal((await readOperationState(session, op)).state, "applied");
     // The HSM token was used up: the same approval file runs nothing more.
     const again = await session.run([
       "user",
@@ -238,5 +243,27 @@ describe("the execution window against the CloudHSM CLI shell (driver, openssl, 
     assert.equal(judged.signers.length, 1);
     await session.run(["quorum", "token-sign", "delete", "--scope", "user"]);
     assert.equal(await usersNamed("retired2"), "full");
+  });
+
+  it("reads from the cluster whether an operation has taken effect, before any retry", async () => {
+    const state = async (op: Parameters<typeof readOperationState>[1]) => (await readOperationState(session, op)).state;
+    assert.equal(
+      await state({ kind: "createUser", userType: "CU", userName: "retired2", sealedPassword: "" }),
+      "applied",
+    );
+    assert.equal(
+      await state({ kind: "createUser", userType: "CU", userName: "nobody1", sealedPassword: "" }),
+      "not_applied",
+    );
+    assert.equal(
+      await state({ kind: "createUser", userType: "CO", userName: "retired2", sealedPassword: "" }),
+      "unknown",
+    );
+    assert.equal(await state({ kind: "setMValue", service: 3, value: 2 }), "applied");
+    assert.equal(await state({ kind: "setMValue", service: 4, value: 2 }), "not_applied");
+    assert.equal(
+      await state({ kind: "changePswd", userType: "CU", userName: "retired2", sealedPassword: "" }),
+      "unknown",
+    );
   });
 });
