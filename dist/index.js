@@ -33112,10 +33112,10 @@ function withPullRequestSnapshots(octokit, rest, options) {
     }
   };
   const current = async (repo, number) => {
-    const entry = await entries.get(key(repo, number));
+    const entry = await entries.get(key(repo, number))?.catch(() => void 0);
     return entry?.all === true && entry.snapshot !== null ? entry : void 0;
   };
-  const forRepo = async (repo) => (await Promise.all(entries.values())).filter((e) => e.repo === repoKey(repo));
+  const forRepo = async (repo) => (await Promise.allSettled(entries.values())).flatMap((r) => r.status === "fulfilled" ? [r.value] : []).filter((e) => e.repo === repoKey(repo));
   const forget = async (repo, part) => {
     for (const e of await forRepo(repo)) e[part] = false;
   };

@@ -50,11 +50,14 @@ export function withPullRequestSnapshots(
   };
   /** What this port read of the pull request and may still trust; undefined: read over REST. */
   const current = async (repo: RepoRef, number: number): Promise<Entry | undefined> => {
-    const entry = await entries.get(key(repo, number));
+    const entry = await entries.get(key(repo, number))?.catch(() => undefined);
     return entry?.all === true && entry.snapshot !== null ? entry : undefined;
   };
+  // A load that failed is dropped by getPullRequest; until then it is no entry of anything.
   const forRepo = async (repo: RepoRef): Promise<Entry[]> =>
-    (await Promise.all(entries.values())).filter((e) => e.repo === repoKey(repo));
+    (await Promise.allSettled(entries.values()))
+      .flatMap((r) => (r.status === "fulfilled" ? [r.value] : []))
+      .filter((e) => e.repo === repoKey(repo));
   const forget = async (repo: RepoRef, part: "comments" | "checks" | "all"): Promise<void> => {
     for (const e of await forRepo(repo)) e[part] = false;
   };
