@@ -57,7 +57,7 @@ export type WindowJudgement =
   | { readonly ok: false; readonly reason: "bad_token_file"; readonly message: string }
   | {
       readonly ok: true;
-      /** `ready`: M countersignatures count; `lapsed`: the deadline passed first; else `open`. */
+      /** `lapsed`: the deadline has passed (even with M signatures); `ready`: M count in time; else `open`. */
       readonly state: "open" | "ready" | "lapsed";
       readonly required: number;
       /** The officers whose countersignature counts, in posting order, with their signatures. */
@@ -131,7 +131,8 @@ export function judgeWindow(input: WindowInput): WindowJudgement {
   }
 
   const ready = signers.length >= input.required;
-  const state = ready ? "ready" : input.now > deadline ? "lapsed" : "open";
+  // Past the deadline the HSM has let the token lapse: M signatures of it can run nothing now.
+  const state = input.now > deadline ? "lapsed" : ready ? "ready" : "open";
   const signed = new Set(signers.map((s) => s.officer));
   return {
     ok: true,

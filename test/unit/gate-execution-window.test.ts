@@ -135,6 +135,12 @@ describe("execution window", () => {
     const lapsed = judgeWindow(input([countersign("alice", OPENED + 10)], { now: DEADLINE + 1 }));
     assert.ok(lapsed.ok);
     assert.equal(lapsed.state, "lapsed");
+    // M signatures in time, judged after the deadline: the HSM's token is gone, nothing can run.
+    const late = judgeWindow(
+      input([countersign("alice", OPENED + 10), countersign("bob", OPENED + 20)], { now: DEADLINE + 1 }),
+    );
+    assert.ok(late.ok);
+    assert.equal(late.state, "lapsed");
     const bad = judgeWindow(input([], { window: { ...window, tokenFile: Buffer.from("{}") } }));
     assert.deepEqual(bad.ok ? null : bad.reason, "bad_token_file");
     assert.throws(() => renderApprovalFile(Buffer.from("not json"), []), /token file/);
