@@ -33031,9 +33031,9 @@ function parsePolicy(r, baseSha, path) {
   const entry = target.optObj("file");
   if (entry === null) return { path, bytes: null };
   const blob = entry.optObj("object");
-  if (blob === null || blob.optStr("text") === null) return null;
+  const text = blob?.optStr("text") ?? null;
+  if (blob == null || text === null) return null;
   const size = blob.int("byteSize");
-  const text = blob.optStr("text") ?? "";
   if (blob.optBool("isBinary") !== false || blob.bool("isTruncated") || size > MAX_FILE_BYTES) return null;
   const bytes = new Uint8Array(Buffer.from(text, "utf8"));
   return bytes.byteLength === size ? { path, bytes } : null;
@@ -35879,6 +35879,9 @@ async function report(deps, repo, pr, sticky, check, newHead = null, options = {
     );
   }
 }
+function reportCheckOnly(deps, repo, pr, conclusion, title, summary2, text) {
+  return report(deps, repo, pr, null, plainCheck("completed", conclusion, title, summary2, text));
+}
 function plainCheck(status, conclusion, title, summary2, text = "") {
   return { name: CHECK_RUN_NAME, status, ...conclusion === void 0 ? {} : { conclusion }, title, summary: summary2, text };
 }
@@ -35920,18 +35923,14 @@ async function runOpen(deps, repo, pr, subject, attempt = 0) {
   const tokenFile = sticky === null ? null : readStickyToken(sticky.body);
   const cluster = await gatherCluster(deps);
   if (!cluster.ok) {
-    await report(
+    await reportCheckOnly(
       deps,
       repo,
       pr,
-      null,
-      plainCheck(
-        "completed",
-        "failure",
-        "The HSM cluster cannot be reached",
-        cluster.message,
-        "The gate re-evaluates on the next event: re-run the `quorum` check, or post a `/quorum` command."
-      )
+      "failure",
+      "The HSM cluster cannot be reached",
+      cluster.message,
+      "The gate re-evaluates on the next event: re-run the `quorum` check, or post a `/quorum` command."
     );
     return { code: "cluster_unavailable", message: cluster.message };
   }
@@ -35960,17 +35959,13 @@ async function issueAndFinish(deps, repo, pr, subject, input2, decision, oldToke
   );
   if (!issued.ok) {
     const message = issued.failures.map((f) => `server ${f.index}: ${f.code}`).join(", ");
-    await report(
+    await reportCheckOnly(
       deps,
       repo,
       pr,
-      null,
-      plainCheck(
-        "completed",
-        "failure",
-        "No token could be issued for this request",
-        `The cluster refused or did not answer: ${message}.`
-      )
+      "failure",
+      "No token could be issued for this request",
+      `The cluster refused or did not answer: ${message}.`
     );
     return { code: "cluster_unavailable", message };
   }
@@ -36217,17 +36212,13 @@ ${WHAT_NOW}
   }
   const cluster = await gatherCluster(deps);
   if (!cluster.ok) {
-    await report(
+    await reportCheckOnly(
       deps,
       repo,
       pr,
-      null,
-      plainCheck(
-        "completed",
-        "failure",
-        `${what} merged, but the HSM cluster cannot be reached to confirm the approvals`,
-        `${cluster.message}. Post \`/quorum retry\` once it is back.`
-      )
+      "failure",
+      `${what} merged, but the HSM cluster cannot be reached to confirm the approvals`,
+      `${cluster.message}. Post \`/quorum retry\` once it is back.`
     );
     return { code: "cluster_unavailable", message: cluster.message };
   }
@@ -36350,17 +36341,13 @@ async function replayMerged(deps, repo, pr, merged, trigger) {
     return { code: "ignored", message: `pull_request.${trigger.action} on a merged pull request` };
   const cluster = await gatherCluster(deps);
   if (!cluster.ok) {
-    await report(
+    await reportCheckOnly(
       deps,
       repo,
       pr,
-      null,
-      plainCheck(
-        "completed",
-        "failure",
-        "Merged, but the HSM cluster cannot be reached",
-        `${cluster.message}. Post \`/quorum retry\` once it is back.`
-      )
+      "failure",
+      "Merged, but the HSM cluster cannot be reached",
+      `${cluster.message}. Post \`/quorum retry\` once it is back.`
     );
     return { code: "cluster_unavailable", message: cluster.message };
   }
@@ -36433,17 +36420,13 @@ async function handlePullRequest(deps, event) {
   const loaded = await loadRequest(deps.github, repo, pr, ref);
   switch (loaded.kind) {
     case "unconfigured":
-      await report(
+      await reportCheckOnly(
         deps,
         repo,
         pr,
-        null,
-        plainCheck(
-          "completed",
-          "success",
-          "quorum-gate is not configured here",
-          "The base branch has no .github/quorum-gate.yml, so this pull request is not gated."
-        )
+        "success",
+        "quorum-gate is not configured here",
+        "The base branch has no .github/quorum-gate.yml, so this pull request is not gated."
       );
       return { code: "unconfigured", message: "no policy on the base branch" };
     case "invalid_policy":
@@ -36456,17 +36439,13 @@ async function handlePullRequest(deps, event) {
       );
       return { code: "invalid", message: "the policy on the base branch is not valid" };
     case "not_a_request":
-      await report(
+      await reportCheckOnly(
         deps,
         repo,
         pr,
-        null,
-        plainCheck(
-          "completed",
-          "success",
-          "No HSM request in this pull request",
-          `Nothing under ${loaded.policy.requestFolder} changes.`
-        )
+        "success",
+        "No HSM request in this pull request",
+        `Nothing under ${loaded.policy.requestFolder} changes.`
       );
       return { code: "not_a_request", message: "no request file" };
     case "invalid_pull_request":

@@ -1,7 +1,8 @@
 // A pull request as the gate reads it, in one GraphQL query instead of about nine REST calls
 // (docs/github-app.md, "What a delivery costs"): the pull request itself, its changed files,
 // issue comments, reviews and review comments, the policy file at the base, and this app's check
-// runs on the head. An installation's REST budget is 5,000 requests an hour; this query costs one.
+// runs on the head. It is one request, and about one point of GraphQL's own hourly budget (its
+// connections ask for a few hundred nodes at most, and GitHub charges a point per hundred).
 //
 // GraphQL cannot tell everything REST can, and the gate never guesses, so each part is either
 // complete or absent (null), and the port reads an absent part over REST as before:
@@ -193,9 +194,9 @@ function parsePolicy(r: GraphqlReader, baseSha: string, path: string): PullReque
   const entry = target.optObj("file");
   if (entry === null) return { path, bytes: null };
   const blob = entry.optObj("object");
-  if (blob === null || blob.optStr("text") === null) return null;
+  const text = blob?.optStr("text") ?? null;
+  if (blob == null || text === null) return null;
   const size = blob.int("byteSize");
-  const text = blob.optStr("text") ?? "";
   if (blob.optBool("isBinary") !== false || blob.bool("isTruncated") || size > MAX_FILE_BYTES) return null;
   const bytes = new Uint8Array(Buffer.from(text, "utf8"));
   // Text that is not UTF-8 would come back changed; its byte count then differs.

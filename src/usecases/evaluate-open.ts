@@ -25,7 +25,7 @@ import { placeEvidence, type PlacedEvidence } from "./evidence.ts";
 import { underClaim } from "./claim.ts";
 import { gatherCluster } from "./gather-cluster.ts";
 import { quorumInput } from "./quorum-input.ts";
-import { plainCheck, report } from "./report.ts";
+import { report, reportCheckOnly } from "./report.ts";
 
 export interface OpenRequest {
   readonly policy: Policy;
@@ -114,18 +114,14 @@ export async function runOpen(
   const tokenFile = sticky === null ? null : readStickyToken(sticky.body);
   const cluster = await gatherCluster(deps);
   if (!cluster.ok) {
-    await report(
+    await reportCheckOnly(
       deps,
       repo,
       pr,
-      null,
-      plainCheck(
-        "completed",
-        "failure",
-        "The HSM cluster cannot be reached",
-        cluster.message,
-        "The gate re-evaluates on the next event: re-run the `quorum` check, or post a `/quorum` command.",
-      ),
+      "failure",
+      "The HSM cluster cannot be reached",
+      cluster.message,
+      "The gate re-evaluates on the next event: re-run the `quorum` check, or post a `/quorum` command.",
     );
     return { code: "cluster_unavailable", message: cluster.message };
   }
@@ -172,17 +168,13 @@ async function issueAndFinish(
   );
   if (!issued.ok) {
     const message = issued.failures.map((f) => `server ${f.index}: ${f.code}`).join(", ");
-    await report(
+    await reportCheckOnly(
       deps,
       repo,
       pr,
-      null,
-      plainCheck(
-        "completed",
-        "failure",
-        "No token could be issued for this request",
-        `The cluster refused or did not answer: ${message}.`,
-      ),
+      "failure",
+      "No token could be issued for this request",
+      `The cluster refused or did not answer: ${message}.`,
     );
     return { code: "cluster_unavailable", message };
   }

@@ -19,7 +19,7 @@ import { evaluateOpen } from "./evaluate-open.ts";
 import { loadRequest } from "./load-request.ts";
 import { mergeGovernance, mergeInvalidPolicy } from "./merge-governance.ts";
 import { replayMerged } from "./replay-merged.ts";
-import { plainCheck, report } from "./report.ts";
+import { plainCheck, report, reportCheckOnly } from "./report.ts";
 
 export async function handlePullRequest(deps: GateDeps, event: PullRequestEvent): Promise<GateOutcome> {
   const { repo, number, trigger } = event;
@@ -36,17 +36,13 @@ export async function handlePullRequest(deps: GateDeps, event: PullRequestEvent)
     case "unconfigured":
       // Without a policy on the base branch the repository has not adopted the gate: say so
       // without blocking anything.
-      await report(
+      await reportCheckOnly(
         deps,
         repo,
         pr,
-        null,
-        plainCheck(
-          "completed",
-          "success",
-          "quorum-gate is not configured here",
-          "The base branch has no .github/quorum-gate.yml, so this pull request is not gated.",
-        ),
+        "success",
+        "quorum-gate is not configured here",
+        "The base branch has no .github/quorum-gate.yml, so this pull request is not gated.",
       );
       return { code: "unconfigured", message: "no policy on the base branch" };
     case "invalid_policy":
@@ -59,17 +55,13 @@ export async function handlePullRequest(deps: GateDeps, event: PullRequestEvent)
       );
       return { code: "invalid", message: "the policy on the base branch is not valid" };
     case "not_a_request":
-      await report(
+      await reportCheckOnly(
         deps,
         repo,
         pr,
-        null,
-        plainCheck(
-          "completed",
-          "success",
-          "No HSM request in this pull request",
-          `Nothing under ${loaded.policy.requestFolder} changes.`,
-        ),
+        "success",
+        "No HSM request in this pull request",
+        `Nothing under ${loaded.policy.requestFolder} changes.`,
       );
       return { code: "not_a_request", message: "no request file" };
     case "invalid_pull_request":

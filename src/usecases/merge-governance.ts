@@ -21,7 +21,7 @@ import type { OpenGovernance } from "./evaluate-governance.ts";
 import { gatherCluster } from "./gather-cluster.ts";
 import { quorumInput } from "./quorum-input.ts";
 import { hasNewRetry, replayedAtMarker } from "../gate/render-replay.ts";
-import { plainCheck, report } from "./report.ts";
+import { plainCheck, report, reportCheckOnly } from "./report.ts";
 
 const WHAT_NOW =
   "The gate cannot undo a merge. The officers should review the policy now on the base branch and revert this change unless they approve it (a revert is itself a governance request). Branch protection must require the `quorum` check, so that a policy change cannot merge before the current officers approve it (docs/security.md).";
@@ -56,17 +56,13 @@ export async function mergeGovernance(
 
   const cluster = await gatherCluster(deps);
   if (!cluster.ok) {
-    await report(
+    await reportCheckOnly(
       deps,
       repo,
       pr,
-      null,
-      plainCheck(
-        "completed",
-        "failure",
-        `${what} merged, but the HSM cluster cannot be reached to confirm the approvals`,
-        `${cluster.message}. Post \`/quorum retry\` once it is back.`,
-      ),
+      "failure",
+      `${what} merged, but the HSM cluster cannot be reached to confirm the approvals`,
+      `${cluster.message}. Post \`/quorum retry\` once it is back.`,
     );
     return { code: "cluster_unavailable", message: cluster.message };
   }

@@ -19,7 +19,7 @@ import { gatherCluster } from "./gather-cluster.ts";
 import { quorumInput } from "./quorum-input.ts";
 import { renderNoticeSection, renderNoticeSummary } from "../gate/render-notice.ts";
 import { hasNewRetry, renderReplaySection } from "../gate/render-replay.ts";
-import { plainCheck, report } from "./report.ts";
+import { plainCheck, report, reportCheckOnly } from "./report.ts";
 
 export async function replayMerged(
   deps: GateDeps,
@@ -38,17 +38,13 @@ export async function replayMerged(
 
   const cluster = await gatherCluster(deps);
   if (!cluster.ok) {
-    await report(
+    await reportCheckOnly(
       deps,
       repo,
       pr,
-      null,
-      plainCheck(
-        "completed",
-        "failure",
-        "Merged, but the HSM cluster cannot be reached",
-        `${cluster.message}. Post \`/quorum retry\` once it is back.`,
-      ),
+      "failure",
+      "Merged, but the HSM cluster cannot be reached",
+      `${cluster.message}. Post \`/quorum retry\` once it is back.`,
     );
     return { code: "cluster_unavailable", message: cluster.message };
   }

@@ -52,6 +52,22 @@ export async function report(
   }
 }
 
+/**
+ * A completed check run and no sticky comment: what the gate reports where it has nothing to add
+ * to the pull request's conversation (no policy, nothing to gate, the cluster down).
+ */
+export function reportCheckOnly(
+  deps: GateDeps,
+  repo: RepoRef,
+  pr: PullRequestInfo,
+  conclusion: CheckRunReport["conclusion"],
+  title: string,
+  summary: string,
+  text?: string,
+): Promise<void> {
+  return report(deps, repo, pr, null, plainCheck("completed", conclusion, title, summary, text));
+}
+
 /** A check run for situations the engine does not render: no policy, the cluster down, a replay. */
 export function plainCheck(
   status: "in_progress" | "completed",

@@ -467,11 +467,10 @@ function pullRequest(ctx: QueryContext, pr: PullState): GqlObject {
   };
 }
 
-/** GET /issues/N/comments, one comment. */
-function issueComment(pr: PullState, c: CommentState): GqlObject {
-  const rest = commentJson(pr, c);
+/** The fields an issue comment and a review comment share, from the REST shape of the same comment. */
+function commentFields(typename: string, c: CommentState, rest: Readonly<Record<string, unknown>>): GqlObject {
   return {
-    __typename: "IssueComment",
+    __typename: typename,
     id: rest["node_id"],
     databaseId: c.id,
     author: actor(c.user),
@@ -481,6 +480,11 @@ function issueComment(pr: PullState, c: CommentState): GqlObject {
     lastEditedAt: c.updatedAt === c.createdAt ? null : c.updatedAt,
     url: rest["html_url"],
   };
+}
+
+/** GET /issues/N/comments, one comment. */
+function issueComment(pr: PullState, c: CommentState): GqlObject {
+  return commentFields("IssueComment", c, commentJson(pr, c));
 }
 
 /** GET /pulls/N/reviews, one review. */
@@ -500,17 +504,8 @@ function review(pr: PullState, r: ReviewState): GqlObject {
 
 /** GET /pulls/N/comments, one comment. */
 function reviewComment(pr: PullState, c: ReviewCommentState): GqlObject {
-  const rest = reviewCommentJson(pr, c);
   return {
-    __typename: "PullRequestReviewComment",
-    id: rest["node_id"],
-    databaseId: c.id,
-    author: actor(c.user),
-    body: c.body,
-    createdAt: c.createdAt,
-    updatedAt: c.updatedAt,
-    lastEditedAt: c.updatedAt === c.createdAt ? null : c.updatedAt,
-    url: rest["html_url"],
+    ...commentFields("PullRequestReviewComment", c, reviewCommentJson(pr, c)),
     path: c.path,
     line: c.line,
     originalLine: c.line,
