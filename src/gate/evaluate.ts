@@ -53,6 +53,12 @@ export interface EvaluationInput {
   readonly officerKeys: ReadonlyMap<string, string>;
   /** From the cluster's `quorum-values`. */
   readonly quorumValues: QuorumValues;
+  /**
+   * The officers with a registered quorum key, by name, where the cluster lists them without the
+   * keys themselves (CloudHSM CLI's `user list`); the lock-out guard counts these. Absent: the
+   * names of `officerKeys`.
+   */
+  readonly registeredOfficers?: readonly string[];
   readonly prAuthor: string;
   readonly candidates: readonly ApprovalCandidate[];
   /** Unix seconds. */
@@ -71,6 +77,7 @@ export const PROBLEM_CODES = [
   "quorum_unreachable",
   "lockout",
   "vetoed",
+  "backend_unsupported",
 ] as const;
 export type ProblemCode = (typeof PROBLEM_CODES)[number];
 
@@ -88,10 +95,16 @@ const BLOCKING: readonly ProblemCode[] = [
   "quorum_unreachable",
   "lockout",
   "vetoed",
+  "backend_unsupported",
 ];
 
 /** Problems that mean no token should be asked for at all: the request is refused as it stands. */
-export const REFUSED_BEFORE_TOKEN: readonly ProblemCode[] = ["cluster_mismatch", "lockout", "quorum_unreachable"];
+export const REFUSED_BEFORE_TOKEN: readonly ProblemCode[] = [
+  "cluster_mismatch",
+  "lockout",
+  "quorum_unreachable",
+  "backend_unsupported",
+];
 
 /** One AND group of the policy's rule for this request, as counted. */
 export interface GroupTally extends GroupRule {
@@ -167,6 +180,15 @@ export function evaluateQuorum(input: EvaluationInput): Decision {
       message: `the request is for cluster ${request.cluster}, but this repository governs ${policy.cluster}`,
     });
   }
+  // A password reaches a real cluster's `--password` only in the clear, and the gate holds no key
+  // that opens a sealed one there (docs/real-cluster.md, "What runs on a real cluster").
+  const op = request.operation;
+  if (policy.backend === "cloudhsm-cli" && (op.kind === "createUser" || op.kind === "changePswd")) {
+    problems.push({
+      code: "backend_unsupported",
+      message: `${op.kind} sets a password, which the gate cannot yet pass to a real cluster (backend cloudhsm-cli); it runs deleteUser and setMValue there`,
+    });
+  }
   // The lock-out guard, before any token is asked for (docs/governance.md, "Lock-out guard").
   const lockout = lockoutOf(request.operation, input);
   if (!lockout.ok) problems.push({ code: "lockout", message: `${lockout.reason}: ${lockout.message}` });
@@ -223,9 +245,10 @@ export function evaluateQuorum(input: EvaluationInput): Decision {
  */
 export function lockoutOf(
   op: RequestOperation,
-  input: Pick<EvaluationInput, "officerKeys" | "quorumValues" | "policy">,
+  input: Pick<EvaluationInput, "officerKeys" | "quorumValues" | "policy" | "registeredOfficers">,
 ): LockoutResult {
-  const users = [...input.officerKeys.keys()].map((name) => ({ name, type: "CO", hasQuorumKey: true }));
+  const names = input.registeredOfficers ?? [...input.officerKeys.keys()];
+  const users = names.map((name) => ({ name, type: "CO", hasQuorumKey: true }));
   const operation: GuardOperation =
     op.kind === "deleteUser" || op.kind === "changePswd"
       ? { kind: op.kind, userType: op.userType, userName: op.userName }

@@ -213,6 +213,44 @@ describe("payload approvals (backend cloudhsm-cli)", () => {
     );
   });
 
+  it("refuses a request that sets a password (backend_unsupported) and guards lock-outs with the cluster's registered officers", () => {
+    const create = parseRequest(
+      Buffer.from(
+        `version: 1\ncluster: cluster-abc\noperation: {kind: createUser, type: CU, name: app1, sealed_password: ${Buffer.alloc(256, 7).toString("base64")}}\nreason: new service\n`,
+      ),
+    );
+    assert.ok(create.ok, create.ok ? "" : JSON.stringify(create.issues));
+    const refused = evaluateQuorum(input([], { request: create.request, requestDigest: create.digest }));
+    assert.equal(refused.state, "rejected");
+    assert.deepEqual(
+      refused.problems.map((p) => p.code),
+      ["backend_unsupported"],
+    );
+    // Deleting one of two officers who hold a quorum key, with M = 2: the lock-out guard counts
+    // the cluster's registered officers (from `user list`), as no key can be listed.
+    const drop = parseRequest(
+      Buffer.from(
+        "version: 1\ncluster: cluster-abc\noperation: {kind: deleteUser, type: CO, name: officer1}\nreason: x\n",
+      ),
+    );
+    assert.ok(drop.ok);
+    const guarded = evaluateQuorum(
+      input([], { request: drop.request, requestDigest: drop.digest, registeredOfficers: ["officer1", "officer2"] }),
+    );
+    assert.ok(
+      guarded.problems.some((p) => p.code === "lockout"),
+      JSON.stringify(guarded.problems),
+    );
+    const enough = evaluateQuorum(
+      input([], {
+        request: drop.request,
+        requestDigest: drop.digest,
+        registeredOfficers: ["officer1", "officer2", "officer3", "officer4"],
+      }),
+    );
+    assert.ok(!enough.problems.some((p) => p.code === "lockout"), JSON.stringify(enough.problems));
+  });
+
   it("stays not_applicable with the emulator backend, where officers sign the HSM's token", () => {
     assert.deepEqual(reasons(input([approve("alice")], { policy: policyOf("emulator") })), [
       "alice:rejected:not_applicable",
