@@ -27253,7 +27253,7 @@ var require_dist = __commonJS({
 });
 
 // src/action/main.ts
-import { readFileSync as readFileSync3 } from "node:fs";
+import { readFileSync as readFileSync4 } from "node:fs";
 
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";
@@ -31906,6 +31906,538 @@ function getOctokit(token, options, ...additionalPlugins) {
   return new GitHubWithPlugins(getOctokitOptions(token, options));
 }
 
+// src/cluster/cluster-file.ts
+import { readFileSync as readFileSync2 } from "node:fs";
+var CLUSTER_FILE_VERSION = 1;
+var CLUSTER_FILE = "cluster.json";
+var DEFAULT_DATA_DIR = ".data/cluster";
+var DEFAULT_CLUSTER_FILE = `${DEFAULT_DATA_DIR}/${CLUSTER_FILE}`;
+var DEFAULT_CLOUDHSM_CLI_BINARY = "/opt/cloudhsm/bin/cloudhsm-cli";
+var BACKEND_KINDS = ["emulator", "cloudhsm-cli"];
+function backendOf(file) {
+  const b = file.backend;
+  if (b === void 0 || b.kind === "emulator") return { kind: "emulator" };
+  return { kind: "cloudhsm-cli", binary: b.binary ?? DEFAULT_CLOUDHSM_CLI_BINARY, args: b.args ?? [] };
+}
+function readClusterFile(path) {
+  let text;
+  try {
+    text = readFileSync2(path, "utf8");
+  } catch (err) {
+    const code = err.code;
+    return {
+      ok: false,
+      error: code === "ENOENT" ? `no cluster file at ${path}` : `cannot read the cluster file ${path}: ${code ?? "error"}`
+    };
+  }
+  return parseClusterFile(text, `the cluster file ${path}`);
+}
+function parseClusterFile(text, source) {
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { ok: false, error: `${source} is not valid JSON` };
+  }
+  const problem = validate(parsed);
+  return problem === null ? { ok: true, value: parsed } : { ok: false, error: `${source} is invalid: ${problem}` };
+}
+function validate(value) {
+  if (!isObject(value)) return "it must be a JSON object";
+  const allowed = ["version", "clusterId", "nodes", "ca", "backend"];
+  const extra = Object.keys(value).find((k) => !allowed.includes(k));
+  if (extra !== void 0) return `unknown field "${extra}"`;
+  if (value["version"] !== CLUSTER_FILE_VERSION) return `"version" must be ${CLUSTER_FILE_VERSION}`;
+  if (typeof value["clusterId"] !== "string" || value["clusterId"] === "")
+    return `"clusterId" must be a non-empty string`;
+  if (value["ca"] !== void 0 && (typeof value["ca"] !== "string" || !value["ca"].includes("-----BEGIN CERTIFICATE-----"))) {
+    return `"ca" must be a PEM certificate`;
+  }
+  if (value["backend"] !== void 0) {
+    const problem = validateBackend(value["backend"]);
+    if (problem !== null) return `backend: ${problem}`;
+  }
+  const nodes = value["nodes"];
+  if (!Array.isArray(nodes) || nodes.length === 0) return `"nodes" must be a non-empty array`;
+  const seen = /* @__PURE__ */ new Set();
+  for (const [i, node] of nodes.entries()) {
+    const problem = validateNode(node, i);
+    if (problem !== null) return `nodes[${i}]: ${problem}`;
+    const n = node;
+    if (seen.has(n.hsmId)) return `nodes[${i}]: hsmId ${n.hsmId} appears twice`;
+    seen.add(n.hsmId);
+  }
+  return null;
+}
+function validateNode(node, i) {
+  if (!isObject(node)) return "must be an object";
+  const allowed = ["index", "host", "port", "hsmId", "nodeId"];
+  const extra = Object.keys(node).find((k) => !allowed.includes(k));
+  if (extra !== void 0) return `unknown field "${extra}"`;
+  if (node["index"] !== i) return `"index" must be ${i} (nodes are listed in index order)`;
+  if (typeof node["host"] !== "string" || node["host"] === "") return `"host" must be a non-empty string`;
+  if (!isInt(node["port"], 1, 65535)) return `"port" must be an integer 1..65535`;
+  if (typeof node["hsmId"] !== "string" || !/^hsm-[a-z0-9]{11}$/.test(node["hsmId"]))
+    return `"hsmId" must look like hsm-abcdefghijk`;
+  if (!isInt(node["nodeId"], 0, 4294967295)) return `"nodeId" must be an unsigned 32-bit integer`;
+  return null;
+}
+function validateBackend(b) {
+  if (!isObject(b)) return "must be an object";
+  const kind = b["kind"];
+  if (typeof kind !== "string" || !BACKEND_KINDS.includes(kind))
+    return `"kind" must be one of ${BACKEND_KINDS.join(", ")}`;
+  const allowed = kind === "emulator" ? ["kind"] : ["kind", "binary", "args"];
+  const extra = Object.keys(b).find((k) => !allowed.includes(k));
+  if (extra !== void 0) return `unknown field "${extra}" for kind ${kind}`;
+  if (b["binary"] !== void 0 && (typeof b["binary"] !== "string" || b["binary"] === "" || b["binary"].includes("\0")))
+    return `"binary" must be a non-empty path`;
+  const args = b["args"];
+  if (args !== void 0 && (!Array.isArray(args) || !args.every((a) => typeof a === "string" && !a.includes("\0"))))
+    return `"args" must be an array of strings`;
+  return null;
+}
+function isObject(v) {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+function isInt(v, min, max) {
+  return typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;
+}
+
+// src/cluster/cloudhsm-cli-gateway.ts
+import { mkdtempSync, readFileSync as readFileSync3, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+// src/cluster/cloudhsm-cli-driver.ts
+import { spawn } from "node:child_process";
+var DEFAULT_TIMEOUT_MS = 3e4;
+var QUOTE_LIMIT = 200;
+async function openCloudhsmCliSession(options) {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const user = options.credentials.userName;
+  if (!isSendable(user) || !isSendable(options.credentials.password))
+    return { ok: false, reason: "bad_command", message: "the gate's user name and password must be one line each" };
+  let child;
+  try {
+    child = spawn(options.binary, [...options.args ?? [], "interactive"], {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: "pipe"
+    });
+  } catch (err) {
+    return {
+      ok: false,
+      reason: "spawn_failed",
+      message: `cannot start ${options.binary}: ${err.code ?? err.message}`
+    };
+  }
+  const pipe = new Pipe(child);
+  const started = await pipe.started;
+  if (started !== null)
+    return { ok: false, reason: "spawn_failed", message: `cannot start ${options.binary}: ${started}` };
+  child.stdin.write(`login --username ${quoteWord(user)} --role admin
+`);
+  const asked = await pipe.waitFor(/^Enter password:/m, timeoutMs);
+  if (!asked.ok) {
+    await pipe.stop();
+    return asked;
+  }
+  child.stdin.write(`${options.credentials.password}
+`);
+  const login = await pipe.nextEnvelope(timeoutMs);
+  if (!login.ok) {
+    await pipe.stop();
+    return login.reason === "command_failed" ? { ok: false, reason: "login_failed", message: `login as ${user} refused: ${login.message}` } : login;
+  }
+  let loggedIn = true;
+  let queue = Promise.resolve();
+  const session = {
+    run(words) {
+      const next = queue.then(async () => {
+        if (words.length === 0 || !words.every(isSendable))
+          return { ok: false, reason: "bad_command", message: "a command is one or more words without newlines" };
+        if (!pipe.alive()) return { ok: false, reason: "session_closed", message: pipe.exitDescription() };
+        child.stdin.write(`${words.map(quoteWord).join(" ")}
+`);
+        const answer = await pipe.nextEnvelope(timeoutMs);
+        if (!answer.ok && answer.reason !== "command_failed") await pipe.stop();
+        return answer;
+      });
+      queue = next;
+      return next;
+    },
+    alive: () => pipe.alive(),
+    async close() {
+      await queue;
+      if (pipe.alive() && loggedIn) {
+        loggedIn = false;
+        child.stdin.write("logout\n");
+        await pipe.nextEnvelope(timeoutMs);
+      }
+      if (pipe.alive()) {
+        child.stdin.end("quit\n");
+        if (!await pipe.exitedWithin(timeoutMs)) await pipe.stop();
+      }
+    }
+  };
+  return { ok: true, session };
+}
+var Pipe = class {
+  started;
+  out = "";
+  consumed = 0;
+  exited = null;
+  exitPromise;
+  waiters = [];
+  child;
+  constructor(child) {
+    this.child = child;
+    child.stdout.on("data", (c) => {
+      this.out += c.toString("utf8");
+      this.wake();
+    });
+    child.stderr.resume();
+    child.on("error", () => void 0);
+    child.stdin.on("error", () => void 0);
+    this.started = new Promise((resolve) => {
+      child.once("spawn", () => resolve(null));
+      child.once("error", (err) => resolve(err.code ?? err.message));
+    });
+    this.exitPromise = new Promise(
+      (resolve) => child.once("close", (code, signal) => {
+        this.exited = { code, signal };
+        this.wake();
+        resolve();
+      })
+    );
+  }
+  alive() {
+    return this.exited === null && this.child.exitCode === null && this.child.signalCode === null;
+  }
+  exitDescription() {
+    const e = this.exited;
+    return e === null ? "the shell has stopped" : e.signal !== null ? `the shell was stopped by ${e.signal}` : `the shell exited with status ${e.code}`;
+  }
+  wake() {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+  wait(deadline) {
+    return new Promise((resolve) => {
+      const timer2 = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+      this.waiters.push(() => {
+        clearTimeout(timer2);
+        resolve();
+      });
+    });
+  }
+  async waitFor(pattern, timeoutMs) {
+    const deadline = Date.now() + timeoutMs;
+    for (; ; ) {
+      const rest = this.out.slice(this.consumed);
+      const m = pattern.exec(rest);
+      if (m !== null) {
+        this.consumed += m.index + m[0].length;
+        return { ok: true };
+      }
+      if (this.exited !== null) return { ok: false, reason: "session_closed", message: this.exitDescription() };
+      if (Date.now() >= deadline)
+        return { ok: false, reason: "timeout", message: `no prompt from the shell within ${timeoutMs} ms` };
+      await this.wait(deadline);
+    }
+  }
+  async nextEnvelope(timeoutMs) {
+    const deadline = Date.now() + timeoutMs;
+    for (; ; ) {
+      const rest = this.out.slice(this.consumed);
+      const start = rest.search(/^\{$/m);
+      const end = start === -1 ? -1 : rest.slice(start).search(/^\}$/m);
+      if (start !== -1 && end !== -1) {
+        const text = rest.slice(start, start + end + 1);
+        this.consumed += start + end + 1;
+        return parseEnvelope(text);
+      }
+      if (this.exited !== null)
+        return { ok: false, reason: "session_closed", message: `${this.exitDescription()} before answering` };
+      if (Date.now() >= deadline)
+        return { ok: false, reason: "timeout", message: `no answer from the shell within ${timeoutMs} ms` };
+      await this.wait(deadline);
+    }
+  }
+  async exitedWithin(timeoutMs) {
+    if (this.exited !== null) return true;
+    let timer2;
+    const timedOut = new Promise((resolve) => {
+      timer2 = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const done = await Promise.race([this.exitPromise.then(() => true), timedOut]);
+    clearTimeout(timer2);
+    return done;
+  }
+  /** Stops the process (the login session with it) and waits for it to be gone. */
+  async stop() {
+    if (this.exited !== null) return;
+    this.child.stdin.destroy();
+    this.child.kill("SIGKILL");
+    await this.exitPromise;
+  }
+};
+function parseEnvelope(text) {
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return {
+      ok: false,
+      reason: "malformed_output",
+      message: `the shell's answer is not JSON: ${text.slice(0, QUOTE_LIMIT)}`
+    };
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || !("error_code" in parsed) || !("data" in parsed)) {
+    return {
+      ok: false,
+      reason: "malformed_output",
+      message: `the shell's answer is not an envelope: ${text.slice(0, QUOTE_LIMIT)}`
+    };
+  }
+  const e = parsed;
+  if (e.error_code === 0) return { ok: true, data: e.data };
+  if (e.error_code === 1)
+    return {
+      ok: false,
+      reason: "command_failed",
+      message: typeof e.data === "string" ? e.data : JSON.stringify(e.data).slice(0, QUOTE_LIMIT)
+    };
+  return {
+    ok: false,
+    reason: "malformed_output",
+    message: `the shell's answer has error_code ${JSON.stringify(e.error_code).slice(0, 20)}`
+  };
+}
+function isSendable(word) {
+  return !/[\r\n\0]/.test(word);
+}
+function quoteWord(word) {
+  if (word !== "" && /^[A-Za-z0-9_./:=@%+,-]+$/.test(word)) return word;
+  return word.split("'").map((part) => `'${part}'`).join(`"'"`);
+}
+
+// src/cluster/cloudhsm-cli-commands.ts
+var ROLE = { CO: "admin", CU: "crypto-user" };
+function serviceWord(op) {
+  return op.kind === "setMValue" ? "quorum" : "user";
+}
+function approvalCommand(op, approvalPath) {
+  switch (op.kind) {
+    case "deleteUser":
+      return ["user", "delete", "--username", op.userName, "--role", ROLE[op.userType], "--approval", approvalPath];
+    case "setMValue":
+      return [
+        "quorum",
+        "token-sign",
+        "set-quorum-value",
+        "--service",
+        op.service === 3 ? "user" : "quorum",
+        "--value",
+        String(op.value),
+        "--approval",
+        approvalPath
+      ];
+    case "createUser":
+    case "changePswd":
+      return null;
+  }
+}
+
+// src/cluster/cloudhsm-cli-state.ts
+var ROLE2 = { CO: "admin", CU: "crypto-user" };
+function listedUsers(data) {
+  if (typeof data !== "object" || data === null || !("users" in data) || !Array.isArray(data.users)) return null;
+  const out = [];
+  for (const u of data.users) {
+    if (typeof u !== "object" || u === null) return null;
+    const r = u;
+    const { username, role } = r;
+    const coverage = r["cluster-coverage"];
+    if (typeof username !== "string" || typeof role !== "string" || typeof coverage !== "string") return null;
+    out.push({ username, role, coverage });
+  }
+  return out;
+}
+async function readOperationState(session, op) {
+  if (op.kind === "changePswd")
+    return { state: "unknown", message: "a password change leaves nothing the cluster shows" };
+  if (op.kind === "setMValue") {
+    const answer2 = await session.run(["quorum", "token-sign", "list-quorum-values"]);
+    if (!answer2.ok) return { state: "unknown", message: `list-quorum-values: ${answer2.reason}: ${answer2.message}` };
+    const data = answer2.data;
+    const value = op.service === 3 ? data?.["user"] : data?.["quorum"];
+    if (typeof value !== "number") return { state: "unknown", message: "list-quorum-values answered an unknown shape" };
+    return value === op.value ? { state: "applied", message: `the quorum value of service ${op.service} is ${value}` } : { state: "not_applied", message: `the quorum value of service ${op.service} is ${value}, not ${op.value}` };
+  }
+  const answer = await session.run(["user", "list"]);
+  if (!answer.ok) return { state: "unknown", message: `user list: ${answer.reason}: ${answer.message}` };
+  const users = listedUsers(answer.data);
+  if (users === null) return { state: "unknown", message: "user list answered an unknown shape" };
+  const name = op.userName.toLowerCase();
+  const found = users.find((u) => u.username.toLowerCase() === name);
+  const role = ROLE2[op.userType];
+  if (found !== void 0 && found.role !== role)
+    return { state: "unknown", message: `user ${name} exists with role ${found.role}, not ${role}` };
+  if (found !== void 0 && found.coverage !== "full")
+    return { state: "partial", message: `user ${name} is on some HSMs only (cluster-coverage ${found.coverage})` };
+  const present = found !== void 0;
+  if (op.kind === "createUser")
+    return present ? { state: "applied", message: `user ${name} exists on every HSM` } : { state: "not_applied", message: `user ${name} exists on no HSM` };
+  return present ? { state: "not_applied", message: `user ${name} still exists on every HSM` } : { state: "applied", message: `user ${name} exists on no HSM` };
+}
+
+// src/cluster/cloudhsm-cli-gateway.ts
+var DEFAULT_TOKEN_TIMEOUT_SECONDS = 600;
+function createCloudhsmCliGateway(file, credentials, options = {}) {
+  const backend = backendOf(file);
+  if (backend.kind !== "cloudhsm-cli") throw new Error("[cluster] this cluster file's backend is not cloudhsm-cli");
+  const first = file.nodes[0];
+  const failed = (code, message) => ({
+    failures: [{ index: first?.index ?? 0, hsmId: first?.hsmId ?? file.clusterId, ok: false, code, message }]
+  });
+  const open2 = (cwd) => openCloudhsmCliSession({
+    binary: backend.binary,
+    args: backend.args,
+    credentials,
+    cwd,
+    ...options.timeoutMs === void 0 ? {} : { timeoutMs: options.timeoutMs },
+    ...options.env === void 0 ? {} : { env: options.env }
+  });
+  async function reading(words, read) {
+    const dir = privateDir();
+    try {
+      const opened = await open2(dir);
+      if (!opened.ok) return failed(opened.reason, opened.message);
+      try {
+        const answer = await opened.session.run(words);
+        if (!answer.ok) return failed(answer.reason, answer.message);
+        const value = read(answer.data);
+        return value === null ? failed("malformed_output", `${words.join(" ")} answered an unknown shape`) : { value };
+      } finally {
+        await opened.session.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const unsupported = (what) => failed("unsupported_operation", `${what} is not how the gate works with backend cloudhsm-cli`);
+  return {
+    clusterId: file.clusterId,
+    backend: "cloudhsm-cli",
+    nodes: file.nodes,
+    async officerKeys() {
+      const r = await reading(["user", "list"], registeredOfficers);
+      return "failures" in r ? r : { keys: /* @__PURE__ */ new Map(), drift: [], registered: r.value };
+    },
+    async quorumValues() {
+      const r = await reading(["quorum", "token-sign", "list-quorum-values"], (data) => {
+        const d = data;
+        const user = d?.["user"];
+        const quorum = d?.["quorum"];
+        return typeof user === "number" && typeof quorum === "number" ? { user, quorum } : null;
+      });
+      return "failures" in r ? r : r.value;
+    },
+    async sealingKey() {
+      return unsupported("sealing a password to the cluster");
+    },
+    async issueToken() {
+      return { ok: false, ...unsupported("an operation-bound token that outlives a session") };
+    },
+    async execute() {
+      return unsupported("one execute call with an idempotency key").failures;
+    },
+    async deleteToken() {
+      return [];
+    },
+    window: {
+      async open() {
+        const dir = privateDir();
+        const opened = await open2(dir);
+        if (!opened.ok) {
+          rmSync(dir, { recursive: true, force: true });
+          return { ok: false, code: opened.reason, message: opened.message };
+        }
+        return { ok: true, session: windowSession(opened.session, dir) };
+      }
+    },
+    close() {
+    }
+  };
+}
+function windowSession(session, dir) {
+  const failure3 = (answer) => ({
+    ok: false,
+    code: answer.reason,
+    message: answer.message
+  });
+  return {
+    alive: () => session.alive(),
+    operationState: (op) => readOperationState(session, op),
+    async generateToken(op) {
+      const service = serviceWord(op);
+      const timeouts = await session.run(["quorum", "token-sign", "list-timeouts"]);
+      if (!timeouts.ok) return failure3(timeouts);
+      const generated = timeouts.data?.["generated"];
+      const lifetimeSeconds = typeof generated === "number" && Number.isInteger(generated) && generated > 0 ? generated : DEFAULT_TOKEN_TIMEOUT_SECONDS;
+      const path = join(dir, `${service}.token`);
+      const answer = await session.run(["quorum", "token-sign", "generate", "--service", service, "--token", path]);
+      if (!answer.ok) return failure3(answer);
+      try {
+        return { ok: true, tokenFile: readFileSync3(path), lifetimeSeconds };
+      } catch (err) {
+        return {
+          ok: false,
+          code: "malformed_output",
+          message: `the shell wrote no token file: ${err.code ?? "error"}`
+        };
+      }
+    },
+    async run(op, approvalFile) {
+      const path = join(dir, "approval.json");
+      writeFileSync(path, approvalFile, { mode: 384 });
+      const words = approvalCommand(op, path);
+      if (words === null)
+        return { ok: false, code: "unsupported_operation", message: `${op.kind} does not run through this backend` };
+      const answer = await session.run(words);
+      if (!answer.ok) return failure3(answer);
+      return { ok: true, message: typeof answer.data === "string" ? answer.data : JSON.stringify(answer.data) };
+    },
+    async close() {
+      try {
+        await session.close();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  };
+}
+function privateDir() {
+  return mkdtempSync(join(tmpdir(), "quorum-gate-cli-"));
+}
+function registeredOfficers(data) {
+  if (typeof data !== "object" || data === null || !("users" in data) || !Array.isArray(data.users)) return null;
+  const names = [];
+  for (const u of data.users) {
+    if (typeof u !== "object" || u === null) return null;
+    const r = u;
+    if (typeof r["username"] !== "string" || typeof r["role"] !== "string" || !Array.isArray(r["quorum"])) return null;
+    const enabled = r["quorum"].some(
+      (q) => typeof q === "object" && q !== null && q["strategy"] === "token-sign" && q["status"] === "enabled"
+    );
+    if (r["role"] === "admin" && enabled) names.push(r["username"]);
+  }
+  return names;
+}
+
 // src/protocol/node-client.ts
 import { request as httpRequest, Agent as HttpAgent } from "node:http";
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
@@ -32177,6 +32709,11 @@ function createClusterGateway(file, credentials, options = {}) {
       for (const c of clients) c.close();
     }
   };
+}
+
+// src/cluster/gateway-of.ts
+function gatewayOf(file, credentials) {
+  return backendOf(file).kind === "cloudhsm-cli" ? createCloudhsmCliGateway(file, credentials) : createClusterGateway(file, credentials);
 }
 
 // src/github/parse.ts
@@ -33386,7 +33923,7 @@ function byLine(a, b) {
 }
 
 // src/gate/fields.ts
-function join(path, key2) {
+function join2(path, key2) {
   return path === "" ? key2 : `${path}.${key2}`;
 }
 function fieldsOf(node, path, what, issues, keyLine = node.line) {
@@ -33400,7 +33937,7 @@ function fieldsOf(node, path, what, issues, keyLine = node.line) {
     line: keyLine,
     scalar(key2, required) {
       const e = entries.get(key2);
-      const p = join(path, key2);
+      const p = join2(path, key2);
       if (e === void 0) {
         if (required) issues.push(issue2("missing_field", p, `"${key2}" is required`, keyLine));
         return null;
@@ -33425,7 +33962,7 @@ function fieldsOf(node, path, what, issues, keyLine = node.line) {
     },
     map(key2, required) {
       const e = entries.get(key2);
-      const p = join(path, key2);
+      const p = join2(path, key2);
       if (e === void 0) {
         if (required) issues.push(issue2("missing_field", p, `"${key2}" is required`, keyLine));
         return null;
@@ -33441,7 +33978,7 @@ function fieldsOf(node, path, what, issues, keyLine = node.line) {
         issues.push(
           issue2(
             "unknown_field",
-            join(path, key2),
+            join2(path, key2),
             `unknown field ${shown}; allowed here: ${allowed.join(", ")}`,
             e.line
           )
@@ -33605,7 +34142,7 @@ function findPlaintextPasswords(node, path, issues) {
     for (const [i, item] of node.items.entries()) findPlaintextPasswords(item, `${path}[${i}]`, issues);
   if (node.kind !== "map") return;
   for (const [key2, entry] of node.entries) {
-    const p = join(path, key2);
+    const p = join2(path, key2);
     if (isPasswordKey(key2)) {
       issues.push(issue2("plaintext_password", p, PLAINTEXT_MESSAGE, entry.line));
     } else {
@@ -33934,7 +34471,7 @@ function readGroups(top, officers) {
   if (groups === null) return out;
   for (const name of groups.keys()) {
     const entry = groups.entry(name);
-    const path = join(groups.path, name);
+    const path = join2(groups.path, name);
     if (!GROUP_NAME.test(name)) {
       groups.report(
         "bad_group",
@@ -33992,7 +34529,7 @@ function readOperations(top, groups) {
         if (members === void 0) {
           g.report(
             "unknown_group",
-            join(g.path, group),
+            join2(g.path, group),
             `group ${group} is not defined under groups`,
             g.entry(group)?.line
           );
@@ -34003,7 +34540,7 @@ function readOperations(top, groups) {
         if (count > members.length) {
           g.report(
             "bad_count",
-            join(g.path, group),
+            join2(g.path, group),
             `group ${group} has ${members.length} member${members.length === 1 ? "" : "s"}, fewer than ${count}`,
             g.entry(group)?.line
           );
@@ -34072,7 +34609,7 @@ function readOfficers(top, backend) {
   const out = [];
   const byOfficer = /* @__PURE__ */ new Map();
   for (const key2 of officers.keys()) {
-    const path = join(officers.path, key2);
+    const path = join2(officers.path, key2);
     const line = officers.entry(key2)?.line;
     if (!isGithubLogin(key2)) {
       officers.report("bad_login", path, "each key under officers must be a GitHub login", line);
@@ -34124,7 +34661,7 @@ function readOfficers(top, backend) {
 }
 function readOfficer(officers, key2, login) {
   const entry = officers.entry(key2);
-  const path = join(officers.path, key2);
+  const path = join2(officers.path, key2);
   if (entry === void 0) return null;
   if (entry.value.kind === "scalar")
     return officerName(officers, entry.value.text.trim(), path, entry.line, login, void 0);
@@ -34894,9 +35431,15 @@ var BLOCKING = [
   "token_service_mismatch",
   "quorum_unreachable",
   "lockout",
-  "vetoed"
+  "vetoed",
+  "backend_unsupported"
 ];
-var REFUSED_BEFORE_TOKEN = ["cluster_mismatch", "lockout", "quorum_unreachable"];
+var REFUSED_BEFORE_TOKEN = [
+  "cluster_mismatch",
+  "lockout",
+  "quorum_unreachable",
+  "backend_unsupported"
+];
 function evaluateQuorum(input2) {
   const { policy, request: request2 } = input2;
   const problems = [];
@@ -34904,6 +35447,13 @@ function evaluateQuorum(input2) {
     problems.push({
       code: "cluster_mismatch",
       message: `the request is for cluster ${request2.cluster}, but this repository governs ${policy.cluster}`
+    });
+  }
+  const op = request2.operation;
+  if (policy.backend === "cloudhsm-cli" && (op.kind === "createUser" || op.kind === "changePswd")) {
+    problems.push({
+      code: "backend_unsupported",
+      message: `${op.kind} sets a password, which the gate cannot yet pass to a real cluster (backend cloudhsm-cli); it runs deleteUser and setMValue there`
     });
   }
   const lockout = lockoutOf(request2.operation, input2);
@@ -34948,7 +35498,8 @@ function evaluateQuorum(input2) {
   });
 }
 function lockoutOf(op, input2) {
-  const users = [...input2.officerKeys.keys()].map((name) => ({ name, type: "CO", hasQuorumKey: true }));
+  const names = input2.registeredOfficers ?? [...input2.officerKeys.keys()];
+  const users = names.map((name) => ({ name, type: "CO", hasQuorumKey: true }));
   const operation = op.kind === "deleteUser" || op.kind === "changePswd" ? { kind: op.kind, userType: op.userType, userName: op.userName } : op.kind === "setMValue" ? { kind: "setMValue", service: op.service, value: op.value } : { kind: "other" };
   return checkLockout({
     users,
@@ -35743,7 +36294,8 @@ function buildGateDeps(input2) {
     // workflow's token starts no workflow, so the Action reports on the new head at once.
     ownPushesNotify: input2.runner.kind === "app",
     log: input2.log,
-    sleep
+    sleep,
+    ...input2.windowHold === void 0 ? {} : { windowHold: input2.windowHold }
   };
 }
 
@@ -35836,7 +36388,13 @@ async function gatherCluster(deps) {
     return { ok: false, message: `the gate needs every node; ${parts.join(", ")}` };
   }
   if (keys.drift.length > 0) deps.log(`officer keys differ between nodes for: ${keys.drift.join(", ")}`);
-  return { ok: true, keys: keys.keys, quorumValues, drift: keys.drift };
+  return {
+    ok: true,
+    keys: keys.keys,
+    quorumValues,
+    drift: keys.drift,
+    ...keys.registered === void 0 ? {} : { registered: keys.registered }
+  };
 }
 
 // src/usecases/quorum-input.ts
@@ -35848,6 +36406,7 @@ async function quorumInput(deps, repo, pr, policy, tokenFile, cluster) {
     tokenFile,
     officerKeys: cluster.keys,
     quorumValues: cluster.quorumValues,
+    ...cluster.registered === void 0 ? {} : { registeredOfficers: cluster.registered },
     prAuthor: pr.author,
     candidates: await deps.github.listCandidates(repo, pr.number),
     now: deps.now()
@@ -36330,8 +36889,429 @@ function replayIdempotencyKey(tokenFile) {
   return `qg-${sha256(tokenFile).toString("hex").slice(0, 48)}`;
 }
 
+// src/formats/cli-token-file.ts
+import { createHash } from "node:crypto";
+var CLI_TOKEN_FILE_VERSION = "2.0";
+function readVersion2Object(bytes) {
+  let doc;
+  try {
+    doc = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch {
+    return { ok: false, reason: "not valid JSON" };
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return { ok: false, reason: "not a JSON object" };
+  const fields = doc;
+  if (fields["version"] !== CLI_TOKEN_FILE_VERSION)
+    return { ok: false, reason: `"version" is not "${CLI_TOKEN_FILE_VERSION}"` };
+  return { ok: true, fields };
+}
+function parseCliTokenFile(bytes) {
+  const read = readVersion2Object(bytes);
+  if (!read.ok) return read;
+  const fields = read.fields;
+  const data = fields["approval_data"];
+  const token = fields["token"];
+  if (typeof data !== "string" || data === "") {
+    return {
+      ok: false,
+      reason: Array.isArray(fields["tokens"]) ? "a registration or MFA token file (tokens[]), not a quorum token with approval_data" : 'no "approval_data"'
+    };
+  }
+  if (typeof token !== "string") return { ok: false, reason: 'no "token"' };
+  const approvalData = decodeLenientBase64(data);
+  if (!approvalData.ok) return { ok: false, reason: `"approval_data" is ${approvalData.error}` };
+  const hash2 = decodeLenientBase64(token);
+  if (!hash2.ok) return { ok: false, reason: `"token" is ${hash2.error}` };
+  if (!createHash("sha256").update(approvalData.bytes).digest().equals(hash2.bytes)) {
+    return { ok: false, reason: '"token" is not the SHA-256 of "approval_data"' };
+  }
+  return { ok: true, approvalData: approvalData.bytes };
+}
+
+// src/gate/execution-window.ts
+function judgeWindow(input2) {
+  const file = parseCliTokenFile(input2.window.tokenFile);
+  if (!file.ok) return { ok: false, reason: "bad_token_file", message: `the window's token file: ${file.reason}` };
+  const approvalData = file.approvalData;
+  const approved = new Set(input2.approvers.map((a) => a.officer));
+  const signers = [];
+  const verdicts = [];
+  const { openedAt, deadline } = input2.window;
+  for (const c of input2.candidates) {
+    const parsed = parseApprovalComment(c.body);
+    if (!parsed.ok || parsed.command.verb !== "countersign") continue;
+    const { bytes } = parsed.command;
+    const mapping = officerOfLogin(input2.policy, c.author);
+    const verdict = (officer2, reason, message) => {
+      verdicts.push({ candidateId: c.id, author: c.author, officer: officer2, counted: reason === "valid", reason, message });
+    };
+    const at = Date.parse(c.createdAt) / 1e3;
+    if (c.edited === true) {
+      verdict(mapping?.officer ?? null, "edited", "the comment was edited after it was posted; post a new one");
+      continue;
+    }
+    if (mapping === void 0) {
+      verdict(null, "unknown_officer", `${normalizeLogin(c.author)} is not mapped to an officer in the policy`);
+      continue;
+    }
+    const officer = mapping.officer;
+    if (!(at >= openedAt)) {
+      verdict(officer, "before_window", "posted before this execution window opened: it signs an earlier token");
+      continue;
+    }
+    if (at > deadline) {
+      verdict(officer, "window_closed", "posted after the execution window's deadline");
+      continue;
+    }
+    if (!approved.has(officer)) {
+      verdict(officer, "not_an_approver", `officer ${officer}'s approval of this request's payload does not count`);
+      continue;
+    }
+    if (signers.some((s) => s.officer === officer)) {
+      verdict(officer, "duplicate", `officer ${officer}'s countersignature already counts`);
+      continue;
+    }
+    const key2 = pinnedKey(mapping);
+    if (key2 === null || !verifyMessage(approvalData, key2.key, bytes)) {
+      verdict(officer, "bad_signature", `the signature does not verify under ${officer}'s pinned key over this token`);
+      continue;
+    }
+    signers.push({ officer, signature: bytes });
+    verdict(officer, "valid", `officer ${officer} countersigns the token`);
+  }
+  const ready = signers.length >= input2.required;
+  const state = input2.now > deadline ? "lapsed" : ready ? "ready" : "open";
+  const signed2 = new Set(signers.map((s) => s.officer));
+  return {
+    ok: true,
+    state,
+    required: input2.required,
+    signers: signers.slice(0, Math.max(input2.required, 0)),
+    waitingFor: [...approved].filter((o) => !signed2.has(o)),
+    verdicts
+  };
+}
+function renderApprovalFile2(tokenFile, signers) {
+  const parsed = parseCliTokenFile(tokenFile);
+  if (!parsed.ok) throw new Error(`[gate] the window's token file: ${parsed.reason}`);
+  const doc = JSON.parse(Buffer.from(tokenFile).toString("utf8"));
+  const out = {
+    ...doc,
+    signatures: signers.map((s) => ({ username: s.officer, signature: Buffer.from(s.signature).toString("base64") }))
+  };
+  return Buffer.from(`${JSON.stringify(out, null, 2)}
+`);
+}
+
+// src/gate/render-window.ts
+var WINDOW_MARKER = /^<!-- quorum-gate:window (\d{1,12}) (\d{1,12}) -->$/;
+var utc = (seconds2) => new Date(seconds2 * 1e3).toISOString().replace(/\.\d{3}Z$/, "Z");
+function renderWindowSection(view) {
+  switch (view.state) {
+    case "open": {
+      const mentions = view.waitingFor.map((l) => `@${l}`).join(" ");
+      return [
+        "",
+        `### Execution window: open until ${utc(view.deadline)}`,
+        "",
+        `${mentions === "" ? "Approvers" : mentions}: the request is approved and merged. The HSM has issued its own quorum token in the gate's session; it lives until ${inlineCode(utc(view.deadline))}. ${view.counted} of ${view.required} countersignatures count so far.`,
+        "",
+        "Save the token file below as `token.json`, sign its `approval_data` with the key you approved with, and post the signature:",
+        "",
+        fencedBlock(Buffer.from(view.tokenFile).toString("utf8").trimEnd(), "json"),
+        "",
+        fencedBlock(
+          [
+            "jq -r .approval_data token.json | base64 -d > token-data.bin",
+            "openssl dgst -sha256 -sign officer.key -out sig.bin token-data.bin",
+            'echo "/quorum countersign $(base64 -w0 sig.bin)"'
+          ].join("\n"),
+          "sh"
+        ),
+        "",
+        "Or `quorum-gate approve <owner/repo#N> --key officer.key --watch`. Only officers whose approval of this request counts can countersign; see docs/real-cluster.md.",
+        "",
+        replayedAtMarker(view.openedAt),
+        `<!-- quorum-gate:window ${view.openedAt} ${view.deadline} -->`
+      ].join("\n");
+    }
+    case "applied":
+    case "already_applied":
+      return [
+        "",
+        view.state === "applied" ? "### Execution: applied on the cluster" : "### Execution: the cluster already shows the change",
+        "",
+        escapeText(view.message.slice(0, 300)),
+        "",
+        replayedAtMarker(view.at)
+      ].join("\n");
+    case "lapsed":
+      return [
+        "",
+        `### Execution window: lapsed at ${utc(view.at)}`,
+        "",
+        `${escapeText(view.why)} ${view.counted} of ${view.required} countersignatures had counted. Nothing ran, and the HSM's token is gone with the session. An officer posts \`/quorum retry\` to open a new window; everyone countersigns its new token.`,
+        "",
+        replayedAtMarker(view.at)
+      ].join("\n");
+    case "failed":
+      return [
+        "",
+        `### Execution: refused (${inlineCode(view.code)})`,
+        "",
+        `${escapeText(view.message.slice(0, 300))}`,
+        "",
+        'See docs/real-cluster.md ("Failure modes") before posting `/quorum retry`.',
+        "",
+        replayedAtMarker(view.at)
+      ].join("\n");
+  }
+}
+function readOpenWindow(stickyBody) {
+  const lines2 = stickyBody.trimEnd().split("\n");
+  const m = WINDOW_MARKER.exec(lines2[lines2.length - 1] ?? "");
+  return m === null ? null : { openedAt: Number(m[1]), deadline: Number(m[2]) };
+}
+
+// src/usecases/run-window.ts
+var WINDOW_MARGIN_SECONDS = 5;
+var DEFAULT_WINDOW_POLL_SECONDS = 10;
+async function runWindow(deps, repo, pr, merged, trigger) {
+  const isMerge = trigger.kind === "pull_request" && trigger.action === "closed";
+  if (trigger.kind === "pull_request" && !isMerge)
+    return { code: "ignored", message: `pull_request.${trigger.action} on a merged pull request` };
+  const sticky = await deps.github.findStickyComment(repo, pr.number, STICKY_MARKER, deps.botLogin);
+  const open2 = sticky === null ? null : readOpenWindow(sticky.body);
+  if (!isMerge && open2 !== null && deps.now() <= open2.deadline)
+    return { code: "ignored", message: "an execution window is open: its holder reads the comments" };
+  const window = deps.cluster.window;
+  if (window === void 0)
+    return { code: "not_replayed", message: "this gate's cluster backend has no execution window" };
+  const cluster = await gatherCluster(deps);
+  if (!cluster.ok) {
+    await reportCheckOnly(
+      deps,
+      repo,
+      pr,
+      "failure",
+      "Merged, but the HSM cluster cannot be reached",
+      `${cluster.message}. Post \`/quorum retry\` once it is back.`
+    );
+    return { code: "cluster_unavailable", message: cluster.message };
+  }
+  const input2 = await quorumInput(deps, repo, pr, merged.policy, null, cluster);
+  const decision = evaluateQuorum({
+    ...input2,
+    request: merged.request,
+    requestDigest: merged.digest,
+    requestPath: merged.path
+  });
+  const retry = newestRetry(decision, sticky?.body ?? null);
+  if (!isMerge && retry === null) return { code: "ignored", message: "no new /quorum retry on a merged pull request" };
+  const stickyInput = { decision, request: merged.request, requestPath: merged.path, policy: merged.policy };
+  if (decision.state !== "approved") {
+    const why = decision.problems.map((p) => p.message).join("; ") || `${decision.approvers.length} of ${decision.required} approvals hold now`;
+    await report(
+      deps,
+      repo,
+      pr,
+      `${renderStickyComment(stickyInput)}${renderNoticeSection("Merged without a valid quorum: nothing was run", why)}`,
+      plainCheck("completed", "failure", "Merged without a valid quorum: nothing run", renderNoticeSummary(why))
+    );
+    return { code: "not_replayed", message: why };
+  }
+  const claimName = `window-${pr.number}-${retry === null ? "merge" : `retry-${retry}`}`;
+  const claimed = await deps.github.claim(repo, claimName, pr.mergeCommitSha ?? pr.headSha);
+  if (claimed === "held") return { code: "ignored", message: "another process holds this execution window" };
+  const release = async () => {
+    if (claimed !== "claimed") return;
+    try {
+      await deps.github.releaseClaim(repo, claimName);
+    } catch (err) {
+      deps.log(`could not release claim ${claimName}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  const sticky0 = renderStickyComment(stickyInput);
+  const say = (view, conclusion, title, summary2) => report(
+    deps,
+    repo,
+    pr,
+    `${sticky0}
+${renderWindowSection(view)}`,
+    plainCheck("completed", conclusion, title, summary2)
+  );
+  const opened = await window.open();
+  if (!opened.ok) {
+    await say(
+      {
+        state: "failed",
+        at: deps.now(),
+        code: opened.code,
+        message: `the gate's CloudHSM CLI session: ${opened.message}`
+      },
+      "failure",
+      "Merged, but the gate could not open its CloudHSM CLI session",
+      `${opened.code}: post \`/quorum retry\` once the cluster is reachable`
+    );
+    await release();
+    return { code: "cluster_unavailable", message: `${opened.code}: ${opened.message}` };
+  }
+  const session = opened.session;
+  let cleaned = null;
+  const cleanup = () => cleaned ??= (async () => {
+    await session.close().catch(() => void 0);
+    await release();
+  })();
+  const done = async (outcome) => {
+    await cleanup();
+    return outcome;
+  };
+  try {
+    const op = merged.request.operation;
+    const before = await session.operationState(op);
+    if (before.state === "applied") {
+      await say(
+        { state: "already_applied", at: deps.now(), message: before.message },
+        "success",
+        "The cluster already shows this change",
+        before.message
+      );
+      return await done({ code: "executed", result: "already_applied", message: before.message });
+    }
+    if (before.state === "partial" || before.state === "unknown" && op.kind !== "changePswd") {
+      await say(
+        { state: "failed", at: deps.now(), code: `state_${before.state}`, message: before.message },
+        "failure",
+        "Nothing run: the cluster's state needs an operator",
+        before.message
+      );
+      return await done({ code: "not_replayed", message: `state_${before.state}: ${before.message}` });
+    }
+    const generated = await session.generateToken(op);
+    if (!generated.ok) {
+      await say(
+        { state: "failed", at: deps.now(), code: generated.code, message: generated.message },
+        "failure",
+        "The HSM issued no quorum token",
+        `${generated.code}: post \`/quorum retry\` to try again`
+      );
+      return await done({ code: "cluster_unavailable", message: `${generated.code}: ${generated.message}` });
+    }
+    const openedAt = deps.now();
+    const hold = deps.windowHold ?? {};
+    const seconds2 = Math.min(generated.lifetimeSeconds, hold.maxSeconds ?? generated.lifetimeSeconds);
+    const execWindow = {
+      tokenFile: generated.tokenFile,
+      openedAt,
+      deadline: openedAt + Math.max(1, seconds2 - WINDOW_MARGIN_SECONDS)
+    };
+    const loginOf = new Map(decision.approvers.map((a) => [a.officer, a.login]));
+    await report(
+      deps,
+      repo,
+      pr,
+      `${sticky0}
+${renderWindowSection({
+        state: "open",
+        tokenFile: execWindow.tokenFile,
+        openedAt,
+        deadline: execWindow.deadline,
+        waitingFor: decision.approvers.map((a) => a.login),
+        counted: 0,
+        required: decision.required
+      })}`,
+      plainCheck(
+        "in_progress",
+        void 0,
+        `Execution window open until ${new Date(execWindow.deadline * 1e3).toISOString()}`,
+        `${decision.required} of the approvers countersign the HSM's token; then the gate runs the command.`
+      )
+    );
+    deps.log(`opened an execution window for ${repo.owner}/${repo.repo}#${pr.number} until ${execWindow.deadline}`);
+    const holdWindow = async () => {
+      try {
+        return await watch(deps, repo, pr, merged, decision, session, execWindow, say, loginOf);
+      } finally {
+        await cleanup();
+      }
+    };
+    if (hold.detach !== void 0) {
+      hold.detach(holdWindow);
+      return { code: "window_open", deadline: execWindow.deadline, message: "the gate holds the window" };
+    }
+    return await holdWindow();
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+async function watch(deps, repo, pr, merged, decision, session, window, say, loginOf) {
+  const sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  const pollMs = (deps.windowHold?.pollSeconds ?? DEFAULT_WINDOW_POLL_SECONDS) * 1e3;
+  const op = merged.request.operation;
+  let counted = 0;
+  for (; ; ) {
+    await sleep(pollMs);
+    const now = deps.now();
+    const lapse = async (why) => {
+      await say(
+        { state: "lapsed", at: now, counted, required: decision.required, why },
+        "failure",
+        "The execution window lapsed: nothing ran",
+        `${counted} of ${decision.required} countersignatures. Post \`/quorum retry\` for a new window.`
+      );
+      return { code: "window_lapsed", message: why };
+    };
+    if (!session.alive()) return lapse("The gate's CloudHSM CLI session ended before the window closed.");
+    const judged = judgeWindow({
+      window,
+      policy: merged.policy,
+      approvers: decision.approvers,
+      required: decision.required,
+      candidates: await deps.github.listCandidates(repo, pr.number),
+      now
+    });
+    if (!judged.ok) return lapse(judged.message);
+    counted = judged.signers.length;
+    if (judged.state === "lapsed") return lapse("The window's deadline passed.");
+    if (judged.state === "open") continue;
+    const before = await session.operationState(op);
+    if (before.state === "applied") {
+      await say(
+        { state: "already_applied", at: now, message: before.message },
+        "success",
+        "The cluster already shows this change",
+        before.message
+      );
+      return { code: "executed", result: "already_applied", message: before.message };
+    }
+    const ran = await session.run(op, renderApprovalFile2(window.tokenFile, judged.signers));
+    const at = deps.now();
+    const by = judged.signers.map((s) => loginOf.get(s.officer) ?? s.officer).join(", ");
+    if (!ran.ok) {
+      await say(
+        { state: "failed", at, code: ran.code, message: ran.message },
+        "failure",
+        "The cluster refused the approved command",
+        `${ran.code}: ${ran.message.slice(0, 200)}`
+      );
+      return { code: "not_replayed", message: `${ran.code}: ${ran.message}` };
+    }
+    const message = `${ran.message} (countersigned by ${by})`;
+    await say({ state: "applied", at, message }, "success", "Applied on the cluster", message);
+    deps.log(`ran ${op.kind} for ${repo.owner}/${repo.repo}#${pr.number} on the cluster`);
+    return { code: "executed", result: "applied", message };
+  }
+}
+function newestRetry(decision, stickyBody) {
+  if (!hasNewRetry(decision.commands, stickyBody)) return null;
+  const times = decision.commands.filter((c) => c.verb === "retry").map((c) => Math.floor(Date.parse(c.createdAt) / 1e3));
+  return Math.max(...times);
+}
+
 // src/usecases/replay-merged.ts
 async function replayMerged(deps, repo, pr, merged, trigger) {
+  if (merged.policy.backend === "cloudhsm-cli") return runWindow(deps, repo, pr, merged, trigger);
   const sticky = await deps.github.findStickyComment(repo, pr.number, STICKY_MARKER, deps.botLogin);
   const tokenFile = sticky === null ? null : readStickyToken(sticky.body);
   if (sticky === null || tokenFile === null)
@@ -36686,100 +37666,9 @@ function refuse2(reason, message) {
   return { kind: "refuse", reason, message };
 }
 
-// src/cluster/cluster-file.ts
-import { readFileSync as readFileSync2 } from "node:fs";
-var CLUSTER_FILE_VERSION = 1;
-var CLUSTER_FILE = "cluster.json";
-var DEFAULT_DATA_DIR = ".data/cluster";
-var DEFAULT_CLUSTER_FILE = `${DEFAULT_DATA_DIR}/${CLUSTER_FILE}`;
-var BACKEND_KINDS = ["emulator", "cloudhsm-cli"];
-function readClusterFile(path) {
-  let text;
-  try {
-    text = readFileSync2(path, "utf8");
-  } catch (err) {
-    const code = err.code;
-    return {
-      ok: false,
-      error: code === "ENOENT" ? `no cluster file at ${path}` : `cannot read the cluster file ${path}: ${code ?? "error"}`
-    };
-  }
-  return parseClusterFile(text, `the cluster file ${path}`);
-}
-function parseClusterFile(text, source) {
-  let parsed;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return { ok: false, error: `${source} is not valid JSON` };
-  }
-  const problem = validate(parsed);
-  return problem === null ? { ok: true, value: parsed } : { ok: false, error: `${source} is invalid: ${problem}` };
-}
-function validate(value) {
-  if (!isObject(value)) return "it must be a JSON object";
-  const allowed = ["version", "clusterId", "nodes", "ca", "backend"];
-  const extra = Object.keys(value).find((k) => !allowed.includes(k));
-  if (extra !== void 0) return `unknown field "${extra}"`;
-  if (value["version"] !== CLUSTER_FILE_VERSION) return `"version" must be ${CLUSTER_FILE_VERSION}`;
-  if (typeof value["clusterId"] !== "string" || value["clusterId"] === "")
-    return `"clusterId" must be a non-empty string`;
-  if (value["ca"] !== void 0 && (typeof value["ca"] !== "string" || !value["ca"].includes("-----BEGIN CERTIFICATE-----"))) {
-    return `"ca" must be a PEM certificate`;
-  }
-  if (value["backend"] !== void 0) {
-    const problem = validateBackend(value["backend"]);
-    if (problem !== null) return `backend: ${problem}`;
-  }
-  const nodes = value["nodes"];
-  if (!Array.isArray(nodes) || nodes.length === 0) return `"nodes" must be a non-empty array`;
-  const seen = /* @__PURE__ */ new Set();
-  for (const [i, node] of nodes.entries()) {
-    const problem = validateNode(node, i);
-    if (problem !== null) return `nodes[${i}]: ${problem}`;
-    const n = node;
-    if (seen.has(n.hsmId)) return `nodes[${i}]: hsmId ${n.hsmId} appears twice`;
-    seen.add(n.hsmId);
-  }
-  return null;
-}
-function validateNode(node, i) {
-  if (!isObject(node)) return "must be an object";
-  const allowed = ["index", "host", "port", "hsmId", "nodeId"];
-  const extra = Object.keys(node).find((k) => !allowed.includes(k));
-  if (extra !== void 0) return `unknown field "${extra}"`;
-  if (node["index"] !== i) return `"index" must be ${i} (nodes are listed in index order)`;
-  if (typeof node["host"] !== "string" || node["host"] === "") return `"host" must be a non-empty string`;
-  if (!isInt(node["port"], 1, 65535)) return `"port" must be an integer 1..65535`;
-  if (typeof node["hsmId"] !== "string" || !/^hsm-[a-z0-9]{11}$/.test(node["hsmId"]))
-    return `"hsmId" must look like hsm-abcdefghijk`;
-  if (!isInt(node["nodeId"], 0, 4294967295)) return `"nodeId" must be an unsigned 32-bit integer`;
-  return null;
-}
-function validateBackend(b) {
-  if (!isObject(b)) return "must be an object";
-  const kind = b["kind"];
-  if (typeof kind !== "string" || !BACKEND_KINDS.includes(kind))
-    return `"kind" must be one of ${BACKEND_KINDS.join(", ")}`;
-  const allowed = kind === "emulator" ? ["kind"] : ["kind", "binary", "args"];
-  const extra = Object.keys(b).find((k) => !allowed.includes(k));
-  if (extra !== void 0) return `unknown field "${extra}" for kind ${kind}`;
-  if (b["binary"] !== void 0 && (typeof b["binary"] !== "string" || b["binary"] === "" || b["binary"].includes("\0")))
-    return `"binary" must be a non-empty path`;
-  const args = b["args"];
-  if (args !== void 0 && (!Array.isArray(args) || !args.every((a) => typeof a === "string" && !a.includes("\0"))))
-    return `"args" must be an array of strings`;
-  return null;
-}
-function isObject(v) {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-function isInt(v, min, max) {
-  return typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;
-}
-
 // src/action/inputs.ts
 var ACTION_MODES = ["evaluate", "apply"];
+var WINDOW_SECONDS = { min: 10, max: 3600 };
 function inputVariable(name) {
   return `INPUT_${name.replace(/ /g, "_").toUpperCase()}`;
 }
@@ -36795,8 +37684,18 @@ function readInputs(env) {
   if (token === "")
     errors.push("github-token is empty: pass the workflow's token (the default, github.token) or another token");
   const cluster = readCluster2(env, errors);
+  const windowText = input(env, "window-seconds");
+  let windowSeconds = null;
+  if (windowText !== "") {
+    const n = /^[0-9]{1,6}$/.test(windowText) ? Number(windowText) : Number.NaN;
+    if (!(n >= WINDOW_SECONDS.min && n <= WINDOW_SECONDS.max))
+      errors.push(
+        `window-seconds: "${windowText.slice(0, 20)}" is not a whole number of seconds from ${WINDOW_SECONDS.min} to ${WINDOW_SECONDS.max}`
+      );
+    else windowSeconds = n;
+  }
   if (errors.length > 0 || mode === void 0) return { ok: false, errors };
-  return { ok: true, value: { mode, token, cluster } };
+  return { ok: true, value: { mode, token, cluster, windowSeconds } };
 }
 function readCluster2(env, errors) {
   const text = input(env, "cluster");
@@ -36841,7 +37740,7 @@ function stepVerdict(mode, results) {
   return { outputs, summary: summary2, failure: failures.length === 0 ? null : failures.join("; ") };
 }
 function isApproved(o) {
-  return o.code === "evaluated" && o.state === "approved" || o.code === "replayed" && o.nodes.every((n) => n.ok) || o.code === "policy_merged" && o.approved;
+  return o.code === "evaluated" && o.state === "approved" || o.code === "replayed" && o.nodes.every((n) => n.ok) || o.code === "policy_merged" && o.approved || o.code === "executed";
 }
 function failureOf(mode, { number, outcome: o }) {
   const pr = `#${number}`;
@@ -36860,6 +37759,12 @@ function failureOf(mode, { number, outcome: o }) {
       return mode === "apply" ? `${pr}: merged but not replayed: ${o.message}` : null;
     case "policy_merged":
       return o.approved ? null : `${pr}: ${o.message}`;
+    case "window_lapsed":
+      return `${pr}: the execution window lapsed, nothing ran (${o.message}); post /quorum retry`;
+    case "window_open":
+      return `${pr}: the execution window is still open`;
+    case "executed":
+      return null;
     case "unconfigured":
     case "not_a_request":
     case "token_deleted":
@@ -36941,7 +37846,9 @@ async function runAction(io) {
         // Elsewhere (GitHub Enterprise Server) the Actions app has another id: match any app's run.
         appId: (io.env["GITHUB_SERVER_URL"] ?? "https://github.com") === "https://github.com" ? GITHUB_ACTIONS_APP_ID : null
       },
-      log: (line) => io.info(`[quorum-gate] ${line}`)
+      log: (line) => io.info(`[quorum-gate] ${line}`),
+      // The apply job holds a real cluster's execution window itself (docs/real-cluster.md).
+      ...inputs.value.windowSeconds === null ? {} : { windowHold: { maxSeconds: inputs.value.windowSeconds } }
     });
     const results = await judge2(deps, event.repo, plan, inputs.value);
     const verdict = stepVerdict(inputs.value.mode, results);
@@ -37057,9 +37964,9 @@ function noClusterMessage(plan, eventName) {
 async function run() {
   await runAction({
     env: process.env,
-    readFile: (path) => readFileSync3(path, "utf8"),
+    readFile: (path) => readFileSync4(path, "utf8"),
     octokit: (token) => getOctokit(token),
-    gateway: (file, credentials) => createClusterGateway(file, credentials),
+    gateway: (file, credentials) => gatewayOf(file, credentials),
     now: () => Math.floor(Date.now() / 1e3),
     setSecret: (value) => setSecret(value),
     setOutput: (name, value) => setOutput(name, value),

@@ -8,7 +8,15 @@ export const ACTION_MODES = ["evaluate", "apply"] as const;
 export type ActionMode = (typeof ACTION_MODES)[number];
 
 /** Every input the code reads, as action.yml declares it. */
-export const INPUT_NAMES = ["mode", "github-token", "cluster", "cluster-file", "gate-user", "gate-password"] as const;
+export const INPUT_NAMES = [
+  "mode",
+  "github-token",
+  "cluster",
+  "cluster-file",
+  "gate-user",
+  "gate-password",
+  "window-seconds",
+] as const;
 export type InputName = (typeof INPUT_NAMES)[number];
 
 export interface ActionInputs {
@@ -16,7 +24,12 @@ export interface ActionInputs {
   readonly token: string;
   /** Null when neither `cluster` nor `cluster-file` is set: see `ClusterAccess`. */
   readonly cluster: ClusterAccess | null;
+  /** How long `apply` holds an execution window open (backend cloudhsm-cli); null: the HSM token's life. */
+  readonly windowSeconds: number | null;
 }
+
+/** `window-seconds` bounds: a window shorter than this leaves officers no time; the HSM's token bounds it anyway. */
+export const WINDOW_SECONDS = { min: 10, max: 3600 } as const;
 
 export interface ClusterAccess {
   readonly file: ClusterFile;
@@ -52,8 +65,18 @@ export function readInputs(env: Env): InputsResult {
   if (token === "")
     errors.push("github-token is empty: pass the workflow's token (the default, github.token) or another token");
   const cluster = readCluster(env, errors);
+  const windowText = input(env, "window-seconds");
+  let windowSeconds: number | null = null;
+  if (windowText !== "") {
+    const n = /^[0-9]{1,6}$/.test(windowText) ? Number(windowText) : Number.NaN;
+    if (!(n >= WINDOW_SECONDS.min && n <= WINDOW_SECONDS.max))
+      errors.push(
+        `window-seconds: "${windowText.slice(0, 20)}" is not a whole number of seconds from ${WINDOW_SECONDS.min} to ${WINDOW_SECONDS.max}`,
+      );
+    else windowSeconds = n;
+  }
   if (errors.length > 0 || mode === undefined) return { ok: false, errors };
-  return { ok: true, value: { mode, token, cluster } };
+  return { ok: true, value: { mode, token, cluster, windowSeconds } };
 }
 
 function readCluster(env: Env, errors: string[]): ClusterAccess | null {

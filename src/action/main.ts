@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import * as core from "@actions/core";
 import { getOctokit } from "@actions/github";
-import { createClusterGateway } from "../cluster/gateway.ts";
+import { gatewayOf } from "../cluster/gateway-of.ts";
 import { runAction } from "./run.ts";
 
 export async function run(): Promise<void> {
@@ -14,7 +14,7 @@ export async function run(): Promise<void> {
     env: process.env,
     readFile: (path) => readFileSync(path, "utf8"),
     octokit: (token) => getOctokit(token),
-    gateway: (file, credentials) => createClusterGateway(file, credentials),
+    gateway: (file, credentials) => gatewayOf(file, credentials),
     now: () => Math.floor(Date.now() / 1000),
     setSecret: (value) => core.setSecret(value),
     setOutput: (name, value) => core.setOutput(name, value),

@@ -70,6 +70,8 @@ export async function runAction(io: ActionIO): Promise<void> {
           (io.env["GITHUB_SERVER_URL"] ?? "https://github.com") === "https://github.com" ? GITHUB_ACTIONS_APP_ID : null,
       },
       log: (line) => io.info(`[quorum-gate] ${line}`),
+      // The apply job holds a real cluster's execution window itself (docs/real-cluster.md).
+      ...(inputs.value.windowSeconds === null ? {} : { windowHold: { maxSeconds: inputs.value.windowSeconds } }),
     });
     const results = await judge(deps, event.repo, plan, inputs.value);
     const verdict = stepVerdict(inputs.value.mode, results);

@@ -55,7 +55,8 @@ function isApproved(o: GateOutcome): boolean {
   return (
     (o.code === "evaluated" && o.state === "approved") ||
     (o.code === "replayed" && o.nodes.every((n) => n.ok)) ||
-    (o.code === "policy_merged" && o.approved)
+    (o.code === "policy_merged" && o.approved) ||
+    o.code === "executed"
   );
 }
 
@@ -81,6 +82,13 @@ function failureOf(mode: ActionMode, { number, outcome: o }: PullRequestOutcome)
       return mode === "apply" ? `${pr}: merged but not replayed: ${o.message}` : null;
     case "policy_merged":
       return o.approved ? null : `${pr}: ${o.message}`;
+    case "window_lapsed":
+      return `${pr}: the execution window lapsed, nothing ran (${o.message}); post /quorum retry`;
+    case "window_open":
+      // Only the App detaches a window; the Action awaits it, so this means the run ended early.
+      return `${pr}: the execution window is still open`;
+    case "executed":
+      return null;
     case "unconfigured":
     case "not_a_request":
     case "token_deleted":

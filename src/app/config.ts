@@ -11,6 +11,8 @@ export interface AppConfig {
   /** Path of the cluster file (`cluster.json`), re-read on every delivery. */
   readonly clusterFile: string;
   readonly gate: GateCredentials;
+  /** The execution window on a real cluster (docs/real-cluster.md): QG_WINDOW_SECONDS, QG_WINDOW_POLL_SECONDS. */
+  readonly window: { readonly maxSeconds?: number; readonly pollSeconds?: number };
 }
 
 export type AppConfigResult =
@@ -50,8 +52,29 @@ export function readAppConfig(
     errors,
   );
   const password = readPassword(env, readText, errors);
+  const maxSeconds = seconds(env, "QG_WINDOW_SECONDS", WINDOW_SECONDS, errors);
+  const pollSeconds = seconds(env, "QG_WINDOW_POLL_SECONDS", POLL_SECONDS, errors);
   if (errors.length > 0 || clusterFile === null || userName === null || password === null) return { ok: false, errors };
-  return { ok: true, value: { clusterFile, gate: { userName, password } } };
+  const window = {
+    ...(maxSeconds === null ? {} : { maxSeconds }),
+    ...(pollSeconds === null ? {} : { pollSeconds }),
+  };
+  return { ok: true, value: { clusterFile, gate: { userName, password }, window } };
+}
+
+/** Bounds of the window settings: below the HSM token's life anyway; polling often enough to matter. */
+export const WINDOW_SECONDS = { min: 10, max: 3600 } as const;
+export const POLL_SECONDS = { min: 1, max: 60 } as const;
+
+/** An optional whole number of seconds within bounds; null when unset. */
+function seconds(env: Env, name: string, bounds: { min: number; max: number }, errors: string[]): number | null {
+  const text = env[name]?.trim() ?? "";
+  if (text === "") return null;
+  if (!/^[0-9]{1,6}$/.test(text) || Number(text) < bounds.min || Number(text) > bounds.max) {
+    errors.push(`${name} must be a whole number of seconds from ${bounds.min} to ${bounds.max}`);
+    return null;
+  }
+  return Number(text);
 }
 
 function nonEmpty(env: Env, name: string, what: string, errors: string[]): string | null {

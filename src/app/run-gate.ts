@@ -4,7 +4,7 @@
 // did. The use case does all the deciding; this file only translates.
 import type { Logger } from "probot";
 import { readClusterFile } from "../cluster/cluster-file.ts";
-import { createClusterGateway } from "../cluster/gateway.ts";
+import { gatewayOf } from "../cluster/gateway-of.ts";
 import type { OctokitLike } from "../github/octokit-like.ts";
 import type { RepoRef } from "../github/port.ts";
 import { RateLimitedError } from "../github/rate-limit.ts";
@@ -51,7 +51,7 @@ export function createGateRunner(
       // Re-read on every delivery, so a cluster restarted on new ports needs no app restart.
       const cluster = readClusterFile(config.clusterFile);
       if (!cluster.ok) throw new Error(cluster.error);
-      const gateway = createClusterGateway(cluster.value, config.gate);
+      const gateway = gatewayOf(cluster.value, config.gate);
       try {
         const repo: RepoRef = { owner: payload.repository.owner.login, repo: payload.repository.name };
         const deps = buildGateDeps({
@@ -60,6 +60,24 @@ export function createGateRunner(
           now,
           runner: { kind: "app", botLogin: me.botLogin, appId: me.appId },
           log: (line) => log.info(line),
+          windowHold: {
+            ...config.window,
+            // A window outlives the delivery: GitHub waits 10 s for the answer, the HSM's token lives minutes.
+            detach: (work) => {
+              work().then(
+                (held) =>
+                  log.info(
+                    { outcome: held.code, pullRequest: `${repo.owner}/${repo.repo}#${number}`, ...detailsOf(held) },
+                    `quorum-gate: ${held.code}`,
+                  ),
+                (err: unknown) =>
+                  log.error(
+                    { outcome: "unexpected_error", error: describeError(err) },
+                    "quorum-gate: unexpected_error in an execution window",
+                  ),
+              );
+            },
+          },
         });
         const outcome = await handlePullRequest(deps, { repo, number, trigger });
         log.info(

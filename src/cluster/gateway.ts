@@ -14,6 +14,8 @@ import type {
   RecordedOutcome,
 } from "../protocol/messages.ts";
 import { decodeRecords } from "../hsm/token-record.ts";
+import type { RequestOperation } from "../gate/request.ts";
+import type { OperationState } from "./cloudhsm-cli-state.ts";
 
 export interface GateCredentials {
   readonly userName: string;
@@ -53,7 +55,12 @@ export interface ClusterGateway {
    * HSM that will check it.
    */
   officerKeys(): Promise<
-    | { readonly keys: ReadonlyMap<string, string>; readonly drift: readonly string[] }
+    | {
+        readonly keys: ReadonlyMap<string, string>;
+        readonly drift: readonly string[];
+        /** Officers with a registered quorum key, where the cluster names them without their keys (cloudhsm-cli). */
+        readonly registered?: readonly string[];
+      }
     | { readonly failures: readonly Failure[] }
   >;
   /** M of services 3 and 4, the strictest value any node holds. */
@@ -75,7 +82,42 @@ export interface ClusterGateway {
   ): Promise<readonly NodeOutcome<OpResponse<"execute">>[]>;
   /** Deletes the gate's token on every node that still holds it. */
   deleteToken(tokenData: Uint8Array): Promise<readonly NodeOutcome<{ deleted: number }>[]>;
+  /**
+   * The execution window of a real cluster (docs/real-cluster.md): present with backend
+   * cloudhsm-cli, whose HSMs issue their own short-lived token inside one login session.
+   */
+  readonly window?: WindowBackend;
   close(): void;
+}
+
+/** Opens the one login session an execution window lives in. */
+export interface WindowBackend {
+  open(): Promise<{ readonly ok: true; readonly session: WindowSession } | WindowFailure>;
+}
+
+export interface WindowFailure {
+  readonly ok: false;
+  /** A stable reason: the driver's (src/cluster/cloudhsm-cli-driver.ts) or `unsupported_operation`. */
+  readonly code: string;
+  readonly message: string;
+}
+
+/** The gate's CloudHSM CLI session for one window; the HSM token it generates dies with it. */
+export interface WindowSession {
+  /** False once the session is gone: its token is gone too. */
+  alive(): boolean;
+  /** Whether the operation has taken effect already (src/cluster/cloudhsm-cli-state.ts). */
+  operationState(op: RequestOperation): Promise<OperationState>;
+  /** Generates the HSM's token for the operation's service; `lifetimeSeconds` from the HSM's timeout. */
+  generateToken(
+    op: RequestOperation,
+  ): Promise<{ readonly ok: true; readonly tokenFile: Buffer; readonly lifetimeSeconds: number } | WindowFailure>;
+  /** Runs the operation with this approval file (the token with the counted signatures). */
+  run(
+    op: RequestOperation,
+    approvalFile: Uint8Array,
+  ): Promise<{ readonly ok: true; readonly message: string } | WindowFailure>;
+  close(): Promise<void>;
 }
 
 /**

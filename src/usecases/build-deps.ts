@@ -7,7 +7,7 @@ import { createGitHubPort } from "../github/octokit-port.ts";
 import { DEFAULT_BACKOFF, withRateLimitBackoff } from "../github/rate-limit.ts";
 import { withPullRequestSnapshots } from "../github/snapshot-port.ts";
 import { CHECK_RUN_NAME, POLICY_PATH } from "../gate/index.ts";
-import type { GateDeps } from "./deps.ts";
+import type { GateDeps, WindowHold } from "./deps.ts";
 
 export interface GateRunner {
   readonly kind: "app" | "action";
@@ -26,6 +26,8 @@ export function buildGateDeps(input: {
   readonly log: (line: string) => void;
   /** How a rate-limited call waits; tests pass one that does not. Default: a timer. */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** How an execution window is held (backend cloudhsm-cli). */
+  readonly windowHold?: WindowHold;
 }): GateDeps {
   const sleep = input.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   // Every call of both runners waits out GitHub's rate limits the same way (src/github/rate-limit.ts).
@@ -46,5 +48,6 @@ export function buildGateDeps(input: {
     ownPushesNotify: input.runner.kind === "app",
     log: input.log,
     sleep,
+    ...(input.windowHold === undefined ? {} : { windowHold: input.windowHold }),
   };
 }

@@ -25,6 +25,21 @@ export interface GateDeps {
   log(line: string): void;
   /** Waits, while another process holds a claim (src/usecases/claim.ts). Default: a timer. */
   sleep?(ms: number): Promise<void>;
+  /** How the gate holds an execution window on a real cluster (src/usecases/run-window.ts). */
+  readonly windowHold?: WindowHold;
+}
+
+/** docs/real-cluster.md, "The short clock: the execution window". */
+export interface WindowHold {
+  /** The longest a window stays open, in seconds; never beyond the HSM token's own life. */
+  readonly maxSeconds?: number;
+  /** How often the holder reads the pull request's comments; default 10 s. */
+  readonly pollSeconds?: number;
+  /**
+   * The App: runs the rest of the window after the delivery is answered (GitHub waits 10 s for
+   * an answer; a window lasts minutes). Absent (the Action): the window is awaited.
+   */
+  readonly detach?: (work: () => Promise<GateOutcome>) => void;
 }
 
 /** What woke the gate up. Replays happen only on a merge or an officer's `/quorum retry`. */
@@ -68,6 +83,12 @@ export type GateOutcome =
       readonly message: string;
     }
   | { readonly code: "token_deleted"; readonly message: string }
+  /** A real cluster: the window is open and held in the background until `deadline` (unix seconds). */
+  | { readonly code: "window_open"; readonly deadline: number; readonly message: string }
+  /** A real cluster: the window closed with fewer than M countersignatures, or its session ended. */
+  | { readonly code: "window_lapsed"; readonly message: string }
+  /** A real cluster: the approved command ran (or the cluster showed it done already). */
+  | { readonly code: "executed"; readonly result: "applied" | "already_applied"; readonly message: string }
   | { readonly code: "ignored"; readonly message: string };
 
 /**

@@ -9,6 +9,8 @@ export type ClusterFacts =
       readonly keys: ReadonlyMap<string, string>;
       readonly quorumValues: QuorumValues;
       readonly drift: readonly string[];
+      /** Who holds a quorum key, where the cluster names them without keys (cloudhsm-cli). */
+      readonly registered?: readonly string[];
     }
   | { readonly ok: false; readonly message: string };
 
@@ -26,5 +28,11 @@ export async function gatherCluster(deps: GateDeps): Promise<ClusterFacts> {
     return { ok: false, message: `the gate needs every node; ${parts.join(", ")}` };
   }
   if (keys.drift.length > 0) deps.log(`officer keys differ between nodes for: ${keys.drift.join(", ")}`);
-  return { ok: true, keys: keys.keys, quorumValues, drift: keys.drift };
+  return {
+    ok: true,
+    keys: keys.keys,
+    quorumValues,
+    drift: keys.drift,
+    ...(keys.registered === undefined ? {} : { registered: keys.registered }),
+  };
 }

@@ -20,6 +20,7 @@ export async function quorumInput(
     tokenFile,
     officerKeys: cluster.keys,
     quorumValues: cluster.quorumValues,
+    ...(cluster.registered === undefined ? {} : { registeredOfficers: cluster.registered }),
     prAuthor: pr.author,
     candidates: await deps.github.listCandidates(repo, pr.number),
     now: deps.now(),

@@ -20,6 +20,7 @@ import { quorumInput } from "./quorum-input.ts";
 import { renderNoticeSection, renderNoticeSummary } from "../gate/render-notice.ts";
 import { hasNewRetry, renderReplaySection } from "../gate/render-replay.ts";
 import { plainCheck, report, reportCheckOnly } from "./report.ts";
+import { runWindow } from "./run-window.ts";
 
 export async function replayMerged(
   deps: GateDeps,
@@ -28,6 +29,8 @@ export async function replayMerged(
   merged: OpenRequest,
   trigger: Trigger,
 ): Promise<GateOutcome> {
+  // A real cluster issues its token only now, for minutes, in one session: the short clock.
+  if (merged.policy.backend === "cloudhsm-cli") return runWindow(deps, repo, pr, merged, trigger);
   const sticky = await deps.github.findStickyComment(repo, pr.number, STICKY_MARKER, deps.botLogin);
   const tokenFile = sticky === null ? null : readStickyToken(sticky.body);
   if (sticky === null || tokenFile === null)

@@ -365,6 +365,33 @@ describe("the app's configuration", () => {
     assert.match(unreadable.errors.join("\n"), /QG_GATE_PASSWORD_FILE: cannot read .*absent \(ENOENT\)/);
   });
 
+  test("reads the execution window's settings within their bounds, and names a bad one", () => {
+    const r = readAppConfig({
+      ...base,
+      QG_GATE_PASSWORD: "pw-1",
+      QG_WINDOW_SECONDS: "300",
+      QG_WINDOW_POLL_SECONDS: "5",
+    });
+    assert.ok(r.ok);
+    assert.deepEqual(r.value.window, { maxSeconds: 300, pollSeconds: 5 });
+    const unset = readAppConfig({ ...base, QG_GATE_PASSWORD: "pw-1" });
+    assert.ok(unset.ok);
+    assert.deepEqual(unset.value.window, {});
+    for (const [name, value] of [
+      ["QG_WINDOW_SECONDS", "9"],
+      ["QG_WINDOW_SECONDS", "ten"],
+      ["QG_WINDOW_POLL_SECONDS", "61"],
+      ["QG_WINDOW_POLL_SECONDS", "1.5"],
+    ] as const) {
+      const bad = readAppConfig({ ...base, QG_GATE_PASSWORD: "pw-1", [name]: value });
+      assert.ok(!bad.ok, `${name}=${value}`);
+      assert.match(
+        bad.errors.join("\n"),
+        new RegExp(`^${name} must be a whole number of seconds from \\d+ to \\d+$`, "m"),
+      );
+    }
+  });
+
   test("the app refuses to load half-configured", async () => {
     const { privateKey } = generateKeyPairSync("rsa", {
       modulusLength: 2048,

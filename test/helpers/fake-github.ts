@@ -120,6 +120,8 @@ export interface FakeGitHub {
    * one second per write. A use case under test whose `now()` reads it agrees with those dates.
    */
   now(): Date;
+  /** Moves the fake clock forward (a test of a deadline: an execution window's, say). */
+  advance(seconds: number): void;
   /**
    * The next request matching method and path (no /api/v3; GraphQL is /graphql) gets this status,
    * body and headers (a rate limit's `retry-after`, say) instead.
@@ -327,6 +329,9 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     },
     appJwt: () => signAppJwt(app.id, app.privateKeyPem),
     now: () => new Date(state.clockMs),
+    advance: (seconds) => {
+      state.clockMs += seconds * 1000;
+    },
     failNext(method, path, status, body = { message: `injected HTTP ${status}` }, headers) {
       faults.push({
         method: method.toUpperCase(),

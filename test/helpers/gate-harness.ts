@@ -39,10 +39,17 @@ export async function startGateHarness(options: {
   readonly nodes?: number;
   readonly officers: Readonly<Record<string, string>>;
   readonly policyLogins?: readonly string[];
+  /** CU users to create before M is raised (for requests that delete them). */
+  readonly cryptoUsers?: readonly string[];
 }): Promise<GateHarness> {
   const cluster = await startTestCluster({ nodes: options.nodes ?? 3 });
   const clients = cluster.endpoints.map((e) => createNodeClient(e));
-  const q = await setUpQuorumCluster(clients, { signers: Object.values(options.officers), members: ["gate"], m: 2 });
+  const q = await setUpQuorumCluster(clients, {
+    signers: Object.values(options.officers),
+    members: ["gate"],
+    m: 2,
+    ...(options.cryptoUsers === undefined ? {} : { cryptoUsers: options.cryptoUsers }),
+  });
   const gh = await startFakeGitHub({ startTime: new Date() });
   const policyYaml = (logins: readonly string[], extra = ""): string =>
     [

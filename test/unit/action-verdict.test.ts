@@ -53,6 +53,18 @@ describe("the Action's inputs", () => {
     }
   });
 
+  it("window-seconds: empty means the HSM token's life; a value outside 10..3600 or not whole is refused by name", () => {
+    const none = readInputs(env({ "github-token": "t" }));
+    assert.ok(none.ok && none.value.windowSeconds === null);
+    const set = readInputs(env({ "github-token": "t", "window-seconds": "300" }));
+    assert.ok(set.ok && set.value.windowSeconds === 300);
+    for (const bad of ["9", "3601", "5m", "-1", "1e3"]) {
+      const r = readInputs(env({ "github-token": "t", "window-seconds": bad }));
+      assert.ok(!r.ok, bad);
+      assert.match(r.errors.join("; "), /^window-seconds: ".*" is not a whole number of seconds from 10 to 3600$/);
+    }
+  });
+
   it("without any cluster input the cluster is absent, not an error (runs with nothing to judge need none)", () => {
     const r = readInputs(env({ "github-token": "t" }));
     assert.ok(r.ok && r.value.cluster === null);

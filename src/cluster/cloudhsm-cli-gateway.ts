@@ -1,0 +1,210 @@
+// The gate's cluster port on a real cluster (docs/real-cluster.md): everything goes through the
+// `cloudhsm-cli` binary, driven by src/cluster/cloudhsm-cli-driver.ts as the gate's own admin
+// account. The facts a decision needs (quorum values, who holds a quorum key) come from a short
+// session of their own; an execution window is one long session, opened by `window.open()`,
+// in which the HSM's token is generated and the approved command runs.
+//
+// What this backend cannot do is said as data, never faked: the CLI lists no officer's public
+// key (the policy pins them), issues no operation-bound token that outlives a session, and keeps
+// no idempotency key, so issueToken and execute refuse with `unsupported_operation`; the use
+// cases never call them with this backend (src/usecases/run-window.ts replaces them).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ClusterFile } from "./cluster-file.ts";
+import { backendOf } from "./cluster-file.ts";
+import {
+  openCloudhsmCliSession,
+  type CliOutcome,
+  type CloudhsmCliOptions,
+  type CloudhsmCliSession,
+} from "./cloudhsm-cli-driver.ts";
+import { approvalCommand, serviceWord } from "./cloudhsm-cli-commands.ts";
+import { readOperationState } from "./cloudhsm-cli-state.ts";
+import type { ClusterGateway, Failure, GateCredentials, WindowFailure, WindowSession } from "./gateway.ts";
+
+export interface CloudhsmCliGatewayOptions {
+  /** How long one command may take, login included (the driver's default otherwise). */
+  readonly timeoutMs?: number;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** The HSM's own answer for a token's life when `list-timeouts` says nothing usable (AWS's default). */
+export const DEFAULT_TOKEN_TIMEOUT_SECONDS = 600;
+
+export function createCloudhsmCliGateway(
+  file: ClusterFile,
+  credentials: GateCredentials,
+  options: CloudhsmCliGatewayOptions = {},
+): ClusterGateway {
+  const backend = backendOf(file);
+  if (backend.kind !== "cloudhsm-cli") throw new Error("[cluster] this cluster file's backend is not cloudhsm-cli");
+  const first = file.nodes[0];
+  /** The whole cluster answers through one binary: a failure is the cluster's, named after its first HSM. */
+  const failed = (code: string, message: string): { readonly failures: readonly Failure[] } => ({
+    failures: [{ index: first?.index ?? 0, hsmId: first?.hsmId ?? file.clusterId, ok: false, code, message }],
+  });
+
+  const open = (cwd: string) =>
+    openCloudhsmCliSession({
+      binary: backend.binary,
+      args: backend.args,
+      credentials,
+      cwd,
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      ...(options.env === undefined ? {} : { env: options.env }),
+    } satisfies CloudhsmCliOptions);
+
+  /** One short session for one reading; files it might write land in a directory of its own. */
+  async function reading<T>(
+    words: readonly string[],
+    read: (data: unknown) => T | null,
+  ): Promise<{ readonly value: T } | { readonly failures: readonly Failure[] }> {
+    const dir = privateDir();
+    try {
+      const opened = await open(dir);
+      if (!opened.ok) return failed(opened.reason, opened.message);
+      try {
+        const answer = await opened.session.run(words);
+        if (!answer.ok) return failed(answer.reason, answer.message);
+        const value = read(answer.data);
+        return value === null ? failed("malformed_output", `${words.join(" ")} answered an unknown shape`) : { value };
+      } finally {
+        await opened.session.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  const unsupported = (what: string) =>
+    failed("unsupported_operation", `${what} is not how the gate works with backend cloudhsm-cli`);
+
+  return {
+    clusterId: file.clusterId,
+    backend: "cloudhsm-cli",
+    nodes: file.nodes,
+
+    async officerKeys() {
+      const r = await reading(["user", "list"], registeredOfficers);
+      // The CLI shows who holds a quorum key, not the key: the policy's pinned keys are what verifies.
+      return "failures" in r ? r : { keys: new Map(), drift: [], registered: r.value };
+    },
+
+    async quorumValues() {
+      const r = await reading(["quorum", "token-sign", "list-quorum-values"], (data) => {
+        const d = data as Record<string, unknown> | null;
+        const user = d?.["user"];
+        const quorum = d?.["quorum"];
+        return typeof user === "number" && typeof quorum === "number" ? { user, quorum } : null;
+      });
+      return "failures" in r ? r : r.value;
+    },
+
+    async sealingKey() {
+      return unsupported("sealing a password to the cluster");
+    },
+    async issueToken() {
+      return { ok: false, ...unsupported("an operation-bound token that outlives a session") };
+    },
+    async execute() {
+      return unsupported("one execute call with an idempotency key").failures;
+    },
+    async deleteToken() {
+      // A CloudHSM CLI token dies with the session that generated it: there is nothing to delete.
+      return [];
+    },
+
+    window: {
+      async open() {
+        const dir = privateDir();
+        const opened = await open(dir);
+        if (!opened.ok) {
+          rmSync(dir, { recursive: true, force: true });
+          return { ok: false, code: opened.reason, message: opened.message };
+        }
+        return { ok: true, session: windowSession(opened.session, dir) };
+      },
+    },
+
+    close() {
+      // Every session here is closed by its user; nothing is held between calls.
+    },
+  };
+}
+
+function windowSession(session: CloudhsmCliSession, dir: string): WindowSession {
+  const failure = (answer: Extract<CliOutcome, { ok: false }>): WindowFailure => ({
+    ok: false,
+    code: answer.reason,
+    message: answer.message,
+  });
+  return {
+    alive: () => session.alive(),
+    operationState: (op) => readOperationState(session, op),
+    async generateToken(op) {
+      const service = serviceWord(op);
+      const timeouts = await session.run(["quorum", "token-sign", "list-timeouts"]);
+      if (!timeouts.ok) return failure(timeouts);
+      const generated = (timeouts.data as Record<string, unknown> | null)?.["generated"];
+      const lifetimeSeconds =
+        typeof generated === "number" && Number.isInteger(generated) && generated > 0
+          ? generated
+          : DEFAULT_TOKEN_TIMEOUT_SECONDS;
+      const path = join(dir, `${service}.token`);
+      const answer = await session.run(["quorum", "token-sign", "generate", "--service", service, "--token", path]);
+      if (!answer.ok) return failure(answer);
+      try {
+        return { ok: true, tokenFile: readFileSync(path), lifetimeSeconds };
+      } catch (err) {
+        return {
+          ok: false,
+          code: "malformed_output",
+          message: `the shell wrote no token file: ${(err as NodeJS.ErrnoException).code ?? "error"}`,
+        };
+      }
+    },
+    async run(op, approvalFile) {
+      const path = join(dir, "approval.json");
+      writeFileSync(path, approvalFile, { mode: 0o600 });
+      const words = approvalCommand(op, path);
+      if (words === null)
+        return { ok: false, code: "unsupported_operation", message: `${op.kind} does not run through this backend` };
+      const answer = await session.run(words);
+      if (!answer.ok) return failure(answer);
+      return { ok: true, message: typeof answer.data === "string" ? answer.data : JSON.stringify(answer.data) };
+    },
+    async close() {
+      try {
+        await session.close();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** A directory only this process reads: token and approval files are not secrets, but they are the gate's. */
+function privateDir(): string {
+  return mkdtempSync(join(tmpdir(), "quorum-gate-cli-"));
+}
+
+/** The admin users whose `quorum` shows an enabled token-sign key: who can approve on the HSMs. */
+export function registeredOfficers(data: unknown): readonly string[] | null {
+  if (typeof data !== "object" || data === null || !("users" in data) || !Array.isArray(data.users)) return null;
+  const names: string[] = [];
+  for (const u of data.users as unknown[]) {
+    if (typeof u !== "object" || u === null) return null;
+    const r = u as Record<string, unknown>;
+    if (typeof r["username"] !== "string" || typeof r["role"] !== "string" || !Array.isArray(r["quorum"])) return null;
+    const enabled = (r["quorum"] as unknown[]).some(
+      (q) =>
+        typeof q === "object" &&
+        q !== null &&
+        (q as Record<string, unknown>)["strategy"] === "token-sign" &&
+        (q as Record<string, unknown>)["status"] === "enabled",
+    );
+    if (r["role"] === "admin" && enabled) names.push(r["username"]);
+  }
+  return names;
+}

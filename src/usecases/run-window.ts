@@ -1,0 +1,296 @@
+// A merged request on a real cluster (backend cloudhsm-cli): the short clock (docs/real-cluster.md,
+// "The short clock: the execution window"). The long clock is judged again from the merge commit;
+// if M payload approvals still count, one process opens a CloudHSM CLI session, generates the
+// HSM's token, shows it in the sticky comment with its deadline, and reads the pull request's
+// comments itself until M of those approvers have countersigned (the deliveries of their comments
+// may reach any replica) or the window lapses. At M it runs the command with `--approval` in the
+// same session and reports what the cluster answered.
+//
+// Once only: the process that opens a window holds a claim named for what opened it (the merge, or
+// one `/quorum retry`), so replicas receiving the same delivery open one window between them; and
+// before it runs anything it reads from the cluster whether the operation has taken effect already.
+import { evaluateQuorum, renderStickyComment, STICKY_MARKER, type Decision } from "../gate/index.ts";
+import { judgeWindow, renderApprovalFile, type ExecutionWindow } from "../gate/execution-window.ts";
+import { readOpenWindow, renderWindowSection, type WindowView } from "../gate/render-window.ts";
+import { hasNewRetry } from "../gate/render-replay.ts";
+import type { WindowSession } from "../cluster/gateway.ts";
+import type { PullRequestInfo, RepoRef } from "../github/port.ts";
+import type { GateDeps, GateOutcome, Trigger } from "./deps.ts";
+import type { OpenRequest } from "./evaluate-open.ts";
+import { gatherCluster } from "./gather-cluster.ts";
+import { quorumInput } from "./quorum-input.ts";
+import { renderNoticeSection, renderNoticeSummary } from "../gate/render-notice.ts";
+import { plainCheck, report, reportCheckOnly } from "./report.ts";
+
+/** The HSM token must still live when the command reaches it: the window closes this much earlier. */
+export const WINDOW_MARGIN_SECONDS = 5;
+export const DEFAULT_WINDOW_POLL_SECONDS = 10;
+
+export async function runWindow(
+  deps: GateDeps,
+  repo: RepoRef,
+  pr: PullRequestInfo,
+  merged: OpenRequest,
+  trigger: Trigger,
+): Promise<GateOutcome> {
+  const isMerge = trigger.kind === "pull_request" && trigger.action === "closed";
+  if (trigger.kind === "pull_request" && !isMerge)
+    return { code: "ignored", message: `pull_request.${trigger.action} on a merged pull request` };
+  const sticky = await deps.github.findStickyComment(repo, pr.number, STICKY_MARKER, deps.botLogin);
+  const open = sticky === null ? null : readOpenWindow(sticky.body);
+  // Countersignatures are read by the process that holds the window, not by their deliveries.
+  if (!isMerge && open !== null && deps.now() <= open.deadline)
+    return { code: "ignored", message: "an execution window is open: its holder reads the comments" };
+  const window = deps.cluster.window;
+  if (window === undefined)
+    return { code: "not_replayed", message: "this gate's cluster backend has no execution window" };
+
+  const cluster = await gatherCluster(deps);
+  if (!cluster.ok) {
+    await reportCheckOnly(
+      deps,
+      repo,
+      pr,
+      "failure",
+      "Merged, but the HSM cluster cannot be reached",
+      `${cluster.message}. Post \`/quorum retry\` once it is back.`,
+    );
+    return { code: "cluster_unavailable", message: cluster.message };
+  }
+  const input = await quorumInput(deps, repo, pr, merged.policy, null, cluster);
+  const decision = evaluateQuorum({
+    ...input,
+    request: merged.request,
+    requestDigest: merged.digest,
+    requestPath: merged.path,
+  });
+  const retry = newestRetry(decision, sticky?.body ?? null);
+  if (!isMerge && retry === null) return { code: "ignored", message: "no new /quorum retry on a merged pull request" };
+  const stickyInput = { decision, request: merged.request, requestPath: merged.path, policy: merged.policy };
+  if (decision.state !== "approved") {
+    const why =
+      decision.problems.map((p) => p.message).join("; ") ||
+      `${decision.approvers.length} of ${decision.required} approvals hold now`;
+    await report(
+      deps,
+      repo,
+      pr,
+      `${renderStickyComment(stickyInput)}${renderNoticeSection("Merged without a valid quorum: nothing was run", why)}`,
+      plainCheck("completed", "failure", "Merged without a valid quorum: nothing run", renderNoticeSummary(why)),
+    );
+    return { code: "not_replayed", message: why };
+  }
+
+  // One window per opening event, whichever replica got it (src/github/claim.ts).
+  const claimName = `window-${pr.number}-${retry === null ? "merge" : `retry-${retry}`}`;
+  const claimed = await deps.github.claim(repo, claimName, pr.mergeCommitSha ?? pr.headSha);
+  if (claimed === "held") return { code: "ignored", message: "another process holds this execution window" };
+  const release = async (): Promise<void> => {
+    if (claimed !== "claimed") return;
+    try {
+      await deps.github.releaseClaim(repo, claimName);
+    } catch (err) {
+      // A claim left behind only blocks this one opening event; a new /quorum retry has its own name.
+      deps.log(`could not release claim ${claimName}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+
+  const sticky0 = renderStickyComment(stickyInput);
+  const say = (view: WindowView, conclusion: "success" | "failure", title: string, summary: string) =>
+    report(
+      deps,
+      repo,
+      pr,
+      `${sticky0}\n${renderWindowSection(view)}`,
+      plainCheck("completed", conclusion, title, summary),
+    );
+
+  const opened = await window.open();
+  if (!opened.ok) {
+    await say(
+      {
+        state: "failed",
+        at: deps.now(),
+        code: opened.code,
+        message: `the gate's CloudHSM CLI session: ${opened.message}`,
+      },
+      "failure",
+      "Merged, but the gate could not open its CloudHSM CLI session",
+      `${opened.code}: post \`/quorum retry\` once the cluster is reachable`,
+    );
+    await release();
+    return { code: "cluster_unavailable", message: `${opened.code}: ${opened.message}` };
+  }
+  const session = opened.session;
+  let cleaned: Promise<void> | null = null;
+  // The session (and the token in it) ends with the window, however the window ends.
+  const cleanup = (): Promise<void> =>
+    (cleaned ??= (async () => {
+      await session.close().catch(() => undefined);
+      await release();
+    })());
+  const done = async (outcome: GateOutcome): Promise<GateOutcome> => {
+    await cleanup();
+    return outcome;
+  };
+
+  try {
+    const op = merged.request.operation;
+    const before = await session.operationState(op);
+    if (before.state === "applied") {
+      await say(
+        { state: "already_applied", at: deps.now(), message: before.message },
+        "success",
+        "The cluster already shows this change",
+        before.message,
+      );
+      return await done({ code: "executed", result: "already_applied", message: before.message });
+    }
+    if (before.state === "partial" || (before.state === "unknown" && op.kind !== "changePswd")) {
+      await say(
+        { state: "failed", at: deps.now(), code: `state_${before.state}`, message: before.message },
+        "failure",
+        "Nothing run: the cluster's state needs an operator",
+        before.message,
+      );
+      return await done({ code: "not_replayed", message: `state_${before.state}: ${before.message}` });
+    }
+    const generated = await session.generateToken(op);
+    if (!generated.ok) {
+      await say(
+        { state: "failed", at: deps.now(), code: generated.code, message: generated.message },
+        "failure",
+        "The HSM issued no quorum token",
+        `${generated.code}: post \`/quorum retry\` to try again`,
+      );
+      return await done({ code: "cluster_unavailable", message: `${generated.code}: ${generated.message}` });
+    }
+    const openedAt = deps.now();
+    const hold = deps.windowHold ?? {};
+    const seconds = Math.min(generated.lifetimeSeconds, hold.maxSeconds ?? generated.lifetimeSeconds);
+    const execWindow: ExecutionWindow = {
+      tokenFile: generated.tokenFile,
+      openedAt,
+      deadline: openedAt + Math.max(1, seconds - WINDOW_MARGIN_SECONDS),
+    };
+    const loginOf = new Map(decision.approvers.map((a) => [a.officer, a.login]));
+    await report(
+      deps,
+      repo,
+      pr,
+      `${sticky0}\n${renderWindowSection({
+        state: "open",
+        tokenFile: execWindow.tokenFile,
+        openedAt,
+        deadline: execWindow.deadline,
+        waitingFor: decision.approvers.map((a) => a.login),
+        counted: 0,
+        required: decision.required,
+      })}`,
+      plainCheck(
+        "in_progress",
+        undefined,
+        `Execution window open until ${new Date(execWindow.deadline * 1000).toISOString()}`,
+        `${decision.required} of the approvers countersign the HSM's token; then the gate runs the command.`,
+      ),
+    );
+    deps.log(`opened an execution window for ${repo.owner}/${repo.repo}#${pr.number} until ${execWindow.deadline}`);
+
+    const holdWindow = async (): Promise<GateOutcome> => {
+      try {
+        return await watch(deps, repo, pr, merged, decision, session, execWindow, say, loginOf);
+      } finally {
+        await cleanup();
+      }
+    };
+    if (hold.detach !== undefined) {
+      hold.detach(holdWindow);
+      return { code: "window_open", deadline: execWindow.deadline, message: "the gate holds the window" };
+    }
+    return await holdWindow();
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+/** Reads the comments until M countersignatures count or the window lapses; then runs, or says why not. */
+async function watch(
+  deps: GateDeps,
+  repo: RepoRef,
+  pr: PullRequestInfo,
+  merged: OpenRequest,
+  decision: Decision,
+  session: WindowSession,
+  window: ExecutionWindow,
+  say: (view: WindowView, conclusion: "success" | "failure", title: string, summary: string) => Promise<void>,
+  loginOf: ReadonlyMap<string, string>,
+): Promise<GateOutcome> {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const pollMs = (deps.windowHold?.pollSeconds ?? DEFAULT_WINDOW_POLL_SECONDS) * 1000;
+  const op = merged.request.operation;
+  let counted = 0;
+  for (;;) {
+    await sleep(pollMs);
+    const now = deps.now();
+    const lapse = async (why: string): Promise<GateOutcome> => {
+      await say(
+        { state: "lapsed", at: now, counted, required: decision.required, why },
+        "failure",
+        "The execution window lapsed: nothing ran",
+        `${counted} of ${decision.required} countersignatures. Post \`/quorum retry\` for a new window.`,
+      );
+      return { code: "window_lapsed", message: why };
+    };
+    if (!session.alive()) return lapse("The gate's CloudHSM CLI session ended before the window closed.");
+    const judged = judgeWindow({
+      window,
+      policy: merged.policy,
+      approvers: decision.approvers,
+      required: decision.required,
+      candidates: await deps.github.listCandidates(repo, pr.number),
+      now,
+    });
+    if (!judged.ok) return lapse(judged.message);
+    counted = judged.signers.length;
+    if (judged.state === "lapsed") return lapse("The window's deadline passed.");
+    if (judged.state === "open") continue;
+
+    // Ready: one more look at the cluster, then the command, in the session that holds the token.
+    const before = await session.operationState(op);
+    if (before.state === "applied") {
+      await say(
+        { state: "already_applied", at: now, message: before.message },
+        "success",
+        "The cluster already shows this change",
+        before.message,
+      );
+      return { code: "executed", result: "already_applied", message: before.message };
+    }
+    const ran = await session.run(op, renderApprovalFile(window.tokenFile, judged.signers));
+    const at = deps.now();
+    const by = judged.signers.map((s) => loginOf.get(s.officer) ?? s.officer).join(", ");
+    if (!ran.ok) {
+      await say(
+        { state: "failed", at, code: ran.code, message: ran.message },
+        "failure",
+        "The cluster refused the approved command",
+        `${ran.code}: ${ran.message.slice(0, 200)}`,
+      );
+      return { code: "not_replayed", message: `${ran.code}: ${ran.message}` };
+    }
+    const message = `${ran.message} (countersigned by ${by})`;
+    await say({ state: "applied", at, message }, "success", "Applied on the cluster", message);
+    deps.log(`ran ${op.kind} for ${repo.owner}/${repo.repo}#${pr.number} on the cluster`);
+    return { code: "executed", result: "applied", message };
+  }
+}
+
+/** The creation time (unix seconds) of the newest `/quorum retry` the gate has not served yet, or null. */
+function newestRetry(decision: Decision, stickyBody: string | null): number | null {
+  if (!hasNewRetry(decision.commands, stickyBody)) return null;
+  const times = decision.commands
+    .filter((c) => c.verb === "retry")
+    .map((c) => Math.floor(Date.parse(c.createdAt) / 1000));
+  return Math.max(...times);
+}

@@ -1,0 +1,310 @@
+// The whole ceremony of a real cluster through the gate's use cases (docs/real-cluster.md): a
+// cloudhsm-cli policy, officers approving the payload with openssl over days, a merge that opens
+// the execution window in a session of `quorum-gate cloudhsm-cli` spawned as the real binary is,
+// the officers countersigning the HSM token they read from the sticky comment, and the command
+// applied on every HSM. Also: a window that lapses and `/quorum retry`, a countersignature from an
+// officer who did not approve, two processes receiving the same merge, the gate stopped
+// mid-window, and an operation the cluster already shows. The clock is the fake GitHub's, moved
+// by the gate's own polling; nothing here reaches into the nodes behind the shell except to look.
+import assert from "node:assert/strict";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, before, describe, it } from "node:test";
+import { createCloudhsmCliGateway } from "../../src/cluster/cloudhsm-cli-gateway.ts";
+import type { ClusterGateway } from "../../src/cluster/gateway.ts";
+import { renderCountersignComment, renderPayloadComment } from "../../src/gate/approval-command.ts";
+import { approvalPayloadOf, payloadExpiry, renderApprovalPayload } from "../../src/gate/approval-payload.ts";
+import { STICKY_MARKER } from "../../src/gate/index.ts";
+import { parseRequest } from "../../src/gate/request.ts";
+import type { FakeRepo } from "../helpers/fake-github.ts";
+import { POLICY_FILE, startGateHarness, type GateHarness } from "../helpers/gate-harness.ts";
+import { testKey } from "../helpers/keys.ts";
+import { opensslSign } from "../helpers/openssl-sign.ts";
+import { passwordOf } from "../helpers/quorum-cluster.ts";
+import type { GateDeps, GateOutcome, PullRequestEvent } from "../../src/usecases/deps.ts";
+import { handlePullRequest } from "../../src/usecases/handle-pull-request.ts";
+
+const BIN = fileURLToPath(new URL("../../bin/quorum-gate.js", import.meta.url));
+const OFFICERS: Record<string, string> = { alice: "officer1", bob: "officer2", carol: "officer3" };
+const USERS = ["app1", "app2", "app3", "app4", "app5", "app6"];
+const DAY = 86_400;
+
+describe("gate: the execution window on a real cluster (cloudhsm-cli shell, openssl, 2 HSMs)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "qg-gate-window-"));
+  let h: GateHarness;
+  let repo: FakeRepo;
+  let cli: ClusterGateway;
+  const repoRef = { owner: "acme", repo: "real" };
+
+  before(async () => {
+    h = await startGateHarness({ nodes: 2, officers: OFFICERS, cryptoUsers: USERS });
+    for (const officer of Object.values(OFFICERS))
+      writeFileSync(join(dir, `${officer}.key`), testKey(officer).privateKey.export({ type: "pkcs8", format: "pem" }));
+    const wrapper = join(dir, "cloudhsm-cli");
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\nexec "${process.execPath}" "${BIN}" cloudhsm-cli --cluster "${h.cluster.clusterFile}" "$@"\n`,
+    );
+    chmodSync(wrapper, 0o755);
+    const file = { ...h.cluster.file, backend: { kind: "cloudhsm-cli" as const, binary: wrapper } };
+    cli = createCloudhsmCliGateway(file, { userName: "gate", password: passwordOf("gate") });
+    const block = (pem: string) =>
+      pem
+        .trimEnd()
+        .split("\n")
+        .map((l) => `      ${l}`)
+        .join("\n");
+    const officers = Object.entries(OFFICERS).map(
+      ([login, officer]) =>
+        `  ${login}:\n    officer: ${officer}\n    public_key: |\n${block(testKey(officer).publicPem)}`,
+    );
+    repo = h.gh.createRepo("acme/real", {
+      files: {
+        [POLICY_FILE]: [
+          `version: 1`,
+          `cluster: ${h.q.clusterId}`,
+          `backend: cloudhsm-cli`,
+          `officers:`,
+          ...officers,
+          "",
+        ].join("\n"),
+        "README.md": "a real cluster\n",
+      },
+    });
+  });
+  after(async () => {
+    await h?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The gate's deps with the cloudhsm-cli gateway; every poll moves the clock and lets `onPoll` act. */
+  function deps(onPoll: (n: number) => Promise<void> | void = () => {}, maxSeconds?: number): GateDeps {
+    let polls = 0;
+    return {
+      ...h.deps,
+      cluster: cli,
+      sleep: async (ms) => {
+        h.gh.advance(ms / 1000);
+        polls += 1;
+        await onPoll(polls);
+      },
+      windowHold: { pollSeconds: 10, ...(maxSeconds === undefined ? {} : { maxSeconds }) },
+    };
+  }
+
+  const event = (number: number, kind: PullRequestEvent["trigger"]["kind"], action: string): PullRequestEvent => ({
+    repo: repoRef,
+    number,
+    trigger: { kind, action },
+  });
+
+  /** A request (by default: delete the CU `name`), opened by dave. */
+  function openRequest(name: string, operation = `{kind: deleteUser, type: CU, name: ${name}}`) {
+    const path = `hsm-requests/${name}.yml`;
+    const bytes = Buffer.from(
+      `version: 1\ncluster: ${h.q.clusterId}\noperation: ${operation}\nreason: retired service\n`,
+    );
+    const number = repo.openPullRequest({ head: `req-${name}`, author: "dave", files: { [path]: bytes.toString() } });
+    return { number, bytes, path };
+  }
+
+  /** The long clock: `login` approves the request's payload with openssl, valid for 5 days. */
+  function approve(req: { number: number; bytes: Buffer; path: string }, login: string): void {
+    const parsed = parseRequest(req.bytes);
+    assert.ok(parsed.ok);
+    const until = payloadExpiry(h.gh.now().getTime(), 5 * DAY);
+    const payload = renderApprovalPayload(
+      approvalPayloadOf({
+        verdict: "approve",
+        request: parsed.request,
+        requestDigest: parsed.digest,
+        requestPath: req.path,
+        repository: "acme/real",
+        pullRequest: req.number,
+        expiresAt: until,
+      }),
+    );
+    const officer = OFFICERS[login] as string;
+    const signature = Buffer.from(opensslSign(dir, officer, payload), "base64");
+    repo.addComment(req.number, login, renderPayloadComment("approve", until, signature));
+  }
+
+  async function sticky(number: number): Promise<string> {
+    const found = await h.deps.github.findStickyComment(repoRef, number, STICKY_MARKER, h.deps.botLogin);
+    assert.ok(found !== null, "the gate's sticky comment");
+    return found.body;
+  }
+
+  /** What an officer does in the window: read the HSM token from the sticky comment, sign it, post it. */
+  async function countersign(number: number, login: string): Promise<void> {
+    const body = await sticky(number);
+    const json = /```json\n([\s\S]*?)\n```/.exec(body)?.[1];
+    assert.ok(json !== undefined, "the sticky comment shows the HSM token");
+    const data = Buffer.from((JSON.parse(json) as { approval_data: string }).approval_data, "base64");
+    const signature = Buffer.from(opensslSign(dir, OFFICERS[login] as string, data), "base64");
+    repo.addComment(number, login, renderCountersignComment(signature));
+  }
+
+  async function coverage(name: string): Promise<number> {
+    const lists = await h.all("list-users", {});
+    return lists.filter((l) => l.users.some((u) => u.name === name)).length;
+  }
+
+  /** Approved over days by alice and bob, then merged. */
+  async function approvedAndMerged(name: string, operation?: string) {
+    const req = openRequest(name, operation);
+    const opened = await handlePullRequest(deps(), event(req.number, "pull_request", "opened"));
+    assert.equal(opened.code, "evaluated");
+    approve(req, "alice");
+    h.gh.advance(2 * DAY);
+    approve(req, "bob");
+    const judged = await handlePullRequest(deps(), event(req.number, "comment", "created"));
+    assert.ok(judged.code === "evaluated" && judged.state === "approved", JSON.stringify(judged));
+    h.gh.advance(DAY);
+    repo.merge(req.number);
+    return req;
+  }
+
+  it("merged after approvals over days: the window opens, the approvers countersign, every HSM applies it", async () => {
+    const req = await approvedAndMerged("app1");
+    assert.equal(await coverage("app1"), 2);
+    const outcome = await handlePullRequest(
+      deps(async (poll) => {
+        if (poll === 1) {
+          const body = await sticky(req.number);
+          assert.match(body, /### Execution window: open until /);
+          assert.match(body, /@alice @bob/);
+          await countersign(req.number, "alice");
+          await countersign(req.number, "bob");
+        }
+      }),
+      event(req.number, "pull_request", "closed"),
+    );
+    assert.equal(outcome.code, "executed", JSON.stringify(outcome));
+    assert.equal(outcome.code === "executed" ? outcome.result : "", "applied");
+    assert.equal(await coverage("app1"), 0, "gone from every HSM");
+    assert.match(await sticky(req.number), /### Execution: applied on the cluster/);
+    const checks = repo.checkRuns().filter((c) => c["name"] === "quorum");
+    assert.equal(checks.at(-1)?.["conclusion"], "success");
+    // The window's claim is let go once the window closes.
+    assert.equal(await h.deps.github.claimHeld(repoRef, `window-${req.number}-merge`), false);
+    // A redelivered merge finds the change done and opens no window.
+    const again = await handlePullRequest(deps(), event(req.number, "pull_request", "closed"));
+    assert.equal(again.code, "executed");
+    assert.equal(again.code === "executed" ? again.result : "", "already_applied");
+  });
+
+  it("a window lapses with one approver and a non-approver countersigning; /quorum retry opens a new one", async () => {
+    const req = await approvedAndMerged("app2");
+    const lapsed = await handlePullRequest(
+      deps(async (poll) => {
+        if (poll === 1) {
+          await countersign(req.number, "alice");
+          // carol holds a registered key and signs the right token, but never approved this request.
+          await countersign(req.number, "carol");
+        }
+      }, 30),
+      event(req.number, "pull_request", "closed"),
+    );
+    assert.equal(lapsed.code, "window_lapsed", JSON.stringify(lapsed));
+    assert.equal(await coverage("app2"), 2, "nothing ran");
+    const body = await sticky(req.number);
+    assert.match(body, /### Execution window: lapsed at /);
+    assert.match(body, /1 of 2 countersignatures had counted/);
+
+    // A countersignature delivery after the window does nothing by itself.
+    const stray = await handlePullRequest(deps(), event(req.number, "comment", "created"));
+    assert.equal(stray.code, "ignored");
+
+    repo.addComment(req.number, "bob", "/quorum retry\n");
+    const retried = await handlePullRequest(
+      deps(async (poll) => {
+        if (poll === 1) {
+          await countersign(req.number, "bob");
+          await countersign(req.number, "alice");
+        }
+      }),
+      event(req.number, "comment", "created"),
+    );
+    assert.equal(retried.code, "executed", JSON.stringify(retried));
+    assert.equal(await coverage("app2"), 0);
+  });
+
+  it("two processes receive the same merge: one window, one application", async () => {
+    const req = await approvedAndMerged("app3");
+    const other = createCloudhsmCliGateway(
+      { ...h.cluster.file, backend: { kind: "cloudhsm-cli", binary: join(dir, "cloudhsm-cli") } },
+      { userName: "gate", password: passwordOf("gate") },
+    );
+    let signed = false;
+    const onPoll = async () => {
+      if (signed) return;
+      signed = true;
+      await countersign(req.number, "alice");
+      await countersign(req.number, "bob");
+    };
+    const outcomes: GateOutcome[] = await Promise.all([
+      handlePullRequest(deps(onPoll), event(req.number, "pull_request", "closed")),
+      handlePullRequest({ ...deps(onPoll), cluster: other }, event(req.number, "pull_request", "closed")),
+    ]);
+    // One ran it; the other either met the claim or, coming after the window, found it done.
+    const applied = outcomes.filter((o) => o.code === "executed" && o.result === "applied");
+    assert.equal(applied.length, 1, JSON.stringify(outcomes));
+    const rest = outcomes.find((o) => !applied.includes(o));
+    assert.ok(
+      (rest?.code === "ignored" && /another process holds this execution window/.test(rest.message)) ||
+        (rest?.code === "executed" && rest.result === "already_applied"),
+      JSON.stringify(rest),
+    );
+    assert.equal(await coverage("app3"), 0);
+  });
+
+  it("the gate stopped mid-window: nothing ran, the token died with the session, and a retry after the deadline starts clean", async () => {
+    const req = await approvedAndMerged("app4");
+    await assert.rejects(
+      handlePullRequest(
+        deps(async () => {
+          await countersign(req.number, "alice");
+          throw new Error("the process was stopped");
+        }),
+        event(req.number, "pull_request", "closed"),
+      ),
+      /the process was stopped/,
+    );
+    assert.equal(await coverage("app4"), 2, "nothing ran");
+    assert.match(await sticky(req.number), /### Execution window: open until /);
+    // While the recorded window lasts, a retry is told to wait for it...
+    repo.addComment(req.number, "alice", "/quorum retry\n");
+    const early = await handlePullRequest(deps(), event(req.number, "comment", "created"));
+    assert.equal(early.code, "ignored");
+    // ...after its deadline the retry opens a new window, and alice's old countersignature does not count in it.
+    h.gh.advance(700);
+    repo.addComment(req.number, "bob", "/quorum retry\n");
+    let polls = 0;
+    const retried = await handlePullRequest(
+      deps(async () => {
+        polls += 1;
+        if (polls === 1) await countersign(req.number, "bob");
+        if (polls === 3) await countersign(req.number, "alice");
+      }),
+      event(req.number, "comment", "created"),
+    );
+    assert.equal(retried.code, "executed", JSON.stringify(retried));
+    assert.equal(polls, 3, "bob's countersignature and alice's old one were not enough");
+    assert.equal(await coverage("app4"), 0);
+  });
+
+  it("a change the cluster already shows when the request merges: reported as done, no window opened", async () => {
+    // M of the user service is 2 already: setting it to 2 changes nothing.
+    const req = await approvedAndMerged("m-user-2", "{kind: setMValue, service: 3, value: 2}");
+    const outcome = await handlePullRequest(
+      deps(() => assert.fail("no window should be held")),
+      event(req.number, "pull_request", "closed"),
+    );
+    assert.equal(outcome.code, "executed", JSON.stringify(outcome));
+    assert.equal(outcome.code === "executed" ? outcome.result : "", "already_applied");
+    assert.match(await sticky(req.number), /### Execution: the cluster already shows the change/);
+  });
+});
