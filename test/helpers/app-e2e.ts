@@ -23,6 +23,7 @@ import { loginAll, must, setUpQuorumCluster, type QuorumCluster } from "./quorum
 const PROBOT = fileURLToPath(new URL("../../node_modules/probot/bin/probot.js", import.meta.url));
 const APP = fileURLToPath(new URL("../../src/app/index.ts", import.meta.url));
 const EXIT_WITH_PARENT = fileURLToPath(new URL("./exit-with-parent.ts", import.meta.url));
+const QUORUM_GATE = fileURLToPath(new URL("../../bin/quorum-gate.js", import.meta.url));
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -47,6 +48,16 @@ export interface AppE2EOptions {
    * as a load balancer spreads deliveries over replicas.
    */
   readonly replicas?: number;
+  /**
+   * `cloudhsm-cli`: the App reaches the cluster as it would a real one, through an executable
+   * that runs `quorum-gate cloudhsm-cli` (`<dir>/cloudhsm-cli`), with a policy pinning each
+   * officer's key; the default is the emulator's node protocol.
+   */
+  readonly backend?: "cloudhsm-cli";
+  /** CU users to create before M is raised. */
+  readonly cryptoUsers?: readonly string[];
+  /** More environment for the App (QG_WINDOW_SECONDS, say). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface Delivery {
@@ -112,6 +123,7 @@ export async function startAppE2E(options: AppE2EOptions): Promise<AppE2E> {
     signers: Object.values(options.officers),
     members: ["gate"],
     m: 2,
+    ...(options.cryptoUsers === undefined ? {} : { cryptoUsers: options.cryptoUsers }),
   });
   const gate = await loginAll(clients, "CO", "gate");
   await must(clients, "change-password", () => ({ userType: "CO", userName: "gate", password: gatePassword }), gate);
@@ -122,14 +134,35 @@ export async function startAppE2E(options: AppE2EOptions): Promise<AppE2E> {
 
   const gh = await startFakeGitHub({ realClock: options.realClock === true });
   const observer = gh.issueToken({ user: "observer", appId: null });
+  const real = options.backend === "cloudhsm-cli";
+  const pinned = (officer: string): string =>
+    `\n    officer: ${officer}\n    public_key: |\n${testKey(officer)
+      .publicPem.trimEnd()
+      .split("\n")
+      .map((l) => `      ${l}`)
+      .join("\n")}`;
   const policy = [
     `version: 1`,
     `cluster: ${quorum.clusterId}`,
+    ...(real ? ["backend: cloudhsm-cli"] : []),
     `officers:`,
-    ...Object.entries(options.officers).map(([login, officer]) => `  ${login}: ${officer}`),
+    ...Object.entries(options.officers).map(
+      ([login, officer]) => `  ${login}:${real ? pinned(officer) : ` ${officer}`}`,
+    ),
     ...(options.policyTail ?? []),
     "",
   ].join("\n");
+  let clusterFile = cluster.clusterFile;
+  if (real) {
+    const wrapper = join(dir, "cloudhsm-cli");
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\nexec "${process.execPath}" "${QUORUM_GATE}" cloudhsm-cli --cluster "${cluster.clusterFile}" "$@"\n`,
+      { mode: 0o755 },
+    );
+    clusterFile = join(dir, "cluster-cli.json");
+    writeFileSync(clusterFile, JSON.stringify({ ...cluster.file, backend: { kind: "cloudhsm-cli", binary: wrapper } }));
+  }
   const repo = gh.createRepo("acme/hsm", {
     files: { ".github/quorum-gate.yml": policy, "README.md": "HSM requests\n" },
   });
@@ -149,9 +182,10 @@ export async function startAppE2E(options: AppE2EOptions): Promise<AppE2E> {
     WEBHOOK_SECRET: webhookSecret,
     GHE_HOST: gh.host,
     GHE_PROTOCOL: "http",
-    QG_CLUSTER_FILE: cluster.clusterFile,
+    QG_CLUSTER_FILE: clusterFile,
     QG_GATE_USER: "gate",
     QG_GATE_PASSWORD_FILE: join(dir, "gate-password"),
+    ...options.env,
   });
   // cwd: an empty directory, so Probot finds no .env and no stray *.pem of ours.
   const apps = ports.map((port) =>
