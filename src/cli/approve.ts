@@ -19,6 +19,7 @@ import { sha256Hex } from "../crypto/rsa.ts";
 import { checkTokenBinding } from "../gate/check-token-binding.ts";
 import {
   approvalPayloadOf,
+  CHECK_RUN_NAME,
   describeOperation,
   formatIssue,
   isRequestPath,
@@ -36,13 +37,16 @@ import {
   type Policy,
 } from "../gate/index.ts";
 import { checkPayloadExpiry } from "../gate/approval-payload.ts";
+import { renderCountersignComment } from "../gate/approval-command.ts";
+import { readOpenWindow } from "../gate/render-window.ts";
+import { parseCliTokenFile } from "../formats/cli-token-file.ts";
 import { loadSigner, type Signer } from "./approve-signer.ts";
 import { parseCommandArgs } from "./args.ts";
 import type { CliIo } from "./io.ts";
 import { isRefusal, refuse, type Refusal } from "./refusal.ts";
 
 const HELP = `Usage: quorum-gate approve OWNER/REPO#N --key (FILE | pkcs11:URI) [--passphrase-file FILE]
-                           [--reject] [--until UTC] [--yes | --dry-run]
+                           [--reject] [--until UTC] [--yes | --dry-run] [--watch]
 
 Reads pull request N of OWNER/REPO with your own GitHub token, checks what your signature will
 approve from the request file at the pull request's head, shows it, asks, signs it with your
@@ -60,13 +64,17 @@ Options:
                          policy's approval_lifetime_seconds, which also bounds it
   -y, --yes              do not ask 'Sign and post? [y/N]' (for scripts)
   --dry-run              check and sign, print the comment on stdout, post nothing
+  --watch                cloudhsm-cli only: after posting the approval, wait for the execution window
+                         the gate opens on merge, and countersign its HSM token once (checked: the
+                         gate's own comment, a window still open, the request you approved merged)
   -h, --help             show this help
 
 Environment: GITHUB_TOKEN (else 'gh auth token'), GITHUB_API_URL (GitHub Enterprise:
 https://HOST/api/v3).
 
 Exit status: 0 posted (or printed with --dry-run); 1 refused, with a reason code first in the
-message (not_an_officer, wrong_key, token_binding_mismatch, pr_closed, ...); 2 bad arguments.
+message (not_an_officer, wrong_key, token_binding_mismatch, pr_closed, watch_timeout, ...); 2 bad
+arguments.
 `;
 
 const OPTIONS = {
@@ -76,6 +84,7 @@ const OPTIONS = {
   until: { type: "string" },
   yes: { type: "boolean", short: "y" },
   "dry-run": { type: "boolean" },
+  watch: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -104,6 +113,8 @@ export const APPROVE_REASONS = [
   "pkcs11_failed",
   "cancelled",
   "not_confirmed",
+  "request_changed",
+  "watch_timeout",
 ] as const;
 export type ApproveReason = (typeof APPROVE_REASONS)[number];
 
@@ -117,7 +128,12 @@ export interface ApproveDeps {
   /** The officer's token when GITHUB_TOKEN is not set: `gh auth token`, or null. */
   readonly ghToken: () => Promise<string | null>;
   readonly openssl: string;
+  /** How `--watch` waits between looks; default: a timer. */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
+
+/** How often `--watch` looks at the pull request. */
+export const WATCH_POLL_MS = 10_000;
 
 interface Plan {
   readonly owner: string;
@@ -129,6 +145,7 @@ interface Plan {
   readonly until: string | undefined;
   readonly yes: boolean;
   readonly dryRun: boolean;
+  readonly watch: boolean;
 }
 
 export async function runApprove(argv: string[], io: CliIo, deps: ApproveDeps = defaultDeps()): Promise<number> {
@@ -172,6 +189,8 @@ function planApprove(argv: string[]): Plan | Refusal | "help" {
     return refuse(2, "bad_arguments: --key is required (a PEM file or a pkcs11: URI)");
   if (v.yes === true && v["dry-run"] === true)
     return refuse(2, "bad_arguments: --yes posts, --dry-run does not: give one of them");
+  if (v.watch === true && (v.reject === true || v["dry-run"] === true))
+    return refuse(2, "bad_arguments: --watch countersigns after an approval: not with --reject or --dry-run");
   if (v.until !== undefined && !ISO_SECOND.test(v.until))
     return refuse(2, "bad_until: --until must be a UTC time to the second, e.g. 2026-12-13T03:00:00Z");
   return {
@@ -184,6 +203,7 @@ function planApprove(argv: string[]): Plan | Refusal | "help" {
     until: v.until,
     yes: v.yes === true,
     dryRun: v["dry-run"] === true,
+    watch: v.watch === true,
   };
 }
 
@@ -245,6 +265,11 @@ async function approve(argv: string[], io: CliIo, deps: ApproveDeps): Promise<Re
       `wrong_cluster: ${requestPath} names cluster ${request.cluster}, but the policy governs ${policy.cluster}`,
     );
 
+  if (plan.watch && policy.backend !== "cloudhsm-cli")
+    return refuse(
+      2,
+      "bad_arguments: --watch is for a real cluster (backend cloudhsm-cli); with the emulator your approval is all the gate needs",
+    );
   const payloadCeremony = plan.reject || policy.backend === "cloudhsm-cli";
   if (!payloadCeremony && plan.until !== undefined)
     return refuse(
@@ -360,10 +385,104 @@ async function approve(argv: string[], io: CliIo, deps: ApproveDeps): Promise<Re
     });
     io.stdout.write(`${posted.data.html_url ?? `posted comment ${posted.data.id}`}\n`);
     io.stderr.write(`posted on ${repository}#${plan.number} as ${me} (officer ${officer.officer})\n`);
-    return "done";
+    if (!plan.watch) return "done";
+    const until = Date.parse(plan.until ?? payloadExpiry(nowMs, policy.approvalLifetimeSeconds));
+    return await watchAndCountersign(octokit, plan, policy, parsed.digest, signer, io, deps, until);
   } finally {
     signer.close();
   }
+}
+
+/**
+ * `--watch`: waits until the gate's sticky comment shows an open execution window on the merged
+ * pull request, then signs the HSM token's approval_data and posts `/quorum countersign` once.
+ * The HSM token binds no arguments (docs/real-cluster.md), so before signing the tool checks
+ * what it can: the comment is the gate's (the app that writes the `quorum` check), the window is
+ * still open, and the request file that was merged is the one this officer approved.
+ */
+async function watchAndCountersign(
+  octokit: Octokit,
+  plan: Plan,
+  policy: Policy,
+  approvedDigest: string,
+  signer: Signer,
+  io: CliIo,
+  deps: ApproveDeps,
+  untilMs: number,
+): Promise<Refusal | "done"> {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const repository = `${plan.owner}/${plan.repo}`;
+  io.stderr.write(`waiting for the execution window on ${repository}#${plan.number} (Ctrl-C stops waiting)\n`);
+  for (;;) {
+    if (deps.now() > untilMs)
+      return refuse(1, `watch_timeout: your approval lapsed before ${repository}#${plan.number} opened a window`);
+    await sleep(WATCH_POLL_MS);
+    const { data: pr } = await octokit.rest.pulls.get({ owner: plan.owner, repo: plan.repo, pull_number: plan.number });
+    if (pr.state === "closed" && pr.merged !== true)
+      return refuse(1, `pr_closed: ${repository}#${plan.number} was closed without merge; nothing to countersign`);
+    if (pr.merged !== true || pr.merge_commit_sha === null) continue;
+    const window = await openWindowOf(octokit, plan, pr.head.sha, Math.floor(deps.now() / 1000));
+    if (window === null) continue;
+    const merged = await readRequest(octokit, plan, policy, {
+      sha: pr.merge_commit_sha,
+      owner: plan.owner,
+      repo: plan.repo,
+    });
+    if (isRefusal(merged)) return merged;
+    const digest = parseRequest(merged.bytes).digest;
+    if (digest !== approvedDigest)
+      return refuse(
+        1,
+        `request_changed: the request file merged (SHA-256 ${digest}) is not the one you approved (${approvedDigest}); nothing was countersigned`,
+      );
+    const signature = await signer.sign(window.approvalData);
+    if (isRefusal(signature)) return signature;
+    const posted = await octokit.rest.issues.createComment({
+      owner: plan.owner,
+      repo: plan.repo,
+      issue_number: plan.number,
+      body: renderCountersignComment(signature),
+    });
+    io.stdout.write(`${posted.data.html_url ?? `posted comment ${posted.data.id}`}\n`);
+    io.stderr.write(
+      `countersigned the HSM token of the window open until ${new Date(window.deadline * 1000).toISOString()}\n`,
+    );
+    return "done";
+  }
+}
+
+/** The open window the gate's own sticky comment shows, with its token's approval_data; else null. */
+async function openWindowOf(
+  octokit: Octokit,
+  plan: Plan,
+  headSha: string,
+  now: number,
+): Promise<{ readonly approvalData: Buffer; readonly deadline: number } | null> {
+  // The gate is the app that writes the quorum check: only its comment is believed.
+  const checks = await octokit.rest.checks.listForRef({
+    owner: plan.owner,
+    repo: plan.repo,
+    ref: headSha,
+    check_name: CHECK_RUN_NAME,
+    per_page: 100,
+  });
+  const slugs = new Set(checks.data.check_runs.flatMap((c) => (c.app?.slug ? [`${c.app.slug}[bot]`] : [])));
+  if (slugs.size !== 1) return null;
+  const comments = await octokit.paginate(octokit.rest.issues.listComments, {
+    owner: plan.owner,
+    repo: plan.repo,
+    issue_number: plan.number,
+    per_page: 100,
+  });
+  const sticky = comments.find(
+    (c) => c.user !== null && slugs.has(c.user.login) && (c.body ?? "").startsWith(STICKY_MARKER),
+  );
+  const body = sticky?.body ?? "";
+  const window = readOpenWindow(body);
+  if (window === null || now > window.deadline) return null;
+  const json = /```json\n([\s\S]*?)\n```/.exec(body)?.[1];
+  const file = json === undefined ? null : parseCliTokenFile(Buffer.from(json));
+  return file === null || !file.ok ? null : { approvalData: file.approvalData, deadline: window.deadline };
 }
 
 const silentLog = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };

@@ -5,7 +5,7 @@
 // officer, a closed pull request, bad arguments.
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { createPublicKey, verify } from "node:crypto";
+import { createHash, createPublicKey, verify } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +13,8 @@ import { PassThrough, Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { runApprove, type ApproveDeps } from "../../src/cli/approve.ts";
+import { renderTokenFile } from "../../src/cloudhsm-cli/approval-file.ts";
+import { renderWindowSection } from "../../src/gate/render-window.ts";
 import type { CliIo } from "../../src/cli/io.ts";
 import { fingerprint } from "../../src/crypto/rsa.ts";
 import {
@@ -166,7 +168,7 @@ describe("quorum-gate approve", () => {
   async function approve(
     args: readonly string[],
     login = "alice",
-    options: { input?: string; isTTY?: boolean; now?: number } = {},
+    options: { input?: string; isTTY?: boolean; now?: number; sleep?: (ms: number) => Promise<void> } = {},
   ): Promise<Run> {
     const cap = captureIo(options.input ?? "", options.isTTY ?? false);
     const deps: ApproveDeps = {
@@ -174,6 +176,7 @@ describe("quorum-gate approve", () => {
       now: () => options.now ?? nowMs,
       ghToken: async () => null,
       openssl: "openssl",
+      ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
     };
     const code = await runApprove([...args], cap.io, deps);
     return { code, out: cap.out(), err: cap.err() };
@@ -233,6 +236,95 @@ describe("quorum-gate approve", () => {
     );
     assert.ok(verify("sha256", payload, createPublicKey(bob.privatePem), Buffer.from(m[2] ?? "", "base64")));
     assert.match(r.err, /quorum-gate approval payload v1/);
+  });
+
+  describe("--watch: countersigning the execution window", () => {
+    const approvalData = Buffer.from("records of the HSM token, opaque to the officer");
+    const tokenFile = Buffer.from(renderTokenFile(approvalData, createHash("sha256").update(approvalData).digest()));
+    /** What the gate does on merge: its quorum check run and its sticky comment with an open window. */
+    async function gateOpensWindow(repo: FakeRepo, pr: number, author = gh.app.botLogin): Promise<void> {
+      const head = String((repo.pullRequestPayload(pr)["head"] as { sha: string }).sha);
+      const app = gh.issueToken();
+      const res = await fetch(`${gh.url}/repos/${repo.fullName}/check-runs`, {
+        method: "POST",
+        headers: { authorization: `token ${app}`, "content-type": "application/json" },
+        body: JSON.stringify({ name: "quorum", head_sha: head, status: "in_progress" }),
+      });
+      assert.equal(res.status, 201);
+      const window = renderWindowSection({
+        state: "open",
+        tokenFile,
+        openedAt: nowSec,
+        deadline: nowSec + 595,
+        waitingFor: ["bob"],
+        counted: 0,
+        required: 1,
+      });
+      repo.addComment(pr, { login: author, type: "Bot" }, `${STICKY_MARKER}\n## HSM quorum\n${window}`);
+    }
+
+    it("posts the approval, waits for the merge and the gate's window, and countersigns the HSM token once", async () => {
+      const { repo, pr, full } = setUp("cloudhsm-cli");
+      let looks = 0;
+      const r = await approve([`${full}#${pr}`, "--key", path("bob.key"), "--yes", "--watch"], "bob", {
+        sleep: async () => {
+          looks += 1;
+          if (looks === 2) repo.merge(pr);
+          if (looks === 3) {
+            // Someone else's bot shows a window first: not believed.
+            repo.addComment(pr, { login: "other-app[bot]", type: "Bot" }, `${STICKY_MARKER}\nfake`);
+            await gateOpensWindow(repo, pr);
+          }
+        },
+      });
+      assert.equal(r.code, 0, r.err);
+      const posted = commentsOf(repo, pr);
+      assert.equal(posted.length, 2, JSON.stringify(posted));
+      assert.match(posted[0] ?? "", /^\/quorum approve until=/);
+      const m = /^\/quorum countersign (\S+)\n$/.exec(posted[1] ?? "");
+      assert.ok(m, posted[1]);
+      assert.ok(verify("sha256", approvalData, createPublicKey(bob.privatePem), Buffer.from(m[1] ?? "", "base64")));
+      assert.match(r.err, /countersigned the HSM token of the window open until /);
+    });
+
+    it("refuses to countersign a window whose comment is not the quorum check's app's, until the approval lapses", async () => {
+      const { repo, pr, full } = setUp("cloudhsm-cli");
+      let now = nowMs;
+      let looks = 0;
+      const cap = captureIo();
+      const code = await runApprove([`${full}#${pr}`, "--key", path("bob.key"), "--yes", "--watch"], cap.io, {
+        env: { GITHUB_TOKEN: gh.issueToken({ user: "bob", appId: null }), GITHUB_API_URL: gh.url },
+        now: () => now,
+        ghToken: async () => null,
+        openssl: "openssl",
+        sleep: async () => {
+          looks += 1;
+          if (looks === 1) {
+            repo.merge(pr);
+            await gateOpensWindow(repo, pr, "impostor[bot]");
+          }
+          now += 6 * 3600 * 1000;
+        },
+      });
+      assert.equal(code, 1, cap.err());
+      assert.match(cap.err(), /watch_timeout: your approval lapsed/);
+      assert.equal(commentsOf(repo, pr).length, 1, "only the approval");
+    });
+
+    it("stops with pr_closed when the pull request is closed without merge, and refuses --watch with the emulator", async () => {
+      const { repo, pr, full } = setUp("cloudhsm-cli");
+      const r = await approve([`${full}#${pr}`, "--key", path("bob.key"), "--yes", "--watch"], "bob", {
+        sleep: async () => repo.closePullRequest(pr),
+      });
+      assert.equal(r.code, 1);
+      assert.match(r.err, /pr_closed: .* closed without merge; nothing to countersign/);
+      const emu = setUp("emulator");
+      const e = await approve([`${emu.full}#${emu.pr}`, "--key", path("alice.key"), "--yes", "--watch"]);
+      assert.equal(e.code, 2);
+      assert.match(e.err, /bad_arguments: --watch is for a real cluster/);
+      const both = await approve([`${full}#${pr}`, "--key", path("bob.key"), "--watch", "--dry-run"], "bob");
+      assert.equal(both.code, 2);
+    });
   });
 
   it("--reject posts a veto with --until, bounded by the policy's lifetime", async () => {
