@@ -36889,6 +36889,31 @@ function replayIdempotencyKey(tokenFile) {
   return `qg-${sha256(tokenFile).toString("hex").slice(0, 48)}`;
 }
 
+// src/usecases/merged-without.ts
+async function mergedWithoutCluster(deps, repo, pr, message) {
+  await reportCheckOnly(
+    deps,
+    repo,
+    pr,
+    "failure",
+    "Merged, but the HSM cluster cannot be reached",
+    `${message}. Post \`/quorum retry\` once it is back.`
+  );
+  return { code: "cluster_unavailable", message };
+}
+async function mergedWithoutQuorum(deps, repo, pr, sticky, done) {
+  const { decision } = sticky;
+  const why = decision.problems.map((p) => p.message).join("; ") || `${decision.approvers.length} of ${decision.required} approvals hold now`;
+  await report(
+    deps,
+    repo,
+    pr,
+    `${renderStickyComment(sticky)}${renderNoticeSection(`Merged without a valid quorum: nothing was ${done}`, why)}`,
+    plainCheck("completed", "failure", `Merged without a valid quorum: nothing ${done}`, renderNoticeSummary(why))
+  );
+  return { code: "not_replayed", message: why };
+}
+
 // src/formats/cli-token-file.ts
 import { createHash } from "node:crypto";
 var CLI_TOKEN_FILE_VERSION = "2.0";
@@ -37088,17 +37113,7 @@ async function runWindow(deps, repo, pr, merged, trigger) {
   if (window === void 0)
     return { code: "not_replayed", message: "this gate's cluster backend has no execution window" };
   const cluster = await gatherCluster(deps);
-  if (!cluster.ok) {
-    await reportCheckOnly(
-      deps,
-      repo,
-      pr,
-      "failure",
-      "Merged, but the HSM cluster cannot be reached",
-      `${cluster.message}. Post \`/quorum retry\` once it is back.`
-    );
-    return { code: "cluster_unavailable", message: cluster.message };
-  }
+  if (!cluster.ok) return mergedWithoutCluster(deps, repo, pr, cluster.message);
   const input2 = await quorumInput(deps, repo, pr, merged.policy, null, cluster);
   const decision = evaluateQuorum({
     ...input2,
@@ -37109,17 +37124,7 @@ async function runWindow(deps, repo, pr, merged, trigger) {
   const retry = newestRetry(decision, sticky?.body ?? null);
   if (!isMerge && retry === null) return { code: "ignored", message: "no new /quorum retry on a merged pull request" };
   const stickyInput = { decision, request: merged.request, requestPath: merged.path, policy: merged.policy };
-  if (decision.state !== "approved") {
-    const why = decision.problems.map((p) => p.message).join("; ") || `${decision.approvers.length} of ${decision.required} approvals hold now`;
-    await report(
-      deps,
-      repo,
-      pr,
-      `${renderStickyComment(stickyInput)}${renderNoticeSection("Merged without a valid quorum: nothing was run", why)}`,
-      plainCheck("completed", "failure", "Merged without a valid quorum: nothing run", renderNoticeSummary(why))
-    );
-    return { code: "not_replayed", message: why };
-  }
+  if (decision.state !== "approved") return mergedWithoutQuorum(deps, repo, pr, stickyInput, "run");
   const claimName = `window-${pr.number}-${retry === null ? "merge" : `retry-${retry}`}`;
   const claimed = await deps.github.claim(repo, claimName, pr.mergeCommitSha ?? pr.headSha);
   if (claimed === "held") return { code: "ignored", message: "another process holds this execution window" };
@@ -37320,17 +37325,7 @@ async function replayMerged(deps, repo, pr, merged, trigger) {
   if (trigger.kind === "pull_request" && !isMerge)
     return { code: "ignored", message: `pull_request.${trigger.action} on a merged pull request` };
   const cluster = await gatherCluster(deps);
-  if (!cluster.ok) {
-    await reportCheckOnly(
-      deps,
-      repo,
-      pr,
-      "failure",
-      "Merged, but the HSM cluster cannot be reached",
-      `${cluster.message}. Post \`/quorum retry\` once it is back.`
-    );
-    return { code: "cluster_unavailable", message: cluster.message };
-  }
+  if (!cluster.ok) return mergedWithoutCluster(deps, repo, pr, cluster.message);
   const repository = `${repo.owner}/${repo.repo}`;
   const decision = evaluateQuorum({
     ...await quorumInput(deps, repo, pr, merged.policy, tokenFile, cluster),
@@ -37341,17 +37336,7 @@ async function replayMerged(deps, repo, pr, merged, trigger) {
   if (!isMerge && !hasNewRetry(decision.commands, sticky.body))
     return { code: "ignored", message: "no new /quorum retry on a merged pull request" };
   const stickyInput = { decision, request: merged.request, requestPath: merged.path, policy: merged.policy };
-  if (decision.state !== "approved") {
-    const why = decision.problems.map((p) => p.message).join("; ") || `${decision.approvers.length} of ${decision.required} approvals hold now`;
-    await report(
-      deps,
-      repo,
-      pr,
-      `${renderStickyComment(stickyInput)}${renderNoticeSection("Merged without a valid quorum: nothing was replayed", why)}`,
-      plainCheck("completed", "failure", "Merged without a valid quorum: nothing replayed", renderNoticeSummary(why))
-    );
-    return { code: "not_replayed", message: why };
-  }
+  if (decision.state !== "approved") return mergedWithoutQuorum(deps, repo, pr, stickyInput, "replayed");
   const results = await deps.cluster.execute({
     idempotencyKey: replayIdempotencyKey(tokenFile),
     operation: toOperation(merged.request.operation),

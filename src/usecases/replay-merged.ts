@@ -17,9 +17,9 @@ import type { GateDeps, GateOutcome, ReplayNodeResult, Trigger } from "./deps.ts
 import type { OpenRequest } from "./evaluate-open.ts";
 import { gatherCluster } from "./gather-cluster.ts";
 import { quorumInput } from "./quorum-input.ts";
-import { renderNoticeSection, renderNoticeSummary } from "../gate/render-notice.ts";
 import { hasNewRetry, renderReplaySection } from "../gate/render-replay.ts";
-import { plainCheck, report, reportCheckOnly } from "./report.ts";
+import { plainCheck, report } from "./report.ts";
+import { mergedWithoutCluster, mergedWithoutQuorum } from "./merged-without.ts";
 import { runWindow } from "./run-window.ts";
 
 export async function replayMerged(
@@ -40,17 +40,7 @@ export async function replayMerged(
     return { code: "ignored", message: `pull_request.${trigger.action} on a merged pull request` };
 
   const cluster = await gatherCluster(deps);
-  if (!cluster.ok) {
-    await reportCheckOnly(
-      deps,
-      repo,
-      pr,
-      "failure",
-      "Merged, but the HSM cluster cannot be reached",
-      `${cluster.message}. Post \`/quorum retry\` once it is back.`,
-    );
-    return { code: "cluster_unavailable", message: cluster.message };
-  }
+  if (!cluster.ok) return mergedWithoutCluster(deps, repo, pr, cluster.message);
   const repository = `${repo.owner}/${repo.repo}`;
   const decision = evaluateQuorum({
     ...(await quorumInput(deps, repo, pr, merged.policy, tokenFile, cluster)),
@@ -61,19 +51,7 @@ export async function replayMerged(
   if (!isMerge && !hasNewRetry(decision.commands, sticky.body))
     return { code: "ignored", message: "no new /quorum retry on a merged pull request" };
   const stickyInput = { decision, request: merged.request, requestPath: merged.path, policy: merged.policy };
-  if (decision.state !== "approved") {
-    const why =
-      decision.problems.map((p) => p.message).join("; ") ||
-      `${decision.approvers.length} of ${decision.required} approvals hold now`;
-    await report(
-      deps,
-      repo,
-      pr,
-      `${renderStickyComment(stickyInput)}${renderNoticeSection("Merged without a valid quorum: nothing was replayed", why)}`,
-      plainCheck("completed", "failure", "Merged without a valid quorum: nothing replayed", renderNoticeSummary(why)),
-    );
-    return { code: "not_replayed", message: why };
-  }
+  if (decision.state !== "approved") return mergedWithoutQuorum(deps, repo, pr, stickyInput, "replayed");
 
   const results = await deps.cluster.execute({
     idempotencyKey: replayIdempotencyKey(tokenFile),

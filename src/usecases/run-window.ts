@@ -19,8 +19,8 @@ import type { GateDeps, GateOutcome, Trigger } from "./deps.ts";
 import type { OpenRequest } from "./evaluate-open.ts";
 import { gatherCluster } from "./gather-cluster.ts";
 import { quorumInput } from "./quorum-input.ts";
-import { renderNoticeSection, renderNoticeSummary } from "../gate/render-notice.ts";
-import { plainCheck, report, reportCheckOnly } from "./report.ts";
+import { plainCheck, report } from "./report.ts";
+import { mergedWithoutCluster, mergedWithoutQuorum } from "./merged-without.ts";
 
 /** The HSM token must still live when the command reaches it: the window closes this much earlier. */
 export const WINDOW_MARGIN_SECONDS = 5;
@@ -46,17 +46,7 @@ export async function runWindow(
     return { code: "not_replayed", message: "this gate's cluster backend has no execution window" };
 
   const cluster = await gatherCluster(deps);
-  if (!cluster.ok) {
-    await reportCheckOnly(
-      deps,
-      repo,
-      pr,
-      "failure",
-      "Merged, but the HSM cluster cannot be reached",
-      `${cluster.message}. Post \`/quorum retry\` once it is back.`,
-    );
-    return { code: "cluster_unavailable", message: cluster.message };
-  }
+  if (!cluster.ok) return mergedWithoutCluster(deps, repo, pr, cluster.message);
   const input = await quorumInput(deps, repo, pr, merged.policy, null, cluster);
   const decision = evaluateQuorum({
     ...input,
@@ -67,19 +57,7 @@ export async function runWindow(
   const retry = newestRetry(decision, sticky?.body ?? null);
   if (!isMerge && retry === null) return { code: "ignored", message: "no new /quorum retry on a merged pull request" };
   const stickyInput = { decision, request: merged.request, requestPath: merged.path, policy: merged.policy };
-  if (decision.state !== "approved") {
-    const why =
-      decision.problems.map((p) => p.message).join("; ") ||
-      `${decision.approvers.length} of ${decision.required} approvals hold now`;
-    await report(
-      deps,
-      repo,
-      pr,
-      `${renderStickyComment(stickyInput)}${renderNoticeSection("Merged without a valid quorum: nothing was run", why)}`,
-      plainCheck("completed", "failure", "Merged without a valid quorum: nothing run", renderNoticeSummary(why)),
-    );
-    return { code: "not_replayed", message: why };
-  }
+  if (decision.state !== "approved") return mergedWithoutQuorum(deps, repo, pr, stickyInput, "run");
 
   // One window per opening event, whichever replica got it (src/github/claim.ts).
   const claimName = `window-${pr.number}-${retry === null ? "merge" : `retry-${retry}`}`;
