@@ -37268,12 +37268,20 @@ async function watch(deps, repo, pr, merged, decision, session, window, say, log
       return { code: "window_lapsed", message: why };
     };
     if (!session.alive()) return lapse("The gate's CloudHSM CLI session ended before the window closed.");
+    let candidates;
+    try {
+      candidates = await deps.github.listCandidates(repo, pr.number);
+    } catch (err) {
+      if (now > window.deadline) return lapse("The window's deadline passed.");
+      deps.log(`could not read the comments of ${repo.owner}/${repo.repo}#${pr.number}: ${describeError(err)}`);
+      continue;
+    }
     const judged = judgeWindow({
       window,
       policy: merged.policy,
       approvers: decision.approvers,
       required: decision.required,
-      candidates: await deps.github.listCandidates(repo, pr.number),
+      candidates,
       now
     });
     if (!judged.ok) return lapse(judged.message);

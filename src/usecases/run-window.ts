@@ -17,6 +17,7 @@ import type { WindowSession } from "../cluster/gateway.ts";
 import type { PullRequestInfo, RepoRef } from "../github/port.ts";
 import type { GateDeps, GateOutcome, Trigger } from "./deps.ts";
 import type { OpenRequest } from "./evaluate-open.ts";
+import { describeError } from "./describe-error.ts";
 import { gatherCluster } from "./gather-cluster.ts";
 import { quorumInput } from "./quorum-input.ts";
 import { plainCheck, report } from "./report.ts";
@@ -221,12 +222,22 @@ async function watch(
       return { code: "window_lapsed", message: why };
     };
     if (!session.alive()) return lapse("The gate's CloudHSM CLI session ended before the window closed.");
+    let candidates: Awaited<ReturnType<typeof deps.github.listCandidates>>;
+    try {
+      candidates = await deps.github.listCandidates(repo, pr.number);
+    } catch (err) {
+      // One failed read (a GitHub hiccup, a rate limit) must not end a window the HSM still holds:
+      // the next poll reads again, and the deadline still bounds the wait.
+      if (now > window.deadline) return lapse("The window's deadline passed.");
+      deps.log(`could not read the comments of ${repo.owner}/${repo.repo}#${pr.number}: ${describeError(err)}`);
+      continue;
+    }
     const judged = judgeWindow({
       window,
       policy: merged.policy,
       approvers: decision.approvers,
       required: decision.required,
-      candidates: await deps.github.listCandidates(repo, pr.number),
+      candidates,
       now,
     });
     if (!judged.ok) return lapse(judged.message);

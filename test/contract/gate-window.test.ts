@@ -224,11 +224,17 @@ describe("gate: the execution window on a real cluster (cloudhsm-cli shell, open
         if (poll === 1) {
           await countersign(req.number, "bob");
           await countersign(req.number, "alice");
+          // GitHub fails the holder's next read once: the window goes on, the next poll reads again.
+          h.gh.failNext("GET", /\/issues\/\d+\/comments/, 502);
         }
       }),
       event(req.number, "comment", "created"),
     );
     assert.equal(retried.code, "executed", JSON.stringify(retried));
+    assert.ok(
+      h.logs.some((l) => /could not read the comments of acme\/real#\d+: .*502/.test(l)),
+      h.logs.join("\n"),
+    );
     assert.equal(await coverage("app2"), 0);
   });
 
