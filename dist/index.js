@@ -32311,16 +32311,26 @@ function createCloudhsmCliGateway(file, credentials, options = {}) {
     ...options.timeoutMs === void 0 ? {} : { timeoutMs: options.timeoutMs },
     ...options.env === void 0 ? {} : { env: options.env }
   });
-  async function reading(words, read) {
+  let inflight = null;
+  const facts = () => inflight ??= readFacts().finally(() => inflight = null);
+  async function readFacts() {
     const dir = privateDir();
     try {
       const opened = await open2(dir);
       if (!opened.ok) return failed(opened.reason, opened.message);
       try {
-        const answer = await opened.session.run(words);
-        if (!answer.ok) return failed(answer.reason, answer.message);
-        const value = read(answer.data);
-        return value === null ? failed("malformed_output", `${words.join(" ")} answered an unknown shape`) : { value };
+        const users = await opened.session.run(["user", "list"]);
+        if (!users.ok) return failed(users.reason, users.message);
+        const registered = registeredOfficers(users.data);
+        if (registered === null) return failed("malformed_output", "user list answered an unknown shape");
+        const values = await opened.session.run(["quorum", "token-sign", "list-quorum-values"]);
+        if (!values.ok) return failed(values.reason, values.message);
+        const d = values.data;
+        const user = d?.["user"];
+        const quorum = d?.["quorum"];
+        if (typeof user !== "number" || typeof quorum !== "number")
+          return failed("malformed_output", "quorum token-sign list-quorum-values answered an unknown shape");
+        return { registered, user, quorum };
       } finally {
         await opened.session.close();
       }
@@ -32334,17 +32344,12 @@ function createCloudhsmCliGateway(file, credentials, options = {}) {
     backend: "cloudhsm-cli",
     nodes: file.nodes,
     async officerKeys() {
-      const r = await reading(["user", "list"], registeredOfficers);
-      return "failures" in r ? r : { keys: /* @__PURE__ */ new Map(), drift: [], registered: r.value };
+      const r = await facts();
+      return "failures" in r ? r : { keys: /* @__PURE__ */ new Map(), drift: [], registered: r.registered };
     },
     async quorumValues() {
-      const r = await reading(["quorum", "token-sign", "list-quorum-values"], (data) => {
-        const d = data;
-        const user = d?.["user"];
-        const quorum = d?.["quorum"];
-        return typeof user === "number" && typeof quorum === "number" ? { user, quorum } : null;
-      });
-      return "failures" in r ? r : r.value;
+      const r = await facts();
+      return "failures" in r ? r : { user: r.user, quorum: r.quorum };
     },
     async sealingKey() {
       return unsupported("sealing a password to the cluster");
@@ -37109,6 +37114,14 @@ async function runWindow(deps, repo, pr, merged, trigger) {
   const open2 = sticky === null ? null : readOpenWindow(sticky.body);
   if (!isMerge && open2 !== null && deps.now() <= open2.deadline)
     return { code: "ignored", message: "an execution window is open: its holder reads the comments" };
+  if (!isMerge) {
+    const commands = (await deps.github.listCandidates(repo, pr.number)).flatMap((c) => {
+      const parsed = parseApprovalComment(c.body);
+      return parsed.ok ? [{ verb: parsed.command.verb, createdAt: c.createdAt }] : [];
+    });
+    if (!hasNewRetry(commands, sticky?.body ?? null))
+      return { code: "ignored", message: "no new /quorum retry on a merged pull request" };
+  }
   const window = deps.cluster.window;
   if (window === void 0)
     return { code: "not_replayed", message: "this gate's cluster backend has no execution window" };

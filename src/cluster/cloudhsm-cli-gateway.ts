@@ -29,6 +29,12 @@ export interface CloudhsmCliGatewayOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
+interface Facts {
+  readonly registered: readonly string[];
+  readonly user: number;
+  readonly quorum: number;
+}
+
 /** The HSM's own answer for a token's life when `list-timeouts` says nothing usable (AWS's default). */
 export const DEFAULT_TOKEN_TIMEOUT_SECONDS = 600;
 
@@ -55,20 +61,31 @@ export function createCloudhsmCliGateway(
       ...(options.env === undefined ? {} : { env: options.env }),
     } satisfies CloudhsmCliOptions);
 
-  /** One short session for one reading; files it might write land in a directory of its own. */
-  async function reading<T>(
-    words: readonly string[],
-    read: (data: unknown) => T | null,
-  ): Promise<{ readonly value: T } | { readonly failures: readonly Failure[] }> {
+  /**
+   * The facts a decision needs, read in one short session: the use cases ask for the officers and
+   * the quorum values at the same moment, and a login is not free on a real cluster. Calls that
+   * overlap share the session; a later call reads afresh.
+   */
+  let inflight: Promise<Facts | { readonly failures: readonly Failure[] }> | null = null;
+  const facts = () => (inflight ??= readFacts().finally(() => (inflight = null)));
+  async function readFacts(): Promise<Facts | { readonly failures: readonly Failure[] }> {
     const dir = privateDir();
     try {
       const opened = await open(dir);
       if (!opened.ok) return failed(opened.reason, opened.message);
       try {
-        const answer = await opened.session.run(words);
-        if (!answer.ok) return failed(answer.reason, answer.message);
-        const value = read(answer.data);
-        return value === null ? failed("malformed_output", `${words.join(" ")} answered an unknown shape`) : { value };
+        const users = await opened.session.run(["user", "list"]);
+        if (!users.ok) return failed(users.reason, users.message);
+        const registered = registeredOfficers(users.data);
+        if (registered === null) return failed("malformed_output", "user list answered an unknown shape");
+        const values = await opened.session.run(["quorum", "token-sign", "list-quorum-values"]);
+        if (!values.ok) return failed(values.reason, values.message);
+        const d = values.data as Record<string, unknown> | null;
+        const user = d?.["user"];
+        const quorum = d?.["quorum"];
+        if (typeof user !== "number" || typeof quorum !== "number")
+          return failed("malformed_output", "quorum token-sign list-quorum-values answered an unknown shape");
+        return { registered, user, quorum };
       } finally {
         await opened.session.close();
       }
@@ -86,19 +103,14 @@ export function createCloudhsmCliGateway(
     nodes: file.nodes,
 
     async officerKeys() {
-      const r = await reading(["user", "list"], registeredOfficers);
+      const r = await facts();
       // The CLI shows who holds a quorum key, not the key: the policy's pinned keys are what verifies.
-      return "failures" in r ? r : { keys: new Map(), drift: [], registered: r.value };
+      return "failures" in r ? r : { keys: new Map(), drift: [], registered: r.registered };
     },
 
     async quorumValues() {
-      const r = await reading(["quorum", "token-sign", "list-quorum-values"], (data) => {
-        const d = data as Record<string, unknown> | null;
-        const user = d?.["user"];
-        const quorum = d?.["quorum"];
-        return typeof user === "number" && typeof quorum === "number" ? { user, quorum } : null;
-      });
-      return "failures" in r ? r : r.value;
+      const r = await facts();
+      return "failures" in r ? r : { user: r.user, quorum: r.quorum };
     },
 
     async sealingKey() {

@@ -13,6 +13,7 @@ import { evaluateQuorum, renderStickyComment, STICKY_MARKER, type Decision } fro
 import { judgeWindow, renderApprovalFile, type ExecutionWindow } from "../gate/execution-window.ts";
 import { readOpenWindow, renderWindowSection, type WindowView } from "../gate/render-window.ts";
 import { hasNewRetry } from "../gate/render-replay.ts";
+import { parseApprovalComment } from "../gate/approval-command.ts";
 import type { WindowSession } from "../cluster/gateway.ts";
 import type { PullRequestInfo, RepoRef } from "../github/port.ts";
 import type { GateDeps, GateOutcome, Trigger } from "./deps.ts";
@@ -42,6 +43,16 @@ export async function runWindow(
   // Countersignatures are read by the process that holds the window, not by their deliveries.
   if (!isMerge && open !== null && deps.now() <= open.deadline)
     return { code: "ignored", message: "an execution window is open: its holder reads the comments" };
+  // A comment on a merged pull request opens a window only with a /quorum retry newer than the
+  // last window: look for one in the comments before logging in to the cluster for nothing.
+  if (!isMerge) {
+    const commands = (await deps.github.listCandidates(repo, pr.number)).flatMap((c) => {
+      const parsed = parseApprovalComment(c.body);
+      return parsed.ok ? [{ verb: parsed.command.verb, createdAt: c.createdAt }] : [];
+    });
+    if (!hasNewRetry(commands, sticky?.body ?? null))
+      return { code: "ignored", message: "no new /quorum retry on a merged pull request" };
+  }
   const window = deps.cluster.window;
   if (window === undefined)
     return { code: "not_replayed", message: "this gate's cluster backend has no execution window" };

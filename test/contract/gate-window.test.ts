@@ -7,10 +7,9 @@
 // mid-window, and an operation the cluster already shows. The clock is the fake GitHub's, moved
 // by the gate's own polling; nothing here reaches into the nodes behind the shell except to look.
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { createCloudhsmCliGateway } from "../../src/cluster/cloudhsm-cli-gateway.ts";
 import type { ClusterGateway } from "../../src/cluster/gateway.ts";
@@ -21,12 +20,12 @@ import { parseRequest } from "../../src/gate/request.ts";
 import type { FakeRepo } from "../helpers/fake-github.ts";
 import { POLICY_FILE, startGateHarness, type GateHarness } from "../helpers/gate-harness.ts";
 import { testKey } from "../helpers/keys.ts";
+import { pinnedOfficerLines, writeCloudhsmCliWrapper } from "../helpers/real-cluster.ts";
 import { opensslSign } from "../helpers/openssl-sign.ts";
 import { passwordOf } from "../helpers/quorum-cluster.ts";
 import type { GateDeps, GateOutcome, PullRequestEvent } from "../../src/usecases/deps.ts";
 import { handlePullRequest } from "../../src/usecases/handle-pull-request.ts";
 
-const BIN = fileURLToPath(new URL("../../bin/quorum-gate.js", import.meta.url));
 const OFFICERS: Record<string, string> = { alice: "officer1", bob: "officer2", carol: "officer3" };
 const USERS = ["app1", "app2", "app3", "app4", "app5", "app6"];
 const DAY = 86_400;
@@ -42,24 +41,10 @@ describe("gate: the execution window on a real cluster (cloudhsm-cli shell, open
     h = await startGateHarness({ nodes: 2, officers: OFFICERS, cryptoUsers: USERS });
     for (const officer of Object.values(OFFICERS))
       writeFileSync(join(dir, `${officer}.key`), testKey(officer).privateKey.export({ type: "pkcs8", format: "pem" }));
-    const wrapper = join(dir, "cloudhsm-cli");
-    writeFileSync(
-      wrapper,
-      `#!/bin/sh\nexec "${process.execPath}" "${BIN}" cloudhsm-cli --cluster "${h.cluster.clusterFile}" "$@"\n`,
-    );
-    chmodSync(wrapper, 0o755);
+    const wrapper = writeCloudhsmCliWrapper(dir, h.cluster.clusterFile);
     const file = { ...h.cluster.file, backend: { kind: "cloudhsm-cli" as const, binary: wrapper } };
     cli = createCloudhsmCliGateway(file, { userName: "gate", password: passwordOf("gate") });
-    const block = (pem: string) =>
-      pem
-        .trimEnd()
-        .split("\n")
-        .map((l) => `      ${l}`)
-        .join("\n");
-    const officers = Object.entries(OFFICERS).map(
-      ([login, officer]) =>
-        `  ${login}:\n    officer: ${officer}\n    public_key: |\n${block(testKey(officer).publicPem)}`,
-    );
+    const officers = pinnedOfficerLines(OFFICERS);
     repo = h.gh.createRepo("acme/real", {
       files: {
         [POLICY_FILE]: [
@@ -166,6 +151,26 @@ describe("gate: the execution window on a real cluster (cloudhsm-cli shell, open
     repo.merge(req.number);
     return req;
   }
+
+  it("the facts of a decision (registered officers, quorum values) come from one session, not one per question", async () => {
+    const counted = join(dir, "counted-cli");
+    writeFileSync(
+      counted,
+      `#!/bin/sh\necho started >> "${join(dir, "starts")}"\nexec "${join(dir, "cloudhsm-cli")}" "$@"\n`,
+      {
+        mode: 0o755,
+      },
+    );
+    const gateway = createCloudhsmCliGateway(
+      { ...h.cluster.file, backend: { kind: "cloudhsm-cli", binary: counted } },
+      { userName: "gate", password: passwordOf("gate") },
+    );
+    const [keys, values] = await Promise.all([gateway.officerKeys(), gateway.quorumValues()]);
+    assert.ok(!("failures" in keys) && !("failures" in values), JSON.stringify([keys, values]));
+    assert.deepEqual(keys.registered, Object.values(OFFICERS).sort());
+    assert.deepEqual(values, { user: 2, quorum: 1 });
+    assert.equal(readFileSync(join(dir, "starts"), "utf8"), "started\n");
+  });
 
   it("merged after approvals over days: the window opens, the approvers countersign, every HSM applies it", async () => {
     const req = await approvedAndMerged("app1");
