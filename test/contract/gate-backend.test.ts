@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { POLICY_FILE, startGateHarness, type GateHarness } from "../helpers/gate-harness.ts";
-import { testKey } from "../helpers/keys.ts";
+import { pinnedOfficerLines } from "../helpers/real-cluster.ts";
 import { handlePullRequest } from "../../src/usecases/handle-pull-request.ts";
 
 const OFFICERS: Record<string, string> = { alice: "officer1", bob: "officer2" };
@@ -17,16 +17,7 @@ describe("gate: the policy's backend and the cluster's", () => {
   after(() => h?.stop());
 
   function realPolicy(): string {
-    const block = (pem: string): string =>
-      pem
-        .trimEnd()
-        .split("\n")
-        .map((l) => `      ${l}`)
-        .join("\n");
-    const officers = Object.entries(OFFICERS).map(
-      ([login, officer]) =>
-        `  ${login}:\n    officer: ${officer}\n    public_key: |\n${block(testKey(officer).publicPem)}`,
-    );
+    const officers = pinnedOfficerLines(OFFICERS);
     return [`version: 1`, `cluster: ${h.q.clusterId}`, `backend: cloudhsm-cli`, `officers:`, ...officers, ""].join(
       "\n",
     );

@@ -19,11 +19,11 @@ import { parseRequest } from "../../src/gate/request.ts";
 import type { FakeRepo } from "../helpers/fake-github.ts";
 import { POLICY_FILE, startGateHarness, type GateHarness } from "../helpers/gate-harness.ts";
 import { testKey } from "../helpers/keys.ts";
+import { pinnedOfficerLines, writeCloudhsmCliWrapper } from "../helpers/real-cluster.ts";
 import { opensslSign } from "../helpers/openssl-sign.ts";
 import { passwordOf } from "../helpers/quorum-cluster.ts";
 
 const DIST = fileURLToPath(new URL("../../dist/index.js", import.meta.url));
-const BIN = fileURLToPath(new URL("../../bin/quorum-gate.js", import.meta.url));
 const OFFICERS = { alice: "officer1", bob: "officer2" } as const;
 const ACTIONS_APP_ID = 15368;
 const EXAMPLES = createRequire(import.meta.url)("@octokit/webhooks-examples") as {
@@ -41,21 +41,9 @@ describe("the Action's apply job holds a real cluster's execution window (dist/i
     h = await startGateHarness({ nodes: 2, officers: OFFICERS, cryptoUsers: ["act1"] });
     for (const officer of Object.values(OFFICERS))
       writeFileSync(join(dir, `${officer}.key`), testKey(officer).privatePem, { mode: 0o600 });
-    const wrapper = join(dir, "cloudhsm-cli");
-    writeFileSync(
-      wrapper,
-      `#!/bin/sh\nexec "${process.execPath}" "${BIN}" cloudhsm-cli --cluster "${h.cluster.clusterFile}" "$@"\n`,
-      { mode: 0o755 },
-    );
+    const wrapper = writeCloudhsmCliWrapper(dir, h.cluster.clusterFile);
     clusterJson = JSON.stringify({ ...h.cluster.file, backend: { kind: "cloudhsm-cli", binary: wrapper } });
-    const officers = Object.entries(OFFICERS).map(
-      ([login, officer]) =>
-        `  ${login}:\n    officer: ${officer}\n    public_key: |\n${testKey(officer)
-          .publicPem.trimEnd()
-          .split("\n")
-          .map((l) => `      ${l}`)
-          .join("\n")}`,
-    );
+    const officers = pinnedOfficerLines(OFFICERS);
     repo = h.gh.createRepo("acme/real", {
       files: {
         [POLICY_FILE]: [

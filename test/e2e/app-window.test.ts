@@ -6,12 +6,29 @@
 // it holds a window leaves nothing applied and a window that lapses on its own; `/quorum retry`
 // to the other replica opens a new one.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { renderCountersignComment, renderPayloadComment } from "../../src/gate/approval-command.ts";
 import { approvalPayloadOf, payloadExpiry, renderApprovalPayload } from "../../src/gate/approval-payload.ts";
 import { parseRequest } from "../../src/gate/request.ts";
 import { startAppE2E, type AppE2E } from "../helpers/app-e2e.ts";
+
+/**
+ * Processes whose command line runs the CloudHSM CLI shell on this cluster file, read from /proc
+ * (so the count cannot pass merely because a tool such as pgrep is missing).
+ */
+function shellsOn(clusterFile: string): number {
+  let n = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      if (args.includes("cloudhsm-cli") && args.includes(clusterFile)) n += 1;
+    } catch {
+      // gone in the meantime
+    }
+  }
+  return n;
+}
 
 const OFFICERS = { alice: "officer1", bob: "officer2", carol: "officer3" } as const;
 /** The shortest window the App takes; its deadline is 5 s earlier still. */
@@ -156,18 +173,12 @@ describe("the App holds a real cluster's execution window (probot run ×2, cloud
     const holder = h.apps.find((a) => a.pid === holderPid);
     assert.ok(holder !== undefined, `the outcome names the replica's pid (${String(holderPid)})`);
     const data = await openWindowToken(number);
+    assert.ok(shellsOn(h.cluster.clusterFile) >= 1, "the holder's shell runs while the window is open");
     const exited = new Promise((r) => holder.once("exit", r));
     holder.kill("SIGKILL");
     await exited;
     // Its CloudHSM CLI session goes with it: no shell of that window is left running.
-    await until("the window's shell to end", () => {
-      try {
-        execFileSync("pgrep", ["-f", `cloudhsm-cli --cluster ${h.cluster.clusterFile}`], { stdio: "pipe" });
-        return undefined;
-      } catch {
-        return true;
-      }
-    });
+    await until("the window's shell to end", () => (shellsOn(h.cluster.clusterFile) === 0 ? true : undefined));
     await countersign(number, "alice", data);
     await countersign(number, "bob", data);
     assert.deepEqual(await h.usersNamed("win2"), [1, 1, 1], "nothing ran");

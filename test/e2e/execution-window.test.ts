@@ -7,10 +7,9 @@
 // counts for nothing. The App's and the Action's window (merge, sticky comment, /quorum retry) is
 // not part of this file.
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { openCloudhsmCliSession, type CloudhsmCliSession } from "../../src/cluster/cloudhsm-cli-driver.ts";
 import { readOperationState } from "../../src/cluster/cloudhsm-cli-state.ts";
@@ -24,10 +23,10 @@ import { parseRequest } from "../../src/gate/request.ts";
 import { createNodeClient } from "../../src/protocol/node-client.ts";
 import { startTestCluster, type TestCluster } from "../helpers/cluster.ts";
 import { testKey } from "../helpers/keys.ts";
+import { pinnedOfficerLines, writeCloudhsmCliWrapper } from "../helpers/real-cluster.ts";
 import { opensslSign } from "../helpers/openssl-sign.ts";
 import { passwordOf, setUpQuorumCluster } from "../helpers/quorum-cluster.ts";
 
-const BIN = fileURLToPath(new URL("../../bin/quorum-gate.js", import.meta.url));
 const LOGINS: Record<string, string> = { alice: "officer1", bob: "officer2", carol: "officer3" };
 const REPO = "acme/hsm";
 const PR = 7;
@@ -64,17 +63,9 @@ describe("the execution window against the CloudHSM CLI shell (driver, openssl, 
     for (const c of clients) c.close();
     for (const officer of Object.values(LOGINS))
       writeFileSync(join(dir, `${officer}.key`), testKey(officer).privateKey.export({ type: "pkcs8", format: "pem" }));
-    const wrapper = join(dir, "cloudhsm-cli");
-    writeFileSync(
-      wrapper,
-      `#!/bin/sh\nexec "${process.execPath}" "${BIN}" cloudhsm-cli --cluster "${cluster.clusterFile}" "$@"\n`,
-    );
-    chmodSync(wrapper, 0o755);
-    const officers = Object.entries(LOGINS)
-      .map(([login, officer]) => {
-        const pem = testKey(officer).publicPem.trimEnd().split("\n");
-        return `  ${login}:\n    officer: ${officer}\n    public_key: |\n${pem.map((l) => `      ${l}\n`).join("")}`;
-      })
+    const wrapper = writeCloudhsmCliWrapper(dir, cluster.clusterFile);
+    const officers = pinnedOfficerLines(LOGINS)
+      .map((l) => `${l}\n`)
       .join("");
     const parsed = parsePolicy(
       Buffer.from(`version: 1\ncluster: ${cluster.file.clusterId}\nbackend: cloudhsm-cli\nofficers:\n${officers}`),

@@ -16,6 +16,7 @@ import { STICKY_MARKER } from "../../src/gate/index.ts";
 import { startTestCluster, type TestCluster } from "./cluster.ts";
 import { startFakeGitHub, type Created, type FakeGitHub, type FakeRepo } from "./fake-github.ts";
 import { testKey } from "./keys.ts";
+import { pinnedOfficerLines, writeCloudhsmCliWrapper } from "./real-cluster.ts";
 import { opensslSign } from "./openssl-sign.ts";
 import { startRoundRobinProxy } from "./round-robin-proxy.ts";
 import { loginAll, must, setUpQuorumCluster, type QuorumCluster } from "./quorum-cluster.ts";
@@ -23,7 +24,6 @@ import { loginAll, must, setUpQuorumCluster, type QuorumCluster } from "./quorum
 const PROBOT = fileURLToPath(new URL("../../node_modules/probot/bin/probot.js", import.meta.url));
 const APP = fileURLToPath(new URL("../../src/app/index.ts", import.meta.url));
 const EXIT_WITH_PARENT = fileURLToPath(new URL("./exit-with-parent.ts", import.meta.url));
-const QUORUM_GATE = fileURLToPath(new URL("../../bin/quorum-gate.js", import.meta.url));
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -135,31 +135,20 @@ export async function startAppE2E(options: AppE2EOptions): Promise<AppE2E> {
   const gh = await startFakeGitHub({ realClock: options.realClock === true });
   const observer = gh.issueToken({ user: "observer", appId: null });
   const real = options.backend === "cloudhsm-cli";
-  const pinned = (officer: string): string =>
-    `\n    officer: ${officer}\n    public_key: |\n${testKey(officer)
-      .publicPem.trimEnd()
-      .split("\n")
-      .map((l) => `      ${l}`)
-      .join("\n")}`;
   const policy = [
     `version: 1`,
     `cluster: ${quorum.clusterId}`,
     ...(real ? ["backend: cloudhsm-cli"] : []),
     `officers:`,
-    ...Object.entries(options.officers).map(
-      ([login, officer]) => `  ${login}:${real ? pinned(officer) : ` ${officer}`}`,
-    ),
+    ...(real
+      ? pinnedOfficerLines(options.officers)
+      : Object.entries(options.officers).map(([login, officer]) => `  ${login}: ${officer}`)),
     ...(options.policyTail ?? []),
     "",
   ].join("\n");
   let clusterFile = cluster.clusterFile;
   if (real) {
-    const wrapper = join(dir, "cloudhsm-cli");
-    writeFileSync(
-      wrapper,
-      `#!/bin/sh\nexec "${process.execPath}" "${QUORUM_GATE}" cloudhsm-cli --cluster "${cluster.clusterFile}" "$@"\n`,
-      { mode: 0o755 },
-    );
+    const wrapper = writeCloudhsmCliWrapper(dir, cluster.clusterFile);
     clusterFile = join(dir, "cluster-cli.json");
     writeFileSync(clusterFile, JSON.stringify({ ...cluster.file, backend: { kind: "cloudhsm-cli", binary: wrapper } }));
   }
