@@ -35382,6 +35382,7 @@ function tally(judgements, tokenExpired) {
         createdAt: j.createdAt,
         signature: j.command.signature,
         keyFingerprint: j.key.fingerprint,
+        ...j.command.until === void 0 ? {} : { until: j.command.until },
         ...v.url === void 0 ? {} : { url: v.url }
       });
     }
@@ -36138,6 +36139,7 @@ var EVIDENCE_VERSION = 1;
 var TOKEN_FILE_NAME = "token.bin";
 var APPROVAL_FILE_NAME = "approval.txt";
 var EVIDENCE_FILE_NAME = "evidence.json";
+var PAYLOAD_SUFFIX = ".payload";
 var MAX_EVIDENCE_BYTES = 1024 * 1024;
 
 // src/gate/evidence.ts
@@ -36150,7 +36152,18 @@ function isEvidencePath(requestPath, path) {
 }
 function buildEvidence(input2) {
   const { decision, request: request2 } = input2;
-  return assemble(input2, evidenceFolder(input2.requestPath), request2.cluster, {
+  const payloadOf = (until) => renderApprovalPayload(
+    approvalPayloadOf({
+      verdict: "approve",
+      request: request2,
+      requestDigest: decision.requestDigest,
+      requestPath: input2.requestPath,
+      repository: input2.repository,
+      pullRequest: input2.pullRequest,
+      expiresAt: until
+    })
+  );
+  return assemble({ ...input2, payloadOf }, evidenceFolder(input2.requestPath), request2.cluster, {
     path: input2.requestPath,
     sha256: decision.requestDigest,
     summary: describeOperation(request2.operation),
@@ -36174,21 +36187,24 @@ function assemble(input2, folder, cluster, subject) {
   if (decision.state !== "approved")
     return { ok: false, reason: "not_approved", message: `the decision is ${decision.state}, not approved` };
   const token = decision.token;
-  if (token === null || Buffer.from(input2.tokenFile).toString("base64") !== token.base64) {
+  const payloadOf = input2.payloadOf;
+  const longClock = token === null && input2.tokenFile === null && payloadOf !== void 0 && decision.approvers.length > 0 && decision.approvers.every((a) => a.until !== void 0);
+  if (!longClock && (token === null || input2.tokenFile === null || Buffer.from(input2.tokenFile).toString("base64") !== token.base64)) {
     return { ok: false, reason: "token_mismatch", message: "the token file is not the one the decision was made over" };
   }
   const publicKeys = /* @__PURE__ */ new Map();
   for (const a of decision.approvers) {
-    const pem = registeredKey(input2.officerKeys, a.officer, a.keyFingerprint);
+    const pem = a.until === void 0 ? registeredKey(input2.officerKeys, a.officer, a.keyFingerprint) : pinnedPem(input2.policy, a.officer, a.keyFingerprint);
     if (pem === null)
       return {
         ok: false,
         reason: "key_mismatch",
-        message: `the officer keys hold no key of officer ${a.officer} with the fingerprint the decision counted`
+        message: a.until === void 0 ? `the officer keys hold no key of officer ${a.officer} with the fingerprint the decision counted` : `the policy pins no key of officer ${a.officer} with the fingerprint the decision counted`
       };
     publicKeys.set(a.officer, pem);
   }
   const sigFile = (officer) => `${officer}.sig`;
+  const payloadFile = (officer) => `${officer}${PAYLOAD_SUFFIX}`;
   const approvalFile = renderApprovalFile({
     multiTokenFilePath: TOKEN_FILE_NAME,
     tokenFilePath: "",
@@ -36207,12 +36223,14 @@ function assemble(input2, folder, cluster, subject) {
     cluster,
     request: subject,
     bindingDigest: decision.bindingDigest,
-    token: {
-      file: TOKEN_FILE_NAME,
-      base64: token.base64,
-      sha256: token.sha256,
-      expiresAt: iso(token.expiresAt),
-      records: token.records
+    ...token === null ? {} : {
+      token: {
+        file: TOKEN_FILE_NAME,
+        base64: token.base64,
+        sha256: token.sha256,
+        expiresAt: iso(token.expiresAt),
+        records: token.records
+      }
     },
     required: decision.required,
     approvals: decision.approvers.map((a) => ({
@@ -36224,7 +36242,8 @@ function assemble(input2, folder, cluster, subject) {
       keyFingerprint: a.keyFingerprint,
       publicKey: publicKeys.get(a.officer) ?? "",
       signatureFile: sigFile(a.officer),
-      signature: a.signature
+      signature: a.signature,
+      ...a.until === void 0 ? {} : { until: a.until, payloadFile: payloadFile(a.officer) }
     })),
     decision: {
       state: decision.state,
@@ -36240,17 +36259,33 @@ function assemble(input2, folder, cluster, subject) {
     evaluatedAt: iso(input2.now)
   };
   const text = (s) => Buffer.from(s, "utf8");
-  const files = [
-    { path: `${folder}${TOKEN_FILE_NAME}`, content: Buffer.from(input2.tokenFile) },
+  const signatures = decision.approvers.map((a) => ({
+    path: `${folder}${sigFile(a.officer)}`,
+    content: Buffer.from(a.signature, "base64")
+  }));
+  const evidenceFile = {
+    path: `${folder}${EVIDENCE_FILE_NAME}`,
+    content: text(`${JSON.stringify(document, null, 2)}
+`)
+  };
+  const files = longClock && payloadOf !== void 0 ? [
+    ...signatures,
     ...decision.approvers.map((a) => ({
-      path: `${folder}${sigFile(a.officer)}`,
-      content: Buffer.from(a.signature, "base64")
+      path: `${folder}${payloadFile(a.officer)}`,
+      content: Buffer.from(payloadOf(a.until ?? ""))
     })),
+    evidenceFile
+  ] : [
+    { path: `${folder}${TOKEN_FILE_NAME}`, content: Buffer.from(input2.tokenFile ?? new Uint8Array()) },
+    ...signatures,
     { path: `${folder}${APPROVAL_FILE_NAME}`, content: text(approvalFile) },
-    { path: `${folder}${EVIDENCE_FILE_NAME}`, content: text(`${JSON.stringify(document, null, 2)}
-`) }
+    evidenceFile
   ];
   return { ok: true, folder, files, document };
+}
+function pinnedPem(policy, officer, keyFingerprint) {
+  const mapping = policy?.officers.find((o) => o.officer === officer.toLowerCase());
+  return mapping?.publicKeyPem !== void 0 && mapping.keyFingerprint === keyFingerprint ? mapping.publicKeyPem : null;
 }
 function registeredKey(keys, officer, keyFingerprint) {
   for (const [name, pem] of keys) {
@@ -36476,6 +36511,7 @@ async function evaluateOpen(deps, repo, pr, open2) {
       pullRequest: pr.number,
       tokenFile,
       officerKeys: input2.officerKeys,
+      policy: open2.policy,
       pullRequestAuthor: input2.prAuthor,
       now
     })
@@ -36540,12 +36576,13 @@ async function issueAndFinish(deps, repo, pr, subject, input2, decision, oldToke
 }
 async function finish(deps, repo, pr, subject, input2, decision, tokenFile, exclusive) {
   let evidence = { state: "none", note: "" };
-  if (decision.state === "approved" && tokenFile !== null) {
+  const payloadApprovals = subject.policy.backend === "cloudhsm-cli" && decision.token === null;
+  if (decision.state === "approved" && (tokenFile !== null || payloadApprovals)) {
     evidence = await placeEvidence(
       deps,
       repo,
       pr,
-      subject.evidence(decision, input2, tokenFile, deps.now()),
+      subject.evidence(decision, input2, payloadApprovals ? null : tokenFile, deps.now()),
       subject.label
     );
   }

@@ -27,7 +27,12 @@ export async function auditHistory(repo: GitRepo, rev: string, cluster: ClusterR
   } finally {
     reader.close();
   }
-  const subject = (v: LandedVerification) => ({ kind: v.kind, cluster: v.evidence?.cluster ?? null, replay: v.replay });
+  const subject = (v: LandedVerification) => ({
+    kind: v.kind,
+    cluster: v.evidence?.cluster ?? null,
+    replay: v.replay,
+    payloadApprovals: v.evidence !== null && v.evidence.token === undefined,
+  });
   const replays =
     cluster === null
       ? verified.map((v) => replayNotAsked(subject(v), "no --cluster given"))

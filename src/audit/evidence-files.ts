@@ -1,10 +1,11 @@
 // The evidence folder's files against evidence.json: the CMU approval file must name token.bin and
 // exactly the folder's .sig files, one per approval, and each .sig file must be the signature
-// evidence.json records. (Whether the signatures are valid is the engine's question.)
+// evidence.json records; payload approvals instead have one .payload file each. (Whether the
+// signatures are valid is the engine's question.)
 import { posix } from "node:path";
 import { parseApprovalFile, tokenPathOf, APPROVER_TYPE_CO } from "../formats/approval-file.ts";
 import { sha256 } from "../crypto/rsa.ts";
-import { TOKEN_FILE_NAME } from "../gate/evidence.ts";
+import { APPROVAL_FILE_NAME, PAYLOAD_SUFFIX, TOKEN_FILE_NAME } from "../gate/evidence.ts";
 import type { EvidenceApproval, EvidenceRecord } from "../gate/evidence-document.ts";
 import { failure, pass, type Check } from "./findings.ts";
 
@@ -69,23 +70,68 @@ export function checkApprovalFile(
   );
 }
 
-/** token.bin (null when absent) is the token evidence.json records, by name, bytes and SHA-256. */
+/**
+ * token.bin (null when absent) is the token evidence.json records, by name, bytes and SHA-256.
+ * Evidence of payload approvals records no token, and then there must be no token.bin either.
+ */
 export function checkTokenFile(token: Uint8Array | null, evidence: EvidenceRecord): Check {
+  const recorded = evidence.token;
+  if (recorded === undefined)
+    return token === null
+      ? pass("token", "no token: the officers approved the gate's payload, and the HSM token exists only at execution")
+      : failure(
+          "token",
+          "token_digest_mismatch",
+          `the folder holds a ${TOKEN_FILE_NAME}, but evidence.json records payload approvals and no token`,
+        );
   if (token === null) return failure("token", "token_missing", `there is no ${TOKEN_FILE_NAME}`);
   const digest = sha256(token).toString("hex");
   if (
-    evidence.token.file !== TOKEN_FILE_NAME ||
-    digest !== evidence.token.sha256 ||
-    Buffer.from(token).toString("base64") !== evidence.token.base64
+    recorded.file !== TOKEN_FILE_NAME ||
+    digest !== recorded.sha256 ||
+    Buffer.from(token).toString("base64") !== recorded.base64
   ) {
-    const where = evidence.token.file === TOKEN_FILE_NAME ? "" : ` in ${JSON.stringify(evidence.token.file)}`;
+    const where = recorded.file === TOKEN_FILE_NAME ? "" : ` in ${JSON.stringify(recorded.file)}`;
     return failure(
       "token",
       "token_digest_mismatch",
-      `${TOKEN_FILE_NAME} has SHA-256 ${digest}, but evidence.json records ${evidence.token.sha256}${where}`,
+      `${TOKEN_FILE_NAME} has SHA-256 ${digest}, but evidence.json records ${recorded.sha256}${where}`,
     );
   }
   return pass("token", `${TOKEN_FILE_NAME} SHA-256 ${digest}, as recorded`);
+}
+
+/**
+ * Payload approvals (no token): no CMU approval file, since there is no token for it to name; and
+ * each approval's .payload file holds exactly the payload the engine rebuilds from the request and
+ * its `until=`, so that `openssl dgst -sha256 -verify` on the folder checks what the gate checked.
+ */
+export function checkPayloadFiles(
+  files: ReadonlyMap<string, Uint8Array>,
+  approvals: readonly EvidenceApproval[],
+  payloadOf: ((until: string) => Uint8Array) | null,
+): Check {
+  if (files.has(APPROVAL_FILE_NAME))
+    return failure(
+      "approval_file",
+      "approval_file_mismatch",
+      `the folder holds an ${APPROVAL_FILE_NAME}, but payload approvals have no token for it to name`,
+    );
+  const wrong: string[] = [];
+  for (const a of approvals) {
+    const name = a.payloadFile ?? "";
+    const bytes = files.get(name);
+    if (name.includes("/") || !name.endsWith(PAYLOAD_SUFFIX))
+      wrong.push(`${name || a.officer}: not a payload file name`);
+    else if (bytes === undefined) wrong.push(`${name}: missing`);
+    else if (payloadOf !== null && !Buffer.from(bytes).equals(Buffer.from(payloadOf(a.until ?? ""))))
+      wrong.push(`${name}: is not the approval payload of the request until=${a.until}`);
+  }
+  if (wrong.length > 0) return failure("approval_file", "approval_file_mismatch", wrong.join("; "));
+  return pass(
+    "approval_file",
+    `${approvals.length} payload file${approvals.length === 1 ? "" : "s"}, each the approval payload ${payloadOf === null ? "evidence.json names" : "of the request"}`,
+  );
 }
 
 /** Each approval's .sig file holds exactly the signature evidence.json records. */

@@ -23,7 +23,7 @@ export function renderVerification(v: LandedVerification): string {
     `  landed in      ${short(l.commit)} (${how}, ${iso(l.committedAt)}); judged by the policy at its first parent ${l.firstParent === null ? "(none: a root commit)" : short(l.firstParent)}`,
   );
   lines.push(
-    `  token judged   at ${iso(v.judgedAt)}, when ${short(v.evidenceCommit.commit)} made the evidence (committer time)`,
+    `  ${v.evidence !== null && v.evidence.token === undefined ? "judged        " : "token judged  "} at ${iso(v.judgedAt)}, when ${short(v.evidenceCommit.commit)} made the evidence (committer time)`,
   );
   if (e !== null) lines.push(`  requested by   ${requester(e.pullRequestAuthor, e.request.requestedBy)}`);
   if (v.required !== null)

@@ -28,10 +28,18 @@ export interface ReplaySubject {
   readonly kind: "request" | "governance";
   readonly cluster: string | null;
   readonly replay: ReplayIdentity | null;
+  /** Approved over the payload (backend cloudhsm-cli): run in an execution window, with no key on any node. */
+  readonly payloadApprovals?: boolean;
 }
 
 export function replayNotAsked(subject: ReplaySubject, why: string): ReplayColumn {
   if (subject.kind === "governance") return { state: "not_applicable", reason: "policy change: nothing is replayed" };
+  if (subject.payloadApprovals === true)
+    return {
+      state: "unknown",
+      reason:
+        "run on a real cluster in an execution window: its result is in the pull request's quorum check run, not on the nodes",
+    };
   return subject.replay === null
     ? { state: "unknown", reason: "no token or request to derive the idempotency key from" }
     : { state: "unknown", reason: why, idempotencyKey: subject.replay.idempotencyKey };

@@ -4,9 +4,11 @@
 // that the judging policy pins, required = the M the gate recorded, token = token.bin, now = when
 // the evidence was made) and handed to evaluateQuorum or evaluateGovernance unchanged. Around it,
 // the checks only offline can make: the request file, token and signature files are the ones the
-// evidence names, and the binding digest recomputed is the one recorded.
+// evidence names (for payload approvals, no token: each payload file is the request's payload),
+// and the binding digest recomputed is the one recorded.
 import type { ApprovalCandidate } from "../gate/candidate.ts";
-import { renderApprovalComment } from "../gate/approval-command.ts";
+import { renderApprovalComment, renderPayloadComment } from "../gate/approval-command.ts";
+import { approvalPayloadOf, renderApprovalPayload } from "../gate/approval-payload.ts";
 import { evaluateQuorum, type Decision, type QuorumInput } from "../gate/evaluate.ts";
 import { APPROVAL_FILE_NAME, EVIDENCE_FILE_NAME, evidenceFolder, TOKEN_FILE_NAME } from "../gate/evidence.ts";
 import { evaluateGovernance, governanceEvidenceFolder, parseGovernanceRequest } from "../gate/governance.ts";
@@ -14,7 +16,7 @@ import { formatIssue } from "../gate/issues.ts";
 import { parsePolicy, POLICY_PATH, type Policy } from "../gate/policy.ts";
 import { parseRequest } from "../gate/request.ts";
 import { parseEvidenceDocument, type EvidenceApproval, type EvidenceRecord } from "../gate/evidence-document.ts";
-import { checkApprovalFile, checkSignatureFiles, checkTokenFile } from "./evidence-files.ts";
+import { checkApprovalFile, checkPayloadFiles, checkSignatureFiles, checkTokenFile } from "./evidence-files.ts";
 import { CHECK_NAMES, failure, pass, type Check, type SignatureVerdict } from "./findings.ts";
 import { isGovernanceFolder } from "./history.ts";
 import { pinnedKeys, type PinResult } from "./pinned-keys.ts";
@@ -133,6 +135,7 @@ export function verifyEvidence(input: VerifyInput): Verification {
   const subjectName = kind === "governance" ? `the new ${POLICY_PATH}` : (path ?? evidence.request.path);
   let decide: ((input: QuorumInput) => Decision) | null = null;
   let replay: ReplayIdentity | null = null;
+  let payloadOf: ((until: string) => Uint8Array) | null = null;
   const token = input.files.get(TOKEN_FILE_NAME) ?? null;
   if (kind === "request") {
     if (input.subject === null)
@@ -158,7 +161,20 @@ export function verifyEvidence(input: VerifyInput): Verification {
         );
       else {
         const request = r.request;
-        decide = (q) => evaluateQuorum({ ...q, request, requestDigest: r.digest });
+        const requestPath = path ?? evidence.request.path;
+        decide = (q) => evaluateQuorum({ ...q, request, requestDigest: r.digest, requestPath });
+        payloadOf = (until) =>
+          renderApprovalPayload(
+            approvalPayloadOf({
+              verdict: "approve",
+              request,
+              requestDigest: r.digest,
+              requestPath,
+              repository: evidence.repository,
+              pullRequest: evidence.pullRequest,
+              expiresAt: until,
+            }),
+          );
         if (token !== null)
           replay = replayIdentity(request, evidence.repository, evidence.pullRequest, r.digest, token);
       }
@@ -197,11 +213,13 @@ export function verifyEvidence(input: VerifyInput): Verification {
   checks.push(checkTokenFile(token, evidence));
   const approvalText = input.files.get(APPROVAL_FILE_NAME);
   checks.push(
-    checkApprovalFile(
-      approvalText === undefined ? null : Buffer.from(approvalText).toString("utf8"),
-      evidence.approvals,
-      [...input.files.keys()],
-    ),
+    evidence.token === undefined
+      ? checkPayloadFiles(input.files, evidence.approvals, payloadOf)
+      : checkApprovalFile(
+          approvalText === undefined ? null : Buffer.from(approvalText).toString("utf8"),
+          evidence.approvals,
+          [...input.files.keys()],
+        ),
   );
   checks.push(checkSignatureFiles(input.files, evidence.approvals));
 
@@ -275,7 +293,10 @@ function toCandidate(a: EvidenceApproval, index: number): ApprovalCandidate {
     kind: a.kind,
     author: a.githubLogin,
     authorIsBot: false,
-    body: renderApprovalComment(Buffer.from(a.signature, "base64")),
+    body:
+      a.until === undefined
+        ? renderApprovalComment(Buffer.from(a.signature, "base64"))
+        : renderPayloadComment("approve", a.until, Buffer.from(a.signature, "base64")),
     createdAt: a.createdAt,
   };
 }

@@ -11,6 +11,8 @@ export const EVIDENCE_VERSION = 1;
 export const TOKEN_FILE_NAME = "token.bin";
 export const APPROVAL_FILE_NAME = "approval.txt";
 export const EVIDENCE_FILE_NAME = "evidence.json";
+/** A payload approval's signed bytes sit beside its signature: `<officer>.payload`. */
+export const PAYLOAD_SUFFIX = ".payload";
 
 /** One counted approval as the document records it. */
 export interface EvidenceApproval {
@@ -25,6 +27,12 @@ export interface EvidenceApproval {
   readonly signatureFile: string;
   /** base64. */
   readonly signature: string;
+  /**
+   * A payload approval (backend cloudhsm-cli, docs/audit.md, "Evidence of payload approvals"): its
+   * `until=`, and the file holding the exact payload bytes it signs.
+   */
+  readonly until?: string;
+  readonly payloadFile?: string;
 }
 
 export interface EvidenceDocument {
@@ -47,7 +55,11 @@ export interface EvidenceDocument {
     readonly policyChanges?: readonly string[];
   };
   readonly bindingDigest: string;
-  readonly token: {
+  /**
+   * The HSM token the officers signed. Absent when they approved the gate's payload instead
+   * (backend cloudhsm-cli): a real cluster's token exists only in the execution window after merge.
+   */
+  readonly token?: {
     readonly file: string;
     readonly base64: string;
     readonly sha256: string;
@@ -79,7 +91,7 @@ export type EvidenceRecord = Omit<
   "format" | "version" | "request" | "token" | "approvals" | "decision"
 > & {
   readonly request: Omit<EvidenceDocument["request"], "reason" | "policyChanges">;
-  readonly token: Pick<EvidenceDocument["token"], "file" | "base64" | "sha256">;
+  readonly token?: Pick<NonNullable<EvidenceDocument["token"]>, "file" | "base64" | "sha256">;
   readonly approvals: readonly EvidenceApproval[];
 };
 
@@ -135,10 +147,16 @@ function read(doc: unknown): EvidenceRecord {
       `version ${JSON.stringify(doc["version"])} is not supported (this audit reads version ${EVIDENCE_VERSION})`,
     );
   const request = field(doc, "request", "", isObject, "an object");
-  const token = field(doc, "token", "", isObject, "an object");
   const approvals = field(doc, "approvals", "", (v): v is unknown[] => Array.isArray(v), "an array");
   if (approvals.length > MAX_OFFICERS)
     throw new Malformed(`approvals has ${approvals.length} entries, more than ${MAX_OFFICERS}`);
+  const recorded = approvals.map((a, i) => readApproval(a, `approvals[${i}].`));
+  // Without a token, every approval must be of the payload: there is nothing else they could sign.
+  const payloadOnly = recorded.length > 0 && recorded.every((a) => a.until !== undefined);
+  const token =
+    doc["token"] === undefined && payloadOnly
+      ? undefined
+      : field(doc, "token", "", isObject, "an object (only payload approvals, each with until, come without one)");
   const required = field(doc, "required", "", isPositiveInt, "a whole number of at least 1");
   if (required > MAX_OFFICERS) throw new Malformed(`required must be at most ${MAX_OFFICERS}`);
   const requestedBy = request["requestedBy"];
@@ -161,13 +179,17 @@ function read(doc: unknown): EvidenceRecord {
       ...(typeof requestedBy === "string" ? { requestedBy } : {}),
     },
     bindingDigest: field(doc, "bindingDigest", "", isHex64, "a SHA-256 in lower-case hex"),
-    token: {
-      file: field(token, "file", "token.", isString, "a string"),
-      base64: field(token, "base64", "token.", isString, "a string"),
-      sha256: field(token, "sha256", "token.", isHex64, "a SHA-256 in lower-case hex"),
-    },
+    ...(token === undefined
+      ? {}
+      : {
+          token: {
+            file: field(token, "file", "token.", isString, "a string"),
+            base64: field(token, "base64", "token.", isString, "a string"),
+            sha256: field(token, "sha256", "token.", isHex64, "a SHA-256 in lower-case hex"),
+          },
+        }),
     required,
-    approvals: approvals.map((a, i) => readApproval(a, `approvals[${i}].`)),
+    approvals: recorded,
     evaluatedAt: field(doc, "evaluatedAt", "", isString, "a string"),
   };
 }
@@ -177,6 +199,11 @@ function readApproval(a: unknown, where: string): EvidenceApproval {
   const publicKey = a["publicKey"];
   if (publicKey !== undefined && typeof publicKey !== "string")
     throw new Malformed(`${where}publicKey must be a PEM string`);
+  const until = a["until"];
+  const payloadFile = a["payloadFile"];
+  if (until !== undefined && typeof until !== "string") throw new Malformed(`${where}until must be a string`);
+  if ((until === undefined) !== (payloadFile === undefined) || (payloadFile !== undefined && !isString(payloadFile)))
+    throw new Malformed(`${where}until and payloadFile must both be strings, or both absent`);
   return {
     officer: field(a, "officer", where, isString, "a string"),
     githubLogin: field(a, "githubLogin", where, isString, "a string"),
@@ -187,5 +214,6 @@ function readApproval(a: unknown, where: string): EvidenceApproval {
     ...(publicKey === undefined ? {} : { publicKey }),
     signatureFile: field(a, "signatureFile", where, isString, "a string"),
     signature: field(a, "signature", where, isString, "a string"),
+    ...(until === undefined ? {} : { until, payloadFile: payloadFile as string }),
   };
 }

@@ -2,7 +2,10 @@
 // approval into git history: the token file, one signature file per officer, the CMU approval
 // file that names them (a CMU user can run `approveToken approval.txt` from that folder), and
 // a JSON document that ties request, token, keys, signatures and decision together. Nothing in
-// it is secret; the sealed password appears only as the SHA-256 of its ciphertext.
+// it is secret; the sealed password appears only as the SHA-256 of its ciphertext. On a real
+// cluster (payload approvals, no token before the merge) the folder holds each approval's signed
+// payload beside its signature instead of a token and an approval file (docs/audit.md,
+// "Evidence of payload approvals").
 //
 // The document also carries what an offline audit needs and git does not otherwise hold: each
 // approving officer's public key, as the cluster had it registered (keys live on the HSMs, not
@@ -11,6 +14,7 @@
 // its validating reader live in evidence-document.ts, so the gate and the audit share one definition.
 import { fingerprint, storedPublicKey } from "../crypto/rsa.ts";
 import { renderApprovalFile, APPROVER_TYPE_CO } from "../formats/approval-file.ts";
+import { approvalPayloadOf, renderApprovalPayload } from "./approval-payload.ts";
 import type { Decision } from "./evaluate.ts";
 import {
   describePolicyDiff,
@@ -27,6 +31,7 @@ import {
   EVIDENCE_FILE_NAME,
   EVIDENCE_FORMAT,
   EVIDENCE_VERSION,
+  PAYLOAD_SUFFIX,
   TOKEN_FILE_NAME,
   type EvidenceDocument,
 } from "./evidence-document.ts";
@@ -36,6 +41,7 @@ export {
   EVIDENCE_FILE_NAME,
   EVIDENCE_FORMAT,
   EVIDENCE_VERSION,
+  PAYLOAD_SUFFIX,
   TOKEN_FILE_NAME,
   type EvidenceDocument,
 } from "./evidence-document.ts";
@@ -46,10 +52,15 @@ export interface EvidenceInput {
   readonly requestPath: string;
   readonly repository: string;
   readonly pullRequest: number;
-  /** The exact token file the decision was made over. */
-  readonly tokenFile: Uint8Array;
+  /**
+   * The exact token file the decision was made over; null when the officers approved the payload
+   * (backend cloudhsm-cli), whose evidence has no token.
+   */
+  readonly tokenFile: Uint8Array | null;
   /** The officer keys the decision was made with (officer name → SPKI PEM, the cluster's `quorum-keys`). */
   readonly officerKeys: ReadonlyMap<string, string>;
+  /** The policy that judged it: a payload approval is verified against the key it pins (`public_key`). */
+  readonly policy?: Policy;
   /** The pull request's author, as the decision saw it. */
   readonly pullRequestAuthor: string;
   /** Unix seconds. */
@@ -64,7 +75,8 @@ export interface GovernanceEvidenceInput {
   readonly policy: Policy;
   readonly repository: string;
   readonly pullRequest: number;
-  readonly tokenFile: Uint8Array;
+  /** Null only when there is none, which the evidence then refuses (a governance request has no payload approvals). */
+  readonly tokenFile: Uint8Array | null;
   /** The officer keys the decision was made with (officer name → SPKI PEM, the cluster's `quorum-keys`). */
   readonly officerKeys: ReadonlyMap<string, string>;
   /** The pull request's author, as the decision saw it. */
@@ -105,7 +117,19 @@ export function isEvidencePath(requestPath: string, path: string): boolean {
 
 export function buildEvidence(input: EvidenceInput): EvidenceResult {
   const { decision, request } = input;
-  return assemble(input, evidenceFolder(input.requestPath), request.cluster, {
+  const payloadOf = (until: string): Uint8Array =>
+    renderApprovalPayload(
+      approvalPayloadOf({
+        verdict: "approve",
+        request,
+        requestDigest: decision.requestDigest,
+        requestPath: input.requestPath,
+        repository: input.repository,
+        pullRequest: input.pullRequest,
+        expiresAt: until,
+      }),
+    );
+  return assemble({ ...input, payloadOf }, evidenceFolder(input.requestPath), request.cluster, {
     path: input.requestPath,
     sha256: decision.requestDigest,
     summary: describeOperation(request.operation),
@@ -135,8 +159,11 @@ export function buildGovernanceEvidence(input: GovernanceEvidenceInput): Evidenc
 
 type EvidenceCommon = Pick<
   EvidenceInput,
-  "decision" | "repository" | "pullRequest" | "tokenFile" | "officerKeys" | "pullRequestAuthor" | "now"
->;
+  "decision" | "repository" | "pullRequest" | "tokenFile" | "officerKeys" | "policy" | "pullRequestAuthor" | "now"
+> & {
+  /** The payload bytes an approval with this `until=` signs; only requests have payload approvals. */
+  readonly payloadOf?: (until: string) => Uint8Array;
+};
 
 function assemble(
   input: EvidenceCommon,
@@ -148,21 +175,39 @@ function assemble(
   if (decision.state !== "approved")
     return { ok: false, reason: "not_approved", message: `the decision is ${decision.state}, not approved` };
   const token = decision.token;
-  if (token === null || Buffer.from(input.tokenFile).toString("base64") !== token.base64) {
+  // The long clock (docs/real-cluster.md): approvals of the gate's payload, and no token yet.
+  const payloadOf = input.payloadOf;
+  const longClock =
+    token === null &&
+    input.tokenFile === null &&
+    payloadOf !== undefined &&
+    decision.approvers.length > 0 &&
+    decision.approvers.every((a) => a.until !== undefined);
+  if (
+    !longClock &&
+    (token === null || input.tokenFile === null || Buffer.from(input.tokenFile).toString("base64") !== token.base64)
+  ) {
     return { ok: false, reason: "token_mismatch", message: "the token file is not the one the decision was made over" };
   }
   const publicKeys = new Map<string, string>();
   for (const a of decision.approvers) {
-    const pem = registeredKey(input.officerKeys, a.officer, a.keyFingerprint);
+    const pem =
+      a.until === undefined
+        ? registeredKey(input.officerKeys, a.officer, a.keyFingerprint)
+        : pinnedPem(input.policy, a.officer, a.keyFingerprint);
     if (pem === null)
       return {
         ok: false,
         reason: "key_mismatch",
-        message: `the officer keys hold no key of officer ${a.officer} with the fingerprint the decision counted`,
+        message:
+          a.until === undefined
+            ? `the officer keys hold no key of officer ${a.officer} with the fingerprint the decision counted`
+            : `the policy pins no key of officer ${a.officer} with the fingerprint the decision counted`,
       };
     publicKeys.set(a.officer, pem);
   }
   const sigFile = (officer: string): string => `${officer}.sig`;
+  const payloadFile = (officer: string): string => `${officer}${PAYLOAD_SUFFIX}`;
   const approvalFile = renderApprovalFile({
     multiTokenFilePath: TOKEN_FILE_NAME,
     tokenFilePath: "",
@@ -181,13 +226,17 @@ function assemble(
     cluster,
     request: subject,
     bindingDigest: decision.bindingDigest,
-    token: {
-      file: TOKEN_FILE_NAME,
-      base64: token.base64,
-      sha256: token.sha256,
-      expiresAt: iso(token.expiresAt),
-      records: token.records,
-    },
+    ...(token === null
+      ? {}
+      : {
+          token: {
+            file: TOKEN_FILE_NAME,
+            base64: token.base64,
+            sha256: token.sha256,
+            expiresAt: iso(token.expiresAt),
+            records: token.records,
+          },
+        }),
     required: decision.required,
     approvals: decision.approvers.map((a) => ({
       officer: a.officer,
@@ -199,6 +248,7 @@ function assemble(
       publicKey: publicKeys.get(a.officer) ?? "",
       signatureFile: sigFile(a.officer),
       signature: a.signature,
+      ...(a.until === undefined ? {} : { until: a.until, payloadFile: payloadFile(a.officer) }),
     })),
     decision: {
       state: decision.state,
@@ -214,16 +264,39 @@ function assemble(
     evaluatedAt: iso(input.now),
   };
   const text = (s: string): Uint8Array => Buffer.from(s, "utf8");
-  const files: EvidenceFile[] = [
-    { path: `${folder}${TOKEN_FILE_NAME}`, content: Buffer.from(input.tokenFile) },
-    ...decision.approvers.map((a) => ({
-      path: `${folder}${sigFile(a.officer)}`,
-      content: Buffer.from(a.signature, "base64"),
-    })),
-    { path: `${folder}${APPROVAL_FILE_NAME}`, content: text(approvalFile) },
-    { path: `${folder}${EVIDENCE_FILE_NAME}`, content: text(`${JSON.stringify(document, null, 2)}\n`) },
-  ];
+  const signatures: EvidenceFile[] = decision.approvers.map((a) => ({
+    path: `${folder}${sigFile(a.officer)}`,
+    content: Buffer.from(a.signature, "base64"),
+  }));
+  const evidenceFile = {
+    path: `${folder}${EVIDENCE_FILE_NAME}`,
+    content: text(`${JSON.stringify(document, null, 2)}\n`),
+  };
+  // A payload approval's evidence is the payload and its signature, which `openssl dgst -verify`
+  // checks as they stand; there is no token and no CMU approval file to go with them.
+  const files: EvidenceFile[] =
+    longClock && payloadOf !== undefined
+      ? [
+          ...signatures,
+          ...decision.approvers.map((a) => ({
+            path: `${folder}${payloadFile(a.officer)}`,
+            content: Buffer.from(payloadOf(a.until ?? "")),
+          })),
+          evidenceFile,
+        ]
+      : [
+          { path: `${folder}${TOKEN_FILE_NAME}`, content: Buffer.from(input.tokenFile ?? new Uint8Array()) },
+          ...signatures,
+          { path: `${folder}${APPROVAL_FILE_NAME}`, content: text(approvalFile) },
+          evidenceFile,
+        ];
   return { ok: true, folder, files, document };
+}
+
+/** The PEM the policy pins for `officer`, if it is the key with `keyFingerprint`. */
+function pinnedPem(policy: Policy | undefined, officer: string, keyFingerprint: string): string | null {
+  const mapping = policy?.officers.find((o) => o.officer === officer.toLowerCase());
+  return mapping?.publicKeyPem !== undefined && mapping.keyFingerprint === keyFingerprint ? mapping.publicKeyPem : null;
 }
 
 /** The PEM of `officer` (names compare without case, as on the HSM), if it is the key with `keyFingerprint`. */

@@ -14,6 +14,8 @@ export interface Approver {
   /** Canonical base64 of the signature. */
   readonly signature: string;
   readonly keyFingerprint: string;
+  /** A payload approval's `until=` (backend cloudhsm-cli): with it, the signed bytes can be rebuilt. */
+  readonly until?: string;
   readonly url?: string;
 }
 
@@ -133,6 +135,7 @@ export function tally(judgements: readonly Judgement[], tokenExpired: boolean): 
         createdAt: j.createdAt,
         signature: j.command.signature,
         keyFingerprint: j.key.fingerprint,
+        ...(j.command.until === undefined ? {} : { until: j.command.until }),
         ...(v.url === undefined ? {} : { url: v.url }),
       });
     }

@@ -50,7 +50,8 @@ export interface OpenSubject {
   decide(input: QuorumInput): Decision;
   render(decision: Decision, input: QuorumInput): { readonly sticky: string; readonly check: CheckRunOutput };
   /** `input` is what the decision was made from: its officer keys and author go into the evidence. */
-  evidence(decision: Decision, input: QuorumInput, tokenFile: Uint8Array, now: number): EvidenceResult;
+  /** `tokenFile` is null for approvals of the payload (backend cloudhsm-cli), which have no token. */
+  evidence(decision: Decision, input: QuorumInput, tokenFile: Uint8Array | null, now: number): EvidenceResult;
 }
 
 /** Problems a new token cures: none yet, a broken one, or one bound to another version of the subject. */
@@ -94,6 +95,7 @@ export async function evaluateOpen(
         pullRequest: pr.number,
         tokenFile,
         officerKeys: input.officerKeys,
+        policy: open.policy,
         pullRequestAuthor: input.prAuthor,
         now,
       }),
@@ -197,12 +199,15 @@ async function finish(
   exclusive: boolean,
 ): Promise<GateOutcome> {
   let evidence: PlacedEvidence = { state: "none", note: "" };
-  if (decision.state === "approved" && tokenFile !== null) {
+  // On a real cluster the approvals are of the payload and there is no token yet: the evidence
+  // holds the payloads and their signatures (docs/audit.md, "Evidence of payload approvals").
+  const payloadApprovals = subject.policy.backend === "cloudhsm-cli" && decision.token === null;
+  if (decision.state === "approved" && (tokenFile !== null || payloadApprovals)) {
     evidence = await placeEvidence(
       deps,
       repo,
       pr,
-      subject.evidence(decision, input, tokenFile, deps.now()),
+      subject.evidence(decision, input, payloadApprovals ? null : tokenFile, deps.now()),
       subject.label,
     );
   }

@@ -7,10 +7,12 @@
 // mid-window, and an operation the cluster already shows. The clock is the fake GitHub's, moved
 // by the gate's own polling; nothing here reaches into the nodes behind the shell except to look.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { createCloudhsmCliGateway } from "../../src/cluster/cloudhsm-cli-gateway.ts";
 import type { ClusterGateway } from "../../src/cluster/gateway.ts";
 import { renderCountersignComment, renderPayloadComment } from "../../src/gate/approval-command.ts";
@@ -19,6 +21,7 @@ import { STICKY_MARKER } from "../../src/gate/index.ts";
 import { parseRequest } from "../../src/gate/request.ts";
 import type { FakeRepo } from "../helpers/fake-github.ts";
 import { POLICY_FILE, startGateHarness, type GateHarness } from "../helpers/gate-harness.ts";
+import { createTestRepo } from "../helpers/git-repo.ts";
 import { testKey } from "../helpers/keys.ts";
 import { pinnedOfficerLines, writeCloudhsmCliWrapper } from "../helpers/real-cluster.ts";
 import { opensslSign } from "../helpers/openssl-sign.ts";
@@ -29,6 +32,12 @@ import { handlePullRequest } from "../../src/usecases/handle-pull-request.ts";
 const OFFICERS: Record<string, string> = { alice: "officer1", bob: "officer2", carol: "officer3" };
 const USERS = ["app1", "app2", "app3", "app4", "app5", "app6"];
 const DAY = 86_400;
+const BIN = fileURLToPath(new URL("../../bin/quorum-gate.js", import.meta.url));
+
+/** `quorum-gate` as a user runs it. */
+function runCli(args: readonly string[]) {
+  return spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8" });
+}
 
 describe("gate: the execution window on a real cluster (cloudhsm-cli shell, openssl, 2 HSMs)", () => {
   const dir = mkdtempSync(join(tmpdir(), "qg-gate-window-"));
@@ -199,6 +208,81 @@ describe("gate: the execution window on a real cluster (cloudhsm-cli shell, open
     const again = await handlePullRequest(deps(), event(req.number, "pull_request", "closed"));
     assert.equal(again.code, "executed");
     assert.equal(again.code === "executed" ? again.result : "", "already_applied");
+  });
+
+  it("the approvals at M are committed as evidence: payloads and signatures that the audit and openssl verify", async () => {
+    const req = await approvedAndMerged("app5");
+    const folder = "hsm-requests/app5.evidence/";
+    const names = ["officer1.sig", "officer1.payload", "officer2.sig", "officer2.payload", "evidence.json"];
+    const files = Object.fromEntries(
+      names.map((n) => [`${folder}${n}`, repo.readBytes(`req-app5`, `${folder}${n}`) ?? Buffer.alloc(0)]),
+    );
+    for (const [path, bytes] of Object.entries(files)) assert.ok(bytes.length > 0, `${path} committed`);
+    assert.equal(repo.readBytes("req-app5", `${folder}token.bin`), null, "no token: none exists before merge");
+    assert.equal(repo.readBytes("req-app5", `${folder}approval.txt`), null);
+    const doc = JSON.parse(files[`${folder}evidence.json`]?.toString() ?? "{}") as {
+      token?: unknown;
+      approvals: { officer: string; until: string; payloadFile: string }[];
+    };
+    assert.equal(doc.token, undefined);
+    assert.deepEqual(
+      doc.approvals.map((a) => [a.officer, a.payloadFile]),
+      [
+        ["officer1", "officer1.payload"],
+        ["officer2", "officer2.payload"],
+      ],
+    );
+
+    // What docs/audit.md tells an auditor to run, on the files as committed.
+    const pub = join(dir, "officer1.pub.pem");
+    writeFileSync(pub, testKey("officer1").publicKey.export({ type: "spki", format: "pem" }));
+    const work = mkdtempSync(join(dir, "evidence-"));
+    for (const [path, bytes] of Object.entries(files)) writeFileSync(join(work, path.slice(folder.length)), bytes);
+    const openssl = (payload: string) =>
+      spawnSync(
+        "openssl",
+        ["dgst", "-sha256", "-verify", pub, "-signature", join(work, "officer1.sig"), join(work, payload)],
+        {
+          encoding: "utf8",
+        },
+      );
+    assert.match(openssl("officer1.payload").stdout, /Verified OK/);
+    assert.notEqual(openssl("officer2.payload").status, 0, "officer1's signature is over officer1's payload only");
+
+    // The same history in a real repository, then `quorum-gate verify` over it.
+    const t = Math.floor(h.gh.now().getTime() / 1000);
+    const git = createTestRepo();
+    try {
+      git.commitFiles({ [POLICY_FILE]: repo.readBytes(repo.defaultBranch, POLICY_FILE) ?? "" }, "policy", t - 4 * DAY);
+      git.git(["checkout", "--quiet", "-b", "req-app5"]);
+      git.commitFiles({ [req.path]: req.bytes }, "request", t - 3 * DAY);
+      git.commitFiles(files, "quorum-gate: evidence", t - DAY);
+      git.git(["checkout", "--quiet", "main"]);
+      git.git(["merge", "--quiet", "--no-ff", "-m", "merge", "req-app5"], t);
+      const verified = runCli(["verify", "--repo", git.dir, req.path]);
+      assert.equal(verified.status, 0, verified.stdout + verified.stderr);
+      assert.match(verified.stdout, /2 payload files, each the approval payload of the request/);
+      const audited = runCli(["audit", "--repo", git.dir, "--json"]);
+      assert.equal(audited.status, 0, audited.stderr);
+      const [row] = JSON.parse(audited.stdout) as { holds: boolean; replay: { state: string; reason: string } }[];
+      assert.equal(row?.holds, true);
+      assert.match(row?.replay.reason ?? "", /execution window: its result is in the pull request's quorum check run/);
+
+      // A payload edited after signing: the file no longer is the request's payload, and fails.
+      git.git(["checkout", "--quiet", "-b", "edited", "req-app5"]);
+      const edited = Buffer.from(files[`${folder}officer1.payload`] ?? "")
+        .toString()
+        .replace("retired", "rehired");
+      git.commitFiles({ [`${folder}officer1.payload`]: edited }, "edit a payload", t - DAY + 60);
+      git.git(["checkout", "--quiet", "main"]);
+      git.git(["reset", "--quiet", "--hard", "HEAD~1"]);
+      git.git(["merge", "--quiet", "--no-ff", "-m", "merge", "edited"], t);
+      const refused = runCli(["verify", "--repo", git.dir, req.path]);
+      assert.notEqual(refused.status, 0);
+      assert.match(refused.stdout, /officer1\.payload: is not the approval payload of the request/);
+    } finally {
+      git.remove();
+    }
   });
 
   it("a window lapses with one approver and a non-approver countersigning; /quorum retry opens a new one", async () => {

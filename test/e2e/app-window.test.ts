@@ -101,7 +101,12 @@ describe("the App holds a real cluster's execution window (probot run ×2, cloud
       const c = h.repo.addComment(number, login, renderPayloadComment("approve", untilAt, signature));
       const judged = await h.deliver("issue_comment", h.commentEvent(number, c, login));
       assert.equal(judged.outcome?.["outcome"], "evaluated");
+      if (login === "bob") assert.equal(judged.outcome?.["evidence"], "committed", "the payload approvals at M");
     }
+    // The evidence commit comes back as the app's own synchronize, which puts the check on its head.
+    const sync = await h.deliver("pull_request", h.pullRequestEvent(number, "synchronize", h.gh.app.botLogin));
+    assert.equal(sync.outcome?.["evidence"], "present");
+    assert.ok(h.repo.readBytes(`req-${name}`, `hsm-requests/${name}.evidence/officer2.payload`) !== null);
     assert.equal(h.quorumCheck(h.repo.branchSha(`req-${name}`) ?? "")?.["conclusion"], "success");
     h.repo.merge(number);
     return number;

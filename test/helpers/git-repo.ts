@@ -11,6 +11,8 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fingerprint, signMessage } from "../../src/crypto/rsa.ts";
+import { renderPayloadComment } from "../../src/gate/approval-command.ts";
+import { approvalPayloadOf, renderApprovalPayload } from "../../src/gate/approval-payload.ts";
 import type { ApprovalCandidate } from "../../src/gate/candidate.ts";
 import { evaluateQuorum, type Decision } from "../../src/gate/evaluate.ts";
 import { buildEvidence, buildGovernanceEvidence, type EvidenceFile } from "../../src/gate/evidence.ts";
@@ -41,16 +43,29 @@ export interface PolicyOptions {
   readonly pins?: Readonly<Record<string, boolean | string>>;
   readonly allowSelfApproval?: boolean;
   readonly tokenLifetimeSeconds?: number;
+  /** `cloudhsm-cli`: officers approve the payload, and each pins its `public_key` (not only the fingerprint). */
+  readonly backend?: "cloudhsm-cli";
 }
 
 export function policyText(o: PolicyOptions): string {
   const lines = [`version: 1`, `cluster: ${o.cluster}`];
   if (o.allowSelfApproval !== undefined) lines.push(`allow_self_approval: ${o.allowSelfApproval}`);
   if (o.tokenLifetimeSeconds !== undefined) lines.push(`token_lifetime_seconds: ${o.tokenLifetimeSeconds}`);
+  if (o.backend !== undefined) lines.push(`backend: ${o.backend}`);
   lines.push("officers:");
   for (const officer of o.officers) {
     const pin = o.pins?.[officer.officer] ?? true;
-    if (pin === false) lines.push(`  ${officer.login}: ${officer.officer}`);
+    if (o.backend !== undefined)
+      lines.push(
+        `  ${officer.login}:`,
+        `    officer: ${officer.officer}`,
+        `    public_key: |`,
+        ...officer.key.publicPem
+          .trimEnd()
+          .split("\n")
+          .map((l) => `      ${l}`),
+      );
+    else if (pin === false) lines.push(`  ${officer.login}: ${officer.officer}`);
     else
       lines.push(
         `  ${officer.login}:`,
@@ -188,6 +203,71 @@ export function approveRequest(
       `test request not approved: ${built.message}; ${JSON.stringify(decision.problems)} ${JSON.stringify(decision.verdicts.map((v) => v.reason))}`,
     );
   return { decision, token, files: asFiles(built.files) };
+}
+
+/**
+ * A request approved on a real cluster's long clock (backend cloudhsm-cli): each signer signs the
+ * approval payload valid until `until`, and the evidence holds payloads and signatures, no token.
+ */
+export function approvePayloadRequest(
+  policyBytes: string,
+  requestPath: string,
+  requestBytes: string,
+  spec: ApprovalSpec & { readonly until: string },
+): Approved {
+  const policy = mustPolicy(policyBytes);
+  const parsed = parseRequest(Buffer.from(requestBytes));
+  if (!parsed.ok) throw new Error(`test request does not parse: ${JSON.stringify(parsed.issues)}`);
+  const payload = renderApprovalPayload(
+    approvalPayloadOf({
+      verdict: "approve",
+      request: parsed.request,
+      requestDigest: parsed.digest,
+      requestPath,
+      repository: spec.repository,
+      pullRequest: spec.pullRequest,
+      expiresAt: spec.until,
+    }),
+  );
+  const decision = evaluateQuorum({
+    policy,
+    repository: spec.repository,
+    pullRequest: spec.pullRequest,
+    tokenFile: null,
+    officerKeys: new Map(),
+    registeredOfficers: spec.signers.map((s) => s.officer),
+    quorumValues: { user: spec.cluster.m, quorum: spec.cluster.m },
+    prAuthor: spec.author,
+    candidates: spec.signers.map((s, i) => ({
+      id: `issue_comment:${spec.pullRequest * 1000 + i}`,
+      kind: "issue_comment",
+      author: s.login,
+      authorIsBot: false,
+      body: renderPayloadComment("approve", spec.until, signMessage(payload, s.key.privateKey)),
+      createdAt: new Date((spec.decidedAt - 30 + i) * 1000).toISOString(),
+    })),
+    now: spec.decidedAt,
+    request: parsed.request,
+    requestDigest: parsed.digest,
+    requestPath,
+  });
+  const built = buildEvidence({
+    decision,
+    request: parsed.request,
+    requestPath,
+    repository: spec.repository,
+    pullRequest: spec.pullRequest,
+    tokenFile: null,
+    officerKeys: new Map(),
+    policy,
+    pullRequestAuthor: spec.author,
+    now: spec.decidedAt,
+  });
+  if (!built.ok)
+    throw new Error(
+      `test request not approved: ${built.message}; ${JSON.stringify(decision.problems)} ${JSON.stringify(decision.verdicts.map((v) => v.message))}`,
+    );
+  return { decision, token: new Uint8Array(), files: asFiles(built.files) };
 }
 
 /** The binding digest of a request's token in a pull request: what a real cluster is asked to bind. */

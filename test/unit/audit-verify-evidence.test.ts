@@ -10,6 +10,7 @@ import { replayIdempotencyKey } from "../../src/audit/replay-key.ts";
 import { parseEvidenceDocument } from "../../src/gate/evidence-document.ts";
 import {
   approveGovernance,
+  approvePayloadRequest,
   approveRequest,
   clusterFacts,
   policyText,
@@ -335,5 +336,106 @@ describe("offline verification of a governance request's evidence", () => {
       failed(verifyEvidence(govInput({ folder: ".github/quorum-gate.evidence/pr-13/" })))[0],
       "folder_mismatch",
     );
+  });
+});
+
+describe("offline verification of payload approvals (backend cloudhsm-cli)", () => {
+  const policy = policyText({ cluster: CLUSTER, officers, backend: "cloudhsm-cli" });
+  const request = requestText(CLUSTER, "app8").replace(
+    /operation:[\s\S]*?reason:/,
+    "operation: {kind: deleteUser, type: CU, name: app8}\nreason:",
+  );
+  const path = "hsm-requests/app8.yml";
+  const folder = "hsm-requests/app8.evidence/";
+  const until = new Date((T + 5 * 86_400) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+  const made = approvePayloadRequest(policy, path, request, { ...SPEC, until });
+  const payloadInput = (over: Partial<VerifyInput> = {}): VerifyInput => ({
+    folder,
+    files: filesOf(made, folder),
+    subject: Buffer.from(request),
+    policy: Buffer.from(policy),
+    now: T,
+    ...over,
+  });
+
+  it("payloads and signatures, no token: every check passes and each approval counts", () => {
+    assert.deepEqual([...filesOf(made, folder).keys()].sort(), [
+      "evidence.json",
+      "officer1.payload",
+      "officer1.sig",
+      "officer2.payload",
+      "officer2.sig",
+    ]);
+    const v = verifyEvidence(payloadInput());
+    assert.equal(v.holds, true, JSON.stringify(v.checks));
+    assert.deepEqual(
+      v.signatures.map((s) => [s.officer, s.counted, s.reason]),
+      [
+        ["officer1", true, "valid"],
+        ["officer2", true, "valid"],
+      ],
+    );
+  });
+
+  it("an edited payload file, or a missing one: approval_file_mismatch", () => {
+    const edited = verifyEvidence(
+      payloadInput({ files: withFiles({ "officer1.payload": "forged\n" }, filesOf(made, folder)) }),
+    );
+    assert.deepEqual(failed(edited), ["approval_file_mismatch"]);
+    const gone = verifyEvidence(
+      payloadInput({ files: withFiles({ "officer2.payload": null }, filesOf(made, folder)) }),
+    );
+    assert.deepEqual(failed(gone), ["approval_file_mismatch"]);
+  });
+
+  it("a token.bin or approval.txt beside payload approvals is not the gate's: token_digest_mismatch / approval_file_mismatch", () => {
+    const token = verifyEvidence(payloadInput({ files: withFiles({ "token.bin": "x" }, filesOf(made, folder)) }));
+    assert.deepEqual(failed(token), ["token_digest_mismatch"]);
+    const approval = verifyEvidence(payloadInput({ files: withFiles({ "approval.txt": "x" }, filesOf(made, folder)) }));
+    assert.deepEqual(failed(approval), ["approval_file_mismatch"]);
+  });
+
+  it("an until= moved later in evidence.json: the signature is over another payload and does not count", () => {
+    const later = new Date((T + 6 * 86_400) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+    const files = editEvidence(
+      (doc) => {
+        (doc.approvals[0] as Record<string, unknown>)["until"] = later;
+      },
+      filesOf(made, folder),
+    );
+    const v = verifyEvidence(payloadInput({ files }));
+    assert.equal(v.holds, false);
+    assert.equal(v.signatures[0]?.reason, "bad_signature");
+    assert.ok(failed(v).includes("quorum_not_met"), JSON.stringify(v.checks));
+  });
+
+  it("judged when the evidence was made: an approval whose until= had passed does not count", () => {
+    const v = verifyEvidence(payloadInput({ now: T + 6 * 86_400 }));
+    assert.equal(v.holds, false);
+    assert.deepEqual(
+      v.signatures.map((s) => s.reason),
+      ["expired", "expired"],
+    );
+  });
+
+  it("the same files under an emulator policy: there is no token, so nothing counts", () => {
+    const v = verifyEvidence(payloadInput({ policy: Buffer.from(POLICY) }));
+    assert.equal(v.holds, false);
+    assert.ok(failed(v).includes("quorum_not_met"));
+  });
+
+  it("evidence.json without a token must record only payload approvals, each with until and payloadFile", () => {
+    const doc = JSON.parse(Buffer.from(filesOf(made, folder).get("evidence.json") ?? "").toString()) as {
+      approvals: Record<string, unknown>[];
+    };
+    const first = doc.approvals[0] as Record<string, unknown>;
+    delete first["payloadFile"];
+    const r = parseEvidenceDocument(Buffer.from(JSON.stringify(doc)));
+    assert.ok(!r.ok);
+    assert.match(r.message, /until and payloadFile must both be strings, or both absent/);
+    delete first["until"];
+    const r2 = parseEvidenceDocument(Buffer.from(JSON.stringify(doc)));
+    assert.ok(!r2.ok);
+    assert.match(r2.message, /token must be an object \(only payload approvals/);
   });
 });

@@ -146,7 +146,7 @@ describe("evidence", () => {
       sealedPasswordSha256: sealedPasswordFingerprint(SEALED),
     });
     assert.equal(doc.bindingDigest, binding);
-    assert.equal(doc.token.base64, TOKEN.toString("base64"));
+    assert.equal(doc.token?.base64, TOKEN.toString("base64"));
     assert.deepEqual(
       doc.approvals.map((a) => [a.officer, a.githubLogin, a.candidateId, a.keyFingerprint]),
       approved.approvers.map((a) => [a.officer, a.login, a.candidateId, a.keyFingerprint]),
