@@ -35662,12 +35662,18 @@ function governanceRequiredApprovals(m) {
 }
 function evaluateGovernance(input2) {
   const { change, policy } = input2;
+  const problems = policy.backend === "cloudhsm-cli" ? [
+    {
+      code: "backend_unsupported",
+      message: "policy changes are approved over an HSM token that lives as long as the review, which a real cluster (backend cloudhsm-cli) does not issue; the gate cannot yet judge a policy change there"
+    }
+  ] : [];
   return decideQuorum(input2, {
     binding: governanceBindingDigest(policy.cluster, change, input2.repository, input2.pullRequest),
     service: GOVERNANCE_SERVICE,
     required: governanceRequiredApprovals(input2.quorumValues),
     digest: change.policyDigest,
-    problems: []
+    problems
   });
 }
 function diffPolicies(current, next) {

@@ -9,7 +9,7 @@
 import { sha256 } from "../crypto/rsa.ts";
 import { BINDING_VERSION, canonicalJson } from "../hsm/binding.ts";
 import { SERVICE_MISC_CO } from "../hsm/model.ts";
-import { decideQuorum, type Decision, type QuorumInput } from "./evaluate.ts";
+import { decideQuorum, type Decision, type Problem, type QuorumInput } from "./evaluate.ts";
 import type { GateIssue } from "./issues.ts";
 import { normalizeLogin } from "./login.ts";
 import { buildKeyRing } from "./officer-keys.ts";
@@ -99,12 +99,26 @@ export interface GovernanceEvaluationInput extends QuorumInput {
 /** The decision on a governance request: the same rules, tally and verdicts as `evaluateQuorum`. */
 export function evaluateGovernance(input: GovernanceEvaluationInput): Decision {
   const { change, policy } = input;
+  // A policy change is signed over the emulator's MISC_CO token, and a real cluster's tokens live
+  // only inside an execution window; there is no payload form of a policy change yet
+  // (docs/real-cluster.md, "Policy changes on a real cluster"). Refused before any token is asked
+  // for, rather than failing on the cluster's answer.
+  const problems: Problem[] =
+    policy.backend === "cloudhsm-cli"
+      ? [
+          {
+            code: "backend_unsupported",
+            message:
+              "policy changes are approved over an HSM token that lives as long as the review, which a real cluster (backend cloudhsm-cli) does not issue; the gate cannot yet judge a policy change there",
+          },
+        ]
+      : [];
   return decideQuorum(input, {
     binding: governanceBindingDigest(policy.cluster, change, input.repository, input.pullRequest),
     service: GOVERNANCE_SERVICE,
     required: governanceRequiredApprovals(input.quorumValues),
     digest: change.policyDigest,
-    problems: [],
+    problems,
   });
 }
 

@@ -285,6 +285,27 @@ describe("gate: the execution window on a real cluster (cloudhsm-cli shell, open
     }
   });
 
+  it("a policy change on a real cluster is refused as it stands (backend_unsupported), and no token is asked for", async () => {
+    const current = repo.readBytes(repo.defaultBranch, POLICY_FILE)?.toString() ?? "";
+    const number = repo.openPullRequest({
+      head: "policy-lifetime",
+      author: "dave",
+      files: {
+        [POLICY_FILE]: current.replace("backend: cloudhsm-cli\n", "backend: cloudhsm-cli\nallow_self_approval: true\n"),
+      },
+    });
+    const outcome = await handlePullRequest(deps(), event(number, "pull_request", "opened"));
+    assert.ok(outcome.code === "evaluated" && outcome.state === "rejected", JSON.stringify(outcome));
+    const body = await sticky(number);
+    assert.match(body, /backend_unsupported|cannot yet judge a policy change/);
+    assert.doesNotMatch(body, /unsupported_operation/);
+    const check = repo
+      .checkRuns()
+      .filter((c) => c["name"] === "quorum")
+      .at(-1);
+    assert.equal(check?.["conclusion"], "failure");
+  });
+
   it("a window lapses with one approver and a non-approver countersigning; /quorum retry opens a new one", async () => {
     const req = await approvedAndMerged("app2");
     const lapsed = await handlePullRequest(
