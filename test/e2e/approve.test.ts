@@ -311,6 +311,30 @@ describe("quorum-gate approve", () => {
       assert.equal(commentsOf(repo, pr).length, 1, "only the approval");
     });
 
+    it("refuses to countersign when the request file that merged is not the one approved (request_changed)", async () => {
+      const { repo, pr, full } = setUp("cloudhsm-cli");
+      let looks = 0;
+      const r = await approve([`${full}#${pr}`, "--key", path("bob.key"), "--yes", "--watch"], "bob", {
+        sleep: async () => {
+          looks += 1;
+          if (looks === 1) {
+            // After bob approved, the branch gets another reason, then merges, and a window opens.
+            repo.commit(`req-${n}`, {
+              [REQUEST_PATH]: REQUEST.replace(/reason: .*/, "reason: changed after approval"),
+            });
+            repo.merge(pr);
+            await gateOpensWindow(repo, pr);
+          }
+        },
+      });
+      assert.equal(r.code, 1, r.err);
+      assert.match(
+        r.err,
+        /request_changed: the request file merged \(SHA-256 [0-9a-f]{64}\) is not the one you approved/,
+      );
+      assert.equal(commentsOf(repo, pr).length, 1, "only the approval: nothing countersigned");
+    });
+
     it("stops with pr_closed when the pull request is closed without merge, and refuses --watch with the emulator", async () => {
       const { repo, pr, full } = setUp("cloudhsm-cli");
       const r = await approve([`${full}#${pr}`, "--key", path("bob.key"), "--yes", "--watch"], "bob", {
