@@ -306,6 +306,23 @@ describe("gate: the execution window on a real cluster (cloudhsm-cli shell, open
     assert.equal(check?.["conclusion"], "failure");
   });
 
+  it("what a window costs GitHub: each poll of an open window is three REST reads", async () => {
+    const req = await approvedAndMerged("app6");
+    const marks: number[] = [];
+    const lapsed = await handlePullRequest(
+      deps(() => {
+        marks.push(h.gh.calls.length);
+      }, 60),
+      event(req.number, "pull_request", "closed"),
+    );
+    assert.equal(lapsed.code, "window_lapsed", JSON.stringify(lapsed));
+    const perPoll = marks.slice(1).map((m, i) => m - (marks[i] as number));
+    assert.ok(perPoll.length >= 4, `polls: ${marks.length}`);
+    // The reads between two polls: the comments (issue comments, reviews, review comments), one page each.
+    assert.deepEqual(new Set(perPoll), new Set([3]), `calls per poll: ${perPoll.join(", ")}`);
+    assert.equal(await coverage("app6"), 2, "nothing ran");
+  });
+
   it("a window lapses with one approver and a non-approver countersigning; /quorum retry opens a new one", async () => {
     const req = await approvedAndMerged("app2");
     const lapsed = await handlePullRequest(
