@@ -37718,6 +37718,7 @@ function refuse2(reason, message) {
 // src/action/inputs.ts
 var ACTION_MODES = ["evaluate", "apply"];
 var WINDOW_SECONDS = { min: 10, max: 3600 };
+var WINDOW_POLL_SECONDS = { min: 1, max: 60 };
 function inputVariable(name) {
   return `INPUT_${name.replace(/ /g, "_").toUpperCase()}`;
 }
@@ -37733,18 +37734,18 @@ function readInputs(env) {
   if (token === "")
     errors.push("github-token is empty: pass the workflow's token (the default, github.token) or another token");
   const cluster = readCluster2(env, errors);
-  const windowText = input(env, "window-seconds");
-  let windowSeconds = null;
-  if (windowText !== "") {
-    const n = /^[0-9]{1,6}$/.test(windowText) ? Number(windowText) : Number.NaN;
-    if (!(n >= WINDOW_SECONDS.min && n <= WINDOW_SECONDS.max))
-      errors.push(
-        `window-seconds: "${windowText.slice(0, 20)}" is not a whole number of seconds from ${WINDOW_SECONDS.min} to ${WINDOW_SECONDS.max}`
-      );
-    else windowSeconds = n;
-  }
+  const windowSeconds = secondsInput(env, "window-seconds", WINDOW_SECONDS, errors);
+  const windowPollSeconds = secondsInput(env, "window-poll-seconds", WINDOW_POLL_SECONDS, errors);
   if (errors.length > 0 || mode === void 0) return { ok: false, errors };
-  return { ok: true, value: { mode, token, cluster, windowSeconds } };
+  return { ok: true, value: { mode, token, cluster, windowSeconds, windowPollSeconds } };
+}
+function secondsInput(env, name, bounds, errors) {
+  const text = input(env, name);
+  if (text === "") return null;
+  const n = /^[0-9]{1,6}$/.test(text) ? Number(text) : Number.NaN;
+  if (n >= bounds.min && n <= bounds.max) return n;
+  errors.push(`${name}: "${text.slice(0, 20)}" is not a whole number of seconds from ${bounds.min} to ${bounds.max}`);
+  return null;
 }
 function readCluster2(env, errors) {
   const text = input(env, "cluster");
@@ -37897,7 +37898,10 @@ async function runAction(io) {
       },
       log: (line) => io.info(`[quorum-gate] ${line}`),
       // The apply job holds a real cluster's execution window itself (docs/real-cluster.md).
-      ...inputs.value.windowSeconds === null ? {} : { windowHold: { maxSeconds: inputs.value.windowSeconds } }
+      windowHold: {
+        ...inputs.value.windowSeconds === null ? {} : { maxSeconds: inputs.value.windowSeconds },
+        ...inputs.value.windowPollSeconds === null ? {} : { pollSeconds: inputs.value.windowPollSeconds }
+      }
     });
     const results = await judge2(deps, event.repo, plan, inputs.value);
     const verdict = stepVerdict(inputs.value.mode, results);

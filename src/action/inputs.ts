@@ -16,6 +16,7 @@ export const INPUT_NAMES = [
   "gate-user",
   "gate-password",
   "window-seconds",
+  "window-poll-seconds",
 ] as const;
 export type InputName = (typeof INPUT_NAMES)[number];
 
@@ -26,10 +27,14 @@ export interface ActionInputs {
   readonly cluster: ClusterAccess | null;
   /** How long `apply` holds an execution window open (backend cloudhsm-cli); null: the HSM token's life. */
   readonly windowSeconds: number | null;
+  /** How often the window's holder reads the comments; null: the gate's default (10 s). */
+  readonly windowPollSeconds: number | null;
 }
 
 /** `window-seconds` bounds: a window shorter than this leaves officers no time; the HSM's token bounds it anyway. */
 export const WINDOW_SECONDS = { min: 10, max: 3600 } as const;
+/** `window-poll-seconds` bounds, as the App's QG_WINDOW_POLL_SECONDS: each poll costs three REST reads. */
+export const WINDOW_POLL_SECONDS = { min: 1, max: 60 } as const;
 
 export interface ClusterAccess {
   readonly file: ClusterFile;
@@ -65,18 +70,25 @@ export function readInputs(env: Env): InputsResult {
   if (token === "")
     errors.push("github-token is empty: pass the workflow's token (the default, github.token) or another token");
   const cluster = readCluster(env, errors);
-  const windowText = input(env, "window-seconds");
-  let windowSeconds: number | null = null;
-  if (windowText !== "") {
-    const n = /^[0-9]{1,6}$/.test(windowText) ? Number(windowText) : Number.NaN;
-    if (!(n >= WINDOW_SECONDS.min && n <= WINDOW_SECONDS.max))
-      errors.push(
-        `window-seconds: "${windowText.slice(0, 20)}" is not a whole number of seconds from ${WINDOW_SECONDS.min} to ${WINDOW_SECONDS.max}`,
-      );
-    else windowSeconds = n;
-  }
+  const windowSeconds = secondsInput(env, "window-seconds", WINDOW_SECONDS, errors);
+  const windowPollSeconds = secondsInput(env, "window-poll-seconds", WINDOW_POLL_SECONDS, errors);
   if (errors.length > 0 || mode === undefined) return { ok: false, errors };
-  return { ok: true, value: { mode, token, cluster, windowSeconds } };
+  return { ok: true, value: { mode, token, cluster, windowSeconds, windowPollSeconds } };
+}
+
+/** An optional whole number of seconds within bounds; null when empty. */
+function secondsInput(
+  env: Env,
+  name: InputName,
+  bounds: { readonly min: number; readonly max: number },
+  errors: string[],
+): number | null {
+  const text = input(env, name);
+  if (text === "") return null;
+  const n = /^[0-9]{1,6}$/.test(text) ? Number(text) : Number.NaN;
+  if (n >= bounds.min && n <= bounds.max) return n;
+  errors.push(`${name}: "${text.slice(0, 20)}" is not a whole number of seconds from ${bounds.min} to ${bounds.max}`);
+  return null;
 }
 
 function readCluster(env: Env, errors: string[]): ClusterAccess | null {

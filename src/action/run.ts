@@ -71,7 +71,10 @@ export async function runAction(io: ActionIO): Promise<void> {
       },
       log: (line) => io.info(`[quorum-gate] ${line}`),
       // The apply job holds a real cluster's execution window itself (docs/real-cluster.md).
-      ...(inputs.value.windowSeconds === null ? {} : { windowHold: { maxSeconds: inputs.value.windowSeconds } }),
+      windowHold: {
+        ...(inputs.value.windowSeconds === null ? {} : { maxSeconds: inputs.value.windowSeconds }),
+        ...(inputs.value.windowPollSeconds === null ? {} : { pollSeconds: inputs.value.windowPollSeconds }),
+      },
     });
     const results = await judge(deps, event.repo, plan, inputs.value);
     const verdict = stepVerdict(inputs.value.mode, results);

@@ -122,6 +122,8 @@ describe("the Action's apply job holds a real cluster's execution window (dist/i
         [inputVariable("gate-user")]: "gate",
         [inputVariable("gate-password")]: passwordOf("gate"),
         [inputVariable("window-seconds")]: "60",
+        // Read the comments every second, not the default 10: the officers sign at once here.
+        [inputVariable("window-poll-seconds")]: "1",
       },
       stdio: ["ignore", "pipe", "pipe"],
     });

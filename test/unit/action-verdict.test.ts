@@ -65,6 +65,18 @@ describe("the Action's inputs", () => {
     }
   });
 
+  it("window-poll-seconds: empty means the gate's 10 s; a value outside 1..60 or not whole is refused by name", () => {
+    const none = readInputs(env({ "github-token": "t" }));
+    assert.ok(none.ok && none.value.windowPollSeconds === null);
+    const set = readInputs(env({ "github-token": "t", "window-poll-seconds": "30" }));
+    assert.ok(set.ok && set.value.windowPollSeconds === 30);
+    for (const bad of ["0", "61", "2s", "1.5"]) {
+      const r = readInputs(env({ "github-token": "t", "window-poll-seconds": bad }));
+      assert.ok(!r.ok, bad);
+      assert.match(r.errors.join("; "), /^window-poll-seconds: ".*" is not a whole number of seconds from 1 to 60$/);
+    }
+  });
+
   it("without any cluster input the cluster is absent, not an error (runs with nothing to judge need none)", () => {
     const r = readInputs(env({ "github-token": "t" }));
     assert.ok(r.ok && r.value.cluster === null);
