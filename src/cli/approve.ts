@@ -100,6 +100,7 @@ export const APPROVE_REASONS = [
   "invalid_policy",
   "not_an_officer",
   "no_request",
+  "governance_request",
   "invalid_request",
   "wrong_cluster",
   "no_token",
@@ -549,6 +550,12 @@ async function readRequest(
     per_page: 100,
   });
   const requests = files.filter((f) => isRequestPath(policy, f.filename));
+  // A policy change has no request file: its officers sign the token in the gate's comment.
+  if (requests.length === 0 && files.some((f) => f.filename === POLICY_PATH))
+    return refuse(
+      1,
+      `governance_request: ${plan.owner}/${plan.repo}#${plan.number} changes ${POLICY_PATH}, which this tool does not sign; sign the token in the gate's sticky comment with \`quorum-gate sign\` (docs/approvals.md, "Governance requests: approving a policy change")`,
+    );
   if (requests.length === 0)
     return refuse(
       1,

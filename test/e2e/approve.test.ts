@@ -422,6 +422,21 @@ describe("quorum-gate approve", () => {
     assert.deepEqual(commentsOf(repo, pr), []);
   });
 
+  it("refuses a policy change by name (governance_request) and says how it is signed", async () => {
+    n += 1;
+    const full = `acme/hsm${n}`;
+    const repo = gh.createRepo(full, { files: { ".github/quorum-gate.yml": policyText("emulator") } });
+    const pr = repo.openPullRequest({
+      head: `policy-${n}`,
+      files: { ".github/quorum-gate.yml": `${policyText("emulator")}allow_self_approval: true\n` },
+    });
+    const r = await approve([`${full}#${pr}`, "--key", path("alice.key"), "--yes"]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /^quorum-gate approve: governance_request: .* changes \.github\/quorum-gate\.yml/m);
+    assert.match(r.err, /quorum-gate sign/);
+    assert.deepEqual(commentsOf(repo, pr), []);
+  });
+
   it("refuses when the request was edited at head after the sticky token was issued", async () => {
     const { repo, pr, full } = setUp("emulator");
     postSticky(repo, pr, tokenFor(Buffer.from(REQUEST), full, pr, nowSec - 60));
