@@ -5786,7 +5786,7 @@ var require_client_h1 = __commonJS({
       kResume,
       kHTTPContext
     } = require_symbols();
-    var constants4 = require_constants2();
+    var constants5 = require_constants2();
     var EMPTY_BUF = Buffer.alloc(0);
     var FastBuffer = Buffer[Symbol.species];
     var addListener = util.addListener;
@@ -5861,7 +5861,7 @@ var require_client_h1 = __commonJS({
       constructor(client, socket, { exports: exports2 }) {
         assert(Number.isFinite(client[kMaxHeadersSize]) && client[kMaxHeadersSize] > 0);
         this.llhttp = exports2;
-        this.ptr = this.llhttp.llhttp_alloc(constants4.TYPE.RESPONSE);
+        this.ptr = this.llhttp.llhttp_alloc(constants5.TYPE.RESPONSE);
         this.client = client;
         this.socket = socket;
         this.timeout = null;
@@ -5956,11 +5956,11 @@ var require_client_h1 = __commonJS({
             currentBufferRef = null;
           }
           const offset = llhttp.llhttp_get_error_pos(this.ptr) - currentBufferPtr;
-          if (ret !== constants4.ERROR.OK) {
+          if (ret !== constants5.ERROR.OK) {
             const body = data.subarray(offset);
-            if (ret === constants4.ERROR.PAUSED_UPGRADE) {
+            if (ret === constants5.ERROR.PAUSED_UPGRADE) {
               this.onUpgrade(body);
-            } else if (ret === constants4.ERROR.PAUSED) {
+            } else if (ret === constants5.ERROR.PAUSED) {
               this.paused = true;
               socket.unshift(body);
             } else {
@@ -5983,10 +5983,10 @@ var require_client_h1 = __commonJS({
         } finally {
           currentParser = null;
         }
-        if (ret === constants4.ERROR.OK) {
+        if (ret === constants5.ERROR.OK) {
           return null;
         }
-        if (ret === constants4.ERROR.PAUSED || ret === constants4.ERROR.PAUSED_UPGRADE) {
+        if (ret === constants5.ERROR.PAUSED || ret === constants5.ERROR.PAUSED_UPGRADE) {
           this.paused = true;
           return null;
         }
@@ -6003,7 +6003,7 @@ var require_client_h1 = __commonJS({
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
           message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message, constants4.ERROR[ret], data);
+        return new HTTPParserError(message, constants5.ERROR[ret], data);
       }
       destroy() {
         assert(this.ptr != null);
@@ -6183,7 +6183,7 @@ var require_client_h1 = __commonJS({
           socket[kBlocking] = false;
           client[kResume]();
         }
-        return pause ? constants4.ERROR.PAUSED : 0;
+        return pause ? constants5.ERROR.PAUSED : 0;
       }
       onBody(buf) {
         const { client, socket, statusCode, maxResponseSize } = this;
@@ -6205,7 +6205,7 @@ var require_client_h1 = __commonJS({
         }
         this.bytesRead += buf.length;
         if (request2.onData(buf) === false) {
-          return constants4.ERROR.PAUSED;
+          return constants5.ERROR.PAUSED;
         }
       }
       onMessageComplete() {
@@ -6241,13 +6241,13 @@ var require_client_h1 = __commonJS({
         if (socket[kWriting]) {
           assert(client[kRunning] === 0);
           util.destroy(socket, new InformationalError("reset"));
-          return constants4.ERROR.PAUSED;
+          return constants5.ERROR.PAUSED;
         } else if (!shouldKeepAlive) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants4.ERROR.PAUSED;
+          return constants5.ERROR.PAUSED;
         } else if (socket[kReset] && client[kRunning] === 0) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants4.ERROR.PAUSED;
+          return constants5.ERROR.PAUSED;
         } else if (client[kPipelining] == null || client[kPipelining] === 1) {
           setImmediate(() => client[kResume]());
         } else {
@@ -31908,6 +31908,108 @@ function getOctokit(token, options, ...additionalPlugins) {
 
 // src/cluster/cluster-file.ts
 import { readFileSync as readFileSync2 } from "node:fs";
+
+// src/crypto/rsa.ts
+import {
+  createPublicKey,
+  hash,
+  publicDecrypt,
+  sign as nodeSign,
+  timingSafeEqual,
+  verify as nodeVerify,
+  constants as constants3
+} from "node:crypto";
+var SHA256_DIGEST_INFO = Buffer.from("3031300d060960864801650304020105000420", "hex");
+var RSA_BITS = 2048;
+var SIGNATURE_BYTES = RSA_BITS / 8;
+function parsePublicKey(text) {
+  let key2;
+  try {
+    key2 = createPublicKey({ key: normalizePem(text), format: "pem" });
+  } catch {
+    return { ok: false, reason: "not_a_public_key" };
+  }
+  if (key2.asymmetricKeyType !== "rsa") return { ok: false, reason: "not_rsa" };
+  if (key2.asymmetricKeyDetails?.modulusLength !== RSA_BITS) return { ok: false, reason: "wrong_key_size" };
+  const pem = key2.export({ type: "spki", format: "pem" }).toString();
+  return { ok: true, key: key2, pem, fingerprint: fingerprint(key2) };
+}
+function parseRsaPublicKeyAtLeast(text, minBits) {
+  let key2;
+  try {
+    key2 = createPublicKey({ key: normalizePem(text), format: "pem" });
+  } catch {
+    return { ok: false, reason: "not_a_public_key" };
+  }
+  if (key2.asymmetricKeyType !== "rsa") return { ok: false, reason: "not_rsa" };
+  if ((key2.asymmetricKeyDetails?.modulusLength ?? 0) < minBits) return { ok: false, reason: "wrong_key_size" };
+  const pem = key2.export({ type: "spki", format: "pem" }).toString();
+  return { ok: true, key: key2, pem, fingerprint: fingerprint(key2) };
+}
+var KEY_CACHE_LIMIT = 4096;
+var keyCache = /* @__PURE__ */ new Map();
+function storedPublicKey(pem) {
+  const hit = keyCache.get(pem);
+  if (hit !== void 0) return hit;
+  const parsed = parsePublicKey(pem);
+  if (!parsed.ok) return null;
+  if (keyCache.size >= KEY_CACHE_LIMIT) {
+    const oldest = keyCache.keys().next();
+    if (oldest.done !== true) keyCache.delete(oldest.value);
+  }
+  keyCache.set(pem, parsed.key);
+  return parsed.key;
+}
+var fingerprints = /* @__PURE__ */ new WeakMap();
+function fingerprint(key2) {
+  let known = fingerprints.get(key2);
+  if (known === void 0) {
+    known = sha256Hex(key2.export({ type: "spki", format: "der" }));
+    fingerprints.set(key2, known);
+  }
+  return known;
+}
+function sha256(data) {
+  return hash("sha256", data, "buffer");
+}
+function sha256Hex(data) {
+  return hash("sha256", data, "hex");
+}
+function verifyMessage(message, key2, signature) {
+  if (signature.length !== SIGNATURE_BYTES) return false;
+  try {
+    return nodeVerify("sha256", message, key2, signature);
+  } catch {
+    return false;
+  }
+}
+function signedDigestOf(key2, signature) {
+  if (signature.length !== SIGNATURE_BYTES) return null;
+  let recovered;
+  try {
+    recovered = publicDecrypt({ key: key2, padding: constants3.RSA_PKCS1_PADDING }, signature);
+  } catch {
+    return null;
+  }
+  if (recovered.length !== SHA256_DIGEST_INFO.length + 32) return null;
+  if (!recovered.subarray(0, SHA256_DIGEST_INFO.length).equals(SHA256_DIGEST_INFO)) return null;
+  return recovered.subarray(SHA256_DIGEST_INFO.length);
+}
+function normalizePem(text) {
+  const unescaped = text.replace(/\\n/g, "\n").replace(/\r/g, "");
+  const match = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/.exec(unescaped);
+  if (!match) return unescaped;
+  const label = match[1] ?? "";
+  const body = (match[2] ?? "").replace(/\s+/g, "");
+  const lines2 = body.match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----
+${lines2.join("\n")}
+-----END ${label}-----
+`;
+}
+var ENCRYPTED_KEY_PEM = new RegExp(`-----BEGIN ENCRYPTED ${"PRIVATE"} KEY-----|^Proc-Type:[ \\t]*4,ENCRYPTED`, "m");
+
+// src/cluster/cluster-file.ts
 var CLUSTER_FILE_VERSION = 1;
 var CLUSTER_FILE = "cluster.json";
 var DEFAULT_DATA_DIR = ".data/cluster";
@@ -31987,7 +32089,7 @@ function validateBackend(b) {
   const kind = b["kind"];
   if (typeof kind !== "string" || !BACKEND_KINDS.includes(kind))
     return `"kind" must be one of ${BACKEND_KINDS.join(", ")}`;
-  const allowed = kind === "emulator" ? ["kind"] : ["kind", "binary", "args"];
+  const allowed = kind === "emulator" ? ["kind"] : ["kind", "binary", "args", "passwordKey"];
   const extra = Object.keys(b).find((k) => !allowed.includes(k));
   if (extra !== void 0) return `unknown field "${extra}" for kind ${kind}`;
   if (b["binary"] !== void 0 && (typeof b["binary"] !== "string" || b["binary"] === "" || b["binary"].includes("\0")))
@@ -31995,6 +32097,9 @@ function validateBackend(b) {
   const args = b["args"];
   if (args !== void 0 && (!Array.isArray(args) || !args.every((a) => typeof a === "string" && !a.includes("\0"))))
     return `"args" must be an array of strings`;
+  const passwordKey = b["passwordKey"];
+  if (passwordKey !== void 0 && (typeof passwordKey !== "string" || !parseRsaPublicKeyAtLeast(passwordKey, 2048).ok))
+    return `"passwordKey" must be the gate's password key as an RSA public key (2048 bits or more) in PEM`;
   return null;
 }
 function isObject(v) {
@@ -32012,6 +32117,7 @@ import { join } from "node:path";
 // src/cluster/cloudhsm-cli-driver.ts
 import { spawn } from "node:child_process";
 var DEFAULT_TIMEOUT_MS = 3e4;
+var PASSWORD_PROMPT = /^(?:Enter|Confirm) password:/m;
 var QUOTE_LIMIT = 200;
 async function openCloudhsmCliSession(options) {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -32053,13 +32159,25 @@ async function openCloudhsmCliSession(options) {
   let loggedIn = true;
   let queue = Promise.resolve();
   const session = {
-    run(words) {
+    run(words, runOptions = {}) {
+      const secrets = runOptions.secrets ?? [];
       const next = queue.then(async () => {
         if (words.length === 0 || !words.every(isSendable))
           return { ok: false, reason: "bad_command", message: "a command is one or more words without newlines" };
+        if (!secrets.every(isSendable)) return { ok: false, reason: "bad_command", message: "a password is one line" };
         if (!pipe.alive()) return { ok: false, reason: "session_closed", message: pipe.exitDescription() };
         child.stdin.write(`${words.map(quoteWord).join(" ")}
 `);
+        for (const secret of secrets) {
+          const asked2 = await pipe.waitForPrompt(PASSWORD_PROMPT, timeoutMs);
+          if (asked2 === "answered") break;
+          if (asked2 !== "prompted") {
+            await pipe.stop();
+            return asked2;
+          }
+          child.stdin.write(`${secret}
+`);
+        }
         const answer = await pipe.nextEnvelope(timeoutMs);
         if (!answer.ok && answer.reason !== "command_failed") await pipe.stop();
         return answer;
@@ -32142,6 +32260,27 @@ var Pipe = class {
         this.consumed += m.index + m[0].length;
         return { ok: true };
       }
+      if (this.exited !== null) return { ok: false, reason: "session_closed", message: this.exitDescription() };
+      if (Date.now() >= deadline)
+        return { ok: false, reason: "timeout", message: `no prompt from the shell within ${timeoutMs} ms` };
+      await this.wait(deadline);
+    }
+  }
+  /**
+   * Waits for `prompt` (consumed) or for the start of an answer (left for `nextEnvelope`),
+   * whichever the shell writes first.
+   */
+  async waitForPrompt(prompt, timeoutMs) {
+    const deadline = Date.now() + timeoutMs;
+    for (; ; ) {
+      const rest = this.out.slice(this.consumed);
+      const m = prompt.exec(rest);
+      const envelope = rest.search(/^\{$/m);
+      if (m !== null && (envelope === -1 || m.index < envelope)) {
+        this.consumed += m.index + m[0].length;
+        return "prompted";
+      }
+      if (envelope !== -1) return "answered";
       if (this.exited !== null) return { ok: false, reason: "session_closed", message: this.exitDescription() };
       if (Date.now() >= deadline)
         return { ok: false, reason: "timeout", message: `no prompt from the shell within ${timeoutMs} ms` };
@@ -32233,6 +32372,19 @@ function approvalCommand(op, approvalPath) {
   switch (op.kind) {
     case "deleteUser":
       return ["user", "delete", "--username", op.userName, "--role", ROLE[op.userType], "--approval", approvalPath];
+    case "createUser":
+      return ["user", "create", "--username", op.userName, "--role", ROLE[op.userType], "--approval", approvalPath];
+    case "changePswd":
+      return [
+        "user",
+        "change-password",
+        "--username",
+        op.userName,
+        "--role",
+        ROLE[op.userType],
+        "--approval",
+        approvalPath
+      ];
     case "setMValue":
       return [
         "quorum",
@@ -32245,9 +32397,6 @@ function approvalCommand(op, approvalPath) {
         "--approval",
         approvalPath
       ];
-    case "createUser":
-    case "changePswd":
-      return null;
   }
 }
 
@@ -32292,6 +32441,38 @@ async function readOperationState(session, op) {
   if (op.kind === "createUser")
     return present ? { state: "applied", message: `user ${name} exists on every HSM` } : { state: "not_applied", message: `user ${name} exists on no HSM` };
   return present ? { state: "not_applied", message: `user ${name} still exists on every HSM` } : { state: "applied", message: `user ${name} exists on no HSM` };
+}
+
+// src/crypto/seal.ts
+import { constants as constants4, privateDecrypt, publicEncrypt } from "node:crypto";
+function unsealSecret(privateKey, sealed) {
+  try {
+    const plain = privateDecrypt(
+      { key: privateKey, padding: constants4.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256" },
+      sealed
+    );
+    return new TextDecoder("utf-8", { fatal: true }).decode(plain);
+  } catch {
+    return null;
+  }
+}
+
+// src/cluster/password-key.ts
+import { createPrivateKey, createPublicKey as createPublicKey2 } from "node:crypto";
+function parsePasswordKey(pem) {
+  let key2;
+  try {
+    key2 = createPrivateKey({ key: pem, format: "pem" });
+  } catch {
+    return { ok: false, message: "is not an unencrypted private key in PEM" };
+  }
+  if (key2.asymmetricKeyType !== "rsa") return { ok: false, message: "is not an RSA key" };
+  if ((key2.asymmetricKeyDetails?.modulusLength ?? 0) < RSA_BITS)
+    return { ok: false, message: `is shorter than ${RSA_BITS} bits` };
+  return { ok: true, key: key2 };
+}
+function passwordPublicKeyPem(key2) {
+  return createPublicKey2(key2).export({ type: "spki", format: "pem" }).toString();
 }
 
 // src/cluster/cloudhsm-cli-gateway.ts
@@ -32352,7 +32533,9 @@ function createCloudhsmCliGateway(file, credentials, options = {}) {
       return "failures" in r ? r : { user: r.user, quorum: r.quorum };
     },
     async sealingKey() {
-      return unsupported("sealing a password to the cluster");
+      const key2 = options.passwordKey;
+      if (key2 === void 0) return unsupported("sealing a password without the gate's password key");
+      return { publicKeyPem: passwordPublicKeyPem(key2) };
     },
     async issueToken() {
       return { ok: false, ...unsupported("an operation-bound token that outlives a session") };
@@ -32371,14 +32554,17 @@ function createCloudhsmCliGateway(file, credentials, options = {}) {
           rmSync(dir, { recursive: true, force: true });
           return { ok: false, code: opened.reason, message: opened.message };
         }
-        return { ok: true, session: windowSession(opened.session, dir) };
+        return { ok: true, session: windowSession(opened.session, dir, options.passwordKey) };
       }
+    },
+    ...options.passwordKey === void 0 ? {} : {
+      opensSealedPassword: (sealed) => options.passwordKey !== void 0 && unsealSecret(options.passwordKey, Buffer.from(sealed, "base64")) !== null
     },
     close() {
     }
   };
 }
-function windowSession(session, dir) {
+function windowSession(session, dir, passwordKey) {
   const failure3 = (answer) => ({
     ok: false,
     code: answer.reason,
@@ -32409,10 +32595,24 @@ function windowSession(session, dir) {
     async run(op, approvalFile) {
       const path = join(dir, "approval.json");
       writeFileSync(path, approvalFile, { mode: 384 });
-      const words = approvalCommand(op, path);
-      if (words === null)
-        return { ok: false, code: "unsupported_operation", message: `${op.kind} does not run through this backend` };
-      const answer = await session.run(words);
+      const secrets = [];
+      if (op.kind === "createUser" || op.kind === "changePswd") {
+        if (passwordKey === void 0)
+          return {
+            ok: false,
+            code: "no_password_key",
+            message: `${op.kind} needs the gate's password key to open the request's password`
+          };
+        const password = unsealSecret(passwordKey, Buffer.from(op.sealedPassword, "base64"));
+        if (password === null)
+          return {
+            ok: false,
+            code: "sealed_password_unreadable",
+            message: "the request's password is not sealed to the gate's password key"
+          };
+        secrets.push(password, password);
+      }
+      const answer = await session.run(approvalCommand(op, path), { secrets });
       if (!answer.ok) return failure3(answer);
       return { ok: true, message: typeof answer.data === "string" ? answer.data : JSON.stringify(answer.data) };
     },
@@ -32718,7 +32918,11 @@ function createClusterGateway(file, credentials, options = {}) {
 
 // src/cluster/gateway-of.ts
 function gatewayOf(file, credentials) {
-  return backendOf(file).kind === "cloudhsm-cli" ? createCloudhsmCliGateway(file, credentials) : createClusterGateway(file, credentials);
+  return backendOf(file).kind === "cloudhsm-cli" ? createCloudhsmCliGateway(
+    file,
+    credentials,
+    credentials.passwordKey === void 0 ? {} : { passwordKey: credentials.passwordKey }
+  ) : createClusterGateway(file, credentials);
 }
 
 // src/github/parse.ts
@@ -33733,106 +33937,6 @@ function withPullRequestSnapshots(octokit, rest, options) {
     }
   };
 }
-
-// src/crypto/rsa.ts
-import {
-  createPublicKey,
-  hash,
-  publicDecrypt,
-  sign as nodeSign,
-  timingSafeEqual,
-  verify as nodeVerify,
-  constants as constants3
-} from "node:crypto";
-var SHA256_DIGEST_INFO = Buffer.from("3031300d060960864801650304020105000420", "hex");
-var RSA_BITS = 2048;
-var SIGNATURE_BYTES = RSA_BITS / 8;
-function parsePublicKey(text) {
-  let key2;
-  try {
-    key2 = createPublicKey({ key: normalizePem(text), format: "pem" });
-  } catch {
-    return { ok: false, reason: "not_a_public_key" };
-  }
-  if (key2.asymmetricKeyType !== "rsa") return { ok: false, reason: "not_rsa" };
-  if (key2.asymmetricKeyDetails?.modulusLength !== RSA_BITS) return { ok: false, reason: "wrong_key_size" };
-  const pem = key2.export({ type: "spki", format: "pem" }).toString();
-  return { ok: true, key: key2, pem, fingerprint: fingerprint(key2) };
-}
-function parseRsaPublicKeyAtLeast(text, minBits) {
-  let key2;
-  try {
-    key2 = createPublicKey({ key: normalizePem(text), format: "pem" });
-  } catch {
-    return { ok: false, reason: "not_a_public_key" };
-  }
-  if (key2.asymmetricKeyType !== "rsa") return { ok: false, reason: "not_rsa" };
-  if ((key2.asymmetricKeyDetails?.modulusLength ?? 0) < minBits) return { ok: false, reason: "wrong_key_size" };
-  const pem = key2.export({ type: "spki", format: "pem" }).toString();
-  return { ok: true, key: key2, pem, fingerprint: fingerprint(key2) };
-}
-var KEY_CACHE_LIMIT = 4096;
-var keyCache = /* @__PURE__ */ new Map();
-function storedPublicKey(pem) {
-  const hit = keyCache.get(pem);
-  if (hit !== void 0) return hit;
-  const parsed = parsePublicKey(pem);
-  if (!parsed.ok) return null;
-  if (keyCache.size >= KEY_CACHE_LIMIT) {
-    const oldest = keyCache.keys().next();
-    if (oldest.done !== true) keyCache.delete(oldest.value);
-  }
-  keyCache.set(pem, parsed.key);
-  return parsed.key;
-}
-var fingerprints = /* @__PURE__ */ new WeakMap();
-function fingerprint(key2) {
-  let known = fingerprints.get(key2);
-  if (known === void 0) {
-    known = sha256Hex(key2.export({ type: "spki", format: "der" }));
-    fingerprints.set(key2, known);
-  }
-  return known;
-}
-function sha256(data) {
-  return hash("sha256", data, "buffer");
-}
-function sha256Hex(data) {
-  return hash("sha256", data, "hex");
-}
-function verifyMessage(message, key2, signature) {
-  if (signature.length !== SIGNATURE_BYTES) return false;
-  try {
-    return nodeVerify("sha256", message, key2, signature);
-  } catch {
-    return false;
-  }
-}
-function signedDigestOf(key2, signature) {
-  if (signature.length !== SIGNATURE_BYTES) return null;
-  let recovered;
-  try {
-    recovered = publicDecrypt({ key: key2, padding: constants3.RSA_PKCS1_PADDING }, signature);
-  } catch {
-    return null;
-  }
-  if (recovered.length !== SHA256_DIGEST_INFO.length + 32) return null;
-  if (!recovered.subarray(0, SHA256_DIGEST_INFO.length).equals(SHA256_DIGEST_INFO)) return null;
-  return recovered.subarray(SHA256_DIGEST_INFO.length);
-}
-function normalizePem(text) {
-  const unescaped = text.replace(/\\n/g, "\n").replace(/\r/g, "");
-  const match = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/.exec(unescaped);
-  if (!match) return unescaped;
-  const label = match[1] ?? "";
-  const body = (match[2] ?? "").replace(/\s+/g, "");
-  const lines2 = body.match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----
-${lines2.join("\n")}
------END ${label}-----
-`;
-}
-var ENCRYPTED_KEY_PEM = new RegExp(`-----BEGIN ENCRYPTED ${"PRIVATE"} KEY-----|^Proc-Type:[ \\t]*4,ENCRYPTED`, "m");
 
 // src/formats/lenient-base64.ts
 function decodeLenientBase64(text) {
@@ -35438,13 +35542,15 @@ var BLOCKING = [
   "quorum_unreachable",
   "lockout",
   "vetoed",
-  "backend_unsupported"
+  "backend_unsupported",
+  "sealed_password_unreadable"
 ];
 var REFUSED_BEFORE_TOKEN = [
   "cluster_mismatch",
   "lockout",
   "quorum_unreachable",
-  "backend_unsupported"
+  "backend_unsupported",
+  "sealed_password_unreadable"
 ];
 function evaluateQuorum(input2) {
   const { policy, request: request2 } = input2;
@@ -35457,10 +35563,17 @@ function evaluateQuorum(input2) {
   }
   const op = request2.operation;
   if (policy.backend === "cloudhsm-cli" && (op.kind === "createUser" || op.kind === "changePswd")) {
-    problems.push({
-      code: "backend_unsupported",
-      message: `${op.kind} sets a password, which the gate cannot yet pass to a real cluster (backend cloudhsm-cli); it runs deleteUser and setMValue there`
-    });
+    const opens = input2.opensSealedPassword;
+    if (opens === void 0)
+      problems.push({
+        code: "backend_unsupported",
+        message: `${op.kind} sets a password, and this gate holds no password key to pass it to a real cluster (backend cloudhsm-cli)`
+      });
+    else if (!opens(op.sealedPassword))
+      problems.push({
+        code: "sealed_password_unreadable",
+        message: "the password is not sealed to the gate's password key: make the request again with quorum-gate request and this cluster file"
+      });
   }
   const lockout = lockoutOf(request2.operation, input2);
   if (!lockout.ok) problems.push({ code: "lockout", message: `${lockout.reason}: ${lockout.message}` });
@@ -36453,6 +36566,7 @@ async function quorumInput(deps, repo, pr, policy, tokenFile, cluster) {
     officerKeys: cluster.keys,
     quorumValues: cluster.quorumValues,
     ...cluster.registered === void 0 ? {} : { registeredOfficers: cluster.registered },
+    ...deps.cluster.opensSealedPassword === void 0 ? {} : { opensSealedPassword: deps.cluster.opensSealedPassword },
     prAuthor: pr.author,
     candidates: await deps.github.listCandidates(repo, pr.number),
     now: deps.now()
@@ -37768,8 +37882,15 @@ function readCluster2(env, errors) {
   }
   if (user === "") errors.push("gate-user is empty: the name of the gate's crypto officer account on the cluster");
   if (password === "") errors.push("gate-password is empty: the gate account's password (pass it from a secret)");
+  const keyText = env[inputVariable("password-key")] ?? "";
+  let passwordKey;
+  if (keyText.trim() !== "") {
+    const parsed = parsePasswordKey(keyText);
+    if (parsed.ok) passwordKey = parsed.key;
+    else errors.push(`password-key ${parsed.message}`);
+  }
   if (file === null || user === "" || password === "") return null;
-  return { file, credentials: { userName: user, password } };
+  return { file, credentials: { userName: user, password, ...passwordKey === void 0 ? {} : { passwordKey } } };
 }
 
 // src/action/verdict.ts
@@ -37872,6 +37993,8 @@ var GITHUB_ACTIONS_APP_ID = 15368;
 var NoClusterError = class extends Error {
 };
 async function runAction(io) {
+  for (const line of (io.env[inputVariable("password-key")] ?? "").split(/\r?\n/))
+    if (line.trim() !== "" && !line.startsWith("-----")) io.setSecret(line.trim());
   const inputs = readInputs(io.env);
   if (!inputs.ok) return io.fail(`[quorum-gate] inputs: ${inputs.errors.join("; ")}`);
   if (inputs.value.cluster !== null) io.setSecret(inputs.value.cluster.credentials.password);

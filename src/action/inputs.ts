@@ -1,8 +1,10 @@
 // The Action's inputs, read from the `INPUT_*` variables the runner sets (action.yml names them;
 // test/contract/action-manifest.test.ts keeps the two lists equal). It takes the environment as a
 // value and reports every problem at once, by input name, never echoing a password.
+import type { KeyObject } from "node:crypto";
 import { parseClusterFile, readClusterFile, type ClusterFile } from "../cluster/cluster-file.ts";
 import type { GateCredentials } from "../cluster/gateway.ts";
+import { parsePasswordKey } from "../cluster/password-key.ts";
 
 export const ACTION_MODES = ["evaluate", "apply"] as const;
 export type ActionMode = (typeof ACTION_MODES)[number];
@@ -17,6 +19,7 @@ export const INPUT_NAMES = [
   "gate-password",
   "window-seconds",
   "window-poll-seconds",
+  "password-key",
 ] as const;
 export type InputName = (typeof INPUT_NAMES)[number];
 
@@ -113,6 +116,13 @@ function readCluster(env: Env, errors: string[]): ClusterAccess | null {
   }
   if (user === "") errors.push("gate-user is empty: the name of the gate's crypto officer account on the cluster");
   if (password === "") errors.push("gate-password is empty: the gate account's password (pass it from a secret)");
+  const keyText = env[inputVariable("password-key")] ?? "";
+  let passwordKey: KeyObject | undefined;
+  if (keyText.trim() !== "") {
+    const parsed = parsePasswordKey(keyText);
+    if (parsed.ok) passwordKey = parsed.key;
+    else errors.push(`password-key ${parsed.message}`);
+  }
   if (file === null || user === "" || password === "") return null;
-  return { file, credentials: { userName: user, password } };
+  return { file, credentials: { userName: user, password, ...(passwordKey === undefined ? {} : { passwordKey }) } };
 }

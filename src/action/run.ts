@@ -13,7 +13,7 @@ import type { GateDeps, GateOutcome } from "../usecases/deps.ts";
 import { describeError } from "../usecases/describe-error.ts";
 import { handlePullRequest } from "../usecases/handle-pull-request.ts";
 import { ACTIONS_BOT_LOGIN, planRun, type ActionPlan } from "./event.ts";
-import { readInputs, type ActionInputs } from "./inputs.ts";
+import { inputVariable, readInputs, type ActionInputs } from "./inputs.ts";
 import { stepVerdict, type PullRequestOutcome } from "./verdict.ts";
 
 export interface ActionIO {
@@ -39,6 +39,10 @@ const GITHUB_ACTIONS_APP_ID = 15368;
 class NoClusterError extends Error {}
 
 export async function runAction(io: ActionIO): Promise<void> {
+  // The password key is a secret: each of its lines is masked (a multi-line secret needs that),
+  // before anything, even a refusal of the inputs, is written.
+  for (const line of (io.env[inputVariable("password-key")] ?? "").split(/\r?\n/))
+    if (line.trim() !== "" && !line.startsWith("-----")) io.setSecret(line.trim());
   const inputs = readInputs(io.env);
   if (!inputs.ok) return io.fail(`[quorum-gate] inputs: ${inputs.errors.join("; ")}`);
   if (inputs.value.cluster !== null) io.setSecret(inputs.value.cluster.credentials.password);

@@ -3,9 +3,11 @@
 // It also insists on WEBHOOK_SECRET, which Probot would otherwise default.
 // Every problem is reported at once, by variable name, so an operator fixes them in one go; a
 // password is never repeated in any message, not even a wrong one.
+import type { KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { readClusterFile } from "../cluster/cluster-file.ts";
 import type { GateCredentials } from "../cluster/gateway.ts";
+import { parsePasswordKey } from "../cluster/password-key.ts";
 
 export interface AppConfig {
   /** Path of the cluster file (`cluster.json`), re-read on every delivery. */
@@ -52,6 +54,7 @@ export function readAppConfig(
     errors,
   );
   const password = readPassword(env, readText, errors);
+  const passwordKey = readPasswordKey(env, readText, errors);
   const maxSeconds = seconds(env, "QG_WINDOW_SECONDS", WINDOW_SECONDS, errors);
   const pollSeconds = seconds(env, "QG_WINDOW_POLL_SECONDS", POLL_SECONDS, errors);
   if (errors.length > 0 || clusterFile === null || userName === null || password === null) return { ok: false, errors };
@@ -59,7 +62,28 @@ export function readAppConfig(
     ...(maxSeconds === null ? {} : { maxSeconds }),
     ...(pollSeconds === null ? {} : { pollSeconds }),
   };
-  return { ok: true, value: { clusterFile, gate: { userName, password }, window } };
+  const gate = { userName, password, ...(passwordKey === null ? {} : { passwordKey }) };
+  return { ok: true, value: { clusterFile, gate, window } };
+}
+
+/** QG_PASSWORD_KEY_FILE, optional: the gate's password key for a real cluster (src/cluster/password-key.ts). */
+function readPasswordKey(env: Env, readText: (path: string) => string, errors: string[]): KeyObject | null {
+  const file = env["QG_PASSWORD_KEY_FILE"]?.trim() ?? "";
+  if (file === "") return null;
+  let text: string;
+  try {
+    text = readText(file);
+  } catch (err) {
+    const code = typeof err === "object" && err !== null && "code" in err ? String(err.code) : "error";
+    errors.push(`QG_PASSWORD_KEY_FILE: cannot read ${file} (${code})`);
+    return null;
+  }
+  const parsed = parsePasswordKey(text);
+  if (!parsed.ok) {
+    errors.push(`QG_PASSWORD_KEY_FILE: ${file} ${parsed.message}`);
+    return null;
+  }
+  return parsed.key;
 }
 
 /** Bounds of the window settings: below the HSM token's life anyway; polling often enough to matter. */

@@ -6,9 +6,11 @@
 //
 // Exit codes: 0 written; 1 the cluster, the cluster file or the output file is the problem;
 // 2 bad arguments or a password the HSM would refuse.
+import type { KeyObject } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { DEFAULT_CLUSTER_FILE, readClusterFile } from "../cluster/cluster-file.ts";
+import { backendOf, DEFAULT_CLUSTER_FILE, readClusterFile, type ClusterFile } from "../cluster/cluster-file.ts";
+import { parseRsaPublicKeyAtLeast, RSA_BITS } from "../crypto/rsa.ts";
 import { sealSecret } from "../crypto/seal.ts";
 import {
   DEFAULT_REQUEST_FOLDER,
@@ -149,7 +151,7 @@ async function request(argv: string[], io: CliIo, now: () => Date): Promise<Refu
   if (plan.out !== undefined && !existsSync(dirname(outPath)))
     return refuse(1, `the folder of ${outPath} does not exist`);
 
-  const sealing = await fetchClusterSealingKey(clusterFile.value, { timeoutMs: plan.timeoutMs });
+  const sealing = await sealingKeyOf(clusterFile.value, plan.timeoutMs, plan.needsPassword);
   if (!sealing.ok) return refuse(1, sealing.error);
   for (const u of sealing.value.unreachable)
     io.stderr.write(`note: ${u} did not answer; the other nodes gave the sealing key\n`);
@@ -157,11 +159,13 @@ async function request(argv: string[], io: CliIo, now: () => Date): Promise<Refu
   let final: GateRequest = probe.request;
   const op = final.operation;
   if (op.kind === "createUser" || op.kind === "changePswd") {
+    const key = sealing.value.key;
+    if (key === null) return refuse(1, "no_password_key: there is no key to seal the password to");
     const password = await readNewPassword(io, plan.passwordFromStdin);
     if (isRefusal(password)) return password;
     final = {
       ...final,
-      operation: { ...op, sealedPassword: sealSecret(sealing.value.key, password).toString("base64") },
+      operation: { ...op, sealedPassword: sealSecret(key, password).toString("base64") },
     };
   }
 
@@ -170,7 +174,7 @@ async function request(argv: string[], io: CliIo, now: () => Date): Promise<Refu
   const written = writeRequest(outPath, rendered.bytes, plan);
   if (written !== null) return written;
   const sealedNote = plan.needsPassword
-    ? `; password sealed to the cluster key ${sealing.value.fingerprint.slice(0, 16)}…`
+    ? `; password sealed to the ${sealing.value.whose} ${sealing.value.fingerprint.slice(0, 16)}…`
     : "";
   io.stdout.write(
     [
@@ -327,4 +331,48 @@ async function readNewPassword(io: CliIo, fromStdin: boolean): Promise<string | 
       `the HSM would refuse this password: ${problem.message.replace(/^[^:]*: /, "")}; nothing was written`,
     );
   return password;
+}
+
+/**
+ * The key a password is sealed to. The emulator's nodes hand out their sealing key; a real
+ * cluster has none of its own, so the cluster file names the gate's password key
+ * (`backend.passwordKey`, docs/real-cluster.md, "Passwords on a real cluster"), and a request
+ * without a password needs no key at all there.
+ */
+async function sealingKeyOf(
+  file: ClusterFile,
+  timeoutMs: number,
+  needsPassword: boolean,
+): Promise<
+  | {
+      readonly ok: true;
+      readonly value: {
+        readonly key: KeyObject | null;
+        readonly fingerprint: string;
+        readonly whose: string;
+        readonly unreachable: readonly string[];
+      };
+    }
+  | { readonly ok: false; readonly error: string }
+> {
+  if (backendOf(file).kind === "cloudhsm-cli") {
+    const pem = file.backend?.kind === "cloudhsm-cli" ? file.backend.passwordKey : undefined;
+    if (pem === undefined)
+      return needsPassword
+        ? {
+            ok: false,
+            error:
+              "no_password_key: the cluster file's backend has no passwordKey, the gate's password key a password is sealed to on a real cluster",
+          }
+        : { ok: true, value: { key: null, fingerprint: "", whose: "", unreachable: [] } };
+    const parsed = parseRsaPublicKeyAtLeast(pem, RSA_BITS);
+    if (!parsed.ok) return { ok: false, error: "the cluster file's backend.passwordKey is not an RSA public key" };
+    return {
+      ok: true,
+      value: { key: parsed.key, fingerprint: parsed.fingerprint, whose: "gate's password key", unreachable: [] },
+    };
+  }
+  const fetched = await fetchClusterSealingKey(file, { timeoutMs });
+  if (!fetched.ok) return fetched;
+  return { ok: true, value: { ...fetched.value, whose: "cluster key" } };
 }

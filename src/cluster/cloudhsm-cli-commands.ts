@@ -11,13 +11,28 @@ export function serviceWord(op: RequestOperation): "user" | "quorum" {
 }
 
 /**
- * The command with `--approval`; null for an operation that sets a password, which the gate
- * cannot pass to a real cluster yet (the decision refuses such a request: `backend_unsupported`).
+ * The command with `--approval`. A command that sets a password carries none on its line: the
+ * shell asks for it (`Enter password:`, `Confirm password:`), and the gateway answers from the
+ * request's sealed password, opened with the gate's password key (docs/real-cluster.md,
+ * "Passwords on a real cluster").
  */
-export function approvalCommand(op: RequestOperation, approvalPath: string): readonly string[] | null {
+export function approvalCommand(op: RequestOperation, approvalPath: string): readonly string[] {
   switch (op.kind) {
     case "deleteUser":
       return ["user", "delete", "--username", op.userName, "--role", ROLE[op.userType], "--approval", approvalPath];
+    case "createUser":
+      return ["user", "create", "--username", op.userName, "--role", ROLE[op.userType], "--approval", approvalPath];
+    case "changePswd":
+      return [
+        "user",
+        "change-password",
+        "--username",
+        op.userName,
+        "--role",
+        ROLE[op.userType],
+        "--approval",
+        approvalPath,
+      ];
     case "setMValue":
       return [
         "quorum",
@@ -30,8 +45,5 @@ export function approvalCommand(op: RequestOperation, approvalPath: string): rea
         "--approval",
         approvalPath,
       ];
-    case "createUser":
-    case "changePswd":
-      return null;
   }
 }

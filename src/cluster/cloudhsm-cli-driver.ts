@@ -49,8 +49,12 @@ export interface CloudhsmCliOptions {
 }
 
 export interface CloudhsmCliSession {
-  /** Runs one command (its words, quoted here as the shell needs) and returns its envelope as data. */
-  run(words: readonly string[]): Promise<CliOutcome>;
+  /**
+   * Runs one command (its words, quoted here as the shell needs) and returns its envelope as data.
+   * `secrets` answer the command's password prompts (`Enter password:`, `Confirm password:`) in
+   * order, so that a password never stands on a command line.
+   */
+  run(words: readonly string[], options?: { readonly secrets?: readonly string[] }): Promise<CliOutcome>;
   /** False once the process has ended or been stopped: the login session, and its tokens, are gone. */
   readonly alive: () => boolean;
   /** Logs out, leaves the shell and waits for the process; stops it if it does not leave in time. */
@@ -58,6 +62,8 @@ export interface CloudhsmCliSession {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** The prompts of a command that sets a password, as the shell writes them. */
+const PASSWORD_PROMPT = /^(?:Enter|Confirm) password:/m;
 /** What a failure message may quote of the shell's output: enough to diagnose, never a transcript. */
 const QUOTE_LIMIT = 200;
 
@@ -108,13 +114,26 @@ export async function openCloudhsmCliSession(
   let loggedIn = true;
   let queue: Promise<unknown> = Promise.resolve();
   const session: CloudhsmCliSession = {
-    run(words) {
+    run(words, runOptions = {}) {
+      const secrets = runOptions.secrets ?? [];
       // One command at a time: answers are framed in order, so a second caller waits its turn.
       const next = queue.then(async (): Promise<CliOutcome> => {
         if (words.length === 0 || !words.every(isSendable))
           return { ok: false, reason: "bad_command", message: "a command is one or more words without newlines" };
+        if (!secrets.every(isSendable)) return { ok: false, reason: "bad_command", message: "a password is one line" };
         if (!pipe.alive()) return { ok: false, reason: "session_closed", message: pipe.exitDescription() };
         child.stdin.write(`${words.map(quoteWord).join(" ")}\n`);
+        // Each prompt gets its secret; a command that answers before prompting (bad arguments,
+        // say) leaves the rest unsent.
+        for (const secret of secrets) {
+          const asked = await pipe.waitForPrompt(PASSWORD_PROMPT, timeoutMs);
+          if (asked === "answered") break;
+          if (asked !== "prompted") {
+            await pipe.stop();
+            return asked;
+          }
+          child.stdin.write(`${secret}\n`);
+        }
         const answer = await pipe.nextEnvelope(timeoutMs);
         if (!answer.ok && answer.reason !== "command_failed") await pipe.stop();
         return answer;
@@ -217,6 +236,33 @@ class Pipe {
         this.consumed += m.index + m[0].length;
         return { ok: true };
       }
+      if (this.exited !== null) return { ok: false, reason: "session_closed", message: this.exitDescription() };
+      if (Date.now() >= deadline)
+        return { ok: false, reason: "timeout", message: `no prompt from the shell within ${timeoutMs} ms` };
+      await this.wait(deadline);
+    }
+  }
+
+  /**
+   * Waits for `prompt` (consumed) or for the start of an answer (left for `nextEnvelope`),
+   * whichever the shell writes first.
+   */
+  async waitForPrompt(
+    prompt: RegExp,
+    timeoutMs: number,
+  ): Promise<
+    "prompted" | "answered" | { readonly ok: false; readonly reason: CliFailureReason; readonly message: string }
+  > {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const rest = this.out.slice(this.consumed);
+      const m = prompt.exec(rest);
+      const envelope = rest.search(/^\{$/m);
+      if (m !== null && (envelope === -1 || m.index < envelope)) {
+        this.consumed += m.index + m[0].length;
+        return "prompted";
+      }
+      if (envelope !== -1) return "answered";
       if (this.exited !== null) return { ok: false, reason: "session_closed", message: this.exitDescription() };
       if (Date.now() >= deadline)
         return { ok: false, reason: "timeout", message: `no prompt from the shell within ${timeoutMs} ms` };

@@ -8,6 +8,7 @@
 // key (the policy pins them), issues no operation-bound token that outlives a session, and keeps
 // no idempotency key, so issueToken and execute refuse with `unsupported_operation`; the use
 // cases never call them with this backend (src/usecases/run-window.ts replaces them).
+import type { KeyObject } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,12 +22,19 @@ import {
 } from "./cloudhsm-cli-driver.ts";
 import { approvalCommand, serviceWord } from "./cloudhsm-cli-commands.ts";
 import { readOperationState } from "./cloudhsm-cli-state.ts";
+import { unsealSecret } from "../crypto/seal.ts";
+import { passwordPublicKeyPem } from "./password-key.ts";
 import type { ClusterGateway, Failure, GateCredentials, WindowFailure, WindowSession } from "./gateway.ts";
 
 export interface CloudhsmCliGatewayOptions {
   /** How long one command may take, login included (the driver's default otherwise). */
   readonly timeoutMs?: number;
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * The gate's password key (docs/real-cluster.md, "Passwords on a real cluster"): requests that
+   * set a password seal it to its public half, and only the window's command opens it.
+   */
+  readonly passwordKey?: KeyObject;
 }
 
 interface Facts {
@@ -114,7 +122,10 @@ export function createCloudhsmCliGateway(
     },
 
     async sealingKey() {
-      return unsupported("sealing a password to the cluster");
+      // Passwords are sealed to the gate's key here: a real HSM has no sealing key of its own.
+      const key = options.passwordKey;
+      if (key === undefined) return unsupported("sealing a password without the gate's password key");
+      return { publicKeyPem: passwordPublicKeyPem(key) };
     },
     async issueToken() {
       return { ok: false, ...unsupported("an operation-bound token that outlives a session") };
@@ -135,9 +146,17 @@ export function createCloudhsmCliGateway(
           rmSync(dir, { recursive: true, force: true });
           return { ok: false, code: opened.reason, message: opened.message };
         }
-        return { ok: true, session: windowSession(opened.session, dir) };
+        return { ok: true, session: windowSession(opened.session, dir, options.passwordKey) };
       },
     },
+
+    ...(options.passwordKey === undefined
+      ? {}
+      : {
+          opensSealedPassword: (sealed: string) =>
+            options.passwordKey !== undefined &&
+            unsealSecret(options.passwordKey, Buffer.from(sealed, "base64")) !== null,
+        }),
 
     close() {
       // Every session here is closed by its user; nothing is held between calls.
@@ -145,7 +164,7 @@ export function createCloudhsmCliGateway(
   };
 }
 
-function windowSession(session: CloudhsmCliSession, dir: string): WindowSession {
+function windowSession(session: CloudhsmCliSession, dir: string, passwordKey: KeyObject | undefined): WindowSession {
   const failure = (answer: Extract<CliOutcome, { ok: false }>): WindowFailure => ({
     ok: false,
     code: answer.reason,
@@ -179,10 +198,25 @@ function windowSession(session: CloudhsmCliSession, dir: string): WindowSession 
     async run(op, approvalFile) {
       const path = join(dir, "approval.json");
       writeFileSync(path, approvalFile, { mode: 0o600 });
-      const words = approvalCommand(op, path);
-      if (words === null)
-        return { ok: false, code: "unsupported_operation", message: `${op.kind} does not run through this backend` };
-      const answer = await session.run(words);
+      const secrets: string[] = [];
+      if (op.kind === "createUser" || op.kind === "changePswd") {
+        if (passwordKey === undefined)
+          return {
+            ok: false,
+            code: "no_password_key",
+            message: `${op.kind} needs the gate's password key to open the request's password`,
+          };
+        const password = unsealSecret(passwordKey, Buffer.from(op.sealedPassword, "base64"));
+        if (password === null)
+          return {
+            ok: false,
+            code: "sealed_password_unreadable",
+            message: "the request's password is not sealed to the gate's password key",
+          };
+        // Asked twice by the shell, answered twice; it never stands on a command line.
+        secrets.push(password, password);
+      }
+      const answer = await session.run(approvalCommand(op, path), { secrets });
       if (!answer.ok) return failure(answer);
       return { ok: true, message: typeof answer.data === "string" ? answer.data : JSON.stringify(answer.data) };
     },

@@ -3,7 +3,7 @@
 //
 //   { "version": 1, "clusterId": "cluster-...", "ca"?: "PEM",
 //     "nodes": [ { "index": 0, "host": "127.0.0.1", "port": 2225, "hsmId": "hsm-...", "nodeId": 1 }, ... ],
-//     "backend"?: { "kind": "emulator" } | { "kind": "cloudhsm-cli", "binary"?: "/path", "args"?: ["..."] } }
+//     "backend"?: { "kind": "emulator" } | { "kind": "cloudhsm-cli", "binary"?: "/path", "args"?: ["..."], "passwordKey"?: "PEM" } }
 //
 // `backend` says how the gate reaches the cluster (docs/real-cluster.md): the emulator's node
 // protocol (the default, and what a file without the field means), or the `cloudhsm-cli` binary
@@ -11,6 +11,7 @@
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "./atomic-write.ts";
 import type { NodeEndpoint } from "../protocol/node-client.ts";
+import { parseRsaPublicKeyAtLeast } from "../crypto/rsa.ts";
 
 export const CLUSTER_FILE_VERSION = 1;
 
@@ -52,6 +53,8 @@ export type ClusterBackend =
       readonly binary?: string;
       /** Words placed before `interactive` (e.g. a wrapper's own options). */
       readonly args?: readonly string[];
+      /** SPKI PEM of the gate's password key: requests seal passwords to it (src/cluster/password-key.ts). */
+      readonly passwordKey?: string;
     };
 
 export const BACKEND_KINDS = ["emulator", "cloudhsm-cli"] as const;
@@ -155,7 +158,7 @@ function validateBackend(b: unknown): string | null {
   const kind = b["kind"];
   if (typeof kind !== "string" || !(BACKEND_KINDS as readonly string[]).includes(kind))
     return `"kind" must be one of ${BACKEND_KINDS.join(", ")}`;
-  const allowed = kind === "emulator" ? ["kind"] : ["kind", "binary", "args"];
+  const allowed = kind === "emulator" ? ["kind"] : ["kind", "binary", "args", "passwordKey"];
   const extra = Object.keys(b).find((k) => !allowed.includes(k));
   if (extra !== undefined) return `unknown field "${extra}" for kind ${kind}`;
   if (
@@ -166,6 +169,9 @@ function validateBackend(b: unknown): string | null {
   const args = b["args"];
   if (args !== undefined && (!Array.isArray(args) || !args.every((a) => typeof a === "string" && !a.includes("\0"))))
     return `"args" must be an array of strings`;
+  const passwordKey = b["passwordKey"];
+  if (passwordKey !== undefined && (typeof passwordKey !== "string" || !parseRsaPublicKeyAtLeast(passwordKey, 2048).ok))
+    return `"passwordKey" must be the gate's password key as an RSA public key (2048 bits or more) in PEM`;
   return null;
 }
 

@@ -6,6 +6,10 @@ import { createClusterGateway, type ClusterGateway, type GateCredentials } from 
 
 export function gatewayOf(file: ClusterFile, credentials: GateCredentials): ClusterGateway {
   return backendOf(file).kind === "cloudhsm-cli"
-    ? createCloudhsmCliGateway(file, credentials)
+    ? createCloudhsmCliGateway(
+        file,
+        credentials,
+        credentials.passwordKey === undefined ? {} : { passwordKey: credentials.passwordKey },
+      )
     : createClusterGateway(file, credentials);
 }

@@ -2,6 +2,7 @@
 // crypto officer account of its own (a service account without 2FA); every call logs in on the
 // nodes it needs, does its work and logs out, so no session outlives a webhook delivery.
 // Tokens it issues are token-sign tokens (they persist without a session) bound to one operation.
+import type { KeyObject } from "node:crypto";
 import type { ClusterFile, ClusterNode } from "./cluster-file.ts";
 import { createNodeClient, type NodeClient } from "../protocol/node-client.ts";
 import type {
@@ -20,6 +21,8 @@ import type { OperationState } from "./cloudhsm-cli-state.ts";
 export interface GateCredentials {
   readonly userName: string;
   readonly password: string;
+  /** The gate's password key (backend cloudhsm-cli; src/cluster/password-key.ts): opens requests' passwords. */
+  readonly passwordKey?: KeyObject;
 }
 
 export type NodeOutcome<T> =
@@ -87,6 +90,12 @@ export interface ClusterGateway {
    * cloudhsm-cli, whose HSMs issue their own short-lived token inside one login session.
    */
   readonly window?: WindowBackend;
+  /**
+   * Whether a sealed password opens with the gate's password key (backend cloudhsm-cli with a
+   * key configured); absent otherwise. Tells the decision, before anyone approves, that the
+   * window's command will be able to set the password.
+   */
+  readonly opensSealedPassword?: (sealedBase64: string) => boolean;
   close(): void;
 }
 

@@ -59,6 +59,11 @@ export interface EvaluationInput {
    * names of `officerKeys`.
    */
   readonly registeredOfficers?: readonly string[];
+  /**
+   * Whether a sealed password opens with the gate's password key (backend cloudhsm-cli, where the
+   * gate passes the password to the HSM itself). Absent: the gate holds no such key.
+   */
+  readonly opensSealedPassword?: (sealedBase64: string) => boolean;
   readonly prAuthor: string;
   readonly candidates: readonly ApprovalCandidate[];
   /** Unix seconds. */
@@ -78,6 +83,7 @@ export const PROBLEM_CODES = [
   "lockout",
   "vetoed",
   "backend_unsupported",
+  "sealed_password_unreadable",
 ] as const;
 export type ProblemCode = (typeof PROBLEM_CODES)[number];
 
@@ -96,6 +102,7 @@ const BLOCKING: readonly ProblemCode[] = [
   "lockout",
   "vetoed",
   "backend_unsupported",
+  "sealed_password_unreadable",
 ];
 
 /** Problems that mean no token should be asked for at all: the request is refused as it stands. */
@@ -104,6 +111,7 @@ export const REFUSED_BEFORE_TOKEN: readonly ProblemCode[] = [
   "lockout",
   "quorum_unreachable",
   "backend_unsupported",
+  "sealed_password_unreadable",
 ];
 
 /** One AND group of the policy's rule for this request, as counted. */
@@ -180,14 +188,23 @@ export function evaluateQuorum(input: EvaluationInput): Decision {
       message: `the request is for cluster ${request.cluster}, but this repository governs ${policy.cluster}`,
     });
   }
-  // A password reaches a real cluster's `--password` only in the clear, and the gate holds no key
-  // that opens a sealed one there (docs/real-cluster.md, "What runs on a real cluster").
+  // A real HSM takes a password only in the clear, so on a real cluster the password is sealed to
+  // the gate's own password key, which only the window's command opens (docs/real-cluster.md,
+  // "Passwords on a real cluster"). Without that key, or sealed to another key, nothing can run.
   const op = request.operation;
   if (policy.backend === "cloudhsm-cli" && (op.kind === "createUser" || op.kind === "changePswd")) {
-    problems.push({
-      code: "backend_unsupported",
-      message: `${op.kind} sets a password, which the gate cannot yet pass to a real cluster (backend cloudhsm-cli); it runs deleteUser and setMValue there`,
-    });
+    const opens = input.opensSealedPassword;
+    if (opens === undefined)
+      problems.push({
+        code: "backend_unsupported",
+        message: `${op.kind} sets a password, and this gate holds no password key to pass it to a real cluster (backend cloudhsm-cli)`,
+      });
+    else if (!opens(op.sealedPassword))
+      problems.push({
+        code: "sealed_password_unreadable",
+        message:
+          "the password is not sealed to the gate's password key: make the request again with quorum-gate request and this cluster file",
+      });
   }
   // The lock-out guard, before any token is asked for (docs/governance.md, "Lock-out guard").
   const lockout = lockoutOf(request.operation, input);

@@ -21,6 +21,9 @@ export async function quorumInput(
     officerKeys: cluster.keys,
     quorumValues: cluster.quorumValues,
     ...(cluster.registered === undefined ? {} : { registeredOfficers: cluster.registered }),
+    ...(deps.cluster.opensSealedPassword === undefined
+      ? {}
+      : { opensSealedPassword: deps.cluster.opensSealedPassword }),
     prAuthor: pr.author,
     candidates: await deps.github.listCandidates(repo, pr.number),
     now: deps.now(),

@@ -392,6 +392,34 @@ describe("the app's configuration", () => {
     }
   });
 
+  test("QG_PASSWORD_KEY_FILE: the gate's password key for a real cluster, optional, refused by name and never quoted", () => {
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    const keyFile = join(dir, "password-key.pem");
+    writeFileSync(keyFile, pem);
+    const r = readAppConfig({ ...base, QG_GATE_PASSWORD: "pw-1", QG_PASSWORD_KEY_FILE: keyFile });
+    assert.ok(r.ok);
+    assert.equal(
+      r.value.gate.passwordKey?.export({ type: "pkcs8", format: "pem" }).toString(),
+      pem,
+      "the key the file holds",
+    );
+    const none = readAppConfig({ ...base, QG_GATE_PASSWORD: "pw-1" });
+    assert.ok(none.ok && none.value.gate.passwordKey === undefined);
+    const notKey = join(dir, "not-a-key.pem");
+    writeFileSync(notKey, "secret-ish text that is no key\n");
+    const bad = readAppConfig({ ...base, QG_GATE_PASSWORD: "pw-1", QG_PASSWORD_KEY_FILE: notKey });
+    assert.ok(!bad.ok);
+    assert.match(
+      bad.errors.join("\n"),
+      /^QG_PASSWORD_KEY_FILE: .*not-a-key\.pem is not an unencrypted private key in PEM$/m,
+    );
+    assert.doesNotMatch(bad.errors.join("\n"), /secret-ish/);
+    const gone = readAppConfig({ ...base, QG_GATE_PASSWORD: "pw-1", QG_PASSWORD_KEY_FILE: join(dir, "absent.pem") });
+    assert.ok(!gone.ok);
+    assert.match(gone.errors.join("\n"), /QG_PASSWORD_KEY_FILE: cannot read .*absent\.pem \(ENOENT\)/);
+  });
+
   test("the app refuses to load half-configured", async () => {
     const { privateKey } = generateKeyPairSync("rsa", {
       modulusLength: 2048,

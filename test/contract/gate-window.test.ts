@@ -8,6 +8,7 @@
 // by the gate's own polling; nothing here reaches into the nodes behind the shell except to look.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,7 +26,8 @@ import { createTestRepo } from "../helpers/git-repo.ts";
 import { testKey } from "../helpers/keys.ts";
 import { pinnedOfficerLines, writeCloudhsmCliWrapper } from "../helpers/real-cluster.ts";
 import { opensslSign } from "../helpers/openssl-sign.ts";
-import { passwordOf } from "../helpers/quorum-cluster.ts";
+import { loginAll, passwordOf } from "../helpers/quorum-cluster.ts";
+import { sealSecret } from "../../src/crypto/seal.ts";
 import type { GateDeps, GateOutcome, PullRequestEvent } from "../../src/usecases/deps.ts";
 import { handlePullRequest } from "../../src/usecases/handle-pull-request.ts";
 
@@ -321,6 +323,70 @@ describe("gate: the execution window on a real cluster (cloudhsm-cli shell, open
     // The reads between two polls: the comments (issue comments, reviews, review comments), one page each.
     assert.deepEqual(new Set(perPoll), new Set([3]), `calls per poll: ${perPoll.join(", ")}`);
     assert.equal(await coverage("app6"), 2, "nothing ran");
+  });
+
+  it("passwords on a real cluster: sealed to the gate's password key, a user created and a password changed through the shell's prompts", async () => {
+    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const keyed = createCloudhsmCliGateway(
+      { ...h.cluster.file, backend: { kind: "cloudhsm-cli", binary: join(dir, "cloudhsm-cli") } },
+      { userName: "gate", password: passwordOf("gate") },
+      { passwordKey: privateKey },
+    );
+    const sealed = (pw: string) => sealSecret(publicKey, pw).toString("base64");
+    const withKey = (onPoll?: (n: number) => Promise<void>): GateDeps => ({ ...deps(onPoll), cluster: keyed });
+
+    // Without the key the gate refuses such a request before anyone approves it...
+    const create = `{kind: createUser, type: CU, name: svc1, sealed_password: ${sealed("svc1-pass-1")}}`;
+    const without = openRequest("svc1-nokey", create);
+    const refused = await handlePullRequest(deps(), event(without.number, "pull_request", "opened"));
+    assert.ok(refused.code === "evaluated" && refused.state === "rejected", JSON.stringify(refused));
+    assert.match(await sticky(without.number), /backend_unsupported|holds no password key/);
+    // ...and with the key, a password sealed to another key is refused as it stands.
+    const other = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey;
+    const foreign = openRequest(
+      "svc1-foreign",
+      `{kind: createUser, type: CU, name: svc1, sealed_password: ${sealSecret(other, "x-pass-12").toString("base64")}}`,
+    );
+    const unreadable = await handlePullRequest(withKey(), event(foreign.number, "pull_request", "opened"));
+    assert.ok(unreadable.code === "evaluated" && unreadable.state === "rejected", JSON.stringify(unreadable));
+    assert.match(await sticky(foreign.number), /not sealed to the gate's password key/);
+
+    const apply = async (name: string, operation: string) => {
+      const req = openRequest(name, operation);
+      const opened = await handlePullRequest(withKey(), event(req.number, "pull_request", "opened"));
+      assert.ok(opened.code === "evaluated" && opened.state === "pending", JSON.stringify(opened));
+      approve(req, "alice");
+      approve(req, "bob");
+      const judged = await handlePullRequest(withKey(), event(req.number, "comment", "created"));
+      assert.ok(judged.code === "evaluated" && judged.state === "approved", JSON.stringify(judged));
+      repo.merge(req.number);
+      const outcome = await handlePullRequest(
+        withKey(async (poll) => {
+          if (poll === 1) {
+            await countersign(req.number, "alice");
+            await countersign(req.number, "bob");
+          }
+        }),
+        event(req.number, "pull_request", "closed"),
+      );
+      return { ...req, outcome };
+    };
+    const { outcome: created } = await apply("svc1", create);
+    assert.ok(created.code === "executed" && created.result === "applied", JSON.stringify(created));
+    assert.equal(await coverage("svc1"), 2, "created on every HSM");
+    // The new user logs in with the password the requester sealed, then leaves (a logged-in user cannot be changed).
+    await h.all("logout", {}, await loginAll(h.clients, "CU", "svc1", "svc1-pass-1"));
+
+    const { outcome: changed, number } = await apply(
+      "svc1-pw",
+      `{kind: changePswd, type: CU, name: svc1, sealed_password: ${sealed("svc1-pass-2")}}`,
+    );
+    assert.ok(changed.code === "executed" && changed.result === "applied", JSON.stringify(changed));
+    await h.all("logout", {}, await loginAll(h.clients, "CU", "svc1", "svc1-pass-2"));
+    await assert.rejects(loginAll(h.clients, "CU", "svc1", "svc1-pass-1"));
+    // No password in what the gate said: logs, comments, check runs.
+    const said = [...h.logs, ...repo.checkRuns().map((c) => JSON.stringify(c)), await sticky(number)];
+    for (const pw of ["svc1-pass-1", "svc1-pass-2"]) assert.ok(!said.some((t) => t.includes(pw)), pw);
   });
 
   it("a window lapses with one approver and a non-approver countersigning; /quorum retry opens a new one", async () => {

@@ -107,6 +107,32 @@ describe("cloudhsm-cli driver", () => {
     await opened.session.close();
   });
 
+  it("answers a command's password prompts from its secrets, and sends none to a command that answers first", async () => {
+    const opened = await openCloudhsmCliSession({ binary: wrapper, credentials, cwd: dir });
+    assert.ok(opened.ok);
+    const { session } = opened;
+    const secrets = ["svc-pass-12", "svc-pass-12"];
+    // Both prompts answered; the HSMs then want M = 2 approvals for it.
+    const prompted = await session.run(["user", "create", "--username", "svc1", "--role", "crypto-user"], { secrets });
+    assert.ok(!prompted.ok && prompted.reason === "command_failed", JSON.stringify(prompted));
+    // A bad user name is refused before any prompt: the secrets are not sent as commands, so the
+    // next answer is the next command's own.
+    const early = await session.run(["user", "create", "--username", "bad name!", "--role", "crypto-user"], {
+      secrets,
+    });
+    assert.ok(!early.ok && early.reason === "command_failed" && /username/i.test(early.message), JSON.stringify(early));
+    assert.deepEqual(await session.run(["quorum", "token-sign", "list-quorum-values"]), {
+      ok: true,
+      data: { user: 2, quorum: 1 },
+    });
+    assert.deepEqual(await session.run(["user", "list"], { secrets: ["two\nlines"] }), {
+      ok: false,
+      reason: "bad_command",
+      message: "a password is one line",
+    });
+    await session.close();
+  });
+
   it("reports a refused login as login_failed and leaves no process behind", async () => {
     const r = await openCloudhsmCliSession({
       binary: wrapper,

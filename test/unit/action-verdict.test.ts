@@ -1,6 +1,7 @@
 // The Action's inputs and its step verdict: every problem with the inputs at once and no password
 // in any message; outputs and failures from the gate's outcomes.
 import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -63,6 +64,21 @@ describe("the Action's inputs", () => {
       assert.ok(!r.ok, bad);
       assert.match(r.errors.join("; "), /^window-seconds: ".*" is not a whole number of seconds from 10 to 3600$/);
     }
+  });
+
+  it("password-key: an RSA private key in PEM for a real cluster's passwords; anything else is refused without quoting it", () => {
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    const full = { mode: "apply", "github-token": "t", cluster: CLUSTER, "gate-user": "gate", "gate-password": "p" };
+    const r = readInputs(env({ ...full, "password-key": pem }));
+    assert.ok(r.ok);
+    assert.equal(r.value.cluster?.credentials.passwordKey?.export({ type: "pkcs8", format: "pem" }).toString(), pem);
+    const none = readInputs(env(full));
+    assert.ok(none.ok && none.value.cluster?.credentials.passwordKey === undefined);
+    const bad = readInputs(env({ ...full, "password-key": "hunter2-not-a-key" }));
+    assert.ok(!bad.ok);
+    assert.match(bad.errors.join("; "), /^password-key is not an unencrypted private key in PEM$/);
+    assert.doesNotMatch(bad.errors.join("; "), /hunter2/);
   });
 
   it("window-poll-seconds: empty means the gate's 10 s; a value outside 1..60 or not whole is refused by name", () => {

@@ -2,7 +2,7 @@
 // gate, with a sealed password that this cluster's nodes open and another cluster's do not.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, generateKeyPairSync } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +10,7 @@ import { PassThrough, Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { runRequest } from "../../src/cli/request.ts";
+import { unsealSecret } from "../../src/crypto/seal.ts";
 import type { CliIo } from "../../src/cli/io.ts";
 import { createNodeClient, type NodeClient } from "../../src/protocol/node-client.ts";
 import { parseRequest } from "../../src/gate/index.ts";
@@ -237,6 +238,44 @@ describe("quorum-gate request", () => {
     assert.equal(change.code, 0, change.err);
     const cp = parseRequest(readFileSync(join(change.cwd, "cp.yml")));
     assert.ok(cp.ok && cp.request.operation.kind === "changePswd" && cp.request.operation.userName === "admin");
+  });
+
+  it("on a real cluster: seals to the gate's password key in the cluster file, and needs no node for a deletion", () => {
+    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const base = JSON.parse(readFileSync(cluster.clusterFile, "utf8")) as Record<string, unknown>;
+    // Nodes nobody listens on: a real cluster's HSMs do not speak the emulator's protocol.
+    const nodes = (base["nodes"] as Record<string, unknown>[]).map((n) => ({ ...n, port: 1 }));
+    const write = (name: string, backend: Record<string, unknown>): string => {
+      const path = join(dir, name);
+      writeFileSync(path, JSON.stringify({ ...base, nodes, backend }));
+      return path;
+    };
+    const keyed = write("real-keyed.json", {
+      kind: "cloudhsm-cli",
+      passwordKey: publicKey.export({ type: "spki", format: "pem" }).toString(),
+    });
+    const bare = write("real-bare.json", { kind: "cloudhsm-cli" });
+    const create = (file: string) =>
+      cli(
+        ["create-user", "--cluster", file, "--type", "CU", "--name", "svc9", "--reason", "x", "--password-stdin"],
+        `${PASSWORD}\n`,
+      );
+
+    const r = create(keyed);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /password sealed to the gate's password key [0-9a-f]{16}…/);
+    const written = files(r.cwd).find((f) => f.endsWith(".yml")) ?? "";
+    const parsed = parseRequest(readFileSync(join(r.cwd, written)));
+    assert.ok(parsed.ok && parsed.request.operation.kind === "createUser");
+    assert.equal(unsealSecret(privateKey, Buffer.from(parsed.request.operation.sealedPassword, "base64")), PASSWORD);
+
+    const refused = create(bare);
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /no_password_key: the cluster file's backend has no passwordKey/);
+    assert.deepEqual(files(refused.cwd), []);
+
+    const del = cli(["delete-user", "--cluster", bare, "--type", "CU", "--name", "svc9", "--reason", "x"]);
+    assert.equal(del.code, 0, del.err);
   });
 
   it("refuses to overwrite without --force, and overwrites with it", () => {

@@ -43,15 +43,27 @@ describe("cloudhsm-cli backend: commands", () => {
     }
   });
 
-  it("operations that set a password have no command (they are refused before approval)", () => {
-    assert.equal(
-      approvalCommand({ kind: "createUser", userType: "CU", userName: "a", sealedPassword: "x" }, "f"),
-      null,
-    );
-    assert.equal(
-      approvalCommand({ kind: "changePswd", userType: "CO", userName: "a", sealedPassword: "x" }, "f"),
-      null,
-    );
+  it("operations that set a password carry no password on their line: the shell asks for it", () => {
+    assert.deepEqual(approvalCommand({ kind: "createUser", userType: "CU", userName: "a", sealedPassword: "x" }, "f"), [
+      "user",
+      "create",
+      "--username",
+      "a",
+      "--role",
+      "crypto-user",
+      "--approval",
+      "f",
+    ]);
+    assert.deepEqual(approvalCommand({ kind: "changePswd", userType: "CO", userName: "a", sealedPassword: "x" }, "f"), [
+      "user",
+      "change-password",
+      "--username",
+      "a",
+      "--role",
+      "admin",
+      "--approval",
+      "f",
+    ]);
   });
 });
 

@@ -226,6 +226,27 @@ describe("payload approvals (backend cloudhsm-cli)", () => {
       refused.problems.map((p) => p.code),
       ["backend_unsupported"],
     );
+    // With the gate's password key: refused only when the password does not open with it.
+    const opened: string[] = [];
+    const keyed = (opens: boolean) =>
+      evaluateQuorum(
+        input([], {
+          request: create.request,
+          requestDigest: create.digest,
+          opensSealedPassword: (sealed) => {
+            opened.push(sealed);
+            return opens;
+          },
+        }),
+      );
+    assert.deepEqual(
+      keyed(false).problems.map((p) => p.code),
+      ["sealed_password_unreadable"],
+    );
+    assert.deepEqual(keyed(true).problems, []);
+    assert.equal(keyed(true).state, "pending");
+    assert.ok(create.request.operation.kind === "createUser");
+    assert.equal(opened[0], create.request.operation.sealedPassword);
     // Deleting one of two officers who hold a quorum key, with M = 2: the lock-out guard counts
     // the cluster's registered officers (from `user list`), as no key can be listed.
     const drop = parseRequest(
