@@ -32098,8 +32098,8 @@ function validateBackend(b) {
   if (args !== void 0 && (!Array.isArray(args) || !args.every((a) => typeof a === "string" && !a.includes("\0"))))
     return `"args" must be an array of strings`;
   const passwordKey = b["passwordKey"];
-  if (passwordKey !== void 0 && (typeof passwordKey !== "string" || !parseRsaPublicKeyAtLeast(passwordKey, 2048).ok))
-    return `"passwordKey" must be the gate's password key as an RSA public key (2048 bits or more) in PEM`;
+  if (passwordKey !== void 0 && (typeof passwordKey !== "string" || !parsePublicKey(passwordKey).ok))
+    return `"passwordKey" must be the gate's password key as an RSA-2048 public key in PEM`;
   return null;
 }
 function isObject(v) {
@@ -32467,8 +32467,8 @@ function parsePasswordKey(pem) {
     return { ok: false, message: "is not an unencrypted private key in PEM" };
   }
   if (key2.asymmetricKeyType !== "rsa") return { ok: false, message: "is not an RSA key" };
-  if ((key2.asymmetricKeyDetails?.modulusLength ?? 0) < RSA_BITS)
-    return { ok: false, message: `is shorter than ${RSA_BITS} bits` };
+  if (key2.asymmetricKeyDetails?.modulusLength !== RSA_BITS)
+    return { ok: false, message: `is not a ${RSA_BITS}-bit RSA key` };
   return { ok: true, key: key2 };
 }
 function passwordPublicKeyPem(key2) {

@@ -10,7 +10,7 @@ import type { KeyObject } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { backendOf, DEFAULT_CLUSTER_FILE, readClusterFile, type ClusterFile } from "../cluster/cluster-file.ts";
-import { parseRsaPublicKeyAtLeast, RSA_BITS } from "../crypto/rsa.ts";
+import { parsePublicKey } from "../crypto/rsa.ts";
 import { sealSecret } from "../crypto/seal.ts";
 import {
   DEFAULT_REQUEST_FOLDER,
@@ -365,8 +365,8 @@ async function sealingKeyOf(
               "no_password_key: the cluster file's backend has no passwordKey, the gate's password key a password is sealed to on a real cluster",
           }
         : { ok: true, value: { key: null, fingerprint: "", whose: "", unreachable: [] } };
-    const parsed = parseRsaPublicKeyAtLeast(pem, RSA_BITS);
-    if (!parsed.ok) return { ok: false, error: "the cluster file's backend.passwordKey is not an RSA public key" };
+    const parsed = parsePublicKey(pem);
+    if (!parsed.ok) return { ok: false, error: "the cluster file's backend.passwordKey is not an RSA-2048 public key" };
     return {
       ok: true,
       value: { key: parsed.key, fingerprint: parsed.fingerprint, whose: "gate's password key", unreachable: [] },

@@ -11,7 +11,7 @@
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "./atomic-write.ts";
 import type { NodeEndpoint } from "../protocol/node-client.ts";
-import { parseRsaPublicKeyAtLeast } from "../crypto/rsa.ts";
+import { parsePublicKey } from "../crypto/rsa.ts";
 
 export const CLUSTER_FILE_VERSION = 1;
 
@@ -170,8 +170,8 @@ function validateBackend(b: unknown): string | null {
   if (args !== undefined && (!Array.isArray(args) || !args.every((a) => typeof a === "string" && !a.includes("\0"))))
     return `"args" must be an array of strings`;
   const passwordKey = b["passwordKey"];
-  if (passwordKey !== undefined && (typeof passwordKey !== "string" || !parseRsaPublicKeyAtLeast(passwordKey, 2048).ok))
-    return `"passwordKey" must be the gate's password key as an RSA public key (2048 bits or more) in PEM`;
+  if (passwordKey !== undefined && (typeof passwordKey !== "string" || !parsePublicKey(passwordKey).ok))
+    return `"passwordKey" must be the gate's password key as an RSA-2048 public key in PEM`;
   return null;
 }
 

@@ -20,8 +20,9 @@ export function parsePasswordKey(pem: string): PasswordKeyResult {
     return { ok: false, message: "is not an unencrypted private key in PEM" };
   }
   if (key.asymmetricKeyType !== "rsa") return { ok: false, message: "is not an RSA key" };
-  if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < RSA_BITS)
-    return { ok: false, message: `is shorter than ${RSA_BITS} bits` };
+  // A request's sealed password is exactly one RSA-2048 block (docs/requests.md), as for the emulator.
+  if (key.asymmetricKeyDetails?.modulusLength !== RSA_BITS)
+    return { ok: false, message: `is not a ${RSA_BITS}-bit RSA key` };
   return { ok: true, key };
 }
 

@@ -101,6 +101,19 @@ describe("cluster file", () => {
       { ...sample, backend: { kind: "cloudhsm-cli", args: ["--x", 1] } },
       /backend: "args" must be an array of strings/,
     ],
+    [
+      "a password key that is not an RSA-2048 public key",
+      {
+        ...sample,
+        backend: { kind: "cloudhsm-cli", passwordKey: "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n" },
+      },
+      /backend: "passwordKey" must be the gate's password key as an RSA-2048 public key in PEM/,
+    ],
+    [
+      "a password key for the emulator",
+      { ...sample, backend: { kind: "emulator", passwordKey: "x" } },
+      /backend: unknown field "passwordKey" for kind emulator/,
+    ],
   ];
   for (const [what, value, pattern] of broken) {
     it(`refuses a file with ${what}`, () => {
