@@ -70,14 +70,8 @@ export function readAppConfig(
 function readPasswordKey(env: Env, readText: (path: string) => string, errors: string[]): KeyObject | null {
   const file = env["QG_PASSWORD_KEY_FILE"]?.trim() ?? "";
   if (file === "") return null;
-  let text: string;
-  try {
-    text = readText(file);
-  } catch (err) {
-    const code = typeof err === "object" && err !== null && "code" in err ? String(err.code) : "error";
-    errors.push(`QG_PASSWORD_KEY_FILE: cannot read ${file} (${code})`);
-    return null;
-  }
+  const text = readSecretFile("QG_PASSWORD_KEY_FILE", file, readText, errors);
+  if (text === null) return null;
   const parsed = parsePasswordKey(text);
   if (!parsed.ok) {
     errors.push(`QG_PASSWORD_KEY_FILE: ${file} ${parsed.message}`);
@@ -126,15 +120,8 @@ function readPassword(env: Env, readText: (path: string) => string, errors: stri
     );
     return null;
   }
-  let text: string;
-  try {
-    text = readText(file);
-  } catch (err) {
-    // The errno code only: the error object could carry more than we want in a log.
-    const code = typeof err === "object" && err !== null && "code" in err ? String(err.code) : "error";
-    errors.push(`QG_GATE_PASSWORD_FILE: cannot read ${file} (${code})`);
-    return null;
-  }
+  const text = readSecretFile("QG_GATE_PASSWORD_FILE", file, readText, errors);
+  if (text === null) return null;
   // Files made with `echo` end with a newline that is not part of the password.
   const password = text.replace(/\r?\n$/, "");
   if (password === "") {
@@ -142,4 +129,21 @@ function readPassword(env: Env, readText: (path: string) => string, errors: stri
     return null;
   }
   return password;
+}
+
+/** A file named by `variable`; an unreadable one is an error by errno code, never by content. */
+function readSecretFile(
+  variable: string,
+  file: string,
+  readText: (path: string) => string,
+  errors: string[],
+): string | null {
+  try {
+    return readText(file);
+  } catch (err) {
+    // The errno code only: the error object could carry more than we want in a log.
+    const code = typeof err === "object" && err !== null && "code" in err ? String(err.code) : "error";
+    errors.push(`${variable}: cannot read ${file} (${code})`);
+    return null;
+  }
 }
