@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { inputVariable } from "../../src/action/inputs.ts";
 import { STICKY_MARKER } from "../../src/gate/index.ts";
+import { compileCacheEnv } from "../helpers/compile-cache.ts";
 import { startGateHarness, type GateHarness } from "../helpers/gate-harness.ts";
 import { passwordOf } from "../helpers/quorum-cluster.ts";
 
@@ -79,6 +80,7 @@ describe("the Action's run(), driven by @github/local-action (fake GitHub, real 
       env: {
         PATH: `${join(ROOT, "node_modules", ".bin")}:${process.env["PATH"] ?? ""}`,
         HOME: dir,
+        ...compileCacheEnv(),
         GITHUB_API_URL: h.gh.url,
         NO_COLOR: "1",
       },

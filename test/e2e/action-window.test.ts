@@ -19,6 +19,7 @@ import { parseRequest } from "../../src/gate/request.ts";
 import type { FakeRepo } from "../helpers/fake-github.ts";
 import { POLICY_FILE, startGateHarness, type GateHarness } from "../helpers/gate-harness.ts";
 import { testKey } from "../helpers/keys.ts";
+import { compileCacheEnv } from "../helpers/compile-cache.ts";
 import { pinnedOfficerLines, writeCloudhsmCliWrapper } from "../helpers/real-cluster.ts";
 import { opensslSign } from "../helpers/openssl-sign.ts";
 import { passwordOf } from "../helpers/quorum-cluster.ts";
@@ -108,6 +109,7 @@ describe("the Action's apply job holds a real cluster's execution window (dist/i
       cwd: dir,
       env: {
         PATH: process.env["PATH"] ?? "",
+        ...compileCacheEnv(),
         GITHUB_ACTIONS: "true",
         GITHUB_EVENT_NAME: "push",
         GITHUB_EVENT_PATH: join(dir, "event.json"),

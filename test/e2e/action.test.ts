@@ -16,6 +16,7 @@ import { after, before, describe, it } from "node:test";
 import { inputVariable, type InputName } from "../../src/action/inputs.ts";
 import { readStickyToken, STICKY_MARKER } from "../../src/gate/index.ts";
 import { isWrite } from "../helpers/api-calls.ts";
+import { compileCacheEnv } from "../helpers/compile-cache.ts";
 import type { Created } from "../helpers/fake-github.ts";
 import { startGateHarness, type GateHarness } from "../helpers/gate-harness.ts";
 import { testKey } from "../helpers/keys.ts";
@@ -111,6 +112,7 @@ describe("the GitHub Action, end to end (bundled dist/index.js, fake GitHub, rea
     writeFileSync(summaryPath, "");
     const env: Record<string, string> = {
       PATH: process.env["PATH"] ?? "",
+      ...compileCacheEnv(),
       GITHUB_ACTIONS: "true",
       GITHUB_EVENT_NAME: eventName,
       GITHUB_EVENT_PATH: eventPath,

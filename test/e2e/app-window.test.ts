@@ -188,7 +188,12 @@ describe("the App holds a real cluster's execution window (probot run ×2, cloud
     await countersign(number, "bob", data);
     assert.deepEqual(await h.usersNamed("win2"), [1, 1, 1], "nothing ran");
     // Until the recorded deadline passes, a retry is told the window is open; afterwards it opens a new one.
-    await new Promise((r) => setTimeout(r, WINDOW_SECONDS * 1000));
+    // Waited out to the deadline the sticky comment records (whole seconds), not a whole window.
+    const recorded = /<!-- quorum-gate:window (\d+) (\d+) -->/.exec((await h.stickyComment(number))?.body ?? "");
+    assert.ok(recorded !== null, "the sticky comment records the open window's clock");
+    const deadline = Number(recorded[2]);
+    assert.ok(deadline <= Number(recorded[1]) + WINDOW_SECONDS, "the deadline lies within QG_WINDOW_SECONDS");
+    await new Promise((r) => setTimeout(r, Math.max(0, (deadline + 1) * 1000 - Date.now()) + 100));
     const retry = h.repo.addComment(number, "carol", "/quorum retry\n");
     const retried = await deliverToLive("issue_comment", h.commentEvent(number, retry, "carol"));
     assert.equal(retried.outcome?.["outcome"], "window_open", JSON.stringify(retried.outcome));

@@ -363,7 +363,13 @@ describe("cmu shell: faults, divergence and rollBack", () => {
         child.stdin.write("listUsers\nhelp\n");
         await new Promise((r) => setTimeout(r, 50));
       }
-      const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r("still running"), 10_000))]);
+      let limit: NodeJS.Timeout | undefined;
+      const code = await Promise.race([
+        exited,
+        new Promise((r) => (limit = setTimeout(() => r("still running"), 10_000))),
+      ]);
+      // Left pending, the limit would hold the test process open for its full 10 s.
+      clearTimeout(limit);
       assert.equal(code, 0, `exit: ${String(code)}; stderr: ${err}`);
       assert.equal(err, "");
     } finally {

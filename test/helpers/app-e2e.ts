@@ -15,6 +15,7 @@ import { createNodeClient, type NodeClient } from "../../src/protocol/node-clien
 import { STICKY_MARKER } from "../../src/gate/index.ts";
 import { startTestCluster, type TestCluster } from "./cluster.ts";
 import { startFakeGitHub, type Created, type FakeGitHub, type FakeRepo } from "./fake-github.ts";
+import { compileCacheEnv } from "./compile-cache.ts";
 import { testKey } from "./keys.ts";
 import { pinnedOfficerLines, writeCloudhsmCliWrapper } from "./real-cluster.ts";
 import { opensslSign } from "./openssl-sign.ts";
@@ -24,6 +25,7 @@ import { loginAll, must, setUpQuorumCluster, type QuorumCluster } from "./quorum
 const PROBOT = fileURLToPath(new URL("../../node_modules/probot/bin/probot.js", import.meta.url));
 const APP = fileURLToPath(new URL("../../src/app/index.ts", import.meta.url));
 const EXIT_WITH_PARENT = fileURLToPath(new URL("./exit-with-parent.ts", import.meta.url));
+const UNPACED_WRITES = fileURLToPath(new URL("./unpaced-github-writes.ts", import.meta.url));
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -161,6 +163,7 @@ export async function startAppE2E(options: AppE2EOptions): Promise<AppE2E> {
   for (let i = 0; i < replicas; i++) ports.push(await freePort());
   const envOf = (port: number) => ({
     PATH: process.env["PATH"] ?? "",
+    ...compileCacheEnv(),
     NODE_ENV: "production",
     LOG_FORMAT: "json" as const,
     LOG_LEVEL: "debug" as const,
@@ -178,11 +181,24 @@ export async function startAppE2E(options: AppE2EOptions): Promise<AppE2E> {
   });
   // cwd: an empty directory, so Probot finds no .env and no stray *.pem of ours.
   const apps = ports.map((port) =>
-    spawn(process.execPath, ["--import", EXIT_WITH_PARENT, PROBOT, "run", APP], {
-      cwd: dir,
-      env: envOf(port),
-      stdio: "pipe",
-    }),
+    spawn(
+      process.execPath,
+      [
+        "--import",
+        EXIT_WITH_PARENT,
+        // Without Octokit's 1-3 s pacing of writes, which against the fake GitHub is only waiting.
+        "--import",
+        UNPACED_WRITES,
+        PROBOT,
+        "run",
+        APP,
+      ],
+      {
+        cwd: dir,
+        env: envOf(port),
+        stdio: "pipe",
+      },
+    ),
   );
   const app = apps[0] as ChildProcess;
   for (const child of apps)
@@ -204,7 +220,11 @@ export async function startAppE2E(options: AppE2EOptions): Promise<AppE2E> {
         if (child.exitCode !== null || child.signalCode !== null) return;
         const exited = new Promise((resolve) => child.once("exit", resolve));
         child.kill("SIGTERM");
-        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+        // The grace timer is cleared once the child is gone: left pending it would hold the test
+        // process open for its full 5 s after the last test.
+        let grace: NodeJS.Timeout | undefined;
+        await Promise.race([exited, new Promise((resolve) => (grace = setTimeout(resolve, 5000)))]);
+        clearTimeout(grace);
         if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
       }),
     );

@@ -4,6 +4,7 @@
 // command in single command mode.
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { compileCacheEnv } from "./compile-cache.ts";
 
 const CLI = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 
@@ -101,7 +102,7 @@ export function runSingle(
     execFile(
       process.execPath,
       [CLI, "cloudhsm-cli", "--cluster", clusterFile, ...args],
-      { cwd, env: { PATH: process.env["PATH"] ?? "", ...env }, timeout: 30_000 },
+      { cwd, env: { PATH: process.env["PATH"] ?? "", ...compileCacheEnv(), ...env }, timeout: 30_000 },
       (err, stdout) => {
         const code = err === null ? 0 : typeof err.code === "number" ? err.code : -1;
         try {
