@@ -4,6 +4,7 @@ import { listCandidates, type GitHubApprovalCandidate } from "./candidates.ts";
 import { upsertCheckRun } from "./check-run.ts";
 import { claim, claimHeld, releaseClaim } from "./claim.ts";
 import { commitFiles } from "./commit-files.ts";
+import { commitOnRef } from "./commit-on-ref.ts";
 import type { OctokitLike } from "./octokit-like.ts";
 import type { GitHubPort, RepoRef } from "./port.ts";
 import { getPullRequest, listChangedFiles, pullRequestsMergedBy } from "./pull-request.ts";
@@ -33,5 +34,6 @@ export function createGitHubPort(octokit: OctokitLike): OctokitGitHubPort {
     claimHeld: (repo, name) => claimHeld(octokit, repo, name),
     releaseClaim: (repo, name) => releaseClaim(octokit, repo, name),
     commitFiles: (repo, branch, files, message, options) => commitFiles(octokit, repo, branch, files, message, options),
+    commitOnRef: (repo, ref, parent, files, message) => commitOnRef(octokit, repo, ref, parent, files, message),
   };
 }

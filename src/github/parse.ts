@@ -319,6 +319,11 @@ export function parseGitRef(data: unknown, where: string): string {
   return object.sha("sha");
 }
 
+/** POST git/trees or git/commits: the new object's `sha`. */
+export function parseCreatedObject(data: unknown, where: string): string {
+  return reader(data, where, "").sha("sha");
+}
+
 /** GET git/commits/{sha}: the commit's tree, which a new tree builds on. */
 export function parseGitCommitTree(data: unknown, where: string): string {
   return reader(data, where, "").obj("tree").sha("sha");

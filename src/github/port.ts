@@ -122,4 +122,16 @@ export interface GitHubPort {
     message: string,
     options?: { readonly expectedHead?: string },
   ): Promise<CommitResult>;
+  /**
+   * One commit on top of `parent` (its tree plus `files`, which must be UTF-8 text), reachable
+   * only from the new ref `ref` under refs/quorum-gate/ (src/github/commit-on-ref.ts). A ref that
+   * exists already is a `conflict`; no branch moves.
+   */
+  commitOnRef(
+    repo: RepoRef,
+    ref: string,
+    parent: string,
+    files: readonly FileToCommit[],
+    message: string,
+  ): Promise<CommitResult>;
 }

@@ -133,5 +133,9 @@ export function withPullRequestSnapshots(
       await forget(repo, "all");
       return rest.commitFiles(repo, branch, files, message, commitOptions);
     },
+    async commitOnRef(repo, ref, parent, files, message) {
+      // A commit outside every branch changes nothing a snapshot holds; it is never read back.
+      return rest.commitOnRef(repo, ref, parent, files, message);
+    },
   };
 }

@@ -595,6 +595,62 @@ describe("claims (refs/quorum-gate/claims/*)", () => {
   });
 });
 
+describe("commitOnRef (an execution window's record)", () => {
+  const files = [
+    { path: "req/a.evidence/window-100/window.json", content: new TextEncoder().encode('{"a": "é"}\n') },
+    { path: "req/a.evidence/window-100/token.json", content: new TextEncoder().encode("{}\n") },
+  ];
+  const REF = "refs/quorum-gate/windows/pr-4-100";
+
+  test("one commit on the given parent, its tree plus the files, reachable only from the new ref; in 3 writes", async () => {
+    const { repo, ref } = freshRepo({ "README.md": "hello\n" });
+    const parent = repo.branchSha("main") ?? "";
+    const writesBefore = gh.calls.filter((c) => c.method === "POST").length;
+    const made = await port.commitOnRef(ref, REF, parent, files, "record\n\nbody");
+    assert.ok(made.ok);
+    assert.equal(gh.calls.filter((c) => c.method === "POST").length - writesBefore, 3, "tree, commit, ref");
+    assert.equal(repo.otherRefs().get(REF), made.sha);
+    assert.deepEqual(repo.commitInfo(made.sha).parents, [parent]);
+    assert.equal(text(repo.readBytes(made.sha, "README.md")), "hello\n", "the parent's files are kept");
+    assert.equal(text(repo.readBytes(made.sha, files[0]?.path ?? "")), '{"a": "é"}\n');
+    assert.equal(repo.branchSha("main"), parent, "no branch moved");
+  });
+
+  test("a ref that exists is a conflict; a token that may only read is forbidden; a parent GitHub lacks is not_found", async () => {
+    const { repo, ref } = freshRepo({ "README.md": "hello\n" });
+    const parent = repo.branchSha("main") ?? "";
+    assert.ok((await port.commitOnRef(ref, REF, parent, files, "one")).ok);
+    assert.deepEqual(await port.commitOnRef(ref, REF, parent, files, "two"), { ok: false, reason: "conflict" });
+    const reader = createGitHubPort(
+      new Octokit({
+        baseUrl: gh.url,
+        auth: gh.issueToken({ permissions: { contents: "read", checks: "write", pull_requests: "write" } }),
+        log: quiet,
+      }),
+    );
+    const other = "refs/quorum-gate/windows/pr-4-200";
+    assert.deepEqual(await reader.commitOnRef(ref, other, parent, files, "m"), { ok: false, reason: "forbidden" });
+    assert.equal(repo.otherRefs().has(other), false);
+    assert.deepEqual(await port.commitOnRef(ref, other, "f".repeat(40), files, "m"), {
+      ok: false,
+      reason: "not_found",
+    });
+  });
+
+  test("a ref outside refs/quorum-gate, bytes that are not UTF-8, or no files: an error before any call", async () => {
+    const { repo, ref } = freshRepo({ "README.md": "hello\n" });
+    const parent = repo.branchSha("main") ?? "";
+    const calls = gh.calls.length;
+    await assert.rejects(port.commitOnRef(ref, "refs/heads/main", parent, files, "m"), /not a quorum-gate ref/);
+    await assert.rejects(
+      port.commitOnRef(ref, REF, parent, [{ path: "x.bin", content: new Uint8Array([0xff, 0xfe]) }], "m"),
+      /"x\.bin" is not UTF-8 text/,
+    );
+    await assert.rejects(port.commitOnRef(ref, REF, parent, [], "m"), /at least one file/);
+    assert.equal(gh.calls.length, calls);
+  });
+});
+
 describe("commitFiles", () => {
   const bytes = (t: string): Uint8Array => new TextEncoder().encode(t);
   const one = [{ path: "x.txt", content: new Uint8Array([1]) }];

@@ -55,6 +55,8 @@ export interface FakeRepo {
   /** One commit on `branch` (created from `from`, default: the default branch); returns its SHA. */
   commit(branch: string, files: FileChanges, options?: { readonly message?: string; readonly from?: string }): string;
   branchSha(branch: string): string | undefined;
+  /** Refs outside refs/heads (the gate's claims and window records): full name → SHA. */
+  otherRefs(): ReadonlyMap<string, string>;
   /** A commit's parents and message (e.g. to check an evidence commit or a merge). */
   commitInfo(sha: string): { readonly parents: readonly string[]; readonly message: string };
   /** A file's bytes at a branch or SHA, or null. */
@@ -190,6 +192,7 @@ export function fakeRepo(state: FakeState, repo: RepoState, handleOf: (r: RepoSt
     defaultBranch: repo.defaultBranch,
     commit,
     branchSha: (branch) => repo.branches.get(branch),
+    otherRefs: () => new Map(repo.otherRefs),
     commitInfo(sha) {
       const c = commitOf(state, sha);
       return { parents: c.parents, message: c.message };
