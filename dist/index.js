@@ -20889,14 +20889,14 @@ var require_foldFlowLines = __commonJS({
     var FOLD_FLOW = "flow";
     var FOLD_BLOCK = "block";
     var FOLD_QUOTED = "quoted";
-    function foldFlowLines(text, indent, mode = "flow", { indentAtStart, lineWidth = 80, minContentWidth = 20, onFold, onOverflow } = {}) {
+    function foldFlowLines(text2, indent, mode = "flow", { indentAtStart, lineWidth = 80, minContentWidth = 20, onFold, onOverflow } = {}) {
       if (!lineWidth || lineWidth < 0)
-        return text;
+        return text2;
       if (lineWidth < minContentWidth)
         minContentWidth = 0;
       const endStep = Math.max(1 + minContentWidth, 1 + lineWidth - indent.length);
-      if (text.length <= endStep)
-        return text;
+      if (text2.length <= endStep)
+        return text2;
       const folds = [];
       const escapedFolds = {};
       let end = lineWidth - indent.length;
@@ -20913,14 +20913,14 @@ var require_foldFlowLines = __commonJS({
       let escStart = -1;
       let escEnd = -1;
       if (mode === FOLD_BLOCK) {
-        i = consumeMoreIndentedLines(text, i, indent.length);
+        i = consumeMoreIndentedLines(text2, i, indent.length);
         if (i !== -1)
           end = i + endStep;
       }
-      for (let ch; ch = text[i += 1]; ) {
+      for (let ch; ch = text2[i += 1]; ) {
         if (mode === FOLD_QUOTED && ch === "\\") {
           escStart = i;
-          switch (text[i + 1]) {
+          switch (text2[i + 1]) {
             case "x":
               i += 3;
               break;
@@ -20937,12 +20937,12 @@ var require_foldFlowLines = __commonJS({
         }
         if (ch === "\n") {
           if (mode === FOLD_BLOCK)
-            i = consumeMoreIndentedLines(text, i, indent.length);
+            i = consumeMoreIndentedLines(text2, i, indent.length);
           end = i + indent.length + endStep;
           split = void 0;
         } else {
           if (ch === " " && prev && prev !== " " && prev !== "\n" && prev !== "	") {
-            const next = text[i + 1];
+            const next = text2[i + 1];
             if (next && next !== " " && next !== "\n" && next !== "	")
               split = i;
           }
@@ -20954,12 +20954,12 @@ var require_foldFlowLines = __commonJS({
             } else if (mode === FOLD_QUOTED) {
               while (prev === " " || prev === "	") {
                 prev = ch;
-                ch = text[i += 1];
+                ch = text2[i += 1];
                 overflow = true;
               }
               const j = i > escEnd + 1 ? i - 2 : escStart - 1;
               if (escapedFolds[j])
-                return text;
+                return text2;
               folds.push(j);
               escapedFolds[j] = true;
               end = j + endStep;
@@ -20974,39 +20974,39 @@ var require_foldFlowLines = __commonJS({
       if (overflow && onOverflow)
         onOverflow();
       if (folds.length === 0)
-        return text;
+        return text2;
       if (onFold)
         onFold();
-      let res = text.slice(0, folds[0]);
+      let res = text2.slice(0, folds[0]);
       for (let i2 = 0; i2 < folds.length; ++i2) {
         const fold = folds[i2];
-        const end2 = folds[i2 + 1] || text.length;
+        const end2 = folds[i2 + 1] || text2.length;
         if (fold === 0)
           res = `
-${indent}${text.slice(0, end2)}`;
+${indent}${text2.slice(0, end2)}`;
         else {
           if (mode === FOLD_QUOTED && escapedFolds[fold])
-            res += `${text[fold]}\\`;
+            res += `${text2[fold]}\\`;
           res += `
-${indent}${text.slice(fold + 1, end2)}`;
+${indent}${text2.slice(fold + 1, end2)}`;
         }
       }
       return res;
     }
-    function consumeMoreIndentedLines(text, i, indent) {
+    function consumeMoreIndentedLines(text2, i, indent) {
       let end = i;
       let start = i + 1;
-      let ch = text[start];
+      let ch = text2[start];
       while (ch === " " || ch === "	") {
         if (i < start + indent) {
-          ch = text[++i];
+          ch = text2[++i];
         } else {
           do {
-            ch = text[++i];
+            ch = text2[++i];
           } while (ch && ch !== "\n");
           end = i;
           start = i + 1;
-          ch = text[start];
+          ch = text2[start];
         }
       }
       return end;
@@ -27547,8 +27547,8 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addRaw(text, addEOL = false) {
-    this._buffer += text;
+  addRaw(text2, addEOL = false) {
+    this._buffer += text2;
     return addEOL ? this.addEOL() : this;
   }
   /**
@@ -27644,10 +27644,10 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addHeading(text, level) {
+  addHeading(text2, level) {
     const tag = `h${level}`;
     const allowedTag = ["h1", "h2", "h3", "h4", "h5", "h6"].includes(tag) ? tag : "h1";
-    const element = this.wrap(allowedTag, text);
+    const element = this.wrap(allowedTag, text2);
     return this.addRaw(element).addEOL();
   }
   /**
@@ -27676,9 +27676,9 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addQuote(text, cite) {
+  addQuote(text2, cite) {
     const attrs = Object.assign({}, cite && { cite });
-    const element = this.wrap("blockquote", text, attrs);
+    const element = this.wrap("blockquote", text2, attrs);
     return this.addRaw(element).addEOL();
   }
   /**
@@ -27689,8 +27689,8 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addLink(text, href) {
-    const element = this.wrap("a", text, { href });
+  addLink(text2, href) {
+    const element = this.wrap("a", text2, { href });
     return this.addRaw(element).addEOL();
   }
 };
@@ -28718,8 +28718,8 @@ var convertMarkedBigIntsReviver = (key2, value, context3, userReviver) => {
   if (!hasUserReviver) return value;
   return userReviver(key2, value, context3);
 };
-var JSONParseV2 = (text, reviver) => {
-  return JSON.parse(text, (key2, value, context3) => {
+var JSONParseV2 = (text2, reviver) => {
+  return JSON.parse(text2, (key2, value, context3) => {
     const isNumber = typeof value === "number";
     const isOutOfBounds = value > Number.MAX_SAFE_INTEGER || value < Number.MIN_SAFE_INTEGER;
     const isBigNumber = isNumber && isOutOfBounds;
@@ -28777,8 +28777,8 @@ var applyReviverIteratively = (parsed, userReviver) => {
   }
   return rootHolder[""];
 };
-var serializeBigInts = (text) => {
-  return text.replace(
+var serializeBigInts = (text2) => {
+  return text2.replace(
     stringsOrLargeNumbers,
     (match, digits, fractional, exponential) => {
       const isString = match[0] === '"';
@@ -28792,18 +28792,18 @@ var serializeBigInts = (text) => {
     }
   );
 };
-var JSONParse = (text, reviver) => {
-  if (!text) return originalParse(text, reviver);
+var JSONParse = (text2, reviver) => {
+  if (!text2) return originalParse(text2, reviver);
   try {
-    if (isContextSourceSupported()) return JSONParseV2(text, reviver);
-    const serializedData = serializeBigInts(text);
+    if (isContextSourceSupported()) return JSONParseV2(text2, reviver);
+    const serializedData = serializeBigInts(text2);
     return originalParse(
       serializedData,
       (key2, value, context3) => convertMarkedBigIntsReviver(key2, value, context3, reviver)
     );
   } catch (error2) {
     if (error2 instanceof RangeError) {
-      const serializedData = serializeBigInts(text);
+      const serializedData = serializeBigInts(text2);
       const parsed = originalParse(serializedData);
       return applyReviverIteratively(parsed, reviver);
     }
@@ -28971,12 +28971,12 @@ async function getResponseData(response) {
   }
   const mimetype = parse2(contentType);
   if (isJSONResponse(mimetype)) {
-    let text = "";
+    let text2 = "";
     try {
-      text = await response.text();
-      return JSONParse(text);
+      text2 = await response.text();
+      return JSONParse(text2);
     } catch (err) {
-      return text;
+      return text2;
     }
   } else if (mimetype.type.startsWith("text/") || // `application/octet-stream` is the canonical "arbitrary binary" type
   // (RFC 2046) and must never be decoded as text, even when the response
@@ -31922,10 +31922,10 @@ import {
 var SHA256_DIGEST_INFO = Buffer.from("3031300d060960864801650304020105000420", "hex");
 var RSA_BITS = 2048;
 var SIGNATURE_BYTES = RSA_BITS / 8;
-function parsePublicKey(text) {
+function parsePublicKey(text2) {
   let key2;
   try {
-    key2 = createPublicKey({ key: normalizePem(text), format: "pem" });
+    key2 = createPublicKey({ key: normalizePem(text2), format: "pem" });
   } catch {
     return { ok: false, reason: "not_a_public_key" };
   }
@@ -31934,10 +31934,10 @@ function parsePublicKey(text) {
   const pem = key2.export({ type: "spki", format: "pem" }).toString();
   return { ok: true, key: key2, pem, fingerprint: fingerprint(key2) };
 }
-function parseRsaPublicKeyAtLeast(text, minBits) {
+function parseRsaPublicKeyAtLeast(text2, minBits) {
   let key2;
   try {
-    key2 = createPublicKey({ key: normalizePem(text), format: "pem" });
+    key2 = createPublicKey({ key: normalizePem(text2), format: "pem" });
   } catch {
     return { ok: false, reason: "not_a_public_key" };
   }
@@ -31995,8 +31995,8 @@ function signedDigestOf(key2, signature) {
   if (!recovered.subarray(0, SHA256_DIGEST_INFO.length).equals(SHA256_DIGEST_INFO)) return null;
   return recovered.subarray(SHA256_DIGEST_INFO.length);
 }
-function normalizePem(text) {
-  const unescaped = text.replace(/\\n/g, "\n").replace(/\r/g, "");
+function normalizePem(text2) {
+  const unescaped = text2.replace(/\\n/g, "\n").replace(/\r/g, "");
   const match = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/.exec(unescaped);
   if (!match) return unescaped;
   const label = match[1] ?? "";
@@ -32022,9 +32022,9 @@ function backendOf(file) {
   return { kind: "cloudhsm-cli", binary: b.binary ?? DEFAULT_CLOUDHSM_CLI_BINARY, args: b.args ?? [] };
 }
 function readClusterFile(path) {
-  let text;
+  let text2;
   try {
-    text = readFileSync2(path, "utf8");
+    text2 = readFileSync2(path, "utf8");
   } catch (err) {
     const code = err.code;
     return {
@@ -32032,12 +32032,12 @@ function readClusterFile(path) {
       error: code === "ENOENT" ? `no cluster file at ${path}` : `cannot read the cluster file ${path}: ${code ?? "error"}`
     };
   }
-  return parseClusterFile(text, `the cluster file ${path}`);
+  return parseClusterFile(text2, `the cluster file ${path}`);
 }
-function parseClusterFile(text, source) {
+function parseClusterFile(text2, source) {
   let parsed;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(text2);
   } catch {
     return { ok: false, error: `${source} is not valid JSON` };
   }
@@ -32294,9 +32294,9 @@ var Pipe = class {
       const start = rest.search(/^\{$/m);
       const end = start === -1 ? -1 : rest.slice(start).search(/^\}$/m);
       if (start !== -1 && end !== -1) {
-        const text = rest.slice(start, start + end + 1);
+        const text2 = rest.slice(start, start + end + 1);
         this.consumed += start + end + 1;
-        return parseEnvelope(text);
+        return parseEnvelope(text2);
       }
       if (this.exited !== null)
         return { ok: false, reason: "session_closed", message: `${this.exitDescription()} before answering` };
@@ -32323,22 +32323,22 @@ var Pipe = class {
     await this.exitPromise;
   }
 };
-function parseEnvelope(text) {
+function parseEnvelope(text2) {
   let parsed;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(text2);
   } catch {
     return {
       ok: false,
       reason: "malformed_output",
-      message: `the shell's answer is not JSON: ${text.slice(0, QUOTE_LIMIT)}`
+      message: `the shell's answer is not JSON: ${text2.slice(0, QUOTE_LIMIT)}`
     };
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || !("error_code" in parsed) || !("data" in parsed)) {
     return {
       ok: false,
       reason: "malformed_output",
-      message: `the shell's answer is not an envelope: ${text.slice(0, QUOTE_LIMIT)}`
+      message: `the shell's answer is not an envelope: ${text2.slice(0, QUOTE_LIMIT)}`
     };
   }
   const e = parsed;
@@ -33070,8 +33070,8 @@ function parseBlob(data, where) {
   if (r.str("encoding") !== "base64") throw malformed(where, "encoding is not base64");
   return { size: r.int("size"), content: r.str("content") };
 }
-function decodeBase64(text, size, where) {
-  const compact = text.replace(/[\r\n]/g, "");
+function decodeBase64(text2, size, where) {
+  const compact = text2.replace(/[\r\n]/g, "");
   if (compact.length % 4 !== 0 || !BASE64.test(compact)) throw malformed(where, "content is not base64");
   const bytes = Buffer.from(compact, "base64");
   if (bytes.length !== size) throw malformed(where, `content has ${bytes.length} bytes, size says ${size}`);
@@ -33132,6 +33132,12 @@ function parseGitRef(data, where) {
   const object = reader(data, where, "").obj("object");
   if (object.str("type") !== "commit") throw malformed(where, "object.type is not commit");
   return object.sha("sha");
+}
+function parseCreatedObject(data, where) {
+  return reader(data, where, "").sha("sha");
+}
+function parseGitCommitTree(data, where) {
+  return reader(data, where, "").obj("tree").sha("sha");
 }
 function httpFailure(err) {
   if (typeof err !== "object" || err === null || !("status" in err)) return null;
@@ -33332,31 +33338,31 @@ var NOTE = "\n\n\u2026 (cut here: GitHub limits the length of this text)";
 function utf8Size(codePoint) {
   return codePoint < 128 ? 1 : codePoint < 2048 ? 2 : codePoint < 65536 ? 3 : 4;
 }
-function utf8Bytes(text) {
-  return Buffer.byteLength(text, "utf8");
+function utf8Bytes(text2) {
+  return Buffer.byteLength(text2, "utf8");
 }
-function codePoints(text) {
+function codePoints(text2) {
   let n = 0;
-  for (const _ of text) n += 1;
+  for (const _ of text2) n += 1;
   return n;
 }
-function prefix(text, budget, cost) {
+function prefix(text2, budget, cost) {
   let used = 0;
   let end = 0;
-  for (const ch of text) {
+  for (const ch of text2) {
     used += cost(ch.codePointAt(0) ?? 0);
     if (used > budget) break;
     end += ch.length;
   }
-  return text.slice(0, end);
+  return text2.slice(0, end);
 }
-function clipUtf8(text, maxBytes = CHECK_RUN_TEXT_MAX_BYTES) {
-  if (utf8Bytes(text) <= maxBytes) return text;
-  return prefix(text, maxBytes - utf8Bytes(NOTE), utf8Size) + NOTE;
+function clipUtf8(text2, maxBytes = CHECK_RUN_TEXT_MAX_BYTES) {
+  if (utf8Bytes(text2) <= maxBytes) return text2;
+  return prefix(text2, maxBytes - utf8Bytes(NOTE), utf8Size) + NOTE;
 }
-function clipCodePoints(text, max = COMMENT_BODY_MAX_CODE_POINTS) {
-  if (text.length <= max || codePoints(text) <= max) return text;
-  return prefix(text, max - codePoints(NOTE), () => 1) + NOTE;
+function clipCodePoints(text2, max = COMMENT_BODY_MAX_CODE_POINTS) {
+  if (text2.length <= max || codePoints(text2) <= max) return text2;
+  return prefix(text2, max - codePoints(NOTE), () => 1) + NOTE;
 }
 
 // src/github/check-run.ts
@@ -33582,6 +33588,52 @@ async function commitFiles(octokit, repo, branch, files, message, options = {}) 
   return { ok: true, sha: parseCommitOnBranch(data, where) };
 }
 
+// src/github/commit-on-ref.ts
+var REF = /^refs\/quorum-gate\/[a-z]+\/[a-z0-9][a-z0-9-]{0,99}$/;
+var SHA2 = /^[0-9a-f]{40}$/;
+function refusal2(status) {
+  if (status === 403) return "forbidden";
+  if (status === 404) return "not_found";
+  return "conflict";
+}
+function text(f) {
+  const s = new TextDecoder("utf-8", { fatal: false }).decode(f.content);
+  if (!Buffer.from(s, "utf8").equals(Buffer.from(f.content)))
+    throw new Error(`[github] commitOnRef: ${JSON.stringify(f.path)} is not UTF-8 text`);
+  return s;
+}
+async function commitOnRef(octokit, repo, ref, parent, files, message) {
+  if (!REF.test(ref))
+    throw new Error(`[github] commitOnRef: not a quorum-gate ref: ${JSON.stringify(ref.slice(0, 80))}`);
+  if (!SHA2.test(parent)) throw new Error("[github] commitOnRef needs the parent's commit id");
+  if (files.length === 0) throw new Error("[github] commitOnRef needs at least one file");
+  if (message.trim() === "") throw new Error("[github] commitOnRef needs a commit message");
+  const seen = /* @__PURE__ */ new Set();
+  const entries = files.map((f) => {
+    checkRepoPath(f.path);
+    if (seen.has(f.path)) throw new Error(`[github] commitOnRef: ${JSON.stringify(f.path)} is given twice`);
+    seen.add(f.path);
+    return { path: f.path, mode: "100644", type: "blob", content: text(f) };
+  });
+  const at = { owner: repo.owner, repo: repo.repo };
+  const commitRoute = "GET /repos/{owner}/{repo}/git/commits/{commit_sha}";
+  const got = await send(octokit, commitRoute, { ...at, commit_sha: parent }, [404]);
+  if (!got.ok) return { ok: false, reason: "not_found" };
+  const baseTree = parseGitCommitTree(got.data, describe(commitRoute, { ...at, commit_sha: parent }));
+  const treeRoute = "POST /repos/{owner}/{repo}/git/trees";
+  const tree = await send(octokit, treeRoute, { ...at, base_tree: baseTree, tree: entries }, [403, 404]);
+  if (!tree.ok) return { ok: false, reason: refusal2(tree.status) };
+  const treeSha = parseCreatedObject(tree.data, describe(treeRoute, at));
+  const newCommitRoute = "POST /repos/{owner}/{repo}/git/commits";
+  const made = await send(octokit, newCommitRoute, { ...at, message, tree: treeSha, parents: [parent] }, [403, 404]);
+  if (!made.ok) return { ok: false, reason: refusal2(made.status) };
+  const sha = parseCreatedObject(made.data, describe(newCommitRoute, at));
+  const refRoute = "POST /repos/{owner}/{repo}/git/refs";
+  const created = await send(octokit, refRoute, { ...at, ref, sha }, [403, 404, 422]);
+  if (!created.ok) return { ok: false, reason: refusal2(created.status) };
+  return { ok: true, sha };
+}
+
 // src/github/pull-request.ts
 var MAX_LISTED_FILES = 3e3;
 async function getPullRequest(octokit, repo, number) {
@@ -33620,18 +33672,18 @@ async function findStickyComment(octokit, repo, number, marker, botLogin, known)
 }
 async function upsertStickyComment(octokit, repo, number, marker, botLogin, body, known) {
   const clipped = clipCodePoints(body);
-  const text = clipped.includes(marker) ? clipped : clipCodePoints(`${marker}
+  const text2 = clipped.includes(marker) ? clipped : clipCodePoints(`${marker}
 ${body}`);
   const found = await findStickyComment(octokit, repo, number, marker, botLogin, known);
-  if (found !== null && found.body === text) return { id: found.id };
+  if (found !== null && found.body === text2) return { id: found.id };
   if (found !== null) {
     const route2 = "PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}";
-    const params2 = { owner: repo.owner, repo: repo.repo, comment_id: found.id, body: text };
+    const params2 = { owner: repo.owner, repo: repo.repo, comment_id: found.id, body: text2 };
     const answer = await send(octokit, route2, params2, [404]);
     if (answer.ok) return { id: parseId(answer.data, describe(route2, params2)) };
   }
   const route = "POST /repos/{owner}/{repo}/issues/{issue_number}/comments";
-  const params = { owner: repo.owner, repo: repo.repo, issue_number: number, body: text };
+  const params = { owner: repo.owner, repo: repo.repo, issue_number: number, body: text2 };
   return { id: parseId(await sendData(octokit, route, params), describe(route, params)) };
 }
 
@@ -33649,7 +33701,8 @@ function createGitHubPort(octokit) {
     claim: (repo, name, sha) => claim(octokit, repo, name, sha),
     claimHeld: (repo, name) => claimHeld(octokit, repo, name),
     releaseClaim: (repo, name) => releaseClaim(octokit, repo, name),
-    commitFiles: (repo, branch, files, message, options) => commitFiles(octokit, repo, branch, files, message, options)
+    commitFiles: (repo, branch, files, message, options) => commitFiles(octokit, repo, branch, files, message, options),
+    commitOnRef: (repo, ref, parent, files, message) => commitOnRef(octokit, repo, ref, parent, files, message)
   };
 }
 
@@ -33777,11 +33830,11 @@ function parsePolicy(r, baseSha, path) {
   const entry = target.optObj("file");
   if (entry === null) return { path, bytes: null };
   const blob = entry.optObj("object");
-  const text = blob?.optStr("text") ?? null;
-  if (blob == null || text === null) return null;
+  const text2 = blob?.optStr("text") ?? null;
+  if (blob == null || text2 === null) return null;
   const size = blob.int("byteSize");
   if (blob.optBool("isBinary") !== false || blob.bool("isTruncated") || size > MAX_FILE_BYTES) return null;
-  const bytes = new Uint8Array(Buffer.from(text, "utf8"));
+  const bytes = new Uint8Array(Buffer.from(text2, "utf8"));
   return bytes.byteLength === size ? { path, bytes } : null;
 }
 var CHECK_STATUSES = ["queued", "in_progress", "completed"];
@@ -33934,15 +33987,18 @@ function withPullRequestSnapshots(octokit, rest, options) {
     async commitFiles(repo, branch, files, message, commitOptions) {
       await forget(repo, "all");
       return rest.commitFiles(repo, branch, files, message, commitOptions);
+    },
+    async commitOnRef(repo, ref, parent, files, message) {
+      return rest.commitOnRef(repo, ref, parent, files, message);
     }
   };
 }
 
 // src/formats/lenient-base64.ts
-function decodeLenientBase64(text) {
-  const canonical = decodeCanonicalBase64(text);
+function decodeLenientBase64(text2) {
+  const canonical = decodeCanonicalBase64(text2);
   if (canonical !== null) return { ok: true, bytes: canonical };
-  const compact = /\s/.test(text) ? text.replace(/\s+/g, "") : text;
+  const compact = /\s/.test(text2) ? text2.replace(/\s+/g, "") : text2;
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact))
     return { ok: false, error: "not base64 (only A-Z, a-z, 0-9, +, / and = padding are allowed)" };
   if (compact.length % 4 === 0) return { ok: true, bytes: Buffer.from(compact, "base64") };
@@ -33953,9 +34009,9 @@ function decodeLenientBase64(text) {
     return { ok: false, error: "not base64 (bad padding)" };
   return { ok: true, bytes: Buffer.from(padded, "base64") };
 }
-function decodeCanonicalBase64(text) {
-  const bytes = Buffer.from(text, "base64");
-  return bytes.toString("base64") === text ? bytes : null;
+function decodeCanonicalBase64(text2) {
+  const bytes = Buffer.from(text2, "base64");
+  return bytes.toString("base64") === text2 ? bytes : null;
 }
 
 // src/hsm/ret-codes.ts
@@ -34062,12 +34118,12 @@ function fieldsOf(node, path, what, issues, keyLine = node.line) {
         );
         return null;
       }
-      const text = e.value.text.trim();
-      if (text === "") {
+      const text2 = e.value.text.trim();
+      if (text2 === "") {
         if (required) issues.push(issue2("missing_field", p, `"${key2}" is empty`, e.line));
         return null;
       }
-      return { text, line: e.line, path: p };
+      return { text: text2, line: e.line, path: p };
     },
     map(key2, required) {
       const e = entries.get(key2);
@@ -34100,14 +34156,14 @@ function fieldsOf(node, path, what, issues, keyLine = node.line) {
   };
   return self;
 }
-function parseDecimal(text, maxDigits = 9) {
-  return new RegExp(`^[0-9]{1,${maxDigits}}$`).test(text) ? Number.parseInt(text, 10) : null;
+function parseDecimal(text2, maxDigits = 9) {
+  return new RegExp(`^[0-9]{1,${maxDigits}}$`).test(text2) ? Number.parseInt(text2, 10) : null;
 }
 
 // src/gate/login.ts
 var LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
-function isGithubLogin(text) {
-  return LOGIN.test(text);
+function isGithubLogin(text2) {
+  return LOGIN.test(text2);
 }
 function normalizeLogin(login) {
   return login.toLowerCase();
@@ -34119,17 +34175,17 @@ var MAX_DEPTH = 16;
 function parseYamlTree(bytes, maxBytes, what) {
   if (bytes.byteLength > maxBytes)
     return fail2(issue2("too_large", "", `${what} is ${bytes.byteLength} bytes; the limit is ${maxBytes}`));
-  let text;
+  let text2;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text2 = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
     return fail2(issue2("not_text", "", `${what} is not UTF-8 text`));
   }
-  if (text.includes("\0")) return fail2(issue2("not_text", "", `${what} holds a NUL character`));
+  if (text2.includes("\0")) return fail2(issue2("not_text", "", `${what} holds a NUL character`));
   const lines2 = new import_yaml.LineCounter();
   let doc;
   try {
-    doc = (0, import_yaml.parseDocument)(text, {
+    doc = (0, import_yaml.parseDocument)(text2, {
       schema: "failsafe",
       lineCounter: lines2,
       uniqueKeys: true,
@@ -34813,8 +34869,8 @@ function readOfficer(officers, key2, login) {
   const mapping = officerName(fields, name.text, name.path, name.line, login, keyFingerprint);
   return mapping === null || publicKeyPem === void 0 ? mapping : { ...mapping, publicKeyPem };
 }
-function officerName(at, text, path, line, login, keyFingerprint) {
-  const checked = checkUserName(text);
+function officerName(at, text2, path, line, login, keyFingerprint) {
+  const checked = checkUserName(text2);
   if (typeof checked !== "string") {
     at.report(
       "bad_name",
@@ -34908,9 +34964,9 @@ function parseApprovalComment(body) {
 var SIGNED_LINE_PREFIX = `${COMMAND_PREFIX} approve `;
 function parseSignedLine(body) {
   if (!body.startsWith(SIGNED_LINE_PREFIX)) return null;
-  const text = body.slice(SIGNED_LINE_PREFIX.length, body.endsWith("\n") ? -1 : body.length);
-  const bytes = decodeCanonicalBase64(text);
-  return bytes !== null && bytes.length === SIGNATURE_BYTES ? signed("approve", text, bytes, 1, void 0) : null;
+  const text2 = body.slice(SIGNED_LINE_PREFIX.length, body.endsWith("\n") ? -1 : body.length);
+  const bytes = decodeCanonicalBase64(text2);
+  return bytes !== null && bytes.length === SIGNATURE_BYTES ? signed("approve", text2, bytes, 1, void 0) : null;
 }
 function parseApprovalCommentLines(body) {
   const lines2 = body.split(/\r\n|\r|\n/);
@@ -35040,7 +35096,7 @@ function readCommand(lines2, index) {
 var UNTIL = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$/;
 function readSignature(lines2, index, inline, verb, until) {
   const lineNo = index + 1;
-  let text = inline;
+  let text2 = inline;
   let last = index;
   let next = index + 1;
   if (inline === "") {
@@ -35065,20 +35121,20 @@ function readSignature(lines2, index, inline, verb, until) {
       };
   }
   for (; next < lines2.length && !BLANK.test(lines2[next] ?? ""); next++) {
-    text += lines2[next] ?? "";
+    text2 += lines2[next] ?? "";
     last = next;
   }
-  if (text === "")
+  if (text2 === "")
     return {
       result: refuse("malformed_signature", `no signature after ${COMMAND_PREFIX} ${verb}`, lineNo),
       lastLine: last
     };
-  return { result: decodeSignature(text, lineNo, verb, until), lastLine: last };
+  return { result: decodeSignature(text2, lineNo, verb, until), lastLine: last };
 }
-function decodeSignature(text, line, verb, until) {
-  const exact = decodeCanonicalBase64(text);
-  if (exact !== null && exact.length === SIGNATURE_BYTES) return signed(verb, text, exact, line, until);
-  const decoded = decodeLenientBase64(text);
+function decodeSignature(text2, line, verb, until) {
+  const exact = decodeCanonicalBase64(text2);
+  if (exact !== null && exact.length === SIGNATURE_BYTES) return signed(verb, text2, exact, line, until);
+  const decoded = decodeLenientBase64(text2);
   if (!decoded.ok) return refuse("malformed_signature", `the signature is ${decoded.error}`, line);
   if (decoded.bytes.length !== SIGNATURE_BYTES) {
     return refuse(
@@ -35160,10 +35216,10 @@ function lines(p) {
   out.push(`reason: ${JSON.stringify(p.reason)}`, `expires-at: ${p.expiresAt}`);
   return out;
 }
-function isIsoSecond(text) {
-  if (!ISO_SECOND.test(text)) return false;
-  const ms = Date.parse(text);
-  return Number.isFinite(ms) && new Date(ms).toISOString().replace(".000Z", "Z") === text;
+function isIsoSecond(text2) {
+  if (!ISO_SECOND.test(text2)) return false;
+  const ms = Date.parse(text2);
+  return Number.isFinite(ms) && new Date(ms).toISOString().replace(".000Z", "Z") === text2;
 }
 function checkPayloadExpiry(expiresAt, nowMs, maxLifetimeSeconds) {
   if (!isIsoSecond(expiresAt)) return "malformed";
@@ -35892,28 +35948,28 @@ function isGovernanceEvidencePath(pullRequest2, path) {
 }
 
 // src/gate/markdown.ts
-function escapeText(text) {
-  return oneLine(text).replace(/[\\`*_[\]|~]/g, (c) => `\\${c}`).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/@/g, "@\u200B");
+function escapeText(text2) {
+  return oneLine(text2).replace(/[\\`*_[\]|~]/g, (c) => `\\${c}`).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/@/g, "@\u200B");
 }
-function inlineCode(text) {
-  const flat = oneLine(text).replace(/\|/g, "\\|");
+function inlineCode(text2) {
+  const flat = oneLine(text2).replace(/\|/g, "\\|");
   const longest = Math.max(0, ...(flat.match(/`+/g) ?? []).map((run2) => run2.length));
   const fence = "`".repeat(longest + 1);
   const pad = flat.startsWith("`") || flat.endsWith("`") ? " " : "";
   return `${fence}${pad}${flat}${pad}${fence}`;
 }
-function fencedBlock(text, info2 = "") {
-  const longest = Math.max(0, ...(text.match(/`{3,}/g) ?? []).map((run2) => run2.length));
+function fencedBlock(text2, info2 = "") {
+  const longest = Math.max(0, ...(text2.match(/`{3,}/g) ?? []).map((run2) => run2.length));
   const fence = "`".repeat(Math.max(3, longest + 1));
   return `${fence}${info2}
-${text.replace(/\r\n?/g, "\n").replace(/\n$/, "")}
+${text2.replace(/\r\n?/g, "\n").replace(/\n$/, "")}
 ${fence}`;
 }
-function wrap(text, width = 76) {
-  return (text.match(new RegExp(`.{1,${width}}`, "g")) ?? [""]).join("\n");
+function wrap(text2, width = 76) {
+  return (text2.match(new RegExp(`.{1,${width}}`, "g")) ?? [""]).join("\n");
 }
-function oneLine(text) {
-  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029\u202a-\u202e\u2066-\u2069]+/g, " ").trim();
+function oneLine(text2) {
+  return text2.replace(/[\u0000-\u001f\u007f\u2028\u2029\u202a-\u202e\u2066-\u2069]+/g, " ").trim();
 }
 
 // src/gate/render.ts
@@ -36377,14 +36433,14 @@ function assemble(input2, folder, cluster, subject) {
     },
     evaluatedAt: iso(input2.now)
   };
-  const text = (s) => Buffer.from(s, "utf8");
+  const text2 = (s) => Buffer.from(s, "utf8");
   const signatures = decision.approvers.map((a) => ({
     path: `${folder}${sigFile(a.officer)}`,
     content: Buffer.from(a.signature, "base64")
   }));
   const evidenceFile = {
     path: `${folder}${EVIDENCE_FILE_NAME}`,
-    content: text(`${JSON.stringify(document, null, 2)}
+    content: text2(`${JSON.stringify(document, null, 2)}
 `)
   };
   const files = longClock && payloadOf !== void 0 ? [
@@ -36397,7 +36453,7 @@ function assemble(input2, folder, cluster, subject) {
   ] : [
     { path: `${folder}${TOKEN_FILE_NAME}`, content: Buffer.from(input2.tokenFile ?? new Uint8Array()) },
     ...signatures,
-    { path: `${folder}${APPROVAL_FILE_NAME}`, content: text(approvalFile) },
+    { path: `${folder}${APPROVAL_FILE_NAME}`, content: text2(approvalFile) },
     evidenceFile
   ];
   return { ok: true, folder, files, document };
@@ -36466,22 +36522,22 @@ function describeError(err) {
 }
 
 // src/gate/render-notice.ts
-function renderNoticeComment(heading, text) {
+function renderNoticeComment(heading, text2) {
   return `${STICKY_MARKER}
 ## HSM quorum: ${heading}
 
-${escapeText(text)}
+${escapeText(text2)}
 `;
 }
-function renderNoticeSummary(text) {
-  return escapeText(text);
+function renderNoticeSummary(text2) {
+  return escapeText(text2);
 }
-function renderNoticeSection(heading, text) {
+function renderNoticeSection(heading, text2) {
   return `
 
 ### ${heading}
 
-${escapeText(text)}
+${escapeText(text2)}
 `;
 }
 
@@ -36598,11 +36654,11 @@ async function report(deps, repo, pr, sticky, check, newHead = null, options = {
     );
   }
 }
-function reportCheckOnly(deps, repo, pr, conclusion, title, summary2, text) {
-  return report(deps, repo, pr, null, plainCheck("completed", conclusion, title, summary2, text));
+function reportCheckOnly(deps, repo, pr, conclusion, title, summary2, text2) {
+  return report(deps, repo, pr, null, plainCheck("completed", conclusion, title, summary2, text2));
 }
-function plainCheck(status, conclusion, title, summary2, text = "") {
-  return { name: CHECK_RUN_NAME, status, ...conclusion === void 0 ? {} : { conclusion }, title, summary: summary2, text };
+function plainCheck(status, conclusion, title, summary2, text2 = "") {
+  return { name: CHECK_RUN_NAME, status, ...conclusion === void 0 ? {} : { conclusion }, title, summary: summary2, text: text2 };
 }
 
 // src/usecases/evaluate-open.ts
@@ -36895,8 +36951,8 @@ function readReplayedAt(stickyBody) {
   const m = REPLAYED_AT.exec(stickyBody);
   return m?.[1] === void 0 ? null : Number(m[1]);
 }
-function escapeCell(text) {
-  return escapeText(text.slice(0, 200));
+function escapeCell(text2) {
+  return escapeText(text2.slice(0, 200));
 }
 function hasNewRetry(commands, stickyBody) {
   const last = stickyBody === null ? 0 : readReplayedAt(stickyBody) ?? 0;
@@ -37163,7 +37219,7 @@ function judgeWindow(input2) {
       verdict(officer, "bad_signature", `the signature does not verify under ${officer}'s pinned key over this token`);
       continue;
     }
-    signers.push({ officer, signature: bytes });
+    signers.push({ officer, signature: bytes, candidateId: c.id, author: c.author, createdAt: c.createdAt });
     verdict(officer, "valid", `officer ${officer} countersigns the token`);
   }
   const ready = signers.length >= input2.required;
@@ -37191,6 +37247,18 @@ function renderApprovalFile2(tokenFile, signers) {
 }
 
 // src/gate/render-window.ts
+function recordLines(note) {
+  if (note === void 0) return [];
+  if (!note.ok)
+    return [
+      "",
+      `The window's record could not be written to git (${inlineCode(note.reason)}); this comment and the check run hold it.`
+    ];
+  return [
+    "",
+    `Recorded in git as ${inlineCode(note.ref)} (commit ${inlineCode(note.commit.slice(0, 12))}): fetch it with ${inlineCode(`git fetch origin '+refs/quorum-gate/windows/*:refs/quorum-gate/windows/*'`)}, and \`quorum-gate audit\` verifies it.`
+  ];
+}
 var WINDOW_MARKER = /^<!-- quorum-gate:window (\d{1,12}) (\d{1,12}) -->$/;
 var utc = (seconds2) => new Date(seconds2 * 1e3).toISOString().replace(/\.\d{3}Z$/, "Z");
 function renderWindowSection(view) {
@@ -37229,6 +37297,7 @@ function renderWindowSection(view) {
         view.state === "applied" ? "### Execution: applied on the cluster" : "### Execution: the cluster already shows the change",
         "",
         escapeText(view.message.slice(0, 300)),
+        ...recordLines(view.record),
         "",
         replayedAtMarker(view.at)
       ].join("\n");
@@ -37238,6 +37307,7 @@ function renderWindowSection(view) {
         `### Execution window: lapsed at ${utc(view.at)}`,
         "",
         `${escapeText(view.why)} ${view.counted} of ${view.required} countersignatures had counted. Nothing ran, and the HSM's token is gone with the session. An officer posts \`/quorum retry\` to open a new window; everyone countersigns its new token.`,
+        ...recordLines(view.record),
         "",
         replayedAtMarker(view.at)
       ].join("\n");
@@ -37249,6 +37319,7 @@ function renderWindowSection(view) {
         `${escapeText(view.message.slice(0, 300))}`,
         "",
         'See docs/real-cluster.md ("Failure modes") before posting `/quorum retry`.',
+        ...recordLines(view.record),
         "",
         replayedAtMarker(view.at)
       ].join("\n");
@@ -37258,6 +37329,50 @@ function readOpenWindow(stickyBody) {
   const lines2 = stickyBody.trimEnd().split("\n");
   const m = WINDOW_MARKER.exec(lines2[lines2.length - 1] ?? "");
   return m === null ? null : { openedAt: Number(m[1]), deadline: Number(m[2]) };
+}
+
+// src/gate/window-record.ts
+var WINDOW_RECORD_FORMAT = "quorum-gate-window";
+var WINDOW_RECORD_VERSION = 1;
+var WINDOW_RECORD_REF_PREFIX = "refs/quorum-gate/windows/";
+var WINDOW_FILE_NAME = "window.json";
+var WINDOW_TOKEN_FILE_NAME = "token.json";
+var WINDOW_APPROVAL_FILE_NAME = "approval.json";
+var iso2 = (seconds2) => new Date(seconds2 * 1e3).toISOString().replace(/\.\d{3}Z$/, "Z");
+function windowRecordRef(pullRequest2, openedAt) {
+  return `${WINDOW_RECORD_REF_PREFIX}pr-${pullRequest2}-${openedAt}`;
+}
+function windowRecordFolder(requestPath, openedAt) {
+  return `${evidenceFolder(requestPath)}window-${openedAt}/`;
+}
+function buildWindowRecord(input2) {
+  const record2 = {
+    format: WINDOW_RECORD_FORMAT,
+    version: WINDOW_RECORD_VERSION,
+    repository: input2.repository,
+    pullRequest: input2.pullRequest,
+    request: { path: input2.requestPath, sha256: input2.requestDigest },
+    mergeCommit: input2.mergeCommit,
+    openedAt: iso2(input2.openedAt),
+    deadline: iso2(input2.deadline),
+    required: input2.required,
+    countersignatures: input2.countersignatures,
+    result: {
+      state: input2.result.state,
+      at: iso2(input2.result.at),
+      code: input2.result.code,
+      message: input2.result.message.slice(0, 1e3)
+    }
+  };
+  const folder = windowRecordFolder(input2.requestPath, input2.openedAt);
+  const files = [
+    { path: `${folder}${WINDOW_FILE_NAME}`, content: Buffer.from(`${JSON.stringify(record2, null, 2)}
+`) },
+    { path: `${folder}${WINDOW_TOKEN_FILE_NAME}`, content: input2.tokenFile }
+  ];
+  if (input2.approvalFile !== null)
+    files.push({ path: `${folder}${WINDOW_APPROVAL_FILE_NAME}`, content: input2.approvalFile });
+  return { folder, files };
 }
 
 // src/usecases/run-window.ts
@@ -37425,12 +37540,15 @@ async function watch(deps, repo, pr, merged, decision, session, window, say, log
   const pollMs = (deps.windowHold?.pollSeconds ?? DEFAULT_WINDOW_POLL_SECONDS) * 1e3;
   const op = merged.request.operation;
   let counted = 0;
+  let signers = [];
+  const record2 = (state, at, code, message, approvalFile) => recordWindow(deps, repo, pr, merged, decision, window, signers, approvalFile, { state, at, code, message });
   for (; ; ) {
     await sleep(pollMs);
     const now = deps.now();
     const lapse = async (why) => {
+      const note2 = await record2("lapsed", now, "window_lapsed", why, null);
       await say(
-        { state: "lapsed", at: now, counted, required: decision.required, why },
+        { state: "lapsed", at: now, counted, required: decision.required, why, record: note2 },
         "failure",
         "The execution window lapsed: nothing ran",
         `${counted} of ${decision.required} countersignatures. Post \`/quorum retry\` for a new window.`
@@ -37456,24 +37574,28 @@ async function watch(deps, repo, pr, merged, decision, session, window, say, log
     });
     if (!judged.ok) return lapse(judged.message);
     counted = judged.signers.length;
+    signers = judged.signers;
     if (judged.state === "lapsed") return lapse("The window's deadline passed.");
     if (judged.state === "open") continue;
     const before = await session.operationState(op);
     if (before.state === "applied") {
+      const note2 = await record2("already_applied", now, null, before.message, null);
       await say(
-        { state: "already_applied", at: now, message: before.message },
+        { state: "already_applied", at: now, message: before.message, record: note2 },
         "success",
         "The cluster already shows this change",
         before.message
       );
       return { code: "executed", result: "already_applied", message: before.message };
     }
-    const ran = await session.run(op, renderApprovalFile2(window.tokenFile, judged.signers));
+    const approvalFile = renderApprovalFile2(window.tokenFile, judged.signers);
+    const ran = await session.run(op, approvalFile);
     const at = deps.now();
     const by = judged.signers.map((s) => loginOf.get(s.officer) ?? s.officer).join(", ");
     if (!ran.ok) {
+      const note2 = await record2("refused", at, ran.code, ran.message, approvalFile);
       await say(
-        { state: "failed", at, code: ran.code, message: ran.message },
+        { state: "failed", at, code: ran.code, message: ran.message, record: note2 },
         "failure",
         "The cluster refused the approved command",
         `${ran.code}: ${ran.message.slice(0, 200)}`
@@ -37481,9 +37603,61 @@ async function watch(deps, repo, pr, merged, decision, session, window, say, log
       return { code: "not_replayed", message: `${ran.code}: ${ran.message}` };
     }
     const message = `${ran.message} (countersigned by ${by})`;
-    await say({ state: "applied", at, message }, "success", "Applied on the cluster", message);
+    const note = await record2("applied", at, null, message, approvalFile);
+    await say({ state: "applied", at, message, record: note }, "success", "Applied on the cluster", message);
     deps.log(`ran ${op.kind} for ${repo.owner}/${repo.repo}#${pr.number} on the cluster`);
     return { code: "executed", result: "applied", message };
+  }
+}
+async function recordWindow(deps, repo, pr, merged, decision, window, signers, approvalFile, result) {
+  const mergeCommit = pr.mergeCommitSha;
+  if (mergeCommit === null) return { ok: false, reason: "no_merge_commit" };
+  const built = buildWindowRecord({
+    repository: `${repo.owner}/${repo.repo}`,
+    pullRequest: pr.number,
+    requestPath: merged.path,
+    requestDigest: merged.digest,
+    mergeCommit,
+    openedAt: window.openedAt,
+    deadline: window.deadline,
+    required: decision.required,
+    tokenFile: window.tokenFile,
+    countersignatures: signers.flatMap((s) => {
+      const approval = decision.approvers.find((a) => a.officer === s.officer);
+      if (approval?.until === void 0) return [];
+      return [
+        {
+          officer: s.officer,
+          githubLogin: s.author,
+          candidateId: s.candidateId,
+          createdAt: s.createdAt,
+          signature: s.signature.toString("base64"),
+          approval: {
+            candidateId: approval.candidateId,
+            createdAt: approval.createdAt,
+            until: approval.until,
+            signature: approval.signature
+          }
+        }
+      ];
+    }),
+    approvalFile,
+    result
+  });
+  const ref = windowRecordRef(pr.number, window.openedAt);
+  const message = `quorum-gate: execution window of #${pr.number}, ${result.state}
+
+The HSM token, the countersignatures and the cluster's answer of the window opened at ${new Date(window.openedAt * 1e3).toISOString()}.`;
+  try {
+    const written = await deps.github.commitOnRef(repo, ref, mergeCommit, built.files, message);
+    if (!written.ok) {
+      deps.log(`could not record the window of ${repo.owner}/${repo.repo}#${pr.number} in git: ${written.reason}`);
+      return { ok: false, reason: written.reason };
+    }
+    return { ok: true, ref, commit: written.sha };
+  } catch (err) {
+    deps.log(`could not record the window of ${repo.owner}/${repo.repo}#${pr.number} in git: ${describeError(err)}`);
+    return { ok: false, reason: "github_error" };
   }
 }
 function newestRetry(decision, stickyBody) {
@@ -37716,7 +37890,7 @@ function record(v) {
 // src/action/event.ts
 var ZERO_SHA = /^0+$/;
 var NO_COMMAND = "the comment or review holds no /quorum command, before or after the change";
-var SHA2 = /^[0-9a-f]{40}$|^[0-9a-f]{64}$/;
+var SHA3 = /^[0-9a-f]{40}$|^[0-9a-f]{64}$/;
 var ACTIONS_BOT_LOGIN = "github-actions[bot]";
 function planRun(mode, eventName, payload) {
   const p = asRecord(payload);
@@ -37785,7 +37959,7 @@ function planPush(p) {
   if (p["deleted"] === true) return skip("the push deleted the branch");
   const commits = Array.isArray(p["commits"]) ? p["commits"] : [];
   const shas = [...commits.map((c) => str(asRecord(c) ?? {}, "id")), str(p, "after")].filter(
-    (s) => SHA2.test(s) && !ZERO_SHA.test(s)
+    (s) => SHA3.test(s) && !ZERO_SHA.test(s)
   );
   const distinct = [...new Set(shas)];
   if (distinct.length === 0) return skip("the push names no commit");
@@ -37854,28 +38028,28 @@ function readInputs(env) {
   return { ok: true, value: { mode, token, cluster, windowSeconds, windowPollSeconds } };
 }
 function secondsInput(env, name, bounds, errors) {
-  const text = input(env, name);
-  if (text === "") return null;
-  const n = /^[0-9]{1,6}$/.test(text) ? Number(text) : Number.NaN;
+  const text2 = input(env, name);
+  if (text2 === "") return null;
+  const n = /^[0-9]{1,6}$/.test(text2) ? Number(text2) : Number.NaN;
   if (n >= bounds.min && n <= bounds.max) return n;
-  errors.push(`${name}: "${text.slice(0, 20)}" is not a whole number of seconds from ${bounds.min} to ${bounds.max}`);
+  errors.push(`${name}: "${text2.slice(0, 20)}" is not a whole number of seconds from ${bounds.min} to ${bounds.max}`);
   return null;
 }
 function readCluster2(env, errors) {
-  const text = input(env, "cluster");
+  const text2 = input(env, "cluster");
   const path = input(env, "cluster-file");
   const user = input(env, "gate-user");
   const password = env[inputVariable("gate-password")] ?? "";
-  if (text === "" && path === "" && user === "" && password === "") return null;
-  if (text !== "" && path !== "") errors.push("cluster and cluster-file are both set: set only one");
+  if (text2 === "" && path === "" && user === "" && password === "") return null;
+  if (text2 !== "" && path !== "") errors.push("cluster and cluster-file are both set: set only one");
   let file = null;
-  if (text === "" && path === "") {
+  if (text2 === "" && path === "") {
     errors.push("cluster is empty: the cluster file's JSON (a secret or a variable), or cluster-file, the path of one");
-  } else if (text !== "" && path === "") {
-    const parsed = parseClusterFile(text, "the cluster input");
+  } else if (text2 !== "" && path === "") {
+    const parsed = parseClusterFile(text2, "the cluster input");
     if (parsed.ok) file = parsed.value;
     else errors.push(`cluster: ${parsed.error}`);
-  } else if (path !== "" && text === "") {
+  } else if (path !== "" && text2 === "") {
     const read = readClusterFile(path);
     if (read.ok) file = read.value;
     else errors.push(`cluster-file: ${read.error}`);

@@ -7,6 +7,8 @@ import { ObjectReader, type GitRepo } from "./git.ts";
 import { evidenceCommits, findLandings } from "./history.ts";
 import { askReplay, replayNotAsked, type ReplayColumn } from "./replay-status.ts";
 import { verifyLanding, type LandedVerification } from "./verify-landing.ts";
+import { verifyWindowRecord } from "./verify-window.ts";
+import { listWindowRefs, readWindowRecord, type WindowRef } from "./window-records.ts";
 
 export interface AuditEntry {
   readonly verification: LandedVerification;
@@ -20,10 +22,16 @@ const NODE_IN_FLIGHT = 8;
 
 export async function auditHistory(repo: GitRepo, rev: string, cluster: ClusterReader | null): Promise<AuditEntry[]> {
   const [landings, made] = await Promise.all([findLandings(repo, rev), evidenceCommits(repo, rev)]);
+  const windowRefs = await listWindowRefs(repo);
   const reader = new ObjectReader(repo);
   let verified: LandedVerification[];
+  const recorded = new Map<LandedVerification, ReplayColumn>();
   try {
     verified = await mapLimit(landings, IN_FLIGHT, (l) => verifyLanding(reader, l, made));
+    for (const v of verified) {
+      const column = await windowsOf(repo, reader, v, windowRefs);
+      if (column !== null) recorded.set(v, column);
+    }
   } finally {
     reader.close();
   }
@@ -33,11 +41,40 @@ export async function auditHistory(repo: GitRepo, rev: string, cluster: ClusterR
     replay: v.replay,
     payloadApprovals: v.evidence !== null && v.evidence.token === undefined,
   });
-  const replays =
-    cluster === null
-      ? verified.map((v) => replayNotAsked(subject(v), "no --cluster given"))
-      : await mapLimit(verified, NODE_IN_FLIGHT, (v) => askReplay(cluster, subject(v)));
+  const replays = await mapLimit(verified, cluster === null ? IN_FLIGHT : NODE_IN_FLIGHT, async (v) => {
+    const fromGit = recorded.get(v);
+    if (fromGit !== undefined) return fromGit;
+    return cluster === null ? replayNotAsked(subject(v), "no --cluster given") : askReplay(cluster, subject(v));
+  });
   return verified.map((verification, i) => ({ verification, replay: replays[i] as ReplayColumn }));
+}
+
+/**
+ * The execution windows recorded for a request run on a real cluster (payload approvals), each
+ * verified against the landing; null when the landing has none to show (then the column says why).
+ */
+async function windowsOf(
+  repo: GitRepo,
+  reader: ObjectReader,
+  v: LandedVerification,
+  refs: readonly WindowRef[],
+): Promise<ReplayColumn | null> {
+  const e = v.evidence;
+  if (e === null || e.token !== undefined || v.kind !== "request") return null;
+  const mine = refs.filter((r) => r.pullRequest === e.pullRequest);
+  if (mine.length === 0) return null;
+  const payloadOf = v.judged?.payloadOf ?? null;
+  if (v.judged === undefined || payloadOf === null)
+    return {
+      state: "unknown",
+      reason: `${mine.length} execution window record${mine.length === 1 ? "" : "s"} not verified: the evidence they build on does not verify`,
+    };
+  const subject = { landingCommit: v.landing.commit, evidence: e, policy: v.judged.policy, payloadOf };
+  const windows = [];
+  for (const ref of mine)
+    windows.push(verifyWindowRecord(await readWindowRecord(repo, reader, ref, e.request.path), subject));
+  windows.sort((a, b) => (a.openedAt ?? "").localeCompare(b.openedAt ?? ""));
+  return { state: "recorded", windows };
 }
 
 /** `fn` over `items`, at most `limit` at a time, results in order. */

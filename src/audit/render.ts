@@ -3,7 +3,7 @@
 // reasons are the stable codes of findings.ts and the engine's verdicts.
 import type { AuditEntry } from "./audit-log.ts";
 import type { Check, SignatureVerdict } from "./findings.ts";
-import type { ReplayColumn } from "./replay-status.ts";
+import { replayHolds, type ReplayColumn } from "./replay-status.ts";
 import type { ApprovalFileVerification } from "./verify-approval-file.ts";
 import type { LandedVerification } from "./verify-landing.ts";
 
@@ -115,11 +115,15 @@ export function renderAuditTable(entries: readonly AuditEntry[]): string {
       e === null ? "?" : e.request.summary,
       e === null ? "?" : requester(e.pullRequestAuthor, e.request.requestedBy),
       v.signatures.length === 0 ? "-" : v.signatures.map(approvedBy).join(", "),
-      v.holds ? "yes" : `NO (${failures(v.checks).join(", ")})`,
+      !v.holds
+        ? `NO (${failures(v.checks).join(", ")})`
+        : replayHolds(replay)
+          ? "yes"
+          : "NO (an execution window's record)",
       replayCell(replay),
     ];
   });
-  const failing = entries.filter((x) => !x.verification.holds).length;
+  const failing = entries.filter((x) => !x.verification.holds || !replayHolds(x.replay)).length;
   const summary = `${entries.length} operation${entries.length === 1 ? "" : "s"}: ${entries.length - failing} verif${entries.length - failing === 1 ? "ies" : "y"}, ${failing} do${failing === 1 ? "es" : ""} not. Required counts are ${REQUIRED_NOTE}.`;
   return `${table([header, ...rows], "").join("\n")}\n\n${summary}\n`;
 }
@@ -151,6 +155,16 @@ function replayCell(r: ReplayColumn): string {
       return `unknown (${r.reason})`;
     case "asked":
       return r.nodes.map((n) => `server ${n.index}: ${n.result}`).join(", ");
+    case "recorded":
+      return r.windows
+        .map((w) => {
+          const when = w.openedAt === null ? w.ref : `window ${w.openedAt}`;
+          if (!w.holds)
+            return `${when}: RECORD DOES NOT VERIFY (${[...new Set(w.failures.map((f) => f.code))].join(", ")})`;
+          const by = w.countersignedBy.length === 0 ? "" : ` by ${w.countersignedBy.join(", ")}`;
+          return `${when}: ${w.result}${w.code === null || w.result === "lapsed" ? "" : ` (${w.code})`}${by}`;
+        })
+        .join("; ");
   }
 }
 

@@ -4,6 +4,7 @@
 // under the same key is reported as such, not as applied.
 import type { ClusterReader } from "../cluster/gateway.ts";
 import type { ReplayIdentity } from "./replay-key.ts";
+import type { WindowVerification } from "./verify-window.ts";
 
 export type NodeReplay = {
   readonly index: number;
@@ -22,7 +23,14 @@ export type ReplayColumn =
   | { readonly state: "not_applicable"; readonly reason: string }
   /** Not asked: no cluster given, no token to derive the key from, or another cluster. */
   | { readonly state: "unknown"; readonly reason: string; readonly idempotencyKey?: string }
-  | { readonly state: "asked"; readonly idempotencyKey: string; readonly nodes: readonly NodeReplay[] };
+  | { readonly state: "asked"; readonly idempotencyKey: string; readonly nodes: readonly NodeReplay[] }
+  /** Run on a real cluster: the records of its execution windows in git, oldest first, each verified. */
+  | { readonly state: "recorded"; readonly windows: readonly WindowVerification[] };
+
+/** Whether a replay column says nothing false: every window record it lists verifies. */
+export function replayHolds(r: ReplayColumn): boolean {
+  return r.state !== "recorded" || r.windows.every((w) => w.holds);
+}
 
 export interface ReplaySubject {
   readonly kind: "request" | "governance";
@@ -38,7 +46,7 @@ export function replayNotAsked(subject: ReplaySubject, why: string): ReplayColum
     return {
       state: "unknown",
       reason:
-        "run on a real cluster in an execution window: its result is in the pull request's quorum check run, not on the nodes",
+        "run on a real cluster in an execution window: this clone holds no record of one (fetch refs/quorum-gate/windows/*, docs/audit.md); the pull request's quorum check run says what happened",
     };
   return subject.replay === null
     ? { state: "unknown", reason: "no token or request to derive the idempotency key from" }

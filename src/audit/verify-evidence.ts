@@ -56,6 +56,12 @@ export interface Verification {
   readonly judgedAt: number;
   /** For a request: what the gate replays it under, to ask the nodes. */
   readonly replay: ReplayIdentity | null;
+  /**
+   * Set when the evidence verifies as far as the engine: the policy that judged it and, for
+   * payload approvals, the payload bytes of this request for an `until=`. The execution window's
+   * record is verified with them (src/audit/verify-window.ts).
+   */
+  readonly judged?: { readonly policy: Policy; readonly payloadOf: ((until: string) => Uint8Array) | null };
 }
 
 /** The path of the file the officers approved, as evidence.json names it; null when it does not belong to `folder`. */
@@ -283,6 +289,7 @@ export function verifyEvidence(input: VerifyInput): Verification {
     counted,
     required: evidence.required,
     replay,
+    judged: { policy, payloadOf },
   };
 }
 

@@ -7,6 +7,7 @@
 import { auditHistory } from "../audit/audit-log.ts";
 import { GitError, openRepository, resolveCommit } from "../audit/git.ts";
 import { auditJson, renderAuditTable } from "../audit/render.ts";
+import { replayHolds } from "../audit/replay-status.ts";
 import { readClusterFile } from "../cluster/cluster-file.ts";
 import { createClusterReader, type ClusterReader } from "../cluster/gateway.ts";
 import { parseCommandArgs } from "./args.ts";
@@ -21,6 +22,11 @@ change), with its date, pull request, operation, who requested it, who approved 
 whether its evidence still verifies (exactly as 'quorum-gate verify' checks it), and with
 --cluster, what each node recorded when the gate replayed it.
 
+On a real cluster (backend cloudhsm-cli) the replay column lists the execution windows the gate
+recorded under refs/quorum-gate/windows/, each verified (countersignatures, approvals, approval
+file). A clone does not fetch them by default:
+  git fetch origin '+refs/quorum-gate/windows/*:refs/quorum-gate/windows/*'
+
   --repo DIR        the repository (default: the current directory)
   --rev REV         whose first-parent history to list (default: HEAD)
   --cluster FILE    a cluster file (cluster.json): ask every node, read-only, for the outcome it
@@ -30,7 +36,8 @@ whether its evidence still verifies (exactly as 'quorum-gate verify' checks it),
   --json            print one JSON array, one object per operation
   -h, --help        show this help
 
-Exit status: 0 every listed operation verifies (replay results do not change it); 1 one does not;
+Exit status: 0 every listed operation verifies, and every window record with it (the nodes'
+replay results do not change it); 1 one does not;
 2 bad arguments, not a git repository, or an unreadable cluster file.
 `;
 
@@ -82,7 +89,7 @@ async function audit(argv: string[], io: CliIo): Promise<number | Refusal> {
   try {
     const entries = await auditHistory(opened.repo, rev, reader);
     io.stdout.write(v.json === true ? `${JSON.stringify(auditJson(entries), null, 2)}\n` : renderAuditTable(entries));
-    return entries.every((e) => e.verification.holds) ? 0 : 1;
+    return entries.every((e) => e.verification.holds && replayHolds(e.replay)) ? 0 : 1;
   } catch (err) {
     if (err instanceof GitError) return refuse(2, `git: ${err.message}`);
     throw err;

@@ -60,12 +60,21 @@ export type WindowJudgement =
       /** `lapsed`: the deadline has passed (even with M signatures); `ready`: M count in time; else `open`. */
       readonly state: "open" | "ready" | "lapsed";
       readonly required: number;
-      /** The officers whose countersignature counts, in posting order, with their signatures. */
-      readonly signers: readonly { readonly officer: string; readonly signature: Buffer }[];
+      /** The officers whose countersignature counts, in posting order, with their signatures and comments. */
+      readonly signers: readonly Countersigner[];
       /** Approvers who have not countersigned yet: whom the sticky comment mentions. */
       readonly waitingFor: readonly string[];
       readonly verdicts: readonly CountersignVerdict[];
     };
+
+export interface Countersigner {
+  readonly officer: string;
+  readonly signature: Buffer;
+  /** The comment that carried it: its id, author and creation time, as GitHub gave them. */
+  readonly candidateId: string;
+  readonly author: string;
+  readonly createdAt: string;
+}
 
 export interface WindowInput {
   readonly window: ExecutionWindow;
@@ -83,7 +92,7 @@ export function judgeWindow(input: WindowInput): WindowJudgement {
   if (!file.ok) return { ok: false, reason: "bad_token_file", message: `the window's token file: ${file.reason}` };
   const approvalData = file.approvalData;
   const approved = new Set(input.approvers.map((a) => a.officer));
-  const signers: { officer: string; signature: Buffer }[] = [];
+  const signers: Countersigner[] = [];
   const verdicts: CountersignVerdict[] = [];
   const { openedAt, deadline } = input.window;
 
@@ -126,7 +135,7 @@ export function judgeWindow(input: WindowInput): WindowJudgement {
       verdict(officer, "bad_signature", `the signature does not verify under ${officer}'s pinned key over this token`);
       continue;
     }
-    signers.push({ officer, signature: bytes });
+    signers.push({ officer, signature: bytes, candidateId: c.id, author: c.author, createdAt: c.createdAt });
     verdict(officer, "valid", `officer ${officer} countersigns the token`);
   }
 

@@ -16,16 +16,41 @@ export type WindowView =
       readonly counted: number;
       readonly required: number;
     }
-  | { readonly state: "applied"; readonly at: number; readonly message: string }
-  | { readonly state: "already_applied"; readonly at: number; readonly message: string }
+  | { readonly state: "applied"; readonly at: number; readonly message: string; readonly record?: RecordNote }
+  | { readonly state: "already_applied"; readonly at: number; readonly message: string; readonly record?: RecordNote }
   | {
       readonly state: "lapsed";
       readonly at: number;
       readonly counted: number;
       readonly required: number;
       readonly why: string;
+      readonly record?: RecordNote;
     }
-  | { readonly state: "failed"; readonly at: number; readonly code: string; readonly message: string };
+  | {
+      readonly state: "failed";
+      readonly at: number;
+      readonly code: string;
+      readonly message: string;
+      readonly record?: RecordNote;
+    };
+
+/** Where the window's record went in git (src/gate/window-record.ts), or why it did not. */
+export type RecordNote =
+  | { readonly ok: true; readonly ref: string; readonly commit: string }
+  | { readonly ok: false; readonly reason: string };
+
+function recordLines(note: RecordNote | undefined): string[] {
+  if (note === undefined) return [];
+  if (!note.ok)
+    return [
+      "",
+      `The window's record could not be written to git (${inlineCode(note.reason)}); this comment and the check run hold it.`,
+    ];
+  return [
+    "",
+    `Recorded in git as ${inlineCode(note.ref)} (commit ${inlineCode(note.commit.slice(0, 12))}): fetch it with ${inlineCode(`git fetch origin '+refs/quorum-gate/windows/*:refs/quorum-gate/windows/*'`)}, and \`quorum-gate audit\` verifies it.`,
+  ];
+}
 
 const WINDOW_MARKER = /^<!-- quorum-gate:window (\d{1,12}) (\d{1,12}) -->$/;
 
@@ -69,6 +94,7 @@ export function renderWindowSection(view: WindowView): string {
           : "### Execution: the cluster already shows the change",
         "",
         escapeText(view.message.slice(0, 300)),
+        ...recordLines(view.record),
         "",
         replayedAtMarker(view.at),
       ].join("\n");
@@ -78,6 +104,7 @@ export function renderWindowSection(view: WindowView): string {
         `### Execution window: lapsed at ${utc(view.at)}`,
         "",
         `${escapeText(view.why)} ${view.counted} of ${view.required} countersignatures had counted. Nothing ran, and the HSM's token is gone with the session. An officer posts \`/quorum retry\` to open a new window; everyone countersigns its new token.`,
+        ...recordLines(view.record),
         "",
         replayedAtMarker(view.at),
       ].join("\n");
@@ -89,6 +116,7 @@ export function renderWindowSection(view: WindowView): string {
         `${escapeText(view.message.slice(0, 300))}`,
         "",
         'See docs/real-cluster.md ("Failure modes") before posting `/quorum retry`.',
+        ...recordLines(view.record),
         "",
         replayedAtMarker(view.at),
       ].join("\n");

@@ -10,8 +10,9 @@
 // one `/quorum retry`), so replicas receiving the same delivery open one window between them; and
 // before it runs anything it reads from the cluster whether the operation has taken effect already.
 import { evaluateQuorum, renderStickyComment, STICKY_MARKER, type Decision } from "../gate/index.ts";
-import { judgeWindow, renderApprovalFile, type ExecutionWindow } from "../gate/execution-window.ts";
-import { readOpenWindow, renderWindowSection, type WindowView } from "../gate/render-window.ts";
+import { judgeWindow, renderApprovalFile, type Countersigner, type ExecutionWindow } from "../gate/execution-window.ts";
+import { readOpenWindow, renderWindowSection, type RecordNote, type WindowView } from "../gate/render-window.ts";
+import { buildWindowRecord, windowRecordRef, type WindowResult } from "../gate/window-record.ts";
 import { hasNewRetry } from "../gate/render-replay.ts";
 import { parseApprovalComment } from "../gate/approval-command.ts";
 import type { WindowSession } from "../cluster/gateway.ts";
@@ -220,12 +221,23 @@ async function watch(
   const pollMs = (deps.windowHold?.pollSeconds ?? DEFAULT_WINDOW_POLL_SECONDS) * 1000;
   const op = merged.request.operation;
   let counted = 0;
+  let signers: readonly Countersigner[] = [];
+  // Every end of an opened window is recorded in git first, then reported with where it went.
+  const record = (
+    state: WindowResult,
+    at: number,
+    code: string | null,
+    message: string,
+    approvalFile: Uint8Array | null,
+  ): Promise<RecordNote> =>
+    recordWindow(deps, repo, pr, merged, decision, window, signers, approvalFile, { state, at, code, message });
   for (;;) {
     await sleep(pollMs);
     const now = deps.now();
     const lapse = async (why: string): Promise<GateOutcome> => {
+      const note = await record("lapsed", now, "window_lapsed", why, null);
       await say(
-        { state: "lapsed", at: now, counted, required: decision.required, why },
+        { state: "lapsed", at: now, counted, required: decision.required, why, record: note },
         "failure",
         "The execution window lapsed: nothing ran",
         `${counted} of ${decision.required} countersignatures. Post \`/quorum retry\` for a new window.`,
@@ -253,26 +265,30 @@ async function watch(
     });
     if (!judged.ok) return lapse(judged.message);
     counted = judged.signers.length;
+    signers = judged.signers;
     if (judged.state === "lapsed") return lapse("The window's deadline passed.");
     if (judged.state === "open") continue;
 
     // Ready: one more look at the cluster, then the command, in the session that holds the token.
     const before = await session.operationState(op);
     if (before.state === "applied") {
+      const note = await record("already_applied", now, null, before.message, null);
       await say(
-        { state: "already_applied", at: now, message: before.message },
+        { state: "already_applied", at: now, message: before.message, record: note },
         "success",
         "The cluster already shows this change",
         before.message,
       );
       return { code: "executed", result: "already_applied", message: before.message };
     }
-    const ran = await session.run(op, renderApprovalFile(window.tokenFile, judged.signers));
+    const approvalFile = renderApprovalFile(window.tokenFile, judged.signers);
+    const ran = await session.run(op, approvalFile);
     const at = deps.now();
     const by = judged.signers.map((s) => loginOf.get(s.officer) ?? s.officer).join(", ");
     if (!ran.ok) {
+      const note = await record("refused", at, ran.code, ran.message, approvalFile);
       await say(
-        { state: "failed", at, code: ran.code, message: ran.message },
+        { state: "failed", at, code: ran.code, message: ran.message, record: note },
         "failure",
         "The cluster refused the approved command",
         `${ran.code}: ${ran.message.slice(0, 200)}`,
@@ -280,9 +296,76 @@ async function watch(
       return { code: "not_replayed", message: `${ran.code}: ${ran.message}` };
     }
     const message = `${ran.message} (countersigned by ${by})`;
-    await say({ state: "applied", at, message }, "success", "Applied on the cluster", message);
+    const note = await record("applied", at, null, message, approvalFile);
+    await say({ state: "applied", at, message, record: note }, "success", "Applied on the cluster", message);
     deps.log(`ran ${op.kind} for ${repo.owner}/${repo.repo}#${pr.number} on the cluster`);
     return { code: "executed", result: "applied", message };
+  }
+}
+
+/**
+ * Writes the window's record (src/gate/window-record.ts) as a commit on top of the merge, reachable
+ * from its own ref. A failure is reported, never thrown: the cluster has answered already, and
+ * the sticky comment and the check run must still say what it answered.
+ */
+async function recordWindow(
+  deps: GateDeps,
+  repo: RepoRef,
+  pr: PullRequestInfo,
+  merged: OpenRequest,
+  decision: Decision,
+  window: ExecutionWindow,
+  signers: readonly Countersigner[],
+  approvalFile: Uint8Array | null,
+  result: { readonly state: WindowResult; readonly at: number; readonly code: string | null; readonly message: string },
+): Promise<RecordNote> {
+  const mergeCommit = pr.mergeCommitSha;
+  if (mergeCommit === null) return { ok: false, reason: "no_merge_commit" };
+  const built = buildWindowRecord({
+    repository: `${repo.owner}/${repo.repo}`,
+    pullRequest: pr.number,
+    requestPath: merged.path,
+    requestDigest: merged.digest,
+    mergeCommit,
+    openedAt: window.openedAt,
+    deadline: window.deadline,
+    required: decision.required,
+    tokenFile: window.tokenFile,
+    countersignatures: signers.flatMap((s) => {
+      // Only approvers' countersignatures count (judgeWindow), so each has its approval here.
+      const approval = decision.approvers.find((a) => a.officer === s.officer);
+      if (approval?.until === undefined) return [];
+      return [
+        {
+          officer: s.officer,
+          githubLogin: s.author,
+          candidateId: s.candidateId,
+          createdAt: s.createdAt,
+          signature: s.signature.toString("base64"),
+          approval: {
+            candidateId: approval.candidateId,
+            createdAt: approval.createdAt,
+            until: approval.until,
+            signature: approval.signature,
+          },
+        },
+      ];
+    }),
+    approvalFile,
+    result,
+  });
+  const ref = windowRecordRef(pr.number, window.openedAt);
+  const message = `quorum-gate: execution window of #${pr.number}, ${result.state}\n\nThe HSM token, the countersignatures and the cluster's answer of the window opened at ${new Date(window.openedAt * 1000).toISOString()}.`;
+  try {
+    const written = await deps.github.commitOnRef(repo, ref, mergeCommit, built.files, message);
+    if (!written.ok) {
+      deps.log(`could not record the window of ${repo.owner}/${repo.repo}#${pr.number} in git: ${written.reason}`);
+      return { ok: false, reason: written.reason };
+    }
+    return { ok: true, ref, commit: written.sha };
+  } catch (err) {
+    deps.log(`could not record the window of ${repo.owner}/${repo.repo}#${pr.number} in git: ${describeError(err)}`);
+    return { ok: false, reason: "github_error" };
   }
 }
 

@@ -212,8 +212,42 @@ describe("gate: the execution window on a real cluster (cloudhsm-cli shell, open
     assert.equal(again.code === "executed" ? again.result : "", "already_applied");
   });
 
-  it("the approvals at M are committed as evidence: payloads and signatures that the audit and openssl verify", async () => {
+  it("the approvals at M are committed as evidence, the window as a record: the audit and openssl verify both", async (ctx) => {
     const req = await approvedAndMerged("app5");
+    const ran = await handlePullRequest(
+      deps(async (poll) => {
+        if (poll === 1) {
+          await countersign(req.number, "alice");
+          await countersign(req.number, "bob");
+        }
+      }),
+      event(req.number, "pull_request", "closed"),
+    );
+    assert.equal(ran.code === "executed" ? ran.result : ran.code, "applied");
+    const records = [...repo.otherRefs()].filter(([ref]) =>
+      ref.startsWith(`refs/quorum-gate/windows/pr-${req.number}-`),
+    );
+    assert.equal(records.length, 1, "one record of the one window");
+    const [recordRef, recordSha] = records[0] as [string, string];
+    const merge = repo.commitInfo(recordSha).parents;
+    assert.deepEqual(merge, [repo.branchSha(repo.defaultBranch)], "the record sits on the merge commit");
+    const opened = recordRef.slice(recordRef.lastIndexOf("-") + 1);
+    const recordFolder = `hsm-requests/app5.evidence/window-${opened}/`;
+    const record = Object.fromEntries(
+      ["window.json", "token.json", "approval.json"].map((n) => [n, repo.readBytes(recordSha, `${recordFolder}${n}`)]),
+    ) as Record<string, Buffer | null>;
+    const windowDoc = JSON.parse(record["window.json"]?.toString() ?? "{}") as {
+      mergeCommit: string;
+      countersignatures: { officer: string }[];
+      result: { state: string };
+    };
+    assert.equal(windowDoc.mergeCommit, merge[0]);
+    assert.deepEqual(
+      windowDoc.countersignatures.map((c) => c.officer),
+      ["officer1", "officer2"],
+    );
+    assert.equal(windowDoc.result.state, "applied");
+    assert.match(await sticky(req.number), new RegExp(`Recorded in git as \`${recordRef}\``));
     const folder = "hsm-requests/app5.evidence/";
     const names = ["officer1.sig", "officer1.payload", "officer2.sig", "officer2.payload", "evidence.json"];
     const files = Object.fromEntries(
@@ -264,11 +298,97 @@ describe("gate: the execution window on a real cluster (cloudhsm-cli shell, open
       const verified = runCli(["verify", "--repo", git.dir, req.path]);
       assert.equal(verified.status, 0, verified.stdout + verified.stderr);
       assert.match(verified.stdout, /2 payload files, each the approval payload of the request/);
-      const audited = runCli(["audit", "--repo", git.dir, "--json"]);
-      assert.equal(audited.status, 0, audited.stderr);
-      const [row] = JSON.parse(audited.stdout) as { holds: boolean; replay: { state: string; reason: string } }[];
+      const unfetched = runCli(["audit", "--repo", git.dir, "--json"]);
+      assert.equal(unfetched.status, 0, unfetched.stderr);
+      const [row] = JSON.parse(unfetched.stdout) as { holds: boolean; replay: { state: string; reason: string } }[];
       assert.equal(row?.holds, true);
-      assert.match(row?.replay.reason ?? "", /execution window: its result is in the pull request's quorum check run/);
+      assert.match(row?.replay.reason ?? "", /no record of one \(fetch refs\/quorum-gate\/windows\/\*/);
+
+      // The window's record, as a fetch of refs/quorum-gate/windows/* brings it: a commit on top
+      // of the merge with the record's files. The replica's merge has its own id, which window.json
+      // names in place of the fake's.
+      const realMerge = git.git(["rev-parse", "HEAD"]).trim();
+      const recordOnto = (doc: Buffer, extra: Record<string, Buffer | string> = {}) => {
+        git.git(["checkout", "--quiet", "--detach", realMerge]);
+        const sha = git.commitFiles(
+          {
+            [`${recordFolder}window.json`]: doc,
+            [`${recordFolder}token.json`]: record["token.json"] ?? "",
+            [`${recordFolder}approval.json`]: record["approval.json"] ?? "",
+            ...extra,
+          },
+          "quorum-gate: execution window",
+          t + 600,
+        );
+        git.git(["update-ref", recordRef, sha]);
+        git.git(["checkout", "--quiet", "main"]);
+      };
+      const realDoc = (edit: (d: Record<string, unknown>) => void = () => {}) => {
+        const d = JSON.parse(record["window.json"]?.toString() ?? "{}") as Record<string, unknown>;
+        d["mergeCommit"] = realMerge;
+        edit(d);
+        return Buffer.from(JSON.stringify(d, null, 2));
+      };
+      type Row = {
+        holds: boolean;
+        replay: {
+          state: string;
+          windows: { holds: boolean; result: string; countersignedBy: string[]; failures: { code: string }[] }[];
+        };
+      };
+      recordOnto(realDoc());
+      const audited = runCli(["audit", "--repo", git.dir, "--json"]);
+      assert.equal(audited.status, 0, audited.stdout + audited.stderr);
+      const [withRecord] = JSON.parse(audited.stdout) as Row[];
+      assert.equal(withRecord?.replay.state, "recorded");
+      assert.deepEqual(
+        withRecord?.replay.windows.map((w) => [w.holds, w.result, w.countersignedBy]),
+        [[true, "applied", ["officer1", "officer2"]]],
+      );
+      const table = runCli(["audit", "--repo", git.dir]);
+      assert.match(table.stdout, /window \S+: applied by officer1, officer2/);
+
+      // What docs/audit.md tells an auditor to run on the record: a countersignature over the token.
+      const recordWork = mkdtempSync(join(dir, "record-"));
+      writeFileSync(join(recordWork, "token.json"), record["token.json"] ?? "");
+      writeFileSync(join(recordWork, "window.json"), record["window.json"] ?? "");
+      const hasJq = spawnSync("jq", ["--version"]).status === 0;
+      if (!hasJq) ctx.diagnostic("jq is not on PATH: the documented openssl check of a window record is not run");
+      const sh = !hasJq
+        ? { stdout: "Verified OK", stderr: "" }
+        : spawnSync(
+            "sh",
+            [
+              "-c",
+              [
+                "jq -r .approval_data token.json | base64 -d > token-data.bin",
+                `jq -r '.countersignatures[] | select(.officer == "officer1") | .signature' window.json | base64 -d > officer1.countersig`,
+                `openssl dgst -sha256 -verify ${JSON.stringify(pub)} -signature officer1.countersig token-data.bin`,
+              ].join(" && "),
+            ],
+            { cwd: recordWork, encoding: "utf8" },
+          );
+      assert.match(sh.stdout, /Verified OK/, sh.stderr);
+
+      // A record that claims more than happened: a countersignature moved to another officer's
+      // name, and a file outside its folder. Both fail, and the audit exits 1.
+      recordOnto(
+        realDoc((d) => {
+          const list = d["countersignatures"] as Record<string, unknown>[];
+          (list[1] as Record<string, unknown>)["signature"] = (list[0] as Record<string, unknown>)["signature"];
+        }),
+        { "README.md": "rewritten\n" },
+      );
+      const forged = runCli(["audit", "--repo", git.dir, "--json"]);
+      assert.equal(forged.status, 1, forged.stdout + forged.stderr);
+      const [bad] = JSON.parse(forged.stdout) as Row[];
+      assert.deepEqual(bad?.replay.windows[0]?.failures.map((f) => f.code).sort(), [
+        "bad_countersignature",
+        "quorum_not_met",
+        "quorum_not_met",
+        "record_outside_folder",
+      ]);
+      git.git(["update-ref", "-d", recordRef]);
 
       // A payload edited after signing: the file no longer is the request's payload, and fails.
       git.git(["checkout", "--quiet", "-b", "edited", "req-app5"]);
@@ -429,6 +549,31 @@ describe("gate: the execution window on a real cluster (cloudhsm-cli shell, open
       h.logs.join("\n"),
     );
     assert.equal(await coverage("app2"), 0);
+
+    // Each window has its own record: the lapsed one with alice's countersignature alone, and
+    // no approval file; the retry's with both and the file the command ran with.
+    const records = [...repo.otherRefs()]
+      .filter(([ref]) => ref.startsWith(`refs/quorum-gate/windows/pr-${req.number}-`))
+      .sort(([a], [b]) => a.localeCompare(b));
+    assert.equal(records.length, 2);
+    const read = ([ref, sha]: [string, string], name: string) =>
+      repo.readBytes(sha, `hsm-requests/app2.evidence/window-${ref.slice(ref.lastIndexOf("-") + 1)}/${name}`);
+    const docs = records.map(
+      (r) =>
+        JSON.parse(read(r, "window.json")?.toString() ?? "{}") as {
+          result: { state: string; code: string | null };
+          countersignatures: { officer: string }[];
+        },
+    );
+    assert.deepEqual(
+      docs.map((d) => [d.result.state, d.result.code, d.countersignatures.map((c) => c.officer)]),
+      [
+        ["lapsed", "window_lapsed", ["officer1"]],
+        ["applied", null, ["officer2", "officer1"]],
+      ],
+    );
+    assert.equal(read(records[0] as [string, string], "approval.json"), null);
+    assert.ok(read(records[1] as [string, string], "approval.json") !== null);
   });
 
   it("two processes receive the same merge: one window, one application", async () => {
