@@ -35209,9 +35209,9 @@ function lines(p) {
   const op = p.operation;
   if (op.kind === "setMValue") {
     out.push(`service: ${op.service}`, `value: ${op.value}`);
-  } else {
+  } else if ("userType" in op) {
     out.push(`user-type: ${op.userType}`, `user-name: ${JSON.stringify(op.userName)}`);
-    if (op.kind !== "deleteUser") out.push(`sealed-password-sha256: ${op.sealedPasswordSha256}`);
+    if ("sealedPasswordSha256" in op) out.push(`sealed-password-sha256: ${op.sealedPasswordSha256}`);
   }
   out.push(`reason: ${JSON.stringify(p.reason)}`, `expires-at: ${p.expiresAt}`);
   return out;
@@ -35829,20 +35829,40 @@ function governanceBindingDigest(clusterId, request2, repository, pullRequest2) 
 function governanceRequiredApprovals(m) {
   return Math.max(1, m.user, m.quorum);
 }
+function governancePayloadOf(input2) {
+  const { change } = input2;
+  return {
+    verdict: input2.verdict,
+    clusterId: input2.clusterId,
+    repository: input2.repository,
+    pullRequest: input2.pullRequest,
+    requestPath: POLICY_PATH,
+    requestSha256: change.policyDigest,
+    bindingSha256: governanceBindingDigest(input2.clusterId, change, input2.repository, input2.pullRequest),
+    operation: { kind: change.kind },
+    reason: "",
+    expiresAt: input2.expiresAt
+  };
+}
 function evaluateGovernance(input2) {
   const { change, policy } = input2;
-  const problems = policy.backend === "cloudhsm-cli" ? [
-    {
-      code: "backend_unsupported",
-      message: "policy changes are approved over an HSM token that lives as long as the review, which a real cluster (backend cloudhsm-cli) does not issue; the gate cannot yet judge a policy change there"
-    }
-  ] : [];
+  const payload = (verdict) => (until) => renderApprovalPayload(
+    governancePayloadOf({
+      verdict,
+      change,
+      clusterId: policy.cluster,
+      repository: input2.repository,
+      pullRequest: input2.pullRequest,
+      expiresAt: until
+    })
+  );
   return decideQuorum(input2, {
     binding: governanceBindingDigest(policy.cluster, change, input2.repository, input2.pullRequest),
     service: GOVERNANCE_SERVICE,
     required: governanceRequiredApprovals(input2.quorumValues),
     digest: change.policyDigest,
-    problems
+    problems: [],
+    ...policy.backend === "cloudhsm-cli" ? { approvePayload: payload("approve"), rejectPayload: payload("reject") } : {}
   });
 }
 function diffPolicies(current, next) {
@@ -35900,12 +35920,14 @@ function governanceWarnings(current, next, officerKeys, m) {
     return warnings;
   }
   const ring = buildKeyRing(officerKeys);
+  const payloadClock = next.backend === "cloudhsm-cli";
   const usable = next.officers.filter((o) => {
+    if (payloadClock) return o.publicKeyPem !== void 0;
     const key2 = ring.get(o.officer);
     return key2 !== void 0 && (o.keyFingerprint === void 0 || o.keyFingerprint === key2.fingerprint);
   });
   const missing = next.officers.filter((o) => !usable.includes(o)).map((o) => o.officer);
-  if (missing.length > 0)
+  if (missing.length > 0 && !payloadClock)
     warnings.push(
       `no usable quorum key on the cluster (none registered, or not the pinned one) for: ${missing.join(", ")}; they cannot approve until one is registered`
     );
@@ -35978,9 +36000,11 @@ var CHECK_RUN_NAME = "quorum";
 var AUTHORITY_NOTE = "_Only this comment, written and updated by the quorum-gate app, is authoritative. A copy of it posted by anyone else counts for nothing; approvals count only from the officers' own accounts._";
 var TOKEN_LINE = /^<!-- quorum-gate:token ([A-Za-z0-9+/]+={0,2}) -->$/;
 function renderStickyComment(input2) {
-  return renderStickyFrame(input2.decision, "HSM quorum", requestSection(input2));
+  return renderStickyFrame(input2.decision, "HSM quorum", requestSection(input2), {
+    payload: input2.policy.backend === "cloudhsm-cli" ? "request" : null
+  });
 }
-function renderStickyFrame(decision, heading, subject) {
+function renderStickyFrame(decision, heading, subject, options = {}) {
   return [
     STICKY_MARKER,
     ...decision.token === null ? [] : [`<!-- quorum-gate:token ${decision.token.base64} -->`],
@@ -35990,7 +36014,7 @@ function renderStickyFrame(decision, heading, subject) {
     "",
     ...problemsSection(decision),
     ...subject,
-    ...tokenSection(decision),
+    ...options.payload === void 0 || options.payload === null ? tokenSection(decision) : payloadSection(decision, options.payload),
     ...tallySection(decision),
     "### Commands",
     "",
@@ -36099,6 +36123,23 @@ function requestSection({ decision, request: request2, requestPath, policy }) {
     "Reason, as written in the request:",
     "",
     fencedBlock(request2.reason, "text"),
+    ""
+  ];
+}
+function payloadSection(d, what) {
+  if (d.problems.some((p) => REFUSED_BEFORE_TOKEN.includes(p.code)))
+    return ["### Approval payload", "", "Nothing to sign: the request is refused as it stands (see Problems).", ""];
+  const after = what === "request" ? "The HSM's own token comes only after the merge, in the execution window, where the approvers countersign it (docs/real-cluster.md)." : "A policy change runs nothing on the HSMs: no HSM token takes part, before or after the merge.";
+  return [
+    "### Approval payload to sign",
+    "",
+    `On a real cluster (backend ${inlineCode("cloudhsm-cli")}) you approve the gate's approval payload of this pull request, not an HSM token. ${after}`,
+    "",
+    "The officer's tool reads the pull request's head itself, shows the payload, signs it and posts the comment:",
+    "",
+    fencedBlock("quorum-gate approve <owner>/<repo>#<number> --key officer.key", "sh"),
+    "",
+    'By hand: write the payload as docs/approvals.md ("The approval payload") describes, sign it with `openssl dgst -sha256 -sign officer.key -out officer.sig payload.txt`, and post `/quorum approve until=<expires-at> <base64 of officer.sig>`.',
     ""
   ];
 }
@@ -36212,10 +36253,12 @@ function linked(candidateId, url) {
 var GOVERNANCE_HEADING = "Policy change";
 function renderGovernanceComment(input2) {
   const merged = input2.merged === void 0 ? [] : [...input2.merged.lines, ""];
-  return renderStickyFrame(input2.decision, input2.merged?.heading ?? GOVERNANCE_HEADING, [
-    ...merged,
-    ...governanceSection(input2)
-  ]);
+  return renderStickyFrame(
+    input2.decision,
+    input2.merged?.heading ?? GOVERNANCE_HEADING,
+    [...merged, ...governanceSection(input2)],
+    { payload: input2.policy.backend === "cloudhsm-cli" ? "governance" : null }
+  );
 }
 function renderGovernanceCheckRun(input2) {
   const what = input2.change.kind === "policyChange" ? "**Policy change** (who may approve and how many)" : "**Policy deletion** (turns the gate off)";
@@ -36239,9 +36282,15 @@ function governanceSection({
       "Change",
       change.kind === "policyChange" ? `${inlineCode(POLICY_PATH)} replaced, new SHA-256 ${inlineCode(change.policyDigest)}` : `${inlineCode(POLICY_PATH)} deleted (its SHA-256 ${inlineCode(change.policyDigest)})`
     ],
-    ["Approved by", "the officers of the current policy (base branch), with their keys registered on the cluster"],
+    [
+      "Approved by",
+      policy.backend === "cloudhsm-cli" ? "the officers of the current policy (base branch), each under the `public_key` it pins for them" : "the officers of the current policy (base branch), with their keys registered on the cluster"
+    ],
     ["Cluster", inlineCode(policy.cluster)],
-    ["Quorum service", `${GOVERNANCE_SERVICE} (MISC_CO); nothing is run on the HSMs`],
+    [
+      "Quorum service",
+      policy.backend === "cloudhsm-cli" ? "none: the officers sign the gate's approval payload of this change; nothing is run on the HSMs" : `${GOVERNANCE_SERVICE} (MISC_CO); nothing is run on the HSMs`
+    ],
     [
       "Approvals required (M)",
       `${decision.required} distinct crypto officer${decision.required === 1 ? "" : "s"}: the higher of M(3) and M(4)`
@@ -36349,13 +36398,28 @@ function buildEvidence(input2) {
 }
 function buildGovernanceEvidence(input2) {
   const { change } = input2;
-  return assemble(input2, governanceEvidenceFolder(input2.pullRequest), input2.policy.cluster, {
-    path: POLICY_PATH,
-    sha256: change.policyDigest,
-    summary: change.kind === "policyChange" ? "policyChange: who may approve and how many" : "policyDeletion: the gate is turned off",
-    operation: { ...governanceOperation(change) },
-    policyChanges: change.kind === "policyChange" ? describePolicyDiff(diffPolicies(input2.policy, change.policy)) : [`${POLICY_PATH} deleted`]
-  });
+  const payloadOf = input2.policy.backend === "cloudhsm-cli" ? (until) => renderApprovalPayload(
+    governancePayloadOf({
+      verdict: "approve",
+      change,
+      clusterId: input2.policy.cluster,
+      repository: input2.repository,
+      pullRequest: input2.pullRequest,
+      expiresAt: until
+    })
+  ) : void 0;
+  return assemble(
+    { ...input2, ...payloadOf === void 0 ? {} : { payloadOf } },
+    governanceEvidenceFolder(input2.pullRequest),
+    input2.policy.cluster,
+    {
+      path: POLICY_PATH,
+      sha256: change.policyDigest,
+      summary: change.kind === "policyChange" ? "policyChange: who may approve and how many" : "policyDeletion: the gate is turned off",
+      operation: { ...governanceOperation(change) },
+      policyChanges: change.kind === "policyChange" ? describePolicyDiff(diffPolicies(input2.policy, change.policy)) : [`${POLICY_PATH} deleted`]
+    }
+  );
 }
 function assemble(input2, folder, cluster, subject) {
   const { decision } = input2;
@@ -36966,9 +37030,10 @@ async function mergeGovernance(deps, repo, pr, gov, trigger) {
   if (trigger.kind === "pull_request" && !isMerge)
     return { code: "ignored", message: `pull_request.${trigger.action} on a merged pull request` };
   const sticky = await deps.github.findStickyComment(repo, pr.number, STICKY_MARKER, deps.botLogin);
-  const tokenFile = sticky === null ? null : readStickyToken(sticky.body);
+  const payloadClock = gov.policy.backend === "cloudhsm-cli";
+  const tokenFile = sticky === null || payloadClock ? null : readStickyToken(sticky.body);
   const what = gov.change.kind === "policyChange" ? "Policy change" : "Policy deletion";
-  if (tokenFile === null) {
+  if (tokenFile === null && !payloadClock) {
     if (!isMerge)
       return { code: "ignored", message: "a comment on a merged governance request that never had a token" };
     const why2 = "the gate never issued a token for it, so no officer can have approved it";
@@ -37007,9 +37072,12 @@ ${WHAT_NOW}
     if (!hasNewRetry(decision.commands, sticky?.body ?? null))
       return { code: "ignored", message: "no new /quorum retry on a merged pull request" };
   }
-  const deleted = await deps.cluster.deleteToken(tokenFile);
-  const kept = deleted.filter((r) => !r.ok && r.code !== "RET_TOKEN_NOT_FOUND").map((r) => `server ${r.index}`);
-  const tokenNote = kept.length === 0 ? "The token was deleted from the nodes." : `The token could not be deleted on ${kept.join(", ")}; it expires on its own and can authorize no HSM operation.`;
+  let tokenNote = "No HSM token was involved: the officers approved the change's payload.";
+  if (tokenFile !== null) {
+    const deleted = await deps.cluster.deleteToken(tokenFile);
+    const kept = deleted.filter((r) => !r.ok && r.code !== "RET_TOKEN_NOT_FOUND").map((r) => `server ${r.index}`);
+    tokenNote = kept.length === 0 ? "The token was deleted from the nodes." : `The token could not be deleted on ${kept.join(", ")}; it expires on its own and can authorize no HSM operation.`;
+  }
   const approved = decision.state === "approved";
   const count = `${decision.approvers.length} approval${decision.approvers.length === 1 ? "" : "s"} (${decision.required} required)`;
   const view = {

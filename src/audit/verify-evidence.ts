@@ -11,7 +11,12 @@ import { renderApprovalComment, renderPayloadComment } from "../gate/approval-co
 import { approvalPayloadOf, renderApprovalPayload } from "../gate/approval-payload.ts";
 import { evaluateQuorum, type Decision, type QuorumInput } from "../gate/evaluate.ts";
 import { APPROVAL_FILE_NAME, EVIDENCE_FILE_NAME, evidenceFolder, TOKEN_FILE_NAME } from "../gate/evidence.ts";
-import { evaluateGovernance, governanceEvidenceFolder, parseGovernanceRequest } from "../gate/governance.ts";
+import {
+  evaluateGovernance,
+  governanceEvidenceFolder,
+  governancePayloadOf,
+  parseGovernanceRequest,
+} from "../gate/governance.ts";
 import { formatIssue } from "../gate/issues.ts";
 import { parsePolicy, POLICY_PATH, type Policy } from "../gate/policy.ts";
 import { parseRequest } from "../gate/request.ts";
@@ -209,6 +214,19 @@ export function verifyEvidence(input: VerifyInput): Verification {
     else {
       const change = g.request;
       decide = (q) => evaluateGovernance({ ...q, change });
+      const judging = policy;
+      if (judging?.backend === "cloudhsm-cli")
+        payloadOf = (until) =>
+          renderApprovalPayload(
+            governancePayloadOf({
+              verdict: "approve",
+              change,
+              clusterId: judging.cluster,
+              repository: evidence.repository,
+              pullRequest: evidence.pullRequest,
+              expiresAt: until,
+            }),
+          );
     }
   } else
     checks.push(

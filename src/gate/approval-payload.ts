@@ -47,7 +47,15 @@ export type PayloadOperation =
       readonly sealedPasswordSha256: string;
     }
   | { readonly kind: "deleteUser"; readonly userType: "CO" | "CU"; readonly userName: string }
-  | { readonly kind: "setMValue"; readonly service: 3 | 4; readonly value: number };
+  | { readonly kind: "setMValue"; readonly service: 3 | 4; readonly value: number }
+  /**
+   * A governance request (src/gate/governance.ts, `governancePayloadOf`): the request file is the
+   * policy, and its SHA-256 (the new policy's, or for a deletion the deleted one's) names the change.
+   */
+  | { readonly kind: "policyChange" | "policyDeletion" };
+
+/** The operations of governance requests, which a payload names by kind alone. */
+const GOVERNANCE_PAYLOAD_KINDS = ["policyChange", "policyDeletion"] as const;
 
 export interface PayloadInput {
   readonly verdict: Verdict;
@@ -122,10 +130,11 @@ function lines(p: ApprovalPayload): string[] {
   const op = p.operation;
   if (op.kind === "setMValue") {
     out.push(`service: ${op.service}`, `value: ${op.value}`);
-  } else {
+  } else if ("userType" in op) {
     out.push(`user-type: ${op.userType}`, `user-name: ${JSON.stringify(op.userName)}`);
-    if (op.kind !== "deleteUser") out.push(`sealed-password-sha256: ${op.sealedPasswordSha256}`);
+    if ("sealedPasswordSha256" in op) out.push(`sealed-password-sha256: ${op.sealedPasswordSha256}`);
   }
+  // A governance request adds nothing: request-file and request-sha256 name the policy bytes.
   out.push(`reason: ${JSON.stringify(p.reason)}`, `expires-at: ${p.expiresAt}`);
   return out;
 }
@@ -163,10 +172,15 @@ function fromFields(f: ReadonlyMap<string, string>): ApprovalPayload {
   if (!Number.isSafeInteger(pullRequest) || pullRequest < 1)
     throw new Error("pull-request must be a positive whole number");
   const kind = need(f, "operation");
-  if (!(REQUEST_KINDS as readonly string[]).includes(kind))
+  if (
+    !(REQUEST_KINDS as readonly string[]).includes(kind) &&
+    !(GOVERNANCE_PAYLOAD_KINDS as readonly string[]).includes(kind)
+  )
     throw new Error(`unknown operation ${JSON.stringify(kind.slice(0, 30))}`);
   let operation: PayloadOperation;
-  if (kind === "setMValue") {
+  if (kind === "policyChange" || kind === "policyDeletion") {
+    operation = { kind };
+  } else if (kind === "setMValue") {
     const service = Number(need(f, "service"));
     const value = Number(need(f, "value"));
     if (service !== 3 && service !== 4) throw new Error("service must be 3 or 4");

@@ -21,6 +21,7 @@ import {
   diffPolicies,
   governanceEvidenceFolder,
   governanceOperation,
+  governancePayloadOf,
   type GovernanceRequest,
 } from "./governance.ts";
 import { describeOperation, sealedPasswordFingerprint } from "./operation.ts";
@@ -142,26 +143,46 @@ export function buildEvidence(input: EvidenceInput): EvidenceResult {
 /** The evidence of an approved governance request; the document names the policy digest and the changes. */
 export function buildGovernanceEvidence(input: GovernanceEvidenceInput): EvidenceResult {
   const { change } = input;
-  return assemble(input, governanceEvidenceFolder(input.pullRequest), input.policy.cluster, {
-    path: POLICY_PATH,
-    sha256: change.policyDigest,
-    summary:
-      change.kind === "policyChange"
-        ? "policyChange: who may approve and how many"
-        : "policyDeletion: the gate is turned off",
-    operation: { ...governanceOperation(change) },
-    policyChanges:
-      change.kind === "policyChange"
-        ? describePolicyDiff(diffPolicies(input.policy, change.policy))
-        : [`${POLICY_PATH} deleted`],
-  });
+  // On a real cluster the current officers approved the governance payload (governancePayloadOf).
+  const payloadOf =
+    input.policy.backend === "cloudhsm-cli"
+      ? (until: string): Uint8Array =>
+          renderApprovalPayload(
+            governancePayloadOf({
+              verdict: "approve",
+              change,
+              clusterId: input.policy.cluster,
+              repository: input.repository,
+              pullRequest: input.pullRequest,
+              expiresAt: until,
+            }),
+          )
+      : undefined;
+  return assemble(
+    { ...input, ...(payloadOf === undefined ? {} : { payloadOf }) },
+    governanceEvidenceFolder(input.pullRequest),
+    input.policy.cluster,
+    {
+      path: POLICY_PATH,
+      sha256: change.policyDigest,
+      summary:
+        change.kind === "policyChange"
+          ? "policyChange: who may approve and how many"
+          : "policyDeletion: the gate is turned off",
+      operation: { ...governanceOperation(change) },
+      policyChanges:
+        change.kind === "policyChange"
+          ? describePolicyDiff(diffPolicies(input.policy, change.policy))
+          : [`${POLICY_PATH} deleted`],
+    },
+  );
 }
 
 type EvidenceCommon = Pick<
   EvidenceInput,
   "decision" | "repository" | "pullRequest" | "tokenFile" | "officerKeys" | "policy" | "pullRequestAuthor" | "now"
 > & {
-  /** The payload bytes an approval with this `until=` signs; only requests have payload approvals. */
+  /** The payload bytes an approval with this `until=` signs (backend cloudhsm-cli). */
   readonly payloadOf?: (until: string) => Uint8Array;
 };
 

@@ -9,7 +9,8 @@
 import { sha256 } from "../crypto/rsa.ts";
 import { BINDING_VERSION, canonicalJson } from "../hsm/binding.ts";
 import { SERVICE_MISC_CO } from "../hsm/model.ts";
-import { decideQuorum, type Decision, type Problem, type QuorumInput } from "./evaluate.ts";
+import { renderApprovalPayload, type ApprovalPayload, type Verdict } from "./approval-payload.ts";
+import { decideQuorum, type Decision, type QuorumInput } from "./evaluate.ts";
 import type { GateIssue } from "./issues.ts";
 import { normalizeLogin } from "./login.ts";
 import { buildKeyRing } from "./officer-keys.ts";
@@ -96,29 +97,66 @@ export interface GovernanceEvaluationInput extends QuorumInput {
   readonly change: GovernanceRequest;
 }
 
+export interface GovernancePayloadInput {
+  readonly verdict: Verdict;
+  readonly change: GovernanceRequest;
+  /** The current policy's cluster: the one whose officers approve. */
+  readonly clusterId: string;
+  readonly repository: string;
+  readonly pullRequest: number;
+  readonly expiresAt: string;
+}
+
+/**
+ * The approval payload of a governance request: what the current officers sign on a real cluster
+ * (docs/real-cluster.md, "Policy changes on a real cluster"), whose tokens live only minutes. The
+ * request file is the policy file; its SHA-256 and the governance binding name exactly this change
+ * in this pull request, so the signature counts for no other change and no HSM request. A policy
+ * change has no reason field: the pull request's description is the place for one.
+ */
+export function governancePayloadOf(input: GovernancePayloadInput): ApprovalPayload {
+  const { change } = input;
+  return {
+    verdict: input.verdict,
+    clusterId: input.clusterId,
+    repository: input.repository,
+    pullRequest: input.pullRequest,
+    requestPath: POLICY_PATH,
+    requestSha256: change.policyDigest,
+    bindingSha256: governanceBindingDigest(input.clusterId, change, input.repository, input.pullRequest),
+    operation: { kind: change.kind },
+    reason: "",
+    expiresAt: input.expiresAt,
+  };
+}
+
 /** The decision on a governance request: the same rules, tally and verdicts as `evaluateQuorum`. */
 export function evaluateGovernance(input: GovernanceEvaluationInput): Decision {
   const { change, policy } = input;
-  // A policy change is signed over the emulator's MISC_CO token, and a real cluster's tokens live
-  // only inside an execution window; there is no payload form of a policy change yet
-  // (docs/real-cluster.md, "Policy changes on a real cluster"). Refused before any token is asked
-  // for, rather than failing on the cluster's answer.
-  const problems: Problem[] =
-    policy.backend === "cloudhsm-cli"
-      ? [
-          {
-            code: "backend_unsupported",
-            message:
-              "policy changes are approved over an HSM token that lives as long as the review, which a real cluster (backend cloudhsm-cli) does not issue; the gate cannot yet judge a policy change there",
-          },
-        ]
-      : [];
+  // On a real cluster the current officers approve the governance payload (the long clock) and
+  // nothing is asked of the HSMs: a policy change runs nothing there.
+  const payload =
+    (verdict: Verdict) =>
+    (until: string): Uint8Array =>
+      renderApprovalPayload(
+        governancePayloadOf({
+          verdict,
+          change,
+          clusterId: policy.cluster,
+          repository: input.repository,
+          pullRequest: input.pullRequest,
+          expiresAt: until,
+        }),
+      );
   return decideQuorum(input, {
     binding: governanceBindingDigest(policy.cluster, change, input.repository, input.pullRequest),
     service: GOVERNANCE_SERVICE,
     required: governanceRequiredApprovals(input.quorumValues),
     digest: change.policyDigest,
-    problems,
+    problems: [],
+    ...(policy.backend === "cloudhsm-cli"
+      ? { approvePayload: payload("approve"), rejectPayload: payload("reject") }
+      : {}),
   });
 }
 
@@ -231,12 +269,16 @@ export function governanceWarnings(
     return warnings;
   }
   const ring = buildKeyRing(officerKeys);
+  // On a real cluster the new policy's officers approve under the key it pins for them (the
+  // parser requires one); CloudHSM CLI shows nobody's registered key to compare it with.
+  const payloadClock = next.backend === "cloudhsm-cli";
   const usable = next.officers.filter((o) => {
+    if (payloadClock) return o.publicKeyPem !== undefined;
     const key = ring.get(o.officer);
     return key !== undefined && (o.keyFingerprint === undefined || o.keyFingerprint === key.fingerprint);
   });
   const missing = next.officers.filter((o) => !usable.includes(o)).map((o) => o.officer);
-  if (missing.length > 0)
+  if (missing.length > 0 && !payloadClock)
     warnings.push(
       `no usable quorum key on the cluster (none registered, or not the pinned one) for: ${missing.join(", ")}; they cannot approve until one is registered`,
     );

@@ -33,10 +33,12 @@ export interface GovernanceStickyInput {
 
 export function renderGovernanceComment(input: GovernanceStickyInput): string {
   const merged = input.merged === undefined ? [] : [...input.merged.lines, ""];
-  return renderStickyFrame(input.decision, input.merged?.heading ?? GOVERNANCE_HEADING, [
-    ...merged,
-    ...governanceSection(input),
-  ]);
+  return renderStickyFrame(
+    input.decision,
+    input.merged?.heading ?? GOVERNANCE_HEADING,
+    [...merged, ...governanceSection(input)],
+    { payload: input.policy.backend === "cloudhsm-cli" ? "governance" : null },
+  );
 }
 
 export function renderGovernanceCheckRun(input: GovernanceStickyInput): CheckRunOutput {
@@ -70,9 +72,19 @@ function governanceSection({
         ? `${inlineCode(POLICY_PATH)} replaced, new SHA-256 ${inlineCode(change.policyDigest)}`
         : `${inlineCode(POLICY_PATH)} deleted (its SHA-256 ${inlineCode(change.policyDigest)})`,
     ],
-    ["Approved by", "the officers of the current policy (base branch), with their keys registered on the cluster"],
+    [
+      "Approved by",
+      policy.backend === "cloudhsm-cli"
+        ? "the officers of the current policy (base branch), each under the `public_key` it pins for them"
+        : "the officers of the current policy (base branch), with their keys registered on the cluster",
+    ],
     ["Cluster", inlineCode(policy.cluster)],
-    ["Quorum service", `${GOVERNANCE_SERVICE} (MISC_CO); nothing is run on the HSMs`],
+    [
+      "Quorum service",
+      policy.backend === "cloudhsm-cli"
+        ? "none: the officers sign the gate's approval payload of this change; nothing is run on the HSMs"
+        : `${GOVERNANCE_SERVICE} (MISC_CO); nothing is run on the HSMs`,
+    ],
     [
       "Approvals required (M)",
       `${decision.required} distinct crypto officer${decision.required === 1 ? "" : "s"}: the higher of M(3) and M(4)`,

@@ -39,7 +39,17 @@ const AUTHORITY_NOTE =
 const TOKEN_LINE = /^<!-- quorum-gate:token ([A-Za-z0-9+/]+={0,2}) -->$/;
 
 export function renderStickyComment(input: StickyInput): string {
-  return renderStickyFrame(input.decision, "HSM quorum", requestSection(input));
+  return renderStickyFrame(input.decision, "HSM quorum", requestSection(input), {
+    payload: input.policy.backend === "cloudhsm-cli" ? "request" : null,
+  });
+}
+
+export interface FrameOptions {
+  /**
+   * On a real cluster (backend cloudhsm-cli) officers sign the gate's approval payload instead of
+   * a token: what for (a request, which then runs in an execution window, or a policy change).
+   */
+  readonly payload?: "request" | "governance" | null;
 }
 
 /**
@@ -47,7 +57,12 @@ export function renderStickyComment(input: StickyInput): string {
  * and token lines, the headline, the problems, then the subject, the token to sign, the tally and
  * the commands. Requests and governance requests share everything but the subject.
  */
-export function renderStickyFrame(decision: Decision, heading: string, subject: readonly string[]): string {
+export function renderStickyFrame(
+  decision: Decision,
+  heading: string,
+  subject: readonly string[],
+  options: FrameOptions = {},
+): string {
   return [
     STICKY_MARKER,
     ...(decision.token === null ? [] : [`<!-- quorum-gate:token ${decision.token.base64} -->`]),
@@ -57,7 +72,9 @@ export function renderStickyFrame(decision: Decision, heading: string, subject: 
     "",
     ...problemsSection(decision),
     ...subject,
-    ...tokenSection(decision),
+    ...(options.payload === undefined || options.payload === null
+      ? tokenSection(decision)
+      : payloadSection(decision, options.payload)),
     ...tallySection(decision),
     "### Commands",
     "",
@@ -184,6 +201,28 @@ function requestSection({ decision, request, requestPath, policy }: StickyInput)
     "Reason, as written in the request:",
     "",
     fencedBlock(request.reason, "text"),
+    "",
+  ];
+}
+
+/** What an officer signs on a real cluster: the payload, with the officer's tool or by hand. */
+function payloadSection(d: Decision, what: "request" | "governance"): string[] {
+  if (d.problems.some((p) => REFUSED_BEFORE_TOKEN.includes(p.code)))
+    return ["### Approval payload", "", "Nothing to sign: the request is refused as it stands (see Problems).", ""];
+  const after =
+    what === "request"
+      ? "The HSM's own token comes only after the merge, in the execution window, where the approvers countersign it (docs/real-cluster.md)."
+      : "A policy change runs nothing on the HSMs: no HSM token takes part, before or after the merge.";
+  return [
+    "### Approval payload to sign",
+    "",
+    `On a real cluster (backend ${inlineCode("cloudhsm-cli")}) you approve the gate's approval payload of this pull request, not an HSM token. ${after}`,
+    "",
+    "The officer's tool reads the pull request's head itself, shows the payload, signs it and posts the comment:",
+    "",
+    fencedBlock("quorum-gate approve <owner>/<repo>#<number> --key officer.key", "sh"),
+    "",
+    'By hand: write the payload as docs/approvals.md ("The approval payload") describes, sign it with `openssl dgst -sha256 -sign officer.key -out officer.sig payload.txt`, and post `/quorum approve until=<expires-at> <base64 of officer.sig>`.',
     "",
   ];
 }

@@ -1,8 +1,9 @@
 // An open governance request: a pull request that changes (or deletes) the policy file and nothing
 // else but its own evidence. The officers of the *current* policy approve it with the same
 // ceremony as any request: the gate asks the cluster for a MISC_CO token bound to this policy
-// change in this pull request, shows what the change does, counts signatures and commits the
-// evidence at M. Nothing is ever run on the HSMs for it.
+// change in this pull request (on a real cluster, none: the officers sign the gate's payload of
+// the change), shows what the change does, counts signatures and commits the evidence at M.
+// Nothing is ever run on the HSMs for it.
 import {
   buildGovernanceEvidence,
   evaluateGovernance,

@@ -37,10 +37,12 @@ export async function mergeGovernance(
   if (trigger.kind === "pull_request" && !isMerge)
     return { code: "ignored", message: `pull_request.${trigger.action} on a merged pull request` };
   const sticky = await deps.github.findStickyComment(repo, pr.number, STICKY_MARKER, deps.botLogin);
-  const tokenFile = sticky === null ? null : readStickyToken(sticky.body);
+  // On a real cluster the current officers approved the governance payload: there is no token.
+  const payloadClock = gov.policy.backend === "cloudhsm-cli";
+  const tokenFile = sticky === null || payloadClock ? null : readStickyToken(sticky.body);
   const what = gov.change.kind === "policyChange" ? "Policy change" : "Policy deletion";
 
-  if (tokenFile === null) {
+  if (tokenFile === null && !payloadClock) {
     if (!isMerge)
       return { code: "ignored", message: "a comment on a merged governance request that never had a token" };
     const why = "the gate never issued a token for it, so no officer can have approved it";
@@ -78,12 +80,15 @@ export async function mergeGovernance(
   }
 
   // Approved or not, the token has nothing left to authorize.
-  const deleted = await deps.cluster.deleteToken(tokenFile);
-  const kept = deleted.filter((r) => !r.ok && r.code !== "RET_TOKEN_NOT_FOUND").map((r) => `server ${r.index}`);
-  const tokenNote =
-    kept.length === 0
-      ? "The token was deleted from the nodes."
-      : `The token could not be deleted on ${kept.join(", ")}; it expires on its own and can authorize no HSM operation.`;
+  let tokenNote = "No HSM token was involved: the officers approved the change's payload.";
+  if (tokenFile !== null) {
+    const deleted = await deps.cluster.deleteToken(tokenFile);
+    const kept = deleted.filter((r) => !r.ok && r.code !== "RET_TOKEN_NOT_FOUND").map((r) => `server ${r.index}`);
+    tokenNote =
+      kept.length === 0
+        ? "The token was deleted from the nodes."
+        : `The token could not be deleted on ${kept.join(", ")}; it expires on its own and can authorize no HSM operation.`;
+  }
   const approved = decision.state === "approved";
   const count = `${decision.approvers.length} approval${decision.approvers.length === 1 ? "" : "s"} (${decision.required} required)`;
   const view = {

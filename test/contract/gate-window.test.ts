@@ -18,6 +18,7 @@ import { createCloudhsmCliGateway } from "../../src/cluster/cloudhsm-cli-gateway
 import type { ClusterGateway } from "../../src/cluster/gateway.ts";
 import { renderCountersignComment, renderPayloadComment } from "../../src/gate/approval-command.ts";
 import { approvalPayloadOf, payloadExpiry, renderApprovalPayload } from "../../src/gate/approval-payload.ts";
+import { governancePayloadOf, parseGovernanceRequest } from "../../src/gate/governance.ts";
 import { STICKY_MARKER } from "../../src/gate/index.ts";
 import { parseRequest } from "../../src/gate/request.ts";
 import type { FakeRepo } from "../helpers/fake-github.ts";
@@ -407,25 +408,101 @@ describe("gate: the execution window on a real cluster (cloudhsm-cli shell, open
     }
   });
 
-  it("a policy change on a real cluster is refused as it stands (backend_unsupported), and no token is asked for", async () => {
-    const current = repo.readBytes(repo.defaultBranch, POLICY_FILE)?.toString() ?? "";
+  it("a policy change on a real cluster: the current officers approve its payload, the evidence verifies, the merge takes no token", async () => {
+    const current = repo.readBytes(repo.defaultBranch, POLICY_FILE) ?? Buffer.alloc(0);
+    const proposed = Buffer.from(
+      current
+        .toString()
+        .replace("backend: cloudhsm-cli\n", "backend: cloudhsm-cli\napproval_lifetime_seconds: 1209600\n"),
+    );
     const number = repo.openPullRequest({
       head: "policy-lifetime",
       author: "dave",
-      files: {
-        [POLICY_FILE]: current.replace("backend: cloudhsm-cli\n", "backend: cloudhsm-cli\nallow_self_approval: true\n"),
-      },
+      files: { [POLICY_FILE]: proposed.toString() },
     });
-    const outcome = await handlePullRequest(deps(), event(number, "pull_request", "opened"));
-    assert.ok(outcome.code === "evaluated" && outcome.state === "rejected", JSON.stringify(outcome));
-    const body = await sticky(number);
-    assert.match(body, /backend_unsupported|cannot yet judge a policy change/);
-    assert.doesNotMatch(body, /unsupported_operation/);
-    const check = repo
-      .checkRuns()
-      .filter((c) => c["name"] === "quorum")
-      .at(-1);
-    assert.equal(check?.["conclusion"], "failure");
+    const opened = await handlePullRequest(deps(), event(number, "pull_request", "opened"));
+    assert.ok(opened.code === "evaluated" && opened.state === "pending", JSON.stringify(opened));
+    const before = await sticky(number);
+    assert.match(before, /### Approval payload to sign/);
+    assert.match(before, /none: the officers sign the gate's approval payload of this change/);
+    assert.doesNotMatch(before, /quorum-gate:token|MISC_CO/);
+
+    const change = parseGovernanceRequest(proposed, current);
+    assert.ok(change.ok);
+    const approveChange = (login: string, verdict: "approve" | "reject" = "approve") => {
+      const until = payloadExpiry(h.gh.now().getTime(), 5 * DAY);
+      const payload = renderApprovalPayload(
+        governancePayloadOf({
+          verdict,
+          change: change.request,
+          clusterId: h.q.clusterId,
+          repository: "acme/real",
+          pullRequest: number,
+          expiresAt: until,
+        }),
+      );
+      const signature = Buffer.from(opensslSign(dir, OFFICERS[login] as string, payload), "base64");
+      repo.addComment(number, login, renderPayloadComment(verdict, until, signature));
+    };
+    approveChange("alice");
+    h.gh.advance(DAY);
+    // A signature over a request's payload shape but for another pull request counts for nothing.
+    const foreign = renderApprovalPayload(
+      governancePayloadOf({
+        verdict: "approve",
+        change: change.request,
+        clusterId: h.q.clusterId,
+        repository: "acme/real",
+        pullRequest: number + 1000,
+        expiresAt: payloadExpiry(h.gh.now().getTime(), DAY),
+      }),
+    );
+    repo.addComment(
+      number,
+      "carol",
+      renderPayloadComment(
+        "approve",
+        payloadExpiry(h.gh.now().getTime(), DAY),
+        Buffer.from(opensslSign(dir, "officer3", foreign), "base64"),
+      ),
+    );
+    const one = await handlePullRequest(deps(), event(number, "comment", "created"));
+    assert.ok(one.code === "evaluated" && one.state === "pending", JSON.stringify(one));
+    approveChange("bob");
+    const judged = await handlePullRequest(deps(), event(number, "comment", "created"));
+    assert.ok(judged.code === "evaluated" && judged.state === "approved", JSON.stringify(judged));
+
+    const folder = `.github/quorum-gate.evidence/pr-${number}/`;
+    const names = ["officer1.sig", "officer1.payload", "officer2.sig", "officer2.payload", "evidence.json"];
+    const files = Object.fromEntries(
+      names.map((n) => [`${folder}${n}`, repo.readBytes("policy-lifetime", `${folder}${n}`) ?? Buffer.alloc(0)]),
+    );
+    for (const [path, bytes] of Object.entries(files)) assert.ok(bytes.length > 0, `${path} committed`);
+    assert.equal(repo.readBytes("policy-lifetime", `${folder}token.bin`), null);
+
+    h.gh.advance(DAY);
+    repo.merge(number);
+    const merged = await handlePullRequest(deps(), event(number, "pull_request", "closed"));
+    assert.ok(merged.code === "policy_merged" && merged.approved, JSON.stringify(merged));
+    assert.match(await sticky(number), /No HSM token was involved/);
+
+    // The same history in a real repository: the audit verifies the governance evidence.
+    const t = Math.floor(h.gh.now().getTime() / 1000);
+    const git = createTestRepo();
+    try {
+      git.commitFiles({ [POLICY_FILE]: current }, "policy", t - 4 * DAY);
+      git.git(["checkout", "--quiet", "-b", "policy-lifetime"]);
+      git.commitFiles({ [POLICY_FILE]: proposed }, "policy change", t - 3 * DAY);
+      git.commitFiles(files, "quorum-gate: evidence", t - 2 * DAY);
+      git.git(["checkout", "--quiet", "main"]);
+      git.git(["merge", "--quiet", "--no-ff", "-m", "merge", "policy-lifetime"], t);
+      const audited = runCli(["audit", "--repo", git.dir, "--json"]);
+      assert.equal(audited.status, 0, audited.stdout + audited.stderr);
+      const [row] = JSON.parse(audited.stdout) as { kind: string; holds: boolean; counted: number }[];
+      assert.deepEqual([row?.kind, row?.holds, row?.counted], ["governance", true, 2]);
+    } finally {
+      git.remove();
+    }
   });
 
   it("what a window costs GitHub: each poll of an open window is three REST reads", async () => {

@@ -17,8 +17,9 @@ import {
   renderApprovalPayload,
   type ApprovalPayload,
 } from "../../src/gate/approval-payload.ts";
+import { governancePayloadOf, parseGovernanceRequest } from "../../src/gate/governance.ts";
 import { parseRequest, requestDigest } from "../../src/gate/request.ts";
-import { requestText } from "../helpers/git-repo.ts";
+import { policyText, requestText } from "../helpers/git-repo.ts";
 import { testKey } from "../helpers/keys.ts";
 
 const REQUEST = Buffer.from(
@@ -180,5 +181,64 @@ describe("payload signed with openssl", () => {
     assert.equal(verifyMessage(payload, key.publicKey, sig), true);
     const rejected = renderApprovalPayload({ ...approvalPayloadOf(INPUT), verdict: "reject" });
     assert.equal(verifyMessage(rejected, key.publicKey, sig), false, "an approval is not a veto");
+  });
+});
+
+describe("the payload of a policy change (governance request)", () => {
+  const current = Buffer.from(
+    policyText({
+      cluster: "cluster-7n3kq2m4x5a",
+      officers: [{ login: "alice", officer: "officer1", key: testKey("officer1") }],
+      backend: "cloudhsm-cli",
+    }),
+  );
+  const proposed = Buffer.from(`${current.toString()}# a comment\n`);
+  const change = (bytes: Buffer | null) => {
+    const g = parseGovernanceRequest(bytes, current);
+    if (!g.ok) throw new Error("the test policy change parses");
+    return g.request;
+  };
+  const input = {
+    verdict: "approve" as const,
+    clusterId: "cluster-7n3kq2m4x5a",
+    repository: "acme/hsm",
+    pullRequest: 31,
+    expiresAt: "2026-12-13T03:00:00Z",
+  };
+
+  it("names the policy file and its digest, reads back exactly, and differs per change and per pull request", () => {
+    const p = governancePayloadOf({ ...input, change: change(proposed) });
+    const bytes = renderApprovalPayload(p);
+    const text = bytes.toString("utf8");
+    assert.match(text, /^request-file: "\.github\/quorum-gate\.yml"$/m);
+    assert.match(text, new RegExp(`^request-sha256: ${requestDigest(proposed)}$`, "m"));
+    assert.match(text, /^operation: policyChange\nreason: ""\nexpires-at: /m);
+    assert.doesNotMatch(text, /user-type|service:/);
+    const back = parseApprovalPayload(bytes);
+    assert.ok(back.ok);
+    assert.deepEqual(back.payload, p);
+
+    const deletion = renderApprovalPayload(governancePayloadOf({ ...input, change: change(null) }));
+    assert.match(deletion.toString(), /^operation: policyDeletion$/m);
+    assert.match(deletion.toString(), new RegExp(`^request-sha256: ${requestDigest(current)}$`, "m"));
+    const elsewhere = renderApprovalPayload(
+      governancePayloadOf({ ...input, pullRequest: 32, change: change(proposed) }),
+    );
+    assert.notEqual(elsewhere.toString(), text);
+    assert.notEqual(
+      elsewhere.toString().match(/^binding-sha256: .*$/m)?.[0],
+      text.match(/^binding-sha256: .*$/m)?.[0],
+      "the binding names the pull request",
+    );
+  });
+
+  it("a policy change with a request's fields is not canonical", () => {
+    const text = renderApprovalPayload(governancePayloadOf({ ...input, change: change(proposed) })).toString();
+    const forged = text.replace(
+      "operation: policyChange\n",
+      'operation: policyChange\nuser-type: CU\nuser-name: "x"\n',
+    );
+    const r = parseApprovalPayload(Buffer.from(forged));
+    assert.equal(r.ok, false);
   });
 });
