@@ -34,8 +34,10 @@ import {
   renderPayloadComment,
   STICKY_MARKER,
   type GateRequest,
+  type OfficerMapping,
   type Policy,
 } from "../gate/index.ts";
+import { describePolicyDiff, diffPolicies, governancePayloadOf, parseGovernanceRequest } from "../gate/governance.ts";
 import { checkPayloadExpiry } from "../gate/approval-payload.ts";
 import { renderCountersignComment } from "../gate/approval-command.ts";
 import { readOpenWindow } from "../gate/render-window.ts";
@@ -53,6 +55,8 @@ approve from the request file at the pull request's head, shows it, asks, signs 
 quorum key and posts the comment (/quorum approve ...). The policy's backend, on the base branch,
 says what is signed: the HSM's token from the gate's sticky comment (emulator), after checking
 that every record is bound to this request; or the approval payload (cloudhsm-cli), built here.
+A pull request that changes the policy is signed over the gate's payload of the change on
+cloudhsm-cli (the change is shown first), and refused on the emulator (use 'quorum-gate sign').
 
 Options:
   --key FILE|URI         your quorum key: a PEM file (encrypted ones ask for the pass phrase), or a
@@ -252,6 +256,8 @@ async function approve(argv: string[], io: CliIo, deps: ApproveDeps): Promise<Re
 
   const found = await readRequest(octokit, plan, policy, pr.head);
   if (isRefusal(found)) return found;
+  if ("governance" in found)
+    return approveGovernance(octokit, plan, policy, officer, me, pr, found.removed, policyBytes, io, deps);
   const { path: requestPath, bytes: requestBytes } = found;
   const parsed = parseRequest(requestBytes);
   if (!parsed.ok)
@@ -285,11 +291,7 @@ async function approve(argv: string[], io: CliIo, deps: ApproveDeps): Promise<Re
   if (payloadCeremony) {
     const until = plan.until ?? payloadExpiry(nowMs, policy.approvalLifetimeSeconds);
     const expiry = checkPayloadExpiry(until, nowMs, policy.approvalLifetimeSeconds);
-    if (expiry !== "valid")
-      return refuse(
-        1,
-        `bad_until: ${until} is ${expiry === "expired" ? "in the past" : expiry === "too_far" ? `further ahead than the policy's approval_lifetime_seconds (${policy.approvalLifetimeSeconds})` : "not a valid time"}`,
-      );
+    if (expiry !== "valid") return refuse(1, badUntil(until, expiry, policy));
     const verdict = plan.reject ? "reject" : "approve";
     message = renderApprovalPayload(
       approvalPayloadOf({
@@ -352,6 +354,26 @@ async function approve(argv: string[], io: CliIo, deps: ApproveDeps): Promise<Re
     );
   }
 
+  const until = Date.parse(plan.until ?? payloadExpiry(nowMs, policy.approvalLifetimeSeconds));
+  return signAndPost(octokit, plan, officer, me, message, render, summary, io, deps, (signer) =>
+    plan.watch ? watchAndCountersign(octokit, plan, policy, parsed.digest, signer, io, deps, until) : null,
+  );
+}
+
+/** Confirms, signs `message`, posts what `render` makes of the signature; then `after` (--watch) may go on. */
+async function signAndPost(
+  octokit: Octokit,
+  plan: Plan,
+  officer: OfficerMapping,
+  me: string,
+  message: Buffer,
+  render: (signature: Buffer) => string,
+  summary: string[],
+  io: CliIo,
+  deps: ApproveDeps,
+  after: (signer: Signer) => Promise<Refusal | "done"> | null,
+): Promise<Refusal | "done"> {
+  const repository = `${plan.owner}/${plan.repo}`;
   const signer = await loadSigner({ key: plan.key, passphraseFile: plan.passphraseFile, openssl: deps.openssl }, io);
   if (isRefusal(signer)) return signer;
   try {
@@ -386,12 +408,104 @@ async function approve(argv: string[], io: CliIo, deps: ApproveDeps): Promise<Re
     });
     io.stdout.write(`${posted.data.html_url ?? `posted comment ${posted.data.id}`}\n`);
     io.stderr.write(`posted on ${repository}#${plan.number} as ${me} (officer ${officer.officer})\n`);
-    if (!plan.watch) return "done";
-    const until = Date.parse(plan.until ?? payloadExpiry(nowMs, policy.approvalLifetimeSeconds));
-    return await watchAndCountersign(octokit, plan, policy, parsed.digest, signer, io, deps, until);
+    return (await after(signer)) ?? "done";
   } finally {
     signer.close();
   }
+}
+
+/**
+ * A policy change (governance request) on a real cluster: the officer signs the gate's payload of
+ * the change (docs/real-cluster.md, "Policy changes on a real cluster"), built here from the
+ * policy at the pull request's head (or its deletion) and the policy on the base branch.
+ */
+async function approveGovernance(
+  octokit: Octokit,
+  plan: Plan,
+  policy: Policy,
+  officer: OfficerMapping,
+  me: string,
+  pr: PullInfo,
+  removed: boolean,
+  currentBytes: Buffer,
+  io: CliIo,
+  deps: ApproveDeps,
+): Promise<Refusal | "done"> {
+  const repository = `${plan.owner}/${plan.repo}`;
+  if (policy.backend !== "cloudhsm-cli")
+    return refuse(
+      1,
+      `governance_request: ${repository}#${plan.number} changes ${POLICY_PATH}; with the emulator its officers sign the token in the gate's sticky comment with \`quorum-gate sign\` (docs/approvals.md, "Governance requests: approving a policy change")`,
+    );
+  if (plan.watch)
+    return refuse(
+      2,
+      "bad_arguments: --watch waits for an execution window, and a policy change runs nothing on the HSMs: there is none",
+    );
+  const proposed = removed ? null : await readFile(octokit, pr.head.owner, pr.head.repo, POLICY_PATH, pr.head.sha);
+  if (!removed && proposed === null)
+    return refuse(
+      1,
+      `invalid_policy: ${POLICY_PATH} is not readable at the pull request's head ${pr.head.sha.slice(0, 12)}`,
+    );
+  const g = parseGovernanceRequest(proposed, currentBytes);
+  if (!g.ok)
+    return refuse(
+      1,
+      `invalid_policy: the new ${POLICY_PATH} is not valid, so the gate refuses it:\n${g.issues.map((i) => `  ${formatIssue(i)}`).join("\n")}`,
+    );
+  const nowMs = deps.now();
+  const until = plan.until ?? payloadExpiry(nowMs, policy.approvalLifetimeSeconds);
+  const expiry = checkPayloadExpiry(until, nowMs, policy.approvalLifetimeSeconds);
+  if (expiry !== "valid") return refuse(1, badUntil(until, expiry, policy));
+  const verdict = plan.reject ? "reject" : "approve";
+  const change = g.request;
+  const message = renderApprovalPayload(
+    governancePayloadOf({
+      verdict,
+      change,
+      clusterId: policy.cluster,
+      repository,
+      pullRequest: plan.number,
+      expiresAt: until,
+    }),
+  );
+  const changes =
+    change.kind === "policyChange"
+      ? describePolicyDiff(diffPolicies(policy, change.policy))
+      : ["the policy is deleted: the gate stops guarding this repository"];
+  const summary = [
+    `${repository}#${plan.number}: ${change.kind} of ${POLICY_PATH} on cluster ${policy.cluster} (backend ${policy.backend})`,
+    `  ${change.kind === "policyChange" ? "new policy" : "deleted policy"} SHA-256 ${change.policyDigest} (read at the pull request's head and base)`,
+    ...(changes.length === 0
+      ? ["  changes: none in effect (only layout or comments)"]
+      : changes.map((c) => `  change: ${c}`)),
+    `  you sign as officer ${officer.officer} of the current policy`,
+    "",
+    `You sign this approval payload (${verdict === "reject" ? "a veto" : "an approval"} until ${until}):`,
+    "",
+    ...message
+      .toString("utf8")
+      .trimEnd()
+      .split("\n")
+      .map((l) => `    ${l}`),
+  ];
+  return signAndPost(
+    octokit,
+    plan,
+    officer,
+    me,
+    message,
+    (signature) => renderPayloadComment(verdict, until, signature),
+    summary,
+    io,
+    deps,
+    () => null,
+  );
+}
+
+function badUntil(until: string, expiry: string, policy: Policy): string {
+  return `bad_until: ${until} is ${expiry === "expired" ? "in the past" : expiry === "too_far" ? `further ahead than the policy's approval_lifetime_seconds (${policy.approvalLifetimeSeconds})` : "not a valid time"}`;
 }
 
 /**
@@ -430,6 +544,8 @@ async function watchAndCountersign(
       repo: plan.repo,
     });
     if (isRefusal(merged)) return merged;
+    if ("governance" in merged)
+      return refuse(1, "request_changed: the merged pull request holds no request file any more");
     const digest = parseRequest(merged.bytes).digest;
     if (digest !== approvedDigest)
       return refuse(
@@ -542,7 +658,7 @@ async function readRequest(
   plan: Plan,
   policy: Policy,
   head: PullInfo["head"],
-): Promise<{ path: string; bytes: Buffer } | Refusal> {
+): Promise<{ path: string; bytes: Buffer } | { governance: true; removed: boolean } | Refusal> {
   const files = await octokit.paginate(octokit.rest.pulls.listFiles, {
     owner: plan.owner,
     repo: plan.repo,
@@ -550,12 +666,10 @@ async function readRequest(
     per_page: 100,
   });
   const requests = files.filter((f) => isRequestPath(policy, f.filename));
-  // A policy change has no request file: its officers sign the token in the gate's comment.
-  if (requests.length === 0 && files.some((f) => f.filename === POLICY_PATH))
-    return refuse(
-      1,
-      `governance_request: ${plan.owner}/${plan.repo}#${plan.number} changes ${POLICY_PATH}, which this tool does not sign; sign the token in the gate's sticky comment with \`quorum-gate sign\` (docs/approvals.md, "Governance requests: approving a policy change")`,
-    );
+  // A policy change has no request file: it is judged as a governance request.
+  const policyFile = files.find((f) => f.filename === POLICY_PATH);
+  if (requests.length === 0 && policyFile !== undefined)
+    return { governance: true, removed: policyFile.status === "removed" };
   if (requests.length === 0)
     return refuse(
       1,

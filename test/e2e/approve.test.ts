@@ -27,6 +27,8 @@ import {
   STICKY_MARKER,
   toBindingContext,
 } from "../../src/gate/index.ts";
+import { evaluateGovernance, parseGovernanceRequest } from "../../src/gate/governance.ts";
+import { parsePolicy } from "../../src/gate/policy.ts";
 import { encodeRecord } from "../../src/hsm/token-record.ts";
 import { startFakeGitHub, type FakeGitHub, type FakeRepo } from "../helpers/fake-github.ts";
 import { testKey } from "../helpers/keys.ts";
@@ -435,6 +437,70 @@ describe("quorum-gate approve", () => {
     assert.match(r.err, /^quorum-gate approve: governance_request: .* changes \.github\/quorum-gate\.yml/m);
     assert.match(r.err, /quorum-gate sign/);
     assert.deepEqual(commentsOf(repo, pr), []);
+  });
+
+  it("cloudhsm-cli: a policy change is signed over the gate's payload of the change, which the gate's engine counts", async () => {
+    n += 1;
+    const full = `acme/hsm${n}`;
+    const current = policyText("cloudhsm-cli");
+    const proposed = `${current}allow_self_approval: false\n`;
+    const repo = gh.createRepo(full, { files: { ".github/quorum-gate.yml": current } });
+    const pr = repo.openPullRequest({ head: `policy-${n}`, files: { ".github/quorum-gate.yml": proposed } });
+    const r = await approve([`${full}#${pr}`, "--key", path("bob.key"), "--yes"], "bob");
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /policyChange of \.github\/quorum-gate\.yml on cluster cluster-abc123/);
+    assert.match(r.err, /change: allow_self_approval: true → false/);
+    assert.match(r.err, /operation: policyChange/);
+    const posted = commentsOf(repo, pr);
+    assert.equal(posted.length, 1);
+    const m = /^\/quorum approve until=(\S+) (\S+)\n$/.exec(posted[0] ?? "");
+    assert.ok(m, posted[0]);
+    // The engine, as the gate runs it, counts the posted comment.
+    const g = parseGovernanceRequest(Buffer.from(proposed), Buffer.from(current));
+    assert.ok(g.ok);
+    const policy = parsePolicy(Buffer.from(current));
+    assert.ok(policy.ok);
+    const decision = evaluateGovernance({
+      policy: policy.policy,
+      change: g.request,
+      repository: full,
+      pullRequest: pr,
+      tokenFile: null,
+      officerKeys: new Map(),
+      quorumValues: { user: 1, quorum: 1 },
+      prAuthor: "dave",
+      candidates: [
+        {
+          id: "issue_comment:1",
+          kind: "issue_comment",
+          author: "bob",
+          authorIsBot: false,
+          body: posted[0] ?? "",
+          createdAt: new Date(nowSec * 1000).toISOString(),
+        },
+      ],
+      now: nowSec,
+    });
+    assert.deepEqual(
+      decision.approvers.map((a) => a.officer),
+      ["officer2"],
+      JSON.stringify(decision.verdicts),
+    );
+  });
+
+  it("cloudhsm-cli: a policy deletion is signed too; --watch is refused for a policy change (there is no window)", async () => {
+    n += 1;
+    const full = `acme/hsm${n}`;
+    const repo = gh.createRepo(full, { files: { ".github/quorum-gate.yml": policyText("cloudhsm-cli") } });
+    const pr = repo.openPullRequest({ head: `policy-${n}`, files: { ".github/quorum-gate.yml": null } });
+    const watch = await approve([`${full}#${pr}`, "--key", path("bob.key"), "--yes", "--watch"], "bob");
+    assert.equal(watch.code, 2);
+    assert.match(watch.err, /bad_arguments: --watch .* a policy change runs nothing on the HSMs/);
+    const r = await approve([`${full}#${pr}`, "--key", path("bob.key"), "--dry-run"], "bob");
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /policyDeletion of \.github\/quorum-gate\.yml/);
+    assert.match(r.out, /^\/quorum approve until=/);
+    assert.deepEqual(commentsOf(repo, pr), [], "a dry run posts nothing");
   });
 
   it("refuses when the request was edited at head after the sticky token was issued", async () => {
