@@ -164,6 +164,17 @@ describe("the Action's apply job holds a real cluster's execution window (dist/i
       lists.map((l) => l.users.filter((u) => u.name === "act1").length),
       [0, 0],
     );
+    // The window's record, made with the workflow's token (contents: write), sits on the merge.
+    const records = [...repo.otherRefs()].filter(([ref]) => ref.startsWith(`refs/quorum-gate/windows/pr-${number}-`));
+    assert.equal(records.length, 1, log);
+    assert.deepEqual(repo.commitInfo(records[0]?.[1] ?? "").parents, [mergeSha]);
+    const sticky = await h.deps.github.findStickyComment(
+      { owner: "acme", repo: "real" },
+      number,
+      STICKY_MARKER,
+      "github-actions[bot]",
+    );
+    assert.match(sticky?.body ?? "", /Recorded in git as `refs\/quorum-gate\/windows\/pr-/);
     // The gate's password reaches the log only in the mask command the runner consumes.
     assert.ok(!log.replace(`::add-mask::${passwordOf("gate")}`, "").includes(passwordOf("gate")));
   });

@@ -167,7 +167,12 @@ describe("the App holds a real cluster's execution window (probot run ×2, cloud
     const done = await until("the window's outcome", () => outcomesOf(id).find((o) => o["outcome"] === "executed"));
     assert.equal(done["result"], "applied");
     assert.deepEqual(await h.usersNamed("win1"), [0, 0, 0]);
-    assert.match((await h.stickyComment(number))?.body ?? "", /### Execution: applied on the cluster/);
+    const after = (await h.stickyComment(number))?.body ?? "";
+    assert.match(after, /### Execution: applied on the cluster/);
+    // One record of the one window, on the merge, named in the sticky comment.
+    const records = [...h.repo.otherRefs()].filter(([ref]) => ref.startsWith(`refs/quorum-gate/windows/pr-${number}-`));
+    assert.equal(records.length, 1);
+    assert.match(after, new RegExp(`Recorded in git as \`${records[0]?.[0]}\``));
   });
 
   it("a replica killed while it holds the window: nothing ran, the window lapses, /quorum retry on the other opens a new one", async () => {
