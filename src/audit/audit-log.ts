@@ -28,8 +28,9 @@ export async function auditHistory(repo: GitRepo, rev: string, cluster: ClusterR
   const recorded = new Map<LandedVerification, ReplayColumn>();
   try {
     verified = await mapLimit(landings, IN_FLIGHT, (l) => verifyLanding(reader, l, made));
+    const owners = recordOwners(verified, windowRefs);
     for (const v of verified) {
-      const column = await windowsOf(repo, reader, v, windowRefs);
+      const column = await windowsOf(repo, reader, v, owners.get(v) ?? []);
       if (column !== null) recorded.set(v, column);
     }
   } finally {
@@ -50,6 +51,29 @@ export async function auditHistory(repo: GitRepo, rev: string, cluster: ClusterR
 }
 
 /**
+ * Which landing each window record belongs to: the payload-approval landing of its pull request
+ * that is its parent, or else the newest such landing, where it is verified and fails as misplaced.
+ */
+function recordOwners(
+  verified: readonly LandedVerification[],
+  refs: readonly WindowRef[],
+): Map<LandedVerification, WindowRef[]> {
+  const owners = new Map<LandedVerification, WindowRef[]>();
+  for (const ref of refs) {
+    const candidates = verified.filter(
+      (v) =>
+        v.kind === "request" &&
+        v.evidence !== null &&
+        v.evidence.token === undefined &&
+        v.evidence.pullRequest === ref.pullRequest,
+    );
+    const owner = candidates.find((v) => ref.parents[0] === v.landing.commit) ?? candidates.at(-1);
+    if (owner !== undefined) owners.set(owner, [...(owners.get(owner) ?? []), ref]);
+  }
+  return owners;
+}
+
+/**
  * The execution windows recorded for a request run on a real cluster (payload approvals), each
  * verified against the landing; null when the landing has none to show (then the column says why).
  */
@@ -61,17 +85,16 @@ async function windowsOf(
 ): Promise<ReplayColumn | null> {
   const e = v.evidence;
   if (e === null || e.token !== undefined || v.kind !== "request") return null;
-  const mine = refs.filter((r) => r.pullRequest === e.pullRequest);
-  if (mine.length === 0) return null;
+  if (refs.length === 0) return null;
   const payloadOf = v.judged?.payloadOf ?? null;
   if (v.judged === undefined || payloadOf === null)
     return {
       state: "unknown",
-      reason: `${mine.length} execution window record${mine.length === 1 ? "" : "s"} not verified: the evidence they build on does not verify`,
+      reason: `${refs.length} execution window record${refs.length === 1 ? "" : "s"} not verified: the evidence they build on does not verify`,
     };
   const subject = { landingCommit: v.landing.commit, evidence: e, policy: v.judged.policy, payloadOf };
   const windows = [];
-  for (const ref of mine)
+  for (const ref of refs)
     windows.push(verifyWindowRecord(await readWindowRecord(repo, reader, ref, e.request.path), subject));
   windows.sort((a, b) => (a.openedAt ?? "").localeCompare(b.openedAt ?? ""));
   return { state: "recorded", windows };

@@ -10,6 +10,8 @@ import type { WindowRecordInput } from "./verify-window.ts";
 export interface WindowRef {
   readonly ref: string;
   readonly commit: string;
+  /** The commit's parents: a record's one parent is the landing it belongs to. */
+  readonly parents: readonly string[];
   /** From the ref's name; null for a name the gate never writes. */
   readonly pullRequest: number | null;
 }
@@ -18,16 +20,17 @@ export interface WindowRef {
 export async function listWindowRefs(repo: GitRepo): Promise<WindowRef[]> {
   const out = await runGit(repo, [
     "for-each-ref",
-    "--format=%(objecttype) %(objectname) %(refname)",
+    "--format=%(objecttype)%00%(objectname)%00%(parent)%00%(refname)",
     WINDOW_RECORD_REF_PREFIX,
   ]);
   return out
     .toString("utf8")
     .split("\n")
     .flatMap((line) => {
-      const [type, commit, ref] = line.split(" ");
-      if (type !== "commit" || commit === undefined || ref === undefined) return [];
-      return [{ ref, commit, pullRequest: parseWindowRecordRef(ref)?.pullRequest ?? null }];
+      const [type, commit, parents, ref] = line.split("\0");
+      if (type !== "commit" || commit === undefined || parents === undefined || ref === undefined) return [];
+      const parentList = parents.split(" ").filter((p) => p !== "");
+      return [{ ref, commit, parents: parentList, pullRequest: parseWindowRecordRef(ref)?.pullRequest ?? null }];
     });
 }
 
@@ -38,10 +41,7 @@ export async function readWindowRecord(
   ref: WindowRef,
   requestPath: string,
 ): Promise<WindowRecordInput> {
-  const parentsLine = (await runGit(repo, ["rev-list", "--parents", "--max-count=1", ref.commit]))
-    .toString("utf8")
-    .trim();
-  const parents = parentsLine.split(" ").slice(1);
+  const parents = ref.parents;
   const changedPaths =
     parents[0] === undefined
       ? ["(a root commit)"]
