@@ -53,6 +53,7 @@ export function createCloudhsmCliGateway(
 ): ClusterGateway {
   const backend = backendOf(file);
   if (backend.kind !== "cloudhsm-cli") throw new Error("[cluster] this cluster file's backend is not cloudhsm-cli");
+  const passwordKey = options.passwordKey;
   const first = file.nodes[0];
   /** The whole cluster answers through one binary: a failure is the cluster's, named after its first HSM. */
   const failed = (code: string, message: string): { readonly failures: readonly Failure[] } => ({
@@ -150,12 +151,10 @@ export function createCloudhsmCliGateway(
       },
     },
 
-    ...(options.passwordKey === undefined
+    ...(passwordKey === undefined
       ? {}
       : {
-          opensSealedPassword: (sealed: string) =>
-            options.passwordKey !== undefined &&
-            unsealSecret(options.passwordKey, Buffer.from(sealed, "base64")) !== null,
+          opensSealedPassword: (sealed: string) => unsealSecret(passwordKey, Buffer.from(sealed, "base64")) !== null,
         }),
 
     close() {

@@ -194,6 +194,41 @@ describe("the GitHub App's handlers", () => {
     await probot.receive({ name: "check_run", id: "rerun-1", payload } as never);
   });
 
+  test("a re-run of the gate's check on many pull requests evaluates the first five of this repository, each once", async () => {
+    const payload = example("check_run", "rerequested");
+    payload["installation"] = { id: 19 };
+    const repository = payload["repository"] as { id: number };
+    const run = payload["check_run"] as Record<string, unknown>;
+    run["name"] = "quorum";
+    const pr = (number: number, repoId = repository.id) => ({
+      number,
+      base: { ref: "main", sha: "a".repeat(40), repo: { id: repoId, name: "x", url: "https://api.github.com/x" } },
+      head: {
+        ref: `b${number}`,
+        sha: "b".repeat(40),
+        repo: { id: repoId, name: "x", url: "https://api.github.com/x" },
+      },
+      id: number,
+      url: `https://api.github.com/x/pulls/${number}`,
+    });
+    // A fork's pull request (another repository id) and a repeated number are not evaluated again.
+    run["pull_requests"] = [pr(1), pr(2), pr(2), pr(90, repository.id + 1), pr(3), pr(4), pr(5), pr(6), pr(7)];
+    tokenFor(19);
+    // Each is read and found closed without a merge: nothing more to do for it.
+    const closed = example("pull_request", "closed")["pull_request"] as Record<string, unknown>;
+    const full = (payload["repository"] as { full_name: string }).full_name;
+    for (const n of [1, 2, 3, 4, 5]) {
+      graphqlRefused(19);
+      nock(API, { reqheaders: { authorization: "token ghs_test19" } })
+        .get(`/repos/${full}/pulls/${n}`)
+        .reply(200, { ...closed, number: n, state: "closed", merged: false, merged_at: null, merge_commit_sha: null })
+        .get(`/repos/${full}/issues/${n}/comments`)
+        .query(true)
+        .reply(200, []);
+    }
+    await probot.receive({ name: "check_run", id: "rerun-many", payload } as never);
+  });
+
   test("a comment on an issue that is not a pull request is ignored without a single API call", async () => {
     const payload = example("issue_comment", "created", 3);
     assert.equal(
