@@ -305,16 +305,7 @@ async function approve(argv: string[], io: CliIo, deps: ApproveDeps): Promise<Re
       }),
     );
     render = (signature) => renderPayloadComment(verdict, until, signature);
-    summary.push(
-      "",
-      `You sign this approval payload (${verdict === "reject" ? "a veto" : "an approval"} until ${until}):`,
-      "",
-      ...message
-        .toString("utf8")
-        .trimEnd()
-        .split("\n")
-        .map((l) => `    ${l}`),
-    );
+    summary.push(...payloadLines(message, verdict, until));
   } else {
     const sticky = await stickyToken(octokit, plan);
     if (sticky === null)
@@ -481,14 +472,7 @@ async function approveGovernance(
       ? ["  changes: none in effect (only layout or comments)"]
       : changes.map((c) => `  change: ${c}`)),
     `  you sign as officer ${officer.officer} of the current policy`,
-    "",
-    `You sign this approval payload (${verdict === "reject" ? "a veto" : "an approval"} until ${until}):`,
-    "",
-    ...message
-      .toString("utf8")
-      .trimEnd()
-      .split("\n")
-      .map((l) => `    ${l}`),
+    ...payloadLines(message, verdict, until),
   ];
   return signAndPost(
     octokit,
@@ -502,6 +486,20 @@ async function approveGovernance(
     deps,
     () => null,
   );
+}
+
+/** The payload as the officer reads it before signing: every byte, indented. */
+function payloadLines(payload: Buffer, verdict: "approve" | "reject", until: string): string[] {
+  return [
+    "",
+    `You sign this approval payload (${verdict === "reject" ? "a veto" : "an approval"} until ${until}):`,
+    "",
+    ...payload
+      .toString("utf8")
+      .trimEnd()
+      .split("\n")
+      .map((l) => `    ${l}`),
+  ];
 }
 
 function badUntil(until: string, expiry: string, policy: Policy): string {
