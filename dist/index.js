@@ -32480,6 +32480,7 @@ var DEFAULT_TOKEN_TIMEOUT_SECONDS = 600;
 function createCloudhsmCliGateway(file, credentials, options = {}) {
   const backend = backendOf(file);
   if (backend.kind !== "cloudhsm-cli") throw new Error("[cluster] this cluster file's backend is not cloudhsm-cli");
+  const passwordKey = options.passwordKey;
   const first = file.nodes[0];
   const failed = (code, message) => ({
     failures: [{ index: first?.index ?? 0, hsmId: first?.hsmId ?? file.clusterId, ok: false, code, message }]
@@ -32557,8 +32558,8 @@ function createCloudhsmCliGateway(file, credentials, options = {}) {
         return { ok: true, session: windowSession(opened.session, dir, options.passwordKey) };
       }
     },
-    ...options.passwordKey === void 0 ? {} : {
-      opensSealedPassword: (sealed) => options.passwordKey !== void 0 && unsealSecret(options.passwordKey, Buffer.from(sealed, "base64")) !== null
+    ...passwordKey === void 0 ? {} : {
+      opensSealedPassword: (sealed) => unsealSecret(passwordKey, Buffer.from(sealed, "base64")) !== null
     },
     close() {
     }
