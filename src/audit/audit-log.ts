@@ -7,8 +7,7 @@ import { ObjectReader, type GitRepo } from "./git.ts";
 import { evidenceCommits, findLandings } from "./history.ts";
 import { askReplay, replayNotAsked, type ReplayColumn } from "./replay-status.ts";
 import { verifyLanding, type LandedVerification } from "./verify-landing.ts";
-import { verifyWindowRecord } from "./verify-window.ts";
-import { listWindowRefs, readWindowRecord, type WindowRef } from "./window-records.ts";
+import { listWindowRefs, recordedWindows } from "./window-records.ts";
 
 export interface AuditEntry {
   readonly verification: LandedVerification;
@@ -28,11 +27,8 @@ export async function auditHistory(repo: GitRepo, rev: string, cluster: ClusterR
   const recorded = new Map<LandedVerification, ReplayColumn>();
   try {
     verified = await mapLimit(landings, IN_FLIGHT, (l) => verifyLanding(reader, l, made));
-    const owners = recordOwners(verified, windowRefs);
-    for (const v of verified) {
-      const column = await windowsOf(repo, reader, v, owners.get(v) ?? []);
-      if (column !== null) recorded.set(v, column);
-    }
+    for (const [v, column] of await recordedWindows(repo, reader, verified, windowRefs, { wholeHistory: true }))
+      recorded.set(v, column);
   } finally {
     reader.close();
   }
@@ -48,56 +44,6 @@ export async function auditHistory(repo: GitRepo, rev: string, cluster: ClusterR
     return cluster === null ? replayNotAsked(subject(v), "no --cluster given") : askReplay(cluster, subject(v));
   });
   return verified.map((verification, i) => ({ verification, replay: replays[i] as ReplayColumn }));
-}
-
-/**
- * Which landing each window record belongs to: the payload-approval landing of its pull request
- * that is its parent, or else the newest such landing, where it is verified and fails as misplaced.
- */
-function recordOwners(
-  verified: readonly LandedVerification[],
-  refs: readonly WindowRef[],
-): Map<LandedVerification, WindowRef[]> {
-  const owners = new Map<LandedVerification, WindowRef[]>();
-  for (const ref of refs) {
-    const candidates = verified.filter(
-      (v) =>
-        v.kind === "request" &&
-        v.evidence !== null &&
-        v.evidence.token === undefined &&
-        v.evidence.pullRequest === ref.pullRequest,
-    );
-    const owner = candidates.find((v) => ref.parents[0] === v.landing.commit) ?? candidates.at(-1);
-    if (owner !== undefined) owners.set(owner, [...(owners.get(owner) ?? []), ref]);
-  }
-  return owners;
-}
-
-/**
- * The execution windows recorded for a request run on a real cluster (payload approvals), each
- * verified against the landing; null when the landing has none to show (then the column says why).
- */
-async function windowsOf(
-  repo: GitRepo,
-  reader: ObjectReader,
-  v: LandedVerification,
-  refs: readonly WindowRef[],
-): Promise<ReplayColumn | null> {
-  const e = v.evidence;
-  if (e === null || e.token !== undefined || v.kind !== "request") return null;
-  if (refs.length === 0) return null;
-  const payloadOf = v.judged?.payloadOf ?? null;
-  if (v.judged === undefined || payloadOf === null)
-    return {
-      state: "unknown",
-      reason: `${refs.length} execution window record${refs.length === 1 ? "" : "s"} not verified: the evidence they build on does not verify`,
-    };
-  const subject = { landingCommit: v.landing.commit, evidence: e, policy: v.judged.policy, payloadOf };
-  const windows = [];
-  for (const ref of refs)
-    windows.push(verifyWindowRecord(await readWindowRecord(repo, reader, ref, e.request.path), subject));
-  windows.sort((a, b) => (a.openedAt ?? "").localeCompare(b.openedAt ?? ""));
-  return { state: "recorded", windows };
 }
 
 /** `fn` over `items`, at most `limit` at a time, results in order. */

@@ -14,7 +14,8 @@ const short = (oid: string): string => oid.slice(0, 12);
 
 // ---- verify -------------------------------------------------------------------------------------
 
-export function renderVerification(v: LandedVerification): string {
+/** `windows`: the execution windows recorded on this landing (a real cluster's), when there are any. */
+export function renderVerification(v: LandedVerification, windows?: ReplayColumn): string {
   const e = v.evidence;
   const l = v.landing;
   const lines = [`${v.folder}${e === null ? "" : `  ${e.repository}#${e.pullRequest}  ${e.request.summary}`}`];
@@ -35,10 +36,17 @@ export function renderVerification(v: LandedVerification): string {
     lines.push(...table(v.signatures.map(signatureRow), "    "));
   }
   lines.push(`  verdict        ${verdictLine(v.holds, v.checks, v.counted, v.required)}`);
+  if (windows !== undefined && windows.state === "recorded") {
+    lines.push("  execution windows (refs/quorum-gate/windows/)");
+    for (const w of windows.windows) {
+      lines.push(`    ${replayCell({ state: "recorded", windows: [w] })}  ${w.ref} ${short(w.commit)}`);
+      lines.push(...w.failures.map((f) => `      FAIL  ${f.code}  ${f.message}`));
+    }
+  } else if (windows !== undefined && windows.state === "unknown") lines.push(`  execution windows  ${windows.reason}`);
   return `${lines.map(printable).join("\n")}\n`;
 }
 
-export function verificationJson(v: LandedVerification): Record<string, unknown> {
+export function verificationJson(v: LandedVerification, windows?: ReplayColumn): Record<string, unknown> {
   const e = v.evidence;
   return {
     folder: v.folder,
@@ -62,6 +70,7 @@ export function verificationJson(v: LandedVerification): Record<string, unknown>
     checks: v.checks,
     signatures: v.signatures,
     idempotencyKey: v.replay?.idempotencyKey ?? null,
+    ...(windows === undefined ? {} : { windows }),
   };
 }
 

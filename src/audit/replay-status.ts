@@ -28,8 +28,8 @@ export type ReplayColumn =
   | { readonly state: "recorded"; readonly windows: readonly WindowVerification[] };
 
 /** Whether a replay column says nothing false: every window record it lists verifies. */
-export function replayHolds(r: ReplayColumn): boolean {
-  return r.state !== "recorded" || r.windows.every((w) => w.holds);
+export function replayHolds(r: ReplayColumn | null): boolean {
+  return r === null || r.state !== "recorded" || r.windows.every((w) => w.holds);
 }
 
 export interface ReplaySubject {

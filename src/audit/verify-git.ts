@@ -5,7 +5,9 @@ import { POLICY_PATH } from "../gate/policy.ts";
 import { ObjectReader, resolveCommit, type GitRepo } from "./git.ts";
 import { evidenceCommits, findLandings, isGovernanceFolder, type Landing } from "./history.ts";
 import type { Target } from "./locate.ts";
+import type { ReplayColumn } from "./replay-status.ts";
 import { verifyLanding, type LandedVerification } from "./verify-landing.ts";
+import { listWindowRefs, recordedWindows } from "./window-records.ts";
 
 export interface GitVerifyRequest {
   /** What to verify; null with `commit`: everything that commit lands. */
@@ -17,7 +19,12 @@ export interface GitVerifyRequest {
 }
 
 export type GitVerifyResult =
-  | { readonly ok: true; readonly results: readonly LandedVerification[] }
+  | {
+      readonly ok: true;
+      readonly results: readonly LandedVerification[];
+      /** The execution windows recorded on a landing (refs/quorum-gate/windows/), verified. */
+      readonly windows: ReadonlyMap<LandedVerification, ReplayColumn>;
+    }
   | { readonly ok: false; readonly exitCode: 1 | 2; readonly message: string };
 
 export async function verifyFromGit(repo: GitRepo, request: GitVerifyRequest): Promise<GitVerifyResult> {
@@ -55,7 +62,9 @@ export async function verifyFromGit(repo: GitRepo, request: GitVerifyRequest): P
 
   const reader = new ObjectReader(repo);
   try {
-    return { ok: true, results: await Promise.all(landings.map((l) => verifyLanding(reader, l, made))) };
+    const results = await Promise.all(landings.map((l) => verifyLanding(reader, l, made)));
+    const windows = await recordedWindows(repo, reader, results, await listWindowRefs(repo), { wholeHistory: false });
+    return { ok: true, results, windows };
   } finally {
     reader.close();
   }

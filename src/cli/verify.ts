@@ -19,6 +19,7 @@ import {
 } from "../audit/render.ts";
 import { verifyApprovalFile, type KeySource } from "../audit/verify-approval-file.ts";
 import { verifyFromGit } from "../audit/verify-git.ts";
+import { replayHolds } from "../audit/replay-status.ts";
 import { parsePublicKey } from "../crypto/rsa.ts";
 import { parseApprovalFile, resolveApprovalPaths, tokenPathOf } from "../formats/approval-file.ts";
 import { EVIDENCE_FILE_NAME } from "../gate/evidence.ts";
@@ -38,7 +39,9 @@ that landed the evidence of PATH on the first-parent history of REV (or takes --
 evidence folder and the request from that commit and the policy from its first parent, runs the
 gate's engine on them again and checks that the request, token.bin, the .sig files, approval.txt
 and the binding digest are the ones evidence.json records. A signature counts only when the
-policy pins its officer's key (key_fingerprint). Nothing is read from the working tree.
+policy pins its officer's key (key_fingerprint). Nothing is read from the working tree. On a
+real cluster it also verifies the execution windows recorded on the landing commit under
+refs/quorum-gate/windows/ (fetch them first: docs/audit.md).
 
   PATH                   a request file (hsm-requests/app7.yml), an evidence folder or a file in
                          one, or .github/quorum-gate.yml (the newest policy change); relative to
@@ -143,10 +146,13 @@ async function verify(argv: string[], io: CliIo): Promise<number | Refusal> {
     throw err;
   }
   if (!result.ok) return refuse(result.exitCode, result.message);
-  const holds = result.results.every((r) => r.holds);
+  const { results, windows } = result;
+  const holds = results.every((r) => r.holds && replayHolds(windows.get(r) ?? null));
   if (json)
-    io.stdout.write(`${JSON.stringify({ holds, operations: result.results.map(verificationJson) }, null, 2)}\n`);
-  else io.stdout.write(result.results.map(renderVerification).join("\n"));
+    io.stdout.write(
+      `${JSON.stringify({ holds, operations: results.map((r) => verificationJson(r, windows.get(r))) }, null, 2)}\n`,
+    );
+  else io.stdout.write(results.map((r) => renderVerification(r, windows.get(r))).join("\n"));
   return holds ? 0 : 1;
 }
 

@@ -348,6 +348,12 @@ describe("gate: the execution window on a real cluster (cloudhsm-cli shell, open
       );
       const table = runCli(["audit", "--repo", git.dir]);
       assert.match(table.stdout, /window \S+: applied by officer1, officer2/);
+      const verifiedWindow = runCli(["verify", "--repo", git.dir, req.path]);
+      assert.equal(verifiedWindow.status, 0, verifiedWindow.stdout + verifiedWindow.stderr);
+      assert.match(
+        verifiedWindow.stdout,
+        /execution windows \(refs\/quorum-gate\/windows\/\)\n {4}window \S+: applied by officer1, officer2/,
+      );
 
       // What docs/audit.md tells an auditor to run on the record: a countersignature over the token.
       const recordWork = mkdtempSync(join(dir, "record-"));
@@ -382,6 +388,9 @@ describe("gate: the execution window on a real cluster (cloudhsm-cli shell, open
       );
       const forged = runCli(["audit", "--repo", git.dir, "--json"]);
       assert.equal(forged.status, 1, forged.stdout + forged.stderr);
+      const forgedVerify = runCli(["verify", "--repo", git.dir, req.path]);
+      assert.equal(forgedVerify.status, 1, forgedVerify.stdout);
+      assert.match(forgedVerify.stdout, /FAIL {2}bad_countersignature {2}officer2 \(bob\)/);
       const [bad] = JSON.parse(forged.stdout) as Row[];
       assert.deepEqual(bad?.replay.windows[0]?.failures.map((f) => f.code).sort(), [
         "bad_countersignature",
