@@ -36002,7 +36002,8 @@ var AUTHORITY_NOTE = "_Only this comment, written and updated by the quorum-gate
 var TOKEN_LINE = /^<!-- quorum-gate:token ([A-Za-z0-9+/]+={0,2}) -->$/;
 function renderStickyComment(input2) {
   return renderStickyFrame(input2.decision, "HSM quorum", requestSection(input2), {
-    payload: input2.policy.backend === "cloudhsm-cli" ? "request" : null
+    payload: input2.policy.backend === "cloudhsm-cli" ? "request" : null,
+    ...input2.target === void 0 ? {} : { target: input2.target }
   });
 }
 function renderStickyFrame(decision, heading, subject, options = {}) {
@@ -36015,7 +36016,7 @@ function renderStickyFrame(decision, heading, subject, options = {}) {
     "",
     ...problemsSection(decision),
     ...subject,
-    ...options.payload === void 0 || options.payload === null ? tokenSection(decision) : payloadSection(decision, options.payload),
+    ...options.payload === void 0 || options.payload === null ? tokenSection(decision) : payloadSection(decision, options.payload, options.target ?? "<owner>/<repo>#<number>"),
     ...tallySection(decision),
     "### Commands",
     "",
@@ -36127,7 +36128,7 @@ function requestSection({ decision, request: request2, requestPath, policy }) {
     ""
   ];
 }
-function payloadSection(d, what) {
+function payloadSection(d, what, target) {
   if (d.problems.some((p) => REFUSED_BEFORE_TOKEN.includes(p.code)))
     return ["### Approval payload", "", "Nothing to sign: the request is refused as it stands (see Problems).", ""];
   const after = what === "request" ? "The HSM's own token comes only after the merge, in the execution window, where the approvers countersign it (docs/real-cluster.md)." : "A policy change runs nothing on the HSMs: no HSM token takes part, before or after the merge.";
@@ -36138,7 +36139,7 @@ function payloadSection(d, what) {
     "",
     "The officer's tool reads the pull request's head itself, shows the payload, signs it and posts the comment:",
     "",
-    fencedBlock("quorum-gate approve <owner>/<repo>#<number> --key officer.key", "sh"),
+    fencedBlock(`quorum-gate approve ${target} --key officer.key`, "sh"),
     "",
     'By hand: write the payload as docs/approvals.md ("The approval payload") describes, sign it with `openssl dgst -sha256 -sign officer.key -out officer.sig payload.txt`, and post `/quorum approve until=<expires-at> <base64 of officer.sig>`.',
     ""
@@ -36258,7 +36259,10 @@ function renderGovernanceComment(input2) {
     input2.decision,
     input2.merged?.heading ?? GOVERNANCE_HEADING,
     [...merged, ...governanceSection(input2)],
-    { payload: input2.policy.backend === "cloudhsm-cli" ? "governance" : null }
+    {
+      payload: input2.policy.backend === "cloudhsm-cli" ? "governance" : null,
+      ...input2.target === void 0 ? {} : { target: input2.target }
+    }
   );
 }
 function renderGovernanceCheckRun(input2) {
@@ -36741,7 +36745,13 @@ async function evaluateOpen(deps, repo, pr, open2) {
     summary: describeOperation(open2.request.operation),
     decide: (input2) => evaluateQuorum({ ...input2, request: open2.request, requestDigest: open2.digest, requestPath: open2.path }),
     render: (decision) => {
-      const view = { decision, request: open2.request, requestPath: open2.path, policy: open2.policy };
+      const view = {
+        decision,
+        request: open2.request,
+        requestPath: open2.path,
+        policy: open2.policy,
+        target: `${repository}#${pr.number}`
+      };
       return { sticky: renderStickyComment(view), check: renderCheckRun(view) };
     },
     evidence: (decision, input2, tokenFile, now) => buildEvidence({
@@ -36875,7 +36885,15 @@ async function evaluateGovernanceOpen(deps, repo, pr, gov) {
     decide: (input2) => evaluateGovernance({ ...input2, change }),
     render: (decision, input2) => {
       const warnings = change.kind === "policyChange" ? governanceWarnings(policy, change.policy, input2.officerKeys, input2.quorumValues) : [];
-      const view = { decision, change, policy, pullRequest: pr.number, prAuthor: pr.author, warnings };
+      const view = {
+        decision,
+        change,
+        policy,
+        pullRequest: pr.number,
+        prAuthor: pr.author,
+        warnings,
+        target: `${repository}#${pr.number}`
+      };
       return { sticky: renderGovernanceComment(view), check: renderGovernanceCheckRun(view) };
     },
     evidence: (decision, input2, tokenFile, now) => buildGovernanceEvidence({

@@ -27,6 +27,8 @@ export interface GovernanceStickyInput {
   readonly prAuthor: string;
   /** From `governanceWarnings`: consequences of the new policy, shown before anyone signs. */
   readonly warnings: readonly string[];
+  /** `owner/repo#N`, for the commands the comment shows. */
+  readonly target?: string;
   /** After the merge: a heading of its own and what happened, shown before the change (Markdown the gate wrote). */
   readonly merged?: { readonly heading: string; readonly lines: readonly string[] };
 }
@@ -37,7 +39,10 @@ export function renderGovernanceComment(input: GovernanceStickyInput): string {
     input.decision,
     input.merged?.heading ?? GOVERNANCE_HEADING,
     [...merged, ...governanceSection(input)],
-    { payload: input.policy.backend === "cloudhsm-cli" ? "governance" : null },
+    {
+      payload: input.policy.backend === "cloudhsm-cli" ? "governance" : null,
+      ...(input.target === undefined ? {} : { target: input.target }),
+    },
   );
 }
 

@@ -18,6 +18,8 @@ export interface StickyInput {
   readonly request: GateRequest;
   readonly requestPath: string;
   readonly policy: Policy;
+  /** `owner/repo#N`, for the commands the comment shows. */
+  readonly target?: string;
 }
 
 export interface CheckRunOutput {
@@ -41,6 +43,7 @@ const TOKEN_LINE = /^<!-- quorum-gate:token ([A-Za-z0-9+/]+={0,2}) -->$/;
 export function renderStickyComment(input: StickyInput): string {
   return renderStickyFrame(input.decision, "HSM quorum", requestSection(input), {
     payload: input.policy.backend === "cloudhsm-cli" ? "request" : null,
+    ...(input.target === undefined ? {} : { target: input.target }),
   });
 }
 
@@ -50,6 +53,8 @@ export interface FrameOptions {
    * a token: what for (a request, which then runs in an execution window, or a policy change).
    */
   readonly payload?: "request" | "governance" | null;
+  /** `owner/repo#N`, for the commands the comment shows; a placeholder without it. */
+  readonly target?: string;
 }
 
 /**
@@ -74,7 +79,7 @@ export function renderStickyFrame(
     ...subject,
     ...(options.payload === undefined || options.payload === null
       ? tokenSection(decision)
-      : payloadSection(decision, options.payload)),
+      : payloadSection(decision, options.payload, options.target ?? "<owner>/<repo>#<number>")),
     ...tallySection(decision),
     "### Commands",
     "",
@@ -206,7 +211,7 @@ function requestSection({ decision, request, requestPath, policy }: StickyInput)
 }
 
 /** What an officer signs on a real cluster: the payload, with the officer's tool or by hand. */
-function payloadSection(d: Decision, what: "request" | "governance"): string[] {
+function payloadSection(d: Decision, what: "request" | "governance", target: string): string[] {
   if (d.problems.some((p) => REFUSED_BEFORE_TOKEN.includes(p.code)))
     return ["### Approval payload", "", "Nothing to sign: the request is refused as it stands (see Problems).", ""];
   const after =
@@ -220,7 +225,7 @@ function payloadSection(d: Decision, what: "request" | "governance"): string[] {
     "",
     "The officer's tool reads the pull request's head itself, shows the payload, signs it and posts the comment:",
     "",
-    fencedBlock("quorum-gate approve <owner>/<repo>#<number> --key officer.key", "sh"),
+    fencedBlock(`quorum-gate approve ${target} --key officer.key`, "sh"),
     "",
     'By hand: write the payload as docs/approvals.md ("The approval payload") describes, sign it with `openssl dgst -sha256 -sign officer.key -out officer.sig payload.txt`, and post `/quorum approve until=<expires-at> <base64 of officer.sig>`.',
     "",

@@ -47,7 +47,15 @@ export async function evaluateGovernanceOpen(
         change.kind === "policyChange"
           ? governanceWarnings(policy, change.policy, input.officerKeys, input.quorumValues)
           : [];
-      const view = { decision, change, policy, pullRequest: pr.number, prAuthor: pr.author, warnings };
+      const view = {
+        decision,
+        change,
+        policy,
+        pullRequest: pr.number,
+        prAuthor: pr.author,
+        warnings,
+        target: `${repository}#${pr.number}`,
+      };
       return { sticky: renderGovernanceComment(view), check: renderGovernanceCheckRun(view) };
     },
     evidence: (decision, input, tokenFile, now) =>

@@ -83,7 +83,13 @@ export async function evaluateOpen(
     decide: (input) =>
       evaluateQuorum({ ...input, request: open.request, requestDigest: open.digest, requestPath: open.path }),
     render: (decision) => {
-      const view = { decision, request: open.request, requestPath: open.path, policy: open.policy };
+      const view = {
+        decision,
+        request: open.request,
+        requestPath: open.path,
+        policy: open.policy,
+        target: `${repository}#${pr.number}`,
+      };
       return { sticky: renderStickyComment(view), check: renderCheckRun(view) };
     },
     evidence: (decision, input, tokenFile, now) =>

@@ -154,6 +154,10 @@ describe("gate: the execution window on a real cluster (cloudhsm-cli shell, open
     const req = openRequest(name, operation);
     const opened = await handlePullRequest(deps(), event(req.number, "pull_request", "opened"));
     assert.equal(opened.code, "evaluated");
+    // What to sign on a real cluster: the payload, with the command for this very pull request.
+    const shown = await sticky(req.number);
+    assert.match(shown, new RegExp(`quorum-gate approve acme/real#${req.number} --key officer\\.key`));
+    assert.doesNotMatch(shown, /the gate asks the cluster for one/);
     approve(req, "alice");
     h.gh.advance(2 * DAY);
     approve(req, "bob");
@@ -433,6 +437,7 @@ describe("gate: the execution window on a real cluster (cloudhsm-cli shell, open
     assert.ok(opened.code === "evaluated" && opened.state === "pending", JSON.stringify(opened));
     const before = await sticky(number);
     assert.match(before, /### Approval payload to sign/);
+    assert.match(before, new RegExp(`quorum-gate approve acme/real#${number} --key officer\\.key`));
     assert.match(before, /none: the officers sign the gate's approval payload of this change/);
     assert.doesNotMatch(before, /quorum-gate:token|MISC_CO/);
 
