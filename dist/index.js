@@ -35875,6 +35875,7 @@ function diffPolicies(current, next) {
     if (a !== b) fields.push({ field: name, before: a, after: b });
   };
   field("cluster", current.cluster, next.cluster);
+  field("backend", current.backend, next.backend);
   field("request_folder", current.requestFolder, next.requestFolder);
   field("allow_self_approval", String(current.allowSelfApproval), String(next.allowSelfApproval));
   field("token_lifetime_seconds", String(current.tokenLifetimeSeconds), String(next.tokenLifetimeSeconds));

@@ -194,6 +194,8 @@ export function diffPolicies(current: Policy, next: Policy): PolicyDiff {
     if (a !== b) fields.push({ field: name, before: a, after: b });
   };
   field("cluster", current.cluster, next.cluster);
+  // What officers sign and how the gate reaches the cluster (docs/real-cluster.md).
+  field("backend", current.backend, next.backend);
   field("request_folder", current.requestFolder, next.requestFolder);
   field("allow_self_approval", String(current.allowSelfApproval), String(next.allowSelfApproval));
   field("token_lifetime_seconds", String(current.tokenLifetimeSeconds), String(next.tokenLifetimeSeconds));

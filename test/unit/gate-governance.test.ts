@@ -367,6 +367,26 @@ describe("governance: what changes", () => {
     assert.ok(isEmptyDiff(diffPolicies(CURRENT, reformatted)));
   });
 
+  it("names a switch to a real cluster: the backend and the officers' pinned keys", () => {
+    const key = testKey("officer1");
+    const pem = key.publicPem
+      .trim()
+      .split("\n")
+      .map((l) => `      ${l}`)
+      .join("\n");
+    const real = policy(
+      Buffer.from(
+        `version: 1\ncluster: ${CLUSTER}\ntoken_lifetime_seconds: 3600\nbackend: cloudhsm-cli\nofficers:\n  alice:\n    officer: officer1\n    public_key: |\n${pem}\n`,
+      ),
+    );
+    const lines = describePolicyDiff(diffPolicies(CURRENT, real));
+    assert.ok(lines.includes("backend: emulator → cloudhsm-cli"), lines.join("\n"));
+    assert.ok(
+      lines.some((l) => l.startsWith("officer changed: alice: no key pin → key pin ")),
+      lines.join("\n"),
+    );
+  });
+
   it("warns about officers without a usable key and about a policy that would lock the gate out", () => {
     const keys = new Map(Object.entries(KEYS).map(([name, k]) => [name, k.publicPem]));
     const w = governanceWarnings(CURRENT, NEW, keys, { user: 2, quorum: 1 });
