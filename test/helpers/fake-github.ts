@@ -255,7 +255,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     } catch (err) {
       if (err instanceof HttpFailure)
         return { reply: { status: err.status, body: err.body ?? { message: err.message } }, auth, body };
-      // A bug in the fake or a test: say so loudly instead of hiding it behind a plausible answer.
+      // A bug in the fake or a test: say so loudly instead of hiding it behind a plausible answer,
+      // on stderr too, since clients seldom show a 500's body.
+      process.stderr.write(
+        `[fake-github] 500 on ${req.method} ${path}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
       return {
         reply: { status: 500, body: { message: `[fake-github] ${err instanceof Error ? err.message : String(err)}` } },
         auth,
