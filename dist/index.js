@@ -35845,18 +35845,13 @@ function governancePayloadOf(input2) {
     expiresAt: input2.expiresAt
   };
 }
+function governancePayloadFor(verdict, context3) {
+  return (until) => renderApprovalPayload(governancePayloadOf({ ...context3, verdict, expiresAt: until }));
+}
 function evaluateGovernance(input2) {
   const { change, policy } = input2;
-  const payload = (verdict) => (until) => renderApprovalPayload(
-    governancePayloadOf({
-      verdict,
-      change,
-      clusterId: policy.cluster,
-      repository: input2.repository,
-      pullRequest: input2.pullRequest,
-      expiresAt: until
-    })
-  );
+  const context3 = { change, clusterId: policy.cluster, repository: input2.repository, pullRequest: input2.pullRequest };
+  const payload = (verdict) => governancePayloadFor(verdict, context3);
   return decideQuorum(input2, {
     binding: governanceBindingDigest(policy.cluster, change, input2.repository, input2.pullRequest),
     service: GOVERNANCE_SERVICE,
@@ -36404,16 +36399,12 @@ function buildEvidence(input2) {
 }
 function buildGovernanceEvidence(input2) {
   const { change } = input2;
-  const payloadOf = input2.policy.backend === "cloudhsm-cli" ? (until) => renderApprovalPayload(
-    governancePayloadOf({
-      verdict: "approve",
-      change,
-      clusterId: input2.policy.cluster,
-      repository: input2.repository,
-      pullRequest: input2.pullRequest,
-      expiresAt: until
-    })
-  ) : void 0;
+  const payloadOf = input2.policy.backend === "cloudhsm-cli" ? governancePayloadFor("approve", {
+    change,
+    clusterId: input2.policy.cluster,
+    repository: input2.repository,
+    pullRequest: input2.pullRequest
+  }) : void 0;
   return assemble(
     { ...input2, ...payloadOf === void 0 ? {} : { payloadOf } },
     governanceEvidenceFolder(input2.pullRequest),

@@ -14,7 +14,7 @@ import { APPROVAL_FILE_NAME, EVIDENCE_FILE_NAME, evidenceFolder, TOKEN_FILE_NAME
 import {
   evaluateGovernance,
   governanceEvidenceFolder,
-  governancePayloadOf,
+  governancePayloadFor,
   parseGovernanceRequest,
 } from "../gate/governance.ts";
 import { formatIssue } from "../gate/issues.ts";
@@ -216,17 +216,12 @@ export function verifyEvidence(input: VerifyInput): Verification {
       decide = (q) => evaluateGovernance({ ...q, change });
       const judging = policy;
       if (judging?.backend === "cloudhsm-cli")
-        payloadOf = (until) =>
-          renderApprovalPayload(
-            governancePayloadOf({
-              verdict: "approve",
-              change,
-              clusterId: judging.cluster,
-              repository: evidence.repository,
-              pullRequest: evidence.pullRequest,
-              expiresAt: until,
-            }),
-          );
+        payloadOf = governancePayloadFor("approve", {
+          change,
+          clusterId: judging.cluster,
+          repository: evidence.repository,
+          pullRequest: evidence.pullRequest,
+        });
     }
   } else
     checks.push(

@@ -21,7 +21,7 @@ import {
   diffPolicies,
   governanceEvidenceFolder,
   governanceOperation,
-  governancePayloadOf,
+  governancePayloadFor,
   type GovernanceRequest,
 } from "./governance.ts";
 import { describeOperation, sealedPasswordFingerprint } from "./operation.ts";
@@ -143,20 +143,15 @@ export function buildEvidence(input: EvidenceInput): EvidenceResult {
 /** The evidence of an approved governance request; the document names the policy digest and the changes. */
 export function buildGovernanceEvidence(input: GovernanceEvidenceInput): EvidenceResult {
   const { change } = input;
-  // On a real cluster the current officers approved the governance payload (governancePayloadOf).
+  // On a real cluster the current officers approved the governance payload (governancePayloadFor).
   const payloadOf =
     input.policy.backend === "cloudhsm-cli"
-      ? (until: string): Uint8Array =>
-          renderApprovalPayload(
-            governancePayloadOf({
-              verdict: "approve",
-              change,
-              clusterId: input.policy.cluster,
-              repository: input.repository,
-              pullRequest: input.pullRequest,
-              expiresAt: until,
-            }),
-          )
+      ? governancePayloadFor("approve", {
+          change,
+          clusterId: input.policy.cluster,
+          repository: input.repository,
+          pullRequest: input.pullRequest,
+        })
       : undefined;
   return assemble(
     { ...input, ...(payloadOf === undefined ? {} : { payloadOf }) },

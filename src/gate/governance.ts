@@ -130,24 +130,21 @@ export function governancePayloadOf(input: GovernancePayloadInput): ApprovalPayl
   };
 }
 
+/** The bytes an officer signs for this change with a given `until=`: what the engine, the evidence and the audit check. */
+export function governancePayloadFor(
+  verdict: Verdict,
+  context: Omit<GovernancePayloadInput, "verdict" | "expiresAt">,
+): (until: string) => Uint8Array {
+  return (until) => renderApprovalPayload(governancePayloadOf({ ...context, verdict, expiresAt: until }));
+}
+
 /** The decision on a governance request: the same rules, tally and verdicts as `evaluateQuorum`. */
 export function evaluateGovernance(input: GovernanceEvaluationInput): Decision {
   const { change, policy } = input;
   // On a real cluster the current officers approve the governance payload (the long clock) and
   // nothing is asked of the HSMs: a policy change runs nothing there.
-  const payload =
-    (verdict: Verdict) =>
-    (until: string): Uint8Array =>
-      renderApprovalPayload(
-        governancePayloadOf({
-          verdict,
-          change,
-          clusterId: policy.cluster,
-          repository: input.repository,
-          pullRequest: input.pullRequest,
-          expiresAt: until,
-        }),
-      );
+  const context = { change, clusterId: policy.cluster, repository: input.repository, pullRequest: input.pullRequest };
+  const payload = (verdict: Verdict) => governancePayloadFor(verdict, context);
   return decideQuorum(input, {
     binding: governanceBindingDigest(policy.cluster, change, input.repository, input.pullRequest),
     service: GOVERNANCE_SERVICE,
