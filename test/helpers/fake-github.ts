@@ -292,6 +292,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       res.end(String(err));
     });
   });
+  // A client reuses an idle keep-alive socket for up to its own timeout (undici: 4 s); a server
+  // that closes idle sockets after about as long (Node's default, 5 s) races it, and the loser
+  // sees ECONNRESET, which Octokit reports as HTTP 500. GitHub keeps them far longer; so does the
+  // fake, and close() still ends every connection.
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo; // listen() on a TCP port always yields AddressInfo
 
